@@ -1,0 +1,69 @@
+"""``create_app``: the Litestar application, its plugins, one error model and one access guard."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from litestar import Litestar, Router
+from litestar.config.cors import CORSConfig
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.static_files import create_static_files_router
+
+from udipick.api import auth, health
+from udipick.api.deps import access_guard, allow, provide_actor, provide_db, provide_settings
+from udipick.api.erp import erp_inbound_router
+from udipick.api.problems import EXCEPTION_HANDLERS
+from udipick.config import Settings
+from udipick.db.engine import make_engine, make_sessionmaker
+
+log = logging.getLogger("udipick")
+
+
+def create_app(settings: Settings, *, database_url: str) -> Litestar:
+    """Build the app for one database URL (the CLI resolves embedded vs. configured PostgreSQL)."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        engine = make_engine(database_url, pool_size=settings.db_pool_size)
+        app.state.engine = engine
+        app.state.db = make_sessionmaker(engine)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    routes: list = [health.healthz, health.readyz, auth.login, auth.logout, auth.me, erp_inbound_router]
+    if settings.pwa_dir and Path(settings.pwa_dir, "index.html").exists():
+        routes.append(
+            create_static_files_router(
+                path="/", directories=[settings.pwa_dir], html_mode=True, name="pwa", include_in_schema=False, **allow(public=True)
+            )
+        )
+    app = Litestar(
+        route_handlers=routes,
+        lifespan=[lifespan],
+        guards=[access_guard],
+        dependencies={
+            "db": Provide(provide_db, sync_to_thread=False),
+            "actor": Provide(provide_actor, sync_to_thread=False),
+            "settings": Provide(provide_settings, sync_to_thread=False),
+        },
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        openapi_config=OpenAPIConfig(
+            title="udipick",
+            version="1",
+            path="/schema",
+            openapi_router=Router(path="/schema", route_handlers=[], **{k: v for k, v in allow(public=True).items() if k == "opt"}),
+            description="Warehouse execution for medical-device distributors. Errors are RFC 9457 problem details.",
+            components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
+            security=[{"bearer": []}],
+        ),
+        cors_config=CORSConfig(allow_origins=["*"], allow_headers=["authorization", "content-type", "x-device-id"]),
+    )
+    app.state.settings = settings
+    return app

@@ -1,0 +1,59 @@
+"""Sign-in on a handheld: a bearer token bound to that device."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+from litestar import Request, get, post
+from msgspec import Meta
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from udipick.api.deps import allow
+from udipick.config import Settings
+from udipick.domain.access import Actor
+from udipick.services import identity
+
+
+class LoginIn(msgspec.Struct, rename="camel"):
+    username: Annotated[str, Meta(min_length=1, max_length=64)]
+    password: Annotated[str, Meta(min_length=1, max_length=256)]
+    device_id: Annotated[str, Meta(min_length=1, max_length=64)]
+
+
+class UserOut(msgspec.Struct, rename="camel"):
+    username: str
+    display_name: str
+    roles: list[str]
+    language: str | None = None
+
+
+class LoginOut(msgspec.Struct, rename="camel"):
+    token: str
+    user: UserOut
+    device_id: str
+
+
+@post("/api/v1/auth/login", status_code=200, **allow(public=True))
+async def login(data: LoginIn, db: async_sessionmaker, settings: Settings) -> LoginOut:
+    token, user = await identity.login(db, data.username, data.password, data.device_id, ttl_hours=settings.token_ttl_hours)
+    return LoginOut(token, UserOut(user.username, user.display_name, sorted(user.roles), user.language), data.device_id)
+
+
+@post("/api/v1/auth/logout", status_code=204, **allow(any_user=True))
+async def logout(request: Request, db: async_sessionmaker) -> None:
+    token = request.headers.get("authorization", "").partition(" ")[2].strip()
+    await identity.logout(db, token)
+
+
+class MeOut(msgspec.Struct, rename="camel"):
+    username: str | None
+    roles: list[str]
+    device_id: str | None
+    api_key: str | None
+    scopes: list[str]
+
+
+@get("/api/v1/auth/me", **allow(*(), any_user=True, scopes=("erp:read", "erp:write", "admin")))
+async def me(actor: Actor) -> MeOut:
+    return MeOut(actor.username, sorted(actor.roles), actor.device_id, actor.api_key_name, sorted(actor.scopes))

@@ -1,0 +1,158 @@
+"""One error shape on the wire: RFC 9457 ``application/problem+json`` for every error.
+
+Domain errors carry their ``context`` as top-level members a handheld can show (the lot to take
+instead, the position of a bad character). Framework errors (bad JSON, validation, unknown route,
+wrong method) and anything unexpected get the same shape, so a scanner, a person or an ERP never
+has to parse two formats.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from udipick.domain import errors as e
+
+log = logging.getLogger("udipick.api")
+
+PROBLEM_BASE = "https://udipick.dev/problems/"
+PROBLEM_JSON = "application/problem+json"
+
+#: HTTP status per domain error. A unit test checks every DomainError subclass has its own row.
+STATUS: dict[type[e.DomainError], int] = {
+    e.DomainError: 422,
+    e.UnreadableBarcode: 422,
+    e.InvalidGtin: 422,
+    e.InvalidRecord: 422,
+    e.NotFound: 404,
+    e.UnknownGtin: 404,
+    e.StaleVersion: 409,
+    e.Conflict: 409,
+    e.NotAuthenticated: 401,
+    e.PermissionDenied: 403,
+    e.SignatureRejected: 403,
+    e.InsufficientStock: 409,
+}
+
+
+def status_for(error: e.DomainError) -> int:
+    for cls in type(error).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]  # type: ignore[index]
+    return 422
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return value
+
+
+def problem_body(error: e.DomainError, *, instance: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + error.code,
+        "title": error.title,
+        "status": status_for(error),
+        "detail": error.message,
+        "code": error.code,
+    }
+    if instance:
+        body["instance"] = instance
+    for key, value in error.context.items():
+        if key not in body:
+            body[key] = _jsonable(value)
+    return body
+
+
+def problem_response(body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        content=msgspec.json.encode(body),
+        status_code=body["status"],
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+def _pointer(key: str | None) -> str:
+    if not key:
+        return ""
+    # msgspec paths look like `$.lines[0].gtin`; RFC 6901 pointers like `/lines/0/gtin`
+    key = key.removeprefix("$").replace("[", ".").replace("]", "")
+    return "/" + "/".join(p for p in key.split(".") if p)
+
+
+def handle_domain_error(request: Request, exc: e.DomainError) -> Response:
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, e.NotAuthenticated) else None
+    return problem_response(problem_body(exc, instance=request.url.path), headers)
+
+
+def handle_http_exception(request: Request, exc: HTTPException) -> Response:
+    status = exc.status_code
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": _title(status),
+        "status": status,
+        "detail": exc.detail,
+        "instance": request.url.path,
+    }
+    if status == 400:
+        body.update(type=PROBLEM_BASE + "invalid-request", code="invalid-request", title="Invalid request")
+    if isinstance(exc, ValidationException):
+        body.update(type=PROBLEM_BASE + "invalid-request", code="invalid-request", title="Invalid request")
+        errors = []
+        for item in exc.extra or []:
+            if isinstance(item, dict):
+                errors.append({"pointer": _pointer(item.get("key")), "detail": item.get("message", "")})
+        body["errors"] = errors
+        if errors:
+            body["detail"] = "; ".join(f"{x['pointer'] or '/'}: {x['detail']}" for x in errors)
+    elif isinstance(exc, NotAuthorizedException):
+        body.update(type=PROBLEM_BASE + "not-authenticated", code="not-authenticated")
+    elif isinstance(exc, PermissionDeniedException):
+        body.update(type=PROBLEM_BASE + "permission-denied", code="permission-denied")
+    headers = dict(exc.headers or {})
+    return problem_response(body, headers or None)
+
+
+def handle_unexpected(request: Request, exc: Exception) -> Response:
+    request_id = str(uuid.uuid4())
+    log.exception("unhandled error", extra={"request_id": request_id, "path": request.url.path})
+    return problem_response(
+        {
+            "type": "about:blank",
+            "title": "Internal Server Error",
+            "status": HTTP_500_INTERNAL_SERVER_ERROR,
+            "detail": "udipick could not complete this request; nothing was changed. Quote the request id to support.",
+            "requestId": request_id,
+            "instance": request.url.path,
+        }
+    )
+
+
+def _title(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+EXCEPTION_HANDLERS = {
+    e.DomainError: handle_domain_error,
+    HTTPException: handle_http_exception,
+    Exception: handle_unexpected,
+}

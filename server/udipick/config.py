@@ -1,0 +1,89 @@
+"""Settings, loaded once from the environment into a frozen struct and passed down.
+
+Nothing in udipick reads the environment anywhere else; tests build ``Settings(...)`` directly.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import msgspec
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    #: SQLAlchemy URL (``postgresql+asyncpg://...``) or ``None`` for the embedded PostgreSQL
+    database_url: str | None = None
+    #: where the embedded PostgreSQL keeps its data (and other local state)
+    data_dir: Path = Path(".udipick-data")
+    #: GS1 company prefix used for SSCCs udipick assigns to cartons and pallets
+    gs1_company_prefix: str = "0614141"
+    #: SSCC extension digit (0-9), per GS1 General Specifications 2.2
+    sscc_extension_digit: str = "0"
+    #: how long a device token stays valid
+    token_ttl_hours: int = 12
+    #: stand-ins keyboard-wedge scanners send for GS (0x1D)
+    scan_separator_stand_ins: tuple[str, ...] = ("|", "#", "Alt029", "<GS>")
+    scan_space_is_separator: bool = False
+    #: prefixes of udipick's own barcodes
+    location_prefix: str = "LOC-"
+    lpn_prefix: str = "LPN"
+    tote_prefix: str = "TOTE-"
+    badge_prefix: str = "USR-"
+    #: receiving: accept short-dated lots into quarantine (``quarantine``) or refuse them (``refuse``)
+    short_shelf_life_policy: str = "quarantine"
+    #: run the outbox relay (webhooks) inside ``udipick serve``
+    run_relay: bool = True
+    #: PWA build served at ``/`` (absent: the API still runs)
+    pwa_dir: Path = Path("pwa/dist")
+    log_json: bool = True
+    db_pool_size: int = 10
+
+
+def default_data_dir() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("udipick", appauthor=False))
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read ``UDIPICK_*`` / ``DATABASE_URL`` once; unknown values raise with the variable's name."""
+    env = os.environ if env is None else env
+    kw: dict[str, object] = {}
+    if url := env.get("DATABASE_URL"):
+        kw["database_url"] = normalize_database_url(url)
+    kw["data_dir"] = Path(env["UDIPICK_DATA_DIR"]) if env.get("UDIPICK_DATA_DIR") else default_data_dir()
+    if v := env.get("UDIPICK_GS1_COMPANY_PREFIX"):
+        if not v.isdigit() or not 6 <= len(v) <= 12:
+            raise ValueError(f"UDIPICK_GS1_COMPANY_PREFIX must be 6 to 12 digits, got {v!r}")
+        kw["gs1_company_prefix"] = v
+    if v := env.get("UDIPICK_SHORT_SHELF_LIFE_POLICY"):
+        if v not in {"quarantine", "refuse"}:
+            raise ValueError(f"UDIPICK_SHORT_SHELF_LIFE_POLICY must be 'quarantine' or 'refuse', got {v!r}")
+        kw["short_shelf_life_policy"] = v
+    if v := env.get("UDIPICK_SCAN_SEPARATORS"):
+        kw["scan_separator_stand_ins"] = tuple(s for s in v.split(",") if s)
+    if v := env.get("UDIPICK_SCAN_SPACE_IS_SEPARATOR"):
+        kw["scan_space_is_separator"] = _bool(v)
+    if v := env.get("UDIPICK_RUN_RELAY"):
+        kw["run_relay"] = _bool(v)
+    if v := env.get("UDIPICK_PWA_DIR"):
+        kw["pwa_dir"] = Path(v)
+    if v := env.get("UDIPICK_LOG_JSON"):
+        kw["log_json"] = _bool(v)
+    if v := env.get("UDIPICK_TOKEN_TTL_HOURS"):
+        kw["token_ttl_hours"] = int(v)
+    return Settings(**kw)  # type: ignore[arg-type]
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept ``postgresql://`` / ``postgres://`` URLs as an ERP admin would paste them."""
+    for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    raise ValueError(f"DATABASE_URL must be a PostgreSQL URL (postgresql://...), got {url.split(':', 1)[0]}://...")

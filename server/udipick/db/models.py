@@ -1,0 +1,485 @@
+"""SQLAlchemy 2 typed models. The database holds the rules that must never break.
+
+Constraints live in PostgreSQL (checks, uniques, foreign keys, triggers in migration 0002), not only
+in Python: a GTIN is 14 digits, a serial is unique per item, stock never goes negative, the stock
+ledger is append-only and stock quantities change only through it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ROLES = ("picker", "receiver", "supervisor", "qa", "admin")
+LOCATION_TYPES = ("receiving", "pick", "reserve", "quarantine", "bonded", "cold", "shipping")
+LOT_STATUSES = ("released", "quarantine", "hold", "recalled", "rejected")
+SERIAL_STATUSES = ("in_stock", "picked", "packed", "shipped", "hold", "rejected")
+STOCK_STATUSES = ("available", "quarantine", "hold", "rejected", "damaged", "picked", "packed")
+MOVEMENTS = ("receipt", "putaway", "pick", "pack", "ship", "adjust", "count", "hold", "release", "move")
+PACK_LEVELS = ("each", "box", "case", "pallet")
+BASE_UNITS = ("EA", "BX", "CS", "PK", "KT", "ST", "PR")
+CONTAINER_KINDS = ("lpn", "tote", "carton", "pallet")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+TS = DateTime(timezone=True)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class ErpVersioned:
+    """Master data and documents pushed by the ERP: its id and a version that only moves forward."""
+
+    erp_id: Mapped[str] = mapped_column(String(64), unique=True)
+    erp_version: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[dt.datetime] = mapped_column(TS, server_default=func.now())
+
+
+# ---- master data -------------------------------------------------------------------------
+
+
+class Warehouse(Base):
+    __tablename__ = "warehouses"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    gln: Mapped[str | None] = mapped_column(String(13))
+    __table_args__ = (CheckConstraint("gln ~ '^[0-9]{13}$'", name="gln_13_digits"),)
+
+
+class Location(Base):
+    __tablename__ = "locations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"))
+    code: Mapped[str] = mapped_column(String(64))
+    barcode: Mapped[str] = mapped_column(String(80), unique=True)
+    zone: Mapped[str] = mapped_column(String(32))
+    type: Mapped[str] = mapped_column(String(16))
+    pick_sequence: Mapped[int] = mapped_column(Integer, server_default="0")
+    frozen: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    erp_version: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    updated_at: Mapped[dt.datetime] = mapped_column(TS, server_default=func.now())
+    __table_args__ = (
+        UniqueConstraint("warehouse_id", "code"),
+        CheckConstraint(_in("type", LOCATION_TYPES), name="type_known"),
+    )
+
+
+class Item(ErpVersioned, Base):
+    __tablename__ = "items"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    gtin: Mapped[str] = mapped_column(String(14), unique=True)
+    hibc_lic: Mapped[str | None] = mapped_column(String(4))
+    hibc_pcn: Mapped[str | None] = mapped_column(String(18))
+    name: Mapped[str] = mapped_column(String(200))
+    base_unit: Mapped[str] = mapped_column(String(4))
+    lot_tracked: Mapped[bool] = mapped_column(Boolean)
+    serial_tracked: Mapped[bool] = mapped_column(Boolean)
+    expiry_tracked: Mapped[bool] = mapped_column(Boolean)
+    min_temp_c: Mapped[float | None] = mapped_column(Numeric(5, 2))
+    max_temp_c: Mapped[float | None] = mapped_column(Numeric(5, 2))
+    min_shelf_life_days: Mapped[int] = mapped_column(Integer, server_default="0")
+    qc_required: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    bonded: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    __table_args__ = (
+        CheckConstraint("gtin ~ '^[0-9]{14}$'", name="gtin_14_digits"),
+        CheckConstraint(_in("base_unit", BASE_UNITS), name="base_unit_known"),
+        CheckConstraint("min_shelf_life_days >= 0", name="shelf_life_nonneg"),
+        CheckConstraint("min_temp_c IS NULL OR max_temp_c IS NULL OR min_temp_c <= max_temp_c", name="temp_range"),
+        CheckConstraint("(hibc_lic IS NULL) = (hibc_pcn IS NULL)", name="hibc_pair"),
+        UniqueConstraint("hibc_lic", "hibc_pcn"),
+    )
+
+
+class ItemGtin(Base):
+    """Every GTIN udipick knows, base unit and pack levels alike, so one lookup maps a scan to
+    its item and quantity in base units (a case of 10 counts 10)."""
+
+    __tablename__ = "item_gtins"
+    gtin: Mapped[str] = mapped_column(String(14), primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    pack_level: Mapped[str] = mapped_column(String(8))
+    quantity: Mapped[int] = mapped_column(Integer)
+    hibc_uom: Mapped[int | None] = mapped_column(Integer)
+    __table_args__ = (
+        CheckConstraint("gtin ~ '^[0-9]{14}$'", name="gtin_14_digits"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint(_in("pack_level", PACK_LEVELS), name="pack_level_known"),
+        UniqueConstraint("item_id", "pack_level"),
+    )
+
+
+class Supplier(ErpVersioned, Base):
+    __tablename__ = "suppliers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    gln: Mapped[str | None] = mapped_column(String(13))
+    over_receipt_tolerance_pct: Mapped[float] = mapped_column(Numeric(5, 2), server_default="0")
+    __table_args__ = (CheckConstraint("over_receipt_tolerance_pct >= 0", name="tolerance_nonneg"),)
+
+
+class Customer(ErpVersioned, Base):
+    __tablename__ = "customers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    gln: Mapped[str | None] = mapped_column(String(13))
+    min_shelf_life_days: Mapped[int] = mapped_column(Integer, server_default="0")
+    __table_args__ = (CheckConstraint("min_shelf_life_days >= 0", name="shelf_life_nonneg"),)
+
+
+# ---- batches, serials, containers, stock -------------------------------------------------------
+
+
+class Lot(Base):
+    __tablename__ = "lots"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    lot: Mapped[str] = mapped_column(String(20))
+    expiry: Mapped[dt.date | None] = mapped_column(Date)
+    production_date: Mapped[dt.date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(12), server_default="released")
+    created_at: Mapped[dt.datetime] = mapped_column(TS, server_default=func.now())
+    __table_args__ = (
+        UniqueConstraint("item_id", "lot"),
+        CheckConstraint(_in("status", LOT_STATUSES), name="status_known"),
+    )
+
+
+class Serial(Base):
+    __tablename__ = "serials"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    serial: Mapped[str] = mapped_column(String(20))
+    lot_id: Mapped[int | None] = mapped_column(ForeignKey("lots.id"))
+    status: Mapped[str] = mapped_column(String(12), server_default="in_stock")
+    location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(TS, server_default=func.now())
+    __table_args__ = (
+        UniqueConstraint("item_id", "serial"),
+        CheckConstraint(_in("status", SERIAL_STATUSES), name="status_known"),
+    )
+
+
+class Container(Base):
+    """A licence plate (LPN), tote, carton or pallet; cartons and pallets that ship carry an SSCC."""
+
+    __tablename__ = "containers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    sscc: Mapped[str | None] = mapped_column(String(18), unique=True)
+    location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(TS, server_default=func.now())
+    __table_args__ = (
+        CheckConstraint(_in("kind", CONTAINER_KINDS), name="kind_known"),
+        CheckConstraint("sscc ~ '^[0-9]{18}$'", name="sscc_18_digits"),
+    )
+
+
+class Stock(Base):
+    """Quantity on hand per item, lot, serial, location, container and status, in base units.
+
+    Maintained only by the ledger trigger (migration 0002); ``reserved`` is what allocation has
+    promised to pick tasks and is never more than ``quantity``.
+    """
+
+    __tablename__ = "stock"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    lot_id: Mapped[int | None] = mapped_column(ForeignKey("lots.id"))
+    serial_id: Mapped[int | None] = mapped_column(ForeignKey("serials.id"))
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
+    container_id: Mapped[int | None] = mapped_column(ForeignKey("containers.id"))
+    status: Mapped[str] = mapped_column(String(12))
+    quantity: Mapped[int] = mapped_column(Integer, server_default="0")
+    reserved: Mapped[int] = mapped_column(Integer, server_default="0")
+    __table_args__ = (
+        CheckConstraint("quantity >= 0", name="quantity_nonneg"),
+        CheckConstraint("reserved >= 0 AND reserved <= quantity", name="reserved_within_quantity"),
+        CheckConstraint(_in("status", STOCK_STATUSES), name="status_known"),
+        Index(
+            "uq_stock_bucket",
+            "item_id",
+            "lot_id",
+            "serial_id",
+            "location_id",
+            "container_id",
+            "status",
+            unique=True,
+            postgresql_nulls_not_distinct=True,
+        ),
+        Index("ix_stock_location_item", "location_id", "item_id"),
+        Index("ix_stock_lot", "lot_id"),
+        Index("ix_stock_item_status", "item_id", "status"),
+    )
+
+
+class StockLedger(Base):
+    """Append-only movements. Stock is the sum of this table; triggers refuse UPDATE and DELETE."""
+
+    __tablename__ = "stock_ledger"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    occurred_at: Mapped[dt.datetime] = mapped_column(TS, server_default=func.now())
+    movement: Mapped[str] = mapped_column(String(10))
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    lot_id: Mapped[int | None] = mapped_column(ForeignKey("lots.id"))
+    serial_id: Mapped[int | None] = mapped_column(ForeignKey("serials.id"))
+    quantity: Mapped[int] = mapped_column(Integer)
+    from_location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))
+    from_container_id: Mapped[int | None] = mapped_column(ForeignKey("containers.id"))
+    from_status: Mapped[str | None] = mapped_column(String(12))
+    to_location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))
+    to_container_id: Mapped[int | None] = mapped_column(ForeignKey("containers.id"))
+    to_status: Mapped[str | None] = mapped_column(String(12))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"))
+    device_id: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(Text)
+    document_type: Mapped[str | None] = mapped_column(String(32))
+    document_id: Mapped[str | None] = mapped_column(String(64))
+    event_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint(_in("movement", MOVEMENTS), name="movement_known"),
+        CheckConstraint("from_location_id IS NOT NULL OR to_location_id IS NOT NULL", name="has_side"),
+        CheckConstraint("(from_location_id IS NULL) = (from_status IS NULL)", name="from_status_with_location"),
+        CheckConstraint("(to_location_id IS NULL) = (to_status IS NULL)", name="to_status_with_location"),
+        CheckConstraint("user_id IS NOT NULL OR api_key_id IS NOT NULL", name="has_actor"),
+        Index("ix_stock_ledger_item_lot", "item_id", "lot_id"),
+    )
+
+
+class Hold(Base):
+    """A hold on an item, lot, serial or location. While ``released_at`` is null the stock cannot move."""
+
+    __tablename__ = "holds"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(10))
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"))
+    lot_id: Mapped[int | None] = mapped_column(ForeignKey("lots.id"))
+    serial_id: Mapped[int | None] = mapped_column(ForeignKey("serials.id"))
+    location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    placed_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    placed_device: Mapped[str | None] = mapped_column(String(64))
+    placed_at: Mapped[dt.datetime] = mapped_column(TS, server_default=func.now())
+    released_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    released_at: Mapped[dt.datetime | None] = mapped_column(TS)
+    release_reason: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (
+        CheckConstraint(_in("scope", ("item", "lot", "serial", "location")), name="scope_known"),
+        CheckConstraint(
+            "(scope = 'item' AND item_id IS NOT NULL) OR (scope = 'lot' AND lot_id IS NOT NULL)"
+            " OR (scope = 'serial' AND serial_id IS NOT NULL) OR (scope = 'location' AND location_id IS NOT NULL)",
+            name="scope_target",
+        ),
+        Index("ix_holds_active", "scope", postgresql_where=text("released_at IS NULL")),
+    )
+
+
+# ---- ERP documents ------------------------------------------------------------------------------
+
+
+class InboundDocument(ErpVersioned, Base):
+    """A purchase order or advance shipping notice (ASN) the ERP expects at the dock."""
+
+    __tablename__ = "inbound_documents"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    number: Mapped[str] = mapped_column(String(64))
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id"))
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"))
+    status: Mapped[str] = mapped_column(String(12), server_default="open")
+    expected_date: Mapped[dt.date | None] = mapped_column(Date)
+    __table_args__ = (
+        CheckConstraint(_in("kind", ("purchase_order", "asn")), name="kind_known"),
+        CheckConstraint(_in("status", ("open", "receiving", "closed", "cancelled")), name="status_known"),
+    )
+
+
+class InboundLine(Base):
+    __tablename__ = "inbound_lines"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("inbound_documents.id", ondelete="CASCADE"))
+    line_no: Mapped[int] = mapped_column(Integer)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    quantity_ordered: Mapped[int] = mapped_column(Integer)
+    quantity_received: Mapped[int] = mapped_column(Integer, server_default="0")
+    #: ASN expectations: ``[{"lot", "expiry", "serials": [...], "quantity"}]``
+    expected: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB)
+    __table_args__ = (
+        UniqueConstraint("document_id", "line_no"),
+        CheckConstraint("quantity_ordered > 0", name="ordered_positive"),
+        CheckConstraint("quantity_received >= 0", name="received_nonneg"),
+    )
+
+
+class OutboundDocument(ErpVersioned, Base):
+    """A sales order to pick, pack and ship."""
+
+    __tablename__ = "outbound_documents"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(64))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"))
+    ship_to: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    priority: Mapped[int] = mapped_column(Integer, server_default="5")
+    allow_bonded: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    status: Mapped[str] = mapped_column(String(12), server_default="open")
+    requested_date: Mapped[dt.date | None] = mapped_column(Date)
+    __table_args__ = (
+        CheckConstraint(
+            _in("status", ("open", "released", "picking", "picked", "packed", "shipped", "cancelled")),
+            name="status_known",
+        ),
+    )
+
+
+class OutboundLine(Base):
+    __tablename__ = "outbound_lines"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("outbound_documents.id", ondelete="CASCADE"))
+    line_no: Mapped[int] = mapped_column(Integer)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    quantity: Mapped[int] = mapped_column(Integer)
+    min_shelf_life_days: Mapped[int | None] = mapped_column(Integer)
+    quantity_allocated: Mapped[int] = mapped_column(Integer, server_default="0")
+    quantity_picked: Mapped[int] = mapped_column(Integer, server_default="0")
+    quantity_shipped: Mapped[int] = mapped_column(Integer, server_default="0")
+    __table_args__ = (
+        UniqueConstraint("document_id", "line_no"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("quantity_picked <= quantity", name="no_overpick"),
+    )
+
+
+# ---- people, devices, integrations ---------------------------------------------------------------
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(Text)
+    roles: Mapped[list[str]] = mapped_column(ARRAY(String(16)))
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    language: Mapped[str | None] = mapped_column(String(8))
+    created_at: Mapped[dt.datetime] = mapped_column(TS, server_default=func.now())
+    __table_args__ = (
+        CheckConstraint(f"roles <@ ARRAY[{', '.join(repr(r) for r in ROLES)}]::varchar[]", name="roles_known"),
+        CheckConstraint("cardinality(roles) > 0", name="has_role"),
+        CheckConstraint("username = lower(username)", name="username_lower"),
+    )
+
+
+class DeviceToken(Base):
+    """A bearer token bound to the handheld it was issued to (stored as a SHA-256 digest)."""
+
+    __tablename__ = "device_tokens"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    device_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(TS, server_default=func.now())
+    expires_at: Mapped[dt.datetime] = mapped_column(TS)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(TS)
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    scopes: Mapped[list[str]] = mapped_column(ARRAY(String(32)))
+    created_at: Mapped[dt.datetime] = mapped_column(TS, server_default=func.now())
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(TS)
+
+
+class AuditEntry(Base):
+    """Who did what, when, from which device, and whether it was allowed (21 CFR Part 11 §11.10(e)).
+
+    Append-only (trigger in 0002). Failed sign-ins and rejected e-signatures are recorded too.
+    """
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    occurred_at: Mapped[dt.datetime] = mapped_column(TS, server_default=func.now())
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    username: Mapped[str | None] = mapped_column(String(64))
+    api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"))
+    device_id: Mapped[str | None] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str | None] = mapped_column(String(128))
+    outcome: Mapped[str] = mapped_column(String(12))
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    __table_args__ = (CheckConstraint(_in("outcome", ("ok", "denied", "failed")), name="outcome_known"),)
+
+
+class OutboxEvent(Base):
+    """Every state change's event, written in the same transaction as the change.
+
+    ``tx_id`` is the writing transaction's id; the sequencer gives ``position`` (gap-free, strictly
+    increasing) only to rows of transactions older than every running one, so a reader that has
+    seen position N has seen everything before it.
+    """
+
+    __tablename__ = "outbox_events"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    event_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), unique=True)
+    type: Mapped[str] = mapped_column(String(64))
+    occurred_at: Mapped[dt.datetime] = mapped_column(TS)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    username: Mapped[str | None] = mapped_column(String(64))
+    device_id: Mapped[str | None] = mapped_column(String(64))
+    data: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    tx_id: Mapped[int] = mapped_column(BigInteger, server_default=text("(pg_current_xact_id()::text)::bigint"))
+    position: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    __table_args__ = (Index("ix_outbox_unsequenced", "tx_id", "id", postgresql_where=text("position IS NULL")),)
+
+
+class ScanReply(Base):
+    """The first answer to a client scan id; a replay (offline queue, retry) gets it back unchanged."""
+
+    __tablename__ = "scan_replies"
+    client_scan_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    action: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    device_id: Mapped[str | None] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    body: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    created_at: Mapped[dt.datetime] = mapped_column(TS, server_default=func.now())

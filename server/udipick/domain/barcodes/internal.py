@@ -1,0 +1,32 @@
+"""udipick's own labels: locations, licence plates (LPN), totes and user badges.
+
+They are told apart by a configurable prefix; the rest of the data is the code.
+"""
+
+from __future__ import annotations
+
+from udipick.domain.barcodes.faults import Fault
+from udipick.domain.barcodes.scan import ScanConfig
+
+_ALLOWED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._/")
+
+
+def match_internal(text: str, config: ScanConfig) -> tuple[str, str] | None:
+    """(kind, code) when ``text`` starts with one of the configured prefixes, else None."""
+    prefixes = (
+        ("location", config.location_prefix),
+        ("lpn", config.lpn_prefix),
+        ("tote", config.tote_prefix),
+        ("badge", config.badge_prefix),
+    )
+    # the longest prefix wins, so "LPN" and e.g. "LPNX-" could coexist
+    for kind, prefix in sorted(prefixes, key=lambda item: -len(item[1])):
+        if prefix and text.startswith(prefix):
+            code = text[len(prefix) :]
+            if not code:
+                raise Fault(f"{kind} label has no code after {prefix!r}", len(prefix))
+            for i, ch in enumerate(code):
+                if ch not in _ALLOWED:
+                    raise Fault(f"character {ch!r} is not allowed in a {kind} code", len(prefix) + i)
+            return kind, code
+    return None

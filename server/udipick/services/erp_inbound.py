@@ -1,0 +1,655 @@
+"""ERP → udipick: idempotent upserts of master data and documents, one by one or in bulk.
+
+The key is the ERP's id and version: a replay (same version) changes nothing, an older version is
+refused, a newer one replaces. Bulk loads refuse bad records one by one, each with a pointer to the
+bad field, and keep the valid rest: an initial load of 100,000 items must not fail on one typo.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import Meta, Struct
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from udipick.db.models import (
+    Customer,
+    InboundDocument,
+    InboundLine,
+    Item,
+    ItemGtin,
+    Location,
+    OutboundDocument,
+    OutboundLine,
+    Supplier,
+    Warehouse,
+)
+from udipick.domain.access import Actor
+from udipick.domain.errors import Conflict, DomainError, InvalidGtin, InvalidRecord, StaleVersion
+from udipick.domain.gtin import gtin14
+from udipick.services.identity import audit
+
+# ---- the messages the ERP sends (msgspec validates types, ranges and enums) ----------------------
+
+ErpId = Annotated[str, Meta(min_length=1, max_length=64)]
+Version = Annotated[int, Meta(ge=1, le=2**62)]
+Name = Annotated[str, Meta(min_length=1, max_length=200)]
+Positive = Annotated[int, Meta(gt=0, le=10**9)]
+NonNeg = Annotated[int, Meta(ge=0, le=36500)]
+Gln = Annotated[str, Meta(pattern=r"^[0-9]{13}$")]
+Code = Annotated[str, Meta(min_length=1, max_length=64)]
+BaseUnit = Literal["EA", "BX", "CS", "PK", "KT", "ST", "PR"]
+PackLevelName = Literal["each", "box", "case", "pallet"]
+LocationType = Literal["receiving", "pick", "reserve", "quarantine", "bonded", "cold", "shipping"]
+
+
+class Record(Struct, rename="camel", forbid_unknown_fields=False, kw_only=True):
+    pass
+
+
+class PackLevelIn(Record):
+    level: PackLevelName
+    gtin: str
+    quantity: Positive
+    hibc_uom: Annotated[int, Meta(ge=0, le=9)] | None = None
+
+
+class ItemIn(Record):
+    erp_id: ErpId
+    version: Version
+    gtin: str
+    name: Name
+    base_unit: BaseUnit
+    lot_tracked: bool = False
+    serial_tracked: bool = False
+    expiry_tracked: bool = False
+    min_temp_c: Annotated[float, Meta(ge=-273, le=200)] | None = None
+    max_temp_c: Annotated[float, Meta(ge=-273, le=200)] | None = None
+    min_shelf_life_days: NonNeg = 0
+    qc_required: bool = False
+    bonded: bool = False
+    hibc_lic: Annotated[str, Meta(pattern=r"^[A-Z][A-Z0-9]{3}$")] | None = None
+    hibc_pcn: Annotated[str, Meta(pattern=r"^[A-Z0-9]{1,18}$")] | None = None
+    pack_levels: list[PackLevelIn] = []
+
+
+class LocationIn(Record):
+    code: Code
+    version: Version
+    zone: Annotated[str, Meta(min_length=1, max_length=32)]
+    type: LocationType
+    warehouse: Code = "MAIN"
+    barcode: Annotated[str, Meta(min_length=1, max_length=80)] | None = None
+    pick_sequence: Annotated[int, Meta(ge=0, le=10**9)] = 0
+    frozen: bool = False
+
+
+class CustomerIn(Record):
+    erp_id: ErpId
+    version: Version
+    name: Name
+    gln: Gln | None = None
+    min_shelf_life_days: NonNeg = 0
+
+
+class SupplierIn(Record):
+    erp_id: ErpId
+    version: Version
+    name: Name
+    gln: Gln | None = None
+    over_receipt_tolerance_pct: Annotated[float, Meta(ge=0, le=100)] = 0
+
+
+class ExpectedLotIn(Record):
+    lot: Annotated[str, Meta(min_length=1, max_length=20)]
+    expiry: dt.date | None = None
+    serials: list[Annotated[str, Meta(min_length=1, max_length=20)]] = []
+    quantity: Positive | None = None
+
+
+class InboundLineIn(Record):
+    line_no: Positive
+    item: ErpId
+    quantity: Positive
+    expected: list[ExpectedLotIn] | None = None
+
+
+class PurchaseOrderIn(Record):
+    erp_id: ErpId
+    version: Version
+    number: Code
+    supplier: ErpId
+    lines: Annotated[list[InboundLineIn], Meta(min_length=1)]
+    kind: Literal["purchase_order", "asn"] = "purchase_order"
+    warehouse: Code = "MAIN"
+    expected_date: dt.date | None = None
+
+
+class ShipToIn(Record):
+    name: Name
+    address_lines: list[Annotated[str, Meta(max_length=200)]] = []
+    city: Annotated[str, Meta(max_length=100)] = ""
+    postal_code: Annotated[str, Meta(max_length=20)] = ""
+    country: Annotated[str, Meta(pattern=r"^[A-Z]{2}$")] = "CN"
+    gln: Gln | None = None
+
+
+class OutboundLineIn(Record):
+    line_no: Positive
+    item: ErpId
+    quantity: Positive
+    min_shelf_life_days: NonNeg | None = None
+
+
+class SalesOrderIn(Record):
+    erp_id: ErpId
+    version: Version
+    number: Code
+    customer: ErpId
+    ship_to: ShipToIn
+    lines: Annotated[list[OutboundLineIn], Meta(min_length=1)]
+    warehouse: Code = "MAIN"
+    priority: Annotated[int, Meta(ge=1, le=9)] = 5
+    allow_bonded: bool = False
+    requested_date: dt.date | None = None
+
+
+class UpsertResult(Struct, rename="camel"):
+    key: str
+    status: Literal["created", "updated", "unchanged"]
+    id: int
+
+
+class BulkSummary(Struct, rename="camel"):
+    received: int
+    created: int
+    updated: int
+    unchanged: int
+    refused: int
+    problems: list[dict[str, Any]]
+
+
+# ---- bad records -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Refusal:
+    """One refused record: its line in the bulk file and the error (with a field pointer)."""
+
+    line: int
+    error: DomainError
+
+
+_PATH = re.compile(r" - at `(\$[^`]*)`$")
+_MISSING = re.compile(r"missing required field `([^`]+)`")
+
+
+def decode_error(exc: msgspec.ValidationError | msgspec.DecodeError) -> InvalidRecord:
+    """Turn msgspec's message into a problem with an RFC 6901 pointer to the bad field."""
+    message = str(exc)
+    if isinstance(exc, msgspec.DecodeError) and not isinstance(exc, msgspec.ValidationError):
+        return InvalidRecord(f"not valid JSON: {message}", pointer="")
+    path = ""
+    if m := _PATH.search(message):
+        path = m.group(1)
+        message = message[: m.start()]
+    pointer = "/" + "/".join(p for p in path.removeprefix("$").replace("[", ".").replace("]", "").split(".") if p)
+    if m := _MISSING.search(message):
+        pointer = pointer.rstrip("/") + "/" + m.group(1)
+    return InvalidRecord(message, pointer=pointer if pointer != "/" else "")
+
+
+def _gtin(value: str, pointer: str) -> str:
+    try:
+        return gtin14(value)
+    except InvalidGtin as exc:
+        raise InvalidGtin(exc.message, gtin=value, pointer=pointer) from None
+
+
+# ---- per-kind rules ------------------------------------------------------------------------------
+
+
+def check_item(rec: ItemIn) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Validate what the schema cannot say; return the item row and its GTIN rows."""
+    base = _gtin(rec.gtin, "/gtin")
+    if rec.min_temp_c is not None and rec.max_temp_c is not None and rec.min_temp_c > rec.max_temp_c:
+        raise InvalidRecord("minTempC is above maxTempC", pointer="/minTempC")
+    if (rec.hibc_lic is None) != (rec.hibc_pcn is None):
+        raise InvalidRecord("hibcLic and hibcPcn go together", pointer="/hibcPcn" if rec.hibc_lic else "/hibcLic")
+    gtins = [{"gtin": base, "pack_level": "each", "quantity": 1, "hibc_uom": None}]
+    seen = {base: "/gtin"}
+    levels = {"each"}
+    for i, level in enumerate(rec.pack_levels):
+        g = _gtin(level.gtin, f"/packLevels/{i}/gtin")
+        if g in seen:
+            raise InvalidRecord(f"GTIN {g} is used twice in this item", pointer=f"/packLevels/{i}/gtin")
+        if level.level in levels:
+            if level.level == "each" and g == base:
+                continue
+            raise InvalidRecord(f"pack level {level.level!r} is given twice", pointer=f"/packLevels/{i}/level")
+        if level.level == "each" and level.quantity != 1:
+            raise InvalidRecord("the 'each' level has quantity 1", pointer=f"/packLevels/{i}/quantity")
+        seen[g] = f"/packLevels/{i}/gtin"
+        levels.add(level.level)
+        gtins.append({"gtin": g, "pack_level": level.level, "quantity": level.quantity, "hibc_uom": level.hibc_uom})
+    row = {
+        "erp_id": rec.erp_id,
+        "erp_version": rec.version,
+        "gtin": base,
+        "hibc_lic": rec.hibc_lic,
+        "hibc_pcn": rec.hibc_pcn,
+        "name": rec.name,
+        "base_unit": rec.base_unit,
+        "lot_tracked": rec.lot_tracked,
+        "serial_tracked": rec.serial_tracked,
+        "expiry_tracked": rec.expiry_tracked,
+        "min_temp_c": rec.min_temp_c,
+        "max_temp_c": rec.max_temp_c,
+        "min_shelf_life_days": rec.min_shelf_life_days,
+        "qc_required": rec.qc_required,
+        "bonded": rec.bonded,
+    }
+    return row, gtins
+
+
+@dataclass
+class Tally:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    results: list[UpsertResult] = field(default_factory=list)
+    refusals: list[Refusal] = field(default_factory=list)
+
+    def add(self, result: UpsertResult) -> None:
+        setattr(self, result.status, getattr(self, result.status) + 1)
+        self.results.append(result)
+
+    def summary(self, received: int) -> BulkSummary:
+        from udipick.api.problems import problem_body  # rendering helper only; no HTTP here
+
+        problems = []
+        for r in sorted(self.refusals, key=lambda r: r.line):
+            body = problem_body(r.error)
+            body["line"] = r.line
+            problems.append(body)
+        return BulkSummary(received, self.created, self.updated, self.unchanged, len(self.refusals), problems)
+
+
+def _versioned_status(existing: int | None, incoming: int, what: str, key: str) -> str | None:
+    """``None`` when the record must be written; ``unchanged`` on a replay; refuse an older one."""
+    if existing is None:
+        return None
+    if incoming == existing:
+        return "unchanged"
+    if incoming < existing:
+        raise StaleVersion(
+            f"{what} {key} is at version {existing}; version {incoming} is older and was refused",
+            pointer="/version",
+            currentVersion=existing,
+        )
+    return None
+
+
+# ---- master data in chunks ---------------------------------------------------------------------
+
+CHUNK = 1000
+
+
+@dataclass(frozen=True)
+class MasterKind:
+    name: str
+    model: Any
+    check: Callable[[Any], tuple[dict[str, Any], list[dict[str, Any]] | None]]
+
+
+def _plain(fields: Sequence[str]) -> Callable[[Any], tuple[dict[str, Any], None]]:
+    def check(rec: Any) -> tuple[dict[str, Any], None]:
+        row = {f: getattr(rec, f) for f in fields}
+        row["erp_id"] = rec.erp_id
+        row["erp_version"] = rec.version
+        return row, None
+
+    return check
+
+
+ITEMS = MasterKind("item", Item, check_item)
+CUSTOMERS = MasterKind("customer", Customer, _plain(["name", "gln", "min_shelf_life_days"]))
+SUPPLIERS = MasterKind("supplier", Supplier, _plain(["name", "gln", "over_receipt_tolerance_pct"]))
+
+
+async def upsert_master(
+    db: async_sessionmaker, kind: MasterKind, records: Iterable[tuple[int, Any]], actor: Actor
+) -> Tally:
+    """Upsert ERP master records (line number, record) in chunks of ``CHUNK``."""
+    tally = Tally()
+    prepared: list[tuple[int, dict[str, Any], list[dict[str, Any]] | None]] = []
+    for line, rec in records:
+        try:
+            row, children = kind.check(rec)
+        except DomainError as exc:
+            tally.refusals.append(Refusal(line, exc))
+            continue
+        prepared.append((line, row, children))
+    # a key twice in one load: later lines go in a later round, so each statement sees a key once
+    rounds: list[list[tuple[int, dict[str, Any], Any]]] = []
+    seen_in: dict[str, int] = {}
+    for entry in prepared:
+        n = seen_in.get(entry[1]["erp_id"], -1) + 1
+        seen_in[entry[1]["erp_id"]] = n
+        while len(rounds) <= n:
+            rounds.append([])
+        rounds[n].append(entry)
+    for batch in rounds:
+        for start in range(0, len(batch), CHUNK):
+            chunk = batch[start : start + CHUNK]
+            try:
+                async with db.begin() as session:
+                    await _write_chunk(session, kind, chunk, tally)
+            except IntegrityError:
+                # a race or a conflict the pre-checks did not see: redo one by one to name the record
+                for entry in chunk:
+                    try:
+                        async with db.begin() as session:
+                            await _write_chunk(session, kind, [entry], tally)
+                    except IntegrityError as exc:
+                        tally.refusals.append(Refusal(entry[0], Conflict(_integrity_message(exc), pointer="")))
+    if tally.created or tally.updated:
+        async with db.begin() as session:
+            await audit(
+                session,
+                actor,
+                f"erp.{kind.name}.upserted",
+                "ok",
+                detail={"created": tally.created, "updated": tally.updated, "refused": len(tally.refusals)},
+            )
+    return tally
+
+
+def _integrity_message(exc: IntegrityError) -> str:
+    text = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
+    return re.sub(r"^<class '[^']+'>: ", "", text)
+
+
+async def _write_chunk(
+    session: AsyncSession, kind: MasterKind, chunk: list[tuple[int, dict[str, Any], Any]], tally: Tally
+) -> None:
+    model = kind.model
+    keys = [row["erp_id"] for _, row, _ in chunk]
+    existing = dict((await session.execute(select(model.erp_id, model.erp_version).where(model.erp_id.in_(keys)))).all())
+    to_write: list[tuple[int, dict[str, Any], Any]] = []
+    results: list[UpsertResult] = []
+    for line, row, children in chunk:
+        try:
+            status = _versioned_status(existing.get(row["erp_id"]), row["erp_version"], kind.name, row["erp_id"])
+        except DomainError as exc:
+            tally.refusals.append(Refusal(line, exc))
+            continue
+        if status == "unchanged":
+            results.append(UpsertResult(row["erp_id"], "unchanged", 0))
+        else:
+            to_write.append((line, row, children))
+    if kind is ITEMS and to_write:
+        to_write = await _refuse_gtin_clashes(session, to_write, tally)
+    if to_write:
+        rows = [row for _, row, _ in to_write]
+        stmt = pg_insert(model).values(rows)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[model.erp_id],
+            set_={**{c: stmt.excluded[c] for c in rows[0] if c != "erp_id"}, "updated_at": func.now()},
+            where=model.erp_version < stmt.excluded.erp_version,
+        ).returning(model.id, model.erp_id)
+        written = {erp_id: id_ for id_, erp_id in (await session.execute(stmt)).all()}
+        for line, row, children in to_write:
+            key = row["erp_id"]
+            if key not in written:  # lost a race to a newer version written meanwhile
+                tally.refusals.append(Refusal(line, StaleVersion(f"{kind.name} {key} changed meanwhile; resend", pointer="/version")))
+                continue
+            results.append(UpsertResult(key, "updated" if key in existing else "created", written[key]))
+        if kind is ITEMS:
+            ids = list(written.values())
+            await session.execute(delete(ItemGtin).where(ItemGtin.item_id.in_(ids)))
+            gtin_rows = [
+                {**g, "item_id": written[row["erp_id"]]} for _, row, children in to_write if row["erp_id"] in written for g in children
+            ]
+            await session.execute(insert(ItemGtin), gtin_rows)
+    for r in results:
+        tally.add(r)
+
+
+async def _refuse_gtin_clashes(session: AsyncSession, chunk: list[tuple[int, dict[str, Any], Any]], tally: Tally):
+    """A GTIN identifies one trade item: refuse a record whose GTIN belongs to another item."""
+    all_gtins = [g["gtin"] for _, _, children in chunk for g in children]
+    owners = dict(
+        (await session.execute(select(ItemGtin.gtin, Item.erp_id).join(Item).where(ItemGtin.gtin.in_(all_gtins)))).all()
+    )
+    kept = []
+    claimed: dict[str, str] = {}
+    for line, row, children in chunk:
+        clash = None
+        for i, g in enumerate(children):
+            owner = owners.get(g["gtin"]) or claimed.get(g["gtin"])
+            if owner is not None and owner != row["erp_id"]:
+                pointer = "/gtin" if i == 0 else f"/packLevels/{i - 1}/gtin"
+                clash = Conflict(f"GTIN {g['gtin']} already belongs to item {owner}", pointer=pointer, gtin=g["gtin"], item=owner)
+                break
+        if clash:
+            tally.refusals.append(Refusal(line, clash))
+            continue
+        for g in children:
+            claimed[g["gtin"]] = row["erp_id"]
+        kept.append((line, row, children))
+    return kept
+
+
+# ---- locations -------------------------------------------------------------------------------------
+
+
+async def _warehouse_id(session: AsyncSession, code: str, *, create: bool) -> int:
+    wid = await session.scalar(select(Warehouse.id).where(Warehouse.code == code))
+    if wid is None:
+        if not create:
+            raise InvalidRecord(f"unknown warehouse {code!r}", pointer="/warehouse")
+        wid = await session.scalar(
+            pg_insert(Warehouse).values(code=code, name=code).on_conflict_do_update(index_elements=["code"], set_={"name": Warehouse.name}).returning(Warehouse.id)
+        )
+    return int(wid)  # type: ignore[arg-type]
+
+
+async def upsert_locations(db: async_sessionmaker, records: Iterable[tuple[int, LocationIn]], actor: Actor, *, barcode_prefix: str) -> Tally:
+    tally = Tally()
+    for line, rec in records:
+        try:
+            async with db.begin() as session:
+                tally.add(await _upsert_location(session, rec, barcode_prefix))
+        except DomainError as exc:
+            tally.refusals.append(Refusal(line, exc))
+        except IntegrityError as exc:
+            tally.refusals.append(Refusal(line, Conflict(_integrity_message(exc), pointer="/barcode")))
+    return tally
+
+
+async def _upsert_location(session: AsyncSession, rec: LocationIn, barcode_prefix: str) -> UpsertResult:
+    wid = await _warehouse_id(session, rec.warehouse, create=True)
+    key = f"{rec.warehouse}/{rec.code}"
+    current = (
+        await session.execute(
+            select(Location.id, Location.erp_version).where(Location.warehouse_id == wid, Location.code == rec.code).with_for_update()
+        )
+    ).first()
+    status = _versioned_status(current.erp_version if current else None, rec.version, "location", key)
+    if status == "unchanged":
+        return UpsertResult(key, "unchanged", current.id)  # type: ignore[union-attr]
+    values = {
+        "warehouse_id": wid,
+        "code": rec.code,
+        "barcode": rec.barcode or barcode_prefix + rec.code,
+        "zone": rec.zone,
+        "type": rec.type,
+        "pick_sequence": rec.pick_sequence,
+        "frozen": rec.frozen,
+        "erp_version": rec.version,
+    }
+    stmt = pg_insert(Location).values(values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["warehouse_id", "code"], set_={**{k: stmt.excluded[k] for k in values}, "updated_at": func.now()}
+    ).returning(Location.id)
+    lid = await session.scalar(stmt)
+    return UpsertResult(key, "updated" if current else "created", int(lid))  # type: ignore[arg-type]
+
+
+# ---- documents -----------------------------------------------------------------------------------
+
+
+async def _ids_by_erp_id(session: AsyncSession, model: Any, keys: set[str]) -> dict[str, int]:
+    return dict((await session.execute(select(model.erp_id, model.id).where(model.erp_id.in_(keys)))).all())
+
+
+async def _line_items(session: AsyncSession, lines: Sequence[Any]) -> dict[str, int]:
+    items = await _ids_by_erp_id(session, Item, {line.item for line in lines})
+    seen: set[int] = set()
+    for i, line in enumerate(lines):
+        if line.item not in items:
+            raise InvalidRecord(f"unknown item {line.item!r}: send the item master first", pointer=f"/lines/{i}/item")
+        if line.line_no in seen:
+            raise InvalidRecord(f"line number {line.line_no} is used twice", pointer=f"/lines/{i}/lineNo")
+        seen.add(line.line_no)
+    return items
+
+
+async def upsert_purchase_orders(db: async_sessionmaker, records: Iterable[tuple[int, PurchaseOrderIn]], actor: Actor) -> Tally:
+    return await _each(db, records, _upsert_purchase_order)
+
+
+async def upsert_sales_orders(db: async_sessionmaker, records: Iterable[tuple[int, SalesOrderIn]], actor: Actor) -> Tally:
+    return await _each(db, records, _upsert_sales_order)
+
+
+async def _each(db: async_sessionmaker, records: Iterable[tuple[int, Any]], fn: Callable) -> Tally:
+    tally = Tally()
+    for line, rec in records:
+        try:
+            async with db.begin() as session:
+                tally.add(await fn(session, rec))
+        except DomainError as exc:
+            tally.refusals.append(Refusal(line, exc))
+        except IntegrityError as exc:
+            tally.refusals.append(Refusal(line, Conflict(_integrity_message(exc), pointer="")))
+    return tally
+
+
+async def _upsert_purchase_order(session: AsyncSession, rec: PurchaseOrderIn) -> UpsertResult:
+    supplier = await _ids_by_erp_id(session, Supplier, {rec.supplier})
+    if rec.supplier not in supplier:
+        raise InvalidRecord(f"unknown supplier {rec.supplier!r}: send the supplier first", pointer="/supplier")
+    wid = await _warehouse_id(session, rec.warehouse, create=False)
+    items = await _line_items(session, rec.lines)
+    current = (
+        await session.execute(
+            select(InboundDocument.id, InboundDocument.erp_version, InboundDocument.status)
+            .where(InboundDocument.erp_id == rec.erp_id)
+            .with_for_update()
+        )
+    ).first()
+    status = _versioned_status(current.erp_version if current else None, rec.version, "purchase order", rec.erp_id)
+    if status == "unchanged":
+        return UpsertResult(rec.erp_id, "unchanged", current.id)  # type: ignore[union-attr]
+    values = dict(
+        erp_id=rec.erp_id,
+        erp_version=rec.version,
+        kind=rec.kind,
+        number=rec.number,
+        supplier_id=supplier[rec.supplier],
+        warehouse_id=wid,
+        expected_date=rec.expected_date,
+    )
+    lines = [
+        dict(
+            line_no=line.line_no,
+            item_id=items[line.item],
+            quantity_ordered=line.quantity,
+            expected=msgspec.to_builtins(line.expected) if line.expected is not None else None,
+        )
+        for line in rec.lines
+    ]
+    if current is None:
+        doc_id = await session.scalar(insert(InboundDocument).values(values).returning(InboundDocument.id))
+        await session.execute(insert(InboundLine), [{**ln, "document_id": doc_id} for ln in lines])
+        return UpsertResult(rec.erp_id, "created", int(doc_id))  # type: ignore[arg-type]
+    if current.status in ("closed", "cancelled"):
+        raise Conflict(f"purchase order {rec.erp_id} is {current.status} in udipick and cannot change", pointer="/version")
+    doc_id = current.id
+    await session.execute(
+        InboundDocument.__table__.update().where(InboundDocument.id == doc_id).values(**values, updated_at=func.now())
+    )
+    received = dict(
+        (await session.execute(select(InboundLine.line_no, InboundLine.quantity_received).where(InboundLine.document_id == doc_id))).all()
+    )
+    new_nos = {ln["line_no"] for ln in lines}
+    for no, qty in received.items():
+        if no not in new_nos and qty > 0:
+            raise Conflict(f"line {no} has {qty} received and cannot be removed", pointer="/lines")
+    await session.execute(delete(InboundLine).where(InboundLine.document_id == doc_id, InboundLine.line_no.not_in(new_nos)))
+    stmt = pg_insert(InboundLine).values([{**ln, "document_id": doc_id} for ln in lines])
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["document_id", "line_no"],
+        set_={k: stmt.excluded[k] for k in ("item_id", "quantity_ordered", "expected")},
+    )
+    await session.execute(stmt)
+    return UpsertResult(rec.erp_id, "updated", doc_id)
+
+
+async def _upsert_sales_order(session: AsyncSession, rec: SalesOrderIn) -> UpsertResult:
+    customer = await _ids_by_erp_id(session, Customer, {rec.customer})
+    if rec.customer not in customer:
+        raise InvalidRecord(f"unknown customer {rec.customer!r}: send the customer first", pointer="/customer")
+    wid = await _warehouse_id(session, rec.warehouse, create=False)
+    items = await _line_items(session, rec.lines)
+    current = (
+        await session.execute(
+            select(OutboundDocument.id, OutboundDocument.erp_version, OutboundDocument.status)
+            .where(OutboundDocument.erp_id == rec.erp_id)
+            .with_for_update()
+        )
+    ).first()
+    status = _versioned_status(current.erp_version if current else None, rec.version, "sales order", rec.erp_id)
+    if status == "unchanged":
+        return UpsertResult(rec.erp_id, "unchanged", current.id)  # type: ignore[union-attr]
+    values = dict(
+        erp_id=rec.erp_id,
+        erp_version=rec.version,
+        number=rec.number,
+        customer_id=customer[rec.customer],
+        warehouse_id=wid,
+        ship_to=msgspec.to_builtins(rec.ship_to),
+        priority=rec.priority,
+        allow_bonded=rec.allow_bonded,
+        requested_date=rec.requested_date,
+    )
+    lines = [
+        dict(line_no=ln.line_no, item_id=items[ln.item], quantity=ln.quantity, min_shelf_life_days=ln.min_shelf_life_days)
+        for ln in rec.lines
+    ]
+    if current is None:
+        doc_id = await session.scalar(insert(OutboundDocument).values(values).returning(OutboundDocument.id))
+        await session.execute(insert(OutboundLine), [{**ln, "document_id": doc_id} for ln in lines])
+        return UpsertResult(rec.erp_id, "created", int(doc_id))  # type: ignore[arg-type]
+    if current.status != "open":
+        raise Conflict(
+            f"sales order {rec.erp_id} is already {current.status} in udipick; cancel it there before changing it",
+            pointer="/version",
+        )
+    doc_id = current.id
+    await session.execute(
+        OutboundDocument.__table__.update().where(OutboundDocument.id == doc_id).values(**values, updated_at=func.now())
+    )
+    await session.execute(delete(OutboundLine).where(OutboundLine.document_id == doc_id))
+    await session.execute(insert(OutboundLine), [{**ln, "document_id": doc_id} for ln in lines])
+    return UpsertResult(rec.erp_id, "updated", doc_id)
