@@ -6,7 +6,7 @@
 ^LH0,0
 ^CWJ,${unicode_font}
 ^FO12,12^BXN,4,200,,,,#^FD${udi_datamatrix}^FS
-^FO170,12^AJN,20,20^FB228,2,2,L,0^FH_^FD${item_name}^FS
+^FO170,12^AJN,20,20^TBN,228,38^FH_^FD${item_name}^FS
 ^FO170,60^A0N,18,15^FH_^FD${gtin}^FS
 ^FO170,84^A0N,18,15^FH_^FDL ${lot}^FS
 ^FO170,108^A0N,18,15^FH_^FDE ${expiry}^FS

@@ -6,10 +6,10 @@
 ^LH0,0
 ^CWJ,${unicode_font}
 ^FO30,30^BXN,7,200,,,,#^FD${udi_datamatrix}^FS
-^FO300,30^AJN,30,30^FB490,2,4,L,0^FH_^FD${item_name}^FS
+^FO300,30^AJN,30,30^TBN,490,58^FH_^FD${item_name}^FS
 ^FO300,110^A0N,28,24^FH_^FD${gtin_line}^FS
 ^FO300,150^A0N,28,24^FH_^FD${lot_line}^FS
 ^FO300,190^A0N,28,24^FH_^FD${expiry_line}^FS
 ^FO300,230^A0N,28,24^FH_^FD${serial_line}^FS
-^FO30,300^A0N,20,18^FB760,3,2,L,0^FH_^FD${hri}^FS
+^FO30,300^A0N,20,18^TBN,760,58^FH_^FD${hri}^FS
 ^XZ

@@ -6,8 +6,8 @@
 ^LH0,0
 ^CWJ,${unicode_font}
 ^FO40,40^A0N,90,80^FH_^FD${lpn}^FS
-^FO40,150^AJN,48,48^FB732,2,6,L,0^FH_^FD${description}^FS
-^FX --- Code 128, ^BC mode N (subset switches written by udipick)
+^FO40,150^AJN,48,48^TBN,732,94^FH_^FD${description}^FS
+^FX --- Code 128 in mode N (subset switches written by udipick)
 ^BY4^FO40,290^BCN,300,N,N,N,N^FD${lpn_barcode}^FS
 ^FX --- DataMatrix of the same code (escape character # declared)
 ^FO40,650^BXN,16,200,,,,#^FD${lpn_datamatrix}^FS

@@ -35,7 +35,7 @@
 ^FO430,486^A0N,28,24^FH_^FD${lot_line}^FS
 ^FO430,522^A0N,28,24^FH_^FD${expiry_line}^FS
 ^FO20,565^GB772,3,3^FS
-^FX --- GS1-128: (02)+(37), then (17)+(10), then (00) SSCC; ^BC mode N, data written with >; >6 >5 >8
+^FX --- GS1-128: (02)+(37), then (17)+(10), then (00) SSCC. Mode N, data written by udipick
 ^BY3^FO40,585^BCN,80,N,N,N,N^FD${content_barcode}^FS
 ^FO40,672^A0N,22,20^FH_^FD${content_hri}^FS
 ^BY2^FO40,712^BCN,80,N,N,N,N^FD${batch_barcode}^FS

@@ -58,7 +58,7 @@ def create_app(settings: Settings, *, database_url: str) -> Litestar:
             title="udipick",
             version="1",
             path="/schema",
-            openapi_router=Router(path="/schema", route_handlers=[], **{k: v for k, v in allow(public=True).items() if k == "opt"}),
+            openapi_router=Router(path="/schema", route_handlers=[], include_in_schema=False, **{k: v for k, v in allow(public=True).items() if k == "opt"}),
             description="Warehouse execution for medical-device distributors. Errors are RFC 9457 problem details.",
             components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
             security=[{"bearer": []}],

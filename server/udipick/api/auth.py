@@ -6,10 +6,11 @@ from typing import Annotated
 
 import msgspec
 from litestar import Request, get, post
+from litestar.params import JSONBody
 from msgspec import Meta
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from udipick.api.deps import allow
+from udipick.api.deps import AppSettings, CurrentActor, Db, allow
 from udipick.config import Settings
 from udipick.domain.access import Actor
 from udipick.services import identity
@@ -35,13 +36,13 @@ class LoginOut(msgspec.Struct, rename="camel"):
 
 
 @post("/api/v1/auth/login", status_code=200, **allow(public=True))
-async def login(data: LoginIn, db: async_sessionmaker, settings: Settings) -> LoginOut:
+async def login(data: JSONBody[LoginIn], db: Db, settings: AppSettings) -> LoginOut:
     token, user = await identity.login(db, data.username, data.password, data.device_id, ttl_hours=settings.token_ttl_hours)
     return LoginOut(token, UserOut(user.username, user.display_name, sorted(user.roles), user.language), data.device_id)
 
 
 @post("/api/v1/auth/logout", status_code=204, **allow(any_user=True))
-async def logout(request: Request, db: async_sessionmaker) -> None:
+async def logout(request: Request, db: Db) -> None:
     token = request.headers.get("authorization", "").partition(" ")[2].strip()
     await identity.logout(db, token)
 
@@ -55,5 +56,5 @@ class MeOut(msgspec.Struct, rename="camel"):
 
 
 @get("/api/v1/auth/me", **allow(*(), any_user=True, scopes=("erp:read", "erp:write", "admin")))
-async def me(actor: Actor) -> MeOut:
+async def me(actor: CurrentActor) -> MeOut:
     return MeOut(actor.username, sorted(actor.roles), actor.device_id, actor.api_key_name, sorted(actor.scopes))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency
 from litestar.handlers.base import BaseRouteHandler
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
@@ -60,3 +61,9 @@ def provide_db(request: ASGIConnection) -> async_sessionmaker:
 
 def provide_settings(request: ASGIConnection) -> Settings:
     return request.app.state.settings
+
+
+# handler parameter types: ``db: Db``, ``actor: CurrentActor``, ``settings: AppSettings``
+Db = NamedDependency[async_sessionmaker]
+CurrentActor = NamedDependency[Actor]
+AppSettings = NamedDependency[Settings]

@@ -13,10 +13,11 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Router, post
+from litestar.params import JSONBody
 from litestar.response import Response
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from udipick.api.deps import allow
+from udipick.api.deps import AppSettings, CurrentActor, Db, allow
 from udipick.config import Settings
 from udipick.domain.access import Actor
 from udipick.services import erp_inbound as svc
@@ -72,7 +73,7 @@ def _handlers(kind: Kind) -> list:
     name = kind.path.replace("-", "_")
 
     async def upsert_one(
-        data: kind.record, db: async_sessionmaker, actor: Actor, settings: Settings  # type: ignore[valid-type]
+        data: kind.record, db: Db, actor: CurrentActor, settings: AppSettings  # type: ignore[valid-type]
     ) -> Response:
         tally = await kind.upsert(db, [(1, data)], actor, settings)
         if tally.refusals:
@@ -80,7 +81,7 @@ def _handlers(kind: Kind) -> list:
         result = tally.results[0]
         return Response(msgspec.to_builtins(result), status_code=201 if result.status == "created" else 200)
 
-    async def upsert_bulk(request: Request, db: async_sessionmaker, actor: Actor, settings: Settings) -> svc.BulkSummary:
+    async def upsert_bulk(request: Request, db: Db, actor: CurrentActor, settings: AppSettings) -> svc.BulkSummary:
         total = svc.Tally()
         received = 0
         batch: list[tuple[int, Any]] = []
@@ -99,7 +100,7 @@ def _handlers(kind: Kind) -> list:
             _merge(total, await kind.upsert(db, batch, actor, settings))
         return total.summary(received)
 
-    upsert_one.__annotations__["data"] = kind.record
+    upsert_one.__annotations__["data"] = JSONBody[kind.record]  # type: ignore[name-defined]
     one = post(f"/{kind.path}", name=f"erp_{name}_upsert", summary=f"Upsert one {kind.path[:-1]}", **ERP_WRITE)(upsert_one)
     bulk = post(
         f"/{kind.path}/bulk",

@@ -7,7 +7,7 @@ from litestar.response import Response
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from udipick.api.deps import allow
+from udipick.api.deps import AppSettings, CurrentActor, Db, allow
 from udipick.db.migrate import current_heads
 
 
@@ -17,7 +17,7 @@ async def healthz() -> dict[str, str]:
 
 
 @get("/readyz", **allow(public=True))
-async def readyz(db: async_sessionmaker) -> Response:
+async def readyz(db: Db) -> Response:
     try:
         async with db() as session:
             version = await session.scalar(text("SELECT version_num FROM alembic_version"))

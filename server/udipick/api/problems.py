@@ -8,7 +8,6 @@ has to parse two formats.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import uuid
 from typing import Any
@@ -19,63 +18,11 @@ from litestar.exceptions import HTTPException, NotAuthorizedException, Permissio
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from udipick.domain import errors as e
+from udipick.domain.problem import PROBLEM_BASE, STATUS, problem_body, status_for  # noqa: F401  (re-exported)
 
 log = logging.getLogger("udipick.api")
 
-PROBLEM_BASE = "https://udipick.dev/problems/"
 PROBLEM_JSON = "application/problem+json"
-
-#: HTTP status per domain error. A unit test checks every DomainError subclass has its own row.
-STATUS: dict[type[e.DomainError], int] = {
-    e.DomainError: 422,
-    e.UnreadableBarcode: 422,
-    e.InvalidGtin: 422,
-    e.InvalidRecord: 422,
-    e.NotFound: 404,
-    e.UnknownGtin: 404,
-    e.StaleVersion: 409,
-    e.Conflict: 409,
-    e.NotAuthenticated: 401,
-    e.PermissionDenied: 403,
-    e.SignatureRejected: 403,
-    e.InsufficientStock: 409,
-}
-
-
-def status_for(error: e.DomainError) -> int:
-    for cls in type(error).__mro__:
-        if cls in STATUS:
-            return STATUS[cls]  # type: ignore[index]
-    return 422
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    return value
-
-
-def problem_body(error: e.DomainError, *, instance: str | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "type": PROBLEM_BASE + error.code,
-        "title": error.title,
-        "status": status_for(error),
-        "detail": error.message,
-        "code": error.code,
-    }
-    if instance:
-        body["instance"] = instance
-    for key, value in error.context.items():
-        if key not in body:
-            body[key] = _jsonable(value)
-    return body
-
 
 def problem_response(body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
     return Response(

@@ -35,6 +35,7 @@ from udipick.db.models import (
 from udipick.domain.access import Actor
 from udipick.domain.errors import Conflict, DomainError, InvalidGtin, InvalidRecord, StaleVersion
 from udipick.domain.gtin import gtin14
+from udipick.domain.problem import problem_body
 from udipick.services.identity import audit
 
 # ---- the messages the ERP sends (msgspec validates types, ranges and enums) ----------------------
@@ -273,8 +274,6 @@ class Tally:
         self.results.append(result)
 
     def summary(self, received: int) -> BulkSummary:
-        from udipick.api.problems import problem_body  # rendering helper only; no HTTP here
-
         problems = []
         for r in sorted(self.refusals, key=lambda r: r.line):
             body = problem_body(r.error)

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from biip import ParseError
-from biip.gs1_element_strings import GS1ElementString
-
 from udipick.domain.barcodes import gs1
 from udipick.domain.barcodes.faults import Fault
 from udipick.domain.barcodes.scan import Element, ScanConfig
@@ -93,18 +90,9 @@ def _ai_of(segment: str, config: ScanConfig) -> str | None:
 
 
 def _element(ai: str, value: str, index: int, today: dt.date) -> Element:
-    """Validate one AI value with biip and the linters; ``index`` is where the value starts."""
+    """Validate one AI value with biip's format and the linters; ``index`` is where it starts."""
     try:
-        GS1ElementString.parse(ai + value, config=gs1.BIIP_CONFIG)
-    except ParseError:
-        definition = gs1.lookup_ai(ai)
-        assert definition is not None
-        try:
-            fault = gs1._explain_mismatch(definition, value, today)  # noqa: SLF001
-        except Fault as exc:
-            fault = exc
-        raise Fault(fault.reason, index) from None
-    try:
+        gs1.match_element(ai + value, today, full=True)
         gs1.lint(ai, value, today)
     except Fault as fault:
         raise Fault(fault.reason, index) from None

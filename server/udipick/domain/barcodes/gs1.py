@@ -1,6 +1,6 @@
 """GS1 element strings (GS1-128, GS1 DataMatrix, GS1 QR, DataBar) and plain GTINs, through biip.
 
-biip finds each Application Identifier and matches its format; udipick adds what a picker needs on
+biip finds each Application Identifier and supplies its format pattern; udipick adds what a picker needs on
 top: the exact place and reason when a scan is refused, check digits on every keyed AI, real
 calendar dates with the century taken from ``today`` (biip would read the clock), and
 refusal of conflicting repeated AIs.
@@ -12,19 +12,15 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from biip import ParseConfig, ParseError
+from biip import ParseError
 from biip.checksums import gs1_standard_check_digit
 from biip.gs1_application_identifiers import GS1ApplicationIdentifier
-from biip.gs1_element_strings import GS1ElementString
 
 from udipick.domain.barcodes import dates
 from udipick.domain.barcodes.faults import Fault
 from udipick.domain.barcodes.scan import Element
 
 GS = "\x1d"
-
-# biip must not judge dates: it would use the wall clock for the century.
-BIIP_CONFIG = ParseConfig(separator_chars=(GS,), gs1_element_strings_verify_date=False)
 
 #: AIs whose data starts with a GS1 mod-10 check digit: AI -> (start, end) of the checked digits
 _CHECK_DIGITS: dict[str, tuple[int, int]] = {
@@ -141,19 +137,41 @@ def _max_length(ai: GS1ApplicationIdentifier) -> int | None:
     return int(found.group(1)) if found else None
 
 
-def _extract(text: str, today: dt.date) -> GS1ElementString:
-    try:
-        return GS1ElementString.extract(text, config=BIIP_CONFIG)
-    except ParseError:
-        pass
+_PATTERNS: dict[tuple[str, bool], re.Pattern[str]] = {}
+
+
+def _pattern(ai: GS1ApplicationIdentifier, *, full: bool) -> re.Pattern[str]:
+    key = (ai.ai, full)
+    found = _PATTERNS.get(key)
+    if found is None:
+        found = _PATTERNS[key] = re.compile(ai.pattern if full else ai.pattern.removesuffix("$"))
+    return found
+
+
+def match_element(
+    text: str, today: dt.date, *, full: bool = False
+) -> tuple[GS1ApplicationIdentifier, str]:
+    """(AI, value) of the element string at the start of ``text``, matched with biip's AI table
+    and format patterns, exactly as ``GS1ElementString.extract`` / ``.parse`` match it, but
+    without building biip's GTIN/decimal/date objects, which udipick does not use (dates:
+    biip would take the century from the clock)."""
     try:
         ai = GS1ApplicationIdentifier.extract(text)
     except ParseError:
         head = text[:4].split(GS, 1)[0]
         raise Fault(f"no GS1 Application Identifier starts with {head!r}", 0) from None
-    data = text[len(ai.ai) :].split(GS, 1)[0]
-    fault = _explain_mismatch(ai, data, today)
-    raise fault.shifted(len(ai.ai))
+    segment = text if full else text.split(GS, 1)[0]
+    matched = _pattern(ai, full=full).match(segment)
+    if matched is None:
+        data = segment[len(ai.ai) :]
+        try:
+            fault = _explain_mismatch(ai, data, today)
+        except Fault as specific:
+            fault = specific
+        raise fault.shifted(len(ai.ai))
+    groups = matched.groups()
+    value = groups[0] if len(groups) == 1 else "".join(g for g in groups if g is not None)
+    return ai, value
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,23 +193,25 @@ def parse_element_strings(text: str, today: dt.date) -> list[Located]:
     while pos < end:
         start = pos
         try:
-            es = _extract(text[pos:], today)
+            definition, value = match_element(text[pos:] if pos else text, today)
         except Fault as fault:
             raise fault.shifted(start) from None
-        ai, value = es.ai.ai, es.value
+        ai = definition.ai
         value_at = start + len(ai)
         pos = value_at + len(value)
-        if es.ai.separator_required and pos < end and text[pos] != GS:
-            longest = _max_length(es.ai)
-            if longest is not None and len(value) == longest:
-                reason = f"AI {ai}: value is longer than {longest} characters, or a GS separator is missing"
-            else:
-                reason = f"AI {ai}: value must be followed by a GS separator"
-            raise Fault(reason, pos)
         try:
             lint(ai, value, today)
         except Fault as fault:
             raise fault.shifted(value_at) from None
+        if pos < end and text[pos] != GS and definition.separator_required:
+            longest = _max_length(definition)
+            if text[pos] not in _CSET82:
+                reason = f"AI {ai}: character {text[pos]!r} is not allowed in a GS1 value"
+            elif longest is not None and len(value) == longest:
+                reason = f"AI {ai}: value is longer than {longest} characters, or a GS separator is missing"
+            else:
+                reason = f"AI {ai}: value must be followed by a GS separator"
+            raise Fault(reason, pos)
         earlier = seen.get(ai)
         if earlier is not None and earlier != value:
             raise Fault(f"AI {ai} appears twice with different values", start)

@@ -50,7 +50,7 @@ DPIS = (203, 300)
 SIZE_INCHES: Mapping[str, tuple[int, int]] = {"4x6": (4, 6), "4x2": (4, 2), "2x1": (2, 1)}
 
 _FONT_NAME = re.compile(r"[REBA]:[A-Z0-9_\-]{1,16}\.(TTF|TTE|FNT|OTF)")
-_TEXT_MAX = 60
+_TEXT_MAX = 200  # a safety bound; templates clip text to their boxes with ^TB
 
 
 def label_dots(size: str, dpi: int) -> tuple[int, int]:
@@ -305,7 +305,6 @@ def render_label(
 
 
 def _fill(source: str, values: Mapping[str, _Value], *, kind: str, size: str, dpi: int, width: int) -> bytes:
-    # drop comment lines (``^FX``) would be the printer's job; keep the template as written
     if source.count("^XA") != 1 or source.count("^XZ") != 1 or source.index("^XA") > source.index("^XZ"):
         raise _broken(kind, size, dpi, "it must hold exactly one ^XA ... ^XZ label format.")
     if "^CI28" not in source:
@@ -379,5 +378,7 @@ def font_download_zpl(font: bytes, name: str = DEFAULT_UNICODE_FONT) -> bytes:
         raise InvalidLabelData(f"Printer font name {name!r} is not like E:NOTOSANSSC.TTF.", field="name", value=name, reason="font")
     device, file = name.split(":", 1)
     stem, ext = file.rsplit(".", 1)
-    kind = {"TTF": "T", "TTE": "E", "OTF": "T", "FNT": "B"}[ext]
+    if ext not in ("TTF", "TTE"):
+        raise InvalidLabelData(f"Only TrueType fonts (.TTF, .TTE) can be downloaded, not {name!r}.", field="name", value=name, reason="font")
+    kind = {"TTF": "T", "TTE": "E"}[ext]
     return f"~DY{device}:{stem},B,{kind},{len(font)},,".encode("ascii") + font

@@ -1,0 +1,62 @@
+"""Scans interpreted per second on one core: GS1 element strings, HIBC, Digital Link.
+
+Run: .venv/bin/python bench/bench_interpret.py   (single process; GS1 target >= 10,000/s)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+from udipick.domain.barcodes import interpret
+
+TODAY = dt.date(2026, 11, 25)
+GS = "\x1d"
+
+INPUTS = {
+    "GS1 element string (]d2, GS)": [
+        "]d20109521234543213172612001010ABC" + GS + "21SER-9",
+        "]d201095212345432131727063010LOT42" + GS + "21A1B2C3",
+        "]C1001061414112345678970209521234543213" + "3712" + GS + "10L1",
+    ],
+    "GS1 element string (wedge, | stand-in)": [
+        "0109521234543213172612001010ABC|21SER-9",
+        "01095212345432131727063010LOT42|21A1B2C3",
+    ],
+    "HIBC (primary / concatenated)": [
+        "+A123BJC5D6E71G",
+        "+E20831269/$$8020423286539+",
+        "+E20831339/$$8020223283831T",
+    ],
+    "Digital Link URI (]Q1)": [
+        "]Q1https://id.gs1.org/01/09520123456788/10/ABC1/21/12345?17=261231",
+        "https://example.com/01/09520123456788?3103=000195&3922=0299&17=201225",
+    ],
+}
+
+
+def measure(samples: list[str], seconds: float = 1.0) -> float:
+    for raw in samples:  # warm-up, and a failing sample stops the bench loudly
+        interpret(raw, today=TODAY)
+    count = 0
+    start = time.perf_counter()
+    deadline = start + seconds
+    while True:
+        for raw in samples:
+            interpret(raw, today=TODAY)
+        count += len(samples)
+        now = time.perf_counter()
+        if now >= deadline:
+            return count / (now - start)
+
+
+def main() -> None:
+    width = max(len(name) for name in INPUTS)
+    print(f"{'input':<{width}}  scans/s/core")
+    print(f"{'-' * width}  ------------")
+    for name, samples in INPUTS.items():
+        print(f"{name:<{width}}  {measure(samples):>12,.0f}")
+
+
+if __name__ == "__main__":
+    main()

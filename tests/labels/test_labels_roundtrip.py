@@ -1,0 +1,92 @@
+"""Every template at every size and dpi, rendered from its real ZPL by zplkit and decoded by
+zxing-cpp, scans back to exactly the data it was made from."""
+
+import datetime as dt
+
+import pytest
+
+from udipick.domain.gs1_numbers import make_sscc
+from udipick.integrations.labels.render import available_labels, render_label
+
+LABELS = available_labels()
+
+ITEMS = {
+    "letters-dashes-20-char-serial": (
+        dict(gtin="09501101530003", lot="Ab-12x/3", expiry=dt.date(2026, 12, 31),
+             serial="SN12345678901234567X", item_name="Sterile syringe 5 ml"),
+        "(01)09501101530003(17)261231(10)Ab-12x/3(21)SN12345678901234567X",
+        "0109501101530003172612311" + "0Ab-12x/3\x1d21SN12345678901234567X",
+    ),
+    "odd-length-numeric-lot-and-serial": (
+        dict(gtin="9501101530003", lot="12345", serial="1234567", expiry="270600"),
+        "(01)09501101530003(17)270600(10)12345(21)1234567",
+        "010950110153000317270600" + "1012345\x1d211234567",
+    ),
+    "set-82-specials-20-char-lot": (
+        dict(gtin="09501101530003", lot="A_B>C%1&<=?'*+,.:;\"", item_name="一次性使用无菌注射器"),
+        "(01)09501101530003(10)A_B>C%1&<=?'*+,.:;\"",
+        "0109501101530003" + "10A_B>C%1&<=?'*+,.:;\"",
+    ),
+    "gtin-only": (dict(gtin="09501101530003"), "(01)09501101530003", "0109501101530003"),
+}
+
+
+@pytest.mark.parametrize(("size", "dpi"), [(s, d) for k, s, d in LABELS if k == "item"])
+@pytest.mark.parametrize("case", ITEMS)
+def test_item_label_datamatrix_scans_back_to_the_source_data(case, size, dpi, decode):
+    data, hri, element_string = ITEMS[case]
+    zpl = render_label("item", data, size=size, dpi=dpi)
+    assert decode(zpl, size=size, dpi=dpi) == [("]d2", hri, element_string)]
+
+
+SSCC = make_sscc(3, "0950110", 153)  # 30950110000000153 + check digit 8
+SSCC_CASES = {
+    "full-20-char-alphanumeric-lot-8-digit-count": (
+        dict(sscc=SSCC, content_gtin="09501101530003", count="12345678", lot="ABCDEFGHIJ0123456789",
+             expiry=dt.date(2027, 1, 31), from_name="上海医疗器械有限公司", to_name="北京协和医院",
+             to_address="东城区帅府园1号\n北京 100730", carrier_name="SF"),
+        [("]C1", "(02)09501101530003(37)12345678", "020950110153000337" + "12345678"),
+         ("]C1", "(17)270131(10)ABCDEFGHIJ0123456789", "1727013110ABCDEFGHIJ0123456789")],
+    ),
+    "odd-count-odd-numeric-lot": (
+        dict(sscc=SSCC, content_gtin="09501101530003", count="7", lot="12345"),
+        [("]C1", "(02)09501101530003(37)7", "0209501101530003377"),
+         ("]C1", "(10)12345", "1012345")],
+    ),
+    "sscc-only": (dict(sscc=SSCC), []),
+}
+
+
+@pytest.mark.parametrize(("size", "dpi"), [(s, d) for k, s, d in LABELS if k == "sscc"])
+@pytest.mark.parametrize("case", SSCC_CASES)
+def test_sscc_label_gs1_128_scans_back_to_the_source_data(case, size, dpi, decode):
+    data, others = SSCC_CASES[case]
+    assert SSCC == "309501100000001538"
+    zpl = render_label("sscc", data, size=size, dpi=dpi)
+    expected = [("]C1", f"(00){SSCC}", f"00{SSCC}")]
+    if size == "4x6":  # 4x2 has no room for the (02)(37) and (17)(10) symbols: text only
+        expected += others
+    assert decode(zpl, size=size, dpi=dpi) == sorted(expected)
+
+
+CODES = {"location": ["A-01-02-03", "12345", "rack_7:b+1"], "lpn": ["LPN0000012345", "0012345678"]}
+
+
+@pytest.mark.parametrize(
+    ("kind", "code", "size", "dpi"),
+    [(k, c, s, d) for k, s, d in LABELS if k in CODES for c in CODES[k]],
+)
+def test_location_and_lpn_labels_scan_back_to_the_code(kind, code, size, dpi, decode):
+    key = "code" if kind == "location" else "lpn"
+    zpl = render_label(kind, {key: code, "description": "冷藏区 2-8°C"}, size=size, dpi=dpi)
+    assert decode(zpl, size=size, dpi=dpi) == sorted([("]C0", code, code), ("]d1", code, code)])
+
+
+def test_every_kind_size_and_dpi_combination_is_offered():
+    assert LABELS == [
+        (kind, size, dpi)
+        for kind, sizes in {"item": ("4x6", "4x2", "2x1"), "sscc": ("4x6", "4x2"),
+                            "location": ("4x6", "4x2", "2x1"), "lpn": ("4x6", "4x2", "2x1")}.items()
+        for size in sizes
+        for dpi in (203, 300)
+    ]
