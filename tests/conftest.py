@@ -172,3 +172,16 @@ async def login(client, username: str, password: str | None = None, device: str 
     )
     assert r.status_code == 200, r.text
     return {"Authorization": f"Bearer {r.json()['token']}"}
+
+
+@pytest.fixture
+def fuzz_client(demo_database_url: str):
+    """A synchronous client (for hypothesis-driven tests) signed in as the demo picker."""
+    from litestar.testing import TestClient
+
+    from udipick.api.app import create_app
+
+    app = create_app(test_settings(), database_url=demo_database_url)
+    with TestClient(app=app) as c:
+        r = c.post("/api/v1/auth/login", json={"username": "picker", "password": "picker-demo", "deviceId": "fuzz"})
+        yield c, {"Authorization": f"Bearer {r.json()['token']}"}

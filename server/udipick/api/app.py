@@ -14,7 +14,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 
-from udipick.api import auth, health
+from udipick.api import auth, health, scans
 from udipick.api.deps import access_guard, allow, provide_actor, provide_db, provide_settings
 from udipick.api.erp import erp_inbound_router
 from udipick.api.problems import EXCEPTION_HANDLERS
@@ -37,7 +37,7 @@ def create_app(settings: Settings, *, database_url: str) -> Litestar:
         finally:
             await engine.dispose()
 
-    routes: list = [health.healthz, health.readyz, auth.login, auth.logout, auth.me, erp_inbound_router]
+    routes: list = [health.healthz, health.readyz, auth.login, auth.logout, auth.me, scans.interpret_scan, erp_inbound_router]
     if settings.pwa_dir and Path(settings.pwa_dir, "index.html").exists():
         routes.append(
             create_static_files_router(

@@ -9,7 +9,7 @@ from alembic import context
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from udipick.config import normalize_database_url
-from udipick.db.models import Base
+from udipick.db.schema import Base
 
 config = context.config
 target_metadata = Base.metadata

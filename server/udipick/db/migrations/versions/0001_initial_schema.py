@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 17:06:54.149544
+Create Date: (generated from the models)
 """
 
 from __future__ import annotations

@@ -1,0 +1,12 @@
+"""All tables: the models module plus each workflow's own models module.
+
+Alembic's autogenerate and the models-match-migrations test read ``Base.metadata`` from here, so
+a new ``db/models_<workflow>.py`` is registered by importing it below.
+"""
+
+from __future__ import annotations
+
+from udipick.db import models  # noqa: F401
+from udipick.db.models import Base
+
+__all__ = ["Base"]

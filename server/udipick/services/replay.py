@@ -1,0 +1,114 @@
+"""Idempotent scans: the first answer to a client scan id is the answer forever.
+
+Handhelds queue scans offline and replay them on reconnect, and retry when Wi-Fi drops a
+response. Each scan carries a UUID; the verdict (accepted or refused) is stored with the change in
+the same transaction, so a replay returns the first verdict and never moves stock twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from udipick.db.models import ScanReply
+from udipick.domain.access import Actor
+from udipick.domain.errors import Conflict, DomainError
+from udipick.domain.problem import problem_body, status_for
+
+
+class Reply:
+    """A stored verdict: HTTP status and JSON body (a result, or an RFC 9457 problem)."""
+
+    __slots__ = ("status", "body", "replayed")
+
+    def __init__(self, status: int, body: dict[str, Any], replayed: bool) -> None:
+        self.status = status
+        self.body = body
+        self.replayed = replayed
+
+
+async def _stored(session: AsyncSession, client_scan_id: uuid.UUID, action: str) -> Reply | None:
+    row = (
+        await session.execute(
+            select(ScanReply.status_code, ScanReply.body, ScanReply.action).where(ScanReply.client_scan_id == client_scan_id)
+        )
+    ).first()
+    if row is None:
+        return None
+    if row.action != action:
+        raise Conflict(
+            f"scan id {client_scan_id} was already used for {row.action}; every scan needs its own id",
+            clientScanId=str(client_scan_id),
+        )
+    return Reply(row.status_code, row.body, True)
+
+
+async def once(
+    db: async_sessionmaker,
+    client_scan_id: uuid.UUID,
+    action: str,
+    actor: Actor,
+    decide_and_write: Callable[[AsyncSession], Awaitable[dict[str, Any]]],
+    on_refused: Callable[[AsyncSession, DomainError], Awaitable[None]] | None = None,
+) -> Reply:
+    """Run ``decide_and_write`` once per ``client_scan_id``.
+
+    Accepted: the result and its reply row commit together. Refused (a ``DomainError``): the
+    change rolls back, then the refusal is stored (and ``on_refused`` may write, e.g. a
+    ``pick.refused.v1`` event) in a second transaction, so the replay is refused the same way.
+    """
+    async with db() as session:
+        if (stored := await _stored(session, client_scan_id, action)) is not None:
+            return stored
+    try:
+        async with db.begin() as session:
+            body = await decide_and_write(session)
+            await session.execute(
+                pg_insert(ScanReply).values(
+                    client_scan_id=client_scan_id,
+                    action=action,
+                    user_id=actor.user_id,
+                    device_id=actor.device_id,
+                    status_code=200,
+                    body=body,
+                )
+            )
+        return Reply(200, body, False)
+    except DomainError as refusal:
+        problem = problem_body(refusal)
+        status = status_for(refusal)
+        try:
+            async with db.begin() as session:
+                inserted = await session.scalar(
+                    pg_insert(ScanReply)
+                    .values(
+                        client_scan_id=client_scan_id,
+                        action=action,
+                        user_id=actor.user_id,
+                        device_id=actor.device_id,
+                        status_code=status,
+                        body=problem,
+                    )
+                    .on_conflict_do_nothing()
+                    .returning(ScanReply.client_scan_id)
+                )
+                if inserted is not None and on_refused is not None:
+                    await on_refused(session, refusal)
+        except IntegrityError:
+            pass
+        async with db() as session:
+            stored = await _stored(session, client_scan_id, action)
+        return stored if stored is not None and stored.body != problem else Reply(status, problem, False)
+    except IntegrityError:
+        # the same scan id raced in from a second request and won: answer what it answered
+        async with db() as session:
+            stored = await _stored(session, client_scan_id, action)
+        if stored is None:
+            raise
+        return stored

@@ -1,0 +1,113 @@
+"""From a raw scan to udipick's own things: the item (and pack level) a GTIN or HIBC code names,
+the location or container a label names. Used by every workflow that takes a scan."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from udipick.config import Settings
+from udipick.db.models import Container, Item, ItemGtin, Location
+from udipick.domain.barcodes import Scan, ScanConfig, interpret
+
+
+def scan_config(settings: Settings) -> ScanConfig:
+    return ScanConfig(
+        separator_stand_ins=settings.scan_separator_stand_ins,
+        space_is_separator=settings.scan_space_is_separator,
+        location_prefix=settings.location_prefix,
+        lpn_prefix=settings.lpn_prefix,
+        tote_prefix=settings.tote_prefix,
+        badge_prefix=settings.badge_prefix,
+    )
+
+
+def read(raw: str | bytes, settings: Settings, today: dt.date) -> Scan:
+    return interpret(raw, today=today, config=scan_config(settings))
+
+
+@dataclass(frozen=True, slots=True)
+class ItemMatch:
+    """The trade item behind a scanned GTIN or HIBC code, and how many base units one scan is."""
+
+    item_id: int
+    erp_id: str
+    name: str
+    gtin: str
+    scanned_gtin: str | None
+    pack_level: str
+    pack_quantity: int
+    units: int
+    lot_tracked: bool
+    serial_tracked: bool
+    expiry_tracked: bool
+    min_temp_c: float | None
+    max_temp_c: float | None
+    min_shelf_life_days: int
+    qc_required: bool
+    bonded: bool
+
+
+_ITEM_COLS = (
+    Item.id, Item.erp_id, Item.name, Item.gtin, Item.lot_tracked, Item.serial_tracked, Item.expiry_tracked,
+    Item.min_temp_c, Item.max_temp_c, Item.min_shelf_life_days, Item.qc_required, Item.bonded,
+)
+
+
+def _match(row, scanned_gtin: str | None, level: str, pack_qty: int, count: int | None) -> ItemMatch:
+    return ItemMatch(
+        item_id=row.id, erp_id=row.erp_id, name=row.name, gtin=row.gtin, scanned_gtin=scanned_gtin, pack_level=level,
+        pack_quantity=pack_qty, units=pack_qty * (count or 1), lot_tracked=row.lot_tracked,
+        serial_tracked=row.serial_tracked, expiry_tracked=row.expiry_tracked,
+        min_temp_c=float(row.min_temp_c) if row.min_temp_c is not None else None,
+        max_temp_c=float(row.max_temp_c) if row.max_temp_c is not None else None,
+        min_shelf_life_days=row.min_shelf_life_days, qc_required=row.qc_required, bonded=row.bonded,
+    )
+
+
+async def match_item(session: AsyncSession, scan: Scan) -> ItemMatch | None:
+    """GTIN (or the content GTIN of a logistic unit, AI 02 with count 37) or HIBC LIC + PCN."""
+    gtin = scan.gtin or scan.content_gtin
+    if gtin:
+        row = (
+            await session.execute(
+                select(*_ITEM_COLS, ItemGtin.pack_level, ItemGtin.quantity.label("pack_qty"))
+                .join(ItemGtin, ItemGtin.item_id == Item.id)
+                .where(ItemGtin.gtin == gtin)
+            )
+        ).first()
+        return _match(row, gtin, row.pack_level, row.pack_qty, scan.quantity) if row else None
+    if scan.hibc_lic and scan.hibc_pcn:
+        row = (
+            await session.execute(select(*_ITEM_COLS).where(Item.hibc_lic == scan.hibc_lic, Item.hibc_pcn == scan.hibc_pcn))
+        ).first()
+        if row is None:
+            return None
+        level, qty = "each", 1
+        if scan.hibc_uom:
+            pack = (
+                await session.execute(
+                    select(ItemGtin.pack_level, ItemGtin.quantity).where(ItemGtin.item_id == row.id, ItemGtin.hibc_uom == scan.hibc_uom)
+                )
+            ).first()
+            if pack is not None:
+                level, qty = pack.pack_level, pack.quantity
+        return _match(row, None, level, qty, scan.quantity)
+    return None
+
+
+async def match_location(session: AsyncSession, scan: Scan) -> Location | None:
+    if scan.kind != "location":
+        return None
+    return await session.scalar(select(Location).where(Location.barcode == scan.raw.strip()))
+
+
+async def match_container(session: AsyncSession, scan: Scan) -> Container | None:
+    if scan.kind in ("lpn", "tote"):
+        return await session.scalar(select(Container).where(Container.code == scan.raw.strip()))
+    if scan.kind == "sscc" and scan.sscc:
+        return await session.scalar(select(Container).where(Container.sscc == scan.sscc))
+    return None

@@ -1,0 +1,74 @@
+"""POST /api/v1/scans/interpret: the scan in GS1 words, plus the item or location it names here."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import login
+from udipick.services.demo import demo_gtin
+
+GS = "\x1d"
+
+
+async def test_a_case_level_datamatrix_maps_to_its_item_and_base_units(client):
+    h = await login(client, "picker")
+    raw = f"]d201{demo_gtin(1001, 1)}17{(dt.date.today() + dt.timedelta(days=200)):%y%m%d}10SY2405B{GS}21X1\r\n"
+    r = await client.post("/api/v1/scans/interpret", json={"raw": raw}, headers=h)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["kind"] == "gs1" and body["symbology"] == "]d2"
+    assert body["gtin"] == "10614141010018" and body["lot"] == "SY2405B" and body["serial"] == "X1"
+    assert body["item"] == {
+        "erpId": "SYR-10ML", "name": "Sterile syringe 10 ml, Luer lock", "gtin": "00614141010011", "packLevel": "box",
+        "packQuantity": 100, "units": 100, "lotTracked": True, "serialTracked": False, "expiryTracked": True,
+    }
+    assert {"ai": "10", "value": "SY2405B"} in body["elements"]
+
+
+async def test_a_wedge_scan_with_a_stand_in_separator_reads_the_same(client):
+    h = await login(client, "picker")
+    raw = f"01{demo_gtin(1002)}10ST-A1|21STN000101"
+    body = (await client.post("/api/v1/scans/interpret", json={"raw": raw}, headers=h)).json()
+    assert (body["lot"], body["serial"], body["item"]["erpId"]) == ("ST-A1", "STN000101", "STENT-DES-3018")
+
+
+async def test_hibc_maps_through_labeler_and_product_number(client):
+    from udipick.domain.barcodes import hibc_check_character
+
+    h = await login(client, "receiver")
+    data = "+A123SCREW450"
+    body = (await client.post("/api/v1/scans/interpret", json={"raw": data + hibc_check_character(data)}, headers=h)).json()
+    assert body["kind"] == "hibc" and body["item"]["erpId"] == "SCREW-CORT-45"
+
+
+async def test_location_labels_map_to_locations(client):
+    h = await login(client, "picker")
+    body = (await client.post("/api/v1/scans/interpret", json={"raw": "LOC-A-01-02"}, headers=h)).json()
+    assert body["kind"] == "location" and body["location"] == {"code": "A-01-02", "type": "pick", "zone": "A", "frozen": False}
+
+
+async def test_unreadable_scans_get_a_422_problem_with_position_and_reason(client):
+    h = await login(client, "picker")
+    r = await client.post("/api/v1/scans/interpret", json={"raw": f"01{demo_gtin(1001)}17261301"}, headers=h)
+    assert r.status_code == 422
+    p = r.json()
+    assert p["code"] == "unreadable-barcode" and "month 13" in p["detail"] and isinstance(p["position"], int)
+    r = await client.post("/api/v1/scans/interpret", json={"raw": "+A123SCREW450T"}, headers=h)
+    assert r.status_code == 422 and "check character" in r.json()["detail"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(raw=st.one_of(
+    st.text(max_size=80),
+    st.text(alphabet="0123456789\x1d]dCQe+$/|#ALOCPN-", max_size=60),
+    st.binary(max_size=60).map(lambda b: b.decode("latin-1")),
+))
+def test_no_input_gets_a_500(fuzz_client, raw):
+    client, headers = fuzz_client
+    r = client.post("/api/v1/scans/interpret", json={"raw": raw}, headers=headers)
+    assert r.status_code in (200, 422), (raw, r.status_code, r.text)
+    if r.status_code == 422:
+        assert r.headers["content-type"].startswith("application/problem+json")
