@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -131,6 +132,9 @@ def _serve(args: argparse.Namespace, settings: Settings, url: str) -> int:
     from udipick.api.app import create_app
 
     app = create_app(settings, database_url=url)
+    # uvicorn shuts down gracefully on SIGTERM and then re-raises it; turn that into a normal exit so
+    # the embedded PostgreSQL is stopped by the caller's cleanup
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(f"udipick listening on http://{args.host}:{args.port}/  (API schema at /schema)", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
     return 0

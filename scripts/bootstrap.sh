@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Install what udipick needs on a fresh clone: Debian libraries (as root), a virtualenv with the
+# package, and (when present) the PWA build. Idempotent; sourced by run-demo.sh and test.sh.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+need_debs=()
+[ -e /usr/lib/x86_64-linux-gnu/libdmtx.so.0 ] || [ -e /usr/lib/aarch64-linux-gnu/libdmtx.so.0 ] || ldconfig -p 2>/dev/null | grep -q libdmtx.so.0 || need_debs+=(libdmtx0b)
+fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need_debs+=(fonts-noto-cjk)
+if [ "${UDIPICK_WITH_BROWSER:-0}" = 1 ] && [ ! -x /usr/bin/chromium ]; then need_debs+=(chromium); fi
+if [ ${#need_debs[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "installing Debian packages: ${need_debs[*]}"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_debs[@]}" >/dev/null
+  else
+    echo "udipick needs Debian packages: ${need_debs[*]} (run: sudo apt-get install -y ${need_debs[*]})" >&2
+    exit 1
+  fi
+fi
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+stamp=.venv/.udipick-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  .venv/bin/pip install -q --disable-pip-version-check -e ".[test]" 2>&1 | grep -v "^WARNING: Location" || true
+  .venv/bin/python -c "import udipick, litestar, asyncpg" # fails loudly if the install did not take
+  touch "$stamp"
+fi
+
+if [ -f pwa/package.json ]; then
+  bash scripts/build-pwa.sh
+fi
