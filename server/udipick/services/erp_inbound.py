@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta, Struct
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -25,7 +25,6 @@ from udipick.db.models import (
     InboundDocument,
     InboundLine,
     Item,
-    ItemGtin,
     Location,
     OutboundDocument,
     OutboundLine,
@@ -299,7 +298,7 @@ def _versioned_status(existing: int | None, incoming: int, what: str, key: str) 
 
 # ---- master data in chunks ---------------------------------------------------------------------
 
-CHUNK = 1000
+CHUNK = 2000
 
 
 @dataclass(frozen=True)
@@ -382,7 +381,14 @@ async def _write_chunk(
 ) -> None:
     model = kind.model
     keys = [row["erp_id"] for _, row, _ in chunk]
-    existing = dict((await session.execute(select(model.erp_id, model.erp_version).where(model.erp_id.in_(keys)))).all())
+    existing = dict(
+        (
+            await session.execute(
+                text(f"SELECT erp_id, erp_version FROM {model.__tablename__} WHERE erp_id = ANY(CAST(:keys AS text[]))"),
+                {"keys": keys},
+            )
+        ).all()
+    )
     to_write: list[tuple[int, dict[str, Any], Any]] = []
     results: list[UpsertResult] = []
     for line, row, children in chunk:
@@ -399,13 +405,7 @@ async def _write_chunk(
         to_write = await _refuse_gtin_clashes(session, to_write, tally)
     if to_write:
         rows = [row for _, row, _ in to_write]
-        stmt = pg_insert(model).values(rows)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[model.erp_id],
-            set_={**{c: stmt.excluded[c] for c in rows[0] if c != "erp_id"}, "updated_at": func.now()},
-            where=model.erp_version < stmt.excluded.erp_version,
-        ).returning(model.id, model.erp_id)
-        written = {erp_id: id_ for id_, erp_id in (await session.execute(stmt)).all()}
+        written = dict((await session.execute(*_upsert_unnest(model, rows))).all())
         for line, row, children in to_write:
             key = row["erp_id"]
             if key not in written:  # lost a race to a newer version written meanwhile
@@ -414,20 +414,57 @@ async def _write_chunk(
             results.append(UpsertResult(key, "updated" if key in existing else "created", written[key]))
         if kind is ITEMS:
             ids = list(written.values())
-            await session.execute(delete(ItemGtin).where(ItemGtin.item_id.in_(ids)))
+            await session.execute(text("DELETE FROM item_gtins WHERE item_id = ANY(CAST(:ids AS int[]))"), {"ids": ids})
             gtin_rows = [
                 {**g, "item_id": written[row["erp_id"]]} for _, row, children in to_write if row["erp_id"] in written for g in children
             ]
-            await session.execute(insert(ItemGtin), gtin_rows)
+            await session.execute(
+                text(
+                    "INSERT INTO item_gtins (gtin, item_id, pack_level, quantity, hibc_uom) SELECT * FROM unnest("
+                    "CAST(:gtin AS text[]), CAST(:item_id AS int[]), CAST(:pack_level AS text[]), CAST(:quantity AS int[]),"
+                    " CAST(:hibc_uom AS int[]))"
+                ),
+                {c: [g[c] for g in gtin_rows] for c in ("gtin", "item_id", "pack_level", "quantity", "hibc_uom")},
+            )
     for r in results:
         tally.add(r)
+
+
+_PG_ARRAY = {"String": "text", "Text": "text", "BigInteger": "bigint", "Integer": "int", "Boolean": "bool",
+             "Numeric": "float8", "Date": "date"}
+
+
+def _upsert_unnest(model: Any, rows: list[dict[str, Any]]) -> tuple[Any, dict[str, list[Any]]]:
+    """One prepared ``INSERT ... SELECT FROM unnest(arrays) ON CONFLICT`` for a whole chunk.
+
+    Bulk loads send one array per column instead of one bind parameter per value, so the statement
+    text is the same for every chunk and PostgreSQL plans it once.
+    """
+    table = model.__table__
+    cols = list(rows[0])
+    arrays = ", ".join(f"CAST(:{c} AS {_PG_ARRAY[type(table.c[c].type).__name__]}[])" for c in cols)
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in cols if c != "erp_id")
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(cols)}) SELECT * FROM unnest({arrays}) "
+        f"ON CONFLICT (erp_id) DO UPDATE SET {updates}, updated_at = now() "
+        f"WHERE {table.name}.erp_version < EXCLUDED.erp_version RETURNING erp_id, id"
+    )
+    return text(sql), {c: [r[c] for r in rows] for c in cols}
 
 
 async def _refuse_gtin_clashes(session: AsyncSession, chunk: list[tuple[int, dict[str, Any], Any]], tally: Tally):
     """A GTIN identifies one trade item: refuse a record whose GTIN belongs to another item."""
     all_gtins = [g["gtin"] for _, _, children in chunk for g in children]
     owners = dict(
-        (await session.execute(select(ItemGtin.gtin, Item.erp_id).join(Item).where(ItemGtin.gtin.in_(all_gtins)))).all()
+        (
+            await session.execute(
+                text(
+                    "SELECT g.gtin, i.erp_id FROM item_gtins g JOIN items i ON i.id = g.item_id"
+                    " WHERE g.gtin = ANY(CAST(:gtins AS text[]))"
+                ),
+                {"gtins": all_gtins},
+            )
+        ).all()
     )
     kept = []
     claimed: dict[str, str] = {}
