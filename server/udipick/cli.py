@@ -46,6 +46,11 @@ def _parser() -> argparse.ArgumentParser:
     kadd.add_argument("name")
     kadd.add_argument("--scope", action="append", required=True, choices=sorted(SCOPES))
 
+    relay = sub.add_parser("relay", help="send outbox events to webhook subscribers (several may run)")
+    from udipick.integrations.relay import add_arguments as add_relay_arguments
+
+    add_relay_arguments(relay)
+
     demo = sub.add_parser("demo", help="demo data")
     demo.add_argument("action", choices=["load"])
     return p
@@ -92,6 +97,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             print(key)
             print(f"# API key {args.name!r} with scopes {', '.join(args.scope)}; shown once, store it now", file=sys.stderr)
             return 0
+        if args.command == "relay":
+            from udipick.integrations.relay import options_from_args, run_forever
+
+            return run_forever(url, options_from_args(args))
         if args.command == "demo" or (args.command == "serve" and args.demo):
             from udipick.services import demo
 

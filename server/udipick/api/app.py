@@ -17,6 +17,11 @@ from litestar.static_files import create_static_files_router
 from udipick.api import auth, health, scans
 from udipick.api.deps import access_guard, allow, provide_actor, provide_db, provide_settings
 from udipick.api.erp import erp_inbound_router
+from udipick.api.picking import picking_router
+from udipick.api.events import events_router
+from udipick.api.stream import erp_stream, stop_hub
+from udipick.api.labels import ROUTES as label_routes
+from udipick.api.receiving import ROUTES as receiving_routes
 from udipick.api.problems import EXCEPTION_HANDLERS
 from udipick.config import Settings
 from udipick.db.engine import make_engine, make_sessionmaker
@@ -33,15 +38,25 @@ def create_app(settings: Settings, *, database_url: str) -> Litestar:
         app.state.engine = engine
         app.state.db = make_sessionmaker(engine)
         try:
-            yield
+            async with contextlib.AsyncExitStack() as stack:
+                if settings.run_relay:
+                    from udipick.integrations.relay import relay_in_background
+
+                    await stack.enter_async_context(relay_in_background(database_url))
+                yield
         finally:
+            await stop_hub(app.state)
             await engine.dispose()
 
     routes: list = [health.healthz, health.readyz, auth.login, auth.logout, auth.me, scans.interpret_scan, erp_inbound_router]
+    routes += label_routes
+    routes += [events_router, erp_stream]
+    routes += receiving_routes
+    routes.append(picking_router)
     if settings.pwa_dir and Path(settings.pwa_dir, "index.html").exists():
         routes.append(
             create_static_files_router(
-                path="/", directories=[settings.pwa_dir], html_mode=True, name="pwa", include_in_schema=False, **allow(public=True)
+                path="/", directories=[settings.pwa_dir], html_mode=True, name="pwa", include_in_schema=False, opt=allow(public=True)["opt"]
             )
         )
     app = Litestar(

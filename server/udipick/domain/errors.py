@@ -133,3 +133,242 @@ class PrinterUnavailable(DomainError):
 
     code = "printer-unavailable"
     title = "Printer unavailable"
+
+
+class NoPrinterForLabel(DomainError):
+    """No active printer for this device or zone takes this label; the job is kept as ``no_printer``
+    (context: ``job_id``, ``kind``, ``zone``, ``device_id``) so it can be sent once a printer is assigned."""
+
+    code = "no-printer-for-label"
+    title = "No printer for this label"
+
+
+class UnknownPrinter(NotFound):
+    """No printer registered under this name (context: ``printer``)."""
+
+    code = "unknown-printer"
+    title = "Unknown printer"
+
+
+class PrinterAlreadyRegistered(Conflict):
+    """A printer of this name exists already (context: ``printer``)."""
+
+    code = "printer-already-registered"
+    title = "Printer already registered"
+
+
+class UnknownPrintJob(NotFound):
+    """No print job with this id (context: ``job_id``)."""
+
+    code = "unknown-print-job"
+    title = "Unknown print job"
+
+
+class PrintJobAlreadySent(Conflict):
+    """Retry is for jobs that did not print; a printed label is printed again with reprint (context: ``job_id``)."""
+
+    code = "print-job-already-sent"
+    title = "Print job already sent"
+
+
+# ---- receiving -------------------------------------------------------------------------
+
+
+class ItemNotOnDocument(DomainError):
+    """The scanned item is not on the purchase order / ASN being received (context: ``item``, ``gtin``, ``document``)."""
+
+    code = "item-not-on-document"
+    title = "Item not on this document"
+
+
+class OverReceipt(DomainError):
+    """More units than ordered plus the supplier's tolerance (context: ``ordered``, ``received``, ``maxAcceptable``)."""
+
+    code = "over-receipt"
+    title = "Over-receipt refused"
+
+
+class LotExpired(DomainError):
+    """The lot's expiry date (GS1 AI 17) has passed (context: ``item``, ``lot``, ``expiry``)."""
+
+    code = "lot-expired"
+    title = "Lot expired"
+
+
+class ShelfLifeTooShort(DomainError):
+    """Remaining shelf life below the required minimum (context: ``remainingDays``, ``requiredDays``)."""
+
+    code = "shelf-life-too-short"
+    title = "Shelf life too short"
+
+
+class MissingReceivingData(DomainError):
+    """A datum the item requires was not captured; ``needs`` lists every field the handheld must ask for."""
+
+    code = "missing-receiving-data"
+    title = "More data needed"
+
+
+class MissingLot(MissingReceivingData):
+    code = "missing-lot"
+    title = "Lot number needed"
+
+
+class MissingExpiry(MissingReceivingData):
+    code = "missing-expiry"
+    title = "Expiry date needed"
+
+
+class MissingSerial(MissingReceivingData):
+    code = "missing-serial"
+    title = "Serial number needed"
+
+
+class MissingTemperature(MissingReceivingData):
+    code = "missing-temperature"
+    title = "Temperature reading needed"
+
+
+class MissingReason(MissingReceivingData):
+    code = "missing-reason"
+    title = "Reason needed"
+
+
+class SerialAlreadyReceived(DomainError):
+    """The serial is already known to udipick, or was scanned twice in this receipt (context: ``serial``, ``inThisReceipt``)."""
+
+    code = "serial-already-received"
+    title = "Serial already received"
+
+
+class SerialCountMismatch(DomainError):
+    """A serialised item scanned as more than one unit: each unit carries its own serial."""
+
+    code = "serial-count-mismatch"
+    title = "Scan serialised units one by one"
+
+
+class LotExpiryConflict(DomainError):
+    """A lot number already known with a different expiry: a data conflict, never overwritten (context: ``knownExpiry``, ``scannedExpiry``)."""
+
+    code = "lot-expiry-conflict"
+    title = "Lot known with another expiry"
+
+
+class ReceiptNotOpen(DomainError):
+    """The receipt is closed (context: ``receipt``, ``status``)."""
+
+    code = "receipt-not-open"
+    title = "Receipt is not open"
+
+
+class LocationUnsuitable(DomainError):
+    """The destination does not fit the stock (context: ``location``, ``reason``, ``needs``)."""
+
+    code = "location-unsuitable"
+    title = "Location unsuitable"
+
+
+class NotInQuarantine(DomainError):
+    """A QC decision on a lot with no quarantined stock (context: ``item``, ``lot``)."""
+
+    code = "not-in-quarantine"
+    title = "Nothing in quarantine"
+
+
+# ---- picking ---------------------------------------------------------------------------------
+
+
+class WrongLocation(DomainError):
+    """The picker is at another location than the task's (context: ``expectedLocation``, ``scannedLocation``)."""
+
+    code = "wrong-location"
+    title = "Wrong location"
+
+
+class WrongItem(DomainError):
+    """The scanned item is not the one the task asks for (context: ``expectedItem``, ``expectedGtin``, ``scannedGtin``)."""
+
+    code = "wrong-item"
+    title = "Wrong item"
+
+
+class FefoViolation(DomainError):
+    """A lot expiring later than one that must go first (context: ``takeLot``, ``takeLocation``, ``takeExpiry``,
+    ``scannedLot``, ``scannedExpiry``). A supervisor may override with an e-signature."""
+
+    code = "fefo-violation"
+    title = "Take the earlier-expiring lot"
+
+
+class LotQuarantined(DomainError):
+    code = "lot-quarantined"
+    title = "Lot in quarantine"
+
+
+class StockOnHold(DomainError):
+    """Held by item, lot, serial or location (context: ``scope``, ``reason``, ``holdId``)."""
+
+    code = "stock-on-hold"
+    title = "Stock on hold"
+
+
+class LotRecalled(DomainError):
+    code = "lot-recalled"
+    title = "Lot recalled"
+
+
+class LocationFrozen(DomainError):
+    code = "location-frozen"
+    title = "Location frozen"
+
+
+class SerialAlreadyPicked(DomainError):
+    code = "serial-already-picked"
+    title = "Serial already picked"
+
+
+class SerialAlreadyShipped(DomainError):
+    code = "serial-already-shipped"
+    title = "Serial already shipped"
+
+
+class OverPick(DomainError):
+    """More units than the task still needs (context: ``remaining``, ``scannedUnits``)."""
+
+    code = "over-pick"
+    title = "Over-pick refused"
+
+
+class LotNotAtLocation(DomainError):
+    code = "lot-not-at-location"
+    title = "Lot not at this location"
+
+
+class TaskNotOpen(DomainError):
+    code = "task-not-open"
+    title = "Task already closed"
+
+
+# ---- ERP outbound (webhooks, stream) ---------------------------------------------------------------
+
+
+class UnknownWebhookSubscription(NotFound):
+    """context: ``subscription_id``."""
+
+    code = "unknown-webhook-subscription"
+    title = "Unknown webhook subscription"
+
+
+class UnknownWebhookDelivery(NotFound):
+    """context: ``delivery_id``."""
+
+    code = "unknown-webhook-delivery"
+    title = "Unknown webhook delivery"
+
+
+class WebhookNameTaken(Conflict):
+    """context: ``name``."""
+
+    code = "webhook-name-taken"
+    title = "Webhook name already in use"

@@ -67,12 +67,17 @@ LOCATIONS: list[tuple[str, str, str, int]] = [
     ("COLD-02", "COLD", "cold", 301),
     ("BOND-01", "BOND", "bonded", 400),
     ("SHIP-01", "SHIP", "shipping", 900),
+    # quarantine cages inside the cold room and the bonded area (receiving: cold / bonded stock awaiting QC)
+    ("QC-COLD-01", "COLD", "quarantine", 0),
+    ("QC-BOND-01", "BOND", "quarantine", 0),
 ]
 
 # (item, lot, expiry offset days (None: no expiry), production offset, location, quantity, serials)
 OPENING_STOCK: list[tuple[str, str, int | None, int, str, int, list[str]]] = [
     ("SYR-10ML", "SY2401A", 45, -300, "A-01-01", 40, []),  # short-dated for a 60-day customer
     ("SYR-10ML", "SY2405B", 200, -150, "A-01-02", 120, []),
+    ("SYR-10ML", "SY2405C", 200, -150, "A-01-02", 50, []),  # same expiry: a picker may take it instead (swap)
+    ("SYR-10ML", "SY2409C", 500, -20, "A-01-02", 60, []),  # expires later: taking it first is a FEFO violation
     ("SYR-10ML", "SY2409C", 500, -20, "R-01-01", 1000, []),
     ("SYR-10ML", "SY2312X", -10, -400, "A-01-03", 15, []),  # expired
     ("GLOVE-NIT-M", "GL-77-01", 120, -200, "A-02-01", 200, []),
@@ -206,6 +211,35 @@ async def load(db: async_sessionmaker, settings: Settings, *, today: dt.date | N
                     lines=[erp.InboundLineIn(line_no=1, item="SCREW-CORT-45", quantity=20)],
                 ),
             ),
+            (
+                4,
+                # a mixed truck for the receiving walk: syringes and gloves (pack levels), cold pen
+                # needles and serialised stents with ASN lot/serial expectations
+                erp.PurchaseOrderIn(
+                    erp_id="ASN-2002",
+                    version=1,
+                    kind="asn",
+                    number="ASN-2002",
+                    supplier="SUP-MEDTEC",
+                    expected_date=today,
+                    lines=[
+                        erp.InboundLineIn(
+                            line_no=1, item="SYR-10ML", quantity=300,
+                            expected=[erp.ExpectedLotIn(lot="SY2502A", expiry=today + dt.timedelta(days=400), quantity=300)],
+                        ),
+                        erp.InboundLineIn(line_no=2, item="GLOVE-NIT-M", quantity=100),
+                        erp.InboundLineIn(line_no=3, item="PEN-NDL-4MM", quantity=50),
+                        erp.InboundLineIn(
+                            line_no=4, item="STENT-DES-3018", quantity=2,
+                            expected=[
+                                erp.ExpectedLotIn(
+                                    lot="ST-D4", expiry=today + dt.timedelta(days=700), serials=["STN000401", "STN000402"], quantity=2
+                                )
+                            ],
+                        ),
+                    ],
+                ),
+            ),
         ],
         actor,
     )
@@ -236,16 +270,18 @@ async def _opening_stock(db: async_sessionmaker, actor: Actor, today: dt.date) -
         locations = dict((await session.execute(select(Location.code, Location.id))).all())
         movements = []
         for item, lot, exp, prod, loc, qty, serials in OPENING_STOCK:
-            lot_id = await session.scalar(
-                Lot.__table__.insert()
-                .values(
-                    item_id=items[item],
-                    lot=lot,
-                    expiry=today + dt.timedelta(days=exp) if exp is not None else None,
-                    production_date=today + dt.timedelta(days=prod),
+            lot_id = await session.scalar(select(Lot.id).where(Lot.item_id == items[item], Lot.lot == lot))
+            if lot_id is None:
+                lot_id = await session.scalar(
+                    Lot.__table__.insert()
+                    .values(
+                        item_id=items[item],
+                        lot=lot,
+                        expiry=today + dt.timedelta(days=exp) if exp is not None else None,
+                        production_date=today + dt.timedelta(days=prod),
+                    )
+                    .returning(Lot.id)
                 )
-                .returning(Lot.id)
-            )
             common = dict(item_id=items[item], lot_id=lot_id, to_location_id=locations[loc], to_status="available",
                           document_type="opening-balance", document_id="DEMO")
             if serials:

@@ -49,3 +49,219 @@ async def emit(session: AsyncSession, actor: Actor, *events: EventData) -> list:
 
 def type_of(data: EventData) -> str:
     return _TYPE_OF[type(data)]
+
+
+# ---- receiving (issue 4) ---------------------------------------------------------------
+
+
+@event("receipt.confirmed.v1")
+class ReceiptConfirmed(EventData):
+    """Units received against one document line (or blind), per lot and stock status, at receipt close.
+
+    ``status`` is ``available`` (released to stock) or ``quarantine`` (QC required or a check
+    flagged it; ``reasons`` says why). ``quantity`` is in the item's base unit.
+    """
+
+    receipt: str
+    document: str | None
+    line_no: int | None
+    item: str
+    gtin: str
+    lot: str | None
+    expiry: str | None
+    production_date: str | None
+    serials: list[str]
+    quantity: int
+    status: str
+    reasons: list[str]
+    location: str
+    lpn: str
+
+
+@event("receipt.discrepancy-recorded.v1")
+class ReceiptDiscrepancyRecorded(EventData):
+    """Short, over or damaged units, an ASN mismatch or a lot data conflict found while receiving."""
+
+    receipt: str
+    document: str | None
+    line_no: int | None
+    kind: str
+    item: str | None
+    gtin: str | None
+    lot: str | None
+    serial: str | None
+    quantity: int | None
+    reason: str
+
+
+@event("putaway.completed.v1")
+class PutawayCompleted(EventData):
+    """A licence plate moved from the dock to its storage location."""
+
+    lpn: str
+    receipt: str
+    from_location: str
+    to_location: str
+    contents: list[dict]
+
+
+@event("qc.released.v1")
+class QcReleased(EventData):
+    """QA released a lot's quarantined stock to saleable stock, with an electronic signature."""
+
+    item: str
+    gtin: str
+    lot: str
+    expiry: str | None
+    quantity: int
+    serials: list[str]
+    reason: str
+    signed_by: str
+
+
+@event("qc.rejected.v1")
+class QcRejected(EventData):
+    """QA rejected a lot's quarantined stock (it can never be picked), with an electronic signature."""
+
+    item: str
+    gtin: str
+    lot: str
+    expiry: str | None
+    quantity: int
+    serials: list[str]
+    reason: str
+    signed_by: str
+
+
+# ---- picking, holds, packing, shipping ------------------------------------------------------------
+
+import datetime as _dt  # noqa: E402
+
+
+@event("wave.released.v1")
+class WaveReleased(EventData):
+    wave_id: int
+    orders: list[str]
+    tasks: int
+    #: lines that could not be filled: ``{order, lineNo, missing, reason}`` (no-stock, short-dated, on-hold, ...)
+    short_lines: list[dict]
+
+
+@event("pick.confirmed.v1")
+class PickConfirmed(EventData):
+    order: str
+    line_no: int
+    task_id: int
+    gtin: str
+    item: str
+    lot: str | None
+    expiry: _dt.date | None
+    serial: str | None
+    quantity: int
+    location: str
+    #: the lot allocation had chosen; differs from ``lot`` when the picker took an earlier-or-equal expiring lot
+    allocated_lot: str | None
+    swapped: bool
+    tote: str | None
+    client_scan_id: str
+
+
+@event("pick.refused.v1")
+class PickRefused(EventData):
+    """A refused pick scan, for accuracy KPIs: ``code`` is the problem code (fefo-violation, wrong-item, ...)."""
+
+    task_id: int
+    order: str | None
+    location: str | None
+    code: str
+    detail: str
+    scanned_gtin: str | None
+    scanned_lot: str | None
+    scanned_serial: str | None
+    client_scan_id: str
+
+
+@event("pick.override.approved.v1")
+class PickOverridden(EventData):
+    """A supervisor approved, with an electronic signature, taking a later-expiring lot than FEFO allows."""
+
+    order: str
+    task_id: int
+    gtin: str
+    lot: str | None
+    expiry: _dt.date | None
+    allocated_lot: str | None
+    allocated_expiry: _dt.date | None
+    approved_by: str
+    reason: str
+
+
+@event("pick.shorted.v1")
+class PickShorted(EventData):
+    """The shelf held less than udipick's stock: a count discrepancy; the location is blocked for the item."""
+
+    order: str
+    line_no: int
+    task_id: int
+    gtin: str
+    lot: str | None
+    location: str
+    expected: int
+    found: int
+    reallocated: int
+    backordered: int
+
+
+@event("stock.alert.raised.v1")
+class StockAlertRaised(EventData):
+    """Someone tried to pick held or recalled stock: the supervisor should look."""
+
+    code: str
+    detail: str
+    lot: str | None
+    gtin: str | None
+    location: str | None
+    task_id: int | None
+
+
+@event("hold.placed.v1")
+class HoldPlaced(EventData):
+    hold_id: int
+    scope: str
+    gtin: str | None
+    lot: str | None
+    serial: str | None
+    location: str | None
+    reason: str
+    reallocated_tasks: int
+
+
+@event("hold.released.v1")
+class HoldReleased(EventData):
+    hold_id: int
+    scope: str
+    gtin: str | None
+    lot: str | None
+    serial: str | None
+    location: str | None
+    reason: str
+    signed_by: str
+
+
+@event("package.packed.v1")
+class PackagePacked(EventData):
+    sscc: str
+    order: str
+    contents: list[dict]
+
+
+@event("shipment.confirmed.v1")
+class ShipmentConfirmed(EventData):
+    """Every shipped unit with lot, serial, expiry and SSCC: the ERP's invoice and the forward trace of a recall."""
+
+    order: str
+    customer: str
+    customer_gln: str | None
+    ship_to: dict
+    lines: list[dict]
+    ssccs: list[str]

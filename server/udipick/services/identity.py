@@ -175,3 +175,28 @@ async def verify_signature(session: AsyncSession, actor: Actor, password: str, m
 async def record_failed_signature(db: async_sessionmaker, actor: Actor, meaning: str, target: str) -> None:
     async with db.begin() as session:
         await audit(session, actor, "signature", "failed", target=target, detail={"meaning": meaning})
+
+
+async def countersign(
+    session: AsyncSession, username: str, password: str, *, roles: frozenset[str], meaning: str, target: str, device_id: str | None
+) -> Actor:
+    """A second person signs on this device (a supervisor approving a picker's exception).
+
+    Returns the signer as an actor; the caller records the failed attempt after rollback when this raises.
+    """
+    user = await session.scalar(select(User).where(User.username == username.strip().lower()))
+    if user is None or not user.active or not verify_password(user.password_hash, password):
+        raise SignatureRejected("user name or password does not match: approval not signed", meaning=meaning)
+    if not set(user.roles) & roles:
+        raise SignatureRejected(
+            f"{user.username} may not approve this; it needs one of: {', '.join(sorted(roles))}", meaning=meaning
+        )
+    signer = Actor(user_id=user.id, username=user.username, roles=frozenset(user.roles), device_id=device_id)
+    await audit(session, signer, "signature", "ok", target=target, detail={"meaning": meaning})
+    return signer
+
+
+async def record_failed_countersign(db: async_sessionmaker, username: str, device_id: str | None, meaning: str, target: str) -> None:
+    async with db.begin() as session:
+        await audit(session, None, "signature", "failed", target=target, username=username.strip().lower(),
+                    device_id=device_id, detail={"meaning": meaning})

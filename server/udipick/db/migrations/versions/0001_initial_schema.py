@@ -71,6 +71,17 @@ def upgrade() -> None:
     sa.UniqueConstraint('gtin', name=op.f('uq_items_gtin')),
     sa.UniqueConstraint('hibc_lic', 'hibc_pcn', name=op.f('uq_items_hibc_lic_hibc_pcn'))
     )
+    op.create_table('stream_subscribers',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('owner', sa.String(length=80), nullable=False),
+    sa.Column('name', sa.String(length=64), nullable=False),
+    sa.Column('acked_position', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('connected_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('acked_at', sa.DateTime(timezone=True), nullable=True),
+    sa.CheckConstraint('acked_position >= 0', name=op.f('ck_stream_subscribers_acked_nonneg')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_stream_subscribers')),
+    sa.UniqueConstraint('owner', 'name', name=op.f('uq_stream_subscribers_owner_name'))
+    )
     op.create_table('suppliers',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
@@ -106,6 +117,23 @@ def upgrade() -> None:
     sa.CheckConstraint("gln ~ '^[0-9]{13}$'", name=op.f('ck_warehouses_gln_13_digits')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_warehouses')),
     sa.UniqueConstraint('code', name=op.f('uq_warehouses_code'))
+    )
+    op.create_table('webhook_subscriptions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=64), nullable=False),
+    sa.Column('url', sa.Text(), nullable=False),
+    sa.Column('secret', sa.Text(), nullable=False),
+    sa.Column('event_types', postgresql.ARRAY(sa.String(length=80)), server_default='{}', nullable=False),
+    sa.Column('active', sa.Boolean(), server_default=sa.text('true'), nullable=False),
+    sa.Column('max_attempts', sa.Integer(), server_default='12', nullable=False),
+    sa.Column('cursor', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('leased_by', sa.String(length=80), nullable=True),
+    sa.Column('lease_until', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.CheckConstraint('cursor >= 0', name=op.f('ck_webhook_subscriptions_cursor_nonneg')),
+    sa.CheckConstraint('max_attempts BETWEEN 1 AND 100', name=op.f('ck_webhook_subscriptions_max_attempts_range')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_subscriptions')),
+    sa.UniqueConstraint('name', name=op.f('uq_webhook_subscriptions_name'))
     )
     op.create_table('audit_log',
     sa.Column('id', sa.BigInteger(), nullable=False),
@@ -242,6 +270,37 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_scan_replies_user_id_users')),
     sa.PrimaryKeyConstraint('client_scan_id', name=op.f('pk_scan_replies'))
     )
+    op.create_table('waves',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=12), server_default='released', nullable=False),
+    sa.Column('released_by', sa.Integer(), nullable=True),
+    sa.Column('released_device', sa.String(length=64), nullable=True),
+    sa.Column('released_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.Column('allocation_date', sa.Date(), nullable=False),
+    sa.CheckConstraint("status IN ('released', 'done', 'cancelled')", name=op.f('ck_waves_status_known')),
+    sa.ForeignKeyConstraint(['released_by'], ['users.id'], name=op.f('fk_waves_released_by_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_waves'))
+    )
+    op.create_table('webhook_deliveries',
+    sa.Column('id', sa.BigInteger(), nullable=False),
+    sa.Column('subscription_id', sa.Integer(), nullable=False),
+    sa.Column('position', sa.BigInteger(), nullable=False),
+    sa.Column('event_id', sa.UUID(), nullable=False),
+    sa.Column('event_type', sa.String(length=64), nullable=False),
+    sa.Column('status', sa.String(length=10), server_default='pending', nullable=False),
+    sa.Column('attempts', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('next_attempt_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('last_status_code', sa.Integer(), nullable=True),
+    sa.Column('delivered_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.CheckConstraint("status IN ('pending', 'delivered', 'dead')", name=op.f('ck_webhook_deliveries_status_known')),
+    sa.ForeignKeyConstraint(['subscription_id'], ['webhook_subscriptions.id'], name=op.f('fk_webhook_deliveries_subscription_id_webhook_subscriptions'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_deliveries')),
+    sa.UniqueConstraint('subscription_id', 'position', name=op.f('uq_webhook_deliveries_subscription_id_position'))
+    )
+    op.create_index('ix_webhook_deliveries_pending', 'webhook_deliveries', ['subscription_id', 'position'], unique=False, postgresql_where=sa.text("status = 'pending'"))
+    op.create_index('ix_webhook_deliveries_status', 'webhook_deliveries', ['status'], unique=False)
     op.create_table('containers',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=8), nullable=False),
@@ -271,6 +330,20 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_inbound_lines')),
     sa.UniqueConstraint('document_id', 'line_no', name=op.f('uq_inbound_lines_document_id_line_no'))
     )
+    op.create_table('location_blocks',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('location_id', sa.Integer(), nullable=False),
+    sa.Column('item_id', sa.Integer(), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('created_by', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.Column('cleared_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_location_blocks_created_by_users')),
+    sa.ForeignKeyConstraint(['item_id'], ['items.id'], name=op.f('fk_location_blocks_item_id_items')),
+    sa.ForeignKeyConstraint(['location_id'], ['locations.id'], name=op.f('fk_location_blocks_location_id_locations')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_location_blocks'))
+    )
+    op.create_index('uq_location_blocks_active', 'location_blocks', ['location_id', 'item_id'], unique=True, postgresql_where=sa.text('cleared_at IS NULL'))
     op.create_table('outbound_lines',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('document_id', sa.Integer(), nullable=False),
@@ -288,6 +361,50 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbound_lines')),
     sa.UniqueConstraint('document_id', 'line_no', name=op.f('uq_outbound_lines_document_id_line_no'))
     )
+    op.create_table('printers',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=64), nullable=False),
+    sa.Column('host', sa.String(length=253), nullable=False),
+    sa.Column('port', sa.Integer(), server_default='9100', nullable=False),
+    sa.Column('dpi', sa.Integer(), nullable=False),
+    sa.Column('label_size', sa.String(length=8), nullable=False),
+    sa.Column('zone', sa.String(length=32), nullable=True),
+    sa.Column('location_id', sa.Integer(), nullable=True),
+    sa.Column('active', sa.Boolean(), server_default=sa.text('true'), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.CheckConstraint("label_size IN ('4x6', '4x2', '2x1')", name=op.f('ck_printers_label_size_known')),
+    sa.CheckConstraint("name ~ '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$'", name=op.f('ck_printers_name_plain')),
+    sa.CheckConstraint('dpi IN (203, 300)', name=op.f('ck_printers_dpi_known')),
+    sa.CheckConstraint('port BETWEEN 1 AND 65535', name=op.f('ck_printers_port_range')),
+    sa.ForeignKeyConstraint(['location_id'], ['locations.id'], name=op.f('fk_printers_location_id_locations'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_printers')),
+    sa.UniqueConstraint('name', name=op.f('uq_printers_name'))
+    )
+    op.create_index('ix_printers_zone_active', 'printers', ['zone'], unique=False, postgresql_where=sa.text('active'))
+    op.create_table('receipts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('document_id', sa.Integer(), nullable=True),
+    sa.Column('supplier_id', sa.Integer(), nullable=True),
+    sa.Column('location_id', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=8), server_default='open', nullable=False),
+    sa.Column('note', sa.Text(), nullable=True),
+    sa.Column('created_by', sa.Integer(), nullable=False),
+    sa.Column('created_device', sa.String(length=64), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.Column('closed_by', sa.Integer(), nullable=True),
+    sa.Column('closed_device', sa.String(length=64), nullable=True),
+    sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("(status = 'closed') = (closed_at IS NOT NULL)", name=op.f('ck_receipts_closed_when_closed')),
+    sa.CheckConstraint("status IN ('open', 'closed')", name=op.f('ck_receipts_status_known')),
+    sa.ForeignKeyConstraint(['closed_by'], ['users.id'], name=op.f('fk_receipts_closed_by_users')),
+    sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_receipts_created_by_users')),
+    sa.ForeignKeyConstraint(['document_id'], ['inbound_documents.id'], name=op.f('fk_receipts_document_id_inbound_documents')),
+    sa.ForeignKeyConstraint(['location_id'], ['locations.id'], name=op.f('fk_receipts_location_id_locations')),
+    sa.ForeignKeyConstraint(['supplier_id'], ['suppliers.id'], name=op.f('fk_receipts_supplier_id_suppliers')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_receipts'))
+    )
+    op.create_index(op.f('ix_receipts_document_id'), 'receipts', ['document_id'], unique=False)
     op.create_table('serials',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('item_id', sa.Integer(), nullable=False),
@@ -302,6 +419,25 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['lot_id'], ['lots.id'], name=op.f('fk_serials_lot_id_lots')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_serials')),
     sa.UniqueConstraint('item_id', 'serial', name=op.f('uq_serials_item_id_serial'))
+    )
+    op.create_table('webhook_attempts',
+    sa.Column('id', sa.BigInteger(), nullable=False),
+    sa.Column('delivery_id', sa.BigInteger(), nullable=False),
+    sa.Column('attempted_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.Column('status_code', sa.Integer(), nullable=True),
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.Column('duration_ms', sa.Integer(), nullable=False),
+    sa.Column('relay', sa.String(length=80), nullable=True),
+    sa.ForeignKeyConstraint(['delivery_id'], ['webhook_deliveries.id'], name=op.f('fk_webhook_attempts_delivery_id_webhook_deliveries'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_attempts'))
+    )
+    op.create_index(op.f('ix_webhook_attempts_delivery_id'), 'webhook_attempts', ['delivery_id'], unique=False)
+    op.create_table('device_printers',
+    sa.Column('device_id', sa.String(length=64), nullable=False),
+    sa.Column('printer_id', sa.Integer(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.ForeignKeyConstraint(['printer_id'], ['printers.id'], name=op.f('fk_device_printers_printer_id_printers'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('device_id', name=op.f('pk_device_printers'))
     )
     op.create_table('holds',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -328,6 +464,134 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_holds'))
     )
     op.create_index('ix_holds_active', 'holds', ['scope'], unique=False, postgresql_where=sa.text('released_at IS NULL'))
+    op.create_table('packages',
+    sa.Column('container_id', sa.Integer(), nullable=False),
+    sa.Column('document_id', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=10), server_default='open', nullable=False),
+    sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('shipped_at', sa.DateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("status IN ('open', 'closed', 'shipped')", name=op.f('ck_packages_status_known')),
+    sa.ForeignKeyConstraint(['container_id'], ['containers.id'], name=op.f('fk_packages_container_id_containers')),
+    sa.ForeignKeyConstraint(['document_id'], ['outbound_documents.id'], name=op.f('fk_packages_document_id_outbound_documents')),
+    sa.PrimaryKeyConstraint('container_id', name=op.f('pk_packages'))
+    )
+    op.create_index('ix_packages_document', 'packages', ['document_id'], unique=False)
+    op.create_table('print_jobs',
+    sa.Column('id', sa.BigInteger(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('size', sa.String(length=8), nullable=False),
+    sa.Column('dpi', sa.Integer(), nullable=False),
+    sa.Column('zpl', sa.LargeBinary(), nullable=False),
+    sa.Column('data', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+    sa.Column('copies', sa.Integer(), server_default='1', nullable=False),
+    sa.Column('zone', sa.String(length=32), nullable=True),
+    sa.Column('printer_id', sa.Integer(), nullable=True),
+    sa.Column('printer_name', sa.String(length=64), nullable=True),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('attempts', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('max_attempts', sa.Integer(), server_default='5', nullable=False),
+    sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('username', sa.String(length=64), nullable=True),
+    sa.Column('device_id', sa.String(length=64), nullable=True),
+    sa.Column('reprint_of', sa.BigInteger(), nullable=True),
+    sa.CheckConstraint("kind IN ('item', 'sscc', 'location', 'lpn')", name=op.f('ck_print_jobs_kind_known')),
+    sa.CheckConstraint("size IN ('4x6', '4x2', '2x1')", name=op.f('ck_print_jobs_size_known')),
+    sa.CheckConstraint("status <> 'queued' OR printer_id IS NOT NULL", name=op.f('ck_print_jobs_queued_has_printer')),
+    sa.CheckConstraint("status <> 'sent' OR sent_at IS NOT NULL", name=op.f('ck_print_jobs_sent_has_time')),
+    sa.CheckConstraint("status IN ('queued', 'sent', 'failed', 'no_printer')", name=op.f('ck_print_jobs_status_known')),
+    sa.CheckConstraint('attempts >= 0 AND max_attempts >= 1', name=op.f('ck_print_jobs_attempts_nonneg')),
+    sa.CheckConstraint('copies BETWEEN 1 AND 100', name=op.f('ck_print_jobs_copies_range')),
+    sa.CheckConstraint('dpi IN (203, 300)', name=op.f('ck_print_jobs_dpi_known')),
+    sa.ForeignKeyConstraint(['printer_id'], ['printers.id'], name=op.f('fk_print_jobs_printer_id_printers'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['reprint_of'], ['print_jobs.id'], name=op.f('fk_print_jobs_reprint_of_print_jobs')),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_print_jobs_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_print_jobs'))
+    )
+    op.create_index('ix_print_jobs_due', 'print_jobs', ['next_attempt_at', 'id'], unique=False, postgresql_where=sa.text("status IN ('queued', 'failed')"))
+    op.create_index('ix_print_jobs_status_id', 'print_jobs', ['status', 'id'], unique=False)
+    op.create_table('putaway_tasks',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('receipt_id', sa.Integer(), nullable=False),
+    sa.Column('container_id', sa.Integer(), nullable=False),
+    sa.Column('from_location_id', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=8), server_default='open', nullable=False),
+    sa.Column('to_location_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.Column('done_by', sa.Integer(), nullable=True),
+    sa.Column('done_device', sa.String(length=64), nullable=True),
+    sa.Column('done_at', sa.DateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("(status = 'done') = (done_at IS NOT NULL AND to_location_id IS NOT NULL)", name=op.f('ck_putaway_tasks_done_complete')),
+    sa.CheckConstraint("status IN ('open', 'done')", name=op.f('ck_putaway_tasks_status_known')),
+    sa.ForeignKeyConstraint(['container_id'], ['containers.id'], name=op.f('fk_putaway_tasks_container_id_containers')),
+    sa.ForeignKeyConstraint(['done_by'], ['users.id'], name=op.f('fk_putaway_tasks_done_by_users')),
+    sa.ForeignKeyConstraint(['from_location_id'], ['locations.id'], name=op.f('fk_putaway_tasks_from_location_id_locations')),
+    sa.ForeignKeyConstraint(['receipt_id'], ['receipts.id'], name=op.f('fk_putaway_tasks_receipt_id_receipts')),
+    sa.ForeignKeyConstraint(['to_location_id'], ['locations.id'], name=op.f('fk_putaway_tasks_to_location_id_locations')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_putaway_tasks')),
+    sa.UniqueConstraint('container_id', name=op.f('uq_putaway_tasks_container_id'))
+    )
+    op.create_index('ix_putaway_tasks_open', 'putaway_tasks', ['status'], unique=False, postgresql_where=sa.text("status = 'open'"))
+    op.create_index(op.f('ix_putaway_tasks_receipt_id'), 'putaway_tasks', ['receipt_id'], unique=False)
+    op.create_table('receipt_discrepancies',
+    sa.Column('id', sa.BigInteger(), nullable=False),
+    sa.Column('receipt_id', sa.Integer(), nullable=False),
+    sa.Column('inbound_line_id', sa.Integer(), nullable=True),
+    sa.Column('item_id', sa.Integer(), nullable=True),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('quantity', sa.Integer(), nullable=True),
+    sa.Column('lot', sa.String(length=20), nullable=True),
+    sa.Column('serial', sa.String(length=20), nullable=True),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('reported', sa.Boolean(), server_default=sa.text('false'), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('device_id', sa.String(length=64), nullable=True),
+    sa.Column('recorded_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.CheckConstraint("kind IN ('short', 'over', 'damaged', 'asn_mismatch', 'lot_expiry_conflict')", name=op.f('ck_receipt_discrepancies_kind_known')),
+    sa.CheckConstraint('quantity IS NULL OR quantity > 0', name=op.f('ck_receipt_discrepancies_quantity_positive')),
+    sa.ForeignKeyConstraint(['inbound_line_id'], ['inbound_lines.id'], name=op.f('fk_receipt_discrepancies_inbound_line_id_inbound_lines')),
+    sa.ForeignKeyConstraint(['item_id'], ['items.id'], name=op.f('fk_receipt_discrepancies_item_id_items')),
+    sa.ForeignKeyConstraint(['receipt_id'], ['receipts.id'], name=op.f('fk_receipt_discrepancies_receipt_id_receipts')),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_receipt_discrepancies_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_receipt_discrepancies'))
+    )
+    op.create_index(op.f('ix_receipt_discrepancies_receipt_id'), 'receipt_discrepancies', ['receipt_id'], unique=False)
+    op.create_table('receipt_scans',
+    sa.Column('id', sa.BigInteger(), nullable=False),
+    sa.Column('receipt_id', sa.Integer(), nullable=False),
+    sa.Column('inbound_line_id', sa.Integer(), nullable=True),
+    sa.Column('client_scan_id', sa.UUID(), nullable=False),
+    sa.Column('item_id', sa.Integer(), nullable=False),
+    sa.Column('scanned_gtin', sa.String(length=14), nullable=True),
+    sa.Column('pack_level', sa.String(length=8), nullable=False),
+    sa.Column('lot_id', sa.Integer(), nullable=True),
+    sa.Column('serial_id', sa.Integer(), nullable=True),
+    sa.Column('production_date', sa.Date(), nullable=True),
+    sa.Column('quantity', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('reasons', sa.Text(), nullable=True),
+    sa.Column('temperature_c', sa.Numeric(precision=5, scale=2), nullable=True),
+    sa.Column('container_id', sa.Integer(), nullable=False),
+    sa.Column('raw', sa.Text(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('device_id', sa.String(length=64), nullable=True),
+    sa.Column('scanned_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.CheckConstraint("status IN ('available', 'quarantine')", name=op.f('ck_receipt_scans_status_known')),
+    sa.CheckConstraint('quantity > 0', name=op.f('ck_receipt_scans_quantity_positive')),
+    sa.ForeignKeyConstraint(['container_id'], ['containers.id'], name=op.f('fk_receipt_scans_container_id_containers')),
+    sa.ForeignKeyConstraint(['inbound_line_id'], ['inbound_lines.id'], name=op.f('fk_receipt_scans_inbound_line_id_inbound_lines')),
+    sa.ForeignKeyConstraint(['item_id'], ['items.id'], name=op.f('fk_receipt_scans_item_id_items')),
+    sa.ForeignKeyConstraint(['lot_id'], ['lots.id'], name=op.f('fk_receipt_scans_lot_id_lots')),
+    sa.ForeignKeyConstraint(['receipt_id'], ['receipts.id'], name=op.f('fk_receipt_scans_receipt_id_receipts')),
+    sa.ForeignKeyConstraint(['serial_id'], ['serials.id'], name=op.f('fk_receipt_scans_serial_id_serials')),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_receipt_scans_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_receipt_scans')),
+    sa.UniqueConstraint('client_scan_id', name=op.f('uq_receipt_scans_client_scan_id'))
+    )
+    op.create_index(op.f('ix_receipt_scans_receipt_id'), 'receipt_scans', ['receipt_id'], unique=False)
     op.create_table('stock',
     sa.Column('id', sa.BigInteger(), nullable=False),
     sa.Column('item_id', sa.Integer(), nullable=False),
@@ -391,11 +655,101 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_stock_ledger'))
     )
     op.create_index('ix_stock_ledger_item_lot', 'stock_ledger', ['item_id', 'lot_id'], unique=False)
+    op.create_table('pick_tasks',
+    sa.Column('id', sa.BigInteger(), nullable=False),
+    sa.Column('wave_id', sa.Integer(), nullable=False),
+    sa.Column('document_id', sa.Integer(), nullable=False),
+    sa.Column('line_id', sa.Integer(), nullable=False),
+    sa.Column('item_id', sa.Integer(), nullable=False),
+    sa.Column('stock_id', sa.BigInteger(), nullable=False),
+    sa.Column('lot_id', sa.Integer(), nullable=True),
+    sa.Column('serial_id', sa.Integer(), nullable=True),
+    sa.Column('location_id', sa.Integer(), nullable=False),
+    sa.Column('quantity', sa.Integer(), nullable=False),
+    sa.Column('picked', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('status', sa.String(length=10), server_default='open', nullable=False),
+    sa.Column('sequence', sa.Integer(), nullable=False),
+    sa.Column('min_shelf_life_days', sa.Integer(), nullable=False),
+    sa.Column('allow_bonded', sa.Boolean(), nullable=False),
+    sa.Column('tote_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.CheckConstraint("status IN ('open', 'done', 'short', 'cancelled')", name=op.f('ck_pick_tasks_status_known')),
+    sa.CheckConstraint('picked >= 0 AND picked <= quantity', name=op.f('ck_pick_tasks_no_overpick')),
+    sa.CheckConstraint('quantity > 0', name=op.f('ck_pick_tasks_quantity_positive')),
+    sa.ForeignKeyConstraint(['document_id'], ['outbound_documents.id'], name=op.f('fk_pick_tasks_document_id_outbound_documents')),
+    sa.ForeignKeyConstraint(['item_id'], ['items.id'], name=op.f('fk_pick_tasks_item_id_items')),
+    sa.ForeignKeyConstraint(['line_id'], ['outbound_lines.id'], name=op.f('fk_pick_tasks_line_id_outbound_lines')),
+    sa.ForeignKeyConstraint(['location_id'], ['locations.id'], name=op.f('fk_pick_tasks_location_id_locations')),
+    sa.ForeignKeyConstraint(['lot_id'], ['lots.id'], name=op.f('fk_pick_tasks_lot_id_lots')),
+    sa.ForeignKeyConstraint(['serial_id'], ['serials.id'], name=op.f('fk_pick_tasks_serial_id_serials')),
+    sa.ForeignKeyConstraint(['stock_id'], ['stock.id'], name=op.f('fk_pick_tasks_stock_id_stock')),
+    sa.ForeignKeyConstraint(['tote_id'], ['containers.id'], name=op.f('fk_pick_tasks_tote_id_containers')),
+    sa.ForeignKeyConstraint(['wave_id'], ['waves.id'], name=op.f('fk_pick_tasks_wave_id_waves')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_pick_tasks'))
+    )
+    op.create_index('ix_pick_tasks_line', 'pick_tasks', ['line_id'], unique=False)
+    op.create_index('ix_pick_tasks_open', 'pick_tasks', ['wave_id', 'sequence'], unique=False, postgresql_where=sa.text("status = 'open'"))
+    op.create_index('ix_pick_tasks_stock_open', 'pick_tasks', ['stock_id'], unique=False, postgresql_where=sa.text("status = 'open'"))
+    op.create_table('receipt_containers',
+    sa.Column('container_id', sa.Integer(), nullable=False),
+    sa.Column('receipt_id', sa.Integer(), nullable=False),
+    sa.Column('group_key', sa.String(length=40), nullable=False),
+    sa.Column('print_job_id', sa.BigInteger(), nullable=True),
+    sa.Column('print_status', sa.String(length=16), nullable=True),
+    sa.ForeignKeyConstraint(['container_id'], ['containers.id'], name=op.f('fk_receipt_containers_container_id_containers')),
+    sa.ForeignKeyConstraint(['print_job_id'], ['print_jobs.id'], name=op.f('fk_receipt_containers_print_job_id_print_jobs')),
+    sa.ForeignKeyConstraint(['receipt_id'], ['receipts.id'], name=op.f('fk_receipt_containers_receipt_id_receipts')),
+    sa.PrimaryKeyConstraint('container_id', name=op.f('pk_receipt_containers'))
+    )
+    op.create_index(op.f('ix_receipt_containers_receipt_id'), 'receipt_containers', ['receipt_id'], unique=False)
+    op.create_table('picks',
+    sa.Column('id', sa.BigInteger(), nullable=False),
+    sa.Column('task_id', sa.BigInteger(), nullable=False),
+    sa.Column('document_id', sa.Integer(), nullable=False),
+    sa.Column('line_id', sa.Integer(), nullable=False),
+    sa.Column('item_id', sa.Integer(), nullable=False),
+    sa.Column('lot_id', sa.Integer(), nullable=True),
+    sa.Column('serial_id', sa.Integer(), nullable=True),
+    sa.Column('quantity', sa.Integer(), nullable=False),
+    sa.Column('packed', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('from_location_id', sa.Integer(), nullable=False),
+    sa.Column('staging_location_id', sa.Integer(), nullable=False),
+    sa.Column('container_id', sa.Integer(), nullable=True),
+    sa.Column('client_scan_id', sa.UUID(), nullable=False),
+    sa.Column('fefo_override_by', sa.Integer(), nullable=True),
+    sa.Column('override_reason', sa.Text(), nullable=True),
+    sa.Column('picked_by', sa.Integer(), nullable=True),
+    sa.Column('device_id', sa.String(length=64), nullable=True),
+    sa.Column('picked_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.CheckConstraint('packed >= 0 AND packed <= quantity', name=op.f('ck_picks_packed_within_quantity')),
+    sa.CheckConstraint('quantity > 0', name=op.f('ck_picks_quantity_positive')),
+    sa.ForeignKeyConstraint(['container_id'], ['containers.id'], name=op.f('fk_picks_container_id_containers')),
+    sa.ForeignKeyConstraint(['document_id'], ['outbound_documents.id'], name=op.f('fk_picks_document_id_outbound_documents')),
+    sa.ForeignKeyConstraint(['fefo_override_by'], ['users.id'], name=op.f('fk_picks_fefo_override_by_users')),
+    sa.ForeignKeyConstraint(['from_location_id'], ['locations.id'], name=op.f('fk_picks_from_location_id_locations')),
+    sa.ForeignKeyConstraint(['item_id'], ['items.id'], name=op.f('fk_picks_item_id_items')),
+    sa.ForeignKeyConstraint(['line_id'], ['outbound_lines.id'], name=op.f('fk_picks_line_id_outbound_lines')),
+    sa.ForeignKeyConstraint(['lot_id'], ['lots.id'], name=op.f('fk_picks_lot_id_lots')),
+    sa.ForeignKeyConstraint(['picked_by'], ['users.id'], name=op.f('fk_picks_picked_by_users')),
+    sa.ForeignKeyConstraint(['serial_id'], ['serials.id'], name=op.f('fk_picks_serial_id_serials')),
+    sa.ForeignKeyConstraint(['staging_location_id'], ['locations.id'], name=op.f('fk_picks_staging_location_id_locations')),
+    sa.ForeignKeyConstraint(['task_id'], ['pick_tasks.id'], name=op.f('fk_picks_task_id_pick_tasks')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_picks'))
+    )
+    op.create_index('ix_picks_document', 'picks', ['document_id'], unique=False)
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    op.drop_index('ix_picks_document', table_name='picks')
+    op.drop_table('picks')
+    op.drop_index(op.f('ix_receipt_containers_receipt_id'), table_name='receipt_containers')
+    op.drop_table('receipt_containers')
+    op.drop_index('ix_pick_tasks_stock_open', table_name='pick_tasks', postgresql_where=sa.text("status = 'open'"))
+    op.drop_index('ix_pick_tasks_open', table_name='pick_tasks', postgresql_where=sa.text("status = 'open'"))
+    op.drop_index('ix_pick_tasks_line', table_name='pick_tasks')
+    op.drop_table('pick_tasks')
     op.drop_index('ix_stock_ledger_item_lot', table_name='stock_ledger')
     op.drop_table('stock_ledger')
     op.drop_index('uq_stock_bucket', table_name='stock', postgresql_nulls_not_distinct=True)
@@ -403,12 +757,37 @@ def downgrade() -> None:
     op.drop_index('ix_stock_location_item', table_name='stock')
     op.drop_index('ix_stock_item_status', table_name='stock')
     op.drop_table('stock')
+    op.drop_index(op.f('ix_receipt_scans_receipt_id'), table_name='receipt_scans')
+    op.drop_table('receipt_scans')
+    op.drop_index(op.f('ix_receipt_discrepancies_receipt_id'), table_name='receipt_discrepancies')
+    op.drop_table('receipt_discrepancies')
+    op.drop_index(op.f('ix_putaway_tasks_receipt_id'), table_name='putaway_tasks')
+    op.drop_index('ix_putaway_tasks_open', table_name='putaway_tasks', postgresql_where=sa.text("status = 'open'"))
+    op.drop_table('putaway_tasks')
+    op.drop_index('ix_print_jobs_status_id', table_name='print_jobs')
+    op.drop_index('ix_print_jobs_due', table_name='print_jobs', postgresql_where=sa.text("status IN ('queued', 'failed')"))
+    op.drop_table('print_jobs')
+    op.drop_index('ix_packages_document', table_name='packages')
+    op.drop_table('packages')
     op.drop_index('ix_holds_active', table_name='holds', postgresql_where=sa.text('released_at IS NULL'))
     op.drop_table('holds')
+    op.drop_table('device_printers')
+    op.drop_index(op.f('ix_webhook_attempts_delivery_id'), table_name='webhook_attempts')
+    op.drop_table('webhook_attempts')
     op.drop_table('serials')
+    op.drop_index(op.f('ix_receipts_document_id'), table_name='receipts')
+    op.drop_table('receipts')
+    op.drop_index('ix_printers_zone_active', table_name='printers', postgresql_where=sa.text('active'))
+    op.drop_table('printers')
     op.drop_table('outbound_lines')
+    op.drop_index('uq_location_blocks_active', table_name='location_blocks', postgresql_where=sa.text('cleared_at IS NULL'))
+    op.drop_table('location_blocks')
     op.drop_table('inbound_lines')
     op.drop_table('containers')
+    op.drop_index('ix_webhook_deliveries_status', table_name='webhook_deliveries')
+    op.drop_index('ix_webhook_deliveries_pending', table_name='webhook_deliveries', postgresql_where=sa.text("status = 'pending'"))
+    op.drop_table('webhook_deliveries')
+    op.drop_table('waves')
     op.drop_table('scan_replies')
     op.drop_index('ix_outbox_unsequenced', table_name='outbox_events', postgresql_where=sa.text('position IS NULL'))
     op.drop_table('outbox_events')
@@ -420,9 +799,11 @@ def downgrade() -> None:
     op.drop_table('inbound_documents')
     op.drop_table('device_tokens')
     op.drop_table('audit_log')
+    op.drop_table('webhook_subscriptions')
     op.drop_table('warehouses')
     op.drop_table('users')
     op.drop_table('suppliers')
+    op.drop_table('stream_subscribers')
     op.drop_table('items')
     op.drop_table('customers')
     op.drop_table('api_keys')

@@ -1,0 +1,77 @@
+// zh-CN / en. The language defaults to the device's and can be switched on any screen. Server refusals
+// are translated by their problem `code` with the problem's context members as arguments; a code this
+// build does not know yet falls back to the server's English `detail`, so nothing reaches the floor blank.
+import { Store, useStore } from "./store";
+import type { Problem } from "./api";
+import { en, zh, problemsEn, problemsZh, type Key } from "./messages";
+
+export type Lang = "en" | "zh-CN";
+const K_LANG = "udipick.lang";
+
+export function deviceLanguage(langs: readonly string[] = navigator.languages || [navigator.language]): Lang {
+  for (const l of langs) {
+    if (l.toLowerCase().startsWith("zh")) return "zh-CN";
+    if (l.toLowerCase().startsWith("en")) return "en";
+  }
+  return "en";
+}
+
+function initial(): Lang {
+  const saved = localStorage.getItem(K_LANG);
+  return saved === "en" || saved === "zh-CN" ? saved : deviceLanguage();
+}
+
+export const lang = new Store<{ lang: Lang }>({ lang: initial() });
+
+export function setLang(l: Lang): void {
+  localStorage.setItem(K_LANG, l);
+  document.documentElement.lang = l;
+  lang.set({ lang: l });
+}
+document.documentElement.lang = lang.get().lang;
+
+function fill(template: string, args: Record<string, unknown>): string | null {
+  let missing = false;
+  const out = template.replace(/\{(\w+)\}/g, (_, name: string) => {
+    const v = args[name];
+    if (v === undefined || v === null || v === "") {
+      missing = true;
+      return "";
+    }
+    return Array.isArray(v) ? v.join(", ") : String(v);
+  });
+  return missing ? null : out;
+}
+
+export function t(key: Key, args: Record<string, unknown> = {}): string {
+  const dict = lang.get().lang === "zh-CN" ? zh : en;
+  return fill(dict[key] ?? en[key], args) ?? en[key];
+}
+
+export function useLang(): Lang {
+  return useStore(lang).lang;
+}
+
+export interface Said {
+  headline: string;
+  todo: string | null;
+}
+
+/** A refusal in the chosen language: what happened and what to do. */
+export function sayProblem(p: Problem): Said {
+  const table = lang.get().lang === "zh-CN" ? problemsZh : problemsEn;
+  const entry = p.code ? table[p.code] : undefined;
+  if (entry) {
+    const headline = fill(entry[0], p);
+    const todo = entry[1] ? fill(entry[1], p) : null;
+    if (headline) return { headline, todo };
+  }
+  const fallback = p.detail || p.title || t("problem.generic", { status: p.status });
+  return { headline: fallback, todo: null };
+}
+
+/** The field a server question names (lot, expiry, temperature...), in the chosen language. */
+export function fieldName(field: string): string {
+  const key = `field.${field}` as Key;
+  return key in en ? t(key) : field;
+}

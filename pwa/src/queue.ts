@@ -1,0 +1,188 @@
+// The offline queue. A scan taken without a connection is stored in IndexedDB with its client scan id
+// and replayed in the order it was taken once the handheld is back online. The server answers a replay
+// with the first verdict for that id, so a scan whose response was lost is never applied twice. A
+// verdict that comes back refused is kept as an exception the picker must resolve, never dropped.
+import { OfflineError, isOnline, send, toProblem, type Problem } from "./api";
+import { Store } from "./store";
+
+export interface Queued {
+  seq?: number;
+  clientScanId: string;
+  method: "POST";
+  path: string;
+  body: Record<string, unknown>;
+  /** what the picker sees in the list: "A-01-02 · SYR-10ML" */
+  label: string;
+  takenAt: string;
+  username: string;
+}
+
+export interface Exception extends Queued {
+  problem: Problem;
+  refusedAt: string;
+}
+
+const DB_NAME = "udipick";
+const OUTBOX = "outbox";
+const EXCEPTIONS = "exceptions";
+
+let dbPromise: Promise<IDBDatabase> | null = null;
+
+function open(): Promise<IDBDatabase> {
+  dbPromise ??= new Promise((resolve, reject) => {
+    const req = indexedDB.open(DB_NAME, 1);
+    req.onupgradeneeded = () => {
+      const db = req.result;
+      if (!db.objectStoreNames.contains(OUTBOX)) db.createObjectStore(OUTBOX, { keyPath: "seq", autoIncrement: true });
+      if (!db.objectStoreNames.contains(EXCEPTIONS)) db.createObjectStore(EXCEPTIONS, { keyPath: "clientScanId" });
+    };
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+  return dbPromise;
+}
+
+function tx<T>(store: string, mode: IDBTransactionMode, fn: (s: IDBObjectStore) => IDBRequest<T>): Promise<T> {
+  return open().then(
+    (db) =>
+      new Promise<T>((resolve, reject) => {
+        const t = db.transaction(store, mode);
+        const req = fn(t.objectStore(store));
+        t.oncomplete = () => resolve(req.result);
+        t.onerror = () => reject(t.error);
+        t.onabort = () => reject(t.error);
+      }),
+  );
+}
+
+export const sync = new Store<{ waiting: number; exceptions: number; syncing: boolean; online: boolean }>({
+  waiting: 0,
+  exceptions: 0,
+  syncing: false,
+  online: isOnline(),
+});
+
+/** Results of replayed scans, for the screen that queued them (e.g. to refresh the pick list). */
+type Replayed = (q: Queued, accepted: boolean, body: unknown) => void;
+const replayListeners = new Set<Replayed>();
+export function onReplayed(fn: Replayed): () => void {
+  replayListeners.add(fn);
+  return () => replayListeners.delete(fn);
+}
+
+async function refreshCounts(): Promise<void> {
+  const [waiting, exceptions] = await Promise.all([
+    tx<number>(OUTBOX, "readonly", (s) => s.count()),
+    tx<number>(EXCEPTIONS, "readonly", (s) => s.count()),
+  ]);
+  sync.update({ waiting, exceptions, online: isOnline() });
+}
+
+export async function enqueue(q: Queued): Promise<void> {
+  await tx(OUTBOX, "readwrite", (s) => s.add(q));
+  await refreshCounts();
+}
+
+export async function waiting(): Promise<Queued[]> {
+  return tx<Queued[]>(OUTBOX, "readonly", (s) => s.getAll());
+}
+
+export async function exceptions(): Promise<Exception[]> {
+  return tx<Exception[]>(EXCEPTIONS, "readonly", (s) => s.getAll());
+}
+
+export async function resolveException(clientScanId: string): Promise<void> {
+  await tx(EXCEPTIONS, "readwrite", (s) => s.delete(clientScanId));
+  await refreshCounts();
+}
+
+let running: Promise<void> | null = null;
+
+/** Replay queued scans, oldest first; stop at the first one that cannot reach the server. */
+export function flush(): Promise<void> {
+  running ??= (async () => {
+    sync.update({ syncing: true });
+    try {
+      for (;;) {
+        if (!isOnline()) break;
+        const [next] = await tx<Queued[]>(OUTBOX, "readonly", (s) => s.getAll(undefined, 1));
+        if (!next) break;
+        let raw;
+        try {
+          raw = await send(next.method, next.path, next.body);
+        } catch (err) {
+          if (err instanceof OfflineError) break;
+          throw err;
+        }
+        if (raw.status === 401 || raw.status >= 500 || raw.status === 429) break; // sign in / server trouble: keep it
+        const accepted = raw.status >= 200 && raw.status < 300;
+        await open().then(
+          (db) =>
+            new Promise<void>((resolve, reject) => {
+              const t = db.transaction([OUTBOX, EXCEPTIONS], "readwrite");
+              t.objectStore(OUTBOX).delete(next.seq!);
+              if (!accepted) {
+                const ex: Exception = { ...next, problem: toProblem(raw), refusedAt: new Date().toISOString() };
+                delete ex.seq;
+                t.objectStore(EXCEPTIONS).put(ex);
+              }
+              t.oncomplete = () => resolve();
+              t.onerror = () => reject(t.error);
+            }),
+        );
+        await refreshCounts();
+        for (const l of [...replayListeners]) l(next, accepted, raw.body);
+      }
+    } finally {
+      await refreshCounts();
+      sync.update({ syncing: false });
+      running = null;
+    }
+  })();
+  return running;
+}
+
+export function hasWaiting(): boolean {
+  return sync.get().waiting > 0;
+}
+
+export function startSync(): void {
+  window.addEventListener("online", () => {
+    sync.update({ online: true });
+    void flush();
+  });
+  window.addEventListener("offline", () => sync.update({ online: false }));
+  window.setInterval(() => {
+    if (isOnline() && sync.get().waiting > 0) void flush();
+  }, 5000);
+  void refreshCounts().then(() => flush());
+}
+
+/**
+ * Send an idempotent scan now, or queue it. Queued scans keep their order: while older scans wait,
+ * a new one waits behind them. Returns the verdict when online, or `queued`.
+ */
+export async function submitScan(
+  q: Queued,
+): Promise<{ kind: "accepted"; body: unknown } | { kind: "refused"; problem: Problem } | { kind: "queued" }> {
+  if (!isOnline() || hasWaiting()) {
+    await enqueue(q);
+    if (isOnline()) void flush();
+    return { kind: "queued" };
+  }
+  try {
+    const raw = await send(q.method, q.path, q.body);
+    if (raw.status >= 200 && raw.status < 300) return { kind: "accepted", body: raw.body };
+    if (raw.status >= 500) {
+      await enqueue(q);
+      return { kind: "queued" };
+    }
+    return { kind: "refused", problem: toProblem(raw) };
+  } catch (err) {
+    if (err instanceof OfflineError) {
+      await enqueue(q);
+      return { kind: "queued" };
+    }
+    throw err;
+  }
+}

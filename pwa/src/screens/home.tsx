@@ -1,0 +1,61 @@
+import { post } from "../api";
+import { t, useLang } from "../i18n";
+import { go } from "../router";
+import { hasRole, session, signedOut } from "../session";
+import { useStore } from "../store";
+import { Screen } from "../ui";
+
+interface Tile {
+  path: string;
+  icon: string;
+  label: string;
+  roles: string[];
+}
+
+export function Home() {
+  useLang();
+  const s = useStore(session);
+  const tiles: Tile[] = [
+    { path: "receive", icon: "📥", label: t("home.receive"), roles: ["receiver"] },
+    { path: "putaway", icon: "🏷", label: t("home.putaway"), roles: ["receiver"] },
+    { path: "pick", icon: "🛒", label: t("home.pick"), roles: ["picker"] },
+    { path: "lookup", icon: "🔍", label: t("home.lookup"), roles: ["picker", "receiver", "qa", "packer"] },
+  ];
+  const mine = tiles.filter((tile) => hasRole(...tile.roles));
+  return (
+    <Screen title={t("home.title")} back={null} testId="home">
+      <p class="who" data-testid="who">
+        {s.user?.displayName} · {s.user?.roles.join(", ")} · {s.deviceId}
+      </p>
+      <nav class="tiles">
+        {mine.map((tile) => (
+          <button type="button" class="tile" key={tile.path} data-testid={`tile-${tile.path}`} onClick={() => go(tile.path)}>
+            <span class="tile-icon" aria-hidden="true">
+              {tile.icon}
+            </span>
+            {tile.label}
+          </button>
+        ))}
+      </nav>
+      <div class="row">
+        <button type="button" class="btn ghost" data-testid="tile-exceptions" onClick={() => go("exceptions")}>
+          {t("home.exceptions")}
+        </button>
+        <button type="button" class="btn ghost" data-testid="tile-settings" onClick={() => go("settings")}>
+          {t("home.settings")}
+        </button>
+        <button
+          type="button"
+          class="btn ghost"
+          data-testid="logout"
+          onClick={() => {
+            void post("/api/v1/auth/logout").catch(() => undefined);
+            signedOut();
+          }}
+        >
+          {t("home.logout")}
+        </button>
+      </div>
+    </Screen>
+  );
+}

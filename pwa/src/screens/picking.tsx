@@ -1,0 +1,244 @@
+// Picking: the next task in pick-path order shows where to go, what to take (item, lot, quantity)
+// and progress. Scan the location, then each unit. Item scans carry a client scan id and go through
+// the offline queue: with no Wi-Fi between the racks they are saved and replayed in order later.
+import { useEffect, useRef, useState } from "preact/hooks";
+import { get, isOnline, OfflineError, post, ProblemError, uuid, type Problem } from "../api";
+import { feedback } from "../feedback";
+import { t, useLang } from "../i18n";
+import { onReplayed, submitScan, sync } from "../queue";
+import { ScanField } from "../scanner";
+import { session } from "../session";
+import { useStore } from "../store";
+import { Progress, refuse, Screen, Toast } from "../ui";
+
+export interface PickTask {
+  taskId: number;
+  waveId: number;
+  order: string;
+  lineNo: number;
+  status: string;
+  sequence: number;
+  location: { code: string; barcode: string };
+  item: { erpId: string; name: string; gtin: string };
+  lot: string | null;
+  expiry: string | null;
+  serial: string | null;
+  quantity: number;
+  picked: number;
+  remaining: number;
+  tote: string | null;
+}
+
+interface Accepted {
+  verdict: "accepted";
+  taskId: number;
+  lot: string | null;
+  units: number;
+  picked: number;
+  remaining: number;
+  taskStatus: string;
+}
+
+const TASKS = "/api/v1/picking/tasks";
+
+type Mode = "location" | "item" | "tote";
+
+export function Picking() {
+  useLang();
+  const s = useStore(sync);
+  const [tasks, setTasks] = useState<PickTask[] | null>(null);
+  const [mode, setMode] = useState<Mode>("location");
+  const [at, setAt] = useState<{ taskId: number; raw: string } | null>(null);
+  const [toast, setToast] = useState<{ text: string; kind: "ok" | "queued" | "info" } | null>(null);
+  const [loadError, setLoadError] = useState<string | null>(null);
+  const offlinePicked = useRef<Record<number, number>>({});
+
+  const load = async () => {
+    try {
+      const list = await get<PickTask[]>(TASKS);
+      offlinePicked.current = {};
+      setTasks(list);
+      setLoadError(null);
+    } catch (err) {
+      if (err instanceof OfflineError) setLoadError(t("lookup.offline"));
+      else if (err instanceof ProblemError) refuse(err.problem);
+      else throw err;
+    }
+  };
+
+  useEffect(() => {
+    void load();
+    // a replayed scan changes the server's picture: refresh once the queue is empty
+    return onReplayed(() => {
+      if (sync.get().waiting === 0) void load();
+    });
+  }, []);
+
+  const open = (tasks ?? []).filter((x) => x.remaining - (offlinePicked.current[x.taskId] ?? 0) > 0);
+  const task = open[0];
+  const localPicked = task ? offlinePicked.current[task.taskId] ?? 0 : 0;
+  const atLocation = task && at?.taskId === task.taskId;
+  const step: Mode = !task ? "location" : mode === "tote" ? "tote" : atLocation ? "item" : "location";
+
+  const onLocation = async (raw: string) => {
+    if (!task) return;
+    const trimmed = raw.trim();
+    if (isOnline()) {
+      try {
+        await post(`${TASKS}/${task.taskId}/location`, { raw });
+      } catch (err) {
+        if (err instanceof ProblemError) return refuse(err.problem);
+        if (!(err instanceof OfflineError)) throw err;
+        if (!checkLocally(trimmed)) return;
+      }
+    } else if (!checkLocally(trimmed)) return;
+    feedback("ok");
+    setAt({ taskId: task.taskId, raw });
+    setToast({ text: t("pick.locationOk", { location: task.location.code }), kind: "ok" });
+  };
+
+  // offline: the task list carries the location's barcode, so the check needs no server
+  const checkLocally = (raw: string): boolean => {
+    if (!task) return false;
+    if (raw === task.location.barcode) return true;
+    const problem: Problem = {
+      status: 422,
+      code: "wrong-location",
+      expectedLocation: task.location.code,
+      scannedLocation: raw,
+      detail: `You are at ${raw}; this task is at ${task.location.code}. Go to ${task.location.code}`,
+    };
+    refuse(problem);
+    return false;
+  };
+
+  const onItem = async (raw: string) => {
+    if (!task || !at) return;
+    const clientScanId = uuid();
+    const verdict = await submitScan({
+      clientScanId,
+      method: "POST",
+      path: `${TASKS}/${task.taskId}/scans`,
+      body: { clientScanId, raw, locationRaw: at.raw },
+      label: `${task.location.code} · ${task.item.erpId} · ${task.order}`,
+      takenAt: new Date().toISOString(),
+      username: session.get().user?.username ?? "",
+    });
+    if (verdict.kind === "refused") return refuse(verdict.problem);
+    if (verdict.kind === "queued") {
+      feedback("queued");
+      offlinePicked.current = { ...offlinePicked.current, [task.taskId]: localPicked + 1 };
+      setToast({ text: t("pick.queued"), kind: "queued" });
+      setTasks((xs) => (xs ? [...xs] : xs));
+      return;
+    }
+    const a = verdict.body as Accepted;
+    feedback("ok");
+    setToast({ text: t("pick.ok", { quantity: a.units, item: task.item.erpId }), kind: "ok" });
+    setTasks((xs) => (xs ?? []).map((x) => (x.taskId === a.taskId ? { ...x, picked: a.picked, remaining: a.remaining } : x)));
+  };
+
+  const onTote = async (raw: string) => {
+    if (!task) return;
+    try {
+      const r = await post<{ tote: string }>(`/api/v1/waves/${task.waveId}/totes`, { order: task.order, raw });
+      feedback("ok");
+      setTasks((tasks ?? []).map((x) => (x.order === task.order && x.waveId === task.waveId ? { ...x, tote: r.tote } : x)));
+      setMode("location");
+    } catch (err) {
+      if (err instanceof ProblemError) refuse(err.problem);
+      else if (err instanceof OfflineError) setToast({ text: t("lookup.offline"), kind: "info" });
+      else throw err;
+    }
+  };
+
+  const short = async () => {
+    if (!task) return;
+    const clientScanId = uuid();
+    const verdict = await submitScan({
+      clientScanId,
+      method: "POST",
+      path: `${TASKS}/${task.taskId}/short`,
+      body: { clientScanId },
+      label: `${t("pick.short")} · ${task.location.code} · ${task.item.erpId}`,
+      takenAt: new Date().toISOString(),
+      username: session.get().user?.username ?? "",
+    });
+    if (verdict.kind === "refused") return refuse(verdict.problem);
+    feedback(verdict.kind === "queued" ? "queued" : "ok");
+    setToast({ text: verdict.kind === "queued" ? t("pick.queued") : t("pick.shortDone"), kind: verdict.kind === "queued" ? "queued" : "ok" });
+    if (verdict.kind === "accepted") void load();
+    else offlinePicked.current = { ...offlinePicked.current, [task.taskId]: task.remaining };
+  };
+
+  const onScan = (raw: string) => {
+    setToast(null);
+    if (step === "tote") void onTote(raw);
+    else if (step === "location") void onLocation(raw);
+    else void onItem(raw);
+  };
+
+  const total = tasks?.length ?? 0;
+  const index = task ? (tasks ?? []).indexOf(task) + 1 : total;
+  return (
+    <Screen title={t("pick.title")} testId="picking">
+      {loadError && <p class="warn">{loadError}</p>}
+      {tasks === null && !loadError && <p class="muted">{t("common.loading")}</p>}
+      {tasks !== null && !task && s.waiting === 0 && (
+        <p class="toast ok" data-testid="pick-done">
+          {t("pick.allDone")}
+        </p>
+      )}
+      {task && (
+        <section class="card task" data-testid="pick-task" data-task-id={task.taskId}>
+          <span class="step">{t("pick.task", { n: index, total })}</span>
+          <p class="where" data-testid="pick-location">
+            {task.location.code}
+          </p>
+          <p class="what" data-testid="pick-item">
+            {task.item.erpId} — {task.item.name}
+          </p>
+          <dl class="facts">
+            <dt>{t("field.lot")}</dt>
+            <dd class="lot" data-testid="pick-lot">
+              {task.lot ?? "—"}
+            </dd>
+            {task.expiry && (
+              <>
+                <dt>{t("field.expiry")}</dt>
+                <dd>{task.expiry}</dd>
+              </>
+            )}
+            <dt>{t("pick.take")}</dt>
+            <dd class="qty" data-testid="pick-remaining">
+              {task.remaining - localPicked}
+            </dd>
+            <dt>{t("pick.order")}</dt>
+            <dd>{task.order}</dd>
+            <dt>{t("pick.tote")}</dt>
+            <dd data-testid="pick-tote">{task.tote ?? "—"}</dd>
+          </dl>
+          <Progress done={task.picked + localPicked} total={task.quantity} />
+        </section>
+      )}
+      {task && (
+        <ScanField
+          label={step === "tote" ? t("pick.scanTote") : step === "location" ? t("pick.scanLocation") : t("pick.scanItem")}
+          onScan={onScan}
+          testId="scan-input"
+        />
+      )}
+      <Toast text={toast?.text ?? null} kind={toast?.kind ?? "info"} />
+      {task && (
+        <div class="row">
+          <button type="button" class="btn" data-testid="pick-tote-button" onClick={() => setMode(mode === "tote" ? "location" : "tote")}>
+            {t("pick.tote")}
+          </button>
+          <button type="button" class="btn danger" data-testid="pick-short" disabled={!atLocation} onClick={() => void short()}>
+            {t("pick.short")}
+          </button>
+        </div>
+      )}
+    </Screen>
+  );
+}

@@ -1,0 +1,118 @@
+// Putaway: scan the licence plate (or an item on it), see what is on it and what kind of location it
+// needs (cold, quarantine, bonded), then scan the destination. udipick refuses a destination that
+// does not fit; the refusal says where to go instead.
+import { useEffect, useState } from "preact/hooks";
+import { get, OfflineError, post, ProblemError, uuid } from "../api";
+import { feedback } from "../feedback";
+import { t, useLang } from "../i18n";
+import { submitScan } from "../queue";
+import { ScanField } from "../scanner";
+import { session } from "../session";
+import { refuse, Screen, Toast } from "../ui";
+
+interface PutawayTask {
+  id: number;
+  lpn: string;
+  receipt: string;
+  status: string;
+  from: string;
+  to: string | null;
+  needs: string | null;
+  contents: { item: string; gtin: string; lot: string | null; serial: string | null; quantity: number; status: string }[];
+}
+
+export function Putaway() {
+  useLang();
+  const [tasks, setTasks] = useState<PutawayTask[] | null>(null);
+  const [current, setCurrent] = useState<PutawayTask | null>(null);
+  const [toast, setToast] = useState<{ text: string; kind: "ok" | "queued" | "info" } | null>(null);
+
+  const load = () => get<PutawayTask[]>("/api/v1/putaway/tasks").then(setTasks, () => setTasks([]));
+  useEffect(() => {
+    void load();
+  }, []);
+
+  const identify = async (raw: string) => {
+    try {
+      const found = await post<PutawayTask[]>("/api/v1/putaway/identify", { raw });
+      feedback("ok");
+      setCurrent(found[0] ?? null);
+    } catch (err) {
+      if (err instanceof ProblemError) refuse(err.problem);
+      else if (err instanceof OfflineError) setToast({ text: t("lookup.offline"), kind: "info" });
+      else throw err;
+    }
+  };
+
+  const confirm = async (raw: string) => {
+    if (!current) return;
+    const clientScanId = uuid();
+    const verdict = await submitScan({
+      clientScanId,
+      method: "POST",
+      path: `/api/v1/putaway/tasks/${current.id}/confirm`,
+      body: { clientScanId, raw },
+      label: `${t("home.putaway")} · ${current.lpn} → ${raw}`,
+      takenAt: new Date().toISOString(),
+      username: session.get().user?.username ?? "",
+    });
+    if (verdict.kind === "refused") return refuse(verdict.problem);
+    if (verdict.kind === "queued") {
+      feedback("queued");
+      setToast({ text: t("pick.queued"), kind: "queued" });
+    } else {
+      feedback("ok");
+      setToast({ text: t("putaway.done", { location: (verdict.body as { to: string }).to }), kind: "ok" });
+    }
+    setCurrent(null);
+    void load();
+  };
+
+  return (
+    <Screen title={t("putaway.title")} testId="putaway">
+      <ScanField
+        label={current ? t("putaway.scanDest") : t("putaway.scanSource")}
+        onScan={(raw) => {
+          setToast(null);
+          void (current ? confirm(raw) : identify(raw));
+        }}
+      />
+      <Toast text={toast?.text ?? null} kind={toast?.kind ?? "info"} />
+      {current && (
+        <section class="card task" data-testid="putaway-task">
+          <p class="where">{current.lpn}</p>
+          {current.needs && (
+            <p class="what" data-testid="putaway-needs">
+              → {current.needs}
+            </p>
+          )}
+          <ul class="list">
+            {current.contents.map((c, i) => (
+              <li key={i}>
+                <strong>{c.item}</strong> {c.lot ?? c.serial ?? ""} × {c.quantity} ({c.status})
+              </li>
+            ))}
+          </ul>
+          <button type="button" class="btn" onClick={() => setCurrent(null)}>
+            {t("common.cancel")}
+          </button>
+        </section>
+      )}
+      {!current && tasks && tasks.length === 0 && <p class="muted">{t("putaway.none")}</p>}
+      {!current && tasks && tasks.length > 0 && (
+        <ul class="list" data-testid="putaway-list">
+          {tasks.map((x) => (
+            <li key={x.id}>
+              <button type="button" class="btn" onClick={() => setCurrent(x)}>
+                <span>{x.lpn}</span>
+                <span>
+                  {x.contents.map((c) => c.item).join(", ")} {x.needs ? `→ ${x.needs}` : ""}
+                </span>
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+    </Screen>
+  );
+}

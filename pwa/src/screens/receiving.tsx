@@ -1,0 +1,279 @@
+// Receiving: start (or resume) a receipt for a purchase order or ASN, scan what arrives, answer the
+// questions udipick asks (lot, expiry, serial, temperature: it never guesses a datum a recall may
+// depend on), watch line progress, close. Scans carry client scan ids like picks, so a lost response
+// never receives twice.
+import { useEffect, useState } from "preact/hooks";
+import { get, OfflineError, post, ProblemError, uuid, type Problem } from "../api";
+import { feedback } from "../feedback";
+import { fieldName, sayProblem, t, useLang } from "../i18n";
+import { submitScan } from "../queue";
+import { go } from "../router";
+import { ScanField } from "../scanner";
+import { session } from "../session";
+import { Progress, refuse, Screen, Toast } from "../ui";
+
+interface Line {
+  lineNo: number;
+  item: { erpId: string; name: string; gtin: string };
+  ordered: number;
+  received: number;
+  open: number;
+}
+
+interface Receipt {
+  id: number;
+  number: string;
+  status: string;
+  document: { erpId: string; number: string; kind: string; status: string } | null;
+  supplier: string | null;
+  location: string | null;
+  lines: Line[];
+  lpns: { lpn: string }[];
+  putawayTasks: { id: number; lpn: string; needs: string | null }[];
+}
+
+interface ReceiptRow {
+  id: number;
+  number: string;
+  status: string;
+  document: string | null;
+}
+
+interface ScanAccepted {
+  accepted: true;
+  item: { erpId: string; name: string };
+  units: number;
+  status: string;
+  reasons: string[];
+  lot: string | null;
+  lpn: string | null;
+  line: Line | null;
+}
+
+export function Receiving({ args }: { args: string[] }) {
+  return args[0] ? <ReceiptScreen id={Number(args[0])} /> : <ChooseReceipt />;
+}
+
+function ChooseReceipt() {
+  useLang();
+  const [open, setOpen] = useState<ReceiptRow[]>([]);
+  useEffect(() => {
+    get<ReceiptRow[]>("/api/v1/receipts").then(setOpen, () => undefined);
+  }, []);
+  const start = async (document: string) => {
+    try {
+      const r = await post<Receipt>("/api/v1/receipts", { document: document.trim() });
+      feedback("ok");
+      go("receive", r.id);
+    } catch (err) {
+      if (err instanceof ProblemError) refuse(err.problem);
+      else if (!(err instanceof OfflineError)) throw err;
+    }
+  };
+  return (
+    <Screen title={t("receive.title")} testId="receive-choose">
+      <ScanField label={t("receive.scanDoc")} onScan={(raw) => void start(raw)} />
+      {open.length > 0 && (
+        <ul class="list" data-testid="receipts">
+          {open.map((r) => (
+            <li key={r.id}>
+              <button type="button" class="btn" onClick={() => go("receive", r.id)}>
+                <span>{r.document ?? r.number}</span>
+                <span>{r.number}</span>
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+    </Screen>
+  );
+}
+
+type Answers = Record<string, string>;
+
+function ReceiptScreen({ id }: { id: number }) {
+  useLang();
+  const [receipt, setReceipt] = useState<Receipt | null>(null);
+  const [ask, setAsk] = useState<{ raw: string; needs: string[]; problem: Problem; answers: Answers } | null>(null);
+  const [closing, setClosing] = useState<{ needs: string[]; answers: Answers } | null>(null);
+  const [toast, setToast] = useState<{ text: string; kind: "ok" | "queued" | "info" } | null>(null);
+  const [lastLpn, setLastLpn] = useState<string | null>(null);
+
+  const load = () => get<Receipt>(`/api/v1/receipts/${id}`).then(setReceipt, (err) => err instanceof ProblemError && refuse(err.problem));
+  useEffect(() => {
+    void load();
+  }, [id]);
+
+  const send = async (raw: string, answers: Answers = {}) => {
+    const clientScanId = uuid(); // a new id for the re-sent scan: the first id keeps its first answer
+    const body: Record<string, unknown> = { clientScanId, raw };
+    if (answers.lot) body.lot = answers.lot;
+    if (answers.expiry) body.expiry = answers.expiry;
+    if (answers.serial) body.serial = answers.serial;
+    if (answers.temperature) body.temperatureC = Number(answers.temperature);
+    if (answers.quantity) body.quantity = Number(answers.quantity);
+    if (answers.reason) body.reason = answers.reason;
+    const verdict = await submitScan({
+      clientScanId,
+      method: "POST",
+      path: `/api/v1/receipts/${id}/scans`,
+      body,
+      label: `${receipt?.document?.number ?? receipt?.number ?? id}`,
+      takenAt: new Date().toISOString(),
+      username: session.get().user?.username ?? "",
+    });
+    if (verdict.kind === "queued") {
+      feedback("queued");
+      setAsk(null);
+      setToast({ text: t("pick.queued"), kind: "queued" });
+      return;
+    }
+    if (verdict.kind === "refused") {
+      const p = verdict.problem;
+      const needs = Array.isArray(p.needs) ? (p.needs as string[]) : null;
+      if (needs && needs.length) {
+        // not a refusal: a question. Ask for every missing field at once.
+        feedback("queued");
+        setAsk({ raw, needs, problem: p, answers });
+        return;
+      }
+      setAsk(null);
+      return refuse(p);
+    }
+    const a = verdict.body as ScanAccepted;
+    setAsk(null);
+    feedback("ok");
+    setLastLpn(a.lpn);
+    setToast({
+      text: a.status === "available" ? t("receive.accepted", { quantity: a.units, item: a.item.erpId }) : t("receive.quarantined", { reason: a.reasons.join("; ") || a.status }),
+      kind: "ok",
+    });
+    if (a.line) setReceipt((r) => (r ? { ...r, lines: r.lines.map((l) => (l.lineNo === a.line!.lineNo ? a.line! : l)) } : r));
+  };
+
+  const close = async (answers: Answers = {}) => {
+    try {
+      const r = await post<Receipt>(`/api/v1/receipts/${id}/close`, answers.reason ? { reason: answers.reason } : {});
+      feedback("ok");
+      setClosing(null);
+      setReceipt(r);
+      setToast({ text: t("receive.closed"), kind: "ok" });
+    } catch (err) {
+      if (err instanceof ProblemError) {
+        const needs = Array.isArray(err.problem.needs) ? (err.problem.needs as string[]) : err.problem.code === "missing-reason" ? ["reason"] : null;
+        if (needs) {
+          feedback("queued");
+          setClosing({ needs, answers });
+        } else refuse(err.problem);
+      } else if (!(err instanceof OfflineError)) throw err;
+    }
+  };
+
+  if (!receipt) return <Screen title={t("receive.title")} back="receive" testId="receipt"><p class="muted">{t("common.loading")}</p></Screen>;
+  const isOpen = receipt.status === "open";
+  return (
+    <Screen title={`${receipt.document?.number ?? receipt.number}`} back="receive" testId="receipt">
+      {ask ? (
+        <Questions
+          needs={ask.needs}
+          headline={sayProblem(ask.problem).headline}
+          initial={ask.answers}
+          onCancel={() => setAsk(null)}
+          onAnswer={(answers) => void send(ask.raw, answers)}
+        />
+      ) : closing ? (
+        <Questions
+          needs={closing.needs}
+          headline={t("receive.close")}
+          initial={closing.answers}
+          onCancel={() => setClosing(null)}
+          onAnswer={(answers) => void close(answers)}
+        />
+      ) : (
+        isOpen && <ScanField label={t("receive.scanItem")} onScan={(raw) => void send(raw)} />
+      )}
+      <Toast text={toast?.text ?? null} kind={toast?.kind ?? "info"} />
+      {lastLpn && (
+        <p class="muted" data-testid="receipt-lpn">
+          LPN <strong>{lastLpn}</strong>
+        </p>
+      )}
+      <section class="card" data-testid="receipt-lines">
+        <h2 class="card-title">
+          {t("receive.lines")} · {receipt.number} · <span data-testid="receipt-status">{receipt.status}</span>
+        </h2>
+        {receipt.lines.map((l) => (
+          <div class={l.open === 0 ? "line done" : "line"} key={l.lineNo} data-testid={`line-${l.lineNo}`}>
+            <div>
+              <strong>{l.item.erpId}</strong>
+              <Progress done={l.received} total={l.ordered} />
+            </div>
+          </div>
+        ))}
+      </section>
+      {isOpen && !ask && !closing && (
+        <button type="button" class="btn big" data-testid="receipt-close" onClick={() => void close()}>
+          {t("receive.close")}
+        </button>
+      )}
+      {!isOpen && receipt.putawayTasks.length > 0 && (
+        <button type="button" class="btn big primary" data-testid="to-putaway" onClick={() => go("putaway")}>
+          {t("home.putaway")} ({receipt.putawayTasks.length})
+        </button>
+      )}
+    </Screen>
+  );
+}
+
+const INPUT: Record<string, { type: "text" | "date" | "number"; mode?: string }> = {
+  lot: { type: "text" },
+  serial: { type: "text" },
+  expiry: { type: "date" },
+  temperature: { type: "number", mode: "decimal" },
+  quantity: { type: "number", mode: "numeric" },
+  reason: { type: "text" },
+};
+
+/** The questions a refusal-with-`needs` asks; each field takes a scan or typing. */
+function Questions({ needs, headline, initial, onAnswer, onCancel }: {
+  needs: string[]; headline: string; initial: Answers; onAnswer: (a: Answers) => void; onCancel: () => void;
+}) {
+  const [answers, setAnswers] = useState<Answers>({ ...initial });
+  return (
+    <form
+      class="answer"
+      data-testid="ask"
+      onSubmit={(e) => {
+        e.preventDefault();
+        onAnswer(answers);
+      }}
+    >
+      <h2 data-testid="ask-headline">{headline}</h2>
+      <p class="muted">{t("receive.askHint")}</p>
+      {needs.map((f, i) => (
+        <label key={f}>
+          {fieldName(f)}
+          <input
+            name={f}
+            data-testid={`ask-${f}`}
+            type={(INPUT[f] ?? INPUT.lot).type as "text"}
+            inputMode={(INPUT[f]?.mode ?? "text") as "text"}
+            step={f === "temperature" ? "0.1" : undefined}
+            autofocus={i === 0}
+            required
+            value={answers[f] ?? ""}
+            onInput={(e) => setAnswers({ ...answers, [f]: (e.target as HTMLInputElement).value })}
+          />
+        </label>
+      ))}
+      <div class="row">
+        <button type="button" class="btn" onClick={onCancel}>
+          {t("common.cancel")}
+        </button>
+        <button type="submit" class="btn primary" data-testid="ask-submit">
+          {t("common.confirm")}
+        </button>
+      </div>
+    </form>
+  );
+}

@@ -1,0 +1,322 @@
+"""Labels and printers: print, preview, the print-job table, and the printer registry.
+
+``POST /api/v1/labels/{kind}/print`` renders and records the job, commits, then makes one
+immediate attempt: 201 when the printer took it, 202 when it did not yet (the print worker
+retries; the body says why), and a ``no-printer-for-label`` problem when no printer takes the
+label, with the kept job's id so a supervisor can assign a printer and retry it.
+
+``GET /api/v1/labels/{kind}/preview.png`` is the real ZPL rendered by zplkit. Label data comes
+as query parameters (``?gtin=...&lot=...``; repeat ``to_address`` for several lines) or as one
+JSON object in ``data``; a page fetches it with its bearer token and shows the blob in an
+``<img>``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, Response, delete, get, post, put
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from msgspec import Meta
+
+from udipick.api.deps import CurrentActor, Db, allow
+from udipick.db.models_printing import Printer, PrintJob
+from udipick.domain.errors import InvalidLabelData
+from udipick.integrations import print_worker
+from udipick.integrations.labels.preview import render_png
+from udipick.integrations.labels.render import available_labels, render_label
+from udipick.services import printing
+
+#: an immediate attempt from the API waits at most this long for the printer; the worker does the rest
+SEND_TIMEOUT = 3.0
+REGISTRY_READ = allow("admin", "supervisor", scopes=("admin",))
+REGISTRY_WRITE = allow("admin", scopes=("admin",))
+ANY_USER = allow(any_user=True)
+_RESERVED_QUERY = frozenset({"size", "dpi", "data", "access_token"})
+
+Name = Annotated[str, Meta(min_length=1, max_length=64)]
+
+
+class PrintIn(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
+    data: dict[str, Any]
+    size: str | None = None
+    dpi: int | None = None
+    printer: Name | None = None
+    zone: Annotated[str, Meta(min_length=1, max_length=32)] | None = None
+    copies: Annotated[int, Meta(ge=1, le=printing.MAX_COPIES)] = 1
+
+
+class JobActionIn(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
+    printer: Name | None = None
+
+
+class PrintJobOut(msgspec.Struct, rename="camel"):
+    id: int
+    kind: str
+    size: str
+    dpi: int
+    copies: int
+    status: str
+    printer: str | None
+    zone: str | None
+    attempts: int
+    max_attempts: int
+    will_retry: bool
+    next_attempt_at: dt.datetime | None
+    last_error: str | None
+    created_at: dt.datetime
+    sent_at: dt.datetime | None
+    username: str | None
+    device_id: str | None
+    reprint_of: int | None
+    data: dict[str, Any]
+    message: str
+
+
+class PrinterIn(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
+    name: Name
+    host: Annotated[str, Meta(min_length=1, max_length=253)]
+    dpi: int
+    label_size: str
+    port: int = 9100
+    zone: Annotated[str, Meta(min_length=1, max_length=32)] | None = None
+    location: Annotated[str, Meta(min_length=1, max_length=64)] | None = None
+    active: bool = True
+
+
+class PrinterOut(msgspec.Struct, rename="camel"):
+    name: str
+    host: str
+    port: int
+    dpi: int
+    label_size: str
+    zone: str | None
+    location: str | None
+    active: bool
+    labels: list[str]
+
+
+class DevicePrinterIn(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
+    printer: Name
+
+
+class DevicePrinterOut(msgspec.Struct, rename="camel"):
+    device_id: str
+    printer: str
+
+
+class LabelOut(msgspec.Struct, rename="camel"):
+    kind: str
+    size: str
+    dpi: int
+
+
+def job_out(job: PrintJob) -> PrintJobOut:
+    return PrintJobOut(
+        id=job.id, kind=job.kind, size=job.size, dpi=job.dpi, copies=job.copies, status=job.status,
+        printer=job.printer_name, zone=job.zone, attempts=job.attempts, max_attempts=job.max_attempts,
+        will_retry=job.status in ("queued", "failed") and job.next_attempt_at is not None,
+        next_attempt_at=job.next_attempt_at, last_error=job.last_error, created_at=job.created_at, sent_at=job.sent_at,
+        username=job.username, device_id=job.device_id, reprint_of=job.reprint_of, data=job.data,
+        message=printing.job_message(job),
+    )
+
+
+def printer_out(printer: Printer, location: str | None) -> PrinterOut:
+    kinds = [k for k, s, d in available_labels() if (s, d) == (printer.label_size, printer.dpi)]
+    return PrinterOut(
+        printer.name, printer.host, printer.port, printer.dpi, printer.label_size, printer.zone, location, printer.active, kinds
+    )
+
+
+def _spec(data: PrinterIn) -> printing.PrinterSpec:
+    return printing.PrinterSpec(
+        name=data.name, host=data.host, dpi=data.dpi, label_size=data.label_size, port=data.port,
+        zone=data.zone, location=data.location, active=data.active,
+    )
+
+
+async def _send_and_answer(db: Db, job: PrintJob) -> Response[PrintJobOut]:
+    """After commit: a job without printer is an error the handheld shows; else one attempt now."""
+    if job.status == "no_printer":
+        raise printing.no_printer_error(job)
+    await print_worker.send_now(db, job.id, timeout=SEND_TIMEOUT)
+    async with db() as session:
+        job = await printing.get_job(session, job.id)
+    return Response(job_out(job), status_code=201 if job.status == "sent" else 202)
+
+
+# ---- labels -------------------------------------------------------------------------------
+
+
+@get("/api/v1/labels", **ANY_USER)
+async def list_labels() -> list[LabelOut]:
+    """Every label kind, size and resolution that has a template."""
+    return [LabelOut(k, s, d) for k, s, d in available_labels()]
+
+
+@post("/api/v1/labels/{kind:str}/print", **ANY_USER)
+async def print_label(kind: FromPath[str], data: JSONBody[PrintIn], db: Db, actor: CurrentActor) -> Response[PrintJobOut]:
+    """Print ``copies`` of one label on the named printer, else the device's or the zone's."""
+    async with db() as session, session.begin():
+        job = await printing.create_job(
+            session, actor, kind=kind, data=data.data, zone=data.zone, printer=data.printer,
+            size=data.size, dpi=data.dpi, copies=data.copies,
+        )
+    return await _send_and_answer(db, job)
+
+
+def _preview_data(request: Request) -> dict[str, Any]:
+    params = request.query_params
+    data: dict[str, Any] = {}
+    raw = params.get("data")
+    if raw:
+        try:
+            decoded = msgspec.json.decode(raw)
+        except msgspec.DecodeError as exc:
+            raise InvalidLabelData(f"The data parameter is not JSON: {exc}.", field="data", value=None, reason="json") from None
+        if not isinstance(decoded, dict):
+            raise InvalidLabelData("The data parameter must be a JSON object.", field="data", value=None, reason="json")
+        data.update(decoded)
+    for key in params:
+        if key in _RESERVED_QUERY:
+            continue
+        values = params.getall(key)
+        data[key] = values[0] if len(values) == 1 else values
+    return data
+
+
+def _dpi(raw: str | None) -> int:
+    if raw is None:
+        return printing.FALLBACK_DPI
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 4):
+        raise InvalidLabelData(f"Resolution {raw!r} is not a number of dpi (203 or 300).", field="dpi", value=raw, reason="dpi")
+    return int(raw)
+
+
+async def _png(zpl: bytes, size: str, dpi: int) -> Response[bytes]:
+    try:
+        png = await asyncio.to_thread(render_png, zpl, size=size, dpi=dpi)
+    except ValueError as exc:  # zplkit's RenderError: a template zplkit cannot draw
+        raise InvalidLabelData(f"The label cannot be previewed: {exc}.", field="zpl", value=None, reason="preview") from None
+    return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=60"})
+
+
+@get("/api/v1/labels/{kind:str}/preview.png", media_type="image/png", **ANY_USER)
+async def preview_label(kind: FromPath[str], request: Request) -> Response[bytes]:
+    """The label as the printer would print it (``size``, ``dpi`` and the label data as query parameters)."""
+    size = request.query_params.get("size") or printing.FALLBACK_SIZE
+    dpi = _dpi(request.query_params.get("dpi"))
+    zpl = render_label(kind, _preview_data(request), size=size, dpi=dpi)
+    return await _png(zpl, size, dpi)
+
+
+# ---- print jobs ---------------------------------------------------------------------------
+
+
+@get("/api/v1/print-jobs", **ANY_USER)
+async def list_print_jobs(
+    db: Db,
+    status: FromQuery[str | None] = None,
+    limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
+    before_id: Annotated[int | None, QueryParameter(name="beforeId")] = None,
+) -> list[PrintJobOut]:
+    """Newest first; ``status`` = queued, sent, failed or no_printer."""
+    async with db() as session:
+        jobs = await printing.list_jobs(session, status=status, limit=limit, before_id=before_id)
+        return [job_out(j) for j in jobs]
+
+
+@get("/api/v1/print-jobs/{job_id:int}", **ANY_USER)
+async def get_print_job(job_id: FromPath[int], db: Db) -> PrintJobOut:
+    async with db() as session:
+        return job_out(await printing.get_job(session, job_id))
+
+
+@get("/api/v1/print-jobs/{job_id:int}/preview.png", media_type="image/png", **ANY_USER)
+async def preview_print_job(job_id: FromPath[int], db: Db) -> Response[bytes]:
+    """The job's own ZPL, byte for byte what was (or will be) sent."""
+    async with db() as session:
+        job = await printing.get_job(session, job_id)
+    return await _png(job.zpl, job.size, job.dpi)
+
+
+@post("/api/v1/print-jobs/{job_id:int}/reprint", **ANY_USER)
+async def reprint_print_job(
+    job_id: FromPath[int], db: Db, actor: CurrentActor, data: JSONBody[JobActionIn | None] = None
+) -> Response[PrintJobOut]:
+    """The same label again, as a new job (``reprintOf``), on ``printer`` or the original one."""
+    async with db() as session, session.begin():
+        job = await printing.reprint_job(session, actor, job_id, printer=data.printer if data else None)
+    return await _send_and_answer(db, job)
+
+
+@post("/api/v1/print-jobs/{job_id:int}/retry", **ANY_USER)
+async def retry_print_job(
+    job_id: FromPath[int], db: Db, actor: CurrentActor, data: JSONBody[JobActionIn | None] = None
+) -> Response[PrintJobOut]:
+    """Send a failed or printer-less job again, on ``printer`` or its own / the default printer."""
+    async with db() as session, session.begin():
+        job = await printing.retry_job(session, actor, job_id, printer=data.printer if data else None)
+    return await _send_and_answer(db, job)
+
+
+# ---- printer registry ---------------------------------------------------------------------
+
+
+@get("/api/v1/printers", **REGISTRY_READ)
+async def list_printers(db: Db) -> list[PrinterOut]:
+    async with db() as session:
+        return [printer_out(p, loc) for p, loc in await printing.list_printers(session)]
+
+
+@post("/api/v1/printers", status_code=201, **REGISTRY_WRITE)
+async def add_printer(data: JSONBody[PrinterIn], db: Db, actor: CurrentActor) -> PrinterOut:
+    async with db() as session, session.begin():
+        printer = await printing.add_printer(session, actor, _spec(data))
+    return printer_out(printer, data.location)
+
+
+@put("/api/v1/printers/{name:str}", **REGISTRY_WRITE)
+async def update_printer(name: FromPath[str], data: JSONBody[PrinterIn], db: Db, actor: CurrentActor) -> PrinterOut:
+    """Replace a printer's settings; jobs waiting for it follow (re-rendered if its labels changed)."""
+    async with db() as session, session.begin():
+        printer = await printing.update_printer(session, actor, name, _spec(data))
+    return printer_out(printer, data.location)
+
+
+@delete("/api/v1/printers/{name:str}", status_code=204, **REGISTRY_WRITE)
+async def remove_printer(name: FromPath[str], db: Db, actor: CurrentActor) -> None:
+    """Jobs still waiting for it are kept as ``no_printer``."""
+    async with db() as session, session.begin():
+        await printing.remove_printer(session, actor, name)
+
+
+@get("/api/v1/device-printers", **REGISTRY_READ)
+async def list_device_printers(db: Db) -> list[DevicePrinterOut]:
+    async with db() as session:
+        return [DevicePrinterOut(d, p) for d, p in await printing.list_device_printers(session)]
+
+
+@put("/api/v1/device-printers/{device_id:str}", **REGISTRY_WRITE)
+async def set_device_printer(device_id: FromPath[str], data: JSONBody[DevicePrinterIn], db: Db, actor: CurrentActor) -> DevicePrinterOut:
+    async with db() as session, session.begin():
+        await printing.set_device_printer(session, actor, device_id, data.printer)
+    return DevicePrinterOut(device_id, data.printer)
+
+
+@delete("/api/v1/device-printers/{device_id:str}", status_code=204, **REGISTRY_WRITE)
+async def clear_device_printer(device_id: FromPath[str], db: Db, actor: CurrentActor) -> None:
+    async with db() as session, session.begin():
+        await printing.clear_device_printer(session, actor, device_id)
+
+
+ROUTES = [
+    list_labels, print_label, preview_label,
+    list_print_jobs, get_print_job, preview_print_job, reprint_print_job, retry_print_job,
+    list_printers, add_printer, update_printer, remove_printer,
+    list_device_printers, set_device_printer, clear_device_printer,
+]

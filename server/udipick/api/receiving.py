@@ -1,0 +1,197 @@
+"""Receiving on the handheld: ``/api/v1/receipts/...``, ``/api/v1/putaway/...``, ``/api/v1/qc/...``.
+
+A scan answers in one round trip with what the receiver needs next: accepted (units, stock status,
+licence plate and its label, line progress), or an RFC 9457 problem. When the item needs a datum
+the barcode did not carry, the problem's ``code`` names it (``missing-lot``, ``missing-expiry``,
+``missing-serial``, ``missing-temperature``) and ``needs`` lists every missing field: the handheld
+asks the person, then sends the scan again with those fields and a new ``clientScanId`` (the first
+id keeps its first answer forever, so a replayed request never receives twice).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import Response, get, post
+from litestar.params import JSONBody
+from msgspec import Meta
+
+from udipick.api.deps import AppSettings, CurrentActor, Db, allow
+from udipick.api.problems import PROBLEM_JSON
+from udipick.domain.errors import InvalidRecord
+from udipick.services import receiving as svc
+from udipick.services.replay import Reply
+
+RECEIVING = allow("receiver", "supervisor", "admin")
+QA = allow("qa")
+
+Text = Annotated[str, Meta(min_length=1, max_length=500)]
+Code = Annotated[str, Meta(min_length=1, max_length=64)]
+
+
+class StartReceiptIn(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
+    #: the purchase order or ASN (ERP id or number); leave out and set ``blind`` for a receipt without one
+    document: Code | None = None
+    blind: bool = False
+    supplier: Code | None = None
+    #: the receiving dock (code or label); defaults to the warehouse's receiving location
+    location: Code | None = None
+    note: Text | None = None
+
+
+class ReceiptScanIn(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
+    client_scan_id: uuid.UUID
+    raw: Annotated[str, Meta(min_length=1, max_length=4096)]
+    temperature_c: Annotated[float, Meta(ge=-80, le=80)] | None = None
+    lot: Annotated[str, Meta(min_length=1, max_length=20)] | None = None
+    expiry: dt.date | None = None
+    serial: Annotated[str, Meta(min_length=1, max_length=20)] | None = None
+    #: how many of the scanned pack were received, when the barcode carries no count (AI 30/37)
+    quantity: Annotated[int, Meta(ge=1, le=100000)] | None = None
+    damaged: bool = False
+    reason: Text | None = None
+
+
+class DiscrepancyIn(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
+    kind: Literal["short", "over", "damaged"]
+    quantity: Annotated[int, Meta(ge=1, le=1000000)]
+    reason: Text
+    line_no: Annotated[int, Meta(ge=1)] | None = None
+    item: Code | None = None
+    lot: Annotated[str, Meta(min_length=1, max_length=20)] | None = None
+
+
+class CloseReceiptIn(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
+    #: needed when lines are short (e.g. "supplier short-shipped, backorder")
+    reason: Text | None = None
+
+
+class PutawayIdentifyIn(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
+    raw: Annotated[str, Meta(min_length=1, max_length=4096)]
+
+
+class PutawayConfirmIn(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
+    client_scan_id: uuid.UUID
+    #: the destination location's label
+    raw: Annotated[str, Meta(min_length=1, max_length=4096)]
+
+
+class QcDecisionIn(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
+    reason: Text
+    #: the signer's password, re-entered (electronic signature)
+    password: Annotated[str, Meta(min_length=1, max_length=200)]
+
+
+def reply_response(reply: Reply) -> Response:
+    """A stored scan verdict as sent the first time; a replay is marked by a header only."""
+    return Response(
+        content=msgspec.json.encode(reply.body),
+        status_code=reply.status,
+        media_type=PROBLEM_JSON if reply.status >= 400 else "application/json",
+        headers={"Udipick-Replayed": "true"} if reply.replayed else None,
+    )
+
+
+# ---- receipts ------------------------------------------------------------------------------------
+
+
+@post("/api/v1/receipts", status_code=201, **RECEIVING)
+async def start_receipt(data: JSONBody[StartReceiptIn], db: Db, actor: CurrentActor) -> dict[str, Any]:
+    """Start receiving against a purchase order or ASN; a blind receipt (no document) needs a supervisor or admin."""
+    if data.document is None and not data.blind:
+        raise InvalidRecord("name the purchase order or ASN being received, or ask for a blind receipt", pointer="/document")
+    if data.document is not None and data.blind:
+        raise InvalidRecord("a receipt against a document is not blind", pointer="/blind")
+    return await svc.start_receipt(db, actor, document=data.document, supplier=data.supplier, location=data.location, note=data.note)
+
+
+@get("/api/v1/receipts", **RECEIVING)
+async def list_receipts(db: Db, status: Literal["open", "closed", "all"] = "open", document: str | None = None) -> list[dict[str, Any]]:
+    """Receipts to resume (open ones by default), newest first."""
+    return await svc.list_receipts(db, status=None if status == "all" else status, document=document)
+
+
+@get("/api/v1/receipts/{receipt_id:int}", **RECEIVING)
+async def get_receipt(receipt_id: int, db: Db) -> dict[str, Any]:
+    """Line progress (ordered, received, open), what this receipt received, its licence plates and labels, discrepancies."""
+    return await svc.get_receipt(db, receipt_id)
+
+
+@post("/api/v1/receipts/{receipt_id:int}/scans", status_code=200, **RECEIVING)
+async def scan_receipt(receipt_id: int, data: JSONBody[ReceiptScanIn], db: Db, actor: CurrentActor, settings: AppSettings) -> Response:
+    """Receive one scan (DataMatrix, GS1-128 with count, HIBC, Digital Link). Replays answer the first verdict."""
+    reply = await svc.scan_receipt(
+        db, actor, settings, receipt_id,
+        svc.ScanInput(
+            client_scan_id=data.client_scan_id, raw=data.raw, temperature_c=data.temperature_c, lot=data.lot, expiry=data.expiry,
+            serial=data.serial, quantity=data.quantity, damaged=data.damaged, reason=data.reason,
+        ),
+        today=dt.date.today(),
+    )
+    return reply_response(reply)
+
+
+@post("/api/v1/receipts/{receipt_id:int}/discrepancies", status_code=201, **RECEIVING)
+async def record_discrepancy(receipt_id: int, data: JSONBody[DiscrepancyIn], db: Db, actor: CurrentActor) -> dict[str, Any]:
+    """Record short, over or damaged units counted by hand, with a reason."""
+    return await svc.record_discrepancy(
+        db, actor, receipt_id, kind=data.kind, quantity=data.quantity, reason=data.reason, line_no=data.line_no, item=data.item, lot=data.lot
+    )
+
+
+@post("/api/v1/receipts/{receipt_id:int}/close", status_code=200, **RECEIVING)
+async def close_receipt(receipt_id: int, data: JSONBody[CloseReceiptIn], db: Db, actor: CurrentActor) -> dict[str, Any]:
+    """Confirm the receipt to the ERP (``receipt.confirmed.v1`` per line, lot and status) and create the putaway tasks."""
+    return await svc.close_receipt(db, actor, receipt_id, reason=data.reason)
+
+
+# ---- putaway -------------------------------------------------------------------------------------
+
+
+@get("/api/v1/putaway/tasks", **RECEIVING)
+async def putaway_tasks(db: Db) -> list[dict[str, Any]]:
+    """Open putaway tasks: licence plate, where it is, what is on it and what kind of location it needs."""
+    return await svc.putaway_tasks(db)
+
+
+@post("/api/v1/putaway/identify", status_code=200, **RECEIVING)
+async def identify_putaway(data: JSONBody[PutawayIdentifyIn], db: Db, settings: AppSettings) -> list[dict[str, Any]]:
+    """First scan: the licence plate (or an item on one); answers the open task(s)."""
+    return await svc.identify_putaway(db, settings, data.raw, today=dt.date.today())
+
+
+@post("/api/v1/putaway/tasks/{task_id:int}/confirm", status_code=200, **RECEIVING)
+async def confirm_putaway(task_id: int, data: JSONBody[PutawayConfirmIn], db: Db, actor: CurrentActor, settings: AppSettings) -> Response:
+    """Second scan: the destination; it must fit (cold, quarantine, bonded, not frozen)."""
+    reply = await svc.confirm_putaway(db, actor, settings, task_id, data.client_scan_id, data.raw, today=dt.date.today())
+    return reply_response(reply)
+
+
+# ---- QC ------------------------------------------------------------------------------------------
+
+
+@get("/api/v1/qc/quarantine", **QA)
+async def quarantine(db: Db) -> list[dict[str, Any]]:
+    """Lots with stock awaiting a QC decision, where it is and why it was quarantined."""
+    return await svc.quarantined_lots(db)
+
+
+@post("/api/v1/qc/lots/{lot_id:int}/release", status_code=200, **QA)
+async def release_lot(lot_id: int, data: JSONBody[QcDecisionIn], db: Db, actor: CurrentActor) -> dict[str, Any]:
+    """Release a lot's quarantined stock; signed by re-entering the password."""
+    return await svc.decide_qc(db, actor, lot_id, "release", reason=data.reason, password=data.password)
+
+
+@post("/api/v1/qc/lots/{lot_id:int}/reject", status_code=200, **QA)
+async def reject_lot(lot_id: int, data: JSONBody[QcDecisionIn], db: Db, actor: CurrentActor) -> dict[str, Any]:
+    """Reject a lot's quarantined stock (never pickable); signed by re-entering the password."""
+    return await svc.decide_qc(db, actor, lot_id, "reject", reason=data.reason, password=data.password)
+
+
+ROUTES = [
+    start_receipt, list_receipts, get_receipt, scan_receipt, record_discrepancy, close_receipt,
+    putaway_tasks, identify_putaway, confirm_putaway, quarantine, release_lot, reject_lot,
+]

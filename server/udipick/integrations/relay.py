@@ -1,0 +1,277 @@
+"""The relay: sends outbox events to webhook subscribers, in order, at least once.
+
+Run it as ``udipick relay`` (one or several processes, on one or several hosts) or inside
+``udipick serve`` (``UDIPICK_RUN_RELAY``). Each relay:
+
+- keeps an ``OutboxHub`` (LISTEN + sequencer), so new positions wake it within milliseconds;
+- fans new positions out into per-subscription deliveries;
+- runs ``concurrency`` workers that each lease one due subscription (``FOR UPDATE SKIP LOCKED``)
+  and POST its pending deliveries one by one in position order, stopping at the first failure
+  (retried after exponential backoff with jitter) and moving a delivery to ``dead`` after the
+  subscription's ``max_attempts``.
+
+``kill -9`` at any point loses nothing: a delivery is marked delivered only after the 2xx, so
+one in flight is sent again (same ``webhook-id``) when the lease expires.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import os
+import signal
+import socket
+import sys
+import time
+from dataclasses import dataclass
+
+import httpx
+
+from udipick.db.engine import make_engine, make_sessionmaker
+from udipick.services import webhooks
+from udipick.services.outbox import ENCODER, OutboxHub, asyncpg_dsn
+
+log = logging.getLogger("udipick.relay")
+
+
+@dataclass(frozen=True)
+class RelayOptions:
+    concurrency: int = 4
+    #: a leased subscription is free again this long after its relay stops renewing (crash, kill -9)
+    lease_seconds: float = 30.0
+    #: first retry after about this many seconds, doubling up to ``backoff_cap``
+    backoff_base: float = 2.0
+    backoff_cap: float = 3600.0
+    #: per POST
+    timeout: float = 10.0
+    #: fallback wake-up when no NOTIFY arrives
+    poll_interval: float = 1.0
+    #: deliveries fetched per round for one subscription
+    batch: int = 100
+
+
+@dataclass
+class RelayStats:
+    delivered: int = 0
+    failed: int = 0
+    dead: int = 0
+
+
+class Relay:
+    def __init__(self, database_url: str, options: RelayOptions | None = None, *, name: str | None = None) -> None:
+        self.database_url = database_url
+        self.options = options or RelayOptions()
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{id(self) % 10000}"
+        self.stats = RelayStats()
+        self._work = asyncio.Event()
+        self._positions = asyncio.Event()
+        self._stop = asyncio.Event()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._work.set()
+        self._positions.set()
+
+    def _wake(self, _head: int = 0) -> None:
+        self._positions.set()
+
+    async def run(self) -> None:
+        engine = make_engine(self.database_url, pool_size=self.options.concurrency + 2)
+        db = make_sessionmaker(engine)
+        hub = OutboxHub(asyncpg_dsn(self.database_url), poll_interval=self.options.poll_interval)
+        hub.listeners.append(self._wake)
+        http = httpx.AsyncClient(timeout=self.options.timeout, follow_redirects=False, headers={"user-agent": "udipick-relay"})
+        log.info("relay %s started (concurrency %d)", self.name, self.options.concurrency)
+        tasks: list[asyncio.Task] = []
+        try:
+            await hub.start()
+            tasks = [asyncio.create_task(self._fan_out_loop(db))]
+            tasks += [asyncio.create_task(self._worker(db, http, i)) for i in range(self.options.concurrency)]
+            await self._stop.wait()
+        finally:
+            for t in tasks:
+                t.cancel()
+            for t in tasks:
+                with contextlib.suppress(BaseException):
+                    await t
+            await http.aclose()
+            await hub.stop()
+            await engine.dispose()
+            log.info("relay %s stopped", self.name)
+
+    async def _fan_out_loop(self, db) -> None:
+        while not self._stop.is_set():
+            self._positions.clear()
+            try:
+                async with db() as session:
+                    created = await webhooks.fan_out(session)
+                if created:
+                    self._work.set()
+            except Exception as exc:  # database restarting: try again on the next wake-up
+                log.warning("relay fan-out: %s: %s", type(exc).__name__, exc)
+                await asyncio.sleep(1)
+            # wake on new positions (the hub calls _wake) or poll
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._positions.wait(), self.options.poll_interval)
+
+    async def _worker(self, db, http: httpx.AsyncClient, n: int) -> None:
+        while not self._stop.is_set():
+            try:
+                self._work.clear()
+                async with db() as session:
+                    sub = await webhooks.claim(session, self.name, self.options.lease_seconds)
+                if sub is None:
+                    await self._idle(db)
+                    continue
+                try:
+                    await self._deliver(db, http, sub)
+                finally:
+                    async with db() as session:
+                        await webhooks.release(session, sub.id, self.name)
+                self._work.set()  # other subscriptions may be due: let idle workers look
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("relay worker %d: %s: %s", n, type(exc).__name__, exc)
+                await asyncio.sleep(0.5)
+
+    async def _idle(self, db) -> None:
+        timeout = self.options.poll_interval
+        async with db() as session:
+            due = await webhooks.next_due(session)
+        if due is not None:
+            timeout = max(0.01, min(timeout, (due - dt.datetime.now(dt.UTC)).total_seconds()))
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._work.wait(), timeout)
+
+    async def _deliver(self, db, http: httpx.AsyncClient, sub: webhooks.Subscription) -> None:
+        opts = self.options
+        lease_started = time.monotonic()
+        while not self._stop.is_set():
+            async with db() as session:
+                batch = await webhooks.pending(session, sub.id, opts.batch)
+            if not batch or batch[0].next_attempt_at > dt.datetime.now(dt.UTC):
+                return
+            for due in batch:
+                # keep the lease comfortably ahead of the POST we are about to make
+                if time.monotonic() - lease_started > opts.lease_seconds - opts.timeout - 1:
+                    async with db() as session:
+                        if not await webhooks.renew(session, sub.id, self.name, opts.lease_seconds):
+                            log.warning("relay %s lost the lease on subscription %s", self.name, sub.name)
+                            return
+                    lease_started = time.monotonic()
+                outcome = await self._post(db, http, sub, due)
+                if outcome == "pending":
+                    return  # later deliveries wait behind this one: order per subscriber
+                if self._stop.is_set():
+                    return
+
+    async def _post(self, db, http: httpx.AsyncClient, sub: webhooks.Subscription, due: webhooks.Due) -> str:
+        body = ENCODER.encode(due.event)
+        msg_id = str(due.event.event_id)
+        ts = int(time.time())
+        headers = {
+            "content-type": "application/json",
+            "webhook-id": msg_id,
+            "webhook-timestamp": str(ts),
+            "webhook-signature": webhooks.sign(sub.secret, msg_id, ts, body),
+        }
+        started = time.perf_counter()
+        status_code: int | None = None
+        error: str | None = None
+        try:
+            response = await http.post(sub.url, content=body, headers=headers)
+            status_code = response.status_code
+            ok = 200 <= status_code < 300
+            if not ok:
+                error = f"HTTP {status_code}: {response.text[:200]}"
+        except httpx.HTTPError as exc:
+            ok = False
+            error = f"{type(exc).__name__}: {exc}"[:500]
+        duration_ms = int((time.perf_counter() - started) * 1000)
+        retry_in = webhooks.backoff(due.attempts + 1, base=self.options.backoff_base, cap=self.options.backoff_cap)
+        async with db() as session:
+            status = await webhooks.record_attempt(
+                session,
+                due.delivery_id,
+                ok=ok,
+                status_code=status_code,
+                error=error,
+                duration_ms=duration_ms,
+                relay=self.name,
+                retry_in=retry_in,
+                max_attempts=sub.max_attempts,
+            )
+        if status == "delivered":
+            self.stats.delivered += 1
+        elif status == "dead":
+            self.stats.dead += 1
+            log.warning("webhook %s: delivery of position %s is dead after %s attempts: %s", sub.name, due.event.position, due.attempts + 1, error)
+        else:
+            self.stats.failed += 1
+        return status
+
+
+@contextlib.asynccontextmanager
+async def relay_in_background(database_url: str, options: RelayOptions | None = None):
+    """Run a relay as a task of the current event loop (``udipick serve`` with ``run_relay``)."""
+    relay = Relay(database_url, options)
+    task = asyncio.create_task(relay.run(), name="udipick-relay")
+    try:
+        yield relay
+    finally:
+        relay.stop()
+        try:
+            await asyncio.wait_for(task, timeout=15)
+        except Exception as exc:  # noqa: BLE001 - shutting down: report, do not mask the app's own exit
+            log.warning("relay did not stop cleanly: %r", exc)
+
+
+def options_from_args(args: argparse.Namespace) -> RelayOptions:
+    return RelayOptions(
+        concurrency=args.concurrency,
+        lease_seconds=args.lease_seconds,
+        backoff_base=args.backoff_base,
+        backoff_cap=args.backoff_cap,
+        timeout=args.timeout,
+    )
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    d = RelayOptions()
+    p.add_argument("--concurrency", type=int, default=d.concurrency, help="subscriptions sent to at the same time")
+    p.add_argument("--lease-seconds", type=float, default=d.lease_seconds)
+    p.add_argument("--backoff-base", type=float, default=d.backoff_base, help="first retry delay in seconds")
+    p.add_argument("--backoff-cap", type=float, default=d.backoff_cap)
+    p.add_argument("--timeout", type=float, default=d.timeout, help="per webhook POST, seconds")
+
+
+def run_forever(database_url: str, options: RelayOptions) -> int:
+    """Foreground relay until SIGTERM/SIGINT (the CLI's ``udipick relay``)."""
+
+    async def main() -> None:
+        relay = Relay(database_url, options)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, relay.stop)
+        print(f"udipick relay {relay.name} running", flush=True)
+        await relay.run()
+
+    asyncio.run(main())
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover - ``python -m udipick.integrations.relay``
+    from udipick.config import load_settings
+    from udipick.db.engine import database_url as resolve_url
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    parser = argparse.ArgumentParser(prog="python -m udipick.integrations.relay")
+    add_arguments(parser)
+    ns = parser.parse_args()
+    with resolve_url(load_settings()) as url:
+        sys.exit(run_forever(url, options_from_args(ns)))

@@ -1,0 +1,152 @@
+"""Stock snapshot for the ERP, and reconciliation of the ERP's stock figures against udipick's.
+
+A snapshot is taken in one REPEATABLE READ transaction together with the outbox head, and only
+when no committed event in that snapshot is still waiting for a position: then the figures are
+exactly "every event up to ``as_of_position``", and the ERP can apply the stream from there on
+without counting anything twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from dataclasses import dataclass
+
+import msgspec
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from udipick.services.outbox import sequence_now
+
+GROUP_FIELDS = ("lot", "serial", "location", "status")
+
+
+class StockRow(msgspec.Struct, rename="camel"):
+    item: str
+    gtin: str
+    lot: str | None
+    expiry: dt.date | None
+    serial: str | None
+    warehouse: str
+    location: str
+    status: str
+    quantity: int
+    reserved: int
+
+
+FIELDS = list(StockRow.__struct_encode_fields__)
+
+_SNAPSHOT = text(
+    """
+SELECT i.erp_id AS item, i.gtin, l.lot, l.expiry, se.serial, w.code AS warehouse, loc.code AS location, st.status,
+       sum(st.quantity)::int AS quantity, sum(st.reserved)::int AS reserved
+  FROM stock st
+  JOIN items i ON i.id = st.item_id
+  JOIN locations loc ON loc.id = st.location_id
+  JOIN warehouses w ON w.id = loc.warehouse_id
+  LEFT JOIN lots l ON l.id = st.lot_id
+  LEFT JOIN serials se ON se.id = st.serial_id
+ WHERE st.quantity > 0
+ GROUP BY i.erp_id, i.gtin, l.lot, l.expiry, se.serial, w.code, loc.code, st.status
+ ORDER BY i.erp_id, l.lot NULLS FIRST, se.serial NULLS FIRST, w.code, loc.code, st.status
+"""
+)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    rows: list[StockRow]
+    as_of_position: int
+    #: False only if events kept committing faster than the retries could catch a quiet moment
+    exact: bool
+
+
+async def stock_snapshot(db: async_sessionmaker, *, tries: int = 5) -> Snapshot:
+    rows: list[StockRow] = []
+    head = 0
+    for attempt in range(tries):
+        await sequence_now(db)
+        async with db() as session:
+            conn = await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+            head = int(await conn.scalar(text("SELECT coalesce(max(position), 0) FROM outbox_events")) or 0)
+            waiting = int(await conn.scalar(text("SELECT count(*) FROM outbox_events WHERE position IS NULL")) or 0)
+            rows = [StockRow(*r) for r in (await conn.execute(_SNAPSHOT)).all()]
+            await session.commit()
+        if waiting == 0:
+            return Snapshot(rows, head, True)
+        await asyncio.sleep(0.01 * (attempt + 1))
+    return Snapshot(rows, head, False)
+
+
+# ---- reconciliation --------------------------------------------------------------------------------
+
+
+class ErpStockLine(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
+    item: str
+    quantity: int
+    lot: str | None = None
+    serial: str | None = None
+    location: str | None = None
+    status: str | None = None
+
+
+class Difference(msgspec.Struct, rename="camel", omit_defaults=True):
+    item: str
+    erp_quantity: int
+    udipick_quantity: int
+    difference: int
+    lot: str | None = None
+    serial: str | None = None
+    location: str | None = None
+    status: str | None = None
+
+
+class Reconciliation(msgspec.Struct, rename="camel"):
+    as_of_position: int
+    exact: bool
+    group_by: list[str]
+    compared: int
+    matching: int
+    differences: list[Difference]
+
+
+def reconcile(
+    snapshot: Snapshot, erp_lines: list[ErpStockLine], *, group_by: list[str], only_listed_items: bool
+) -> Reconciliation:
+    """Compare at the ERP's granularity (item plus ``group_by``); differences are udipick − ERP.
+
+    Pure: the caller takes the snapshot. Keys the ERP sends several times are summed, as an ERP
+    export with one line per bin and lot would be.
+    """
+    fields = [f for f in GROUP_FIELDS if f in group_by]
+
+    def key(item: str, values: dict[str, str | None]) -> tuple:
+        return (item, *(values.get(f) for f in fields))
+
+    erp: dict[tuple, int] = {}
+    for line in erp_lines:
+        k = key(line.item, {f: getattr(line, f) for f in fields})
+        erp[k] = erp.get(k, 0) + line.quantity
+    listed = {line.item for line in erp_lines}
+    ours: dict[tuple, int] = {}
+    for row in snapshot.rows:
+        if only_listed_items and row.item not in listed:
+            continue
+        k = key(row.item, {f: getattr(row, f) for f in fields})
+        ours[k] = ours.get(k, 0) + row.quantity
+    keys = sorted(set(erp) | set(ours), key=lambda k: tuple("" if v is None else str(v) for v in k))
+    differences = []
+    for k in keys:
+        e, u = erp.get(k, 0), ours.get(k, 0)
+        if e != u:
+            differences.append(
+                Difference(item=k[0], erp_quantity=e, udipick_quantity=u, difference=u - e, **dict(zip(fields, k[1:], strict=True)))
+            )
+    return Reconciliation(
+        as_of_position=snapshot.as_of_position,
+        exact=snapshot.exact,
+        group_by=fields,
+        compared=len(keys),
+        matching=len(keys) - len(differences),
+        differences=differences,
+    )

@@ -1,0 +1,250 @@
+"""The outbox as a stream: sequencing, reading by position, subscriber cursors, and the per-process hub.
+
+Workflows only ``emit`` events in their own transaction (``services/events.py``). From there:
+
+1. The sequencer (SQL function ``udipick_sequence_outbox``, migration 0003) numbers committed rows
+   gap-free in commit-safe order. Any process may run it; an advisory lock serialises them.
+2. ``OutboxHub`` (one per process) LISTENs on ``udipick_outbox`` (a row was inserted: run the
+   sequencer) and ``udipick_positions`` (positions were assigned: wake readers). Because it is
+   PostgreSQL NOTIFY, an event written through one server process wakes readers in all of them.
+3. Readers (WebSocket stream, batch NDJSON, EPCIS, the webhook relay) read ``position > cursor``
+   in pages, so a slow reader costs a page of memory, never the backlog.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import uuid
+
+import asyncpg
+import msgspec
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+log = logging.getLogger(__name__)
+
+NOTIFY_INSERTED = "udipick_outbox"
+NOTIFY_POSITIONS = "udipick_positions"
+
+
+class StreamEvent(msgspec.Struct, rename="camel"):
+    """One event as the ERP receives it (WebSocket message, webhook body, NDJSON line)."""
+
+    position: int
+    event_id: uuid.UUID
+    type: str
+    occurred_at: dt.datetime
+    user: str | None
+    device: str | None
+    data: msgspec.Raw
+
+
+ENCODER = msgspec.json.Encoder()
+
+_READ = text(
+    "SELECT position, event_id, type, occurred_at, username, device_id, data::text AS data"
+    " FROM outbox_events WHERE position > :after ORDER BY position LIMIT :limit"
+)
+
+
+def _event(row) -> StreamEvent:
+    return StreamEvent(
+        position=row.position,
+        event_id=row.event_id,
+        type=row.type,
+        occurred_at=row.occurred_at,
+        user=row.username,
+        device=row.device_id,
+        data=msgspec.Raw(row.data.encode()),
+    )
+
+
+def like_patterns(types: list[str] | tuple[str, ...]) -> list[str]:
+    """Event-type filters (``pick.confirmed.v1``, ``pick.*``) as SQL LIKE patterns."""
+    out = []
+    for t in types:
+        out.append(t.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_").replace("*", "%"))
+    return out
+
+
+async def read_after(session: AsyncSession, after: int, limit: int) -> list[StreamEvent]:
+    """Sequenced events with ``position > after``, in position order."""
+    rows = (await session.execute(_READ, {"after": after, "limit": limit})).all()
+    return [_event(r) for r in rows]
+
+
+async def sequence(session: AsyncSession) -> tuple[int, int, int]:
+    """Run the sequencer once and commit: ``(assigned, head, waiting)``."""
+    row = (await session.execute(text("SELECT assigned, head, waiting FROM udipick_sequence_outbox()"))).one()
+    await session.commit()
+    return row.assigned, row.head, row.waiting
+
+
+async def sequence_now(db: async_sessionmaker, *, attempts: int = 20) -> int:
+    """Sequence until nothing committed waits (or ``attempts`` tries); returns the head.
+
+    Used by pull readers (batch NDJSON, EPCIS) so they do not depend on a hub running somewhere.
+    """
+    head = 0
+    for i in range(attempts):
+        async with db() as session:
+            assigned, head, waiting = await sequence(session)
+        if not waiting:
+            break
+        await asyncio.sleep(min(0.002 * 2**i, 0.05))
+    return head
+
+
+async def head_position(session: AsyncSession) -> int:
+    return int(await session.scalar(text("SELECT coalesce(max(position), 0) FROM outbox_events")) or 0)
+
+
+# ---- WebSocket subscriber cursors ---------------------------------------------------------------
+
+
+async def open_subscriber(session: AsyncSession, owner: str, name: str) -> tuple[int, int]:
+    """Register (or find) a subscriber; returns ``(subscriber id, acked position)``."""
+    row = (
+        await session.execute(
+            text(
+                "INSERT INTO stream_subscribers (owner, name, connected_at) VALUES (:o, :n, now())"
+                " ON CONFLICT (owner, name) DO UPDATE SET connected_at = now()"
+                " RETURNING id, acked_position"
+            ),
+            {"o": owner, "n": name},
+        )
+    ).one()
+    await session.commit()
+    return row.id, row.acked_position
+
+
+async def ack(session: AsyncSession, subscriber_id: int, position: int) -> None:
+    """Cursors only move forward: a late, smaller ack never rewinds a subscriber."""
+    await session.execute(
+        text(
+            "UPDATE stream_subscribers SET acked_position = GREATEST(acked_position, :p), acked_at = now() WHERE id = :id"
+        ),
+        {"p": position, "id": subscriber_id},
+    )
+    await session.commit()
+
+
+# ---- the per-process hub -------------------------------------------------------------------------
+
+
+def asyncpg_dsn(sqlalchemy_url: str) -> str:
+    return sqlalchemy_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+class OutboxHub:
+    """One LISTEN connection per process: runs the sequencer when rows arrive and tracks the head.
+
+    Readers call ``wait_beyond(position, timeout)``; the hub holds no events itself, only the head
+    position, so its memory does not depend on how far behind any reader is.
+    """
+
+    def __init__(self, dsn: str, *, run_sequencer: bool = True, poll_interval: float = 1.0) -> None:
+        self.dsn = dsn
+        self.run_sequencer = run_sequencer
+        self.poll_interval = poll_interval
+        self.head = 0
+        self.waiting = 0
+        self._moved = asyncio.Event()
+        self._inserted = asyncio.Event()
+        self._conn: asyncpg.Connection | None = None
+        self._task: asyncio.Task | None = None
+        self._started = asyncio.Event()
+        self._stopping = False
+        self.listeners: list = []  # callbacks(head) for the relay
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="udipick-outbox-hub")
+        await asyncio.wait_for(self._started.wait(), timeout=30)
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        await self._close()
+
+    async def _close(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._conn.close(), timeout=2)
+            self._conn = None
+
+    def _set_head(self, head: int) -> None:
+        if head > self.head:
+            self.head = head
+            moved, self._moved = self._moved, asyncio.Event()
+            moved.set()
+            for cb in self.listeners:
+                cb(head)
+
+    def _on_notify(self, _conn, _pid, channel: str, payload: str) -> None:
+        if channel == NOTIFY_POSITIONS:
+            with contextlib.suppress(ValueError):
+                self._set_head(int(payload))
+        else:
+            self._inserted.set()
+
+    async def wait_beyond(self, position: int, timeout: float) -> int:
+        """Return as soon as the head passes ``position``, or after ``timeout``; returns the head."""
+        if self.head > position:
+            return self.head
+        moved = self._moved
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(moved.wait(), timeout)
+        return self.head
+
+    async def _connect(self) -> None:
+        conn = await asyncpg.connect(self.dsn, server_settings={"application_name": "udipick-outbox-hub"})
+        await conn.add_listener(NOTIFY_INSERTED, self._on_notify)
+        await conn.add_listener(NOTIFY_POSITIONS, self._on_notify)
+        self._conn = conn
+
+    async def _sequence(self) -> None:
+        assert self._conn is not None
+        if self.run_sequencer:
+            row = await self._conn.fetchrow("SELECT assigned, head, waiting FROM udipick_sequence_outbox()")
+            self.waiting = row["waiting"]
+            self._set_head(row["head"])
+            if row["assigned"] >= 10000:
+                self._inserted.set()  # more than one batch: go again at once
+        else:
+            self._set_head(int(await self._conn.fetchval("SELECT coalesce(max(position), 0) FROM outbox_events")))
+
+    async def _run(self) -> None:
+        delay = 0.1
+        while not self._stopping:
+            try:
+                if self._conn is None or self._conn.is_closed():
+                    await self._connect()
+                    delay = 0.1
+                await self._sequence()
+                self._started.set()
+                retry = 0.002
+                while not self._stopping:
+                    # rows of finished transactions wait behind an older running one: retry soon
+                    timeout = retry if (self.waiting and self.run_sequencer) else self.poll_interval
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(self._inserted.wait(), timeout)
+                    self._inserted.clear()
+                    if self._conn.is_closed():
+                        break
+                    await self._sequence()
+                    retry = min(retry * 2, 0.1) if self.waiting else 0.002
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the database restarted or the connection dropped: reconnect
+                log.warning("outbox hub: %s: %s; reconnecting in %.1fs", type(exc).__name__, exc, delay)
+                await self._close()
+                self._started.set()  # readers fall back to polling meanwhile
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)

@@ -1,0 +1,615 @@
+"""Picking: release sales orders into waves (FEFO allocation), then decide every pick scan.
+
+Query, snapshot, decide, apply: stock rows are read under lock into immutable ``Candidate`` values,
+``domain.allocation`` decides, and the result is written with its ledger rows and outbox events
+in the same transaction. Allocation reserves stock (``stock.reserved``), so two waves released at
+once never promise the same units; the database check ``reserved <= quantity`` is the last word.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from udipick.config import Settings
+from udipick.db.ledger import Movement, post_movements
+from udipick.domain import errors as e
+from udipick.domain.access import Actor
+from udipick.domain.allocation import Candidate, Need, ScannedUnit, TaskView, ineligibility, judge_pick_scan, plan_wave
+from udipick.services import replay, scans
+from udipick.services.events import (
+    EventData,
+    PickConfirmed,
+    PickOverridden,
+    PickRefused,
+    PickShorted,
+    StockAlertRaised,
+    WaveReleased,
+    emit,
+)
+
+PICKABLE_TYPES = ("pick", "reserve", "cold", "bonded")
+
+_CANDIDATES = """
+SELECT s.id AS stock_id, s.item_id, s.lot_id, l.lot, l.expiry, coalesce(l.status, 'released') AS lot_status,
+       s.serial_id, se.serial, s.location_id, loc.code AS location, loc.type AS location_type, loc.pick_sequence,
+       loc.frozen AS location_frozen, s.quantity - s.reserved AS available,
+       (SELECT h.reason FROM holds h
+         WHERE h.released_at IS NULL
+           AND ((h.scope = 'item' AND h.item_id = s.item_id) OR (h.scope = 'lot' AND h.lot_id = s.lot_id)
+             OR (h.scope = 'serial' AND h.serial_id = s.serial_id) OR (h.scope = 'location' AND h.location_id = s.location_id))
+         ORDER BY h.id LIMIT 1) AS hold,
+       EXISTS (SELECT 1 FROM location_blocks b
+                WHERE b.cleared_at IS NULL AND b.location_id = s.location_id AND b.item_id = s.item_id) AS blocked
+  FROM stock s
+  JOIN locations loc ON loc.id = s.location_id
+  LEFT JOIN lots l ON l.id = s.lot_id
+  LEFT JOIN serials se ON se.id = s.serial_id
+ WHERE s.status = 'available' AND s.container_id IS NULL AND loc.type IN ('pick', 'reserve', 'cold', 'bonded')
+"""
+
+
+def _candidate(row: Any, *, extra: int = 0) -> Candidate:
+    return Candidate(
+        stock_id=row.stock_id, item_id=row.item_id, lot_id=row.lot_id, lot=row.lot, expiry=row.expiry,
+        lot_status=row.lot_status, serial_id=row.serial_id, serial=row.serial, location_id=row.location_id,
+        location=row.location, location_type=row.location_type, pick_sequence=row.pick_sequence,
+        location_frozen=row.location_frozen, available=row.available + extra, hold=row.hold, blocked=row.blocked,
+    )
+
+
+# ---- waves ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Line:
+    line_id: int
+    document_id: int
+    order: str
+    line_no: int
+    item_id: int
+    open_qty: int
+    min_days: int
+    allow_bonded: bool
+
+
+async def release_wave(
+    db: async_sessionmaker, actor: Actor, *, orders: list[str] | None, today: dt.date, max_orders: int = 1000
+) -> dict[str, Any]:
+    """Allocate open sales orders (all, or the named ERP ids) FEFO and create pick tasks."""
+    async with db.begin() as session:
+        docs = (
+            await session.execute(
+                text(
+                    "SELECT d.id, d.erp_id FROM outbound_documents d WHERE d.status = 'open'"
+                    + (" AND d.erp_id = ANY(CAST(:orders AS text[]))" if orders else "")
+                    + " ORDER BY d.priority, d.requested_date NULLS LAST, d.id LIMIT :limit FOR UPDATE SKIP LOCKED"
+                ),
+                {"orders": orders or [], "limit": max_orders},
+            )
+        ).all()
+        if orders:
+            found = {d.erp_id for d in docs}
+            missing = [o for o in orders if o not in found]
+            if missing:
+                raise e.Conflict(
+                    f"orders not open for release (unknown, already released or being released): {', '.join(missing)}",
+                    orders=missing,
+                )
+        if not docs:
+            raise e.Conflict("no open sales orders to release")
+        doc_ids = [d.id for d in docs]
+        lines = [
+            _Line(*r)
+            for r in (
+                await session.execute(
+                    text(
+                        """
+                SELECT ol.id, d.id, d.erp_id, ol.line_no, ol.item_id, ol.quantity - ol.quantity_allocated,
+                       GREATEST(i.min_shelf_life_days, c.min_shelf_life_days, coalesce(ol.min_shelf_life_days, 0)),
+                       d.allow_bonded
+                  FROM outbound_lines ol
+                  JOIN outbound_documents d ON d.id = ol.document_id
+                  JOIN customers c ON c.id = d.customer_id
+                  JOIN items i ON i.id = ol.item_id
+                 WHERE d.id = ANY(CAST(:docs AS int[])) AND ol.quantity > ol.quantity_allocated
+                 ORDER BY d.priority, d.requested_date NULLS LAST, d.id, ol.line_no
+                """
+                    ),
+                    {"docs": doc_ids},
+                )
+            ).all()
+        ]
+        wave_id = await session.scalar(
+            text("INSERT INTO waves (released_by, released_device, allocation_date) VALUES (:u, :d, :t) RETURNING id"),
+            {"u": actor.user_id, "d": actor.device_id, "t": today},
+        )
+        tasks, shorts = await _allocate(session, wave_id, lines, today)
+        await session.execute(
+            text("UPDATE outbound_documents SET status = 'released', updated_at = now() WHERE id = ANY(CAST(:docs AS int[]))"),
+            {"docs": doc_ids},
+        )
+        await emit(
+            session,
+            actor,
+            WaveReleased(
+                wave_id=wave_id,
+                orders=[d.erp_id for d in docs],
+                tasks=tasks,
+                short_lines=[
+                    {"order": s_line.order, "lineNo": s_line.line_no, "missing": s.missing, "reason": s.reason}
+                    for s, s_line in shorts
+                ],
+            ),
+        )
+    return {
+        "waveId": wave_id,
+        "orders": [d.erp_id for d in docs],
+        "tasks": tasks,
+        "shortLines": [
+            {"order": ln.order, "lineNo": ln.line_no, "missing": s.missing, "reason": s.reason} for s, ln in shorts
+        ],
+    }
+
+
+async def _allocate(session: AsyncSession, wave_id: int, lines: list[_Line], today: dt.date) -> tuple[int, list]:
+    """Plan FEFO for ``lines`` against the free stock of their items; reserve it; create tasks."""
+    if not lines:
+        return 0, []
+    items = sorted({ln.item_id for ln in lines})
+    # one allocator per item at a time: concurrent waves queue here instead of planning on stale numbers
+    await session.execute(text("SELECT pg_advisory_xact_lock(7301, i) FROM unnest(CAST(:items AS int[])) AS i"), {"items": items})
+    rows = (
+        await session.execute(
+            text(_CANDIDATES + " AND s.item_id = ANY(CAST(:items AS int[])) AND s.quantity > s.reserved ORDER BY s.id"),
+            {"items": items},
+        )
+    ).all()
+    candidates = [_candidate(r) for r in rows]
+    by_line = {ln.line_id: ln for ln in lines}
+    needs = [Need(ln.line_id, ln.item_id, ln.open_qty, ln.min_days, ln.allow_bonded) for ln in lines]
+    allocations, shortfalls = plan_wave(candidates, needs, today=today)
+    if allocations:
+        reserve: dict[int, int] = {}
+        for a in allocations:
+            reserve[a.candidate.stock_id] = reserve.get(a.candidate.stock_id, 0) + a.quantity
+        ids, qtys = list(reserve), list(reserve.values())
+        updated = (
+            await session.execute(
+                text(
+                    "UPDATE stock SET reserved = reserved + v.q FROM unnest(CAST(:ids AS bigint[]), CAST(:qs AS int[])) AS v(id, q)"
+                    " WHERE stock.id = v.id AND stock.quantity - stock.reserved >= v.q RETURNING stock.id"
+                ),
+                {"ids": ids, "qs": qtys},
+            )
+        ).all()
+        if len(updated) != len(ids):
+            raise e.Conflict("stock changed while allocating; release the wave again")
+        cols: dict[str, list[Any]] = {k: [] for k in (
+            "wave_id", "document_id", "line_id", "item_id", "stock_id", "lot_id", "serial_id", "location_id", "quantity",
+            "sequence", "min_shelf_life_days", "allow_bonded")}
+        for a in allocations:
+            ln, c = by_line[a.line_id], a.candidate
+            for k, v in (("wave_id", wave_id), ("document_id", ln.document_id), ("line_id", ln.line_id),
+                         ("item_id", ln.item_id), ("stock_id", c.stock_id), ("lot_id", c.lot_id), ("serial_id", c.serial_id),
+                         ("location_id", c.location_id), ("quantity", a.quantity), ("sequence", c.pick_sequence),
+                         ("min_shelf_life_days", ln.min_days), ("allow_bonded", ln.allow_bonded)):
+                cols[k].append(v)
+        await session.execute(
+            text(
+                "INSERT INTO pick_tasks (wave_id, document_id, line_id, item_id, stock_id, lot_id, serial_id, location_id,"
+                " quantity, sequence, min_shelf_life_days, allow_bonded) SELECT * FROM unnest(CAST(:wave_id AS int[]),"
+                " CAST(:document_id AS int[]), CAST(:line_id AS int[]), CAST(:item_id AS int[]), CAST(:stock_id AS bigint[]),"
+                " CAST(:lot_id AS int[]), CAST(:serial_id AS int[]), CAST(:location_id AS int[]), CAST(:quantity AS int[]),"
+                " CAST(:sequence AS int[]), CAST(:min_shelf_life_days AS int[]), CAST(:allow_bonded AS bool[]))"
+            ),
+            cols,
+        )
+        per_line: dict[int, int] = {}
+        for a in allocations:
+            per_line[a.line_id] = per_line.get(a.line_id, 0) + a.quantity
+        await session.execute(
+            text(
+                "UPDATE outbound_lines SET quantity_allocated = quantity_allocated + v.q"
+                " FROM unnest(CAST(:ids AS int[]), CAST(:qs AS int[])) AS v(id, q) WHERE outbound_lines.id = v.id"
+            ),
+            {"ids": list(per_line), "qs": list(per_line.values())},
+        )
+    return len(allocations), [(s, by_line[s.line_id]) for s in shortfalls]
+
+
+# ---- tasks ----------------------------------------------------------------------------------------
+
+_TASK = """
+SELECT t.id, t.wave_id, t.document_id, t.line_id, t.item_id, t.stock_id, t.lot_id, t.serial_id, t.location_id, t.quantity,
+       t.picked, t.status, t.sequence, t.min_shelf_life_days, t.allow_bonded, t.tote_id,
+       i.name AS item_name, i.gtin, i.erp_id AS item_erp_id, l.lot, l.expiry, se.serial,
+       loc.code AS location, loc.barcode AS location_barcode, loc.warehouse_id,
+       d.erp_id AS order_erp_id, ol.line_no, c.erp_id AS customer_erp_id, tote.code AS tote
+  FROM pick_tasks t
+  JOIN items i ON i.id = t.item_id
+  JOIN locations loc ON loc.id = t.location_id
+  JOIN outbound_documents d ON d.id = t.document_id
+  JOIN outbound_lines ol ON ol.id = t.line_id
+  JOIN customers c ON c.id = d.customer_id
+  LEFT JOIN lots l ON l.id = t.lot_id
+  LEFT JOIN serials se ON se.id = t.serial_id
+  LEFT JOIN containers tote ON tote.id = t.tote_id
+"""
+
+
+def task_json(t: Any) -> dict[str, Any]:
+    return {
+        "taskId": t.id, "waveId": t.wave_id, "order": t.order_erp_id, "lineNo": t.line_no, "status": t.status,
+        "sequence": t.sequence, "location": {"code": t.location, "barcode": t.location_barcode},
+        "item": {"erpId": t.item_erp_id, "name": t.item_name, "gtin": t.gtin},
+        "lot": t.lot, "expiry": t.expiry.isoformat() if t.expiry else None, "serial": t.serial,
+        "quantity": t.quantity, "picked": t.picked, "remaining": t.quantity - t.picked, "tote": t.tote,
+    }
+
+
+async def list_tasks(db: async_sessionmaker, *, wave_id: int | None, status: str = "open", limit: int = 200) -> list[dict[str, Any]]:
+    """Tasks in pick-path order (location pick sequence), the next one first."""
+    async with db() as session:
+        rows = (
+            await session.execute(
+                text(
+                    _TASK + " WHERE t.status = :status" + (" AND t.wave_id = :wave" if wave_id else "")
+                    + " ORDER BY t.sequence, loc.code, t.id LIMIT :limit"
+                ),
+                {"status": status, "wave": wave_id, "limit": limit},
+            )
+        ).all()
+    return [task_json(r) for r in rows]
+
+
+async def _load_task(session: AsyncSession, task_id: int, *, lock: bool) -> Any:
+    row = (
+        await session.execute(text(_TASK + " WHERE t.id = :id" + (" FOR UPDATE OF t" if lock else "")), {"id": task_id})
+    ).first()
+    if row is None:
+        raise e.NotFound(f"pick task {task_id} does not exist", taskId=task_id)
+    return row
+
+
+def _check_location(task: Any, location_raw: str | None, settings: Settings, today: dt.date) -> None:
+    if location_raw is None:
+        return
+    where = scans.read(location_raw, settings, today)
+    if where.kind != "location" or where.raw.strip() != task.location_barcode:
+        scanned = where.code if where.kind == "location" else where.raw.strip()
+        raise e.WrongLocation(
+            f"You are at {scanned}; this task is at {task.location}. Go to {task.location}",
+            expectedLocation=task.location,
+            scannedLocation=scanned,
+            takeLocation=task.location,
+        )
+
+
+async def check_location(db: async_sessionmaker, settings: Settings, task_id: int, raw: str, today: dt.date) -> dict[str, Any]:
+    async with db() as session:
+        task = await _load_task(session, task_id, lock=False)
+    _check_location(task, raw, settings, today)
+    return {"taskId": task_id, "location": task.location, "ok": True}
+
+
+# ---- the pick scan ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Override:
+    """A supervisor's e-signed approval to take a later-expiring lot than FEFO allows."""
+
+    supervisor: Actor
+    reason: str
+
+
+async def confirm_pick(
+    db: async_sessionmaker,
+    actor: Actor,
+    settings: Settings,
+    *,
+    task_id: int,
+    client_scan_id: uuid.UUID,
+    raw: str,
+    location_raw: str | None,
+    today: dt.date,
+    override: Override | None = None,
+) -> replay.Reply:
+    """One item scan against a task: accept (move stock to the picked staging area) or refuse."""
+    scan = scans.read(raw, settings, today)  # an unreadable barcode is refused before any lock is taken
+    context: dict[str, Any] = {}
+
+    async def decide_and_write(session: AsyncSession) -> dict[str, Any]:
+        task = await _load_task(session, task_id, lock=True)
+        context["task"] = task
+        if task.status != "open":
+            raise e.TaskNotOpen(f"task {task_id} is {task.status}: go to the next task", taskId=task_id, status=task.status)
+        _check_location(task, location_raw, settings, today)
+        match = await scans.match_item(session, scan)
+        serial_status = None
+        if scan.serial and match:
+            srow = (
+                await session.execute(
+                    text("SELECT id, status FROM serials WHERE item_id = :i AND serial = :s FOR UPDATE"),
+                    {"i": match.item_id, "s": scan.serial},
+                )
+            ).first()
+            if srow:
+                serial_status = srow.status
+        rows = (
+            await session.execute(
+                text(_CANDIDATES + " AND s.location_id = :loc AND s.item_id = :item ORDER BY s.id FOR UPDATE OF s"),
+                {"loc": task.location_id, "item": task.item_id},
+            )
+        ).all()
+        if scan.serial and serial_status == "in_stock":
+            task = await _swap_serial_within_line(session, task, rows, scan.serial)
+        remaining = task.quantity - task.picked
+        at_location = [_candidate(r, extra=remaining if r.stock_id == task.stock_id else 0) for r in rows]
+        mine = next((c for c in at_location if c.stock_id == task.stock_id), None)
+        first = mine if mine and ineligibility(
+            mine, today=today, min_shelf_life_days=task.min_shelf_life_days, allow_bonded=task.allow_bonded) is None else next(
+            (c for c in sorted(at_location, key=lambda c: (c.expiry or dt.date.max, c.lot or ""))
+             if ineligibility(c, today=today, min_shelf_life_days=task.min_shelf_life_days, allow_bonded=task.allow_bonded) is None
+             and c.available > 0), None)
+        view = TaskView(
+            task_id=task.id, item_id=task.item_id, item_name=task.item_name, gtin=task.gtin, location_id=task.location_id,
+            location=task.location, lot_id=task.lot_id, lot=task.lot, expiry=task.expiry, serial_id=task.serial_id,
+            remaining=remaining, min_shelf_life_days=task.min_shelf_life_days, allow_bonded=task.allow_bonded,
+        )
+        scanned = ScannedUnit(
+            item_id=match.item_id if match else None, gtin=scan.gtin or scan.content_gtin, lot=scan.lot, serial=scan.serial,
+            units=match.units if match else 1, serial_status=serial_status,
+        )
+        verdict = judge_pick_scan(view, scanned, at_location, first, today=today, override_fefo=override is not None)
+        c = verdict.candidate
+        staging = await session.scalar(
+            text("SELECT id FROM locations WHERE warehouse_id = :w AND type = 'shipping' ORDER BY pick_sequence, id LIMIT 1"),
+            {"w": task.warehouse_id},
+        )
+        if staging is None:
+            raise e.Conflict("this warehouse has no shipping location to stage picked goods; ask an admin to add one")
+        # the task's reservation shrinks by what was taken, whichever lot it came from
+        await session.execute(text("UPDATE stock SET reserved = reserved - :q WHERE id = :id"), {"q": verdict.units, "id": task.stock_id})
+        event_id = uuid.uuid4()
+        reason = f"FEFO override approved by {override.supervisor.username}: {override.reason}" if override else None
+        await post_movements(
+            session,
+            actor,
+            [Movement("pick", item_id=task.item_id, lot_id=c.lot_id, serial_id=c.serial_id, quantity=verdict.units,
+                      from_location_id=task.location_id, from_status="available", to_location_id=staging,
+                      to_container_id=task.tote_id, to_status="picked", document_type="sales_order",
+                      document_id=task.order_erp_id, reason=reason, event_id=event_id)],
+        )
+        picked = task.picked + verdict.units
+        await session.execute(
+            text("UPDATE pick_tasks SET picked = :p, status = CASE WHEN :p = quantity THEN 'done' ELSE 'open' END WHERE id = :id"),
+            {"p": picked, "id": task.id},
+        )
+        await session.execute(
+            text("UPDATE outbound_lines SET quantity_picked = quantity_picked + :q WHERE id = :id"), {"q": verdict.units, "id": task.line_id}
+        )
+        if c.serial_id:
+            await session.execute(text("UPDATE serials SET status = 'picked', location_id = :l WHERE id = :id"), {"l": staging, "id": c.serial_id})
+        await session.execute(
+            text(
+                "INSERT INTO picks (task_id, document_id, line_id, item_id, lot_id, serial_id, quantity, from_location_id,"
+                " staging_location_id, container_id, client_scan_id, fefo_override_by, override_reason, picked_by, device_id)"
+                " VALUES (:t, :d, :l, :i, :lot, :s, :q, :f, :st, :c, :csid, :ob, :orr, :u, :dev)"
+            ),
+            {"t": task.id, "d": task.document_id, "l": task.line_id, "i": task.item_id, "lot": c.lot_id, "s": c.serial_id,
+             "q": verdict.units, "f": task.location_id, "st": staging, "c": task.tote_id, "csid": client_scan_id,
+             "ob": override.supervisor.user_id if override else None, "orr": override.reason if override else None,
+             "u": actor.user_id, "dev": actor.device_id},
+        )
+        events: list[EventData] = [
+            PickConfirmed(
+                order=task.order_erp_id, line_no=task.line_no, task_id=task.id, gtin=task.gtin, item=task.item_erp_id,
+                lot=c.lot, expiry=c.expiry, serial=c.serial, quantity=verdict.units, location=task.location,
+                allocated_lot=task.lot, swapped=verdict.swapped, tote=task.tote, client_scan_id=str(client_scan_id),
+            )
+        ]
+        if override:
+            events.append(
+                PickOverridden(
+                    order=task.order_erp_id, task_id=task.id, gtin=task.gtin, lot=c.lot, expiry=c.expiry,
+                    allocated_lot=task.lot, allocated_expiry=task.expiry, approved_by=override.supervisor.username or "",
+                    reason=override.reason,
+                )
+            )
+        await emit(session, actor, *events)
+        return {
+            "verdict": "accepted", "taskId": task.id, "lot": c.lot, "expiry": c.expiry.isoformat() if c.expiry else None,
+            "serial": c.serial, "units": verdict.units, "picked": picked, "remaining": task.quantity - picked,
+            "swapped": verdict.swapped, "fefoOverridden": verdict.fefo_overridden, "taskStatus": "done" if picked == task.quantity else "open",
+        }
+
+    async def on_refused(session: AsyncSession, refusal: e.DomainError) -> None:
+        task = context.get("task")
+        events: list[EventData] = [
+            PickRefused(
+                task_id=task_id, order=task.order_erp_id if task else None, location=task.location if task else None,
+                code=refusal.code, detail=refusal.message, scanned_gtin=scan.gtin or scan.content_gtin, scanned_lot=scan.lot,
+                scanned_serial=scan.serial, client_scan_id=str(client_scan_id),
+            )
+        ]
+        if isinstance(refusal, (e.StockOnHold, e.LotRecalled)):
+            events.append(
+                StockAlertRaised(
+                    code=refusal.code, detail=refusal.message, lot=scan.lot, gtin=scan.gtin,
+                    location=task.location if task else None, task_id=task_id,
+                )
+            )
+        await emit(session, actor, *events)
+
+    return await replay.once(db, client_scan_id, "pick", actor, decide_and_write, on_refused)
+
+
+async def _swap_serial_within_line(session: AsyncSession, task: Any, rows: list[Any], serial: str) -> Any:
+    """The picker took another serialised unit that this order line also reserved: trade the two
+    tasks' units, so each serial stays promised exactly once."""
+    row = next((r for r in rows if r.serial == serial), None)
+    if row is None or row.stock_id == task.stock_id:
+        return task
+    other = (
+        await session.execute(
+            text("SELECT id, stock_id, lot_id, serial_id FROM pick_tasks WHERE stock_id = :s AND status = 'open'"
+                 " AND line_id = :l AND picked = 0 AND id <> :t FOR UPDATE"),
+            {"s": row.stock_id, "l": task.line_id, "t": task.id},
+        )
+    ).first()
+    if other is None or task.picked or task.quantity != 1:
+        return task
+    await session.execute(
+        text("UPDATE pick_tasks SET stock_id = :s, lot_id = :lot, serial_id = :ser WHERE id = :id"),
+        {"s": task.stock_id, "lot": task.lot_id, "ser": task.serial_id, "id": other.id},
+    )
+    await session.execute(
+        text("UPDATE pick_tasks SET stock_id = :s, lot_id = :lot, serial_id = :ser WHERE id = :id"),
+        {"s": other.stock_id, "lot": other.lot_id, "ser": other.serial_id, "id": task.id},
+    )
+    return await _load_task(session, task.id, lock=False)
+
+
+# ---- short pick -------------------------------------------------------------------------------------
+
+
+async def report_short(
+    db: async_sessionmaker, actor: Actor, *, task_id: int, client_scan_id: uuid.UUID, today: dt.date
+) -> replay.Reply:
+    """The shelf has less than udipick thinks: record the count discrepancy, block the location for
+    the item until counted, and re-allocate the rest FEFO (or backorder it)."""
+
+    async def decide_and_write(session: AsyncSession) -> dict[str, Any]:
+        task = await _load_task(session, task_id, lock=True)
+        if task.status != "open":
+            raise e.TaskNotOpen(f"task {task_id} is {task.status}", taskId=task_id, status=task.status)
+        remaining = task.quantity - task.picked  # scan what is there first; the rest is short
+        await session.execute(text("UPDATE stock SET reserved = reserved - :q WHERE id = :id"), {"q": remaining, "id": task.stock_id})
+        await session.execute(
+            text("UPDATE pick_tasks SET status = 'short', quantity = CASE WHEN picked > 0 THEN picked ELSE quantity END WHERE id = :id"),
+            {"id": task.id},
+        )
+        await session.execute(
+            text("UPDATE outbound_lines SET quantity_allocated = quantity_allocated - :q WHERE id = :id"), {"q": remaining, "id": task.line_id}
+        )
+        await session.execute(
+            text(
+                "INSERT INTO location_blocks (location_id, item_id, reason, created_by) VALUES (:l, :i, :r, :u)"
+                " ON CONFLICT DO NOTHING"
+            ),
+            {"l": task.location_id, "i": task.item_id, "r": f"short pick on task {task.id}: count required", "u": actor.user_id},
+        )
+        line = (
+            await session.execute(
+                text(
+                    """SELECT ol.id, d.id AS document_id, d.erp_id, ol.line_no, ol.item_id, ol.quantity - ol.quantity_allocated AS open_qty,
+                              GREATEST(i.min_shelf_life_days, c.min_shelf_life_days, coalesce(ol.min_shelf_life_days, 0)) AS min_days,
+                              d.allow_bonded
+                         FROM outbound_lines ol JOIN outbound_documents d ON d.id = ol.document_id
+                         JOIN customers c ON c.id = d.customer_id JOIN items i ON i.id = ol.item_id WHERE ol.id = :id"""
+                ),
+                {"id": task.line_id},
+            )
+        ).first()
+        n, shorts = await _allocate(session, task.wave_id, [_Line(*line)], today)
+        backordered = shorts[0][0].missing if shorts else 0
+        await emit(
+            session,
+            actor,
+            PickShorted(
+                order=task.order_erp_id, line_no=task.line_no, task_id=task.id, gtin=task.gtin, lot=task.lot,
+                location=task.location, expected=remaining, found=0, reallocated=remaining - backordered,
+                backordered=backordered,
+            ),
+        )
+        return {"taskId": task.id, "shortBy": remaining, "reallocatedTasks": n, "backordered": backordered,
+                "locationBlocked": task.location}
+
+    return await replay.once(db, client_scan_id, "short", actor, decide_and_write)
+
+
+async def release_for_hold(session: AsyncSession, hold_sql: str, params: dict[str, Any], today: dt.date) -> int:
+    """Open tasks whose stock a new hold covers lose their reservation and are re-allocated."""
+    rows = (
+        await session.execute(
+            text(
+                "SELECT t.id, t.stock_id, t.line_id, t.quantity - t.picked AS remaining FROM pick_tasks t"
+                " JOIN stock s ON s.id = t.stock_id WHERE t.status = 'open' AND " + hold_sql + " ORDER BY t.id FOR UPDATE OF t"
+            ),
+            params,
+        )
+    ).all()
+    for r in rows:
+        await session.execute(text("UPDATE stock SET reserved = reserved - :q WHERE id = :id"), {"q": r.remaining, "id": r.stock_id})
+        await session.execute(
+            text("UPDATE pick_tasks SET status = CASE WHEN picked > 0 THEN 'done' ELSE 'cancelled' END,"
+                 " quantity = CASE WHEN picked > 0 THEN picked ELSE quantity END WHERE id = :id"),
+            {"id": r.id},
+        )
+        await session.execute(
+            text("UPDATE outbound_lines SET quantity_allocated = quantity_allocated - :q WHERE id = :id"), {"q": r.remaining, "id": r.line_id}
+        )
+    if not rows:
+        return 0
+    line_ids = sorted({r.line_id for r in rows})
+    lines = (
+        await session.execute(
+            text(
+                """SELECT ol.id, d.id AS document_id, d.erp_id, ol.line_no, ol.item_id, ol.quantity - ol.quantity_allocated,
+                          GREATEST(i.min_shelf_life_days, c.min_shelf_life_days, coalesce(ol.min_shelf_life_days, 0)), d.allow_bonded,
+                          (SELECT max(t.wave_id) FROM pick_tasks t WHERE t.line_id = ol.id) AS wave_id
+                     FROM outbound_lines ol JOIN outbound_documents d ON d.id = ol.document_id
+                     JOIN customers c ON c.id = d.customer_id JOIN items i ON i.id = ol.item_id
+                    WHERE ol.id = ANY(CAST(:ids AS int[])) ORDER BY d.priority, d.id, ol.line_no"""
+            ),
+            {"ids": line_ids},
+        )
+    ).all()
+    for ln in lines:
+        await _allocate(session, ln.wave_id, [_Line(*ln[:8])], today)
+    return len(rows)
+
+
+async def assign_tote(
+    db: async_sessionmaker, settings: Settings, *, wave_id: int, order: str, raw: str, today: dt.date
+) -> dict[str, Any]:
+    """Batch picking: the order's picks in this wave go into this tote (created on first use)."""
+    scan = scans.read(raw, settings, today)
+    if scan.kind != "tote":
+        raise e.UnreadableBarcode(f"this is not a tote label (they start with {settings.tote_prefix})", position=0, reason="not a tote")
+    code = scan.raw.strip()
+    async with db.begin() as session:
+        doc_id = await session.scalar(text("SELECT id FROM outbound_documents WHERE erp_id = :o"), {"o": order})
+        if doc_id is None:
+            raise e.NotFound(f"no sales order {order}", order=order)
+        tote_id = await session.scalar(
+            text("INSERT INTO containers (kind, code) VALUES ('tote', :c) ON CONFLICT (code) DO UPDATE SET kind = containers.kind"
+                 " RETURNING id"),
+            {"c": code},
+        )
+        kind = await session.scalar(text("SELECT kind FROM containers WHERE id = :id"), {"id": tote_id})
+        if kind != "tote":
+            raise e.Conflict(f"{code} is a {kind}, not a tote", code=code)
+        other = await session.scalar(
+            text("SELECT d.erp_id FROM pick_tasks t JOIN outbound_documents d ON d.id = t.document_id"
+                 " WHERE t.tote_id = :tote AND t.document_id <> :doc AND t.status = 'open' LIMIT 1"),
+            {"tote": tote_id, "doc": doc_id},
+        )
+        if other:
+            raise e.Conflict(f"tote {code} is in use for order {other}: take an empty tote", tote=code, order=other)
+        n = (
+            await session.execute(
+                text("UPDATE pick_tasks SET tote_id = :tote WHERE wave_id = :w AND document_id = :doc AND status = 'open' AND picked = 0"),
+                {"tote": tote_id, "w": wave_id, "doc": doc_id},
+            )
+        ).rowcount
+        if not n:
+            raise e.Conflict(f"order {order} has no unstarted tasks in wave {wave_id}", order=order, waveId=wave_id)
+    return {"waveId": wave_id, "order": order, "tote": code, "tasks": n}

@@ -1,0 +1,568 @@
+"""Printing labels: the printer registry, device defaults and the print-job table.
+
+A label is rendered when it is asked for, inside the caller's transaction, so data that cannot
+become a label that scans back unchanged (a bad GTIN check digit, a lot outside GS1 set 82)
+refuses the whole step with a ``DomainError`` instead of printing something wrong later. The
+job row is written in that same transaction and sent only after commit (by the print worker,
+or ``print_worker.send_now``): a label exists exactly when the receipt, putaway or pack does.
+
+A job that finds no printer is kept as ``no_printer``, never dropped: a supervisor assigns a
+printer and retries it. Every job keeps its ZPL and its data, so it can be reprinted as the
+same bytes or re-rendered for another printer's label size and resolution.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from udipick.db.models import Location
+from udipick.db.models_printing import (
+    LABEL_SIZES,
+    PRINT_JOB_STATUSES,
+    PRINTER_DPIS,
+    DevicePrinter,
+    Printer,
+    PrintJob,
+)
+from udipick.domain.access import Actor
+from udipick.domain.errors import (
+    InvalidLabelData,
+    InvalidRecord,
+    NoPrinterForLabel,
+    NotFound,
+    PrinterAlreadyRegistered,
+    PrintJobAlreadySent,
+    UnknownPrinter,
+    UnknownPrintJob,
+)
+from udipick.integrations.labels.render import available_labels, render_label
+from udipick.services.identity import audit
+
+#: size and resolution a job is rendered at while no printer takes it (every kind has it)
+FALLBACK_SIZE = "4x6"
+FALLBACK_DPI = 203
+#: sends the worker tries before a job waits for a person (backoff between them)
+DEFAULT_MAX_ATTEMPTS = 5
+MAX_COPIES = 100
+PENDING = ("queued", "failed")
+
+_HOST = re.compile(
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
+    r"|\[?[0-9A-Fa-f:.]{2,45}\]?"
+)
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+@dataclass(frozen=True, slots=True)
+class PrintJobRef:
+    """What a workflow tells the handheld about the label it asked for."""
+
+    job_id: int
+    status: str
+    printer: str | None
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedJob:
+    """A due job locked by one sender (``FOR UPDATE SKIP LOCKED``) for one attempt."""
+
+    id: int
+    payload: bytes
+    host: str
+    port: int
+    printer: str
+    attempts: int
+    max_attempts: int
+    #: a serialised UDI label: retried automatically only when nothing can have reached the printer
+    unique: bool
+
+
+# ---- messages ---------------------------------------------------------------------------
+
+
+def job_message(job: PrintJob) -> str:
+    """One sentence a person at the handheld can act on, in the job's current state."""
+    label = f"{job.kind} label" + (f" ×{job.copies}" if job.copies > 1 else "")
+    if job.status == "sent":
+        return f"The {label} was sent to printer {job.printer_name}."
+    if job.status == "queued":
+        return f"The {label} is queued for printer {job.printer_name}."
+    if job.status == "failed":
+        error = job.last_error or "no reason recorded"
+        if job.next_attempt_at is not None:
+            return (
+                f"Printer {job.printer_name} did not take the {label} yet ({error}). udipick tries again by itself"
+                f" (attempt {job.attempts} of {job.max_attempts}); check that the printer is on and online."
+            )
+        return (
+            f"Printer {job.printer_name} did not take the {label} ({error}). It is kept as print job {job.id}:"
+            " fix the printer, then press retry."
+        )
+    where = f" in zone {job.zone}" if job.zone else ""
+    device = f" or device {job.device_id}" if job.device_id else ""
+    return (
+        f"No printer is set up for {label}s{where}{device}. The label is kept as print job {job.id}:"
+        " ask a supervisor to assign a printer, then retry it."
+    )
+
+
+def job_ref(job: PrintJob) -> PrintJobRef:
+    return PrintJobRef(job_id=job.id, status=job.status, printer=job.printer_name, message=job_message(job))
+
+
+def no_printer_error(job: PrintJob) -> NoPrinterForLabel:
+    return NoPrinterForLabel(job_message(job), job_id=job.id, kind=job.kind, zone=job.zone, device_id=job.device_id)
+
+
+# ---- rendering ----------------------------------------------------------------------------
+
+
+def _normalise(data: Mapping[str, object]) -> dict[str, Any]:
+    """The data as JSON values, stored with the job and rendered from, so a re-render matches."""
+    if not isinstance(data, Mapping):
+        raise InvalidLabelData("Label data must be an object of field names and values.", field="data", value=None, reason="type")
+    plain: dict[str, object] = {}
+    for key, value in data.items():
+        plain[str(key)] = value.date() if isinstance(value, dt.datetime) else value
+    try:
+        out = msgspec.to_builtins(plain)
+    except TypeError as exc:
+        raise InvalidLabelData(f"Label data cannot be stored: {exc}.", field="data", value=None, reason="type") from None
+    return out  # type: ignore[no-any-return]
+
+
+def _serialised(kind: str, data: Mapping[str, Any]) -> bool:
+    return kind == "item" and bool(str(data.get("serial") or "").strip())
+
+
+def _render(kind: str, data: Mapping[str, Any], size: str, dpi: int) -> bytes:
+    return render_label(kind, data, size=size, dpi=dpi)
+
+
+# ---- choosing a printer -----------------------------------------------------------------
+
+
+async def printer_by_name(session: AsyncSession, name: str, *, lock: bool = False) -> Printer:
+    query = select(Printer).where(Printer.name == name)
+    if lock:
+        query = query.with_for_update()
+    printer = (await session.execute(query)).scalar_one_or_none()
+    if printer is None:
+        raise UnknownPrinter(f"No printer is registered as {name!r}.", printer=name)
+    return printer
+
+
+def _takes(printer: Printer, kind: str, size: str | None, dpi: int | None) -> bool:
+    return (
+        printer.active
+        and (size is None or printer.label_size == size)
+        and (dpi is None or printer.dpi == dpi)
+        and (kind, printer.label_size, printer.dpi) in set(available_labels())
+    )
+
+
+async def choose_printer(
+    session: AsyncSession,
+    *,
+    kind: str,
+    device_id: str | None,
+    zone: str | None,
+    size: str | None = None,
+    dpi: int | None = None,
+) -> Printer | None:
+    """The device's default printer, else the zone's (by name), that holds labels for ``kind``.
+
+    A printer loaded with 2x1 labels cannot print an SSCC label; the next candidate is taken.
+    """
+    candidates: list[Printer] = []
+    if device_id:
+        candidates += (
+            await session.execute(
+                select(Printer).join(DevicePrinter, DevicePrinter.printer_id == Printer.id).where(DevicePrinter.device_id == device_id)
+            )
+        ).scalars().all()
+    if zone:
+        candidates += (
+            await session.execute(select(Printer).where(Printer.zone == zone, Printer.active).order_by(Printer.name))
+        ).scalars().all()
+    return next((p for p in candidates if _takes(p, kind, size, dpi)), None)
+
+
+async def _named_printer(session: AsyncSession, name: str, size: str | None, dpi: int | None) -> Printer:
+    printer = await printer_by_name(session, name)
+    if not printer.active:
+        raise UnknownPrinter(f"Printer {name} is switched off in udipick (inactive); choose another.", printer=name)
+    for field, wanted, has in (("size", size, printer.label_size), ("dpi", dpi, printer.dpi)):
+        if wanted is not None and wanted != has:
+            raise InvalidLabelData(
+                f"Printer {name} holds {printer.label_size} labels at {printer.dpi} dpi, not {wanted}.",
+                field=field, value=wanted, reason="printer-mismatch", printer=name,
+            )
+    return printer
+
+
+# ---- queueing ----------------------------------------------------------------------------
+
+
+async def queue_label(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    kind: str,
+    data: Mapping[str, object],
+    zone: str | None = None,
+) -> PrintJobRef:
+    """Render a label now and record its print job in the caller's transaction (no commit).
+
+    The printer is the actor's device default, else the zone's printer. With none, the job is
+    kept as ``no_printer`` and the returned ``message`` says so; it is sent after commit by the
+    print worker. Bad data raises a ``DomainError`` (``InvalidLabelData``, ``InvalidGtin``,
+    ``InvalidSscc``, ``UnknownLabelTemplate``) so the caller's step is refused whole.
+    """
+    job = await create_job(session, actor, kind=kind, data=data, zone=zone)
+    return job_ref(job)
+
+
+async def create_job(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    kind: str,
+    data: Mapping[str, object],
+    zone: str | None = None,
+    printer: str | None = None,
+    size: str | None = None,
+    dpi: int | None = None,
+    copies: int = 1,
+    reprint_of: int | None = None,
+    device_id: str | None = None,
+) -> PrintJob:
+    """``queue_label`` with the API's choices: a named printer, a size/dpi, copies."""
+    if size is not None and size not in LABEL_SIZES:
+        raise InvalidLabelData(f"No label size {size!r}; sizes are {', '.join(LABEL_SIZES)}.", field="size", value=size, reason="size")
+    if dpi is not None and dpi not in PRINTER_DPIS:
+        raise InvalidLabelData(f"No resolution {dpi} dpi; printers are 203 or 300 dpi.", field="dpi", value=dpi, reason="dpi")
+    if not 1 <= copies <= MAX_COPIES:
+        raise InvalidLabelData(f"Copies must be 1 to {MAX_COPIES}, not {copies}.", field="copies", value=copies, reason="copies")
+    plain = _normalise(data)
+    if copies > 1 and _serialised(kind, plain):
+        raise InvalidLabelData(
+            "A serial number identifies one unit: print one label per serial, not copies of it.",
+            field="copies", value=copies, reason="serial-copies",
+        )
+    device = device_id if device_id is not None else actor.device_id
+    if printer is not None:
+        chosen: Printer | None = await _named_printer(session, printer, size, dpi)
+    else:
+        chosen = await choose_printer(session, kind=kind, device_id=device, zone=zone, size=size, dpi=dpi)
+    job_size = chosen.label_size if chosen else (size or FALLBACK_SIZE)
+    job_dpi = chosen.dpi if chosen else (dpi or FALLBACK_DPI)
+    zpl = _render(kind, plain, job_size, job_dpi)
+    job_id = (
+        await session.execute(
+            insert(PrintJob)
+            .values(
+                kind=kind, size=job_size, dpi=job_dpi, zpl=zpl, data=plain, copies=copies, zone=zone,
+                printer_id=chosen.id if chosen else None, printer_name=chosen.name if chosen else None,
+                status="queued" if chosen else "no_printer",
+                next_attempt_at=func.now() if chosen else None,
+                max_attempts=DEFAULT_MAX_ATTEMPTS,
+                user_id=actor.user_id, username=actor.label, device_id=device, reprint_of=reprint_of,
+            )
+            .returning(PrintJob.id)
+        )
+    ).scalar_one()
+    return await get_job(session, job_id)
+
+
+async def get_job(session: AsyncSession, job_id: int, *, lock: bool = False) -> PrintJob:
+    query = select(PrintJob).where(PrintJob.id == job_id).execution_options(populate_existing=True)
+    if lock:
+        query = query.with_for_update()
+    job = (await session.execute(query)).scalar_one_or_none()
+    if job is None:
+        raise UnknownPrintJob(f"There is no print job {job_id}.", job_id=job_id)
+    return job
+
+
+async def list_jobs(
+    session: AsyncSession, *, status: str | None = None, limit: int = 100, before_id: int | None = None
+) -> Sequence[PrintJob]:
+    """Newest first; ``before_id`` pages on."""
+    if status is not None and status not in PRINT_JOB_STATUSES:
+        raise InvalidLabelData(
+            f"No print-job status {status!r}; statuses are {', '.join(PRINT_JOB_STATUSES)}.",
+            field="status", value=status, reason="status",
+        )
+    query = select(PrintJob).order_by(PrintJob.id.desc()).limit(max(1, min(limit, 500)))
+    if status is not None:
+        query = query.where(PrintJob.status == status)
+    if before_id is not None:
+        query = query.where(PrintJob.id < before_id)
+    return (await session.execute(query)).scalars().all()
+
+
+async def _assign(session: AsyncSession, job: PrintJob, printer: Printer | None) -> None:
+    """Point a job at ``printer`` (re-rendered if its label size or resolution differs), due now."""
+    if printer is None:
+        job.status, job.printer_id, job.next_attempt_at = "no_printer", None, None
+        return
+    if (printer.label_size, printer.dpi) != (job.size, job.dpi):
+        job.zpl = _render(job.kind, job.data, printer.label_size, printer.dpi)
+        job.size, job.dpi = printer.label_size, printer.dpi
+    job.printer_id, job.printer_name = printer.id, printer.name
+    job.status = "queued"
+    job.next_attempt_at = func.now()  # type: ignore[assignment]
+    job.max_attempts = job.attempts + DEFAULT_MAX_ATTEMPTS
+
+
+async def _target(session: AsyncSession, job: PrintJob, printer: str | None, device_id: str | None) -> Printer | None:
+    if printer is not None:
+        return await _named_printer(session, printer, None, None)
+    if job.printer_id is not None:
+        current = (await session.execute(select(Printer).where(Printer.id == job.printer_id))).scalar_one_or_none()
+        if current is not None and current.active and _takes(current, job.kind, None, None):
+            return current
+    return await choose_printer(session, kind=job.kind, device_id=device_id, zone=job.zone)
+
+
+async def retry_job(session: AsyncSession, actor: Actor, job_id: int, *, printer: str | None = None) -> PrintJob:
+    """Send a job that did not print again: to ``printer``, its own printer, or the default one."""
+    job = await get_job(session, job_id, lock=True)
+    if job.status == "sent":
+        raise PrintJobAlreadySent(
+            f"Print job {job_id} was sent to printer {job.printer_name}; use reprint for another copy.", job_id=job_id
+        )
+    await _assign(session, job, await _target(session, job, printer, job.device_id))
+    await session.flush()
+    await audit(session, actor, "print.retry", "ok", target=f"print_job:{job_id}", detail={"printer": job.printer_name})
+    return await get_job(session, job_id)
+
+
+async def reprint_job(session: AsyncSession, actor: Actor, job_id: int, *, printer: str | None = None) -> PrintJob:
+    """A new job for the same label (``reprint_of``): same bytes on the same printer, re-rendered for another."""
+    original = await get_job(session, job_id)
+    target = await _target(session, original, printer, actor.device_id)
+    if target is not None and (target.label_size, target.dpi) == (original.size, original.dpi):
+        zpl, size, dpi = original.zpl, original.size, original.dpi
+    else:
+        size = target.label_size if target else original.size
+        dpi = target.dpi if target else original.dpi
+        zpl = _render(original.kind, original.data, size, dpi)
+    new_id = (
+        await session.execute(
+            insert(PrintJob)
+            .values(
+                kind=original.kind, size=size, dpi=dpi, zpl=zpl, data=original.data, copies=original.copies,
+                zone=original.zone, printer_id=target.id if target else None, printer_name=target.name if target else None,
+                status="queued" if target else "no_printer", next_attempt_at=func.now() if target else None,
+                max_attempts=DEFAULT_MAX_ATTEMPTS, user_id=actor.user_id, username=actor.label,
+                device_id=actor.device_id, reprint_of=original.id,
+            )
+            .returning(PrintJob.id)
+        )
+    ).scalar_one()
+    await audit(session, actor, "print.reprint", "ok", target=f"print_job:{job_id}", detail={"reprint": new_id})
+    return await get_job(session, new_id)
+
+
+# ---- the sender's side (used by integrations/print_worker.py) ------------------------------
+
+
+async def claim_due_job(session: AsyncSession, *, job_id: int | None = None) -> ClaimedJob | None:
+    """Lock one due job whose printer is active; concurrent senders skip locked rows."""
+    query = (
+        select(PrintJob, Printer.host, Printer.port)
+        .join(Printer, Printer.id == PrintJob.printer_id)
+        .where(PrintJob.status.in_(PENDING), PrintJob.next_attempt_at <= func.now(), Printer.active)
+        .order_by(PrintJob.next_attempt_at, PrintJob.id)
+        .limit(1)
+        .with_for_update(of=PrintJob, skip_locked=True)
+        .execution_options(populate_existing=True)
+    )
+    if job_id is not None:
+        query = query.where(PrintJob.id == job_id)
+    row = (await session.execute(query)).first()
+    if row is None:
+        return None
+    job, host, port = row
+    return ClaimedJob(
+        id=job.id, payload=job.zpl * job.copies, host=host, port=port, printer=job.printer_name or "",
+        attempts=job.attempts, max_attempts=job.max_attempts, unique=_serialised(job.kind, job.data),
+    )
+
+
+async def record_sent(session: AsyncSession, job_id: int) -> None:
+    await session.execute(
+        update(PrintJob)
+        .where(PrintJob.id == job_id)
+        .values(status="sent", attempts=PrintJob.attempts + 1, sent_at=func.now(), next_attempt_at=None)
+    )
+
+
+async def record_failed(session: AsyncSession, job_id: int, *, error: str, retry_in: float | None) -> None:
+    """A failed attempt: due again after ``retry_in`` seconds, or (``None``) waiting for a person."""
+    await session.execute(
+        update(PrintJob)
+        .where(PrintJob.id == job_id)
+        .values(
+            status="failed",
+            attempts=PrintJob.attempts + 1,
+            last_error=error[:2000],
+            next_attempt_at=None if retry_in is None else func.now() + dt.timedelta(seconds=retry_in),
+        )
+    )
+
+
+# ---- printer registry ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PrinterSpec:
+    name: str
+    host: str
+    dpi: int
+    label_size: str
+    port: int = 9100
+    zone: str | None = None
+    location: str | None = None
+    active: bool = True
+
+
+def _check_spec(spec: PrinterSpec) -> None:
+    def bad(field: str, message: str) -> InvalidRecord:
+        return InvalidRecord(message, pointer=f"/{field}", field=field)
+
+    if not _NAME.fullmatch(spec.name):
+        raise bad("name", f"Printer name {spec.name!r} must be 1-64 letters, digits, '.', '_' or '-'.")
+    if len(spec.host) > 253 or not _HOST.fullmatch(spec.host):
+        raise bad("host", f"Printer host {spec.host!r} is not a host name or IP address.")
+    if not 1 <= spec.port <= 65535:
+        raise bad("port", f"Port {spec.port} is not 1-65535 (Zebra raw printing uses 9100).")
+    if spec.dpi not in PRINTER_DPIS:
+        raise bad("dpi", f"Resolution {spec.dpi} dpi is not one of {', '.join(map(str, PRINTER_DPIS))}.")
+    if spec.label_size not in LABEL_SIZES:
+        raise bad("labelSize", f"Label size {spec.label_size!r} is not one of {', '.join(LABEL_SIZES)}.")
+    if spec.zone is not None and not (0 < len(spec.zone) <= 32):
+        raise bad("zone", "A zone is 1-32 characters.")
+
+
+async def _location_id(session: AsyncSession, code: str | None) -> int | None:
+    if not code:
+        return None
+    found = (await session.execute(select(Location.id).where(Location.code == code).order_by(Location.id).limit(1))).scalar()
+    if found is None:
+        raise NotFound(f"There is no location {code!r}.", location=code)
+    return found
+
+
+async def list_printers(session: AsyncSession) -> list[tuple[Printer, str | None]]:
+    rows = (
+        await session.execute(select(Printer, Location.code).outerjoin(Location, Location.id == Printer.location_id).order_by(Printer.name))
+    ).all()
+    return [(p, code) for p, code in rows]
+
+
+async def _park_pending(session: AsyncSession, printer_id: int) -> None:
+    """Jobs waiting for a printer that goes away are kept as ``no_printer``, never lost."""
+    await session.execute(
+        update(PrintJob)
+        .where(PrintJob.printer_id == printer_id, PrintJob.status.in_(PENDING))
+        .values(status="no_printer", printer_id=None, next_attempt_at=None)
+    )
+
+
+async def add_printer(session: AsyncSession, actor: Actor, spec: PrinterSpec) -> Printer:
+    _check_spec(spec)
+    if (await session.execute(select(Printer.id).where(Printer.name == spec.name))).scalar() is not None:
+        raise PrinterAlreadyRegistered(f"A printer named {spec.name} is registered already.", printer=spec.name)
+    printer = Printer(
+        name=spec.name, host=spec.host, port=spec.port, dpi=spec.dpi, label_size=spec.label_size, zone=spec.zone,
+        location_id=await _location_id(session, spec.location), active=spec.active,
+    )
+    session.add(printer)
+    await session.flush()
+    await audit(session, actor, "printer.add", "ok", target=f"printer:{spec.name}", detail=_spec_detail(spec))
+    return printer
+
+
+def _spec_detail(spec: PrinterSpec) -> dict[str, Any]:
+    return {f: getattr(spec, f) for f in PrinterSpec.__dataclass_fields__}
+
+
+async def update_printer(session: AsyncSession, actor: Actor, name: str, spec: PrinterSpec) -> Printer:
+    """Replace a printer's settings (a rename keeps its jobs and device defaults)."""
+    _check_spec(spec)
+    printer = await printer_by_name(session, name, lock=True)
+    if spec.name != name and (await session.execute(select(Printer.id).where(Printer.name == spec.name))).scalar() is not None:
+        raise PrinterAlreadyRegistered(f"A printer named {spec.name} is registered already.", printer=spec.name)
+    printer.name, printer.host, printer.port = spec.name, spec.host, spec.port
+    printer.dpi, printer.label_size, printer.zone = spec.dpi, spec.label_size, spec.zone
+    printer.location_id = await _location_id(session, spec.location)
+    printer.active = spec.active
+    printer.updated_at = func.now()  # type: ignore[assignment]
+    await session.flush()
+    if not spec.active:
+        await _park_pending(session, printer.id)
+    else:  # pending jobs follow a renamed printer and are re-rendered if its labels changed
+        pending = (
+            await session.execute(select(PrintJob).where(PrintJob.printer_id == printer.id, PrintJob.status.in_(PENDING)))
+        ).scalars().all()
+        for job in pending:
+            if _takes(printer, job.kind, None, None):
+                job.printer_name = printer.name
+                if (job.size, job.dpi) != (printer.label_size, printer.dpi):
+                    job.zpl = _render(job.kind, job.data, printer.label_size, printer.dpi)
+                    job.size, job.dpi = printer.label_size, printer.dpi
+            else:
+                job.status, job.printer_id, job.next_attempt_at = "no_printer", None, None
+    await audit(session, actor, "printer.update", "ok", target=f"printer:{name}", detail=_spec_detail(spec))
+    await session.refresh(printer)
+    return printer
+
+
+async def remove_printer(session: AsyncSession, actor: Actor, name: str) -> None:
+    printer = await printer_by_name(session, name, lock=True)
+    await _park_pending(session, printer.id)
+    await session.delete(printer)
+    await session.flush()
+    await audit(session, actor, "printer.remove", "ok", target=f"printer:{name}")
+
+
+async def list_device_printers(session: AsyncSession) -> list[tuple[str, str]]:
+    rows = await session.execute(
+        select(DevicePrinter.device_id, Printer.name).join(Printer, Printer.id == DevicePrinter.printer_id).order_by(DevicePrinter.device_id)
+    )
+    return [(d, p) for d, p in rows.all()]
+
+
+async def set_device_printer(session: AsyncSession, actor: Actor, device_id: str, printer: str) -> None:
+    if not 0 < len(device_id) <= 64:
+        raise InvalidRecord("A device id is 1-64 characters.", pointer="/deviceId", field="deviceId")
+    found = await printer_by_name(session, printer)
+    existing = await session.get(DevicePrinter, device_id)
+    if existing is None:
+        session.add(DevicePrinter(device_id=device_id, printer_id=found.id))
+    else:
+        existing.printer_id = found.id
+        existing.updated_at = func.now()  # type: ignore[assignment]
+    await session.flush()
+    await audit(session, actor, "printer.device-default", "ok", target=f"device:{device_id}", detail={"printer": printer})
+
+
+async def clear_device_printer(session: AsyncSession, actor: Actor, device_id: str) -> None:
+    existing = await session.get(DevicePrinter, device_id)
+    if existing is None:
+        raise NotFound(f"Device {device_id!r} has no default printer.", device_id=device_id)
+    await session.delete(existing)
+    await session.flush()
+    await audit(session, actor, "printer.device-default", "ok", target=f"device:{device_id}", detail={"printer": None})

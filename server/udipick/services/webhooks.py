@@ -1,0 +1,397 @@
+"""Webhook subscriptions and their deliveries: signing, backoff, fan-out, claiming, dead letters, replay.
+
+Signatures follow the Standard Webhooks specification (``webhook-id``, ``webhook-timestamp``,
+``webhook-signature: v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">``) so an ERP developer
+verifies them with any Standard Webhooks library. ``webhook-id`` is the event's ``eventId``:
+a retried or replayed delivery carries the same id, which is what the receiver deduplicates on.
+
+Order: a subscription's deliveries go out strictly by position, one at a time; a failing one
+blocks the ones after it (they wait, they are not reordered) until it succeeds or goes to the
+dead-letter state after ``max_attempts``. Dead deliveries are kept for inspection and replay.
+
+Concurrency: several relays share the work by leasing whole subscriptions. The lease is taken
+with ``FOR UPDATE SKIP LOCKED`` in a short transaction and has an expiry, so no transaction stays
+open across an HTTP call (an open transaction would hold back the outbox sequencer) and a
+relay killed mid-delivery frees its subscriptions when the lease runs out.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import random
+import secrets
+import uuid
+from dataclasses import dataclass
+
+import msgspec
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from udipick.services.outbox import StreamEvent, like_patterns
+
+SECRET_PREFIX = "whsec_"
+
+
+# ---- pure rules ----------------------------------------------------------------------------------
+
+
+def new_secret() -> str:
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
+    """``v1,<base64 HMAC-SHA256>`` over ``{id}.{timestamp}.{body}`` with the decoded secret."""
+    key = base64.b64decode(secret.removeprefix(SECRET_PREFIX) + "==")
+    digest = hmac.new(key, f"{msg_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
+def backoff(attempt: int, *, base: float, cap: float, rng: random.Random | None = None) -> float:
+    """Seconds to wait after failed attempt number ``attempt`` (1-based): exponential, equal jitter.
+
+    Half of ``min(cap, base * 2**(attempt-1))`` is fixed, the other half random, so retries of many
+    subscriptions after an ERP outage spread out instead of arriving together.
+    """
+    ceiling = min(cap, base * 2 ** max(attempt - 1, 0))
+    r = (rng or random).random()
+    return ceiling / 2 + r * ceiling / 2
+
+
+def valid_event_pattern(pattern: str) -> bool:
+    """``pick.confirmed.v1``, ``pick.*`` or ``*``: lower-case words, dots, one trailing ``*``."""
+    body = pattern[:-1] if pattern.endswith("*") else pattern
+    return 0 < len(pattern) <= 80 and all(c.islower() or c.isdigit() or c in "._-" for c in body)
+
+
+# ---- subscriptions --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Subscription:
+    id: int
+    name: str
+    url: str
+    secret: str
+    event_types: list[str]
+    active: bool
+    max_attempts: int
+    cursor: int
+
+
+_SUB_COLS = "id, name, url, secret, event_types, active, max_attempts, cursor"
+
+
+async def create_subscription(
+    session: AsyncSession, *, name: str, url: str, event_types: list[str], max_attempts: int, from_position: int | None
+) -> Subscription:
+    """A new subscription starts after the current head unless ``from_position`` asks for history."""
+    head = int(await session.scalar(text("SELECT coalesce(max(position), 0) FROM outbox_events")) or 0)
+    row = (
+        await session.execute(
+            text(
+                "INSERT INTO webhook_subscriptions (name, url, secret, event_types, max_attempts, cursor)"
+                f" VALUES (:name, :url, :secret, :types, :max_attempts, :cursor) RETURNING {_SUB_COLS}"
+            ),
+            {
+                "name": name,
+                "url": url,
+                "secret": new_secret(),
+                "types": event_types,
+                "max_attempts": max_attempts,
+                "cursor": head if from_position is None else min(from_position, head),
+            },
+        )
+    ).one()
+    return Subscription(*row)
+
+
+async def get_subscription(session: AsyncSession, subscription_id: int) -> Subscription | None:
+    row = (await session.execute(text(f"SELECT {_SUB_COLS} FROM webhook_subscriptions WHERE id = :id"), {"id": subscription_id})).first()
+    return Subscription(*row) if row else None
+
+
+async def list_subscriptions(session: AsyncSession) -> list[Subscription]:
+    rows = (await session.execute(text(f"SELECT {_SUB_COLS} FROM webhook_subscriptions ORDER BY id"))).all()
+    return [Subscription(*r) for r in rows]
+
+
+# ---- fan-out: outbox positions → deliveries -------------------------------------------------------
+
+
+async def fan_out(session: AsyncSession, *, chunk: int = 5000) -> int:
+    """Create deliveries for events past each subscription's cursor; returns how many. Commits.
+
+    Subscriptions another relay is fanning out right now are skipped (SKIP LOCKED), not waited for.
+    """
+    head = int(await session.scalar(text("SELECT coalesce(max(position), 0) FROM outbox_events")) or 0)
+    subs = (
+        await session.execute(
+            text(
+                "SELECT id, cursor, event_types FROM webhook_subscriptions WHERE active AND cursor < :head"
+                " ORDER BY id FOR UPDATE SKIP LOCKED"
+            ),
+            {"head": head},
+        )
+    ).all()
+    created = 0
+    for sub in subs:
+        upto = min(head, sub.cursor + chunk)
+        patterns = like_patterns(sub.event_types or ["*"])
+        result = await session.execute(
+            text(
+                "INSERT INTO webhook_deliveries (subscription_id, position, event_id, event_type)"
+                " SELECT :sid, position, event_id, type FROM outbox_events"
+                " WHERE position > :after AND position <= :upto AND type LIKE ANY(:patterns)"
+                " ORDER BY position ON CONFLICT (subscription_id, position) DO NOTHING"
+            ),
+            {"sid": sub.id, "after": sub.cursor, "upto": upto, "patterns": patterns},
+        )
+        created += result.rowcount or 0
+        await session.execute(text("UPDATE webhook_subscriptions SET cursor = :c WHERE id = :id"), {"c": upto, "id": sub.id})
+    await session.commit()
+    return created
+
+
+# ---- claiming and recording -----------------------------------------------------------------------
+
+
+async def claim(session: AsyncSession, relay: str, lease_seconds: float) -> Subscription | None:
+    """Lease one subscription whose oldest pending delivery is due. Commits at once."""
+    row = (
+        await session.execute(
+            text(
+                f"""
+UPDATE webhook_subscriptions s SET leased_by = :relay, lease_until = now() + make_interval(secs => :lease)
+ WHERE s.id = (
+   SELECT w.id FROM webhook_subscriptions w
+    WHERE w.active AND (w.lease_until IS NULL OR w.lease_until < now())
+      AND (SELECT d.next_attempt_at FROM webhook_deliveries d
+            WHERE d.subscription_id = w.id AND d.status = 'pending'
+            ORDER BY d.position LIMIT 1) <= now()
+    ORDER BY w.id
+    FOR UPDATE SKIP LOCKED LIMIT 1)
+RETURNING {", ".join("s." + c.strip() for c in _SUB_COLS.split(","))}
+"""
+            ),
+            {"relay": relay, "lease": lease_seconds},
+        )
+    ).first()
+    await session.commit()
+    return Subscription(*row) if row else None
+
+
+async def renew(session: AsyncSession, subscription_id: int, relay: str, lease_seconds: float) -> bool:
+    """Extend our lease; False if it expired and another relay took the subscription."""
+    row = (
+        await session.execute(
+            text(
+                "UPDATE webhook_subscriptions SET lease_until = now() + make_interval(secs => :lease)"
+                " WHERE id = :id AND leased_by = :relay AND lease_until > now() RETURNING id"
+            ),
+            {"id": subscription_id, "relay": relay, "lease": lease_seconds},
+        )
+    ).first()
+    await session.commit()
+    return row is not None
+
+
+async def release(session: AsyncSession, subscription_id: int, relay: str) -> None:
+    await session.execute(
+        text("UPDATE webhook_subscriptions SET leased_by = NULL, lease_until = NULL WHERE id = :id AND leased_by = :relay"),
+        {"id": subscription_id, "relay": relay},
+    )
+    await session.commit()
+
+
+@dataclass(frozen=True)
+class Due:
+    delivery_id: int
+    attempts: int
+    next_attempt_at: dt.datetime
+    event: StreamEvent
+
+
+async def pending(session: AsyncSession, subscription_id: int, limit: int) -> list[Due]:
+    """The subscription's pending deliveries in position order, with their event bodies."""
+    rows = (
+        await session.execute(
+            text(
+                "SELECT d.id AS delivery_id, d.attempts, d.next_attempt_at, o.position, o.event_id, o.type,"
+                " o.occurred_at, o.username, o.device_id, o.data::text AS data"
+                " FROM webhook_deliveries d JOIN outbox_events o ON o.position = d.position"
+                " WHERE d.subscription_id = :sid AND d.status = 'pending' ORDER BY d.position LIMIT :limit"
+            ),
+            {"sid": subscription_id, "limit": limit},
+        )
+    ).all()
+    await session.commit()
+    return [
+        Due(
+            r.delivery_id,
+            r.attempts,
+            r.next_attempt_at,
+            StreamEvent(r.position, r.event_id, r.type, r.occurred_at, r.username, r.device_id, msgspec.Raw(r.data.encode())),
+        )
+        for r in rows
+    ]
+
+
+async def record_attempt(
+    session: AsyncSession,
+    delivery_id: int,
+    *,
+    ok: bool,
+    status_code: int | None,
+    error: str | None,
+    duration_ms: int,
+    relay: str,
+    retry_in: float,
+    max_attempts: int,
+) -> str:
+    """Write the attempt and the delivery's new state; returns ``delivered``, ``pending`` or ``dead``."""
+    await session.execute(
+        text(
+            "INSERT INTO webhook_attempts (delivery_id, status_code, error, duration_ms, relay)"
+            " VALUES (:d, :code, :error, :ms, :relay)"
+        ),
+        {"d": delivery_id, "code": status_code, "error": error, "ms": duration_ms, "relay": relay},
+    )
+    status = (
+        await session.execute(
+            text(
+                """
+UPDATE webhook_deliveries SET
+  attempts = attempts + 1,
+  last_status_code = :code,
+  last_error = :error,
+  status = CASE WHEN :ok THEN 'delivered' WHEN attempts + 1 >= :max THEN 'dead' ELSE 'pending' END,
+  delivered_at = CASE WHEN :ok THEN now() ELSE delivered_at END,
+  next_attempt_at = CASE WHEN :ok THEN next_attempt_at ELSE now() + make_interval(secs => :retry) END
+WHERE id = :d RETURNING status"""
+            ),
+            {"d": delivery_id, "ok": ok, "code": status_code, "error": error, "max": max_attempts, "retry": retry_in},
+        )
+    ).scalar_one()
+    await session.commit()
+    return status
+
+
+async def next_due(session: AsyncSession) -> dt.datetime | None:
+    """When the next delivery may be tried: its retry time, or later if another relay holds its lease."""
+    value = await session.scalar(
+        text(
+            "SELECT min(GREATEST(d.next_attempt_at, coalesce(s.lease_until, '-infinity')))"
+            " FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id"
+            " WHERE d.status = 'pending' AND s.active"
+        )
+    )
+    await session.commit()
+    return value
+
+
+# ---- inspect and replay ---------------------------------------------------------------------------
+
+
+class AttemptOut(msgspec.Struct, rename="camel"):
+    attempted_at: dt.datetime
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+    relay: str | None
+
+
+class DeliveryOut(msgspec.Struct, rename="camel"):
+    id: int
+    subscription_id: int
+    position: int
+    event_id: uuid.UUID
+    event_type: str
+    status: str
+    attempts: int
+    next_attempt_at: dt.datetime
+    last_status_code: int | None
+    last_error: str | None
+    delivered_at: dt.datetime | None
+    attempt_log: list[AttemptOut] | None = None
+
+
+_DELIVERY_COLS = (
+    "id, subscription_id, position, event_id, event_type, status, attempts, next_attempt_at,"
+    " last_status_code, last_error, delivered_at"
+)
+
+
+async def list_deliveries(
+    session: AsyncSession, subscription_id: int, *, status: str | None, after: int, limit: int
+) -> list[DeliveryOut]:
+    rows = (
+        await session.execute(
+            text(
+                f"SELECT {_DELIVERY_COLS} FROM webhook_deliveries WHERE subscription_id = :sid AND position > :after"
+                " AND (CAST(:status AS text) IS NULL OR status = :status) ORDER BY position LIMIT :limit"
+            ),
+            {"sid": subscription_id, "after": after, "status": status, "limit": limit},
+        )
+    ).all()
+    return [DeliveryOut(*r) for r in rows]
+
+
+async def get_delivery(session: AsyncSession, delivery_id: int) -> DeliveryOut | None:
+    row = (await session.execute(text(f"SELECT {_DELIVERY_COLS} FROM webhook_deliveries WHERE id = :id"), {"id": delivery_id})).first()
+    if row is None:
+        return None
+    attempts = (
+        await session.execute(
+            text(
+                "SELECT attempted_at, status_code, error, duration_ms, relay FROM webhook_attempts"
+                " WHERE delivery_id = :id ORDER BY id"
+            ),
+            {"id": delivery_id},
+        )
+    ).all()
+    return DeliveryOut(*row, attempt_log=[AttemptOut(*a) for a in attempts])
+
+
+async def replay(
+    session: AsyncSession,
+    subscription_id: int,
+    *,
+    delivery_ids: list[int] | None,
+    status: str | None,
+    from_position: int | None,
+) -> int:
+    """Put deliveries back to pending with a fresh attempt budget; returns how many.
+
+    ``from_position`` re-sends everything from that position on (and creates deliveries the
+    subscription never had, e.g. for events older than the subscription), in position order.
+    """
+    count = 0
+    if from_position is not None:
+        sub = await get_subscription(session, subscription_id)
+        assert sub is not None
+        result = await session.execute(
+            text(
+                "INSERT INTO webhook_deliveries (subscription_id, position, event_id, event_type)"
+                " SELECT :sid, position, event_id, type FROM outbox_events"
+                " WHERE position >= :from AND position <= :cursor AND type LIKE ANY(:patterns)"
+                " ON CONFLICT (subscription_id, position) DO NOTHING"
+            ),
+            {"sid": subscription_id, "from": from_position, "cursor": sub.cursor, "patterns": like_patterns(sub.event_types or ["*"])},
+        )
+        count += result.rowcount or 0
+    result = await session.execute(
+        text(
+            "UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_attempt_at = now()"
+            " WHERE subscription_id = :sid AND status <> 'pending'"
+            " AND (CAST(:ids AS bigint[]) IS NULL OR id = ANY(CAST(:ids AS bigint[])))"
+            " AND (CAST(:status AS text) IS NULL OR status = :status)"
+            " AND (CAST(:from AS bigint) IS NULL OR position >= :from)"
+        ),
+        {"sid": subscription_id, "ids": delivery_ids, "status": status, "from": from_position},
+    )
+    count += result.rowcount or 0
+    await session.commit()
+    return count

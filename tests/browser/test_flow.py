@@ -1,0 +1,119 @@
+"""Receive → put away → pick on the handheld, with keyboard-wedge scans (GS inside), against a real
+udipick with the demo warehouse. The newly received lot is put away into the pick face that holds an
+earlier-expiring lot, so the pick shows the FEFO refusal with the lot and location to take instead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from tests.browser.conftest import GS, api, db_fetch, gs1, shot, sign_in, wedge, yymmdd
+from udipick.services.demo import demo_gtin
+
+pytestmark = pytest.mark.browser
+
+TODAY = dt.date.today()
+NEW_LOT = "SY2511N"
+NEW_EXPIRY = TODAY + dt.timedelta(days=700)
+
+
+def test_receive_putaway_and_pick_with_a_fefo_refusal(page, console, server, browser_database_url):
+    console.expected_statuses.update({409, 422})  # the refusals this flow provokes on purpose
+
+    # --- receive two boxes of syringes on PO-1001; the first label lacks lot and expiry ---------------
+    sign_in(page, "receiver")
+    page.get_by_test_id("tile-receive").click()
+    page.get_by_test_id("receive-choose").wait_for()
+    shot(page, "10-receive-choose")
+    wedge(page, "PO-1001")
+    page.get_by_test_id("receipt").wait_for()
+    page.get_by_test_id("line-1").wait_for()
+    box = demo_gtin(1001, 1)
+    wedge(page, "01" + box)
+    page.get_by_test_id("ask").wait_for()
+    assert page.get_by_test_id("ask-lot").is_visible() and page.get_by_test_id("ask-expiry").is_visible()
+    shot(page, "11-receive-ask-lot-expiry")
+    page.get_by_test_id("ask-lot").fill(NEW_LOT)
+    page.get_by_test_id("ask-expiry").fill(NEW_EXPIRY.isoformat())
+    page.get_by_test_id("ask-submit").click()
+    page.get_by_test_id("toast").filter(has_text="100").wait_for()
+    scan = gs1(("01", box), ("17", yymmdd(NEW_EXPIRY)), ("10", NEW_LOT))
+    assert scan.startswith("01" + box + "17") and GS not in scan  # fixed-length fields first: no GS needed
+    wedge(page, gs1(("01", box), ("10", NEW_LOT), ("17", yymmdd(NEW_EXPIRY))))  # lot first: GS after it
+    page.get_by_test_id("line-1").get_by_text("200 / 200").wait_for()
+    shot(page, "12-receive-progress")
+    page.get_by_test_id("receipt-close").click()
+    page.get_by_test_id("ask-reason").wait_for()  # gloves and needles did not come: udipick asks why
+    shot(page, "13-receive-close-reason")
+    page.get_by_test_id("ask-reason").fill("supplier short-shipped gloves and needles, backorder")
+    page.get_by_test_id("ask-submit").click()
+    page.get_by_test_id("receipt-status").get_by_text("closed").wait_for()
+    lpn = page.get_by_test_id("receipt-lpn").locator("strong").inner_text()
+    shot(page, "14-receive-closed")
+
+    # --- put the plate away into pick face A-01-01 ------------------------------------------------
+    page.get_by_test_id("to-putaway").click()
+    page.get_by_test_id("putaway").wait_for()
+    shot(page, "15-putaway-list")
+    wedge(page, lpn)
+    page.get_by_test_id("putaway-task").wait_for()
+    shot(page, "16-putaway-task")
+    wedge(page, "LOC-A-01-01")
+    page.get_by_test_id("toast").filter(has_text="A-01-01").wait_for()
+    rows = db_fetch(browser_database_url,
+                    "SELECT s.quantity FROM stock s JOIN lots l ON l.id = s.lot_id JOIN locations c ON c.id = s.location_id"
+                    " WHERE l.lot = $1 AND c.code = 'A-01-01' AND s.status = 'available'", NEW_LOT)
+    assert sum(r["quantity"] for r in rows) == 200
+
+    # --- a supervisor releases SO-5002; the picker picks it -----------------------------------------
+    wave = api(server, "POST", "/api/v1/waves", {"orders": ["SO-5002"]})
+    page.get_by_test_id("back").click()
+    page.get_by_test_id("logout").click()
+    sign_in(page, "picker")
+    page.get_by_test_id("tile-pick").click()
+    page.get_by_test_id("pick-task").wait_for()
+    shot(page, "20-pick-task")
+    assert page.get_by_test_id("pick-location").inner_text() == "A-01-01"
+    allocated = page.get_by_test_id("pick-lot").inner_text()
+    assert allocated == "SY2401A", allocated
+    wedge(page, "LOC-A-01-01")
+    page.get_by_test_id("toast").filter(has_text="A-01-01").wait_for()
+    each = demo_gtin(1001)
+    wedge(page, gs1(("01", each), ("17", yymmdd(NEW_EXPIRY)), ("10", NEW_LOT)))
+    refusal = page.get_by_test_id("refusal")
+    refusal.wait_for()
+    assert refusal.get_attribute("data-code") == "fefo-violation"
+    headline = page.get_by_test_id("refusal-headline").inner_text()
+    assert "SY2401A" in headline and "A-01-01" in headline, headline
+    assert NEW_LOT in page.get_by_test_id("refusal-todo").inner_text()
+    shot(page, "21-pick-fefo-refusal")
+    page.get_by_test_id("refusal-ok").click()
+
+    expiry_2401a = db_fetch(browser_database_url, "SELECT expiry FROM lots WHERE lot = 'SY2401A'")[0]["expiry"]
+    assert wave["orders"] == ["SO-5002"]
+    for n in range(10):
+        wedge(page, gs1(("01", each), ("17", yymmdd(expiry_2401a)), ("10", "SY2401A")))
+        page.get_by_test_id("toast").filter(has_text="Picked").wait_for()
+        if n < 9:
+            page.get_by_test_id("pick-remaining").get_by_text(str(9 - n), exact=True).wait_for()
+    # next task in pick-path order: gloves at A-02-01, two boxes of 10
+    page.get_by_test_id("pick-location").get_by_text("A-02-01").wait_for()
+    shot(page, "22-pick-next-task")
+    wedge(page, "LOC-A-02-01")
+    page.get_by_test_id("toast").filter(has_text="A-02-01").wait_for()
+    glove_box = demo_gtin(1004, 1)
+    glove_expiry = db_fetch(browser_database_url, "SELECT expiry FROM lots WHERE lot = 'GL-77-01'")[0]["expiry"]
+    for _ in range(2):
+        wedge(page, gs1(("01", glove_box), ("17", yymmdd(glove_expiry)), ("10", "GL-77-01")))
+        page.get_by_test_id("toast").filter(has_text="Picked 10").wait_for()
+    page.get_by_test_id("pick-location").get_by_text("COLD-01").wait_for()
+
+    picked = db_fetch(browser_database_url,
+                      "SELECT i.erp_id, l.lot, sum(p.quantity) AS q, count(*) AS scans FROM picks p JOIN items i ON i.id = p.item_id"
+                      " JOIN lots l ON l.id = p.lot_id GROUP BY 1, 2 ORDER BY 1")
+    assert [(r["erp_id"], r["lot"], r["q"], r["scans"]) for r in picked] == [
+        ("GLOVE-NIT-M", "GL-77-01", 20, 2),
+        ("SYR-10ML", "SY2401A", 10, 10),
+    ]

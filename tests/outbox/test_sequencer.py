@@ -1,0 +1,109 @@
+"""Gap-free stream positions although transactions commit out of order."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+from sqlalchemy import text
+
+from tests.outbox.conftest import ACTOR, write_events
+from udipick.db.outbox import add_events
+from udipick.services import outbox
+
+
+async def _positions(db) -> dict[str, int | None]:
+    async with db() as s:
+        rows = (await s.execute(text("SELECT data->>'tag' AS tag, position FROM outbox_events"))).all()
+    return {r.tag: r.position for r in rows}
+
+
+async def test_an_event_committed_after_a_later_transaction_still_gets_the_earlier_position(db):
+    first = db()  # starts first, commits last
+    second = db()
+    await add_events(first, ACTOR, [("test.happened.v1", {"tag": "first"})])
+    await add_events(second, ACTOR, [("test.happened.v1", {"tag": "second"})])
+    await second.commit()
+
+    async with db() as s:
+        assigned, head, waiting = await outbox.sequence(s)
+    # "second" is committed, but "first" (older transaction) is still running: nobody gets a position yet,
+    # otherwise a reader at position 1 would later miss "first"
+    assert (assigned, head, waiting) == (0, 0, 1)
+    async with db() as s:
+        assert await outbox.read_after(s, 0, 10) == []
+
+    await first.commit()
+    await first.close()
+    await second.close()
+    async with db() as s:
+        assigned, head, waiting = await outbox.sequence(s)
+    assert (assigned, head, waiting) == (2, 2, 0)
+    assert await _positions(db) == {"first": 1, "second": 2}
+
+
+async def test_a_rolled_back_transaction_leaves_no_gap(db):
+    doomed = db()
+    await add_events(doomed, ACTOR, [("test.happened.v1", {"tag": "doomed"})])
+    await write_events(db, 2)
+    await doomed.rollback()
+    await doomed.close()
+    async with db() as s:
+        assert (await outbox.sequence(s))[:2] == (2, 2)
+        assert [e.position for e in await outbox.read_after(s, 0, 10)] == [1, 2]
+
+
+async def test_concurrent_writers_committing_out_of_order_never_show_a_reader_a_gap(db):
+    """Writers hold their transactions open for random times; two sequencers and a reader run meanwhile.
+
+    The reader checks, on every read, that the first new position follows its cursor directly and
+    that positions are contiguous: once it has seen N it can never later find an event below N.
+    """
+    writers, per_writer = 24, 5
+    stop = asyncio.Event()
+    seen: list[tuple[int, str]] = []
+
+    async def writer(w: int) -> None:
+        rng = random.Random(w)
+        for k in range(per_writer):
+            async with db() as s:
+                await add_events(s, ACTOR, [("test.happened.v1", {"tag": f"{w}-{k}-{j}"}) for j in range(rng.randint(1, 3))])
+                await asyncio.sleep(rng.random() * 0.03)  # hold the transaction open: commit order ≠ xid order
+                await s.commit()
+
+    async def sequencer() -> None:
+        while not stop.is_set():
+            async with db() as s:
+                await outbox.sequence(s)
+            await asyncio.sleep(0.001)
+
+    async def reader() -> None:
+        cursor = 0
+        while True:
+            async with db() as s:
+                batch = await outbox.read_after(s, cursor, 50)
+            if batch:
+                assert [e.position for e in batch] == list(range(cursor + 1, cursor + 1 + len(batch)))
+                seen.extend((e.position, str(e.event_id)) for e in batch)
+                cursor = batch[-1].position
+            elif stop.is_set():
+                return
+            await asyncio.sleep(0.001)
+
+    background = [asyncio.create_task(sequencer()), asyncio.create_task(sequencer()), asyncio.create_task(reader())]
+    await asyncio.gather(*(writer(w) for w in range(writers)))
+    head = await outbox.sequence_now(db)
+    stop.set()
+    await asyncio.gather(*background)
+
+    async with db() as s:
+        total = await s.scalar(text("SELECT count(*) FROM outbox_events"))
+        unsequenced = await s.scalar(text("SELECT count(*) FROM outbox_events WHERE position IS NULL"))
+    assert unsequenced == 0
+    assert head == total == len(seen)
+    assert [p for p, _ in seen] == list(range(1, total + 1))
+    assert len({e for _, e in seen}) == total
+    # positions follow transaction order: within the stream, tx ids never go backwards
+    async with db() as s:
+        txs = (await s.execute(text("SELECT tx_id FROM outbox_events ORDER BY position"))).scalars().all()
+    assert txs == sorted(txs)
