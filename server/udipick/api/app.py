@@ -17,6 +17,7 @@ from litestar.static_files import create_static_files_router
 from udipick.api import auth, health, scans
 from udipick.api.deps import access_guard, allow, provide_actor, provide_db, provide_settings
 from udipick.api.erp import erp_inbound_router
+from udipick.api.packing import packing_router
 from udipick.api.picking import picking_router
 from udipick.api.events import events_router
 from udipick.api.stream import erp_stream, stop_hub
@@ -52,7 +53,7 @@ def create_app(settings: Settings, *, database_url: str) -> Litestar:
     routes += label_routes
     routes += [events_router, erp_stream]
     routes += receiving_routes
-    routes.append(picking_router)
+    routes += [picking_router, packing_router]
     if settings.pwa_dir and Path(settings.pwa_dir, "index.html").exists():
         routes.append(
             create_static_files_router(

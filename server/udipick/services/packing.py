@@ -1,0 +1,237 @@
+"""Packing picked units into SSCC-labelled cartons and pallets, and confirming the shipment.
+
+Every carton gets an SSCC (GS1 AI 00): extension digit, the GS1 company prefix from settings, a
+serial reference from a database sequence (never reused), and the mod-10 check digit. The
+shipment event carries every unit's lot, serial, expiry and SSCC: the ERP's delivery note and the
+forward trace a recall needs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from udipick.config import Settings
+from udipick.db.ledger import Movement, post_movements
+from udipick.domain import errors as e
+from udipick.domain.access import Actor
+from udipick.domain.gs1_numbers import make_sscc
+from udipick.services import replay, scans
+from udipick.services.events import PackagePacked, ShipmentConfirmed, emit
+from udipick.services.printing import queue_label
+
+
+async def _order(session: AsyncSession, order: str, *, lock: bool = False) -> Any:
+    row = (
+        await session.execute(
+            text(
+                "SELECT d.id, d.erp_id, d.status, d.ship_to, c.erp_id AS customer, c.name AS customer_name, c.gln AS customer_gln"
+                " FROM outbound_documents d JOIN customers c ON c.id = d.customer_id WHERE d.erp_id = :o"
+                + (" FOR UPDATE OF d" if lock else "")
+            ),
+            {"o": order},
+        )
+    ).first()
+    if row is None:
+        raise e.NotFound(f"no sales order {order}", order=order)
+    return row
+
+
+async def open_package(db: async_sessionmaker, actor: Actor, settings: Settings, *, order: str) -> dict[str, Any]:
+    async with db.begin() as session:
+        doc = await _order(session, order)
+        if doc.status in ("open", "shipped", "cancelled"):
+            raise e.Conflict(f"order {order} is {doc.status}: nothing to pack", order=order, status=doc.status)
+        serial_ref = await session.scalar(text("SELECT nextval('sscc_serial_reference')"))
+        sscc = make_sscc(settings.sscc_extension_digit, settings.gs1_company_prefix, serial_ref)
+        container_id = await session.scalar(
+            text("INSERT INTO containers (kind, code, sscc) VALUES ('carton', :c, :s) RETURNING id"), {"c": sscc, "s": sscc}
+        )
+        await session.execute(text("INSERT INTO packages (container_id, document_id) VALUES (:c, :d)"), {"c": container_id, "d": doc.id})
+    return {"sscc": sscc, "order": order, "status": "open"}
+
+
+async def _package(session: AsyncSession, sscc: str) -> Any:
+    row = (
+        await session.execute(
+            text(
+                "SELECT p.container_id, p.document_id, p.status, d.erp_id AS order_erp_id FROM packages p"
+                " JOIN containers c ON c.id = p.container_id JOIN outbound_documents d ON d.id = p.document_id"
+                " WHERE c.sscc = :s FOR UPDATE OF p"
+            ),
+            {"s": sscc},
+        )
+    ).first()
+    if row is None:
+        raise e.NotFound(f"no package with SSCC {sscc}", sscc=sscc)
+    return row
+
+
+async def pack_scan(
+    db: async_sessionmaker, actor: Actor, settings: Settings, *, sscc: str, client_scan_id: uuid.UUID, raw: str, today: dt.date
+) -> replay.Reply:
+    """Move one scanned unit (or pack) of this order's picked goods into the carton."""
+    scan = scans.read(raw, settings, today)
+
+    async def decide_and_write(session: AsyncSession) -> dict[str, Any]:
+        pkg = await _package(session, sscc)
+        if pkg.status != "open":
+            raise e.Conflict(f"package {sscc} is {pkg.status}: open a new carton", sscc=sscc)
+        match = await scans.match_item(session, scan)
+        if match is None:
+            raise e.UnknownGtin("udipick does not know this item", gtin=scan.gtin)
+        picks = (
+            await session.execute(
+                text(
+                    "SELECT p.id, p.lot_id, p.serial_id, p.quantity - p.packed AS open, p.staging_location_id, p.container_id,"
+                    " l.lot, se.serial FROM picks p LEFT JOIN lots l ON l.id = p.lot_id LEFT JOIN serials se ON se.id = p.serial_id"
+                    " WHERE p.document_id = :d AND p.item_id = :i AND p.quantity > p.packed"
+                    + (" AND l.lot = :lot" if scan.lot else "") + (" AND se.serial = :serial" if scan.serial else "")
+                    + " ORDER BY p.id FOR UPDATE OF p"
+                ),
+                {"d": pkg.document_id, "i": match.item_id, "lot": scan.lot, "serial": scan.serial},
+            )
+        ).all()
+        waiting = sum(p.open for p in picks)
+        if waiting < match.units:
+            raise e.Conflict(
+                f"only {waiting} picked unit(s) of {match.name}{' lot ' + scan.lot if scan.lot else ''} wait to be packed for "
+                f"order {pkg.order_erp_id}; this scan is {match.units}",
+                waiting=waiting,
+                scannedUnits=match.units,
+            )
+        left = match.units
+        movements = []
+        for p in picks:
+            if not left:
+                break
+            q = min(left, p.open)
+            left -= q
+            await session.execute(text("UPDATE picks SET packed = packed + :q WHERE id = :id"), {"q": q, "id": p.id})
+            movements.append(
+                Movement("pack", item_id=match.item_id, lot_id=p.lot_id, serial_id=p.serial_id, quantity=q,
+                         from_location_id=p.staging_location_id, from_container_id=p.container_id, from_status="picked",
+                         to_location_id=p.staging_location_id, to_container_id=pkg.container_id, to_status="packed",
+                         document_type="sales_order", document_id=pkg.order_erp_id)
+            )
+            if p.serial_id:
+                await session.execute(text("UPDATE serials SET status = 'packed' WHERE id = :id"), {"id": p.serial_id})
+        await post_movements(session, actor, movements)
+        remaining = await session.scalar(
+            text("SELECT coalesce(sum(quantity - packed), 0) FROM picks WHERE document_id = :d"), {"d": pkg.document_id}
+        )
+        return {"sscc": sscc, "item": match.erp_id, "lot": scan.lot, "serial": scan.serial, "units": match.units,
+                "orderUnitsToPack": int(remaining)}
+
+    return await replay.once(db, client_scan_id, "pack", actor, decide_and_write)
+
+
+async def close_package(db: async_sessionmaker, actor: Actor, settings: Settings, *, sscc: str) -> dict[str, Any]:
+    """Close the carton and queue its SSCC logistics label (never lost: no printer = a job to reassign)."""
+    async with db.begin() as session:
+        pkg = await _package(session, sscc)
+        if pkg.status != "open":
+            raise e.Conflict(f"package {sscc} is already {pkg.status}", sscc=sscc)
+        contents = (
+            await session.execute(
+                text(
+                    "SELECT i.gtin, i.erp_id, l.lot, l.expiry, se.serial, s.quantity FROM stock s JOIN items i ON i.id = s.item_id"
+                    " LEFT JOIN lots l ON l.id = s.lot_id LEFT JOIN serials se ON se.id = s.serial_id"
+                    " WHERE s.container_id = :c AND s.status = 'packed' AND s.quantity > 0 ORDER BY i.gtin, l.lot, se.serial"
+                ),
+                {"c": pkg.container_id},
+            )
+        ).all()
+        if not contents:
+            raise e.Conflict(f"package {sscc} is empty: pack something or leave it open", sscc=sscc)
+        await session.execute(text("UPDATE packages SET status = 'closed', closed_at = now() WHERE container_id = :c"),
+                              {"c": pkg.container_id})
+        doc = await _order(session, pkg.order_erp_id)
+        ship_to = doc.ship_to or {}
+        data: dict[str, object] = {
+            "sscc": sscc,
+            "to_name": ship_to.get("name", doc.customer_name),
+            "to_address": [*ship_to.get("addressLines", []), " ".join(x for x in (ship_to.get("postalCode"), ship_to.get("city")) if x)][:3],
+            "reference": pkg.order_erp_id,
+        }
+        gtins = {(c.gtin, c.lot, c.expiry) for c in contents}
+        if len(gtins) == 1:
+            gtin, lot, expiry = gtins.pop()
+            data.update(content_gtin=gtin, count=sum(c.quantity for c in contents))
+            if lot:
+                data["lot"] = lot
+            if expiry:
+                data["expiry"] = expiry
+        label = await queue_label(session, actor, kind="sscc", data=data)
+        body = [
+            {"gtin": c.gtin, "item": c.erp_id, "lot": c.lot, "expiry": c.expiry.isoformat() if c.expiry else None,
+             "serial": c.serial, "quantity": c.quantity}
+            for c in contents
+        ]
+        await emit(session, actor, PackagePacked(sscc=sscc, order=pkg.order_erp_id, contents=body))
+    return {"sscc": sscc, "status": "closed", "contents": body,
+            "label": {"jobId": label.job_id, "status": label.status, "printer": label.printer, "message": label.message}}
+
+
+async def ship_order(db: async_sessionmaker, actor: Actor, *, order: str) -> dict[str, Any]:
+    """Ship-confirm: every picked unit must be packed in a closed package; stock leaves the building."""
+    async with db.begin() as session:
+        doc = await _order(session, order, lock=True)
+        if doc.status == "shipped":
+            raise e.Conflict(f"order {order} has already shipped", order=order)
+        unpacked = await session.scalar(
+            text("SELECT coalesce(sum(quantity - packed), 0) FROM picks WHERE document_id = :d"), {"d": doc.id}
+        )
+        if unpacked:
+            raise e.Conflict(f"{unpacked} picked unit(s) of order {order} are not packed yet", order=order, unpacked=int(unpacked))
+        open_pkgs = (
+            await session.execute(
+                text("SELECT c.sscc FROM packages p JOIN containers c ON c.id = p.container_id"
+                     " WHERE p.document_id = :d AND p.status = 'open'"),
+                {"d": doc.id},
+            )
+        ).scalars().all()
+        if open_pkgs:
+            raise e.Conflict(f"close package(s) {', '.join(open_pkgs)} first", order=order, openPackages=list(open_pkgs))
+        rows = (
+            await session.execute(
+                text(
+                    "SELECT s.id, s.item_id, s.lot_id, s.serial_id, s.location_id, s.container_id, s.quantity, c.sscc, i.gtin,"
+                    " i.erp_id AS item, l.lot, l.expiry, se.serial FROM packages p JOIN containers c ON c.id = p.container_id"
+                    " JOIN stock s ON s.container_id = p.container_id AND s.status = 'packed' AND s.quantity > 0"
+                    " JOIN items i ON i.id = s.item_id LEFT JOIN lots l ON l.id = s.lot_id LEFT JOIN serials se ON se.id = s.serial_id"
+                    " WHERE p.document_id = :d AND p.status = 'closed' ORDER BY s.id FOR UPDATE OF s"
+                ),
+                {"d": doc.id},
+            )
+        ).all()
+        if not rows:
+            raise e.Conflict(f"order {order} has nothing packed to ship", order=order)
+        await post_movements(
+            session,
+            actor,
+            [Movement("ship", item_id=r.item_id, lot_id=r.lot_id, serial_id=r.serial_id, quantity=r.quantity,
+                      from_location_id=r.location_id, from_container_id=r.container_id, from_status="packed",
+                      document_type="sales_order", document_id=order) for r in rows],
+        )
+        serial_ids = [r.serial_id for r in rows if r.serial_id]
+        if serial_ids:
+            await session.execute(text("UPDATE serials SET status = 'shipped', location_id = NULL WHERE id = ANY(CAST(:ids AS int[]))"),
+                                  {"ids": serial_ids})
+        await session.execute(text("UPDATE outbound_lines SET quantity_shipped = quantity_picked WHERE document_id = :d"), {"d": doc.id})
+        await session.execute(text("UPDATE outbound_documents SET status = 'shipped', updated_at = now() WHERE id = :d"), {"d": doc.id})
+        await session.execute(text("UPDATE packages SET status = 'shipped', shipped_at = now() WHERE document_id = :d AND status = 'closed'"),
+                              {"d": doc.id})
+        lines = [
+            {"gtin": r.gtin, "item": r.item, "lot": r.lot, "expiry": r.expiry.isoformat() if r.expiry else None, "serial": r.serial,
+             "quantity": r.quantity, "sscc": r.sscc}
+            for r in rows
+        ]
+        ssccs = sorted({r.sscc for r in rows})
+        await emit(session, actor, ShipmentConfirmed(order=order, customer=doc.customer, customer_gln=doc.customer_gln,
+                                                     ship_to=doc.ship_to or {}, lines=lines, ssccs=ssccs))
+    return {"order": order, "status": "shipped", "ssccs": ssccs, "lines": lines}
