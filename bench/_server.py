@@ -44,10 +44,10 @@ def fresh_database() -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def server(database_url: str, *, demo: bool = False, extra_env: dict[str, str] | None = None) -> Iterator[str]:
+def server(database_url: str, *, demo: bool = False, extra_env: dict[str, str] | None = None, workers: int = 1) -> Iterator[str]:
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "UDIPICK_RUN_RELAY": "0", **(extra_env or {})}
-    args = [sys.executable, "-m", "udipick.cli", "serve", "--port", str(port)] + (["--demo"] if demo else [])
+    args = [sys.executable, "-m", "udipick.cli", "serve", "--port", str(port), "--workers", str(workers)] + (["--demo"] if demo else [])
     proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{port}"
     try:

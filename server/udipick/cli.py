@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -97,6 +98,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             print(key)
             print(f"# API key {args.name!r} with scopes {', '.join(args.scope)}; shown once, store it now", file=sys.stderr)
             return 0
+        if settings.log_json and args.command in ("serve", "relay"):
+            from udipick.api.metrics import configure_json_logging
+
+            configure_json_logging()
         if args.command == "relay":
             from udipick.integrations.relay import options_from_args, run_forever
 
@@ -140,6 +145,14 @@ def _serve(args: argparse.Namespace, settings: Settings, url: str) -> int:
 
     from udipick.api.app import create_app
 
+    if args.workers > 1:
+        # several processes: each builds its own app (and engine) from the environment
+        os.environ["DATABASE_URL"] = url
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        print(f"udipick listening on http://{args.host}:{args.port}/ with {args.workers} workers", flush=True)
+        uvicorn.run("udipick.api.app:create_app_from_env", factory=True, host=args.host, port=args.port,
+                    workers=args.workers, log_level="warning", access_log=False)
+        return 0
     app = create_app(settings, database_url=url)
     # uvicorn shuts down gracefully on SIGTERM and then re-raises it; turn that into a normal exit so
     # the embedded PostgreSQL is stopped by the caller's cleanup

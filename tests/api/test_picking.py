@@ -278,3 +278,14 @@ async def test_totes_collect_an_orders_picks(client, wave, picker, demo_db):
     async with demo_db() as s:
         tote = await s.scalar(text("SELECT c.code FROM stock s JOIN containers c ON c.id = s.container_id WHERE s.status = 'picked'"))
     assert tote == "TOTE-0007"
+
+
+async def test_a_line_that_cannot_be_filled_is_reported_short_with_its_reason(client):
+    admin = await login(client, "admin")
+    so = {"erpId": "SO-LONG", "version": 1, "number": "SO-LONG", "customer": "CUST-RIVER", "shipTo": {"name": "x"},
+          "lines": [{"lineNo": 1, "item": "PEN-NDL-4MM", "quantity": 5, "minShelfLifeDays": 400},
+                    {"lineNo": 2, "item": "SCREW-CORT-45", "quantity": 500}]}
+    assert (await client.post("/api/v1/erp/sales-orders", json=so, headers=admin)).status_code == 201
+    sup = await login(client, "supervisor")
+    wave = (await client.post("/api/v1/waves", json={"orders": ["SO-LONG"]}, headers=sup)).json()
+    assert sorted((s["lineNo"], s["missing"], s["reason"]) for s in wave["shortLines"]) == [(1, 5, "short-dated"), (2, 450, "no-stock")]

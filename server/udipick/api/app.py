@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -21,6 +22,8 @@ from udipick.api.packing import packing_router
 from udipick.api.picking import picking_router
 from udipick.api.events import events_router
 from udipick.api.stream import erp_stream, stop_hub
+from udipick.api.epcis import epcis_events
+from udipick.api.metrics import metrics, timing_middleware
 from udipick.api.labels import ROUTES as label_routes
 from udipick.api.receiving import ROUTES as receiving_routes
 from udipick.api.problems import EXCEPTION_HANDLERS
@@ -28,6 +31,21 @@ from udipick.config import Settings
 from udipick.db.engine import make_engine, make_sessionmaker
 
 log = logging.getLogger("udipick")
+
+
+@contextlib.asynccontextmanager
+async def _print_worker(db) -> AsyncIterator[None]:
+    """Send queued label jobs (receiving LPNs, packing SSCCs) to their printers, with retries."""
+    from udipick.integrations.print_worker import PrintWorker
+
+    stop = asyncio.Event()
+    task = asyncio.create_task(PrintWorker(db).run(stop), name="udipick-print-worker")
+    try:
+        yield
+    finally:
+        stop.set()
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+            await asyncio.wait_for(task, timeout=15)
 
 
 def create_app(settings: Settings, *, database_url: str) -> Litestar:
@@ -44,6 +62,7 @@ def create_app(settings: Settings, *, database_url: str) -> Litestar:
                     from udipick.integrations.relay import relay_in_background
 
                     await stack.enter_async_context(relay_in_background(database_url))
+                    await stack.enter_async_context(_print_worker(app.state.db))
                 yield
         finally:
             await stop_hub(app.state)
@@ -51,7 +70,7 @@ def create_app(settings: Settings, *, database_url: str) -> Litestar:
 
     routes: list = [health.healthz, health.readyz, auth.login, auth.logout, auth.me, scans.interpret_scan, erp_inbound_router]
     routes += label_routes
-    routes += [events_router, erp_stream]
+    routes += [events_router, erp_stream, epcis_events, metrics]
     routes += receiving_routes
     routes += [picking_router, packing_router]
     if settings.pwa_dir and Path(settings.pwa_dir, "index.html").exists():
@@ -62,6 +81,7 @@ def create_app(settings: Settings, *, database_url: str) -> Litestar:
         )
     app = Litestar(
         route_handlers=routes,
+        middleware=[timing_middleware],
         lifespan=[lifespan],
         guards=[access_guard],
         dependencies={
@@ -83,3 +103,13 @@ def create_app(settings: Settings, *, database_url: str) -> Litestar:
     )
     app.state.settings = settings
     return app
+
+
+def create_app_from_env() -> Litestar:
+    """Factory for multi-worker servers: every worker reads the same environment."""
+    from udipick.config import load_settings
+
+    settings = load_settings()
+    if not settings.database_url:
+        raise RuntimeError("DATABASE_URL must be set for a multi-worker server")
+    return create_app(settings, database_url=settings.database_url)

@@ -10,7 +10,7 @@ from litestar.params import JSONBody
 from msgspec import Meta
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from udipick.api.deps import AppSettings, CurrentActor, Db, allow
+from udipick.api.deps import AppSettings, CurrentActor, Db, allow, forget_token
 from udipick.config import Settings
 from udipick.domain.access import Actor
 from udipick.services import identity
@@ -44,6 +44,7 @@ async def login(data: JSONBody[LoginIn], db: Db, settings: AppSettings) -> Login
 @post("/api/v1/auth/logout", status_code=204, **allow(any_user=True))
 async def logout(request: Request, db: Db) -> None:
     token = request.headers.get("authorization", "").partition(" ")[2].strip()
+    forget_token(request, token)
     await identity.logout(db, token)
 
 

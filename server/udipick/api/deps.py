@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from litestar.connection import ASGIConnection
@@ -45,10 +46,39 @@ async def access_guard(connection: ASGIConnection, handler: BaseRouteHandler) ->
     token = _bearer(connection)
     if token is None:
         raise NotAuthenticated("sign in first: send 'Authorization: Bearer <token>'")
-    actor = await resolve_bearer(connection.app.state.db, token, connection.headers.get("x-device-id"))
+    actor = await _actor_for(connection, token)
     if not permits(rule, actor):
         raise PermissionDenied(f"{actor.label} may not do this; allowed: {rule.describe()}", allowed=rule.describe())
     connection.state.actor = actor
+
+
+TOKEN_CACHE_SECONDS = 5.0
+
+
+async def _actor_for(connection: ASGIConnection, token: str) -> Actor:
+    """Resolve a bearer token, remembering the answer for a few seconds.
+
+    A handheld sends a scan every second or two; a sign-out or a revoked key takes effect in this
+    process at once (``forget_token``) and in others within ``TOKEN_CACHE_SECONDS``.
+    """
+    device = connection.headers.get("x-device-id")
+    cache: dict = connection.app.state.setdefault("token_cache", {})
+    hit = cache.get(token)
+    now = time.monotonic()
+    if hit is not None and hit[1] > now:
+        actor = hit[0]
+        if device is not None and actor.device_id is not None and device != actor.device_id:
+            raise NotAuthenticated("this token belongs to another device: sign in on this device")
+        return actor
+    actor = await resolve_bearer(connection.app.state.db, token, device)
+    if len(cache) > 10_000:
+        cache.clear()
+    cache[token] = (actor, now + TOKEN_CACHE_SECONDS)
+    return actor
+
+
+def forget_token(connection: ASGIConnection, token: str) -> None:
+    connection.app.state.setdefault("token_cache", {}).pop(token, None)
 
 
 def provide_actor(request: ASGIConnection) -> Actor:

@@ -176,6 +176,7 @@ class Lot(Base):
     __table_args__ = (
         UniqueConstraint("item_id", "lot"),
         CheckConstraint(_in("status", LOT_STATUSES), name="status_known"),
+        Index("ix_lots_item_expiry", "item_id", "expiry"),  # FEFO: an item's lots in expiry order
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import text
@@ -164,16 +164,17 @@ async def _allocate(session: AsyncSession, wave_id: int, lines: list[_Line], tod
     items = sorted({ln.item_id for ln in lines})
     # one allocator per item at a time: concurrent waves queue here instead of planning on stale numbers
     await session.execute(text("SELECT pg_advisory_xact_lock(7301, i) FROM unnest(CAST(:items AS int[])) AS i"), {"items": items})
-    rows = (
-        await session.execute(
-            text(_CANDIDATES + " AND s.item_id = ANY(CAST(:items AS int[])) AND s.quantity > s.reserved ORDER BY s.id"),
-            {"items": items},
-        )
-    ).all()
-    candidates = [_candidate(r) for r in rows]
-    by_line = {ln.line_id: ln for ln in lines}
     needs = [Need(ln.line_id, ln.item_id, ln.open_qty, ln.min_days, ln.allow_bonded) for ln in lines]
+    candidates = await _wave_candidates(session, lines, today, limited=True)
     allocations, shortfalls = plan_wave(candidates, needs, today=today)
+    if shortfalls:
+        # the first-pass read only the earliest lots of each item: read everything for the short items and plan again
+        short_lines = {s.line_id for s in shortfalls}
+        short_items = {ln.item_id for ln in lines if ln.line_id in short_lines}
+        full = await _wave_candidates(session, [ln for ln in lines if ln.item_id in short_items], today, limited=False)
+        candidates = [c for c in candidates if c.item_id not in short_items] + full
+        allocations, shortfalls = plan_wave(candidates, needs, today=today)
+    by_line = {ln.line_id: ln for ln in lines}
     if allocations:
         reserve: dict[int, int] = {}
         for a in allocations:
@@ -223,6 +224,86 @@ async def _allocate(session: AsyncSession, wave_id: int, lines: list[_Line], tod
     return len(allocations), [(s, by_line[s.line_id]) for s in shortfalls]
 
 
+_WAVE_CANDIDATES = """
+SELECT s.id AS stock_id, s.item_id, s.lot_id, l.lot, l.expiry, l.status AS lot_status, s.serial_id, se.serial,
+       s.location_id, loc.code AS location, loc.type AS location_type, loc.pick_sequence, loc.frozen AS location_frozen,
+       s.quantity - s.reserved AS available, NULL AS hold, false AS blocked
+  FROM unnest(CAST(:items AS int[]), CAST(:min_days AS int[]), CAST(:rows AS int[])) AS d(item_id, min_days, nrows)
+ CROSS JOIN LATERAL (
+       SELECT s.* FROM (
+              SELECT l.id FROM lots l
+               WHERE l.item_id = d.item_id
+                 AND (NOT :strict OR (l.status = 'released'
+                                      AND (l.expiry IS NULL OR l.expiry >= CAST(:today AS date) + d.min_days)))
+               ORDER BY l.expiry NULLS LAST, l.lot LIMIT :nlots) fl
+         JOIN stock s ON s.lot_id = fl.id
+         JOIN lots l ON l.id = s.lot_id
+         JOIN locations loc ON loc.id = s.location_id
+        WHERE s.status = 'available' AND s.container_id IS NULL AND s.quantity > s.reserved
+          AND loc.type IN ('pick', 'reserve', 'cold', 'bonded') AND (NOT :strict OR NOT loc.frozen)
+        ORDER BY l.expiry NULLS LAST, l.lot, loc.type = 'reserve', loc.pick_sequence, s.id
+        LIMIT d.nrows) s
+  JOIN lots l ON l.id = s.lot_id
+  JOIN locations loc ON loc.id = s.location_id
+  LEFT JOIN serials se ON se.id = s.serial_id
+"""
+
+
+async def _wave_candidates(session: AsyncSession, lines: list[_Line], today: dt.date, *, limited: bool) -> list[Candidate]:
+    """Free stock of the lines' items, earliest expiry first.
+
+    The first pass reads only each item's first few eligible lots and as many rows as the demand
+    could need (a serialised row is one unit); a line left short is planned again on everything,
+    ineligible stock included, so its shortfall names the real reason (short-dated, on hold, ...).
+    Lots without lot tracking, holds and location blocks are read as they are; the pure rule in
+    ``domain.allocation`` has the last word on eligibility either way.
+    """
+    demand: dict[int, list[int]] = {}
+    for ln in lines:
+        d = demand.setdefault(ln.item_id, [0, ln.min_days])
+        d[0] += ln.open_qty
+        d[1] = min(d[1], ln.min_days)
+    items = sorted(demand)
+    big = 2**31 - 1
+    params = {
+        "items": items,
+        "min_days": [demand[i][1] for i in items],
+        "rows": [demand[i][0] + 20 if limited else big for i in items],
+        "nlots": 3 if limited else big,
+        "strict": limited,  # the full pass reads ineligible stock too, so a short line says why
+        "today": today,
+    }
+    rows = list((await session.execute(text(_WAVE_CANDIDATES), params)).all())
+    rows += (
+        await session.execute(
+            text(_CANDIDATES + " AND s.item_id = ANY(CAST(:items AS int[])) AND s.lot_id IS NULL AND s.quantity > s.reserved"),
+            {"items": items},
+        )
+    ).all()
+    holds = (
+        await session.execute(
+            text("SELECT scope, item_id, lot_id, serial_id, location_id, reason FROM holds WHERE released_at IS NULL ORDER BY id")
+        )
+    ).all()
+    blocks = set(
+        (await session.execute(text("SELECT location_id, item_id FROM location_blocks WHERE cleared_at IS NULL"))).all()
+    )
+    held: dict[tuple[str, int], str] = {}
+    for h in holds:
+        key = {"item": h.item_id, "lot": h.lot_id, "serial": h.serial_id, "location": h.location_id}[h.scope]
+        held.setdefault((h.scope, key), h.reason)
+    out = []
+    for r in rows:
+        c = _candidate(r)
+        hold = (held.get(("item", c.item_id)) or held.get(("lot", c.lot_id)) or held.get(("serial", c.serial_id))
+                or held.get(("location", c.location_id)) or c.hold)
+        blocked = c.blocked or (c.location_id, c.item_id) in blocks
+        if hold != c.hold or blocked != c.blocked:
+            c = replace(c, hold=hold, blocked=blocked)
+        out.append(c)
+    return out
+
+
 # ---- tasks ----------------------------------------------------------------------------------------
 
 _TASK = """
@@ -230,7 +311,9 @@ SELECT t.id, t.wave_id, t.document_id, t.line_id, t.item_id, t.stock_id, t.lot_i
        t.picked, t.status, t.sequence, t.min_shelf_life_days, t.allow_bonded, t.tote_id,
        i.name AS item_name, i.gtin, i.erp_id AS item_erp_id, l.lot, l.expiry, se.serial,
        loc.code AS location, loc.barcode AS location_barcode, loc.warehouse_id,
-       d.erp_id AS order_erp_id, ol.line_no, c.erp_id AS customer_erp_id, tote.code AS tote
+       d.erp_id AS order_erp_id, ol.line_no, c.erp_id AS customer_erp_id, tote.code AS tote,
+       (SELECT st.id FROM locations st WHERE st.warehouse_id = loc.warehouse_id AND st.type = 'shipping'
+         ORDER BY st.pick_sequence, st.id LIMIT 1) AS staging_id
   FROM pick_tasks t
   JOIN items i ON i.id = t.item_id
   JOIN locations loc ON loc.id = t.location_id
@@ -369,16 +452,29 @@ async def confirm_pick(
         )
         verdict = judge_pick_scan(view, scanned, at_location, first, today=today, override_fefo=override is not None)
         c = verdict.candidate
-        staging = await session.scalar(
-            text("SELECT id FROM locations WHERE warehouse_id = :w AND type = 'shipping' ORDER BY pick_sequence, id LIMIT 1"),
-            {"w": task.warehouse_id},
-        )
+        staging = task.staging_id
         if staging is None:
             raise e.Conflict("this warehouse has no shipping location to stage picked goods; ask an admin to add one")
-        # the task's reservation shrinks by what was taken, whichever lot it came from
-        await session.execute(text("UPDATE stock SET reserved = reserved - :q WHERE id = :id"), {"q": verdict.units, "id": task.stock_id})
         event_id = uuid.uuid4()
         reason = f"FEFO override approved by {override.supervisor.username}: {override.reason}" if override else None
+        picked = task.picked + verdict.units
+        # one round trip: the task's reservation shrinks by what was taken (whichever lot it came from),
+        # task and order line count it, the serial moves, and the pick is recorded
+        await session.execute(
+            text(
+                "WITH r AS (UPDATE stock SET reserved = reserved - :q WHERE id = :sid),"
+                " t AS (UPDATE pick_tasks SET picked = :p, status = CASE WHEN :p = quantity THEN 'done' ELSE 'open' END WHERE id = :t),"
+                " ol AS (UPDATE outbound_lines SET quantity_picked = quantity_picked + :q WHERE id = :l),"
+                " se AS (UPDATE serials SET status = 'picked', location_id = :st WHERE id = :s)"
+                " INSERT INTO picks (task_id, document_id, line_id, item_id, lot_id, serial_id, quantity, from_location_id,"
+                " staging_location_id, container_id, client_scan_id, fefo_override_by, override_reason, picked_by, device_id)"
+                " VALUES (:t, :d, :l, :i, :lot, :s, :q, :f, :st, :c, :csid, :ob, :orr, :u, :dev)"
+            ),
+            {"t": task.id, "d": task.document_id, "l": task.line_id, "i": task.item_id, "lot": c.lot_id, "s": c.serial_id,
+             "q": verdict.units, "sid": task.stock_id, "p": picked, "f": task.location_id, "st": staging, "c": task.tote_id, "csid": client_scan_id,
+             "ob": override.supervisor.user_id if override else None, "orr": override.reason if override else None,
+             "u": actor.user_id, "dev": actor.device_id},
+        )
         await post_movements(
             session,
             actor,
@@ -386,27 +482,6 @@ async def confirm_pick(
                       from_location_id=task.location_id, from_status="available", to_location_id=staging,
                       to_container_id=task.tote_id, to_status="picked", document_type="sales_order",
                       document_id=task.order_erp_id, reason=reason, event_id=event_id)],
-        )
-        picked = task.picked + verdict.units
-        await session.execute(
-            text("UPDATE pick_tasks SET picked = :p, status = CASE WHEN :p = quantity THEN 'done' ELSE 'open' END WHERE id = :id"),
-            {"p": picked, "id": task.id},
-        )
-        await session.execute(
-            text("UPDATE outbound_lines SET quantity_picked = quantity_picked + :q WHERE id = :id"), {"q": verdict.units, "id": task.line_id}
-        )
-        if c.serial_id:
-            await session.execute(text("UPDATE serials SET status = 'picked', location_id = :l WHERE id = :id"), {"l": staging, "id": c.serial_id})
-        await session.execute(
-            text(
-                "INSERT INTO picks (task_id, document_id, line_id, item_id, lot_id, serial_id, quantity, from_location_id,"
-                " staging_location_id, container_id, client_scan_id, fefo_override_by, override_reason, picked_by, device_id)"
-                " VALUES (:t, :d, :l, :i, :lot, :s, :q, :f, :st, :c, :csid, :ob, :orr, :u, :dev)"
-            ),
-            {"t": task.id, "d": task.document_id, "l": task.line_id, "i": task.item_id, "lot": c.lot_id, "s": c.serial_id,
-             "q": verdict.units, "f": task.location_id, "st": staging, "c": task.tote_id, "csid": client_scan_id,
-             "ob": override.supervisor.user_id if override else None, "orr": override.reason if override else None,
-             "u": actor.user_id, "dev": actor.device_id},
         )
         events: list[EventData] = [
             PickConfirmed(

@@ -63,11 +63,10 @@ async def once(
     change rolls back, then the refusal is stored (and ``on_refused`` may write, e.g. a
     ``pick.refused.v1`` event) in a second transaction, so the replay is refused the same way.
     """
-    async with db() as session:
-        if (stored := await _stored(session, client_scan_id, action)) is not None:
-            return stored
     try:
         async with db.begin() as session:
+            if (stored := await _stored(session, client_scan_id, action)) is not None:
+                return stored
             body = await decide_and_write(session)
             await session.execute(
                 pg_insert(ScanReply).values(

@@ -223,6 +223,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_lots')),
     sa.UniqueConstraint('item_id', 'lot', name=op.f('uq_lots_item_id_lot'))
     )
+    op.create_index('ix_lots_item_expiry', 'lots', ['item_id', 'expiry'], unique=False)
     op.create_table('outbound_documents',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('number', sa.String(length=64), nullable=False),
@@ -792,6 +793,7 @@ def downgrade() -> None:
     op.drop_index('ix_outbox_unsequenced', table_name='outbox_events', postgresql_where=sa.text('position IS NULL'))
     op.drop_table('outbox_events')
     op.drop_table('outbound_documents')
+    op.drop_index('ix_lots_item_expiry', table_name='lots')
     op.drop_table('lots')
     op.drop_table('locations')
     op.drop_index(op.f('ix_item_gtins_item_id'), table_name='item_gtins')

@@ -1,0 +1,227 @@
+"""Picking under load, over HTTP, against a warehouse of >= 1,000,000 stock rows.
+
+    .venv/bin/python bench/bench_picking.py [--stock 1000000] [--handhelds 32] [--seconds 30] [--workers 1]
+
+Prints, in one run on one machine:
+  - wave allocation of 10,000 order lines (target <= 5 s),
+  - pick-confirm latency p50/p95/p99 and sustained confirms per second with many simulated handhelds
+    (targets >= 500/s, p99 <= 50 ms),
+  - one bare single-row PostgreSQL UPDATE commit (asyncpg) p50, and the ratio pick-confirm p50 / bare commit p50.
+The handhelds are a minimal keep-alive HTTP/1.1 client on asyncio streams, so the load generator costs
+little CPU next to the server and PostgreSQL on the same two cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from urllib.parse import urlsplit
+
+import asyncpg
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _server import fresh_database, machine, server  # noqa: E402
+
+ITEMS = 1000
+
+
+def _gtin(n: int) -> str:
+    digits = f"{n:013d}"[-13:]
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits)))
+    return digits + str((10 - total % 10) % 10)
+
+
+async def build_warehouse(dsn: str, stock_rows: int, order_lines: int) -> None:
+    """Items, locations, lots and stock (through the ledger, as always), users and open sales orders."""
+    conn = await asyncpg.connect(dsn)
+    lots_per_item = 20
+    locs_per_item = max(1, stock_rows // (ITEMS * lots_per_item))
+    try:
+        await conn.execute("INSERT INTO warehouses (code, name) VALUES ('MAIN', 'Main')")
+        await conn.execute("INSERT INTO locations (warehouse_id, code, barcode, zone, type, pick_sequence)"
+                           " VALUES (1, 'SHIP-01', 'LOC-SHIP-01', 'SHIP', 'shipping', 0)")
+        await conn.execute(
+            "INSERT INTO locations (warehouse_id, code, barcode, zone, type, pick_sequence)"
+            " SELECT 1, 'P-' || g, 'LOC-P-' || g, 'Z' || (g % 20), 'pick', g FROM generate_series(1, $1) g",
+            ITEMS * locs_per_item,
+        )
+        await conn.executemany(
+            "INSERT INTO items (erp_id, erp_version, gtin, name, base_unit, lot_tracked, serial_tracked, expiry_tracked)"
+            " VALUES ($1, 1, $2, $3, 'EA', true, false, true)",
+            [(f"IT-{i}", _gtin(4_000_000_000_000 + i * 10), f"Device {i}") for i in range(ITEMS)],
+        )
+        await conn.execute("INSERT INTO item_gtins (gtin, item_id, pack_level, quantity) SELECT gtin, id, 'each', 1 FROM items")
+        await conn.execute(
+            "INSERT INTO lots (item_id, lot, expiry) SELECT i.id, 'L' || i.id || '-' || g, current_date + 100 + g * 30"
+            " FROM items i, generate_series(1, $1) g",
+            lots_per_item,
+        )
+        admin = await conn.fetchval("SELECT id FROM users WHERE username = 'admin'")
+        t0 = time.perf_counter()
+        # every item's lots spread over its own locations: items x lots x locations buckets, 100 units each
+        await conn.execute(
+            """INSERT INTO stock_ledger (movement, item_id, lot_id, quantity, to_location_id, to_status, user_id, document_type)
+               SELECT 'receipt', l.item_id, l.id, 100, 2 + (l.item_id - 1) * $1 + g, 'available', $2, 'bench'
+                 FROM lots l, generate_series(0, $1 - 1) g""",
+            locs_per_item, admin,
+        )
+        print(f"stock   : {await conn.fetchval('SELECT count(*) FROM stock'):,} stock rows through the ledger in "
+              f"{time.perf_counter() - t0:.1f} s")
+        await conn.execute("INSERT INTO customers (erp_id, erp_version, name) VALUES ('C-1', 1, 'Hospital')")
+        orders = order_lines // 10
+        await conn.execute(
+            "INSERT INTO outbound_documents (erp_id, erp_version, number, customer_id, warehouse_id, ship_to)"
+            " SELECT 'SO-' || g, 1, 'SO-' || g, 1, 1, '{\"name\": \"x\"}' FROM generate_series(1, $1) g",
+            orders,
+        )
+        await conn.execute(
+            "INSERT INTO outbound_lines (document_id, line_no, item_id, quantity)"
+            " SELECT d.id, n, 1 + ((d.id * 10 + n) % $1), 3 FROM outbound_documents d, generate_series(1, 10) n",
+            ITEMS,
+        )
+        await conn.execute("ANALYZE")
+    finally:
+        await conn.close()
+
+
+class Handheld:
+    """A keep-alive HTTP/1.1 connection, like a scanner's browser tab."""
+
+    def __init__(self, base: str) -> None:
+        u = urlsplit(base)
+        self.host, self.port = u.hostname, u.port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+        self.headers = ""
+
+    async def request(self, method: str, path: str, body: dict | None = None) -> tuple[int, bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        data = json.dumps(body).encode() if body is not None else b""
+        head = (f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(data)}\r\n{self.headers}\r\n")
+        self.writer.write(head.encode() + data)
+        status_line = await self.reader.readline()
+        status = int(status_line.split()[1])
+        length = 0
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":")[1])
+        return status, await self.reader.readexactly(length)
+
+    async def close(self) -> None:
+        if self.writer:
+            self.writer.close()
+
+
+async def bare_commit_p50(dsn: str, n: int = 2000) -> float:
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("CREATE TEMP TABLE bare (id int primary key, v int)")
+        await conn.execute("INSERT INTO bare VALUES (1, 0)")
+        times = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            await conn.execute("UPDATE bare SET v = v + 1 WHERE id = 1")
+            times.append(time.perf_counter() - t0)
+    finally:
+        await conn.close()
+    return statistics.median(times)
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(len(values) * p))]
+
+
+async def run(args: argparse.Namespace, dsn: str, base: str) -> None:
+    login = Handheld(base)
+    tokens = []
+    for i in range(args.handhelds):
+        status, body = await login.request("POST", "/api/v1/auth/login", {"username": "picker", "password": "picker-demo", "deviceId": f"hh-{i}"})
+        assert status == 200, body
+        tokens.append(json.loads(body)["token"])
+    status, body = await login.request("POST", "/api/v1/auth/login", {"username": "supervisor", "password": "supervisor-demo", "deviceId": "sup"})
+    sup = Handheld(base)
+    sup.headers = f"Authorization: Bearer {json.loads(body)['token']}\r\n"
+    t0 = time.perf_counter()
+    status, body = await sup.request("POST", "/api/v1/waves", {"maxOrders": 10000})
+    wave_s = time.perf_counter() - t0
+    wave = json.loads(body)
+    assert status == 201, body[:300]
+    print(f"wave    : {len(wave['orders']) * 10:,} order lines allocated FEFO into {wave['tasks']:,} tasks in {wave_s:.2f} s "
+          f"(target <= 5 s); short lines: {len(wave['shortLines'])}")
+
+    conn = await asyncpg.connect(dsn)
+    rows = await conn.fetch(
+        "SELECT t.id, t.quantity, i.gtin, l.lot, loc.barcode FROM pick_tasks t JOIN items i ON i.id = t.item_id"
+        " JOIN lots l ON l.id = t.lot_id JOIN locations loc ON loc.id = t.location_id WHERE t.status = 'open' ORDER BY t.id"
+    )
+    await conn.close()
+    scans = [(r["id"], f"01{r['gtin']}10{r['lot']}", r["barcode"]) for r in rows for _ in range(r["quantity"])]
+    per = len(scans) // args.handhelds
+    latencies: list[float] = []
+    refused = 0
+    deadline = time.perf_counter() + args.seconds
+
+    async def handheld(i: int) -> None:
+        nonlocal refused
+        h = Handheld(base)
+        h.headers = f"Authorization: Bearer {tokens[i]}\r\nX-Device-Id: hh-{i}\r\n"
+        for task_id, raw, loc in scans[i * per:(i + 1) * per]:
+            if time.perf_counter() > deadline:
+                break
+            t = time.perf_counter()
+            status, body = await h.request("POST", f"/api/v1/picking/tasks/{task_id}/scans",
+                                           {"clientScanId": str(uuid.uuid4()), "raw": raw, "locationRaw": loc})
+            latencies.append(time.perf_counter() - t)
+            if status != 200:
+                refused += 1
+                if refused < 3:
+                    print("refused:", status, body[:200])
+        await h.close()
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(handheld(i) for i in range(args.handhelds)))
+    elapsed = time.perf_counter() - t0
+    bare = await bare_commit_p50(dsn)
+    p50, p95, p99 = (pct(latencies, p) * 1000 for p in (0.5, 0.95, 0.99))
+    print(f"confirm : {len(latencies):,} pick confirms by {args.handhelds} handhelds in {elapsed:.1f} s = "
+          f"{len(latencies) / elapsed:,.0f}/s (target >= 500/s); refused {refused}")
+    print(f"latency : p50 {p50:.1f} ms  p95 {p95:.1f} ms  p99 {p99:.1f} ms (target p99 <= 50 ms)")
+    print(f"floor   : bare single-row UPDATE commit p50 {bare * 1000:.3f} ms; pick-confirm p50 / bare commit p50 = "
+          f"{p50 / (bare * 1000):.0f}x")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--stock", type=int, default=1_000_000)
+    ap.add_argument("--lines", type=int, default=10_000)
+    ap.add_argument("--handhelds", type=int, default=32)
+    ap.add_argument("--seconds", type=float, default=30)
+    ap.add_argument("--workers", type=int, default=1)
+    args = ap.parse_args()
+    print(f"machine : {machine()}")
+    with fresh_database() as url:
+        subprocess.run([sys.executable, "-m", "udipick.cli", "db", "upgrade"], env={**os.environ, "DATABASE_URL": url},
+                       check=True, capture_output=True)
+        subprocess.run([sys.executable, "-m", "udipick.cli", "users", "add", "picker", "--role", "picker"],
+                       env={**os.environ, "DATABASE_URL": url}, input="picker-demo\n", text=True, check=True, capture_output=True)
+        subprocess.run([sys.executable, "-m", "udipick.cli", "users", "add", "supervisor", "--role", "supervisor"],
+                       env={**os.environ, "DATABASE_URL": url}, input="supervisor-demo\n", text=True, check=True, capture_output=True)
+        subprocess.run([sys.executable, "-m", "udipick.cli", "users", "add", "admin", "--role", "admin"],
+                       env={**os.environ, "DATABASE_URL": url}, input="admin-demo\n", text=True, check=True, capture_output=True)
+        asyncio.run(build_warehouse(url, args.stock, args.lines))
+        with server(url, extra_env={"UDIPICK_LOG_JSON": "0"}, workers=args.workers) as base:
+            asyncio.run(run(args, url, base))
+
+
+if __name__ == "__main__":
+    main()
