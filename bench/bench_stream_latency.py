@@ -24,15 +24,21 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import asyncpg  # noqa: E402
+import asyncpg
+from udipick.config import normalize_database_url
+from udipick.db.engine import make_engine, make_sessionmaker
+from udipick.db.migrate import upgrade
+from udipick.db.outbox import add_events
+from udipick.services.identity import add_api_key
 
-from tests.outbox.conftest import ACTOR, Receiver, connect, make_subscription, running_relay  # noqa: E402
-from tests.outbox.test_processes import _serve  # noqa: E402
-from udipick.config import normalize_database_url  # noqa: E402
-from udipick.db.engine import make_engine, make_sessionmaker  # noqa: E402
-from udipick.db.migrate import upgrade  # noqa: E402
-from udipick.db.outbox import add_events  # noqa: E402
-from udipick.services.identity import add_api_key  # noqa: E402
+from tests.outbox.conftest import (
+    ACTOR,
+    Receiver,
+    connect,
+    make_subscription,
+    running_relay,
+)
+from tests.outbox.test_processes import _serve
 
 RATE = int(os.environ.get("BENCH_RATE", "500"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))

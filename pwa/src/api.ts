@@ -41,7 +41,9 @@ export interface Raw {
 
 /** One request; never throws for an HTTP status (the caller decides), only OfflineError. */
 export async function send(method: string, path: string, body?: unknown): Promise<Raw> {
-  if (!isOnline()) throw new OfflineError();
+  // offline, a GET may still be answered by the service worker's copy of the last task list
+  const cached = method === "GET" && !!navigator.serviceWorker?.controller;
+  if (!isOnline() && !cached) throw new OfflineError();
   let res: Response;
   try {
     res = await fetch(path, {

@@ -11,6 +11,7 @@ import { Settings } from "./screens/settings";
 import { Receiving } from "./screens/receiving";
 import { Putaway } from "./screens/putaway";
 import { Picking } from "./screens/picking";
+import { Packing } from "./screens/packing";
 
 const SCREENS: Record<string, (p: { args: string[] }) => preact.JSX.Element> = {
   home: Home,
@@ -20,6 +21,7 @@ const SCREENS: Record<string, (p: { args: string[] }) => preact.JSX.Element> = {
   receive: Receiving,
   putaway: Putaway,
   pick: Picking,
+  pack: Packing,
 };
 
 export function App() {

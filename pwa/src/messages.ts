@@ -123,7 +123,7 @@ export const en = {
   "pick.order": "Order",
 
   "pack.title": "Pack",
-  "pack.scanTote": "Scan the tote to pack",
+  "pack.scanOrder": "Scan or type the order to pack",
   "pack.scanItem": "Scan each item into the carton",
   "pack.newCarton": "New carton",
   "pack.carton": "Carton {sscc}",
@@ -259,7 +259,7 @@ export const zh: Record<Key, string> = {
   "pick.order": "订单",
 
   "pack.title": "装箱",
-  "pack.scanTote": "扫描要装箱的周转箱",
+  "pack.scanOrder": "扫描或输入要装箱的订单",
   "pack.scanItem": "逐件扫描装入纸箱",
   "pack.newCarton": "新纸箱",
   "pack.carton": "纸箱 {sscc}",

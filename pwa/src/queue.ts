@@ -3,6 +3,7 @@
 // with the first verdict for that id, so a scan whose response was lost is never applied twice. A
 // verdict that comes back refused is kept as an exception the picker must resolve, never dropped.
 import { OfflineError, isOnline, send, toProblem, type Problem } from "./api";
+import { session } from "./session";
 import { Store } from "./store";
 
 export interface Queued {
@@ -107,6 +108,8 @@ export function flush(): Promise<void> {
         if (!isOnline()) break;
         const [next] = await tx<Queued[]>(OUTBOX, "readonly", (s) => s.getAll(undefined, 1));
         if (!next) break;
+        // a scan is replayed only under the token of the person who took it (the audit trail names them)
+        if (next.username && next.username !== session.get().user?.username) break;
         let raw;
         try {
           raw = await send(next.method, next.path, next.body);

@@ -141,7 +141,7 @@ export function ScanField({ onScan, label, disabled, testId = "scan-input" }: Pr
           </button>
         )}
         <button type="button" class="btn ghost" onClick={() => setCamera(true)} data-testid="scan-camera">
-          📷 {t("scan.camera")}
+          ◉ {t("scan.camera")}
         </button>
       </div>
       {last !== null && (

@@ -34,7 +34,9 @@ DIST = ROOT / "pwa" / "dist"
 SHOTS = ROOT / "artifacts" / "screenshots"
 CHROMIUM = os.environ.get("UDIPICK_CHROMIUM", "/usr/bin/chromium")
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-               "--disable-sync", "--no-first-run"]
+               "--disable-sync", "--no-first-run",
+               # a synthetic camera (test pattern) so the camera path can be opened headless
+               "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
 GS = "\x1d"
 _counter = itertools.count()
 
@@ -176,7 +178,11 @@ def console() -> Console:
 
 @pytest.fixture
 def context(browser, server: str, console: Console, request):
-    """A handheld: 360×640 touch screen, English unless the test says otherwise, scanner burst gap 250 ms."""
+    """A handheld: 360×640 touch screen, English unless the test says otherwise.
+
+    Scans in these tests end with CR like a configured wedge scanner; the burst gap is set to 1 s so a
+    CPU stall on a busy test machine cannot cut a simulated burst in two (a real scanner types a whole
+    code in a few milliseconds). Tests of the gap itself set their own with ``scan_gap``."""
     marker = request.node.get_closest_marker("locale")
     locale = marker.args[0] if marker else "en-US"
     ctx = browser.new_context(
@@ -189,7 +195,7 @@ def context(browser, server: str, console: Console, request):
         service_workers="allow",
     )
     gap = request.node.get_closest_marker("scan_gap")
-    ctx.add_init_script(f"localStorage.getItem('udipick.scanGapMs') || localStorage.setItem('udipick.scanGapMs', '{gap.args[0] if gap else 250}')")
+    ctx.add_init_script(f"localStorage.getItem('udipick.scanGapMs') || localStorage.setItem('udipick.scanGapMs', '{gap.args[0] if gap else 1000}')")
     yield ctx
     ctx.close()
     assert console.errors == [], "console errors:\n" + "\n".join(console.errors)
@@ -217,7 +223,11 @@ def shot(page, name: str) -> Path:
 
 
 def wedge(page, data: str, suffix: str = "\r") -> None:
-    """Type like a keyboard-wedge scanner into the focused capture field: GS as a real 0x1D character."""
+    """Type like a keyboard-wedge scanner into the focused capture field: GS as a real 0x1D character.
+
+    Waits until the screen's capture field has the focus (a scanner types into whatever is focused;
+    on a slow machine the screen may still be rendering after a tap)."""
+    page.wait_for_function("document.activeElement && document.activeElement.dataset.testid === 'scan-input'")
     parts = data.split(GS)
     for i, part in enumerate(parts):
         if part:
@@ -266,3 +276,16 @@ def api(base: str, method: str, path: str, body: dict | None = None, *, user: st
 
 def yymmdd(d) -> str:
     return d.strftime("%y%m%d")
+
+
+def assert_touch_targets(page, minimum: int = 48) -> None:
+    """Every visible button and input is at least 48×48 CSS px (gloved thumbs)."""
+    small = page.evaluate(
+        """(min) => [...document.querySelectorAll('button, input, select, a[href]')]
+            .filter(el => el.offsetParent !== null)
+            .map(el => { const r = el.getBoundingClientRect();
+                         return {id: el.dataset.testid || el.textContent.trim().slice(0, 20), w: r.width, h: r.height}; })
+            .filter(r => r.w < min || r.h < min)""",
+        minimum,
+    )
+    assert small == [], f"touch targets under {minimum} px: {small}"

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.browser.conftest import GS, gs1, shot, sign_in, wedge
+from tests.browser.conftest import GS, api, assert_touch_targets, gs1, shot, sign_in, wedge
 
 pytestmark = pytest.mark.browser
 
@@ -53,6 +53,7 @@ def test_a_receiver_sees_receiving_and_putaway_on_home(page):
     assert page.get_by_test_id("tile-receive").is_visible()
     assert page.get_by_test_id("tile-putaway").is_visible()
     assert page.get_by_test_id("tile-pick").count() == 0
+    assert_touch_targets(page)
     shot(page, "03-home-receiver")
 
 
@@ -68,11 +69,25 @@ def test_a_wedge_burst_with_gs_reaches_the_server_untouched(page):
     result.wait_for()
     assert page.get_by_test_id("lookup-lot").inner_text() == "SY2405B"
     assert "SYR-10ML" in page.get_by_test_id("lookup-item").inner_text()
-    assert page.get_by_test_id("scan-last").inner_text().count("␝") == 2
+    assert page.get_by_test_id("scan-last").inner_text().count("␝") == scan.count(GS) == 1
+    assert page.get_by_test_id("lookup-status").inner_text() == "No hold"
+    assert_touch_targets(page)
     shot(page, "04-lookup")
 
 
-@pytest.mark.scan_gap(50)
+def test_the_lookup_shows_a_hold_on_the_scanned_lot(page, server):
+    api(server, "POST", "/api/v1/holds", {"scope": "lot", "item": "SYR-10ML", "lot": "SY2409C", "reason": "customer complaint, sterility"},
+        user="qa")
+    sign_in(page, "picker")
+    page.get_by_test_id("tile-lookup").click()
+    wedge(page, gs1(("01", SYR_GTIN), ("10", "SY2409C")))
+    page.get_by_test_id("lookup-holds").wait_for()
+    assert "sterility" in page.get_by_test_id("lookup-holds").inner_text()
+    assert page.get_by_test_id("lookup-status").inner_text() == "ON HOLD — do not use"
+    shot(page, "04b-lookup-on-hold")
+
+
+@pytest.mark.scan_gap(150)  # the app default is 50 ms; wider here so a CPU stall cannot split the burst
 def test_a_burst_without_a_suffix_ends_on_the_inter_key_gap(page):
     sign_in(page, "picker")
     page.get_by_test_id("tile-lookup").click()
@@ -84,6 +99,7 @@ def test_a_burst_without_a_suffix_ends_on_the_inter_key_gap(page):
     assert "A-01-02" in page.get_by_test_id("lookup-location").inner_text()
 
 
+@pytest.mark.scan_gap(100)
 def test_slow_human_typing_waits_for_enter(page):
     sign_in(page, "picker")
     page.get_by_test_id("tile-lookup").click()
@@ -91,6 +107,7 @@ def test_slow_human_typing_waits_for_enter(page):
     field.wait_for()
     requests = []
     page.on("request", lambda r: requests.append(r.url) if "/scans/interpret" in r.url else None)
+    page.wait_for_function("document.activeElement && document.activeElement.dataset.testid === 'scan-input'")
     page.keyboard.type("LOC-A-01-03", delay=300)
     page.wait_for_timeout(400)
     assert requests == [] and field.input_value() == "LOC-A-01-03"
@@ -127,7 +144,11 @@ def test_the_language_defaults_to_the_device_and_switches_everywhere(page, conso
     page.reload()
     page.get_by_test_id("home").wait_for()
     assert page.get_by_test_id("tile-pick").inner_text().endswith("Pick"), "the choice survives a reload"
-    page.get_by_test_id("lang-switch").click()
+    page.get_by_test_id("tile-settings").click()
+    page.get_by_test_id("lang-zh").click()
+    assert page.get_by_test_id("settings").locator("h1").inner_text() == "设置"
+    shot(page, "06b-settings-zh")
+    page.get_by_test_id("back").click()
     page.get_by_test_id("tile-lookup").click()
     wedge(page, "01" + BAD_GTIN)
     page.get_by_test_id("refusal").wait_for()
@@ -166,3 +187,21 @@ def test_the_app_is_installable_and_its_shell_works_offline(page, context, conso
     page.get_by_test_id("offline").wait_for()
     shot(page, "08-offline-shell")
     context.set_offline(False)
+
+
+def test_the_camera_decoder_loads_only_when_the_camera_opens_and_from_udipick_itself(page, context, server):
+    urls: list[str] = []
+    page.on("request", lambda r: urls.append(r.url))
+    sign_in(page, "picker")
+    page.get_by_test_id("tile-lookup").click()
+    page.get_by_test_id("scan-input").wait_for()
+    assert not [u for u in urls if "camera-" in u or ".wasm" in u], "the camera polyfill must not be part of the first load"
+    context.grant_permissions(["camera"], origin=server)
+    with page.expect_request(lambda r: r.url.endswith(".wasm"), timeout=20000) as wasm:
+        page.get_by_test_id("scan-camera").click()
+    page.get_by_test_id("camera-sheet").wait_for()
+    assert wasm.value.url.startswith(server + "/assets/zxing_reader"), wasm.value.url
+    assert all(u.startswith(server) for u in urls), [u for u in urls if not u.startswith(server)]
+    shot(page, "09-camera")
+    page.get_by_test_id("camera-sheet").get_by_role("button").click()
+    page.get_by_test_id("camera-sheet").wait_for(state="detached")

@@ -6,10 +6,10 @@ import asyncio
 import random
 
 from sqlalchemy import text
-
-from tests.outbox.conftest import ACTOR, write_events
 from udipick.db.outbox import add_events
 from udipick.services import outbox
+
+from tests.outbox.conftest import ACTOR, write_events
 
 
 async def _positions(db) -> dict[str, int | None]:

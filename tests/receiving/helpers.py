@@ -6,7 +6,6 @@ import datetime as dt
 import uuid
 
 from sqlalchemy import text
-
 from udipick.services.demo import demo_gtin
 
 GS = "\x1d"

@@ -7,13 +7,13 @@ import asyncio
 import uuid
 
 from sqlalchemy import select, text
-
-from tests.receiving.helpers import LEDGER_FOR, datamatrix, days, rows, scalar
 from udipick.config import Settings
 from udipick.db.engine import make_engine, make_sessionmaker
 from udipick.db.models import User
 from udipick.domain.access import Actor
 from udipick.services import receiving as svc
+
+from tests.receiving.helpers import LEDGER_FOR, datamatrix, days, rows, scalar
 
 
 async def _actor(db, username: str, device: str) -> Actor:

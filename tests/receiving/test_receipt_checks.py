@@ -3,9 +3,10 @@ conflicts, QC-required items, non-goods labels, hand-counted discrepancies."""
 
 from __future__ import annotations
 
+from udipick.domain.barcodes import hibc_check_character
+
 from tests.conftest import login
 from tests.receiving.helpers import datamatrix, days, rows, scalar, scan_body
-from udipick.domain.barcodes import hibc_check_character
 
 
 async def _start(client, headers, body) -> int:
@@ -124,3 +125,13 @@ async def test_hand_counted_discrepancies_are_recorded_with_who_and_why(client, 
     ]
     r = await client.post(f"/api/v1/receipts/{rid}/discrepancies", json={"kind": "lost", "quantity": 1, "reason": "x"}, headers=h)
     assert r.status_code == 400
+
+
+async def test_a_handheld_can_resume_its_open_receipts(client):
+    h = await login(client, "receiver")
+    rid = await _start(client, h, {"document": "PO-1001"})
+    listed = (await client.get("/api/v1/receipts", params={"document": "PO-1001"}, headers=h)).json()
+    assert [(x["id"], x["status"], x["document"], x["createdBy"]) for x in listed] == [(rid, "open", "PO-1001", "receiver")]
+    assert (await client.get("/api/v1/receipts", params={"status": "closed"}, headers=h)).json() == []
+    r = await client.get("/api/v1/receipts/999", headers=h)
+    assert r.status_code == 404 and r.json()["code"] == "not-found"

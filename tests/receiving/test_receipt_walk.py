@@ -4,11 +4,19 @@ verdict, and stock, ledger and outbox rows are exactly what the verdicts say aft
 from __future__ import annotations
 
 from litestar.testing import AsyncTestClient
+from udipick.api.app import create_app
 
 from tests.conftest import login
 from tests.conftest import test_settings as app_settings
-from tests.receiving.helpers import LEDGER_FOR, STOCK_AT, datamatrix, days, rows, scalar, scan_body
-from udipick.api.app import create_app
+from tests.receiving.helpers import (
+    LEDGER_FOR,
+    STOCK_AT,
+    datamatrix,
+    days,
+    rows,
+    scalar,
+    scan_body,
+)
 
 
 async def test_a_full_receipt_of_a_demo_asn_gets_every_verdict_right(client, demo_db, demo_database_url):

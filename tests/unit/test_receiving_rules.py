@@ -6,7 +6,6 @@ import datetime as dt
 from dataclasses import replace
 
 import pytest
-
 from udipick.domain import errors as e
 from udipick.domain.receiving import (
     Captured,
@@ -77,7 +76,7 @@ def test_an_expired_lot_is_refused_under_either_policy():
         assert info.value.context["expiry"] == TODAY - dt.timedelta(days=1)
 
 
-def test_a_lot_expiring_today_is_not_yet_expired_but_short_dated():
+def test_a_lot_expiring_today_is_not_yet_expired():
     d = decide_receipt(SCREW, Captured(units=1, lot="X", expiry=TODAY), today=TODAY, policy=REFUSE)
     assert d.status == "available"
 

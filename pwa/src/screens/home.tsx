@@ -16,10 +16,11 @@ export function Home() {
   useLang();
   const s = useStore(session);
   const tiles: Tile[] = [
-    { path: "receive", icon: "📥", label: t("home.receive"), roles: ["receiver"] },
-    { path: "putaway", icon: "🏷", label: t("home.putaway"), roles: ["receiver"] },
-    { path: "pick", icon: "🛒", label: t("home.pick"), roles: ["picker"] },
-    { path: "lookup", icon: "🔍", label: t("home.lookup"), roles: ["picker", "receiver", "qa", "packer"] },
+    { path: "receive", icon: "⇩", label: t("home.receive"), roles: ["receiver"] },
+    { path: "putaway", icon: "⇥", label: t("home.putaway"), roles: ["receiver"] },
+    { path: "pick", icon: "✓", label: t("home.pick"), roles: ["picker"] },
+    { path: "pack", icon: "▣", label: t("home.pack"), roles: ["picker"] },
+    { path: "lookup", icon: "?", label: t("home.lookup"), roles: ["picker", "receiver", "qa", "packer"] },
   ];
   const mine = tiles.filter((tile) => hasRole(...tile.roles));
   return (

@@ -5,7 +5,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { get, isOnline, OfflineError, post, ProblemError, uuid, type Problem } from "../api";
 import { feedback } from "../feedback";
 import { t, useLang } from "../i18n";
-import { onReplayed, submitScan, sync } from "../queue";
+import { onReplayed, submitScan, sync, waiting } from "../queue";
 import { ScanField } from "../scanner";
 import { session } from "../session";
 import { useStore } from "../store";
@@ -56,7 +56,16 @@ export function Picking() {
   const load = async () => {
     try {
       const list = await get<PickTask[]>(TASKS);
-      offlinePicked.current = {};
+      // scans still in the offline queue count as taken (after a reload with no Wi-Fi, too)
+      const pending: Record<number, number> = {};
+      for (const q of await waiting()) {
+        const m = q.path.match(/\/picking\/tasks\/(\d+)\/(scans|short)$/);
+        if (!m) continue;
+        const id = Number(m[1]);
+        const task = list.find((x) => x.taskId === id);
+        pending[id] = m[2] === "short" ? (task?.remaining ?? 0) : (pending[id] ?? 0) + 1;
+      }
+      offlinePicked.current = pending;
       setTasks(list);
       setLoadError(null);
     } catch (err) {

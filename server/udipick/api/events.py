@@ -22,7 +22,12 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from udipick.api.deps import Db, allow
-from udipick.domain.errors import InvalidRecord, UnknownWebhookDelivery, UnknownWebhookSubscription, WebhookNameTaken
+from udipick.domain.errors import (
+    InvalidRecord,
+    UnknownWebhookDelivery,
+    UnknownWebhookSubscription,
+    WebhookNameTaken,
+)
 from udipick.services import exports, outbox, webhooks
 
 ERP_READ = allow("admin", scopes=("erp:read",))
@@ -48,7 +53,7 @@ async def events_batch(
 
 
 @get("/stock", name="erp_stock_snapshot", summary="Stock snapshot (CSV or NDJSON)", **ERP_READ)
-async def stock_snapshot(db: Db, format: Literal["csv", "ndjson"] = "ndjson") -> Response:  # noqa: A002
+async def stock_snapshot(db: Db, format: Literal["csv", "ndjson"] = "ndjson") -> Response:
     snap = await exports.stock_snapshot(db)
     headers = {"udipick-as-of-position": str(snap.as_of_position), "udipick-as-of-exact": str(snap.exact).lower()}
     if format == "ndjson":

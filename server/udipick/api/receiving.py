@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Response, get, post
-from litestar.params import JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
 from msgspec import Meta
 
 from udipick.api.deps import AppSettings, CurrentActor, Db, allow
@@ -109,19 +109,21 @@ async def start_receipt(data: JSONBody[StartReceiptIn], db: Db, actor: CurrentAc
 
 
 @get("/api/v1/receipts", **RECEIVING)
-async def list_receipts(db: Db, status: Literal["open", "closed", "all"] = "open", document: str | None = None) -> list[dict[str, Any]]:
+async def list_receipts(
+    db: Db, status: FromQuery[Literal["open", "closed", "all"]] = "open", document: FromQuery[str | None] = None
+) -> list[dict[str, Any]]:
     """Receipts to resume (open ones by default), newest first."""
     return await svc.list_receipts(db, status=None if status == "all" else status, document=document)
 
 
 @get("/api/v1/receipts/{receipt_id:int}", **RECEIVING)
-async def get_receipt(receipt_id: int, db: Db) -> dict[str, Any]:
+async def get_receipt(receipt_id: FromPath[int], db: Db) -> dict[str, Any]:
     """Line progress (ordered, received, open), what this receipt received, its licence plates and labels, discrepancies."""
     return await svc.get_receipt(db, receipt_id)
 
 
 @post("/api/v1/receipts/{receipt_id:int}/scans", status_code=200, **RECEIVING)
-async def scan_receipt(receipt_id: int, data: JSONBody[ReceiptScanIn], db: Db, actor: CurrentActor, settings: AppSettings) -> Response:
+async def scan_receipt(receipt_id: FromPath[int], data: JSONBody[ReceiptScanIn], db: Db, actor: CurrentActor, settings: AppSettings) -> Response:
     """Receive one scan (DataMatrix, GS1-128 with count, HIBC, Digital Link). Replays answer the first verdict."""
     reply = await svc.scan_receipt(
         db, actor, settings, receipt_id,
@@ -135,7 +137,7 @@ async def scan_receipt(receipt_id: int, data: JSONBody[ReceiptScanIn], db: Db, a
 
 
 @post("/api/v1/receipts/{receipt_id:int}/discrepancies", status_code=201, **RECEIVING)
-async def record_discrepancy(receipt_id: int, data: JSONBody[DiscrepancyIn], db: Db, actor: CurrentActor) -> dict[str, Any]:
+async def record_discrepancy(receipt_id: FromPath[int], data: JSONBody[DiscrepancyIn], db: Db, actor: CurrentActor) -> dict[str, Any]:
     """Record short, over or damaged units counted by hand, with a reason."""
     return await svc.record_discrepancy(
         db, actor, receipt_id, kind=data.kind, quantity=data.quantity, reason=data.reason, line_no=data.line_no, item=data.item, lot=data.lot
@@ -143,7 +145,7 @@ async def record_discrepancy(receipt_id: int, data: JSONBody[DiscrepancyIn], db:
 
 
 @post("/api/v1/receipts/{receipt_id:int}/close", status_code=200, **RECEIVING)
-async def close_receipt(receipt_id: int, data: JSONBody[CloseReceiptIn], db: Db, actor: CurrentActor) -> dict[str, Any]:
+async def close_receipt(receipt_id: FromPath[int], data: JSONBody[CloseReceiptIn], db: Db, actor: CurrentActor) -> dict[str, Any]:
     """Confirm the receipt to the ERP (``receipt.confirmed.v1`` per line, lot and status) and create the putaway tasks."""
     return await svc.close_receipt(db, actor, receipt_id, reason=data.reason)
 
@@ -164,7 +166,7 @@ async def identify_putaway(data: JSONBody[PutawayIdentifyIn], db: Db, settings: 
 
 
 @post("/api/v1/putaway/tasks/{task_id:int}/confirm", status_code=200, **RECEIVING)
-async def confirm_putaway(task_id: int, data: JSONBody[PutawayConfirmIn], db: Db, actor: CurrentActor, settings: AppSettings) -> Response:
+async def confirm_putaway(task_id: FromPath[int], data: JSONBody[PutawayConfirmIn], db: Db, actor: CurrentActor, settings: AppSettings) -> Response:
     """Second scan: the destination; it must fit (cold, quarantine, bonded, not frozen)."""
     reply = await svc.confirm_putaway(db, actor, settings, task_id, data.client_scan_id, data.raw, today=dt.date.today())
     return reply_response(reply)
@@ -180,13 +182,13 @@ async def quarantine(db: Db) -> list[dict[str, Any]]:
 
 
 @post("/api/v1/qc/lots/{lot_id:int}/release", status_code=200, **QA)
-async def release_lot(lot_id: int, data: JSONBody[QcDecisionIn], db: Db, actor: CurrentActor) -> dict[str, Any]:
+async def release_lot(lot_id: FromPath[int], data: JSONBody[QcDecisionIn], db: Db, actor: CurrentActor) -> dict[str, Any]:
     """Release a lot's quarantined stock; signed by re-entering the password."""
     return await svc.decide_qc(db, actor, lot_id, "release", reason=data.reason, password=data.password)
 
 
 @post("/api/v1/qc/lots/{lot_id:int}/reject", status_code=200, **QA)
-async def reject_lot(lot_id: int, data: JSONBody[QcDecisionIn], db: Db, actor: CurrentActor) -> dict[str, Any]:
+async def reject_lot(lot_id: FromPath[int], data: JSONBody[QcDecisionIn], db: Db, actor: CurrentActor) -> dict[str, Any]:
     """Reject a lot's quarantined stock (never pickable); signed by re-entering the password."""
     return await svc.decide_qc(db, actor, lot_id, "reject", reason=data.reason, password=data.password)
 

@@ -110,7 +110,7 @@ class Relay:
                     created = await webhooks.fan_out(session)
                 if created:
                     self._work.set()
-            except Exception as exc:  # database restarting: try again on the next wake-up
+            except Exception as exc:  # noqa: BLE001 - database restarting: try again on the next wake-up
                 log.warning("relay fan-out: %s: %s", type(exc).__name__, exc)
                 await asyncio.sleep(1)
             # wake on new positions (the hub calls _wake) or poll
@@ -134,7 +134,7 @@ class Relay:
                 self._work.set()  # other subscriptions may be due: let idle workers look
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - a worker must survive any one failure
                 log.warning("relay worker %d: %s: %s", n, type(exc).__name__, exc)
                 await asyncio.sleep(0.5)
 

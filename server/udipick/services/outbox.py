@@ -91,7 +91,7 @@ async def sequence_now(db: async_sessionmaker, *, attempts: int = 20) -> int:
     head = 0
     for i in range(attempts):
         async with db() as session:
-            assigned, head, waiting = await sequence(session)
+            _assigned, head, waiting = await sequence(session)
         if not waiting:
             break
         await asyncio.sleep(min(0.002 * 2**i, 0.05))
@@ -242,7 +242,7 @@ class OutboxHub:
                     retry = min(retry * 2, 0.1) if self.waiting else 0.002
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # the database restarted or the connection dropped: reconnect
+            except Exception as exc:  # noqa: BLE001 - the database restarted or the connection dropped: reconnect
                 log.warning("outbox hub: %s: %s; reconnecting in %.1fs", type(exc).__name__, exc, delay)
                 await self._close()
                 self._started.set()  # readers fall back to polling meanwhile

@@ -33,6 +33,7 @@ from udipick.db.models import (
     Supplier,
     User,
 )
+from udipick.db.models_printing import PrintJob
 from udipick.db.models_receiving import (
     PutawayTask,
     Receipt,
@@ -66,7 +67,7 @@ from udipick.services.events import (
     emit,
 )
 from udipick.services.identity import record_failed_signature, verify_signature
-from udipick.services.printing import queue_label
+from udipick.services.printing import job_ref, queue_label
 from udipick.services.replay import Reply, once
 
 #: roles that may receive without a document (a blind receipt needs someone accountable for it)
@@ -211,7 +212,7 @@ async def _document_label(session: AsyncSession, receipt: Receipt) -> str | None
     return await session.scalar(select(InboundDocument.erp_id).where(InboundDocument.id == receipt.document_id))
 
 
-async def _identify_item(session: AsyncSession, scan) -> scans.ItemMatch:  # noqa: ANN001
+async def _identify_item(session: AsyncSession, scan) -> scans.ItemMatch:
     if scan.kind in ("location", "lpn", "tote", "badge", "sscc"):
         raise UnknownGtin(
             f"{scan.raw.strip()} is a {scan.kind} label, not goods: scan the barcode on the item or its pack",
@@ -594,9 +595,6 @@ async def get_receipt(db: async_sessionmaker, receipt_id: int) -> dict[str, Any]
 
 
 async def _receipt_view(session: AsyncSession, receipt: Receipt) -> dict[str, Any]:
-    from udipick.db.models_printing import PrintJob
-    from udipick.services.printing import job_ref
-
     doc = await session.get(InboundDocument, receipt.document_id) if receipt.document_id else None
     dock = await session.get(Location, receipt.location_id)
     lines = []
@@ -763,6 +761,8 @@ async def close_receipt(db: async_sessionmaker, actor: Actor, receipt_id: int, *
     return view
 
 
+PICKABLE_TYPES = ("pick", "reserve", "cold", "bonded")
+
 # ---- putaway -------------------------------------------------------------------------------------
 
 
@@ -895,6 +895,9 @@ async def confirm_putaway(
             raise NotFound(f"{lpn} is empty at {from_code}: nothing to put away", lpn=lpn)
         rules.check_putaway(_content_facts(rows), await _location_facts(session, dest))
         number = receipt_number(task.receipt_id)
+        # into a saleable location the plate is emptied, so pickers take units from the location;
+        # quarantine keeps the plate together until QC decides
+        to_container = None if dest.type in PICKABLE_TYPES else task.container_id
         await post_movements(
             session,
             actor,
@@ -902,7 +905,7 @@ async def confirm_putaway(
                 Movement(
                     "putaway", item_id=r.item_id, quantity=r.quantity, lot_id=r.lot_id, serial_id=r.serial_id,
                     from_location_id=task.from_location_id, from_container_id=task.container_id, from_status=r.status,
-                    to_location_id=dest.id, to_container_id=task.container_id, to_status=r.status,
+                    to_location_id=dest.id, to_container_id=to_container, to_status=r.status,
                     document_type="receipt", document_id=number,
                 )
                 for r in rows

@@ -62,7 +62,7 @@ def backoff(attempt: int, *, base: float, cap: float, rng: random.Random | None 
 
 def valid_event_pattern(pattern: str) -> bool:
     """``pick.confirmed.v1``, ``pick.*`` or ``*``: lower-case words, dots, one trailing ``*``."""
-    body = pattern[:-1] if pattern.endswith("*") else pattern
+    body = pattern.removesuffix("*")
     return 0 < len(pattern) <= 80 and all(c.islower() or c.isdigit() or c in "._-" for c in body)
 
 

@@ -1,0 +1,149 @@
+// Packing: open a carton for the order (udipick assigns its SSCC), scan each picked unit into it,
+// close it (the SSCC label goes to the packing station's printer), then confirm the shipment.
+import { useState } from "preact/hooks";
+import { OfflineError, post, ProblemError, uuid } from "../api";
+import { feedback } from "../feedback";
+import { t, useLang } from "../i18n";
+import { submitScan } from "../queue";
+import { ScanField } from "../scanner";
+import { session } from "../session";
+import { refuse, Screen, Toast } from "../ui";
+
+interface Packed {
+  sscc: string;
+  item: string;
+  lot: string | null;
+  units: number;
+  orderUnitsToPack: number;
+}
+
+interface Closed {
+  sscc: string;
+  status: string;
+  label: { jobId: number | null; status: string; printer: string | null; message: string };
+}
+
+export function Packing() {
+  useLang();
+  const [order, setOrder] = useState<string | null>(null);
+  const [carton, setCarton] = useState<{ sscc: string; units: number } | null>(null);
+  const [toPack, setToPack] = useState<number | null>(null);
+  const [closed, setClosed] = useState<string[]>([]);
+  const [toast, setToast] = useState<{ text: string; kind: "ok" | "queued" | "info" } | null>(null);
+
+  const call = async <T,>(path: string, body: unknown): Promise<T | null> => {
+    try {
+      return await post<T>(path, body);
+    } catch (err) {
+      if (err instanceof ProblemError) refuse(err.problem);
+      else if (err instanceof OfflineError) setToast({ text: t("lookup.offline"), kind: "info" });
+      else throw err;
+      return null;
+    }
+  };
+
+  const newCarton = async (forOrder: string) => {
+    const r = await call<{ sscc: string }>("/api/v1/packing/packages", { order: forOrder });
+    if (!r) return;
+    feedback("ok");
+    setOrder(forOrder);
+    setCarton({ sscc: r.sscc, units: 0 });
+    setToast({ text: t("pack.carton", { sscc: r.sscc }), kind: "ok" });
+  };
+
+  const packScan = async (raw: string) => {
+    if (!carton) return;
+    const clientScanId = uuid();
+    const verdict = await submitScan({
+      clientScanId,
+      method: "POST",
+      path: `/api/v1/packing/packages/${carton.sscc}/scans`,
+      body: { clientScanId, raw },
+      label: `${t("home.pack")} · ${order} · ${carton.sscc}`,
+      takenAt: new Date().toISOString(),
+      username: session.get().user?.username ?? "",
+    });
+    if (verdict.kind === "refused") return refuse(verdict.problem);
+    if (verdict.kind === "queued") {
+      feedback("queued");
+      setToast({ text: t("pick.queued"), kind: "queued" });
+      return;
+    }
+    const p = verdict.body as Packed;
+    feedback("ok");
+    setCarton((c) => (c ? { ...c, units: c.units + p.units } : c));
+    setToPack(p.orderUnitsToPack);
+    setToast({ text: `+${p.units} ${p.item}${p.lot ? " · " + p.lot : ""}`, kind: "ok" });
+  };
+
+  const closeCarton = async () => {
+    if (!carton) return;
+    const r = await call<Closed>(`/api/v1/packing/packages/${carton.sscc}/close`, {});
+    if (!r) return;
+    feedback("ok");
+    setClosed((xs) => [...xs, r.sscc]);
+    setCarton(null);
+    setToast({ text: r.label.jobId ? `${t("pack.printed")} (${r.label.printer ?? r.label.status})` : r.label.message, kind: "ok" });
+  };
+
+  const ship = async () => {
+    if (!order) return;
+    const r = await call<{ status: string; ssccs: string[] }>("/api/v1/shipments", { order });
+    if (!r) return;
+    feedback("ok");
+    setToast({ text: t("pack.shipped"), kind: "ok" });
+    setOrder(null);
+    setClosed([]);
+    setToPack(null);
+  };
+
+  return (
+    <Screen title={t("pack.title")} testId="packing">
+      {!carton ? (
+        <ScanField label={order ? t("pack.newCarton") : t("pack.scanOrder")} onScan={(raw) => void newCarton(raw.trim())} testId="scan-input" />
+      ) : (
+        <ScanField label={t("pack.scanItem")} onScan={(raw) => void packScan(raw)} testId="scan-input" />
+      )}
+      <Toast text={toast?.text ?? null} kind={toast?.kind ?? "info"} />
+      {order && (
+        <section class="card task" data-testid="pack-order">
+          <p class="what">
+            {t("pick.order")} {order}
+          </p>
+          {carton && (
+            <p class="lot" data-testid="pack-sscc">
+              SSCC {carton.sscc} · {carton.units}
+            </p>
+          )}
+          {toPack !== null && (
+            <p data-testid="pack-remaining">
+              {t("pack.remaining")}: <strong>{toPack}</strong>
+            </p>
+          )}
+          {closed.length > 0 && (
+            <ul class="list" data-testid="pack-closed">
+              {closed.map((s) => (
+                <li key={s}>✓ {s}</li>
+              ))}
+            </ul>
+          )}
+        </section>
+      )}
+      {carton && (
+        <button type="button" class="btn big" data-testid="pack-close" disabled={carton.units === 0} onClick={() => void closeCarton()}>
+          {t("pack.closeCarton")}
+        </button>
+      )}
+      {order && !carton && (
+        <div class="row">
+          <button type="button" class="btn" data-testid="pack-new" onClick={() => void newCarton(order)}>
+            {t("pack.newCarton")}
+          </button>
+          <button type="button" class="btn primary" data-testid="pack-ship" disabled={closed.length === 0} onClick={() => void ship()}>
+            {t("pack.ship")}
+          </button>
+        </div>
+      )}
+    </Screen>
+  );
+}

@@ -1,0 +1,171 @@
+"""udipick events as an EPCIS 2.0 JSON-LD document (GS1 EPCIS 2.0 / CBV 2.0).
+
+Each physical event (receipt, putaway, QC decision, pick, hold, pack, shipment) becomes one
+``ObjectEvent``: serialised units as SGTINs in ``epcList``, lot-level quantities as LGTIN classes in
+``quantityList``, cartons and pallets as SSCCs — all as GS1 Digital Link URIs
+(``https://id.gs1.org/01/{gtin}/21/{serial}``), which EPCIS 2.0 accepts and which need no company
+prefix length. A receipt is the point where units enter udipick's records, so it is ``action: ADD``
+with ILMD (lot number, item expiration date: the UDI production identifiers); everything later is
+``OBSERVE``. Locations are the warehouse GLN plus the location code as GLN extension (AI 254).
+
+Events with no identifiable objects (a wave released, a refused scan) have no EPCIS counterpart
+and are left out; ``udipick:position`` on each ObjectEvent ties it back to the stream.
+
+Pure: the caller reads the events and the warehouse GLN.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import quote
+
+CONTEXT: list[Any] = [
+    "https://ref.gs1.org/standards/epcis/epcis-context.jsonld",
+    {"udipick": "https://udipick.org/ns/epcis/", "cbvmda": "urn:epcglobal:cbv:mda:"},
+]
+DL = "https://id.gs1.org"
+
+#: event type → (bizStep, disposition, action); disposition ``None``: from the stock status
+MAPPING: dict[str, tuple[str, str | None, str]] = {
+    "receipt.confirmed.v1": ("receiving", None, "ADD"),
+    "putaway.completed.v1": ("storing", "sellable_accessible", "OBSERVE"),
+    "qc.released.v1": ("inspecting", "conformant", "OBSERVE"),
+    "qc.rejected.v1": ("inspecting", "non_conformant", "OBSERVE"),
+    "pick.confirmed.v1": ("picking", "in_progress", "OBSERVE"),
+    "hold.placed.v1": ("holding", "non_sellable_other", "OBSERVE"),
+    "hold.released.v1": ("holding", "available", "OBSERVE"),
+    "package.packed.v1": ("packing", "container_closed", "OBSERVE"),
+    "shipment.confirmed.v1": ("shipping", "in_transit", "OBSERVE"),
+    "recall.initiated.v1": ("holding", "recalled", "OBSERVE"),
+    "stock.adjusted.v1": ("stock_taking", None, "OBSERVE"),
+    "count.completed.v1": ("cycle_counting", None, "OBSERVE"),
+}
+
+STATUS_DISPOSITION = {
+    "available": "available",
+    "quarantine": "non_sellable_other",
+    "hold": "non_sellable_other",
+    "rejected": "non_conformant",
+    "damaged": "damaged",
+    "picked": "in_progress",
+    "packed": "container_closed",
+}
+
+
+def _seg(value: str) -> str:
+    return quote(str(value), safe="")
+
+
+def sgtin(gtin: str, serial: str) -> str:
+    return f"{DL}/01/{gtin}/21/{_seg(serial)}"
+
+
+def lgtin(gtin: str, lot: str | None) -> str:
+    return f"{DL}/01/{gtin}/10/{_seg(lot)}" if lot else f"{DL}/01/{gtin}"
+
+
+def sscc_uri(sscc: str) -> str:
+    return f"{DL}/00/{sscc}"
+
+
+def location_uri(gln: str | None, code: str) -> str:
+    if gln:
+        return f"{DL}/414/{gln}/254/{_seg(code)}"
+    return f"urn:udipick:location:{_seg(code)}"
+
+
+def _objects(data: Mapping[str, Any], epcs: list[str], quantities: list[dict], ilmd: dict[str, str]) -> None:
+    gtin = data.get("gtin")
+    lot = data.get("lot")
+    serials = list(data.get("serials") or [])
+    if data.get("serial"):
+        serials.append(data["serial"])
+    if gtin:
+        if serials:
+            epcs.extend(sgtin(gtin, s) for s in serials)
+        else:
+            element: dict[str, Any] = {"epcClass": lgtin(gtin, lot)}
+            qty = data.get("quantity")
+            if isinstance(qty, int | float) and qty > 0:
+                element["quantity"] = qty
+            quantities.append(element)
+        if lot and "cbvmda:lotNumber" not in ilmd:
+            ilmd["cbvmda:lotNumber"] = lot
+        expiry = data.get("expiry")
+        if expiry and "cbvmda:itemExpirationDate" not in ilmd:
+            ilmd["cbvmda:itemExpirationDate"] = str(expiry)[:10]
+    for key in ("sscc",):
+        if data.get(key):
+            epcs.append(sscc_uri(data[key]))
+    for s in data.get("ssccs") or []:
+        epcs.append(sscc_uri(s))
+    for key in ("contents", "lines", "items"):
+        for part in data.get(key) or []:
+            if isinstance(part, Mapping):
+                _objects(part, epcs, quantities, ilmd)
+
+
+def _time(value: str | dt.datetime) -> str:
+    t = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return t.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def object_event(event: Mapping[str, Any], *, gln: str | None) -> dict[str, Any] | None:
+    """One stream message (``position``, ``eventId``, ``type``, ``occurredAt``, ``data``) → ObjectEvent."""
+    mapping = MAPPING.get(event["type"])
+    if mapping is None:
+        return None
+    biz_step, disposition, action = mapping
+    data: Mapping[str, Any] = event["data"]
+    epcs: list[str] = []
+    quantities: list[dict] = []
+    ilmd: dict[str, str] = {}
+    _objects(data, epcs, quantities, ilmd)
+    if not epcs and not quantities:
+        return None
+    if disposition is None:
+        disposition = STATUS_DISPOSITION.get(str(data.get("status")), "unknown")
+    out: dict[str, Any] = {
+        "type": "ObjectEvent",
+        "eventID": f"urn:uuid:{event['eventId']}",
+        "eventTime": _time(event["occurredAt"]),
+        "eventTimeZoneOffset": "+00:00",
+        "action": action,
+        "bizStep": biz_step,
+        "disposition": disposition,
+    }
+    if epcs:
+        out["epcList"] = list(dict.fromkeys(epcs))
+    if quantities:
+        out["quantityList"] = quantities
+    where = data.get("toLocation") or data.get("location")
+    if where:
+        out["readPoint"] = {"id": location_uri(gln, where)}
+        out["bizLocation"] = {"id": location_uri(gln, where)}
+    elif gln:
+        out["bizLocation"] = {"id": f"{DL}/414/{gln}"}
+    transactions = []
+    if data.get("document"):
+        transactions.append({"type": "po", "bizTransaction": f"urn:udipick:inbound:{_seg(data['document'])}"})
+    if data.get("order"):
+        transactions.append({"bizTransaction": f"urn:udipick:order:{_seg(data['order'])}"})
+    if transactions:
+        out["bizTransactionList"] = transactions
+    if action == "ADD" and ilmd:
+        out["ilmd"] = ilmd
+    out["udipick:position"] = event["position"]
+    out["udipick:eventType"] = event["type"]
+    return out
+
+
+def document(events: Iterable[Mapping[str, Any]], *, gln: str | None, now: dt.datetime) -> dict[str, Any]:
+    body = [e for e in (object_event(ev, gln=gln) for ev in events) if e is not None]
+    return {
+        "@context": CONTEXT,
+        "type": "EPCISDocument",
+        "schemaVersion": "2.0",
+        "creationDate": _time(now),
+        "epcisBody": {"eventList": body},
+    }

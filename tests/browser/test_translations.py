@@ -1,0 +1,51 @@
+"""Every refusal a handheld can receive has a zh-CN and an English text (translated by problem ``code``).
+
+Codes only the ERP or an administrator meet (webhooks, printer registry, ERP record versions) are listed
+here on purpose; the handheld shows the server's ``detail`` for them.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from udipick.domain import errors
+
+MESSAGES = Path(__file__).resolve().parents[2] / "pwa" / "src" / "messages.ts"
+
+NOT_ON_HANDHELDS = {
+    "domain-error", "invalid-record", "stale-version", "invalid-label-data", "unknown-label-template",
+    "unknown-printer", "printer-already-registered", "unknown-print-job", "print-job-already-sent",
+    "unknown-webhook-delivery", "unknown-webhook-subscription", "webhook-name-taken", "not-in-quarantine",
+}
+
+
+def _codes() -> set[str]:
+    out, todo = set(), [errors.DomainError]
+    while todo:
+        cls = todo.pop()
+        out.add(cls.code)
+        todo.extend(cls.__subclasses__())
+    return out
+
+
+def _table(source: str, name: str) -> dict[str, tuple[str, str | None]]:
+    body = source.split(f"export const {name}", 1)[1].split("};", 1)[0]
+    return {m[0]: (m[1], m[2]) for m in re.findall(r'"([a-z0-9-]+)": \["((?:[^"\\]|\\.)*)", (?:"((?:[^"\\]|\\.)*)"|null)\]', body)}
+
+
+def test_every_refusal_a_handheld_can_get_is_translated_into_both_languages():
+    source = MESSAGES.read_text(encoding="utf-8")
+    en, zh = _table(source, "problemsEn"), _table(source, "problemsZh")
+    needed = _codes() - NOT_ON_HANDHELDS
+    assert sorted(needed - en.keys()) == [], "add English texts to pwa/src/messages.ts"
+    assert sorted(needed - zh.keys()) == [], "add zh-CN texts to pwa/src/messages.ts"
+
+
+def test_both_languages_use_the_same_context_members():
+    source = MESSAGES.read_text(encoding="utf-8")
+    en, zh = _table(source, "problemsEn"), _table(source, "problemsZh")
+    assert en.keys() == zh.keys()
+    for code in en:
+        names = lambda pair: set(re.findall(r"\{(\w+)\}", " ".join(p or "" for p in pair)))  # noqa: E731
+        assert names(en[code]) == names(zh[code]), code

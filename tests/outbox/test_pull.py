@@ -1,0 +1,189 @@
+"""Pull side: batch NDJSON, stock snapshot and reconciliation, EPCIS 2.0 documents, /metrics."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from urllib.parse import urlparse
+
+import jsonschema
+import pytest
+from sqlalchemy import text
+from udipick.services import epcis
+from udipick.services.events import emit
+
+from tests.conftest import CONFORMANCE, login
+from tests.outbox.conftest import ACTOR, write_events
+
+
+@pytest.fixture
+async def erp(demo_db) -> dict[str, str]:
+    from udipick.services.identity import add_api_key
+
+    return {"Authorization": f"Bearer {await add_api_key(demo_db, 'erp-pull', ['erp:read'])}"}
+
+
+async def test_batch_pulls_pages_of_ndjson_in_position_order_with_a_next_cursor(client, demo_db, erp):
+    ids = await write_events(demo_db, 7)
+    r = await client.get("/api/v1/erp/events?after=0&limit=4", headers=erp)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/x-ndjson")
+    first = [json.loads(line) for line in r.text.splitlines()]
+    assert r.headers["udipick-next-after"] == "4"
+    r = await client.get("/api/v1/erp/events?after=4&limit=4", headers=erp)
+    rest = [json.loads(line) for line in r.text.splitlines()]
+    assert [m["position"] for m in first + rest] == list(range(1, 8))
+    assert [m["eventId"] for m in first + rest] == ids
+    r = await client.get("/api/v1/erp/events?after=7", headers=erp)
+    assert r.text == "" and r.headers["udipick-next-after"] == "7"
+    r = await client.get("/api/v1/erp/events?after=-1", headers=erp)
+    assert r.status_code == 400 and r.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_the_stock_snapshot_comes_as_csv_and_ndjson_with_the_position_it_reflects(client, demo_db, erp):
+    await write_events(demo_db, 3)
+    r = await client.get("/api/v1/erp/stock?format=ndjson", headers=erp)
+    assert r.status_code == 200
+    rows = [json.loads(line) for line in r.text.splitlines()]
+    assert r.headers["udipick-as-of-position"] == "3" and r.headers["udipick-as-of-exact"] == "true"
+    assert rows and set(rows[0]) == {"item", "gtin", "lot", "expiry", "serial", "warehouse", "location", "status", "quantity", "reserved"}
+    assert all(row["quantity"] > 0 for row in rows)
+    serialised = [row for row in rows if row["serial"]]
+    assert serialised and all(row["quantity"] == 1 for row in serialised)
+    r = await client.get("/api/v1/erp/stock?format=csv", headers=erp)
+    lines = r.text.splitlines()
+    assert r.headers["content-type"].startswith("text/csv")
+    assert lines[0] == "item,gtin,lot,expiry,serial,warehouse,location,status,quantity,reserved"
+    assert len(lines) == len(rows) + 1
+
+
+async def test_reconciliation_returns_only_the_differences_at_the_erps_granularity(client, demo_db, erp):
+    rows = [json.loads(line) for line in (await client.get("/api/v1/erp/stock", headers=erp)).text.splitlines()]
+    by_lot: dict[tuple, int] = {}
+    for row in rows:
+        by_lot[(row["item"], row["lot"])] = by_lot.get((row["item"], row["lot"]), 0) + row["quantity"]
+    (item, lot), qty = sorted(by_lot.items(), key=lambda kv: str(kv[0]))[0]
+    lines = [{"item": i, "lot": lt, "quantity": q} for (i, lt), q in by_lot.items()]
+    # the ERP believes 5 more of one lot, and has a lot udipick never saw
+    lines = [dict(ln, quantity=ln["quantity"] + 5) if (ln["item"], ln["lot"]) == (item, lot) else ln for ln in lines]
+    lines.append({"item": item, "lot": "GHOST-1", "quantity": 2})
+    r = await client.post("/api/v1/erp/stock/reconciliation", json={"lines": lines, "groupBy": ["lot"]}, headers=erp)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["exact"] is True and body["groupBy"] == ["lot"]
+    diffs = {(d["item"], d.get("lot")): d for d in body["differences"]}
+    assert set(diffs) == {(item, lot), (item, "GHOST-1")}
+    assert (diffs[(item, lot)]["erpQuantity"], diffs[(item, lot)]["udipickQuantity"], diffs[(item, lot)]["difference"]) == (qty + 5, qty, -5)
+    assert diffs[(item, "GHOST-1")]["difference"] == -2
+    assert body["matching"] == body["compared"] - 2
+    r = await client.post("/api/v1/erp/stock/reconciliation", json={"lines": [{"item": item}]}, headers=erp)
+    assert r.status_code == 400 and "quantity" in r.json()["detail"]
+
+
+async def _demo_events(db) -> None:
+    """One of each physical event, through the real event structs as the workflows emit them."""
+    from udipick.services import events as ev
+
+    async with db() as s:
+        await emit(
+            s,
+            ACTOR,
+            ev.ReceiptConfirmed(
+                receipt="R-1", document="ASN-2001", line_no=1, item="STENT-DES-3018", gtin="00614141010029", lot="ST-C3",
+                expiry="2028-01-31", production_date=None, serials=["STN000301", "STN/302"], quantity=2, status="available",
+                reasons=[], location="RCV-01", lpn="LPN0001",
+            ),
+            ev.ReceiptConfirmed(
+                receipt="R-1", document="PO-1001", line_no=2, item="SYR-10ML", gtin="00614141010012", lot="SY 2502A",
+                expiry="2027-06-30", production_date=None, serials=[], quantity=120, status="quarantine", reasons=["short"],
+                location="RCV-01", lpn="LPN0002",
+            ),
+        )
+        await s.commit()
+    await write_events(db, 1, "wave.released.v1")  # no EPCIS counterpart
+    async with db() as s:
+        await s.execute(
+            text(
+                "INSERT INTO outbox_events (event_id, type, occurred_at, data) VALUES"
+                " (gen_random_uuid(), 'pick.confirmed.v1', now(), '{\"order\": \"SO-5001\", \"gtin\": \"00614141010012\","
+                " \"lot\": \"SY2502A\", \"serial\": null, \"quantity\": 10, \"location\": \"A-01-01\"}'),"
+                " (gen_random_uuid(), 'package.packed.v1', now(), '{\"sscc\": \"006141410000000018\", \"order\": \"SO-5001\","
+                " \"contents\": [{\"gtin\": \"00614141010012\", \"lot\": \"SY2502A\", \"quantity\": 10}]}'),"
+                " (gen_random_uuid(), 'shipment.confirmed.v1', now(), '{\"order\": \"SO-5001\", \"customer\": \"C-1\","
+                " \"ssccs\": [\"006141410000000018\"], \"lines\": [{\"gtin\": \"00614141010029\", \"serials\": [\"STN000301\"]}]}'),"
+                " (gen_random_uuid(), 'hold.placed.v1', now(), '{\"scope\": \"lot\", \"gtin\": \"00614141010012\", \"lot\": \"SY2502A\"}')"
+            )
+        )
+        await s.commit()
+
+
+def _validator():
+    schema = json.loads((CONFORMANCE / "epcis" / "EPCIS-JSON-Schema.json").read_text())
+    return jsonschema.Draft7Validator(schema, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
+
+
+def _uris(doc: dict) -> list[str]:
+    out = []
+    for e in doc["epcisBody"]["eventList"]:
+        out += e.get("epcList", []) + [q["epcClass"] for q in e.get("quantityList", [])] + [e["eventID"]]
+        out += [e[k]["id"] for k in ("readPoint", "bizLocation") if k in e]
+    return out
+
+
+async def test_every_epcis_document_validates_against_the_gs1_schema(client, demo_db, erp):
+    await _demo_events(demo_db)
+    validator = _validator()
+    docs = []
+    for after in (0, 2, 5):  # several pages, the empty tail too
+        r = await client.get(f"/api/v1/epcis/events?after={after}&limit=3", headers=erp)
+        assert r.status_code == 200 and r.headers["content-type"].startswith("application/ld+json")
+        docs.append(r.json())
+    docs.append((await client.get("/api/v1/epcis/events?after=999", headers=erp)).json())
+    for doc in docs:
+        errors = sorted(validator.iter_errors(doc), key=str)
+        assert not errors, errors[0]
+        assert all(urlparse(u).scheme in ("https", "urn") for u in _uris(doc))
+    events = (await client.get("/api/v1/epcis/events", headers=erp)).json()["epcisBody"]["eventList"]
+    assert [e["bizStep"] for e in events] == ["receiving", "receiving", "picking", "packing", "shipping", "holding"]
+    stent, syringes = events[0], events[1]
+    assert stent["action"] == "ADD" and stent["disposition"] == "available"
+    assert stent["epcList"] == ["https://id.gs1.org/01/00614141010029/21/STN000301", "https://id.gs1.org/01/00614141010029/21/STN%2F302"]
+    assert stent["ilmd"] == {"cbvmda:lotNumber": "ST-C3", "cbvmda:itemExpirationDate": "2028-01-31"}
+    assert syringes["quantityList"] == [{"epcClass": "https://id.gs1.org/01/00614141010012/10/SY%202502A", "quantity": 120}]
+    assert syringes["disposition"] == "non_sellable_other"
+    assert events[2]["action"] == "OBSERVE" and "ilmd" not in events[2]
+    assert events[4]["epcList"] == ["https://id.gs1.org/00/006141410000000018", "https://id.gs1.org/01/00614141010029/21/STN000301"]
+    assert events[2]["readPoint"] == {"id": "urn:udipick:location:A-01-01"}  # the demo warehouse has no GLN
+    assert [e["udipick:position"] for e in events] == [1, 2, 4, 5, 6, 7]  # the wave (3) has no EPCIS counterpart
+
+
+def test_the_epcis_mapping_names_only_cbv_vocabulary():
+    schema = json.loads(Path(CONFORMANCE / "epcis" / "EPCIS-JSON-Schema.json").read_text())
+    steps = set(schema["definitions"]["bizStep"]["anyOf"][1]["enum"])
+    dispositions = set(schema["definitions"]["disposition"]["anyOf"][1]["enum"])
+    for step, disposition, action in epcis.MAPPING.values():
+        assert step in steps and (disposition is None or disposition in dispositions) and action in ("ADD", "OBSERVE")
+    assert set(epcis.STATUS_DISPOSITION.values()) <= dispositions
+    with_gln = epcis.object_event(
+        {"position": 1, "eventId": "e", "type": "pick.confirmed.v1", "occurredAt": "2026-01-02T03:04:05+08:00",
+         "data": {"gtin": "00614141010012", "quantity": 3, "location": "A-01-01"}},
+        gln="0614141000005",
+    )
+    assert with_gln["readPoint"] == {"id": "https://id.gs1.org/414/0614141000005/254/A-01-01"}
+    assert with_gln["eventTime"] == "2026-01-01T19:04:05Z" and with_gln["quantityList"][0]["epcClass"].endswith("/01/00614141010012")
+
+
+async def test_metrics_show_the_backlog_lag_and_request_latency(client, demo_db, erp):
+    from tests.outbox.conftest import make_subscription
+
+    await write_events(demo_db, 4)
+    await client.get("/api/v1/erp/events?after=0", headers=erp)  # sequences the 4
+    await make_subscription(demo_db, "http://127.0.0.1:9/hook", name="erp-main", from_position=1)
+    r = await client.get("/metrics", headers=erp)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
+    body = r.text
+    assert "udipick_outbox_head_position 4" in body
+    assert 'udipick_webhook_lag_events{subscription="erp-main"} 3' in body
+    assert 'udipick_http_request_duration_seconds_count{route="/api/v1/erp/events",method="GET"}' in body
+    assert r.headers["x-request-id"]
+    picker = await login(client, "picker")
+    assert (await client.get("/metrics", headers=picker)).status_code == 403
