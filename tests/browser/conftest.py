@@ -143,8 +143,10 @@ def server(browser_database_url: str, pwa_dist: Path) -> Iterator[str]:
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
+    """One Chromium for the browser tests. Package scope, not session: Playwright's sync API keeps an
+    event loop running in the main thread while it is open, which would break every async test after it."""
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():

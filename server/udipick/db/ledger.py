@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
-from sqlalchemy import insert
-from sqlalchemy.exc import IntegrityError
+import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from udipick.db.models import StockLedger
+from udipick.db.pg import raw
 from udipick.domain.access import Actor
 from udipick.domain.errors import InsufficientStock
 
@@ -33,21 +32,31 @@ class Movement:
     event_id: uuid.UUID | None = None
 
 
+_INSERT = """
+INSERT INTO stock_ledger (movement, item_id, lot_id, serial_id, quantity, from_location_id, from_container_id, from_status,
+                          to_location_id, to_container_id, to_status, reason, document_type, document_id, event_id,
+                          user_id, api_key_id, device_id)
+SELECT m.*, $16::int, $17::int, $18::text
+  FROM unnest($1::text[], $2::int[], $3::int[], $4::int[], $5::int[], $6::int[], $7::int[], $8::text[], $9::int[],
+              $10::int[], $11::text[], $12::text[], $13::text[], $14::text[], $15::uuid[]) AS m
+"""
+_FIELDS = ("movement", "item_id", "lot_id", "serial_id", "quantity", "from_location_id", "from_container_id", "from_status",
+           "to_location_id", "to_container_id", "to_status", "reason", "document_type", "document_id", "event_id")
+
+
 async def post_movements(session: AsyncSession, actor: Actor, movements: list[Movement]) -> None:
     """Append movements; stock that is not there (would go negative) is refused as a business fact.
 
     Callers lock and check the stock first; the database check is the safety net, and when it
-    fires the caller's whole transaction rolls back.
+    fires the caller's whole transaction rolls back. One statement whatever the number of rows.
     """
     if not movements:
         return
-    rows = [
-        {**asdict(m), "user_id": actor.user_id, "api_key_id": actor.api_key_id, "device_id": actor.device_id}
-        for m in movements
-    ]
+    columns = [[getattr(m, f) for m in movements] for f in _FIELDS]
+    conn = await raw(session)
     try:
-        await session.execute(insert(StockLedger), rows)
-    except IntegrityError as exc:
-        if "ck_stock_quantity_nonneg" in str(exc.orig) or "no stock of item" in str(exc.orig):
+        await conn.execute(_INSERT, *columns, actor.user_id, actor.api_key_id, actor.device_id)
+    except asyncpg.IntegrityConstraintViolationError as exc:
+        if "ck_stock_quantity_nonneg" in str(exc) or "no stock of item" in str(exc) or "quantity_nonneg" in str(exc):
             raise InsufficientStock("not enough stock at that place for this movement", movement=movements[0].movement) from None
         raise

@@ -6,10 +6,10 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import insert
+import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from udipick.db.models import OutboxEvent
+from udipick.db.pg import raw
 from udipick.domain.access import Actor
 
 
@@ -17,21 +17,17 @@ async def add_events(session: AsyncSession, actor: Actor, events: list[tuple[str
     """Append ``(type, data)`` events; they reach the ERP only if the caller's transaction commits."""
     if not events:
         return []
-    now = dt.datetime.now(dt.UTC)
     ids = [uuid.uuid4() for _ in events]
-    await session.execute(
-        insert(OutboxEvent),
-        [
-            {
-                "event_id": event_id,
-                "type": type_,
-                "occurred_at": now,
-                "user_id": actor.user_id,
-                "username": actor.label,
-                "device_id": actor.device_id,
-                "data": data,
-            }
-            for event_id, (type_, data) in zip(ids, events, strict=True)
-        ],
+    conn = await raw(session)
+    await conn.execute(
+        "INSERT INTO outbox_events (event_id, type, data, occurred_at, user_id, username, device_id)"
+        " SELECT e.id, e.type, e.data::jsonb, $4, $5, $6, $7 FROM unnest($1::uuid[], $2::text[], $3::text[]) AS e(id, type, data)",
+        ids,
+        [t for t, _ in events],
+        [msgspec.json.encode(d).decode() for _, d in events],
+        dt.datetime.now(dt.UTC),
+        actor.user_id,
+        actor.label,
+        actor.device_id,
     )
     return ids

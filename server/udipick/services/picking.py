@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass, replace
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import text
@@ -18,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from udipick.config import Settings
 from udipick.db.ledger import Movement, post_movements
+from udipick.db.pg import raw as pg_conn
 from udipick.domain import errors as e
 from udipick.domain.access import Actor
 from udipick.domain.allocation import Candidate, Need, ScannedUnit, TaskView, ineligibility, judge_pick_scan, plan_wave
@@ -352,12 +354,10 @@ async def list_tasks(db: async_sessionmaker, *, wave_id: int | None, status: str
 
 
 async def _load_task(session: AsyncSession, task_id: int, *, lock: bool) -> Any:
-    row = (
-        await session.execute(text(_TASK + " WHERE t.id = :id" + (" FOR UPDATE OF t" if lock else "")), {"id": task_id})
-    ).first()
-    if row is None:
+    rec = await (await pg_conn(session)).fetchrow(_TASK + " WHERE t.id = $1" + (" FOR UPDATE OF t" if lock else ""), task_id)
+    if rec is None:
         raise e.NotFound(f"pick task {task_id} does not exist", taskId=task_id)
-    return row
+    return SimpleNamespace(**dict(rec))
 
 
 def _check_location(task: Any, location_raw: str | None, settings: Settings, today: dt.date) -> None:
@@ -416,21 +416,16 @@ async def confirm_pick(
         _check_location(task, location_raw, settings, today)
         match = await scans.match_item(session, scan)
         serial_status = None
+        pg = await pg_conn(session)
         if scan.serial and match:
-            srow = (
-                await session.execute(
-                    text("SELECT id, status FROM serials WHERE item_id = :i AND serial = :s FOR UPDATE"),
-                    {"i": match.item_id, "s": scan.serial},
-                )
-            ).first()
-            if srow:
-                serial_status = srow.status
-        rows = (
-            await session.execute(
-                text(_CANDIDATES + " AND s.location_id = :loc AND s.item_id = :item ORDER BY s.id FOR UPDATE OF s"),
-                {"loc": task.location_id, "item": task.item_id},
+            serial_status = await pg.fetchval(
+                "SELECT status FROM serials WHERE item_id = $1 AND serial = $2 FOR UPDATE", match.item_id, scan.serial
             )
-        ).all()
+        rows = [
+            SimpleNamespace(**dict(r))
+            for r in await pg.fetch(_CANDIDATES + " AND s.location_id = $1 AND s.item_id = $2 ORDER BY s.id FOR UPDATE OF s",
+                                    task.location_id, task.item_id)
+        ]
         if scan.serial and serial_status == "in_stock":
             task = await _swap_serial_within_line(session, task, rows, scan.serial)
         remaining = task.quantity - task.picked
@@ -460,20 +455,17 @@ async def confirm_pick(
         picked = task.picked + verdict.units
         # one round trip: the task's reservation shrinks by what was taken (whichever lot it came from),
         # task and order line count it, the serial moves, and the pick is recorded
-        await session.execute(
-            text(
-                "WITH r AS (UPDATE stock SET reserved = reserved - :q WHERE id = :sid),"
-                " t AS (UPDATE pick_tasks SET picked = :p, status = CASE WHEN :p = quantity THEN 'done' ELSE 'open' END WHERE id = :t),"
-                " ol AS (UPDATE outbound_lines SET quantity_picked = quantity_picked + :q WHERE id = :l),"
-                " se AS (UPDATE serials SET status = 'picked', location_id = :st WHERE id = :s)"
-                " INSERT INTO picks (task_id, document_id, line_id, item_id, lot_id, serial_id, quantity, from_location_id,"
-                " staging_location_id, container_id, client_scan_id, fefo_override_by, override_reason, picked_by, device_id)"
-                " VALUES (:t, :d, :l, :i, :lot, :s, :q, :f, :st, :c, :csid, :ob, :orr, :u, :dev)"
-            ),
-            {"t": task.id, "d": task.document_id, "l": task.line_id, "i": task.item_id, "lot": c.lot_id, "s": c.serial_id,
-             "q": verdict.units, "sid": task.stock_id, "p": picked, "f": task.location_id, "st": staging, "c": task.tote_id, "csid": client_scan_id,
-             "ob": override.supervisor.user_id if override else None, "orr": override.reason if override else None,
-             "u": actor.user_id, "dev": actor.device_id},
+        await pg.execute(
+            "WITH r AS (UPDATE stock SET reserved = reserved - $7 WHERE id = $16),"
+            " t AS (UPDATE pick_tasks SET picked = $17, status = CASE WHEN $17 = quantity THEN 'done' ELSE 'open' END WHERE id = $1),"
+            " ol AS (UPDATE outbound_lines SET quantity_picked = quantity_picked + $7 WHERE id = $3),"
+            " se AS (UPDATE serials SET status = 'picked', location_id = $9 WHERE id = $6)"
+            " INSERT INTO picks (task_id, document_id, line_id, item_id, lot_id, serial_id, quantity, from_location_id,"
+            " staging_location_id, container_id, client_scan_id, fefo_override_by, override_reason, picked_by, device_id)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+            task.id, task.document_id, task.line_id, task.item_id, c.lot_id, c.serial_id, verdict.units, task.location_id,
+            staging, task.tote_id, client_scan_id, override.supervisor.user_id if override else None,
+            override.reason if override else None, actor.user_id, actor.device_id, task.stock_id, picked,
         )
         await post_movements(
             session,

@@ -11,15 +11,18 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+import msgspec
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from udipick.db.models import ScanReply
+from udipick.db.pg import raw
 from udipick.domain.access import Actor
 from udipick.domain.errors import Conflict, DomainError
 from udipick.domain.problem import problem_body, status_for
+
+
+class _LostRace(Exception):
+    """Another request stored an answer for this scan id first; this one's work is rolled back."""
 
 
 class Reply:
@@ -34,19 +37,32 @@ class Reply:
 
 
 async def _stored(session: AsyncSession, client_scan_id: uuid.UUID, action: str) -> Reply | None:
-    row = (
-        await session.execute(
-            select(ScanReply.status_code, ScanReply.body, ScanReply.action).where(ScanReply.client_scan_id == client_scan_id)
-        )
-    ).first()
+    row = await (await raw(session)).fetchrow(
+        "SELECT status_code, body::text AS body, action FROM scan_replies WHERE client_scan_id = $1", client_scan_id
+    )
     if row is None:
         return None
-    if row.action != action:
+    if row["action"] != action:
         raise Conflict(
-            f"scan id {client_scan_id} was already used for {row.action}; every scan needs its own id",
+            f"scan id {client_scan_id} was already used for {row['action']}; every scan needs its own id",
             clientScanId=str(client_scan_id),
         )
-    return Reply(row.status_code, row.body, True)
+    return Reply(row["status_code"], msgspec.json.decode(row["body"]), True)
+
+
+_INSERT_REPLY = (
+    "INSERT INTO scan_replies (client_scan_id, action, user_id, device_id, status_code, body)"
+    " VALUES ($1, $2, $3, $4, $5, $6::jsonb) ON CONFLICT (client_scan_id) DO NOTHING RETURNING client_scan_id"
+)
+
+
+async def _insert_reply(session: AsyncSession, client_scan_id: uuid.UUID, action: str, actor: Actor, status: int,
+                        body: dict[str, Any]) -> bool:
+    """``True`` when this is the first answer for the scan id."""
+    inserted = await (await raw(session)).fetchval(
+        _INSERT_REPLY, client_scan_id, action, actor.user_id, actor.device_id, status, msgspec.json.encode(body).decode()
+    )
+    return inserted is not None
 
 
 async def once(
@@ -68,43 +84,22 @@ async def once(
             if (stored := await _stored(session, client_scan_id, action)) is not None:
                 return stored
             body = await decide_and_write(session)
-            await session.execute(
-                pg_insert(ScanReply).values(
-                    client_scan_id=client_scan_id,
-                    action=action,
-                    user_id=actor.user_id,
-                    device_id=actor.device_id,
-                    status_code=200,
-                    body=body,
-                )
-            )
+            if not await _insert_reply(session, client_scan_id, action, actor, 200, body):
+                raise _LostRace
         return Reply(200, body, False)
     except DomainError as refusal:
         problem = problem_body(refusal)
         status = status_for(refusal)
         try:
             async with db.begin() as session:
-                inserted = await session.scalar(
-                    pg_insert(ScanReply)
-                    .values(
-                        client_scan_id=client_scan_id,
-                        action=action,
-                        user_id=actor.user_id,
-                        device_id=actor.device_id,
-                        status_code=status,
-                        body=problem,
-                    )
-                    .on_conflict_do_nothing()
-                    .returning(ScanReply.client_scan_id)
-                )
-                if inserted is not None and on_refused is not None:
+                if await _insert_reply(session, client_scan_id, action, actor, status, problem) and on_refused is not None:
                     await on_refused(session, refusal)
         except IntegrityError:
             pass
         async with db() as session:
             stored = await _stored(session, client_scan_id, action)
         return stored if stored is not None and stored.body != problem else Reply(status, problem, False)
-    except IntegrityError:
+    except (IntegrityError, _LostRace):
         # the same scan id raced in from a second request and won: answer what it answered
         async with db() as session:
             stored = await _stored(session, client_scan_id, action)

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from udipick.config import Settings
 from udipick.db.models import Container, Item, ItemGtin, Location
+from udipick.db.pg import raw
 from udipick.domain.barcodes import Scan, ScanConfig, interpret
 
 
@@ -57,6 +59,13 @@ _ITEM_COLS = (
 )
 
 
+_BY_GTIN = """
+SELECT i.id, i.erp_id, i.name, i.gtin, i.lot_tracked, i.serial_tracked, i.expiry_tracked, i.min_temp_c, i.max_temp_c,
+       i.min_shelf_life_days, i.qc_required, i.bonded, g.pack_level, g.quantity AS pack_qty
+  FROM item_gtins g JOIN items i ON i.id = g.item_id WHERE g.gtin = $1
+"""
+
+
 def _match(row, scanned_gtin: str | None, level: str, pack_qty: int, count: int | None) -> ItemMatch:
     return ItemMatch(
         item_id=row.id, erp_id=row.erp_id, name=row.name, gtin=row.gtin, scanned_gtin=scanned_gtin, pack_level=level,
@@ -72,14 +81,11 @@ async def match_item(session: AsyncSession, scan: Scan) -> ItemMatch | None:
     """GTIN (or the content GTIN of a logistic unit, AI 02 with count 37) or HIBC LIC + PCN."""
     gtin = scan.gtin or scan.content_gtin
     if gtin:
-        row = (
-            await session.execute(
-                select(*_ITEM_COLS, ItemGtin.pack_level, ItemGtin.quantity.label("pack_qty"))
-                .join(ItemGtin, ItemGtin.item_id == Item.id)
-                .where(ItemGtin.gtin == gtin)
-            )
-        ).first()
-        return _match(row, gtin, row.pack_level, row.pack_qty, scan.quantity) if row else None
+        rec = await (await raw(session)).fetchrow(_BY_GTIN, gtin)
+        if rec is None:
+            return None
+        row = SimpleNamespace(**dict(rec))
+        return _match(row, gtin, row.pack_level, row.pack_qty, scan.quantity)
     if scan.hibc_lic and scan.hibc_pcn:
         row = (
             await session.execute(select(*_ITEM_COLS).where(Item.hibc_lic == scan.hibc_lic, Item.hibc_pcn == scan.hibc_pcn))
