@@ -6,6 +6,8 @@ Prints, in one run on one machine:
   - wave allocation of 10,000 order lines (target <= 5 s),
   - pick-confirm latency p50/p95/p99 and sustained confirms per second with many simulated handhelds
     (targets >= 500/s, p99 <= 50 ms),
+  - end-to-end latency from each pick-confirm response to its pick.confirmed.v1 event arriving at a connected
+    ERP WebSocket client (issue 6's target: p99 <= 100 ms),
   - one bare single-row PostgreSQL UPDATE commit (asyncpg) p50, and the ratio pick-confirm p50 / bare commit p50.
 The handhelds are a minimal keep-alive HTTP/1.1 client on asyncio streams, so the load generator costs
 little CPU next to the server and PostgreSQL on the same two cores.
@@ -179,23 +181,58 @@ async def run(args: argparse.Namespace, dsn: str, base: str) -> None:
             if time.perf_counter() > deadline:
                 break
             t = time.perf_counter()
+            scan_id = str(uuid.uuid4())
             status, body = await h.request("POST", f"/api/v1/picking/tasks/{task_id}/scans",
-                                           {"clientScanId": str(uuid.uuid4()), "raw": raw, "locationRaw": loc})
-            latencies.append(time.perf_counter() - t)
+                                           {"clientScanId": scan_id, "raw": raw, "locationRaw": loc})
+            now = time.perf_counter()
+            latencies.append(now - t)
+            if status == 200:
+                answered[scan_id] = now
             if status != 200:
                 refused += 1
                 if refused < 3:
                     print("refused:", status, body[:200])
         await h.close()
 
+    import websockets
+
+    answered: dict[str, float] = {}
+    arrived: dict[str, float] = {}
+    done = asyncio.Event()
+
+    async def erp_stream() -> None:
+        """The ERP side: a WebSocket stream client; pick.confirmed.v1 carries the scan's clientScanId."""
+        url = base.replace("http://", "ws://") + f"/api/v1/erp/stream?after=0&access_token={args.stream_key}"
+        async with websockets.connect(url, max_size=None) as ws:
+            while not done.is_set():
+                try:
+                    msg = json.loads(await asyncio.wait_for(ws.recv(), 1.0))
+                except TimeoutError:
+                    continue
+                if msg.get("type") == "pick.confirmed.v1":
+                    arrived[msg["data"]["clientScanId"]] = time.perf_counter()
+                if "position" in msg and msg["position"] % 200 == 0:
+                    await ws.send(json.dumps({"ack": msg["position"]}))
+
+    stream_task = asyncio.create_task(erp_stream())
+    await asyncio.sleep(0.5)
     t0 = time.perf_counter()
     await asyncio.gather(*(handheld(i) for i in range(args.handhelds)))
     elapsed = time.perf_counter() - t0
+    deadline_stream = time.perf_counter() + 10
+    while len(arrived) < len(answered) and time.perf_counter() < deadline_stream:
+        await asyncio.sleep(0.05)
+    done.set()
+    await stream_task
     bare = await bare_commit_p50(dsn)
     p50, p95, p99 = (pct(latencies, p) * 1000 for p in (0.5, 0.95, 0.99))
     print(f"confirm : {len(latencies):,} pick confirms by {args.handhelds} handhelds in {elapsed:.1f} s = "
           f"{len(latencies) / elapsed:,.0f}/s (target >= 500/s); refused {refused}")
     print(f"latency : p50 {p50:.1f} ms  p95 {p95:.1f} ms  p99 {p99:.1f} ms (target p99 <= 50 ms)")
+    lags = [max(0.0, arrived[k] - v) * 1000 for k, v in answered.items() if k in arrived]
+    if lags:
+        print(f"stream  : {len(lags):,}/{len(answered):,} pick.confirmed.v1 events reached the ERP WebSocket client; "
+              f"response-to-arrival p50 {pct(lags, 0.5):.1f} ms  p99 {pct(lags, 0.99):.1f} ms (target p99 <= 100 ms)")
     print(f"floor   : bare single-row UPDATE commit p50 {bare * 1000:.3f} ms; pick-confirm p50 / bare commit p50 = "
           f"{p50 / (bare * 1000):.0f}x")
 
@@ -219,6 +256,9 @@ def main() -> None:
         subprocess.run([sys.executable, "-m", "udipick.cli", "users", "add", "admin", "--role", "admin"],
                        env={**os.environ, "DATABASE_URL": url}, input="admin-demo\n", text=True, check=True, capture_output=True)
         asyncio.run(build_warehouse(url, args.stock, args.lines))
+        args.stream_key = subprocess.run(
+            [sys.executable, "-m", "udipick.cli", "api-keys", "add", "bench-erp", "--scope", "erp:read"],
+            env={**os.environ, "DATABASE_URL": url}, text=True, check=True, capture_output=True).stdout.strip()
         with server(url, extra_env={"UDIPICK_LOG_JSON": "0"}, workers=args.workers) as base:
             asyncio.run(run(args, url, base))
 

@@ -5,9 +5,10 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 need_debs=()
-[ -e /usr/lib/x86_64-linux-gnu/libdmtx.so.0 ] || [ -e /usr/lib/aarch64-linux-gnu/libdmtx.so.0 ] || ldconfig -p 2>/dev/null | grep -q libdmtx.so.0 || need_debs+=(libdmtx0b)
-fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need_debs+=(fonts-noto-cjk)
-if [ "${UDIPICK_WITH_BROWSER:-0}" = 1 ] && [ ! -x /usr/bin/chromium ]; then need_debs+=(chromium); fi
+have_deb() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+have_deb libdmtx0b || need_debs+=(libdmtx0b)            # pylibdmtx (plain DataMatrix)
+have_deb fonts-noto-cjk || need_debs+=(fonts-noto-cjk)  # Chinese text in label previews
+if [ "${UDIPICK_WITH_BROWSER:-0}" = 1 ]; then have_deb chromium || need_debs+=(chromium); fi  # browser tests
 if [ ${#need_debs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "installing Debian packages: ${need_debs[*]}"

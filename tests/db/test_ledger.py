@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from tests.ledger_check import LEDGER_MISMATCHES
 from udipick.db.engine import make_engine, make_sessionmaker
 from udipick.db.ledger import Movement, post_movements
 from udipick.domain.access import Actor
@@ -83,28 +84,7 @@ def test_stock_always_equals_the_sum_of_the_ledger(world, ops):
                 except InsufficientStock:
                     refused += 1
             async with db() as s:
-                mismatches = (
-                    await s.execute(
-                        text(
-                            """
-                    WITH legs AS (
-                      SELECT item_id, lot_id, serial_id, to_location_id AS loc, to_container_id AS c, to_status AS st, quantity AS q
-                        FROM stock_ledger WHERE to_location_id IS NOT NULL
-                      UNION ALL
-                      SELECT item_id, lot_id, serial_id, from_location_id, from_container_id, from_status, -quantity
-                        FROM stock_ledger WHERE from_location_id IS NOT NULL),
-                    expected AS (SELECT item_id, lot_id, serial_id, loc, c, st, sum(q) AS q FROM legs
-                                  GROUP BY item_id, lot_id, serial_id, loc, c, st)
-                    SELECT count(*) FROM expected e
-                      FULL JOIN (SELECT * FROM stock WHERE quantity <> 0) s
-                        ON s.item_id = e.item_id AND s.lot_id IS NOT DISTINCT FROM e.lot_id
-                       AND s.serial_id IS NOT DISTINCT FROM e.serial_id AND s.location_id = e.loc
-                       AND s.container_id IS NOT DISTINCT FROM e.c AND s.status = e.st
-                     WHERE coalesce(e.q, 0) <> coalesce(s.quantity, 0)
-                    """
-                        )
-                    )
-                ).scalar()
+                mismatches = await s.scalar(text(LEDGER_MISMATCHES))
                 negative = await s.scalar(text("SELECT count(*) FROM stock WHERE quantity < 0"))
             assert mismatches == 0
             assert negative == 0

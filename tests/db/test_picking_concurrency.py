@@ -8,7 +8,7 @@ import uuid
 
 from sqlalchemy import text
 
-from tests.api.test_packing import LEDGER_MISMATCHES
+from tests.ledger_check import LEDGER_MISMATCHES
 from tests.api.test_picking import SYR, gs1
 from udipick.config import Settings
 from udipick.db.engine import make_engine, make_sessionmaker

@@ -8,11 +8,8 @@ import msgspec
 from litestar import Request, get, post
 from litestar.params import JSONBody
 from msgspec import Meta
-from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from udipick.api.deps import AppSettings, CurrentActor, Db, allow, forget_token
-from udipick.config import Settings
-from udipick.domain.access import Actor
 from udipick.services import identity
 
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 from litestar import get
 from litestar.response import Response
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from udipick.api.deps import AppSettings, CurrentActor, Db, allow
+from udipick.api.deps import Db, allow
 from udipick.db.migrate import current_heads
 
 

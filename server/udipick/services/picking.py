@@ -80,6 +80,25 @@ class _Line:
     allow_bonded: bool
 
 
+_OPEN_LINES = """
+SELECT ol.id, d.id, d.erp_id, ol.line_no, ol.item_id, ol.quantity - ol.quantity_allocated,
+       GREATEST(i.min_shelf_life_days, c.min_shelf_life_days, coalesce(ol.min_shelf_life_days, 0)), d.allow_bonded
+  FROM outbound_lines ol
+  JOIN outbound_documents d ON d.id = ol.document_id
+  JOIN customers c ON c.id = d.customer_id
+  JOIN items i ON i.id = ol.item_id
+ WHERE {where} AND ol.quantity > ol.quantity_allocated
+ ORDER BY d.priority, d.requested_date NULLS LAST, d.id, ol.line_no
+"""
+
+
+async def _open_lines(session: AsyncSession, where: str, ids: list[int]) -> list[_Line]:
+    """Order lines still to allocate, priority first; the shelf life they need is the strictest of
+    the item's, the customer's and the line's own minimum."""
+    rows = (await session.execute(text(_OPEN_LINES.format(where=where)), {"ids": ids})).all()
+    return [_Line(*r) for r in rows]
+
+
 async def release_wave(
     db: async_sessionmaker, actor: Actor, *, orders: list[str] | None, today: dt.date, max_orders: int = 1000
 ) -> dict[str, Any]:
@@ -106,27 +125,7 @@ async def release_wave(
         if not docs:
             raise e.Conflict("no open sales orders to release")
         doc_ids = [d.id for d in docs]
-        lines = [
-            _Line(*r)
-            for r in (
-                await session.execute(
-                    text(
-                        """
-                SELECT ol.id, d.id, d.erp_id, ol.line_no, ol.item_id, ol.quantity - ol.quantity_allocated,
-                       GREATEST(i.min_shelf_life_days, c.min_shelf_life_days, coalesce(ol.min_shelf_life_days, 0)),
-                       d.allow_bonded
-                  FROM outbound_lines ol
-                  JOIN outbound_documents d ON d.id = ol.document_id
-                  JOIN customers c ON c.id = d.customer_id
-                  JOIN items i ON i.id = ol.item_id
-                 WHERE d.id = ANY(CAST(:docs AS int[])) AND ol.quantity > ol.quantity_allocated
-                 ORDER BY d.priority, d.requested_date NULLS LAST, d.id, ol.line_no
-                """
-                    ),
-                    {"docs": doc_ids},
-                )
-            ).all()
-        ]
+        lines = await _open_lines(session, "d.id = ANY(CAST(:ids AS int[]))", doc_ids)
         wave_id = await session.scalar(
             text("INSERT INTO waves (released_by, released_device, allocation_date) VALUES (:u, :d, :t) RETURNING id"),
             {"u": actor.user_id, "d": actor.device_id, "t": today},
@@ -573,19 +572,7 @@ async def report_short(
             ),
             {"l": task.location_id, "i": task.item_id, "r": f"short pick on task {task.id}: count required", "u": actor.user_id},
         )
-        line = (
-            await session.execute(
-                text(
-                    """SELECT ol.id, d.id AS document_id, d.erp_id, ol.line_no, ol.item_id, ol.quantity - ol.quantity_allocated AS open_qty,
-                              GREATEST(i.min_shelf_life_days, c.min_shelf_life_days, coalesce(ol.min_shelf_life_days, 0)) AS min_days,
-                              d.allow_bonded
-                         FROM outbound_lines ol JOIN outbound_documents d ON d.id = ol.document_id
-                         JOIN customers c ON c.id = d.customer_id JOIN items i ON i.id = ol.item_id WHERE ol.id = :id"""
-                ),
-                {"id": task.line_id},
-            )
-        ).first()
-        n, shorts = await _allocate(session, task.wave_id, [_Line(*line)], today)
+        n, shorts = await _allocate(session, task.wave_id, await _open_lines(session, "ol.id = ANY(CAST(:ids AS int[]))", [task.line_id]), today)
         backordered = shorts[0][0].missing if shorts else 0
         await emit(
             session,
@@ -607,7 +594,7 @@ async def release_for_hold(session: AsyncSession, hold_sql: str, params: dict[st
     rows = (
         await session.execute(
             text(
-                "SELECT t.id, t.stock_id, t.line_id, t.quantity - t.picked AS remaining FROM pick_tasks t"
+                "SELECT t.id, t.stock_id, t.line_id, t.wave_id, t.quantity - t.picked AS remaining FROM pick_tasks t"
                 " JOIN stock s ON s.id = t.stock_id WHERE t.status = 'open' AND " + hold_sql + " ORDER BY t.id FOR UPDATE OF t"
             ),
             params,
@@ -625,22 +612,11 @@ async def release_for_hold(session: AsyncSession, hold_sql: str, params: dict[st
         )
     if not rows:
         return 0
-    line_ids = sorted({r.line_id for r in rows})
-    lines = (
-        await session.execute(
-            text(
-                """SELECT ol.id, d.id AS document_id, d.erp_id, ol.line_no, ol.item_id, ol.quantity - ol.quantity_allocated,
-                          GREATEST(i.min_shelf_life_days, c.min_shelf_life_days, coalesce(ol.min_shelf_life_days, 0)), d.allow_bonded,
-                          (SELECT max(t.wave_id) FROM pick_tasks t WHERE t.line_id = ol.id) AS wave_id
-                     FROM outbound_lines ol JOIN outbound_documents d ON d.id = ol.document_id
-                     JOIN customers c ON c.id = d.customer_id JOIN items i ON i.id = ol.item_id
-                    WHERE ol.id = ANY(CAST(:ids AS int[])) ORDER BY d.priority, d.id, ol.line_no"""
-            ),
-            {"ids": line_ids},
-        )
-    ).all()
-    for ln in lines:
-        await _allocate(session, ln.wave_id, [_Line(*ln[:8])], today)
+    waves: dict[int, int] = {}
+    for r in rows:
+        waves[r.line_id] = max(waves.get(r.line_id, 0), r.wave_id)
+    for ln in await _open_lines(session, "ol.id = ANY(CAST(:ids AS int[]))", sorted(waves)):
+        await _allocate(session, waves[ln.line_id], [ln], today)
     return len(rows)
 
 
