@@ -17,6 +17,11 @@ async def raw(session: AsyncSession) -> asyncpg.Connection:
     straight to the driver before that would run in autocommit (and a ``FOR UPDATE`` lock would
     be released at once). So the transaction is started here when it has not been yet.
     """
+    # remembered for the rest of this session transaction only: the connection goes back to the pool after it
+    tx = session.get_transaction()
+    cached = session.info.get("udipick.pg")
+    if cached is not None and tx is not None and cached[0] is tx:
+        return cached[1]
     conn = await session.connection()
     proxied = await conn.get_raw_connection()
     driver: asyncpg.Connection = proxied.driver_connection  # type: ignore[assignment]
@@ -27,4 +32,5 @@ async def raw(session: AsyncSession) -> asyncpg.Connection:
             await start()
         else:  # another SQLAlchemy version: let it begin the way it does for its own statements
             await conn.exec_driver_sql("SELECT 1")
+    session.info["udipick.pg"] = (session.get_transaction(), driver)
     return driver
