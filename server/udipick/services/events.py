@@ -10,6 +10,8 @@ JSON keys are camelCase GS1 words: ``gtin`` (14 digits), ``lot``, ``expiry`` (IS
 
 from __future__ import annotations
 
+import datetime as _dt
+
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -105,10 +107,7 @@ class PutawayCompleted(EventData):
     contents: list[dict]
 
 
-@event("qc.released.v1")
-class QcReleased(EventData):
-    """QA released a lot's quarantined stock to saleable stock, with an electronic signature."""
-
+class _QcDecision(EventData):
     item: str
     gtin: str
     lot: str
@@ -117,25 +116,19 @@ class QcReleased(EventData):
     serials: list[str]
     reason: str
     signed_by: str
+
+
+@event("qc.released.v1")
+class QcReleased(_QcDecision):
+    """QA released a lot's quarantined stock to saleable stock, with an electronic signature."""
 
 
 @event("qc.rejected.v1")
-class QcRejected(EventData):
+class QcRejected(_QcDecision):
     """QA rejected a lot's quarantined stock (it can never be picked), with an electronic signature."""
-
-    item: str
-    gtin: str
-    lot: str
-    expiry: str | None
-    quantity: int
-    serials: list[str]
-    reason: str
-    signed_by: str
 
 
 # ---- picking, holds, packing, shipping ------------------------------------------------------------
-
-import datetime as _dt  # noqa: E402
 
 
 @event("wave.released.v1")
