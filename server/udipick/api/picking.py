@@ -23,6 +23,7 @@ from udipick.domain import errors as e
 from udipick.services import holds as holds_svc
 from udipick.services import picking
 from udipick.services.identity import countersign, record_failed_countersign
+from udipick.services import replay
 from udipick.services.replay import Reply
 
 PICKERS = ("picker", "supervisor", "admin")
@@ -37,7 +38,8 @@ def reply_response(reply: Reply) -> Response:
 
 
 class WaveIn(msgspec.Struct, rename="camel"):
-    orders: list[Annotated[str, Meta(min_length=1, max_length=64)]] | None = None
+    #: the ERP ids to release; absent: every order with something left to allocate
+    orders: Annotated[list[Annotated[str, Meta(min_length=1, max_length=64)]], Meta(min_length=1)] | None = None
     max_orders: Annotated[int, Meta(ge=1, le=10000)] = 1000
 
 
@@ -94,6 +96,8 @@ class OverrideIn(msgspec.Struct, rename="camel"):
 async def override_fefo(task_id: int, data: JSONBody[OverrideIn], db: Db, actor: CurrentActor, settings: AppSettings) -> Response:
     """A supervisor signs (user name + password, on the picker's device) to take a later-expiring lot."""
     target = f"pick-task:{task_id}"
+    if (first := await replay.stored(db, data.client_scan_id, f"pick:{task_id}")) is not None:
+        return reply_response(first)  # a replay: the approval was signed the first time
     try:
         async with db.begin() as session:
             signer = await countersign(

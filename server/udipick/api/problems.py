@@ -74,7 +74,34 @@ def handle_http_exception(request: Request, exc: HTTPException) -> Response:
     return problem_response(body, headers or None)
 
 
+def _sqlstate(exc: BaseException) -> str | None:
+    """The PostgreSQL error code behind an exception, whether asyncpg raised it or SQLAlchemy wrapped it."""
+    for candidate in (exc, getattr(exc, "orig", None), getattr(exc, "__cause__", None)):
+        code = getattr(candidate, "sqlstate", None) or getattr(candidate, "pgcode", None)
+        if isinstance(code, str):
+            return code
+    return None
+
+
+#: contention the client can simply retry (deadlock detected, serialization failure, lock not available)
+RETRYABLE_SQLSTATES = {"40P01", "40001", "55P03"}
+
+
 def handle_unexpected(request: Request, exc: Exception) -> Response:
+    state = _sqlstate(exc)
+    if state in RETRYABLE_SQLSTATES:
+        return problem_response(
+            {"type": PROBLEM_BASE + "busy", "code": "busy", "title": "Busy", "status": 503,
+             "detail": "another change to the same stock got there first; nothing was changed, send the request again",
+             "instance": request.url.path},
+            {"Retry-After": "1"},
+        )
+    if state is not None and state.startswith("22"):  # data exception: a value PostgreSQL cannot hold
+        return problem_response(
+            {"type": PROBLEM_BASE + "invalid-request", "code": "invalid-request", "title": "Invalid request", "status": 422,
+             "detail": "a value in this request is out of range or malformed; nothing was changed",
+             "instance": request.url.path}
+        )
     request_id = str(uuid.uuid4())
     log.exception("unhandled error", extra={"request_id": request_id, "path": request.url.path})
     return problem_response(

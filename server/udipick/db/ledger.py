@@ -57,6 +57,6 @@ async def post_movements(session: AsyncSession, actor: Actor, movements: list[Mo
     try:
         await conn.execute(_INSERT, *columns, actor.user_id, actor.api_key_id, actor.device_id)
     except asyncpg.IntegrityConstraintViolationError as exc:
-        if "ck_stock_quantity_nonneg" in str(exc) or "no stock of item" in str(exc) or "quantity_nonneg" in str(exc):
+        if any(k in str(exc) for k in ("quantity_nonneg", "no stock of item", "reserved_within_quantity")):
             raise InsufficientStock("not enough stock at that place for this movement", movement=movements[0].movement) from None
         raise

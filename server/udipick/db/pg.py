@@ -32,5 +32,7 @@ async def raw(session: AsyncSession) -> asyncpg.Connection:
             await start()
         else:  # another SQLAlchemy version: let it begin the way it does for its own statements
             await conn.exec_driver_sql("SELECT 1")
+        if not driver.is_in_transaction():
+            raise RuntimeError("udipick.db.pg.raw needs a session in a transaction (not autocommit)")
     session.info["udipick.pg"] = (session.get_transaction(), driver)
     return driver

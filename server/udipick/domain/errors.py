@@ -16,6 +16,8 @@ class DomainError(Exception):
     code: ClassVar[str] = "domain-error"
     #: short human title for the problem ``title``
     title: ClassVar[str] = "Request refused"
+    #: a race, not a verdict: the same request may succeed when sent again, so it is not kept as a scan's answer
+    retryable: ClassVar[bool] = False
 
     def __init__(self, message: str, **context: Any) -> None:
         super().__init__(message)
@@ -372,3 +374,16 @@ class WebhookNameTaken(Conflict):
 
     code = "webhook-name-taken"
     title = "Webhook name already in use"
+
+
+class StockChanged(Conflict):
+    """Another transaction changed the stock being planned on; sending the same request again is safe."""
+
+    code = "stock-changed"
+    title = "Stock changed meanwhile"
+    retryable = True
+
+
+class OrderNotReleased(DomainError):
+    code = "order-not-released"
+    title = "Order not in picking"

@@ -65,6 +65,8 @@ STATUS: dict[type[e.DomainError], int] = {
     e.OverPick: 409,
     e.LotNotAtLocation: 409,
     e.TaskNotOpen: 409,
+    e.StockChanged: 409,
+    e.OrderNotReleased: 409,
     e.UnknownWebhookSubscription: 404,
     e.UnknownWebhookDelivery: 404,
     e.WebhookNameTaken: 409,

@@ -46,6 +46,14 @@ async def open_package(db: async_sessionmaker, actor: Actor, settings: Settings,
         doc = await _order(session, order)
         if doc.status in ("open", "shipped", "cancelled"):
             raise e.Conflict(f"order {order} is {doc.status}: nothing to pack", order=order, status=doc.status)
+        empty = await session.scalar(
+            text("SELECT c.sscc FROM packages p JOIN containers c ON c.id = p.container_id WHERE p.document_id = :d"
+                 " AND p.status = 'open' AND NOT EXISTS (SELECT 1 FROM stock s WHERE s.container_id = p.container_id"
+                 " AND s.quantity > 0) ORDER BY p.container_id LIMIT 1"),
+            {"d": doc.id},
+        )
+        if empty is not None:  # a retried or double-tapped "new carton" gets the empty one it already has
+            return {"sscc": empty, "order": order, "status": "open"}
         serial_ref = await session.scalar(text("SELECT nextval('sscc_serial_reference')"))
         sscc = make_sscc(settings.sscc_extension_digit, settings.gs1_company_prefix, serial_ref)
         container_id = await session.scalar(
@@ -84,6 +92,11 @@ async def pack_scan(
         match = await scans.match_item(session, scan)
         if match is None:
             raise e.UnknownGtin("udipick does not know this item", gtin=scan.gtin)
+        # the carton's contents go to the customer and the recall trace: the unit names its own lot and serial
+        if match.serial_tracked and not scan.serial:
+            raise e.MissingSerial(f"{match.name} is serialised: scan the code that carries the serial (21)", needs=["serial"])
+        if match.lot_tracked and not scan.lot:
+            raise e.MissingLot(f"{match.name} is lot-tracked: scan the code that carries the lot (10)", needs=["lot"])
         picks = (
             await session.execute(
                 text(
@@ -127,7 +140,7 @@ async def pack_scan(
         return {"sscc": sscc, "item": match.erp_id, "lot": scan.lot, "serial": scan.serial, "units": match.units,
                 "orderUnitsToPack": int(remaining)}
 
-    return await replay.once(db, client_scan_id, "pack", actor, decide_and_write)
+    return await replay.once(db, client_scan_id, f"pack:{sscc}", actor, decide_and_write)
 
 
 async def close_package(db: async_sessionmaker, actor: Actor, settings: Settings, *, sscc: str) -> dict[str, Any]:
@@ -188,6 +201,20 @@ async def ship_order(db: async_sessionmaker, actor: Actor, *, order: str) -> dic
         )
         if unpacked:
             raise e.Conflict(f"{unpacked} picked unit(s) of order {order} are not packed yet", order=order, unpacked=int(unpacked))
+        still_open = await session.scalar(
+            text("SELECT count(*) FROM pick_tasks WHERE document_id = :d AND status = 'open'"), {"d": doc.id}
+        )
+        if still_open:
+            raise e.Conflict(
+                f"{still_open} pick task(s) of order {order} are still open: pick them or report them short first",
+                order=order, openTasks=int(still_open),
+            )
+        # an empty carton opened by mistake does not hold up the shipment: it is discarded
+        await session.execute(
+            text("DELETE FROM packages p WHERE p.document_id = :d AND p.status = 'open' AND NOT EXISTS"
+                 " (SELECT 1 FROM stock s WHERE s.container_id = p.container_id AND s.quantity > 0)"),
+            {"d": doc.id},
+        )
         open_pkgs = (
             await session.execute(
                 text("SELECT c.sscc FROM packages p JOIN containers c ON c.id = p.container_id"

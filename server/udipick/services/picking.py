@@ -107,23 +107,24 @@ async def release_wave(
         docs = (
             await session.execute(
                 text(
-                    "SELECT d.id, d.erp_id FROM outbound_documents d WHERE d.status = 'open'"
-                    + (" AND d.erp_id = ANY(CAST(:orders AS text[]))" if orders else "")
+                    "SELECT d.id, d.erp_id FROM outbound_documents d WHERE d.status IN ('open', 'released')"
+                    " AND EXISTS (SELECT 1 FROM outbound_lines ol WHERE ol.document_id = d.id AND ol.quantity > ol.quantity_allocated)"
+                    + (" AND d.erp_id = ANY(CAST(:orders AS text[]))" if orders is not None else "")
                     + " ORDER BY d.priority, d.requested_date NULLS LAST, d.id LIMIT :limit FOR UPDATE SKIP LOCKED"
                 ),
                 {"orders": orders or [], "limit": max_orders},
             )
         ).all()
-        if orders:
+        if orders is not None:
             found = {d.erp_id for d in docs}
             missing = [o for o in orders if o not in found]
             if missing:
                 raise e.Conflict(
-                    f"orders not open for release (unknown, already released or being released): {', '.join(missing)}",
+                    f"nothing to release for {', '.join(missing)} (unknown, shipped, fully allocated or being released)",
                     orders=missing,
                 )
         if not docs:
-            raise e.Conflict("no open sales orders to release")
+            raise e.Conflict("no sales order has anything left to allocate")
         doc_ids = [d.id for d in docs]
         lines = await _open_lines(session, "d.id = ANY(CAST(:ids AS int[]))", doc_ids)
         wave_id = await session.scalar(
@@ -163,8 +164,7 @@ async def _allocate(session: AsyncSession, wave_id: int, lines: list[_Line], tod
     if not lines:
         return 0, []
     items = sorted({ln.item_id for ln in lines})
-    # one allocator per item at a time: concurrent waves queue here instead of planning on stale numbers
-    await session.execute(text("SELECT pg_advisory_xact_lock(7301, i) FROM unnest(CAST(:items AS int[])) AS i"), {"items": items})
+    await _lock_items(session, items)
     needs = [Need(ln.line_id, ln.item_id, ln.open_qty, ln.min_days, ln.allow_bonded) for ln in lines]
     candidates = await _wave_candidates(session, lines, today, limited=True)
     allocations, shortfalls = plan_wave(candidates, needs, today=today)
@@ -191,7 +191,7 @@ async def _allocate(session: AsyncSession, wave_id: int, lines: list[_Line], tod
             )
         ).all()
         if len(updated) != len(ids):
-            raise e.Conflict("stock changed while allocating; release the wave again")
+            raise e.StockChanged("stock changed while allocating; send the same request again")
         cols: dict[str, list[Any]] = {k: [] for k in (
             "wave_id", "document_id", "line_id", "item_id", "stock_id", "lot_id", "serial_id", "location_id", "quantity",
             "sequence", "min_shelf_life_days", "allow_bonded")}
@@ -223,6 +223,15 @@ async def _allocate(session: AsyncSession, wave_id: int, lines: list[_Line], tod
             {"ids": list(per_line), "qs": list(per_line.values())},
         )
     return len(allocations), [(s, by_line[s.line_id]) for s in shortfalls]
+
+
+async def _lock_items(session: AsyncSession, items: list[int]) -> None:
+    """One allocator per item at a time: concurrent waves, short picks and holds queue here instead of
+    planning on stale numbers. Every path that changes reservations takes these first, in item order,
+    before it touches a stock row, so they cannot deadlock each other. Re-entrant within a transaction."""
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(7301, i) FROM unnest(CAST(:items AS int[])) AS i ORDER BY i"), {"items": sorted(items)}
+    )
 
 
 _WAVE_CANDIDATES = """
@@ -312,7 +321,7 @@ SELECT t.id, t.wave_id, t.document_id, t.line_id, t.item_id, t.stock_id, t.lot_i
        t.picked, t.status, t.sequence, t.min_shelf_life_days, t.allow_bonded, t.tote_id,
        i.name AS item_name, i.gtin, i.erp_id AS item_erp_id, l.lot, l.expiry, se.serial,
        loc.code AS location, loc.barcode AS location_barcode, loc.warehouse_id,
-       d.erp_id AS order_erp_id, ol.line_no, c.erp_id AS customer_erp_id, tote.code AS tote,
+       d.erp_id AS order_erp_id, d.status AS order_status, ol.line_no, c.erp_id AS customer_erp_id, tote.code AS tote,
        (SELECT st.id FROM locations st WHERE st.warehouse_id = loc.warehouse_id AND st.type = 'shipping'
          ORDER BY st.pick_sequence, st.id LIMIT 1) AS staging_id
   FROM pick_tasks t
@@ -412,8 +421,18 @@ async def confirm_pick(
         context["task"] = task
         if task.status != "open":
             raise e.TaskNotOpen(f"task {task_id} is {task.status}: go to the next task", taskId=task_id, status=task.status)
+        if task.order_status != "released":
+            raise e.OrderNotReleased(f"order {task.order_erp_id} is {task.order_status}: nothing more is picked for it",
+                                     order=task.order_erp_id, status=task.order_status)
         _check_location(task, location_raw, settings, today)
         match = await scans.match_item(session, scan)
+        # traceability: the unit in hand names its own lot and serial; udipick never picks one for it
+        if match is not None and match.item_id == task.item_id:
+            if match.serial_tracked and not scan.serial:
+                raise e.MissingSerial(f"{match.name} is serialised: scan the code that carries the serial (21)",
+                                      needs=["serial"])
+            if match.lot_tracked and not scan.lot:
+                raise e.MissingLot(f"{match.name} is lot-tracked: scan the code that carries the lot (10)", needs=["lot"])
         serial_status = None
         pg = await pg_conn(session)
         if scan.serial and match:
@@ -450,7 +469,8 @@ async def confirm_pick(
         if staging is None:
             raise e.Conflict("this warehouse has no shipping location to stage picked goods; ask an admin to add one")
         event_id = uuid.uuid4()
-        reason = f"FEFO override approved by {override.supervisor.username}: {override.reason}" if override else None
+        overridden = override if verdict.fefo_overridden else None
+        reason = f"FEFO override approved by {overridden.supervisor.username}: {overridden.reason}" if overridden else None
         picked = task.picked + verdict.units
         # one round trip: the task's reservation shrinks by what was taken (whichever lot it came from),
         # task and order line count it, the serial moves, and the pick is recorded
@@ -463,8 +483,8 @@ async def confirm_pick(
             " staging_location_id, container_id, client_scan_id, fefo_override_by, override_reason, picked_by, device_id)"
             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
             task.id, task.document_id, task.line_id, task.item_id, c.lot_id, c.serial_id, verdict.units, task.location_id,
-            staging, task.tote_id, client_scan_id, override.supervisor.user_id if override else None,
-            override.reason if override else None, actor.user_id, actor.device_id, task.stock_id, picked,
+            staging, task.tote_id, client_scan_id, overridden.supervisor.user_id if overridden else None,
+            overridden.reason if overridden else None, actor.user_id, actor.device_id, task.stock_id, picked,
         )
         await post_movements(
             session,
@@ -481,12 +501,12 @@ async def confirm_pick(
                 allocated_lot=task.lot, swapped=verdict.swapped, tote=task.tote, client_scan_id=str(client_scan_id),
             )
         ]
-        if override:
+        if overridden:
             events.append(
                 PickOverridden(
                     order=task.order_erp_id, task_id=task.id, gtin=task.gtin, lot=c.lot, expiry=c.expiry,
-                    allocated_lot=task.lot, allocated_expiry=task.expiry, approved_by=override.supervisor.username or "",
-                    reason=override.reason,
+                    allocated_lot=task.lot, allocated_expiry=task.expiry, approved_by=overridden.supervisor.username or "",
+                    reason=overridden.reason,
                 )
             )
         await emit(session, actor, *events)
@@ -514,7 +534,7 @@ async def confirm_pick(
             )
         await emit(session, actor, *events)
 
-    return await replay.once(db, client_scan_id, "pick", actor, decide_and_write, on_refused)
+    return await replay.once(db, client_scan_id, f"pick:{task_id}", actor, decide_and_write, on_refused)
 
 
 async def _swap_serial_within_line(session: AsyncSession, task: Any, rows: list[Any], serial: str) -> Any:
@@ -557,6 +577,7 @@ async def report_short(
         if task.status != "open":
             raise e.TaskNotOpen(f"task {task_id} is {task.status}", taskId=task_id, status=task.status)
         remaining = task.quantity - task.picked  # scan what is there first; the rest is short
+        await _lock_items(session, [task.item_id])
         await session.execute(text("UPDATE stock SET reserved = reserved - :q WHERE id = :id"), {"q": remaining, "id": task.stock_id})
         await session.execute(
             text("UPDATE pick_tasks SET status = 'short', quantity = CASE WHEN picked > 0 THEN picked ELSE quantity END WHERE id = :id"),
@@ -572,25 +593,40 @@ async def report_short(
             ),
             {"l": task.location_id, "i": task.item_id, "r": f"short pick on task {task.id}: count required", "u": actor.user_id},
         )
-        n, shorts = await _allocate(session, task.wave_id, await _open_lines(session, "ol.id = ANY(CAST(:ids AS int[]))", [task.line_id]), today)
-        backordered = shorts[0][0].missing if shorts else 0
+        allocated_before = await session.scalar(
+            text("SELECT quantity_allocated FROM outbound_lines WHERE id = :id"), {"id": task.line_id})
+        n, _ = await _allocate(session, task.wave_id, await _open_lines(session, "ol.id = ANY(CAST(:ids AS int[]))", [task.line_id]), today)
+        allocated_after = await session.scalar(
+            text("SELECT quantity_allocated FROM outbound_lines WHERE id = :id"), {"id": task.line_id})
+        # the line may carry an older backorder too: this event speaks of this task's units only
+        reallocated = min(remaining, allocated_after - allocated_before)
+        backordered = remaining - reallocated
         await emit(
             session,
             actor,
             PickShorted(
                 order=task.order_erp_id, line_no=task.line_no, task_id=task.id, gtin=task.gtin, lot=task.lot,
-                location=task.location, expected=remaining, found=0, reallocated=remaining - backordered,
+                location=task.location, expected=remaining, found=0, reallocated=reallocated,
                 backordered=backordered,
             ),
         )
         return {"taskId": task.id, "shortBy": remaining, "reallocatedTasks": n, "backordered": backordered,
                 "locationBlocked": task.location}
 
-    return await replay.once(db, client_scan_id, "short", actor, decide_and_write)
+    return await replay.once(db, client_scan_id, f"short:{task_id}", actor, decide_and_write)
 
 
 async def release_for_hold(session: AsyncSession, hold_sql: str, params: dict[str, Any], today: dt.date) -> int:
     """Open tasks whose stock a new hold covers lose their reservation and are re-allocated."""
+    items = (
+        await session.execute(
+            text("SELECT DISTINCT t.item_id FROM pick_tasks t JOIN stock s ON s.id = t.stock_id WHERE t.status = 'open' AND " + hold_sql),
+            params,
+        )
+    ).scalars().all()
+    if not items:
+        return 0
+    await _lock_items(session, list(items))
     rows = (
         await session.execute(
             text(
@@ -645,6 +681,12 @@ async def assign_tote(
                  " WHERE t.tote_id = :tote AND t.document_id <> :doc AND t.status = 'open' LIMIT 1"),
             {"tote": tote_id, "doc": doc_id},
         )
+        if other is None:
+            other = await session.scalar(
+                text("SELECT d.erp_id FROM picks p JOIN outbound_documents d ON d.id = p.document_id"
+                     " WHERE p.container_id = :tote AND p.document_id <> :doc AND p.quantity > p.packed LIMIT 1"),
+                {"tote": tote_id, "doc": doc_id},
+            )
         if other:
             raise e.Conflict(f"tote {code} is in use for order {other}: take an empty tote", tote=code, order=other)
         n = (

@@ -90,6 +90,8 @@ async def once(
     except DomainError as refusal:
         problem = problem_body(refusal)
         status = status_for(refusal)
+        if refusal.retryable:  # a race, not a verdict: the same scan id may be sent again
+            return Reply(status, problem, False)
         try:
             async with db.begin() as session:
                 if await _insert_reply(session, client_scan_id, action, actor, status, problem) and on_refused is not None:
@@ -106,3 +108,9 @@ async def once(
         if stored is None:
             raise
         return stored
+
+
+async def stored(db: async_sessionmaker, client_scan_id: uuid.UUID, action: str) -> Reply | None:
+    """The first answer to this scan id, if there is one (for steps that must not be redone on a replay)."""
+    async with db.begin() as session:
+        return await _stored(session, client_scan_id, action)
