@@ -15,11 +15,12 @@ import httpx
 
 from _server import api_key, fresh_database, machine, server
 
+from udipick.domain.gs1_numbers import gs1_check_digit
+
 
 def gtin(n: int) -> str:
     digits = f"{n:013d}"[-13:]
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits)))
-    return digits + str((10 - total % 10) % 10)
+    return digits + str(gs1_check_digit(digits))
 
 
 def ndjson(count: int) -> bytes:

@@ -31,13 +31,14 @@ import asyncpg
 sys.path.insert(0, os.path.dirname(__file__))
 from _server import fresh_database, machine, server  # noqa: E402
 
+from udipick.domain.gs1_numbers import gs1_check_digit  # noqa: E402
+
 ITEMS = 1000
 
 
 def _gtin(n: int) -> str:
     digits = f"{n:013d}"[-13:]
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits)))
-    return digits + str((10 - total % 10) % 10)
+    return digits + str(gs1_check_digit(digits))
 
 
 async def build_warehouse(dsn: str, stock_rows: int, order_lines: int) -> None:

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from tests.conftest import login
+from udipick.domain.gs1_numbers import gs1_check_digit
 
 ITEM = {
     "erpId": "TEST-ITEM-1",
@@ -163,5 +164,4 @@ async def test_locations_get_barcodes_and_versions(client, admin):
 
 def _gtin(n: int) -> str:
     digits = f"400{n:09d}"
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits)))
-    return digits + str((10 - total % 10) % 10)
+    return digits + str(gs1_check_digit(digits))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from alembic import command
@@ -21,7 +22,9 @@ def upgrade(url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
 
 
+@functools.cache
 def current_heads() -> tuple[str, ...]:
+    """The migration head(s) this code expects; read from the scripts once per process."""
     from alembic.script import ScriptDirectory
 
     return tuple(ScriptDirectory.from_config(alembic_config("postgresql+asyncpg://x/y")).get_heads())

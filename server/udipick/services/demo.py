@@ -17,6 +17,7 @@ from udipick.db.ledger import Movement, post_movements
 from udipick.db.models import Item, Location, Lot, Serial, StockLedger, User
 from udipick.domain.access import Actor
 from udipick.domain.errors import Conflict
+from udipick.domain.gs1_numbers import gs1_check_digit
 from udipick.services import erp_inbound as erp
 from udipick.services.identity import add_user
 
@@ -29,14 +30,10 @@ DEMO_USERS: list[tuple[str, str, list[str]]] = [
 ]
 
 
-def gtin_with_check(digits13: str) -> str:
-    """Append the GS1 mod-10 check digit to 13 digits."""
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits13)))
-    return digits13 + str((10 - total % 10) % 10)
-
-
 def demo_gtin(item_ref: int, indicator: int = 0) -> str:
-    return gtin_with_check(f"{indicator}0614141{item_ref:05d}")
+    """GTIN-14 under the demo company prefix 0614141; ``indicator`` 1-8 for pack levels."""
+    digits = f"{indicator}0614141{item_ref:05d}"
+    return digits + str(gs1_check_digit(digits))
 
 
 ITEMS: list[dict[str, Any]] = [

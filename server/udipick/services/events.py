@@ -217,8 +217,7 @@ class StockAlertRaised(EventData):
     task_id: int | None
 
 
-@event("hold.placed.v1")
-class HoldPlaced(EventData):
+class _HoldChange(EventData):
     hold_id: int
     scope: str
     gtin: str | None
@@ -226,18 +225,15 @@ class HoldPlaced(EventData):
     serial: str | None
     location: str | None
     reason: str
+
+
+@event("hold.placed.v1")
+class HoldPlaced(_HoldChange):
     reallocated_tasks: int
 
 
 @event("hold.released.v1")
-class HoldReleased(EventData):
-    hold_id: int
-    scope: str
-    gtin: str | None
-    lot: str | None
-    serial: str | None
-    location: str | None
-    reason: str
+class HoldReleased(_HoldChange):
     signed_by: str
 
 

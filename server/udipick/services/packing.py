@@ -25,6 +25,10 @@ from udipick.services.events import PackagePacked, ShipmentConfirmed, emit
 from udipick.services.printing import queue_label
 
 
+#: GTIN, lot (with expiry) and serial of a stock row ``s``: what a carton and a shipment must name
+_UNIT_DETAILS = " JOIN items i ON i.id = s.item_id LEFT JOIN lots l ON l.id = s.lot_id LEFT JOIN serials se ON se.id = s.serial_id"
+
+
 async def _order(session: AsyncSession, order: str, *, lock: bool = False) -> Any:
     row = (
         await session.execute(
@@ -152,9 +156,8 @@ async def close_package(db: async_sessionmaker, actor: Actor, settings: Settings
         contents = (
             await session.execute(
                 text(
-                    "SELECT i.gtin, i.erp_id, l.lot, l.expiry, se.serial, s.quantity FROM stock s JOIN items i ON i.id = s.item_id"
-                    " LEFT JOIN lots l ON l.id = s.lot_id LEFT JOIN serials se ON se.id = s.serial_id"
-                    " WHERE s.container_id = :c AND s.status = 'packed' AND s.quantity > 0 ORDER BY i.gtin, l.lot, se.serial"
+                    "SELECT i.gtin, i.erp_id, l.lot, l.expiry, se.serial, s.quantity FROM stock s" + _UNIT_DETAILS
+                    + " WHERE s.container_id = :c AND s.status = 'packed' AND s.quantity > 0 ORDER BY i.gtin, l.lot, se.serial"
                 ),
                 {"c": pkg.container_id},
             )
@@ -230,8 +233,7 @@ async def ship_order(db: async_sessionmaker, actor: Actor, *, order: str) -> dic
                     "SELECT s.id, s.item_id, s.lot_id, s.serial_id, s.location_id, s.container_id, s.quantity, c.sscc, i.gtin,"
                     " i.erp_id AS item, l.lot, l.expiry, se.serial FROM packages p JOIN containers c ON c.id = p.container_id"
                     " JOIN stock s ON s.container_id = p.container_id AND s.status = 'packed' AND s.quantity > 0"
-                    " JOIN items i ON i.id = s.item_id LEFT JOIN lots l ON l.id = s.lot_id LEFT JOIN serials se ON se.id = s.serial_id"
-                    " WHERE p.document_id = :d AND p.status = 'closed' ORDER BY s.id FOR UPDATE OF s"
+                    + _UNIT_DETAILS + " WHERE p.document_id = :d AND p.status = 'closed' ORDER BY s.id FOR UPDATE OF s"
                 ),
                 {"d": doc.id},
             )

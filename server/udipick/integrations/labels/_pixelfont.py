@@ -92,7 +92,6 @@ def _glyf_entry(rects: tuple[tuple[int, int, int, int], ...]) -> bytes:
     out = struct.pack(">hhhhh", len(rects), min(xs), min(ys), max(xs), max(ys))
     out += struct.pack(f">{len(rects)}H", *(4 * i + 3 for i in range(len(rects))))
     out += struct.pack(">H", 0) + bytes([0x01]) * len(points)
-    px = py = 0
     dx = b"".join(struct.pack(">h", x - px) for x, px in zip(xs, [0, *xs[:-1]]))
     dy = b"".join(struct.pack(">h", y - py) for y, py in zip(ys, [0, *ys[:-1]]))
     out += dx + dy
