@@ -8,7 +8,10 @@ Prints, in one run on one machine:
     (targets >= 500/s, p99 <= 50 ms),
   - end-to-end latency from each pick-confirm response to its pick.confirmed.v1 event arriving at a connected
     ERP WebSocket client (issue 6's target: p99 <= 100 ms),
-  - one bare single-row PostgreSQL UPDATE commit (asyncpg) p50, and the ratio pick-confirm p50 / bare commit p50.
+  - one bare single-row PostgreSQL UPDATE commit (asyncpg, an ordinary fsynced table) p50, and the ratio
+    pick-confirm p50 / bare commit p50,
+  - CPU time per pick confirm of the server, PostgreSQL, the load generator and the whole machine, which
+    bounds the confirms per second this machine can sustain.
 The handhelds are a minimal keep-alive HTTP/1.1 client on asyncio streams, so the load generator costs
 little CPU next to the server and PostgreSQL on the same two cores.
 """
@@ -139,18 +142,52 @@ class Handheld:
 
 
 async def bare_commit_p50(dsn: str, n: int = 2000) -> float:
+    """One single-row UPDATE in its own transaction on an ordinary (WAL-logged, fsynced) table."""
     conn = await asyncpg.connect(dsn)
     try:
-        await conn.execute("CREATE TEMP TABLE bare (id int primary key, v int)")
-        await conn.execute("INSERT INTO bare VALUES (1, 0)")
+        await conn.execute("CREATE TABLE bench_bare (id int primary key, v int)")
+        await conn.execute("INSERT INTO bench_bare VALUES (1, 0)")
         times = []
         for _ in range(n):
             t0 = time.perf_counter()
-            await conn.execute("UPDATE bare SET v = v + 1 WHERE id = 1")
+            await conn.execute("UPDATE bench_bare SET v = v + 1 WHERE id = 1")
             times.append(time.perf_counter() - t0)
+        await conn.execute("DROP TABLE bench_bare")
     finally:
         await conn.close()
     return statistics.median(times)
+
+
+_HZ = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds() -> dict[str, float]:
+    """CPU time used so far by the udipick server process(es), PostgreSQL backends and this load
+    generator, and by the whole machine (from /proc; Linux only)."""
+    out = {"server": 0.0, "postgres": 0.0, "load generator": 0.0}
+    me = os.getpid()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        name, rest = stat[stat.find("(") + 1:stat.rfind(")")], stat[stat.rfind(")") + 2:].split()
+        used = (int(rest[11]) + int(rest[12])) / _HZ
+        if int(entry) == me:
+            out["load generator"] += used
+        elif "udipick.cli serve" in cmd or "uvicorn" in cmd and "udipick" in cmd:
+            out["server"] += used
+        elif name == "postgres":
+            out["postgres"] += used
+    with open("/proc/stat") as f:
+        fields = [int(v) for v in f.readline().split()[1:]]
+    out["machine"] = (sum(fields) - fields[3] - fields[4]) / _HZ
+    return out
 
 
 def pct(values: list[float], p: float) -> float:
@@ -232,8 +269,10 @@ async def run(args: argparse.Namespace, dsn: str, base: str) -> None:
     stream_task = asyncio.create_task(erp_stream() if args.stream else asyncio.sleep(0))
     await asyncio.sleep(0.5)
     t0 = time.perf_counter()
+    cpu0 = cpu_seconds()
     await asyncio.gather(*(handheld(i) for i in range(args.handhelds)))
     elapsed = time.perf_counter() - t0
+    cpu1 = cpu_seconds()
     deadline_stream = time.perf_counter() + 10
     while args.stream and len(arrived) < len(answered) and time.perf_counter() < deadline_stream:
         await asyncio.sleep(0.05)
@@ -244,6 +283,10 @@ async def run(args: argparse.Namespace, dsn: str, base: str) -> None:
     print(f"confirm : {len(latencies):,} pick confirms by {args.handhelds} handhelds in {elapsed:.1f} s = "
           f"{len(latencies) / elapsed:,.0f}/s (target >= 500/s); refused {refused}")
     print(f"latency : p50 {p50:.1f} ms  p95 {p95:.1f} ms  p99 {p99:.1f} ms (target p99 <= 50 ms)")
+    n = max(1, len(latencies))
+    print("cpu     : per pick confirm, " + ", ".join(f"{k} {(cpu1[k] - cpu0[k]) / n * 1000:.2f} ms" for k in cpu0)
+          + f" (the machine has {os.cpu_count()} cores: {os.cpu_count() * 1000 / max(1e-9, (cpu1['machine'] - cpu0['machine']) / n * 1000):.0f}"
+          " confirms/s if it did nothing else)")
     lags = [max(0.0, arrived[k] - v) * 1000 for k, v in answered.items() if k in arrived]
     if lags:
         print(f"stream  : {len(lags):,}/{len(answered):,} pick.confirmed.v1 events reached the ERP WebSocket client; "

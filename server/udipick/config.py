@@ -38,7 +38,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: PWA build served at ``/`` (absent: the API still runs)
     pwa_dir: Path = Path("pwa/dist")
     log_json: bool = True
-    db_pool_size: int = 10
+    #: connections each server process keeps (plus a few extra under bursts); a handheld's scan holds one
+    #: for two statements, so this bounds concurrent scans per process, and new connections are costly
+    db_pool_size: int = 24
 
 
 def default_data_dir() -> Path:
@@ -76,6 +78,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         kw["pwa_dir"] = Path(v)
     if v := env.get("UDIPICK_LOG_JSON"):
         kw["log_json"] = _bool(v)
+    if v := env.get("UDIPICK_DB_POOL_SIZE"):
+        if not v.isdigit() or not 1 <= int(v) <= 500:
+            raise ValueError(f"UDIPICK_DB_POOL_SIZE must be a number of connections from 1 to 500, got {v!r}")
+        kw["db_pool_size"] = int(v)
     if v := env.get("UDIPICK_TOKEN_TTL_HOURS"):
         kw["token_ttl_hours"] = int(v)
     return Settings(**kw)  # type: ignore[arg-type]

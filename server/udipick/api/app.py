@@ -17,11 +17,12 @@ from litestar.static_files import create_static_files_router
 
 from udipick.api import auth, health, scans
 from udipick.api.deps import access_guard, allow, provide_actor, provide_db, provide_settings
+from udipick.api.counts import counts_router
 from udipick.api.erp import erp_inbound_router
 from udipick.api.packing import packing_router
 from udipick.api.picking import picking_router
 from udipick.api.events import events_router
-from udipick.api.stream import erp_stream, stop_hub
+from udipick.api.stream import erp_stream, hub_for, stop_hub
 from udipick.api.epcis import epcis_events
 from udipick.api.metrics import metrics, timing_middleware
 from udipick.api.labels import ROUTES as label_routes
@@ -58,6 +59,8 @@ def create_app(settings: Settings, *, database_url: str) -> Litestar:
         app.state.db = make_sessionmaker(engine)
         try:
             async with contextlib.AsyncExitStack() as stack:
+                # the outbox hub numbers this process's events as they commit and wakes stream readers
+                await hub_for(app.state)
                 if settings.run_relay:
                     from udipick.integrations.relay import relay_in_background
 
@@ -72,7 +75,7 @@ def create_app(settings: Settings, *, database_url: str) -> Litestar:
     routes += label_routes
     routes += [events_router, erp_stream, epcis_events, metrics]
     routes += receiving_routes
-    routes += [picking_router, packing_router]
+    routes += [picking_router, packing_router, counts_router]
     if settings.pwa_dir and Path(settings.pwa_dir, "index.html").exists():
         routes.append(
             create_static_files_router(

@@ -50,7 +50,9 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     return create_async_engine(
         url,
         pool_size=pool_size,
-        max_overflow=pool_size,
+        # overflow connections are closed on return: under steady load they would be opened again and
+        # again (each new connection also re-prepares every statement), so keep the burst allowance small
+        max_overflow=max(2, pool_size // 4),
         pool_pre_ping=False,
         connect_args={"server_settings": {"application_name": "udipick", "timezone": "UTC"}},
     )

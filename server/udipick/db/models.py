@@ -96,6 +96,8 @@ class Location(Base):
     __table_args__ = (
         UniqueConstraint("warehouse_id", "code"),
         CheckConstraint(_in("type", LOCATION_TYPES), name="type_known"),
+        # every pick scan looks up its warehouse's first shipping (staging) location
+        Index("ix_locations_staging", "warehouse_id", "pick_sequence", "id", postgresql_where=text("type = 'shipping'")),
     )
 
 

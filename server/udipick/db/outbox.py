@@ -18,6 +18,7 @@ async def add_events(session: AsyncSession, actor: Actor, events: list[tuple[str
     if not events:
         return []
     ids = [uuid.uuid4() for _ in events]
+    session.info["udipick.outbox_written"] = True  # after the commit, the process's hub numbers them at once
     conn = await raw(session)
     await conn.execute(
         "INSERT INTO outbox_events (event_id, type, data, occurred_at, user_id, username, device_id)"

@@ -6,8 +6,11 @@ microseconds of Python instead of hundreds, in the same connection and the same 
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+
 import asyncpg
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 
 async def raw(session: AsyncSession) -> asyncpg.Connection:
@@ -36,3 +39,13 @@ async def raw(session: AsyncSession) -> asyncpg.Connection:
             raise RuntimeError("udipick.db.pg.raw needs a session in a transaction (not autocommit)")
     session.info["udipick.pg"] = (session.get_transaction(), driver)
     return driver
+
+
+@contextlib.asynccontextmanager
+async def connection(db: async_sessionmaker) -> AsyncIterator[asyncpg.Connection]:
+    """A pooled asyncpg connection in autocommit, for hot paths whose every statement is its own
+    transaction (the pick scan: one read, then one write function)."""
+    engine: AsyncEngine = db.kw["bind"]
+    async with engine.connect() as conn:
+        proxied = await conn.get_raw_connection()
+        yield proxied.driver_connection  # type: ignore[misc]

@@ -49,6 +49,14 @@ async def emit(session: AsyncSession, actor: Actor, *events: EventData) -> list:
     return await add_events(session, actor, [(_TYPE_OF[type(e)], msgspec.to_builtins(e)) for e in events])
 
 
+def encode_events(events: list[EventData] | tuple[EventData, ...]) -> tuple[list, list[str], list[str]]:
+    """New event ids, types and JSON bodies, as the outbox write functions of migration 0004 take them."""
+    import uuid
+
+    return ([uuid.uuid4() for _ in events], [_TYPE_OF[type(e)] for e in events],
+            [msgspec.json.encode(e).decode() for e in events])
+
+
 def type_of(data: EventData) -> str:
     return _TYPE_OF[type(data)]
 
@@ -254,3 +262,46 @@ class ShipmentConfirmed(EventData):
     ship_to: dict
     lines: list[dict]
     ssccs: list[str]
+
+
+# ---- counting --------------------------------------------------------------------------------------
+
+
+@event("stock.counted.v1")
+class StockCounted(EventData):
+    """Someone counted one item at one location (after a short pick, or a cycle count).
+
+    ``lines`` has one entry per lot (or serial) that was on the books or found:
+    ``{lot, serial, expected, counted, difference}``; a booked lot the counter did not report was not
+    there (counted 0). The differences are booked as ``stock.adjusted.v1`` events in the same
+    transaction. ``blocksCleared`` is how many "count required" blocks of the item at the location
+    the count lifted, so allocation may use that place again.
+    """
+
+    location: str
+    item: str
+    gtin: str
+    lines: list[dict]
+    blocks_cleared: int
+    client_scan_id: str
+
+
+@event("stock.adjusted.v1")
+class StockAdjusted(EventData):
+    """The books were corrected to what is physically there, for one lot (or serial) at one location.
+
+    ``difference`` is signed (a gain is positive, a loss negative), ``quantity`` its absolute value in
+    base units; ``status`` is the stock status corrected (``available``); ``reason`` is ``count``.
+    """
+
+    location: str
+    item: str
+    gtin: str
+    lot: str | None
+    expiry: _dt.date | None
+    serial: str | None
+    status: str
+    difference: int
+    quantity: int
+    reason: str
+    client_scan_id: str

@@ -8,22 +8,29 @@ once never promise the same units; the database check ``reserved <= quantity`` i
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import random
 import uuid
 from dataclasses import dataclass, replace
 from types import SimpleNamespace
 from typing import Any
 
+import asyncpg
+import msgspec
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from udipick.config import Settings
 from udipick.db.ledger import Movement, post_movements
+from udipick.db.pg import connection as pg_connection
 from udipick.db.pg import raw as pg_conn
 from udipick.domain import errors as e
 from udipick.domain.access import Actor
+from udipick.domain.problem import problem_body, status_for
 from udipick.domain.allocation import Candidate, Need, ScannedUnit, TaskView, ineligibility, judge_pick_scan, plan_wave
 from udipick.services import replay, scans
+from udipick.services.outbox import wake_sequencer
 from udipick.services.events import (
     EventData,
     PickConfirmed,
@@ -33,6 +40,7 @@ from udipick.services.events import (
     StockAlertRaised,
     WaveReleased,
     emit,
+    encode_events,
 )
 
 PICKABLE_TYPES = ("pick", "reserve", "cold", "bonded")
@@ -400,6 +408,193 @@ class Override:
     reason: str
 
 
+#: One read for one pick scan, without locks: the stored answer (a replay), the task as allocated,
+#: the item behind the scanned GTIN (or HIBC code), the serial's status, the stock of the task's item
+#: at its location, and (for a serialised unit another task of the line reserved) that task.
+#: ``udipick_pick_accept`` (migration 0004) re-checks what the verdict rests on when it writes.
+_SNAPSHOT = """
+SELECT (SELECT row(r.status_code, r.body::text, r.action) FROM scan_replies r WHERE r.client_scan_id = $2) AS reply,
+       t.*,
+       m.id AS match_item_id, m.name AS match_name, m.lot_tracked AS match_lot_tracked,
+       m.serial_tracked AS match_serial_tracked, m.pack_qty AS match_pack_qty,
+       (SELECT x.status FROM serials x WHERE $4::text IS NOT NULL AND x.item_id = m.id AND x.serial = $4) AS serial_status,
+       ARRAY(SELECT row(c.*) FROM (""" + _CANDIDATES + """
+               AND s.location_id = t.location_id AND s.item_id = t.item_id
+               AND (s.id = t.stock_id OR l.lot IS NOT DISTINCT FROM coalesce($8::text, t.lot))
+             ORDER BY s.id) c) AS candidates,
+       (SELECT row(ot.id, ot.stock_id, ot.lot_id, ot.serial_id)
+          FROM serials x
+          JOIN stock xs ON xs.serial_id = x.id
+          JOIN pick_tasks ot ON ot.stock_id = xs.id AND ot.status = 'open'
+         WHERE $4::text IS NOT NULL AND x.serial = $4 AND x.item_id = t.item_id AND ot.line_id = t.line_id
+           AND ot.picked = 0 AND ot.id <> t.id
+         LIMIT 1) AS trade
+  FROM (SELECT 1) one
+  LEFT JOIN LATERAL (""" + _TASK + """ WHERE t.id = $1) t ON true
+  LEFT JOIN LATERAL (
+       SELECT i.id, i.name, i.lot_tracked, i.serial_tracked, g.quantity AS pack_qty
+         FROM item_gtins g JOIN items i ON i.id = g.item_id WHERE g.gtin = $3
+       UNION ALL
+       SELECT i.id, i.name, i.lot_tracked, i.serial_tracked,
+              coalesce((SELECT g.quantity FROM item_gtins g WHERE g.item_id = i.id AND g.hibc_uom = $7::int LIMIT 1), 1)
+         FROM items i WHERE $3::text IS NULL AND i.hibc_lic = $5 AND i.hibc_pcn = $6
+       LIMIT 1) m ON true
+"""
+_AT_LOCATION = _CANDIDATES + " AND s.location_id = $1 AND s.item_id = $2 ORDER BY s.id"
+_SNAPSHOT_EXTRA = frozenset({"reply", "match_item_id", "match_name", "match_lot_tracked", "match_serial_tracked",
+                             "match_pack_qty", "serial_status", "candidates", "trade"})
+
+#: SQLSTATEs of ``udipick_pick_accept``: what the verdict rested on changed; the scan id has an answer
+_CHANGED, _ANSWERED = "UP001", "UP002"
+#: a database rule caught a race the re-check could not see (stock, reservations, over-pick), or a deadlock
+_RACES = {"23514", "23505", "40P01", "40001", _CHANGED}
+_ATTEMPTS = 8
+
+_CANDIDATE_FIELDS = ("stock_id", "item_id", "lot_id", "lot", "expiry", "lot_status", "serial_id", "serial", "location_id",
+                     "location", "location_type", "pick_sequence", "location_frozen", "available", "hold", "blocked")
+
+
+@dataclass(frozen=True, slots=True)
+class _Accept:
+    """A decided, accepted pick scan: the reply body and what ``udipick_pick_accept`` writes."""
+
+    body: dict[str, Any]
+    args: tuple
+
+
+def _stored_reply(reply: Any, client_scan_id: uuid.UUID, action: str) -> replay.Reply:
+    status, body, stored_action = reply
+    if stored_action != action:
+        raise e.Conflict(
+            f"scan id {client_scan_id} was already used for {stored_action}; every scan needs its own id",
+            clientScanId=str(client_scan_id),
+        )
+    return replay.Reply(status, msgspec.json.decode(body), True)
+
+
+def _decide_pick(
+    snap: Any, scan: Any, actor: Actor, settings: Settings, *, task_id: int,
+    client_scan_id: uuid.UUID, location_raw: str | None, today: dt.date, override: Override | None,
+    all_rows: list | None = None,
+) -> _Accept | None:
+    """The verdict on one snapshot: an ``_Accept`` to write, or a ``DomainError`` raised (the refusal).
+
+    The snapshot carries the stock rows the verdict needs in the usual case: the task's own row and
+    the rows of the scanned lot. When the task's own row is gone or no longer eligible, the message
+    must name the first eligible lot at the location instead: ``None`` asks the caller for every row
+    of the item there (``all_rows``) and to decide again.
+    """
+    if snap["id"] is None:
+        raise e.NotFound(f"pick task {task_id} does not exist", taskId=task_id)
+    task = SimpleNamespace(**{k: v for k, v in snap.items() if k not in _SNAPSHOT_EXTRA})
+    serial_status = snap["serial_status"]
+    if task.status != "open":
+        raise e.TaskNotOpen(f"task {task_id} is {task.status}: go to the next task", taskId=task_id, status=task.status)
+    if task.order_status != "released":
+        raise e.OrderNotReleased(f"order {task.order_erp_id} is {task.order_status}: nothing more is picked for it",
+                                 order=task.order_erp_id, status=task.order_status)
+    _check_location(task, location_raw, settings, today)
+    item_id = snap["match_item_id"]
+    # traceability: the unit in hand names its own lot and serial; udipick never picks one for it
+    if item_id is not None and item_id == task.item_id:
+        name = snap["match_name"]
+        if snap["match_serial_tracked"] and not scan.serial:
+            raise e.MissingSerial(f"{name} is serialised: scan the code that carries the serial (21)", needs=["serial"])
+        if snap["match_lot_tracked"] and not scan.lot:
+            raise e.MissingLot(f"{name} is lot-tracked: scan the code that carries the lot (10)", needs=["lot"])
+    rows = [dict(zip(_CANDIDATE_FIELDS, r, strict=True)) for r in (all_rows if all_rows is not None else snap["candidates"])]
+    stock_before, lot_before, serial_before = task.stock_id, task.lot_id, task.serial_id
+    trade = None
+    if scan.serial and serial_status == "in_stock" and snap["trade"] is not None and not task.picked and task.quantity == 1:
+        row = next((r for r in rows if r["serial"] == scan.serial), None)
+        if row is not None and row["stock_id"] != task.stock_id and snap["trade"][1] == row["stock_id"]:
+            # the picker took another serialised unit this order line also reserved: trade the two tasks'
+            # units, so each serial stays promised exactly once
+            trade = snap["trade"]
+            task.stock_id, task.lot_id, task.serial_id = row["stock_id"], row["lot_id"], row["serial_id"]
+            task.lot, task.expiry, task.serial = row["lot"], row["expiry"], row["serial"]
+    remaining = task.quantity - task.picked
+    at_location = [Candidate(**r) if r["stock_id"] != task.stock_id else Candidate(**{**r, "available": r["available"] + remaining})
+                   for r in rows]
+    eligible = {c.stock_id for c in at_location
+                if ineligibility(c, today=today, min_shelf_life_days=task.min_shelf_life_days, allow_bonded=task.allow_bonded) is None}
+    mine = next((c for c in at_location if c.stock_id == task.stock_id), None)
+    if all_rows is None and (mine is None or mine.stock_id not in eligible):
+        return None
+    first = mine if mine is not None and mine.stock_id in eligible else next(
+        (c for c in sorted(at_location, key=lambda c: (c.expiry or dt.date.max, c.lot or ""))
+         if c.stock_id in eligible and c.available > 0), None)
+    view = TaskView(
+        task_id=task.id, item_id=task.item_id, item_name=task.item_name, gtin=task.gtin, location_id=task.location_id,
+        location=task.location, lot_id=task.lot_id, lot=task.lot, expiry=task.expiry, serial_id=task.serial_id,
+        remaining=remaining, min_shelf_life_days=task.min_shelf_life_days, allow_bonded=task.allow_bonded,
+    )
+    scanned = ScannedUnit(
+        item_id=item_id, gtin=scan.gtin or scan.content_gtin, lot=scan.lot, serial=scan.serial,
+        units=snap["match_pack_qty"] * (scan.quantity or 1) if item_id is not None else 1, serial_status=serial_status,
+    )
+    verdict = judge_pick_scan(view, scanned, at_location, first, today=today, override_fefo=override is not None)
+    c = verdict.candidate
+    if task.staging_id is None:
+        raise e.Conflict("this warehouse has no shipping location to stage picked goods; ask an admin to add one")
+    overridden = override if verdict.fefo_overridden else None
+    picked = task.picked + verdict.units
+    events: list[EventData] = [
+        PickConfirmed(
+            order=task.order_erp_id, line_no=task.line_no, task_id=task.id, gtin=task.gtin, item=task.item_erp_id,
+            lot=c.lot, expiry=c.expiry, serial=c.serial, quantity=verdict.units, location=task.location,
+            allocated_lot=task.lot, swapped=verdict.swapped, tote=task.tote, client_scan_id=str(client_scan_id),
+        )
+    ]
+    if overridden:
+        events.append(
+            PickOverridden(
+                order=task.order_erp_id, task_id=task.id, gtin=task.gtin, lot=c.lot, expiry=c.expiry,
+                allocated_lot=task.lot, allocated_expiry=task.expiry, approved_by=overridden.supervisor.username or "",
+                reason=overridden.reason,
+            )
+        )
+    body = {
+        "verdict": "accepted", "taskId": task.id, "lot": c.lot, "expiry": c.expiry.isoformat() if c.expiry else None,
+        "serial": c.serial, "units": verdict.units, "picked": picked, "remaining": task.quantity - picked,
+        "swapped": verdict.swapped, "fefoOverridden": verdict.fefo_overridden,
+        "taskStatus": "done" if picked == task.quantity else "open",
+    }
+    ids, types, data = encode_events(events)
+    args = (
+        client_scan_id, f"pick:{task_id}", msgspec.json.encode(body).decode(),
+        task.id, task.picked, verdict.units,
+        stock_before, task.stock_id, task.lot_id, task.serial_id,
+        trade[0] if trade else None, lot_before if trade else None, serial_before if trade else None,
+        c.stock_id, c.lot_id, c.serial_id,
+        task.location_id, task.staging_id, task.tote_id,
+        overridden.supervisor.user_id if overridden else None, overridden.reason if overridden else None,
+        f"FEFO override approved by {overridden.supervisor.username}: {overridden.reason}" if overridden else None,
+        task.order_erp_id,
+        actor.user_id, actor.api_key_id, actor.device_id, actor.label, dt.datetime.now(dt.UTC),
+        ids, types, data,
+    )
+    return _Accept(body, args)
+
+
+def _refusal_events(snap: Any, task_id: int, scan: Any, client_scan_id: uuid.UUID, refusal: e.DomainError) -> list[EventData]:
+    order = snap["order_erp_id"] if snap is not None else None
+    location = snap["location"] if snap is not None else None
+    events: list[EventData] = [
+        PickRefused(
+            task_id=task_id, order=order, location=location, code=refusal.code, detail=refusal.message,
+            scanned_gtin=scan.gtin or scan.content_gtin, scanned_lot=scan.lot, scanned_serial=scan.serial,
+            client_scan_id=str(client_scan_id),
+        )
+    ]
+    if isinstance(refusal, (e.StockOnHold, e.LotRecalled)):
+        events.append(
+            StockAlertRaised(code=refusal.code, detail=refusal.message, lot=scan.lot, gtin=scan.gtin, location=location,
+                             task_id=task_id)
+        )
+    return events
+
+
 async def confirm_pick(
     db: async_sessionmaker,
     actor: Actor,
@@ -412,155 +607,70 @@ async def confirm_pick(
     today: dt.date,
     override: Override | None = None,
 ) -> replay.Reply:
-    """One item scan against a task: accept (move stock to the picked staging area) or refuse."""
-    scan = scans.read(raw, settings, today)  # an unreadable barcode is refused before any lock is taken
-    context: dict[str, Any] = {}
+    """One item scan against a task: accept (move stock to the picked staging area) or refuse.
 
-    async def decide_and_write(session: AsyncSession) -> dict[str, Any]:
-        task = await _load_task(session, task_id, lock=True)
-        context["task"] = task
-        if task.status != "open":
-            raise e.TaskNotOpen(f"task {task_id} is {task.status}: go to the next task", taskId=task_id, status=task.status)
-        if task.order_status != "released":
-            raise e.OrderNotReleased(f"order {task.order_erp_id} is {task.order_status}: nothing more is picked for it",
-                                     order=task.order_erp_id, status=task.order_status)
-        _check_location(task, location_raw, settings, today)
-        match = await scans.match_item(session, scan)
-        # traceability: the unit in hand names its own lot and serial; udipick never picks one for it
-        if match is not None and match.item_id == task.item_id:
-            if match.serial_tracked and not scan.serial:
-                raise e.MissingSerial(f"{match.name} is serialised: scan the code that carries the serial (21)",
-                                      needs=["serial"])
-            if match.lot_tracked and not scan.lot:
-                raise e.MissingLot(f"{match.name} is lot-tracked: scan the code that carries the lot (10)", needs=["lot"])
-        serial_status = None
-        pg = await pg_conn(session)
-        if scan.serial and match:
-            serial_status = await pg.fetchval(
-                "SELECT status FROM serials WHERE item_id = $1 AND serial = $2 FOR UPDATE", match.item_id, scan.serial
-            )
-        rows = [
-            SimpleNamespace(**dict(r))
-            for r in await pg.fetch(_CANDIDATES + " AND s.location_id = $1 AND s.item_id = $2 ORDER BY s.id FOR UPDATE OF s",
-                                    task.location_id, task.item_id)
-        ]
-        if scan.serial and serial_status == "in_stock":
-            task = await _swap_serial_within_line(session, task, rows, scan.serial)
-        remaining = task.quantity - task.picked
-        at_location = [_candidate(r, extra=remaining if r.stock_id == task.stock_id else 0) for r in rows]
-        mine = next((c for c in at_location if c.stock_id == task.stock_id), None)
-        first = mine if mine and ineligibility(
-            mine, today=today, min_shelf_life_days=task.min_shelf_life_days, allow_bonded=task.allow_bonded) is None else next(
-            (c for c in sorted(at_location, key=lambda c: (c.expiry or dt.date.max, c.lot or ""))
-             if ineligibility(c, today=today, min_shelf_life_days=task.min_shelf_life_days, allow_bonded=task.allow_bonded) is None
-             and c.available > 0), None)
-        view = TaskView(
-            task_id=task.id, item_id=task.item_id, item_name=task.item_name, gtin=task.gtin, location_id=task.location_id,
-            location=task.location, lot_id=task.lot_id, lot=task.lot, expiry=task.expiry, serial_id=task.serial_id,
-            remaining=remaining, min_shelf_life_days=task.min_shelf_life_days, allow_bonded=task.allow_bonded,
-        )
-        scanned = ScannedUnit(
-            item_id=match.item_id if match else None, gtin=scan.gtin or scan.content_gtin, lot=scan.lot, serial=scan.serial,
-            units=match.units if match else 1, serial_status=serial_status,
-        )
-        verdict = judge_pick_scan(view, scanned, at_location, first, today=today, override_fefo=override is not None)
-        c = verdict.candidate
-        staging = task.staging_id
-        if staging is None:
-            raise e.Conflict("this warehouse has no shipping location to stage picked goods; ask an admin to add one")
-        event_id = uuid.uuid4()
-        overridden = override if verdict.fefo_overridden else None
-        reason = f"FEFO override approved by {overridden.supervisor.username}: {overridden.reason}" if overridden else None
-        picked = task.picked + verdict.units
-        # one round trip: the task's reservation shrinks by what was taken (whichever lot it came from),
-        # task and order line count it, the serial moves, and the pick is recorded
-        await pg.execute(
-            "WITH r AS (UPDATE stock SET reserved = reserved - $7 WHERE id = $16),"
-            " t AS (UPDATE pick_tasks SET picked = $17, status = CASE WHEN $17 = quantity THEN 'done' ELSE 'open' END WHERE id = $1),"
-            " ol AS (UPDATE outbound_lines SET quantity_picked = quantity_picked + $7 WHERE id = $3),"
-            " se AS (UPDATE serials SET status = 'picked', location_id = $9 WHERE id = $6)"
-            " INSERT INTO picks (task_id, document_id, line_id, item_id, lot_id, serial_id, quantity, from_location_id,"
-            " staging_location_id, container_id, client_scan_id, fefo_override_by, override_reason, picked_by, device_id)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-            task.id, task.document_id, task.line_id, task.item_id, c.lot_id, c.serial_id, verdict.units, task.location_id,
-            staging, task.tote_id, client_scan_id, overridden.supervisor.user_id if overridden else None,
-            overridden.reason if overridden else None, actor.user_id, actor.device_id, task.stock_id, picked,
-        )
-        await post_movements(
-            session,
-            actor,
-            [Movement("pick", item_id=task.item_id, lot_id=c.lot_id, serial_id=c.serial_id, quantity=verdict.units,
-                      from_location_id=task.location_id, from_status="available", to_location_id=staging,
-                      to_container_id=task.tote_id, to_status="picked", document_type="sales_order",
-                      document_id=task.order_erp_id, reason=reason, event_id=event_id)],
-        )
-        events: list[EventData] = [
-            PickConfirmed(
-                order=task.order_erp_id, line_no=task.line_no, task_id=task.id, gtin=task.gtin, item=task.item_erp_id,
-                lot=c.lot, expiry=c.expiry, serial=c.serial, quantity=verdict.units, location=task.location,
-                allocated_lot=task.lot, swapped=verdict.swapped, tote=task.tote, client_scan_id=str(client_scan_id),
-            )
-        ]
-        if overridden:
-            events.append(
-                PickOverridden(
-                    order=task.order_erp_id, task_id=task.id, gtin=task.gtin, lot=c.lot, expiry=c.expiry,
-                    allocated_lot=task.lot, allocated_expiry=task.expiry, approved_by=overridden.supervisor.username or "",
-                    reason=overridden.reason,
-                )
-            )
-        await emit(session, actor, *events)
-        return {
-            "verdict": "accepted", "taskId": task.id, "lot": c.lot, "expiry": c.expiry.isoformat() if c.expiry else None,
-            "serial": c.serial, "units": verdict.units, "picked": picked, "remaining": task.quantity - picked,
-            "swapped": verdict.swapped, "fefoOverridden": verdict.fefo_overridden, "taskStatus": "done" if picked == task.quantity else "open",
-        }
-
-    async def on_refused(session: AsyncSession, refusal: e.DomainError) -> None:
-        task = context.get("task")
-        events: list[EventData] = [
-            PickRefused(
-                task_id=task_id, order=task.order_erp_id if task else None, location=task.location if task else None,
-                code=refusal.code, detail=refusal.message, scanned_gtin=scan.gtin or scan.content_gtin, scanned_lot=scan.lot,
-                scanned_serial=scan.serial, client_scan_id=str(client_scan_id),
-            )
-        ]
-        if isinstance(refusal, (e.StockOnHold, e.LotRecalled)):
-            events.append(
-                StockAlertRaised(
-                    code=refusal.code, detail=refusal.message, lot=scan.lot, gtin=scan.gtin,
-                    location=task.location if task else None, task_id=task_id,
-                )
-            )
-        await emit(session, actor, *events)
-
-    return await replay.once(db, client_scan_id, f"pick:{task_id}", actor, decide_and_write, on_refused)
+    Read (one statement, no locks) → decide (pure) → write (one statement, one transaction, with the
+    reply and the outbox events). The write re-checks what the verdict rested on; when another scan,
+    a hold or a short pick changed it meanwhile, the scan is read and decided again. A replayed
+    ``client_scan_id`` gets its first answer and changes nothing.
+    """
+    scan = scans.read(raw, settings, today)  # an unreadable barcode is refused before the database is asked
+    action = f"pick:{task_id}"
+    gtin = scan.gtin or scan.content_gtin
+    async with pg_connection(db) as conn:
+        for attempt in range(_ATTEMPTS):
+            snap = await conn.fetchrow(_SNAPSHOT, task_id, client_scan_id, gtin, scan.serial, scan.hibc_lic, scan.hibc_pcn,
+                                       scan.hibc_uom, scan.lot)
+            if snap["reply"] is not None:
+                return _stored_reply(snap["reply"], client_scan_id, action)
+            try:
+                plan = _decide_pick(snap, scan, actor, settings, task_id=task_id, client_scan_id=client_scan_id,
+                                    location_raw=location_raw, today=today, override=override)
+                if plan is None:
+                    every = await conn.fetch(_AT_LOCATION, snap["location_id"], snap["item_id"])
+                    plan = _decide_pick(snap, scan, actor, settings, task_id=task_id, client_scan_id=client_scan_id,
+                                        location_raw=location_raw, today=today, override=override,
+                                        all_rows=[tuple(r) for r in every])
+                    assert plan is not None
+            except e.DomainError as refusal:
+                return await _store_refusal(conn, action, actor, client_scan_id, refusal,
+                                            _refusal_events(snap if snap["id"] is not None else None, task_id, scan,
+                                                            client_scan_id, refusal))
+            try:
+                await conn.execute(_ACCEPT, *plan.args)
+            except asyncpg.PostgresError as exc:
+                if exc.sqlstate == _ANSWERED:
+                    continue  # the same scan id raced in from a second request: the next read returns its answer
+                if exc.sqlstate in _RACES:
+                    await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+                    continue
+                raise
+            wake_sequencer()
+            return replay.Reply(200, plan.body, False)
+    refusal = e.StockChanged("the stock changed while this scan was decided, several times; scan again")
+    return replay.Reply(status_for(refusal), problem_body(refusal), False)
 
 
-async def _swap_serial_within_line(session: AsyncSession, task: Any, rows: list[Any], serial: str) -> Any:
-    """The picker took another serialised unit that this order line also reserved: trade the two
-    tasks' units, so each serial stays promised exactly once."""
-    row = next((r for r in rows if r.serial == serial), None)
-    if row is None or row.stock_id == task.stock_id:
-        return task
-    other = (
-        await session.execute(
-            text("SELECT id, stock_id, lot_id, serial_id FROM pick_tasks WHERE stock_id = :s AND status = 'open'"
-                 " AND line_id = :l AND picked = 0 AND id <> :t FOR UPDATE"),
-            {"s": row.stock_id, "l": task.line_id, "t": task.id},
-        )
-    ).first()
-    if other is None or task.picked or task.quantity != 1:
-        return task
-    await session.execute(
-        text("UPDATE pick_tasks SET stock_id = :s, lot_id = :lot, serial_id = :ser WHERE id = :id"),
-        {"s": task.stock_id, "lot": task.lot_id, "ser": task.serial_id, "id": other.id},
-    )
-    await session.execute(
-        text("UPDATE pick_tasks SET stock_id = :s, lot_id = :lot, serial_id = :ser WHERE id = :id"),
-        {"s": other.stock_id, "lot": other.lot_id, "ser": other.serial_id, "id": task.id},
-    )
-    return await _load_task(session, task.id, lock=False)
+_ACCEPT = "SELECT udipick_pick_accept(" + ", ".join(f"${i}" for i in range(1, 32)) + ")"
+_STORE_REPLY = "SELECT udipick_store_reply($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+
+
+async def _store_refusal(conn: asyncpg.Connection, action: str, actor: Actor, client_scan_id: uuid.UUID,
+                         refusal: e.DomainError, events: list[EventData]) -> replay.Reply:
+    """Store a refusal as the scan id's answer, with its events; a race for the same id keeps the first."""
+    problem, status = problem_body(refusal), status_for(refusal)
+    if refusal.retryable:  # a race, not a verdict: the same scan id may be sent again
+        return replay.Reply(status, problem, False)
+    ids, types, data = encode_events(events)
+    stored = await conn.fetchval(_STORE_REPLY, client_scan_id, action, actor.user_id, actor.device_id, status,
+                                 msgspec.json.encode(problem).decode(), ids, types, data, dt.datetime.now(dt.UTC), actor.label)
+    if stored:
+        wake_sequencer()
+    else:
+        first = await conn.fetchrow("SELECT status_code, body::text, action FROM scan_replies WHERE client_scan_id = $1",
+                                    client_scan_id)
+        return _stored_reply(tuple(first), client_scan_id, action)
+    return replay.Reply(status, problem, False)
 
 
 # ---- short pick -------------------------------------------------------------------------------------
