@@ -30,6 +30,7 @@ from udipick.api.receiving import ROUTES as receiving_routes
 from udipick.api.problems import EXCEPTION_HANDLERS
 from udipick.config import Settings
 from udipick.db.engine import make_engine, make_sessionmaker
+from udipick.db.pg import close_hot_pool, open_hot_pool
 
 log = logging.getLogger("udipick")
 
@@ -57,6 +58,7 @@ def create_app(settings: Settings, *, database_url: str) -> Litestar:
         engine = make_engine(database_url, pool_size=settings.db_pool_size)
         app.state.engine = engine
         app.state.db = make_sessionmaker(engine)
+        await open_hot_pool(engine, settings.db_pool_size)
         try:
             async with contextlib.AsyncExitStack() as stack:
                 # the outbox hub numbers this process's events as they commit and wakes stream readers
@@ -69,6 +71,7 @@ def create_app(settings: Settings, *, database_url: str) -> Litestar:
                 yield
         finally:
             await stop_hub(app.state)
+            await close_hot_pool(engine)
             await engine.dispose()
 
     routes: list = [health.healthz, health.readyz, auth.login, auth.logout, auth.me, scans.interpret_scan, erp_inbound_router]

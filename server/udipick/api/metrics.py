@@ -12,6 +12,7 @@ when it sends one) that the JSON log lines carry.
 from __future__ import annotations
 
 import contextvars
+import functools
 import json
 import logging
 import re
@@ -45,6 +46,11 @@ HTTP_LATENCY = Histogram()
 _ID = re.compile(r"\{[^}]+\}")
 
 
+@functools.lru_cache(maxsize=512)
+def _route_label(template: str) -> str:
+    return _ID.sub("{id}", template)[:120]
+
+
 def timing_middleware(app):
     """ASGI middleware: request id in, latency histogram per route template and method out."""
 
@@ -68,7 +74,7 @@ def timing_middleware(app):
             await app(scope, receive, send_with_id)
         finally:
             path = scope.get("path_template") or "unmatched"
-            HTTP_LATENCY.observe((_ID.sub("{id}", path)[:120], scope.get("method", "")), time.perf_counter() - started)
+            HTTP_LATENCY.observe((_route_label(path), scope.get("method", "")), time.perf_counter() - started)
             request_id.reset(token)
 
     return middleware

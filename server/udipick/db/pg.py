@@ -7,6 +7,7 @@ microseconds of Python instead of hundreds, in the same connection and the same 
 from __future__ import annotations
 
 import contextlib
+import weakref
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -41,11 +42,42 @@ async def raw(session: AsyncSession) -> asyncpg.Connection:
     return driver
 
 
+#: per engine: a plain asyncpg pool for the hot paths (opened by the app; see ``open_hot_pool``)
+_HOT_POOLS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+async def _no_reset(conn: asyncpg.Connection) -> None:
+    """Hot-path statements are each their own transaction and leave no session state behind."""
+
+
+async def open_hot_pool(engine: AsyncEngine, size: int) -> asyncpg.Pool:
+    """A pool of asyncpg connections for ``connection()``: checking one out costs about a quarter of a
+    SQLAlchemy checkout (0.03 ms against 0.14 ms of CPU), which a pick scan pays on every scan."""
+    url = engine.url.set(drivername="postgresql")
+    pool = await asyncpg.create_pool(
+        url.render_as_string(hide_password=False), min_size=1, max_size=size, reset=_no_reset,
+        server_settings={"application_name": "udipick", "timezone": "UTC"},
+    )
+    _HOT_POOLS[engine.sync_engine] = pool
+    return pool
+
+
+async def close_hot_pool(engine: AsyncEngine) -> None:
+    pool = _HOT_POOLS.pop(engine.sync_engine, None)
+    if pool is not None:
+        await pool.close()
+
+
 @contextlib.asynccontextmanager
 async def connection(db: async_sessionmaker) -> AsyncIterator[asyncpg.Connection]:
     """A pooled asyncpg connection in autocommit, for hot paths whose every statement is its own
     transaction (the pick scan: one read, then one write function)."""
     engine: AsyncEngine = db.kw["bind"]
-    async with engine.connect() as conn:
+    pool = _HOT_POOLS.get(engine.sync_engine)
+    if pool is not None:
+        async with pool.acquire() as conn:
+            yield conn
+        return
+    async with engine.connect() as conn:  # no hot pool (a service called outside the app): the engine's
         proxied = await conn.get_raw_connection()
         yield proxied.driver_connection  # type: ignore[misc]

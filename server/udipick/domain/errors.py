@@ -387,3 +387,44 @@ class StockChanged(Conflict):
 class OrderNotReleased(DomainError):
     code = "order-not-released"
     title = "Order not in picking"
+
+
+# ---- counting ----------------------------------------------------------------------------------------
+
+
+class InvalidCount(DomainError):
+    """A count line that cannot be meant (negative, a serial on an unserialised item, a serial twice);
+    context: ``pointer`` to the line, the offending ``quantity`` / ``serial``."""
+
+    code = "invalid-count"
+    title = "Count line not possible"
+
+
+class UnknownLot(NotFound):
+    """A lot udipick never received for this item (context: ``item``, ``lot``): check the label, or receive it."""
+
+    code = "unknown-lot"
+    title = "Unknown lot"
+
+
+class UnknownSerial(NotFound):
+    """A serial udipick never received for this item (context: ``serial``)."""
+
+    code = "unknown-serial"
+    title = "Unknown serial"
+
+
+class SerialBookedElsewhere(Conflict):
+    """A serial found here is on the books at another location, or picked/shipped (context: ``serial``,
+    ``bookedAt`` or ``serialStatus``)."""
+
+    code = "serial-booked-elsewhere"
+    title = "Serial on the books elsewhere"
+
+
+class CountBelowReserved(Conflict):
+    """The count leaves less than open pick tasks hold (context: ``lot``, ``serial``, ``counted``,
+    ``reserved``, ``tasks``): short or release those tasks first, then count again."""
+
+    code = "count-below-reserved"
+    title = "Open picks hold more than was counted"

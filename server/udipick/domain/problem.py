@@ -70,6 +70,11 @@ STATUS: dict[type[e.DomainError], int] = {
     e.UnknownWebhookSubscription: 404,
     e.UnknownWebhookDelivery: 404,
     e.WebhookNameTaken: 409,
+    e.InvalidCount: 422,
+    e.UnknownLot: 422,
+    e.UnknownSerial: 422,
+    e.SerialBookedElsewhere: 409,
+    e.CountBelowReserved: 409,
 }
 
 

@@ -41,6 +41,7 @@ MAPPING: dict[str, tuple[str, str | None, str]] = {
     "recall.initiated.v1": ("holding", "recalled", "OBSERVE"),
     "stock.adjusted.v1": ("stock_taking", None, "OBSERVE"),
     "count.completed.v1": ("cycle_counting", None, "OBSERVE"),
+    "stock.counted.v1": ("cycle_counting", "sellable_accessible", "OBSERVE"),
 }
 
 STATUS_DISPOSITION = {
@@ -107,6 +108,14 @@ def _objects(data: Mapping[str, Any], epcs: list[str], quantities: list[dict], i
                 _objects(part, epcs, quantities, ilmd)
 
 
+def _counted(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A count observed what was found: the lots and serials counted above zero (what was missing is
+    in the ``stock.adjusted.v1`` events); a count that found nothing has no objects and is left out."""
+    found = [{"gtin": data["gtin"], "lot": ln.get("lot"), "serial": ln.get("serial"), "quantity": ln["counted"]}
+             for ln in data.get("lines") or [] if ln.get("counted", 0) > 0]
+    return {"location": data.get("location"), "lines": found}
+
+
 def _time(value: str | dt.datetime) -> str:
     t = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     return t.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
@@ -119,6 +128,8 @@ def object_event(event: Mapping[str, Any], *, gln: str | None) -> dict[str, Any]
         return None
     biz_step, disposition, action = mapping
     data: Mapping[str, Any] = event["data"]
+    if event["type"] == "stock.counted.v1":
+        data = _counted(data)
     epcs: list[str] = []
     quantities: list[dict] = []
     ilmd: dict[str, str] = {}
