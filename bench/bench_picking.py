@@ -223,16 +223,24 @@ async def run(args: argparse.Namespace, dsn: str, base: str) -> None:
     per = len(scans) // args.handhelds
     latencies: list[float] = []
     refused = 0
-    deadline = time.perf_counter() + args.seconds
 
     async def handheld(i: int) -> None:
         nonlocal refused
         h = Handheld(base)
         h.headers = f"Authorization: Bearer {tokens[i]}\r\nX-Device-Id: hh-{i}\r\n"
-        for task_id, raw, loc in scans[i * per:(i + 1) * per]:
+        interval = args.handhelds / args.rate if args.rate else 0.0
+        start = t0 + interval * i / args.handhelds
+        for k, (task_id, raw, loc) in enumerate(scans[i * per:(i + 1) * per]):
             if time.perf_counter() > deadline:
                 break
             t = time.perf_counter()
+            if interval:
+                # open loop: each scan has its moment; a late answer delays the next send, and that wait
+                # counts in the next scan's latency (measured from its moment), so a backlog shows
+                scheduled = start + k * interval
+                if scheduled > t:
+                    await asyncio.sleep(scheduled - t)
+                t = scheduled
             scan_id = str(uuid.uuid4())
             status, body = await h.request("POST", f"/api/v1/picking/tasks/{task_id}/scans",
                                            {"clientScanId": scan_id, "raw": raw, "locationRaw": loc})
@@ -269,6 +277,7 @@ async def run(args: argparse.Namespace, dsn: str, base: str) -> None:
     stream_task = asyncio.create_task(erp_stream() if args.stream else asyncio.sleep(0))
     await asyncio.sleep(0.5)
     t0 = time.perf_counter()
+    deadline = t0 + args.seconds
     cpu0 = cpu_seconds()
     await asyncio.gather(*(handheld(i) for i in range(args.handhelds)))
     elapsed = time.perf_counter() - t0
@@ -280,7 +289,8 @@ async def run(args: argparse.Namespace, dsn: str, base: str) -> None:
     await stream_task
     bare = await bare_commit_p50(dsn)
     p50, p95, p99 = (pct(latencies, p) * 1000 for p in (0.5, 0.95, 0.99))
-    print(f"confirm : {len(latencies):,} pick confirms by {args.handhelds} handhelds in {elapsed:.1f} s = "
+    offered = f"{args.rate:,.0f}/s offered" if args.rate else "closed loop"
+    print(f"confirm : {len(latencies):,} pick confirms by {args.handhelds} handhelds ({offered}) in {elapsed:.1f} s = "
           f"{len(latencies) / elapsed:,.0f}/s (target >= 500/s); refused {refused}")
     print(f"latency : p50 {p50:.1f} ms  p95 {p95:.1f} ms  p99 {p99:.1f} ms (target p99 <= 50 ms)")
     n = max(1, len(latencies))
@@ -299,7 +309,10 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--stock", type=int, default=1_000_000)
     ap.add_argument("--lines", type=int, default=10_000)
-    ap.add_argument("--handhelds", type=int, default=32)
+    ap.add_argument("--handhelds", type=int, default=64)
+    ap.add_argument("--rate", type=float, default=500,
+                    help="offered pick scans per second, spread over the handhelds (open loop); 0: each handheld "
+                         "scans again as soon as it has its answer (closed loop)")
     ap.add_argument("--seconds", type=float, default=30)
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--no-stream", dest="stream", action="store_false", help="no ERP WebSocket client during the run")
