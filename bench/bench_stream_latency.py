@@ -4,7 +4,8 @@
 
 Creates a scratch database, runs ``udipick serve`` in its own process, and drives ``rate`` transactions per
 second (each writes one ``pick.confirmed.v1``-shaped event through ``emit``'s path, the same
-insert a confirmed pick does) from ``writers`` concurrent sessions. The client measures, per
+insert a confirmed pick does) from ``writers`` concurrent sessions of a second process that, like any
+udipick server process, runs an outbox hub. The client measures, per
 event, the time from the writer's COMMIT returning to the message arriving. Then a local HTTP
 receiver and one relay measure webhook deliveries per second for one subscriber.
 
@@ -30,6 +31,7 @@ from udipick.db.engine import make_engine, make_sessionmaker
 from udipick.db.migrate import upgrade
 from udipick.db.outbox import add_events
 from udipick.services.identity import add_api_key
+from udipick.services.outbox import OutboxHub, asyncpg_dsn
 
 from tests.outbox.conftest import (
     ACTOR,
@@ -79,6 +81,11 @@ async def main() -> None:
                             arrived[msg["eventId"]] = time.perf_counter()
 
                 reading = asyncio.create_task(reader())
+                # the writers stand for another udipick server process: like every server process, this one
+                # runs an outbox hub, which numbers its commits as they happen (``wake_sequencer`` after
+                # each commit) and NOTIFYs the positions to the serving process's stream
+                hub = OutboxHub(asyncpg_dsn(url))
+                await hub.start()
                 total = int(RATE * SECONDS)
                 interval = WRITERS / RATE
                 data = {"order": "SO-1", "lineNo": 1, "gtin": "00614141010012", "lot": "L1", "quantity": 1, "location": "A-01"}
@@ -101,6 +108,7 @@ async def main() -> None:
                 while len(arrived) < total and time.perf_counter() < deadline:
                     await asyncio.sleep(0.05)
                 reading.cancel()
+                await hub.stop()
         lat = [(arrived[e] - committed[e]) * 1000 for e in committed if e in arrived]
         print(f"stream: {total} events at {total / elapsed:.0f}/s offered ({WRITERS} writers), {len(lat)} arrived")
         print(f"  commit → WebSocket latency ms: p50 {statistics.median(lat):.1f}  p90 {pct(lat, 0.9):.1f}  "

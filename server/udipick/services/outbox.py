@@ -6,7 +6,7 @@ Workflows only ``emit`` events in their own transaction (``services/events.py``)
    gap-free in commit-safe order. Any process may run it; an advisory lock serialises them.
 2. ``OutboxHub`` (one per process) runs the sequencer when this process committed events
    (``wake_sequencer``, called after the commit) and every ``poll_interval`` for rows other processes
-   wrote, and LISTENs on ``udipick_positions`` (positions were assigned: wake readers). Because that
+   wrote (rows from a process that runs no hub wait at most this long), and LISTENs on ``udipick_positions`` (positions were assigned: wake readers). Because that
    is PostgreSQL NOTIFY, an event written through one server process wakes readers in all of them.
    Writers do not NOTIFY themselves: PostgreSQL serialises every notifying commit behind one lock,
    which capped pick confirms at about 130/s; one NOTIFY per sequenced batch costs nothing.
@@ -172,7 +172,7 @@ class OutboxHub:
     #: the sequencer runs at most once per this many seconds (it numbers every waiting row each time)
     MIN_INTERVAL = 0.008
 
-    def __init__(self, dsn: str, *, run_sequencer: bool = True, poll_interval: float = 0.25) -> None:
+    def __init__(self, dsn: str, *, run_sequencer: bool = True, poll_interval: float = 0.1) -> None:
         self.dsn = dsn
         self.run_sequencer = run_sequencer
         self.poll_interval = poll_interval
