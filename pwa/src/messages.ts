@@ -321,6 +321,11 @@ export const problemsEn: Record<string, Said> = {
   "no-printer-for-label": ["No printer is set up for this label", "Ask the supervisor to assign a printer; the job is kept."],
   "printer-unavailable": ["The printer did not answer", "Check the printer, then print again."],
   "invalid-sscc": ["This SSCC is not valid", null],
+  "invalid-count": ["This count line is not possible", "Check the quantity and serial, then send the count again."],
+  "unknown-lot": ["Lot {lot} was never received for this item", "Check the label, or ask the supervisor to receive it."],
+  "unknown-serial": ["Serial {serial} was never received for this item", "Put the unit aside and tell the supervisor."],
+  "serial-booked-elsewhere": ["Serial {serial} is on the books elsewhere", "Put the unit aside and tell the supervisor."],
+  "count-below-reserved": ["Open picks hold more of lot {lot} than was counted", "Report those picks short first, then count again."],
 };
 
 export const problemsZh: Record<string, Said> = {
@@ -370,4 +375,9 @@ export const problemsZh: Record<string, Said> = {
   "no-printer-for-label": ["此标签没有配置打印机", "请主管分配打印机；打印任务已保留。"],
   "printer-unavailable": ["打印机无响应", "请检查打印机后重新打印。"],
   "invalid-sscc": ["SSCC 无效", null],
+  "invalid-count": ["此盘点行不可能", "请检查数量和序列号后重新提交盘点。"],
+  "unknown-lot": ["此物料从未收货过批号 {lot}", "请检查标签，或请主管先收货。"],
+  "unknown-serial": ["此物料从未收货过序列号 {serial}", "请将该件放在一边并告知主管。"],
+  "serial-booked-elsewhere": ["序列号 {serial} 的账面在别处", "请将该件放在一边并告知主管。"],
+  "count-below-reserved": ["未完成的拣货占用的批号 {lot} 多于盘点数量", "请先对这些拣货报短拣，再重新盘点。"],
 };

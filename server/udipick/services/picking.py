@@ -377,8 +377,8 @@ async def _load_task(session: AsyncSession, task_id: int, *, lock: bool) -> Any:
 
 
 def _check_location(task: Any, location_raw: str | None, settings: Settings, today: dt.date) -> None:
-    if location_raw is None:
-        return
+    if location_raw is None or location_raw.strip() == task.location_barcode:
+        return  # the usual case needs no interpretation; anything else is read for the message
     where = scans.read(location_raw, settings, today)
     if where.kind != "location" or where.raw.strip() != task.location_barcode:
         scanned = where.code if where.kind == "location" else where.raw.strip()
