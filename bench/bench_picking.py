@@ -201,8 +201,17 @@ def pct(values: list[float], p: float) -> float:
 async def run(args: argparse.Namespace, dsn: str, base: str) -> None:
     login = Handheld(base)
     tokens = []
+    # one picker per handheld, as on a warehouse floor (they share the demo picker's password)
+    conn = await asyncpg.connect(dsn)
+    await conn.execute(
+        "INSERT INTO users (username, display_name, password_hash, roles)"
+        " SELECT 'picker-' || g, 'Picker ' || g, password_hash, roles FROM users, generate_series(0, $1 - 1) g"
+        " WHERE username = 'picker' ON CONFLICT (username) DO NOTHING",
+        args.handhelds,
+    )
+    await conn.close()
     for i in range(args.handhelds):
-        status, body = await login.request("POST", "/api/v1/auth/login", {"username": "picker", "password": "picker-demo", "deviceId": f"hh-{i}"})
+        status, body = await login.request("POST", "/api/v1/auth/login", {"username": f"picker-{i}", "password": "picker-demo", "deviceId": f"hh-{i}"})
         assert status == 200, body
         tokens.append(json.loads(body)["token"])
     status, body = await login.request("POST", "/api/v1/auth/login", {"username": "supervisor", "password": "supervisor-demo", "deviceId": "sup"})
