@@ -31,6 +31,7 @@ from litestar.exceptions import WebSocketDisconnect
 
 from udipick.api.deps import allow
 from udipick.domain.access import Actor
+from udipick.db.pg import connection as pg_connection
 from udipick.services import outbox
 from udipick.services.outbox import ENCODER, OutboxHub
 
@@ -139,8 +140,8 @@ async def erp_stream(socket: WebSocket) -> None:
     async def send_loop() -> None:
         position = cursor
         while True:
-            async with db() as session:
-                events = await outbox.read_after(session, position, options.page)
+            async with pg_connection(db) as conn:
+                events = await outbox.read_after_conn(conn, position, options.page)
             if not events:
                 head = await hub.wait_beyond(position, options.heartbeat)
                 if head <= position:

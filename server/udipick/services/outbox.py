@@ -93,6 +93,22 @@ def like_patterns(types: list[str] | tuple[str, ...]) -> list[str]:
     return out
 
 
+_READ_RAW = (
+    "SELECT position, event_id, type, occurred_at, username, device_id, data::text AS data"
+    " FROM outbox_events WHERE position > $1 ORDER BY position LIMIT $2"
+)
+
+
+async def read_after_conn(conn: asyncpg.Connection, after: int, limit: int) -> list[StreamEvent]:
+    """``read_after`` on a plain asyncpg connection: one statement, no transaction around it (the
+    stream reads a page every few milliseconds under load)."""
+    return [
+        StreamEvent(position=r[0], event_id=r[1], type=r[2], occurred_at=r[3], user=r[4], device=r[5],
+                    data=msgspec.Raw(r[6].encode()))
+        for r in await conn.fetch(_READ_RAW, after, limit)
+    ]
+
+
 async def read_after(session: AsyncSession, after: int, limit: int) -> list[StreamEvent]:
     """Sequenced events with ``position > after``, in position order."""
     rows = (await session.execute(_READ, {"after": after, "limit": limit})).all()

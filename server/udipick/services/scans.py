@@ -4,6 +4,7 @@ the location or container a label names. Used by every workflow that takes a sca
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from types import SimpleNamespace
 
@@ -28,7 +29,16 @@ def scan_config(settings: Settings) -> ScanConfig:
 
 
 def read(raw: str | bytes, settings: Settings, today: dt.date) -> Scan:
+    if isinstance(raw, str) and len(raw) <= 512:
+        return _read(raw, today, scan_config(settings))
     return interpret(raw, today=today, config=scan_config(settings))
+
+
+@functools.lru_cache(maxsize=4096)
+def _read(raw: str, today: dt.date, config: ScanConfig) -> Scan:
+    """A handheld scans the same label again and again (one per unit of a lot): read each once a day.
+    ``Scan`` is immutable, and an unreadable code raises every time (exceptions are not cached)."""
+    return interpret(raw, today=today, config=config)
 
 
 @dataclass(frozen=True, slots=True)
