@@ -102,6 +102,12 @@ def handle_unexpected(request: Request, exc: Exception) -> Response:
              "detail": "a value in this request is out of range or malformed; nothing was changed",
              "instance": request.url.path}
         )
+    if isinstance(exc, UnicodeDecodeError):  # e.g. a JSON body that is not UTF-8 (the framework lets it through)
+        return problem_response(
+            {"type": PROBLEM_BASE + "invalid-request", "code": "invalid-request", "title": "Invalid request", "status": 400,
+             "detail": f"the request is not UTF-8 text (byte {exc.start}); nothing was changed",
+             "instance": request.url.path}
+        )
     request_id = str(uuid.uuid4())
     log.exception("unhandled error", extra={"request_id": request_id, "path": request.url.path})
     return problem_response(
