@@ -205,6 +205,8 @@ def test_even_an_override_does_not_let_expired_stock_go():
         (scan("NOPE"), e.LotNotAtLocation),
         (scan(serial="S1", serial_status="shipped"), e.SerialAlreadyShipped),
         (scan(serial="S1", serial_status="picked"), e.SerialAlreadyPicked),
+        (scan(serial="S1", serial_status="hold"), e.StockOnHold),
+        (scan(serial="S1", serial_status="rejected"), e.LotQuarantined),
     ],
 )
 def test_wrong_scans_are_refused(scanned, error):

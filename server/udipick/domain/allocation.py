@@ -270,6 +270,12 @@ def judge_pick_scan(
             f"Serial {scanned.serial} has already shipped: this unit must not be here; put it aside and tell your supervisor",
             serial=scanned.serial,
         )
+    if scanned.serial_status == "hold":
+        raise e.StockOnHold(f"Serial {scanned.serial} is on hold: do not pick it", reason="serial hold", serial=scanned.serial,
+                            lot=scanned.lot, location=task.location)
+    if scanned.serial_status == "rejected":
+        raise e.LotQuarantined(f"Serial {scanned.serial} was rejected by QC: it is not released for sale", status="rejected",
+                               serial=scanned.serial, lot=scanned.lot, location=task.location)
     if scanned.units > task.remaining:
         raise e.OverPick(
             f"Only {task.remaining} more needed; this scan is {scanned.units}. Take single units instead",

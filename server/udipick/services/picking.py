@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import random
 import uuid
 from dataclasses import dataclass, replace
@@ -42,6 +43,8 @@ from udipick.services.events import (
     emit,
     encode_events,
 )
+
+log = logging.getLogger(__name__)
 
 PICKABLE_TYPES = ("pick", "reserve", "cold", "bonded")
 
@@ -447,7 +450,7 @@ _SNAPSHOT_EXTRA = frozenset({"reply", "match_item_id", "match_name", "match_lot_
 #: SQLSTATEs of ``udipick_pick_accept``: what the verdict rested on changed; the scan id has an answer
 _CHANGED, _ANSWERED = "UP001", "UP002"
 #: a database rule caught a race the re-check could not see (stock, reservations, over-pick), or a deadlock
-_RACES = {"23514", "23505", "40P01", "40001", _CHANGED}
+_RACES = {"23514", "40P01", "40001", _CHANGED}
 _ATTEMPTS = 8
 
 _CANDIDATE_FIELDS = ("stock_id", "item_id", "lot_id", "lot", "expiry", "lot_status", "serial_id", "serial", "location_id",
@@ -617,6 +620,7 @@ async def confirm_pick(
     scan = scans.read(raw, settings, today)  # an unreadable barcode is refused before the database is asked
     action = f"pick:{task_id}"
     gtin = scan.gtin or scan.content_gtin
+    last = ""
     async with pg_connection(db) as conn:
         for attempt in range(_ATTEMPTS):
             snap = await conn.fetchrow(_SNAPSHOT, task_id, client_scan_id, gtin, scan.serial, scan.hibc_lic, scan.hibc_pcn,
@@ -639,18 +643,23 @@ async def confirm_pick(
             try:
                 await conn.execute(_ACCEPT, *plan.args)
             except asyncpg.PostgresError as exc:
-                if exc.sqlstate == _ANSWERED:
-                    continue  # the same scan id raced in from a second request: the next read returns its answer
+                if exc.sqlstate == _ANSWERED:  # the same scan id raced in from a second request: its answer is ours
+                    return _stored_reply(tuple(await conn.fetchrow(_REPLY, client_scan_id)), client_scan_id, action)
                 if exc.sqlstate in _RACES:
+                    last = f"{exc.sqlstate}: {exc}"
                     await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))
                     continue
                 raise
             wake_sequencer()
             return replay.Reply(200, plan.body, False)
+    # each write found the stock changed since its read: under heavy contention on one item, or a re-check
+    # that can never pass (a bug); the log says which
+    log.warning("pick scan %s on task %s: gave up after %d attempts; last: %s", client_scan_id, task_id, _ATTEMPTS, last)
     refusal = e.StockChanged("the stock changed while this scan was decided, several times; scan again")
     return replay.Reply(status_for(refusal), problem_body(refusal), False)
 
 
+_REPLY = "SELECT status_code, body::text, action FROM scan_replies WHERE client_scan_id = $1"
 _ACCEPT = "SELECT udipick_pick_accept(" + ", ".join(f"${i}" for i in range(1, 32)) + ")"
 _STORE_REPLY = "SELECT udipick_store_reply($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
 
@@ -667,8 +676,7 @@ async def _store_refusal(conn: asyncpg.Connection, action: str, actor: Actor, cl
     if stored:
         wake_sequencer()
     else:
-        first = await conn.fetchrow("SELECT status_code, body::text, action FROM scan_replies WHERE client_scan_id = $1",
-                                    client_scan_id)
+        first = await conn.fetchrow(_REPLY, client_scan_id)
         return _stored_reply(tuple(first), client_scan_id, action)
     return replay.Reply(status, problem, False)
 

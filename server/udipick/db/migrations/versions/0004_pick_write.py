@@ -93,6 +93,7 @@ BEGIN
      SET picked = t.picked + p_units, stock_id = p_stock, lot_id = p_lot, serial_id = p_serial,
          status = CASE WHEN t.picked + p_units = t.quantity THEN 'done' ELSE 'open' END
    WHERE t.id = p_task AND t.status = 'open' AND t.picked = p_picked_before AND t.stock_id = p_stock_before
+     AND t.tote_id IS NOT DISTINCT FROM p_tote
      AND EXISTS (SELECT 1 FROM outbound_documents d WHERE d.id = t.document_id AND d.status = 'released')
   RETURNING * INTO v_task;
   IF NOT FOUND THEN
