@@ -12,6 +12,7 @@ import { Receiving } from "./screens/receiving";
 import { Putaway } from "./screens/putaway";
 import { Picking } from "./screens/picking";
 import { Packing } from "./screens/packing";
+import { Count } from "./screens/count";
 
 const SCREENS: Record<string, (p: { args: string[] }) => preact.JSX.Element> = {
   home: Home,
@@ -22,6 +23,7 @@ const SCREENS: Record<string, (p: { args: string[] }) => preact.JSX.Element> = {
   putaway: Putaway,
   pick: Picking,
   pack: Packing,
+  count: Count,
 };
 
 export function App() {

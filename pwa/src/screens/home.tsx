@@ -20,6 +20,7 @@ export function Home() {
     { path: "putaway", icon: "⇥", label: t("home.putaway"), roles: ["receiver"] },
     { path: "pick", icon: "✓", label: t("home.pick"), roles: ["picker"] },
     { path: "pack", icon: "▣", label: t("home.pack"), roles: ["picker"] },
+    { path: "count", icon: "#", label: t("home.count"), roles: ["picker", "supervisor"] },
     { path: "lookup", icon: "?", label: t("home.lookup"), roles: ["picker", "receiver", "qa", "packer"] },
   ];
   const mine = tiles.filter((tile) => hasRole(...tile.roles));
