@@ -332,7 +332,7 @@ SELECT t.id, t.wave_id, t.document_id, t.line_id, t.item_id, t.stock_id, t.lot_i
        t.picked, t.status, t.sequence, t.min_shelf_life_days, t.allow_bonded, t.tote_id,
        i.name AS item_name, i.gtin, i.erp_id AS item_erp_id, l.lot, l.expiry, se.serial,
        loc.code AS location, loc.barcode AS location_barcode, loc.warehouse_id,
-       d.erp_id AS order_erp_id, d.status AS order_status, ol.line_no, c.erp_id AS customer_erp_id, tote.code AS tote,
+       d.erp_id AS order_erp_id, d.status AS order_status, ol.line_no, tote.code AS tote,
        (SELECT st.id FROM locations st WHERE st.warehouse_id = loc.warehouse_id AND st.type = 'shipping'
          ORDER BY st.pick_sequence, st.id LIMIT 1) AS staging_id
   FROM pick_tasks t
@@ -340,7 +340,6 @@ SELECT t.id, t.wave_id, t.document_id, t.line_id, t.item_id, t.stock_id, t.lot_i
   JOIN locations loc ON loc.id = t.location_id
   JOIN outbound_documents d ON d.id = t.document_id
   JOIN outbound_lines ol ON ol.id = t.line_id
-  JOIN customers c ON c.id = d.customer_id
   LEFT JOIN lots l ON l.id = t.lot_id
   LEFT JOIN serials se ON se.id = t.serial_id
   LEFT JOIN containers tote ON tote.id = t.tote_id
