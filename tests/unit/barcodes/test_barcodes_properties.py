@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from udipick.domain.barcodes import Element, Scan, ScanConfig, hibc_check_character, interpret
@@ -155,6 +155,8 @@ def _only_scan_or_domain_error(raw: str | bytes) -> None:
 
 @settings(max_examples=300, deadline=None)
 @given(scanner_text)
+@example("30")  # an AI with an empty value (found by this test): refused, not a crash
+@example("]d20104150000000015\x1d30")
 def test_any_text_gives_a_scan_or_a_domain_error(raw: str) -> None:
     _only_scan_or_domain_error(raw)
 

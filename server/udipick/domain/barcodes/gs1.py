@@ -171,6 +171,8 @@ def match_element(
         raise fault.shifted(len(ai.ai))
     groups = matched.groups()
     value = groups[0] if len(groups) == 1 else "".join(g for g in groups if g is not None)
+    if not value:  # some patterns of the AI table admit an empty value; GS1 never does
+        raise Fault(f"AI {ai.ai}: the value is missing", len(ai.ai))
     return ai, value
 
 
