@@ -67,22 +67,16 @@ class StreamEvent(msgspec.Struct, rename="camel"):
 
 ENCODER = msgspec.json.Encoder()
 
-_READ = text(
-    "SELECT position, event_id, type, occurred_at, username, device_id, data::text AS data"
-    " FROM outbox_events WHERE position > :after ORDER BY position LIMIT :limit"
-)
+_COLUMNS = "SELECT position, event_id, type, occurred_at, username, device_id, data::text AS data FROM outbox_events"
+_READ = text(_COLUMNS + " WHERE position > :after ORDER BY position LIMIT :limit")
+_READ_RAW = _COLUMNS + " WHERE position > $1 ORDER BY position LIMIT $2"
 
 
 def _event(row) -> StreamEvent:
-    return StreamEvent(
-        position=row.position,
-        event_id=row.event_id,
-        type=row.type,
-        occurred_at=row.occurred_at,
-        user=row.username,
-        device=row.device_id,
-        data=msgspec.Raw(row.data.encode()),
-    )
+    """A row of ``_COLUMNS`` (a SQLAlchemy row or an asyncpg record) as the ERP receives it."""
+    position, event_id, type_, occurred_at, username, device_id, data = row
+    return StreamEvent(position=position, event_id=event_id, type=type_, occurred_at=occurred_at, user=username,
+                       device=device_id, data=msgspec.Raw(data.encode()))
 
 
 def like_patterns(types: list[str] | tuple[str, ...]) -> list[str]:
@@ -93,20 +87,10 @@ def like_patterns(types: list[str] | tuple[str, ...]) -> list[str]:
     return out
 
 
-_READ_RAW = (
-    "SELECT position, event_id, type, occurred_at, username, device_id, data::text AS data"
-    " FROM outbox_events WHERE position > $1 ORDER BY position LIMIT $2"
-)
-
-
 async def read_after_conn(conn: asyncpg.Connection, after: int, limit: int) -> list[StreamEvent]:
     """``read_after`` on a plain asyncpg connection: one statement, no transaction around it (the
     stream reads a page every few milliseconds under load)."""
-    return [
-        StreamEvent(position=r[0], event_id=r[1], type=r[2], occurred_at=r[3], user=r[4], device=r[5],
-                    data=msgspec.Raw(r[6].encode()))
-        for r in await conn.fetch(_READ_RAW, after, limit)
-    ]
+    return [_event(r) for r in await conn.fetch(_READ_RAW, after, limit)]
 
 
 async def read_after(session: AsyncSession, after: int, limit: int) -> list[StreamEvent]:

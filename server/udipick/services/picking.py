@@ -13,7 +13,7 @@ import datetime as dt
 import logging
 import random
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from types import SimpleNamespace
 from typing import Any
 
@@ -452,8 +452,7 @@ _CHANGED, _ANSWERED = "UP001", "UP002"
 _RACES = {"23514", "40P01", "40001", _CHANGED}
 _ATTEMPTS = 8
 
-_CANDIDATE_FIELDS = ("stock_id", "item_id", "lot_id", "lot", "expiry", "lot_status", "serial_id", "serial", "location_id",
-                     "location", "location_type", "pick_sequence", "location_frozen", "available", "hold", "blocked")
+_CANDIDATE_FIELDS = tuple(f.name for f in fields(Candidate))  # the order _CANDIDATES selects them in
 
 
 @dataclass(frozen=True, slots=True)
@@ -462,16 +461,6 @@ class _Accept:
 
     body: dict[str, Any]
     args: tuple
-
-
-def _stored_reply(reply: Any, client_scan_id: uuid.UUID, action: str) -> replay.Reply:
-    status, body, stored_action = reply
-    if stored_action != action:
-        raise e.Conflict(
-            f"scan id {client_scan_id} was already used for {stored_action}; every scan needs its own id",
-            clientScanId=str(client_scan_id),
-        )
-    return replay.Reply(status, msgspec.json.decode(body), True)
 
 
 def _decide_pick(
@@ -625,7 +614,7 @@ async def confirm_pick(
             snap = await conn.fetchrow(_SNAPSHOT, task_id, client_scan_id, gtin, scan.serial, scan.hibc_lic, scan.hibc_pcn,
                                        scan.hibc_uom, scan.lot)
             if snap["reply"] is not None:
-                return _stored_reply(snap["reply"], client_scan_id, action)
+                return replay.reply_from_row(snap["reply"], client_scan_id, action)
             try:
                 plan = _decide_pick(snap, scan, actor, settings, task_id=task_id, client_scan_id=client_scan_id,
                                     location_raw=location_raw, today=today, override=override)
@@ -643,7 +632,7 @@ async def confirm_pick(
                 await conn.execute(_ACCEPT, *plan.args)
             except asyncpg.PostgresError as exc:
                 if exc.sqlstate == _ANSWERED:  # the same scan id raced in from a second request: its answer is ours
-                    return _stored_reply(tuple(await conn.fetchrow(_REPLY, client_scan_id)), client_scan_id, action)
+                    return replay.reply_from_row(tuple(await conn.fetchrow(replay.SELECT_REPLY, client_scan_id)), client_scan_id, action)
                 if exc.sqlstate in _RACES:
                     last = f"{exc.sqlstate}: {exc}"
                     await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))
@@ -658,7 +647,6 @@ async def confirm_pick(
     return replay.Reply(status_for(refusal), problem_body(refusal), False)
 
 
-_REPLY = "SELECT status_code, body::text, action FROM scan_replies WHERE client_scan_id = $1"
 _ACCEPT = "SELECT udipick_pick_accept(" + ", ".join(f"${i}" for i in range(1, 32)) + ")"
 _STORE_REPLY = "SELECT udipick_store_reply($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
 
@@ -675,8 +663,8 @@ async def _store_refusal(conn: asyncpg.Connection, action: str, actor: Actor, cl
     if stored:
         wake_sequencer()
     else:
-        first = await conn.fetchrow(_REPLY, client_scan_id)
-        return _stored_reply(tuple(first), client_scan_id, action)
+        first = await conn.fetchrow(replay.SELECT_REPLY, client_scan_id)
+        return replay.reply_from_row(tuple(first), client_scan_id, action)
     return replay.Reply(status, problem, False)
 
 

@@ -36,18 +36,25 @@ class Reply:
         self.replayed = replayed
 
 
-async def _stored(session: AsyncSession, client_scan_id: uuid.UUID, action: str) -> Reply | None:
-    row = await (await raw(session)).fetchrow(
-        "SELECT status_code, body::text AS body, action FROM scan_replies WHERE client_scan_id = $1", client_scan_id
-    )
-    if row is None:
-        return None
-    if row["action"] != action:
+#: the stored answer of a scan id, as ``reply_from_row`` takes it
+SELECT_REPLY = "SELECT status_code, body::text AS body, action FROM scan_replies WHERE client_scan_id = $1"
+
+
+def reply_from_row(row, client_scan_id: uuid.UUID, action: str) -> Reply:
+    """A stored ``(status_code, body, action)`` row as this request's answer; a scan id used for another
+    action is a conflict, not a replay."""
+    status, body, stored_action = row
+    if stored_action != action:
         raise Conflict(
-            f"scan id {client_scan_id} was already used for {row['action']}; every scan needs its own id",
+            f"scan id {client_scan_id} was already used for {stored_action}; every scan needs its own id",
             clientScanId=str(client_scan_id),
         )
-    return Reply(row["status_code"], msgspec.json.decode(row["body"]), True)
+    return Reply(status, msgspec.json.decode(body), True)
+
+
+async def _stored(session: AsyncSession, client_scan_id: uuid.UUID, action: str) -> Reply | None:
+    row = await (await raw(session)).fetchrow(SELECT_REPLY, client_scan_id)
+    return None if row is None else reply_from_row(tuple(row), client_scan_id, action)
 
 
 _INSERT_REPLY = (
