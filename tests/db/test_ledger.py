@@ -122,3 +122,25 @@ async def test_a_movement_from_stock_that_is_not_there_is_insufficient_stock(dem
                 [Movement("pick", item_id=row.item_id, lot_id=row.lot_id, quantity=row.quantity + 1,
                           from_location_id=row.location_id, from_status="available")],
             )
+
+
+async def test_master_data_a_record_names_is_never_deleted(demo_db):
+    """The ledger and picks name items, lots, locations, users... without foreign keys (migration 0005):
+    deleting any of those rows is refused, even one no current stock row points at."""
+    async with demo_db() as s:
+        loc = await s.scalar(text(
+            "INSERT INTO locations (warehouse_id, code, barcode, zone, type)"
+            " SELECT id, 'EMPTY-1', 'LOC-EMPTY-1', 'Z', 'pick' FROM warehouses LIMIT 1 RETURNING id"))
+        await s.execute(text("INSERT INTO api_keys (name, prefix, key_hash, scopes) VALUES ('gone', 'gone', 'x', '{erp:read}')"))
+        await s.execute(text("INSERT INTO containers (kind, code) VALUES ('tote', 'TOTE-GONE')"))
+        await s.commit()
+        for table, where in (
+            ("locations", f"id = {loc}"),
+            ("items", "true"), ("lots", "true"), ("users", "true"), ("api_keys", "true"),
+            ("serials", "true"), ("containers", "true"),
+        ):
+            assert await s.scalar(text(f"SELECT count(*) FROM {table} WHERE {where}")), table  # the demo has some
+            with pytest.raises(DBAPIError, match="deactivate instead of deleting"):
+                async with s.begin_nested():
+                    await s.execute(text(f"DELETE FROM {table} WHERE {where}"))
+        assert await s.scalar(text("SELECT count(*) FROM locations WHERE id = :id"), {"id": loc}) == 1

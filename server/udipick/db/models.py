@@ -252,24 +252,28 @@ class Stock(Base):
 
 
 class StockLedger(Base):
-    """Append-only movements. Stock is the sum of this table; triggers refuse UPDATE and DELETE."""
+    """Append-only movements. Stock is the sum of this table; triggers refuse UPDATE and DELETE.
+
+    The ids it names carry no foreign keys (each pick paid a dozen checks with row locks for them):
+    the rows are read in the same statement that writes the movement, and the master data they name
+    is never deleted (trigger ``udipick_retain_master``, migration 0005)."""
 
     __tablename__ = "stock_ledger"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     occurred_at: Mapped[dt.datetime] = mapped_column(TS, server_default=func.now())
     movement: Mapped[str] = mapped_column(String(10))
-    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
-    lot_id: Mapped[int | None] = mapped_column(ForeignKey("lots.id"))
-    serial_id: Mapped[int | None] = mapped_column(ForeignKey("serials.id"))
+    item_id: Mapped[int] = mapped_column(Integer)
+    lot_id: Mapped[int | None] = mapped_column(Integer)
+    serial_id: Mapped[int | None] = mapped_column(Integer)
     quantity: Mapped[int] = mapped_column(Integer)
-    from_location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))
-    from_container_id: Mapped[int | None] = mapped_column(ForeignKey("containers.id"))
+    from_location_id: Mapped[int | None] = mapped_column(Integer)
+    from_container_id: Mapped[int | None] = mapped_column(Integer)
     from_status: Mapped[str | None] = mapped_column(String(12))
-    to_location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))
-    to_container_id: Mapped[int | None] = mapped_column(ForeignKey("containers.id"))
+    to_location_id: Mapped[int | None] = mapped_column(Integer)
+    to_container_id: Mapped[int | None] = mapped_column(Integer)
     to_status: Mapped[str | None] = mapped_column(String(12))
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"))
+    user_id: Mapped[int | None] = mapped_column(Integer)
+    api_key_id: Mapped[int | None] = mapped_column(Integer)
     device_id: Mapped[str | None] = mapped_column(String(64))
     reason: Mapped[str | None] = mapped_column(Text)
     document_type: Mapped[str | None] = mapped_column(String(32))
@@ -466,7 +470,7 @@ class OutboxEvent(Base):
     event_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), unique=True)
     type: Mapped[str] = mapped_column(String(64))
     occurred_at: Mapped[dt.datetime] = mapped_column(TS)
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    user_id: Mapped[int | None] = mapped_column(Integer)
     username: Mapped[str | None] = mapped_column(String(64))
     device_id: Mapped[str | None] = mapped_column(String(64))
     data: Mapped[dict[str, Any]] = mapped_column(JSONB)
@@ -481,7 +485,7 @@ class ScanReply(Base):
     __tablename__ = "scan_replies"
     client_scan_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     action: Mapped[str] = mapped_column(String(32))
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    user_id: Mapped[int | None] = mapped_column(Integer)
     device_id: Mapped[str | None] = mapped_column(String(64))
     status_code: Mapped[int] = mapped_column(Integer)
     body: Mapped[dict[str, Any]] = mapped_column(JSONB)

@@ -57,25 +57,28 @@ class PickTask(Base):
 
 
 class Pick(Base):
-    """One confirmed pick scan: what actually left the shelf (the lot may differ from the task's)."""
+    """One confirmed pick scan: what actually left the shelf (the lot may differ from the task's).
+
+    Only ``task_id`` has a foreign key; the task names the order, line and item with keys of its own,
+    and the other ids name master data that is never deleted (migration 0005)."""
 
     __tablename__ = "picks"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("pick_tasks.id"))
-    document_id: Mapped[int] = mapped_column(ForeignKey("outbound_documents.id"))
-    line_id: Mapped[int] = mapped_column(ForeignKey("outbound_lines.id"))
-    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
-    lot_id: Mapped[int | None] = mapped_column(ForeignKey("lots.id"))
-    serial_id: Mapped[int | None] = mapped_column(ForeignKey("serials.id"))
+    document_id: Mapped[int] = mapped_column(Integer)
+    line_id: Mapped[int] = mapped_column(Integer)
+    item_id: Mapped[int] = mapped_column(Integer)
+    lot_id: Mapped[int | None] = mapped_column(Integer)
+    serial_id: Mapped[int | None] = mapped_column(Integer)
     quantity: Mapped[int] = mapped_column(Integer)
     packed: Mapped[int] = mapped_column(Integer, server_default="0")
-    from_location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
-    staging_location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
-    container_id: Mapped[int | None] = mapped_column(ForeignKey("containers.id"))
+    from_location_id: Mapped[int] = mapped_column(Integer)
+    staging_location_id: Mapped[int] = mapped_column(Integer)
+    container_id: Mapped[int | None] = mapped_column(Integer)
     client_scan_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
-    fefo_override_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    fefo_override_by: Mapped[int | None] = mapped_column(Integer)
     override_reason: Mapped[str | None] = mapped_column(Text)
-    picked_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    picked_by: Mapped[int | None] = mapped_column(Integer)
     device_id: Mapped[str | None] = mapped_column(String(64))
     picked_at: Mapped[dt.datetime] = mapped_column(TS, server_default=func.now())
     __table_args__ = (
