@@ -422,7 +422,17 @@ SELECT (SELECT row(r.status_code, r.body::text, r.action) FROM scan_replies r WH
        (SELECT x.status FROM serials x WHERE $4::text IS NOT NULL AND x.item_id = m.id AND x.serial = $4) AS serial_status,
        ARRAY(SELECT row(c.*) FROM (""" + _CANDIDATES + """
                AND s.location_id = t.location_id AND s.item_id = t.item_id
-               AND (s.id = t.stock_id OR l.lot IS NOT DISTINCT FROM coalesce($8::text, t.lot))
+               -- the task's own row and the rows of the scanned lot (or, for an item without lots, every row
+               -- without one), found by key: filtering all rows of the item at the location read them all
+               AND s.id = ANY (ARRAY(
+                     SELECT t.stock_id
+                     UNION ALL
+                     SELECT s2.id FROM lots x JOIN stock s2 ON s2.item_id = x.item_id AND s2.lot_id = x.id
+                      WHERE x.item_id = t.item_id AND x.lot = coalesce($8::text, t.lot) AND s2.location_id = t.location_id
+                     UNION ALL
+                     SELECT s2.id FROM stock s2
+                      WHERE coalesce($8::text, t.lot) IS NULL AND s2.item_id = t.item_id AND s2.location_id = t.location_id
+                        AND s2.lot_id IS NULL))
              ORDER BY s.id) c) AS candidates,
        (SELECT row(ot.id, ot.stock_id, ot.lot_id, ot.serial_id)
           FROM serials x
