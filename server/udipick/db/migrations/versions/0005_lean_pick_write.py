@@ -20,10 +20,12 @@ stock rows; ``docs/benchmarks.md``):
   carries the order, line and item with keys of its own.
 * **The sequencer** was planned on every call (``force_custom_plan``, added in 0004 because a
   generic plan once became a scan of the whole table): 2.0 M instructions per call, about one call
-  per pick at moderate rates. Its statements now have one plan per session that can only use the
-  indexes (``enable_seqscan``, ``enable_hashjoin`` and ``enable_mergejoin`` off inside the function):
-  0.5 M per call. It also numbers first and counts what is left after, in one look, instead of
-  checking for held-back rows before and counting them after.
+  per pick at moderate rates. Its statements now keep one plan per session, and each is a shape
+  whose plan cannot depend on the table's size when it was made: rows numbered one at a time by
+  primary key, in the order of the partial index of unnumbered rows, with sequential scans off
+  inside the function. (A set-based UPDATE planned while the table was nearly empty kept a plan
+  that scanned the whole table on every call.) It also numbers first and then counts what is left,
+  in one look, instead of checking for held-back rows before and counting them after.
 """
 
 from __future__ import annotations
@@ -67,14 +69,14 @@ SEQUENCER = """
 CREATE OR REPLACE FUNCTION udipick_sequence_outbox(batch integer DEFAULT 10000,
                                         OUT assigned integer, OUT head bigint, OUT waiting integer)
 LANGUAGE plpgsql
-SET plan_cache_mode = force_generic_plan SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off
+SET plan_cache_mode = force_generic_plan SET enable_seqscan = off
 AS $$
 DECLARE
   snap pg_snapshot;
   horizon bigint;
   base bigint;
   oldest timestamptz;
-  more integer;
+  r record;
 BEGIN
   PERFORM pg_advisory_xact_lock({LOCK_KEY});
   -- The oldest transaction that may still commit outbox rows (see 0003 and 0004).
@@ -83,15 +85,15 @@ BEGIN
     FROM pg_snapshot_xip(snap) AS x;
   -- A new statement, so a new snapshot: every transaction older than the horizon had finished
   -- before it was taken, so its rows are visible now; every later one has a larger xid.
+  -- One row at a time, by primary key: a plan that cannot depend on how big the table was when the
+  -- session first planned it (a set-based UPDATE's cached plan once scanned the whole table per call).
   SELECT coalesce(max(position), 0) INTO base FROM outbox_events;
-  UPDATE outbox_events o SET position = base + todo.rn
-    FROM (SELECT s.id, row_number() OVER (ORDER BY s.tx_id, s.id) AS rn
-            FROM (SELECT u.id, u.tx_id FROM outbox_events u
-                   WHERE u.position IS NULL AND u.tx_id < horizon
-                   ORDER BY u.tx_id, u.id
-                   LIMIT batch) s) todo
-   WHERE o.id = todo.id;
-  GET DIAGNOSTICS assigned = ROW_COUNT;
+  assigned := 0;
+  FOR r IN SELECT u.id FROM outbox_events u WHERE u.position IS NULL AND u.tx_id < horizon
+            ORDER BY u.tx_id, u.id LIMIT batch LOOP
+    assigned := assigned + 1;
+    UPDATE outbox_events SET position = base + assigned WHERE id = r.id;
+  END LOOP;
   SELECT count(*), min(occurred_at) INTO waiting, oldest FROM outbox_events WHERE position IS NULL;
   -- Rows held back for more than 50 ms: perhaps only by a transaction of another database (xids are
   -- cluster-wide; CREATE DATABASE, another application's batch job). An xid that pg_stat_activity
@@ -104,16 +106,12 @@ BEGIN
      WHERE (x::text::bigint % 4294967296) NOT IN (
        SELECT backend_xid::text::bigint FROM pg_stat_activity
         WHERE datname <> current_database() AND backend_xid IS NOT NULL);
-    UPDATE outbox_events o SET position = base + assigned + todo.rn
-      FROM (SELECT s.id, row_number() OVER (ORDER BY s.tx_id, s.id) AS rn
-              FROM (SELECT u.id, u.tx_id FROM outbox_events u
-                     WHERE u.position IS NULL AND u.tx_id < horizon
-                     ORDER BY u.tx_id, u.id
-                     LIMIT batch - assigned) s) todo
-     WHERE o.id = todo.id;
-    GET DIAGNOSTICS more = ROW_COUNT;
-    assigned := assigned + more;
-    waiting := waiting - more;
+    FOR r IN SELECT u.id FROM outbox_events u WHERE u.position IS NULL AND u.tx_id < horizon
+              ORDER BY u.tx_id, u.id LIMIT batch - assigned LOOP
+      assigned := assigned + 1;
+      waiting := waiting - 1;
+      UPDATE outbox_events SET position = base + assigned WHERE id = r.id;
+    END LOOP;
   END IF;
   head := base + assigned;
   IF assigned > 0 THEN
