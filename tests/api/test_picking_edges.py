@@ -130,3 +130,32 @@ async def test_absurd_ids_in_the_path_are_problems_not_crashes(client):
     assert r.status_code in (404, 422) and r.headers["content-type"].startswith("application/problem+json")
     r = await client.post(f"/api/v1/holds/{big}/release", json={"reason": "x", "password": "supervisor-demo"}, headers=sup)
     assert r.status_code in (404, 422)
+
+
+async def test_an_hibc_labelled_unit_is_picked_by_its_hibc_code_and_lot(client, demo_db):
+    """HIBC labels (LIC + product code + unit of measure, lot in the secondary data) are matched to the item
+    without a GTIN, like GS1 labels; the wrong lot is refused as for GS1."""
+    from udipick.domain.barcodes import hibc_check_character
+
+    def hibc(lot: str) -> str:
+        data = f"+A123SCREW450/${lot}"
+        return data + hibc_check_character(data)
+
+    admin = await login(client, "admin")
+    so = {"erpId": "SO-HIBC", "version": 1, "number": "SO-HIBC", "customer": "CUST-RIVER", "shipTo": {"name": "x"},
+          "lines": [{"lineNo": 1, "item": "SCREW-CORT-45", "quantity": 2}]}
+    assert (await client.post("/api/v1/erp/sales-orders", json=so, headers=admin)).status_code == 201
+    assert (await _release(client, ["SO-HIBC"])).status_code == 201
+    picker = await login(client, "picker")
+    task = await task_for(client, picker, "SO-HIBC", "SCREW-CORT-45")
+    assert task["lot"] == "SC0042"
+    r = await scan(client, picker, task, hibc("SC0042"))
+    assert r.status_code == 200, r.text
+    assert r.json()["picked"] == 1
+    r = await scan(client, picker, task, hibc("SC9999"))
+    assert r.status_code == 409 and (r.json()["code"], r.json()["takeLot"]) == ("lot-not-at-location", "SC0042"), r.text
+    async with demo_db() as s:
+        rows = (await s.execute(text(
+            "SELECT l.lot, p.quantity FROM picks p JOIN lots l ON l.id = p.lot_id JOIN items i ON i.id = p.item_id"
+            " WHERE i.erp_id = 'SCREW-CORT-45'"))).all()
+    assert [tuple(r) for r in rows] == [("SC0042", 1)]
