@@ -13,6 +13,7 @@ import { Putaway } from "./screens/putaway";
 import { Picking } from "./screens/picking";
 import { Packing } from "./screens/packing";
 import { Count } from "./screens/count";
+import { Qc } from "./screens/qc";
 
 const SCREENS: Record<string, (p: { args: string[] }) => preact.JSX.Element> = {
   home: Home,
@@ -24,6 +25,7 @@ const SCREENS: Record<string, (p: { args: string[] }) => preact.JSX.Element> = {
   pick: Picking,
   pack: Packing,
   count: Count,
+  qc: Qc,
 };
 
 export function App() {

@@ -8,16 +8,23 @@ import { sync } from "./queue";
 import { Store, useStore } from "./store";
 import { go } from "./router";
 
-export const refusal = new Store<{ problem: Problem | null }>({ problem: null });
+/** A way forward a refusal may offer besides "understood" (e.g. a supervisor's override). */
+export interface RefusalAction {
+  label: string;
+  testId: string;
+  run: () => void;
+}
+
+export const refusal = new Store<{ problem: Problem | null; action?: RefusalAction }>({ problem: null });
 
 /** Show a refusal full screen, with its sound and vibration. */
-export function refuse(problem: Problem): void {
+export function refuse(problem: Problem, action?: RefusalAction): void {
   feedback("refused");
-  refusal.set({ problem });
+  refusal.set({ problem, action });
 }
 
 export function RefusalScreen() {
-  const { problem } = useStore(refusal);
+  const { problem, action } = useStore(refusal);
   useLang();
   const button = useRef<HTMLButtonElement>(null);
   useEffect(() => {
@@ -41,6 +48,19 @@ export function RefusalScreen() {
       <button ref={button} type="button" class="btn big light" data-testid="refusal-ok" onClick={() => refusal.set({ problem: null })}>
         {t("common.understood")}
       </button>
+      {action && (
+        <button
+          type="button"
+          class="btn big ghost on-bad"
+          data-testid={action.testId}
+          onClick={() => {
+            refusal.set({ problem: null });
+            action.run();
+          }}
+        >
+          {action.label}
+        </button>
+      )}
     </div>
   );
 }
@@ -114,6 +134,19 @@ export function Toast({ text, kind }: { text: string | null; kind: "ok" | "queue
   return (
     <div class={`toast ${kind}`} role="status" data-testid="toast">
       {text}
+    </div>
+  );
+}
+
+/** What an electronic signature means, shown where it is given (21 CFR Part 11 §11.50: the signer's
+ * name, the time and the meaning are part of the signed record, so the signer sees them first). */
+export function SignMeaning({ meaning, signer }: { meaning: string; signer?: string }) {
+  return (
+    <div class="sign-meaning" data-testid="sign-meaning">
+      <span>{t("sign.meaning")}</span>
+      <strong>{meaning}</strong>
+      {signer && <span data-testid="sign-signer">{t("sign.signer", { name: signer })}</span>}
+      <p class="muted">{t("sign.notice")}</p>
     </div>
   );
 }

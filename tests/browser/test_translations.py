@@ -16,7 +16,7 @@ MESSAGES = Path(__file__).resolve().parents[2] / "pwa" / "src" / "messages.ts"
 NOT_ON_HANDHELDS = {
     "domain-error", "invalid-record", "stale-version", "invalid-label-data", "unknown-label-template",
     "unknown-printer", "printer-already-registered", "unknown-print-job", "print-job-already-sent",
-    "unknown-webhook-delivery", "unknown-webhook-subscription", "webhook-name-taken", "not-in-quarantine",
+    "unknown-webhook-delivery", "unknown-webhook-subscription", "webhook-name-taken",
 }
 
 

@@ -10,6 +10,8 @@ interface Tile {
   icon: string;
   label: string;
   roles: string[];
+  /** only these roles, not the supervisor's and admin's blanket access (the server allows only them) */
+  only?: boolean;
 }
 
 export function Home() {
@@ -21,9 +23,10 @@ export function Home() {
     { path: "pick", icon: "✓", label: t("home.pick"), roles: ["picker"] },
     { path: "pack", icon: "▣", label: t("home.pack"), roles: ["picker"] },
     { path: "count", icon: "#", label: t("home.count"), roles: ["picker", "supervisor"] },
+    { path: "qc", icon: "◈", label: t("home.qc"), roles: ["qa"], only: true },
     { path: "lookup", icon: "?", label: t("home.lookup"), roles: ["picker", "receiver", "qa", "packer"] },
   ];
-  const mine = tiles.filter((tile) => hasRole(...tile.roles));
+  const mine = tiles.filter((tile) => (tile.only ? tile.roles.some((r) => s.user?.roles.includes(r)) : hasRole(...tile.roles)));
   return (
     <Screen title={t("home.title")} back={null} testId="home">
       <p class="who" data-testid="who">

@@ -1,15 +1,17 @@
 // Picking: the next task in pick-path order shows where to go, what to take (item, lot, quantity)
 // and progress. Scan the location, then each unit. Item scans carry a client scan id and go through
 // the offline queue: with no Wi-Fi between the racks they are saved and replayed in order later.
+// A scan refused for FEFO may be overridden by a supervisor who signs on this device (user name +
+// password, the signature's meaning shown). That needs the server: a signature is never queued.
 import { useEffect, useRef, useState } from "preact/hooks";
 import { get, isOnline, OfflineError, post, ProblemError, uuid, type Problem } from "../api";
 import { feedback } from "../feedback";
-import { t, useLang } from "../i18n";
+import { sayProblem, t, useLang } from "../i18n";
 import { onReplayed, submitScan, sync, waiting } from "../queue";
 import { ScanField } from "../scanner";
 import { session } from "../session";
 import { useStore } from "../store";
-import { Progress, refuse, Screen, Toast } from "../ui";
+import { Progress, refuse, Screen, SignMeaning, Toast } from "../ui";
 
 export interface PickTask {
   taskId: number;
@@ -43,6 +45,14 @@ const TASKS = "/api/v1/picking/tasks";
 
 type Mode = "location" | "item" | "tote";
 
+/** A scan refused for FEFO, kept so a supervisor can approve it as it was taken. */
+interface FefoRefused {
+  taskId: number;
+  raw: string;
+  locationRaw: string;
+  problem: Problem;
+}
+
 export function Picking() {
   useLang();
   const s = useStore(sync);
@@ -52,6 +62,8 @@ export function Picking() {
   const [toast, setToast] = useState<{ text: string; kind: "ok" | "queued" | "info" } | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
   const offlinePicked = useRef<Record<number, number>>({});
+  const [fefo, setFefo] = useState<FefoRefused | null>(null);
+  const [overriding, setOverriding] = useState(false);
 
   const load = async () => {
     try {
@@ -133,7 +145,11 @@ export function Picking() {
       takenAt: new Date().toISOString(),
       username: session.get().user?.username ?? "",
     });
-    if (verdict.kind === "refused") return refuse(verdict.problem);
+    if (verdict.kind === "refused") {
+      if (verdict.problem.code !== "fefo-violation") return refuse(verdict.problem);
+      setFefo({ taskId: task.taskId, raw, locationRaw: at.raw, problem: verdict.problem });
+      return refuse(verdict.problem, { label: t("pick.override"), testId: "refusal-override", run: () => setOverriding(true) });
+    }
     if (verdict.kind === "queued") {
       feedback("queued");
       offlinePicked.current = { ...offlinePicked.current, [task.taskId]: localPicked + 1 };
@@ -182,11 +198,22 @@ export function Picking() {
 
   const onScan = (raw: string) => {
     setToast(null);
+    setFefo(null); // a new scan: the refused one is put back, nothing is left to override
     if (step === "tote") void onTote(raw);
     else if (step === "location") void onLocation(raw);
     else void onItem(raw);
   };
 
+  const overridden = (a: Accepted, supervisor: string) => {
+    const picked = (tasks ?? []).find((x) => x.taskId === a.taskId);
+    feedback("ok");
+    setFefo(null);
+    setOverriding(false);
+    setToast({ text: t("pick.overrideDone", { supervisor, quantity: a.units, item: picked?.item.erpId ?? "" }), kind: "ok" });
+    setTasks((xs) => (xs ?? []).map((x) => (x.taskId === a.taskId ? { ...x, picked: a.picked, remaining: a.remaining } : x)));
+  };
+
+  const pending = fefo && task && fefo.taskId === task.taskId ? fefo : null;
   const total = tasks?.length ?? 0;
   const index = task ? (tasks ?? []).indexOf(task) + 1 : total;
   return (
@@ -230,7 +257,26 @@ export function Picking() {
           <Progress done={task.picked + localPicked} total={task.quantity} />
         </section>
       )}
-      {task && (
+      {pending && overriding && (
+        <OverrideForm
+          refused={pending}
+          onAccepted={overridden}
+          onRefused={(problem) => {
+            setOverriding(false);
+            refuse(problem);
+          }}
+          onCancel={() => setOverriding(false)}
+        />
+      )}
+      {pending && !overriding && (
+        <section class="card pending" data-testid="override-pending">
+          <p class="exception-headline">{sayProblem(pending.problem).headline}</p>
+          <button type="button" class="btn" data-testid="override-open" onClick={() => setOverriding(true)}>
+            {t("pick.override")}
+          </button>
+        </section>
+      )}
+      {task && !(pending && overriding) && (
         <ScanField
           label={step === "tote" ? t("pick.scanTote") : step === "location" ? t("pick.scanLocation") : t("pick.scanItem")}
           onScan={onScan}
@@ -249,5 +295,139 @@ export function Picking() {
         </div>
       )}
     </Screen>
+  );
+}
+
+/** Refusals of the override the supervisor answers in the form (sign again); any other is shown full screen. */
+const IN_FORM = new Set(["signature-rejected", "invalid-request", "permission-denied"]);
+
+/** The supervisor signs here, on the picker's device. Online only: a signature is never queued. */
+function OverrideForm({ refused, onAccepted, onRefused, onCancel }: {
+  refused: FefoRefused;
+  onAccepted: (a: Accepted, supervisor: string) => void;
+  onRefused: (p: Problem) => void;
+  onCancel: () => void;
+}) {
+  const s = useStore(sync);
+  const [reason, setReason] = useState("");
+  const [username, setUsername] = useState("");
+  const [password, setPassword] = useState("");
+  const [error, setError] = useState<{ headline: string; detail: string | null } | null>(null);
+  const [busy, setBusy] = useState(false);
+  // The refused scan's id already has its answer (the refusal, kept forever), so the override is a
+  // scan of its own with a fresh id. The id is kept while the outcome is unknown (connection lost):
+  // sent again, the server answers what it answered the first time and never picks twice. After an
+  // answer the next attempt gets a new id (a rejected signature stores nothing, a refusal is final).
+  const scanId = useRef(uuid());
+  const p = refused.problem;
+
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    if (reason.trim().length < 3) return;
+    if (!isOnline()) return setError({ headline: t("pick.overrideOffline"), detail: null });
+    setBusy(true);
+    setError(null);
+    try {
+      const a = await post<Accepted>(`${TASKS}/${refused.taskId}/override`, {
+        clientScanId: scanId.current,
+        raw: refused.raw,
+        locationRaw: refused.locationRaw,
+        reason: reason.trim(),
+        supervisor: { username: username.trim(), password },
+      });
+      onAccepted(a, username.trim());
+    } catch (err) {
+      if (err instanceof OfflineError) return setError({ headline: t("pick.overrideOffline"), detail: null });
+      if (!(err instanceof ProblemError)) throw err;
+      const problem = err.problem;
+      if (problem.status >= 500) return setError({ headline: sayProblem(problem).headline, detail: problem.detail ?? null });
+      scanId.current = uuid();
+      setPassword("");
+      if (problem.code && IN_FORM.has(problem.code)) {
+        feedback("refused");
+        setError({ headline: sayProblem(problem).headline, detail: problem.detail ?? null });
+      } else onRefused(problem);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <form class="answer" data-testid="override-form" onSubmit={(e) => void submit(e)}>
+      <h2>{t("pick.overrideTitle")}</h2>
+      {!s.online && (
+        <p class="warn" data-testid="override-offline">
+          {t("pick.overrideOffline")}
+        </p>
+      )}
+      <dl class="facts">
+        <dt>{t("pick.overrideScanned")}</dt>
+        <dd data-testid="override-scanned">
+          {String(p.scannedLot ?? "—")}
+          {p.scannedExpiry ? ` · ${String(p.scannedExpiry)}` : ""}
+        </dd>
+        <dt>{t("pick.overrideFirst")}</dt>
+        <dd data-testid="override-first">
+          {String(p.takeLot ?? "—")}
+          {p.takeExpiry ? ` · ${String(p.takeExpiry)}` : ""}
+          {p.takeLocation ? ` · ${String(p.takeLocation)}` : ""}
+        </dd>
+      </dl>
+      <label>
+        {t("pick.overrideReason")}
+        <input
+          name="reason"
+          data-testid="override-reason"
+          autocomplete="off"
+          minLength={3}
+          maxLength={500}
+          required
+          value={reason}
+          onInput={(e) => setReason((e.target as HTMLInputElement).value)}
+        />
+      </label>
+      <SignMeaning meaning={t("sign.meaningFefo")} />
+      <label>
+        {t("pick.overrideUser")}
+        <input
+          name="supervisor"
+          data-testid="override-user"
+          autocomplete="off"
+          autocapitalize="off"
+          spellcheck={false}
+          maxLength={64}
+          required
+          value={username}
+          onInput={(e) => setUsername((e.target as HTMLInputElement).value)}
+        />
+      </label>
+      <label>
+        {t("pick.overridePassword")}
+        <input
+          name="supervisor-password"
+          type="password"
+          data-testid="override-password"
+          autocomplete="off"
+          maxLength={256}
+          required
+          value={password}
+          onInput={(e) => setPassword((e.target as HTMLInputElement).value)}
+        />
+      </label>
+      {error && (
+        <div class="error" role="alert" data-testid="override-error">
+          {error.headline}
+          {error.detail && <p class="error-detail">{error.detail}</p>}
+        </div>
+      )}
+      <div class="row">
+        <button type="button" class="btn" data-testid="override-cancel" onClick={onCancel}>
+          {t("common.cancel")}
+        </button>
+        <button type="submit" class="btn primary" data-testid="override-submit" disabled={busy || reason.trim().length < 3}>
+          {t("pick.overrideSubmit")}
+        </button>
+      </div>
+    </form>
   );
 }
