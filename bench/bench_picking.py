@@ -11,7 +11,8 @@ Prints, in one run on one machine:
   - one bare single-row PostgreSQL UPDATE commit (asyncpg, an ordinary fsynced table) p50, and the ratio
     pick-confirm p50 / bare commit p50,
   - CPU time per pick confirm of the server, PostgreSQL, the load generator and the whole machine, which
-    bounds the confirms per second this machine can sustain.
+    bounds the confirms per second this machine can sustain, and (where ``perf`` is available) instructions
+    per confirm, which compare across machines and days.
 The handhelds are a minimal keep-alive HTTP/1.1 client on asyncio streams, so the load generator costs
 little CPU next to the server and PostgreSQL on the same two cores.
 """
@@ -165,10 +166,9 @@ async def bare_commit_p50(dsn: str, n: int = 2000) -> float:
 _HZ = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_seconds() -> dict[str, float]:
-    """CPU time used so far by the udipick server process(es), PostgreSQL backends and this load
-    generator, and by the whole machine (from /proc; Linux only)."""
-    out = {"server": 0.0, "postgres": 0.0, "load generator": 0.0}
+def _processes() -> dict[int, tuple[str, float]]:
+    """pid: (group, CPU seconds so far) for the udipick server process(es) and their uvicorn workers
+    ("server"), PostgreSQL ("postgres"), this load generator and everything else ("other"); from /proc."""
     me = os.getpid()
     procs: dict[int, tuple[str, int, float, str]] = {}  # pid: (name, parent, cpu seconds, command line)
     for entry in os.listdir("/proc"):
@@ -184,17 +184,64 @@ def cpu_seconds() -> dict[str, float]:
         name, rest = stat[stat.find("(") + 1:stat.rfind(")")], stat[stat.rfind(")") + 2:].split()
         procs[int(entry)] = (name, int(rest[1]), (int(rest[11]) + int(rest[12])) / _HZ, cmd)
     servers = {pid for pid, p in procs.items() if "udipick.cli serve" in p[3]}
-    for pid, (name, parent, used, _cmd) in procs.items():
+
+    def group(pid: int, name: str, parent: int) -> str:
         if pid == me:
-            out["load generator"] += used
-        elif pid in servers or parent in servers:  # the server and its uvicorn workers
-            out["server"] += used
-        elif name == "postgres":
-            out["postgres"] += used
+            return "load generator"
+        if pid in servers or parent in servers:
+            return "server"
+        return "postgres" if name == "postgres" else "other"
+
+    return {pid: (group(pid, name, parent), used) for pid, (name, parent, used, _cmd) in procs.items()}
+
+
+def cpu_seconds() -> dict[str, float]:
+    """CPU time used so far by the udipick server process(es), PostgreSQL backends and this load
+    generator, and by the whole machine (from /proc; Linux only)."""
+    out = {"server": 0.0, "postgres": 0.0, "load generator": 0.0}
+    for group, used in _processes().values():
+        if group in out:
+            out[group] += used
     with open("/proc/stat") as f:
         fields = [int(v) for v in f.readline().split()[1:]]
     out["machine"] = (sum(fields) - fields[3] - fields[4]) / _HZ
     return out
+
+
+class Instructions:
+    """Instructions retired per process group over the measured window (``perf stat``, when the machine
+    has it and allows it). Unlike CPU time they do not depend on the clock, the other tenants of a virtual
+    machine or what else runs, so runs on different days and machines compare."""
+
+    def __init__(self) -> None:
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.counts: dict[str, int] = {}
+
+    def start(self) -> None:
+        import shutil
+
+        if not shutil.which("perf"):
+            return
+        groups: dict[str, list[int]] = {"server": [], "postgres": [], "machine": []}
+        for pid, (group, _used) in _processes().items():
+            if group in ("server", "postgres"):
+                groups[group].append(pid)
+        for group, pids in groups.items():
+            if group != "machine" and not pids:
+                continue
+            target = ["-a"] if group == "machine" else ["-p", ",".join(map(str, pids))]
+            self.procs[group] = subprocess.Popen(["perf", "stat", "-x,", "-e", "instructions", *target],
+                                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+    def stop(self) -> None:
+        import signal
+
+        for group, proc in self.procs.items():
+            proc.send_signal(signal.SIGINT)
+            for line in proc.communicate(timeout=10)[1].splitlines():
+                fields = line.split(",")
+                if len(fields) > 2 and fields[2].startswith("instructions") and fields[0].isdigit():
+                    self.counts[group] = int(fields[0])
 
 
 def pct(values: list[float], p: float) -> float:
@@ -299,13 +346,17 @@ async def run(args: argparse.Namespace, dsn: str, base: str) -> None:
     deadline = measure_from + args.seconds
     cpu0: dict[str, float] = {}
 
+    instructions = Instructions()
+
     async def start_measuring() -> None:
         await asyncio.sleep(args.warmup)
         cpu0.update(cpu_seconds())
+        instructions.start()
 
     await asyncio.gather(start_measuring(), *(handheld(i) for i in range(args.handhelds)))
     elapsed = time.perf_counter() - measure_from
     cpu1 = cpu_seconds()
+    instructions.stop()
     deadline_stream = time.perf_counter() + 10
     while args.stream and any(k not in arrived for k in answered) and time.perf_counter() < deadline_stream:
         await asyncio.sleep(0.05)
@@ -321,6 +372,9 @@ async def run(args: argparse.Namespace, dsn: str, base: str) -> None:
     print("cpu     : per pick confirm, " + ", ".join(f"{k} {(cpu1[k] - cpu0[k]) / n * 1000:.2f} ms" for k in cpu0)
           + f" (the machine has {os.cpu_count()} cores: {os.cpu_count() * 1000 / max(1e-9, (cpu1['machine'] - cpu0['machine']) / n * 1000):.0f}"
           " confirms/s if it did nothing else)")
+    if instructions.counts:
+        print("instr   : per pick confirm, " + ", ".join(f"{k} {v / n / 1e6:.2f} M" for k, v in instructions.counts.items())
+              + " instructions (perf stat; independent of clock speed and of other tenants)")
     lags = [max(0.0, arrived[k] - v) * 1000 for k, v in answered.items() if k in arrived]
     if lags:
         print(f"stream  : {len(lags):,}/{len(answered):,} pick.confirmed.v1 events reached the ERP WebSocket client; "
