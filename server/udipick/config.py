@@ -41,6 +41,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: connections each server process keeps (plus a few extra under bursts); a handheld's scan holds one
     #: for two statements, so this bounds concurrent scans per process, and new connections are costly
     db_pool_size: int = 24
+    #: inside ``udipick serve`` (with the relay), plan replenishment of pick faces this often; 0: only after a
+    #: wave release and on a supervisor's request
+    replenish_every_seconds: float = 60.0
 
 
 def default_data_dir() -> Path:
@@ -82,6 +85,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         if not v.isdigit() or not 1 <= int(v) <= 500:
             raise ValueError(f"UDIPICK_DB_POOL_SIZE must be a number of connections from 1 to 500, got {v!r}")
         kw["db_pool_size"] = int(v)
+    if v := env.get("UDIPICK_REPLENISH_EVERY_SECONDS"):
+        try:
+            kw["replenish_every_seconds"] = float(v)
+        except ValueError:
+            raise ValueError(f"UDIPICK_REPLENISH_EVERY_SECONDS must be a number of seconds (0: off), got {v!r}") from None
+        if not 0 <= kw["replenish_every_seconds"] <= 86400:  # type: ignore[operator]
+            raise ValueError(f"UDIPICK_REPLENISH_EVERY_SECONDS must be from 0 to 86400, got {v!r}")
     if v := env.get("UDIPICK_TOKEN_TTL_HOURS"):
         kw["token_ttl_hours"] = int(v)
     return Settings(**kw)  # type: ignore[arg-type]

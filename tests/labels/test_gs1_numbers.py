@@ -17,6 +17,23 @@ def test_check_digit_is_gs1_mod_10(digits, check):
     assert gs1_check_digit(digits) == check
 
 
+def test_check_digit_agrees_with_biip_for_every_length():
+    import random
+
+    from biip.checksums import gs1_standard_check_digit
+
+    rng = random.Random(7)
+    for _ in range(2000):
+        digits = "".join(rng.choice("0123456789") for _ in range(rng.randint(1, 20)))
+        assert gs1_check_digit(digits) == gs1_standard_check_digit(digits), digits
+
+
+@pytest.mark.parametrize("digits", ["", "12a4", "１２３", "٣٤"])
+def test_check_digit_needs_ascii_digits(digits):
+    with pytest.raises(ValueError):
+        gs1_check_digit(digits)
+
+
 def test_sscc_check_digit_needs_17_digits():
     with pytest.raises(InvalidSscc):
         sscc_check_digit("1234")

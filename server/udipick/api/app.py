@@ -27,10 +27,12 @@ from udipick.api.epcis import epcis_events
 from udipick.api.metrics import metrics, timing_middleware
 from udipick.api.labels import ROUTES as label_routes
 from udipick.api.receiving import ROUTES as receiving_routes
+from udipick.api.replenishment import replenishment_router
 from udipick.api.problems import EXCEPTION_HANDLERS
 from udipick.config import Settings
 from udipick.db.engine import make_engine, make_sessionmaker
 from udipick.db.pg import close_hot_pool, open_hot_pool
+from udipick.services.replenishment import planner_in_background
 
 log = logging.getLogger("udipick")
 
@@ -68,6 +70,8 @@ def create_app(settings: Settings, *, database_url: str) -> Litestar:
 
                     await stack.enter_async_context(relay_in_background(database_url))
                     await stack.enter_async_context(_print_worker(app.state.db))
+                    if settings.replenish_every_seconds > 0:
+                        await stack.enter_async_context(planner_in_background(app.state.db, settings.replenish_every_seconds))
                 yield
         finally:
             await stop_hub(app.state)
@@ -78,7 +82,7 @@ def create_app(settings: Settings, *, database_url: str) -> Litestar:
     routes += label_routes
     routes += [events_router, erp_stream, epcis_events, metrics]
     routes += receiving_routes
-    routes += [picking_router, packing_router, counts_router]
+    routes += [picking_router, packing_router, counts_router, replenishment_router]
     if settings.pwa_dir and Path(settings.pwa_dir, "index.html").exists():
         routes.append(
             create_static_files_router(

@@ -22,13 +22,18 @@ def allow(*roles: str, scopes: tuple[str, ...] = (), public: bool = False, any_u
     return {"opt": {"access": rule}, "description": f"Who may call: {rule.describe()}."}
 
 
+def bearer_token(header: str) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` value; ``None`` for any other scheme."""
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return None
+
+
 def _bearer(connection: ASGIConnection) -> str | None:
     header = connection.headers.get("authorization")
     if header:
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() == "bearer" and token.strip():
-            return token.strip()
-        return None
+        return bearer_token(header)
     # browsers cannot set headers on a WebSocket: accept ?access_token= there only
     if connection.scope["type"] == "websocket":
         return connection.query_params.get("access_token")
@@ -74,6 +79,19 @@ async def _actor_for(connection: ASGIConnection, token: str) -> Actor:
     if len(cache) > 10_000:
         cache.clear()
     cache[token] = (actor, now + TOKEN_CACHE_SECONDS)
+    return actor
+
+
+def remembered_actor(app_state: Any, token: str, device: str | None) -> Actor | None:
+    """The actor ``_actor_for`` resolved ``token`` to in the last ``TOKEN_CACHE_SECONDS``, when it may
+    be used from ``device``; ``None`` when the guard must decide (not remembered, expired, another device)."""
+    cache = app_state.get("token_cache")
+    hit = cache.get(token) if cache is not None else None
+    if hit is None or hit[1] <= time.monotonic():
+        return None
+    actor = hit[0]
+    if device is not None and actor.device_id is not None and device != actor.device_id:
+        return None
     return actor
 
 

@@ -14,16 +14,20 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Request, Response, Router, get, post
+from litestar._asgi.utils import wrap_in_exception_handler  # the wrapper Litestar puts around each route
 from litestar.params import JSONBody
+from litestar.types import ASGIApp, Receive, Scope, Send
 from msgspec import Meta
 
-from udipick.api.deps import AppSettings, CurrentActor, Db, allow
+from udipick.api.deps import AppSettings, CurrentActor, Db, access_guard, allow, bearer_token, remembered_actor
 from udipick.api.problems import PROBLEM_JSON
 from udipick.domain import errors as e
+from udipick.domain.access import Access, permits
 from udipick.services import holds as holds_svc
 from udipick.services import picking
 from udipick.services.identity import countersign, record_failed_countersign
 from udipick.services import replay
+from udipick.services import replenishment
 from udipick.services.replay import Reply
 
 PICKERS = ("picker", "supervisor", "admin")
@@ -46,7 +50,8 @@ class WaveIn(msgspec.Struct, rename="camel"):
 @post("/waves", status_code=201, **allow(*SUPERVISORS))
 async def release_wave(data: JSONBody[WaveIn], db: Db, actor: CurrentActor) -> dict[str, Any]:
     """Allocate open sales orders FEFO into pick tasks; short lines are reported with their reason."""
-    return await picking.release_wave(db, actor, orders=data.orders, today=dt.date.today(), max_orders=data.max_orders)
+    wave = await picking.release_wave(db, actor, orders=data.orders, today=dt.date.today(), max_orders=data.max_orders)
+    return await replenishment.after_wave(db, actor, wave, today=dt.date.today())
 
 
 @get("/picking/tasks", **allow(*PICKERS))
@@ -70,10 +75,115 @@ class PickScanIn(msgspec.Struct, rename="camel"):
     location_raw: Raw | None = None
 
 
-@post("/picking/tasks/{task_id:int}/scans", **allow(*PICKERS))
+#: a well-formed scan body is well under this (two 4096-character codes, every character escaped)
+_SCAN_BODY_MAX = 64 * 1024
+
+
+def _usual_scans(app: ASGIApp) -> ASGIApp:
+    """Handler middleware of ``scan_item``: answers the usual pick scan without the framework.
+
+    A handheld sends one request per unit picked, and Litestar's per-request work for it (request
+    object, guard on a copy of the handler, signature model, response object) cost as much CPU as
+    the scan's own read, decision and write. The usual scan (a token the guard resolved in the last
+    few seconds, allowed to pick, from the device it belongs to, and a body the route would accept)
+    is answered here with the same call and the same bytes. Anything else — a token to look up, a
+    refusal of access, a body to reject, a route given more guards or hooks — goes on to ``scan_item``
+    unchanged (with the body read so far handed on), so every other answer is the framework's own.
+    Errors the service raises are answered by the route's exception handlers, as from ``scan_item``.
+    """
+    answer = wrap_in_exception_handler(_answer_scan)
+    plain = None  # the route handler, once seen to have exactly the access guard and no hooks
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        nonlocal plain
+        handler = scope["route_handler"]
+        if handler is not plain:
+            if not _plain(handler):
+                await app(scope, receive, send)
+                return
+            plain = handler
+        rule: Access = handler.opt["access"]
+        authorization = device = None
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                if authorization is None:
+                    authorization = value
+            elif name == b"x-device-id":
+                if device is None:
+                    device = value
+        token = bearer_token(authorization.decode("latin-1")) if authorization else None
+        actor = (
+            remembered_actor(scope["app"].state, token, device.decode("latin-1") if device is not None else None)
+            if token is not None else None
+        )
+        if actor is None or not permits(rule, actor):
+            await app(scope, receive, send)
+            return
+        received: list = []
+        body = b""
+        while True:
+            message = await receive()
+            received.append(message)
+            if message["type"] != "http.request":
+                break
+            body += message.get("body", b"")
+            if len(body) > _SCAN_BODY_MAX or not message.get("more_body", False):
+                break
+        data = None
+        if received[-1]["type"] == "http.request" and not received[-1].get("more_body", False) and body:
+            try:  # as the route reads it: JSON first, then converted to the body type (not strict)
+                data = msgspec.convert(msgspec.json.decode(body), PickScanIn, strict=False, str_keys=True)
+            except Exception:  # noqa: BLE001  (the route answers it)
+                data = None
+        if data is None:
+            await app(scope, _receive_again(received, receive), send)
+            return
+        scope["state"]["actor"] = actor
+        scope["udipick.scan"] = data
+        await answer(scope, receive, send)
+
+    return middleware
+
+
+def _plain(handler: Any) -> bool:
+    return (handler.resolve_guards() == [access_guard] and handler.resolve_before_request() is None
+            and handler.resolve_after_response() is None and isinstance(handler.opt.get("access"), Access)
+            and not handler.opt["access"].public)
+
+
+def _receive_again(received: list, receive: Receive) -> Receive:
+    """``receive`` that first hands out the messages already read."""
+    pending = list(received)
+
+    async def again() -> Any:
+        return pending.pop(0) if pending else await receive()
+
+    return again
+
+
+async def _answer_scan(scope: Scope, receive: Receive, send: Send) -> None:
+    data: PickScanIn = scope.pop("udipick.scan")
+    state = scope["app"].state
+    reply = await picking.confirm_pick(
+        state.db, scope["state"]["actor"], state.settings, task_id=scope["path_params"]["task_id"],
+        client_scan_id=data.client_scan_id, raw=data.raw, location_raw=data.location_raw, today=dt.date.today(),
+    )
+    content = msgspec.json.encode(reply.body)
+    headers = [(b"idempotent-replayed", b"true")] if reply.replayed else []
+    headers.append((b"content-type", b"application/json" if reply.status < 400 else _PROBLEM_JSON))
+    headers.append((b"content-length", str(len(content)).encode()))
+    await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+    await send({"type": "http.response.body", "body": content, "more_body": False})
+
+
+_PROBLEM_JSON = PROBLEM_JSON.encode()
+
+
+@post("/picking/tasks/{task_id:int}/scans", middleware=[_usual_scans], **allow(*PICKERS))
 async def scan_item(task_id: int, data: JSONBody[PickScanIn], request: Request) -> Response:
-    # the busiest route: it reads the request-scoped values the dependencies would provide (``db``,
-    # ``actor``, ``settings``) straight from state, which spares three dependency resolutions per scan
+    # the busiest route: most scans are answered by ``_usual_scans`` before they get here, the same way;
+    # it reads the request-scoped values the dependencies would provide (``db``, ``actor``,
+    # ``settings``) straight from state, which spares three dependency resolutions per scan
     state = request.app.state
     reply = await picking.confirm_pick(
         state.db, request.state.actor, state.settings, task_id=task_id, client_scan_id=data.client_scan_id, raw=data.raw,

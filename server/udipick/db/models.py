@@ -117,9 +117,13 @@ class Item(ErpVersioned, Base):
     min_shelf_life_days: Mapped[int] = mapped_column(Integer, server_default="0")
     qc_required: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     bonded: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    #: units the pick face should hold free beyond what open picks need from reserve (replenishment);
+    #: ``None``: replenish only for that demand
+    replenish_min: Mapped[int | None] = mapped_column(Integer)
     __table_args__ = (
         CheckConstraint("gtin ~ '^[0-9]{14}$'", name="gtin_14_digits"),
         CheckConstraint(_in("base_unit", BASE_UNITS), name="base_unit_known"),
+        CheckConstraint("replenish_min >= 0", name="replenish_min_nonneg"),
         CheckConstraint("min_shelf_life_days >= 0", name="shelf_life_nonneg"),
         CheckConstraint("min_temp_c IS NULL OR max_temp_c IS NULL OR min_temp_c <= max_temp_c", name="temp_range"),
         CheckConstraint("(hibc_lic IS NULL) = (hibc_pcn IS NULL)", name="hibc_pair"),

@@ -11,6 +11,7 @@ from udipick.db import models_outbox  # noqa: F401
 from udipick.db import models_picking  # noqa: F401
 from udipick.db import models_printing  # noqa: F401
 from udipick.db import models_receiving  # noqa: F401
+from udipick.db import models_replenishment  # noqa: F401
 from udipick.db.models import Base
 
 __all__ = ["Base"]

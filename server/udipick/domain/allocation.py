@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from udipick.domain import errors as e
+from udipick.domain.values import immutable
 
 #: why a candidate is not eligible; also the reasons a line is reported short
 EXPIRED = "expired"
@@ -25,7 +26,7 @@ BONDED = "bonded-not-allowed"
 BLOCKED = "location-blocked"
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Candidate:
     """One stock row that could serve a line: a lot (and serial) at a location."""
 
@@ -49,7 +50,7 @@ class Candidate:
     blocked: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Need:
     line_id: int
     item_id: int
@@ -59,14 +60,14 @@ class Need:
     allow_bonded: bool
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Allocation:
     line_id: int
     candidate: Candidate
     quantity: int
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Shortfall:
     line_id: int
     missing: int
@@ -170,7 +171,7 @@ def plan_wave(
 # ---- the scan verdict ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class TaskView:
     """What a pick task asks for, as allocated."""
 
@@ -189,7 +190,7 @@ class TaskView:
     allow_bonded: bool
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class ScannedUnit:
     item_id: int | None
     gtin: str | None
@@ -200,7 +201,7 @@ class ScannedUnit:
     serial_status: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Verdict:
     """An accepted scan: take ``units`` from ``candidate`` (a different lot than allocated when ``swapped``)."""
 

@@ -335,6 +335,14 @@ class SerialAlreadyShipped(DomainError):
     title = "Serial already shipped"
 
 
+class WrongLot(DomainError):
+    """A task that names its lot (a replenishment moves exactly the lot it reserved) was scanned with
+    another lot (context: ``takeLot``, ``takeLocation``, ``scannedLot``)."""
+
+    code = "wrong-lot"
+    title = "Wrong lot"
+
+
 class OverPick(DomainError):
     """More units than the task still needs (context: ``remaining``, ``scannedUnits``)."""
 

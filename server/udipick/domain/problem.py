@@ -62,6 +62,7 @@ STATUS: dict[type[e.DomainError], int] = {
     e.LocationFrozen: 409,
     e.SerialAlreadyPicked: 409,
     e.SerialAlreadyShipped: 409,
+    e.WrongLot: 409,
     e.OverPick: 409,
     e.LotNotAtLocation: 409,
     e.TaskNotOpen: 409,

@@ -1,6 +1,6 @@
 """udipick events as an EPCIS 2.0 JSON-LD document (GS1 EPCIS 2.0 / CBV 2.0).
 
-Each physical event (receipt, putaway, QC decision, pick, hold, pack, shipment) becomes one
+Each physical event (receipt, putaway, QC decision, pick, replenishment, hold, pack, shipment) becomes one
 ``ObjectEvent``: serialised units as SGTINs in ``epcList``, lot-level quantities as LGTIN classes in
 ``quantityList``, cartons and pallets as SSCCs — all as GS1 Digital Link URIs
 (``https://id.gs1.org/01/{gtin}/21/{serial}``), which EPCIS 2.0 accepts and which need no company
@@ -42,6 +42,8 @@ MAPPING: dict[str, tuple[str, str | None, str]] = {
     "stock.adjusted.v1": ("stock_taking", None, "OBSERVE"),
     "count.completed.v1": ("cycle_counting", None, "OBSERVE"),
     "stock.counted.v1": ("cycle_counting", "sellable_accessible", "OBSERVE"),
+    # CBV "stocking": product moved from a storage area to where it is made available (reserve -> pick face)
+    "replenishment.confirmed.v1": ("stocking", "sellable_accessible", "OBSERVE"),
 }
 
 STATUS_DISPOSITION = {

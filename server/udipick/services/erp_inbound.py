@@ -79,6 +79,8 @@ class ItemIn(Record):
     hibc_lic: Annotated[str, Meta(pattern=r"^[A-Z][A-Z0-9]{3}$")] | None = None
     hibc_pcn: Annotated[str, Meta(pattern=r"^[A-Z0-9]{1,18}$")] | None = None
     pack_levels: list[PackLevelIn] = []
+    #: units (base unit) the pick face should hold free beyond what open picks need from reserve; absent: none
+    replenish_min: Annotated[int, Meta(ge=0, le=10_000_000)] | None = None
 
 
 class LocationIn(Record):
@@ -256,6 +258,7 @@ def check_item(rec: ItemIn) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         "min_shelf_life_days": rec.min_shelf_life_days,
         "qc_required": rec.qc_required,
         "bonded": rec.bonded,
+        "replenish_min": rec.replenish_min,
     }
     return row, gtins
 

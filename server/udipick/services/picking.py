@@ -468,8 +468,6 @@ SELECT (SELECT row(r.status_code, r.body::text, r.action) FROM scan_replies r WH
 #: by (the scan carries a serial, the label is HIBC)
 _SNAPSHOTS = {(serial, hibc): _snapshot_sql(serial=serial, hibc=hibc) for serial in (False, True) for hibc in (False, True)}
 _AT_LOCATION = _CANDIDATES + " AND s.location_id = $1 AND s.item_id = $2 ORDER BY s.id"
-_SNAPSHOT_EXTRA = frozenset({"reply", "match_item_id", "match_name", "match_lot_tracked", "match_serial_tracked",
-                             "match_pack_qty", "serial_status", "candidates", "trade"})
 
 #: SQLSTATEs of ``udipick_pick_accept``: what the verdict rested on changed; the scan id has an answer
 _CHANGED, _ANSWERED = "UP001", "UP002"
@@ -478,7 +476,8 @@ _RACES = {"23514", "40P01", "40001", _CHANGED}
 _ATTEMPTS = 8
 
 _CANDIDATE_FIELDS = tuple(f.name for f in fields(Candidate))  # the order _CANDIDATES selects them in
-_AVAILABLE = _CANDIDATE_FIELDS.index("available")
+_COLUMN = {name: i for i, name in enumerate(_CANDIDATE_FIELDS)}
+_STOCK_ID, _AVAILABLE = _COLUMN["stock_id"], _COLUMN["available"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -525,16 +524,15 @@ def _decide_pick(
             raise e.MissingSerial(f"{name} is serialised: scan the code that carries the serial (21)", needs=["serial"])
         if snap["match_lot_tracked"] and not scan.lot:
             raise e.MissingLot(f"{name} is lot-tracked: scan the code that carries the lot (10)", needs=["lot"])
-    rows = all_rows if all_rows is not None else snap["candidates"]
+    rows = all_rows if all_rows is not None else snap["candidates"]  # tuples in ``Candidate`` field order
     for r in rows:
         if len(r) != len(_CANDIDATE_FIELDS):
             raise ValueError(f"a stock row has {len(r)} columns; Candidate has {len(_CANDIDATE_FIELDS)}")
-    at_location = [Candidate(*r) for r in rows]
     stock_id, lot_id, serial_id = stock_before, lot_before, serial_before = snap["stock_id"], snap["lot_id"], snap["serial_id"]
     lot, expiry = snap["lot"], snap["expiry"]
     trade = None
     if scan.serial and serial_status == "in_stock" and snap["trade"] is not None and not picked_before and quantity == 1:
-        row = next((c for c in at_location if c.serial == scan.serial), None)
+        row = next((Candidate(*r) for r in rows if r[_COLUMN["serial"]] == scan.serial), None)
         if row is not None and row.stock_id != stock_id and snap["trade"][1] == row.stock_id:
             # the picker took another serialised unit this order line also reserved: trade the two tasks'
             # units, so each serial stays promised exactly once
@@ -542,13 +540,10 @@ def _decide_pick(
             stock_id, lot_id, serial_id, lot, expiry = row.stock_id, row.lot_id, row.serial_id, row.lot, row.expiry
     remaining = quantity - picked_before
     min_days, allow_bonded = snap["min_shelf_life_days"], snap["allow_bonded"]
-    mine = None
-    for i, c in enumerate(at_location):
-        if c.stock_id == stock_id:  # the task's own reservation counts as available to it
-            r = rows[i]
-            at_location[i] = c = Candidate(*r[:_AVAILABLE], r[_AVAILABLE] + remaining, *r[_AVAILABLE + 1:])
-            if mine is None:
-                mine = c
+    # the task's own reservation counts as available to it
+    at_location = [Candidate(*r) if r[_STOCK_ID] != stock_id else Candidate(*r[:_AVAILABLE], r[_AVAILABLE] + remaining, *r[_AVAILABLE + 1:])
+                   for r in rows]
+    mine = next((c for c in at_location if c.stock_id == stock_id), None)
     eligible = {c.stock_id for c in at_location
                 if ineligibility(c, today=today, min_shelf_life_days=min_days, allow_bonded=allow_bonded) is None}
     if all_rows is None and (mine is None or mine.stock_id not in eligible):

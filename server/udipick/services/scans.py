@@ -29,16 +29,40 @@ def scan_config(settings: Settings) -> ScanConfig:
 
 
 def read(raw: str | bytes, settings: Settings, today: dt.date) -> Scan:
+    reader = _last_reader
+    if reader is None or reader.settings is not settings:
+        reader = _reader_for(settings)
     if isinstance(raw, str) and len(raw) <= 512:
-        return _read(raw, today, scan_config(settings))
-    return interpret(raw, today=today, config=scan_config(settings))
+        return reader.read(raw, today)
+    return interpret(raw, today=today, config=reader.config)
 
 
-@functools.lru_cache(maxsize=4096)
-def _read(raw: str, today: dt.date, config: ScanConfig) -> Scan:
-    """A handheld scans the same label again and again (one per unit of a lot): read each once a day.
-    ``Scan`` is immutable, and an unreadable code raises every time (exceptions are not cached)."""
-    return interpret(raw, today=today, config=config)
+class _Reader:
+    """The scan reader of one ``Settings``: its ``ScanConfig``, made once, and the codes it has read.
+
+    A handheld scans the same label again and again (one per unit of a lot): each is read once a day.
+    ``Scan`` is immutable, and an unreadable code raises every time (exceptions are not cached).
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.config = config = scan_config(settings)
+
+        @functools.lru_cache(maxsize=4096)
+        def read(raw: str, today: dt.date) -> Scan:
+            return interpret(raw, today=today, config=config)
+
+        self.read = read
+
+
+#: the reader of the settings last asked for (a server process has one ``Settings``)
+_last_reader: _Reader | None = None
+
+
+def _reader_for(settings: Settings) -> _Reader:
+    global _last_reader
+    _last_reader = _Reader(settings)
+    return _last_reader
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
 
 from biip import ParseError
-from biip.checksums import gs1_standard_check_digit
 from biip.gs1_application_identifiers import GS1ApplicationIdentifier
 
 from udipick.domain.barcodes import dates
 from udipick.domain.barcodes.faults import Fault
 from udipick.domain.barcodes.scan import Element
+from udipick.domain.gs1_numbers import gs1_check_digit
+from udipick.domain.values import immutable
 
 GS = "\x1d"
 
@@ -53,7 +53,7 @@ def check_digit_fault(ai: str, value: str) -> Fault | None:
     digits = value[start:end]
     if len(digits) != end - start or not (digits.isascii() and digits.isdigit()):
         return None  # the format check reports this
-    expected = str(gs1_standard_check_digit(digits[:-1]))
+    expected = str(gs1_check_digit(digits[:-1]))
     if digits[-1] != expected:
         return Fault(f"AI {ai}: check digit is {digits[-1]}, expected {expected}", end - 1)
     return None
@@ -176,7 +176,7 @@ def match_element(
     return ai, value
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Located:
     element: Element
     index: int  # where the AI starts in the parsed text
@@ -262,7 +262,7 @@ def fields_from_elements(elements: tuple[Element, ...], today: dt.date) -> dict[
 
 def parse_plain_gtin(digits: str) -> str:
     """EAN-8 / UPC-A / EAN-13 / GTIN-14 digits → GTIN-14, check digit verified."""
-    expected = str(gs1_standard_check_digit(digits[:-1]))
+    expected = str(gs1_check_digit(digits[:-1]))
     if digits[-1] != expected:
         raise Fault(f"GTIN check digit is {digits[-1]}, expected {expected}", len(digits) - 1)
     return digits.zfill(14)

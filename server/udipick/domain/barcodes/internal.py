@@ -19,14 +19,15 @@ def match_internal(text: str, config: ScanConfig) -> tuple[str, str] | None:
         ("tote", config.tote_prefix),
         ("badge", config.badge_prefix),
     )
+    matching = [(kind, prefix) for kind, prefix in prefixes if prefix and text.startswith(prefix)]
+    if not matching:
+        return None
     # the longest prefix wins, so "LPN" and e.g. "LPNX-" could coexist
-    for kind, prefix in sorted(prefixes, key=lambda item: -len(item[1])):
-        if prefix and text.startswith(prefix):
-            code = text[len(prefix) :]
-            if not code:
-                raise Fault(f"{kind} label has no code after {prefix!r}", len(prefix))
-            for i, ch in enumerate(code):
-                if ch not in _ALLOWED:
-                    raise Fault(f"character {ch!r} is not allowed in a {kind} code", len(prefix) + i)
-            return kind, code
-    return None
+    kind, prefix = max(matching, key=lambda item: len(item[1]))
+    code = text[len(prefix) :]
+    if not code:
+        raise Fault(f"{kind} label has no code after {prefix!r}", len(prefix))
+    for i, ch in enumerate(code):
+        if ch not in _ALLOWED:
+            raise Fault(f"character {ch!r} is not allowed in a {kind} code", len(prefix) + i)
+    return kind, code

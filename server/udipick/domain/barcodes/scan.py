@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from udipick.domain.values import immutable
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Element:
     """One GS1 element string: Application Identifier and its data, exactly as encoded."""
 
@@ -14,7 +16,7 @@ class Element:
     value: str
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class ScanConfig:
     """How the handhelds on this site send data.
 
@@ -35,7 +37,7 @@ class ScanConfig:
     dl_convenience_alphas: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Scan:
     """What one scan says, in GS1 words. Fields a barcode does not carry are ``None``.
 
