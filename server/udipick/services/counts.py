@@ -36,7 +36,7 @@ from udipick.domain.counting import (
 )
 from udipick.services import replay
 from udipick.services.events import StockAdjusted, StockCounted, emit
-from udipick.services.picking import _lock_items
+from udipick.services.picking import lock_items
 
 COUNTED_STATUS = "available"
 
@@ -194,7 +194,7 @@ async def record_count(
         location_id, location_code = await _location(session, location)
         it = await _item(session, item)
         counted = check_counted(lines, lot_tracked=it.lot_tracked, serial_tracked=it.serial_tracked)
-        await _lock_items(session, [it.id])
+        await lock_items(session, [it.id])
         book = await _book(session, location_id, location_code, it)
         result = compare_count([Booked(b.lot, b.serial, b.quantity, b.reserved) for b in book], counted)
 

@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 
 PICKABLE_TYPES = ("pick", "reserve", "cold", "bonded")
 
-_CANDIDATES = """
+CANDIDATES = """
 SELECT s.id AS stock_id, s.item_id, s.lot_id, l.lot, l.expiry, coalesce(l.status, 'released') AS lot_status,
        s.serial_id, se.serial, s.location_id, loc.code AS location, loc.type AS location_type, loc.pick_sequence,
        loc.frozen AS location_frozen, s.quantity - s.reserved AS available,
@@ -67,7 +67,7 @@ SELECT s.id AS stock_id, s.item_id, s.lot_id, l.lot, l.expiry, coalesce(l.status
 """
 
 
-def _candidate(row: Any, *, extra: int = 0) -> Candidate:
+def candidate_of(row: Any, *, extra: int = 0) -> Candidate:
     return Candidate(
         stock_id=row.stock_id, item_id=row.item_id, lot_id=row.lot_id, lot=row.lot, expiry=row.expiry,
         lot_status=row.lot_status, serial_id=row.serial_id, serial=row.serial, location_id=row.location_id,
@@ -175,7 +175,7 @@ async def _allocate(session: AsyncSession, wave_id: int, lines: list[_Line], tod
     if not lines:
         return 0, []
     items = sorted({ln.item_id for ln in lines})
-    await _lock_items(session, items)
+    await lock_items(session, items)
     needs = [Need(ln.line_id, ln.item_id, ln.open_qty, ln.min_days, ln.allow_bonded) for ln in lines]
     candidates = await _wave_candidates(session, lines, today, limited=True)
     allocations, shortfalls = plan_wave(candidates, needs, today=today)
@@ -236,7 +236,7 @@ async def _allocate(session: AsyncSession, wave_id: int, lines: list[_Line], tod
     return len(allocations), [(s, by_line[s.line_id]) for s in shortfalls]
 
 
-async def _lock_items(session: AsyncSession, items: list[int]) -> None:
+async def lock_items(session: AsyncSession, items: list[int]) -> None:
     """One allocator per item at a time: concurrent waves, short picks and holds queue here instead of
     planning on stale numbers. Every path that changes reservations takes these first, in item order,
     before it touches a stock row, so they cannot deadlock each other. Re-entrant within a transaction."""
@@ -297,7 +297,7 @@ async def _wave_candidates(session: AsyncSession, lines: list[_Line], today: dt.
     rows = list((await session.execute(text(_WAVE_CANDIDATES), params)).all())
     rows += (
         await session.execute(
-            text(_CANDIDATES + " AND s.item_id = ANY(CAST(:items AS int[])) AND s.lot_id IS NULL AND s.quantity > s.reserved"),
+            text(CANDIDATES + " AND s.item_id = ANY(CAST(:items AS int[])) AND s.lot_id IS NULL AND s.quantity > s.reserved"),
             {"items": items},
         )
     ).all()
@@ -315,7 +315,7 @@ async def _wave_candidates(session: AsyncSession, lines: list[_Line], today: dt.
         held.setdefault((h.scope, key), h.reason)
     out = []
     for r in rows:
-        c = _candidate(r)
+        c = candidate_of(r)
         hold = (held.get(("item", c.item_id)) or held.get(("lot", c.lot_id)) or held.get(("serial", c.serial_id))
                 or held.get(("location", c.location_id)) or c.hold)
         blocked = c.blocked or (c.location_id, c.item_id) in blocks
@@ -441,7 +441,7 @@ SELECT (SELECT row(r.status_code, r.body::text, r.action) FROM scan_replies r WH
        m.id AS match_item_id, m.name AS match_name, m.lot_tracked AS match_lot_tracked,
        m.serial_tracked AS match_serial_tracked, m.pack_qty AS match_pack_qty,
        """ + (_SERIAL_STATUS if serial else "CAST($4 AS text)") + """ AS serial_status,
-       ARRAY(SELECT row(c.*) FROM (""" + _CANDIDATES + """
+       ARRAY(SELECT row(c.*) FROM (""" + CANDIDATES + """
                AND s.location_id = t.location_id AND s.item_id = t.item_id
                -- the task's own row and the rows of the scanned lot (or, for an item without lots, every row
                -- without one), found by key: filtering all rows of the item at the location read them all
@@ -467,7 +467,7 @@ SELECT (SELECT row(r.status_code, r.body::text, r.action) FROM scan_replies r WH
 
 #: by (the scan carries a serial, the label is HIBC)
 _SNAPSHOTS = {(serial, hibc): _snapshot_sql(serial=serial, hibc=hibc) for serial in (False, True) for hibc in (False, True)}
-_AT_LOCATION = _CANDIDATES + " AND s.location_id = $1 AND s.item_id = $2 ORDER BY s.id"
+_AT_LOCATION = CANDIDATES + " AND s.location_id = $1 AND s.item_id = $2 ORDER BY s.id"
 
 #: SQLSTATEs of ``udipick_pick_accept``: what the verdict rested on changed; the scan id has an answer
 _CHANGED, _ANSWERED = "UP001", "UP002"
@@ -475,7 +475,7 @@ _CHANGED, _ANSWERED = "UP001", "UP002"
 _RACES = {"23514", "40P01", "40001", _CHANGED}
 _ATTEMPTS = 8
 
-_CANDIDATE_FIELDS = tuple(f.name for f in fields(Candidate))  # the order _CANDIDATES selects them in
+_CANDIDATE_FIELDS = tuple(f.name for f in fields(Candidate))  # the order CANDIDATES selects them in
 _COLUMN = {name: i for i, name in enumerate(_CANDIDATE_FIELDS)}
 _STOCK_ID, _AVAILABLE = _COLUMN["stock_id"], _COLUMN["available"]
 
@@ -719,7 +719,7 @@ async def report_short(
         if task.status != "open":
             raise e.TaskNotOpen(f"task {task_id} is {task.status}", taskId=task_id, status=task.status)
         remaining = task.quantity - task.picked  # scan what is there first; the rest is short
-        await _lock_items(session, [task.item_id])
+        await lock_items(session, [task.item_id])
         await session.execute(text("UPDATE stock SET reserved = reserved - :q WHERE id = :id"), {"q": remaining, "id": task.stock_id})
         await session.execute(
             text("UPDATE pick_tasks SET status = 'short', quantity = CASE WHEN picked > 0 THEN picked ELSE quantity END WHERE id = :id"),
@@ -768,7 +768,7 @@ async def release_for_hold(session: AsyncSession, hold_sql: str, params: dict[st
     ).scalars().all()
     if not items:
         return 0
-    await _lock_items(session, list(items))
+    await lock_items(session, list(items))
     rows = (
         await session.execute(
             text(

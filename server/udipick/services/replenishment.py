@@ -50,7 +50,7 @@ from udipick.services import replay, scans
 
 # the allocator's stock read and per-item lock: replenishment must judge stock exactly as allocation
 # does, and queue behind the same lock (services/picking.py owns both)
-from udipick.services.picking import _CANDIDATES, _candidate, _lock_items
+from udipick.services.picking import CANDIDATES, candidate_of, lock_items
 from udipick.services.events import (
     ReplenishmentCancelled,
     ReplenishmentConfirmed,
@@ -127,15 +127,15 @@ async def plan(db: async_sessionmaker, actor: Actor, *, today: dt.date, wave_id:
         if not items:
             return result
         items.sort()
-        await _lock_items(session, items)
+        await lock_items(session, items)
         need_rows = (await session.execute(text(_NEEDS), {"items": items})).all()
         needs = [ItemNeed(r.id, int(r.demand), int(r.minimum), r.min_shelf_life_days) for r in need_rows]
         names = {r.id: (r.erp_id, r.gtin) for r in need_rows}
         stock = [
-            _candidate(r)
+            candidate_of(r)
             for r in (
                 await session.execute(
-                    text(_CANDIDATES + " AND s.item_id = ANY(CAST(:items AS int[])) AND s.quantity > 0 ORDER BY s.id"), {"items": items}
+                    text(CANDIDATES + " AND s.item_id = ANY(CAST(:items AS int[])) AND s.quantity > 0 ORDER BY s.id"), {"items": items}
                 )
             ).all()
         ]
@@ -289,7 +289,7 @@ async def _lock_task(session: AsyncSession, task_id: int) -> Any:
     item_id = await session.scalar(text("SELECT item_id FROM replenishment_tasks WHERE id = :id"), {"id": task_id})
     if item_id is None:
         raise e.NotFound(f"no replenishment task {task_id}", taskId=task_id)
-    await _lock_items(session, [item_id])
+    await lock_items(session, [item_id])
     return (await session.execute(text(_TASK + " WHERE r.id = :id FOR UPDATE OF r"), {"id": task_id})).one()
 
 
@@ -342,10 +342,10 @@ async def confirm(
                 units = match.units
             elif quantity is not None:
                 units = match.pack_quantity * quantity
-        row = (await session.execute(text(_CANDIDATES + " AND s.id = :id"), {"id": task.stock_id})).one_or_none()
+        row = (await session.execute(text(CANDIDATES + " AND s.id = :id"), {"id": task.stock_id})).one_or_none()
         if row is None:
             raise e.StockChanged("the reserved stock row changed; send the same scan again")
-        source = _candidate(row)
+        source = candidate_of(row)
         remaining = task.quantity - task.moved
         view = TaskView(
             task_id=task.id, item_id=task.item_id, item_name=task.item_name, gtin=task.gtin, lot_tracked=task.lot_tracked,
