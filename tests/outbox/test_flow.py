@@ -59,6 +59,8 @@ async def test_a_stream_client_gets_every_event_of_receive_pick_ship_in_order_ac
         assert all(p is not None for p, _, _ in expected)
         # reconnect without ?after=: resumes after the ack, and gets the rest (no gap)
         async with await connect(host, erp_key, "?subscriber=erp-flow") as ws:
+            hello = json.loads(await ws.recv())
+            assert (hello["type"], hello["resumeFrom"]) == ("hello", got[-1]["position"])  # the ack was kept
             got += await receive_events(ws, len(expected) - 1 - (got[-1]["position"] - 1), timeout=15)
     # the first connection may also have delivered more than it acked; resuming repeats nothing it acked
     by_position: dict[int, dict] = {}

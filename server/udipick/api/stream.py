@@ -157,10 +157,12 @@ async def erp_stream(socket: WebSocket) -> None:
                 # the stream a turn of the event loop, which had held it to about 30 messages a second
                 async with asyncio.timeout(options.send_timeout):
                     for ev in events:
+                        # counted as sent before the write returns: a quick client can ack it while
+                        # this task still waits for the drain, and that ack must not be refused
+                        sent["upto"] = ev.position
                         await socket.send_text(ENCODER.encode(ev).decode())
                         stats.sent += 1
                         position = ev.position
-                        sent["upto"] = position
             finally:
                 stats.buffered -= len(events)
 

@@ -6,9 +6,11 @@ while the committed file differs from what this produces.
 
 from __future__ import annotations
 
+import inspect
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
@@ -38,6 +40,17 @@ of that API key and `?subscriber=` name. See `docs/erp_client_example.py`.
 """
 
 
+def _clean_descriptions(node: Any) -> Any:
+    """Docstrings as ``inspect.cleandoc`` gives them: msgspec releases differ on whether they strip the
+    indentation (0.23 keeps it), and the committed document must not change with the installed version."""
+    if isinstance(node, dict):
+        return {k: inspect.cleandoc(v) if k == "description" and isinstance(v, str) else _clean_descriptions(v)
+                for k, v in node.items()}
+    if isinstance(node, list):
+        return [_clean_descriptions(v) for v in node]
+    return node
+
+
 def render() -> str:
     parts = [HEADER, "\n## Event types\n"]
     for name in sorted(EVENT_TYPES):
@@ -45,7 +58,7 @@ def render() -> str:
     for name in sorted(EVENT_TYPES):
         cls = EVENT_TYPES[name]
         doc = (cls.__doc__ or "").strip()
-        schema = msgspec.json.schema(cls)
+        schema = _clean_descriptions(msgspec.json.schema(cls))
         parts.append(f"\n## {name}\n\n")
         if doc:
             parts.append(" ".join(line.strip() for line in doc.splitlines()) + "\n\n")
