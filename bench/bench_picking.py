@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import statistics
@@ -217,11 +218,18 @@ class Instructions:
         self.procs: dict[str, subprocess.Popen] = {}
         self.counts: dict[str, int] = {}
 
-    def start(self) -> None:
+    @staticmethod
+    def supported() -> bool:
+        """Whether ``perf`` can count instructions here (a virtual machine often has no counters); asked
+        before the load starts, so a machine without them pays nothing inside the measured window."""
         import shutil
 
         if not shutil.which("perf"):
-            return
+            return False
+        probe = subprocess.run(["perf", "stat", "-x,", "-e", "instructions", "true"], capture_output=True, text=True)
+        return any(line.split(",")[0].isdigit() for line in probe.stderr.splitlines())
+
+    def start(self) -> None:
         groups: dict[str, list[int]] = {"server": [], "postgres": [], "machine": []}
         for pid, (group, _used) in _processes().items():
             if group in ("server", "postgres"):
@@ -285,6 +293,7 @@ async def run(args: argparse.Namespace, dsn: str, base: str) -> None:
     scans = [(r["id"], f"01{r['gtin']}10{r['lot']}", r["barcode"]) for r in rows for _ in range(r["quantity"])]
     per = len(scans) // args.handhelds
     latencies: list[float] = []
+    timeline: list[tuple[float, float]] = []  # (moment of the scan after warm-up, its latency), for --timeline
     refused = 0
 
     async def handheld(i: int) -> None:
@@ -308,6 +317,7 @@ async def run(args: argparse.Namespace, dsn: str, base: str) -> None:
             status, body = await h.request("POST", f"/api/v1/picking/tasks/{task_id}/scans",
                                            {"clientScanId": scan_id, "raw": raw, "locationRaw": loc})
             now = time.perf_counter()
+            timeline.append((t - measure_from, now - t))
             if t < measure_from:
                 continue  # warm-up: connections opened, statements prepared, caches filled
             latencies.append(now - t)
@@ -339,6 +349,7 @@ async def run(args: argparse.Namespace, dsn: str, base: str) -> None:
                 if "position" in msg and msg["position"] % 200 == 0:
                     await ws.send(json.dumps({"ack": msg["position"]}))
 
+    count_instructions = Instructions.supported()
     stream_task = asyncio.create_task(erp_stream() if args.stream else asyncio.sleep(0))
     await asyncio.sleep(0.5)
     t0 = time.perf_counter()
@@ -350,10 +361,20 @@ async def run(args: argparse.Namespace, dsn: str, base: str) -> None:
 
     async def start_measuring() -> None:
         await asyncio.sleep(args.warmup)
-        cpu0.update(cpu_seconds())
-        instructions.start()
+        # off the event loop: the handhelds keep their moments while /proc is read and perf starts
+        cpu0.update(await asyncio.to_thread(cpu_seconds))
+        if count_instructions:
+            await asyncio.to_thread(instructions.start)
 
-    await asyncio.gather(start_measuring(), *(handheld(i) for i in range(args.handhelds)))
+    # the load generator's own collector must not stall the handhelds (its pauses would count as the
+    # server's latency): what it has built so far is frozen, and its garbage in the run is left to reference counts
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    try:
+        await asyncio.gather(start_measuring(), *(handheld(i) for i in range(args.handhelds)))
+    finally:
+        gc.enable()
     elapsed = time.perf_counter() - measure_from
     cpu1 = cpu_seconds()
     instructions.stop()
@@ -375,6 +396,14 @@ async def run(args: argparse.Namespace, dsn: str, base: str) -> None:
     if instructions.counts:
         print("instr   : per pick confirm, " + ", ".join(f"{k} {v / n / 1e6:.2f} M" for k, v in instructions.counts.items())
               + " instructions (perf stat; independent of clock speed and of other tenants)")
+    if args.timeline:
+        # where the slow answers fall: clustered in a few stalls (a collector, a vacuum) or spread out (a busy machine)
+        with open(args.timeline, "w") as f:
+            f.write(f"# measured from perf_counter {measure_from:.4f}\n")
+            f.writelines(f"{t:.4f}\t{lat * 1000:.2f}\n" for t, lat in sorted(timeline))
+        slow = sorted(t for t, lat in timeline if lat > 0.05 and t >= 0)
+        stalls = sum(1 for a, b in zip([-1.0, *slow], slow) if b - a > 0.2)
+        print(f"timeline: {len(slow):,} answers over 50 ms, in {stalls} separate stretches (written to {args.timeline})")
     lags = [max(0.0, arrived[k] - v) * 1000 for k, v in answered.items() if k in arrived]
     if lags:
         print(f"stream  : {len(lags):,}/{len(answered):,} pick.confirmed.v1 events reached the ERP WebSocket client; "
@@ -394,6 +423,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=30)
     ap.add_argument("--warmup", type=float, default=3, help="seconds of load before measuring starts")
     ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--timeline", help="write each measured scan's moment and latency (ms) to this file")
     ap.add_argument("--no-stream", dest="stream", action="store_false", help="no ERP WebSocket client during the run")
     args = ap.parse_args()
     print(f"machine : {machine()}")

@@ -28,8 +28,14 @@ def route_answers(monkeypatch) -> list[int]:
     return answered
 
 
-def forget_all_sign_ins(client) -> None:
+def through_the_route(client, monkeypatch) -> None:
+    """The next scan goes to the route: nothing is remembered, and the look-up beside it fails."""
     client.app.state.token_cache.clear()
+
+    async def fails(*_args):
+        raise RuntimeError("looked up by the route's guard only")
+
+    monkeypatch.setattr(picking_api, "actor_for_token", fails)
 
 
 def same_answer(a, b) -> None:
@@ -37,7 +43,7 @@ def same_answer(a, b) -> None:
     assert {k: v for k, v in a.headers.items() if k != "x-request-id"} == {k: v for k, v in b.headers.items() if k != "x-request-id"}
 
 
-async def test_a_remembered_sign_in_is_answered_as_the_route_answers(client, wave, picker, demo_db, route_answers):
+async def test_a_remembered_sign_in_is_answered_as_the_route_answers(client, wave, picker, demo_db, route_answers, monkeypatch):
     task = await task_for(client, picker, "SO-5001", "SYR-10ML")  # the guard resolves the token and remembers it
     other = await task_for(client, picker, "SO-5002", "GLOVE-NIT-M")
     accepted_id, refused_id = str(uuid.uuid4()), str(uuid.uuid4())
@@ -55,7 +61,7 @@ async def test_a_remembered_sign_in_is_answered_as_the_route_answers(client, wav
     assert route_answers == []
     routed = []
     for t, r, kw in cases:
-        forget_all_sign_ins(client)
+        through_the_route(client, monkeypatch)  # the route's guard remembers the token again each time
         routed.append(await scan(client, picker, t, r, **kw))
     assert route_answers == [200, 409, 404]  # the raised errors never reach ``reply_response``
     for a, b in zip(beside, routed, strict=True):
@@ -77,16 +83,31 @@ async def test_a_remembered_sign_in_is_answered_as_the_route_answers(client, wav
         b'',
     ],
 )
-async def test_a_body_the_route_refuses_gets_the_routes_problem(client, wave, picker, content, route_answers):
+async def test_a_body_the_route_refuses_gets_the_routes_problem(client, wave, picker, content, route_answers, monkeypatch):
     task = await task_for(client, picker, "SO-5001", "SYR-10ML")
     body = content.replace(b"%s", str(uuid.uuid4()).encode())
     path = f"/api/v1/picking/tasks/{task['taskId']}/scans"
     remembered = await client.post(path, content=body, headers={**picker, "content-type": "application/json"})
-    forget_all_sign_ins(client)
+    through_the_route(client, monkeypatch)
     resolved = await client.post(path, content=body, headers={**picker, "content-type": "application/json"})
     same_answer(remembered, resolved)
     assert 400 <= remembered.status_code < 500
     assert remembered.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_a_sign_in_no_longer_remembered_is_looked_up_again_beside_the_route(client, wave, picker, demo_db, route_answers, monkeypatch):
+    task = await task_for(client, picker, "SO-5001", "SYR-10ML")
+    raw = gs1(SYR, "SY2405B", await lot_expiry(demo_db, "SY2405B"))
+    assert (await scan(client, picker, task, raw)).status_code == 200
+    clock = deps.time.monotonic
+    monkeypatch.setattr(deps, "time", types.SimpleNamespace(monotonic=lambda: clock() + deps.TOKEN_CACHE_SECONDS + 1))
+    assert deps.remembered_actor(client.app.state, picker["Authorization"].split()[1], None) is None  # expired
+    assert (await scan(client, picker, task, raw)).status_code == 200
+    assert route_answers == []  # looked up again and answered beside the route, not by it
+    token = picker["Authorization"].split()[1]
+    remembered_until = client.app.state.token_cache[token][1] - deps.time.monotonic()
+    # remembered again, for a random 50-100 % of the cache time: sign-ins made together expire apart
+    assert 0.5 * deps.TOKEN_CACHE_SECONDS - 0.1 <= remembered_until <= deps.TOKEN_CACHE_SECONDS
 
 
 async def test_signing_out_ends_a_remembered_sign_in_at_once(client, wave, picker, demo_db):

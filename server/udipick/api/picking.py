@@ -19,7 +19,9 @@ from litestar.params import JSONBody
 from litestar.types import ASGIApp, Receive, Scope, Send
 from msgspec import Meta
 
-from udipick.api.deps import AppSettings, CurrentActor, Db, access_guard, allow, bearer_token, remembered_actor
+from udipick.api.deps import (
+    AppSettings, CurrentActor, Db, access_guard, actor_for_token, allow, bearer_token, remembered_actor,
+)
 from udipick.api.problems import PROBLEM_JSON
 from udipick.domain import errors as e
 from udipick.domain.access import Access, permits
@@ -84,10 +86,10 @@ def _usual_scans(app: ASGIApp) -> ASGIApp:
 
     A handheld sends one request per unit picked, and Litestar's per-request work for it (request
     object, guard on a copy of the handler, signature model, response object) cost as much CPU as
-    the scan's own read, decision and write. The usual scan (a token the guard resolved in the last
-    few seconds, allowed to pick, from the device it belongs to, and a body the route would accept)
-    is answered here with the same call and the same bytes. Anything else — a token to look up, a
-    refusal of access, a body to reject, a route given more guards or hooks — goes on to ``scan_item``
+    the scan's own read, decision and write. The usual scan (a token that resolves — remembered, or
+    looked up the way the guard does — allowed to pick, from the device it belongs to, and a body the
+    route would accept) is answered here with the same call and the same bytes. Anything else — a
+    token refused, a refusal of access, a body to reject, a route given more guards or hooks — goes on to ``scan_item``
     unchanged (with the body read so far handed on), so every other answer is the framework's own.
     Errors the service raises are answered by the route's exception handlers, as from ``scan_item``.
     """
@@ -112,10 +114,17 @@ def _usual_scans(app: ASGIApp) -> ASGIApp:
                 if device is None:
                     device = value
         token = bearer_token(authorization.decode("latin-1")) if authorization else None
-        actor = (
-            remembered_actor(scope["app"].state, token, device.decode("latin-1") if device is not None else None)
-            if token is not None else None
-        )
+        actor = None
+        if token is not None:
+            device_id = device.decode("latin-1") if device is not None else None
+            actor = remembered_actor(scope["app"].state, token, device_id)
+            if actor is None:
+                # a token to look up (again, every few seconds): the same look-up the guard makes; a refusal
+                # or a failure goes to the route, which makes it once more and answers it its own way
+                try:
+                    actor = await actor_for_token(scope["app"].state, token, device_id)
+                except Exception:  # noqa: BLE001
+                    actor = None
         if actor is None or not permits(rule, actor):
             await app(scope, receive, send)
             return

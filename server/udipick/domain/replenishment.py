@@ -187,9 +187,20 @@ def plan_replenishment(
     today: dt.date,
 ) -> list[ItemPlan]:
     """One plan per item whose pick face is short; items are independent (their stock rows never overlap)."""
+    stock_of: dict[int, list[Candidate]] = {}
+    faces_of: dict[int, list[PickFace]] = {}
+    tasks_of: dict[int, list[OpenTask]] = {}
+    for c in stock:
+        stock_of.setdefault(c.item_id, []).append(c)
+    for f in faces:
+        faces_of.setdefault(f.item_id, []).append(f)
+    for t in open_tasks:
+        tasks_of.setdefault(t.item_id, []).append(t)
     plans = []
     for need in needs:
-        plan = plan_item(need, stock, faces, open_tasks, today=today)
+        # each item sees only its own rows: filtering every row for every item was items x rows
+        plan = plan_item(need, stock_of.get(need.item_id, ()), faces_of.get(need.item_id, ()),
+                         tasks_of.get(need.item_id, ()), today=today)
         if plan is not None:
             plans.append(plan)
     return plans

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from udipick.db.models import ApiKey, AuditEntry, DeviceToken, User
+from udipick.db.pg import connection as pg_connection
 from udipick.domain.access import ROLES, SCOPES, Actor
 from udipick.domain.errors import Conflict, InvalidRecord, NotAuthenticated, SignatureRejected
 
@@ -135,30 +136,33 @@ async def add_api_key(db: async_sessionmaker, name: str, scopes: list[str]) -> s
     return key
 
 
+_API_KEY = "SELECT id, name, key_hash, scopes FROM api_keys WHERE prefix = $1 AND revoked_at IS NULL"
+_DEVICE_TOKEN = """SELECT t.device_id, t.expires_at, u.id, u.username, u.roles, u.active
+  FROM device_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1 AND t.revoked_at IS NULL"""
+
+
 async def resolve_bearer(db: async_sessionmaker, token: str, device_header: str | None) -> Actor:
-    """Map an ``Authorization: Bearer`` value to an actor, or refuse."""
-    async with db() as session:
+    """Map an ``Authorization: Bearer`` value to an actor, or refuse.
+
+    Every handheld's token is looked up again every few seconds (``api.deps``), so this is one
+    prepared statement on the hot pool rather than an ORM query.
+    """
+    async with pg_connection(db) as conn:
         if token.startswith("udk_"):
             parts = token.split("_", 2)
             if len(parts) == 3:
-                key = await session.scalar(select(ApiKey).where(ApiKey.prefix == parts[1], ApiKey.revoked_at.is_(None)))
-                if key is not None and secrets.compare_digest(key.key_hash, _digest(token)):
-                    return Actor(api_key_id=key.id, api_key_name=key.name, scopes=frozenset(key.scopes))
+                key = await conn.fetchrow(_API_KEY, parts[1])
+                if key is not None and secrets.compare_digest(key["key_hash"], _digest(token)):
+                    return Actor(api_key_id=key["id"], api_key_name=key["name"], scopes=frozenset(key["scopes"]))
             raise NotAuthenticated("API key is unknown or revoked")
-        row = (
-            await session.execute(
-                select(DeviceToken.device_id, DeviceToken.expires_at, User.id, User.username, User.roles, User.active)
-                .join(User, User.id == DeviceToken.user_id)
-                .where(DeviceToken.token_hash == _digest(token), DeviceToken.revoked_at.is_(None))
-            )
-        ).first()
-    if row is None or not row.active:
+        row = await conn.fetchrow(_DEVICE_TOKEN, _digest(token))
+    if row is None or not row["active"]:
         raise NotAuthenticated("sign-in expired or unknown: sign in again")
-    if row.expires_at <= _now():
+    if row["expires_at"] <= _now():
         raise NotAuthenticated("sign-in expired: sign in again")
-    if device_header is not None and device_header != row.device_id:
+    if device_header is not None and device_header != row["device_id"]:
         raise NotAuthenticated("this token belongs to another device: sign in on this device")
-    return Actor(user_id=row.id, username=row.username, roles=frozenset(row.roles), device_id=row.device_id)
+    return Actor(user_id=row["id"], username=row["username"], roles=frozenset(row["roles"]), device_id=row["device_id"])
 
 
 async def verify_signature(session: AsyncSession, actor: Actor, password: str, meaning: str, target: str) -> None:
