@@ -20,9 +20,9 @@ def route_answers(monkeypatch) -> list[int]:
     answered: list[int] = []
     reply_response = picking_api.reply_response
 
-    def counted(reply):
+    def counted(reply, **kw):
         answered.append(reply.status)
-        return reply_response(reply)
+        return reply_response(reply, **kw)
 
     monkeypatch.setattr(picking_api, "reply_response", counted)
     return answered

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -172,6 +173,16 @@ def test_the_epcis_mapping_names_only_cbv_vocabulary():
     assert with_gln["eventTime"] == "2026-01-01T19:04:05Z" and with_gln["quantityList"][0]["epcClass"].endswith("/01/00614141010012")
 
 
+def _verdicts(exposition: str) -> dict[tuple[str, str], int]:
+    out = {}
+    for line in exposition.splitlines():
+        if line.startswith("udipick_scan_verdicts_total{"):
+            labels, value = line[len("udipick_scan_verdicts_total{"):].split("} ")
+            parts = dict(p.split("=") for p in labels.split(","))
+            out[(parts["workflow"].strip('"'), parts["verdict"].strip('"'))] = int(value)
+    return out
+
+
 async def test_metrics_show_the_backlog_lag_and_request_latency(client, demo_db, erp):
     from tests.outbox.conftest import make_subscription
 
@@ -186,4 +197,15 @@ async def test_metrics_show_the_backlog_lag_and_request_latency(client, demo_db,
     assert 'udipick_http_request_duration_seconds_count{route="/api/v1/erp/events",method="GET"}' in body
     assert r.headers["x-request-id"]
     picker = await login(client, "picker")
+    # scan verdicts this process answered, by workflow: a refused pick scan counts once, its replay not again
+    from tests.api.test_picking import GLOVE, gs1
+
+    body = {"clientScanId": str(uuid.uuid4()), "raw": gs1(GLOVE)}
+    before = _verdicts(r.text)
+    for _ in range(2):  # no such task: refused and stored; the second is a replay of that answer
+        assert (await client.post("/api/v1/picking/tasks/999999/scans", json=body, headers=picker)).status_code == 404
+    after = _verdicts((await client.get("/metrics", headers=erp)).text)
+    assert after.get(("pick", "refused"), 0) - before.get(("pick", "refused"), 0) == 1
+    assert after.get(("pick", "accepted"), 0) == before.get(("pick", "accepted"), 0)
+    assert 'udipick_scan_verdicts_total{workflow="pick",verdict="refused"}' in (await client.get("/metrics", headers=erp)).text
     assert (await client.get("/metrics", headers=picker)).status_code == 403

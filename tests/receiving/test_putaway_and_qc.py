@@ -109,7 +109,7 @@ async def test_putaway_to_a_fitting_location_moves_the_whole_plate_once(client, 
         assert r.status_code == 200, r.text
         assert (r.json()["lpn"], r.json()["from"], r.json()["to"]) == (task["lpn"], "RCV-01", code)
         replay = await client.post(f"/api/v1/putaway/tasks/{task['id']}/confirm", json=body, headers=receiver)
-        assert replay.json() == r.json() and replay.headers["udipick-replayed"] == "true"
+        assert replay.json() == r.json() and replay.headers["idempotent-replayed"] == "true"
         again = await client.post(f"/api/v1/putaway/tasks/{task['id']}/confirm", json=scan_body(destination), headers=receiver)
         assert again.status_code == 409 and again.json()["location"] == code
 

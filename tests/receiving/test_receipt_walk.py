@@ -118,9 +118,9 @@ async def test_a_full_receipt_of_a_demo_asn_gets_every_verdict_right(client, dem
 
     # replays answer the first verdict, accepted or refused, and receive nothing twice
     r = await scan(first)
-    assert r.status_code == 200 and r.json() == good and r.headers["udipick-replayed"] == "true"
+    assert r.status_code == 200 and r.json() == good and r.headers["idempotent-replayed"] == "true"
     r = await scan(over)
-    assert r.status_code == 409 and r.json()["code"] == "over-receipt" and r.headers["udipick-replayed"] == "true"
+    assert r.status_code == 409 and r.json()["code"] == "over-receipt" and r.headers["idempotent-replayed"] == "true"
 
     # line progress, before closing
     progress = (await client.get(f"/api/v1/receipts/{rid}", headers=h)).json()

@@ -44,7 +44,7 @@ async def record_count(data: JSONBody[CountIn], db: Db, actor: CurrentActor) -> 
         db, actor, client_scan_id=data.client_scan_id, location=data.location, item=data.item,
         lines=[Counted(ln.lot, ln.serial, ln.quantity) for ln in data.lines],
     )
-    return reply_response(reply)
+    return reply_response(reply, workflow="count")
 
 
 counts_router = Router(path="/api/v1", route_handlers=[record_count], tags=["Counting"])

@@ -43,6 +43,16 @@ class Histogram:
 
 
 HTTP_LATENCY = Histogram()
+
+#: scan verdicts this process answered, by workflow and verdict; a replayed answer is not a new verdict.
+#: Counted here rather than from ``scan_replies`` at each scrape: that table grows by every scan ever
+#: made (a full count per scrape), and its ``action`` names the task (one series per task).
+SCAN_VERDICTS: dict[tuple[str, str], int] = defaultdict(int)
+
+
+def count_verdict(workflow: str, status: int, replayed: bool) -> None:
+    if not replayed:
+        SCAN_VERDICTS[(workflow, "accepted" if status < 400 else "refused")] += 1
 _ID = re.compile(r"\{[^}]+\}")
 
 
@@ -189,14 +199,6 @@ SELECT w.name, w.active,
             )
         ).all()
         streams = (await s.execute(text("SELECT owner, name, acked_position FROM stream_subscribers ORDER BY 1, 2"))).all()
-        verdicts = (
-            await s.execute(
-                text(
-                    "SELECT action, CASE WHEN status_code < 400 THEN 'accepted' ELSE 'refused' END AS verdict, count(*)"
-                    " FROM scan_replies GROUP BY 1, 2 ORDER BY 1, 2"
-                )
-            )
-        ).all()
     head = o.head
     out.metric("udipick_outbox_head_position", "gauge", "Highest assigned stream position.", [({}, head)])
     out.metric("udipick_outbox_unsequenced_events", "gauge", "Events written but not yet given a position.", [({}, o.unsequenced)])
@@ -233,12 +235,6 @@ SELECT w.name, w.active,
         "Positions not yet acknowledged, per WebSocket subscriber.",
         [({"owner": r.owner, "subscriber": r.name}, max(0, head - r.acked_position)) for r in streams],
     )
-    out.metric(
-        "udipick_scan_verdicts_total",
-        "counter",
-        "Scan verdicts by action (accepted or refused).",
-        [({"action": v.action, "verdict": v.verdict}, v.count) for v in verdicts],
-    )
     _process_metrics(out, request)
     return Response("\n".join(out.lines) + "\n", media_type="text/plain; version=0.0.4; charset=utf-8")
 
@@ -255,6 +251,12 @@ def _process_metrics(out: _Out, request: Request) -> None:
         "counter",
         "Streams closed because the client stopped reading.",
         [({}, stats.slow_disconnects)],
+    )
+    out.metric(
+        "udipick_scan_verdicts_total",
+        "counter",
+        "Scan verdicts answered by this process, by workflow (pick, receipt, putaway, pack, count, ...) and verdict.",
+        [({"workflow": w, "verdict": v}, n) for (w, v), n in sorted(SCAN_VERDICTS.items())],
     )
     name = "udipick_http_request_duration_seconds"
     out.lines.append(f"# HELP {name} Request latency by route (scan endpoints included), this process.")

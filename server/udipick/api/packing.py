@@ -38,7 +38,7 @@ class PackScanIn(msgspec.Struct, rename="camel"):
 async def pack_scan(sscc: Sscc, data: JSONBody[PackScanIn], db: Db, actor: CurrentActor, settings: AppSettings) -> Response:
     reply = await packing.pack_scan(db, actor, settings, sscc=sscc, client_scan_id=data.client_scan_id, raw=data.raw,
                                     today=dt.date.today())
-    return reply_response(reply)
+    return reply_response(reply, workflow="pack")
 
 
 @post("/packing/packages/{sscc:str}/close", status_code=200, **allow(*PICKERS))

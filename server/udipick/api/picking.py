@@ -22,6 +22,7 @@ from msgspec import Meta
 from udipick.api.deps import (
     AppSettings, CurrentActor, Db, access_guard, actor_for_token, allow, bearer_token, remembered_actor,
 )
+from udipick.api.metrics import count_verdict
 from udipick.api.problems import PROBLEM_JSON
 from udipick.domain import errors as e
 from udipick.domain.access import Access, permits
@@ -37,7 +38,8 @@ SUPERVISORS = ("supervisor", "admin")
 Raw = Annotated[str, Meta(min_length=1, max_length=4096)]
 
 
-def reply_response(reply: Reply) -> Response:
+def reply_response(reply: Reply, *, workflow: str) -> Response:
+    count_verdict(workflow, reply.status, reply.replayed)
     headers = {"Idempotent-Replayed": "true"} if reply.replayed else {}
     media = "application/json" if reply.status < 400 else PROBLEM_JSON
     return Response(content=msgspec.json.encode(reply.body), status_code=reply.status, media_type=media, headers=headers)
@@ -177,6 +179,7 @@ async def _answer_scan(scope: Scope, receive: Receive, send: Send) -> None:
         state.db, scope["state"]["actor"], state.settings, task_id=scope["path_params"]["task_id"],
         client_scan_id=data.client_scan_id, raw=data.raw, location_raw=data.location_raw, today=dt.date.today(),
     )
+    count_verdict("pick", reply.status, reply.replayed)
     content = msgspec.json.encode(reply.body)
     headers = [(b"idempotent-replayed", b"true")] if reply.replayed else []
     headers.append((b"content-type", b"application/json" if reply.status < 400 else _PROBLEM_JSON))
@@ -198,7 +201,7 @@ async def scan_item(task_id: int, data: JSONBody[PickScanIn], request: Request) 
         state.db, request.state.actor, state.settings, task_id=task_id, client_scan_id=data.client_scan_id, raw=data.raw,
         location_raw=data.location_raw, today=dt.date.today(),
     )
-    return reply_response(reply)
+    return reply_response(reply, workflow="pick")
 
 
 class SignatureIn(msgspec.Struct, rename="camel"):
@@ -219,7 +222,7 @@ async def override_fefo(task_id: int, data: JSONBody[OverrideIn], db: Db, actor:
     """A supervisor signs (user name + password, on the picker's device) to take a later-expiring lot."""
     target = f"pick-task:{task_id}"
     if (first := await replay.stored(db, data.client_scan_id, f"pick:{task_id}")) is not None:
-        return reply_response(first)  # a replay: the approval was signed the first time
+        return reply_response(first, workflow="pick")  # a replay: the approval was signed the first time
     try:
         async with db.begin() as session:
             signer = await countersign(
@@ -233,7 +236,7 @@ async def override_fefo(task_id: int, data: JSONBody[OverrideIn], db: Db, actor:
         db, actor, settings, task_id=task_id, client_scan_id=data.client_scan_id, raw=data.raw, location_raw=data.location_raw,
         today=dt.date.today(), override=picking.Override(signer, data.reason),
     )
-    return reply_response(reply)
+    return reply_response(reply, workflow="pick")
 
 
 class ShortIn(msgspec.Struct, rename="camel"):
@@ -244,7 +247,7 @@ class ShortIn(msgspec.Struct, rename="camel"):
 async def report_short(task_id: int, data: JSONBody[ShortIn], db: Db, actor: CurrentActor) -> Response:
     """Nothing more of this task is on the shelf: record it, block the location, re-allocate or backorder."""
     reply = await picking.report_short(db, actor, task_id=task_id, client_scan_id=data.client_scan_id, today=dt.date.today())
-    return reply_response(reply)
+    return reply_response(reply, workflow="short-pick")
 
 
 class ToteIn(msgspec.Struct, rename="camel"):

@@ -20,10 +20,9 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from msgspec import Meta
 
 from udipick.api.deps import AppSettings, CurrentActor, Db, allow
-from udipick.api.problems import PROBLEM_JSON
+from udipick.api.picking import reply_response
 from udipick.domain.errors import InvalidRecord
 from udipick.services import receiving as svc
-from udipick.services.replay import Reply
 
 RECEIVING = allow("receiver", "supervisor", "admin")
 QA = allow("qa")
@@ -85,16 +84,6 @@ class QcDecisionIn(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
     password: Annotated[str, Meta(min_length=1, max_length=200)]
 
 
-def reply_response(reply: Reply) -> Response:
-    """A stored scan verdict as sent the first time; a replay is marked by a header only."""
-    return Response(
-        content=msgspec.json.encode(reply.body),
-        status_code=reply.status,
-        media_type=PROBLEM_JSON if reply.status >= 400 else "application/json",
-        headers={"Udipick-Replayed": "true"} if reply.replayed else None,
-    )
-
-
 # ---- receipts ------------------------------------------------------------------------------------
 
 
@@ -133,7 +122,7 @@ async def scan_receipt(receipt_id: FromPath[int], data: JSONBody[ReceiptScanIn],
         ),
         today=dt.date.today(),
     )
-    return reply_response(reply)
+    return reply_response(reply, workflow="receipt")
 
 
 @post("/api/v1/receipts/{receipt_id:int}/discrepancies", status_code=201, **RECEIVING)
@@ -169,7 +158,7 @@ async def identify_putaway(data: JSONBody[PutawayIdentifyIn], db: Db, settings: 
 async def confirm_putaway(task_id: FromPath[int], data: JSONBody[PutawayConfirmIn], db: Db, actor: CurrentActor, settings: AppSettings) -> Response:
     """Second scan: the destination; it must fit (cold, quarantine, bonded, not frozen)."""
     reply = await svc.confirm_putaway(db, actor, settings, task_id, data.client_scan_id, data.raw, today=dt.date.today())
-    return reply_response(reply)
+    return reply_response(reply, workflow="putaway")
 
 
 # ---- QC ------------------------------------------------------------------------------------------

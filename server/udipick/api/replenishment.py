@@ -67,7 +67,7 @@ async def confirm(task_id: int, data: JSONBody[ConfirmIn], db: Db, actor: Curren
         db, actor, settings, task_id=task_id, client_scan_id=data.client_scan_id, from_location_raw=data.from_location_raw,
         raw=data.raw, to_location_raw=data.to_location_raw, quantity=data.quantity, today=dt.date.today(),
     )
-    return reply_response(reply)
+    return reply_response(reply, workflow="replenishment")
 
 
 class CancelIn(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
