@@ -53,6 +53,8 @@ SCAN_VERDICTS: dict[tuple[str, str], int] = defaultdict(int)
 def count_verdict(workflow: str, status: int, replayed: bool) -> None:
     if not replayed:
         SCAN_VERDICTS[(workflow, "accepted" if status < 400 else "refused")] += 1
+
+
 _ID = re.compile(r"\{[^}]+\}")
 
 

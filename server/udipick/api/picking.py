@@ -19,9 +19,7 @@ from litestar.params import JSONBody
 from litestar.types import ASGIApp, Receive, Scope, Send
 from msgspec import Meta
 
-from udipick.api.deps import (
-    AppSettings, CurrentActor, Db, access_guard, actor_for_token, allow, bearer_token, remembered_actor,
-)
+from udipick.api.deps import AppSettings, CurrentActor, Db, access_guard, actor_for_token, allow, bearer_token
 from udipick.api.metrics import count_verdict
 from udipick.api.problems import PROBLEM_JSON
 from udipick.domain import errors as e
@@ -118,15 +116,12 @@ def _usual_scans(app: ASGIApp) -> ASGIApp:
         token = bearer_token(authorization.decode("latin-1")) if authorization else None
         actor = None
         if token is not None:
-            device_id = device.decode("latin-1") if device is not None else None
-            actor = remembered_actor(scope["app"].state, token, device_id)
-            if actor is None:
-                # a token to look up (again, every few seconds): the same look-up the guard makes; a refusal
-                # or a failure goes to the route, which makes it once more and answers it its own way
-                try:
-                    actor = await actor_for_token(scope["app"].state, token, device_id)
-                except Exception:  # noqa: BLE001
-                    actor = None
+            # the guard's own look-up (remembered, or looked up again every few seconds); a refusal or a
+            # failure goes to the route, which makes it once more and answers it its own way
+            try:
+                actor = await actor_for_token(scope["app"].state, token, device.decode("latin-1") if device is not None else None)
+            except Exception:  # noqa: BLE001
+                actor = None
         if actor is None or not permits(rule, actor):
             await app(scope, receive, send)
             return

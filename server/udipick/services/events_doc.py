@@ -42,7 +42,7 @@ of that API key and `?subscriber=` name. See `docs/erp_client_example.py`.
 
 def _clean_descriptions(node: Any) -> Any:
     """Docstrings as ``inspect.cleandoc`` gives them: msgspec releases differ on whether they strip the
-    indentation (0.23 keeps it), and the committed document must not change with the installed version."""
+    indentation of docstrings, and the committed document must not change with the installed version."""
     if isinstance(node, dict):
         return {k: inspect.cleandoc(v) if k == "description" and isinstance(v, str) else _clean_descriptions(v)
                 for k, v in node.items()}
