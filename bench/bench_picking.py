@@ -28,7 +28,9 @@ import statistics
 import subprocess
 import sys
 import time
+import threading
 import uuid
+from collections import defaultdict
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -164,12 +166,39 @@ async def bare_commit_p50(dsn: str, n: int = 2000) -> float:
     return statistics.median(times)
 
 
+async def checkpoints_so_far(conn: asyncpg.Connection) -> int:
+    new_view = int(await conn.fetchval("SHOW server_version_num")) >= 170000
+    return await conn.fetchval("SELECT num_timed + num_requested FROM pg_stat_checkpointer" if new_view else
+                               "SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter")
+
+
+async def database_background(dsn: str, wall_from: float, seconds: float, checkpoints_before: int) -> str:
+    """What PostgreSQL did by itself in the measured window (seconds from its start): autovacuum and
+    autoanalyze runs by table, checkpoints. Each invalidates plans or competes for the two cores."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch(
+            "SELECT relname, extract(epoch FROM last_autovacuum) AS vac, extract(epoch FROM last_autoanalyze) AS ana"
+            " FROM pg_stat_user_tables")
+        checkpoints = await checkpoints_so_far(conn) - checkpoints_before
+    finally:
+        await conn.close()
+    seen = []
+    for r in rows:
+        for kind, at in (("vacuum", r["vac"]), ("analyze", r["ana"])):
+            if at is not None and wall_from <= float(at) <= wall_from + seconds:
+                seen.append((float(at) - wall_from, f"auto{kind} {r['relname']}"))
+    events = ", ".join(f"{what} at {t:.1f} s" for t, what in sorted(seen)) or "no autovacuum or autoanalyze finished"
+    return f"{events}; {checkpoints} checkpoint(s) started or ended"
+
+
 _HZ = os.sysconf("SC_CLK_TCK")
 
 
-def _processes() -> dict[int, tuple[str, float]]:
+def _processes(detail: bool = False) -> dict[int, tuple[str, float]]:
     """pid: (group, CPU seconds so far) for the udipick server process(es) and their uvicorn workers
-    ("server"), PostgreSQL ("postgres"), this load generator and everything else ("other"); from /proc."""
+    ("server"), PostgreSQL ("postgres"), this load generator and everything else ("other"); from /proc.
+    With ``detail``, PostgreSQL's processes by their kind (backend, walwriter, ...) and the others by name."""
     me = os.getpid()
     procs: dict[int, tuple[str, int, float, str]] = {}  # pid: (name, parent, cpu seconds, command line)
     for entry in os.listdir("/proc"):
@@ -186,14 +215,43 @@ def _processes() -> dict[int, tuple[str, float]]:
         procs[int(entry)] = (name, int(rest[1]), (int(rest[11]) + int(rest[12])) / _HZ, cmd)
     servers = {pid for pid, p in procs.items() if "udipick.cli serve" in p[3]}
 
-    def group(pid: int, name: str, parent: int) -> str:
+    def group(pid: int, name: str, parent: int, cmd: str) -> str:
         if pid == me:
             return "load generator"
         if pid in servers or parent in servers:
             return "server"
-        return "postgres" if name == "postgres" else "other"
+        if name == "postgres":
+            if not detail:
+                return "postgres"
+            title = cmd.split(": ", 2)  # "postgres: 15/main: walwriter", "postgres: 15/main: postgres db [local] idle"
+            kind = title[2].split(" ")[0] if len(title) == 3 else "postmaster"
+            return "postgres backend" if kind in ("postgres", "root") else f"postgres {kind}"
+        return f"other: {name}" if detail else "other"
 
-    return {pid: (group(pid, name, parent), used) for pid, (name, parent, used, _cmd) in procs.items()}
+    return {pid: (group(pid, name, parent, cmd), used) for pid, (name, parent, used, cmd) in procs.items()}
+
+
+def cpu_by_kind() -> dict[str, float]:
+    """CPU seconds so far by kind of process (see ``_processes(detail=True)``), plus the machine's time
+    stolen by the hypervisor for other guests ("steal")."""
+    out: dict[str, float] = defaultdict(float)
+    for kind, used in _processes(detail=True).values():
+        out[kind] += used
+    with open("/proc/stat") as f:
+        fields = [int(v) for v in f.readline().split()[1:]]
+    out["steal (other guests)"] = fields[7] / _HZ
+    return out
+
+
+def busiest_around(samples: list[tuple[float, dict[str, float]]], t: float, top: int = 4) -> str:
+    """The kinds of process that used the most CPU in the half second around moment ``t``."""
+    before = [(at, cpu) for at, cpu in samples if at <= t - 0.25]
+    after = [(at, cpu) for at, cpu in samples if at >= t + 0.25]
+    if not before or not after:
+        return "no samples"
+    (a0, c0), (a1, c1) = before[-1], after[0]
+    used = sorted(((c1.get(k, 0.0) - c0.get(k, 0.0), k) for k in c1), reverse=True)[:top]
+    return f"{a1 - a0:.2f} s: " + ", ".join(f"{k} {v * 1000:.0f} ms" for v, k in used if v > 0)
 
 
 def cpu_seconds() -> dict[str, float]:
@@ -349,6 +407,24 @@ async def run(args: argparse.Namespace, dsn: str, base: str) -> None:
                 if "position" in msg and msg["position"] % 200 == 0:
                     await ws.send(json.dumps({"ack": msg["position"]}))
 
+    async def server_gc() -> dict[str, tuple[int, float, float]]:
+        """generation: (collections, seconds paused in all, longest pause) of the server, from /metrics."""
+        m = Handheld(base)
+        m.headers = f"Authorization: Bearer {args.stream_key}\r\n"
+        _status, text = await m.request("GET", "/metrics")
+        await m.close()
+        out: dict[str, list[float]] = {}
+        for line in text.decode().splitlines():
+            for kind, i in (("udipick_gc_pause_seconds_count", 0), ("udipick_gc_pause_seconds_sum", 1), ("udipick_gc_pause_max_seconds", 2)):
+                if line.startswith(kind + "{"):
+                    gen = line.split('generation="')[1].split('"')[0]
+                    out.setdefault(gen, [0, 0.0, 0.0])[i] = float(line.rsplit(" ", 1)[1])
+        return {g: (int(v[0]), v[1], v[2]) for g, v in out.items()}
+
+    gc_before = await server_gc()
+    conn = await asyncpg.connect(dsn)
+    checkpoints_before = await checkpoints_so_far(conn)
+    await conn.close()
     count_instructions = Instructions.supported()
     stream_task = asyncio.create_task(erp_stream() if args.stream else asyncio.sleep(0))
     await asyncio.sleep(0.5)
@@ -368,6 +444,16 @@ async def run(args: argparse.Namespace, dsn: str, base: str) -> None:
 
     # the load generator's own collector must not stall the handhelds (its pauses would count as the
     # server's latency): what it has built so far is frozen, and its garbage in the run is left to reference counts
+    samples: list[tuple[float, dict[str, float]]] = []  # (moment after warm-up, CPU by kind of process)
+    sampling = threading.Event()
+
+    def sample_cpu() -> None:
+        while not sampling.wait(0.25):
+            samples.append((time.perf_counter() - measure_from, cpu_by_kind()))
+
+    sampler = threading.Thread(target=sample_cpu, daemon=True)
+    if args.timeline:
+        sampler.start()
     gc.collect()
     gc.freeze()
     gc.disable()
@@ -375,7 +461,9 @@ async def run(args: argparse.Namespace, dsn: str, base: str) -> None:
         await asyncio.gather(start_measuring(), *(handheld(i) for i in range(args.handhelds)))
     finally:
         gc.enable()
+        sampling.set()
     elapsed = time.perf_counter() - measure_from
+    wall_from = time.time() - (time.perf_counter() - measure_from)  # the measured window's start, wall clock
     cpu1 = cpu_seconds()
     instructions.stop()
     deadline_stream = time.perf_counter() + 10
@@ -383,6 +471,8 @@ async def run(args: argparse.Namespace, dsn: str, base: str) -> None:
         await asyncio.sleep(0.05)
     done.set()
     await stream_task
+    gc_after = await server_gc()
+    background = await database_background(dsn, wall_from, elapsed, checkpoints_before)
     bare = await bare_commit_p50(dsn)
     p50, p95, p99 = (pct(latencies, p) * 1000 for p in (0.5, 0.95, 0.99))
     offered = f"{args.rate:,.0f}/s offered" if args.rate else "closed loop"
@@ -402,8 +492,18 @@ async def run(args: argparse.Namespace, dsn: str, base: str) -> None:
             f.write(f"# measured from perf_counter {measure_from:.4f}\n")
             f.writelines(f"{t:.4f}\t{lat * 1000:.2f}\n" for t, lat in sorted(timeline))
         slow = sorted(t for t, lat in timeline if lat > 0.05 and t >= 0)
-        stalls = sum(1 for a, b in zip([-1.0, *slow], slow) if b - a > 0.2)
-        print(f"timeline: {len(slow):,} answers over 50 ms, in {stalls} separate stretches (written to {args.timeline})")
+        starts = [b for a, b in zip([-1.0, *slow], slow) if b - a > 0.2]
+        print(f"timeline: {len(slow):,} answers over 50 ms, in {len(starts)} separate stretches"
+              + (f" starting at {', '.join(f'{t:.1f}' for t in starts[:12])} s" if starts else "") + f" (written to {args.timeline})")
+        for t in starts[:12]:
+            print(f"          CPU around {t:.1f} s, {busiest_around(samples, t)}")
+        print(f"          CPU in a usual half second, {busiest_around(samples, 15.0)}")
+    pauses = {g: (n - gc_before.get(g, (0, 0.0, 0.0))[0], total - gc_before.get(g, (0, 0.0, 0.0))[1], longest)
+              for g, (n, total, longest) in gc_after.items()}
+    print("gc      : server collections in the run, by generation: " + ", ".join(
+        f"gen {g} {n:,} ({total * 1000:.0f} ms in all)" for g, (n, total, _longest) in sorted(pauses.items()))
+        + "; longest pause since start " + ", ".join(f"gen {g} {longest * 1000:.1f} ms" for g, (_n, _t, longest) in sorted(pauses.items())))
+    print(f"postgres: in the measured window {background}")
     lags = [max(0.0, arrived[k] - v) * 1000 for k, v in answered.items() if k in arrived]
     if lags:
         print(f"stream  : {len(lags):,}/{len(answered):,} pick.confirmed.v1 events reached the ERP WebSocket client; "

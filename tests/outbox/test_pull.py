@@ -209,3 +209,19 @@ async def test_metrics_show_the_backlog_lag_and_request_latency(client, demo_db,
     assert after.get(("pick", "accepted"), 0) == before.get(("pick", "accepted"), 0)
     assert 'udipick_scan_verdicts_total{workflow="pick",verdict="refused"}' in (await client.get("/metrics", headers=erp)).text
     assert (await client.get("/metrics", headers=picker)).status_code == 403
+
+
+async def test_metrics_show_this_processs_garbage_collector_pauses(client, erp):
+    import gc
+
+    def collections(text: str) -> int:
+        return sum(int(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                   if line.startswith('udipick_gc_pause_seconds_count{generation="2"}'))
+
+    before = collections((await client.get("/metrics", headers=erp)).text)
+    gc.collect()  # a full collection, as the collector makes one under load
+    body = (await client.get("/metrics", headers=erp)).text
+    assert collections(body) >= before + 1
+    assert "# TYPE udipick_gc_pause_seconds histogram" in body
+    longest = next(line for line in body.splitlines() if line.startswith('udipick_gc_pause_max_seconds{generation="2"}'))
+    assert float(longest.rsplit(" ", 1)[1]) > 0

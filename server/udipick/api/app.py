@@ -24,7 +24,7 @@ from udipick.api.picking import picking_router
 from udipick.api.events import events_router
 from udipick.api.stream import erp_stream, hub_for, stop_hub
 from udipick.api.epcis import epcis_events
-from udipick.api.metrics import metrics, timing_middleware
+from udipick.api.metrics import metrics, time_gc_pauses, timing_middleware
 from udipick.api.labels import ROUTES as label_routes
 from udipick.api.receiving import ROUTES as receiving_routes
 from udipick.api.replenishment import replenishment_router
@@ -54,6 +54,7 @@ async def _print_worker(db) -> AsyncIterator[None]:
 
 def create_app(settings: Settings, *, database_url: str) -> Litestar:
     """Build the app for one database URL (the CLI resolves embedded vs. configured PostgreSQL)."""
+    time_gc_pauses()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:

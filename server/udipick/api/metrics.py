@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import gc
 import json
 import logging
 import os
@@ -33,16 +34,52 @@ BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
 class Histogram:
-    def __init__(self) -> None:
-        self.counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0] * (len(BUCKETS) + 1))
-        self.sums: dict[tuple[str, str], float] = defaultdict(float)
+    def __init__(self, buckets: tuple[float, ...] = BUCKETS) -> None:
+        self.buckets = buckets
+        self.counts: dict[tuple[str, ...], list[int]] = defaultdict(lambda: [0] * (len(buckets) + 1))
+        self.sums: dict[tuple[str, ...], float] = defaultdict(float)
+        self.maxima: dict[tuple[str, ...], float] = defaultdict(float)
 
-    def observe(self, labels: tuple[str, str], seconds: float) -> None:
-        self.counts[labels][bisect_left(BUCKETS, seconds)] += 1
+    def observe(self, labels: tuple[str, ...], seconds: float) -> None:
+        self.counts[labels][bisect_left(self.buckets, seconds)] += 1
         self.sums[labels] += seconds
+        if seconds > self.maxima[labels]:
+            self.maxima[labels] = seconds
+
+    def render(self, out: _Out, name: str, help_: str, label_names: tuple[str, ...]) -> None:
+        out.lines.append(f"# HELP {name} {help_}")
+        out.lines.append(f"# TYPE {name} histogram")
+        for key, counts in sorted(self.counts.items()):
+            labels = ",".join(f'{n}="{_esc(v)}"' for n, v in zip(label_names, key, strict=True))
+            running = 0
+            for bound, c in zip(self.buckets, counts, strict=False):
+                running += c
+                out.lines.append(f'{name}_bucket{{{labels},le="{bound}"}} {running}')
+            running += counts[-1]
+            out.lines.append(f'{name}_bucket{{{labels},le="+Inf"}} {running}')
+            out.lines.append(f"{name}_sum{{{labels}}} {self.sums[key]:.6f}")
+            out.lines.append(f"{name}_count{{{labels}}} {running}")
 
 
 HTTP_LATENCY = Histogram()
+
+#: pauses of this process's cyclic garbage collector, by generation: a collection stops every request the
+#: process is serving, so a long one shows up as a stretch of late scans on every handheld at once
+GC_PAUSES = Histogram((0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0))
+_gc_started = [0.0]
+
+
+def _time_gc(phase: str, info: dict) -> None:
+    if phase == "start":
+        _gc_started[0] = time.perf_counter()
+    else:
+        GC_PAUSES.observe((str(info["generation"]),), time.perf_counter() - _gc_started[0])
+
+
+def time_gc_pauses() -> None:
+    """Measure this process's garbage-collector pauses for ``/metrics`` (once per process)."""
+    if _time_gc not in gc.callbacks:
+        gc.callbacks.append(_time_gc)
 
 #: scan verdicts this process answered, by workflow and verdict; a replayed answer is not a new verdict.
 #: Counted here rather than from ``scan_replies`` at each scrape: that table grows by every scan ever
@@ -260,16 +297,12 @@ def _process_metrics(out: _Out, request: Request) -> None:
         "Scan verdicts answered by this process, by workflow (pick, receipt, putaway, pack, count, ...) and verdict.",
         [({"workflow": w, "verdict": v}, n) for (w, v), n in sorted(SCAN_VERDICTS.items())],
     )
-    name = "udipick_http_request_duration_seconds"
-    out.lines.append(f"# HELP {name} Request latency by route (scan endpoints included), this process.")
-    out.lines.append(f"# TYPE {name} histogram")
-    for (route, method), counts in sorted(HTTP_LATENCY.counts.items()):
-        labels = f'route="{_esc(route)}",method="{method}"'
-        running = 0
-        for bound, c in zip(BUCKETS, counts, strict=False):
-            running += c
-            out.lines.append(f'{name}_bucket{{{labels},le="{bound}"}} {running}')
-        running += counts[-1]
-        out.lines.append(f'{name}_bucket{{{labels},le="+Inf"}} {running}')
-        out.lines.append(f"{name}_sum{{{labels}}} {HTTP_LATENCY.sums[(route, method)]:.6f}")
-        out.lines.append(f"{name}_count{{{labels}}} {running}")
+    HTTP_LATENCY.render(out, "udipick_http_request_duration_seconds", "Request latency by route (scan endpoints included), this process.",
+                        ("route", "method"))
+    GC_PAUSES.render(out, "udipick_gc_pause_seconds", "Pauses of this process's garbage collector, by generation.", ("generation",))
+    out.metric(
+        "udipick_gc_pause_max_seconds",
+        "gauge",
+        "Longest garbage-collector pause of this process since it started, by generation.",
+        [({"generation": g}, round(v, 6)) for (g,), v in sorted(GC_PAUSES.maxima.items())],
+    )
