@@ -6,6 +6,8 @@ import datetime as dt
 from dataclasses import replace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from udipick.domain import errors as e
 from udipick.domain.allocation import (
@@ -128,6 +130,32 @@ def test_a_wave_never_promises_the_same_units_twice():
         per_stock[a.candidate.stock_id] = per_stock.get(a.candidate.stock_id, 0) + a.quantity
     assert per_stock == {1: 10, 2: 10}
     assert [(s.line_id, s.missing) for s in shorts] == [(3, 4)]
+
+
+def _wave_line_by_line(cs, needs):
+    """The rule plan_wave keeps, spelled out: each line in turn plans FEFO over what the lines before left."""
+    pool = {c.stock_id: c for c in cs}
+    allocations, shorts = [], []
+    for n in needs:
+        got, short, taken = plan_fefo(list(pool.values()), n, today=TODAY)
+        allocations += got
+        shorts += [short] if short else []
+        for stock_id, qty in taken.items():
+            pool[stock_id] = replace(pool[stock_id], available=pool[stock_id].available - qty)
+    return allocations, shorts
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    stock=st.lists(st.tuples(st.integers(1, 3), st.sampled_from(["A", "B", "C", "D"]), st.one_of(st.none(), st.integers(-5, 400)),
+                             st.integers(0, 12), st.sampled_from(["pick", "reserve", "bonded"]), st.booleans()), max_size=14),
+    lines=st.lists(st.tuples(st.integers(1, 3), st.integers(1, 25), st.sampled_from([0, 30, 180]), st.booleans()), min_size=1, max_size=8),
+)
+def test_a_wave_plans_each_line_on_what_the_lines_before_it_left(stock, lines):
+    cs = [cand(i + 1, lot, exp, avail, item_id=item, location_type=kind, location_frozen=frozen, pick_sequence=(i * 7) % 5)
+          for i, (item, lot, exp, avail, kind, frozen) in enumerate(stock)]
+    needs = [need(q, min_days=m, bonded=b, item=item, line=k + 1) for k, (item, q, m, b) in enumerate(lines)]
+    assert plan_wave(cs, needs, today=TODAY) == _wave_line_by_line(cs, needs)
 
 
 def test_other_items_are_ignored():

@@ -123,11 +123,18 @@ def plan_fefo(
 ) -> tuple[list[Allocation], Shortfall | None, dict[int, int]]:
     """Allocate ``need`` from ``candidates``; returns allocations, the shortfall (if any) and the
     quantity taken per stock id (so the caller can plan the next line against what is left)."""
+    return _take(sorted((c for c in candidates if c.item_id == need.item_id), key=fefo_key), need, today=today)
+
+
+def _take(
+    in_fefo_order: Iterable[Candidate], need: Need, *, today: dt.date
+) -> tuple[list[Allocation], Shortfall | None, dict[int, int]]:
+    """``plan_fefo`` on the item's candidates already in FEFO order."""
     refused: dict[str, int] = {}
     allocations: list[Allocation] = []
     taken: dict[int, int] = {}
     left = need.quantity
-    for c in sorted((c for c in candidates if c.item_id == need.item_id), key=fefo_key):
+    for c in in_fefo_order:
         if left == 0:
             break
         if c.available <= 0:
@@ -150,21 +157,30 @@ def plan_fefo(
 def plan_wave(
     candidates: Sequence[Candidate], needs: Sequence[Need], *, today: dt.date
 ) -> tuple[list[Allocation], list[Shortfall]]:
-    """Allocate lines in the given order (priority first) against one shared pool of stock."""
-    pool = {c.stock_id: c for c in candidates}
-    by_item: dict[int, list[int]] = {}
+    """Allocate lines in the given order (priority first) against one shared pool of stock.
+
+    Each item's candidates are put in FEFO order once (the order does not depend on what is left),
+    and each line takes from that list as it stands after the lines before it."""
+    by_item: dict[int, list[Candidate]] = {}
     for c in candidates:
-        by_item.setdefault(c.item_id, []).append(c.stock_id)
+        by_item.setdefault(c.item_id, []).append(c)
+    for item_candidates in by_item.values():
+        item_candidates.sort(key=fefo_key)
     allocations: list[Allocation] = []
     shortfalls: list[Shortfall] = []
     for need in needs:
-        mine = [pool[s] for s in by_item.get(need.item_id, ())]
-        got, short, taken = plan_fefo(mine, need, today=today)
+        mine = by_item.get(need.item_id, [])
+        got, short, taken = _take(mine, need, today=today)
         allocations.extend(got)
         if short:
             shortfalls.append(short)
-        for stock_id, qty in taken.items():
-            pool[stock_id] = replace(pool[stock_id], available=pool[stock_id].available - qty)
+        left = len(taken)
+        for i, c in enumerate(mine):  # what this line took is no longer free for the next
+            if left == 0:
+                break
+            if c.stock_id in taken:
+                mine[i] = replace(c, available=c.available - taken[c.stock_id])
+                left -= 1
     return allocations, shortfalls
 
 

@@ -67,6 +67,17 @@ SELECT s.id AS stock_id, s.item_id, s.lot_id, l.lot, l.expiry, coalesce(l.status
 """
 
 
+_CANDIDATE_FIELDS = tuple(f.name for f in fields(Candidate))  # the order CANDIDATES selects them in
+
+
+def candidates_of(result: Any) -> list[Candidate]:
+    """The rows of a query that selects ``Candidate``'s fields in its order (as ``CANDIDATES`` does), by
+    position: a wave reads tens of thousands, and reading each field by name cost more than the query."""
+    if tuple(result.keys()) != _CANDIDATE_FIELDS:
+        raise ValueError(f"stock rows with columns {tuple(result.keys())}; Candidate has {_CANDIDATE_FIELDS}")
+    return [Candidate(*r) for r in result]
+
+
 def candidate_of(row: Any, *, extra: int = 0) -> Candidate:
     return Candidate(
         stock_id=row.stock_id, item_id=row.item_id, lot_id=row.lot_id, lot=row.lot, expiry=row.expiry,
@@ -294,13 +305,13 @@ async def _wave_candidates(session: AsyncSession, lines: list[_Line], today: dt.
         "strict": limited,  # the full pass reads ineligible stock too, so a short line says why
         "today": today,
     }
-    rows = list((await session.execute(text(_WAVE_CANDIDATES), params)).all())
-    rows += (
+    rows = candidates_of(await session.execute(text(_WAVE_CANDIDATES), params))
+    rows += candidates_of(
         await session.execute(
             text(CANDIDATES + " AND s.item_id = ANY(CAST(:items AS int[])) AND s.lot_id IS NULL AND s.quantity > s.reserved"),
             {"items": items},
         )
-    ).all()
+    )
     holds = (
         await session.execute(
             text("SELECT scope, item_id, lot_id, serial_id, location_id, reason FROM holds WHERE released_at IS NULL ORDER BY id")
@@ -313,9 +324,10 @@ async def _wave_candidates(session: AsyncSession, lines: list[_Line], today: dt.
     for h in holds:
         key = {"item": h.item_id, "lot": h.lot_id, "serial": h.serial_id, "location": h.location_id}[h.scope]
         held.setdefault((h.scope, key), h.reason)
+    if not held and not blocks:
+        return rows
     out = []
-    for r in rows:
-        c = candidate_of(r)
+    for c in rows:
         hold = (held.get(("item", c.item_id)) or held.get(("lot", c.lot_id)) or held.get(("serial", c.serial_id))
                 or held.get(("location", c.location_id)) or c.hold)
         blocked = c.blocked or (c.location_id, c.item_id) in blocks
@@ -475,7 +487,6 @@ _CHANGED, _ANSWERED = "UP001", "UP002"
 _RACES = {"23514", "40P01", "40001", _CHANGED}
 _ATTEMPTS = 8
 
-_CANDIDATE_FIELDS = tuple(f.name for f in fields(Candidate))  # the order CANDIDATES selects them in
 _COLUMN = {name: i for i, name in enumerate(_CANDIDATE_FIELDS)}
 _STOCK_ID, _AVAILABLE = _COLUMN["stock_id"], _COLUMN["available"]
 

@@ -50,7 +50,7 @@ from udipick.services import replay, scans
 
 # the allocator's stock read and per-item lock: replenishment must judge stock exactly as allocation
 # does, and queue behind the same lock (services/picking.py owns both)
-from udipick.services.picking import CANDIDATES, candidate_of, lock_items
+from udipick.services.picking import CANDIDATES, candidate_of, candidates_of, lock_items
 from udipick.services.events import (
     ReplenishmentCancelled,
     ReplenishmentConfirmed,
@@ -85,11 +85,15 @@ _ITEMS_OF_WAVE = """
 SELECT DISTINCT t.item_id FROM pick_tasks t JOIN items i ON i.id = t.item_id
  WHERE t.wave_id = :wave AND NOT i.serial_tracked
 """
+#: open picks' demand from reserve summed in one pass over the open tasks (a sum per item, correlated,
+#: read the open tasks once per item: 0.8 s for a 1,000-item wave)
 _NEEDS = """
-SELECT i.id, i.erp_id, i.gtin, i.min_shelf_life_days, coalesce(i.replenish_min, 0) AS minimum,
-       coalesce((SELECT sum(t.quantity - t.picked) FROM pick_tasks t JOIN locations loc ON loc.id = t.location_id
-                  WHERE t.item_id = i.id AND t.status = 'open' AND loc.type = 'reserve'), 0) AS demand
-  FROM items i WHERE i.id = ANY(CAST(:items AS int[])) ORDER BY i.id
+SELECT i.id, i.erp_id, i.gtin, i.min_shelf_life_days, coalesce(i.replenish_min, 0) AS minimum, coalesce(r.demand, 0) AS demand
+  FROM items i
+  LEFT JOIN (SELECT t.item_id, sum(t.quantity - t.picked) AS demand FROM pick_tasks t JOIN locations loc ON loc.id = t.location_id
+              WHERE t.status = 'open' AND loc.type = 'reserve' AND t.item_id = ANY(CAST(:items AS int[]))
+              GROUP BY t.item_id) r ON r.item_id = i.id
+ WHERE i.id = ANY(CAST(:items AS int[])) ORDER BY i.id
 """
 _FACES = """
 SELECT DISTINCT ON (s.item_id, loc.id) s.item_id, loc.id AS location_id, loc.code AS location, loc.pick_sequence, loc.frozen,
@@ -137,14 +141,11 @@ async def plan(db: async_sessionmaker, actor: Actor, *, today: dt.date, wave_id:
         items = [n.item_id for n in needs]
         if not items:
             return result
-        stock = [
-            candidate_of(r)
-            for r in (
-                await session.execute(
-                    text(CANDIDATES + " AND s.item_id = ANY(CAST(:items AS int[])) AND s.quantity > 0 ORDER BY s.id"), {"items": items}
-                )
-            ).all()
-        ]
+        stock = candidates_of(
+            await session.execute(
+                text(CANDIDATES + " AND s.item_id = ANY(CAST(:items AS int[])) AND s.quantity > 0 ORDER BY s.id"), {"items": items}
+            )
+        )
         faces = [
             PickFace(r.item_id, r.location_id, r.location, r.pick_sequence, r.frozen, r.blocked, r.held)
             for r in (await session.execute(text(_FACES), {"items": items, "types": list(FACE_TYPES)})).all()
