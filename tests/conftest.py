@@ -150,7 +150,7 @@ async def demo_db(demo_database_url: str):
 
 
 def test_settings(**overrides) -> Settings:
-    return Settings(run_relay=False, pwa_dir=Path("/nonexistent"), **overrides)
+    return Settings(**{"run_relay": False, "pwa_dir": Path("/nonexistent"), "db_pool_warm": False, **overrides})
 
 
 @pytest.fixture

@@ -41,6 +41,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: connections each server process keeps (plus a few extra under bursts); a handheld's scan holds one
     #: for two statements, so this bounds concurrent scans per process, and new connections are costly
     db_pool_size: int = 24
+    #: open all of them at start with the pick scan's statements prepared, and keep them open when idle
+    #: (tests and one-off tools leave it off: they open a few on demand)
+    db_pool_warm: bool = True
     #: inside ``udipick serve`` (with the relay), plan replenishment of pick faces this often; 0: only after a
     #: wave release and on a supervisor's request
     replenish_every_seconds: float = 60.0

@@ -8,6 +8,8 @@ import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import asyncpg
+
 from litestar import Litestar, Router
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
@@ -32,6 +34,7 @@ from udipick.api.problems import EXCEPTION_HANDLERS
 from udipick.config import Settings
 from udipick.db.engine import make_engine, make_sessionmaker
 from udipick.db.pg import close_hot_pool, open_hot_pool
+from udipick.services import identity, picking
 from udipick.services.replenishment import planner_in_background
 
 log = logging.getLogger("udipick")
@@ -52,6 +55,12 @@ async def _print_worker(db) -> AsyncIterator[None]:
             await asyncio.wait_for(task, timeout=15)
 
 
+async def prepare_hot_statements(conn: asyncpg.Connection) -> None:
+    """What every new hot-pool connection prepares before its first scan."""
+    await picking.prepare_statements(conn)
+    await identity.prepare_statements(conn)
+
+
 def create_app(settings: Settings, *, database_url: str) -> Litestar:
     """Build the app for one database URL (the CLI resolves embedded vs. configured PostgreSQL)."""
     time_gc_pauses()
@@ -61,7 +70,7 @@ def create_app(settings: Settings, *, database_url: str) -> Litestar:
         engine = make_engine(database_url, pool_size=settings.db_pool_size)
         app.state.engine = engine
         app.state.db = make_sessionmaker(engine)
-        await open_hot_pool(engine, settings.db_pool_size)
+        await open_hot_pool(engine, settings.db_pool_size, warm_up=prepare_hot_statements if settings.db_pool_warm else None)
         try:
             async with contextlib.AsyncExitStack() as stack:
                 # the outbox hub numbers this process's events as they commit and wakes stream readers

@@ -7,6 +7,7 @@ import hashlib
 import secrets
 from typing import Any
 
+import asyncpg
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import insert, select, update
@@ -139,6 +140,12 @@ async def add_api_key(db: async_sessionmaker, name: str, scopes: list[str]) -> s
 _API_KEY = "SELECT id, name, key_hash, scopes FROM api_keys WHERE prefix = $1 AND revoked_at IS NULL"
 _DEVICE_TOKEN = """SELECT t.device_id, t.expires_at, u.id, u.username, u.roles, u.active
   FROM device_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1 AND t.revoked_at IS NULL"""
+
+
+async def prepare_statements(conn: asyncpg.Connection) -> None:
+    """Prepare the bearer look-ups on a new hot-pool connection (with values that match nothing)."""
+    await conn.fetchrow(_API_KEY, "")
+    await conn.fetchrow(_DEVICE_TOKEN, "")
 
 
 async def resolve_bearer(db: async_sessionmaker, token: str, device_header: str | None) -> Actor:
