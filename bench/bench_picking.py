@@ -226,7 +226,11 @@ def _processes(detail: bool = False) -> dict[int, tuple[str, float]]:
             title = cmd.split(": ", 2)  # "postgres: 15/main: walwriter", "postgres: 15/main: postgres db [local] idle"
             kind = title[2].split(" ")[0] if len(title) == 3 else "postmaster"
             return "postgres backend" if kind in ("postgres", "root") else f"postgres {kind}"
-        return f"other: {name}" if detail else "other"
+        if not detail:
+            return "other"
+        # a kernel worker's name carries the work it is doing now ("kworker/1:1-events"), which changes
+        # from one sample to the next: one kind for them all
+        return "other: kernel workers" if name.startswith("kworker") else f"other: {name}"
 
     return {pid: (group(pid, name, parent, cmd), used) for pid, (name, parent, used, cmd) in procs.items()}
 
@@ -250,7 +254,8 @@ def busiest_around(samples: list[tuple[float, dict[str, float]]], t: float, top:
     if not before or not after:
         return "no samples"
     (a0, c0), (a1, c1) = before[-1], after[0]
-    used = sorted(((c1.get(k, 0.0) - c0.get(k, 0.0), k) for k in c1), reverse=True)[:top]
+    # a kind first seen in the later sample is a process started in between: all its CPU is new
+    used = sorted(((c1[k] - c0.get(k, 0.0), k) for k in c1), reverse=True)[:top]
     return f"{a1 - a0:.2f} s: " + ", ".join(f"{k} {v * 1000:.0f} ms" for v, k in used if v > 0)
 
 
