@@ -107,3 +107,33 @@ async def test_concurrent_writers_committing_out_of_order_never_show_a_reader_a_
     async with db() as s:
         txs = (await s.execute(text("SELECT tx_id FROM outbox_events ORDER BY position"))).scalars().all()
     assert txs == sorted(txs)
+
+
+async def test_the_sequencer_reads_one_index_entry_for_the_head_however_empty_the_outbox_was_when_it_planned(database_url):
+    """Its statements keep one plan per session. Planned on an empty outbox, ``max(position)`` was an
+    aggregate over the whole position index, read again on every call as the outbox grew."""
+    import asyncpg
+
+    from tests.conftest import _dsn
+
+    conn = await asyncpg.connect(_dsn(database_url))
+    add = ("INSERT INTO outbox_events (event_id, type, occurred_at, data)"
+           " SELECT gen_random_uuid(), 'test.happened.v1', now(), '{}' FROM generate_series(1, $1)")
+
+    async def head_index_reads() -> int:
+        await conn.execute("SELECT pg_stat_force_next_flush()")  # this session's counts, visible to the next statement
+        return await conn.fetchval("SELECT idx_tup_read FROM pg_stat_user_indexes WHERE indexrelname = 'uq_outbox_events_position'")
+
+    try:
+        # an outbox vacuumed while empty (a new installation, a restored one, the bench's fresh warehouse):
+        # the planner then knows it has no rows, and the plans are made now
+        await conn.execute("VACUUM (ANALYZE) outbox_events")
+        assert tuple(await conn.fetchrow("SELECT * FROM udipick_sequence_outbox()")) == (0, 0, 0)
+        await conn.execute(add, 5000)
+        assert tuple(await conn.fetchrow("SELECT * FROM udipick_sequence_outbox()")) == (5000, 5000, 0)
+        before = await head_index_reads()
+        await conn.execute(add, 1)
+        assert tuple(await conn.fetchrow("SELECT * FROM udipick_sequence_outbox()")) == (1, 5001, 0)
+        assert await head_index_reads() - before < 10  # the head, not all 5,000 positions
+    finally:
+        await conn.close()

@@ -1,0 +1,49 @@
+"""The sequencer finds the stream's head through the index, whatever the table held when it planned.
+
+Revision ID: 0007
+Revises: 0006
+
+``udipick_sequence_outbox`` keeps one plan per session (0005). Its ``SELECT max(position)`` had two
+plans to choose from: the min/max rewrite (walk the position index backwards to its first entry)
+or an aggregate over the whole index. Planned while the outbox was nearly empty (a new installation,
+a test database, the bench's fresh warehouse), the whole-index aggregate was as cheap, so the
+session kept a plan that read every position on every call: 4.1 ms per call at 16,000 events
+(``pg_stat_statements`` during ``bench/bench_picking.py``: 0.58 ms of PostgreSQL per pick confirm,
+about a third of its share), growing with the outbox until the connection is replaced. Written as
+``ORDER BY position DESC LIMIT 1`` there is one plan only, the backward walk, at any size.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from alembic import op
+
+revision = "0007"
+down_revision = "0006"
+branch_labels = None
+depends_on = None
+
+
+def _revision(name: str):
+    spec = importlib.util.spec_from_file_location(f"udipick_migration_{name}", Path(__file__).with_name(name))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_BEFORE = "SELECT coalesce(max(position), 0) INTO base FROM outbox_events;"
+_AFTER = ("SELECT coalesce((SELECT position FROM outbox_events WHERE position IS NOT NULL\n"
+          "                   ORDER BY position DESC LIMIT 1), 0) INTO base;")
+
+
+def upgrade() -> None:
+    sequencer = _revision("0005_lean_pick_write.py").SEQUENCER
+    assert sequencer.count(_BEFORE) == 1, "0005's sequencer is not the one this revision edits"
+    op.execute(sequencer.replace(_BEFORE, _AFTER))
+
+
+def downgrade() -> None:
+    op.execute(_revision("0005_lean_pick_write.py").SEQUENCER)
