@@ -225,3 +225,26 @@ async def test_metrics_show_this_processs_garbage_collector_pauses(client, erp):
     assert "# TYPE udipick_gc_pause_seconds histogram" in body
     longest = next(line for line in body.splitlines() if line.startswith('udipick_gc_pause_max_seconds{generation="2"}'))
     assert float(longest.rsplit(" ", 1)[1]) > 0
+
+
+async def test_metrics_show_events_held_back_behind_a_running_transaction(client, demo_db, erp):
+    from udipick.db.outbox import add_events
+
+    def value(body: str, name: str) -> float:
+        return float(next(line for line in body.splitlines() if line.startswith(name + " ")).split(" ", 1)[1])
+
+    running = demo_db()  # writes an event and stays open: every event committed after it must wait for it
+    await add_events(running, ACTOR, [("test.happened.v1", {"n": "running"})])
+    try:
+        await write_events(demo_db, 2)
+        body = (await client.get("/metrics", headers=erp)).text
+        assert value(body, "udipick_outbox_unsequenced_events") == 2
+        assert value(body, "udipick_outbox_oldest_unsequenced_age_seconds") >= 0
+        head = value(body, "udipick_outbox_head_position")
+    finally:
+        await running.rollback()
+        await running.close()
+    await client.get("/api/v1/erp/events?after=0", headers=erp)  # sequences what was held back
+    body = (await client.get("/metrics", headers=erp)).text
+    assert value(body, "udipick_outbox_unsequenced_events") == 0
+    assert value(body, "udipick_outbox_head_position") == head + 2
