@@ -27,6 +27,7 @@ from litestar.response import Response
 from sqlalchemy import text
 
 from udipick.api.deps import Db, allow
+from udipick.services.outbox import HEAD
 
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("udipick_request_id", default=None)
 
@@ -199,8 +200,7 @@ async def metrics(db: Db, request: Request) -> Response:
                 # the head from the end of the position index and the backlog from the partial index of
                 # unsequenced rows: a scrape costs the same with ten events or ten million
                 text(
-                    "SELECT coalesce((SELECT position FROM outbox_events WHERE position IS NOT NULL ORDER BY position DESC LIMIT 1), 0)"
-                    " AS head, u.unsequenced, coalesce(extract(epoch FROM now() - u.since), 0) AS oldest"
+                    f"SELECT ({HEAD}) AS head, u.unsequenced, coalesce(extract(epoch FROM now() - u.since), 0) AS oldest"
                     " FROM (SELECT count(*) AS unsequenced, min(occurred_at) AS since FROM outbox_events WHERE position IS NULL) u"
                 )
             )

@@ -30,7 +30,7 @@ import msgspec
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from udipick.services.outbox import StreamEvent, like_patterns
+from udipick.services.outbox import StreamEvent, head_position, like_patterns
 
 SECRET_PREFIX = "whsec_"
 
@@ -88,7 +88,7 @@ async def create_subscription(
     session: AsyncSession, *, name: str, url: str, event_types: list[str], max_attempts: int, from_position: int | None
 ) -> Subscription:
     """A new subscription starts after the current head unless ``from_position`` asks for history."""
-    head = int(await session.scalar(text("SELECT coalesce(max(position), 0) FROM outbox_events")) or 0)
+    head = await head_position(session)
     row = (
         await session.execute(
             text(
@@ -126,7 +126,7 @@ async def fan_out(session: AsyncSession, *, chunk: int = 5000) -> int:
 
     Subscriptions another relay is fanning out right now are skipped (SKIP LOCKED), not waited for.
     """
-    head = int(await session.scalar(text("SELECT coalesce(max(position), 0) FROM outbox_events")) or 0)
+    head = await head_position(session)
     subs = (
         await session.execute(
             text(
