@@ -147,3 +147,36 @@ async def test_the_sequencer_reads_one_index_entry_for_the_head_however_empty_th
         assert await head_index_reads() - before <= 2 * calls  # the head on each call, not all 5,000 positions
     finally:
         await conn.close()
+
+
+async def test_the_head_is_read_from_the_index_end_in_a_plan_cached_on_an_empty_outbox(database_url):
+    """The relay, the hub, exports and /metrics keep their statements prepared per connection, where
+    sequential scans are allowed: a plain query planned on an empty outbox became a scan and a sort."""
+    import asyncpg
+
+    from tests.conftest import _dsn
+    from udipick.services.outbox import HEAD
+
+    conn = await asyncpg.connect(_dsn(database_url))
+
+    async def reads() -> tuple[int, int]:
+        """(rows the outbox gave sequential scans, entries the position index gave index scans) so far."""
+        await conn.execute("SELECT pg_stat_force_next_flush()")
+        return tuple(await conn.fetchrow(
+            "SELECT t.seq_tup_read, i.idx_tup_read FROM pg_stat_user_tables t JOIN pg_stat_user_indexes i ON i.relid = t.relid"
+            " WHERE t.relname = 'outbox_events' AND i.indexrelname = 'uq_outbox_events_position'"))
+
+    try:
+        await conn.execute("VACUUM (ANALYZE) outbox_events")
+        for _ in range(7):  # past the custom plans: this connection keeps its plan from now on
+            assert await conn.fetchval(HEAD) == 0
+        await conn.execute("INSERT INTO outbox_events (event_id, type, occurred_at, data)"
+                           " SELECT gen_random_uuid(), 'test.happened.v1', now(), '{}' FROM generate_series(1, 5000)")
+        await conn.execute("UPDATE outbox_events SET position = id")  # numbered, as the sequencer would
+        last = await conn.fetchval("SELECT max(id) FROM outbox_events")
+        seq_before, index_before = await reads()
+        assert await conn.fetchval(HEAD) == last
+        seq_after, index_after = await reads()
+        assert seq_after == seq_before and index_after - index_before == 1
+    finally:
+        await conn.close()

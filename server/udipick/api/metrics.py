@@ -67,6 +67,8 @@ HTTP_LATENCY = Histogram()
 #: pauses of this process's cyclic garbage collector, by generation: a collection stops every request the
 #: process is serving, so a long one shows up as a stretch of late scans on every handheld at once
 GC_PAUSES = Histogram((0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0))
+for _generation in ("0", "1", "2"):  # every series from the first scrape; no key is added while a scrape reads them
+    GC_PAUSES.counts[(_generation,)], GC_PAUSES.sums[(_generation,)], GC_PAUSES.maxima[(_generation,)] = [0] * (len(GC_PAUSES.buckets) + 1), 0.0, 0.0
 _gc_started = [0.0]
 
 

@@ -121,10 +121,9 @@ async def sequence_now(db: async_sessionmaker, *, attempts: int = 20) -> int:
     return head
 
 
-#: the highest position given, from the end of the position index. Not ``max(position)``: a cached plan for
-#: that made while the outbox was empty reads the whole index on every call (migration 0007)
-HEAD = ("SELECT coalesce((SELECT position FROM outbox_events WHERE position IS NOT NULL"
-        " ORDER BY position DESC LIMIT 1), 0)")
+#: the highest position given, from the end of the position index (migration 0007). Not ``max(position)``:
+#: a cached plan for that made while the outbox was empty reads the whole index on every call
+HEAD = "SELECT udipick_outbox_head()"
 
 
 async def head_position(session: AsyncSession) -> int:

@@ -9,8 +9,9 @@ or an aggregate over the whole index. Planned while the outbox was nearly empty 
 a test database, the bench's fresh warehouse), the whole-index aggregate was as cheap, so the
 session kept a plan that read every position on every call: 4.1 ms per call at 16,000 events
 (``pg_stat_statements`` during ``bench/bench_picking.py``: 0.58 ms of PostgreSQL per pick confirm,
-about a third of its share), growing with the outbox until the connection is replaced. Written as
-``ORDER BY position DESC LIMIT 1`` there is one plan only, the backward walk, at any size.
+about a third of its share), growing with the outbox until the connection is replaced. The head is
+now ``udipick_outbox_head()``, ``ORDER BY position DESC LIMIT 1`` in a function whose settings leave
+one plan only, the backward walk, at any size; the sequencer and every other reader of the head call it.
 """
 
 from __future__ import annotations
@@ -34,16 +35,28 @@ def _revision(name: str):
     return module
 
 
+#: the head as a function of its own: its settings leave one plan, the backward walk, for any caller's
+#: cached plan (a plain ``ORDER BY position DESC LIMIT 1`` prepared on an empty, vacuumed outbox becomes
+#: a sequential scan and a sort elsewhere, where sequential scans are allowed)
+HEAD_FUNCTION = """
+CREATE FUNCTION udipick_outbox_head() RETURNS bigint LANGUAGE sql STABLE
+  SET enable_seqscan = off SET enable_bitmapscan = off SET enable_sort = off
+AS $$
+  SELECT coalesce((SELECT position FROM outbox_events WHERE position IS NOT NULL ORDER BY position DESC LIMIT 1), 0)
+$$
+"""
+
 _BEFORE = "SELECT coalesce(max(position), 0) INTO base FROM outbox_events;"
-_AFTER = ("SELECT coalesce((SELECT position FROM outbox_events WHERE position IS NOT NULL\n"
-          "                   ORDER BY position DESC LIMIT 1), 0) INTO base;")
+_AFTER = "base := udipick_outbox_head();"
 
 
 def upgrade() -> None:
     sequencer = _revision("0005_lean_pick_write.py").SEQUENCER
     assert sequencer.count(_BEFORE) == 1, "0005's sequencer is not the one this revision edits"
+    op.execute(HEAD_FUNCTION)
     op.execute(sequencer.replace(_BEFORE, _AFTER))
 
 
 def downgrade() -> None:
     op.execute(_revision("0005_lean_pick_write.py").SEQUENCER)
+    op.execute("DROP FUNCTION udipick_outbox_head()")
