@@ -149,13 +149,13 @@ async def test_the_sequencer_reads_one_index_entry_for_the_head_however_empty_th
         await conn.close()
 
 
-async def test_the_head_is_read_from_the_index_end_in_a_plan_cached_on_an_empty_outbox(database_url):
+async def test_the_head_and_backlog_are_read_from_indexes_in_plans_cached_on_an_empty_outbox(database_url):
     """The relay, the hub, exports and /metrics keep their statements prepared per connection, where
     sequential scans are allowed: a plain query planned on an empty outbox became a scan and a sort."""
     import asyncpg
 
     from tests.conftest import _dsn
-    from udipick.services.outbox import HEAD
+    from udipick.services.outbox import BACKLOG, HEAD
 
     conn = await asyncpg.connect(_dsn(database_url))
 
@@ -168,8 +168,9 @@ async def test_the_head_is_read_from_the_index_end_in_a_plan_cached_on_an_empty_
 
     try:
         await conn.execute("VACUUM (ANALYZE) outbox_events")
-        for _ in range(7):  # past the custom plans: this connection keeps its plan from now on
+        for _ in range(7):  # past the custom plans: this connection keeps its plans from now on
             assert await conn.fetchval(HEAD) == 0
+            assert tuple(await conn.fetchrow(BACKLOG)) == (0, None)
         await conn.execute("INSERT INTO outbox_events (event_id, type, occurred_at, data)"
                            " SELECT gen_random_uuid(), 'test.happened.v1', now(), '{}' FROM generate_series(1, 5000)")
         await conn.execute("UPDATE outbox_events SET position = id")  # numbered, as the sequencer would
@@ -178,5 +179,9 @@ async def test_the_head_is_read_from_the_index_end_in_a_plan_cached_on_an_empty_
         assert await conn.fetchval(HEAD) == last
         seq_after, index_after = await reads()
         assert seq_after == seq_before and index_after - index_before == 1
+        await conn.execute("INSERT INTO outbox_events (event_id, type, occurred_at, data)"
+                           " VALUES (gen_random_uuid(), 'test.happened.v1', now(), '{}')")
+        assert (await conn.fetchrow(BACKLOG))["unsequenced"] == 1
+        assert (await reads())[0] == seq_before  # counted from the partial index, not by reading the 5,001 rows
     finally:
         await conn.close()

@@ -27,7 +27,7 @@ from litestar.response import Response
 from sqlalchemy import text
 
 from udipick.api.deps import Db, allow
-from udipick.services.outbox import HEAD
+from udipick.services.outbox import BACKLOG, HEAD
 
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("udipick_request_id", default=None)
 
@@ -202,8 +202,8 @@ async def metrics(db: Db, request: Request) -> Response:
                 # the head from the end of the position index and the backlog from the partial index of
                 # unsequenced rows: a scrape costs the same with ten events or ten million
                 text(
-                    f"SELECT ({HEAD}) AS head, u.unsequenced, coalesce(extract(epoch FROM now() - u.since), 0) AS oldest"
-                    " FROM (SELECT count(*) AS unsequenced, min(occurred_at) AS since FROM outbox_events WHERE position IS NULL) u"
+                    f"SELECT ({HEAD}) AS head, b.unsequenced, coalesce(extract(epoch FROM now() - b.oldest), 0) AS oldest"
+                    f" FROM ({BACKLOG}) b"
                 )
             )
         ).one()

@@ -124,6 +124,8 @@ async def sequence_now(db: async_sessionmaker, *, attempts: int = 20) -> int:
 #: the highest position given, from the end of the position index (migration 0007). Not ``max(position)``:
 #: a cached plan for that made while the outbox was empty reads the whole index on every call
 HEAD = "SELECT udipick_outbox_head()"
+#: events not numbered yet and the oldest one's time, from the partial index of unsequenced rows
+BACKLOG = "SELECT unsequenced, oldest FROM udipick_outbox_backlog()"
 
 
 async def head_position(session: AsyncSession) -> int:

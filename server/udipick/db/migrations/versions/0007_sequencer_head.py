@@ -12,6 +12,7 @@ session kept a plan that read every position on every call: 4.1 ms per call at 1
 about a third of its share), growing with the outbox until the connection is replaced. The head is
 now ``udipick_outbox_head()``, ``ORDER BY position DESC LIMIT 1`` in a function whose settings leave
 one plan only, the backward walk, at any size; the sequencer and every other reader of the head call it.
+``udipick_outbox_backlog()`` counts the unnumbered events the same way, from their partial index.
 """
 
 from __future__ import annotations
@@ -46,6 +47,15 @@ AS $$
 $$
 """
 
+#: the events not numbered yet, from the partial index of unsequenced rows, likewise for any caller (``/metrics``)
+BACKLOG_FUNCTION = """
+CREATE FUNCTION udipick_outbox_backlog(OUT unsequenced bigint, OUT oldest timestamptz) LANGUAGE sql STABLE
+  SET enable_seqscan = off SET enable_bitmapscan = off
+AS $$
+  SELECT count(*), min(occurred_at) FROM outbox_events WHERE position IS NULL
+$$
+"""
+
 _BEFORE = "SELECT coalesce(max(position), 0) INTO base FROM outbox_events;"
 _AFTER = "base := udipick_outbox_head();"
 
@@ -54,9 +64,11 @@ def upgrade() -> None:
     sequencer = _revision("0005_lean_pick_write.py").SEQUENCER
     assert sequencer.count(_BEFORE) == 1, "0005's sequencer is not the one this revision edits"
     op.execute(HEAD_FUNCTION)
+    op.execute(BACKLOG_FUNCTION)
     op.execute(sequencer.replace(_BEFORE, _AFTER))
 
 
 def downgrade() -> None:
     op.execute(_revision("0005_lean_pick_write.py").SEQUENCER)
+    op.execute("DROP FUNCTION udipick_outbox_backlog()")
     op.execute("DROP FUNCTION udipick_outbox_head()")
