@@ -241,10 +241,14 @@ def cpu_by_kind() -> dict[str, float]:
     out: dict[str, float] = defaultdict(float)
     for kind, used in _processes(detail=True).values():
         out[kind] += used
-    with open("/proc/stat") as f:
-        fields = [int(v) for v in f.readline().split()[1:]]
-    out["steal (other guests)"] = fields[7] / _HZ
+    out["steal (other guests)"] = _machine_times()[7] / _HZ
     return out
+
+
+def _machine_times() -> list[int]:
+    """The machine's CPU time counters in clock ticks (user, nice, system, idle, iowait, irq, softirq, steal, ...)."""
+    with open("/proc/stat") as f:
+        return [int(v) for v in f.readline().split()[1:]]
 
 
 def busiest_around(samples: list[tuple[float, dict[str, float]]], t: float, top: int = 4) -> str:
@@ -266,8 +270,7 @@ def cpu_seconds() -> dict[str, float]:
     for group, used in _processes().values():
         if group in out:
             out[group] += used
-    with open("/proc/stat") as f:
-        fields = [int(v) for v in f.readline().split()[1:]]
+    fields = _machine_times()
     out["machine"] = (sum(fields) - fields[3] - fields[4]) / _HZ
     return out
 
@@ -447,8 +450,6 @@ async def run(args: argparse.Namespace, dsn: str, base: str) -> None:
         if count_instructions:
             await asyncio.to_thread(instructions.start)
 
-    # the load generator's own collector must not stall the handhelds (its pauses would count as the
-    # server's latency): what it has built so far is frozen, and its garbage in the run is left to reference counts
     samples: list[tuple[float, dict[str, float]]] = []  # (moment after warm-up, CPU by kind of process)
     sampling = threading.Event()
 
@@ -456,9 +457,10 @@ async def run(args: argparse.Namespace, dsn: str, base: str) -> None:
         while not sampling.wait(0.25):
             samples.append((time.perf_counter() - measure_from, cpu_by_kind()))
 
-    sampler = threading.Thread(target=sample_cpu, daemon=True)
     if args.timeline:
-        sampler.start()
+        threading.Thread(target=sample_cpu, daemon=True).start()
+    # the load generator's own collector must not stall the handhelds (its pauses would count as the
+    # server's latency): what it has built so far is frozen, and its garbage in the run is left to reference counts
     gc.collect()
     gc.freeze()
     gc.disable()

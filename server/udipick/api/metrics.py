@@ -41,6 +41,11 @@ class Histogram:
         self.sums: dict[tuple[str, ...], float] = defaultdict(float)
         self.maxima: dict[tuple[str, ...], float] = defaultdict(float)
 
+    def declare(self, *series: tuple[str, ...]) -> None:
+        """Series shown from the first scrape, before anything is observed in them."""
+        for labels in series:
+            self.counts[labels], self.sums[labels], self.maxima[labels] = [0] * (len(self.buckets) + 1), 0.0, 0.0
+
     def observe(self, labels: tuple[str, ...], seconds: float) -> None:
         self.counts[labels][bisect_left(self.buckets, seconds)] += 1
         self.sums[labels] += seconds
@@ -67,8 +72,7 @@ HTTP_LATENCY = Histogram()
 #: pauses of this process's cyclic garbage collector, by generation: a collection stops every request the
 #: process is serving, so a long one shows up as a stretch of late scans on every handheld at once
 GC_PAUSES = Histogram((0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0))
-for _generation in ("0", "1", "2"):  # every series from the first scrape; no key is added while a scrape reads them
-    GC_PAUSES.counts[(_generation,)], GC_PAUSES.sums[(_generation,)], GC_PAUSES.maxima[(_generation,)] = [0] * (len(GC_PAUSES.buckets) + 1), 0.0, 0.0
+GC_PAUSES.declare(("0",), ("1",), ("2",))  # so no series is added by a collection while a scrape reads them
 _gc_started = [0.0]
 
 

@@ -16,7 +16,7 @@ import msgspec
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from udipick.services.outbox import HEAD, sequence_now
+from udipick.services.outbox import BACKLOG, HEAD, sequence_now
 
 GROUP_FIELDS = ("lot", "serial", "location", "status")
 
@@ -69,7 +69,7 @@ async def stock_snapshot(db: async_sessionmaker, *, tries: int = 5) -> Snapshot:
         async with db() as session:
             conn = await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
             head = int(await conn.scalar(text(HEAD)) or 0)
-            waiting = int(await conn.scalar(text("SELECT count(*) FROM outbox_events WHERE position IS NULL")) or 0)
+            waiting = int((await conn.execute(text(BACKLOG))).one().unsequenced)
             rows = [StockRow(*r) for r in (await conn.execute(_SNAPSHOT)).all()]
             await session.commit()
         if waiting == 0:

@@ -481,13 +481,6 @@ SELECT (SELECT row(r.status_code, r.body::text, r.action) FROM scan_replies r WH
 _SNAPSHOTS = {(serial, hibc): _snapshot_sql(serial=serial, hibc=hibc) for serial in (False, True) for hibc in (False, True)}
 _AT_LOCATION = CANDIDATES + " AND s.location_id = $1 AND s.item_id = $2 ORDER BY s.id"
 
-
-async def prepare_statements(conn: asyncpg.Connection) -> None:
-    """Prepare each shape of the pick scan's read on a new connection (by reading a task that does not
-    exist), so that the connection's first real scan is not the one that pays for it."""
-    for sql in _SNAPSHOTS.values():
-        await conn.fetchrow(sql, 0, uuid.UUID(int=0), None, None, None, None, None, None)
-
 #: SQLSTATEs of ``udipick_pick_accept``: what the verdict rested on changed; the scan id has an answer
 _CHANGED, _ANSWERED = "UP001", "UP002"
 #: a database rule caught a race the re-check could not see (stock, reservations, over-pick), or a deadlock
@@ -496,6 +489,13 @@ _ATTEMPTS = 8
 
 _COLUMN = {name: i for i, name in enumerate(_CANDIDATE_FIELDS)}
 _STOCK_ID, _AVAILABLE = _COLUMN["stock_id"], _COLUMN["available"]
+
+
+async def prepare_statements(conn: asyncpg.Connection) -> None:
+    """Prepare each shape of the pick scan's read on a new connection (by reading a task that does not
+    exist), so that the connection's first real scan is not the one that pays for it."""
+    for sql in _SNAPSHOTS.values():
+        await conn.fetchrow(sql, 0, uuid.UUID(int=0), None, None, None, None, None, None)
 
 
 @dataclass(frozen=True, slots=True)
