@@ -20,7 +20,7 @@ import asyncpg
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-CONFORMANCE = ROOT.parent / "shared" / "conformance"
+CONFORMANCE = ROOT / "tests" / "conformance"
 
 from udipick.config import Settings, normalize_database_url  # noqa: E402
 from udipick.db.engine import embedded_url, make_engine, make_sessionmaker, start_embedded  # noqa: E402

@@ -1,6 +1,6 @@
 """The GS1 Barcode Syntax Engine's own test vectors, run through ``interpret``.
 
-Source: ../shared/conformance/gs1-syntax-engine (gs1/gs1-syntax-engine @ 50657dbd, Apache-2.0).
+Source: tests/conformance/gs1-syntax-engine (gs1/gs1-syntax-engine @ 50657dbd, Apache-2.0).
 Every case the engine accepts must give the same AI data here; every case it refuses must be
 refused. Deliberate differences are listed in KNOWN_DIFFERENCES with the reason.
 """
@@ -18,7 +18,7 @@ import pytest
 from udipick.domain.barcodes import Element, ScanConfig, interpret
 from udipick.domain.errors import UnreadableBarcode
 
-CONFORMANCE = (Path(__file__).parents[3] / ".." / "shared" / "conformance").resolve()
+CONFORMANCE = Path(__file__).parents[2] / "conformance"
 ENGINE = CONFORMANCE / "gs1-syntax-engine"
 TODAY = dt.date(2026, 11, 25)
 

@@ -1,6 +1,6 @@
 """HIBC Supplier Labeling Standard: the 40 wienand/hibc vectors and udipick's own cases.
 
-Source: ../shared/conformance/hibc/wienand_hibc_vectors.json (wienand/hibc @ 88f4238d, Unlicense).
+Source: tests/conformance/hibc/wienand_hibc_vectors.json (wienand/hibc @ 88f4238d, Unlicense).
 wienand reports a wrong check character as ``"check OK": false`` and still returns fields;
 udipick refuses such a scan (the symbol may be mis-read), so those cases must be refused here
 with the check character wienand computed.
@@ -17,7 +17,7 @@ import pytest
 from udipick.domain.barcodes import hibc_check_character, interpret
 from udipick.domain.errors import UnreadableBarcode
 
-CONFORMANCE = (Path(__file__).parents[3] / ".." / "shared" / "conformance").resolve()
+CONFORMANCE = Path(__file__).parents[2] / "conformance"
 WIENAND = json.loads((CONFORMANCE / "hibc" / "wienand_hibc_vectors.json").read_text(encoding="utf-8"))
 CASES = WIENAND["cases"]
 TODAY = dt.date(2026, 11, 25)
