@@ -86,15 +86,17 @@ async def test_concurrent_writers_committing_out_of_order_never_show_a_reader_a_
                 assert [e.position for e in batch] == list(range(cursor + 1, cursor + 1 + len(batch)))
                 seen.extend((e.position, str(e.event_id)) for e in batch)
                 cursor = batch[-1].position
-            elif stop.is_set():
-                return
+            elif stop.is_set() and cursor >= final_head[0]:
+                return  # read up to the head it was given, not to the first empty page after stop
             await asyncio.sleep(0.001)
 
+    final_head = [0]
     background = [asyncio.create_task(sequencer()), asyncio.create_task(sequencer()), asyncio.create_task(reader())]
     await asyncio.gather(*(writer(w) for w in range(writers)))
     head = await outbox.sequence_now(db)
+    final_head[0] = head
     stop.set()
-    await asyncio.gather(*background)
+    await asyncio.wait_for(asyncio.gather(*background), timeout=30)
 
     async with db() as s:
         total = await s.scalar(text("SELECT count(*) FROM outbox_events"))
