@@ -36,9 +36,9 @@ async def test_an_event_committed_after_a_later_transaction_still_gets_the_earli
     await first.commit()
     await first.close()
     await second.close()
-    async with db() as s:
-        assigned, head, waiting = await outbox.sequence(s)
-    assert (assigned, head, waiting) == (2, 2, 0)
+    # sequenced until nothing waits: a transaction of another database on the same server (a parallel
+    # test run) holds the cluster-wide horizon back for a moment
+    assert await outbox.sequence_now(db) == 2
     assert await _positions(db) == {"first": 1, "second": 2}
 
 
@@ -48,8 +48,8 @@ async def test_a_rolled_back_transaction_leaves_no_gap(db):
     await write_events(db, 2)
     await doomed.rollback()
     await doomed.close()
+    assert await outbox.sequence_now(db) == 2
     async with db() as s:
-        assert (await outbox.sequence(s))[:2] == (2, 2)
         assert [e.position for e in await outbox.read_after(s, 0, 10)] == [1, 2]
 
 
