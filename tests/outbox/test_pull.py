@@ -179,7 +179,7 @@ def _verdicts(exposition: str) -> dict[tuple[str, str], int]:
         if line.startswith("udipick_scan_verdicts_total{"):
             labels, value = line[len("udipick_scan_verdicts_total{"):].split("} ")
             parts = dict(p.split("=") for p in labels.split(","))
-            out[(parts["workflow"].strip('"'), parts["verdict"].strip('"'))] = int(value)
+            out[(parts["workflow"].strip('"'), parts["verdict"].strip('"'))] = int(float(value))
     return out
 
 
@@ -194,7 +194,7 @@ async def test_metrics_show_the_backlog_lag_and_request_latency(client, demo_db,
     body = r.text
     assert "udipick_outbox_head_position 4" in body
     assert 'udipick_webhook_lag_events{subscription="erp-main"} 3' in body
-    assert 'udipick_http_request_duration_seconds_count{route="/api/v1/erp/events",method="GET"}' in body
+    assert 'udipick_http_request_duration_seconds_count{method="GET",route="/api/v1/erp/events"}' in body
     assert r.headers["x-request-id"]
     picker = await login(client, "picker")
     # scan verdicts this process answered, by workflow: a refused pick scan counts once, its replay not again
@@ -207,7 +207,7 @@ async def test_metrics_show_the_backlog_lag_and_request_latency(client, demo_db,
     after = _verdicts((await client.get("/metrics", headers=erp)).text)
     assert after.get(("pick", "refused"), 0) - before.get(("pick", "refused"), 0) == 1
     assert after.get(("pick", "accepted"), 0) == before.get(("pick", "accepted"), 0)
-    assert 'udipick_scan_verdicts_total{workflow="pick",verdict="refused"}' in (await client.get("/metrics", headers=erp)).text
+    assert 'udipick_scan_verdicts_total{verdict="refused",workflow="pick"}' in (await client.get("/metrics", headers=erp)).text
     assert (await client.get("/metrics", headers=picker)).status_code == 403
 
 
@@ -215,7 +215,7 @@ async def test_metrics_show_this_processs_garbage_collector_pauses(client, erp):
     import gc
 
     def collections(text: str) -> int:
-        return sum(int(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+        return sum(int(float(line.rsplit(" ", 1)[1])) for line in text.splitlines()
                    if line.startswith('udipick_gc_pause_seconds_count{generation="2"}'))
 
     before = collections((await client.get("/metrics", headers=erp)).text)

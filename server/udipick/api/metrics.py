@@ -20,10 +20,14 @@ import os
 import re
 import time
 from bisect import bisect_left
-from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
 
 from litestar import Request, get
 from litestar.response import Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, disable_created_metrics, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.utils import floatToGoString
 from sqlalchemy import text
 
 from udipick.api.deps import Db, allow
@@ -31,80 +35,101 @@ from udipick.services.outbox import BACKLOG, HEAD
 
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("udipick_request_id", default=None)
 
+disable_created_metrics()  # no ``*_created`` series: udipick's dashboards do not use them
+
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
+#: this process's own series (request latency, scan verdicts); the figures read from PostgreSQL at each
+#: scrape are collected into a registry of their own (``_scrape``), so both go out in one exposition
+PROCESS = CollectorRegistry(auto_describe=False)
+HTTP_LATENCY = Histogram(
+    "udipick_http_request_duration_seconds",
+    "Request latency by route (scan endpoints included), this process.",
+    ("route", "method"),
+    buckets=BUCKETS,
+    registry=PROCESS,
+)
+SCAN_VERDICTS = Counter(
+    "udipick_scan_verdicts",
+    "Scan verdicts answered by this process, by workflow (pick, receipt, putaway, pack, count, ...) and verdict.",
+    ("workflow", "verdict"),
+    registry=PROCESS,
+)
 
-class Histogram:
-    def __init__(self, buckets: tuple[float, ...] = BUCKETS) -> None:
-        self.buckets = buckets
-        self.counts: dict[tuple[str, ...], list[int]] = defaultdict(lambda: [0] * (len(buckets) + 1))
-        self.sums: dict[tuple[str, ...], float] = defaultdict(float)
-        self.maxima: dict[tuple[str, ...], float] = defaultdict(float)
 
-    def declare(self, *series: tuple[str, ...]) -> None:
-        """Series shown from the first scrape, before anything is observed in them."""
-        for labels in series:
-            self.counts[labels], self.sums[labels], self.maxima[labels] = [0] * (len(self.buckets) + 1), 0.0, 0.0
+class GcPauses:
+    """Pauses of this process's cyclic garbage collector, by generation: a collection stops every request the
+    process is serving, so a long one shows up as a stretch of late scans on every handheld at once.
 
-    def observe(self, labels: tuple[str, ...], seconds: float) -> None:
-        self.counts[labels][bisect_left(self.buckets, seconds)] += 1
-        self.sums[labels] += seconds
-        if seconds > self.maxima[labels]:
-            self.maxima[labels] = seconds
+    Kept in plain lists rather than a ``prometheus_client.Histogram``: the collector's callback runs inside
+    any allocation, and the library's metric locks are not re-entrant.
+    """
 
-    def render(self, out: _Out, name: str, help_: str, label_names: tuple[str, ...]) -> None:
-        out.lines.append(f"# HELP {name} {help_}")
-        out.lines.append(f"# TYPE {name} histogram")
-        for key, counts in sorted(self.counts.items()):
-            labels = ",".join(f'{n}="{_esc(v)}"' for n, v in zip(label_names, key, strict=True))
-            running = 0
-            for bound, c in zip(self.buckets, counts, strict=False):
+    BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
+
+    def __init__(self) -> None:
+        self.counts = {g: [0] * (len(self.BUCKETS) + 1) for g in ("0", "1", "2")}
+        self.sums = dict.fromkeys(self.counts, 0.0)
+        self.maxima = dict.fromkeys(self.counts, 0.0)
+        self._started = 0.0
+
+    def callback(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+            return
+        generation, seconds = str(info["generation"]), time.perf_counter() - self._started
+        self.counts[generation][bisect_left(self.BUCKETS, seconds)] += 1
+        self.sums[generation] += seconds
+        if seconds > self.maxima[generation]:
+            self.maxima[generation] = seconds
+
+    def collect(self) -> Iterator[Metric]:
+        pauses = HistogramMetricFamily("udipick_gc_pause_seconds", "Pauses of this process's garbage collector, by generation.",
+                                       labels=("generation",))
+        longest = GaugeMetricFamily("udipick_gc_pause_max_seconds",
+                                    "Longest garbage-collector pause of this process since it started, by generation.", labels=("generation",))
+        for generation, counts in self.counts.items():
+            running, buckets = 0, []
+            for bound, c in zip((*self.BUCKETS, float("inf")), counts, strict=True):
                 running += c
-                out.lines.append(f'{name}_bucket{{{labels},le="{bound}"}} {running}')
-            running += counts[-1]
-            out.lines.append(f'{name}_bucket{{{labels},le="+Inf"}} {running}')
-            out.lines.append(f"{name}_sum{{{labels}}} {self.sums[key]:.6f}")
-            out.lines.append(f"{name}_count{{{labels}}} {running}")
+                buckets.append((floatToGoString(bound), running))
+            pauses.add_metric([generation], buckets, self.sums[generation])
+            longest.add_metric([generation], round(self.maxima[generation], 6))
+        yield pauses
+        yield longest
 
 
-HTTP_LATENCY = Histogram()
-
-#: pauses of this process's cyclic garbage collector, by generation: a collection stops every request the
-#: process is serving, so a long one shows up as a stretch of late scans on every handheld at once
-GC_PAUSES = Histogram((0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0))
-GC_PAUSES.declare(("0",), ("1",), ("2",))  # so no series is added by a collection while a scrape reads them
-_gc_started = [0.0]
-
-
-def _time_gc(phase: str, info: dict) -> None:
-    if phase == "start":
-        _gc_started[0] = time.perf_counter()
-    else:
-        GC_PAUSES.observe((str(info["generation"]),), time.perf_counter() - _gc_started[0])
+GC_PAUSES = GcPauses()
+PROCESS.register(GC_PAUSES)
 
 
 def time_gc_pauses() -> None:
     """Measure this process's garbage-collector pauses for ``/metrics`` (once per process)."""
-    if _time_gc not in gc.callbacks:
-        gc.callbacks.append(_time_gc)
+    if GC_PAUSES.callback not in gc.callbacks:
+        gc.callbacks.append(GC_PAUSES.callback)
 
-#: scan verdicts this process answered, by workflow and verdict; a replayed answer is not a new verdict.
-#: Counted here rather than from ``scan_replies`` at each scrape: that table grows by every scan ever
-#: made (a full count per scrape), and its ``action`` names the task (one series per task).
-SCAN_VERDICTS: dict[tuple[str, str], int] = defaultdict(int)
+
+_VERDICT_SERIES: dict[tuple[str, str], Any] = {}
 
 
 def count_verdict(workflow: str, status: int, replayed: bool) -> None:
+    """A scan verdict this process answered; a replayed answer is not a new verdict. Counted here rather
+    than from ``scan_replies`` at each scrape: that table grows by every scan ever made."""
     if not replayed:
-        SCAN_VERDICTS[(workflow, "accepted" if status < 400 else "refused")] += 1
+        key = (workflow, "accepted" if status < 400 else "refused")
+        series = _VERDICT_SERIES.get(key)
+        if series is None:
+            series = _VERDICT_SERIES[key] = SCAN_VERDICTS.labels(*key)
+        series.inc()
 
 
 _ID = re.compile(r"\{[^}]+\}")
 
 
-@functools.lru_cache(maxsize=512)
-def _route_label(template: str) -> str:
-    return _ID.sub("{id}", template)[:120]
+@functools.lru_cache(maxsize=1024)
+def _latency_series(template: str, method: str) -> Any:
+    """The histogram child of one route and method (route templates with ids folded, so the series stay few)."""
+    return HTTP_LATENCY.labels(_ID.sub("{id}", template)[:120], method)
 
 
 _V4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
@@ -142,7 +167,7 @@ def timing_middleware(app):
             await app(scope, receive, send_with_id)
         finally:
             path = scope.get("path_template") or "unmatched"
-            HTTP_LATENCY.observe((_route_label(path), scope.get("method", "")), time.perf_counter() - started)
+            _latency_series(path, scope.get("method", "")).observe(time.perf_counter() - started)
             request_id.reset(token)
 
     return middleware
@@ -181,20 +206,23 @@ def configure_json_logging(level: int = logging.INFO) -> None:
 # ---- exposition ---------------------------------------------------------------------------------------
 
 
-def _esc(value: object) -> str:
-    return str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-
-
 class _Out:
+    """The families of one scrape, for ``prometheus_client``'s exposition."""
+
     def __init__(self) -> None:
-        self.lines: list[str] = []
+        self.families: list[Metric] = []
 
     def metric(self, name: str, kind: str, help_: str, samples: list[tuple[dict[str, object], float]]) -> None:
-        self.lines.append(f"# HELP {name} {help_}")
-        self.lines.append(f"# TYPE {name} {kind}")
-        for labels, value in samples:
-            label = ",".join(f'{k}="{_esc(v)}"' for k, v in labels.items())
-            self.lines.append(f"{name}{{{label}}} {value}" if label else f"{name} {value}")
+        labels = tuple(samples[0][0]) if samples else ()
+        family: Metric = (CounterMetricFamily if kind == "counter" else GaugeMetricFamily)(
+            name.removesuffix("_total"), help_, labels=labels
+        )
+        for values, value in samples:
+            family.add_metric([str(v) for v in values.values()], value)
+        self.families.append(family)
+
+    def collect(self) -> Iterator[Metric]:
+        return iter(self.families)
 
 
 @get("/metrics", name="metrics", summary="Prometheus metrics", include_in_schema=False, **allow("admin", scopes=("admin", "erp:read")))
@@ -282,11 +310,13 @@ SELECT w.name, w.active,
         "Positions not yet acknowledged, per WebSocket subscriber.",
         [({"owner": r.owner, "subscriber": r.name}, max(0, head - r.acked_position)) for r in streams],
     )
-    _process_metrics(out, request)
-    return Response("\n".join(out.lines) + "\n", media_type="text/plain; version=0.0.4; charset=utf-8")
+    _stream_metrics(out, request)
+    scrape = CollectorRegistry(auto_describe=False)
+    scrape.register(out)
+    return Response(generate_latest(scrape) + generate_latest(PROCESS), media_type=CONTENT_TYPE_LATEST)
 
 
-def _process_metrics(out: _Out, request: Request) -> None:
+def _stream_metrics(out: _Out, request: Request) -> None:
     from udipick.api.stream import stream_stats
 
     # figures of this process only (label with the instance in Prometheus)
@@ -298,19 +328,4 @@ def _process_metrics(out: _Out, request: Request) -> None:
         "counter",
         "Streams closed because the client stopped reading.",
         [({}, stats.slow_disconnects)],
-    )
-    out.metric(
-        "udipick_scan_verdicts_total",
-        "counter",
-        "Scan verdicts answered by this process, by workflow (pick, receipt, putaway, pack, count, ...) and verdict.",
-        [({"workflow": w, "verdict": v}, n) for (w, v), n in sorted(SCAN_VERDICTS.items())],
-    )
-    HTTP_LATENCY.render(out, "udipick_http_request_duration_seconds", "Request latency by route (scan endpoints included), this process.",
-                        ("route", "method"))
-    GC_PAUSES.render(out, "udipick_gc_pause_seconds", "Pauses of this process's garbage collector, by generation.", ("generation",))
-    out.metric(
-        "udipick_gc_pause_max_seconds",
-        "gauge",
-        "Longest garbage-collector pause of this process since it started, by generation.",
-        [({"generation": g}, round(v, 6)) for (g,), v in sorted(GC_PAUSES.maxima.items())],
     )
