@@ -110,7 +110,12 @@ async def test_stock_cannot_be_edited_in_place_and_the_ledger_cannot_be_rewritte
                     await s.execute(text(sql))
 
 
-async def test_a_movement_from_stock_that_is_not_there_is_insufficient_stock(demo_db):
+@pytest.mark.parametrize(
+    ("extra", "from_status"),
+    [(1, "available"), (0, "damaged")],
+    ids=["more-than-the-row-holds (table check)", "no-such-row (ledger trigger)"],
+)
+async def test_a_movement_from_stock_that_is_not_there_is_insufficient_stock(demo_db, extra, from_status):
     async with demo_db() as s:
         row = (await s.execute(text("SELECT item_id, lot_id, location_id, quantity FROM stock WHERE serial_id IS NULL LIMIT 1"))).first()
         uid = await s.scalar(text("SELECT id FROM users LIMIT 1"))
@@ -119,8 +124,8 @@ async def test_a_movement_from_stock_that_is_not_there_is_insufficient_stock(dem
             await post_movements(
                 s,
                 Actor(user_id=uid, username="x"),
-                [Movement("pick", item_id=row.item_id, lot_id=row.lot_id, quantity=row.quantity + 1,
-                          from_location_id=row.location_id, from_status="available")],
+                [Movement("pick", item_id=row.item_id, lot_id=row.lot_id, quantity=row.quantity + extra,
+                          from_location_id=row.location_id, from_status=from_status)],
             )
 
 

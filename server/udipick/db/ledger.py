@@ -40,6 +40,9 @@ SELECT m.*, $16::int, $17::int, $18::text
   FROM unnest($1::text[], $2::int[], $3::int[], $4::int[], $5::int[], $6::int[], $7::int[], $8::text[], $9::int[],
               $10::int[], $11::text[], $12::text[], $13::text[], $14::text[], $15::uuid[]) AS m
 """
+#: the stock table's checks (migration 0001) that mean "the units are not there"
+STOCK_CHECKS = frozenset({"ck_stock_quantity_nonneg", "ck_stock_reserved_within_quantity"})
+
 _FIELDS = ("movement", "item_id", "lot_id", "serial_id", "quantity", "from_location_id", "from_container_id", "from_status",
            "to_location_id", "to_container_id", "to_status", "reason", "document_type", "document_id", "event_id")
 
@@ -56,7 +59,9 @@ async def post_movements(session: AsyncSession, actor: Actor, movements: list[Mo
     conn = await raw(session)
     try:
         await conn.execute(_INSERT, *columns, actor.user_id, actor.api_key_id, actor.device_id)
-    except asyncpg.IntegrityConstraintViolationError as exc:
-        if any(k in str(exc) for k in ("quantity_nonneg", "no stock of item", "reserved_within_quantity")):
+    except asyncpg.CheckViolationError as exc:
+        # the ledger trigger raises check_violation naming ck_stock_quantity_nonneg when the stock row is not
+        # there at all; the table's own checks fire when it would go negative or below what is reserved
+        if exc.constraint_name in STOCK_CHECKS:
             raise InsufficientStock("not enough stock at that place for this movement", movement=movements[0].movement) from None
         raise
