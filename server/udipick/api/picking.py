@@ -14,7 +14,6 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Request, Response, Router, get, post
-from litestar._asgi.utils import wrap_in_exception_handler  # the wrapper Litestar puts around each route
 from litestar.params import JSONBody
 from litestar.types import ASGIApp, Receive, Scope, Send
 from msgspec import Meta
@@ -22,6 +21,7 @@ from msgspec import Meta
 from udipick.api.deps import AppSettings, CurrentActor, Db, access_guard, actor_for_token, allow, bearer_token
 from udipick.api.metrics import count_verdict
 from udipick.api.problems import PROBLEM_JSON
+from udipick.internals import wrap_in_exception_handler
 from udipick.domain import errors as e
 from udipick.domain.access import Access, permits
 from udipick.services import holds as holds_svc

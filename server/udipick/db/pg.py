@@ -13,6 +13,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from udipick.internals import begin_adapter_transaction
+
 
 async def raw(session: AsyncSession) -> asyncpg.Connection:
     """The session's asyncpg connection, inside the session's transaction.
@@ -30,12 +32,7 @@ async def raw(session: AsyncSession) -> asyncpg.Connection:
     proxied = await conn.get_raw_connection()
     driver: asyncpg.Connection = proxied.driver_connection  # type: ignore[assignment]
     if not driver.is_in_transaction():
-        adapter = proxied.dbapi_connection
-        start = getattr(adapter, "_start_transaction", None)
-        if start is not None and getattr(adapter, "_transaction", "x") is None:
-            await start()
-        else:  # another SQLAlchemy version: let it begin the way it does for its own statements
-            await conn.exec_driver_sql("SELECT 1")
+        await begin_adapter_transaction(proxied.dbapi_connection)
         if not driver.is_in_transaction():
             raise RuntimeError("udipick.db.pg.raw needs a session in a transaction (not autocommit)")
     session.info["udipick.pg"] = (session.get_transaction(), driver)
