@@ -6,7 +6,6 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 need_debs=()
 have_deb() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-have_deb libdmtx0b || need_debs+=(libdmtx0b)            # pylibdmtx (plain DataMatrix)
 have_deb fonts-noto-cjk || need_debs+=(fonts-noto-cjk)  # Chinese text in label previews
 if [ "${UDIPICK_WITH_BROWSER:-0}" = 1 ]; then have_deb chromium || need_debs+=(chromium); fi  # browser tests
 if [ ${#need_debs[@]} -gt 0 ]; then
