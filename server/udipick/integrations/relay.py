@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import httpx
 
 from udipick.db.engine import make_engine, make_sessionmaker
+from udipick.domain.retry import backoff
 from udipick.services import webhooks
 from udipick.services.outbox import ENCODER, OutboxHub, asyncpg_dsn
 
@@ -192,7 +193,7 @@ class Relay:
             ok = False
             error = f"{type(exc).__name__}: {exc}"[:500]
         duration_ms = int((time.perf_counter() - started) * 1000)
-        retry_in = webhooks.backoff(due.attempts + 1, base=self.options.backoff_base, cap=self.options.backoff_cap)
+        retry_in = backoff(due.attempts + 1, base=self.options.backoff_base, cap=self.options.backoff_cap, jitter=True)
         async with db() as session:
             status = await webhooks.record_attempt(
                 session,

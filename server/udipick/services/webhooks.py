@@ -21,7 +21,6 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
-import random
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -47,17 +46,6 @@ def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     key = base64.b64decode(secret.removeprefix(SECRET_PREFIX) + "==")
     digest = hmac.new(key, f"{msg_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
     return "v1," + base64.b64encode(digest).decode()
-
-
-def backoff(attempt: int, *, base: float, cap: float, rng: random.Random | None = None) -> float:
-    """Seconds to wait after failed attempt number ``attempt`` (1-based): exponential, equal jitter.
-
-    Half of ``min(cap, base * 2**(attempt-1))`` is fixed, the other half random, so retries of many
-    subscriptions after an ERP outage spread out instead of arriving together.
-    """
-    ceiling = min(cap, base * 2 ** max(attempt - 1, 0))
-    r = (rng or random).random()
-    return ceiling / 2 + r * ceiling / 2
 
 
 def valid_event_pattern(pattern: str) -> bool:

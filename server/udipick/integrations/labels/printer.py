@@ -17,6 +17,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from udipick.domain.errors import PrinterUnavailable
+from udipick.domain.retry import backoff
 
 RAW_PORT = 9100
 
@@ -43,10 +44,8 @@ async def send_zpl(host: str, port: int = RAW_PORT, zpl: bytes = b"", *, timeout
 
 
 def backoff_delay(attempt: int, *, base: float = 0.5, factor: float = 2.0, maximum: float = 30.0) -> float:
-    """Seconds to wait after failed attempt number ``attempt`` (1-based): base·factor^(attempt-1), capped."""
-    if attempt < 1:
-        raise ValueError("attempt numbers start at 1")
-    return min(maximum, base * factor ** (attempt - 1))
+    """Seconds to wait after failed attempt number ``attempt`` (1-based), with the printers' defaults."""
+    return backoff(attempt, base=base, factor=factor, cap=maximum)
 
 
 async def send_zpl_with_retry(
