@@ -11,7 +11,7 @@ from udipick.config import Settings
 from udipick.db.engine import make_engine, make_sessionmaker
 from udipick.db.models import User
 from udipick.domain.access import Actor
-from udipick.services import receiving as svc
+from udipick.services.receiving import receipt as svc
 
 from tests.receiving.helpers import LEDGER_FOR, datamatrix, days, rows, scalar
 
@@ -37,8 +37,8 @@ async def test_two_receivers_racing_for_the_last_open_units_never_over_receive(d
     try:
         alice = await _actor(db1, "receiver", "hh-1")
         bob = await _actor(db2, "supervisor", "hh-2")
-        a = (await svc.start_receipt(db1, alice, document="PO-1001"))["id"]
-        b = (await svc.start_receipt(db2, bob, document="PO-1001"))["id"]
+        a = (await svc.start_receipt(db1, alice, document="PO-1001")).id
+        b = (await svc.start_receipt(db2, bob, document="PO-1001")).id
         # line 1: 200 ordered, supplier tolerance 5 % (210 at most); 100 already received
         first = await svc.scan_receipt(db1, alice, settings, a, svc.ScanInput(uuid.uuid4(), box), today=days(0))
         assert first.status == 200 and first.body["line"]["open"] == 100

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import msgspec
 from litestar import Response, get, post
@@ -22,7 +22,10 @@ from msgspec import Meta
 from udipick.api.deps import AppSettings, CurrentActor, Db, allow
 from udipick.api.picking import reply_response
 from udipick.domain.errors import InvalidRecord
-from udipick.services import receiving as svc
+from udipick.services.receiving import putaway, qc, receipt
+from udipick.services.receiving.putaway import PutawayDone, PutawayTaskView
+from udipick.services.receiving.qc import QcDecided, QuarantinedLot
+from udipick.services.receiving.receipt import ReceiptRow, ReceiptView, ScanAnswer
 
 RECEIVING = allow("receiver", "supervisor", "admin")
 QA = allow("qa")
@@ -88,35 +91,35 @@ class QcDecisionIn(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
 
 
 @post("/api/v1/receipts", status_code=201, **RECEIVING)
-async def start_receipt(data: JSONBody[StartReceiptIn], db: Db, actor: CurrentActor) -> dict[str, Any]:
+async def start_receipt(data: JSONBody[StartReceiptIn], db: Db, actor: CurrentActor) -> ReceiptView:
     """Start receiving against a purchase order or ASN; a blind receipt (no document) needs a supervisor or admin."""
     if data.document is None and not data.blind:
         raise InvalidRecord("name the purchase order or ASN being received, or ask for a blind receipt", pointer="/document")
     if data.document is not None and data.blind:
         raise InvalidRecord("a receipt against a document is not blind", pointer="/blind")
-    return await svc.start_receipt(db, actor, document=data.document, supplier=data.supplier, location=data.location, note=data.note)
+    return await receipt.start_receipt(db, actor, document=data.document, supplier=data.supplier, location=data.location, note=data.note)
 
 
 @get("/api/v1/receipts", **RECEIVING)
 async def list_receipts(
     db: Db, status: FromQuery[Literal["open", "closed", "all"]] = "open", document: FromQuery[str | None] = None
-) -> list[dict[str, Any]]:
+) -> list[ReceiptRow]:
     """Receipts to resume (open ones by default), newest first."""
-    return await svc.list_receipts(db, status=None if status == "all" else status, document=document)
+    return await receipt.list_receipts(db, status=None if status == "all" else status, document=document)
 
 
 @get("/api/v1/receipts/{receipt_id:int}", **RECEIVING)
-async def get_receipt(receipt_id: FromPath[int], db: Db) -> dict[str, Any]:
+async def get_receipt(receipt_id: FromPath[int], db: Db) -> ReceiptView:
     """Line progress (ordered, received, open), what this receipt received, its licence plates and labels, discrepancies."""
-    return await svc.get_receipt(db, receipt_id)
+    return await receipt.get_receipt(db, receipt_id)
 
 
 @post("/api/v1/receipts/{receipt_id:int}/scans", status_code=200, **RECEIVING)
-async def scan_receipt(receipt_id: FromPath[int], data: JSONBody[ReceiptScanIn], db: Db, actor: CurrentActor, settings: AppSettings) -> Response:
+async def scan_receipt(receipt_id: FromPath[int], data: JSONBody[ReceiptScanIn], db: Db, actor: CurrentActor, settings: AppSettings) -> Response[ScanAnswer]:
     """Receive one scan (DataMatrix, GS1-128 with count, HIBC, Digital Link). Replays answer the first verdict."""
-    reply = await svc.scan_receipt(
+    reply = await receipt.scan_receipt(
         db, actor, settings, receipt_id,
-        svc.ScanInput(
+        receipt.ScanInput(
             client_scan_id=data.client_scan_id, raw=data.raw, temperature_c=data.temperature_c, lot=data.lot, expiry=data.expiry,
             serial=data.serial, quantity=data.quantity, damaged=data.damaged, reason=data.reason,
         ),
@@ -126,38 +129,38 @@ async def scan_receipt(receipt_id: FromPath[int], data: JSONBody[ReceiptScanIn],
 
 
 @post("/api/v1/receipts/{receipt_id:int}/discrepancies", status_code=201, **RECEIVING)
-async def record_discrepancy(receipt_id: FromPath[int], data: JSONBody[DiscrepancyIn], db: Db, actor: CurrentActor) -> dict[str, Any]:
+async def record_discrepancy(receipt_id: FromPath[int], data: JSONBody[DiscrepancyIn], db: Db, actor: CurrentActor) -> ReceiptView:
     """Record short, over or damaged units counted by hand, with a reason."""
-    return await svc.record_discrepancy(
+    return await receipt.record_discrepancy(
         db, actor, receipt_id, kind=data.kind, quantity=data.quantity, reason=data.reason, line_no=data.line_no, item=data.item, lot=data.lot
     )
 
 
 @post("/api/v1/receipts/{receipt_id:int}/close", status_code=200, **RECEIVING)
-async def close_receipt(receipt_id: FromPath[int], data: JSONBody[CloseReceiptIn], db: Db, actor: CurrentActor) -> dict[str, Any]:
+async def close_receipt(receipt_id: FromPath[int], data: JSONBody[CloseReceiptIn], db: Db, actor: CurrentActor) -> ReceiptView:
     """Confirm the receipt to the ERP (``receipt.confirmed.v1`` per line, lot and status) and create the putaway tasks."""
-    return await svc.close_receipt(db, actor, receipt_id, reason=data.reason)
+    return await receipt.close_receipt(db, actor, receipt_id, reason=data.reason)
 
 
 # ---- putaway -------------------------------------------------------------------------------------
 
 
 @get("/api/v1/putaway/tasks", **RECEIVING)
-async def putaway_tasks(db: Db) -> list[dict[str, Any]]:
+async def putaway_tasks(db: Db) -> list[PutawayTaskView]:
     """Open putaway tasks: licence plate, where it is, what is on it and what kind of location it needs."""
-    return await svc.putaway_tasks(db)
+    return await putaway.putaway_tasks(db)
 
 
 @post("/api/v1/putaway/identify", status_code=200, **RECEIVING)
-async def identify_putaway(data: JSONBody[PutawayIdentifyIn], db: Db, settings: AppSettings) -> list[dict[str, Any]]:
+async def identify_putaway(data: JSONBody[PutawayIdentifyIn], db: Db, settings: AppSettings) -> list[PutawayTaskView]:
     """First scan: the licence plate (or an item on one); answers the open task(s)."""
-    return await svc.identify_putaway(db, settings, data.raw, today=dt.date.today())
+    return await putaway.identify_putaway(db, settings, data.raw, today=dt.date.today())
 
 
 @post("/api/v1/putaway/tasks/{task_id:int}/confirm", status_code=200, **RECEIVING)
-async def confirm_putaway(task_id: FromPath[int], data: JSONBody[PutawayConfirmIn], db: Db, actor: CurrentActor, settings: AppSettings) -> Response:
+async def confirm_putaway(task_id: FromPath[int], data: JSONBody[PutawayConfirmIn], db: Db, actor: CurrentActor, settings: AppSettings) -> Response[PutawayDone]:
     """Second scan: the destination; it must fit (cold, quarantine, bonded, not frozen)."""
-    reply = await svc.confirm_putaway(db, actor, settings, task_id, data.client_scan_id, data.raw, today=dt.date.today())
+    reply = await putaway.confirm_putaway(db, actor, settings, task_id, data.client_scan_id, data.raw, today=dt.date.today())
     return reply_response(reply, workflow="putaway")
 
 
@@ -165,21 +168,21 @@ async def confirm_putaway(task_id: FromPath[int], data: JSONBody[PutawayConfirmI
 
 
 @get("/api/v1/qc/quarantine", **QA)
-async def quarantine(db: Db) -> list[dict[str, Any]]:
+async def quarantine(db: Db) -> list[QuarantinedLot]:
     """Lots with stock awaiting a QC decision, where it is and why it was quarantined."""
-    return await svc.quarantined_lots(db)
+    return await qc.quarantined_lots(db)
 
 
 @post("/api/v1/qc/lots/{lot_id:int}/release", status_code=200, **QA)
-async def release_lot(lot_id: FromPath[int], data: JSONBody[QcDecisionIn], db: Db, actor: CurrentActor) -> dict[str, Any]:
+async def release_lot(lot_id: FromPath[int], data: JSONBody[QcDecisionIn], db: Db, actor: CurrentActor) -> QcDecided:
     """Release a lot's quarantined stock; signed by re-entering the password."""
-    return await svc.decide_qc(db, actor, lot_id, "release", reason=data.reason, password=data.password)
+    return await qc.decide_qc(db, actor, lot_id, "release", reason=data.reason, password=data.password)
 
 
 @post("/api/v1/qc/lots/{lot_id:int}/reject", status_code=200, **QA)
-async def reject_lot(lot_id: FromPath[int], data: JSONBody[QcDecisionIn], db: Db, actor: CurrentActor) -> dict[str, Any]:
+async def reject_lot(lot_id: FromPath[int], data: JSONBody[QcDecisionIn], db: Db, actor: CurrentActor) -> QcDecided:
     """Reject a lot's quarantined stock (never pickable); signed by re-entering the password."""
-    return await svc.decide_qc(db, actor, lot_id, "reject", reason=data.reason, password=data.password)
+    return await qc.decide_qc(db, actor, lot_id, "reject", reason=data.reason, password=data.password)
 
 
 ROUTES = [

@@ -77,7 +77,7 @@ async def once(
     client_scan_id: uuid.UUID,
     action: str,
     actor: Actor,
-    decide_and_write: Callable[[AsyncSession], Awaitable[dict[str, Any]]],
+    decide_and_write: Callable[[AsyncSession], Awaitable[dict[str, Any] | msgspec.Struct]],
     on_refused: Callable[[AsyncSession, DomainError], Awaitable[None]] | None = None,
 ) -> Reply:
     """Run ``decide_and_write`` once per ``client_scan_id``.
@@ -90,7 +90,9 @@ async def once(
         async with db.begin() as session:
             if (stored := await _stored(session, client_scan_id, action)) is not None:
                 return stored
-            body = await decide_and_write(session)
+            answer = await decide_and_write(session)
+            # a typed answer is kept as its JSON form, the form a replay reads back
+            body = answer if isinstance(answer, dict) else msgspec.to_builtins(answer)
             if not await _insert_reply(session, client_scan_id, action, actor, 200, body):
                 raise _LostRace
         return Reply(200, body, False)
