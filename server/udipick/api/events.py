@@ -22,6 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from udipick.api.deps import Db, allow
+from udipick.domain.cursor import parse_cursor
 from udipick.domain.errors import (
     InvalidRecord,
     UnknownWebhookDelivery,
@@ -35,17 +36,26 @@ ADMIN = allow("admin", scopes=("admin",))
 NDJSON = "application/x-ndjson"
 
 
+#: ``after`` on the pulls: read as text and parsed by ``domain.cursor`` (ASCII digits, 0 to the head), so a
+#: position udipick never gave out is refused as ``invalid-cursor`` instead of being read generously
+AFTER = Parameter(
+    description="last stream position the caller has: ASCII digits, 0 (everything) to the newest position;"
+    " anything else is refused with 422 invalid-cursor",
+)
+
+
 @get("/events", name="erp_events_batch", summary="Events after a position (NDJSON)", **ERP_READ)
 async def events_batch(
     db: Db,
-    after: Annotated[int, Parameter(ge=0, description="last position the caller has")] = 0,
+    after: Annotated[str, AFTER] = "0",
     limit: Annotated[int, Parameter(ge=1, le=10000)] = 1000,
 ) -> Response:
-    await outbox.sequence_now(db)
+    head = await outbox.sequence_now(db)
+    position = parse_cursor(after, head=head)
     async with db() as session:
-        events = await outbox.read_after(session, after, limit)
+        events = await outbox.read_after(session, position, limit)
     body = b"".join(outbox.ENCODER.encode(e) + b"\n" for e in events)
-    next_after = events[-1].position if events else after
+    next_after = events[-1].position if events else position
     return Response(body, media_type=NDJSON, headers={"udipick-next-after": str(next_after)})
 
 
