@@ -21,7 +21,7 @@ from litestar.response import Response
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from udipick.api.deps import Db, allow
+from udipick.api.deps import AppSettings, Db, allow
 from udipick.domain.cursor import parse_cursor
 from udipick.domain.errors import (
     InvalidRecord,
@@ -176,9 +176,12 @@ async def _out(session, sub: webhooks.Subscription, secret: str | None = None) -
 
 
 @post("/webhooks", name="erp_webhook_create", summary="Subscribe a URL to events", **ADMIN)
-async def create_webhook(data: JSONBody[WebhookIn], db: Db) -> WebhookOut:
-    """The response carries the signing secret (``whsec_...``) once; store it in the ERP."""
+async def create_webhook(data: JSONBody[WebhookIn], db: Db, settings: AppSettings) -> WebhookOut:
+    """The response carries the signing secret (``whsec_...``) once; store it in the ERP. A URL whose host
+    is or resolves to a loopback, link-local, unspecified or multicast address is refused (422
+    ``webhook-target-refused``); loopback only with ``UDIPICK_WEBHOOK_ALLOW_LOOPBACK=1``."""
     _check_webhook(data.url, data.event_types)
+    await webhooks.resolve_target(data.url, allow_loopback=settings.webhook_allow_loopback)
     async with db() as session:
         try:
             sub = await webhooks.create_subscription(
@@ -215,9 +218,11 @@ async def get_webhook(subscription_id: int, db: Db) -> WebhookOut:
 
 
 @patch("/webhooks/{subscription_id:int}", name="erp_webhook_update", summary="Change or pause a subscription", **ADMIN)
-async def update_webhook(subscription_id: int, data: JSONBody[WebhookPatch], db: Db) -> WebhookOut:
+async def update_webhook(subscription_id: int, data: JSONBody[WebhookPatch], db: Db, settings: AppSettings) -> WebhookOut:
     changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
     _check_webhook(changes.get("url"), changes.get("event_types"))
+    if "url" in changes:
+        await webhooks.resolve_target(changes["url"], allow_loopback=settings.webhook_allow_loopback)
     async with db() as session:
         await _subscription(session, subscription_id)
         if changes:
