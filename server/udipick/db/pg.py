@@ -171,10 +171,12 @@ async def connection(db: async_sessionmaker) -> AsyncIterator[asyncpg.Connection
         try:
             yield conn
         except Exception as exc:
-            if is_disconnect(exc):
-                conn.terminate()
-                raise unavailable(exc) from exc
-            raise
+            if not is_disconnect(exc):
+                raise
+            conn.terminate()
+            if isinstance(exc, DatabaseUnavailable):
+                raise
+            raise unavailable(exc) from exc
         finally:
             await pool.release(conn)
         return
