@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncpg
 import pytest
 from sqlalchemy.exc import DBAPIError, IntegrityError
-
 from udipick.db.pg import is_disconnect
 from udipick.domain.errors import DatabaseUnavailable, InvalidRecord
 

@@ -20,12 +20,17 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
+from udipick.config import Settings
+from udipick.db.engine import (
+    embedded_url,
+    make_engine,
+    make_sessionmaker,
+    start_embedded,
+)
 
 from tests.api.test_picking import SYR, gs1
 from tests.conftest import _run_in_thread
 from tests.outbox.conftest import connect, live_server, wait_until
-from udipick.config import Settings
-from udipick.db.engine import embedded_url, make_engine, make_sessionmaker, start_embedded
 
 
 class ThrowawayPostgres:

@@ -178,7 +178,6 @@ async def test_two_relays_share_the_subscriptions_and_each_event_arrives_once_pe
 async def strict_client(demo_database_url):
     """The app as deployed: webhooks may not point at this host (no UDIPICK_WEBHOOK_ALLOW_LOOPBACK)."""
     from litestar.testing import AsyncTestClient
-
     from udipick.api.app import create_app
 
     async with AsyncTestClient(app=create_app(settings_for_tests(webhook_allow_loopback=False), database_url=demo_database_url)) as c:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from udipick.domain.cursor import MAX_POSITION, parse_cursor
 from udipick.domain.errors import InvalidCursor
 
