@@ -10,7 +10,7 @@ What it shows:
 - apply each event idempotently (keyed by ``eventId``: a redelivery after a reconnect carries the
   same id), and only then ack its position;
 - reconnect with exponential backoff on any error, including the 1013 close udipick sends a
-  client that stopped reading.
+  client that stopped reading or that connects while PostgreSQL restarts.
 """
 
 from __future__ import annotations

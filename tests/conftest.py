@@ -150,7 +150,9 @@ async def demo_db(demo_database_url: str):
 
 
 def test_settings(**overrides) -> Settings:
-    return Settings(**{"run_relay": False, "pwa_dir": Path("/nonexistent"), "db_pool_warm": False, **overrides})
+    # the tests' stand-in ERPs listen on 127.0.0.1: webhooks may point there (tests of the refusal set it False)
+    return Settings(**{"run_relay": False, "pwa_dir": Path("/nonexistent"), "db_pool_warm": False,
+                       "webhook_allow_loopback": True, **overrides})
 
 
 @pytest.fixture

@@ -106,7 +106,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         if args.command == "relay":
             from udipick.integrations.relay import options_from_args, run_forever
 
-            return run_forever(url, options_from_args(args))
+            return run_forever(url, options_from_args(args, allow_loopback_targets=settings.webhook_allow_loopback))
         if args.command == "demo" or (args.command == "serve" and args.demo):
             from udipick.services import demo
 

@@ -47,6 +47,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: inside ``udipick serve`` (with the relay), plan replenishment of pick faces this often; 0: only after a
     #: wave release and on a supervisor's request
     replenish_every_seconds: float = 60.0
+    #: webhooks may point at this host's loopback addresses (127.0.0.0/8, ::1): an ERP on the same machine,
+    #: or a test receiver. Link-local (cloud metadata), unspecified and multicast targets stay refused
+    webhook_allow_loopback: bool = False
 
 
 def default_data_dir() -> Path:
@@ -97,6 +100,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             raise ValueError(f"UDIPICK_REPLENISH_EVERY_SECONDS must be a number of seconds (0: off), got {v!r}") from None
         if not 0 <= kw["replenish_every_seconds"] <= 86400:  # type: ignore[operator]
             raise ValueError(f"UDIPICK_REPLENISH_EVERY_SECONDS must be from 0 to 86400, got {v!r}")
+    if v := env.get("UDIPICK_WEBHOOK_ALLOW_LOOPBACK"):
+        kw["webhook_allow_loopback"] = _bool(v)
     if v := env.get("UDIPICK_TOKEN_TTL_HOURS"):
         kw["token_ttl_hours"] = int(v)
     return Settings(**kw)  # type: ignore[arg-type]

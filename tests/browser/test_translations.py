@@ -16,7 +16,8 @@ MESSAGES = Path(__file__).resolve().parents[2] / "pwa" / "src" / "messages.ts"
 NOT_ON_HANDHELDS = {
     "domain-error", "invalid-record", "stale-version", "invalid-label-data", "unknown-label-template",
     "unknown-printer", "printer-already-registered", "unknown-print-job", "print-job-already-sent",
-    "unknown-webhook-delivery", "unknown-webhook-subscription", "webhook-name-taken",
+    "unknown-webhook-delivery", "unknown-webhook-subscription", "webhook-name-taken", "webhook-target-refused",
+    "invalid-cursor",
 }
 
 

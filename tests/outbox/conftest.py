@@ -162,6 +162,8 @@ async def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05):
 async def running_relay(database_url: str, **options):
     from udipick.integrations.relay import RelayOptions, relay_in_background
 
-    defaults = dict(backoff_base=0.05, backoff_cap=0.2, timeout=0.5, lease_seconds=5.0, poll_interval=0.2)
+    # the Receiver listens on 127.0.0.1
+    defaults = dict(backoff_base=0.05, backoff_cap=0.2, timeout=0.5, lease_seconds=5.0, poll_interval=0.2,
+                    allow_loopback_targets=True)
     async with relay_in_background(database_url, RelayOptions(**{**defaults, **options})) as relay:
         yield relay

@@ -31,7 +31,8 @@ UDIPICK = [sys.executable, "-m", "udipick.cli"]
 
 def _env(database_url: str, **extra: str) -> dict[str, str]:
     env = dict(os.environ)
-    env.update(DATABASE_URL=database_url, UDIPICK_RUN_RELAY="0", UDIPICK_PWA_DIR="/nonexistent", UDIPICK_LOG_JSON="0", **extra)
+    env.update(DATABASE_URL=database_url, UDIPICK_RUN_RELAY="0", UDIPICK_PWA_DIR="/nonexistent", UDIPICK_LOG_JSON="0",
+               UDIPICK_WEBHOOK_ALLOW_LOOPBACK="1", **extra)  # the Receiver listens on 127.0.0.1
     return env
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 import jsonschema
 import pytest
@@ -37,7 +37,30 @@ async def test_batch_pulls_pages_of_ndjson_in_position_order_with_a_next_cursor(
     r = await client.get("/api/v1/erp/events?after=7", headers=erp)
     assert r.text == "" and r.headers["udipick-next-after"] == "7"
     r = await client.get("/api/v1/erp/events?after=-1", headers=erp)
-    assert r.status_code == 400 and r.headers["content-type"].startswith("application/problem+json")
+    assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["code"] == "invalid-cursor"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/erp/events", "/api/v1/epcis/events"])
+@pytest.mark.parametrize(
+    ("after", "detail"),
+    [
+        ("1" * 40, "beyond any position PostgreSQL can hold"),  # used to reach the driver: a 500
+        ("4", "beyond the newest position 3"),  # used to answer nothing and hand it back as the next cursor
+        (quote("٣"), "ASCII digits"),  # ARABIC-INDIC DIGIT THREE
+        ("%203", "ASCII digits"),
+    ],
+)
+async def test_a_pull_after_a_position_udipick_never_gave_out_is_refused(client, demo_db, erp, path, after, detail):
+    await write_events(demo_db, 3)
+    r = await client.get(f"{path}?after={after}", headers=erp)
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    body = r.json()
+    assert body["code"] == "invalid-cursor" and detail in body["detail"] and body["head"] == 3
+    # the head itself is a fine cursor: nothing new yet
+    r = await client.get(f"{path}?after=3", headers=erp)
+    assert r.status_code == 200 and r.headers["udipick-next-after"] == "3"
 
 
 async def test_the_stock_snapshot_comes_as_csv_and_ndjson_with_the_position_it_reflects(client, demo_db, erp):
@@ -138,7 +161,7 @@ async def test_every_epcis_document_validates_against_the_gs1_schema(client, dem
         r = await client.get(f"/api/v1/epcis/events?after={after}&limit=3", headers=erp)
         assert r.status_code == 200 and r.headers["content-type"].startswith("application/ld+json")
         docs.append(r.json())
-    docs.append((await client.get("/api/v1/epcis/events?after=999", headers=erp)).json())
+    docs.append((await client.get("/api/v1/epcis/events?after=7", headers=erp)).json())  # the head: an empty tail
     for doc in docs:
         errors = sorted(validator.iter_errors(doc), key=str)
         assert not errors, errors[0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+from urllib.parse import quote
 
 import pytest
 import websockets
@@ -143,6 +144,29 @@ async def test_a_malformed_after_gets_an_error_and_a_policy_close(demo_database_
             with pytest.raises(websockets.exceptions.ConnectionClosed) as closed:
                 await ws.recv()
     assert closed.value.rcvd.code == 1008
+
+
+@pytest.mark.parametrize(
+    ("after", "detail"),
+    [
+        ("1" * 40, "beyond any position PostgreSQL can hold"),  # used to drop the connection on a DataError
+        ("3", "beyond the newest position 2"),  # used to be accepted: the subscriber skipped events 3.. unseen
+        (quote("٣"), "ASCII digits"),  # ARABIC-INDIC DIGIT THREE: used to be read as 3
+    ],
+)
+async def test_a_cursor_udipick_never_gave_out_is_refused_with_a_reason_the_client_can_log(
+    demo_database_url, demo_db, erp_key, after, detail
+):
+    await write_events(demo_db, 2)
+    async with live_server(demo_database_url) as (host, _app):
+        async with await connect(host, erp_key, f"?after={after}&subscriber=cursor") as ws:
+            msg = json.loads(await ws.recv())
+            assert msg["type"] == "error" and msg["code"] == "invalid-cursor" and detail in msg["detail"]
+            assert msg["head"] == 2
+            with pytest.raises(websockets.exceptions.ConnectionClosed) as closed:
+                await ws.recv()
+    assert closed.value.rcvd.code == 1008
+    assert closed.value.rcvd.reason == "invalid-cursor: after must be 0..2"
 
 
 async def test_the_example_erp_client_applies_each_event_once_and_acks(demo_database_url, demo_db, erp_key, tmp_path):

@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import pytest
 from sqlalchemy import text
 from standardwebhooks import Webhook
 from udipick.services import webhooks
 
+from tests.conftest import test_settings as settings_for_tests
 from tests.outbox.conftest import (
     Receiver,
     free_port,
@@ -158,3 +160,96 @@ async def test_two_relays_share_the_subscriptions_and_each_event_arrives_once_pe
             await r.stop()
     for r in receivers:
         assert [m["eventId"] for m in r.accepted()] == ids
+
+
+# ---- where a webhook may point ---------------------------------------------------------------------
+
+
+@pytest.fixture
+async def strict_client(demo_database_url):
+    """The app as deployed: webhooks may not point at this host (no UDIPICK_WEBHOOK_ALLOW_LOOPBACK)."""
+    from litestar.testing import AsyncTestClient
+    from udipick.api.app import create_app
+
+    async with AsyncTestClient(app=create_app(settings_for_tests(webhook_allow_loopback=False), database_url=demo_database_url)) as c:
+        yield c
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://127.0.0.1:8080/hooks", "loopback"),
+        ("http://localhost:8080/hooks", "loopback"),  # a name that resolves to loopback
+        ("http://2130706433/hooks", "loopback"),  # 127.0.0.1 written as one number
+        ("http://[::1]/hooks", "loopback"),
+        ("http://[::ffff:127.0.0.1]/hooks", "loopback"),  # IPv4-mapped IPv6
+        ("http://169.254.169.254/latest/meta-data/", "link-local"),  # cloud metadata
+        ("http://[fe80::1]/hooks", "link-local"),
+        ("http://0.0.0.0:8080/hooks", "unspecified"),
+        ("http://[::]:8080/hooks", "unspecified"),
+        ("http://224.0.0.1/hooks", "multicast"),
+        ("http://[ff02::1]/hooks", "multicast"),
+    ],
+)
+async def test_a_webhook_to_this_host_or_its_link_local_network_is_refused_at_registration(
+    strict_client, admin_key, demo_db, url, reason
+):
+    h = {"Authorization": f"Bearer {admin_key}"}
+    r = await strict_client.post("/api/v1/erp/webhooks", json={"name": "erp", "url": url}, headers=h)
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["code"] == "webhook-target-refused" and r.json()["reason"] == reason
+    async with demo_db() as s:
+        assert await s.scalar(text("SELECT count(*) FROM webhook_subscriptions")) == 0
+
+
+async def test_a_lan_erp_is_allowed_and_a_url_changed_to_the_metadata_service_is_refused(strict_client, admin_key):
+    h = {"Authorization": f"Bearer {admin_key}"}
+    r = await strict_client.post("/api/v1/erp/webhooks", json={"name": "erp", "url": "http://10.20.0.5:8069/hooks"}, headers=h)
+    assert r.status_code == 201, r.text
+    sub_id = r.json()["id"]
+    r = await strict_client.post("/api/v1/erp/webhooks", json={"name": "erp2", "url": "https://192.168.1.20/h"}, headers=h)
+    assert r.status_code == 201, r.text
+    r = await strict_client.patch(f"/api/v1/erp/webhooks/{sub_id}", json={"url": "http://169.254.169.254/"}, headers=h)
+    assert r.status_code == 422 and r.json()["code"] == "webhook-target-refused"
+    assert (await strict_client.get(f"/api/v1/erp/webhooks/{sub_id}", headers=h)).json()["url"] == "http://10.20.0.5:8069/hooks"
+
+
+async def test_the_loopback_setting_allows_this_host_but_never_the_metadata_service(client, admin_key):
+    h = {"Authorization": f"Bearer {admin_key}"}  # the test client runs with webhook_allow_loopback=True
+    r = await client.post("/api/v1/erp/webhooks", json={"name": "erp", "url": "http://127.0.0.1:9/hooks"}, headers=h)
+    assert r.status_code == 201, r.text
+    r = await client.post("/api/v1/erp/webhooks", json={"name": "meta", "url": "http://169.254.169.254/"}, headers=h)
+    assert r.status_code == 422 and r.json()["reason"] == "link-local"
+
+
+async def test_a_delivery_is_checked_again_when_it_is_sent_and_never_reaches_a_refused_address(database_url, db):
+    # registered while allowed (or while its name resolved elsewhere): the check at delivery refuses it now
+    receiver = await Receiver().start()
+    sub = await make_subscription(db, receiver.url, max_attempts=2)
+    try:
+        async with running_relay(database_url, allow_loopback_targets=False):
+            await write_events(db, 1)
+            await wait_until(lambda: _counts_are(db, sub.id, dead=1))
+    finally:
+        await receiver.stop()
+    assert receiver.requests == []
+    async with db() as s:
+        errors = (await s.execute(text("SELECT error FROM webhook_attempts ORDER BY id"))).scalars().all()
+    assert len(errors) == 2
+    assert all(e.startswith("refused: a webhook may not be sent to 127.0.0.1: that is udipick's own host") for e in errors)
+
+
+async def test_a_delivery_goes_to_the_address_it_checked_with_the_urls_host_in_the_request(database_url, db):
+    receiver = await Receiver().start()
+    sub = await make_subscription(db, f"http://localhost:{receiver.port}/erp/hooks")
+    try:
+        async with running_relay(database_url):  # loopback allowed, as for an ERP on the same host
+            ids = await write_events(db, 2)
+            await wait_until(lambda: _counts_are(db, sub.id, delivered=2))
+    finally:
+        await receiver.stop()
+    assert [m["eventId"] for m in receiver.accepted()] == ids
+    assert {headers["host"] for headers, _, _ in receiver.requests} == {f"localhost:{receiver.port}"}
+    hook = Webhook(sub.secret)
+    assert all(hook.verify(body, headers) for headers, body, _ in receiver.requests)

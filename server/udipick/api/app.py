@@ -76,9 +76,10 @@ def create_app(settings: Settings, *, database_url: str) -> Litestar:
                 # the outbox hub numbers this process's events as they commit and wakes stream readers
                 await hub_for(app.state)
                 if settings.run_relay:
-                    from udipick.integrations.relay import relay_in_background
+                    from udipick.integrations.relay import RelayOptions, relay_in_background
 
-                    await stack.enter_async_context(relay_in_background(database_url))
+                    relay_options = RelayOptions(allow_loopback_targets=settings.webhook_allow_loopback)
+                    await stack.enter_async_context(relay_in_background(database_url, relay_options))
                     await stack.enter_async_context(_print_worker(app.state.db))
                     if settings.replenish_every_seconds > 0:
                         await stack.enter_async_context(planner_in_background(app.state.db, settings.replenish_every_seconds))

@@ -21,7 +21,8 @@ from litestar.response import Response
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from udipick.api.deps import Db, allow
+from udipick.api.deps import AppSettings, Db, allow
+from udipick.domain.cursor import parse_cursor
 from udipick.domain.errors import (
     InvalidRecord,
     UnknownWebhookDelivery,
@@ -35,17 +36,26 @@ ADMIN = allow("admin", scopes=("admin",))
 NDJSON = "application/x-ndjson"
 
 
+#: ``after`` on the pulls: read as text and parsed by ``domain.cursor`` (ASCII digits, 0 to the head), so a
+#: position udipick never gave out is refused as ``invalid-cursor`` instead of being read generously
+AFTER = Parameter(
+    description="last stream position the caller has: ASCII digits, 0 (everything) to the newest position;"
+    " anything else is refused with 422 invalid-cursor",
+)
+
+
 @get("/events", name="erp_events_batch", summary="Events after a position (NDJSON)", **ERP_READ)
 async def events_batch(
     db: Db,
-    after: Annotated[int, Parameter(ge=0, description="last position the caller has")] = 0,
+    after: Annotated[str, AFTER] = "0",
     limit: Annotated[int, Parameter(ge=1, le=10000)] = 1000,
 ) -> Response:
-    await outbox.sequence_now(db)
+    head = await outbox.sequence_now(db)
+    position = parse_cursor(after, head=head)
     async with db() as session:
-        events = await outbox.read_after(session, after, limit)
+        events = await outbox.read_after(session, position, limit)
     body = b"".join(outbox.ENCODER.encode(e) + b"\n" for e in events)
-    next_after = events[-1].position if events else after
+    next_after = events[-1].position if events else position
     return Response(body, media_type=NDJSON, headers={"udipick-next-after": str(next_after)})
 
 
@@ -166,9 +176,12 @@ async def _out(session, sub: webhooks.Subscription, secret: str | None = None) -
 
 
 @post("/webhooks", name="erp_webhook_create", summary="Subscribe a URL to events", **ADMIN)
-async def create_webhook(data: JSONBody[WebhookIn], db: Db) -> WebhookOut:
-    """The response carries the signing secret (``whsec_...``) once; store it in the ERP."""
+async def create_webhook(data: JSONBody[WebhookIn], db: Db, settings: AppSettings) -> WebhookOut:
+    """The response carries the signing secret (``whsec_...``) once; store it in the ERP. A URL whose host
+    is or resolves to a loopback, link-local, unspecified or multicast address is refused (422
+    ``webhook-target-refused``); loopback only with ``UDIPICK_WEBHOOK_ALLOW_LOOPBACK=1``."""
     _check_webhook(data.url, data.event_types)
+    await webhooks.resolve_target(data.url, allow_loopback=settings.webhook_allow_loopback)
     async with db() as session:
         try:
             sub = await webhooks.create_subscription(
@@ -205,9 +218,11 @@ async def get_webhook(subscription_id: int, db: Db) -> WebhookOut:
 
 
 @patch("/webhooks/{subscription_id:int}", name="erp_webhook_update", summary="Change or pause a subscription", **ADMIN)
-async def update_webhook(subscription_id: int, data: JSONBody[WebhookPatch], db: Db) -> WebhookOut:
+async def update_webhook(subscription_id: int, data: JSONBody[WebhookPatch], db: Db, settings: AppSettings) -> WebhookOut:
     changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
     _check_webhook(changes.get("url"), changes.get("event_types"))
+    if "url" in changes:
+        await webhooks.resolve_target(changes["url"], allow_loopback=settings.webhook_allow_loopback)
     async with db() as session:
         await _subscription(session, subscription_id)
         if changes:

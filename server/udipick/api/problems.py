@@ -17,6 +17,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from udipick.db.pg import RETRY_AFTER_SECONDS, is_disconnect, unavailable
 from udipick.domain import errors as e
 from udipick.domain.problem import PROBLEM_BASE, STATUS, problem_body, status_for  # noqa: F401  (re-exported)
 
@@ -43,6 +44,8 @@ def _pointer(key: str | None) -> str:
 
 def handle_domain_error(request: Request, exc: e.DomainError) -> Response:
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, e.NotAuthenticated) else None
+    if isinstance(exc, e.DatabaseUnavailable):
+        headers = {"Retry-After": str(exc.context.get("retryAfter", RETRY_AFTER_SECONDS))}
     return problem_response(problem_body(exc, instance=request.url.path), headers)
 
 
@@ -88,6 +91,11 @@ RETRYABLE_SQLSTATES = {"40P01", "40001", "55P03"}
 
 
 def handle_unexpected(request: Request, exc: Exception) -> Response:
+    if is_disconnect(exc):
+        # PostgreSQL is restarting or unreachable: the client may send the same request again; the pools
+        # reconnect on their own once it is back (SQLAlchemy discards every connection older than this error)
+        log.warning("database unavailable: %s: %s", type(exc).__name__, exc, extra={"path": request.url.path})
+        return handle_domain_error(request, unavailable(exc))
     state = _sqlstate(exc)
     if state in RETRYABLE_SQLSTATES:
         return problem_response(

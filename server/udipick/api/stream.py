@@ -8,6 +8,13 @@ Protocol (JSON text frames):
 - client → server: ``{"ack": <position>}``: udipick keeps the highest ack per subscriber
   (API key + ``?subscriber=`` name), and a reconnect without ``?after=`` resumes after it.
 
+``after`` must be a position udipick gave out: ASCII digits, 0 to the newest position. Anything else
+gets an error frame (``code: invalid-cursor``, ``detail``, ``head``) and a close with 1008 and the
+reason ``invalid-cursor: after must be 0..<head>``.
+
+While PostgreSQL restarts, an open stream stays open and goes on from where it was once PostgreSQL is
+back; a connect during the outage is closed with 1013 (``database-unavailable``): reconnect to resume.
+
 Delivery is at least once: after a reconnect the client may see events it had received but
 not acked; they carry the same ``eventId`` and ``position``.
 
@@ -31,7 +38,11 @@ from litestar.exceptions import WebSocketDisconnect
 
 from udipick.api.deps import allow
 from udipick.domain.access import Actor
+from udipick.domain.cursor import parse_cursor
+from udipick.domain.errors import DatabaseUnavailable, InvalidCursor
+from udipick.domain.problem import problem_body
 from udipick.db.pg import connection as pg_connection
+from udipick.db.pg import is_disconnect, unavailable
 from udipick.services import outbox
 from udipick.services.outbox import ENCODER, OutboxHub
 
@@ -46,6 +57,8 @@ class StreamOptions:
     page: int = 500
     heartbeat: float = 15.0
     send_timeout: float = 30.0
+    #: while PostgreSQL is away, a subscriber's reads are retried with backoff up to this many seconds apart
+    reconnect_cap: float = 2.0
 
 
 @dataclass
@@ -98,16 +111,17 @@ def subscriber_owner(actor: Actor) -> str:
     return f"key:{actor.api_key_id}" if actor.api_key_id is not None else f"user:{actor.username}"
 
 
-def _parse_query(socket: WebSocket) -> tuple[int | None, str] | str:
-    raw_after = socket.query_params.get("after")
+def _subscriber_name(socket: WebSocket) -> str | None:
     name = socket.query_params.get("subscriber") or "default"
     if len(name) > 64 or not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
-        return "subscriber must be 1-64 letters, digits, '-', '_' or '.'"
-    if raw_after in (None, ""):
-        return None, name
-    if not raw_after.isdigit():
-        return f"after must be a stream position (a whole number >= 0), got {raw_after!r}"
-    return int(raw_after), name
+        return None
+    return name
+
+
+async def _refuse(socket: WebSocket, message: dict, *, code: int, reason: str) -> None:
+    """An error frame the client can show, then a close whose reason it can log (at most 123 bytes)."""
+    await socket.send_text(ENCODER.encode({"type": "error", **message}).decode())
+    await socket.close(code=code, reason=reason.encode()[:123].decode(errors="ignore"))
 
 
 @websocket("/api/v1/erp/stream", name="erp_stream", **allow("admin", scopes=("erp:read",)))
@@ -118,15 +132,35 @@ async def erp_stream(socket: WebSocket) -> None:
     stats = stream_stats(state)
     actor: Actor = socket.state.actor
     await socket.accept()
-    parsed = _parse_query(socket)
-    if isinstance(parsed, str):
-        await socket.send_text(ENCODER.encode({"type": "error", "detail": parsed}).decode())
-        await socket.close(code=CLOSE_POLICY, reason=parsed[:120])
+    name = _subscriber_name(socket)
+    if name is None:
+        detail = "subscriber must be 1-64 letters, digits, '-', '_' or '.'"
+        await _refuse(socket, {"detail": detail}, code=CLOSE_POLICY, reason=detail)
         return
-    after, name = parsed
+    raw_after = socket.query_params.get("after")
     db = state.db
-    async with db() as session:
-        subscriber_id, acked = await outbox.open_subscriber(session, subscriber_owner(actor), name)
+    try:
+        async with db() as session:
+            head = await outbox.head_position(session)
+            # a position udipick never gave out is refused, not read generously: beyond the head, the
+            # subscriber would skip every event up to it without noticing
+            after = None if raw_after in (None, "") else parse_cursor(raw_after, head=head)
+            subscriber_id, acked = await outbox.open_subscriber(session, subscriber_owner(actor), name)
+    except InvalidCursor as refused:
+        body = problem_body(refused)
+        await _refuse(
+            socket, {k: v for k, v in body.items() if k not in ("type", "title", "status")},
+            code=CLOSE_POLICY, reason=f"{refused.code}: after must be 0..{refused.context['head']}",
+        )
+        return
+    except Exception as exc:
+        if not is_disconnect(exc):
+            raise
+        # PostgreSQL is restarting: tell the client to come back, as it does after a slow-consumer close
+        detail = unavailable(exc).message
+        await _refuse(socket, {"code": "database-unavailable", "detail": detail}, code=CLOSE_TRY_AGAIN,
+                      reason="database-unavailable: reconnect in a few seconds to resume")
+        return
     hub = await hub_for(state)
     cursor = acked if after is None else after
     await socket.send_text(
@@ -139,9 +173,18 @@ async def erp_stream(socket: WebSocket) -> None:
 
     async def send_loop() -> None:
         position = cursor
+        outage = 0.0
         while True:
-            async with pg_connection(db) as conn:
-                events = await outbox.read_after_conn(conn, position, options.page)
+            try:
+                async with pg_connection(db) as conn:
+                    events = await outbox.read_after_conn(conn, position, options.page)
+            except DatabaseUnavailable:
+                # PostgreSQL is restarting: keep the subscriber and read again from where it is once it is
+                # back (the hot pool reconnects; the hub's LISTEN connection too, with its own backoff)
+                outage = min(max(outage * 2, 0.1), options.reconnect_cap)
+                await asyncio.sleep(outage)
+                continue
+            outage = 0.0
             if not events:
                 head = await hub.wait_beyond(position, options.heartbeat)
                 if head <= position:
@@ -195,7 +238,14 @@ async def erp_stream(socket: WebSocket) -> None:
         while True:
             await ack_ready.wait()
             ack_ready.clear()
-            await flush(acks["value"])
+            try:
+                await flush(acks["value"])
+            except Exception as exc:
+                if not is_disconnect(exc):
+                    raise
+                ack_ready.set()  # PostgreSQL is away: the ack is kept and written once it is back
+                await asyncio.sleep(options.reconnect_cap)
+                continue
             await asyncio.sleep(0.05)
 
     tasks = [asyncio.create_task(f()) for f in (send_loop, receive_loop, ack_loop)]

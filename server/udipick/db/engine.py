@@ -7,6 +7,8 @@ import logging
 from collections.abc import Iterator
 from pathlib import Path
 
+from sqlalchemy import event
+from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from udipick.config import Settings, normalize_database_url
@@ -46,16 +48,32 @@ def embedded_url(uri: str) -> str:
     return normalize_database_url(uri.replace("postgres:@/", "postgres@/"))
 
 
+def _drop_closed(dbapi_connection, _record, _proxy) -> None:
+    """On checkout: a connection whose socket PostgreSQL closed (a restart, a crash, an admin's
+    ``pg_terminate_backend``) is replaced, and with it every connection pooled before it (they died
+    with the same server), instead of failing the request that drew it.
+
+    asyncpg marks a connection closed as soon as it reads the end of its socket, so this costs a flag
+    check, not the round trip of ``pool_pre_ping``. A connection that dies while in use still fails its
+    request (503 ``database-unavailable``), and SQLAlchemy then discards the whole pool as well.
+    """
+    driver = getattr(dbapi_connection, "driver_connection", None)
+    if driver is not None and driver.is_closed():
+        raise InvalidatePoolError("the PostgreSQL connection was closed while it sat in the pool")
+
+
 def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         pool_size=pool_size,
         # overflow connections are closed on return: under steady load they would be opened again and
         # again (each new connection also re-prepares every statement), so keep the burst allowance small
         max_overflow=max(2, pool_size // 4),
-        pool_pre_ping=False,
+        pool_pre_ping=False,  # see _drop_closed
         connect_args={"server_settings": {"application_name": "udipick", "timezone": "UTC"}},
     )
+    event.listen(engine.sync_engine, "checkout", _drop_closed)
+    return engine
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker:

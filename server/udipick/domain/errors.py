@@ -384,6 +384,25 @@ class WebhookNameTaken(Conflict):
     title = "Webhook name already in use"
 
 
+class InvalidCursor(DomainError):
+    """A stream position (``after``) that is not one udipick gave out: not ASCII digits, beyond what
+    PostgreSQL's bigint holds, or beyond the newest position. Accepting one beyond the head would make
+    the subscriber skip every event up to it without noticing. context: ``after`` (as sent, cut to 40
+    characters), ``head`` (when known)."""
+
+    code = "invalid-cursor"
+    title = "Invalid stream position"
+
+
+class WebhookTargetRefused(DomainError):
+    """A webhook URL whose host is (or resolves to) a loopback, link-local (cloud metadata at
+    169.254.169.254), unspecified or multicast address: udipick would be sending its event stream, or
+    requests an admin chose, to itself or to its host. context: ``host``, ``address``, ``reason``."""
+
+    code = "webhook-target-refused"
+    title = "Webhook target refused"
+
+
 class StockChanged(Conflict):
     """Another transaction changed the stock being planned on; sending the same request again is safe."""
 
@@ -436,3 +455,15 @@ class CountBelowReserved(Conflict):
 
     code = "count-below-reserved"
     title = "Open picks hold more than was counted"
+
+
+# ---- infrastructure ------------------------------------------------------------------------------------
+
+
+class DatabaseUnavailable(DomainError):
+    """PostgreSQL cannot be reached right now (restarting, failing over, the network between): nothing
+    was changed, and the same request may be sent again shortly. context: ``retryAfter`` (seconds)."""
+
+    code = "database-unavailable"
+    title = "Database unavailable"
+    retryable = True

@@ -71,11 +71,14 @@ STATUS: dict[type[e.DomainError], int] = {
     e.UnknownWebhookSubscription: 404,
     e.UnknownWebhookDelivery: 404,
     e.WebhookNameTaken: 409,
+    e.InvalidCursor: 422,
+    e.WebhookTargetRefused: 422,
     e.InvalidCount: 422,
     e.UnknownLot: 422,
     e.UnknownSerial: 422,
     e.SerialBookedElsewhere: 409,
     e.CountBelowReserved: 409,
+    e.DatabaseUnavailable: 503,
 }
 
 

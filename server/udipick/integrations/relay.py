@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import httpx
 
 from udipick.db.engine import make_engine, make_sessionmaker
+from udipick.domain.errors import WebhookTargetRefused
 from udipick.domain.retry import backoff
 from udipick.services import webhooks
 from udipick.services.outbox import ENCODER, OutboxHub, asyncpg_dsn
@@ -52,6 +53,8 @@ class RelayOptions:
     poll_interval: float = 1.0
     #: deliveries fetched per round for one subscription
     batch: int = 100
+    #: subscriptions may point at this host's loopback addresses (``UDIPICK_WEBHOOK_ALLOW_LOOPBACK``)
+    allow_loopback_targets: bool = False
 
 
 @dataclass
@@ -184,7 +187,7 @@ class Relay:
         status_code: int | None = None
         error: str | None = None
         try:
-            response = await http.post(sub.url, content=body, headers=headers)
+            response = await self._send(http, sub.url, body, headers)
             status_code = response.status_code
             ok = 200 <= status_code < 300
             if not ok:
@@ -192,6 +195,9 @@ class Relay:
         except httpx.HTTPError as exc:
             ok = False
             error = f"{type(exc).__name__}: {exc}"[:500]
+        except WebhookTargetRefused as exc:  # the name resolves somewhere it may not go (now): retried, then dead
+            ok = False
+            error = f"refused: {exc.message}"[:500]
         duration_ms = int((time.perf_counter() - started) * 1000)
         retry_in = backoff(due.attempts + 1, base=self.options.backoff_base, cap=self.options.backoff_cap, jitter=True)
         async with db() as session:
@@ -216,6 +222,29 @@ class Relay:
         return status
 
 
+    async def _send(self, http: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
+        """POST to an address checked just now, not to whatever the name resolves to a moment later.
+
+        The host is resolved and every address checked (``webhooks.resolve_target``); the request then
+        goes to a checked address, with the URL's host in ``Host`` and, for https, in SNI and the
+        certificate check, so the ERP sees the same request as if httpx had resolved the name itself.
+        """
+        target = await webhooks.resolve_target(url, allow_loopback=self.options.allow_loopback_targets)
+        original = httpx.URL(url)
+        extensions = {}
+        if original.scheme == "https" and target.host not in target.addresses:
+            extensions["sni_hostname"] = target.host
+        headers = {**headers, "host": original.netloc.decode("ascii")}
+        failure: httpx.ConnectError | None = None
+        for address in target.addresses:  # the next address when one refuses the connection, as a resolver-driven client would
+            try:
+                return await http.post(original.copy_with(host=address), content=body, headers=headers, extensions=extensions)
+            except httpx.ConnectError as exc:
+                failure = exc
+        assert failure is not None
+        raise failure
+
+
 @contextlib.asynccontextmanager
 async def relay_in_background(database_url: str, options: RelayOptions | None = None):
     """Run a relay as a task of the current event loop (``udipick serve`` with ``run_relay``)."""
@@ -231,13 +260,14 @@ async def relay_in_background(database_url: str, options: RelayOptions | None = 
             log.warning("relay did not stop cleanly: %r", exc)
 
 
-def options_from_args(args: argparse.Namespace) -> RelayOptions:
+def options_from_args(args: argparse.Namespace, *, allow_loopback_targets: bool = False) -> RelayOptions:
     return RelayOptions(
         concurrency=args.concurrency,
         lease_seconds=args.lease_seconds,
         backoff_base=args.backoff_base,
         backoff_cap=args.backoff_cap,
         timeout=args.timeout,
+        allow_loopback_targets=allow_loopback_targets,
     )
 
 
@@ -274,5 +304,6 @@ if __name__ == "__main__":  # pragma: no cover - ``python -m udipick.integration
     parser = argparse.ArgumentParser(prog="python -m udipick.integrations.relay")
     add_arguments(parser)
     ns = parser.parse_args()
-    with resolve_url(load_settings()) as url:
-        sys.exit(run_forever(url, options_from_args(ns)))
+    settings = load_settings()
+    with resolve_url(settings) as url:
+        sys.exit(run_forever(url, options_from_args(ns, allow_loopback_targets=settings.webhook_allow_loopback)))

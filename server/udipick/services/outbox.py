@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import random
 import uuid
 
 import weakref
@@ -194,6 +195,11 @@ class OutboxHub:
         self.listeners: list = []  # callbacks(head) for the relay
         self._loop: asyncio.AbstractEventLoop | None = None
 
+    @property
+    def connected(self) -> bool:
+        """Whether the LISTEN connection is up (``/readyz``); while it is not, ``_run`` reconnects with backoff."""
+        return self._conn is not None and not self._conn.is_closed()
+
     def poke(self) -> None:
         """Rows were committed in this process (any thread): sequence soon."""
         loop = self._loop
@@ -301,5 +307,7 @@ class OutboxHub:
                 log.warning("outbox hub: %s: %s; reconnecting in %.1fs", type(exc).__name__, exc, delay)
                 await self._close()
                 self._started.set()  # readers fall back to polling meanwhile
-                await asyncio.sleep(delay)
+                # jittered, so the hubs of every server process and relay do not all knock at the same instant
+                # when PostgreSQL comes back; once connected, the first run catches up with the head
+                await asyncio.sleep(delay * random.uniform(0.5, 1.0))
                 delay = min(delay * 2, 5.0)

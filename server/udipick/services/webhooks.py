@@ -17,11 +17,13 @@ relay killed mid-delivery frees its subscriptions when the lease runs out.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
 import hashlib
 import hmac
 import secrets
+import socket
 import uuid
 from dataclasses import dataclass
 
@@ -29,6 +31,8 @@ import msgspec
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from udipick.domain.errors import WebhookTargetRefused
+from udipick.domain.webhook_targets import check_addresses, target_host_port
 from udipick.services.outbox import StreamEvent, head_position, like_patterns
 
 SECRET_PREFIX = "whsec_"
@@ -52,6 +56,38 @@ def valid_event_pattern(pattern: str) -> bool:
     """``pick.confirmed.v1``, ``pick.*`` or ``*``: lower-case words, dots, one trailing ``*``."""
     body = pattern.removesuffix("*")
     return 0 < len(pattern) <= 80 and all(c.islower() or c.isdigit() or c in "._-" for c in body)
+
+
+# ---- where a webhook may be sent ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    """A webhook URL's host, port and the addresses it resolved to, each checked (``domain.webhook_targets``)."""
+
+    host: str
+    port: int
+    addresses: list[str]
+
+
+async def resolve_target(url: str, *, allow_loopback: bool) -> Target:
+    """Resolve the URL's host now and check every address it resolves to.
+
+    Called when a subscription is registered or its URL changed, and again before every delivery: a
+    name that resolved to a LAN address yesterday may resolve to 127.0.0.1 or 169.254.169.254 today.
+    The relay then connects to one of these checked addresses itself, so a second lookup by the HTTP
+    client cannot answer differently (DNS rebinding).
+    """
+    host, port = target_host_port(url)
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise WebhookTargetRefused(
+            f"the webhook host {host!r} does not resolve ({exc}); check the URL", host=host, reason="unresolvable"
+        ) from None
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+    check_addresses(host, addresses, allow_loopback=allow_loopback)
+    return Target(host, port, addresses)
 
 
 # ---- subscriptions --------------------------------------------------------------------------------
