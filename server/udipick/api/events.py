@@ -10,8 +10,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Annotated, Literal
 
 import msgspec
@@ -22,6 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from udipick.api.deps import Db, allow
+from udipick.domain.csv_cells import csv_text
 from udipick.domain.errors import (
     InvalidRecord,
     UnknownWebhookDelivery,
@@ -58,14 +57,11 @@ async def stock_snapshot(db: Db, format: Literal["csv", "ndjson"] = "ndjson") ->
     headers = {"udipick-as-of-position": str(snap.as_of_position), "udipick-as-of-exact": str(snap.exact).lower()}
     if format == "ndjson":
         return Response(b"".join(msgspec.json.encode(r) + b"\n" for r in snap.rows), media_type=NDJSON, headers=headers)
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(exports.FIELDS)
-    for r in snap.rows:
-        writer.writerow(["" if v is None else v for v in (getattr(r, f) for f in r.__struct_fields__)])
+    rows = ([getattr(r, f) for f in r.__struct_fields__] for r in snap.rows)
+    # ``text/csv`` alone: Litestar appends ``; charset=utf-8`` to every text/* media type itself
     return Response(
-        buf.getvalue(),
-        media_type="text/csv; charset=utf-8",
+        csv_text(exports.FIELDS, rows),
+        media_type="text/csv",
         headers={**headers, "content-disposition": 'attachment; filename="udipick-stock.csv"'},
     )
 
