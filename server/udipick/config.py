@@ -47,6 +47,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: inside ``udipick serve`` (with the relay), plan replenishment of pick faces this often; 0: only after a
     #: wave release and on a supervisor's request
     replenish_every_seconds: float = 60.0
+    #: bytes a request body may have on every route but the bulk loads (a 100-line sales order is about
+    #: 10 KB); more is a 413 ``body-too-large`` problem naming the limit
+    max_body_bytes: int = 1 << 20
+    #: bytes an NDJSON bulk load (``/api/v1/erp/<kind>/bulk``) may have: 100,000 items are about 40 MB
+    bulk_max_body_bytes: int = 256 << 20
+    #: bytes one line of a bulk load may have (an item is about 400); a longer line is refused by its
+    #: number (``line-too-long``) without being kept in memory, and the lines after it are still read
+    bulk_max_line_bytes: int = 1 << 20
 
 
 def default_data_dir() -> Path:
@@ -97,6 +105,15 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             raise ValueError(f"UDIPICK_REPLENISH_EVERY_SECONDS must be a number of seconds (0: off), got {v!r}") from None
         if not 0 <= kw["replenish_every_seconds"] <= 86400:  # type: ignore[operator]
             raise ValueError(f"UDIPICK_REPLENISH_EVERY_SECONDS must be from 0 to 86400, got {v!r}")
+    for name, key in (
+        ("UDIPICK_MAX_BODY_BYTES", "max_body_bytes"),
+        ("UDIPICK_BULK_MAX_BODY_BYTES", "bulk_max_body_bytes"),
+        ("UDIPICK_BULK_MAX_LINE_BYTES", "bulk_max_line_bytes"),
+    ):
+        if v := env.get(name):
+            if not v.isdigit() or not 1024 <= int(v) <= 1 << 40:
+                raise ValueError(f"{name} must be a number of bytes from 1024 to 2**40, got {v!r}")
+            kw[key] = int(v)
     if v := env.get("UDIPICK_TOKEN_TTL_HOURS"):
         kw["token_ttl_hours"] = int(v)
     return Settings(**kw)  # type: ignore[arg-type]

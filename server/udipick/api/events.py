@@ -74,7 +74,18 @@ class ReconciliationIn(msgspec.Struct, rename="camel", forbid_unknown_fields=Tru
     only_listed_items: bool = False
 
 
-@post("/stock/reconciliation", name="erp_stock_reconciliation", status_code=200, summary="Compare ERP stock", **ERP_READ)
+#: the ERP's whole stock list, decoded at once: about 500,000 lines (other JSON bodies: UDIPICK_MAX_BODY_BYTES)
+RECONCILIATION_MAX_BODY = 32 << 20
+
+
+@post(
+    "/stock/reconciliation",
+    name="erp_stock_reconciliation",
+    status_code=200,
+    summary="Compare ERP stock",
+    request_max_body_size=RECONCILIATION_MAX_BODY,
+    **ERP_READ,
+)
 async def stock_reconciliation(data: JSONBody[ReconciliationIn], db: Db) -> exports.Reconciliation:
     snap = await exports.stock_snapshot(db)
     return exports.reconcile(snap, data.lines, group_by=list(data.group_by), only_listed_items=data.only_listed_items)
