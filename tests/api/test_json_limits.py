@@ -200,3 +200,9 @@ async def test_a_value_postgresql_cannot_store_is_refused_on_its_line_and_the_re
     [problem] = summary["problems"]
     assert (problem["line"], problem["code"]) == (2, "invalid-record")
     assert [x["line"] for x in summary["results"]] == [1, 3]
+
+
+async def test_deep_json_in_a_label_previews_data_parameter_is_a_400_problem(client, admin):
+    r = await client.get("/api/v1/labels/item/preview.png", params={"data": DEEP}, headers=admin)
+    assert r.status_code == 400
+    assert (r.json()["code"], r.json()["field"], r.json()["maxDepth"]) == ("json-too-deep", "data", 64)
