@@ -1,6 +1,6 @@
 """NDJSON line splitting for bulk loads: time per MB stays the same from 16 to 128 MB (linear).
 
-    .venv/bin/python bench/bench_ndjson.py [--sizes 16,64,128] [--chunk 65536] [--former-up-to 32]
+    .venv/bin/python bench/bench_ndjson.py [--sizes 16,64,128] [--chunk 65536] [--former-up-to 32] [--http]
 
 Bodies arrive as the ASGI server reads them (64 KiB a chunk with uvicorn). Two shapes: one line the
 size of the whole body (over the 1 MiB line limit, so only counted; and once more with the limit
@@ -10,12 +10,18 @@ for comparison on the smaller single-line bodies: it copies and searches the who
 once per chunk, so its time grows with the square of the line. Last, the splitter runs in an event
 loop the way the API runs it (``await asyncio.sleep(0)`` after each chunk) beside a task that
 wakes every millisecond, and the longest gap between its wake-ups is printed.
+
+With ``--http`` it also starts a real ``udipick serve`` (its own process, on a fresh database) and
+posts each single-line body to ``/api/v1/erp/items/bulk`` between two valid lines, while another
+thread times ``GET /healthz`` over and over: the answer time, the slowest health check, and the
+verdicts (the long line refused by number, the two others stored).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import threading
 import time
 
 from udipick.domain.json_input import NdjsonLines
@@ -98,11 +104,48 @@ async def loop_gap(parts: list) -> tuple[float, float]:
     return gaps[0], elapsed
 
 
+def over_http(sizes: list[int]) -> None:
+    import httpx
+
+    from _server import api_key, fresh_database, server
+
+    with fresh_database() as url, server(url, demo=True) as base:
+        headers = {"Authorization": f"Bearer {api_key(url)}", "content-type": "application/x-ndjson"}
+
+        def item(n: int) -> bytes:
+            return b'{"erpId": "NDJ-%d", "version": 1, "gtin": "4006381333931", "name": "n", "baseUnit": "EA"}\n' % n
+
+        print(f"\nudipick serve, POST /api/v1/erp/items/bulk: valid line, one long line, valid line; /healthz timed meanwhile")
+        for size in sizes:
+            body = item(1) + single_line(size * MB) + item(1)
+            slowest = [0.0]
+            stop = threading.Event()
+
+            def probe() -> None:
+                with httpx.Client(base_url=base, timeout=120) as c:
+                    while not stop.is_set():
+                        started = time.perf_counter()
+                        c.get("/healthz")
+                        slowest[0] = max(slowest[0], time.perf_counter() - started)
+
+            thread = threading.Thread(target=probe)
+            thread.start()
+            started = time.perf_counter()
+            r = httpx.post(base + "/api/v1/erp/items/bulk", content=body, headers=headers, timeout=300)
+            seconds = time.perf_counter() - started
+            stop.set()
+            thread.join()
+            summary = r.json()
+            verdicts = [(p["line"], p["code"]) for p in summary["problems"]] + [(x["line"], x["status"]) for x in summary["results"]]
+            print(f"{size:>4}MB  {r.status_code}  {seconds:6.2f} s  slowest /healthz {slowest[0] * 1000:6.1f} ms  {sorted(verdicts)}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="16,64,128", help="body sizes in MB")
     ap.add_argument("--chunk", type=int, default=65536, help="bytes per chunk, as the ASGI server hands them over")
     ap.add_argument("--former-up-to", type=int, default=32, help="time the former splitter on single-line bodies up to this many MB")
+    ap.add_argument("--http", action="store_true", help="also post single-line bodies to a real udipick serve")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
 
@@ -125,6 +168,8 @@ def main() -> None:
     for shape, make in (("one line", single_line), ("400-byte lines", many_lines)):
         gap, seconds = asyncio.run(loop_gap(chunks(make(biggest * MB), args.chunk)))
         print(f"event loop, {biggest} MB {shape}: split in {seconds:.3f} s, longest gap of a 1 ms ticker {gap * 1000:.1f} ms")
+    if args.http:
+        over_http(sizes)
 
 
 if __name__ == "__main__":
