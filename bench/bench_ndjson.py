@@ -13,14 +13,18 @@ wakes every millisecond, and the longest gap between its wake-ups is printed.
 
 With ``--http`` it also starts a real ``udipick serve`` (its own process, on a fresh database) and
 posts each single-line body to ``/api/v1/erp/items/bulk`` between two valid lines, while another
-thread times ``GET /healthz`` over and over: the answer time, the slowest health check, and the
-verdicts (the long line refused by number, the two others stored).
+process times ``GET /healthz`` over and over: the answer time, the CPU the server process spent
+meanwhile, the slowest health check, and the verdicts (the long line refused by number, the two
+others stored).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -104,6 +108,19 @@ async def loop_gap(parts: list) -> tuple[float, float]:
     return gaps[0], elapsed
 
 
+def server_cpu_seconds(port: str) -> float:
+    """User + system CPU of the ``udipick serve`` listening on ``port`` (found by its command line)."""
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmdline = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
+            if b"serve" in cmdline and port.encode() in cmdline:
+                fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+                return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except OSError:
+            continue
+    return float("nan")
+
+
 def over_http(sizes: list[int]) -> None:
     import httpx
 
@@ -118,26 +135,39 @@ def over_http(sizes: list[int]) -> None:
         print(f"\nudipick serve, POST /api/v1/erp/items/bulk: valid line, one long line, valid line; /healthz timed meanwhile")
         for size in sizes:
             body = item(1) + single_line(size * MB) + item(1)
-            slowest = [0.0]
-            stop = threading.Event()
-
-            def probe() -> None:
-                with httpx.Client(base_url=base, timeout=120) as c:
-                    while not stop.is_set():
-                        started = time.perf_counter()
-                        c.get("/healthz")
-                        slowest[0] = max(slowest[0], time.perf_counter() - started)
-
-            thread = threading.Thread(target=probe)
-            thread.start()
+            # the health checks come from another process, so that this one's sending does not delay them
+            probe = subprocess.Popen([sys.executable, __file__, "--probe", base], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            assert probe.stdout is not None and probe.stdout.readline().strip() == "probing"
+            port = base.rsplit(":", 1)[1]
+            cpu = server_cpu_seconds(port)
             started = time.perf_counter()
             r = httpx.post(base + "/api/v1/erp/items/bulk", content=body, headers=headers, timeout=300)
             seconds = time.perf_counter() - started
-            stop.set()
-            thread.join()
+            cpu = server_cpu_seconds(port) - cpu
+            slowest = float(probe.communicate("")[0])
             summary = r.json()
             verdicts = [(p["line"], p["code"]) for p in summary["problems"]] + [(x["line"], x["status"]) for x in summary["results"]]
-            print(f"{size:>4}MB  {r.status_code}  {seconds:6.2f} s  slowest /healthz {slowest[0] * 1000:6.1f} ms  {sorted(verdicts)}")
+            print(
+                f"{size:>4}MB  {r.status_code}  {seconds:6.2f} s (server CPU {cpu:.2f} s, /healthz included)"
+                f"  slowest /healthz {slowest * 1000:6.1f} ms  {sorted(verdicts)}"
+            )
+
+
+def probe(base: str) -> None:
+    """``--probe``: time ``GET /healthz`` back to back until standard input closes; print the slowest."""
+    import httpx
+
+    stop = threading.Event()
+    threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
+    slowest = 0.0
+    with httpx.Client(base_url=base, timeout=120) as c:
+        c.get("/healthz")
+        print("probing", flush=True)
+        while not stop.is_set():
+            started = time.perf_counter()
+            c.get("/healthz")
+            slowest = max(slowest, time.perf_counter() - started)
+    print(slowest)
 
 
 def main() -> None:
@@ -146,7 +176,11 @@ def main() -> None:
     ap.add_argument("--chunk", type=int, default=65536, help="bytes per chunk, as the ASGI server hands them over")
     ap.add_argument("--former-up-to", type=int, default=32, help="time the former splitter on single-line bodies up to this many MB")
     ap.add_argument("--http", action="store_true", help="also post single-line bodies to a real udipick serve")
+    ap.add_argument("--probe", metavar="BASE_URL", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.probe:
+        probe(args.probe)
+        return
     sizes = [int(s) for s in args.sizes.split(",")]
 
     print(f"chunks of {args.chunk} bytes; line limit {LINE_LIMIT // MB} MiB")
