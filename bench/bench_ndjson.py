@@ -112,9 +112,11 @@ def server_cpu_seconds(port: str) -> float:
     """User + system CPU of the ``udipick serve`` listening on ``port`` (found by its command line)."""
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
-            cmdline = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmdline = f.read().split(b"\0")
             if b"serve" in cmdline and port.encode() in cmdline:
-                fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+                with open(f"/proc/{pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
                 return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
         except OSError:
             continue
@@ -132,7 +134,7 @@ def over_http(sizes: list[int]) -> None:
         def item(n: int) -> bytes:
             return b'{"erpId": "NDJ-%d", "version": 1, "gtin": "4006381333931", "name": "n", "baseUnit": "EA"}\n' % n
 
-        print(f"\nudipick serve, POST /api/v1/erp/items/bulk: valid line, one long line, valid line; /healthz timed meanwhile")
+        print("\nudipick serve, POST /api/v1/erp/items/bulk: valid line, one long line, valid line; /healthz timed meanwhile")
         for size in sizes:
             body = item(1) + single_line(size * MB) + item(1)
             # the health checks come from another process, so that this one's sending does not delay them

@@ -31,7 +31,13 @@ from udipick.api.problems import problem_response
 from udipick.api.request import refuse_deep_json
 from udipick.config import Settings
 from udipick.domain.access import Actor
-from udipick.domain.errors import BodyTooLarge, BulkLoadInterrupted, DomainError, JsonTooDeep, LineTooLong
+from udipick.domain.errors import (
+    BodyTooLarge,
+    BulkLoadInterrupted,
+    DomainError,
+    JsonTooDeep,
+    LineTooLong,
+)
 from udipick.domain.json_input import Line, NdjsonLines
 from udipick.domain.problem import problem_body
 from udipick.services import erp_inbound as svc
