@@ -50,6 +50,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: webhooks may point at this host's loopback addresses (127.0.0.0/8, ::1): an ERP on the same machine,
     #: or a test receiver. Link-local (cloud metadata), unspecified and multicast targets stay refused
     webhook_allow_loopback: bool = False
+    #: bytes a request body may have on every route but the bulk loads (a 100-line sales order is about
+    #: 10 KB); more is a 413 ``body-too-large`` problem naming the limit
+    max_body_bytes: int = 1 << 20
+    #: bytes an NDJSON bulk load (``/api/v1/erp/<kind>/bulk``) may have: 100,000 items are about 40 MB
+    bulk_max_body_bytes: int = 256 << 20
+    #: bytes one line of a bulk load may have (an item is about 400); a longer line is refused by its
+    #: number (``line-too-long``) without being kept in memory, and the lines after it are still read
+    bulk_max_line_bytes: int = 1 << 20
 
 
 def default_data_dir() -> Path:
@@ -102,6 +110,15 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             raise ValueError(f"UDIPICK_REPLENISH_EVERY_SECONDS must be from 0 to 86400, got {v!r}")
     if v := env.get("UDIPICK_WEBHOOK_ALLOW_LOOPBACK"):
         kw["webhook_allow_loopback"] = _bool(v)
+    for name, key in (
+        ("UDIPICK_MAX_BODY_BYTES", "max_body_bytes"),
+        ("UDIPICK_BULK_MAX_BODY_BYTES", "bulk_max_body_bytes"),
+        ("UDIPICK_BULK_MAX_LINE_BYTES", "bulk_max_line_bytes"),
+    ):
+        if v := env.get(name):
+            if not v.isdigit() or not 1024 <= int(v) <= 1 << 40:
+                raise ValueError(f"{name} must be a number of bytes from 1024 to 2**40, got {v!r}")
+            kw[key] = int(v)
     if v := env.get("UDIPICK_TOKEN_TTL_HOURS"):
         kw["token_ttl_hours"] = int(v)
     return Settings(**kw)  # type: ignore[arg-type]

@@ -23,3 +23,17 @@ def test_webhooks_may_point_at_loopback_only_when_told():
     assert load_settings({}).webhook_allow_loopback is False
     assert load_settings({"UDIPICK_WEBHOOK_ALLOW_LOOPBACK": "1"}).webhook_allow_loopback is True
     assert load_settings({"UDIPICK_WEBHOOK_ALLOW_LOOPBACK": "0"}).webhook_allow_loopback is False
+
+
+def test_body_and_line_limits_have_defaults_and_come_from_the_environment():
+    s = load_settings({})
+    assert (s.max_body_bytes, s.bulk_max_body_bytes, s.bulk_max_line_bytes) == (1 << 20, 256 << 20, 1 << 20)
+    s = load_settings({"UDIPICK_MAX_BODY_BYTES": "65536", "UDIPICK_BULK_MAX_BODY_BYTES": "1073741824",
+                       "UDIPICK_BULK_MAX_LINE_BYTES": "4096"})
+    assert (s.max_body_bytes, s.bulk_max_body_bytes, s.bulk_max_line_bytes) == (65536, 1 << 30, 4096)
+
+
+@pytest.mark.parametrize("value", ["0", "1MiB", "-1", "100"])
+def test_a_body_limit_that_is_not_a_number_of_bytes_is_refused_with_the_variables_name(value):
+    with pytest.raises(ValueError, match="UDIPICK_BULK_MAX_LINE_BYTES"):
+        load_settings({"UDIPICK_BULK_MAX_LINE_BYTES": value})

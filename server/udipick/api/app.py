@@ -31,6 +31,7 @@ from udipick.api.labels import ROUTES as label_routes
 from udipick.api.receiving import ROUTES as receiving_routes
 from udipick.api.replenishment import replenishment_router
 from udipick.api.problems import EXCEPTION_HANDLERS
+from udipick.api.request import UdipickRequest
 from udipick.config import Settings
 from udipick.db.engine import make_engine, make_sessionmaker
 from udipick.db.pg import close_hot_pool, open_hot_pool
@@ -89,7 +90,7 @@ def create_app(settings: Settings, *, database_url: str) -> Litestar:
             await close_hot_pool(engine)
             await engine.dispose()
 
-    routes: list = [health.healthz, health.readyz, auth.login, auth.logout, auth.me, scans.interpret_scan, erp_inbound_router]
+    routes: list = [health.healthz, health.readyz, auth.login, auth.logout, auth.me, scans.interpret_scan, erp_inbound_router(settings)]
     routes += label_routes
     routes += [events_router, erp_stream, epcis_events, metrics]
     routes += receiving_routes
@@ -111,6 +112,9 @@ def create_app(settings: Settings, *, database_url: str) -> Litestar:
             "settings": Provide(provide_settings, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        # every JSON body is measured for depth before it is decoded; bulk loads set their own body limit
+        request_class=UdipickRequest,
+        request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="udipick",
             version="1",

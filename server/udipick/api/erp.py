@@ -1,30 +1,50 @@
 """ERP inbound API: ``/api/v1/erp/<kind>`` (one record, JSON) and ``/api/v1/erp/<kind>/bulk`` (NDJSON).
 
 A bulk body is read as a stream, a slice of lines at a time, so an initial load of 100,000 items
-never sits in memory whole. Each refused line comes back as an RFC 9457 problem with its line
-number and a pointer to the bad field; the valid rest is kept.
+never sits in memory whole; each slice is written (committed) as it fills. Every non-blank line gets
+one verdict: accepted lines in ``results`` (created / updated / unchanged, with the record's id),
+refused ones in ``problems`` as RFC 9457 problems with their line number and a pointer to the bad
+field, whatever the line holds (JSON too deep, a line over ``bulk_max_line_bytes``, a value
+PostgreSQL cannot store). If the load stops part-way (the body passes ``bulk_max_body_bytes``, or a
+fault of udipick's or the database's), the problem says so and still carries the verdicts on every
+line read, since earlier slices are committed.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 from litestar import Request, Router, post
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.params import JSONBody
 from litestar.response import Response
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from udipick.api.deps import AppSettings, CurrentActor, Db, allow
+from udipick.api.problems import problem_response
+from udipick.api.request import refuse_deep_json
 from udipick.config import Settings
 from udipick.domain.access import Actor
+from udipick.domain.errors import (
+    BodyTooLarge,
+    BulkLoadInterrupted,
+    DomainError,
+    JsonTooDeep,
+    LineTooLong,
+)
+from udipick.domain.json_input import Line, NdjsonLines
+from udipick.domain.problem import problem_body
 from udipick.services import erp_inbound as svc
 
 ERP_WRITE = allow("admin", scopes=("erp:write",))
-BULK_LIMIT = 1024 * 1024 * 1024  # 1 GiB: 100,000 items are about 40 MB
 SLICE = 5000
+log = logging.getLogger("udipick.api")
 
 
 @dataclass(frozen=True)
@@ -48,27 +68,7 @@ KINDS = [
 ]
 
 
-async def _lines(stream: AsyncIterator[bytes]) -> AsyncIterator[tuple[int, bytes]]:
-    buffer = b""
-    number = 0
-    async for chunk in stream:
-        buffer += chunk
-        *complete, buffer = buffer.split(b"\n")
-        for raw in complete:
-            number += 1
-            yield number, raw
-    if buffer:
-        yield number + 1, buffer
-
-
-def _merge(total: svc.Tally, part: svc.Tally) -> None:
-    total.created += part.created
-    total.updated += part.updated
-    total.unchanged += part.unchanged
-    total.refusals.extend(part.refusals)
-
-
-def _handlers(kind: Kind) -> list:
+def _handlers(kind: Kind, bulk_max_body_bytes: int) -> list:
     decoder = msgspec.json.Decoder(kind.record)
     name = kind.path.replace("-", "_")
 
@@ -81,24 +81,36 @@ def _handlers(kind: Kind) -> list:
         result = tally.results[0]
         return Response(msgspec.to_builtins(result), status_code=201 if result.status == "created" else 200)
 
-    async def upsert_bulk(request: Request, db: Db, actor: CurrentActor, settings: AppSettings) -> svc.BulkSummary:
-        total = svc.Tally()
-        received = 0
-        batch: list[tuple[int, Any]] = []
-        async for number, raw in _lines(request.stream()):
-            if not raw.strip():
-                continue
-            received += 1
+    async def upsert_bulk(request: Request, db: Db, actor: CurrentActor, settings: AppSettings) -> Response[svc.BulkSummary]:
+        load = _BulkLoad(kind, decoder, db, actor, settings)
+        error: DomainError | None = None
+        try:
             try:
-                batch.append((number, decoder.decode(raw)))
-            except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-                total.refusals.append(svc.Refusal(number, svc.decode_error(exc)))
-            if len(batch) >= SLICE:
-                _merge(total, await kind.upsert(db, batch, actor, settings))
-                batch = []
-        if batch:
-            _merge(total, await kind.upsert(db, batch, actor, settings))
-        return total.summary(received)
+                await load.read(request.stream(), settings.bulk_max_line_bytes)
+            except RequestEntityTooLarge:
+                # announced too long (nothing read), or passed part-way through a body sent without a
+                # length: the lines read before it are kept and answered like any others
+                limit = settings.bulk_max_body_bytes
+                done = (
+                    f"lines up to {load.last_line} were read and are answered here; the rest of the body was not read"
+                    if load.last_line else "nothing was read or changed"
+                )
+                error = BodyTooLarge(f"the body is over {limit} bytes, the most a bulk load takes; {done}", maxBytes=limit, lastLineRead=load.last_line)
+            await load.flush()
+        except Exception:  # a fault of ours or the database's: answered line by line, never as "nothing was changed"
+            request_id = str(uuid.uuid4())
+            log.exception("bulk load interrupted", extra={"request_id": request_id, "path": request.url.path})
+            error = BulkLoadInterrupted(
+                f"udipick stopped at line {load.uncertain_from}: lines before it were stored or refused as listed here;"
+                f" lines {load.uncertain_from} to {load.uncertain_to} may or may not be stored and later lines were not read."
+                " Send those lines again (a replay changes nothing). Quote the request id to support.",
+                uncertainFromLine=load.uncertain_from,
+                uncertainToLine=load.uncertain_to,
+                requestId=request_id,
+            )
+        if error is not None:
+            return load.answer(error, instance=request.url.path)
+        return Response(load.total.summary(load.received))
 
     upsert_one.__annotations__["data"] = JSONBody[kind.record]  # type: ignore[name-defined]
     one = post(f"/{kind.path}", name=f"erp_{name}_upsert", summary=f"Upsert one {kind.path[:-1]}", **ERP_WRITE)(upsert_one)
@@ -107,10 +119,76 @@ def _handlers(kind: Kind) -> list:
         name=f"erp_{name}_bulk",
         summary=f"Bulk upsert {kind.path} (NDJSON, one record per line)",
         status_code=200,
-        request_max_body_size=BULK_LIMIT,
+        request_max_body_size=bulk_max_body_bytes,
+        response_description="One verdict per non-blank line: accepted lines in `results`, refused lines in `problems`",
         **ERP_WRITE,
     )(upsert_bulk)
     return [one, bulk]
 
 
-erp_inbound_router = Router(path="/api/v1/erp", route_handlers=[h for k in KINDS for h in _handlers(k)], tags=["ERP inbound"])
+class _BulkLoad:
+    """One bulk load in progress: lines read, decoded a slice at a time, each slice written as it fills.
+
+    Everything it knows is kept so that however the load ends (the last line, a body over the limit,
+    a database fault) the answer says truthfully what happened to every line read.
+    """
+
+    def __init__(self, kind: Kind, decoder: msgspec.json.Decoder, db: Any, actor: Actor, settings: Settings) -> None:
+        self.kind, self.decoder, self.db, self.actor, self.settings = kind, decoder, db, actor, settings
+        self.total = svc.Tally()
+        self.received = 0
+        self.last_line = 0
+        self.batch: list[tuple[int, Any]] = []
+        #: lines whose fate is unknown if a write fails: the slice being written (or waiting)
+        self.uncertain_from = 1
+        self.uncertain_to = 0
+
+    async def read(self, stream: AsyncIterator[bytes], max_line_bytes: int) -> None:
+        lines = NdjsonLines(max_line_bytes)
+        async for chunk in stream:
+            for line in lines.feed(chunk):
+                await self._take(line)
+            # a body that arrives faster than it is written must not hold the event loop
+            await asyncio.sleep(0)
+        for line in lines.close():
+            await self._take(line)
+
+    async def _take(self, line: Line) -> None:
+        self.last_line = line.number
+        self.uncertain_to = line.number
+        if line.raw is None:
+            self.received += 1
+            limit = self.settings.bulk_max_line_bytes
+            self.total.refusals.append(svc.Refusal(line.number, LineTooLong(
+                f"line {line.number} has {line.length} bytes, over the {limit} a bulk load takes per line; it was not read",
+                pointer="", lineBytes=line.length, maxLineBytes=limit,
+            )))
+        elif line.raw.strip():
+            self.received += 1
+            try:
+                refuse_deep_json(line.raw, pointer="")
+                self.batch.append((line.number, self.decoder.decode(line.raw)))
+            except JsonTooDeep as exc:
+                self.total.refusals.append(svc.Refusal(line.number, exc))
+            except (msgspec.ValidationError, msgspec.DecodeError) as exc:  # invalid UTF-8 included
+                self.total.refusals.append(svc.Refusal(line.number, svc.decode_error(exc)))
+        if len(self.batch) >= SLICE:
+            await self.flush()
+
+    async def flush(self) -> None:
+        """Write the lines decoded since the last slice."""
+        if self.batch:
+            self.total.merge(await self.kind.upsert(self.db, self.batch, self.actor, self.settings))
+            self.batch = []
+        self.uncertain_from = self.last_line + 1
+
+    def answer(self, error: DomainError, *, instance: str) -> Response:
+        """A problem for the whole request, with the verdicts on every line read so far as extension members."""
+        body = {**problem_body(error, instance=instance), **msgspec.to_builtins(self.total.summary(self.received))}
+        return problem_response(body)
+
+
+def erp_inbound_router(settings: Settings) -> Router:
+    """The ERP inbound routes; bulk loads take bodies up to ``settings.bulk_max_body_bytes``."""
+    handlers = [h for k in KINDS for h in _handlers(k, settings.bulk_max_body_bytes)]
+    return Router(path="/api/v1/erp", route_handlers=handlers, tags=["ERP inbound"])

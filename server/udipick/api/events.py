@@ -10,8 +10,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Annotated, Literal
 
 import msgspec
@@ -23,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from udipick.api.deps import AppSettings, Db, allow
 from udipick.domain.cursor import parse_cursor
+from udipick.domain.csv_cells import csv_text
 from udipick.domain.errors import (
     InvalidRecord,
     UnknownWebhookDelivery,
@@ -68,14 +67,11 @@ async def stock_snapshot(db: Db, format: Literal["csv", "ndjson"] = "ndjson") ->
     headers = {"udipick-as-of-position": str(snap.as_of_position), "udipick-as-of-exact": str(snap.exact).lower()}
     if format == "ndjson":
         return Response(b"".join(msgspec.json.encode(r) + b"\n" for r in snap.rows), media_type=NDJSON, headers=headers)
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(exports.FIELDS)
-    for r in snap.rows:
-        writer.writerow(["" if v is None else v for v in (getattr(r, f) for f in r.__struct_fields__)])
+    rows = ([getattr(r, f) for f in r.__struct_fields__] for r in snap.rows)
+    # ``text/csv`` alone: Litestar appends ``; charset=utf-8`` to every text/* media type itself
     return Response(
-        buf.getvalue(),
-        media_type="text/csv; charset=utf-8",
+        csv_text(exports.FIELDS, rows),
+        media_type="text/csv",
         headers={**headers, "content-disposition": 'attachment; filename="udipick-stock.csv"'},
     )
 
@@ -88,7 +84,18 @@ class ReconciliationIn(msgspec.Struct, rename="camel", forbid_unknown_fields=Tru
     only_listed_items: bool = False
 
 
-@post("/stock/reconciliation", name="erp_stock_reconciliation", status_code=200, summary="Compare ERP stock", **ERP_READ)
+#: the ERP's whole stock list, decoded at once: about 500,000 lines (other JSON bodies: UDIPICK_MAX_BODY_BYTES)
+RECONCILIATION_MAX_BODY = 32 << 20
+
+
+@post(
+    "/stock/reconciliation",
+    name="erp_stock_reconciliation",
+    status_code=200,
+    summary="Compare ERP stock",
+    request_max_body_size=RECONCILIATION_MAX_BODY,
+    **ERP_READ,
+)
 async def stock_reconciliation(data: JSONBody[ReconciliationIn], db: Db) -> exports.Reconciliation:
     snap = await exports.stock_snapshot(db)
     return exports.reconcile(snap, data.lines, group_by=list(data.group_by), only_listed_items=data.only_listed_items)

@@ -23,6 +23,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from msgspec import Meta
 
 from udipick.api.deps import CurrentActor, Db, allow
+from udipick.api.request import refuse_deep_json
 from udipick.db.models_printing import Printer, PrintJob
 from udipick.domain.errors import InvalidLabelData
 from udipick.integrations import print_worker
@@ -174,6 +175,7 @@ def _preview_data(request: Request) -> dict[str, Any]:
     data: dict[str, Any] = {}
     raw = params.get("data")
     if raw:
+        refuse_deep_json(raw, field="data")
         try:
             decoded = msgspec.json.decode(raw)
         except msgspec.DecodeError as exc:

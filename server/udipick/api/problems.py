@@ -51,6 +51,10 @@ def handle_domain_error(request: Request, exc: e.DomainError) -> Response:
 
 def handle_http_exception(request: Request, exc: HTTPException) -> Response:
     status = exc.status_code
+    if status == 413:  # Litestar's request_max_body_size, before the handler ran
+        limit = request.route_handler.resolve_request_max_body_size()
+        error = e.BodyTooLarge(f"the request body is over {limit} bytes, the most this endpoint takes; nothing was changed", maxBytes=limit)
+        return problem_response(problem_body(error, instance=request.url.path))
     body: dict[str, Any] = {
         "type": "about:blank",
         "title": _title(status),

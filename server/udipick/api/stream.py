@@ -43,6 +43,7 @@ from udipick.domain.errors import DatabaseUnavailable, InvalidCursor
 from udipick.domain.problem import problem_body
 from udipick.db.pg import connection as pg_connection
 from udipick.db.pg import is_disconnect, unavailable
+from udipick.domain.json_input import MAX_JSON_DEPTH, too_deep
 from udipick.services import outbox
 from udipick.services.outbox import ENCODER, OutboxHub
 
@@ -212,6 +213,10 @@ async def erp_stream(socket: WebSocket) -> None:
     async def receive_loop() -> None:
         while True:
             raw = await socket.receive_data(mode="text")
+            if too_deep(raw):  # the decoder would recurse into it before seeing it is not an ack
+                detail = f'JSON nested more than {MAX_JSON_DEPTH} deep; send {{"ack": <position>}}'
+                await socket.send_text(ENCODER.encode({"type": "error", "detail": detail}).decode())
+                continue
             try:
                 value = _ack_decoder.decode(raw).ack
             except (msgspec.ValidationError, msgspec.DecodeError):

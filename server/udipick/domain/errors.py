@@ -53,6 +53,38 @@ class InvalidRecord(DomainError):
     title = "Invalid record"
 
 
+class JsonTooDeep(DomainError):
+    """JSON that nests arrays and objects deeper than udipick reads (context: ``maxDepth``, and ``line``
+    and ``pointer`` in a bulk load). Refused before decoding: the decoder recurses once per level."""
+
+    code = "json-too-deep"
+    title = "JSON nested too deeply"
+
+
+class LineTooLong(DomainError):
+    """An NDJSON line longer than a bulk load accepts (context: ``line``, ``lineBytes``, ``maxLineBytes``);
+    the rest of the body is still read."""
+
+    code = "line-too-long"
+    title = "Line too long"
+
+
+class BodyTooLarge(DomainError):
+    """A request body over the limit of its route (context: ``maxBytes``)."""
+
+    code = "body-too-large"
+    title = "Request body too large"
+
+
+class BulkLoadInterrupted(DomainError):
+    """A bulk load that stopped part-way through on a fault of udipick's or the database's: the lines before
+    ``uncertainFromLine`` were stored or refused as listed, lines from there to ``uncertainToLine`` may or may
+    not be stored, later lines were not read. Upserts are idempotent, so sending those lines again is safe."""
+
+    code = "bulk-interrupted"
+    title = "Bulk load interrupted"
+
+
 # ---- master data / documents -----------------------------------------------------------
 
 

@@ -17,7 +17,7 @@ import msgspec
 from msgspec import Meta, Struct
 from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from udipick.db.models import (
@@ -170,13 +170,24 @@ class UpsertResult(Struct, rename="camel"):
     id: int
 
 
+class LineResult(Struct, rename="camel"):
+    """The verdict on one accepted line of a bulk load."""
+
+    line: int
+    key: str
+    status: Literal["created", "updated", "unchanged"]
+    id: int
+
+
 class BulkSummary(Struct, rename="camel"):
+    #: non-blank lines read; each has exactly one verdict, in ``results`` (accepted) or ``problems`` (refused)
     received: int
     created: int
     updated: int
     unchanged: int
     refused: int
     problems: list[dict[str, Any]]
+    results: list[LineResult]
 
 
 # ---- bad records -----------------------------------------------------------------------------------
@@ -269,11 +280,22 @@ class Tally:
     updated: int = 0
     unchanged: int = 0
     results: list[UpsertResult] = field(default_factory=list)
+    #: the line of each of ``results``
+    lines: list[int] = field(default_factory=list)
     refusals: list[Refusal] = field(default_factory=list)
 
-    def add(self, result: UpsertResult) -> None:
+    def add(self, result: UpsertResult, line: int) -> None:
         setattr(self, result.status, getattr(self, result.status) + 1)
         self.results.append(result)
+        self.lines.append(line)
+
+    def merge(self, part: Tally) -> None:
+        self.created += part.created
+        self.updated += part.updated
+        self.unchanged += part.unchanged
+        self.results.extend(part.results)
+        self.lines.extend(part.lines)
+        self.refusals.extend(part.refusals)
 
     def summary(self, received: int) -> BulkSummary:
         problems = []
@@ -281,7 +303,11 @@ class Tally:
             body = problem_body(r.error)
             body["line"] = r.line
             problems.append(body)
-        return BulkSummary(received, self.created, self.updated, self.unchanged, len(self.refusals), problems)
+        results = sorted(
+            (LineResult(line, r.key, r.status, r.id) for line, r in zip(self.lines, self.results, strict=True)),
+            key=lambda r: r.line,
+        )
+        return BulkSummary(received, self.created, self.updated, self.unchanged, len(self.refusals), problems, results)
 
 
 def _versioned_status(existing: int | None, incoming: int, what: str, key: str) -> str | None:
@@ -351,17 +377,26 @@ async def upsert_master(
     for batch in rounds:
         for start in range(0, len(batch), CHUNK):
             chunk = batch[start : start + CHUNK]
+            # a chunk's verdicts count only once its transaction has committed, so a line rolled back
+            # and redone below gets one verdict, not two
             try:
                 async with db.begin() as session:
-                    await _write_chunk(session, kind, chunk, tally)
-            except IntegrityError:
-                # a race or a conflict the pre-checks did not see: redo one by one to name the record
+                    part = await _write_chunk(session, kind, chunk)
+                tally.merge(part)
+            except DBAPIError as exc:
+                if not _one_records_fault(exc):
+                    raise
+                # a race, a conflict the pre-checks did not see or a value PostgreSQL cannot hold: redo one
+                # by one to name the record
                 for entry in chunk:
                     try:
                         async with db.begin() as session:
-                            await _write_chunk(session, kind, [entry], tally)
-                    except IntegrityError as exc:
-                        tally.refusals.append(Refusal(entry[0], Conflict(_integrity_message(exc), pointer="")))
+                            part = await _write_chunk(session, kind, [entry])
+                        tally.merge(part)
+                    except DBAPIError as exc:
+                        if not _one_records_fault(exc):
+                            raise
+                        tally.refusals.append(Refusal(entry[0], _record_fault(exc, pointer="")))
     if tally.created or tally.updated:
         async with db.begin() as session:
             await audit(
@@ -374,26 +409,41 @@ async def upsert_master(
     return tally
 
 
-def _integrity_message(exc: IntegrityError) -> str:
+def _integrity_message(exc: DBAPIError) -> str:
     text = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
     return re.sub(r"^<class '[^']+'>: ", "", text)
 
 
-async def _write_chunk(
-    session: AsyncSession, kind: MasterKind, chunk: list[tuple[int, dict[str, Any], Any]], tally: Tally
-) -> None:
+def _one_records_fault(exc: DBAPIError) -> bool:
+    """A constraint the record breaks, or a data exception (SQLSTATE class 22): a value PostgreSQL cannot
+    hold, such as text with a NUL character, which no schema check before the write catches."""
+    if isinstance(exc, IntegrityError):
+        return True
+    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    return isinstance(code, str) and code.startswith("22")
+
+
+def _record_fault(exc: DBAPIError, *, pointer: str) -> DomainError:
+    if isinstance(exc, IntegrityError):
+        return Conflict(_integrity_message(exc), pointer=pointer)
+    # PostgreSQL does not say which column held the value
+    return InvalidRecord(f"a value PostgreSQL cannot store: {_integrity_message(exc)}", pointer="")
+
+
+async def _write_chunk(session: AsyncSession, kind: MasterKind, chunk: list[tuple[int, dict[str, Any], Any]]) -> Tally:
+    tally = Tally()
     model = kind.model
     keys = [row["erp_id"] for _, row, _ in chunk]
-    existing = dict(
-        (
-            await session.execute(
-                text(f"SELECT erp_id, erp_version FROM {model.__tablename__} WHERE erp_id = ANY(CAST(:keys AS text[]))"),
-                {"keys": keys},
-            )
-        ).all()
-    )
+    found = (
+        await session.execute(
+            text(f"SELECT erp_id, erp_version, id FROM {model.__tablename__} WHERE erp_id = ANY(CAST(:keys AS text[]))"),
+            {"keys": keys},
+        )
+    ).all()
+    existing = {erp_id: version for erp_id, version, _ in found}
+    ids = {erp_id: id_ for erp_id, _, id_ in found}
     to_write: list[tuple[int, dict[str, Any], Any]] = []
-    results: list[UpsertResult] = []
+    results: list[tuple[int, UpsertResult]] = []
     for line, row, children in chunk:
         try:
             status = _versioned_status(existing.get(row["erp_id"]), row["erp_version"], kind.name, row["erp_id"])
@@ -401,7 +451,7 @@ async def _write_chunk(
             tally.refusals.append(Refusal(line, exc))
             continue
         if status == "unchanged":
-            results.append(UpsertResult(row["erp_id"], "unchanged", 0))
+            results.append((line, UpsertResult(row["erp_id"], "unchanged", ids[row["erp_id"]])))
         else:
             to_write.append((line, row, children))
     if kind is ITEMS and to_write:
@@ -414,7 +464,7 @@ async def _write_chunk(
             if key not in written:  # lost a race to a newer version written meanwhile
                 tally.refusals.append(Refusal(line, StaleVersion(f"{kind.name} {key} changed meanwhile; resend", pointer="/version")))
                 continue
-            results.append(UpsertResult(key, "updated" if key in existing else "created", written[key]))
+            results.append((line, UpsertResult(key, "updated" if key in existing else "created", written[key])))
         if kind is ITEMS:
             ids = list(written.values())
             await session.execute(text("DELETE FROM item_gtins WHERE item_id = ANY(CAST(:ids AS int[]))"), {"ids": ids})
@@ -429,8 +479,9 @@ async def _write_chunk(
                 ),
                 {c: [g[c] for g in gtin_rows] for c in ("gtin", "item_id", "pack_level", "quantity", "hibc_uom")},
             )
-    for r in results:
-        tally.add(r)
+    for line, r in results:
+        tally.add(r, line)
+    return tally
 
 
 _PG_ARRAY = {"String": "text", "Text": "text", "BigInteger": "bigint", "Integer": "int", "Boolean": "bool",
@@ -507,11 +558,14 @@ async def upsert_locations(db: async_sessionmaker, records: Iterable[tuple[int, 
     for line, rec in records:
         try:
             async with db.begin() as session:
-                tally.add(await _upsert_location(session, rec, barcode_prefix))
+                result = await _upsert_location(session, rec, barcode_prefix)
+            tally.add(result, line)
         except DomainError as exc:
             tally.refusals.append(Refusal(line, exc))
-        except IntegrityError as exc:
-            tally.refusals.append(Refusal(line, Conflict(_integrity_message(exc), pointer="/barcode")))
+        except DBAPIError as exc:
+            if not _one_records_fault(exc):
+                raise
+            tally.refusals.append(Refusal(line, _record_fault(exc, pointer="/barcode")))
     return tally
 
 
@@ -576,11 +630,14 @@ async def _each(db: async_sessionmaker, records: Iterable[tuple[int, Any]], fn: 
     for line, rec in records:
         try:
             async with db.begin() as session:
-                tally.add(await fn(session, rec))
+                result = await fn(session, rec)
+            tally.add(result, line)
         except DomainError as exc:
             tally.refusals.append(Refusal(line, exc))
-        except IntegrityError as exc:
-            tally.refusals.append(Refusal(line, Conflict(_integrity_message(exc), pointer="")))
+        except DBAPIError as exc:
+            if not _one_records_fault(exc):
+                raise
+            tally.refusals.append(Refusal(line, _record_fault(exc, pointer="")))
     return tally
 
 
