@@ -174,3 +174,26 @@ async def test_unknown_users_and_keys_are_404_problems(client):
     assert r.status_code == 404 and r.json()["code"] == "unknown-user" and r.json()["username"] == "nobody"
     r = await client.post("/api/v1/admin/api-keys/nothing/revoke", headers=admin)
     assert r.status_code == 404 and r.json()["code"] == "unknown-api-key"
+
+
+async def test_a_look_up_that_overlaps_a_change_is_not_remembered(client, monkeypatch):
+    """The look-up may have read the token before the sign-out committed: its answer must not outlive the notification."""
+    from udipick.api import deps
+    from udipick.services.identity import token_digest
+
+    picker = await login(client, "picker")
+    token = picker["Authorization"].split()[1]
+    cache = client.app.state.token_cache
+    look_up = deps.resolve_bearer
+
+    async def heard_meanwhile(db, bearer, device):
+        actor = await look_up(db, bearer, device)
+        cache.forget(f"token:{token_digest(bearer)}")  # the sign-out's notification arrives while the answer is on its way
+        return actor
+
+    monkeypatch.setattr(deps, "resolve_bearer", heard_meanwhile)
+    assert (await client.get("/api/v1/auth/me", headers=picker)).status_code == 200
+    assert token not in cache
+    monkeypatch.setattr(deps, "resolve_bearer", look_up)
+    assert (await client.get("/api/v1/auth/me", headers=picker)).status_code == 200
+    assert token in cache  # an undisturbed look-up is remembered
