@@ -41,6 +41,8 @@ from _server import fresh_database, machine, server  # noqa: E402
 from udipick.domain.gs1_numbers import gs1_check_digit  # noqa: E402
 
 ITEMS = 1000
+#: the bench's users, added through ``udipick users add``: passwords that pass its policy
+PASSWORDS = {"picker": "bench-lantern-quartz-42", "supervisor": "bench-quarry-maple-17", "admin": "bench-orchid-harbour-tram-5"}
 
 
 def _gtin(n: int) -> str:
@@ -326,7 +328,7 @@ def pct(values: list[float], p: float) -> float:
 async def run(args: argparse.Namespace, dsn: str, base: str) -> None:
     login = Handheld(base)
     tokens = []
-    # one picker per handheld, as on a warehouse floor (they share the demo picker's password)
+    # one picker per handheld, as on a warehouse floor (they share the bench picker's password)
     conn = await asyncpg.connect(dsn)
     await conn.execute(
         "INSERT INTO users (username, display_name, password_hash, roles)"
@@ -336,12 +338,12 @@ async def run(args: argparse.Namespace, dsn: str, base: str) -> None:
     )
     await conn.close()
     for i in range(args.handhelds):
-        status, body = await login.request("POST", "/api/v1/auth/login", {"username": f"picker-{i}", "password": "picker-demo", "deviceId": f"hh-{i}"})
+        status, body = await login.request("POST", "/api/v1/auth/login", {"username": f"picker-{i}", "password": PASSWORDS["picker"], "deviceId": f"hh-{i}"})
         assert status == 200, body
         tokens.append(json.loads(body)["token"])
-    status, body = await login.request("POST", "/api/v1/auth/login", {"username": "supervisor", "password": "supervisor-demo", "deviceId": "sup"})
+    status, body = await login.request("POST", "/api/v1/auth/login", {"username": "supervisor", "password": PASSWORDS["supervisor"], "deviceId": "sup"})
     sup = Handheld(base)
-    sup.headers = f"Authorization: Bearer {json.loads(body)['token']}\r\n"
+    sup.headers = f"Authorization: Bearer {json.loads(body)['token']}\r\nX-Device-Id: sup\r\n"
     t0 = time.perf_counter()
     status, body = await sup.request("POST", "/api/v1/waves", {"maxOrders": 10000})
     wave_s = time.perf_counter() - t0
@@ -538,11 +540,11 @@ def main() -> None:
         subprocess.run([sys.executable, "-m", "udipick.cli", "db", "upgrade"], env={**os.environ, "DATABASE_URL": url},
                        check=True, capture_output=True)
         subprocess.run([sys.executable, "-m", "udipick.cli", "users", "add", "picker", "--role", "picker"],
-                       env={**os.environ, "DATABASE_URL": url}, input="picker-demo\n", text=True, check=True, capture_output=True)
+                       env={**os.environ, "DATABASE_URL": url}, input=PASSWORDS["picker"] + "\n", text=True, check=True, capture_output=True)
         subprocess.run([sys.executable, "-m", "udipick.cli", "users", "add", "supervisor", "--role", "supervisor"],
-                       env={**os.environ, "DATABASE_URL": url}, input="supervisor-demo\n", text=True, check=True, capture_output=True)
+                       env={**os.environ, "DATABASE_URL": url}, input=PASSWORDS["supervisor"] + "\n", text=True, check=True, capture_output=True)
         subprocess.run([sys.executable, "-m", "udipick.cli", "users", "add", "admin", "--role", "admin"],
-                       env={**os.environ, "DATABASE_URL": url}, input="admin-demo\n", text=True, check=True, capture_output=True)
+                       env={**os.environ, "DATABASE_URL": url}, input=PASSWORDS["admin"] + "\n", text=True, check=True, capture_output=True)
         asyncio.run(build_warehouse(url, args.stock, args.lines))
         args.stream_key = subprocess.run(
             [sys.executable, "-m", "udipick.cli", "api-keys", "add", "bench-erp", "--scope", "erp:read"],

@@ -168,12 +168,12 @@ async def client(demo_database_url: str):
 
 
 async def login(client, username: str, password: str | None = None, device: str = "test-device") -> dict[str, str]:
-    """Sign in a demo user; returns the headers a handheld sends afterwards."""
+    """Sign in a demo user; returns the headers a handheld sends afterwards (its token and its device id)."""
     r = await client.post(
         "/api/v1/auth/login", json={"username": username, "password": password or f"{username}-demo", "deviceId": device}
     )
     assert r.status_code == 200, r.text
-    return {"Authorization": f"Bearer {r.json()['token']}"}
+    return {"Authorization": f"Bearer {r.json()['token']}", "X-Device-Id": device}
 
 
 @pytest.fixture
@@ -186,4 +186,4 @@ def fuzz_client(demo_database_url: str):
     app = create_app(test_settings(), database_url=demo_database_url)
     with TestClient(app=app) as c:
         r = c.post("/api/v1/auth/login", json={"username": "picker", "password": "picker-demo", "deviceId": "fuzz"})
-        yield c, {"Authorization": f"Bearer {r.json()['token']}"}
+        yield c, {"Authorization": f"Bearer {r.json()['token']}", "X-Device-Id": "fuzz"}

@@ -37,16 +37,24 @@ def _parser() -> argparse.ArgumentParser:
 
     users = sub.add_parser("users", help="people who sign in on handhelds")
     users_sub = users.add_subparsers(dest="users_command", required=True)
-    add = users_sub.add_parser("add", help="add a user; the password is read from standard input")
+    add = users_sub.add_parser(
+        "add", help="add a user; the password is read from standard input (at least 10 characters, 12 for admin; "
+        "not containing the user name; hard to guess)")
     add.add_argument("name")
     add.add_argument("--role", action="append", required=True, choices=sorted(ROLES), help="repeat for several roles")
     add.add_argument("--display-name")
+    users_sub.add_parser("list", help="every user: roles, active or not (never a password hash)")
+    for verb, text in (("deactivate", "stop a user signing in and end their sign-ins on every handheld"),
+                       ("activate", "let a deactivated user sign in again")):
+        users_sub.add_parser(verb, help=text).add_argument("name")
 
     keys = sub.add_parser("api-keys", help="ERP integration keys")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
     kadd = keys_sub.add_parser("add", help="create a key and print it once")
     kadd.add_argument("name")
     kadd.add_argument("--scope", action="append", required=True, choices=sorted(SCOPES))
+    keys_sub.add_parser("list", help="every key: name, public prefix, scopes, revoked or not (never the key)")
+    keys_sub.add_parser("revoke", help="revoke a key for good; refused at once by every server process").add_argument("name")
 
     relay = sub.add_parser("relay", help="send outbox events to webhook subscribers (several may run)")
     from udipick.integrations.relay import add_arguments as add_relay_arguments
@@ -72,6 +80,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(args, settings)
     except DomainError as exc:
         print(f"udipick: {exc.message}", file=sys.stderr)
+        # a refused password comes with the strength estimator's advice
+        for hint in [exc.context.get("warning"), *exc.context.get("suggestions", [])]:
+            if hint:
+                print(f"  {hint}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
@@ -90,15 +102,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             print("database schema is at head")
             return 0
         if args.command == "users":
-            password = sys.stdin.readline().rstrip("\r\n")
-            asyncio.run(_with_db(url, lambda db: _add_user(db, args, password)))
-            print(f"user {args.name.lower()} added with roles {', '.join(args.role)}")
-            return 0
+            return _users(url, args)
         if args.command == "api-keys":
-            key = asyncio.run(_with_db(url, lambda db: _add_key(db, args)))
-            print(key)
-            print(f"# API key {args.name!r} with scopes {', '.join(args.scope)}; shown once, store it now", file=sys.stderr)
-            return 0
+            return _api_keys(url, args)
         if settings.log_json and args.command in ("serve", "relay"):
             from udipick.api.metrics import configure_json_logging
 
@@ -127,6 +133,44 @@ async def _with_db(url: str, fn):
         return await fn(make_sessionmaker(engine))
     finally:
         await engine.dispose()
+
+
+def _users(url: str, args: argparse.Namespace) -> int:
+    from udipick.services import identity
+
+    if args.users_command == "add":
+        password = sys.stdin.readline().rstrip("\r\n")
+        asyncio.run(_with_db(url, lambda db: _add_user(db, args, password)))
+        print(f"user {args.name.lower()} added with roles {', '.join(args.role)}")
+    elif args.users_command == "list":
+        users = asyncio.run(_with_db(url, identity.list_users))
+        print(f"{'user':<20} {'active':<6} {'roles':<28} display name")
+        for u in users:
+            print(f"{u.username:<20} {'yes' if u.active else 'no':<6} {','.join(u.roles):<28} {u.display_name}")
+    else:
+        active = args.users_command == "activate"
+        user = asyncio.run(_with_db(url, lambda db: identity.set_user_active(db, None, args.name, active)))
+        print(f"user {user.username} {'activated' if active else 'deactivated: every sign-in ended'}")
+    return 0
+
+
+def _api_keys(url: str, args: argparse.Namespace) -> int:
+    from udipick.services import identity
+
+    if args.keys_command == "add":
+        key = asyncio.run(_with_db(url, lambda db: _add_key(db, args)))
+        print(key)
+        print(f"# API key {args.name!r} with scopes {', '.join(args.scope)}; shown once, store it now", file=sys.stderr)
+    elif args.keys_command == "list":
+        keys = asyncio.run(_with_db(url, identity.list_api_keys))
+        print(f"{'name':<24} {'prefix':<14} {'scopes':<28} revoked")
+        for k in keys:
+            revoked = k.revoked_at.isoformat(timespec="seconds") if k.revoked_at else "-"
+            print(f"{k.name:<24} {k.prefix:<14} {','.join(k.scopes):<28} {revoked}")
+    else:
+        key = asyncio.run(_with_db(url, lambda db: identity.revoke_api_key(db, None, args.name)))
+        print(f"API key {key.name} revoked at {key.revoked_at.isoformat(timespec='seconds') if key.revoked_at else '?'}")
+    return 0
 
 
 async def _add_user(db, args, password: str) -> int:

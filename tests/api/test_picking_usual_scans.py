@@ -101,7 +101,7 @@ async def test_a_sign_in_no_longer_remembered_is_looked_up_again_beside_the_rout
     assert (await scan(client, picker, task, raw)).status_code == 200
     clock = deps.time.monotonic
     monkeypatch.setattr(deps, "time", types.SimpleNamespace(monotonic=lambda: clock() + deps.TOKEN_CACHE_SECONDS + 1))
-    assert deps.remembered_actor(client.app.state, picker["Authorization"].split()[1], None) is None  # expired
+    assert deps.remembered_actor(client.app.state, picker["Authorization"].split()[1], picker["X-Device-Id"]) is None  # expired
     assert (await scan(client, picker, task, raw)).status_code == 200
     assert route_answers == []  # looked up again and answered beside the route, not by it
     token = picker["Authorization"].split()[1]

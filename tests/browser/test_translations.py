@@ -17,7 +17,7 @@ NOT_ON_HANDHELDS = {
     "domain-error", "invalid-record", "stale-version", "invalid-label-data", "unknown-label-template",
     "unknown-printer", "printer-already-registered", "unknown-print-job", "print-job-already-sent",
     "unknown-webhook-delivery", "unknown-webhook-subscription", "webhook-name-taken", "webhook-target-refused",
-    "invalid-cursor",
+    "invalid-cursor", "weak-password", "unknown-user", "unknown-api-key",
 }
 
 

@@ -82,7 +82,7 @@ async def test_events_written_through_either_server_process_reach_a_stream_clien
     url = demo_database_url.replace("postgresql+asyncpg://", "postgresql://")
     async with _serve(url) as (host_a, http_a), _serve(url) as (host_b, http_b):
         r = await http_a.post("/api/v1/auth/login", json={"username": "receiver", "password": "receiver-demo", "deviceId": "hh-1"})
-        headers = {"Authorization": f"Bearer {r.json()['token']}"}
+        headers = {"Authorization": f"Bearer {r.json()['token']}", "X-Device-Id": "hh-1"}
         async with await connect(host_b, erp_key, "?after=0") as on_b, await connect(host_a, erp_key, "?after=0") as on_a:
             await _receive(http_a, headers, "ASN-2002", "LOT-VIA-A")  # written through process A
             via_a_on_b = await _until_lot(on_b, "LOT-VIA-A")  # arrives on a client of process B

@@ -129,7 +129,8 @@ async def test_a_handheld_user_may_not_open_the_erp_stream(demo_database_url, cl
     headers = await login(client, "picker")
     async with live_server(demo_database_url) as (host, _app):
         with pytest.raises((websockets.exceptions.InvalidStatus, websockets.exceptions.ConnectionClosed)):
-            async with await connect(host, headers["Authorization"].split()[1]) as ws:
+            # with its device, so the refusal is the role's (a picker may not read the ERP stream)
+            async with await connect(host, headers["Authorization"].split()[1], f"?device_id={headers['X-Device-Id']}") as ws:
                 await ws.recv()
         with pytest.raises((websockets.exceptions.InvalidStatus, websockets.exceptions.ConnectionClosed)):
             async with websockets.connect(f"ws://{host}/api/v1/erp/stream") as ws:

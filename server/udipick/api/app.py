@@ -17,8 +17,8 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 
-from udipick.api import auth, health, scans
-from udipick.api.deps import access_guard, allow, provide_actor, provide_db, provide_settings
+from udipick.api import admin, auth, health, scans
+from udipick.api.deps import access_guard, allow, provide_actor, provide_db, provide_settings, watch_auth_changes
 from udipick.api.counts import counts_router
 from udipick.api.erp import erp_inbound_router
 from udipick.api.packing import packing_router
@@ -74,8 +74,9 @@ def create_app(settings: Settings, *, database_url: str) -> Litestar:
         await open_hot_pool(engine, settings.db_pool_size, warm_up=prepare_hot_statements if settings.db_pool_warm else None)
         try:
             async with contextlib.AsyncExitStack() as stack:
-                # the outbox hub numbers this process's events as they commit and wakes stream readers
-                await hub_for(app.state)
+                # the outbox hub numbers this process's events as they commit and wakes stream readers;
+                # its connection also hears of sign-outs, revoked keys and deactivated users (token cache)
+                await watch_auth_changes(app.state, await hub_for(app.state))
                 if settings.run_relay:
                     from udipick.integrations.relay import RelayOptions, relay_in_background
 
@@ -91,6 +92,7 @@ def create_app(settings: Settings, *, database_url: str) -> Litestar:
             await engine.dispose()
 
     routes: list = [health.healthz, health.readyz, auth.login, auth.logout, auth.me, scans.interpret_scan, erp_inbound_router(settings)]
+    routes += [admin.admin_router]
     routes += label_routes
     routes += [events_router, erp_stream, epcis_events, metrics]
     routes += receiving_routes

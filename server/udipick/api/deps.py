@@ -12,9 +12,9 @@ from litestar.handlers.base import BaseRouteHandler
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from udipick.config import Settings
-from udipick.domain.access import ANY_USER, Access, Actor, access, permits
+from udipick.domain.access import ANY_USER, DEVICE_QUERY, Access, Actor, access, check_device, permits
 from udipick.domain.errors import NotAuthenticated, PermissionDenied
-from udipick.services.identity import resolve_bearer
+from udipick.services.identity import AUTH_CHANNEL, resolve_bearer, token_digest
 
 
 def allow(*roles: str, scopes: tuple[str, ...] = (), public: bool = False, any_user: bool = False) -> dict[str, Any]:
@@ -61,49 +61,108 @@ async def access_guard(connection: ASGIConnection, handler: BaseRouteHandler) ->
 TOKEN_CACHE_SECONDS = 5.0
 
 
+class TokenCache(dict):
+    """token -> (actor, remembered until (``time.monotonic``), token digest): sign-ins this process resolved.
+
+    A sign-out, a revoked key or a deactivated user must end at once in every server process, so a
+    remembered answer is trusted only while this process hears about such changes: the services
+    NOTIFY ``udipick_auth`` in the changing transaction, and ``watch_auth_changes`` drops what the
+    notification names. While the listening connection is down (``listening`` false) nothing is
+    remembered: every request is looked up. ``generation`` moves on every notification and every
+    change of ``listening``, so a look-up that overlapped one is not remembered (it may have read the
+    row before the change committed).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.listening = False
+        self.generation = 0
+
+    def forget(self, payload: str) -> None:
+        """Drop what a ``udipick_auth`` notification names (``token:<digest>``, ``user:<id>``, ``api_key:<id>``)."""
+        self.generation += 1
+        kind, _, ident = payload.partition(":")
+        if kind == "token":
+            drop = [t for t, (_, _, digest) in self.items() if digest == ident]
+        elif kind == "user" and ident.isdigit():
+            drop = [t for t, (actor, _, _) in self.items() if actor.user_id == int(ident)]
+        elif kind == "api_key" and ident.isdigit():
+            drop = [t for t, (actor, _, _) in self.items() if actor.api_key_id == int(ident)]
+        else:  # a kind this version does not know: forget everything rather than guess
+            self.clear()
+            return
+        for token in drop:
+            self.pop(token, None)
+
+    def set_listening(self, listening: bool) -> None:
+        # changes made while nobody listened were missed: start from nothing either way
+        self.generation += 1
+        self.listening = listening
+        self.clear()
+
+
+def token_cache(app_state: Any) -> TokenCache:
+    cache = app_state.get("token_cache")
+    if cache is None:
+        cache = app_state.token_cache = TokenCache()
+    return cache
+
+
+async def watch_auth_changes(app_state: Any, hub: Any) -> None:
+    """Keep this process's token cache true to sign-outs, revoked keys and deactivated users made in any
+    process: LISTEN on the outbox hub's connection, which the hub reconnects when it drops."""
+    cache = token_cache(app_state)
+    await hub.listen(AUTH_CHANNEL, cache.forget, cache.set_listening)
+
+
 async def actor_for_token(app_state: Any, token: str, device: str | None) -> Actor:
     """Resolve a bearer token, remembering the answer for a few seconds (``NotAuthenticated`` if refused).
 
-    A handheld sends a scan every second or two; a sign-out or a revoked key takes effect in this
-    process at once (``forget_token``) and in others within ``TOKEN_CACHE_SECONDS``. Each answer is
-    remembered for a random 50-100 % of that: handhelds that signed in together would otherwise all
-    be looked up again in the same instant, every time (measured: a burst of 64 slow requests every
-    5 s, each one a stall of the pick scans queued behind it).
+    A handheld sends a scan every second or two, so the answer is remembered (``TokenCache``); a
+    sign-out, a revoked key or a deactivated user ends it at once in every process. Each answer is
+    remembered for a random 50-100 % of ``TOKEN_CACHE_SECONDS``: handhelds that signed in together
+    would otherwise all be looked up again in the same instant, every time (measured: a burst of 64
+    slow requests every 5 s, each one a stall of the pick scans queued behind it).
     """
-    cache: dict = app_state.setdefault("token_cache", {})
+    cache = token_cache(app_state)
     hit = cache.get(token)
     now = time.monotonic()
     if hit is not None and hit[1] > now:
         actor = hit[0]
-        if device is not None and actor.device_id is not None and device != actor.device_id:
-            raise NotAuthenticated("this token belongs to another device: sign in on this device")
+        check_device(actor, device)
         return actor
+    generation = cache.generation
     actor = await resolve_bearer(app_state.db, token, device)
-    if len(cache) > 10_000:
-        cache.clear()
-    cache[token] = (actor, now + TOKEN_CACHE_SECONDS * (0.5 + 0.5 * random.random()))
+    if cache.listening and cache.generation == generation:
+        if len(cache) > 10_000:
+            cache.clear()
+        cache[token] = (actor, now + TOKEN_CACHE_SECONDS * (0.5 + 0.5 * random.random()), token_digest(token))
     return actor
 
 
 async def _actor_for(connection: ASGIConnection, token: str) -> Actor:
-    return await actor_for_token(connection.app.state, token, connection.headers.get("x-device-id"))
+    device = connection.headers.get("x-device-id")
+    if device is None and connection.scope["type"] == "websocket":
+        # browsers cannot set headers on a WebSocket: the device comes with the token, as a query parameter
+        device = connection.query_params.get(DEVICE_QUERY)
+    return await actor_for_token(connection.app.state, token, device)
 
 
 def remembered_actor(app_state: Any, token: str, device: str | None) -> Actor | None:
     """The actor ``_actor_for`` resolved ``token`` to in the last ``TOKEN_CACHE_SECONDS``, when it may
-    be used from ``device``; ``None`` when the guard must decide (not remembered, expired, another device)."""
+    be used from ``device``; ``None`` when the guard must decide (not remembered, expired, no or another device)."""
     cache = app_state.get("token_cache")
     hit = cache.get(token) if cache is not None else None
     if hit is None or hit[1] <= time.monotonic():
         return None
     actor = hit[0]
-    if device is not None and actor.device_id is not None and device != actor.device_id:
+    if actor.device_id is not None and device != actor.device_id:
         return None
     return actor
 
 
 def forget_token(connection: ASGIConnection, token: str) -> None:
-    connection.app.state.setdefault("token_cache", {}).pop(token, None)
+    token_cache(connection.app.state).pop(token, None)
 
 
 def provide_actor(request: ASGIConnection) -> Actor:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from udipick.domain.errors import DeviceIdRequired, NotAuthenticated
+
 ROLES = frozenset({"picker", "receiver", "supervisor", "qa", "admin"})
 SCOPES = frozenset({"erp:write", "erp:read", "admin"})
 
@@ -62,3 +64,24 @@ def permits(rule: Access, actor: Actor | None) -> bool:
     if actor.api_key_id is not None:
         return bool(rule.scopes & actor.scopes)
     return bool(rule.roles & actor.roles)
+
+
+#: where a request names its device: the header on HTTP; browsers cannot set headers on a WebSocket
+DEVICE_HEADER = "X-Device-Id"
+DEVICE_QUERY = "device_id"
+
+
+def check_device(actor: Actor, device: str | None) -> None:
+    """A person's sign-in counts only from the handheld it was issued to, and the request must say which
+    one it comes from: a token alone (copied from a handheld's storage or a log) is refused.
+    ERP keys (no ``device_id``) are not bound to a device."""
+    if actor.device_id is None:
+        return
+    if device is None:
+        raise DeviceIdRequired(
+            f"this sign-in is bound to a handheld: send its device id in the '{DEVICE_HEADER}' header"
+            f" (on a WebSocket: ?{DEVICE_QUERY}=)",
+            header=DEVICE_HEADER,
+        )
+    if device != actor.device_id:
+        raise NotAuthenticated("this token belongs to another device: sign in on this device")

@@ -130,6 +130,36 @@ class SignatureRejected(DomainError):
     title = "Electronic signature rejected"
 
 
+class DeviceIdRequired(NotAuthenticated):
+    """A handheld's sign-in is bound to its device: the request must name it (``X-Device-Id``, or
+    ``?device_id=`` on a WebSocket), so a token copied off the handheld is not enough (context: ``header``)."""
+
+    code = "device-id-required"
+    title = "Device id needed"
+
+
+class WeakPassword(DomainError):
+    """A new password breaks the policy (``domain/passwords.py``); context: ``reasons`` (every rule
+    broken), ``minLength``, and the strength estimator's ``warning`` and ``suggestions``."""
+
+    code = "weak-password"
+    title = "Password too weak"
+
+
+class UnknownUser(NotFound):
+    """context: ``username``."""
+
+    code = "unknown-user"
+    title = "Unknown user"
+
+
+class UnknownApiKey(NotFound):
+    """context: ``name``."""
+
+    code = "unknown-api-key"
+    title = "Unknown API key"
+
+
 # ---- stock rules -----------------------------------------------------------------------
 
 

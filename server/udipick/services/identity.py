@@ -8,16 +8,19 @@ import secrets
 from typing import Any
 
 import asyncpg
+import msgspec
+import zxcvbn
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from udipick.db.models import ApiKey, AuditEntry, DeviceToken, User
 from udipick.db.pg import connection as pg_connection
-from udipick.domain.access import ROLES, SCOPES, Actor
-from udipick.domain.errors import Conflict, InvalidRecord, NotAuthenticated, SignatureRejected
+from udipick.domain.access import ROLES, SCOPES, Actor, check_device
+from udipick.domain.errors import Conflict, InvalidRecord, NotAuthenticated, SignatureRejected, UnknownApiKey, UnknownUser
+from udipick.domain.passwords import Strength, check_password
 
 _hasher = PasswordHasher()
 # a hash of nothing in particular, so an unknown user costs the same time as a wrong password
@@ -68,17 +71,32 @@ async def audit(
     )
 
 
+def zxcvbn_strength(password: str, known_words: list[str] | tuple[str, ...]) -> Strength:
+    """The password policy's strength estimate (zxcvbn: dictionaries, keyboard patterns, dates, l33t)."""
+    result = zxcvbn.zxcvbn(password, user_inputs=list(known_words))
+    feedback = result["feedback"]
+    return Strength(int(result["score"]), feedback.get("warning") or "", tuple(feedback.get("suggestions") or ()))
+
+
 async def add_user(
-    db: async_sessionmaker, username: str, password: str, roles: list[str], *, display_name: str | None = None
+    db: async_sessionmaker,
+    username: str,
+    password: str,
+    roles: list[str],
+    *,
+    display_name: str | None = None,
+    enforce_password_policy: bool = True,
 ) -> int:
+    """Add a person. ``enforce_password_policy=False`` is for the demo users only, whose published
+    passwords (``picker-demo``, ...) the README lists and which no real warehouse may keep."""
     username = username.strip().lower()
     if not username or len(username) > 64:
         raise InvalidRecord("user name must be 1 to 64 characters", pointer="/username")
     bad = set(roles) - ROLES
     if bad or not roles:
         raise InvalidRecord(f"unknown role {sorted(bad)}; roles are {', '.join(sorted(ROLES))}", pointer="/roles")
-    if len(password) < 6:
-        raise InvalidRecord("password must have at least 6 characters", pointer="/password")
+    if enforce_password_policy:
+        check_password(password, username=username, display_name=display_name, roles=roles, estimate=zxcvbn_strength)
     async with db.begin() as session:
         try:
             user_id = await session.scalar(
@@ -118,6 +136,7 @@ async def login(db: async_sessionmaker, username: str, password: str, device_id:
 async def logout(db: async_sessionmaker, token: str) -> None:
     async with db.begin() as session:
         await session.execute(update(DeviceToken).where(DeviceToken.token_hash == _digest(token)).values(revoked_at=_now()))
+        await notify_auth_change(session, "token", _digest(token))
 
 
 async def add_api_key(db: async_sessionmaker, name: str, scopes: list[str]) -> str:
@@ -135,6 +154,100 @@ async def add_api_key(db: async_sessionmaker, name: str, scopes: list[str]) -> s
             raise Conflict(f"API key {name!r} already exists", name=name) from None
         await audit(session, None, "api_key.added", "ok", target=f"api_key:{name}", username="cli", detail={"scopes": scopes})
     return key
+
+
+# ---- users and keys: list, deactivate, revoke; every change reaches every server process at once ----
+
+#: PostgreSQL NOTIFY channel; payload ``token:<sha256 of the token>``, ``user:<id>`` or ``api_key:<id>``.
+#: Each server process LISTENs on it and drops what it remembers of that sign-in (``api.deps``).
+AUTH_CHANNEL = "udipick_auth"
+
+
+def token_digest(token: str) -> str:
+    """What a sign-in is known by outside its holder: the stored digest, never the token itself."""
+    return _digest(token)
+
+
+async def notify_auth_change(session: AsyncSession, kind: str, ident: str | int) -> None:
+    """Tell every server process, in the changing transaction (so it is sent if, and only when, it commits)."""
+    await session.execute(select(func.pg_notify(AUTH_CHANNEL, f"{kind}:{ident}")))
+
+
+class UserSummary(msgspec.Struct, rename="camel"):
+    """A person as an administrator sees them: never the password hash."""
+
+    username: str
+    display_name: str
+    roles: list[str]
+    active: bool
+    created_at: dt.datetime
+    language: str | None = None
+
+
+class ApiKeySummary(msgspec.Struct, rename="camel"):
+    """An ERP key as an administrator sees it: never the key or its hash; ``prefix`` is the key's
+    public part (``udk_<prefix>_...``), to tell which key a client holds."""
+
+    name: str
+    prefix: str
+    scopes: list[str]
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None
+
+
+def _user_out(u: User) -> UserSummary:
+    return UserSummary(u.username, u.display_name, sorted(u.roles), u.active, u.created_at, u.language)
+
+
+def _key_out(k: ApiKey) -> ApiKeySummary:
+    return ApiKeySummary(k.name, k.prefix, sorted(k.scopes), k.created_at, k.revoked_at)
+
+
+async def list_users(db: async_sessionmaker) -> list[UserSummary]:
+    async with db() as session:
+        return [_user_out(u) for u in await session.scalars(select(User).order_by(User.username))]
+
+
+async def set_user_active(db: async_sessionmaker, actor: Actor | None, username: str, active: bool) -> UserSummary:
+    """Deactivate (or reactivate) a person. Deactivating also revokes every sign-in they hold, so
+    reactivating never brings an old handheld session back: they sign in again."""
+    username = username.strip().lower()
+    async with db.begin() as session:
+        user = await session.scalar(select(User).where(User.username == username).with_for_update())
+        if user is None:
+            raise UnknownUser(f"no user {username!r}", username=username)
+        revoked = 0
+        if not active:
+            revoked = len((await session.execute(
+                update(DeviceToken).where(DeviceToken.user_id == user.id, DeviceToken.revoked_at.is_(None))
+                .values(revoked_at=_now()).returning(DeviceToken.token_hash)
+            )).all())
+        if user.active != active or revoked:
+            user.active = active
+            await audit(session, actor, "user.activated" if active else "user.deactivated", "ok", target=f"user:{username}",
+                        username=None if actor else "cli", detail={"signInsRevoked": revoked} if not active else None)
+            await notify_auth_change(session, "user", user.id)
+        await session.flush()
+        return _user_out(user)
+
+
+async def list_api_keys(db: async_sessionmaker) -> list[ApiKeySummary]:
+    async with db() as session:
+        return [_key_out(k) for k in await session.scalars(select(ApiKey).order_by(ApiKey.name))]
+
+
+async def revoke_api_key(db: async_sessionmaker, actor: Actor | None, name: str) -> ApiKeySummary:
+    """Revoke an ERP key for good (a new one is added under another name); revoking it again changes nothing."""
+    async with db.begin() as session:
+        key = await session.scalar(select(ApiKey).where(ApiKey.name == name).with_for_update())
+        if key is None:
+            raise UnknownApiKey(f"no API key {name!r}", name=name)
+        if key.revoked_at is None:
+            key.revoked_at = _now()
+            await audit(session, actor, "api_key.revoked", "ok", target=f"api_key:{name}", username=None if actor else "cli")
+            await notify_auth_change(session, "api_key", key.id)
+        await session.flush()
+        return _key_out(key)
 
 
 _API_KEY = "SELECT id, name, key_hash, scopes FROM api_keys WHERE prefix = $1 AND revoked_at IS NULL"
@@ -167,9 +280,9 @@ async def resolve_bearer(db: async_sessionmaker, token: str, device_header: str 
         raise NotAuthenticated("sign-in expired or unknown: sign in again")
     if row["expires_at"] <= _now():
         raise NotAuthenticated("sign-in expired: sign in again")
-    if device_header is not None and device_header != row["device_id"]:
-        raise NotAuthenticated("this token belongs to another device: sign in on this device")
-    return Actor(user_id=row["id"], username=row["username"], roles=frozenset(row["roles"]), device_id=row["device_id"])
+    actor = Actor(user_id=row["id"], username=row["username"], roles=frozenset(row["roles"]), device_id=row["device_id"])
+    check_device(actor, device_header)
+    return actor
 
 
 async def verify_signature(session: AsyncSession, actor: Actor, password: str, meaning: str, target: str) -> None:

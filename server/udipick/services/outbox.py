@@ -24,6 +24,7 @@ import random
 import uuid
 
 import weakref
+from collections.abc import Callable
 
 import asyncpg
 import msgspec
@@ -194,6 +195,9 @@ class OutboxHub:
         self._stopping = False
         self.listeners: list = []  # callbacks(head) for the relay
         self._loop: asyncio.AbstractEventLoop | None = None
+        #: other channels sharing this connection (``listen``): channel -> (on_payload, on_listening)
+        self._channels: dict[str, tuple[Callable[[str], None], Callable[[bool], None]]] = {}
+        self._connecting = asyncio.Lock()
 
     @property
     def connected(self) -> bool:
@@ -232,9 +236,36 @@ class OutboxHub:
 
     async def _close(self) -> None:
         if self._conn is not None:
+            self._lost(self._conn)
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._conn.close(), timeout=2)
             self._conn = None
+
+    async def listen(self, channel: str, on_payload: Callable[[str], None], on_listening: Callable[[bool], None]) -> None:
+        """LISTEN on ``channel`` too, on this hub's connection (one per process, reconnected by the hub).
+
+        ``on_listening(True)`` each time the connection listens on it (now, if connected, and after every
+        reconnect); ``on_listening(False)`` as soon as the connection is lost or closed: whatever was
+        notified meanwhile is missed, so the caller must not trust anything those notifications would
+        have corrected until the next ``True``.
+        """
+        async with self._connecting:
+            self._channels[channel] = (on_payload, on_listening)
+            conn = self._conn
+            if conn is not None and not conn.is_closed():
+                await conn.add_listener(channel, self._on_channel)
+                on_listening(True)
+
+    def _on_channel(self, _conn, _pid, channel: str, payload: str) -> None:
+        entry = self._channels.get(channel)
+        if entry is not None:
+            entry[0](payload)
+
+    def _lost(self, conn) -> None:
+        # an older connection's late termination call must not undo a newer connection's ``True``
+        if self._conn is conn or self._conn is None:
+            for _, on_listening in self._channels.values():
+                on_listening(False)
 
     def _set_head(self, head: int) -> None:
         if head > self.head:
@@ -259,9 +290,15 @@ class OutboxHub:
         return self.head
 
     async def _connect(self) -> None:
-        conn = await asyncpg.connect(self.dsn, server_settings={"application_name": "udipick-outbox-hub"})
-        await conn.add_listener(NOTIFY_POSITIONS, self._on_notify)
-        self._conn = conn
+        async with self._connecting:
+            conn = await asyncpg.connect(self.dsn, server_settings={"application_name": "udipick-outbox-hub"})
+            await conn.add_listener(NOTIFY_POSITIONS, self._on_notify)
+            for channel in self._channels:
+                await conn.add_listener(channel, self._on_channel)
+            conn.add_termination_listener(self._lost)
+            self._conn = conn
+            for _, on_listening in self._channels.values():
+                on_listening(True)
 
     async def _sequence(self) -> None:
         assert self._conn is not None

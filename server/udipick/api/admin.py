@@ -1,0 +1,50 @@
+"""People and ERP keys, for administrators: list, deactivate / reactivate a user, revoke a key.
+
+Each change is audited and ends the sign-ins it affects at once, on every server process
+(``identity.AUTH_CHANNEL``). Lists never carry a password hash, a key or its hash.
+"""
+
+from __future__ import annotations
+
+from litestar import Router, get, post
+
+from udipick.api.deps import CurrentActor, Db, allow
+from udipick.services import identity
+from udipick.services.identity import ApiKeySummary, UserSummary
+
+ADMIN = allow("admin", scopes=("admin",))
+
+
+@get("/users", summary="Every user, active or not", **ADMIN)
+async def list_users(db: Db) -> list[UserSummary]:
+    return await identity.list_users(db)
+
+
+@post("/users/{username:str}/deactivate", status_code=200, summary="Deactivate a user and end their sign-ins", **ADMIN)
+async def deactivate_user(username: str, db: Db, actor: CurrentActor) -> UserSummary:
+    """The user can no longer sign in, and every handheld they are signed in on is refused at its next request."""
+    return await identity.set_user_active(db, actor, username, False)
+
+
+@post("/users/{username:str}/activate", status_code=200, summary="Reactivate a user", **ADMIN)
+async def activate_user(username: str, db: Db, actor: CurrentActor) -> UserSummary:
+    """The user may sign in again (sign-ins ended by the deactivation stay ended)."""
+    return await identity.set_user_active(db, actor, username, True)
+
+
+@get("/api-keys", summary="Every ERP key, revoked or not (never the key)", **ADMIN)
+async def list_api_keys(db: Db) -> list[ApiKeySummary]:
+    return await identity.list_api_keys(db)
+
+
+@post("/api-keys/{name:str}/revoke", status_code=200, summary="Revoke an ERP key for good", **ADMIN)
+async def revoke_api_key(name: str, db: Db, actor: CurrentActor) -> ApiKeySummary:
+    """Refused at its next request on every server process; revoking it again changes nothing."""
+    return await identity.revoke_api_key(db, actor, name)
+
+
+admin_router = Router(
+    path="/api/v1/admin",
+    route_handlers=[list_users, deactivate_user, activate_user, list_api_keys, revoke_api_key],
+    tags=["Administration"],
+)
