@@ -7,6 +7,7 @@ import contextlib
 import datetime as dt
 import uuid
 
+import pytest
 from sqlalchemy import text
 
 from tests.api.test_picking import STENT, SYR, gs1
@@ -95,3 +96,39 @@ async def test_a_serial_on_hold_is_refused_for_that_reason(demo_db):
         stored = await s.scalar(text("SELECT count(*) FROM scan_replies WHERE client_scan_id = :i"), {"i": sid})
     assert r.body.get("code") == "stock-on-hold", r.body  # not 8 retries and then "stock changed, scan again"
     assert stored == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ("INSERT INTO holds (scope, lot_id, reason, placed_by) VALUES ('lot', :lot, 'suspected damage', :user)", "stock-on-hold"),
+        ("INSERT INTO holds (scope, location_id, reason, placed_by) VALUES ('location', :location, 'spill', :user)", "stock-on-hold"),
+        ("UPDATE lots SET status = 'quarantine' WHERE id = :lot", "lot-quarantined"),
+        ("UPDATE locations SET frozen = true WHERE id = :location", "location-frozen"),
+        ("INSERT INTO location_blocks (location_id, item_id, reason) VALUES (:location, :item, 'short pick')", "location-frozen"),
+    ],
+    ids=["lot hold", "location hold", "lot quarantined", "location frozen", "location blocked"],
+)
+async def test_a_fact_the_verdict_judged_that_changes_before_the_write_is_judged_again(demo_db, monkeypatch, change, code):
+    """``udipick_pick_accept`` compares the facts the verdict judged the stock on with what they are now; when one
+    changed, the scan is read and decided again, and refused for what it is now."""
+    sup = await _actor(demo_db, "supervisor")
+    picker = await _actor(demo_db, "picker")
+    settings = Settings()
+    wave = await picking.release_wave(demo_db, sup, orders=["SO-5002"], today=TODAY)
+    task = next(t for t in await picking.list_tasks(demo_db, wave_id=wave["waveId"]) if t["item"]["gtin"] == SYR)
+    async with demo_db() as s:
+        where = (await s.execute(text("SELECT lot_id AS lot, location_id AS location, item_id AS item FROM pick_tasks"
+                                      " WHERE id = :id"), {"id": task["taskId"]})).one()._asdict()
+
+    async def meanwhile():
+        async with demo_db.begin() as s:
+            await s.execute(text(change), {**where, "user": sup.user_id})
+
+    _hooked(monkeypatch, meanwhile)
+    r = await picking.confirm_pick(demo_db, picker, settings, task_id=task["taskId"], client_scan_id=uuid.uuid4(),
+                                   raw=gs1(SYR, task["lot"]), location_raw=None, today=TODAY)
+    assert r.status == 409, r.body
+    assert r.body["code"] == code, r.body
+    async with demo_db() as s:
+        assert await s.scalar(text("SELECT picked FROM pick_tasks WHERE id = :id"), {"id": task["taskId"]}) == 0

@@ -10,16 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from udipick.domain import errors as e
-from udipick.domain.allocation import (
-    Candidate,
-    Need,
-    ScannedUnit,
-    TaskView,
-    ineligibility,
-    judge_pick_scan,
-    plan_fefo,
-    plan_wave,
-)
+from udipick.domain.allocation import Candidate, Need, ineligibility, plan_fefo, plan_wave
+from udipick.domain.picking import ScannedUnit, TaskView, judge_pick_scan
 
 TODAY = dt.date(2026, 11, 25)
 

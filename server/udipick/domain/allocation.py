@@ -1,8 +1,15 @@
 """First-expiry-first-out (FEFO) allocation and the rules that make stock pickable.
 
 Pure: candidates are snapshots of locked stock rows, ``today`` is passed in. The same eligibility
-rule decides at allocation (which units to promise) and at the scan (whether the unit in the
-picker's hand may leave), so a hold placed or a lot expiring between the two is caught at the scan.
+rule decides at allocation (which units to promise), at the scan (whether the unit in the picker's
+hand may leave, ``domain.picking``) and in replenishment (what may go to a pick face), so a hold
+placed or a lot expiring between the two is caught at the scan.
+
+Each rule is written here once: which stock rows can serve a line at all (``on_the_shelf``), which
+of those may (``ineligibility``), and in which order they are taken (``fefo_key``). The database
+only supplies facts (a row's lot status, the hold covering it: ``udipick_stock_hold``) and narrows
+what it reads to a superset of what these rules would take (``services.picking``), never a rule of
+its own.
 """
 
 from __future__ import annotations
@@ -11,7 +18,6 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
-from udipick.domain import errors as e
 from udipick.domain.values import immutable
 
 #: why a candidate is not eligible; also the reasons a line is reported short
@@ -44,10 +50,14 @@ class Candidate:
     pick_sequence: int
     location_frozen: bool
     available: int
-    #: an active hold covers this stock (item, lot, serial or location): its reason, else None
+    #: an active hold covers this stock (item, lot, serial or location; ``udipick_stock_hold``): its reason, else None
     hold: str | None = None
-    #: location blocked for this item after a short pick, until counted
+    #: location blocked for this item after a short pick, until counted (``udipick_location_block``)
     blocked: bool = False
+    #: the stock row's own status (``stock.status``): only ``available`` stock is on the shelf
+    stock_status: str = "available"
+    #: still on a licence plate, in a tote or a carton (``stock.container_id``), not loose on the shelf
+    in_container: bool = False
 
 
 @immutable
@@ -75,12 +85,25 @@ class Shortfall:
     reason: str
 
 
+#: location types stock is picked from; stock anywhere else (receiving, quarantine, shipping) is not
+#: stock on the shelf: it has not been put away yet, is set aside, or has been picked already
+PICKABLE_TYPES = ("pick", "reserve", "cold", "bonded")
+
+
+def on_the_shelf(c: Candidate) -> bool:
+    """Whether the row is stock a line could be served from at all: available, loose (not on a licence
+    plate or in a tote) and at a location stock is picked from. Anything else is not counted, not even
+    as refused stock: a line with nothing on the shelf is short for ``no-stock``, whatever lies at
+    receiving."""
+    return c.stock_status == "available" and not c.in_container and c.location_type in PICKABLE_TYPES
+
+
 def remaining_days(expiry: dt.date | None, today: dt.date) -> int | None:
     return None if expiry is None else (expiry - today).days
 
 
 def ineligibility(c: Candidate, *, today: dt.date, min_shelf_life_days: int, allow_bonded: bool) -> str | None:
-    """``None`` when the candidate may be picked for such a line, else the reason it may not."""
+    """``None`` when the candidate (on the shelf) may be picked for such a line, else the reason it may not."""
     if c.lot_status == "recalled":
         return RECALLED
     if c.lot_status == "rejected":
@@ -107,7 +130,10 @@ _LOCATION_RANK = {"pick": 0, "cold": 0, "bonded": 0, "reserve": 1}
 
 
 def fefo_key(c: Candidate) -> tuple:
-    """Earliest expiry first (no expiry last); ties by lot, then pick faces before reserve, then pick path."""
+    """Earliest expiry first (no expiry last); ties by lot, then pick faces before reserve, then pick path.
+
+    Lots compare as Python strings, by code point (SQL that reads lots in this order sorts them
+    ``COLLATE "C"``, the same order)."""
     return (
         c.expiry is None,
         c.expiry or dt.date.max,
@@ -137,7 +163,7 @@ def _take(
     for c in in_fefo_order:
         if left == 0:
             break
-        if c.available <= 0:
+        if c.available <= 0 or not on_the_shelf(c):
             continue
         why = ineligibility(c, today=today, min_shelf_life_days=need.min_shelf_life_days, allow_bonded=need.allow_bonded)
         if why is not None:
@@ -182,157 +208,3 @@ def plan_wave(
                 mine[i] = replace(c, available=c.available - taken[c.stock_id])
                 left -= 1
     return allocations, shortfalls
-
-
-# ---- the scan verdict ------------------------------------------------------------------------------
-
-
-@immutable
-class TaskView:
-    """What a pick task asks for, as allocated."""
-
-    task_id: int
-    item_id: int
-    item_name: str
-    gtin: str
-    location_id: int
-    location: str
-    lot_id: int | None
-    lot: str | None
-    expiry: dt.date | None
-    serial_id: int | None
-    remaining: int
-    min_shelf_life_days: int
-    allow_bonded: bool
-
-
-@immutable
-class ScannedUnit:
-    item_id: int | None
-    gtin: str | None
-    lot: str | None
-    serial: str | None
-    units: int
-    #: the serial's own status when the serial is known (in_stock, picked, packed, shipped, ...)
-    serial_status: str | None = None
-
-
-@immutable
-class Verdict:
-    """An accepted scan: take ``units`` from ``candidate`` (a different lot than allocated when ``swapped``)."""
-
-    candidate: Candidate
-    units: int
-    swapped: bool
-    fefo_overridden: bool = False
-
-
-def _refuse(why: str, c: Candidate, today: dt.date, need_days: int) -> e.DomainError:
-    ctx = {"lot": c.lot, "location": c.location, "expiry": c.expiry}
-    if why == EXPIRED:
-        return e.LotExpired(f"Lot {c.lot} expired on {c.expiry}: put it aside and tell your supervisor", **ctx)
-    if why == SHORT_DATED:
-        days = remaining_days(c.expiry, today)
-        return e.ShelfLifeTooShort(
-            f"Lot {c.lot} has {days} days left; this order needs at least {need_days}",
-            remainingDays=days,
-            requiredDays=need_days,
-            **ctx,
-        )
-    if why == ON_HOLD:
-        return e.StockOnHold(f"Lot {c.lot} at {c.location} is on hold ({c.hold or 'lot hold'}): do not pick it", reason=c.hold, **ctx)
-    if why == RECALLED:
-        return e.LotRecalled(f"Lot {c.lot} is recalled: do not pick it, put it aside and tell your supervisor", **ctx)
-    if why in (QUARANTINE, REJECTED):
-        return e.LotQuarantined(f"Lot {c.lot} is in {why}: it is not released for sale", status=why, **ctx)
-    if why == FROZEN:
-        return e.LocationFrozen(f"Location {c.location} is frozen (count or investigation): pick nothing here", **ctx)
-    if why == BLOCKED:
-        return e.LocationFrozen(f"Location {c.location} is blocked for this item until it is counted", **ctx)
-    if why == BONDED:
-        return e.LotQuarantined(f"Lot {c.lot} at {c.location} is bonded stock and this order may not take it", status=why, **ctx)
-    raise AssertionError(why)
-
-
-def judge_pick_scan(
-    task: TaskView,
-    scanned: ScannedUnit,
-    at_location: Sequence[Candidate],
-    first_eligible: Candidate | None,
-    *,
-    today: dt.date,
-    override_fefo: bool = False,
-) -> Verdict:
-    """Decide one item scan at the task's location.
-
-    ``at_location``: the stock of the task's item at the task's location (all lots and statuses), with
-    ``available`` counting the task's own reservation as available to it.
-    ``first_eligible``: the earliest-expiring eligible stock of the item anywhere, for the message
-    that tells the picker what to take instead.
-    A different lot than allocated is accepted (and the allocation swapped) when it is eligible and
-    expires no later than the allocated lot; later-expiring lots are a ``FefoViolation``.
-    """
-    if scanned.item_id is None or scanned.item_id != task.item_id:
-        raise e.WrongItem(
-            f"This is not {task.item_name}: take {task.item_name} (GTIN {task.gtin}) from {task.location}",
-            expectedItem=task.item_name,
-            expectedGtin=task.gtin,
-            scannedGtin=scanned.gtin,
-            takeLocation=task.location,
-        )
-    if scanned.serial_status in ("picked", "packed"):
-        raise e.SerialAlreadyPicked(f"Serial {scanned.serial} was already picked: scan another unit", serial=scanned.serial)
-    if scanned.serial_status == "shipped":
-        raise e.SerialAlreadyShipped(
-            f"Serial {scanned.serial} has already shipped: this unit must not be here; put it aside and tell your supervisor",
-            serial=scanned.serial,
-        )
-    if scanned.serial_status == "hold":
-        raise e.StockOnHold(f"Serial {scanned.serial} is on hold: do not pick it", reason="serial hold", serial=scanned.serial,
-                            lot=scanned.lot, location=task.location)
-    if scanned.serial_status == "rejected":
-        raise e.LotQuarantined(f"Serial {scanned.serial} was rejected by QC: it is not released for sale", status="rejected",
-                               serial=scanned.serial, lot=scanned.lot, location=task.location)
-    if scanned.units > task.remaining:
-        raise e.OverPick(
-            f"Only {task.remaining} more needed; this scan is {scanned.units}. Take single units instead",
-            remaining=task.remaining,
-            scannedUnits=scanned.units,
-        )
-    lot = scanned.lot if scanned.lot is not None else task.lot
-    matching = [c for c in at_location if c.lot == lot and (scanned.serial is None or c.serial == scanned.serial)]
-    if not matching:
-        raise e.LotNotAtLocation(
-            f"Udipick has no lot {lot} of this item at {task.location}: take lot {task.lot} from {task.location}",
-            scannedLot=lot,
-            takeLot=task.lot,
-            takeLocation=task.location,
-        )
-    # the first matching row with stock; a held or expired lot is refused for that reason, not for quantity
-    candidate = next((c for c in matching if c.available > 0), matching[0])
-    why = ineligibility(candidate, today=today, min_shelf_life_days=task.min_shelf_life_days, allow_bonded=task.allow_bonded)
-    if why is not None:
-        raise _refuse(why, candidate, today, task.min_shelf_life_days)
-    swapped = lot != task.lot or (scanned.serial is not None and candidate.serial_id != task.serial_id)
-    overridden = False
-    if lot != task.lot and task.expiry is not None and (candidate.expiry is None or candidate.expiry > task.expiry):
-        if not override_fefo:
-            take = first_eligible if first_eligible is not None and first_eligible.expiry is not None else None
-            take_lot, take_loc, take_exp = (take.lot, take.location, take.expiry) if take else (task.lot, task.location, task.expiry)
-            raise e.FefoViolation(
-                f"Take lot {take_lot} from {take_loc}: it expires first ({take_exp}); lot {lot} expires {candidate.expiry}",
-                takeLot=take_lot,
-                takeLocation=take_loc,
-                takeExpiry=take_exp,
-                scannedLot=lot,
-                scannedExpiry=candidate.expiry,
-            )
-        overridden = True
-    if candidate.available < scanned.units:
-        raise e.InsufficientStock(
-            f"Udipick shows only {candidate.available} of lot {lot} at {task.location}: report a short pick",
-            available=candidate.available,
-            lot=lot,
-            location=task.location,
-        )
-    return Verdict(candidate, scanned.units, swapped, overridden)

@@ -13,7 +13,7 @@ import datetime as dt
 import logging
 import random
 import uuid
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from types import SimpleNamespace
 from typing import Any
 
@@ -29,7 +29,8 @@ from udipick.db.pg import raw as pg_conn
 from udipick.domain import errors as e
 from udipick.domain.access import Actor
 from udipick.domain.problem import problem_body, status_for
-from udipick.domain.allocation import Candidate, Need, ScannedUnit, TaskView, ineligibility, judge_pick_scan, plan_wave
+from udipick.domain.allocation import PICKABLE_TYPES, Allocation, Candidate, Need, Shortfall, plan_wave
+from udipick.domain.picking import PickScan, PickTask, ReservedSerial, check_location as check_location_scan, decide_pick
 from udipick.services import replay, scans
 from udipick.services.outbox import wake_sequencer
 from udipick.services.events import (
@@ -46,25 +47,31 @@ from udipick.services.events import (
 
 log = logging.getLogger(__name__)
 
-PICKABLE_TYPES = ("pick", "reserve", "cold", "bonded")
-
-CANDIDATES = """
+#: Every stock row, with the facts ``domain.allocation`` judges it on, in ``Candidate``'s field order.
+#: The hold covering a row and its location block come from the one SQL definition of each
+#: (``udipick_stock_hold``, ``udipick_location_block``, migration 0008), inlined by the planner.
+STOCK_FACTS = """
 SELECT s.id AS stock_id, s.item_id, s.lot_id, l.lot, l.expiry, coalesce(l.status, 'released') AS lot_status,
        s.serial_id, se.serial, s.location_id, loc.code AS location, loc.type AS location_type, loc.pick_sequence,
        loc.frozen AS location_frozen, s.quantity - s.reserved AS available,
-       (SELECT h.reason FROM holds h
-         WHERE h.released_at IS NULL
-           AND ((h.scope = 'item' AND h.item_id = s.item_id) OR (h.scope = 'lot' AND h.lot_id = s.lot_id)
-             OR (h.scope = 'serial' AND h.serial_id = s.serial_id) OR (h.scope = 'location' AND h.location_id = s.location_id))
-         ORDER BY h.id LIMIT 1) AS hold,
-       EXISTS (SELECT 1 FROM location_blocks b
-                WHERE b.cleared_at IS NULL AND b.location_id = s.location_id AND b.item_id = s.item_id) AS blocked
+       (SELECT h.reason FROM udipick_stock_hold(p_item_id => s.item_id, p_lot_id => s.lot_id, p_serial_id => s.serial_id,
+                                                p_location_id => s.location_id) h) AS hold,
+       EXISTS (SELECT 1 FROM udipick_location_block(p_item_id => s.item_id, p_location_id => s.location_id)) AS blocked,
+       s.status AS stock_status, s.container_id IS NOT NULL AS in_container
   FROM stock s
   JOIN locations loc ON loc.id = s.location_id
   LEFT JOIN lots l ON l.id = s.lot_id
   LEFT JOIN serials se ON se.id = s.serial_id
- WHERE s.status = 'available' AND s.container_id IS NULL AND loc.type IN ('pick', 'reserve', 'cold', 'bonded')
 """
+
+#: ``domain.allocation.on_the_shelf`` as a WHERE clause, exactly: the rows it leaves out are rows the
+#: domain would skip anyway, so every query of pick candidates starts from it (and the indexes serve it)
+ON_THE_SHELF = (
+    "s.status = 'available' AND s.container_id IS NULL AND loc.type IN (" + ", ".join(f"'{t}'" for t in PICKABLE_TYPES) + ")"
+)
+
+#: the stock rows that can serve a pick; callers narrow further with ``AND ...``
+CANDIDATES = STOCK_FACTS + " WHERE " + ON_THE_SHELF + "\n"
 
 
 _CANDIDATE_FIELDS = tuple(f.name for f in fields(Candidate))  # the order CANDIDATES selects them in
@@ -84,6 +91,7 @@ def candidate_of(row: Any, *, extra: int = 0) -> Candidate:
         lot_status=row.lot_status, serial_id=row.serial_id, serial=row.serial, location_id=row.location_id,
         location=row.location, location_type=row.location_type, pick_sequence=row.pick_sequence,
         location_frozen=row.location_frozen, available=row.available + extra, hold=row.hold, blocked=row.blocked,
+        stock_status=row.stock_status, in_container=row.in_container,
     )
 
 
@@ -187,16 +195,8 @@ async def _allocate(session: AsyncSession, wave_id: int, lines: list[_Line], tod
         return 0, []
     items = sorted({ln.item_id for ln in lines})
     await lock_items(session, items)
-    needs = [Need(ln.line_id, ln.item_id, ln.open_qty, ln.min_days, ln.allow_bonded) for ln in lines]
-    candidates = await _wave_candidates(session, lines, today, limited=True)
-    allocations, shortfalls = plan_wave(candidates, needs, today=today)
-    if shortfalls:
-        # the first-pass read only the earliest lots of each item: read everything for the short items and plan again
-        short_lines = {s.line_id for s in shortfalls}
-        short_items = {ln.item_id for ln in lines if ln.line_id in short_lines}
-        full = await _wave_candidates(session, [ln for ln in lines if ln.item_id in short_items], today, limited=False)
-        candidates = [c for c in candidates if c.item_id not in short_items] + full
-        allocations, shortfalls = plan_wave(candidates, needs, today=today)
+    allocations, shortfalls = await plan_needs(
+        session, [Need(ln.line_id, ln.item_id, ln.open_qty, ln.min_days, ln.allow_bonded) for ln in lines], today)
     by_line = {ln.line_id: ln for ln in lines}
     if allocations:
         reserve: dict[int, int] = {}
@@ -256,24 +256,55 @@ async def lock_items(session: AsyncSession, items: list[int]) -> None:
     )
 
 
+async def plan_needs(session: AsyncSession, needs: list[Need], today: dt.date) -> tuple[list[Allocation], list[Shortfall]]:
+    """``domain.allocation.plan_wave`` over the free stock of the needs' items, read in two passes.
+
+    The first pass reads only the start of each item's stock in FEFO order (``_wave_candidates``
+    says which rows, and why they are a superset of what the plan can take without falling short);
+    when a line falls short anyway, its item is read in full and planned again, so the shortfall
+    names the real reason (short-dated, on hold, ...). The result equals ``plan_wave`` over every
+    stock row (``tests/db/test_candidate_narrowing.py``).
+    """
+    if not needs:
+        return [], []
+    candidates = await _wave_candidates(session, needs, today, limited=True)
+    allocations, shortfalls = plan_wave(candidates, needs, today=today)
+    if shortfalls:
+        short_lines = {s.line_id for s in shortfalls}
+        short_items = {n.item_id for n in needs if n.line_id in short_lines}
+        full = await _wave_candidates(session, [n for n in needs if n.item_id in short_items], today, limited=False)
+        candidates = [c for c in candidates if c.item_id not in short_items] + full
+        allocations, shortfalls = plan_wave(candidates, needs, today=today)
+    return allocations, shortfalls
+
+
+#: An item's lotted stock on the shelf with something free, in FEFO order (``fefo_key``: expiry, no
+#: expiry last; lot, by code point; pick faces before reserve; pick path; row), from the first
+#: ``nlots`` lots, at most ``nrows`` rows. ``strict`` leaves out rows every line of the item would
+#: refuse anyway: lots not released, lots expiring before ``today`` + the smallest minimum shelf life
+#: of the item's lines, frozen locations.
 _WAVE_CANDIDATES = """
 SELECT s.id AS stock_id, s.item_id, s.lot_id, l.lot, l.expiry, l.status AS lot_status, s.serial_id, se.serial,
        s.location_id, loc.code AS location, loc.type AS location_type, loc.pick_sequence, loc.frozen AS location_frozen,
-       s.quantity - s.reserved AS available, NULL AS hold, false AS blocked
-  FROM unnest(CAST(:items AS int[]), CAST(:min_days AS int[]), CAST(:rows AS int[])) AS d(item_id, min_days, nrows)
+       s.quantity - s.reserved AS available,
+       (SELECT h.reason FROM udipick_stock_hold(p_item_id => s.item_id, p_lot_id => s.lot_id, p_serial_id => s.serial_id,
+                                                p_location_id => s.location_id) h) AS hold,
+       EXISTS (SELECT 1 FROM udipick_location_block(p_item_id => s.item_id, p_location_id => s.location_id)) AS blocked,
+       s.status AS stock_status, s.container_id IS NOT NULL AS in_container
+  FROM unnest(CAST(:items AS int[]), CAST(:min_days AS int[]), CAST(:rows AS int[]), CAST(:lots AS int[]))
+       AS d(item_id, min_days, nrows, nlots)
  CROSS JOIN LATERAL (
        SELECT s.* FROM (
               SELECT l.id FROM lots l
                WHERE l.item_id = d.item_id
                  AND (NOT :strict OR (l.status = 'released'
                                       AND (l.expiry IS NULL OR l.expiry >= CAST(:today AS date) + d.min_days)))
-               ORDER BY l.expiry NULLS LAST, l.lot LIMIT :nlots) fl
+               ORDER BY l.expiry NULLS LAST, l.lot COLLATE "C" LIMIT d.nlots) fl
          JOIN stock s ON s.lot_id = fl.id
          JOIN lots l ON l.id = s.lot_id
          JOIN locations loc ON loc.id = s.location_id
-        WHERE s.status = 'available' AND s.container_id IS NULL AND s.quantity > s.reserved
-          AND loc.type IN ('pick', 'reserve', 'cold', 'bonded') AND (NOT :strict OR NOT loc.frozen)
-        ORDER BY l.expiry NULLS LAST, l.lot, loc.type = 'reserve', loc.pick_sequence, s.id
+        WHERE """ + ON_THE_SHELF + """ AND s.quantity > s.reserved AND (NOT :strict OR NOT loc.frozen)
+        ORDER BY l.expiry NULLS LAST, l.lot COLLATE "C", loc.type = 'reserve', loc.pick_sequence, s.id
         LIMIT d.nrows) s
   JOIN lots l ON l.id = s.lot_id
   JOIN locations loc ON loc.id = s.location_id
@@ -281,60 +312,45 @@ SELECT s.id AS stock_id, s.item_id, s.lot_id, l.lot, l.expiry, l.status AS lot_s
 """
 
 
-async def _wave_candidates(session: AsyncSession, lines: list[_Line], today: dt.date, *, limited: bool) -> list[Candidate]:
-    """Free stock of the lines' items, earliest expiry first.
+async def _wave_candidates(session: AsyncSession, needs: list[Need], today: dt.date, *, limited: bool) -> list[Candidate]:
+    """Free stock of the needs' items on the shelf: every row (``limited=False``), or a superset of the
+    rows a plan that falls short nowhere takes (``limited=True``).
 
-    The first pass reads only each item's first few eligible lots and as many rows as the demand
-    could need (a serialised row is one unit); a line left short is planned again on everything,
-    ineligible stock included, so its shortfall names the real reason (short-dated, on hold, ...).
-    Lots without lot tracking, holds and location blocks are read as they are; the pure rule in
-    ``domain.allocation`` has the last word on eligibility either way.
+    The limited read: every row without a lot, and of the lotted rows the first ``demand + 20`` in
+    FEFO order among the first three lots, leaving out rows each line of the item refuses (see
+    ``_WAVE_CANDIDATES``). Why a plan on it that falls short nowhere is the plan on every row:
+    ``plan_wave`` takes an item's rows in ``fefo_key`` order, skipping the ones it refuses. The rows
+    read are all of that order's rows up to some point, less rows it would refuse; the rows not read
+    come after that point, or are rows it would refuse. A plan that filled every line took nothing
+    beyond the point, and the full plan walks the same rows up to it in the same order. Rows without
+    a lot sort as a lot without expiry (``fefo_key``): after every lot that has one. For an item that
+    has them, the lotted rows are read without a limit, or the point would be earlier than they are.
+    Eligibility itself is never decided here: ``domain.allocation`` has the last word either way.
     """
     demand: dict[int, list[int]] = {}
-    for ln in lines:
-        d = demand.setdefault(ln.item_id, [0, ln.min_days])
-        d[0] += ln.open_qty
-        d[1] = min(d[1], ln.min_days)
+    for n in needs:
+        d = demand.setdefault(n.item_id, [0, n.min_shelf_life_days])
+        d[0] += n.quantity
+        d[1] = min(d[1], n.min_shelf_life_days)
     items = sorted(demand)
     big = 2**31 - 1
-    params = {
-        "items": items,
-        "min_days": [demand[i][1] for i in items],
-        "rows": [demand[i][0] + 20 if limited else big for i in items],
-        "nlots": 3 if limited else big,
-        "strict": limited,  # the full pass reads ineligible stock too, so a short line says why
-        "today": today,
-    }
-    rows = candidates_of(await session.execute(text(_WAVE_CANDIDATES), params))
-    rows += candidates_of(
+    rows = candidates_of(
         await session.execute(
             text(CANDIDATES + " AND s.item_id = ANY(CAST(:items AS int[])) AND s.lot_id IS NULL AND s.quantity > s.reserved"),
             {"items": items},
         )
     )
-    holds = (
-        await session.execute(
-            text("SELECT scope, item_id, lot_id, serial_id, location_id, reason FROM holds WHERE released_at IS NULL ORDER BY id")
-        )
-    ).all()
-    blocks = set(
-        (await session.execute(text("SELECT location_id, item_id FROM location_blocks WHERE cleared_at IS NULL"))).all()
-    )
-    held: dict[tuple[str, int], str] = {}
-    for h in holds:
-        key = {"item": h.item_id, "lot": h.lot_id, "serial": h.serial_id, "location": h.location_id}[h.scope]
-        held.setdefault((h.scope, key), h.reason)
-    if not held and not blocks:
-        return rows
-    out = []
-    for c in rows:
-        hold = (held.get(("item", c.item_id)) or held.get(("lot", c.lot_id)) or held.get(("serial", c.serial_id))
-                or held.get(("location", c.location_id)) or c.hold)
-        blocked = c.blocked or (c.location_id, c.item_id) in blocks
-        if hold != c.hold or blocked != c.blocked:
-            c = replace(c, hold=hold, blocked=blocked)
-        out.append(c)
-    return out
+    without_lot = {c.item_id for c in rows}
+    whole = [not limited or i in without_lot for i in items]
+    params = {
+        "items": items,
+        "min_days": [demand[i][1] for i in items],
+        "rows": [big if w else demand[i][0] + 20 for i, w in zip(items, whole, strict=True)],
+        "lots": [big if w else 3 for w in whole],
+        "strict": limited,  # the full pass reads refused stock too, so a short line says why
+        "today": today,
+    }
+    return candidates_of(await session.execute(text(_WAVE_CANDIDATES), params)) + rows
 
 
 # ---- tasks ----------------------------------------------------------------------------------------
@@ -390,24 +406,10 @@ async def _load_task(session: AsyncSession, task_id: int, *, lock: bool) -> Any:
     return SimpleNamespace(**dict(rec))
 
 
-def _check_location(task: Any, location_raw: str | None, settings: Settings, today: dt.date) -> None:
-    if location_raw is None or location_raw.strip() == task.location_barcode:
-        return  # the usual case needs no interpretation; anything else is read for the message
-    where = scans.read(location_raw, settings, today)
-    if where.kind != "location" or where.raw.strip() != task.location_barcode:
-        scanned = where.code if where.kind == "location" else where.raw.strip()
-        raise e.WrongLocation(
-            f"You are at {scanned}; this task is at {task.location}. Go to {task.location}",
-            expectedLocation=task.location,
-            scannedLocation=scanned,
-            takeLocation=task.location,
-        )
-
-
 async def check_location(db: async_sessionmaker, settings: Settings, task_id: int, raw: str, today: dt.date) -> dict[str, Any]:
     async with db() as session:
         task = await _load_task(session, task_id, lock=False)
-    _check_location(task, raw, settings, today)
+    check_location_scan(task.location, task.location_barcode, raw, config=scans.config(settings), today=today)
     return {"taskId": task_id, "location": task.location, "ok": True}
 
 
@@ -425,7 +427,7 @@ class Override:
 #: One read for one pick scan, without locks: the stored answer (a replay), the task as allocated,
 #: the item behind the scanned GTIN (or HIBC code), the serial's status, the stock of the task's item
 #: at its location, and (for a serialised unit another task of the line reserved) that task.
-#: ``udipick_pick_accept`` (migration 0004) re-checks what the verdict rests on when it writes.
+#: ``udipick_pick_accept`` (``db/sql/udipick_pick_accept.sql``) re-checks what the verdict rested on when it writes.
 #: Four shapes (``_SNAPSHOTS``): the serial look-ups only when the scan carries a serial, the HIBC
 #: look-up only for an HIBC label. PostgreSQL sets up every node of a plan on each execution, used or
 #: not: the shapes a lot-tracked GS1 scan does not need cost 0.17 M of its 1.28 M instructions.
@@ -487,9 +489,6 @@ _CHANGED, _ANSWERED = "UP001", "UP002"
 _RACES = {"23514", "40P01", "40001", _CHANGED}
 _ATTEMPTS = 8
 
-_COLUMN = {name: i for i, name in enumerate(_CANDIDATE_FIELDS)}
-_STOCK_ID, _AVAILABLE = _COLUMN["stock_id"], _COLUMN["available"]
-
 
 async def prepare_statements(conn: asyncpg.Connection) -> None:
     """Prepare each shape of the pick scan's read on a new connection (by reading a task that does not
@@ -513,78 +512,43 @@ def _decide_pick(
 ) -> _Accept | None:
     """The verdict on one snapshot: an ``_Accept`` to write, or a ``DomainError`` raised (the refusal).
 
-    The snapshot carries the stock rows the verdict needs in the usual case: the task's own row and
-    the rows of the scanned lot. When the task's own row is gone or no longer eligible, the message
-    must name the first eligible lot at the location instead: ``None`` asks the caller for every row
-    of the item there (``all_rows``) and to decide again.
+    The snapshot's record becomes immutable values (the task, the scan, the stock rows) and
+    ``domain.picking.decide_pick`` decides. The snapshot carries the stock rows the verdict needs in
+    the usual case: the task's own row and the rows of the scanned lot. ``None``: the decision needs
+    every row of the item at the location (``all_rows``): the caller reads them and asks again.
     """
     if snap["id"] is None:
         raise e.NotFound(f"pick task {task_id} does not exist", taskId=task_id)
-    # read straight from the record (a scan is decided hundreds of times a second): the task's own
-    # fields, with its stock row, lot and serial as locals because a serial trade changes them
-    status, picked_before, quantity = snap["status"], snap["picked"], snap["quantity"]
-    serial_status = snap["serial_status"]
-    if status != "open":
-        raise e.TaskNotOpen(f"task {task_id} is {status}: go to the next task", taskId=task_id, status=status)
-    order, order_status = snap["order_erp_id"], snap["order_status"]
-    if order_status != "released":
-        raise e.OrderNotReleased(f"order {order} is {order_status}: nothing more is picked for it",
-                                 order=order, status=order_status)
-    location = snap["location"]
-    if location_raw is not None and location_raw.strip() != snap["location_barcode"]:
-        _check_location(SimpleNamespace(location=location, location_barcode=snap["location_barcode"]), location_raw,
-                        settings, today)
-    item_id, task_item_id = snap["match_item_id"], snap["item_id"]
-    # traceability: the unit in hand names its own lot and serial; udipick never picks one for it
-    if item_id is not None and item_id == task_item_id:
-        name = snap["match_name"]
-        if snap["match_serial_tracked"] and not scan.serial:
-            raise e.MissingSerial(f"{name} is serialised: scan the code that carries the serial (21)", needs=["serial"])
-        if snap["match_lot_tracked"] and not scan.lot:
-            raise e.MissingLot(f"{name} is lot-tracked: scan the code that carries the lot (10)", needs=["lot"])
     rows = all_rows if all_rows is not None else snap["candidates"]  # tuples in ``Candidate`` field order
     for r in rows:
         if len(r) != len(_CANDIDATE_FIELDS):
             raise ValueError(f"a stock row has {len(r)} columns; Candidate has {len(_CANDIDATE_FIELDS)}")
-    stock_id, lot_id, serial_id = stock_before, lot_before, serial_before = snap["stock_id"], snap["lot_id"], snap["serial_id"]
-    lot, expiry = snap["lot"], snap["expiry"]
-    trade = None
-    if scan.serial and serial_status == "in_stock" and snap["trade"] is not None and not picked_before and quantity == 1:
-        row = next((Candidate(*r) for r in rows if r[_COLUMN["serial"]] == scan.serial), None)
-        if row is not None and row.stock_id != stock_id and snap["trade"][1] == row.stock_id:
-            # the picker took another serialised unit this order line also reserved: trade the two tasks'
-            # units, so each serial stays promised exactly once
-            trade = snap["trade"]
-            stock_id, lot_id, serial_id, lot, expiry = row.stock_id, row.lot_id, row.serial_id, row.lot, row.expiry
-    remaining = quantity - picked_before
-    min_days, allow_bonded = snap["min_shelf_life_days"], snap["allow_bonded"]
-    # the task's own reservation counts as available to it
-    at_location = [Candidate(*r) if r[_STOCK_ID] != stock_id else Candidate(*r[:_AVAILABLE], r[_AVAILABLE] + remaining, *r[_AVAILABLE + 1:])
-                   for r in rows]
-    mine = next((c for c in at_location if c.stock_id == stock_id), None)
-    eligible = {c.stock_id for c in at_location
-                if ineligibility(c, today=today, min_shelf_life_days=min_days, allow_bonded=allow_bonded) is None}
-    if all_rows is None and (mine is None or mine.stock_id not in eligible):
+    task = PickTask(
+        snap["id"], snap["status"], snap["quantity"], snap["picked"], snap["order_erp_id"], snap["order_status"],
+        snap["item_id"], snap["item_name"], snap["gtin"], snap["location_id"], snap["location"], snap["location_barcode"],
+        snap["stock_id"], snap["lot_id"], snap["lot"], snap["expiry"], snap["serial_id"], snap["min_shelf_life_days"],
+        snap["allow_bonded"], snap["staging_id"],
+    )
+    item_id = snap["match_item_id"]
+    scanned = PickScan(
+        scan.gtin or scan.content_gtin, scan.lot, scan.serial, scan.quantity or 1, item_id, snap["match_name"],
+        bool(snap["match_lot_tracked"]), bool(snap["match_serial_tracked"]),
+        snap["match_pack_qty"] if item_id is not None else 1, snap["serial_status"],
+    )
+    other = snap["trade"]
+    decision = decide_pick(
+        task, scanned, [Candidate(*r) for r in rows], every_row=all_rows is not None, today=today,
+        location_raw=location_raw, scan_config=scans.config(settings), override_fefo=override is not None,
+        trade=ReservedSerial(*other) if other is not None else None,
+    )
+    if decision is None:
         return None
-    first = mine if mine is not None and mine.stock_id in eligible else next(
-        (c for c in sorted(at_location, key=lambda c: (c.expiry or dt.date.max, c.lot or ""))
-         if c.stock_id in eligible and c.available > 0), None)
-    task_pk, gtin, item_name = snap["id"], snap["gtin"], snap["item_name"]
-    view = TaskView(
-        task_id=task_pk, item_id=task_item_id, item_name=item_name, gtin=gtin, location_id=snap["location_id"],
-        location=location, lot_id=lot_id, lot=lot, expiry=expiry, serial_id=serial_id,
-        remaining=remaining, min_shelf_life_days=min_days, allow_bonded=allow_bonded,
-    )
-    scanned = ScannedUnit(
-        item_id=item_id, gtin=scan.gtin or scan.content_gtin, lot=scan.lot, serial=scan.serial,
-        units=snap["match_pack_qty"] * (scan.quantity or 1) if item_id is not None else 1, serial_status=serial_status,
-    )
-    verdict = judge_pick_scan(view, scanned, at_location, first, today=today, override_fefo=override is not None)
+    verdict, trade = decision.verdict, decision.trade
+    task_pk, gtin, location, order = task.task_id, task.gtin, task.location, task.order
+    lot, expiry, quantity, picked_before = decision.lot, decision.expiry, task.quantity, task.picked
     c = verdict.candidate
-    if snap["staging_id"] is None:
-        raise e.Conflict("this warehouse has no shipping location to stage picked goods; ask an admin to add one")
     overridden = override if verdict.fefo_overridden else None
-    picked = picked_before + verdict.units
+    picked = decision.picked
     events: list[EventData] = [
         PickConfirmed(
             order=order, line_no=snap["line_no"], task_id=task_pk, gtin=gtin, item=snap["item_erp_id"],
@@ -610,9 +574,10 @@ def _decide_pick(
     args = (
         client_scan_id, f"pick:{task_id}", msgspec.json.encode(body).decode(),
         task_pk, picked_before, verdict.units,
-        stock_before, stock_id, lot_id, serial_id,
-        trade[0] if trade else None, lot_before if trade else None, serial_before if trade else None,
+        task.stock_id, decision.stock_id, decision.lot_id, decision.serial_id,
+        trade.task_id if trade else None, task.lot_id if trade else None, task.serial_id if trade else None,
         c.stock_id, c.lot_id, c.serial_id,
+        c.lot_status, c.location_frozen, c.hold, c.blocked,  # the facts the verdict judged, re-checked as it writes
         snap["location_id"], snap["staging_id"], snap["tote_id"],
         overridden.supervisor.user_id if overridden else None, overridden.reason if overridden else None,
         f"FEFO override approved by {overridden.supervisor.username}: {overridden.reason}" if overridden else None,
@@ -702,7 +667,7 @@ async def confirm_pick(
     return replay.Reply(status_for(refusal), problem_body(refusal), False)
 
 
-_ACCEPT = "SELECT udipick_pick_accept(" + ", ".join(f"${i}" for i in range(1, 32)) + ")"
+_ACCEPT = "SELECT udipick_pick_accept(" + ", ".join(f"${i}" for i in range(1, 36)) + ")"
 _STORE_REPLY = "SELECT udipick_store_reply($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
 
 

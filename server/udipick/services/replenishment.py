@@ -97,10 +97,10 @@ SELECT i.id, i.erp_id, i.gtin, i.min_shelf_life_days, coalesce(i.replenish_min, 
 """
 _FACES = """
 SELECT DISTINCT ON (s.item_id, loc.id) s.item_id, loc.id AS location_id, loc.code AS location, loc.pick_sequence, loc.frozen,
-       EXISTS (SELECT 1 FROM location_blocks b
-                WHERE b.cleared_at IS NULL AND b.location_id = loc.id AND b.item_id = s.item_id) AS blocked,
-       EXISTS (SELECT 1 FROM holds h
-                WHERE h.released_at IS NULL AND h.scope = 'location' AND h.location_id = loc.id) AS held
+       EXISTS (SELECT 1 FROM udipick_location_block(p_item_id => s.item_id, p_location_id => loc.id)) AS blocked,
+       -- a hold on the location itself (item, lot and serial holds are on the stock, judged with it)
+       EXISTS (SELECT 1 FROM udipick_stock_hold(p_item_id => NULL, p_lot_id => NULL, p_serial_id => NULL,
+                                                p_location_id => loc.id)) AS held
   FROM stock s JOIN locations loc ON loc.id = s.location_id
  WHERE s.item_id = ANY(CAST(:items AS int[])) AND s.container_id IS NULL AND loc.type = ANY(CAST(:types AS text[]))
  ORDER BY s.item_id, loc.id
@@ -246,8 +246,7 @@ SELECT r.id, r.item_id, r.lot_id, r.stock_id, r.from_location_id, r.to_location_
        i.erp_id AS item_erp_id, i.name AS item_name, i.gtin, i.lot_tracked, l.lot, l.expiry,
        f.code AS from_code, f.barcode AS from_barcode, f.pick_sequence AS from_sequence,
        t.code AS to_code, t.barcode AS to_barcode, t.frozen AS to_frozen,
-       EXISTS (SELECT 1 FROM location_blocks b
-                WHERE b.cleared_at IS NULL AND b.location_id = r.to_location_id AND b.item_id = r.item_id) AS to_blocked
+       EXISTS (SELECT 1 FROM udipick_location_block(p_item_id => r.item_id, p_location_id => r.to_location_id)) AS to_blocked
   FROM replenishment_tasks r
   JOIN items i ON i.id = r.item_id
   JOIN locations f ON f.id = r.from_location_id

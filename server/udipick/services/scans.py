@@ -37,6 +37,14 @@ def read(raw: str | bytes, settings: Settings, today: dt.date) -> Scan:
     return interpret(raw, today=today, config=reader.config)
 
 
+def config(settings: Settings) -> ScanConfig:
+    """The ``ScanConfig`` of ``settings``, made once (for the domain rules that read a scan themselves)."""
+    reader = _last_reader
+    if reader is None or reader.settings is not settings:
+        reader = _reader_for(settings)
+    return reader.config
+
+
 class _Reader:
     """The scan reader of one ``Settings``: its ``ScanConfig``, made once, and the codes it has read.
 

@@ -1,0 +1,365 @@
+"""The pick scan: is the unit in the picker's hand the one this task may take, here and now?
+
+Pure: the task, the scan and the stock rows at the task's location are immutable snapshots the
+service read (``services.picking``), ``today`` is passed in. Eligibility and FEFO order are those
+of ``domain.allocation``, the same rules that made the allocation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import operator
+from collections.abc import Sequence
+from dataclasses import fields
+
+from udipick.domain import errors as e
+from udipick.domain.allocation import (
+    BLOCKED,
+    BONDED,
+    EXPIRED,
+    FROZEN,
+    ON_HOLD,
+    QUARANTINE,
+    RECALLED,
+    REJECTED,
+    SHORT_DATED,
+    Candidate,
+    fefo_key,
+    ineligibility,
+    on_the_shelf,
+    remaining_days,
+)
+from udipick.domain.barcodes import ScanConfig, interpret
+from udipick.domain.values import immutable
+
+# ---- the scan verdict ------------------------------------------------------------------------------
+
+
+@immutable
+class TaskView:
+    """What a pick task asks for, as allocated."""
+
+    task_id: int
+    item_id: int
+    item_name: str
+    gtin: str
+    location_id: int
+    location: str
+    lot_id: int | None
+    lot: str | None
+    expiry: dt.date | None
+    serial_id: int | None
+    remaining: int
+    min_shelf_life_days: int
+    allow_bonded: bool
+
+
+@immutable
+class ScannedUnit:
+    item_id: int | None
+    gtin: str | None
+    lot: str | None
+    serial: str | None
+    units: int
+    #: the serial's own status when the serial is known (in_stock, picked, packed, shipped, ...)
+    serial_status: str | None = None
+
+
+@immutable
+class Verdict:
+    """An accepted scan: take ``units`` from ``candidate`` (a different lot than allocated when ``swapped``)."""
+
+    candidate: Candidate
+    units: int
+    swapped: bool
+    fefo_overridden: bool = False
+
+
+def _refuse(why: str, c: Candidate, today: dt.date, need_days: int) -> e.DomainError:
+    ctx = {"lot": c.lot, "location": c.location, "expiry": c.expiry}
+    if why == EXPIRED:
+        return e.LotExpired(f"Lot {c.lot} expired on {c.expiry}: put it aside and tell your supervisor", **ctx)
+    if why == SHORT_DATED:
+        days = remaining_days(c.expiry, today)
+        return e.ShelfLifeTooShort(
+            f"Lot {c.lot} has {days} days left; this order needs at least {need_days}",
+            remainingDays=days,
+            requiredDays=need_days,
+            **ctx,
+        )
+    if why == ON_HOLD:
+        return e.StockOnHold(f"Lot {c.lot} at {c.location} is on hold ({c.hold or 'lot hold'}): do not pick it", reason=c.hold, **ctx)
+    if why == RECALLED:
+        return e.LotRecalled(f"Lot {c.lot} is recalled: do not pick it, put it aside and tell your supervisor", **ctx)
+    if why in (QUARANTINE, REJECTED):
+        return e.LotQuarantined(f"Lot {c.lot} is in {why}: it is not released for sale", status=why, **ctx)
+    if why == FROZEN:
+        return e.LocationFrozen(f"Location {c.location} is frozen (count or investigation): pick nothing here", **ctx)
+    if why == BLOCKED:
+        return e.LocationFrozen(f"Location {c.location} is blocked for this item until it is counted", **ctx)
+    if why == BONDED:
+        return e.LotQuarantined(f"Lot {c.lot} at {c.location} is bonded stock and this order may not take it", status=why, **ctx)
+    raise AssertionError(why)
+
+
+def judge_pick_scan(
+    task: TaskView,
+    scanned: ScannedUnit,
+    at_location: Sequence[Candidate],
+    first_eligible: Candidate | None,
+    *,
+    today: dt.date,
+    override_fefo: bool = False,
+) -> Verdict:
+    """Decide one item scan at the task's location.
+
+    ``at_location``: the stock of the task's item at the task's location (all lots and statuses), with
+    ``available`` counting the task's own reservation as available to it.
+    ``first_eligible``: the earliest-expiring eligible stock of the item anywhere, for the message
+    that tells the picker what to take instead.
+    A different lot than allocated is accepted (and the allocation swapped) when it is eligible and
+    expires no later than the allocated lot; later-expiring lots are a ``FefoViolation``.
+    """
+    if scanned.item_id is None or scanned.item_id != task.item_id:
+        raise e.WrongItem(
+            f"This is not {task.item_name}: take {task.item_name} (GTIN {task.gtin}) from {task.location}",
+            expectedItem=task.item_name,
+            expectedGtin=task.gtin,
+            scannedGtin=scanned.gtin,
+            takeLocation=task.location,
+        )
+    if scanned.serial_status in ("picked", "packed"):
+        raise e.SerialAlreadyPicked(f"Serial {scanned.serial} was already picked: scan another unit", serial=scanned.serial)
+    if scanned.serial_status == "shipped":
+        raise e.SerialAlreadyShipped(
+            f"Serial {scanned.serial} has already shipped: this unit must not be here; put it aside and tell your supervisor",
+            serial=scanned.serial,
+        )
+    if scanned.serial_status == "hold":
+        raise e.StockOnHold(f"Serial {scanned.serial} is on hold: do not pick it", reason="serial hold", serial=scanned.serial,
+                            lot=scanned.lot, location=task.location)
+    if scanned.serial_status == "rejected":
+        raise e.LotQuarantined(f"Serial {scanned.serial} was rejected by QC: it is not released for sale", status="rejected",
+                               serial=scanned.serial, lot=scanned.lot, location=task.location)
+    if scanned.units > task.remaining:
+        raise e.OverPick(
+            f"Only {task.remaining} more needed; this scan is {scanned.units}. Take single units instead",
+            remaining=task.remaining,
+            scannedUnits=scanned.units,
+        )
+    lot = scanned.lot if scanned.lot is not None else task.lot
+    matching = [c for c in at_location if c.lot == lot and (scanned.serial is None or c.serial == scanned.serial)]
+    if not matching:
+        raise e.LotNotAtLocation(
+            f"Udipick has no lot {lot} of this item at {task.location}: take lot {task.lot} from {task.location}",
+            scannedLot=lot,
+            takeLot=task.lot,
+            takeLocation=task.location,
+        )
+    # the first matching row with stock; a held or expired lot is refused for that reason, not for quantity
+    candidate = next((c for c in matching if c.available > 0), matching[0])
+    why = ineligibility(candidate, today=today, min_shelf_life_days=task.min_shelf_life_days, allow_bonded=task.allow_bonded)
+    if why is not None:
+        raise _refuse(why, candidate, today, task.min_shelf_life_days)
+    swapped = lot != task.lot or (scanned.serial is not None and candidate.serial_id != task.serial_id)
+    overridden = False
+    if lot != task.lot and task.expiry is not None and (candidate.expiry is None or candidate.expiry > task.expiry):
+        if not override_fefo:
+            take = first_eligible if first_eligible is not None and first_eligible.expiry is not None else None
+            take_lot, take_loc, take_exp = (take.lot, take.location, take.expiry) if take else (task.lot, task.location, task.expiry)
+            raise e.FefoViolation(
+                f"Take lot {take_lot} from {take_loc}: it expires first ({take_exp}); lot {lot} expires {candidate.expiry}",
+                takeLot=take_lot,
+                takeLocation=take_loc,
+                takeExpiry=take_exp,
+                scannedLot=lot,
+                scannedExpiry=candidate.expiry,
+            )
+        overridden = True
+    if candidate.available < scanned.units:
+        raise e.InsufficientStock(
+            f"Udipick shows only {candidate.available} of lot {lot} at {task.location}: report a short pick",
+            available=candidate.available,
+            lot=lot,
+            location=task.location,
+        )
+    return Verdict(candidate, scanned.units, swapped, overridden)
+
+
+# ---- the whole decision on one scan ------------------------------------------------------------------
+
+
+@immutable
+class PickTask:
+    """A pick task as the scan reads it: what was allocated, how much is picked, the order's state."""
+
+    task_id: int
+    status: str
+    quantity: int
+    picked: int
+    order: str
+    order_status: str
+    item_id: int
+    item_name: str
+    gtin: str
+    location_id: int
+    location: str
+    location_barcode: str
+    stock_id: int
+    lot_id: int | None
+    lot: str | None
+    expiry: dt.date | None
+    serial_id: int | None
+    min_shelf_life_days: int
+    allow_bonded: bool
+    #: the warehouse's staging (shipping) location picked goods go to; None when it has none
+    staging_id: int | None
+
+
+@immutable
+class PickScan:
+    """What the picker scanned and what udipick knows of it: the trade item behind its GTIN (or HIBC
+    code), and the serial's own status when the serial is known."""
+
+    gtin: str | None
+    lot: str | None
+    serial: str | None
+    #: how many of the scanned pack (a count in the barcode, AI 30), else 1
+    count: int
+    #: the item behind the scanned code, None when udipick does not know it
+    item_id: int | None
+    item_name: str | None = None
+    lot_tracked: bool = False
+    serial_tracked: bool = False
+    #: base units in one scanned pack
+    pack_quantity: int = 1
+    serial_status: str | None = None
+
+
+@immutable
+class ReservedSerial:
+    """Another open, untouched task of the same order line that reserved the scanned serial's stock row."""
+
+    task_id: int
+    stock_id: int
+    lot_id: int | None
+    serial_id: int | None
+
+
+@immutable
+class PickDecision:
+    """An accepted scan: the verdict, and the stock row, lot and serial the task holds from now on
+    (another line task's serialised unit when the two trade, ``trade``)."""
+
+    verdict: Verdict
+    stock_id: int
+    lot_id: int | None
+    serial_id: int | None
+    lot: str | None
+    expiry: dt.date | None
+    trade: ReservedSerial | None
+    #: units picked on the task after this scan
+    picked: int
+
+
+def check_location(location: str, location_barcode: str, location_raw: str | None, *, config: ScanConfig,
+                   today: dt.date) -> None:
+    """The picker confirms the location by scanning its label; anything else is a ``WrongLocation``
+    that says where to go. (No location scan at all is accepted: the item scan is checked anyway.)"""
+    if location_raw is None or location_raw.strip() == location_barcode:
+        return  # the usual case needs no interpretation; anything else is read for the message
+    where = interpret(location_raw, today=today, config=config)
+    if where.kind != "location" or where.raw.strip() != location_barcode:
+        scanned = where.code if where.kind == "location" else where.raw.strip()
+        raise e.WrongLocation(
+            f"You are at {scanned}; this task is at {location}. Go to {location}",
+            expectedLocation=location,
+            scannedLocation=scanned,
+            takeLocation=location,
+        )
+
+
+def decide_pick(
+    task: PickTask,
+    scanned: PickScan,
+    stock: Sequence[Candidate],
+    *,
+    every_row: bool,
+    today: dt.date,
+    location_raw: str | None = None,
+    scan_config: ScanConfig = ScanConfig(),
+    override_fefo: bool = False,
+    trade: ReservedSerial | None = None,
+) -> PickDecision | None:
+    """The verdict on one item scan against ``task``: a ``PickDecision``, or a ``DomainError`` raised
+    (the refusal, checked in the order a picker can act on: the task, the place, the item, the unit).
+
+    ``stock``: rows of the task's item at the task's location, as read (``available`` not counting the
+    task's own reservation). Usually only the task's own row and the rows of the scanned lot; when the
+    task's own row is gone or no longer eligible, a FEFO refusal must name the first eligible lot at
+    the location instead, and the decision returns ``None`` unless ``every_row`` says ``stock`` holds
+    every row of the item there: the caller reads them and asks again.
+    ``trade``: the scanned serial is reserved for another task of the same order line.
+    """
+    if task.status != "open":
+        raise e.TaskNotOpen(f"task {task.task_id} is {task.status}: go to the next task", taskId=task.task_id, status=task.status)
+    if task.order_status != "released":
+        raise e.OrderNotReleased(f"order {task.order} is {task.order_status}: nothing more is picked for it",
+                                 order=task.order, status=task.order_status)
+    check_location(task.location, task.location_barcode, location_raw, config=scan_config, today=today)
+    # traceability: the unit in hand names its own lot and serial; udipick never picks one for it
+    if scanned.item_id is not None and scanned.item_id == task.item_id:
+        if scanned.serial_tracked and not scanned.serial:
+            raise e.MissingSerial(f"{scanned.item_name} is serialised: scan the code that carries the serial (21)", needs=["serial"])
+        if scanned.lot_tracked and not scanned.lot:
+            raise e.MissingLot(f"{scanned.item_name} is lot-tracked: scan the code that carries the lot (10)", needs=["lot"])
+    rows = [c for c in stock if on_the_shelf(c)]
+    stock_id, lot_id, serial_id, lot, expiry = task.stock_id, task.lot_id, task.serial_id, task.lot, task.expiry
+    remaining = task.quantity - task.picked
+    if (trade is not None and scanned.serial and scanned.serial_status == "in_stock" and not task.picked
+            and task.quantity == 1):
+        row = next((c for c in rows if c.serial == scanned.serial), None)
+        if row is not None and row.stock_id != stock_id and trade.stock_id == row.stock_id:
+            # the picker took another serialised unit this order line also reserved: trade the two tasks'
+            # units, so each serial stays promised exactly once
+            stock_id, lot_id, serial_id, lot, expiry = row.stock_id, row.lot_id, row.serial_id, row.lot, row.expiry
+        else:
+            trade = None
+    else:
+        trade = None
+    min_days, allow_bonded = task.min_shelf_life_days, task.allow_bonded
+    # the task's own reservation counts as available to it
+    at_location = [c if c.stock_id != stock_id else _with_available(c, c.available + remaining) for c in rows]
+    eligible = {c.stock_id for c in at_location
+                if ineligibility(c, today=today, min_shelf_life_days=min_days, allow_bonded=allow_bonded) is None}
+    mine = next((c for c in at_location if c.stock_id == stock_id), None)
+    if mine is None or mine.stock_id not in eligible:
+        if not every_row:
+            return None
+        first = min((c for c in at_location if c.stock_id in eligible and c.available > 0), key=fefo_key, default=None)
+    else:
+        first = mine
+    view = TaskView(
+        task_id=task.task_id, item_id=task.item_id, item_name=task.item_name, gtin=task.gtin, location_id=task.location_id,
+        location=task.location, lot_id=lot_id, lot=lot, expiry=expiry, serial_id=serial_id,
+        remaining=remaining, min_shelf_life_days=min_days, allow_bonded=allow_bonded,
+    )
+    unit = ScannedUnit(
+        item_id=scanned.item_id, gtin=scanned.gtin, lot=scanned.lot, serial=scanned.serial,
+        units=scanned.pack_quantity * scanned.count if scanned.item_id is not None else 1, serial_status=scanned.serial_status,
+    )
+    verdict = judge_pick_scan(view, unit, at_location, first, today=today, override_fefo=override_fefo)
+    if task.staging_id is None:
+        raise e.Conflict("this warehouse has no shipping location to stage picked goods; ask an admin to add one")
+    return PickDecision(verdict, stock_id, lot_id, serial_id, lot, expiry, trade, task.picked + verdict.units)
+
+
+#: a candidate's field values in field order, by one C call
+_CANDIDATE_VALUES = operator.attrgetter(*(f.name for f in fields(Candidate)))
+_AVAILABLE = [f.name for f in fields(Candidate)].index("available")
+
+
+def _with_available(c: Candidate, available: int) -> Candidate:
+    # ``dataclasses.replace`` rebuilds the value through keywords and introspection; this is the same value, faster
+    values = _CANDIDATE_VALUES(c)
+    return Candidate(*values[:_AVAILABLE], available, *values[_AVAILABLE + 1:])
