@@ -119,6 +119,19 @@ def job_ref(job: PrintJob) -> PrintJobRef:
     return PrintJobRef(job_id=job.id, status=job.status, printer=job.printer_name, message=job_message(job))
 
 
+class LabelJob(msgspec.Struct, rename="camel"):
+    """A queued label as a workflow's answer names it (``PrintJobRef`` on the wire)."""
+
+    job_id: int
+    status: str
+    printer: str | None
+    message: str
+
+
+def label_job(ref: PrintJobRef) -> LabelJob:
+    return LabelJob(job_id=ref.job_id, status=ref.status, printer=ref.printer, message=ref.message)
+
+
 def no_printer_error(job: PrintJob) -> NoPrinterForLabel:
     return NoPrinterForLabel(job_message(job), job_id=job.id, kind=job.kind, zone=job.zone, device_id=job.device_id)
 
