@@ -148,3 +148,23 @@ class ProblemResponses(ReceiveRoutePlugin):
 
 #: the app's plugins for this module's rule
 PLUGINS = [ProblemResponses(), ProblemSchema()]
+
+
+def write_document(path: str) -> None:
+    """The app's OpenAPI document as ``/schema/openapi.json`` serves it, written without starting a server
+    (``scripts/gen-api-types.sh`` turns it into the PWA's types)."""
+    import json
+    from pathlib import Path
+
+    from udipick.api.app import create_app
+    from udipick.config import Settings
+
+    # the document depends on the routes only: no database is opened, no setting changes it
+    app = create_app(Settings(), database_url="postgresql://unused@localhost/unused")
+    Path(path).write_text(json.dumps(app.openapi_schema.to_schema(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    import sys
+
+    write_document(sys.argv[1])
