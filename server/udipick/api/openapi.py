@@ -21,7 +21,7 @@ generated types can say which refusals exist; the facts of a refusal (``takeLot`
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
@@ -136,7 +136,7 @@ class ProblemResponses(ReceiveRoutePlugin):
                 continue
             rule: Access | None = handler.opt.get("access")
             public = rule is not None and rule.public
-            problems: dict[int | str, Any] = {
+            problems: dict[int, ResponseSpec] = {
                 status: ResponseSpec(data_container=Problem, media_type=PROBLEM_JSON, description=_DESCRIPTIONS[status],
                                      generate_examples=False)
                 for method in handler.http_methods

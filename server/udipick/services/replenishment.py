@@ -23,7 +23,7 @@ import contextlib
 import datetime as dt
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any, Literal
 
 import msgspec
@@ -249,10 +249,11 @@ async def plan(db: async_sessionmaker, actor: Actor, *, today: dt.date, wave_id:
         for p in plans:
             erp_id, gtin = names[p.item_id]
             if p.face is None:
-                result.no_pick_face.append(NoPickFace(item=erp_id, gtin=gtin, needed=p.missing, reason=p.reason))
+                # the plan names a reason whenever units are missing
+                result.no_pick_face.append(NoPickFace(item=erp_id, gtin=gtin, needed=p.missing, reason=p.reason or ""))
                 continue
             if p.missing:
-                result.not_covered.append(NotCovered(item=erp_id, gtin=gtin, missing=p.missing, reason=p.reason))
+                result.not_covered.append(NotCovered(item=erp_id, gtin=gtin, missing=p.missing, reason=p.reason or ""))
             reason = _reason(p, by_item[p.item_id], wave_id)
             for m in p.moves:
                 c = m.candidate
@@ -357,12 +358,12 @@ def task_of(r: Any) -> ReplenishmentTask:
         item=TaskItem(erp_id=r.item_erp_id, name=r.item_name, gtin=r.gtin), lot=r.lot, expiry=r.expiry,
         from_=TaskLocation(code=r.from_code, barcode=r.from_barcode), to=TaskLocation(code=r.to_code, barcode=r.to_barcode),
         quantity=r.quantity, moved=r.moved, remaining=r.quantity - r.moved if r.status == "open" else 0,
-        reason=r.reason, created_at=_iso(r.created_at), done_at=_iso(r.done_at),
+        reason=r.reason, created_at=r.created_at.isoformat(), done_at=_iso(r.done_at),
         cancelled_at=_iso(r.cancelled_at), cancel_reason=r.cancel_reason,
     )
 
 
-async def _task_rows(session: AsyncSession, *, ids: list[int]) -> list[Any]:
+async def _task_rows(session: AsyncSession, *, ids: list[int]) -> Sequence[Any]:
     return (await session.execute(text(_TASK + " WHERE r.id = ANY(CAST(:ids AS int[])) ORDER BY r.id"), {"ids": ids})).all()
 
 
@@ -454,7 +455,7 @@ async def confirm(
         moved_now = judge_replenishment_scan(view, scan, source, today=today)
 
         moved = task.moved + moved_now
-        status = "done" if moved == task.quantity else "open"
+        status: Literal["open", "done"] = "done" if moved == task.quantity else "open"
         (event_id,) = await emit(
             session, actor,
             ReplenishmentConfirmed(
