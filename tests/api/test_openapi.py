@@ -13,16 +13,16 @@ import uuid
 
 import pytest
 from jsonschema import Draft202012Validator
-
-from tests.api.test_packing import PEN, pick_order
-from tests.api.test_picking import GLOVE_BOX, SYR, gs1
-from tests.api.test_replenishment import big_wave, mover, planned, reserve_stocked, sup  # noqa: F401  (fixtures)
-from tests import conftest
-from tests.conftest import login
 from udipick.api.app import create_app
 from udipick.api.openapi import problem_statuses
 from udipick.api.problems import HANDLER_CODES
 from udipick.domain import errors as e
+
+from tests import conftest
+from tests.api.test_packing import PEN, pick_order
+from tests.api.test_picking import GLOVE_BOX, SYR, gs1
+from tests.api.test_replenishment import big_wave, mover, planned, reserve_stocked, sup  # noqa: F401  (fixtures)
+from tests.conftest import login
 
 #: operations whose success answer is still an untyped object (``dict[str, Any]``); typing one takes it
 #: off this list. A new operation must declare its answer's type instead of joining it.
@@ -78,7 +78,7 @@ def test_every_operation_documents_its_success_and_its_problem_responses(documen
                 assert not responses[status].get("content"), (method, path)
                 continue
             ((media, body),) = responses[status]["content"].items()
-            assert "schema" in body, (method, path, status)
+            assert media == handler.media_type and "schema" in body, (method, path, status)
         rule = handler.opt["access"]
         expected = {400, 401, 403, 422} if not rule.public else set()
         if has_path_parameters:
@@ -206,9 +206,9 @@ async def test_replenishment_and_hold_answers_are_what_the_document_says(client,
 
 
 async def test_packing_shipping_and_counting_answers_are_what_the_document_says(client, conforms):
-    sup = await login(client, "supervisor")
+    supervisor = await login(client, "supervisor")
     picker = await login(client, "picker")
-    assert (await client.post("/api/v1/waves", json={"orders": ["SO-5002"]}, headers=sup)).status_code == 201
+    assert (await client.post("/api/v1/waves", json={"orders": ["SO-5002"]}, headers=supervisor)).status_code == 201
     await pick_order(client, picker, "SO-5002")
 
     packages = "/api/v1/packing/packages"
