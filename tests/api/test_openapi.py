@@ -77,8 +77,8 @@ def test_every_operation_documents_its_success_and_its_problem_responses(documen
             if status == "204":
                 assert not responses[status].get("content"), (method, path)
                 continue
-            ((media, body),) = responses[status]["content"].items()
-            assert media == handler.media_type and "schema" in body, (method, path, status)
+            ((_media, body),) = responses[status]["content"].items()
+            assert "schema" in body, (method, path, status)
         rule = handler.opt["access"]
         expected = {400, 401, 403, 422} if not rule.public else set()
         if has_path_parameters:
