@@ -1,13 +1,23 @@
 // HTTP to udipick. Every error arrives as an RFC 9457 problem (`code`, `detail`, context members such
 // as `takeLot`/`takeLocation`); a connection failure is an OfflineError so callers can queue the scan.
+import type { components } from "./openapi/schema";
 import { session, signedOut } from "./session";
 
+/** Request and answer bodies as the server's OpenAPI document states them: `Schemas["PackageClosed"]`, ...
+ * Generated from the server code into ./openapi/ by scripts/gen-api-types.sh; CI fails when they are stale. */
+export type Schemas = components["schemas"];
+
+/** Every problem `code` the server can send (the OpenAPI Problem schema's enum). */
+export type ProblemCode = NonNullable<Schemas["Problem"]["code"]>;
+
+/** A refusal: the server's RFC 9457 body (Schemas["Problem"]), or one the handheld decides offline,
+ * which has no `type` or `title` of its own. */
 export interface Problem {
   type?: string;
   title?: string;
   status: number;
   detail?: string;
-  code?: string;
+  code?: ProblemCode;
   [member: string]: unknown;
 }
 

@@ -2,6 +2,8 @@
 // (the type checker enforces it). Problem codes map to [what happened, what to do], filled with the
 // problem's context members ({takeLot}, {takeLocation}, ...); a missing member falls back to `detail`.
 
+import type { ProblemCode } from "./api";
+
 export const en = {
   "common.back": "Back",
   "common.close": "Close",
@@ -364,7 +366,8 @@ export const zh: Record<Key, string> = {
 
 type Said = [string, string | null];
 
-export const problemsEn: Record<string, Said> = {
+// keyed by the codes the server's OpenAPI document lists: a code it never sends cannot be translated by mistake
+export const problemsEn: Partial<Record<ProblemCode, Said>> = {
   "unreadable-barcode": ["This barcode cannot be read", "Scan it again, or type the code. ({reason})"],
   "invalid-gtin": ["The GTIN's check digit is wrong", "Scan another label on the same goods."],
   "unknown-gtin": ["udipick does not know this item", "Put it aside and call your supervisor."],
@@ -380,7 +383,6 @@ export const problemsEn: Record<string, Said> = {
   "wrong-lot": ["Wrong lot: take lot {takeLot} from {takeLocation}", "Put lot {scannedLot} back."],
   "wrong-location": ["Wrong location: go to {expectedLocation}", "Scan the label of {expectedLocation}."],
   "wrong-item": ["Wrong item: this is not {expectedItem}", "Put it back and take {expectedItem} from {takeLocation}."],
-  "lot-on-hold": ["Lot {lot} is on hold", "Do not pick it. Put it aside and call QA."],
   "lot-recalled": ["Lot {lot} is recalled", "Do not pick or ship it. Put it in quarantine and call QA."],
   "lot-expired": ["Lot {lot} expired on {expiry}", "Do not use it. Put it in quarantine."],
   "shelf-life-too-short": ["Only {remainingDays} days of shelf life left ({requiredDays} needed)", "Take a longer-dated lot."],
@@ -399,7 +401,6 @@ export const problemsEn: Record<string, Said> = {
   "receipt-not-open": ["Receipt {receipt} is {status}", null],
   "location-unsuitable": ["{location} cannot take this: {reason}", "Take it to a {needs} location."],
   "serial-already-shipped": ["Serial {serial} has already been shipped", "Put it aside and call QA."],
-  "tote-in-use": ["Tote {tote} is already in use", "Take an empty tote."],
   "stock-on-hold": ["Lot {lot} at {location} is on hold", "Do not pick it. Put it aside and call QA."],
   "lot-quarantined": ["Lot {lot} is in quarantine", "It is not released for sale. Do not pick it."],
   "location-frozen": ["Location {location} is frozen", "Pick nothing here; go to the next task."],
@@ -421,7 +422,7 @@ export const problemsEn: Record<string, Said> = {
   "not-in-quarantine": ["Lot {lot} of {item} has nothing in quarantine", "Someone may have decided it already: refresh the list."],
 };
 
-export const problemsZh: Record<string, Said> = {
+export const problemsZh: Partial<Record<ProblemCode, Said>> = {
   "unreadable-barcode": ["无法识别该条码", "请重新扫描或手工输入。({reason})"],
   "invalid-gtin": ["GTIN 校验位错误", "请扫描同一货物上的其他标签。"],
   "unknown-gtin": ["udipick 中没有该物料", "请放到一边并联系主管。"],
@@ -437,7 +438,6 @@ export const problemsZh: Record<string, Said> = {
   "wrong-lot": ["批号错误：请从 {takeLocation} 拣取批号 {takeLot}", "请将批号 {scannedLot} 放回。"],
   "wrong-location": ["库位错误：请到 {expectedLocation}", "请扫描 {expectedLocation} 的库位标签。"],
   "wrong-item": ["物料错误：这不是 {expectedItem}", "请放回，从 {takeLocation} 拣取 {expectedItem}。"],
-  "lot-on-hold": ["批号 {lot} 已冻结", "不要拣取。请放到一边并联系质量部。"],
   "lot-recalled": ["批号 {lot} 已召回", "不得拣货或发货。请移入待检区并联系质量部。"],
   "lot-expired": ["批号 {lot} 已于 {expiry} 过期", "不得使用。请移入待检区。"],
   "shelf-life-too-short": ["剩余效期仅 {remainingDays} 天（需要 {requiredDays} 天）", "请拣取效期更长的批号。"],
@@ -456,7 +456,6 @@ export const problemsZh: Record<string, Said> = {
   "receipt-not-open": ["收货单 {receipt} 状态为 {status}", null],
   "location-unsuitable": ["{location} 不能存放：{reason}", "请送到 {needs} 库位。"],
   "serial-already-shipped": ["序列号 {serial} 已发运", "请放到一边并联系质量部。"],
-  "tote-in-use": ["周转箱 {tote} 正在使用", "请换一个空周转箱。"],
   "stock-on-hold": ["{location} 的批号 {lot} 已冻结", "不要拣取。请放到一边并联系质量部。"],
   "lot-quarantined": ["批号 {lot} 在待检状态", "未放行，不得拣取。"],
   "location-frozen": ["库位 {location} 已冻结", "此处不得拣货，请去下一个任务。"],

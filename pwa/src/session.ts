@@ -1,13 +1,9 @@
 // Who is signed in on this device. The device id survives sign-out: the server binds tokens to it
 // and the audit trail names the handheld that took each scan.
+import type { Schemas } from "./api";
 import { Store } from "./store";
 
-export interface User {
-  username: string;
-  displayName: string;
-  roles: string[];
-  language?: string | null;
-}
+export type User = Schemas["UserOut"];
 
 export interface Session {
   token: string | null;

@@ -2,30 +2,16 @@
 // books the difference against the ledger and lifts the block a short pick put on the location. A count
 // needs the server (it compares with the books at that moment), so it is not queued offline.
 import { useState } from "preact/hooks";
-import { OfflineError, post, ProblemError, uuid } from "../api";
+import { OfflineError, post, ProblemError, uuid, type Schemas } from "../api";
 import { feedback } from "../feedback";
 import { t, useLang } from "../i18n";
 import { ScanField } from "../scanner";
 import { refuse, Screen, Toast } from "../ui";
 
-interface Interpreted {
-  kind: string;
-  lot?: string | null;
-  serial?: string | null;
-  item?: { erpId: string; name: string; gtin: string; units: number } | null;
-  location?: { code: string } | null;
-}
-
 interface Line {
   lot: string | null;
   serial: string | null;
   quantity: number;
-}
-
-interface CountResult {
-  location: string;
-  adjusted: number;
-  blocksCleared: number;
 }
 
 const key = (l: { lot?: string | null; serial?: string | null }) => `${l.lot ?? ""}\u0000${l.serial ?? ""}`;
@@ -52,9 +38,9 @@ export function Count() {
 
   const onScan = async (raw: string) => {
     setToast(null);
-    let scan: Interpreted;
+    let scan: Schemas["ScanOut"];
     try {
-      scan = await post<Interpreted>("/api/v1/scans/interpret", { raw });
+      scan = await post<Schemas["ScanOut"]>("/api/v1/scans/interpret", { raw });
     } catch (err) {
       return failed(err);
     }
@@ -85,7 +71,8 @@ export function Count() {
     if (!location || !item) return;
     setSending(true);
     try {
-      const result = await post<CountResult>("/api/v1/counts", { clientScanId: uuid(), location: location.raw, item: item.erpId, lines });
+      const body = { clientScanId: uuid(), location: location.raw, item: item.erpId, lines } satisfies Schemas["CountIn"];
+      const result = await post<Schemas["CountResult"]>("/api/v1/counts", body);
       feedback("ok");
       setToast({
         text: t("count.done", { location: result.location, adjusted: result.adjusted, cleared: result.blocksCleared }),

@@ -1,7 +1,7 @@
 import { useState } from "preact/hooks";
-import { post, ProblemError, OfflineError } from "../api";
+import { post, ProblemError, OfflineError, type Schemas } from "../api";
 import { sayProblem, setLang, t } from "../i18n";
-import { session, signedIn, type User } from "../session";
+import { session, signedIn } from "../session";
 import { useStore } from "../store";
 import { LangSwitch } from "../ui";
 
@@ -18,11 +18,11 @@ export function Login() {
     setBusy(true);
     setError(null);
     try {
-      const out = await post<{ token: string; user: User; deviceId: string }>("/api/v1/auth/login", {
+      const out = await post<Schemas["LoginOut"]>("/api/v1/auth/login", {
         username: username.trim(),
         password,
         deviceId: deviceId.trim() || s.deviceId,
-      });
+      } satisfies Schemas["LoginIn"]);
       if (out.user.language && !localStorage.getItem("udipick.lang")) setLang(out.user.language === "zh-CN" ? "zh-CN" : "en");
       signedIn(out.token, out.user, out.deviceId);
       location.hash = "#/home";

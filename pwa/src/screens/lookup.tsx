@@ -1,39 +1,14 @@
 // "What is this?": scan anything (a unit, a case, a location, a carton) and see what udipick reads
 // in it, what it matches here, and any hold on it.
 import { useState } from "preact/hooks";
-import { get, post, ProblemError, OfflineError } from "../api";
+import { get, post, ProblemError, OfflineError, type Schemas } from "../api";
 import { feedback } from "../feedback";
 import { t, useLang } from "../i18n";
 import { ScanField, visible } from "../scanner";
 import { refuse, Screen, Toast } from "../ui";
 
-export interface Interpreted {
-  kind: string;
-  raw: string;
-  elements: { ai: string; value: string }[];
-  symbology?: string;
-  gtin?: string;
-  lot?: string;
-  serial?: string;
-  expiry?: string;
-  sscc?: string;
-  quantity?: number;
-  code?: string;
-  item?: { erpId: string; name: string; gtin: string; packLevel: string; packQuantity: number; units: number };
-  location?: { code: string; type: string; zone: string; frozen: boolean };
-}
-
-interface Hold {
-  holdId: number;
-  scope: string;
-  item: string | null;
-  gtin: string | null;
-  lot: string | null;
-  serial: string | null;
-  location: string | null;
-  reason: string;
-  active: boolean;
-}
+export type Interpreted = Schemas["ScanOut"];
+type Hold = Schemas["Hold"];
 
 /** Active holds that cover what was scanned: its item, lot, serial or location. */
 async function holdsFor(r: Interpreted): Promise<Hold[]> {

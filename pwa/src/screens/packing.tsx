@@ -1,27 +1,13 @@
 // Packing: open a carton for the order (udipick assigns its SSCC), scan each picked unit into it,
 // close it (the SSCC label goes to the packing station's printer), then confirm the shipment.
 import { useState } from "preact/hooks";
-import { OfflineError, post, ProblemError, uuid } from "../api";
+import { OfflineError, post, ProblemError, uuid, type Schemas } from "../api";
 import { feedback } from "../feedback";
 import { t, useLang } from "../i18n";
 import { submitScan } from "../queue";
 import { ScanField } from "../scanner";
 import { session } from "../session";
 import { refuse, Screen, Toast } from "../ui";
-
-interface Packed {
-  sscc: string;
-  item: string;
-  lot: string | null;
-  units: number;
-  orderUnitsToPack: number;
-}
-
-interface Closed {
-  sscc: string;
-  status: string;
-  label: { jobId: number | null; status: string; printer: string | null; message: string };
-}
 
 export function Packing() {
   useLang();
@@ -43,7 +29,7 @@ export function Packing() {
   };
 
   const newCarton = async (forOrder: string) => {
-    const r = await call<{ sscc: string }>("/api/v1/packing/packages", { order: forOrder });
+    const r = await call<Schemas["PackageOpened"]>("/api/v1/packing/packages", { order: forOrder } satisfies Schemas["OrderIn"]);
     if (!r) return;
     feedback("ok");
     setOrder(forOrder);
@@ -58,7 +44,7 @@ export function Packing() {
       clientScanId,
       method: "POST",
       path: `/api/v1/packing/packages/${carton.sscc}/scans`,
-      body: { clientScanId, raw },
+      body: { clientScanId, raw } satisfies Schemas["PackScanIn"],
       label: `${t("home.pack")} · ${order} · ${carton.sscc}`,
       takenAt: new Date().toISOString(),
       username: session.get().user?.username ?? "",
@@ -69,7 +55,7 @@ export function Packing() {
       setToast({ text: t("pick.queued"), kind: "queued" });
       return;
     }
-    const p = verdict.body as Packed;
+    const p = verdict.body as Schemas["PackedUnits"];
     feedback("ok");
     setCarton((c) => (c ? { ...c, units: c.units + p.units } : c));
     setToPack(p.orderUnitsToPack);
@@ -78,7 +64,7 @@ export function Packing() {
 
   const closeCarton = async () => {
     if (!carton) return;
-    const r = await call<Closed>(`/api/v1/packing/packages/${carton.sscc}/close`, {});
+    const r = await call<Schemas["PackageClosed"]>(`/api/v1/packing/packages/${carton.sscc}/close`, {});
     if (!r) return;
     feedback("ok");
     setClosed((xs) => [...xs, r.sscc]);
@@ -88,7 +74,7 @@ export function Packing() {
 
   const ship = async () => {
     if (!order) return;
-    const r = await call<{ status: string; ssccs: string[] }>("/api/v1/shipments", { order });
+    const r = await call<Schemas["Shipment"]>("/api/v1/shipments", { order } satisfies Schemas["OrderIn"]);
     if (!r) return;
     feedback("ok");
     setToast({ text: t("pack.shipped"), kind: "ok" });

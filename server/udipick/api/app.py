@@ -27,6 +27,7 @@ from udipick.api.events import events_router
 from udipick.api.stream import erp_stream, hub_for, stop_hub
 from udipick.api.epcis import epcis_events
 from udipick.api.metrics import metrics, time_gc_pauses, timing_middleware
+from udipick.api.openapi import PLUGINS as OPENAPI_PLUGINS
 from udipick.api.labels import ROUTES as label_routes
 from udipick.api.receiving import ROUTES as receiving_routes
 from udipick.api.replenishment import replenishment_router
@@ -106,6 +107,7 @@ def create_app(settings: Settings, *, database_url: str) -> Litestar:
     app = Litestar(
         route_handlers=routes,
         middleware=[timing_middleware],
+        plugins=OPENAPI_PLUGINS,  # every operation's problem responses, stated once
         lifespan=[lifespan],
         guards=[access_guard],
         dependencies={

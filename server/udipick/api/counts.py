@@ -19,6 +19,7 @@ from udipick.api.deps import CurrentActor, Db, allow
 from udipick.api.picking import PICKERS, reply_response
 from udipick.domain.counting import Counted
 from udipick.services import counts
+from udipick.services.counts import CountResult
 
 
 class CountLineIn(msgspec.Struct, rename="camel"):
@@ -38,7 +39,7 @@ class CountIn(msgspec.Struct, rename="camel"):
 
 
 @post("/counts", status_code=200, **allow(*PICKERS))
-async def record_count(data: JSONBody[CountIn], db: Db, actor: CurrentActor) -> Response:
+async def record_count(data: JSONBody[CountIn], db: Db, actor: CurrentActor) -> Response[CountResult]:
     """Book what was counted of one item at one location and clear its "count required" block."""
     reply = await counts.record_count(
         db, actor, client_scan_id=data.client_scan_id, location=data.location, item=data.item,

@@ -14,7 +14,6 @@ JSON object in ``data``; a page fetches it with its bearer token and shows the b
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 from typing import Annotated, Any
 
 import msgspec
@@ -24,12 +23,20 @@ from msgspec import Meta
 
 from udipick.api.deps import CurrentActor, Db, allow
 from udipick.api.request import refuse_deep_json
-from udipick.db.models_printing import Printer, PrintJob
+from udipick.db.models_printing import PrintJob
 from udipick.domain.errors import InvalidLabelData
 from udipick.integrations import print_worker
 from udipick.integrations.labels.preview import render_png
-from udipick.integrations.labels.render import available_labels, render_label
+from udipick.integrations.labels.render import render_label
 from udipick.services import printing
+from udipick.services.printing import (
+    DevicePrinterOut,
+    LabelOut,
+    PrinterOut,
+    PrintJobOut,
+    job_out,
+    printer_out,
+)
 
 #: an immediate attempt from the API waits at most this long for the printer; the worker does the rest
 SEND_TIMEOUT = 3.0
@@ -54,29 +61,6 @@ class JobActionIn(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
     printer: Name | None = None
 
 
-class PrintJobOut(msgspec.Struct, rename="camel"):
-    id: int
-    kind: str
-    size: str
-    dpi: int
-    copies: int
-    status: str
-    printer: str | None
-    zone: str | None
-    attempts: int
-    max_attempts: int
-    will_retry: bool
-    next_attempt_at: dt.datetime | None
-    last_error: str | None
-    created_at: dt.datetime
-    sent_at: dt.datetime | None
-    username: str | None
-    device_id: str | None
-    reprint_of: int | None
-    data: dict[str, Any]
-    message: str
-
-
 class PrinterIn(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
     name: Name
     host: Annotated[str, Meta(min_length=1, max_length=253)]
@@ -88,49 +72,8 @@ class PrinterIn(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
     active: bool = True
 
 
-class PrinterOut(msgspec.Struct, rename="camel"):
-    name: str
-    host: str
-    port: int
-    dpi: int
-    label_size: str
-    zone: str | None
-    location: str | None
-    active: bool
-    labels: list[str]
-
-
 class DevicePrinterIn(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
     printer: Name
-
-
-class DevicePrinterOut(msgspec.Struct, rename="camel"):
-    device_id: str
-    printer: str
-
-
-class LabelOut(msgspec.Struct, rename="camel"):
-    kind: str
-    size: str
-    dpi: int
-
-
-def job_out(job: PrintJob) -> PrintJobOut:
-    return PrintJobOut(
-        id=job.id, kind=job.kind, size=job.size, dpi=job.dpi, copies=job.copies, status=job.status,
-        printer=job.printer_name, zone=job.zone, attempts=job.attempts, max_attempts=job.max_attempts,
-        will_retry=job.status in ("queued", "failed") and job.next_attempt_at is not None,
-        next_attempt_at=job.next_attempt_at, last_error=job.last_error, created_at=job.created_at, sent_at=job.sent_at,
-        username=job.username, device_id=job.device_id, reprint_of=job.reprint_of, data=job.data,
-        message=printing.job_message(job),
-    )
-
-
-def printer_out(printer: Printer, location: str | None) -> PrinterOut:
-    kinds = [k for k, s, d in available_labels() if (s, d) == (printer.label_size, printer.dpi)]
-    return PrinterOut(
-        printer.name, printer.host, printer.port, printer.dpi, printer.label_size, printer.zone, location, printer.active, kinds
-    )
 
 
 def _spec(data: PrinterIn) -> printing.PrinterSpec:
@@ -156,7 +99,7 @@ async def _send_and_answer(db: Db, job: PrintJob) -> Response[PrintJobOut]:
 @get("/api/v1/labels", **ANY_USER)
 async def list_labels() -> list[LabelOut]:
     """Every label kind, size and resolution that has a template."""
-    return [LabelOut(k, s, d) for k, s, d in available_labels()]
+    return printing.list_labels()
 
 
 @post("/api/v1/labels/{kind:str}/print", **ANY_USER)
@@ -228,8 +171,7 @@ async def list_print_jobs(
 ) -> list[PrintJobOut]:
     """Newest first; ``status`` = queued, sent, failed or no_printer."""
     async with db() as session:
-        jobs = await printing.list_jobs(session, status=status, limit=limit, before_id=before_id)
-        return [job_out(j) for j in jobs]
+        return await printing.list_jobs(session, status=status, limit=limit, before_id=before_id)
 
 
 @get("/api/v1/print-jobs/{job_id:int}", **ANY_USER)
@@ -272,7 +214,7 @@ async def retry_print_job(
 @get("/api/v1/printers", **REGISTRY_READ)
 async def list_printers(db: Db) -> list[PrinterOut]:
     async with db() as session:
-        return [printer_out(p, loc) for p, loc in await printing.list_printers(session)]
+        return await printing.list_printers(session)
 
 
 @post("/api/v1/printers", status_code=201, **REGISTRY_WRITE)
@@ -300,7 +242,7 @@ async def remove_printer(name: FromPath[str], db: Db, actor: CurrentActor) -> No
 @get("/api/v1/device-printers", **REGISTRY_READ)
 async def list_device_printers(db: Db) -> list[DevicePrinterOut]:
     async with db() as session:
-        return [DevicePrinterOut(d, p) for d, p in await printing.list_device_printers(session)]
+        return await printing.list_device_printers(session)
 
 
 @put("/api/v1/device-printers/{device_id:str}", **REGISTRY_WRITE)

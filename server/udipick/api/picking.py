@@ -269,7 +269,7 @@ class HoldIn(msgspec.Struct, rename="camel"):
 
 
 @post("/holds", status_code=201, **allow("supervisor", "qa", "admin"))
-async def place_hold(data: JSONBody[HoldIn], db: Db, actor: CurrentActor) -> dict[str, Any]:
+async def place_hold(data: JSONBody[HoldIn], db: Db, actor: CurrentActor) -> holds_svc.PlacedHold:
     """Takes effect at the next scan; open allocations it covers are re-allocated."""
     return await holds_svc.place_hold(
         db, actor, scope=data.scope, reason=data.reason, item=data.item, lot=data.lot, serial=data.serial, location=data.location,
@@ -283,13 +283,13 @@ class ReleaseIn(msgspec.Struct, rename="camel"):
 
 
 @post("/holds/{hold_id:int}/release", status_code=200, **allow("supervisor", "qa"))
-async def release_hold(hold_id: int, data: JSONBody[ReleaseIn], db: Db, actor: CurrentActor) -> dict[str, Any]:
+async def release_hold(hold_id: int, data: JSONBody[ReleaseIn], db: Db, actor: CurrentActor) -> holds_svc.Hold:
     """Needs the releaser's electronic signature (password re-entered)."""
     return await holds_svc.release_hold(db, actor, hold_id=hold_id, reason=data.reason, password=data.password)
 
 
 @get("/holds", **allow(any_user=True))
-async def list_holds(db: Db, active: bool = True) -> list[dict[str, Any]]:
+async def list_holds(db: Db, active: bool = True) -> list[holds_svc.Hold]:
     return await holds_svc.list_holds(db, active=active)
 
 

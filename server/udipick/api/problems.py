@@ -25,6 +25,9 @@ log = logging.getLogger("udipick.api")
 
 PROBLEM_JSON = "application/problem+json"
 
+#: the ``code`` of problems this module gives framework errors (domain errors carry their own)
+HANDLER_CODES = ("invalid-request", "not-authenticated", "permission-denied", "busy")
+
 def problem_response(body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
     return Response(
         content=msgspec.json.encode(body),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import msgspec
 from litestar import Response, Router, get, post
@@ -21,6 +21,7 @@ from msgspec import Meta
 from udipick.api.deps import AppSettings, CurrentActor, Db, allow
 from udipick.api.picking import reply_response
 from udipick.services import replenishment as svc
+from udipick.services.replenishment import CancelledTask, ReplenishmentMoved, ReplenishmentPlan, ReplenishmentTask
 
 #: who moves stock on the floor: pickers and the receivers who do putaway, and their supervisors
 MOVERS = ("picker", "receiver", "supervisor", "admin")
@@ -31,7 +32,7 @@ Raw = Annotated[str, Meta(min_length=1, max_length=4096)]
 @get("/replenishment/tasks", **allow(*MOVERS))
 async def list_tasks(
     db: Db, status: Literal["open", "done", "cancelled"] = "open", limit: Annotated[int, Meta(ge=1, le=1000)] = 200
-) -> list[dict[str, Any]]:
+) -> list[ReplenishmentTask]:
     """Tasks in the order a worker walks reserve; each names the lot, the source and the pick face."""
     return await svc.list_tasks(db, status=status, limit=limit)
 
@@ -42,7 +43,7 @@ class PlanIn(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
 
 
 @post("/replenishment/plan", status_code=200, **allow(*SUPERVISORS))
-async def plan(data: JSONBody[PlanIn], db: Db, actor: CurrentActor) -> dict[str, Any]:
+async def plan(data: JSONBody[PlanIn], db: Db, actor: CurrentActor) -> ReplenishmentPlan:
     """Create the tasks the pick faces need now (never a second open task for the same lot, source and face);
     items without a pick face are listed in ``noPickFace``, units reserve cannot cover in ``notCovered``."""
     return await svc.plan(db, actor, today=dt.date.today(), wave_id=data.wave_id)
@@ -61,7 +62,9 @@ class ConfirmIn(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
 
 
 @post("/replenishment/tasks/{task_id:int}/confirm", status_code=200, **allow(*MOVERS))
-async def confirm(task_id: int, data: JSONBody[ConfirmIn], db: Db, actor: CurrentActor, settings: AppSettings) -> Response:
+async def confirm(
+    task_id: int, data: JSONBody[ConfirmIn], db: Db, actor: CurrentActor, settings: AppSettings
+) -> Response[ReplenishmentMoved]:
     """Move the units from reserve to the pick face (ledger movement ``move``) and release their reservation."""
     reply = await svc.confirm(
         db, actor, settings, task_id=task_id, client_scan_id=data.client_scan_id, from_location_raw=data.from_location_raw,
@@ -75,7 +78,7 @@ class CancelIn(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
 
 
 @post("/replenishment/tasks/{task_id:int}/cancel", status_code=200, **allow(*SUPERVISORS))
-async def cancel(task_id: int, data: JSONBody[CancelIn], db: Db, actor: CurrentActor) -> dict[str, Any]:
+async def cancel(task_id: int, data: JSONBody[CancelIn], db: Db, actor: CurrentActor) -> CancelledTask:
     """Drop an open task: what it still reserves at the source is free again; what it moved stays moved."""
     return await svc.cancel(db, actor, task_id=task_id, reason=data.reason)
 

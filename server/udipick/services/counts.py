@@ -19,6 +19,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -39,6 +40,27 @@ from udipick.services.events import StockAdjusted, StockCounted, emit
 from udipick.services.picking import lock_items
 
 COUNTED_STATUS = "available"
+
+
+class CountedLine(msgspec.Struct, rename="camel"):
+    """One lot (or serial) that was on the books or found: ``difference`` = counted - expected, booked as it is."""
+
+    lot: str | None
+    serial: str | None
+    expected: int
+    counted: int
+    difference: int
+
+
+class CountResult(msgspec.Struct, rename="camel"):
+    location: str
+    item: str
+    gtin: str
+    lines: list[CountedLine]
+    #: lines whose difference was booked (ledger movements ``count``)
+    adjusted: int
+    #: "count required" blocks of the item at the location that the count lifted
+    blocks_cleared: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +212,7 @@ async def record_count(
     """What the counter found of one item at one location; the books follow, the block is lifted."""
     location, item = location.strip(), item.strip()
 
-    async def decide_and_write(session: AsyncSession) -> dict[str, Any]:
+    async def decide_and_write(session: AsyncSession) -> CountResult:
         location_id, location_code = await _location(session, location)
         it = await _item(session, item)
         counted = check_counted(lines, lot_tracked=it.lot_tracked, serial_tracked=it.serial_tracked)
@@ -231,8 +253,8 @@ async def record_count(
                 changed.append((ln, lot_id, None, expiry))
         lots_of = {ln.serial: ln.lot for ln, *_ in changed if ln.serial is not None}
         report = [
-            {"lot": lots_of.get(ln.serial, ln.lot) if ln.serial else ln.lot, "serial": ln.serial, "expected": ln.expected,
-             "counted": ln.counted, "difference": ln.difference}
+            CountedLine(lot=lots_of.get(ln.serial, ln.lot) if ln.serial else ln.lot, serial=ln.serial, expected=ln.expected,
+                        counted=ln.counted, difference=ln.difference)
             for ln in result
         ]
 
@@ -253,7 +275,7 @@ async def record_count(
         ]
         ids = await emit(
             session, actor,
-            StockCounted(location=location_code, item=it.erp_id, gtin=it.gtin, lines=report, blocks_cleared=cleared,
+            StockCounted(location=location_code, item=it.erp_id, gtin=it.gtin, lines=msgspec.to_builtins(report), blocks_cleared=cleared,
                          client_scan_id=scan_id),
             *adjusted,
         )
@@ -281,10 +303,8 @@ async def record_count(
         if found:
             await session.execute(text("UPDATE serials SET location_id = :l WHERE id = ANY(CAST(:ids AS int[]))"),
                                   {"l": location_id, "ids": found})
-        return {
-            "location": location_code, "item": it.erp_id, "gtin": it.gtin, "lines": report,
-            "adjusted": len(changed), "blocksCleared": cleared,
-        }
+        return CountResult(location=location_code, item=it.erp_id, gtin=it.gtin, lines=report, adjusted=len(changed),
+                           blocks_cleared=cleared)
 
     # the action names what was counted (``scan_replies.action`` holds 32 characters): the same scan id
     # sent for another location or item is a reused id, refused, not a replay

@@ -8,8 +8,9 @@ regulated decision: it needs the releaser's electronic signature (21 CFR Part 11
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
+import msgspec
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -20,6 +21,7 @@ from udipick.services.events import HoldPlaced, HoldReleased, emit
 from udipick.services.identity import audit, record_failed_signature, verify_signature
 
 SCOPES = ("item", "lot", "serial", "location")
+HoldScope = Literal["item", "lot", "serial", "location"]
 _COVERS = {
     "item": "s.item_id = :item_id",
     "lot": "s.lot_id = :lot_id",
@@ -80,19 +82,43 @@ async def _describe(session: AsyncSession, hold_id: int) -> Any:
     ).first()
 
 
-def hold_json(h: Any) -> dict[str, Any]:
-    return {
-        "holdId": h.id, "scope": h.scope, "item": h.item, "gtin": h.gtin, "lot": h.lot, "serial": h.serial, "location": h.location,
-        "reason": h.reason, "placedBy": h.placed_by, "placedAt": h.placed_at.isoformat(), "active": h.released_at is None,
-        "releasedBy": h.released_by, "releasedAt": h.released_at.isoformat() if h.released_at else None,
-        "releaseReason": h.release_reason,
-    }
+class Hold(msgspec.Struct, rename="camel"):
+    """A hold as the floor sees it: what it covers (item and GTIN, lot, serial or location), who placed and released it."""
+
+    hold_id: int
+    scope: HoldScope
+    item: str | None
+    gtin: str | None
+    lot: str | None
+    serial: str | None
+    location: str | None
+    reason: str
+    placed_by: str | None
+    #: ISO 8601 with offset
+    placed_at: str
+    active: bool
+    released_by: str | None
+    released_at: str | None
+    release_reason: str | None
+
+
+class PlacedHold(Hold):
+    #: how many open pick tasks lost the allocation the hold covers (re-allocated FEFO from other stock)
+    reallocated_tasks: int
+
+
+def hold_of(h: Any) -> Hold:
+    return Hold(
+        hold_id=h.id, scope=h.scope, item=h.item, gtin=h.gtin, lot=h.lot, serial=h.serial, location=h.location, reason=h.reason,
+        placed_by=h.placed_by, placed_at=h.placed_at.isoformat(), active=h.released_at is None, released_by=h.released_by,
+        released_at=h.released_at.isoformat() if h.released_at else None, release_reason=h.release_reason,
+    )
 
 
 async def place_hold(
     db: async_sessionmaker, actor: Actor, *, scope: str, reason: str, item: str | None = None, lot: str | None = None,
     serial: str | None = None, location: str | None = None, today: dt.date,
-) -> dict[str, Any]:
+) -> PlacedHold:
     if scope not in SCOPES:
         raise e.InvalidRecord(f"scope must be one of {', '.join(SCOPES)}", pointer="/scope")
     if not reason.strip():
@@ -111,10 +137,10 @@ async def place_hold(
         await emit(session, actor, HoldPlaced(hold_id=hold_id, scope=scope, gtin=h.gtin, lot=h.lot, serial=h.serial,
                                               location=h.location, reason=reason, reallocated_tasks=reallocated))
         await audit(session, actor, "hold.placed", "ok", target=f"hold:{hold_id}", detail={"scope": scope, "reason": reason})
-    return {**hold_json(h), "reallocatedTasks": reallocated}
+    return PlacedHold(**msgspec.structs.asdict(hold_of(h)), reallocated_tasks=reallocated)
 
 
-async def release_hold(db: async_sessionmaker, actor: Actor, *, hold_id: int, reason: str, password: str) -> dict[str, Any]:
+async def release_hold(db: async_sessionmaker, actor: Actor, *, hold_id: int, reason: str, password: str) -> Hold:
     if not reason.strip():
         raise e.InvalidRecord("releasing a hold needs a reason", pointer="/reason")
     try:
@@ -137,12 +163,12 @@ async def release_hold(db: async_sessionmaker, actor: Actor, *, hold_id: int, re
     except e.SignatureRejected:
         await record_failed_signature(db, actor, "release hold", f"hold:{hold_id}")
         raise
-    return hold_json(h)
+    return hold_of(h)
 
 
-async def list_holds(db: async_sessionmaker, *, active: bool) -> list[dict[str, Any]]:
+async def list_holds(db: async_sessionmaker, *, active: bool) -> list[Hold]:
     async with db() as session:
         ids = (await session.execute(
             text("SELECT id FROM holds" + (" WHERE released_at IS NULL" if active else "") + " ORDER BY id DESC LIMIT 500")
         )).scalars().all()
-        return [hold_json(await _describe(session, i)) for i in ids]
+        return [hold_of(await _describe(session, i)) for i in ids]

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from typing import Any, Literal
 
+import msgspec
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -22,7 +23,61 @@ from udipick.domain.access import Actor
 from udipick.domain.gs1_numbers import make_sscc
 from udipick.services import replay, scans
 from udipick.services.events import PackagePacked, ShipmentConfirmed, emit
-from udipick.services.printing import queue_label
+from udipick.services.printing import LabelJob, label_job, queue_label
+
+
+class PackageOpened(msgspec.Struct, rename="camel"):
+    """A carton for the order and its SSCC (a retried "new carton" gets the empty one it already has)."""
+
+    sscc: str
+    order: str
+    status: Literal["open"]
+
+
+class PackedUnits(msgspec.Struct, rename="camel"):
+    """One scan packed into the carton (the lot and serial the unit carries, ``null`` when it has none)."""
+
+    sscc: str
+    item: str
+    lot: str | None
+    serial: str | None
+    units: int
+    #: picked units of the whole order still waiting for a carton
+    order_units_to_pack: int
+
+
+class CartonLine(msgspec.Struct, rename="camel"):
+    gtin: str
+    item: str
+    lot: str | None
+    expiry: dt.date | None
+    serial: str | None
+    quantity: int
+
+
+class PackageClosed(msgspec.Struct, rename="camel"):
+    sscc: str
+    status: Literal["closed"]
+    contents: list[CartonLine]
+    #: the SSCC label's print job: where it prints, or why it cannot yet
+    label: LabelJob
+
+
+class ShippedLine(msgspec.Struct, rename="camel"):
+    gtin: str
+    item: str
+    lot: str | None
+    expiry: dt.date | None
+    serial: str | None
+    quantity: int
+    sscc: str
+
+
+class Shipment(msgspec.Struct, rename="camel"):
+    order: str
+    status: Literal["shipped"]
+    ssccs: list[str]
+    lines: list[ShippedLine]
 
 
 #: GTIN, lot (with expiry) and serial of a stock row ``s``: what a carton and a shipment must name
@@ -45,7 +100,7 @@ async def _order(session: AsyncSession, order: str, *, lock: bool = False) -> An
     return row
 
 
-async def open_package(db: async_sessionmaker, actor: Actor, settings: Settings, *, order: str) -> dict[str, Any]:
+async def open_package(db: async_sessionmaker, actor: Actor, settings: Settings, *, order: str) -> PackageOpened:
     async with db.begin() as session:
         doc = await _order(session, order)
         if doc.status in ("open", "shipped", "cancelled"):
@@ -57,14 +112,14 @@ async def open_package(db: async_sessionmaker, actor: Actor, settings: Settings,
             {"d": doc.id},
         )
         if empty is not None:  # a retried or double-tapped "new carton" gets the empty one it already has
-            return {"sscc": empty, "order": order, "status": "open"}
+            return PackageOpened(sscc=empty, order=order, status="open")
         serial_ref = await session.scalar(text("SELECT nextval('sscc_serial_reference')"))
         sscc = make_sscc(settings.sscc_extension_digit, settings.gs1_company_prefix, serial_ref)
         container_id = await session.scalar(
             text("INSERT INTO containers (kind, code, sscc) VALUES ('carton', :c, :s) RETURNING id"), {"c": sscc, "s": sscc}
         )
         await session.execute(text("INSERT INTO packages (container_id, document_id) VALUES (:c, :d)"), {"c": container_id, "d": doc.id})
-    return {"sscc": sscc, "order": order, "status": "open"}
+    return PackageOpened(sscc=sscc, order=order, status="open")
 
 
 async def _package(session: AsyncSession, sscc: str) -> Any:
@@ -89,7 +144,7 @@ async def pack_scan(
     """Move one scanned unit (or pack) of this order's picked goods into the carton."""
     scan = scans.read(raw, settings, today)
 
-    async def decide_and_write(session: AsyncSession) -> dict[str, Any]:
+    async def decide_and_write(session: AsyncSession) -> PackedUnits:
         pkg = await _package(session, sscc)
         if pkg.status != "open":
             raise e.Conflict(f"package {sscc} is {pkg.status}: open a new carton", sscc=sscc)
@@ -141,13 +196,13 @@ async def pack_scan(
         remaining = await session.scalar(
             text("SELECT coalesce(sum(quantity - packed), 0) FROM picks WHERE document_id = :d"), {"d": pkg.document_id}
         )
-        return {"sscc": sscc, "item": match.erp_id, "lot": scan.lot, "serial": scan.serial, "units": match.units,
-                "orderUnitsToPack": int(remaining)}
+        return PackedUnits(sscc=sscc, item=match.erp_id, lot=scan.lot, serial=scan.serial, units=match.units,
+                           order_units_to_pack=int(remaining))
 
     return await replay.once(db, client_scan_id, f"pack:{sscc}", actor, decide_and_write)
 
 
-async def close_package(db: async_sessionmaker, actor: Actor, settings: Settings, *, sscc: str) -> dict[str, Any]:
+async def close_package(db: async_sessionmaker, actor: Actor, settings: Settings, *, sscc: str) -> PackageClosed:
     """Close the carton and queue its SSCC logistics label (never lost: no printer = a job to reassign)."""
     async with db.begin() as session:
         pkg = await _package(session, sscc)
@@ -183,17 +238,13 @@ async def close_package(db: async_sessionmaker, actor: Actor, settings: Settings
             if expiry:
                 data["expiry"] = expiry
         label = await queue_label(session, actor, kind="sscc", data=data)
-        body = [
-            {"gtin": c.gtin, "item": c.erp_id, "lot": c.lot, "expiry": c.expiry.isoformat() if c.expiry else None,
-             "serial": c.serial, "quantity": c.quantity}
-            for c in contents
-        ]
-        await emit(session, actor, PackagePacked(sscc=sscc, order=pkg.order_erp_id, contents=body))
-    return {"sscc": sscc, "status": "closed", "contents": body,
-            "label": {"jobId": label.job_id, "status": label.status, "printer": label.printer, "message": label.message}}
+        body = [CartonLine(gtin=c.gtin, item=c.erp_id, lot=c.lot, expiry=c.expiry, serial=c.serial, quantity=c.quantity)
+                for c in contents]
+        await emit(session, actor, PackagePacked(sscc=sscc, order=pkg.order_erp_id, contents=msgspec.to_builtins(body)))
+    return PackageClosed(sscc=sscc, status="closed", contents=body, label=label_job(label))
 
 
-async def ship_order(db: async_sessionmaker, actor: Actor, *, order: str) -> dict[str, Any]:
+async def ship_order(db: async_sessionmaker, actor: Actor, *, order: str) -> Shipment:
     """Ship-confirm: every picked unit must be packed in a closed package; stock leaves the building."""
     async with db.begin() as session:
         doc = await _order(session, order, lock=True)
@@ -255,12 +306,9 @@ async def ship_order(db: async_sessionmaker, actor: Actor, *, order: str) -> dic
         await session.execute(text("UPDATE outbound_documents SET status = 'shipped', updated_at = now() WHERE id = :d"), {"d": doc.id})
         await session.execute(text("UPDATE packages SET status = 'shipped', shipped_at = now() WHERE document_id = :d AND status = 'closed'"),
                               {"d": doc.id})
-        lines = [
-            {"gtin": r.gtin, "item": r.item, "lot": r.lot, "expiry": r.expiry.isoformat() if r.expiry else None, "serial": r.serial,
-             "quantity": r.quantity, "sscc": r.sscc}
-            for r in rows
-        ]
+        lines = [ShippedLine(gtin=r.gtin, item=r.item, lot=r.lot, expiry=r.expiry, serial=r.serial, quantity=r.quantity, sscc=r.sscc)
+                 for r in rows]
         ssccs = sorted({r.sscc for r in rows})
         await emit(session, actor, ShipmentConfirmed(order=order, customer=doc.customer, customer_gln=doc.customer_gln,
-                                                     ship_to=doc.ship_to or {}, lines=lines, ssccs=ssccs))
-    return {"order": order, "status": "shipped", "ssccs": ssccs, "lines": lines}
+                                                     ship_to=doc.ship_to or {}, lines=msgspec.to_builtins(lines), ssccs=ssccs))
+    return Shipment(order=order, status="shipped", ssccs=ssccs, lines=lines)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -117,6 +117,92 @@ def job_message(job: PrintJob) -> str:
 
 def job_ref(job: PrintJob) -> PrintJobRef:
     return PrintJobRef(job_id=job.id, status=job.status, printer=job.printer_name, message=job_message(job))
+
+
+class LabelJob(msgspec.Struct, rename="camel"):
+    """A queued label as a workflow's answer names it (``PrintJobRef`` on the wire)."""
+
+    job_id: int
+    status: str
+    printer: str | None
+    message: str
+
+
+def label_job(ref: PrintJobRef) -> LabelJob:
+    return LabelJob(job_id=ref.job_id, status=ref.status, printer=ref.printer, message=ref.message)
+
+
+# ---- answers ---------------------------------------------------------------------------
+
+
+class PrintJobOut(msgspec.Struct, rename="camel"):
+    id: int
+    kind: str
+    size: str
+    dpi: int
+    copies: int
+    status: str
+    printer: str | None
+    zone: str | None
+    attempts: int
+    max_attempts: int
+    will_retry: bool
+    next_attempt_at: dt.datetime | None
+    last_error: str | None
+    created_at: dt.datetime
+    sent_at: dt.datetime | None
+    username: str | None
+    device_id: str | None
+    reprint_of: int | None
+    data: dict[str, Any]
+    message: str
+
+
+class PrinterOut(msgspec.Struct, rename="camel"):
+    name: str
+    host: str
+    port: int
+    dpi: int
+    label_size: str
+    zone: str | None
+    location: str | None
+    active: bool
+    labels: list[str]
+
+
+class DevicePrinterOut(msgspec.Struct, rename="camel"):
+    device_id: str
+    printer: str
+
+
+class LabelOut(msgspec.Struct, rename="camel"):
+    kind: str
+    size: str
+    dpi: int
+
+
+def job_out(job: PrintJob) -> PrintJobOut:
+    """A print job as the API answers it: its state, where it prints, and a sentence to act on."""
+    return PrintJobOut(
+        id=job.id, kind=job.kind, size=job.size, dpi=job.dpi, copies=job.copies, status=job.status,
+        printer=job.printer_name, zone=job.zone, attempts=job.attempts, max_attempts=job.max_attempts,
+        will_retry=job.status in ("queued", "failed") and job.next_attempt_at is not None,
+        next_attempt_at=job.next_attempt_at, last_error=job.last_error, created_at=job.created_at, sent_at=job.sent_at,
+        username=job.username, device_id=job.device_id, reprint_of=job.reprint_of, data=job.data,
+        message=job_message(job),
+    )
+
+
+def printer_out(printer: Printer, location: str | None) -> PrinterOut:
+    kinds = [k for k, s, d in available_labels() if (s, d) == (printer.label_size, printer.dpi)]
+    return PrinterOut(
+        printer.name, printer.host, printer.port, printer.dpi, printer.label_size, printer.zone, location, printer.active, kinds
+    )
+
+
+def list_labels() -> list[LabelOut]:
+    """Every label kind, size and resolution that has a template."""
+    return [LabelOut(k, s, d) for k, s, d in available_labels()]
 
 
 def no_printer_error(job: PrintJob) -> NoPrinterForLabel:
@@ -296,7 +382,7 @@ async def get_job(session: AsyncSession, job_id: int, *, lock: bool = False) -> 
 
 async def list_jobs(
     session: AsyncSession, *, status: str | None = None, limit: int = 100, before_id: int | None = None
-) -> Sequence[PrintJob]:
+) -> list[PrintJobOut]:
     """Newest first; ``before_id`` pages on."""
     if status is not None and status not in PRINT_JOB_STATUSES:
         raise InvalidLabelData(
@@ -308,7 +394,7 @@ async def list_jobs(
         query = query.where(PrintJob.status == status)
     if before_id is not None:
         query = query.where(PrintJob.id < before_id)
-    return (await session.execute(query)).scalars().all()
+    return [job_out(j) for j in (await session.execute(query)).scalars().all()]
 
 
 async def _assign(session: AsyncSession, job: PrintJob, printer: Printer | None) -> None:
@@ -465,11 +551,11 @@ async def _location_id(session: AsyncSession, code: str | None) -> int | None:
     return found
 
 
-async def list_printers(session: AsyncSession) -> list[tuple[Printer, str | None]]:
+async def list_printers(session: AsyncSession) -> list[PrinterOut]:
     rows = (
         await session.execute(select(Printer, Location.code).outerjoin(Location, Location.id == Printer.location_id).order_by(Printer.name))
     ).all()
-    return [(p, code) for p, code in rows]
+    return [printer_out(p, code) for p, code in rows]
 
 
 async def _park_pending(session: AsyncSession, printer_id: int) -> None:
@@ -538,11 +624,11 @@ async def remove_printer(session: AsyncSession, actor: Actor, name: str) -> None
     await audit(session, actor, "printer.remove", "ok", target=f"printer:{name}")
 
 
-async def list_device_printers(session: AsyncSession) -> list[tuple[str, str]]:
+async def list_device_printers(session: AsyncSession) -> list[DevicePrinterOut]:
     rows = await session.execute(
         select(DevicePrinter.device_id, Printer.name).join(Printer, Printer.id == DevicePrinter.printer_id).order_by(DevicePrinter.device_id)
     )
-    return [(d, p) for d, p in rows.all()]
+    return [DevicePrinterOut(d, p) for d, p in rows.all()]
 
 
 async def set_device_printer(session: AsyncSession, actor: Actor, device_id: str, printer: str) -> None:

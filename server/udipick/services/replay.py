@@ -26,7 +26,11 @@ class _LostRace(Exception):
 
 
 class Reply:
-    """A stored verdict: HTTP status and JSON body (a result, or an RFC 9457 problem)."""
+    """A stored verdict: HTTP status and JSON body (a result, or an RFC 9457 problem).
+
+    ``body`` holds JSON values (dicts, lists, strings, numbers) on the first answer as on a replay, even
+    when the workflow answered with a msgspec Struct: the caller sees one shape either way.
+    """
 
     __slots__ = ("status", "body", "replayed")
 
@@ -77,7 +81,7 @@ async def once(
     client_scan_id: uuid.UUID,
     action: str,
     actor: Actor,
-    decide_and_write: Callable[[AsyncSession], Awaitable[dict[str, Any] | msgspec.Struct]],
+    decide_and_write: Callable[[AsyncSession], Awaitable[msgspec.Struct | dict[str, Any]]],
     on_refused: Callable[[AsyncSession, DomainError], Awaitable[None]] | None = None,
 ) -> Reply:
     """Run ``decide_and_write`` once per ``client_scan_id``.
@@ -90,9 +94,7 @@ async def once(
         async with db.begin() as session:
             if (stored := await _stored(session, client_scan_id, action)) is not None:
                 return stored
-            answer = await decide_and_write(session)
-            # a typed answer is kept as its JSON form, the form a replay reads back
-            body = answer if isinstance(answer, dict) else msgspec.to_builtins(answer)
+            body = msgspec.to_builtins(await decide_and_write(session))
             if not await _insert_reply(session, client_scan_id, action, actor, 200, body):
                 raise _LostRace
         return Reply(200, body, False)

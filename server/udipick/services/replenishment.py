@@ -23,9 +23,10 @@ import contextlib
 import datetime as dt
 import logging
 import uuid
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, Literal
 
+import msgspec
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -67,6 +68,96 @@ PLANNER = Actor(username="replenishment-planner")
 
 def task_number(task_id: int) -> str:
     return f"RPL-{task_id:06d}"
+
+
+# ---- answers ----------------------------------------------------------------------------------------
+
+
+class TaskItem(msgspec.Struct, rename="camel"):
+    erp_id: str
+    name: str
+    gtin: str
+
+
+class TaskLocation(msgspec.Struct, rename="camel"):
+    code: str
+    #: what the location's label scans as
+    barcode: str
+
+
+class ReplenishmentTask(msgspec.Struct, rename="camel"):
+    """One lot to move from a reserve location to the item's pick face."""
+
+    task_id: int
+    #: ``RPL-000042``: the task as people name it (and the ledger's document id)
+    number: str
+    status: Literal["open", "done", "cancelled"]
+    wave_id: int | None
+    item: TaskItem
+    lot: str | None
+    expiry: dt.date | None
+    from_: TaskLocation = msgspec.field(name="from")
+    to: TaskLocation
+    quantity: int
+    moved: int
+    #: what is still to move (0 once the task is done or cancelled)
+    remaining: int
+    #: the pick face's numbers when the planner created it
+    reason: str
+    #: ISO 8601 timestamps with offset
+    created_at: str
+    done_at: str | None
+    cancelled_at: str | None
+    cancel_reason: str | None
+
+
+class CancelledTask(ReplenishmentTask):
+    #: units the task still reserved at the source, free again now
+    released: int
+
+
+class NoPickFace(msgspec.Struct, rename="camel"):
+    """An item that needs replenishment but has no usable pick face to fill."""
+
+    item: str
+    gtin: str
+    needed: int
+    reason: str
+
+
+class NotCovered(msgspec.Struct, rename="camel"):
+    """Units of an item the pick face needs that reserve cannot give (none left, or none eligible)."""
+
+    item: str
+    gtin: str
+    missing: int
+    reason: str
+
+
+class ReplenishmentPlan(msgspec.Struct, rename="camel"):
+    wave_id: int | None
+    #: the tasks this run created or raised
+    tasks: list[ReplenishmentTask]
+    no_pick_face: list[NoPickFace]
+    not_covered: list[NotCovered]
+
+
+class ReplenishmentMoved(msgspec.Struct, rename="camel"):
+    """A confirmed move: what this scan moved and where the task stands."""
+
+    task_id: int
+    number: str
+    task_status: Literal["open", "done"]
+    item: str
+    gtin: str
+    lot: str | None
+    expiry: dt.date | None
+    #: source and pick face location codes
+    from_: str = msgspec.field(name="from")
+    to: str
+    units: int
+    moved: int
+    remaining: int
 
 
 # ---- planning ---------------------------------------------------------------------------------------
@@ -118,7 +209,7 @@ def _reason(plan: ItemPlan, need: ItemNeed, wave_id: int | None) -> str:
     return text_ + (f"; after wave {wave_id}" if wave_id is not None else "")
 
 
-async def plan(db: async_sessionmaker, actor: Actor, *, today: dt.date, wave_id: int | None = None) -> dict[str, Any]:
+async def plan(db: async_sessionmaker, actor: Actor, *, today: dt.date, wave_id: int | None = None) -> ReplenishmentPlan:
     """Create (or raise) the replenishment tasks the pick faces need now; all items, or the wave's."""
     async with db.begin() as session:
         if wave_id is not None:
@@ -127,7 +218,7 @@ async def plan(db: async_sessionmaker, actor: Actor, *, today: dt.date, wave_id:
             items = list((await session.scalars(text(_ITEMS_OF_WAVE), {"wave": wave_id})).all())
         else:
             items = list((await session.scalars(text(_ITEMS_ALL))).all())
-        result: dict[str, Any] = {"waveId": wave_id, "tasks": [], "noPickFace": [], "notCovered": []}
+        result = ReplenishmentPlan(wave_id=wave_id, tasks=[], no_pick_face=[], not_covered=[])
         if not items:
             return result
         items.sort()
@@ -158,10 +249,11 @@ async def plan(db: async_sessionmaker, actor: Actor, *, today: dt.date, wave_id:
         for p in plans:
             erp_id, gtin = names[p.item_id]
             if p.face is None:
-                result["noPickFace"].append({"item": erp_id, "gtin": gtin, "needed": p.missing, "reason": p.reason})
+                # the plan names a reason whenever units are missing
+                result.no_pick_face.append(NoPickFace(item=erp_id, gtin=gtin, needed=p.missing, reason=p.reason or ""))
                 continue
             if p.missing:
-                result["notCovered"].append({"item": erp_id, "gtin": gtin, "missing": p.missing, "reason": p.reason})
+                result.not_covered.append(NotCovered(item=erp_id, gtin=gtin, missing=p.missing, reason=p.reason or ""))
             reason = _reason(p, by_item[p.item_id], wave_id)
             for m in p.moves:
                 c = m.candidate
@@ -194,7 +286,7 @@ async def plan(db: async_sessionmaker, actor: Actor, *, today: dt.date, wave_id:
                                ReplenishmentIncreased(task_id=task_id, quantity=total, added=m.quantity, **common))  # type: ignore[arg-type]
                 touched.append(task_id)
         if touched:
-            result["tasks"] = await _task_rows(session, ids=touched)
+            result.tasks = [task_of(r) for r in await _task_rows(session, ids=touched)]
     return result
 
 
@@ -205,7 +297,7 @@ async def after_wave(db: async_sessionmaker, actor: Actor, wave: dict[str, Any],
     never turned into an error for the release (the periodic planner catches up).
     """
     try:
-        summary = await plan(db, actor, today=today, wave_id=wave["waveId"])
+        summary: dict[str, Any] = msgspec.to_builtins(await plan(db, actor, today=today, wave_id=wave["waveId"]))
     except e.DomainError as exc:
         log.warning("replenishment after wave %s: %s", wave.get("waveId"), exc)
         summary = problem_body(exc)
@@ -259,25 +351,22 @@ def _iso(value: dt.date | dt.datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def task_json(r: Any) -> dict[str, Any]:
-    return {
-        "taskId": r.id, "number": task_number(r.id), "status": r.status, "waveId": r.wave_id,
-        "item": {"erpId": r.item_erp_id, "name": r.item_name, "gtin": r.gtin},
-        "lot": r.lot, "expiry": _iso(r.expiry),
-        "from": {"code": r.from_code, "barcode": r.from_barcode},
-        "to": {"code": r.to_code, "barcode": r.to_barcode},
-        "quantity": r.quantity, "moved": r.moved, "remaining": r.quantity - r.moved if r.status == "open" else 0,
-        "reason": r.reason, "createdAt": _iso(r.created_at), "doneAt": _iso(r.done_at),
-        "cancelledAt": _iso(r.cancelled_at), "cancelReason": r.cancel_reason,
-    }
+def task_of(r: Any) -> ReplenishmentTask:
+    return ReplenishmentTask(
+        task_id=r.id, number=task_number(r.id), status=r.status, wave_id=r.wave_id,
+        item=TaskItem(erp_id=r.item_erp_id, name=r.item_name, gtin=r.gtin), lot=r.lot, expiry=r.expiry,
+        from_=TaskLocation(code=r.from_code, barcode=r.from_barcode), to=TaskLocation(code=r.to_code, barcode=r.to_barcode),
+        quantity=r.quantity, moved=r.moved, remaining=r.quantity - r.moved if r.status == "open" else 0,
+        reason=r.reason, created_at=r.created_at.isoformat(), done_at=_iso(r.done_at),
+        cancelled_at=_iso(r.cancelled_at), cancel_reason=r.cancel_reason,
+    )
 
 
-async def _task_rows(session: AsyncSession, *, ids: list[int]) -> list[dict[str, Any]]:
-    rows = (await session.execute(text(_TASK + " WHERE r.id = ANY(CAST(:ids AS int[])) ORDER BY r.id"), {"ids": ids})).all()
-    return [task_json(r) for r in rows]
+async def _task_rows(session: AsyncSession, *, ids: list[int]) -> Sequence[Any]:
+    return (await session.execute(text(_TASK + " WHERE r.id = ANY(CAST(:ids AS int[])) ORDER BY r.id"), {"ids": ids})).all()
 
 
-async def list_tasks(db: async_sessionmaker, *, status: str = "open", limit: int = 200) -> list[dict[str, Any]]:
+async def list_tasks(db: async_sessionmaker, *, status: str = "open", limit: int = 200) -> list[ReplenishmentTask]:
     """Tasks in the order a worker walks reserve (the source's pick sequence)."""
     async with db() as session:
         rows = (
@@ -286,7 +375,7 @@ async def list_tasks(db: async_sessionmaker, *, status: str = "open", limit: int
                 {"status": status, "limit": limit},
             )
         ).all()
-    return [task_json(r) for r in rows]
+    return [task_of(r) for r in rows]
 
 
 async def _lock_task(session: AsyncSession, task_id: int) -> Any:
@@ -337,7 +426,7 @@ async def confirm(
     goods = scans.read(raw, settings, today)
     destination_scan = _location_scan(to_location_raw, settings, today)
 
-    async def decide_and_write(session: AsyncSession) -> dict[str, Any]:
+    async def decide_and_write(session: AsyncSession) -> ReplenishmentMoved:
         task = await _lock_task(session, task_id)
         if task.status != "open":
             raise _not_open(task)
@@ -365,7 +454,7 @@ async def confirm(
         moved_now = judge_replenishment_scan(view, scan, source, today=today)
 
         moved = task.moved + moved_now
-        status = "done" if moved == task.quantity else "open"
+        status: Literal["open", "done"] = "done" if moved == task.quantity else "open"
         (event_id,) = await emit(
             session, actor,
             ReplenishmentConfirmed(
@@ -392,11 +481,11 @@ async def confirm(
             )
         else:
             await session.execute(text("UPDATE replenishment_tasks SET moved = :moved WHERE id = :id"), {"moved": moved, "id": task.id})
-        return {
-            "taskId": task.id, "number": task_number(task.id), "taskStatus": status, "item": task.item_erp_id, "gtin": task.gtin,
-            "lot": task.lot, "expiry": _iso(task.expiry), "from": task.from_code, "to": task.to_code,
-            "units": moved_now, "moved": moved, "remaining": task.quantity - moved,
-        }
+        return ReplenishmentMoved(
+            task_id=task.id, number=task_number(task.id), task_status=status, item=task.item_erp_id, gtin=task.gtin,
+            lot=task.lot, expiry=task.expiry, from_=task.from_code, to=task.to_code,
+            units=moved_now, moved=moved, remaining=task.quantity - moved,
+        )
 
     return await replay.once(db, client_scan_id, f"replenish:{task_id}", actor, decide_and_write)
 
@@ -404,7 +493,7 @@ async def confirm(
 # ---- cancel -----------------------------------------------------------------------------------------
 
 
-async def cancel(db: async_sessionmaker, actor: Actor, *, task_id: int, reason: str) -> dict[str, Any]:
+async def cancel(db: async_sessionmaker, actor: Actor, *, task_id: int, reason: str) -> CancelledTask:
     """A supervisor drops the task (the reserve is short, the face was refilled otherwise, ...): what it
     still reserved is free again; what it already moved stays moved."""
     reason = reason.strip()
@@ -429,5 +518,5 @@ async def cancel(db: async_sessionmaker, actor: Actor, *, task_id: int, reason: 
                 released=released, reason=reason,
             ),
         )
-        (out,) = await _task_rows(session, ids=[task.id])
-    return {**out, "released": released}
+        (row,) = await _task_rows(session, ids=[task.id])
+    return CancelledTask(**msgspec.structs.asdict(task_of(row)), released=released)

@@ -1,0 +1,170 @@
+"""The OpenAPI document's problem responses, stated once for every operation.
+
+Every refusal is an RFC 9457 ``application/problem+json`` body (``api/problems.py`` renders it), so
+every operation documents the same ``Problem`` schema under the statuses it can give. Which
+statuses follow from how the route is reached, not from each handler:
+
+- 400 (unparseable request) and 422 (a rule refused it): every operation that is not public, and
+  every public one that takes parameters or a body;
+- 401 (not signed in) and 403 (signed in, but not allowed): every operation that is not public;
+- 404: operations with path parameters (the thing named does not exist) and operations that change
+  something (they name documents, lots, locations in their bodies);
+- 409 (the state forbids it: already shipped, not open, ...): operations that change something.
+
+A handler may still state its own ``responses=`` (a 503 from a printer, say); those win.
+
+The problem schema lists every known ``code`` (one per ``DomainError`` subclass in
+``domain/problem.py``'s table, plus those ``api/problems.py`` gives framework errors), so the PWA's
+generated types can say which refusals exist; the facts of a refusal (``takeLot``, ``pointer``,
+``needs``, ...) are further members, allowed by ``additionalProperties``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from litestar.handlers import HTTPRouteHandler
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import OpenAPIType, Schema
+from litestar.plugins import OpenAPISchemaPlugin, ReceiveRoutePlugin
+from litestar.routes import HTTPRoute
+
+from udipick.api.problems import HANDLER_CODES, PROBLEM_JSON
+from udipick.domain.access import Access
+from udipick.domain.problem import PROBLEM_BASE, STATUS
+
+if TYPE_CHECKING:
+    from litestar._openapi.schema_generation import SchemaCreator
+    from litestar.routes import BaseRoute
+    from litestar.typing import FieldDefinition
+
+
+class Problem:
+    """Marker type: ``components/schemas/Problem``, the RFC 9457 body of every refusal (see ``problem_schema``)."""
+
+
+def problem_codes() -> list[str]:
+    """Every ``code`` a problem body can carry, sorted (the schema's enum)."""
+    return sorted({cls.code for cls in STATUS} | set(HANDLER_CODES))
+
+
+def problem_schema(schema: Schema) -> Schema:
+    """Fill ``schema`` (the registered component) with the problem body's shape."""
+    schema.title = "Problem"
+    schema.type = OpenAPIType.OBJECT
+    schema.description = (
+        "RFC 9457 problem details. `code` is the stable key a client translates; the facts of the refusal "
+        "(the lot to take instead, the JSON pointer of a bad field, what is missing) are further members."
+    )
+    schema.required = ["status", "title", "type"]
+    schema.properties = {
+        "type": Schema(type=OpenAPIType.STRING, description=f"{PROBLEM_BASE}<code>, or about:blank"),
+        "title": Schema(type=OpenAPIType.STRING),
+        "status": Schema(type=OpenAPIType.INTEGER),
+        "detail": Schema(type=OpenAPIType.STRING, description="what happened and what to do, in English"),
+        "instance": Schema(type=OpenAPIType.STRING, description="the request path"),
+        "code": Schema(type=OpenAPIType.STRING, enum=problem_codes()),
+        "errors": Schema(
+            type=OpenAPIType.ARRAY,
+            description="invalid-request: each field that failed validation",
+            items=Schema(
+                type=OpenAPIType.OBJECT,
+                required=["detail", "pointer"],
+                properties={"pointer": Schema(type=OpenAPIType.STRING, description="RFC 6901 JSON pointer"),
+                            "detail": Schema(type=OpenAPIType.STRING)},
+            ),
+        ),
+        "requestId": Schema(type=OpenAPIType.STRING, description="an unexpected error: quote it to support"),
+    }
+    schema.additional_properties = Schema()
+    return schema
+
+
+class ProblemSchema(OpenAPISchemaPlugin):
+    """Writes ``Problem`` into ``components/schemas`` (a hand-written schema: msgspec cannot state the
+    open set of members a problem carries)."""
+
+    def is_plugin_supported_field(self, field_definition: FieldDefinition) -> bool:
+        return field_definition.annotation is Problem
+
+    def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: SchemaCreator) -> Schema:
+        return problem_schema(schema_creator.schema_registry.get_schema_for_field_definition(field_definition))
+
+
+_DESCRIPTIONS = {
+    400: "The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`.",
+    401: "Not signed in, or the token is no longer valid: `not-authenticated`.",
+    403: "Signed in, but this role or scope may not do this (or the e-signature was refused).",
+    404: "What the request names does not exist.",
+    409: "The current state forbids it (already shipped, not open, another lot expires first, ...).",
+    422: "A rule refused the request; `code` says which, further members say what to do.",
+}
+
+MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def problem_statuses(method: str, *, public: bool, path_parameters: bool, takes_input: bool) -> list[int]:
+    """The problem statuses an operation documents (the rule in this module's docstring)."""
+    statuses: set[int] = set()
+    if not public:
+        statuses |= {400, 401, 403, 422}
+    elif takes_input or path_parameters:
+        statuses |= {400, 422}
+    if path_parameters or (method in MUTATING and not public):
+        statuses.add(404)
+    if method in MUTATING and not public:
+        statuses.add(409)
+    return sorted(statuses)
+
+
+def _takes_input(handler: HTTPRouteHandler) -> bool:
+    return any(name not in ("db", "actor", "settings", "request", "state") for name in handler.parsed_fn_signature.parameters)
+
+
+class ProblemResponses(ReceiveRoutePlugin):
+    """Gives each HTTP route's handlers their problem responses as the app registers them.
+
+    Handlers inside a module-level ``Router`` are shared by every app built from it; the result is
+    the same for each, so setting it again changes nothing.
+    """
+
+    def receive_route(self, route: BaseRoute) -> None:
+        if not isinstance(route, HTTPRoute):
+            return
+        for handler in route.route_handlers:
+            if "OPTIONS" in handler.http_methods:  # the framework's CORS pre-flight
+                continue
+            rule: Access | None = handler.opt.get("access")
+            public = rule is not None and rule.public
+            problems: dict[int, ResponseSpec] = {
+                status: ResponseSpec(data_container=Problem, media_type=PROBLEM_JSON, description=_DESCRIPTIONS[status],
+                                     generate_examples=False)
+                for method in handler.http_methods
+                for status in problem_statuses(method, public=public, path_parameters=bool(route.path_parameters),
+                                               takes_input=_takes_input(handler))
+            }
+            handler.responses = {**problems, **(handler.responses or {})}
+
+
+#: the app's plugins for this module's rule
+PLUGINS = [ProblemResponses(), ProblemSchema()]
+
+
+def write_document(path: str) -> None:
+    """The app's OpenAPI document as ``/schema/openapi.json`` serves it, written without starting a server
+    (``scripts/gen-api-types.sh`` turns it into the PWA's types)."""
+    import json
+    from pathlib import Path
+
+    from udipick.api.app import create_app
+    from udipick.config import Settings
+
+    # the document depends on the routes only: no database is opened, no setting changes it
+    app = create_app(Settings(), database_url="postgresql://unused@localhost/unused")
+    Path(path).write_text(json.dumps(app.openapi_schema.to_schema(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    import sys
+
+    write_document(sys.argv[1])

@@ -1,0 +1,237 @@
+"""The OpenAPI document states every answer: success schemas, and problem responses from one rule.
+
+The walk reads the document the app serves at ``/schema/openapi.json`` (``app.openapi_schema.to_schema()``,
+so no database is needed); the flows then check that what the server really sends is what the
+document says, status by status, with the document's own JSON Schemas.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+
+import pytest
+from jsonschema import Draft202012Validator
+from udipick.api.app import create_app
+from udipick.api.openapi import problem_statuses
+from udipick.api.problems import HANDLER_CODES
+from udipick.domain import errors as e
+
+from tests import conftest
+from tests.api.test_packing import PEN, pick_order
+from tests.api.test_picking import GLOVE_BOX, SYR, gs1
+from tests.api.test_replenishment import big_wave, mover, planned, reserve_stocked, sup  # noqa: F401  (fixtures)
+from tests.conftest import login
+
+#: operations whose success answer is still an untyped object (``dict[str, Any]``); typing one takes it
+#: off this list. A new operation must declare its answer's type instead of joining it.
+UNTYPED = {
+    ("GET", "/readyz"), ("GET", "/healthz"),
+    ("GET", "/api/v1/erp/events"), ("GET", "/api/v1/erp/stock"), ("GET", "/api/v1/epcis/events"),
+    ("POST", "/api/v1/erp/items"), ("POST", "/api/v1/erp/customers"), ("POST", "/api/v1/erp/suppliers"),
+    ("POST", "/api/v1/erp/locations"), ("POST", "/api/v1/erp/purchase-orders"), ("POST", "/api/v1/erp/sales-orders"),
+    ("GET", "/api/v1/receipts"), ("POST", "/api/v1/receipts"), ("GET", "/api/v1/receipts/{receipt_id}"),
+    ("POST", "/api/v1/receipts/{receipt_id}/scans"), ("POST", "/api/v1/receipts/{receipt_id}/discrepancies"),
+    ("POST", "/api/v1/receipts/{receipt_id}/close"), ("GET", "/api/v1/putaway/tasks"), ("POST", "/api/v1/putaway/identify"),
+    ("POST", "/api/v1/putaway/tasks/{task_id}/confirm"), ("GET", "/api/v1/qc/quarantine"),
+    ("POST", "/api/v1/qc/lots/{lot_id}/release"), ("POST", "/api/v1/qc/lots/{lot_id}/reject"),
+    ("POST", "/api/v1/waves"), ("GET", "/api/v1/picking/tasks"), ("POST", "/api/v1/picking/tasks/{task_id}/location"),
+    ("POST", "/api/v1/picking/tasks/{task_id}/scans"), ("POST", "/api/v1/picking/tasks/{task_id}/override"),
+    ("POST", "/api/v1/picking/tasks/{task_id}/short"), ("POST", "/api/v1/waves/{wave_id}/totes"),
+}
+PROBLEM = {"$ref": "#/components/schemas/Problem"}
+METHODS = ("get", "post", "put", "patch", "delete")
+
+
+@pytest.fixture(scope="module")
+def document() -> dict:
+    return create_app(conftest.test_settings(), database_url="postgresql://unused@127.0.0.1/unused").openapi_schema.to_schema()
+
+
+def _operations(app):
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", ()):
+            if not handler.resolve_include_in_schema():
+                continue
+            for method in handler.http_methods - {"OPTIONS"}:
+                yield method, route.path_format, handler, bool(route.path_parameters)
+
+
+def _untyped(schema: dict) -> bool:
+    """``{}``, an object of anything, or a list of either: what ``Response`` and ``dict[str, Any]`` document."""
+    if schema.get("type") == "array":
+        return _untyped(schema.get("items", {}))
+    return schema == {} or (schema.get("type") == "object" and not schema.get("properties") and "$ref" not in schema)
+
+
+def test_every_operation_documents_its_success_and_its_problem_responses(document):
+    app = create_app(conftest.test_settings(), database_url="postgresql://unused@127.0.0.1/unused")
+    walked = 0
+    for method, path, handler, has_path_parameters in _operations(app):
+        op = document["paths"][path][method.lower()]
+        responses = op["responses"]
+        success = [s for s in responses if s.startswith("2")]
+        assert success, (method, path)
+        for status in success:
+            if status == "204":
+                assert not responses[status].get("content"), (method, path)
+                continue
+            ((_media, body),) = responses[status]["content"].items()
+            assert "schema" in body, (method, path, status)
+        rule = handler.opt["access"]
+        expected = {400, 401, 403, 422} if not rule.public else set()
+        if has_path_parameters:
+            expected.add(404)
+        if method in ("POST", "PUT", "PATCH", "DELETE") and not rule.public:
+            expected |= {404, 409}
+        problems = {int(s) for s in responses if not s.startswith("2")}
+        assert problems >= expected, (method, path, sorted(expected - problems))
+        for status in problems:
+            assert responses[str(status)]["content"] == {"application/problem+json": {"schema": PROBLEM}}, (method, path, status)
+            assert responses[str(status)]["description"], (method, path, status)
+        walked += 1
+    assert walked == sum(1 for ops in document["paths"].values() for m in ops if m in METHODS) > 60
+
+
+def test_the_problem_rule_as_a_table():
+    assert problem_statuses("GET", public=False, path_parameters=False, takes_input=False) == [400, 401, 403, 422]
+    assert problem_statuses("GET", public=False, path_parameters=True, takes_input=False) == [400, 401, 403, 404, 422]
+    assert problem_statuses("POST", public=False, path_parameters=False, takes_input=True) == [400, 401, 403, 404, 409, 422]
+    assert problem_statuses("DELETE", public=False, path_parameters=True, takes_input=False) == [400, 401, 403, 404, 409, 422]
+    assert problem_statuses("GET", public=True, path_parameters=False, takes_input=False) == []
+    assert problem_statuses("POST", public=True, path_parameters=False, takes_input=True) == [400, 422]
+
+
+def test_the_problem_schema_names_every_code_and_leaves_room_for_the_facts(document):
+    problem = document["components"]["schemas"]["Problem"]
+    assert problem["required"] == ["status", "title", "type"]
+    assert problem["additionalProperties"] == {}
+
+    def codes(cls: type[e.DomainError]) -> set[str]:
+        return {cls.code}.union(*(codes(sub) for sub in cls.__subclasses__()))
+
+    assert set(problem["properties"]["code"]["enum"]) == codes(e.DomainError) | set(HANDLER_CODES)
+
+
+def test_success_answers_are_typed_except_the_listed_ones(document):
+    untyped = set()
+    for path, ops in document["paths"].items():
+        for method, op in ops.items():
+            for status, response in op["responses"].items():
+                content = response.get("content") or {}
+                if status.startswith("2") and "application/json" in content and _untyped(content["application/json"]["schema"]):
+                    untyped.add((method.upper(), path))
+    assert untyped <= UNTYPED, f"declare the answer's type (a msgspec Struct) for {sorted(untyped - UNTYPED)}"
+
+
+# ---- what the server sends is what the document says -----------------------------------------------
+
+
+class Conformance:
+    """Checks answers against the document: the status is documented, the media type and the body match."""
+
+    def __init__(self, document: dict) -> None:
+        self.document = document
+        self.seen: set[tuple[str, str, int]] = set()
+
+    def __call__(self, response, template: str):
+        method = response.request.method
+        path = response.request.url.path
+        parts = re.split(r"(\{[^}]+\})", template)
+        pattern = "^" + "".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts) + "$"
+        assert re.match(pattern, path), (path, template)
+        documented = self.document["paths"][template][method.lower()]["responses"]
+        status = str(response.status_code)
+        assert status in documented, f"{method} {template} answered {status}, documented: {sorted(documented)}: {response.text}"
+        content = documented[status].get("content")
+        if not content:
+            assert not response.content, (method, template, status)
+            return response
+        ((media, spec),) = content.items()
+        assert response.headers["content-type"].split(";")[0] == media, (method, template, status, response.headers["content-type"])
+        schema = {**spec["schema"], "components": self.document["components"]}
+        errors = [f"{'/'.join(map(str, x.absolute_path))}: {x.message}" for x in Draft202012Validator(schema).iter_errors(response.json())]
+        assert not errors, (method, template, status, errors, response.text)
+        self.seen.add((method, template, response.status_code))
+        return response
+
+
+@pytest.fixture
+def conforms(document) -> Conformance:
+    return Conformance(document)
+
+
+async def test_replenishment_and_hold_answers_are_what_the_document_says(client, planned, mover, sup, conforms):  # noqa: F811
+    (task,) = planned["tasks"]
+    tasks = "/api/v1/replenishment/tasks"
+    conforms(await client.get(tasks, headers=mover), tasks)
+    conforms(await client.post("/api/v1/replenishment/plan", json={}, headers=sup), "/api/v1/replenishment/plan")
+
+    confirm = tasks + "/{task_id}/confirm"
+    body = {"clientScanId": str(uuid.uuid4()), "fromLocationRaw": task["from"]["barcode"],
+            "raw": gs1(SYR, task["lot"], dt.date.fromisoformat(task["expiry"])), "toLocationRaw": task["to"]["barcode"], "quantity": 10}
+    moved = conforms(await client.post(f"{tasks}/{task['taskId']}/confirm", json=body, headers=mover), confirm)
+    assert moved.status_code == 200 and moved.json()["taskStatus"] == "open"
+    replayed = conforms(await client.post(f"{tasks}/{task['taskId']}/confirm", json=body, headers=mover), confirm)
+    assert replayed.headers["idempotent-replayed"] == "true" and replayed.json() == moved.json()
+    wrong = {**body, "clientScanId": str(uuid.uuid4()), "toLocationRaw": task["from"]["barcode"]}
+    assert conforms(await client.post(f"{tasks}/{task['taskId']}/confirm", json=wrong, headers=mover), confirm).status_code == 409
+
+    cancel = tasks + "/{task_id}/cancel"
+    cancelled = conforms(await client.post(f"{tasks}/{task['taskId']}/cancel", json={"reason": "face refilled"}, headers=sup), cancel)
+    assert cancelled.json()["released"] == 60 and cancelled.json()["status"] == "cancelled"
+    assert conforms(await client.post(f"{tasks}/{task['taskId']}/cancel", json={"reason": "again"}, headers=sup), cancel).status_code == 409
+    assert conforms(await client.post(f"{tasks}/999999/cancel", json={"reason": "nothing"}, headers=sup), cancel).status_code == 404
+    assert conforms(await client.post(f"{tasks}/{task['taskId']}/cancel", json={"reason": 1}, headers=sup), cancel).status_code == 400
+    assert conforms(await client.post(f"{tasks}/{task['taskId']}/cancel", json={"reason": "x y"}, headers=mover), cancel).status_code == 403
+    assert conforms(await client.post(f"{tasks}/{task['taskId']}/cancel", json={"reason": "x y"}), cancel).status_code == 401
+
+    holds = "/api/v1/holds"
+    qa = await login(client, "qa")
+    placed = conforms(await client.post(holds, json={"scope": "location", "location": "R-01-01", "reason": "leak"}, headers=qa), holds)
+    assert placed.status_code == 201 and placed.json()["active"] is True
+    missing = conforms(await client.post(holds, json={"scope": "lot", "item": "SYR-10ML", "reason": "x"}, headers=qa), holds)
+    assert missing.status_code == 422 and missing.json()["pointer"] == "/lot"
+    conforms(await client.get(holds, headers=mover), holds)
+    release = holds + "/{hold_id}/release"
+    hold_id = placed.json()["holdId"]
+    refused = conforms(await client.post(f"{holds}/{hold_id}/release", json={"reason": "ok", "password": "wrong"}, headers=qa), release)
+    assert refused.status_code == 403
+    released = conforms(await client.post(f"{holds}/{hold_id}/release", json={"reason": "ok", "password": "qa-demo"}, headers=qa), release)
+    assert released.status_code == 200 and released.json()["active"] is False and released.json()["releasedBy"] == "qa"
+    assert conforms(await client.post(f"{holds}/{hold_id}/release", json={"reason": "ok", "password": "qa-demo"}, headers=qa),
+                    release).status_code == 409
+    assert {status for _, _, status in conforms.seen} == {200, 201, 400, 401, 403, 404, 409, 422}
+
+
+async def test_packing_shipping_and_counting_answers_are_what_the_document_says(client, conforms):
+    supervisor = await login(client, "supervisor")
+    picker = await login(client, "picker")
+    assert (await client.post("/api/v1/waves", json={"orders": ["SO-5002"]}, headers=supervisor)).status_code == 201
+    await pick_order(client, picker, "SO-5002")
+
+    packages = "/api/v1/packing/packages"
+    opened = conforms(await client.post(packages, json={"order": "SO-5002"}, headers=picker), packages)
+    sscc = opened.json()["sscc"]
+    scans = packages + "/{sscc}/scans"
+    for raw, times in ((gs1(GLOVE_BOX, "GL-77-01"), 2), (gs1(PEN, "PN3001"), 10), (gs1(SYR, "SY2405B"), 10)):
+        for _ in range(times):
+            packed = conforms(await client.post(f"{packages}/{sscc}/scans", json={"clientScanId": str(uuid.uuid4()), "raw": raw},
+                                                headers=picker), scans)
+            assert packed.status_code == 200, packed.text
+    assert packed.json()["orderUnitsToPack"] == 0 and packed.json()["serial"] is None
+    over = {"clientScanId": str(uuid.uuid4()), "raw": gs1(SYR, "SY2405B")}
+    assert conforms(await client.post(f"{packages}/{sscc}/scans", json=over, headers=picker), scans).status_code == 409
+    closed = conforms(await client.post(f"{packages}/{sscc}/close", headers=picker), packages + "/{sscc}/close")
+    assert closed.status_code == 200 and closed.json()["contents"][0]["expiry"]
+    shipped = conforms(await client.post("/api/v1/shipments", json={"order": "SO-5002"}, headers=picker), "/api/v1/shipments")
+    assert shipped.status_code == 200 and shipped.json()["ssccs"] == [sscc]
+
+    counted = conforms(await client.post("/api/v1/counts", json={"clientScanId": str(uuid.uuid4()), "location": "A-02-01",
+                                                                 "item": "GLOVE-NIT-M", "lines": [{"lot": "GL-77-01", "quantity": 1}]},
+                                         headers=picker), "/api/v1/counts")
+    assert counted.status_code == 200 and counted.json()["lines"][0]["counted"] == 1
+    unknown = conforms(await client.post("/api/v1/counts", json={"clientScanId": str(uuid.uuid4()), "location": "NOWHERE",
+                                                                 "item": "GLOVE-NIT-M"}, headers=picker), "/api/v1/counts")
+    assert unknown.status_code == 404
