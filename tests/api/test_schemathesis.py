@@ -117,6 +117,20 @@ def test_every_operation_is_fuzzed_or_listed_as_excluded():
     assert unfuzzed == set(EXCLUDED), f"no credential fuzzes these and EXCLUDED does not say why: {sorted(unfuzzed - set(EXCLUDED))}"
 
 
+def test_every_operation_documents_its_errors_as_problems():
+    """Every error is an RFC 9457 problem; the OpenAPI must say so, or schemathesis validates no error body
+    at all (it checks only the statuses an operation documents, in the media type it documents)."""
+    for path, operations in SCHEMA.raw_schema["paths"].items():
+        for method, operation in operations.items():
+            for status in ("400", "4XX", "5XX"):
+                content = operation["responses"][status]["content"]
+                assert content == {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}, (
+                    method,
+                    path,
+                    status,
+                )
+
+
 class LiveServer:
     """The real app under uvicorn on 127.0.0.1, in a thread with its own event loop."""
 

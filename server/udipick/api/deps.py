@@ -11,6 +11,7 @@ from litestar.di import NamedDependency
 from litestar.handlers.base import BaseRouteHandler
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from udipick.api.problems import PROBLEM_RESPONSES
 from udipick.config import Settings
 from udipick.domain.access import ANY_USER, Access, Actor, access, permits
 from udipick.domain.errors import NotAuthenticated, PermissionDenied
@@ -18,9 +19,10 @@ from udipick.services.identity import resolve_bearer
 
 
 def allow(*roles: str, scopes: tuple[str, ...] = (), public: bool = False, any_user: bool = False) -> dict[str, Any]:
-    """Handler keyword arguments stating who may call it (also shown in the OpenAPI description)."""
+    """Handler keyword arguments stating who may call it (also shown in the OpenAPI description), and
+    the problem details its refusals come as."""
     rule = access(*(ANY_USER if any_user else roles), scopes=scopes, public=public)
-    return {"opt": {"access": rule}, "description": f"Who may call: {rule.describe()}."}
+    return {"opt": {"access": rule}, "description": f"Who may call: {rule.describe()}.", "responses": PROBLEM_RESPONSES}
 
 
 def bearer_token(header: str) -> str | None:

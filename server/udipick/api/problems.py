@@ -15,6 +15,7 @@ from typing import Any
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from udipick.domain import errors as e
@@ -23,6 +24,42 @@ from udipick.domain.problem import PROBLEM_BASE, STATUS, problem_body, status_fo
 log = logging.getLogger("udipick.api")
 
 PROBLEM_JSON = "application/problem+json"
+
+
+class InvalidParam(msgspec.Struct):
+    """One bad field of a refused request: an RFC 6901 pointer into the body and what is wrong there."""
+
+    pointer: str
+    detail: str
+
+
+class Problem(msgspec.Struct):
+    """An error as sent on the wire (RFC 9457). The handlers below build these as dicts; this struct only
+    documents them in the OpenAPI. ``code`` is udipick's stable name for a refusal (absent on routing
+    errors such as an unknown path); a refusal's facts (the lot to take instead, ...) follow as further
+    members."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str | msgspec.UnsetType = msgspec.UNSET
+    instance: str | msgspec.UnsetType = msgspec.UNSET
+    errors: list[InvalidParam] | msgspec.UnsetType = msgspec.UNSET
+    request_id: str | msgspec.UnsetType = msgspec.field(default=msgspec.UNSET, name="requestId")
+
+
+def _problem_spec(description: str) -> ResponseSpec:
+    return ResponseSpec(data_container=Problem, media_type=PROBLEM_JSON, description=description, generate_examples=False)
+
+
+#: every operation's error responses in the OpenAPI (keys as OpenAPI spells them; ``400`` replaces the
+#: framework's own, which documents a body udipick never sends)
+PROBLEM_RESPONSES: dict[Any, ResponseSpec] = {
+    400: _problem_spec("Invalid request: the body or a parameter cannot be read (`errors` names each bad field)"),
+    "4XX": _problem_spec("Refused: a problem with a stable `code` and the facts to act on; nothing was changed"),
+    "5XX": _problem_spec("udipick could not complete the request (`busy`: send it again); nothing was changed"),
+}
 
 def problem_response(body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
     return Response(
