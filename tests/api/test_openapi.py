@@ -95,12 +95,12 @@ def test_every_operation_documents_its_success_and_its_problem_responses(documen
 
 
 def test_the_problem_rule_as_a_table():
-    assert problem_statuses("GET", public=False, path_parameters=False, takes_input=False) == [400, 401, 403, 422]
-    assert problem_statuses("GET", public=False, path_parameters=True, takes_input=False) == [400, 401, 403, 404, 422]
-    assert problem_statuses("POST", public=False, path_parameters=False, takes_input=True) == [400, 401, 403, 404, 409, 422]
-    assert problem_statuses("DELETE", public=False, path_parameters=True, takes_input=False) == [400, 401, 403, 404, 409, 422]
-    assert problem_statuses("GET", public=True, path_parameters=False, takes_input=False) == []
-    assert problem_statuses("POST", public=True, path_parameters=False, takes_input=True) == [400, 422]
+    assert problem_statuses("GET", public=False, path_parameters=False, takes_input=False) == [400, 401, 403, 422, "4XX", "5XX"]
+    assert problem_statuses("GET", public=False, path_parameters=True, takes_input=False) == [400, 401, 403, 404, 422, "4XX", "5XX"]
+    assert problem_statuses("POST", public=False, path_parameters=False, takes_input=True) == [400, 401, 403, 404, 409, 422, "4XX", "5XX"]
+    assert problem_statuses("DELETE", public=False, path_parameters=True, takes_input=False) == [400, 401, 403, 404, 409, 422, "4XX", "5XX"]
+    assert problem_statuses("GET", public=True, path_parameters=False, takes_input=False) == ["4XX", "5XX"]
+    assert problem_statuses("POST", public=True, path_parameters=False, takes_input=True) == [400, 422, "4XX", "5XX"]
 
 
 def test_the_problem_schema_names_every_code_and_leaves_room_for_the_facts(document):

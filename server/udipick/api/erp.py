@@ -22,6 +22,7 @@ from typing import Any
 import msgspec
 from litestar import Request, Router, post
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody
 from litestar.response import Response
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -43,6 +44,11 @@ from udipick.domain.problem import problem_body
 from udipick.services import erp_inbound as svc
 
 ERP_WRITE = allow("admin", scopes=("erp:write",))
+#: an upsert answers 201 when it created the record, 200 when it updated it or changed nothing (a replay)
+UPSERT_ONE = {
+    **ERP_WRITE,
+    "responses": {200: ResponseSpec(svc.UpsertResult, description="Updated, or unchanged (a replay)", generate_examples=False)},
+}
 SLICE = 5000
 log = logging.getLogger("udipick.api")
 
@@ -74,7 +80,7 @@ def _handlers(kind: Kind, bulk_max_body_bytes: int) -> list:
 
     async def upsert_one(
         data: kind.record, db: Db, actor: CurrentActor, settings: AppSettings  # type: ignore[valid-type]
-    ) -> Response:
+    ) -> Response[svc.UpsertResult]:
         tally = await kind.upsert(db, [(1, data)], actor, settings)
         if tally.refusals:
             raise tally.refusals[0].error
@@ -113,7 +119,7 @@ def _handlers(kind: Kind, bulk_max_body_bytes: int) -> list:
         return Response(load.total.summary(load.received))
 
     upsert_one.__annotations__["data"] = JSONBody[kind.record]  # type: ignore[name-defined]
-    one = post(f"/{kind.path}", name=f"erp_{name}_upsert", summary=f"Upsert one {kind.path[:-1]}", **ERP_WRITE)(upsert_one)
+    one = post(f"/{kind.path}", name=f"erp_{name}_upsert", summary=f"Upsert one {kind.path[:-1]}", **UPSERT_ONE)(upsert_one)
     bulk = post(
         f"/{kind.path}/bulk",
         name=f"erp_{name}_bulk",

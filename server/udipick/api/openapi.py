@@ -9,7 +9,9 @@ statuses follow from how the route is reached, not from each handler:
 - 401 (not signed in) and 403 (signed in, but not allowed): every operation that is not public;
 - 404: operations with path parameters (the thing named does not exist) and operations that change
   something (they name documents, lots, locations in their bodies);
-- 409 (the state forbids it: already shipped, not open, ...): operations that change something.
+- 409 (the state forbids it: already shipped, not open, ...): operations that change something;
+- ``4XX`` and ``5XX`` for every operation: any other refusal (429 too many attempts, 413, 405, ...) and
+  the server's own failures (503 while PostgreSQL is away), each a problem too.
 
 A handler may still state its own ``responses=`` (a 503 from a printer, say); those win.
 
@@ -98,13 +100,16 @@ _DESCRIPTIONS = {
     404: "What the request names does not exist.",
     409: "The current state forbids it (already shipped, not open, another lot expires first, ...).",
     422: "A rule refused the request; `code` says which, further members say what to do.",
+    "4XX": "Any other refusal (too many attempts, a body too large, a method the path does not have, ...).",
+    "5XX": "udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed.",
 }
 
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
-def problem_statuses(method: str, *, public: bool, path_parameters: bool, takes_input: bool) -> list[int]:
-    """The problem statuses an operation documents (the rule in this module's docstring)."""
+def problem_statuses(method: str, *, public: bool, path_parameters: bool, takes_input: bool) -> list[int | str]:
+    """The problem statuses an operation documents (the rule in this module's docstring), then the ranges
+    ``4XX`` and ``5XX`` every operation can answer with a problem."""
     statuses: set[int] = set()
     if not public:
         statuses |= {400, 401, 403, 422}
@@ -114,7 +119,7 @@ def problem_statuses(method: str, *, public: bool, path_parameters: bool, takes_
         statuses.add(404)
     if method in MUTATING and not public:
         statuses.add(409)
-    return sorted(statuses)
+    return [*sorted(statuses), "4XX", "5XX"]
 
 
 def _takes_input(handler: HTTPRouteHandler) -> bool:
@@ -136,7 +141,7 @@ class ProblemResponses(ReceiveRoutePlugin):
                 continue
             rule: Access | None = handler.opt.get("access")
             public = rule is not None and rule.public
-            problems: dict[int, ResponseSpec] = {
+            problems: dict[int | str, ResponseSpec] = {
                 status: ResponseSpec(data_container=Problem, media_type=PROBLEM_JSON, description=_DESCRIPTIONS[status],
                                      generate_examples=False)
                 for method in handler.http_methods
