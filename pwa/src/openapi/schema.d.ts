@@ -131,6 +131,41 @@ export interface paths {
      */
     post: operations["ApiV1ErpSalesOrdersBulkUpsertBulk"];
   };
+  "/api/v1/admin/users": {
+    /**
+     * Every user, active or not
+     * @description Who may call: roles: admin; API key scopes: admin.
+     */
+    get: operations["ApiV1AdminUsersListUsers"];
+  };
+  "/api/v1/admin/users/{username}/deactivate": {
+    /**
+     * Deactivate a user and end their sign-ins
+     * @description Who may call: roles: admin; API key scopes: admin.
+     */
+    post: operations["ApiV1AdminUsersUsernameDeactivateDeactivateUser"];
+  };
+  "/api/v1/admin/users/{username}/activate": {
+    /**
+     * Reactivate a user
+     * @description Who may call: roles: admin; API key scopes: admin.
+     */
+    post: operations["ApiV1AdminUsersUsernameActivateActivateUser"];
+  };
+  "/api/v1/admin/api-keys": {
+    /**
+     * Every ERP key, revoked or not (never the key)
+     * @description Who may call: roles: admin; API key scopes: admin.
+     */
+    get: operations["ApiV1AdminApiKeysListApiKeys"];
+  };
+  "/api/v1/admin/api-keys/{name}/revoke": {
+    /**
+     * Revoke an ERP key for good
+     * @description Who may call: roles: admin; API key scopes: admin.
+     */
+    post: operations["ApiV1AdminApiKeysNameRevokeRevokeApiKey"];
+  };
   "/api/v1/labels": {
     /**
      * ListLabels
@@ -534,6 +569,15 @@ export type webhooks = Record<string, never>;
 
 export interface components {
   schemas: {
+    /** ApiKeySummary */
+    ApiKeySummary: {
+      name: string;
+      prefix: string;
+      scopes: string[];
+      /** Format: date-time */
+      createdAt: string;
+      revokedAt: string | null;
+    };
     /** AttemptOut */
     AttemptOut: {
       /** Format: date-time */
@@ -553,6 +597,7 @@ export interface components {
       problems: {
           [key: string]: unknown;
         }[];
+      results: components["schemas"]["LineResult"][];
     };
     /** CancelIn */
     CancelIn: {
@@ -602,6 +647,15 @@ export interface components {
       toLocationRaw: string;
       quantity?: number | null;
     };
+    /** ContentLine */
+    ContentLine: {
+      item: string;
+      gtin: string;
+      lot: string | null;
+      serial: string | null;
+      quantity: number;
+      status: string;
+    };
     /** CountIn */
     CountIn: {
       /** Format: uuid */
@@ -641,6 +695,18 @@ export interface components {
       gln?: string | null;
       /** @default 0 */
       minShelfLifeDays?: number;
+    };
+    /** DamagedRecorded */
+    DamagedRecorded: {
+      accepted: boolean;
+      damaged: boolean;
+      receipt: string;
+      item: components["schemas"]["ItemSummary"];
+      units: number;
+      lot: string | null;
+      serial: string | null;
+      reason: string;
+      line: components["schemas"]["LineProgress"] | null;
     };
     /** DeliveryOut */
     DeliveryOut: {
@@ -688,6 +754,28 @@ export interface components {
       lineNo?: number | null;
       item?: string | null;
       lot?: string | null;
+    };
+    /** DiscrepancyView */
+    DiscrepancyView: {
+      id: number;
+      kind: string;
+      lineNo: number | null;
+      item: string | null;
+      gtin: string | null;
+      lot: string | null;
+      serial: string | null;
+      quantity: number | null;
+      reason: string;
+      recordedBy: string;
+      deviceId: string | null;
+      recordedAt: string;
+    };
+    /** DocumentRef */
+    DocumentRef: {
+      erpId: string;
+      number: string;
+      kind: string;
+      status: string;
     };
     /** ElementOut */
     ElementOut: {
@@ -784,6 +872,12 @@ export interface components {
       serialTracked: boolean;
       expiryTracked: boolean;
     };
+    /** ItemSummary */
+    ItemSummary: {
+      erpId: string;
+      name: string;
+      gtin: string;
+    };
     /** JobActionIn */
     JobActionIn: {
       printer?: string | null;
@@ -800,6 +894,25 @@ export interface components {
       kind: string;
       size: string;
       dpi: number;
+    };
+    /** LineProgress */
+    LineProgress: {
+      lineNo: number;
+      item: components["schemas"]["ItemSummary"];
+      ordered: number;
+      received: number;
+      open: number;
+      expected: {
+          [key: string]: unknown;
+        }[];
+    };
+    /** LineResult */
+    LineResult: {
+      line: number;
+      key: string;
+      /** @enum {string} */
+      status: "created" | "updated" | "unchanged";
+      id: number;
     };
     /** LocationRef */
     LocationRef: {
@@ -968,6 +1081,13 @@ export interface components {
       };
       message: string;
     };
+    /** PrintJobRef */
+    PrintJobRef: {
+      job_id: number;
+      status: string;
+      printer: string | null;
+      message: string;
+    };
     /** PrinterIn */
     PrinterIn: {
       name: string;
@@ -1007,7 +1127,7 @@ export interface components {
       /** @description the request path */
       instance?: string;
       /** @enum {string} */
-      code?: "busy" | "conflict" | "count-below-reserved" | "domain-error" | "fefo-violation" | "insufficient-stock" | "invalid-count" | "invalid-gtin" | "invalid-label-data" | "invalid-record" | "invalid-request" | "invalid-sscc" | "item-not-on-document" | "location-frozen" | "location-unsuitable" | "lot-expired" | "lot-expiry-conflict" | "lot-not-at-location" | "lot-quarantined" | "lot-recalled" | "missing-expiry" | "missing-lot" | "missing-reason" | "missing-receiving-data" | "missing-serial" | "missing-temperature" | "no-printer-for-label" | "not-authenticated" | "not-found" | "not-in-quarantine" | "order-not-released" | "over-pick" | "over-receipt" | "permission-denied" | "print-job-already-sent" | "printer-already-registered" | "printer-unavailable" | "receipt-not-open" | "serial-already-picked" | "serial-already-received" | "serial-already-shipped" | "serial-booked-elsewhere" | "serial-count-mismatch" | "shelf-life-too-short" | "signature-rejected" | "stale-version" | "stock-changed" | "stock-on-hold" | "task-not-open" | "unknown-gtin" | "unknown-label-template" | "unknown-lot" | "unknown-print-job" | "unknown-printer" | "unknown-serial" | "unknown-webhook-delivery" | "unknown-webhook-subscription" | "unreadable-barcode" | "webhook-name-taken" | "wrong-item" | "wrong-location" | "wrong-lot";
+      code?: "body-too-large" | "bulk-interrupted" | "busy" | "conflict" | "count-below-reserved" | "database-unavailable" | "device-id-required" | "domain-error" | "fefo-violation" | "insufficient-stock" | "invalid-count" | "invalid-cursor" | "invalid-gtin" | "invalid-label-data" | "invalid-record" | "invalid-request" | "invalid-sscc" | "item-not-on-document" | "json-too-deep" | "line-too-long" | "location-frozen" | "location-unsuitable" | "lot-expired" | "lot-expiry-conflict" | "lot-not-at-location" | "lot-quarantined" | "lot-recalled" | "missing-expiry" | "missing-lot" | "missing-reason" | "missing-receiving-data" | "missing-serial" | "missing-temperature" | "no-printer-for-label" | "not-authenticated" | "not-found" | "not-in-quarantine" | "order-not-released" | "over-pick" | "over-receipt" | "permission-denied" | "print-job-already-sent" | "printer-already-registered" | "printer-unavailable" | "receipt-not-open" | "serial-already-picked" | "serial-already-received" | "serial-already-shipped" | "serial-booked-elsewhere" | "serial-count-mismatch" | "shelf-life-too-short" | "signature-rejected" | "stale-version" | "stock-changed" | "stock-on-hold" | "task-not-open" | "unknown-api-key" | "unknown-gtin" | "unknown-label-template" | "unknown-lot" | "unknown-print-job" | "unknown-printer" | "unknown-serial" | "unknown-user" | "unknown-webhook-delivery" | "unknown-webhook-subscription" | "unreadable-barcode" | "weak-password" | "webhook-name-taken" | "webhook-target-refused" | "wrong-item" | "wrong-location" | "wrong-lot";
       /** @description invalid-request: each field that failed validation */
       errors?: {
           /** @description RFC 6901 JSON pointer */
@@ -1040,14 +1160,74 @@ export interface components {
       clientScanId: string;
       raw: string;
     };
+    /** PutawayDone */
+    PutawayDone: {
+      taskId: number;
+      lpn: string;
+      from: string;
+      to: string;
+      status: string;
+      contents: components["schemas"]["ContentLine"][];
+    };
     /** PutawayIdentifyIn */
     PutawayIdentifyIn: {
       raw: string;
+    };
+    /** PutawayTaskView */
+    PutawayTaskView: {
+      id: number;
+      lpn: string;
+      receipt: string;
+      status: string;
+      from: string;
+      to: string | null;
+      needs: string;
+      contents: components["schemas"]["ContentLine"][];
+    };
+    /** QcDecided */
+    QcDecided: {
+      lotId: number;
+      item: string;
+      lot: string;
+      decision: string;
+      status: string;
+      lotStatus: string;
+      quantity: number;
+      serials: string[];
+      signedBy: string;
     };
     /** QcDecisionIn */
     QcDecisionIn: {
       reason: string;
       password: string;
+    };
+    /** QuarantinedLot */
+    QuarantinedLot: {
+      lotId: number;
+      item: string;
+      gtin: string;
+      name: string;
+      lot: string;
+      expiry: string | null;
+      lotStatus: string;
+      quantity: number;
+      locations: string[];
+      reasons: string[];
+    };
+    /** ReceiptLpn */
+    ReceiptLpn: {
+      lpn: string;
+      group: string;
+      label: components["schemas"]["PrintJobRef"] | null;
+    };
+    /** ReceiptRow */
+    ReceiptRow: {
+      id: number;
+      number: string;
+      status: string;
+      document: string | null;
+      createdBy: string;
+      createdAt: string;
     };
     /** ReceiptScanIn */
     ReceiptScanIn: {
@@ -1062,6 +1242,36 @@ export interface components {
       /** @default false */
       damaged?: boolean;
       reason?: string | null;
+    };
+    /** ReceiptView */
+    ReceiptView: {
+      id: number;
+      number: string;
+      status: string;
+      blind: boolean;
+      document: components["schemas"]["DocumentRef"] | null;
+      supplier: string | null;
+      location: string | null;
+      lines: components["schemas"]["LineProgress"][];
+      received: components["schemas"]["ReceivedGroup"][];
+      lpns: components["schemas"]["ReceiptLpn"][];
+      discrepancies: components["schemas"]["DiscrepancyView"][];
+      putawayTasks: components["schemas"]["PutawayTaskView"][];
+    };
+    /** ReceivedGroup */
+    ReceivedGroup: {
+      lineNo: number | null;
+      item: string;
+      gtin: string;
+      name: string;
+      lot: string | null;
+      expiry: string | null;
+      productionDate: string | null;
+      serials: string[];
+      quantity: number;
+      status: string;
+      reasons: string[];
+      lpn: string;
     };
     /** Reconciliation */
     Reconciliation: {
@@ -1154,6 +1364,24 @@ export interface components {
       /** @default false */
       allowBonded?: boolean;
       requestedDate?: string | null;
+    };
+    /** ScanAccepted */
+    ScanAccepted: {
+      accepted: boolean;
+      receipt: string;
+      item: components["schemas"]["ItemSummary"];
+      packLevel: string;
+      units: number;
+      status: string;
+      reasons: string[];
+      lot: string | null;
+      expiry: string | null;
+      serial: string | null;
+      temperatureC: number | null;
+      lpn: string;
+      label: components["schemas"]["PrintJobRef"] | null;
+      asnMismatches: string[];
+      line: components["schemas"]["LineProgress"] | null;
     };
     /** ScanIn */
     ScanIn: {
@@ -1267,11 +1495,28 @@ export interface components {
       order: string;
       raw: string;
     };
+    /** UpsertResult */
+    UpsertResult: {
+      key: string;
+      /** @enum {string} */
+      status: "created" | "updated" | "unchanged";
+      id: number;
+    };
     /** UserOut */
     UserOut: {
       username: string;
       displayName: string;
       roles: string[];
+      language?: string | null;
+    };
+    /** UserSummary */
+    UserSummary: {
+      username: string;
+      displayName: string;
+      roles: string[];
+      active: boolean;
+      /** Format: date-time */
+      createdAt: string;
       language?: string | null;
     };
     /** WaveIn */
@@ -1362,6 +1607,18 @@ export interface operations {
           };
         };
       };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
     };
   };
   /**
@@ -1376,6 +1633,18 @@ export interface operations {
         };
         content: {
           "application/json": unknown;
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
         };
       };
     };
@@ -1407,6 +1676,18 @@ export interface operations {
       };
       /** @description A rule refused the request; `code` says which, further members say what to do. */
       422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -1461,6 +1742,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
     };
   };
   /**
@@ -1497,6 +1790,18 @@ export interface operations {
       };
       /** @description A rule refused the request; `code` says which, further members say what to do. */
       422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -1558,6 +1863,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
     };
   };
   /**
@@ -1571,12 +1888,18 @@ export interface operations {
       };
     };
     responses: {
+      /** @description Updated, or unchanged (a replay) */
+      200: {
+        content: {
+          "application/json": components["schemas"]["UpsertResult"];
+        };
+      };
       /** @description Document created, URL follows */
       201: {
         headers: {
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["UpsertResult"];
         };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
@@ -1615,6 +1938,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
     };
   };
   /**
@@ -1623,7 +1958,7 @@ export interface operations {
    */
   ApiV1ErpItemsBulkUpsertBulk: {
     responses: {
-      /** @description Request fulfilled, document follows */
+      /** @description One verdict per non-blank line: accepted lines in `results`, refused lines in `problems` */
       200: {
         headers: {
         };
@@ -1663,6 +1998,18 @@ export interface operations {
       };
       /** @description A rule refused the request; `code` says which, further members say what to do. */
       422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -1680,12 +2027,18 @@ export interface operations {
       };
     };
     responses: {
+      /** @description Updated, or unchanged (a replay) */
+      200: {
+        content: {
+          "application/json": components["schemas"]["UpsertResult"];
+        };
+      };
       /** @description Document created, URL follows */
       201: {
         headers: {
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["UpsertResult"];
         };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
@@ -1724,6 +2077,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
     };
   };
   /**
@@ -1732,7 +2097,7 @@ export interface operations {
    */
   ApiV1ErpCustomersBulkUpsertBulk: {
     responses: {
-      /** @description Request fulfilled, document follows */
+      /** @description One verdict per non-blank line: accepted lines in `results`, refused lines in `problems` */
       200: {
         headers: {
         };
@@ -1772,6 +2137,18 @@ export interface operations {
       };
       /** @description A rule refused the request; `code` says which, further members say what to do. */
       422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -1789,12 +2166,18 @@ export interface operations {
       };
     };
     responses: {
+      /** @description Updated, or unchanged (a replay) */
+      200: {
+        content: {
+          "application/json": components["schemas"]["UpsertResult"];
+        };
+      };
       /** @description Document created, URL follows */
       201: {
         headers: {
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["UpsertResult"];
         };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
@@ -1833,6 +2216,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
     };
   };
   /**
@@ -1841,7 +2236,7 @@ export interface operations {
    */
   ApiV1ErpSuppliersBulkUpsertBulk: {
     responses: {
-      /** @description Request fulfilled, document follows */
+      /** @description One verdict per non-blank line: accepted lines in `results`, refused lines in `problems` */
       200: {
         headers: {
         };
@@ -1881,6 +2276,18 @@ export interface operations {
       };
       /** @description A rule refused the request; `code` says which, further members say what to do. */
       422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -1898,12 +2305,18 @@ export interface operations {
       };
     };
     responses: {
+      /** @description Updated, or unchanged (a replay) */
+      200: {
+        content: {
+          "application/json": components["schemas"]["UpsertResult"];
+        };
+      };
       /** @description Document created, URL follows */
       201: {
         headers: {
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["UpsertResult"];
         };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
@@ -1942,6 +2355,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
     };
   };
   /**
@@ -1950,7 +2375,7 @@ export interface operations {
    */
   ApiV1ErpLocationsBulkUpsertBulk: {
     responses: {
-      /** @description Request fulfilled, document follows */
+      /** @description One verdict per non-blank line: accepted lines in `results`, refused lines in `problems` */
       200: {
         headers: {
         };
@@ -1990,6 +2415,18 @@ export interface operations {
       };
       /** @description A rule refused the request; `code` says which, further members say what to do. */
       422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -2007,12 +2444,18 @@ export interface operations {
       };
     };
     responses: {
+      /** @description Updated, or unchanged (a replay) */
+      200: {
+        content: {
+          "application/json": components["schemas"]["UpsertResult"];
+        };
+      };
       /** @description Document created, URL follows */
       201: {
         headers: {
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["UpsertResult"];
         };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
@@ -2051,6 +2494,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
     };
   };
   /**
@@ -2059,7 +2514,7 @@ export interface operations {
    */
   ApiV1ErpPurchaseOrdersBulkUpsertBulk: {
     responses: {
-      /** @description Request fulfilled, document follows */
+      /** @description One verdict per non-blank line: accepted lines in `results`, refused lines in `problems` */
       200: {
         headers: {
         };
@@ -2099,6 +2554,18 @@ export interface operations {
       };
       /** @description A rule refused the request; `code` says which, further members say what to do. */
       422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -2116,12 +2583,18 @@ export interface operations {
       };
     };
     responses: {
+      /** @description Updated, or unchanged (a replay) */
+      200: {
+        content: {
+          "application/json": components["schemas"]["UpsertResult"];
+        };
+      };
       /** @description Document created, URL follows */
       201: {
         headers: {
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["UpsertResult"];
         };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
@@ -2160,6 +2633,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
     };
   };
   /**
@@ -2168,7 +2653,7 @@ export interface operations {
    */
   ApiV1ErpSalesOrdersBulkUpsertBulk: {
     responses: {
-      /** @description Request fulfilled, document follows */
+      /** @description One verdict per non-blank line: accepted lines in `results`, refused lines in `problems` */
       200: {
         headers: {
         };
@@ -2208,6 +2693,329 @@ export interface operations {
       };
       /** @description A rule refused the request; `code` says which, further members say what to do. */
       422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * Every user, active or not
+   * @description Who may call: roles: admin; API key scopes: admin.
+   */
+  ApiV1AdminUsersListUsers: {
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["UserSummary"][];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * Deactivate a user and end their sign-ins
+   * @description Who may call: roles: admin; API key scopes: admin.
+   */
+  ApiV1AdminUsersUsernameDeactivateDeactivateUser: {
+    parameters: {
+      path: {
+        username: string;
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["UserSummary"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * Reactivate a user
+   * @description Who may call: roles: admin; API key scopes: admin.
+   */
+  ApiV1AdminUsersUsernameActivateActivateUser: {
+    parameters: {
+      path: {
+        username: string;
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["UserSummary"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * Every ERP key, revoked or not (never the key)
+   * @description Who may call: roles: admin; API key scopes: admin.
+   */
+  ApiV1AdminApiKeysListApiKeys: {
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["ApiKeySummary"][];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * Revoke an ERP key for good
+   * @description Who may call: roles: admin; API key scopes: admin.
+   */
+  ApiV1AdminApiKeysNameRevokeRevokeApiKey: {
+    parameters: {
+      path: {
+        name: string;
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["ApiKeySummary"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -2248,6 +3056,18 @@ export interface operations {
       };
       /** @description A rule refused the request; `code` says which, further members say what to do. */
       422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -2314,6 +3134,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
     };
   };
   /**
@@ -2365,6 +3197,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
     };
   };
   /**
@@ -2408,6 +3252,18 @@ export interface operations {
       };
       /** @description A rule refused the request; `code` says which, further members say what to do. */
       422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -2463,6 +3319,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
     };
   };
   /**
@@ -2510,6 +3378,18 @@ export interface operations {
       };
       /** @description A rule refused the request; `code` says which, further members say what to do. */
       422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -2576,6 +3456,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
     };
   };
   /**
@@ -2638,6 +3530,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
     };
   };
   /**
@@ -2674,6 +3578,18 @@ export interface operations {
       };
       /** @description A rule refused the request; `code` says which, further members say what to do. */
       422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -2731,6 +3647,18 @@ export interface operations {
       };
       /** @description A rule refused the request; `code` says which, further members say what to do. */
       422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -2797,6 +3725,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
     };
   };
   /**
@@ -2852,6 +3792,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
     };
   };
   /**
@@ -2888,6 +3840,18 @@ export interface operations {
       };
       /** @description A rule refused the request; `code` says which, further members say what to do. */
       422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -2954,6 +3918,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
     };
   };
   /**
@@ -3009,6 +3985,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
     };
   };
   /**
@@ -3018,8 +4006,8 @@ export interface operations {
   ApiV1ErpEventsEventsBatch: {
     parameters: {
       query?: {
-        /** @description last position the caller has */
-        after?: number;
+        /** @description last stream position the caller has: ASCII digits, 0 (everything) to the newest position; anything else is refused with 422 invalid-cursor */
+        after?: string;
         limit?: number;
       };
     };
@@ -3052,6 +4040,18 @@ export interface operations {
       };
       /** @description A rule refused the request; `code` says which, further members say what to do. */
       422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -3097,6 +4097,18 @@ export interface operations {
       };
       /** @description A rule refused the request; `code` says which, further members say what to do. */
       422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -3158,6 +4170,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
     };
   };
   /**
@@ -3194,6 +4218,18 @@ export interface operations {
       };
       /** @description A rule refused the request; `code` says which, further members say what to do. */
       422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -3255,6 +4291,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
     };
   };
   /**
@@ -3302,6 +4350,18 @@ export interface operations {
       };
       /** @description A rule refused the request; `code` says which, further members say what to do. */
       422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -3357,6 +4417,18 @@ export interface operations {
       };
       /** @description A rule refused the request; `code` says which, further members say what to do. */
       422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -3423,6 +4495,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
     };
   };
   /**
@@ -3479,6 +4563,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
     };
   };
   /**
@@ -3526,6 +4622,18 @@ export interface operations {
       };
       /** @description A rule refused the request; `code` says which, further members say what to do. */
       422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -3592,6 +4700,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
     };
   };
   /**
@@ -3632,6 +4752,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
     };
   };
   /**
@@ -3641,8 +4773,8 @@ export interface operations {
   ApiV1EpcisEventsEpcisEvents: {
     parameters: {
       query?: {
-        /** @description last stream position the caller has */
-        after?: number;
+        /** @description last stream position the caller has: ASCII digits, 0 (everything) to the newest position; anything else is refused with 422 invalid-cursor */
+        after?: string;
         limit?: number;
       };
     };
@@ -3679,6 +4811,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
     };
   };
   /**
@@ -3698,9 +4842,7 @@ export interface operations {
         headers: {
         };
         content: {
-          "application/json": {
-              [key: string]: unknown;
-            }[];
+          "application/json": components["schemas"]["ReceiptRow"][];
         };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
@@ -3727,6 +4869,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
     };
   };
   /**
@@ -3745,9 +4899,7 @@ export interface operations {
         headers: {
         };
         content: {
-          "application/json": {
-            [key: string]: unknown;
-          };
+          "application/json": components["schemas"]["ReceiptView"];
         };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
@@ -3786,6 +4938,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
     };
   };
   /**
@@ -3804,9 +4968,7 @@ export interface operations {
         headers: {
         };
         content: {
-          "application/json": {
-            [key: string]: unknown;
-          };
+          "application/json": components["schemas"]["ReceiptView"];
         };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
@@ -3835,6 +4997,18 @@ export interface operations {
       };
       /** @description A rule refused the request; `code` says which, further members say what to do. */
       422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -3862,7 +5036,7 @@ export interface operations {
         headers: {
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["ScanAccepted"] | components["schemas"]["DamagedRecorded"];
         };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
@@ -3897,6 +5071,18 @@ export interface operations {
       };
       /** @description A rule refused the request; `code` says which, further members say what to do. */
       422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -3924,9 +5110,7 @@ export interface operations {
         headers: {
         };
         content: {
-          "application/json": {
-            [key: string]: unknown;
-          };
+          "application/json": components["schemas"]["ReceiptView"];
         };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
@@ -3961,6 +5145,18 @@ export interface operations {
       };
       /** @description A rule refused the request; `code` says which, further members say what to do. */
       422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -3988,9 +5184,7 @@ export interface operations {
         headers: {
         };
         content: {
-          "application/json": {
-            [key: string]: unknown;
-          };
+          "application/json": components["schemas"]["ReceiptView"];
         };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
@@ -4029,6 +5223,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
     };
   };
   /**
@@ -4042,9 +5248,7 @@ export interface operations {
         headers: {
         };
         content: {
-          "application/json": {
-              [key: string]: unknown;
-            }[];
+          "application/json": components["schemas"]["PutawayTaskView"][];
         };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
@@ -4067,6 +5271,18 @@ export interface operations {
       };
       /** @description A rule refused the request; `code` says which, further members say what to do. */
       422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -4089,9 +5305,7 @@ export interface operations {
         headers: {
         };
         content: {
-          "application/json": {
-              [key: string]: unknown;
-            }[];
+          "application/json": components["schemas"]["PutawayTaskView"][];
         };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
@@ -4126,6 +5340,18 @@ export interface operations {
       };
       /** @description A rule refused the request; `code` says which, further members say what to do. */
       422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -4153,7 +5379,7 @@ export interface operations {
         headers: {
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["PutawayDone"];
         };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
@@ -4192,6 +5418,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
     };
   };
   /**
@@ -4205,9 +5443,7 @@ export interface operations {
         headers: {
         };
         content: {
-          "application/json": {
-              [key: string]: unknown;
-            }[];
+          "application/json": components["schemas"]["QuarantinedLot"][];
         };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
@@ -4230,6 +5466,18 @@ export interface operations {
       };
       /** @description A rule refused the request; `code` says which, further members say what to do. */
       422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -4257,9 +5505,7 @@ export interface operations {
         headers: {
         };
         content: {
-          "application/json": {
-            [key: string]: unknown;
-          };
+          "application/json": components["schemas"]["QcDecided"];
         };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
@@ -4294,6 +5540,18 @@ export interface operations {
       };
       /** @description A rule refused the request; `code` says which, further members say what to do. */
       422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -4321,9 +5579,7 @@ export interface operations {
         headers: {
         };
         content: {
-          "application/json": {
-            [key: string]: unknown;
-          };
+          "application/json": components["schemas"]["QcDecided"];
         };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
@@ -4358,6 +5614,18 @@ export interface operations {
       };
       /** @description A rule refused the request; `code` says which, further members say what to do. */
       422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -4421,6 +5689,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
     };
   };
   /**
@@ -4465,6 +5745,18 @@ export interface operations {
       };
       /** @description A rule refused the request; `code` says which, further members say what to do. */
       422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -4533,6 +5825,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
     };
   };
   /**
@@ -4591,6 +5895,18 @@ export interface operations {
       };
       /** @description A rule refused the request; `code` says which, further members say what to do. */
       422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -4657,6 +5973,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
     };
   };
   /**
@@ -4715,6 +6043,18 @@ export interface operations {
       };
       /** @description A rule refused the request; `code` says which, further members say what to do. */
       422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -4783,6 +6123,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
     };
   };
   /**
@@ -4824,6 +6176,18 @@ export interface operations {
       };
       /** @description A rule refused the request; `code` says which, further members say what to do. */
       422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -4881,6 +6245,18 @@ export interface operations {
       };
       /** @description A rule refused the request; `code` says which, further members say what to do. */
       422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -4947,6 +6323,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
     };
   };
   /**
@@ -5000,6 +6388,18 @@ export interface operations {
       };
       /** @description A rule refused the request; `code` says which, further members say what to do. */
       422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -5066,6 +6466,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
     };
   };
   /**
@@ -5119,6 +6531,18 @@ export interface operations {
       };
       /** @description A rule refused the request; `code` says which, further members say what to do. */
       422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -5180,6 +6604,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
     };
   };
   /**
@@ -5237,6 +6673,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
     };
   };
   /**
@@ -5279,6 +6727,18 @@ export interface operations {
       };
       /** @description A rule refused the request; `code` says which, further members say what to do. */
       422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -5336,6 +6796,18 @@ export interface operations {
       };
       /** @description A rule refused the request; `code` says which, further members say what to do. */
       422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -5402,6 +6874,18 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
     };
   };
   /**
@@ -5460,6 +6944,18 @@ export interface operations {
       };
       /** @description A rule refused the request; `code` says which, further members say what to do. */
       422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
