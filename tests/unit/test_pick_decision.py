@@ -4,7 +4,7 @@ passed in: no database, the task, the scan and the stock at the task's location 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
+from msgspec.structs import replace
 from typing import Any
 
 import pytest

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
+from msgspec.structs import replace
 
-from udipick.domain.values import immutable
+from udipick.domain.values import Value
 
 #: why a candidate is not eligible; also the reasons a line is reported short
 EXPIRED = "expired"
@@ -32,8 +32,7 @@ BONDED = "bonded-not-allowed"
 BLOCKED = "location-blocked"
 
 
-@immutable
-class Candidate:
+class Candidate(Value):
     """One stock row that could serve a line: a lot (and serial) at a location."""
 
     stock_id: int
@@ -60,8 +59,7 @@ class Candidate:
     in_container: bool = False
 
 
-@immutable
-class Need:
+class Need(Value):
     line_id: int
     item_id: int
     quantity: int
@@ -70,15 +68,13 @@ class Need:
     allow_bonded: bool
 
 
-@immutable
-class Allocation:
+class Allocation(Value):
     line_id: int
     candidate: Candidate
     quantity: int
 
 
-@immutable
-class Shortfall:
+class Shortfall(Value):
     line_id: int
     missing: int
     #: the reason most of the refused stock was refused ("no-stock" when there was none at all)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import operator
 from collections.abc import Sequence
-from dataclasses import fields
 
 from udipick.domain import errors as e
 from udipick.domain.allocation import (
@@ -30,13 +29,12 @@ from udipick.domain.allocation import (
     remaining_days,
 )
 from udipick.domain.barcodes import ScanConfig, interpret
-from udipick.domain.values import immutable
+from udipick.domain.values import Value
 
 # ---- the scan verdict ------------------------------------------------------------------------------
 
 
-@immutable
-class TaskView:
+class TaskView(Value):
     """What a pick task asks for, as allocated."""
 
     task_id: int
@@ -54,8 +52,7 @@ class TaskView:
     allow_bonded: bool
 
 
-@immutable
-class ScannedUnit:
+class ScannedUnit(Value):
     item_id: int | None
     gtin: str | None
     lot: str | None
@@ -65,8 +62,7 @@ class ScannedUnit:
     serial_status: str | None = None
 
 
-@immutable
-class Verdict:
+class Verdict(Value):
     """An accepted scan: take ``units`` from ``candidate`` (a different lot than allocated when ``swapped``)."""
 
     candidate: Candidate
@@ -189,8 +185,7 @@ def judge_pick_scan(
 # ---- the whole decision on one scan ------------------------------------------------------------------
 
 
-@immutable
-class PickTask:
+class PickTask(Value):
     """A pick task as the scan reads it: what was allocated, how much is picked, the order's state."""
 
     task_id: int
@@ -216,8 +211,7 @@ class PickTask:
     staging_id: int | None
 
 
-@immutable
-class PickScan:
+class PickScan(Value):
     """What the picker scanned and what udipick knows of it: the trade item behind its GTIN (or HIBC
     code), and the serial's own status when the serial is known."""
 
@@ -236,8 +230,7 @@ class PickScan:
     serial_status: str | None = None
 
 
-@immutable
-class ReservedSerial:
+class ReservedSerial(Value):
     """Another open, untouched task of the same order line that reserved the scanned serial's stock row."""
 
     task_id: int
@@ -246,8 +239,7 @@ class ReservedSerial:
     serial_id: int | None
 
 
-@immutable
-class PickDecision:
+class PickDecision(Value):
     """An accepted scan: the verdict, and the stock row, lot and serial the task holds from now on
     (another line task's serialised unit when the two trade, ``trade``)."""
 
@@ -355,8 +347,8 @@ def decide_pick(
 
 
 #: a candidate's field values in field order, by one C call
-_CANDIDATE_VALUES = operator.attrgetter(*(f.name for f in fields(Candidate)))
-_AVAILABLE = [f.name for f in fields(Candidate)].index("available")
+_CANDIDATE_VALUES = operator.attrgetter(*Candidate.__struct_fields__)
+_AVAILABLE = Candidate.__struct_fields__.index("available")
 
 
 def _with_available(c: Candidate, available: int) -> Candidate:

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 from udipick.domain import errors as e
+from udipick.domain.values import Value
 from udipick.domain.allocation import (
     BLOCKED,
     EXPIRED,
@@ -43,8 +43,7 @@ PICK_FACE_UNUSABLE = "pick-face-unusable"
 NO_STOCK = "no-stock"
 
 
-@dataclass(frozen=True, slots=True)
-class ItemNeed:
+class ItemNeed(Value):
     item_id: int
     #: units open pick tasks still have to take from reserve locations
     reserve_demand: int
@@ -54,8 +53,7 @@ class ItemNeed:
     min_shelf_life_days: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class PickFace:
+class PickFace(Value):
     """A pick-face location that holds the item, or held it (an emptied slot keeps its stock row)."""
 
     item_id: int
@@ -73,8 +71,7 @@ class PickFace:
         return not (self.frozen or self.blocked or self.held)
 
 
-@dataclass(frozen=True, slots=True)
-class OpenTask:
+class OpenTask(Value):
     task_id: int
     item_id: int
     lot_id: int | None
@@ -87,8 +84,7 @@ class OpenTask:
     stock_id: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Move:
+class Move(Value):
     """Move ``quantity`` of one reserve stock row to ``to``."""
 
     candidate: Candidate
@@ -98,8 +94,7 @@ class Move:
     task_id: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class ItemPlan:
+class ItemPlan(Value):
     """What one item's pick face lacks and how reserve covers it."""
 
     item_id: int
@@ -209,8 +204,7 @@ def plan_replenishment(
 # ---- the confirm scans -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class TaskView:
+class TaskView(Value):
     """An open replenishment task, as the worker must carry it out."""
 
     task_id: int
@@ -229,16 +223,14 @@ class TaskView:
     to_blocked: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class LocationScan:
+class LocationScan(Value):
     #: the label as scanned (compared with the location's barcode)
     label: str
     #: what to call it in a message: the location code when it is a location label, else the raw text
     shown: str
 
 
-@dataclass(frozen=True, slots=True)
-class MoveScan:
+class MoveScan(Value):
     source: LocationScan
     item_id: int | None
     gtin: str | None

@@ -18,7 +18,7 @@ from udipick.domain.barcodes import dates
 from udipick.domain.barcodes.faults import Fault
 from udipick.domain.barcodes.scan import Element
 from udipick.domain.gs1_numbers import gs1_check_digit
-from udipick.domain.values import immutable
+from udipick.domain.values import Value
 
 GS = "\x1d"
 
@@ -176,8 +176,7 @@ def match_element(
     return ai, value
 
 
-@immutable
-class Located:
+class Located(Value):
     element: Element
     index: int  # where the AI starts in the parsed text
 

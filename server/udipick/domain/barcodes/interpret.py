@@ -10,7 +10,7 @@ reason, in words a picker can act on.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
+from msgspec.structs import replace
 
 from udipick.domain.barcodes import gs1, hibc
 from udipick.domain.barcodes.digital_link import looks_like_uri, parse_digital_link

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import field
 
-from udipick.domain.values import immutable
+from udipick.domain.values import Value
 
 
-@immutable
-class Element:
+class Element(Value):
     """One GS1 element string: Application Identifier and its data, exactly as encoded."""
 
     ai: str
     value: str
 
 
-@immutable
-class ScanConfig:
+class ScanConfig(Value):
     """How the handhelds on this site send data.
 
     Keyboard-wedge scanners cannot type GS (0x1D), so they send a stand-in; ``#`` and ``|`` are
@@ -37,8 +34,7 @@ class ScanConfig:
     dl_convenience_alphas: bool = False
 
 
-@immutable
-class Scan:
+class Scan(Value):
     """What one scan says, in GS1 words. Fields a barcode does not carry are ``None``.
 
     ``kind`` is one of ``gs1``, ``digital_link``, ``hibc``, ``gtin``, ``sscc``, ``location``,
@@ -59,7 +55,7 @@ class Scan:
     sscc: str | None = None
     quantity: int | None = None
     additional_id: str | None = None
-    elements: tuple[Element, ...] = field(default=())
+    elements: tuple[Element, ...] = ()
     digital_link_uri: str | None = None
     hibc_lic: str | None = None
     hibc_pcn: str | None = None
