@@ -41,6 +41,8 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("name")
     add.add_argument("--role", action="append", required=True, choices=sorted(ROLES), help="repeat for several roles")
     add.add_argument("--display-name")
+    unlock = users_sub.add_parser("unlock", help="lift the lock of a user who failed to sign in too often")
+    unlock.add_argument("name")
 
     keys = sub.add_parser("api-keys", help="ERP integration keys")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
@@ -89,6 +91,11 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         if args.command == "db":
             print("database schema is at head")
             return 0
+        if args.command == "users" and args.users_command == "unlock":
+            out = asyncio.run(_with_db(url, lambda db: _unlock_user(db, args)))
+            print(f"user {out.username} unlocked" + ("" if out.was_locked else " (was not locked)")
+                  + f"; {out.failed_attempts} failed attempt(s) forgotten")
+            return 0
         if args.command == "users":
             password = sys.stdin.readline().rstrip("\r\n")
             asyncio.run(_with_db(url, lambda db: _add_user(db, args, password)))
@@ -133,6 +140,12 @@ async def _add_user(db, args, password: str) -> int:
     from udipick.services.identity import add_user
 
     return await add_user(db, args.name, password, args.role, display_name=args.display_name)
+
+
+async def _unlock_user(db, args):
+    from udipick.services.identity import unlock_user
+
+    return await unlock_user(db, args.name, actor=None)
 
 
 async def _add_key(db, args) -> str:

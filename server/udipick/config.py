@@ -47,6 +47,21 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: inside ``udipick serve`` (with the relay), plan replenishment of pick faces this often; 0: only after a
     #: wave release and on a supervisor's request
     replenish_every_seconds: float = 60.0
+    #: a user whose password fails this many times in a row (sign-in or e-signature) is locked ...
+    login_max_failures: int = 10
+    #: ... for this long (an administrator may unlock sooner: ``udipick users unlock NAME``)
+    login_lockout_seconds: int = 900
+    #: a client address with this many failed password checks (any user names) ...
+    login_address_max_failures: int = 30
+    #: ... within this many seconds gets no further check until the oldest leaves the window
+    login_address_window_seconds: int = 300
+    #: threads that check passwords (argon2, about 0.2 s of CPU each) in each server process ...
+    login_verify_threads: int = 1
+    #: ... and checks that may wait for one; beyond that a sign-in is refused at once (429 sign-in-busy)
+    login_verify_queue: int = 16
+    #: take the client address from the last ``X-Forwarded-For`` entry (only behind a proxy that sets it:
+    #: otherwise any client could pick the address it is counted under)
+    trust_x_forwarded_for: bool = False
 
 
 def default_data_dir() -> Path:
@@ -57,6 +72,17 @@ def default_data_dir() -> Path:
 
 def _bool(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+#: the sign-in throttle's settings: name, smallest and largest value
+_LOGIN_LIMITS = (
+    ("login_max_failures", 1, 1000),
+    ("login_lockout_seconds", 1, 86400 * 30),
+    ("login_address_max_failures", 1, 100000),
+    ("login_address_window_seconds", 1, 86400),
+    ("login_verify_threads", 1, 64),
+    ("login_verify_queue", 0, 10000),
+)
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -99,6 +125,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             raise ValueError(f"UDIPICK_REPLENISH_EVERY_SECONDS must be from 0 to 86400, got {v!r}")
     if v := env.get("UDIPICK_TOKEN_TTL_HOURS"):
         kw["token_ttl_hours"] = int(v)
+    for name, low, high in _LOGIN_LIMITS:
+        if v := env.get(f"UDIPICK_{name.upper()}"):
+            if not v.isdigit() or not low <= int(v) <= high:
+                raise ValueError(f"UDIPICK_{name.upper()} must be a whole number from {low} to {high}, got {v!r}")
+            kw[name] = int(v)
+    if v := env.get("UDIPICK_TRUST_X_FORWARDED_FOR"):
+        kw["trust_x_forwarded_for"] = _bool(v)
     return Settings(**kw)  # type: ignore[arg-type]
 
 

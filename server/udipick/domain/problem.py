@@ -27,6 +27,8 @@ STATUS: dict[type[e.DomainError], int] = {
     e.NotAuthenticated: 401,
     e.PermissionDenied: 403,
     e.SignatureRejected: 403,
+    e.TooManyAttempts: 429,
+    e.SignInBusy: 429,
     e.InsufficientStock: 409,
     e.InvalidSscc: 422,
     e.InvalidLabelData: 422,
