@@ -59,6 +59,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     login_verify_threads: int = 1
     #: ... and checks that may wait for one; beyond that a sign-in is refused at once (429 sign-in-busy)
     login_verify_queue: int = 16
+    #: a refusal before any check (429 too-many-attempts or sign-in-busy) is sent this many seconds late:
+    #: a client that sends again as soon as it has its answer would keep the event loop busy with refusals
+    login_refusal_delay_seconds: float = 1.0
     #: take the client address from the last ``X-Forwarded-For`` entry (only behind a proxy that sets it:
     #: otherwise any client could pick the address it is counted under)
     trust_x_forwarded_for: bool = False
@@ -130,6 +133,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             if not v.isdigit() or not low <= int(v) <= high:
                 raise ValueError(f"UDIPICK_{name.upper()} must be a whole number from {low} to {high}, got {v!r}")
             kw[name] = int(v)
+    if v := env.get("UDIPICK_LOGIN_REFUSAL_DELAY_SECONDS"):
+        try:
+            kw["login_refusal_delay_seconds"] = float(v)
+        except ValueError:
+            raise ValueError(f"UDIPICK_LOGIN_REFUSAL_DELAY_SECONDS must be a number of seconds, got {v!r}") from None
+        if not 0 <= kw["login_refusal_delay_seconds"] <= 60:  # type: ignore[operator]
+            raise ValueError(f"UDIPICK_LOGIN_REFUSAL_DELAY_SECONDS must be from 0 to 60, got {v!r}")
     if v := env.get("UDIPICK_TRUST_X_FORWARDED_FOR"):
         kw["trust_x_forwarded_for"] = _bool(v)
     return Settings(**kw)  # type: ignore[arg-type]

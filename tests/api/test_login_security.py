@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import re
 import threading
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -40,8 +41,8 @@ async def app_client(database_url: str, **settings) -> AsyncIterator:
         yield c
 
 
-#: 3 failures in a row lock a user; 8 from one address throttle it
-STRICT = {"login_max_failures": 3, "login_address_max_failures": 8}
+#: 3 failures in a row lock a user; 8 from one address throttle it; refusals are not held back
+STRICT = {"login_max_failures": 3, "login_address_max_failures": 8, "login_refusal_delay_seconds": 0}
 
 
 @pytest.fixture
@@ -137,7 +138,7 @@ async def test_passwords_are_checked_off_the_event_loop(client, held_checks):
 
 
 async def test_checks_beyond_the_bound_are_refused_at_once_without_checking(demo_database_url, held_checks):
-    async with app_client(demo_database_url, login_verify_threads=1, login_verify_queue=1) as c:
+    async with app_client(demo_database_url, login_verify_threads=1, login_verify_queue=1, login_refusal_delay_seconds=0) as c:
         checks = c.app.state.password_checks
         with side_by_side(c) as send:
             logins = [send("POST", "/api/v1/auth/login", json={"username": "qa", **WRONG}) for _ in range(2)]
@@ -150,6 +151,43 @@ async def test_checks_beyond_the_bound_are_refused_at_once_without_checking(demo
             held_checks.released.set()
             assert [r.status_code for r in await asyncio.gather(*logins)] == [401, 401]
         await until(lambda: checks.pending == 0, "the checks to finish")
+
+
+async def test_checks_queued_behind_the_failure_that_locks_a_user_are_not_made(demo_database_url, demo_db, monkeypatch):
+    releases = [threading.Event() for _ in range(3)]
+    entered: list[int] = []
+
+    def held(_hasher, password_hash, password):
+        entered.append(len(entered))
+        releases[len(entered) - 1].wait(timeout=3)
+        raise VerifyMismatchError("held")
+
+    monkeypatch.setattr(PasswordHasher, "verify", held)
+    async with app_client(demo_database_url, login_max_failures=1, login_verify_threads=1, login_refusal_delay_seconds=0) as c:
+        with side_by_side(c) as send:
+            logins = [send("POST", "/api/v1/auth/login", json={"username": "qa", **WRONG}) for _ in range(3)]
+            await until(lambda: c.app.state.password_checks.pending == 3, "one check running and two waiting")
+            releases[0].set()
+            for _ in range(1000):  # the first failure locks qa
+                async with demo_db() as s:
+                    if await s.scalar(text("SELECT locked_until IS NOT NULL FROM users WHERE username = 'qa'")):
+                        break
+                await asyncio.sleep(0.01)
+            # the second may have started before the lock was noted; the third waits for it, so it cannot
+            releases[1].set()
+            statuses = [r.status_code for r in await asyncio.gather(*logins)]
+    assert len(entered) <= 2
+    assert statuses.count(401) == len(entered) and statuses.count(429) == 3 - len(entered)
+    for event in releases:
+        event.set()
+
+
+async def test_a_refusal_is_held_back_so_a_looping_client_cannot_keep_the_server_busy(demo_database_url):
+    async with app_client(demo_database_url, login_max_failures=1, login_refusal_delay_seconds=0.5) as c:
+        assert (await c.post("/api/v1/auth/login", json={"username": "qa", **WRONG})).status_code == 401
+        t0 = time.perf_counter()
+        assert (await c.post("/api/v1/auth/login", json={"username": "qa", **WRONG})).status_code == 429
+        assert time.perf_counter() - t0 >= 0.5
 
 
 async def test_no_database_connection_is_held_while_a_password_is_checked(demo_database_url, held_checks):

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import asyncpg
 import msgspec
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -24,26 +23,11 @@ from udipick.domain.errors import (
     Conflict, DomainError, InvalidRecord, NotAuthenticated, NotFound, SignatureRejected, TooManyAttempts,
 )
 from udipick.domain.lockout import after_failure, retry_after
-
-if TYPE_CHECKING:
-    from udipick.services.password_checks import PasswordChecks
+from udipick.services.password_checks import DUMMY_HASH as _DUMMY_HASH
+from udipick.services.password_checks import PasswordChecks, hash_password, locked_user, throttled_address
+from udipick.services.password_checks import verify_password as verify_password  # re-exported
 
 T = TypeVar("T")
-
-_hasher = PasswordHasher()
-# a hash of nothing in particular, so an unknown user costs the same time as a wrong password
-_DUMMY_HASH = _hasher.hash("udipick-timing-equaliser")
-
-
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
-
-
-def verify_password(password_hash: str, password: str) -> bool:
-    try:
-        return _hasher.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
 
 
 def _digest(secret: str) -> str:
@@ -139,14 +123,6 @@ class Attempt:
     detail: dict[str, Any] | None = None
 
 
-def _locked(wait: int) -> TooManyAttempts:
-    # one text for a locked user and for a name nobody has: the answer must not tell them apart
-    return TooManyAttempts(
-        f"too many failed attempts with this user name: try again in {wait} s, or ask an administrator to unlock it",
-        retryAfter=wait,
-    )
-
-
 async def check_password(
     db: async_sessionmaker,
     checks: PasswordChecks,
@@ -168,24 +144,30 @@ async def check_password(
     held while the password is checked.
     """
     username = username.strip().lower()
-    if (wait := await checks.address_retry_after(attempt.address)) is not None:
-        raise TooManyAttempts(f"too many failed attempts from this address: try again in {wait} s", retryAfter=wait)
-    async with db() as session:
-        user = await session.scalar(select(User).where(User.username == username))
-    wait = retry_after(user.locked_until, _now()) if user is not None else await checks.unknown_name_retry_after(username)
-    if wait is not None:
-        raise _locked(wait)
-    # an unknown name is checked against a dummy hash: it takes as long as a wrong password
-    right = await checks.verify(user.password_hash if user is not None else _DUMMY_HASH, password)
-    if right and user is not None and accept(user):
-        async with db.begin() as session:
-            # failures that raced this check may have locked the user meanwhile: they win
-            locked_until = await session.scalar(select(User.locked_until).where(User.id == user.id).with_for_update())
-            if (wait := retry_after(locked_until, _now())) is not None:
-                raise _locked(wait)
-            if user.failed_attempts:
-                await session.execute(update(User).where(User.id == user.id).values(failed_attempts=0))
-            return await then(session, user)
+    try:
+        if (wait := await checks.address_retry_after(attempt.address)) is not None:
+            raise throttled_address(wait)
+        async with db() as session:
+            user = await session.scalar(select(User).where(User.username == username))
+        wait = retry_after(user.locked_until, _now()) if user is not None else await checks.unknown_name_retry_after(username)
+        if wait is not None:
+            raise locked_user(wait)
+        # an unknown name is checked against a dummy hash: it takes as long as a wrong password
+        right = await checks.verify(user.password_hash if user is not None else _DUMMY_HASH, password,
+                                    username=username, address=attempt.address)
+        if right and user is not None and accept(user):
+            async with db.begin() as session:
+                # failures that raced this check may have locked the user meanwhile: they win
+                locked_until = await session.scalar(select(User.locked_until).where(User.id == user.id).with_for_update())
+                if (wait := retry_after(locked_until, _now())) is not None:
+                    raise locked_user(wait)
+                if user.failed_attempts:
+                    await session.execute(update(User).where(User.id == user.id).values(failed_attempts=0))
+                return await then(session, user)
+    except TooManyAttempts:
+        # a client that sends again at once would keep the event loop busy with refusals
+        await asyncio.sleep(checks.refusal_delay)
+        raise
     await _count_failure(db, checks, username, user, attempt)
     raise refusal
 
@@ -207,11 +189,13 @@ async def _count_failure(db: async_sessionmaker, checks: PasswordChecks, usernam
         else:
             locked_until = _now() + checks.policy.lockout if await checks.unknown_name_failed(username) else None
         if locked_until is not None:
+            checks.refuse("name", username, checks.policy.lockout.total_seconds())
             await audit(session, None, "user.locked", "ok", target=f"user:{username}", username=username,
                         device_id=attempt.device_id,
                         detail={"lockedUntil": locked_until.isoformat(), "failures": checks.policy.max_failures,
                                 "after": attempt.action, "known": user is not None, "address": attempt.address})
         if await checks.address_failed(attempt.address):
+            checks.refuse("address", attempt.address, await checks.address_retry_after(attempt.address) or 1)
             await audit(session, None, "address.throttled", "ok", target=f"address:{attempt.address}", username=username,
                         device_id=attempt.device_id,
                         detail={"failures": checks.policy.address_max_failures,
