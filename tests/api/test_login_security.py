@@ -23,7 +23,7 @@ from argon2.exceptions import VerifyMismatchError
 from litestar.testing import transport
 from sqlalchemy import text
 
-from tests.api.test_picking import SYR, gs1, lot_expiry, task_for
+from tests.api.test_picking import SYR, gs1, task_for
 from tests.conftest import login
 from tests.conftest import test_settings as settings_for_tests
 

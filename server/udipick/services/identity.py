@@ -25,7 +25,6 @@ from udipick.domain.errors import (
 from udipick.domain.lockout import after_failure, retry_after
 from udipick.services.password_checks import DUMMY_HASH as _DUMMY_HASH
 from udipick.services.password_checks import PasswordChecks, hash_password, locked_user, throttled_address
-from udipick.services.password_checks import verify_password as verify_password  # re-exported
 
 T = TypeVar("T")
 
