@@ -521,6 +521,16 @@ async def run(args: argparse.Namespace, dsn: str, base: str) -> None:
           f"{p50 / (bare * 1000):.0f}x")
 
 
+def prepare(url: str, stock_rows: int, order_lines: int) -> None:
+    """The schema, the users picker, supervisor and admin (password NAME-demo) and the warehouse."""
+    env = {**os.environ, "DATABASE_URL": url}
+    subprocess.run([sys.executable, "-m", "udipick.cli", "db", "upgrade"], env=env, check=True, capture_output=True)
+    for name in ("picker", "supervisor", "admin"):
+        subprocess.run([sys.executable, "-m", "udipick.cli", "users", "add", name, "--role", name],
+                       env=env, input=f"{name}-demo\n", text=True, check=True, capture_output=True)
+    asyncio.run(build_warehouse(url, stock_rows, order_lines))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--stock", type=int, default=1_000_000)
@@ -537,15 +547,7 @@ def main() -> None:
     args = ap.parse_args()
     print(f"machine : {machine()}")
     with fresh_database() as url:
-        subprocess.run([sys.executable, "-m", "udipick.cli", "db", "upgrade"], env={**os.environ, "DATABASE_URL": url},
-                       check=True, capture_output=True)
-        subprocess.run([sys.executable, "-m", "udipick.cli", "users", "add", "picker", "--role", "picker"],
-                       env={**os.environ, "DATABASE_URL": url}, input=PASSWORDS["picker"] + "\n", text=True, check=True, capture_output=True)
-        subprocess.run([sys.executable, "-m", "udipick.cli", "users", "add", "supervisor", "--role", "supervisor"],
-                       env={**os.environ, "DATABASE_URL": url}, input=PASSWORDS["supervisor"] + "\n", text=True, check=True, capture_output=True)
-        subprocess.run([sys.executable, "-m", "udipick.cli", "users", "add", "admin", "--role", "admin"],
-                       env={**os.environ, "DATABASE_URL": url}, input=PASSWORDS["admin"] + "\n", text=True, check=True, capture_output=True)
-        asyncio.run(build_warehouse(url, args.stock, args.lines))
+        prepare(url, args.stock, args.lines)
         args.stream_key = subprocess.run(
             [sys.executable, "-m", "udipick.cli", "api-keys", "add", "bench-erp", "--scope", "erp:read"],
             env={**os.environ, "DATABASE_URL": url}, text=True, check=True, capture_output=True).stdout.strip()

@@ -47,6 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     for verb, text in (("deactivate", "stop a user signing in and end their sign-ins on every handheld"),
                        ("activate", "let a deactivated user sign in again")):
         users_sub.add_parser(verb, help=text).add_argument("name")
+    unlock = users_sub.add_parser("unlock", help="lift the lock of a user who failed to sign in too often")
+    unlock.add_argument("name")
 
     keys = sub.add_parser("api-keys", help="ERP integration keys")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
@@ -100,6 +102,11 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         upgrade(url)
         if args.command == "db":
             print("database schema is at head")
+            return 0
+        if args.command == "users" and args.users_command == "unlock":
+            out = asyncio.run(_with_db(url, lambda db: _unlock_user(db, args)))
+            print(f"user {out.username} unlocked" + ("" if out.was_locked else " (was not locked)")
+                  + f"; {out.failed_attempts} failed attempt(s) forgotten")
             return 0
         if args.command == "users":
             return _users(url, args)
@@ -177,6 +184,12 @@ async def _add_user(db, args, password: str) -> int:
     from udipick.services.identity import add_user
 
     return await add_user(db, args.name, password, args.role, display_name=args.display_name)
+
+
+async def _unlock_user(db, args):
+    from udipick.services.identity import unlock_user
+
+    return await unlock_user(db, args.name, actor=None)
 
 
 async def _add_key(db, args) -> str:

@@ -58,6 +58,24 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: bytes one line of a bulk load may have (an item is about 400); a longer line is refused by its
     #: number (``line-too-long``) without being kept in memory, and the lines after it are still read
     bulk_max_line_bytes: int = 1 << 20
+    #: a user whose password fails this many times in a row (sign-in or e-signature) is locked ...
+    login_max_failures: int = 10
+    #: ... for this long (an administrator may unlock sooner: ``udipick users unlock NAME``)
+    login_lockout_seconds: int = 900
+    #: a client address with this many failed password checks (any user names) ...
+    login_address_max_failures: int = 30
+    #: ... within this many seconds gets no further check until the oldest leaves the window
+    login_address_window_seconds: int = 300
+    #: threads that check passwords (argon2, about 0.2 s of CPU each) in each server process ...
+    login_verify_threads: int = 1
+    #: ... and checks that may wait for one; beyond that a sign-in is refused at once (429 sign-in-busy)
+    login_verify_queue: int = 16
+    #: a refusal before any check (429 too-many-attempts or sign-in-busy) is sent this many seconds late:
+    #: a client that sends again as soon as it has its answer would keep the event loop busy with refusals
+    login_refusal_delay_seconds: float = 1.0
+    #: take the client address from the last ``X-Forwarded-For`` entry (only behind a proxy that sets it:
+    #: otherwise any client could pick the address it is counted under)
+    trust_x_forwarded_for: bool = False
 
 
 def default_data_dir() -> Path:
@@ -68,6 +86,17 @@ def default_data_dir() -> Path:
 
 def _bool(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+#: the sign-in throttle's settings: name, smallest and largest value
+_LOGIN_LIMITS = (
+    ("login_max_failures", 1, 1000),
+    ("login_lockout_seconds", 1, 86400 * 30),
+    ("login_address_max_failures", 1, 100000),
+    ("login_address_window_seconds", 1, 86400),
+    ("login_verify_threads", 1, 64),
+    ("login_verify_queue", 0, 10000),
+)
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -121,6 +150,20 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             kw[key] = int(v)
     if v := env.get("UDIPICK_TOKEN_TTL_HOURS"):
         kw["token_ttl_hours"] = int(v)
+    for name, low, high in _LOGIN_LIMITS:
+        if v := env.get(f"UDIPICK_{name.upper()}"):
+            if not v.isdigit() or not low <= int(v) <= high:
+                raise ValueError(f"UDIPICK_{name.upper()} must be a whole number from {low} to {high}, got {v!r}")
+            kw[name] = int(v)
+    if v := env.get("UDIPICK_LOGIN_REFUSAL_DELAY_SECONDS"):
+        try:
+            kw["login_refusal_delay_seconds"] = float(v)
+        except ValueError:
+            raise ValueError(f"UDIPICK_LOGIN_REFUSAL_DELAY_SECONDS must be a number of seconds, got {v!r}") from None
+        if not 0 <= kw["login_refusal_delay_seconds"] <= 60:  # type: ignore[operator]
+            raise ValueError(f"UDIPICK_LOGIN_REFUSAL_DELAY_SECONDS must be from 0 to 60, got {v!r}")
+    if v := env.get("UDIPICK_TRUST_X_FORWARDED_FOR"):
+        kw["trust_x_forwarded_for"] = _bool(v)
     return Settings(**kw)  # type: ignore[arg-type]
 
 

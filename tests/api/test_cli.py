@@ -160,3 +160,18 @@ async def test_users_and_api_keys_listed_deactivated_and_revoked_from_the_cli(cl
 
     unknown = await asyncio.to_thread(_cli, "users", "deactivate", "nobody", database_url=demo_database_url)
     assert unknown.returncode == 1 and "no user 'nobody'" in unknown.stderr
+async def test_users_unlock_lifts_a_lock_and_is_audited(demo_database_url, demo_db):
+    from sqlalchemy import text
+
+    async with demo_db.begin() as s:
+        await s.execute(text("UPDATE users SET failed_attempts = 2, locked_until = now() + interval '10 minutes' WHERE username = 'qa'"))
+    env = _env(DATABASE_URL=demo_database_url)
+    r = subprocess.run([*UDIPICK, "users", "unlock", "QA"], env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "user qa unlocked; 2 failed attempt(s) forgotten"
+    async with demo_db() as s:
+        assert tuple(await s.execute(text("SELECT failed_attempts, locked_until FROM users WHERE username = 'qa'"))) == ((0, None),)
+        audit = (await s.execute(text("SELECT username, outcome, target, detail FROM audit_log WHERE action = 'user.unlocked'"))).all()
+    assert [tuple(a) for a in audit] == [("cli", "ok", "user:qa", {"wasLocked": True, "failedAttempts": 2})]
+    r = subprocess.run([*UDIPICK, "users", "unlock", "nobody"], env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1 and "no user 'nobody'" in r.stderr

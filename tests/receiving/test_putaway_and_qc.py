@@ -166,7 +166,7 @@ async def test_qc_release_with_a_wrong_password_leaves_only_the_failed_attempt(c
     assert await _snapshot(demo_db) == before
     assert await rows(
         demo_db, "SELECT username, device_id, action, outcome, target, detail FROM audit_log WHERE id > :b", b=audit_before
-    ) == [("qa", "qa-tablet", "signature", "failed", "lot:SYR-10ML/SY-SHORT", {"meaning": "qc.release"})]
+    ) == [("qa", "qa-tablet", "signature", "failed", "lot:SYR-10ML/SY-SHORT", {"meaning": "qc.release", "address": "testclient"})]
 
     r = await client.post(f"/api/v1/qc/lots/{lot_id}/release", json={"reason": "retested, fit for use", "password": "qa-demo"}, headers=qa)
     assert r.status_code == 200, r.text

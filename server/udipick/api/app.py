@@ -37,6 +37,7 @@ from udipick.config import Settings
 from udipick.db.engine import make_engine, make_sessionmaker
 from udipick.db.pg import close_hot_pool, open_hot_pool
 from udipick.services import identity, picking
+from udipick.services.password_checks import PasswordChecks
 from udipick.services.replenishment import planner_in_background
 
 log = logging.getLogger("udipick")
@@ -72,6 +73,7 @@ def create_app(settings: Settings, *, database_url: str) -> Litestar:
         engine = make_engine(database_url, pool_size=settings.db_pool_size)
         app.state.engine = engine
         app.state.db = make_sessionmaker(engine)
+        app.state.password_checks = PasswordChecks.from_settings(settings)
         await open_hot_pool(engine, settings.db_pool_size, warm_up=prepare_hot_statements if settings.db_pool_warm else None)
         try:
             async with contextlib.AsyncExitStack() as stack:
@@ -91,8 +93,10 @@ def create_app(settings: Settings, *, database_url: str) -> Litestar:
             await stop_hub(app.state)
             await close_hot_pool(engine)
             await engine.dispose()
+            app.state.password_checks.close()
 
-    routes: list = [health.healthz, health.readyz, auth.login, auth.logout, auth.me, scans.interpret_scan, erp_inbound_router(settings)]
+    routes: list = [health.healthz, health.readyz, auth.login, auth.logout, auth.me, auth.unlock_user, scans.interpret_scan,
+                    erp_inbound_router(settings)]
     routes += [admin.admin_router]
     routes += label_routes
     routes += [events_router, erp_stream, epcis_events, metrics]

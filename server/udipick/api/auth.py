@@ -9,7 +9,7 @@ from litestar import Request, get, post
 from litestar.params import JSONBody
 from msgspec import Meta
 
-from udipick.api.deps import AppSettings, CurrentActor, Db, allow, forget_token
+from udipick.api.deps import AppSettings, CurrentActor, Db, allow, client_address, forget_token, password_checks
 from udipick.services import identity
 
 
@@ -33,8 +33,12 @@ class LoginOut(msgspec.Struct, rename="camel"):
 
 
 @post("/api/v1/auth/login", status_code=200, **allow(public=True))
-async def login(data: JSONBody[LoginIn], db: Db, settings: AppSettings) -> LoginOut:
-    token, user = await identity.login(db, data.username, data.password, data.device_id, ttl_hours=settings.token_ttl_hours)
+async def login(data: JSONBody[LoginIn], request: Request, db: Db, settings: AppSettings) -> LoginOut:
+    """Wrong passwords are counted per user and per client address: past the limits the answer is
+    ``429 too-many-attempts`` with ``Retry-After`` (whatever the password), ``429 sign-in-busy`` when
+    the server is checking too many passwords at once."""
+    token, user = await identity.login(db, password_checks(request), data.username, data.password, data.device_id,
+                                       address=client_address(request), ttl_hours=settings.token_ttl_hours)
     return LoginOut(token, UserOut(user.username, user.display_name, sorted(user.roles), user.language), data.device_id)
 
 
@@ -56,3 +60,9 @@ class MeOut(msgspec.Struct, rename="camel"):
 @get("/api/v1/auth/me", **allow(*(), any_user=True, scopes=("erp:read", "erp:write", "admin")))
 async def me(actor: CurrentActor) -> MeOut:
     return MeOut(actor.username, sorted(actor.roles), actor.device_id, actor.api_key_name, sorted(actor.scopes))
+
+
+@post("/api/v1/admin/users/{username:str}/unlock", status_code=200, **allow("admin", scopes=("admin",)))
+async def unlock_user(username: str, db: Db, actor: CurrentActor) -> identity.Unlocked:
+    """Lift a user's lock after too many failed password checks (audited as ``user.unlocked``)."""
+    return await identity.unlock_user(db, username, actor=actor)

@@ -15,6 +15,7 @@ from udipick.config import Settings
 from udipick.domain.access import ANY_USER, DEVICE_QUERY, Access, Actor, access, check_device, permits
 from udipick.domain.errors import NotAuthenticated, PermissionDenied
 from udipick.services.identity import AUTH_CHANNEL, resolve_bearer, token_digest
+from udipick.services.password_checks import PasswordChecks
 
 
 def allow(*roles: str, scopes: tuple[str, ...] = (), public: bool = False, any_user: bool = False) -> dict[str, Any]:
@@ -163,6 +164,20 @@ def remembered_actor(app_state: Any, token: str, device: str | None) -> Actor | 
 
 def forget_token(connection: ASGIConnection, token: str) -> None:
     token_cache(connection.app.state).pop(token, None)
+
+
+def client_address(connection: ASGIConnection) -> str:
+    """Who to count a failed password check against. ``X-Forwarded-For`` only when the settings trust
+    it (anyone can send the header), and then its last entry: the one the proxy in front added."""
+    settings: Settings = connection.app.state.settings
+    if settings.trust_x_forwarded_for and (forwarded := connection.headers.get("x-forwarded-for")):
+        if last := forwarded.rsplit(",", 1)[-1].strip():
+            return last[:64]
+    return connection.client.host if connection.client else "unknown"
+
+
+def password_checks(connection: ASGIConnection) -> PasswordChecks:
+    return connection.app.state.password_checks
 
 
 def provide_actor(request: ASGIConnection) -> Actor:

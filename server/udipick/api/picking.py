@@ -18,7 +18,9 @@ from litestar.params import JSONBody
 from litestar.types import ASGIApp, Receive, Scope, Send
 from msgspec import Meta
 
-from udipick.api.deps import AppSettings, CurrentActor, Db, access_guard, actor_for_token, allow, bearer_token
+from udipick.api.deps import (
+    AppSettings, CurrentActor, Db, access_guard, actor_for_token, allow, bearer_token, client_address, password_checks,
+)
 from udipick.api.metrics import count_verdict
 from udipick.api.problems import PROBLEM_JSON
 from udipick.internals import wrap_in_exception_handler
@@ -26,7 +28,7 @@ from udipick.domain import errors as e
 from udipick.domain.access import Access, permits
 from udipick.services import holds as holds_svc
 from udipick.services import picking
-from udipick.services.identity import countersign, record_failed_countersign
+from udipick.services.identity import countersign
 from udipick.services import replay
 from udipick.services import replenishment
 from udipick.services.replay import Reply
@@ -213,20 +215,20 @@ class OverrideIn(msgspec.Struct, rename="camel"):
 
 
 @post("/picking/tasks/{task_id:int}/override", **allow(*PICKERS))
-async def override_fefo(task_id: int, data: JSONBody[OverrideIn], db: Db, actor: CurrentActor, settings: AppSettings) -> Response:
-    """A supervisor signs (user name + password, on the picker's device) to take a later-expiring lot."""
+async def override_fefo(task_id: int, data: JSONBody[OverrideIn], request: Request, db: Db, actor: CurrentActor,
+                        settings: AppSettings) -> Response:
+    """A supervisor signs (user name + password, on the picker's device) to take a later-expiring lot.
+
+    A task that cannot be picked is refused before the password is checked; every failed signature
+    gets one answer (``403 signature-rejected``), and failures count toward the signer's lock."""
     target = f"pick-task:{task_id}"
     if (first := await replay.stored(db, data.client_scan_id, f"pick:{task_id}")) is not None:
         return reply_response(first, workflow="pick")  # a replay: the approval was signed the first time
-    try:
-        async with db.begin() as session:
-            signer = await countersign(
-                session, data.supervisor.username, data.supervisor.password, roles=frozenset(SUPERVISORS),
-                meaning="approve FEFO override", target=target, device_id=actor.device_id,
-            )
-    except e.SignatureRejected:
-        await record_failed_countersign(db, data.supervisor.username, actor.device_id, "approve FEFO override", target)
-        raise
+    await picking.check_overridable(db, task_id)
+    signer = await countersign(
+        db, password_checks(request), data.supervisor.username, data.supervisor.password, roles=frozenset(SUPERVISORS),
+        meaning="approve FEFO override", target=target, device_id=actor.device_id, address=client_address(request),
+    )
     reply = await picking.confirm_pick(
         db, actor, settings, task_id=task_id, client_scan_id=data.client_scan_id, raw=data.raw, location_raw=data.location_raw,
         today=dt.date.today(), override=picking.Override(signer, data.reason),
@@ -283,9 +285,10 @@ class ReleaseIn(msgspec.Struct, rename="camel"):
 
 
 @post("/holds/{hold_id:int}/release", status_code=200, **allow("supervisor", "qa"))
-async def release_hold(hold_id: int, data: JSONBody[ReleaseIn], db: Db, actor: CurrentActor) -> holds_svc.Hold:
+async def release_hold(hold_id: int, data: JSONBody[ReleaseIn], request: Request, db: Db, actor: CurrentActor) -> holds_svc.Hold:
     """Needs the releaser's electronic signature (password re-entered)."""
-    return await holds_svc.release_hold(db, actor, hold_id=hold_id, reason=data.reason, password=data.password)
+    return await holds_svc.release_hold(db, password_checks(request), actor, hold_id=hold_id, reason=data.reason,
+                                        password=data.password, address=client_address(request))
 
 
 @get("/holds", **allow(any_user=True))

@@ -46,10 +46,12 @@ def _pointer(key: str | None) -> str:
 
 
 def handle_domain_error(request: Request, exc: e.DomainError) -> Response:
-    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, e.NotAuthenticated) else None
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, e.NotAuthenticated) else {}
     if isinstance(exc, e.DatabaseUnavailable):
-        headers = {"Retry-After": str(exc.context.get("retryAfter", RETRY_AFTER_SECONDS))}
-    return problem_response(problem_body(exc, instance=request.url.path), headers)
+        headers["Retry-After"] = str(exc.context.get("retryAfter", RETRY_AFTER_SECONDS))
+    if isinstance(exc, e.TooManyAttempts):
+        headers["Retry-After"] = str(exc.context["retryAfter"])
+    return problem_response(problem_body(exc, instance=request.url.path), headers or None)
 
 
 def handle_http_exception(request: Request, exc: HTTPException) -> Response:

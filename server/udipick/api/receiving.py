@@ -15,11 +15,11 @@ import uuid
 from typing import Annotated, Literal
 
 import msgspec
-from litestar import Response, get, post
+from litestar import Request, Response, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
 from msgspec import Meta
 
-from udipick.api.deps import AppSettings, CurrentActor, Db, allow
+from udipick.api.deps import AppSettings, CurrentActor, Db, allow, client_address, password_checks
 from udipick.api.picking import reply_response
 from udipick.domain.errors import InvalidRecord
 from udipick.services.receiving import putaway, qc, receipt
@@ -174,15 +174,17 @@ async def quarantine(db: Db) -> list[QuarantinedLot]:
 
 
 @post("/api/v1/qc/lots/{lot_id:int}/release", status_code=200, **QA)
-async def release_lot(lot_id: FromPath[int], data: JSONBody[QcDecisionIn], db: Db, actor: CurrentActor) -> QcDecided:
+async def release_lot(lot_id: FromPath[int], data: JSONBody[QcDecisionIn], request: Request, db: Db, actor: CurrentActor) -> QcDecided:
     """Release a lot's quarantined stock; signed by re-entering the password."""
-    return await qc.decide_qc(db, actor, lot_id, "release", reason=data.reason, password=data.password)
+    return await qc.decide_qc(db, password_checks(request), actor, lot_id, "release", reason=data.reason, password=data.password,
+                              address=client_address(request))
 
 
 @post("/api/v1/qc/lots/{lot_id:int}/reject", status_code=200, **QA)
-async def reject_lot(lot_id: FromPath[int], data: JSONBody[QcDecisionIn], db: Db, actor: CurrentActor) -> QcDecided:
+async def reject_lot(lot_id: FromPath[int], data: JSONBody[QcDecisionIn], request: Request, db: Db, actor: CurrentActor) -> QcDecided:
     """Reject a lot's quarantined stock (never pickable); signed by re-entering the password."""
-    return await qc.decide_qc(db, actor, lot_id, "reject", reason=data.reason, password=data.password)
+    return await qc.decide_qc(db, password_checks(request), actor, lot_id, "reject", reason=data.reason, password=data.password,
+                              address=client_address(request))
 
 
 ROUTES = [

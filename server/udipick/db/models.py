@@ -411,8 +411,13 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     language: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[dt.datetime] = mapped_column(TS, server_default=func.now())
+    #: failed password checks (sign-in or e-signature) since the last successful one (0009)
+    failed_attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    #: no password is checked for this user before then (``UDIPICK_LOGIN_MAX_FAILURES`` reached)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(TS)
     __table_args__ = (
         CheckConstraint(f"roles <@ ARRAY[{', '.join(repr(r) for r in ROLES)}]::varchar[]", name="roles_known"),
+        CheckConstraint("failed_attempts >= 0", name="failed_attempts_nonneg"),
         CheckConstraint("cardinality(roles) > 0", name="has_role"),
         CheckConstraint("username = lower(username)", name="username_lower"),
     )

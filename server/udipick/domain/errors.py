@@ -158,6 +158,21 @@ class UnknownApiKey(NotFound):
 
     code = "unknown-api-key"
     title = "Unknown API key"
+class TooManyAttempts(DomainError):
+    """Too many failed password checks for this user name, or from this client address, to check another
+    one now (context: ``retryAfter``, seconds). Said before any password is checked, whether or not the
+    password sent is right, so a locked account cannot be used to find its password."""
+
+    code = "too-many-attempts"
+    title = "Too many attempts"
+
+
+class SignInBusy(TooManyAttempts):
+    """Every password check this server may run at once is running or waiting: the sign-in is refused
+    before it costs any work (context: ``retryAfter``, seconds)."""
+
+    code = "sign-in-busy"
+    title = "Sign-in busy"
 
 
 # ---- stock rules -----------------------------------------------------------------------

@@ -35,6 +35,8 @@ STATUS: dict[type[e.DomainError], int] = {
     e.WeakPassword: 422,
     e.UnknownUser: 404,
     e.UnknownApiKey: 404,
+    e.TooManyAttempts: 429,
+    e.SignInBusy: 429,
     e.InsufficientStock: 409,
     e.InvalidSscc: 422,
     e.InvalidLabelData: 422,

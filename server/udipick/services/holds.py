@@ -18,7 +18,8 @@ from udipick.domain import errors as e
 from udipick.domain.access import Actor
 from udipick.services import picking
 from udipick.services.events import HoldPlaced, HoldReleased, emit
-from udipick.services.identity import audit, record_failed_signature, verify_signature
+from udipick.services.identity import audit, signed, verify_signature
+from udipick.services.password_checks import PasswordChecks
 
 SCOPES = ("item", "lot", "serial", "location")
 HoldScope = Literal["item", "lot", "serial", "location"]
@@ -140,29 +141,35 @@ async def place_hold(
     return PlacedHold(**msgspec.structs.asdict(hold_of(h)), reallocated_tasks=reallocated)
 
 
-async def release_hold(db: async_sessionmaker, actor: Actor, *, hold_id: int, reason: str, password: str) -> Hold:
+async def _releasable(session: AsyncSession, hold_id: int, *, lock: bool) -> None:
+    active = await session.scalar(
+        text("SELECT released_at IS NULL FROM holds WHERE id = :id" + (" FOR UPDATE" if lock else "")), {"id": hold_id}
+    )
+    if active is None:
+        raise e.NotFound(f"hold {hold_id} does not exist", holdId=hold_id)
+    if not active:
+        raise e.Conflict(f"hold {hold_id} is already released", holdId=hold_id)
+
+
+async def release_hold(
+    db: async_sessionmaker, checks: PasswordChecks, actor: Actor, *, hold_id: int, reason: str, password: str, address: str
+) -> Hold:
     if not reason.strip():
         raise e.InvalidRecord("releasing a hold needs a reason", pointer="/reason")
-    try:
-        async with db.begin() as session:
-            active = await session.scalar(
-                text("SELECT released_at IS NULL FROM holds WHERE id = :id FOR UPDATE"), {"id": hold_id}
-            )
-            if active is None:
-                raise e.NotFound(f"hold {hold_id} does not exist", holdId=hold_id)
-            if not active:
-                raise e.Conflict(f"hold {hold_id} is already released", holdId=hold_id)
-            await verify_signature(session, actor, password, "release hold", f"hold:{hold_id}")
-            await session.execute(
-                text("UPDATE holds SET released_at = now(), released_by = :u, release_reason = :r WHERE id = :id"),
-                {"u": actor.user_id, "r": reason, "id": hold_id},
-            )
-            h = await _describe(session, hold_id)
-            await emit(session, actor, HoldReleased(hold_id=hold_id, scope=h.scope, gtin=h.gtin, lot=h.lot, serial=h.serial,
-                                                    location=h.location, reason=reason, signed_by=actor.username or ""))
-    except e.SignatureRejected:
-        await record_failed_signature(db, actor, "release hold", f"hold:{hold_id}")
-        raise
+    async with db() as session:
+        await _releasable(session, hold_id, lock=False)
+    # signed before the hold is locked: no row waits while the password is checked
+    await verify_signature(db, checks, actor, password, "release hold", f"hold:{hold_id}", address=address)
+    async with db.begin() as session:
+        await _releasable(session, hold_id, lock=True)  # again: another release may have come first
+        await signed(session, actor, "release hold", f"hold:{hold_id}")
+        await session.execute(
+            text("UPDATE holds SET released_at = now(), released_by = :u, release_reason = :r WHERE id = :id"),
+            {"u": actor.user_id, "r": reason, "id": hold_id},
+        )
+        h = await _describe(session, hold_id)
+        await emit(session, actor, HoldReleased(hold_id=hold_id, scope=h.scope, gtin=h.gtin, lot=h.lot, serial=h.serial,
+                                                location=h.location, reason=reason, signed_by=actor.username or ""))
     return hold_of(h)
 
 

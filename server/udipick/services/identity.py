@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import secrets
-from typing import Any
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import asyncpg
 import msgspec
 import zxcvbn
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -19,23 +20,17 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from udipick.db.models import ApiKey, AuditEntry, DeviceToken, User
 from udipick.db.pg import connection as pg_connection
 from udipick.domain.access import ROLES, SCOPES, Actor, check_device
-from udipick.domain.errors import Conflict, InvalidRecord, NotAuthenticated, SignatureRejected, UnknownApiKey, UnknownUser
-from udipick.domain.passwords import Strength, check_password
+from udipick.domain.errors import (
+    Conflict, DomainError, InvalidRecord, NotAuthenticated, NotFound, SignatureRejected, TooManyAttempts, UnknownApiKey,
+    UnknownUser,
+)
+from udipick.domain.lockout import after_failure, retry_after
+from udipick.domain.passwords import Strength
+from udipick.domain.passwords import check_password as check_password_policy
+from udipick.services.password_checks import DUMMY_HASH as _DUMMY_HASH
+from udipick.services.password_checks import PasswordChecks, hash_password, locked_user, throttled_address
 
-_hasher = PasswordHasher()
-# a hash of nothing in particular, so an unknown user costs the same time as a wrong password
-_DUMMY_HASH = _hasher.hash("udipick-timing-equaliser")
-
-
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
-
-
-def verify_password(password_hash: str, password: str) -> bool:
-    try:
-        return _hasher.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
+T = TypeVar("T")
 
 
 def _digest(secret: str) -> str:
@@ -96,7 +91,7 @@ async def add_user(
     if bad or not roles:
         raise InvalidRecord(f"unknown role {sorted(bad)}; roles are {', '.join(sorted(ROLES))}", pointer="/roles")
     if enforce_password_policy:
-        check_password(password, username=username, display_name=display_name, roles=roles, estimate=zxcvbn_strength)
+        check_password_policy(password, username=username, display_name=display_name, roles=roles, estimate=zxcvbn_strength)
     async with db.begin() as session:
         try:
             user_id = await session.scalar(
@@ -110,27 +105,143 @@ async def add_user(
     return int(user_id)  # type: ignore[arg-type]
 
 
-async def login(db: async_sessionmaker, username: str, password: str, device_id: str, *, ttl_hours: int) -> tuple[str, User]:
-    """Check the password (argon2) and issue a bearer token bound to ``device_id``."""
+async def login(
+    db: async_sessionmaker, checks: PasswordChecks, username: str, password: str, device_id: str, *, address: str, ttl_hours: int
+) -> tuple[str, User]:
+    """Check the password (argon2, off the event loop) and issue a bearer token bound to ``device_id``."""
+
+    async def issue(session: AsyncSession, user: User) -> tuple[str, User]:
+        token = "udt_" + secrets.token_urlsafe(32)
+        await session.execute(
+            insert(DeviceToken).values(
+                token_hash=_digest(token),
+                user_id=user.id,
+                device_id=device_id,
+                expires_at=_now() + dt.timedelta(hours=ttl_hours),
+            )
+        )
+        await audit(session, Actor(user_id=user.id, username=user.username, device_id=device_id), "login", "ok")
+        return token, user
+
+    return await check_password(
+        db, checks, username, password, Attempt("login", address, device_id=device_id),
+        accept=lambda user: user.active, refusal=NotAuthenticated("user name or password is wrong"), then=issue,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """What a password is checked for, as the audit log records a failure: ``login`` or ``signature``."""
+
+    action: str
+    address: str
+    actor: Actor | None = None
+    device_id: str | None = None
+    target: str | None = None
+    detail: dict[str, Any] | None = None
+
+
+async def check_password(
+    db: async_sessionmaker,
+    checks: PasswordChecks,
+    username: str,
+    password: str,
+    attempt: Attempt,
+    *,
+    accept: Callable[[User], bool],
+    refusal: DomainError,
+    then: Callable[[AsyncSession, User], Awaitable[T]],
+) -> T:
+    """Check ``username``'s password and, if it is right and ``accept`` lets the user act, run ``then``
+    in the transaction that clears the user's failures. Otherwise count the failure, audit it and raise
+    ``refusal``: one answer whatever was wrong (no such user, wrong password, inactive, not allowed).
+
+    Before any password is checked: ``TooManyAttempts`` for a throttled client address, or for a
+    locked user (or an unknown name that failed as often), whether or not this password is right;
+    ``SignInBusy`` when this process checks as many passwords as it may. No database connection is
+    held while the password is checked.
+    """
+    username = username.strip().lower()
+    try:
+        if (wait := await checks.address_retry_after(attempt.address)) is not None:
+            raise throttled_address(wait)
+        async with db() as session:
+            user = await session.scalar(select(User).where(User.username == username))
+        wait = retry_after(user.locked_until, _now()) if user is not None else await checks.unknown_name_retry_after(username)
+        if wait is not None:
+            raise locked_user(wait)
+        # an unknown name is checked against a dummy hash: it takes as long as a wrong password
+        right = await checks.verify(user.password_hash if user is not None else _DUMMY_HASH, password,
+                                    username=username, address=attempt.address)
+        if right and user is not None and accept(user):
+            async with db.begin() as session:
+                # failures that raced this check may have locked the user meanwhile: they win
+                locked_until = await session.scalar(select(User.locked_until).where(User.id == user.id).with_for_update())
+                if (wait := retry_after(locked_until, _now())) is not None:
+                    raise locked_user(wait)
+                if user.failed_attempts:
+                    await session.execute(update(User).where(User.id == user.id).values(failed_attempts=0))
+                return await then(session, user)
+    except TooManyAttempts:
+        # a client that sends again at once would keep the event loop busy with refusals
+        await asyncio.sleep(checks.refusal_delay)
+        raise
+    await _count_failure(db, checks, username, user, attempt)
+    raise refusal
+
+
+async def _count_failure(db: async_sessionmaker, checks: PasswordChecks, username: str, user: User | None, attempt: Attempt) -> None:
+    """Audit a failed check and count it for the user (PostgreSQL) or the unknown name, and for the address."""
+    async with db.begin() as session:
+        await audit(session, attempt.actor, attempt.action, "failed", target=attempt.target, username=username,
+                    device_id=attempt.device_id, detail={**(attempt.detail or {}), "address": attempt.address})
+        if user is not None:
+            failed = await session.scalar(select(User.failed_attempts).where(User.id == user.id).with_for_update())
+            now = _now()
+            outcome = after_failure(failed or 0, checks.policy, now)
+            values: dict[str, Any] = {"failed_attempts": outcome.failed_attempts}
+            if outcome.locked_until is not None:
+                values["locked_until"] = outcome.locked_until
+            await session.execute(update(User).where(User.id == user.id).values(**values))
+            locked_until = outcome.locked_until
+        else:
+            locked_until = _now() + checks.policy.lockout if await checks.unknown_name_failed(username) else None
+        if locked_until is not None:
+            checks.refuse("name", username, checks.policy.lockout.total_seconds())
+            await audit(session, None, "user.locked", "ok", target=f"user:{username}", username=username,
+                        device_id=attempt.device_id,
+                        detail={"lockedUntil": locked_until.isoformat(), "failures": checks.policy.max_failures,
+                                "after": attempt.action, "known": user is not None, "address": attempt.address})
+        if await checks.address_failed(attempt.address):
+            checks.refuse("address", attempt.address, await checks.address_retry_after(attempt.address) or 1)
+            await audit(session, None, "address.throttled", "ok", target=f"address:{attempt.address}", username=username,
+                        device_id=attempt.device_id,
+                        detail={"failures": checks.policy.address_max_failures,
+                                "windowSeconds": checks.policy.address_window.total_seconds()})
+
+
+class Unlocked(msgspec.Struct, rename="camel", frozen=True):
+    username: str
+    #: whether a lock was in force
+    was_locked: bool
+    #: failed password checks counted since the last successful one, now forgotten
+    failed_attempts: int
+
+
+async def unlock_user(db: async_sessionmaker, username: str, *, actor: Actor | None) -> Unlocked:
+    """An administrator lifts a lock (and forgets the failures counted so far); ``actor`` ``None``: the CLI."""
     username = username.strip().lower()
     async with db.begin() as session:
-        user = await session.scalar(select(User).where(User.username == username))
-        ok = verify_password(user.password_hash if user else _DUMMY_HASH, password) and bool(user and user.active)
-        if not ok or user is None:
-            await audit(session, None, "login", "failed", username=username, device_id=device_id)
-        else:
-            token = "udt_" + secrets.token_urlsafe(32)
-            await session.execute(
-                insert(DeviceToken).values(
-                    token_hash=_digest(token),
-                    user_id=user.id,
-                    device_id=device_id,
-                    expires_at=_now() + dt.timedelta(hours=ttl_hours),
-                )
-            )
-            await audit(session, Actor(user_id=user.id, username=user.username, device_id=device_id), "login", "ok")
-            return token, user
-    raise NotAuthenticated("user name or password is wrong")
+        row = (await session.execute(
+            select(User.id, User.failed_attempts, User.locked_until).where(User.username == username).with_for_update()
+        )).first()
+        if row is None:
+            raise NotFound(f"no user {username!r}", username=username)
+        await session.execute(update(User).where(User.id == row.id).values(failed_attempts=0, locked_until=None))
+        was_locked = retry_after(row.locked_until, _now()) is not None
+        await audit(session, actor, "user.unlocked", "ok", target=f"user:{username}", username=None if actor else "cli",
+                    detail={"wasLocked": was_locked, "failedAttempts": row.failed_attempts})
+    return Unlocked(username, was_locked, row.failed_attempts)
 
 
 async def logout(db: async_sessionmaker, token: str) -> None:
@@ -285,42 +396,55 @@ async def resolve_bearer(db: async_sessionmaker, token: str, device_header: str 
     return actor
 
 
-async def verify_signature(session: AsyncSession, actor: Actor, password: str, meaning: str, target: str) -> None:
+async def verify_signature(
+    db: async_sessionmaker, checks: PasswordChecks, actor: Actor, password: str, meaning: str, target: str, *, address: str
+) -> None:
     """Electronic signature (21 CFR Part 11 §11.200): the signer re-enters the password.
 
-    A failed attempt is audited in its own transaction, so it survives the refusal's rollback.
+    Checked before the caller's transaction opens (no rows locked, no connection held while argon2
+    runs); a failure is audited and counted here, and the caller records the signature with
+    ``signed`` in the transaction that makes the signed change.
     """
-    password_hash = await session.scalar(select(User.password_hash).where(User.id == actor.user_id))
-    if actor.user_id is None or password_hash is None or not verify_password(password_hash, password):
-        raise SignatureRejected("password does not match: signature not applied", meaning=meaning)
+
+    async def nothing(session: AsyncSession, user: User) -> None:
+        return None
+
+    await check_password(
+        db, checks, actor.username or f"api-key:{actor.api_key_name}", password,
+        Attempt("signature", address, actor=actor, device_id=actor.device_id, target=target, detail={"meaning": meaning}),
+        accept=lambda user: user.active and user.id == actor.user_id,
+        refusal=SignatureRejected("password does not match: signature not applied", meaning=meaning),
+        then=nothing,
+    )
+
+
+async def signed(session: AsyncSession, actor: Actor, meaning: str, target: str) -> None:
+    """Record a verified signature in the transaction of the change it signs."""
     await audit(session, actor, "signature", "ok", target=target, detail={"meaning": meaning})
 
 
-async def record_failed_signature(db: async_sessionmaker, actor: Actor, meaning: str, target: str) -> None:
-    async with db.begin() as session:
-        await audit(session, actor, "signature", "failed", target=target, detail={"meaning": meaning})
-
-
 async def countersign(
-    session: AsyncSession, username: str, password: str, *, roles: frozenset[str], meaning: str, target: str, device_id: str | None
+    db: async_sessionmaker, checks: PasswordChecks, username: str, password: str, *, roles: frozenset[str], meaning: str,
+    target: str, device_id: str | None, address: str,
 ) -> Actor:
     """A second person signs on this device (a supervisor approving a picker's exception).
 
-    Returns the signer as an actor; the caller records the failed attempt after rollback when this raises.
+    Every failure gets one answer: an unknown user, a wrong password, an inactive user and a user who
+    may not approve are not told apart, and take as long, so the form cannot be used to find whose
+    password is what. Failures count toward the signer's lock as failed sign-ins do.
     """
-    user = await session.scalar(select(User).where(User.username == username.strip().lower()))
-    if user is None or not user.active or not verify_password(user.password_hash, password):
-        raise SignatureRejected("user name or password does not match: approval not signed", meaning=meaning)
-    if not set(user.roles) & roles:
-        raise SignatureRejected(
-            f"{user.username} may not approve this; it needs one of: {', '.join(sorted(roles))}", meaning=meaning
-        )
-    signer = Actor(user_id=user.id, username=user.username, roles=frozenset(user.roles), device_id=device_id)
-    await audit(session, signer, "signature", "ok", target=target, detail={"meaning": meaning})
-    return signer
 
+    async def sign(session: AsyncSession, user: User) -> Actor:
+        signer = Actor(user_id=user.id, username=user.username, roles=frozenset(user.roles), device_id=device_id)
+        await signed(session, signer, meaning, target)
+        return signer
 
-async def record_failed_countersign(db: async_sessionmaker, username: str, device_id: str | None, meaning: str, target: str) -> None:
-    async with db.begin() as session:
-        await audit(session, None, "signature", "failed", target=target, username=username.strip().lower(),
-                    device_id=device_id, detail={"meaning": meaning})
+    return await check_password(
+        db, checks, username, password,
+        Attempt("signature", address, device_id=device_id, target=target, detail={"meaning": meaning}),
+        accept=lambda user: user.active and bool(set(user.roles) & roles),
+        refusal=SignatureRejected(
+            "user name or password does not match, or this user may not approve: approval not signed", meaning=meaning
+        ),
+        then=sign,
+    )

@@ -406,6 +406,19 @@ async def _load_task(session: AsyncSession, task_id: int, *, lock: bool) -> Any:
     return SimpleNamespace(**dict(rec))
 
 
+async def check_overridable(db: async_sessionmaker, task_id: int) -> None:
+    """Refuse an override of a task that is not there to pick (missing, closed, its order no longer
+    released) before the supervisor's password is checked: a refusal that only a right password
+    reaches would tell the picker the password was right."""
+    async with db() as session:
+        task = await _load_task(session, task_id, lock=False)
+    if task.status != "open":
+        raise e.TaskNotOpen(f"task {task_id} is {task.status}: go to the next task", taskId=task_id, status=task.status)
+    if task.order_status != "released":
+        raise e.OrderNotReleased(f"order {task.order_erp_id} is {task.order_status}: nothing more is picked for it",
+                                 order=task.order_erp_id, status=task.order_status)
+
+
 async def check_location(db: async_sessionmaker, settings: Settings, task_id: int, raw: str, today: dt.date) -> dict[str, Any]:
     async with db() as session:
         task = await _load_task(session, task_id, lock=False)

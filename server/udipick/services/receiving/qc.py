@@ -18,10 +18,10 @@ from udipick.domain.errors import (
     MissingReason,
     NotFound,
     NotInQuarantine,
-    SignatureRejected,
 )
 from udipick.services.events import QcRejected, QcReleased, emit
-from udipick.services.identity import record_failed_signature, verify_signature
+from udipick.services.identity import signed, verify_signature
+from udipick.services.password_checks import PasswordChecks
 
 
 class QuarantinedLot(msgspec.Struct, rename="camel", frozen=True, kw_only=True):
@@ -94,7 +94,10 @@ async def quarantined_lots(db: async_sessionmaker) -> list[QuarantinedLot]:
 QC_DECISIONS = {"release": ("available", "release", "released"), "reject": ("rejected", "hold", "rejected")}
 
 
-async def decide_qc(db: async_sessionmaker, actor: Actor, lot_id: int, decision: str, *, reason: str, password: str) -> QcDecided:
+async def decide_qc(
+    db: async_sessionmaker, checks: PasswordChecks, actor: Actor, lot_id: int, decision: str, *, reason: str, password: str,
+    address: str,
+) -> QcDecided:
     """Release or reject every quarantined unit of a lot, signed by QA (21 CFR Part 11 §11.200:
     the password re-entered). A wrong password changes nothing; only the failed attempt is kept."""
     to_status, movement, lot_status = QC_DECISIONS[decision]
@@ -102,62 +105,63 @@ async def decide_qc(db: async_sessionmaker, actor: Actor, lot_id: int, decision:
     if not reason:
         raise MissingReason("a QC decision needs a reason", needs=["reason"])
     meaning = f"qc.{decision}"
-    target = f"lot:{lot_id}"
-    try:
-        async with db.begin() as session:
-            row = (
-                await session.execute(
-                    select(Lot, Item.erp_id, Item.gtin).join(Item, Item.id == Lot.item_id).where(Lot.id == lot_id).with_for_update(of=Lot)
-                )
-            ).first()
-            if row is None:
-                raise NotFound(f"no lot {lot_id}", lotId=lot_id)
-            lot, erp_id, gtin = row
-            target = f"lot:{erp_id}/{lot.lot}"
-            await verify_signature(session, actor, password, meaning, target)
-            stock = (
-                await session.execute(
-                    select(Stock.id, Stock.item_id, Stock.serial_id, Stock.location_id, Stock.container_id, Stock.quantity, Serial.serial)
-                    .outerjoin(Serial, Serial.id == Stock.serial_id)
-                    .where(Stock.lot_id == lot.id, Stock.status == "quarantine", Stock.quantity > 0)
-                    .order_by(Stock.id)
-                    .with_for_update(of=Stock)
-                )
-            ).all()
-            if not stock:
-                raise NotInQuarantine(f"lot {lot.lot} of {erp_id} has nothing in quarantine", item=erp_id, lot=lot.lot)
-            await post_movements(
-                session,
-                actor,
-                [
-                    Movement(
-                        movement, item_id=s.item_id, quantity=s.quantity, lot_id=lot.id, serial_id=s.serial_id,
-                        from_location_id=s.location_id, from_container_id=s.container_id, from_status="quarantine",
-                        to_location_id=s.location_id, to_container_id=s.container_id, to_status=to_status,
-                        reason=f"QC {decision}: {reason}", document_type="qc", document_id=f"{erp_id}/{lot.lot}",
-                    )
-                    for s in stock
-                ],
+    async with db() as session:
+        named = (await session.execute(
+            select(Item.erp_id, Lot.lot).join(Item, Item.id == Lot.item_id).where(Lot.id == lot_id)
+        )).first()
+    if named is None:
+        raise NotFound(f"no lot {lot_id}", lotId=lot_id)
+    target = f"lot:{named.erp_id}/{named.lot}"
+    # signed before the lot is locked: no row waits while the password is checked
+    await verify_signature(db, checks, actor, password, meaning, target, address=address)
+    async with db.begin() as session:
+        row = (
+            await session.execute(
+                select(Lot, Item.erp_id, Item.gtin).join(Item, Item.id == Lot.item_id).where(Lot.id == lot_id).with_for_update(of=Lot)
             )
-            if lot.status == "quarantine":
-                lot.status = lot_status
-            serials = [s.serial for s in stock if s.serial]
-            if decision == "reject" and serials:
-                await session.execute(
-                    update(Serial).where(Serial.id.in_([s.serial_id for s in stock if s.serial_id])).values(status="rejected")
+        ).first()
+        lot, erp_id, gtin = row
+        await signed(session, actor, meaning, target)
+        stock = (
+            await session.execute(
+                select(Stock.id, Stock.item_id, Stock.serial_id, Stock.location_id, Stock.container_id, Stock.quantity, Serial.serial)
+                .outerjoin(Serial, Serial.id == Stock.serial_id)
+                .where(Stock.lot_id == lot.id, Stock.status == "quarantine", Stock.quantity > 0)
+                .order_by(Stock.id)
+                .with_for_update(of=Stock)
+            )
+        ).all()
+        if not stock:
+            raise NotInQuarantine(f"lot {lot.lot} of {erp_id} has nothing in quarantine", item=erp_id, lot=lot.lot)
+        await post_movements(
+            session,
+            actor,
+            [
+                Movement(
+                    movement, item_id=s.item_id, quantity=s.quantity, lot_id=lot.id, serial_id=s.serial_id,
+                    from_location_id=s.location_id, from_container_id=s.container_id, from_status="quarantine",
+                    to_location_id=s.location_id, to_container_id=s.container_id, to_status=to_status,
+                    reason=f"QC {decision}: {reason}", document_type="qc", document_id=f"{erp_id}/{lot.lot}",
                 )
-            quantity = sum(s.quantity for s in stock)
-            event_cls = QcReleased if decision == "release" else QcRejected
-            await emit(
-                session, actor,
-                event_cls(item=erp_id, gtin=gtin, lot=lot.lot, expiry=lot.expiry.isoformat() if lot.expiry else None,
-                          quantity=quantity, serials=serials, reason=reason, signed_by=actor.label),
+                for s in stock
+            ],
+        )
+        if lot.status == "quarantine":
+            lot.status = lot_status
+        serials = [s.serial for s in stock if s.serial]
+        if decision == "reject" and serials:
+            await session.execute(
+                update(Serial).where(Serial.id.in_([s.serial_id for s in stock if s.serial_id])).values(status="rejected")
             )
-            result = QcDecided(
-                lot_id=lot.id, item=erp_id, lot=lot.lot, decision=decision, status=to_status, lot_status=lot.status,
-                quantity=quantity, serials=serials, signed_by=actor.label,
-            )
-    except SignatureRejected:
-        await record_failed_signature(db, actor, meaning, target)
-        raise
+        quantity = sum(s.quantity for s in stock)
+        event_cls = QcReleased if decision == "release" else QcRejected
+        await emit(
+            session, actor,
+            event_cls(item=erp_id, gtin=gtin, lot=lot.lot, expiry=lot.expiry.isoformat() if lot.expiry else None,
+                      quantity=quantity, serials=serials, reason=reason, signed_by=actor.label),
+        )
+        result = QcDecided(
+            lot_id=lot.id, item=erp_id, lot=lot.lot, decision=decision, status=to_status, lot_status=lot.status,
+            quantity=quantity, serials=serials, signed_by=actor.label,
+        )
     return result

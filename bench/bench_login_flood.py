@@ -1,0 +1,176 @@
+"""Pick scans while clients loop wrong passwords, over HTTP on loopback, against a real ``udipick serve``.
+
+    .venv/bin/python bench/bench_login_flood.py [--pickers 8] [--flooders 16] [--seconds 10] [--rate 80]
+
+Runs the same pick-scan load twice (three times with ``--distributed``) on one server and prints the
+pick-scan latency p50/p99 of each run and the ratio of the p99s:
+  - quiet: ``--pickers`` handhelds scanning, open loop at ``--rate`` scans a second in all;
+  - flood: the same, while ``--flooders`` clients loop ``POST /api/v1/auth/login`` for ``admin`` with a
+    wrong password, each sending again as soon as it has its answer (issue "Security hardening": eight
+    such clients raised the scan median from 6 ms to 965 ms). Target: p99 with the flood <= 2 x p99 without;
+  - ``--distributed``: the flood from "many addresses" with a new unknown user name each time, so no lock
+    or address limit stops it and every attempt reaches the password checks (run with the address limit
+    raised for the whole server): what the check threads and their bound alone hold off.
+The answers the flooders got are counted by status and problem code. Bounded in time (each run
+``--seconds`` after ``--warmup``) and in count (the scans prepared); loopback only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+import uuid
+from collections import Counter
+
+import asyncpg
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _server import fresh_database, machine, server  # noqa: E402
+from bench_picking import Handheld, pct, prepare  # noqa: E402
+
+
+async def sign_in_pickers(base: str, dsn: str, n: int) -> list[str]:
+    """One picker per handheld (``picker-0`` ...), sharing the picker's password; their tokens."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(
+            "INSERT INTO users (username, display_name, password_hash, roles)"
+            " SELECT 'picker-' || g, 'Picker ' || g, password_hash, roles FROM users, generate_series(0, $1 - 1) g"
+            " WHERE username = 'picker' ON CONFLICT (username) DO NOTHING", n)
+    finally:
+        await conn.close()
+    h = Handheld(base)
+    tokens = []
+    for i in range(n):
+        status, body = await h.request("POST", "/api/v1/auth/login", {"username": f"picker-{i}", "password": "picker-demo", "deviceId": f"hh-{i}"})
+        assert status == 200, body
+        tokens.append(json.loads(body)["token"])
+    await h.close()
+    return tokens
+
+
+async def pick_scans(base: str, dsn: str) -> list[tuple[int, str, str]]:
+    """Release a wave of every open order; one (task, GS1 code, location) per unit to pick."""
+    h = Handheld(base)
+    status, body = await h.request("POST", "/api/v1/auth/login", {"username": "supervisor", "password": "supervisor-demo", "deviceId": "sup"})
+    assert status == 200, body
+    h.headers = f"Authorization: Bearer {json.loads(body)['token']}\r\n"
+    status, body = await h.request("POST", "/api/v1/waves", {"maxOrders": 10000})
+    assert status == 201, body[:300]
+    await h.close()
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch(
+            "SELECT t.id, t.quantity, i.gtin, l.lot, loc.barcode FROM pick_tasks t JOIN items i ON i.id = t.item_id"
+            " JOIN lots l ON l.id = t.lot_id JOIN locations loc ON loc.id = t.location_id WHERE t.status = 'open' ORDER BY t.id")
+    finally:
+        await conn.close()
+    return [(r["id"], f"01{r['gtin']}10{r['lot']}", r["barcode"]) for r in rows for _ in range(r["quantity"])]
+
+
+async def measure(base: str, tokens: list[str], scans: list[tuple[int, str, str]], args: argparse.Namespace,
+                  flood: str | None) -> tuple[list[float], int, Counter]:
+    """One run: the pickers scan ``scans`` open loop; with ``flood`` ("admin" or "distributed") the
+    flooders loop wrong sign-ins meanwhile. Returns the measured scan latencies, the scans refused,
+    and the flooders' answers by status and code."""
+    n = len(tokens)
+    per = len(scans) // n
+    interval = n / args.rate
+    latencies: list[float] = []
+    refused = 0
+    answers: Counter = Counter()
+    t0 = time.perf_counter()
+    measure_from = t0 + args.warmup
+    deadline = measure_from + args.seconds
+
+    async def picker(i: int) -> None:
+        nonlocal refused
+        h = Handheld(base)
+        h.headers = f"Authorization: Bearer {tokens[i]}\r\nX-Device-Id: hh-{i}\r\n"
+        start = t0 + interval * i / n
+        for k, (task_id, raw, loc) in enumerate(scans[i * per:(i + 1) * per]):
+            scheduled = start + k * interval
+            if scheduled > deadline:
+                break
+            if (wait := scheduled - time.perf_counter()) > 0:
+                await asyncio.sleep(wait)
+            # latency from the scan's moment: a late answer delays the next send, and that wait counts
+            status, _body = await h.request("POST", f"/api/v1/picking/tasks/{task_id}/scans",
+                                            {"clientScanId": str(uuid.uuid4()), "raw": raw, "locationRaw": loc})
+            if scheduled >= measure_from:
+                latencies.append(time.perf_counter() - scheduled)
+                refused += status != 200
+        else:
+            print(f"note    : picker {i} ran out of prepared scans; raise --lines or lower --rate")
+        await h.close()
+
+    async def flooder(j: int) -> None:
+        h = Handheld(base)
+        k = 0
+        while time.perf_counter() < deadline:
+            username = "admin" if flood == "admin" else f"nobody-{j}-{k}"
+            status, body = await h.request("POST", "/api/v1/auth/login", {"username": username, "password": "guess", "deviceId": "x"})
+            k += 1
+            if time.perf_counter() >= measure_from:
+                answers[(status, json.loads(body).get("code") if body else None)] += 1
+        await h.close()
+
+    tasks = [picker(i) for i in range(n)] + ([flooder(j) for j in range(args.flooders)] if flood else [])
+    await asyncio.gather(*tasks)
+    return latencies, refused, answers
+
+
+def report(name: str, latencies: list[float], refused: int, answers: Counter, seconds: float) -> float:
+    p50, p99 = pct(latencies, 0.5) * 1000, pct(latencies, 0.99) * 1000
+    print(f"{name:<8}: {len(latencies):,} pick scans, p50 {p50:.1f} ms  p99 {p99:.1f} ms; refused {refused}")
+    if answers:
+        total = sum(answers.values())
+        print(f"          flooders got {total:,} answers ({total / seconds:,.0f}/s): "
+              + ", ".join(f"{s} {c or ''} x{v:,}".replace("  ", " ") for (s, c), v in answers.most_common()))
+    return p99
+
+
+async def run(args: argparse.Namespace, dsn: str, base: str) -> None:
+    tokens = await sign_in_pickers(base, dsn, args.pickers)
+    scans = await pick_scans(base, dsn)
+    runs = ["quiet", "flood"] + (["spread"] if args.distributed else [])
+    # each run picks its own units: a scan confirmed in one run is not there to scan in the next
+    share = len(scans) // len(runs)
+    p99s = {}
+    for k, name in enumerate(runs):
+        flood = {"quiet": None, "flood": "admin", "spread": "distributed"}[name]
+        lat, refused, answers = await measure(base, tokens, scans[k * share:(k + 1) * share], args, flood)
+        p99s[name] = report(name, lat, refused, answers, args.seconds)
+        await asyncio.sleep(1)  # let the last answers and the server's check threads settle
+    print(f"ratio   : p99 with the flood / p99 without = {p99s['flood'] / p99s['quiet']:.2f} (target <= 2)"
+          + (f"; spread flood {p99s['spread'] / p99s['quiet']:.2f}" if "spread" in p99s else ""))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--pickers", type=int, default=8)
+    ap.add_argument("--flooders", type=int, default=16)
+    ap.add_argument("--seconds", type=float, default=10)
+    ap.add_argument("--warmup", type=float, default=2)
+    ap.add_argument("--rate", type=float, default=80, help="pick scans a second from all pickers together (open loop)")
+    ap.add_argument("--stock", type=int, default=100_000)
+    ap.add_argument("--lines", type=int, default=3000)
+    ap.add_argument("--distributed", action="store_true",
+                    help="a third run: wrong sign-ins with a new unknown name each, the address limit raised")
+    args = ap.parse_args()
+    print(f"machine : {machine()}")
+    env = {"UDIPICK_LOG_JSON": "0"}
+    if args.distributed:
+        env["UDIPICK_LOGIN_ADDRESS_MAX_FAILURES"] = "100000"
+    with fresh_database() as url:
+        prepare(url, args.stock, args.lines)
+        with server(url, extra_env=env) as base:
+            asyncio.run(run(args, url, base))
+
+
+if __name__ == "__main__":
+    main()
