@@ -40,6 +40,13 @@ export interface paths {
      */
     get: operations["ApiV1AuthMeMe"];
   };
+  "/api/v1/admin/users/{username}/unlock": {
+    /**
+     * UnlockUser
+     * @description Who may call: roles: admin; API key scopes: admin.
+     */
+    post: operations["ApiV1AdminUsersUsernameUnlockUnlockUser"];
+  };
   "/api/v1/scans/interpret": {
     /**
      * InterpretScan
@@ -1127,7 +1134,7 @@ export interface components {
       /** @description the request path */
       instance?: string;
       /** @enum {string} */
-      code?: "body-too-large" | "bulk-interrupted" | "busy" | "conflict" | "count-below-reserved" | "database-unavailable" | "device-id-required" | "domain-error" | "fefo-violation" | "insufficient-stock" | "invalid-count" | "invalid-cursor" | "invalid-gtin" | "invalid-label-data" | "invalid-record" | "invalid-request" | "invalid-sscc" | "item-not-on-document" | "json-too-deep" | "line-too-long" | "location-frozen" | "location-unsuitable" | "lot-expired" | "lot-expiry-conflict" | "lot-not-at-location" | "lot-quarantined" | "lot-recalled" | "missing-expiry" | "missing-lot" | "missing-reason" | "missing-receiving-data" | "missing-serial" | "missing-temperature" | "no-printer-for-label" | "not-authenticated" | "not-found" | "not-in-quarantine" | "order-not-released" | "over-pick" | "over-receipt" | "permission-denied" | "print-job-already-sent" | "printer-already-registered" | "printer-unavailable" | "receipt-not-open" | "serial-already-picked" | "serial-already-received" | "serial-already-shipped" | "serial-booked-elsewhere" | "serial-count-mismatch" | "shelf-life-too-short" | "signature-rejected" | "stale-version" | "stock-changed" | "stock-on-hold" | "task-not-open" | "unknown-api-key" | "unknown-gtin" | "unknown-label-template" | "unknown-lot" | "unknown-print-job" | "unknown-printer" | "unknown-serial" | "unknown-user" | "unknown-webhook-delivery" | "unknown-webhook-subscription" | "unreadable-barcode" | "weak-password" | "webhook-name-taken" | "webhook-target-refused" | "wrong-item" | "wrong-location" | "wrong-lot";
+      code?: "body-too-large" | "bulk-interrupted" | "busy" | "conflict" | "count-below-reserved" | "database-unavailable" | "device-id-required" | "domain-error" | "fefo-violation" | "insufficient-stock" | "invalid-count" | "invalid-cursor" | "invalid-gtin" | "invalid-label-data" | "invalid-record" | "invalid-request" | "invalid-sscc" | "item-not-on-document" | "json-too-deep" | "line-too-long" | "location-frozen" | "location-unsuitable" | "lot-expired" | "lot-expiry-conflict" | "lot-not-at-location" | "lot-quarantined" | "lot-recalled" | "missing-expiry" | "missing-lot" | "missing-reason" | "missing-receiving-data" | "missing-serial" | "missing-temperature" | "no-printer-for-label" | "not-authenticated" | "not-found" | "not-in-quarantine" | "order-not-released" | "over-pick" | "over-receipt" | "permission-denied" | "print-job-already-sent" | "printer-already-registered" | "printer-unavailable" | "receipt-not-open" | "serial-already-picked" | "serial-already-received" | "serial-already-shipped" | "serial-booked-elsewhere" | "serial-count-mismatch" | "shelf-life-too-short" | "sign-in-busy" | "signature-rejected" | "stale-version" | "stock-changed" | "stock-on-hold" | "task-not-open" | "too-many-attempts" | "unknown-api-key" | "unknown-gtin" | "unknown-label-template" | "unknown-lot" | "unknown-print-job" | "unknown-printer" | "unknown-serial" | "unknown-user" | "unknown-webhook-delivery" | "unknown-webhook-subscription" | "unreadable-barcode" | "weak-password" | "webhook-name-taken" | "webhook-target-refused" | "wrong-item" | "wrong-location" | "wrong-lot";
       /** @description invalid-request: each field that failed validation */
       errors?: {
           /** @description RFC 6901 JSON pointer */
@@ -1495,6 +1502,12 @@ export interface components {
       order: string;
       raw: string;
     };
+    /** Unlocked */
+    Unlocked: {
+      username: string;
+      wasLocked: boolean;
+      failedAttempts: number;
+    };
     /** UpsertResult */
     UpsertResult: {
       key: string;
@@ -1784,6 +1797,75 @@ export interface operations {
       };
       /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
       403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * UnlockUser
+   * @description Who may call: roles: admin; API key scopes: admin.
+   */
+  ApiV1AdminUsersUsernameUnlockUnlockUser: {
+    parameters: {
+      path: {
+        username: string;
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["Unlocked"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
