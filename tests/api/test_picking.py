@@ -12,7 +12,6 @@ from tests.conftest import login
 from udipick.services.demo import demo_gtin
 
 GS = "\x1d"
-TODAY = dt.date.today()
 SYR, SYR_BOX = demo_gtin(1001), demo_gtin(1001, 1)
 STENT = demo_gtin(1002)
 GLOVE, GLOVE_BOX = demo_gtin(1004), demo_gtin(1004, 1)
