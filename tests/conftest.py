@@ -150,6 +150,19 @@ async def demo_db(demo_database_url: str):
     await engine.dispose()
 
 
+async def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05):
+    """Poll ``await predicate()`` until it is truthy and return its value; ``TimeoutError`` after ``timeout`` s.
+
+    The way to wait for something to happen (a relay to deliver, a row to appear): a fixed sleep is
+    either too short on a loaded machine or longer than needed everywhere else."""
+    async with asyncio.timeout(timeout):
+        while True:
+            value = await predicate()
+            if value:
+                return value
+            await asyncio.sleep(interval)
+
+
 @pytest.fixture
 def today() -> dt.date:
     """The day the test runs, read when the test starts: a module-level ``TODAY`` is read at import,
