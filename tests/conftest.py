@@ -9,6 +9,7 @@ TEMPLATE``), so real commits, concurrency and LISTEN/NOTIFY behave as in product
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import itertools
 import os
 import tempfile
@@ -147,6 +148,26 @@ async def demo_db(demo_database_url: str):
     engine = make_engine(demo_database_url, pool_size=5)
     yield make_sessionmaker(engine)
     await engine.dispose()
+
+
+async def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05):
+    """Poll ``await predicate()`` until it is truthy and return its value; ``TimeoutError`` after ``timeout`` s.
+
+    The way to wait for something to happen (a relay to deliver, a row to appear): a fixed sleep is
+    either too short on a loaded machine or longer than needed everywhere else."""
+    async with asyncio.timeout(timeout):
+        while True:
+            value = await predicate()
+            if value:
+                return value
+            await asyncio.sleep(interval)
+
+
+@pytest.fixture
+def today() -> dt.date:
+    """The day the test runs, read when the test starts: a module-level ``TODAY`` is read at import,
+    and a suite that runs across midnight would then compute expiries and shelf life from yesterday."""
+    return dt.date.today()
 
 
 def test_settings(**overrides) -> Settings:

@@ -81,6 +81,7 @@ async def test_pick_pack_and_ship_an_order(client, demo_db):
 async def test_a_bad_sscc_in_the_path_is_a_problem(client):
     picker = await login(client, "picker")
     r = await client.post("/api/v1/packing/packages/12345/close", headers=picker)
-    assert r.status_code in (400, 404) and r.headers["content-type"].startswith("application/problem+json")
+    assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem+json")
+    assert (r.json()["code"], r.json()["sscc"]) == ("not-found", "12345")
     r = await client.post("/api/v1/packing/packages/000000000000000000/close", headers=picker)
-    assert r.status_code == 404
+    assert r.status_code == 404 and r.json()["code"] == "not-found"

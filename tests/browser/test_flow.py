@@ -15,12 +15,11 @@ from udipick.services.demo import demo_gtin
 
 pytestmark = pytest.mark.browser
 
-TODAY = dt.date.today()
 NEW_LOT = "SY2511N"
-NEW_EXPIRY = TODAY + dt.timedelta(days=700)
 
 
-def test_receive_putaway_pick_and_pack_with_a_fefo_refusal(page, console, server, browser_database_url):
+def test_receive_putaway_pick_and_pack_with_a_fefo_refusal(page, console, server, browser_database_url, today):
+    new_expiry = today + dt.timedelta(days=700)
     console.expected_statuses.update({409, 422})  # the refusals this flow provokes on purpose
 
     # --- receive two boxes of syringes on PO-1001; the first label lacks lot and expiry ---------------
@@ -38,12 +37,12 @@ def test_receive_putaway_pick_and_pack_with_a_fefo_refusal(page, console, server
     assert_touch_targets(page)
     shot(page, "11-receive-ask-lot-expiry")
     page.get_by_test_id("ask-lot").fill(NEW_LOT)
-    page.get_by_test_id("ask-expiry").fill(NEW_EXPIRY.isoformat())
+    page.get_by_test_id("ask-expiry").fill(new_expiry.isoformat())
     page.get_by_test_id("ask-submit").click()
     page.get_by_test_id("toast").filter(has_text="100").wait_for()
-    scan = gs1(("01", box), ("17", yymmdd(NEW_EXPIRY)), ("10", NEW_LOT))
+    scan = gs1(("01", box), ("17", yymmdd(new_expiry)), ("10", NEW_LOT))
     assert scan.startswith("01" + box + "17") and GS not in scan  # fixed-length fields first: no GS needed
-    wedge(page, gs1(("01", box), ("10", NEW_LOT), ("17", yymmdd(NEW_EXPIRY))))  # lot first: GS after it
+    wedge(page, gs1(("01", box), ("10", NEW_LOT), ("17", yymmdd(new_expiry))))  # lot first: GS after it
     page.get_by_test_id("line-1").get_by_text("200 / 200").wait_for()
     shot(page, "12-receive-progress")
     page.get_by_test_id("receipt-close").click()
@@ -89,7 +88,7 @@ def test_receive_putaway_pick_and_pack_with_a_fefo_refusal(page, console, server
     wedge(page, "LOC-A-01-02")
     page.get_by_test_id("toast").filter(has_text="A-01-02").wait_for()
     each = demo_gtin(1001)
-    wedge(page, gs1(("01", each), ("17", yymmdd(NEW_EXPIRY)), ("10", NEW_LOT)))
+    wedge(page, gs1(("01", each), ("17", yymmdd(new_expiry)), ("10", NEW_LOT)))
     refusal = page.get_by_test_id("refusal")
     refusal.wait_for()
     assert refusal.get_attribute("data-code") == "fefo-violation"

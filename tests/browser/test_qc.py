@@ -14,18 +14,16 @@ from udipick.services.demo import demo_gtin
 
 pytestmark = pytest.mark.browser
 
-TODAY = dt.date.today()
-
 
 def _datamatrix(ref: int, lot: str, expiry: dt.date) -> str:
     return f"]d201{demo_gtin(ref)}17{expiry:%y%m%d}10{lot}"
 
 
 @pytest.fixture
-def quarantined(server) -> dict[str, dt.date]:
+def quarantined(server, today) -> dict[str, dt.date]:
     """Two short-dated syringe lots received on ASN-2002: too little shelf life left (60 days needed),
     so both wait in quarantine at the dock for QA."""
-    lots = {"SY-SHORT": TODAY + dt.timedelta(days=30), "SY-SHORT2": TODAY + dt.timedelta(days=25)}
+    lots = {"SY-SHORT": today + dt.timedelta(days=30), "SY-SHORT2": today + dt.timedelta(days=25)}
     receipt = api(server, "POST", "/api/v1/receipts", {"document": "ASN-2002"}, user="receiver")
     for lot, expiry in lots.items():
         api(server, "POST", f"/api/v1/receipts/{receipt['id']}/scans",
@@ -38,9 +36,9 @@ def _card(page, lot: str):
     return page.locator(f"[data-testid=qc-lot][data-lot='{lot}']")
 
 
-def test_qa_releases_one_quarantined_lot_and_rejects_another(page, console, server, browser_database_url, quarantined):
+def test_qa_releases_one_quarantined_lot_and_rejects_another(page, console, server, browser_database_url, quarantined, today):
     console.expected_statuses.update({403})  # the wrong password, on purpose
-    assert GS not in _datamatrix(1001, "SY-SHORT", TODAY)  # the lot is the last element: no separator needed
+    assert GS not in _datamatrix(1001, "SY-SHORT", today)  # the lot is the last element: no separator needed
     sign_in(page, "qa")
     page.get_by_test_id("tile-qc").click()
     page.get_by_test_id("qc-lots").wait_for()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import uuid
 
 from sqlalchemy import text
@@ -17,7 +16,6 @@ from udipick.domain.access import Actor
 from udipick.services import erp_inbound as erp
 from udipick.services import picking
 
-TODAY = dt.date.today()
 PICKERS = 8
 
 
@@ -37,9 +35,9 @@ async def _tasks(db) -> dict[str, dict]:
     return {f"{t['order']}/{t['item']['erpId']}": t for t in rows}
 
 
-async def test_eight_pickers_racing_for_the_last_free_units_never_take_more_than_exists(demo_db, demo_database_url):
+async def test_eight_pickers_racing_for_the_last_free_units_never_take_more_than_exists(demo_db, demo_database_url, today):
     sup = await _actor(demo_db, "supervisor")
-    await picking.release_wave(demo_db, sup, orders=None, today=TODAY)
+    await picking.release_wave(demo_db, sup, orders=None, today=today)
     tasks = await _tasks(demo_db)
     # leave only 3 free units of SY2405C (same expiry as the allocated SY2405B, so pickers may swap to it)
     async with demo_db.begin() as s:
@@ -55,7 +53,7 @@ async def test_eight_pickers_racing_for_the_last_free_units_never_take_more_than
         async def picker(i: int):
             t = targets[i % 2]
             return await picking.confirm_pick(dbs[i], await _actor(dbs[i], "picker"), settings, task_id=t["taskId"],
-                                              client_scan_id=uuid.uuid4(), raw=gs1(SYR, "SY2405C"), location_raw=None, today=TODAY)
+                                              client_scan_id=uuid.uuid4(), raw=gs1(SYR, "SY2405C"), location_raw=None, today=today)
 
         replies = await asyncio.gather(*(picker(i) for i in range(PICKERS)))
     finally:
@@ -72,9 +70,9 @@ async def test_eight_pickers_racing_for_the_last_free_units_never_take_more_than
         assert await s.scalar(text(LEDGER_MISMATCHES)) == 0
 
 
-async def test_eight_pickers_on_one_task_never_over_pick(demo_db, demo_database_url):
+async def test_eight_pickers_on_one_task_never_over_pick(demo_db, demo_database_url, today):
     sup = await _actor(demo_db, "supervisor")
-    await picking.release_wave(demo_db, sup, orders=["SO-5002"], today=TODAY)
+    await picking.release_wave(demo_db, sup, orders=["SO-5002"], today=today)
     task = (await _tasks(demo_db))["SO-5002/SYR-10ML"]
     assert task["remaining"] == 10
     settings = Settings()
@@ -85,7 +83,7 @@ async def test_eight_pickers_on_one_task_never_over_pick(demo_db, demo_database_
             results = []
             for _ in range(3):
                 reply = await picking.confirm_pick(dbs[i], actor, settings, task_id=task["taskId"], client_scan_id=uuid.uuid4(),
-                                                   raw=gs1(SYR, "SY2405B"), location_raw=None, today=TODAY)
+                                                   raw=gs1(SYR, "SY2405B"), location_raw=None, today=today)
                 results.append(reply.status)
             return results
 
@@ -100,7 +98,7 @@ async def test_eight_pickers_on_one_task_never_over_pick(demo_db, demo_database_
         assert await s.scalar(text(LEDGER_MISMATCHES)) == 0
 
 
-async def test_two_waves_released_at_once_never_promise_the_same_units(demo_db, demo_database_url):
+async def test_two_waves_released_at_once_never_promise_the_same_units(demo_db, demo_database_url, today):
     sup = await _actor(demo_db, "supervisor")
     ship_to = erp.ShipToIn(name="Clinic")
     await erp.upsert_sales_orders(demo_db, [
@@ -109,7 +107,7 @@ async def test_two_waves_released_at_once_never_promise_the_same_units(demo_db, 
         for i in range(2)], sup)
     engines, dbs = await _sessions(demo_database_url, 2)
     try:
-        waves = await asyncio.gather(*(picking.release_wave(dbs[i], sup, orders=[f"SO-RACE-{i}"], today=TODAY) for i in range(2)))
+        waves = await asyncio.gather(*(picking.release_wave(dbs[i], sup, orders=[f"SO-RACE-{i}"], today=today) for i in range(2)))
     finally:
         for e in engines:
             await e.dispose()

@@ -4,7 +4,6 @@ pick scan.)"""
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import uuid
 
 import pytest
@@ -14,8 +13,6 @@ from tests.api.test_picking import STENT, SYR, gs1
 from udipick.config import Settings
 from udipick.domain.access import Actor
 from udipick.services import picking
-
-TODAY = dt.date.today()
 
 
 async def _actor(db, name: str) -> Actor:
@@ -49,24 +46,24 @@ def _hooked(monkeypatch, hook):
     monkeypatch.setattr(picking, "pg_connection", wrapped)
 
 
-async def test_a_tote_assigned_between_read_and_write_takes_the_first_unit_too(demo_db, monkeypatch):
+async def test_a_tote_assigned_between_read_and_write_takes_the_first_unit_too(demo_db, monkeypatch, today):
     sup = await _actor(demo_db, "supervisor")
     picker = await _actor(demo_db, "picker")
     settings = Settings()
-    wave = await picking.release_wave(demo_db, sup, orders=["SO-5002"], today=TODAY)
+    wave = await picking.release_wave(demo_db, sup, orders=["SO-5002"], today=today)
     task = next(t for t in await picking.list_tasks(demo_db, wave_id=wave["waveId"]) if t["item"]["gtin"] == SYR)
     assert task["tote"] is None and task["remaining"] >= 2
 
     async def assign():
-        await picking.assign_tote(demo_db, settings, wave_id=wave["waveId"], order="SO-5002", raw="TOTE-0042", today=TODAY)
+        await picking.assign_tote(demo_db, settings, wave_id=wave["waveId"], order="SO-5002", raw="TOTE-0042", today=today)
 
     _hooked(monkeypatch, assign)
     r1 = await picking.confirm_pick(demo_db, picker, settings, task_id=task["taskId"], client_scan_id=uuid.uuid4(),
-                                    raw=gs1(SYR, task["lot"]), location_raw=None, today=TODAY)
+                                    raw=gs1(SYR, task["lot"]), location_raw=None, today=today)
     assert r1.status == 200, r1.body
     monkeypatch.undo()
     r2 = await picking.confirm_pick(demo_db, picker, settings, task_id=task["taskId"], client_scan_id=uuid.uuid4(),
-                                    raw=gs1(SYR, task["lot"]), location_raw=None, today=TODAY)
+                                    raw=gs1(SYR, task["lot"]), location_raw=None, today=today)
     assert r2.status == 200, r2.body
     async with demo_db() as s:
         t = (await s.execute(text("SELECT t.tote_id, c.code FROM pick_tasks t LEFT JOIN containers c ON c.id = t.tote_id"
@@ -80,18 +77,18 @@ async def test_a_tote_assigned_between_read_and_write_takes_the_first_unit_too(d
     assert ev[-2:] == ["TOTE-0042", "TOTE-0042"]
 
 
-async def test_a_serial_on_hold_is_refused_for_that_reason(demo_db):
+async def test_a_serial_on_hold_is_refused_for_that_reason(demo_db, today):
     sup = await _actor(demo_db, "supervisor")
     picker = await _actor(demo_db, "picker")
     settings = Settings()
-    await picking.release_wave(demo_db, sup, orders=["SO-5001"], today=TODAY)
+    await picking.release_wave(demo_db, sup, orders=["SO-5001"], today=today)
     task = next(t for t in await picking.list_tasks(demo_db, wave_id=None)
                 if t["order"] == "SO-5001" and t["item"]["erpId"] == "STENT-DES-3018")
     async with demo_db.begin() as s:
         await s.execute(text("UPDATE serials SET status = 'hold' WHERE serial = :s"), {"s": task["serial"]})
     sid = uuid.uuid4()
     r = await picking.confirm_pick(demo_db, picker, settings, task_id=task["taskId"], client_scan_id=sid,
-                                   raw=gs1(STENT, task["lot"], serial=task["serial"]), location_raw=None, today=TODAY)
+                                   raw=gs1(STENT, task["lot"], serial=task["serial"]), location_raw=None, today=today)
     async with demo_db() as s:
         stored = await s.scalar(text("SELECT count(*) FROM scan_replies WHERE client_scan_id = :i"), {"i": sid})
     assert r.body.get("code") == "stock-on-hold", r.body  # not 8 retries and then "stock changed, scan again"
@@ -109,13 +106,13 @@ async def test_a_serial_on_hold_is_refused_for_that_reason(demo_db):
     ],
     ids=["lot hold", "location hold", "lot quarantined", "location frozen", "location blocked"],
 )
-async def test_a_fact_the_verdict_judged_that_changes_before_the_write_is_judged_again(demo_db, monkeypatch, change, code):
+async def test_a_fact_the_verdict_judged_that_changes_before_the_write_is_judged_again(demo_db, monkeypatch, change, code, today):
     """``udipick_pick_accept`` compares the facts the verdict judged the stock on with what they are now; when one
     changed, the scan is read and decided again, and refused for what it is now."""
     sup = await _actor(demo_db, "supervisor")
     picker = await _actor(demo_db, "picker")
     settings = Settings()
-    wave = await picking.release_wave(demo_db, sup, orders=["SO-5002"], today=TODAY)
+    wave = await picking.release_wave(demo_db, sup, orders=["SO-5002"], today=today)
     task = next(t for t in await picking.list_tasks(demo_db, wave_id=wave["waveId"]) if t["item"]["gtin"] == SYR)
     async with demo_db() as s:
         where = (await s.execute(text("SELECT lot_id AS lot, location_id AS location, item_id AS item FROM pick_tasks"
@@ -127,7 +124,7 @@ async def test_a_fact_the_verdict_judged_that_changes_before_the_write_is_judged
 
     _hooked(monkeypatch, meanwhile)
     r = await picking.confirm_pick(demo_db, picker, settings, task_id=task["taskId"], client_scan_id=uuid.uuid4(),
-                                   raw=gs1(SYR, task["lot"]), location_raw=None, today=TODAY)
+                                   raw=gs1(SYR, task["lot"]), location_raw=None, today=today)
     assert r.status == 409, r.body
     assert r.body["code"] == code, r.body
     async with demo_db() as s:

@@ -13,7 +13,8 @@ import websockets
 from udipick.db.outbox import add_events
 from udipick.domain.access import Actor
 
-from tests.conftest import test_settings
+# wait_until moved to tests/conftest.py; the outbox tests still import it from here
+from tests.conftest import test_settings, wait_until  # noqa: F401
 
 ACTOR = Actor(user_id=None, username="tester", device_id="dev-1")
 
@@ -35,10 +36,11 @@ async def live_server(database_url: str, **settings) -> AsyncIterator[tuple[str,
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", ws_ping_interval=None)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
+    async with asyncio.timeout(30):  # a start-up that hangs (lifespan, PostgreSQL) fails the test instead of hanging it
+        while not server.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.01)
     port = server.servers[0].sockets[0].getsockname()[1]
     try:
         yield f"127.0.0.1:{port}", app
@@ -116,7 +118,7 @@ class Receiver:
                 body = await reader.readexactly(int(headers.get("content-length", "0")))
                 status, delay = self.behaviour(len(self.requests), body)
                 self.requests.append((headers, body, status))
-                if delay:
+                if delay:  # part of the scenario: a receiver that answers slowly on purpose
                     await asyncio.sleep(delay)
                 writer.write(f"HTTP/1.1 {status} X\r\ncontent-length: 2\r\ncontent-type: text/plain\r\n\r\nok".encode())
                 await writer.drain()
@@ -147,15 +149,6 @@ async def make_subscription(db, url: str, *, name: str = "erp", event_types=(), 
         )
         await session.commit()
     return sub
-
-
-async def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05):
-    async with asyncio.timeout(timeout):
-        while True:
-            value = await predicate()
-            if value:
-                return value
-            await asyncio.sleep(interval)
 
 
 @contextlib.asynccontextmanager

@@ -80,7 +80,7 @@ async def throwaway_pg() -> AsyncIterator[ThrowawayPostgres]:
 async def _login(http: httpx.AsyncClient, user: str, device: str) -> dict[str, str]:
     r = await http.post("/api/v1/auth/login", json={"username": user, "password": f"{user}-demo", "deviceId": device})
     assert r.status_code == 200, r.text
-    return {"Authorization": f"Bearer {r.json()['token']}"}
+    return {"Authorization": f"Bearer {r.json()['token']}", "X-Device-Id": device}  # the sign-in is bound to it
 
 
 def _assert_database_unavailable(r: httpx.Response) -> None:

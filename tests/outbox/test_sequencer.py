@@ -75,7 +75,7 @@ async def test_concurrent_writers_committing_out_of_order_never_show_a_reader_a_
         while not stop.is_set():
             async with db() as s:
                 await outbox.sequence(s)
-            await asyncio.sleep(0.001)
+            await asyncio.sleep(0.001)  # pacing: sequence over and over while the writers commit, yielding to them
 
     async def reader() -> None:
         cursor = 0
@@ -88,7 +88,7 @@ async def test_concurrent_writers_committing_out_of_order_never_show_a_reader_a_
                 cursor = batch[-1].position
             elif stop.is_set() and cursor >= final_head[0]:
                 return  # read up to the head it was given, not to the first empty page after stop
-            await asyncio.sleep(0.001)
+            await asyncio.sleep(0.001)  # pacing: read over and over while the writers commit, yielding to them
 
     final_head = [0]
     background = [asyncio.create_task(sequencer()), asyncio.create_task(sequencer()), asyncio.create_task(reader())]

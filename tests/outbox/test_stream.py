@@ -12,7 +12,7 @@ import websockets
 from sqlalchemy import text
 from udipick.api.stream import StreamOptions
 
-from tests.conftest import login
+from tests.conftest import login, wait_until
 from tests.outbox.conftest import connect, live_server, receive_events, write_events
 
 
@@ -22,6 +22,11 @@ async def _next_control(ws, kind: str, timeout: float = 5.0) -> dict:
             msg = json.loads(await ws.recv())
             if msg.get("type") == kind:
                 return msg
+
+
+async def _acked(db, subscriber: str, position: int) -> bool:
+    async with db() as s:
+        return await s.scalar(text("SELECT acked_position FROM stream_subscribers WHERE name = :n"), {"n": subscriber}) == position
 
 
 async def test_a_client_gets_the_backlog_then_live_events_in_position_order(demo_database_url, demo_db, erp_key):
@@ -47,7 +52,7 @@ async def test_a_reconnect_without_after_resumes_after_the_last_ack_with_the_sam
         async with await connect(host, erp_key, "?subscriber=ledger") as ws:
             first = await receive_events(ws, 10)
             await ws.send(json.dumps({"ack": 4}))
-            await asyncio.sleep(0.2)  # acks are written at most every 50 ms
+            await wait_until(lambda: _acked(demo_db, "ledger", 4))  # acks are written at most every 50 ms
         # disconnected mid-flow: more events happen meanwhile
         more = await write_events(demo_db, 4, start=10)
         async with await connect(host, erp_key, "?subscriber=ledger") as ws:
@@ -79,6 +84,8 @@ async def test_an_ack_beyond_what_was_sent_is_refused_and_a_smaller_ack_never_re
             await ws.send(json.dumps({"ack": 1}))
             await ws.send("not json")
             assert "ack" in (await _next_control(ws, "error"))["detail"]
+            # a rewind is something that must NOT happen, so there is no condition to wait on: stay
+            # connected for a few of the ack writer's 50 ms rounds to give a rewound ack its chance
             await asyncio.sleep(0.2)
     async with demo_db() as s:
         assert await s.scalar(text("SELECT acked_position FROM stream_subscribers WHERE name = 'acks'")) == 3

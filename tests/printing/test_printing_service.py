@@ -21,6 +21,7 @@ from udipick.integrations.print_worker import Backoff, PrintWorker, send_now
 from udipick.services import printing
 from udipick.services.printing import PrinterSpec, queue_label
 
+from tests.conftest import wait_until
 from tests.printing.conftest import FakePrinter, free_port
 
 FAST = Backoff(base=0.05, factor=2.0, maximum=0.2)
@@ -134,7 +135,11 @@ async def test_a_printer_that_is_down_then_up_gets_the_job_after_retry_and_the_t
     assert failed.next_attempt_at is not None and "tries again by itself" in printing.job_message(failed)
     printer = FakePrinter(port).start()
     try:
-        await asyncio.sleep(slow.delay(1) + 0.05)
+        async def due() -> bool:  # by PostgreSQL's clock, the one the worker's claim compares with
+            async with demo_db() as s:
+                return await s.scalar(select(PrintJob.next_attempt_at <= func.now()).where(PrintJob.id == ref.job_id))
+
+        await wait_until(due, timeout=slow.maximum + 5)
         assert await worker.run_once() == 1
         received = printer.wait_for_jobs(1)
     finally:
@@ -238,6 +243,8 @@ async def test_the_worker_loop_stops_when_asked(demo_db):
     stop = asyncio.Event()
     worker = PrintWorker(demo_db, poll_interval=0.05)
     task = asyncio.create_task(worker.run(stop))
+    # part of the scenario: let the loop go round twice, so the stop reaches it idle between polls
+    # (set at once, it would be seen before the first round and prove nothing)
     await asyncio.sleep(0.12)
     stop.set()
     await asyncio.wait_for(task, 2)

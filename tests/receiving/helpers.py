@@ -9,13 +9,13 @@ from sqlalchemy import text
 from udipick.services.demo import demo_gtin
 
 GS = "\x1d"
-TODAY = dt.date.today()
 
 REF = {"SYR-10ML": 1001, "STENT-DES-3018": 1002, "PEN-NDL-4MM": 1003, "GLOVE-NIT-M": 1004, "CATH-IMP-6F": 1006, "IMPLANT-QC": 1007}
 
 
 def days(n: int) -> dt.date:
-    return TODAY + dt.timedelta(days=n)
+    # the clock is read at each call, not at import: a run across midnight keeps the dates it means
+    return dt.date.today() + dt.timedelta(days=n)
 
 
 def datamatrix(item: str, *, indicator: int = 0, lot: str | None = None, expiry: dt.date | None = None, serial: str | None = None) -> str:
