@@ -31,8 +31,8 @@ BEGIN
   RETURN NEW;
 END $$
 """,
-    "CREATE TRIGGER test_only_through_store_reply BEFORE INSERT ON scan_replies"
-    " FOR EACH ROW EXECUTE FUNCTION test_only_through_store_reply()",
+    ("CREATE TRIGGER test_only_through_store_reply BEFORE INSERT ON scan_replies"
+     " FOR EACH ROW EXECUTE FUNCTION test_only_through_store_reply()"),
 ]
 
 

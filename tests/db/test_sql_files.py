@@ -31,7 +31,7 @@ def _statement(name: str) -> tuple[str, str]:
     ``CREATE OR REPLACE FUNCTION`` of the function the file is named after, after any comment lines."""
     sql = sqlfiles.text(name)
     code = "\n".join(line for line in sql.splitlines() if not line.startswith("--")).strip()
-    m = re.fullmatch(r"CREATE OR REPLACE FUNCTION (\w+)\(.*?AS \$(\w*)\$(.*)\$\2\$;", code, re.S)
+    m = re.fullmatch(r"CREATE OR REPLACE FUNCTION (\w+)\(.*?AS \$(\w*)\$(.*)\$\2\$;", code, re.DOTALL)
     assert m is not None, f"{name}: one CREATE OR REPLACE FUNCTION statement ending with its dollar-quoted body and ';'"
     assert f"{m.group(1)}.sql" == name, f"{name} defines {m.group(1)}: one function per file, named after it"
     return m.group(1), m.group(3)
@@ -66,7 +66,7 @@ async def test_the_migrated_database_has_exactly_the_functions_of_the_files(data
         before = {(r["proname"], r["identity"]): r["def"] for r in rows}
         for function, name in files.items():
             assert len(by_name[function]) == 1, f"{function} has overloads left behind: {[r['identity'] for r in by_name[function]]}"
-            rendered = re.search(r"AS \$function\$(.*)\$function\$\s*\Z", by_name[function][0]["def"], re.S)
+            rendered = re.search(r"AS \$function\$(.*)\$function\$\s*\Z", by_name[function][0]["def"], re.DOTALL)
             assert rendered is not None, by_name[function][0]["def"]
             assert rendered.group(1) == _statement(name)[1], f"{function}: the database's body is not {name}'s"
             tx = conn.transaction()
@@ -121,7 +121,7 @@ def test_only_the_newest_migration_that_applies_sql_reads_the_files_and_it_recor
         assert {n: sqlfiles.digest(t) for n, t in texts.items()} == dict(m.SQL_FILES), f"{m.revision}: a text is not the one recorded"
     for m in modules[modules.index(newest) + 1:]:
         source = Path(m.__file__).read_text(encoding="utf-8")
-        assert not re.search(r"CREATE\s+(OR\s+REPLACE\s+)?FUNCTION", source, re.I), (
+        assert not re.search(r"CREATE\s+(OR\s+REPLACE\s+)?FUNCTION", source, re.IGNORECASE), (
             f"migration {m.revision} defines a function in its own text: put it in db/sql/ and apply the files")
 
 

@@ -97,7 +97,7 @@ STORE_REPLY = named_call("udipick_store_reply", StoreReply._fields)
 
 
 async def store(conn: asyncpg.Connection, client_scan_id: uuid.UUID, action: str, actor: Actor, status: int,
-                body: dict[str, Any], events: Sequence[EventData] = ()) -> bool:
+                body: dict[str, Any], events: list[EventData] | tuple[EventData, ...] = ()) -> bool:
     """Store the first answer to a scan id, with its events, in the caller's transaction; ``True`` when this
     is the first answer (``False``: another request stored one first, and nothing was written)."""
     ids, types, data = encode_events(events)
