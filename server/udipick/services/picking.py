@@ -15,7 +15,7 @@ import random
 import uuid
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 import msgspec
@@ -26,6 +26,7 @@ from udipick.config import Settings
 from udipick.db.ledger import Movement, post_movements
 from udipick.db.pg import connection as pg_connection
 from udipick.db.pg import raw as pg_conn
+from udipick.db.sqlfiles import named_call
 from udipick.domain import errors as e
 from udipick.domain.access import Actor
 from udipick.domain.problem import problem_body, status_for
@@ -437,7 +438,8 @@ class Override:
     reason: str
 
 
-#: One read for one pick scan, without locks: the stored answer (a replay), the task as allocated,
+#: One read for one pick scan, without locks: the stored answer (a replay; ``udipick_scan_reply``, as
+#: ``replay.SELECT_REPLY`` reads it), the task as allocated,
 #: the item behind the scanned GTIN (or HIBC code), the serial's status, the stock of the task's item
 #: at its location, and (for a serialised unit another task of the line reserved) that task.
 #: ``udipick_pick_accept`` (``db/sql/udipick_pick_accept.sql``) re-checks what the verdict rested on when it writes.
@@ -463,7 +465,7 @@ def _snapshot_sql(*, serial: bool, hibc: bool) -> str:
     # every shape names all eight parameters, so one argument list fits all: where a shape does not use
     # one it is only cast (``OR true`` folds away when the plan is made)
     return """
-SELECT (SELECT row(r.status_code, r.body::text, r.action) FROM scan_replies r WHERE r.client_scan_id = $2) AS reply,
+SELECT (SELECT row(r.status_code, r.body, r.action) FROM udipick_scan_reply(p_scan => $2) r) AS reply,
        t.*,
        m.id AS match_item_id, m.name AS match_name, m.lot_tracked AS match_lot_tracked,
        m.serial_tracked AS match_serial_tracked, m.pack_qty AS match_pack_qty,
@@ -510,12 +512,57 @@ async def prepare_statements(conn: asyncpg.Connection) -> None:
         await conn.fetchrow(sql, 0, uuid.UUID(int=0), None, None, None, None, None, None)
 
 
+class PickAccept(NamedTuple):
+    """The arguments of ``udipick_pick_accept`` (``db/sql/udipick_pick_accept.sql``), each the parameter
+    ``p_<field>``: the call names every one (``_ACCEPT``), so a parameter renamed in the file fails by name."""
+
+    scan: uuid.UUID
+    action: str
+    body: str  # the reply, JSON
+    task: int
+    picked_before: int
+    units: int
+    stock_before: int  # the task's stock row as read
+    stock: int  # ... and as written (a swap moves the reservation)
+    lot: int | None
+    serial: int | None
+    trade_task: int | None  # a serialised unit another task of the line had reserved: that task
+    trade_lot: int | None
+    trade_serial: int | None
+    take_stock: int  # the stock row taken
+    take_lot: int | None
+    take_serial: int | None
+    take_lot_status: str  # the facts the verdict judged the row on, re-checked as it writes
+    take_frozen: bool
+    take_hold: str | None
+    take_blocked: bool
+    from_location: int
+    staging: int
+    tote: int | None
+    override_by: int | None
+    override_reason: str | None
+    ledger_reason: str | None
+    document: str
+    user: int | None
+    api_key: int | None
+    device: str | None
+    username: str | None
+    occurred: dt.datetime
+    event_ids: list[str]
+    types: list[str]
+    data: list[str]
+
+
+#: the pick write, one statement, called by name
+_ACCEPT = named_call("udipick_pick_accept", PickAccept._fields)
+
+
 @dataclass(frozen=True, slots=True)
 class _Accept:
     """A decided, accepted pick scan: the reply body and what ``udipick_pick_accept`` writes."""
 
     body: dict[str, Any]
-    args: tuple
+    args: PickAccept
 
 
 def _decide_pick(
@@ -584,19 +631,22 @@ def _decide_pick(
         "taskStatus": "done" if picked == quantity else "open",
     }
     ids, types, data = encode_events(events)
-    args = (
-        client_scan_id, f"pick:{task_id}", msgspec.json.encode(body).decode(),
-        task_pk, picked_before, verdict.units,
-        task.stock_id, decision.stock_id, decision.lot_id, decision.serial_id,
-        trade.task_id if trade else None, task.lot_id if trade else None, task.serial_id if trade else None,
-        c.stock_id, c.lot_id, c.serial_id,
-        c.lot_status, c.location_frozen, c.hold, c.blocked,  # the facts the verdict judged, re-checked as it writes
-        snap["location_id"], snap["staging_id"], snap["tote_id"],
-        overridden.supervisor.user_id if overridden else None, overridden.reason if overridden else None,
-        f"FEFO override approved by {overridden.supervisor.username}: {overridden.reason}" if overridden else None,
-        order,
-        actor.user_id, actor.api_key_id, actor.device_id, actor.label, dt.datetime.now(dt.UTC),
-        ids, types, data,
+    args = PickAccept(
+        scan=client_scan_id, action=f"pick:{task_id}", body=msgspec.json.encode(body).decode(),
+        task=task_pk, picked_before=picked_before, units=verdict.units,
+        stock_before=task.stock_id, stock=decision.stock_id, lot=decision.lot_id, serial=decision.serial_id,
+        trade_task=trade.task_id if trade else None, trade_lot=task.lot_id if trade else None,
+        trade_serial=task.serial_id if trade else None,
+        take_stock=c.stock_id, take_lot=c.lot_id, take_serial=c.serial_id,
+        take_lot_status=c.lot_status, take_frozen=c.location_frozen, take_hold=c.hold, take_blocked=c.blocked,
+        from_location=snap["location_id"], staging=snap["staging_id"], tote=snap["tote_id"],
+        override_by=overridden.supervisor.user_id if overridden else None,
+        override_reason=overridden.reason if overridden else None,
+        ledger_reason=f"FEFO override approved by {overridden.supervisor.username}: {overridden.reason}" if overridden else None,
+        document=order,
+        user=actor.user_id, api_key=actor.api_key_id, device=actor.device_id, username=actor.label,
+        occurred=dt.datetime.now(dt.UTC),
+        event_ids=ids, types=types, data=data,
     )
     return _Accept(body, args)
 
@@ -665,7 +715,9 @@ async def confirm_pick(
                 await conn.execute(_ACCEPT, *plan.args)
             except asyncpg.PostgresError as exc:
                 if exc.sqlstate == _ANSWERED:  # the same scan id raced in from a second request: its answer is ours
-                    return replay.reply_from_row(tuple(await conn.fetchrow(replay.SELECT_REPLY, client_scan_id)), client_scan_id, action)
+                    first = await replay.answer(conn, client_scan_id, action)
+                    assert first is not None
+                    return first
                 if exc.sqlstate in _RACES:
                     last = f"{exc.sqlstate}: {exc}"
                     await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))
@@ -680,24 +732,18 @@ async def confirm_pick(
     return replay.Reply(status_for(refusal), problem_body(refusal), False)
 
 
-_ACCEPT = "SELECT udipick_pick_accept(" + ", ".join(f"${i}" for i in range(1, 36)) + ")"
-_STORE_REPLY = "SELECT udipick_store_reply($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-
-
 async def _store_refusal(conn: asyncpg.Connection, action: str, actor: Actor, client_scan_id: uuid.UUID,
                          refusal: e.DomainError, events: list[EventData]) -> replay.Reply:
-    """Store a refusal as the scan id's answer, with its events; a race for the same id keeps the first."""
+    """Store a refusal as the scan id's answer, with its events (``replay.store``, as every workflow stores
+    its answers); a race for the same id keeps the first."""
     problem, status = problem_body(refusal), status_for(refusal)
     if refusal.retryable:  # a race, not a verdict: the same scan id may be sent again
         return replay.Reply(status, problem, False)
-    ids, types, data = encode_events(events)
-    stored = await conn.fetchval(_STORE_REPLY, client_scan_id, action, actor.user_id, actor.device_id, status,
-                                 msgspec.json.encode(problem).decode(), ids, types, data, dt.datetime.now(dt.UTC), actor.label)
-    if stored:
-        wake_sequencer()
-    else:
-        first = await conn.fetchrow(replay.SELECT_REPLY, client_scan_id)
-        return replay.reply_from_row(tuple(first), client_scan_id, action)
+    if not await replay.store(conn, client_scan_id, action, actor, status, problem, events):
+        first = await replay.answer(conn, client_scan_id, action)
+        assert first is not None
+        return first
+    wake_sequencer()
     return replay.Reply(status, problem, False)
 
 

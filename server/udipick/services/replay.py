@@ -3,22 +3,37 @@
 Handhelds queue scans offline and replay them on reconnect, and retry when Wi-Fi drops a
 response. Each scan carries a UUID; the verdict (accepted or refused) is stored with the change in
 the same transaction, so a replay returns the first verdict and never moves stock twice.
+
+One path for every workflow. Every answer is stored by the SQL function ``udipick_store_reply``
+(``db/sql/udipick_store_reply.sql``: the ``scan_replies`` row and the answer's outbox events, in one
+statement, false when the scan id already has an answer) and read by ``udipick_scan_reply``
+(``SELECT_REPLY``); ``reply_from_row`` turns the row into this request's answer, a scan id used for
+another action into a conflict. ``once`` wraps a workflow's load → decide → write in that: receiving,
+putaway, packing, counts, replenishment, short picks. The pick scan, whose speed target allows one
+read and one write, keeps its own two statements but stores and reads through the same functions:
+its read calls ``udipick_scan_reply`` inside its snapshot, its write ``udipick_pick_accept`` calls
+``udipick_store_reply`` first (a scan id that already has an answer raises ``UP002``), and a refusal
+is stored by ``store`` here, as ``once`` stores one.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, NamedTuple
 
+import asyncpg
 import msgspec
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from udipick.db.pg import raw
+from udipick.db.sqlfiles import named_call
 from udipick.domain.access import Actor
 from udipick.domain.errors import Conflict, DomainError
 from udipick.domain.problem import problem_body, status_for
+from udipick.services.events import EventData, encode_events
 
 
 class _LostRace(Exception):
@@ -40,8 +55,8 @@ class Reply:
         self.replayed = replayed
 
 
-#: the stored answer of a scan id, as ``reply_from_row`` takes it
-SELECT_REPLY = "SELECT status_code, body::text AS body, action FROM scan_replies WHERE client_scan_id = $1"
+#: the stored answer of a scan id, as ``reply_from_row`` takes it (``db/sql/udipick_scan_reply.sql``)
+SELECT_REPLY = "SELECT r.status_code, r.body, r.action FROM udipick_scan_reply(p_scan => $1) r"
 
 
 def reply_from_row(row, client_scan_id: uuid.UUID, action: str) -> Reply:
@@ -56,24 +71,51 @@ def reply_from_row(row, client_scan_id: uuid.UUID, action: str) -> Reply:
     return Reply(status, msgspec.json.decode(body), True)
 
 
-async def _stored(session: AsyncSession, client_scan_id: uuid.UUID, action: str) -> Reply | None:
-    row = await (await raw(session)).fetchrow(SELECT_REPLY, client_scan_id)
+async def answer(conn: asyncpg.Connection, client_scan_id: uuid.UUID, action: str) -> Reply | None:
+    """The stored answer to this scan id, if there is one."""
+    row = await conn.fetchrow(SELECT_REPLY, client_scan_id)
     return None if row is None else reply_from_row(tuple(row), client_scan_id, action)
 
 
-_INSERT_REPLY = (
-    "INSERT INTO scan_replies (client_scan_id, action, user_id, device_id, status_code, body)"
-    " VALUES ($1, $2, $3, $4, $5, $6::jsonb) ON CONFLICT (client_scan_id) DO NOTHING RETURNING client_scan_id"
-)
+class StoreReply(NamedTuple):
+    """The arguments of ``udipick_store_reply``, each the parameter ``p_<field>`` (called by name)."""
+
+    scan: uuid.UUID
+    action: str
+    user: int | None
+    device: str | None
+    status: int
+    body: str  # JSON
+    event_ids: Sequence[str]
+    types: Sequence[str]
+    data: Sequence[str]  # JSON each
+    occurred: dt.datetime
+    username: str | None
+
+
+STORE_REPLY = named_call("udipick_store_reply", StoreReply._fields)
+
+
+async def store(conn: asyncpg.Connection, client_scan_id: uuid.UUID, action: str, actor: Actor, status: int,
+                body: dict[str, Any], events: list[EventData] | tuple[EventData, ...] = ()) -> bool:
+    """Store the first answer to a scan id, with its events, in the caller's transaction; ``True`` when this
+    is the first answer (``False``: another request stored one first, and nothing was written)."""
+    ids, types, data = encode_events(events)
+    return await conn.fetchval(STORE_REPLY, *StoreReply(
+        scan=client_scan_id, action=action, user=actor.user_id, device=actor.device_id, status=status,
+        body=msgspec.json.encode(body).decode(), event_ids=ids, types=types, data=data,
+        occurred=dt.datetime.now(dt.UTC), username=actor.label,
+    ))
+
+
+async def _stored(session: AsyncSession, client_scan_id: uuid.UUID, action: str) -> Reply | None:
+    return await answer(await raw(session), client_scan_id, action)
 
 
 async def _insert_reply(session: AsyncSession, client_scan_id: uuid.UUID, action: str, actor: Actor, status: int,
                         body: dict[str, Any]) -> bool:
     """``True`` when this is the first answer for the scan id."""
-    inserted = await (await raw(session)).fetchval(
-        _INSERT_REPLY, client_scan_id, action, actor.user_id, actor.device_id, status, msgspec.json.encode(body).decode()
-    )
-    return inserted is not None
+    return await store(await raw(session), client_scan_id, action, actor, status, body)
 
 
 async def once(

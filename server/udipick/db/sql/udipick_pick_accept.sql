@@ -1,8 +1,9 @@
 -- Writes one accepted pick scan in one statement, its own transaction (migration 0004 explains the
--- design): the reply row, the task, the reservation, the order line, the serial, the pick, the ledger
--- movement (whose trigger moves the stock) and the outbox events. SQLSTATE UP001: something the
--- verdict rested on changed since the read (the caller reads and decides again); UP002: the scan id
--- already has an answer.
+-- design): the reply row and the outbox events (through ``udipick_store_reply``, as every workflow
+-- stores its answer), the task, the reservation, the order line, the serial, the pick and the ledger
+-- movement (whose trigger moves the stock). SQLSTATE UP001: something the verdict rested on changed
+-- since the read (the caller reads and decides again); UP002: the scan id already has an answer.
+-- Called with named arguments (``services.picking.PickAccept``), so a renamed parameter fails by name.
 -- The stock taken is re-checked as facts, not as a rule: the verdict (``domain.picking.decide_pick``,
 -- through ``domain.allocation.ineligibility``) judged the row on its lot status, its location's
 -- frozen flag, the hold covering it and its location block, and passes what it saw (p_take_*);
@@ -24,10 +25,9 @@ CREATE OR REPLACE FUNCTION udipick_pick_accept(
 DECLARE
   v_task pick_tasks%ROWTYPE;
 BEGIN
-  INSERT INTO scan_replies (client_scan_id, action, user_id, device_id, status_code, body)
-  VALUES (p_scan, p_action, p_user, p_device, 200, p_body::jsonb)
-  ON CONFLICT (client_scan_id) DO NOTHING;
-  IF NOT FOUND THEN
+  IF NOT udipick_store_reply(p_scan => p_scan, p_action => p_action, p_user => p_user, p_device => p_device,
+                             p_status => 200, p_body => p_body, p_event_ids => p_event_ids, p_types => p_types,
+                             p_data => p_data, p_occurred => p_occurred, p_username => p_username) THEN
     RAISE EXCEPTION 'scan % already has an answer', p_scan USING ERRCODE = 'UP002';
   END IF;
 
@@ -87,8 +87,4 @@ BEGIN
   VALUES ('pick', v_task.item_id, p_take_lot, p_take_serial, p_units, p_from_location, 'available',
           p_staging, p_tote, 'picked', p_ledger_reason, 'sales_order', p_document,
           p_event_ids[1], p_user, p_api_key, p_device);
-
-  INSERT INTO outbox_events (event_id, type, data, occurred_at, user_id, username, device_id)
-  SELECT e.id, e.type, e.data::jsonb, p_occurred, p_user, p_username, p_device
-    FROM unnest(p_event_ids, p_types, p_data) AS e(id, type, data);
 END $$;

@@ -30,9 +30,6 @@ stock rows; ``docs/benchmarks.md``):
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 from alembic import op
 
 revision = "0005"
@@ -121,6 +118,57 @@ END $$
 """.replace("{LOCK_KEY}", str(7_106_221_334))
 
 
+#: 0004's sequencer, restored by the downgrade (copied from 0004: a migration never loads another one's text)
+SEQUENCER_0004 = """
+CREATE OR REPLACE FUNCTION udipick_sequence_outbox(batch integer DEFAULT 10000,
+                                        OUT assigned integer, OUT head bigint, OUT waiting integer)
+LANGUAGE plpgsql SET plan_cache_mode = force_custom_plan AS $$
+DECLARE
+  snap pg_snapshot;
+  horizon bigint;
+  base bigint;
+BEGIN
+  PERFORM pg_advisory_xact_lock({LOCK_KEY});
+  -- The oldest transaction that may still commit outbox rows. xids are cluster-wide, so a running
+  -- transaction of another database (CREATE DATABASE, another application's batch job) would hold
+  -- back pg_snapshot_xmin; an xid that pg_stat_activity positively places in another database
+  -- cannot write here and is left out. Anything unknown (a prepared transaction) counts.
+  -- Looking that up in pg_stat_activity costs about half a millisecond, so it is done only when rows
+  -- have waited behind the plain horizon for more than 50 ms; the plain horizon is never later than
+  -- the refined one, so numbering with it is always safe.
+  snap := pg_current_snapshot();
+  SELECT coalesce(min(x::text::bigint), pg_snapshot_xmax(snap)::text::bigint) INTO horizon
+    FROM pg_snapshot_xip(snap) AS x;
+  IF EXISTS (SELECT 1 FROM outbox_events w
+              WHERE w.position IS NULL AND w.tx_id >= horizon AND w.occurred_at < clock_timestamp() - interval '50 ms') THEN
+    SELECT coalesce(min(x::text::bigint), pg_snapshot_xmax(snap)::text::bigint) INTO horizon
+      FROM pg_snapshot_xip(snap) AS x
+     WHERE (x::text::bigint % 4294967296) NOT IN (
+       SELECT backend_xid::text::bigint FROM pg_stat_activity
+        WHERE datname <> current_database() AND backend_xid IS NOT NULL);
+  END IF;
+  -- A new statement, so a new snapshot: every transaction older than the horizon had finished
+  -- before it was taken, so its rows are visible now; every later one has a larger xid.
+  -- The rows to number come from the partial index on unsequenced rows, in its order; planned for
+  -- each call's horizon (plan_cache_mode below), never as a scan of the whole table.
+  SELECT coalesce(max(position), 0) INTO base FROM outbox_events;
+  UPDATE outbox_events o SET position = base + todo.rn
+    FROM (SELECT s.id, row_number() OVER (ORDER BY s.tx_id, s.id) AS rn
+            FROM (SELECT u.id, u.tx_id FROM outbox_events u
+                   WHERE u.position IS NULL AND u.tx_id < horizon
+                   ORDER BY u.tx_id, u.id
+                   LIMIT batch) s) todo
+   WHERE o.id = todo.id;
+  GET DIAGNOSTICS assigned = ROW_COUNT;
+  head := base + assigned;
+  SELECT count(*) INTO waiting FROM outbox_events WHERE position IS NULL;
+  IF assigned > 0 THEN
+    PERFORM pg_notify('udipick_positions', head::text);
+  END IF;
+END $$
+""".replace("{LOCK_KEY}", str(7_106_221_334))
+
+
 def _fk(table: str, column: str, ref: str) -> str:
     return f"fk_{table}_{column}_{ref}"
 
@@ -135,11 +183,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    spec = importlib.util.spec_from_file_location("udipick_migration_0004", Path(__file__).with_name("0004_pick_write.py"))
-    assert spec is not None and spec.loader is not None
-    previous = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(previous)
-    op.execute(previous.SEQUENCER)
+    op.execute(SEQUENCER_0004)
     for table in RETAINED:
         op.execute(f"DROP TRIGGER {table}_retained ON {table}")
     op.execute("DROP FUNCTION udipick_retain_master()")

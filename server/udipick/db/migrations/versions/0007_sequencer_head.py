@@ -17,23 +17,12 @@ one plan only, the backward walk, at any size; the sequencer and every other rea
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 from alembic import op
 
 revision = "0007"
 down_revision = "0006"
 branch_labels = None
 depends_on = None
-
-
-def _revision(name: str):
-    spec = importlib.util.spec_from_file_location(f"udipick_migration_{name}", Path(__file__).with_name(name))
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 #: the head as a function of its own: its settings leave one plan, the backward walk, for any caller's
@@ -56,19 +45,126 @@ AS $$
 $$
 """
 
-_BEFORE = "SELECT coalesce(max(position), 0) INTO base FROM outbox_events;"
-_AFTER = "base := udipick_outbox_head();"
+#: 0005's sequencer with its head read through ``udipick_outbox_head()`` instead of ``max(position)``
+SEQUENCER = """
+CREATE OR REPLACE FUNCTION udipick_sequence_outbox(batch integer DEFAULT 10000,
+                                        OUT assigned integer, OUT head bigint, OUT waiting integer)
+LANGUAGE plpgsql
+SET plan_cache_mode = force_generic_plan SET enable_seqscan = off
+AS $$
+DECLARE
+  snap pg_snapshot;
+  horizon bigint;
+  base bigint;
+  oldest timestamptz;
+  r record;
+BEGIN
+  PERFORM pg_advisory_xact_lock({LOCK_KEY});
+  -- The oldest transaction that may still commit outbox rows (see 0003 and 0004).
+  snap := pg_current_snapshot();
+  SELECT coalesce(min(x::text::bigint), pg_snapshot_xmax(snap)::text::bigint) INTO horizon
+    FROM pg_snapshot_xip(snap) AS x;
+  -- A new statement, so a new snapshot: every transaction older than the horizon had finished
+  -- before it was taken, so its rows are visible now; every later one has a larger xid.
+  -- One row at a time, by primary key: a plan that cannot depend on how big the table was when the
+  -- session first planned it (a set-based UPDATE's cached plan once scanned the whole table per call).
+  base := udipick_outbox_head();
+  assigned := 0;
+  FOR r IN SELECT u.id FROM outbox_events u WHERE u.position IS NULL AND u.tx_id < horizon
+            ORDER BY u.tx_id, u.id LIMIT batch LOOP
+    assigned := assigned + 1;
+    UPDATE outbox_events SET position = base + assigned WHERE id = r.id;
+  END LOOP;
+  SELECT count(*), min(occurred_at) INTO waiting, oldest FROM outbox_events WHERE position IS NULL;
+  -- Rows held back for more than 50 ms: perhaps only by a transaction of another database (xids are
+  -- cluster-wide; CREATE DATABASE, another application's batch job). An xid that pg_stat_activity
+  -- positively places in another database cannot write here and is left out; anything unknown (a
+  -- prepared transaction) still counts. This look costs about half a millisecond, so it is made only
+  -- then; the refined horizon is never earlier than the plain one.
+  IF waiting > 0 AND assigned < batch AND oldest < clock_timestamp() - interval '50 ms' THEN
+    SELECT coalesce(min(x::text::bigint), pg_snapshot_xmax(snap)::text::bigint) INTO horizon
+      FROM pg_snapshot_xip(snap) AS x
+     WHERE (x::text::bigint % 4294967296) NOT IN (
+       SELECT backend_xid::text::bigint FROM pg_stat_activity
+        WHERE datname <> current_database() AND backend_xid IS NOT NULL);
+    FOR r IN SELECT u.id FROM outbox_events u WHERE u.position IS NULL AND u.tx_id < horizon
+              ORDER BY u.tx_id, u.id LIMIT batch - assigned LOOP
+      assigned := assigned + 1;
+      waiting := waiting - 1;
+      UPDATE outbox_events SET position = base + assigned WHERE id = r.id;
+    END LOOP;
+  END IF;
+  head := base + assigned;
+  IF assigned > 0 THEN
+    PERFORM pg_notify('udipick_positions', head::text);
+  END IF;
+END $$
+""".replace("{LOCK_KEY}", str(7_106_221_334))
+
+#: 0005's sequencer, restored by the downgrade
+SEQUENCER_0005 = """
+CREATE OR REPLACE FUNCTION udipick_sequence_outbox(batch integer DEFAULT 10000,
+                                        OUT assigned integer, OUT head bigint, OUT waiting integer)
+LANGUAGE plpgsql
+SET plan_cache_mode = force_generic_plan SET enable_seqscan = off
+AS $$
+DECLARE
+  snap pg_snapshot;
+  horizon bigint;
+  base bigint;
+  oldest timestamptz;
+  r record;
+BEGIN
+  PERFORM pg_advisory_xact_lock({LOCK_KEY});
+  -- The oldest transaction that may still commit outbox rows (see 0003 and 0004).
+  snap := pg_current_snapshot();
+  SELECT coalesce(min(x::text::bigint), pg_snapshot_xmax(snap)::text::bigint) INTO horizon
+    FROM pg_snapshot_xip(snap) AS x;
+  -- A new statement, so a new snapshot: every transaction older than the horizon had finished
+  -- before it was taken, so its rows are visible now; every later one has a larger xid.
+  -- One row at a time, by primary key: a plan that cannot depend on how big the table was when the
+  -- session first planned it (a set-based UPDATE's cached plan once scanned the whole table per call).
+  SELECT coalesce(max(position), 0) INTO base FROM outbox_events;
+  assigned := 0;
+  FOR r IN SELECT u.id FROM outbox_events u WHERE u.position IS NULL AND u.tx_id < horizon
+            ORDER BY u.tx_id, u.id LIMIT batch LOOP
+    assigned := assigned + 1;
+    UPDATE outbox_events SET position = base + assigned WHERE id = r.id;
+  END LOOP;
+  SELECT count(*), min(occurred_at) INTO waiting, oldest FROM outbox_events WHERE position IS NULL;
+  -- Rows held back for more than 50 ms: perhaps only by a transaction of another database (xids are
+  -- cluster-wide; CREATE DATABASE, another application's batch job). An xid that pg_stat_activity
+  -- positively places in another database cannot write here and is left out; anything unknown (a
+  -- prepared transaction) still counts. This look costs about half a millisecond, so it is made only
+  -- then; the refined horizon is never earlier than the plain one.
+  IF waiting > 0 AND assigned < batch AND oldest < clock_timestamp() - interval '50 ms' THEN
+    SELECT coalesce(min(x::text::bigint), pg_snapshot_xmax(snap)::text::bigint) INTO horizon
+      FROM pg_snapshot_xip(snap) AS x
+     WHERE (x::text::bigint % 4294967296) NOT IN (
+       SELECT backend_xid::text::bigint FROM pg_stat_activity
+        WHERE datname <> current_database() AND backend_xid IS NOT NULL);
+    FOR r IN SELECT u.id FROM outbox_events u WHERE u.position IS NULL AND u.tx_id < horizon
+              ORDER BY u.tx_id, u.id LIMIT batch - assigned LOOP
+      assigned := assigned + 1;
+      waiting := waiting - 1;
+      UPDATE outbox_events SET position = base + assigned WHERE id = r.id;
+    END LOOP;
+  END IF;
+  head := base + assigned;
+  IF assigned > 0 THEN
+    PERFORM pg_notify('udipick_positions', head::text);
+  END IF;
+END $$
+""".replace("{LOCK_KEY}", str(7_106_221_334))
 
 
 def upgrade() -> None:
-    sequencer = _revision("0005_lean_pick_write.py").SEQUENCER
-    assert sequencer.count(_BEFORE) == 1, "0005's sequencer is not the one this revision edits"
     op.execute(HEAD_FUNCTION)
     op.execute(BACKLOG_FUNCTION)
-    op.execute(sequencer.replace(_BEFORE, _AFTER))
+    op.execute(SEQUENCER)
 
 
 def downgrade() -> None:
-    op.execute(_revision("0005_lean_pick_write.py").SEQUENCER)
+    op.execute(SEQUENCER_0005)
     op.execute("DROP FUNCTION udipick_outbox_backlog()")
     op.execute("DROP FUNCTION udipick_outbox_head()")
