@@ -1,7 +1,7 @@
 """Every function's text from its file in ``db/sql/``; every scan answer stored and read one way.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 
 From this revision on, the current text of each SQL function and trigger function lives in one file,
 ``udipick/db/sql/<function>.sql``, and this migration applies them (``udipick.db.sqlfiles.apply``):
@@ -25,8 +25,8 @@ from alembic import op
 
 from udipick.db import sqlfiles
 
-revision = "0009"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
