@@ -122,8 +122,8 @@ async def actor_for_token(app_state: Any, token: str, device: str | None) -> Act
     A handheld sends a scan every second or two, so the answer is remembered (``TokenCache``); a
     sign-out, a revoked key or a deactivated user ends it at once in every process. Each answer is
     remembered for a random 50-100 % of ``TOKEN_CACHE_SECONDS``: handhelds that signed in together
-    would otherwise all be looked up again in the same instant, every time (measured: a burst of 64
-    slow requests every 5 s, each one a stall of the pick scans queued behind it).
+    would otherwise all be looked up again in the same instant, every time, a burst of slow requests
+    that stalls the pick scans queued behind it.
     """
     cache = token_cache(app_state)
     hit = cache.get(token)

@@ -9,7 +9,7 @@ Workflows only ``emit`` events in their own transaction (``services/events.py``)
    wrote (rows from a process that runs no hub wait at most this long), and LISTENs on ``udipick_positions`` (positions were assigned: wake readers). Because that
    is PostgreSQL NOTIFY, an event written through one server process wakes readers in all of them.
    Writers do not NOTIFY themselves: PostgreSQL serialises every notifying commit behind one lock,
-   which capped pick confirms at about 130/s; one NOTIFY per sequenced batch costs nothing.
+   so notifying writers cannot commit in parallel; one NOTIFY per sequenced batch costs nothing.
 3. Readers (WebSocket stream, batch NDJSON, EPCIS, the webhook relay) read ``position > cursor``
    in pages, so a slow reader costs a page of memory, never the backlog.
 """

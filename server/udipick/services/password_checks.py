@@ -1,8 +1,7 @@
 """Where this server process checks passwords, how many at once, and whom it refuses before checking.
 
-An argon2 check costs about 0.2 s of CPU on purpose. Run on the event loop, eight clients sending
-wrong passwords raised the pick scan's median from 6 ms to 965 ms (issue "Security hardening"). So
-checks run on a few threads of their own (argon2-cffi releases the GIL), at a lower CPU priority than
+An argon2 check costs a good part of a second of CPU on purpose. On the event loop, a few clients
+sending wrong passwords would stall every pick scan behind them (``docs/benchmarks.md``). So checks run on a few threads of their own (argon2-cffi releases the GIL), at a lower CPU priority than
 the event loop and PostgreSQL, and at most ``threads + queue`` are running or waiting: one more is
 refused at once with ``SignInBusy`` (429) before it costs anything.
 

@@ -15,12 +15,12 @@ Database constraints (stock never negative, reservations within stock, no over-p
 last word, as before.
 
 Writers no longer NOTIFY: PostgreSQL serialises every transaction that NOTIFYs behind one lock
-from pre-commit to the end of its WAL flush, which capped pick confirms at about 130/s on two cores.
+from pre-commit to the end of its WAL flush, so notifying writers cannot commit in parallel.
 The writing process wakes its own outbox hub after the commit, hubs also poll, and the sequencer's
 one NOTIFY per batch (``udipick_positions``) still wakes readers in every process.
 
-``ix_locations_staging``: the staging-location lookup every pick scan makes was a sequential scan
-of all locations (5.8 ms of 7 ms per scan in a warehouse of 50,000 locations).
+``ix_locations_staging``: every pick scan looks up its staging location, which without the index is
+a sequential scan of all locations.
 
 ``udipick_store_reply`` stores a refusal with its events (``pick.refused.v1``, an alert) in one
 statement; it returns false when the scan id already had an answer.
@@ -147,9 +147,8 @@ END $$
 """
 
 
-#: 0003's sequencer read its rows with a plan PL/pgSQL had cached for any horizon: under load it
-#: became a scan of the whole table and one core was busy numbering (measured: 44% of a core at
-#: 300 events/s). Now the rows come from the partial index in its order, planned per call, and the
+#: 0003's sequencer read its rows with a plan PL/pgSQL had cached for any horizon, which under load
+#: can become a scan of the whole table on every call. Now the rows come from the partial index in its order, planned per call, and the
 #: costly look at other databases' transactions is made only when rows have been held back.
 SEQUENCER = """
 CREATE OR REPLACE FUNCTION udipick_sequence_outbox(batch integer DEFAULT 10000,
@@ -252,7 +251,7 @@ def upgrade() -> None:
     op.execute("DROP TRIGGER outbox_notify ON outbox_events")
     op.execute("DROP FUNCTION udipick_outbox_notify()")
     # updated on every pick scan: room on each page lets PostgreSQL update in place (HOT) instead of
-    # writing every index again (0.4 ms of PostgreSQL CPU per scan with full pages). New pages only;
+    # writing every index again. New pages only;
     # existing pages get the room as they are rewritten.
     for table in ("stock", "pick_tasks", "outbound_lines", "serials"):
         op.execute(f"ALTER TABLE {table} SET (fillfactor = 80)")

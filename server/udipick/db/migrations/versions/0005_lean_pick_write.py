@@ -3,14 +3,11 @@
 Revision ID: 0005
 Revises: 0004
 
-Measured on one connection with ``perf stat`` (PostgreSQL instructions per pick confirm, 1,000,000
-stock rows; ``docs/benchmarks.md``):
-
 * **Foreign keys on ``stock_ledger`` and ``picks``** (and ``user_id`` on ``outbox_events`` and
   ``scan_replies``): every pick inserted a ledger row and a pick row naming about a dozen master
-  rows, and PostgreSQL checked each one with a query that also takes a ``FOR KEY SHARE`` row lock.
-  That was 0.6 M of 4.6 M instructions of a confirm, and under load every concurrent pick locked the
-  same staging location, user and item rows, which PostgreSQL must track as shared multixacts.
+  rows, and PostgreSQL checked each one with a query that also takes a ``FOR KEY SHARE`` row lock:
+  under load every concurrent pick locked the same staging location, user and item rows, which
+  PostgreSQL must track as shared multixacts.
   These tables only ever receive rows whose ids the same statement has just read (the task, the
   stock row taken, the staging location, the acting user); what the checks protected against is the
   named row being deleted later. That is now refused outright: the master data a record can name
@@ -19,8 +16,7 @@ stock rows; ``docs/benchmarks.md``):
   disabled or revoked, items and locations deactivated. ``picks.task_id`` keeps its key: the task
   carries the order, line and item with keys of its own.
 * **The sequencer** was planned on every call (``force_custom_plan``, added in 0004 because a
-  generic plan once became a scan of the whole table): 2.0 M instructions per call, about one call
-  per pick at moderate rates. Its statements now keep one plan per session, and each is a shape
+  generic plan once became a scan of the whole table), about once per pick. Its statements now keep one plan per session, and each is a shape
   whose plan cannot depend on the table's size when it was made: rows numbered one at a time by
   primary key, in the order of the partial index of unnumbered rows, with sequential scans off
   inside the function. (A set-based UPDATE planned while the table was nearly empty kept a plan

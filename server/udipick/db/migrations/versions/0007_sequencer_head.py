@@ -7,9 +7,8 @@ Revises: 0006
 plans to choose from: the min/max rewrite (walk the position index backwards to its first entry)
 or an aggregate over the whole index. Planned while the outbox was nearly empty (a new installation,
 a test database, the bench's fresh warehouse), the whole-index aggregate was as cheap, so the
-session kept a plan that read every position on every call: 4.1 ms per call at 16,000 events
-(``pg_stat_statements`` during ``bench/bench_picking.py``: 0.58 ms of PostgreSQL per pick confirm,
-about a third of its share), growing with the outbox until the connection is replaced. The head is
+session kept a plan that read every position on every call, a cost growing with the outbox until the
+connection is replaced (``docs/benchmarks.md``, fifth session). The head is
 now ``udipick_outbox_head()``, ``ORDER BY position DESC LIMIT 1`` in a function whose settings leave
 one plan only, the backward walk, at any size; the sequencer and every other reader of the head call it.
 ``udipick_outbox_backlog()`` counts the unnumbered events the same way, from their partial index.
