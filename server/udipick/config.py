@@ -99,6 +99,20 @@ _LOGIN_LIMITS = (
 )
 
 
+def _number(env: Mapping[str, str], kw: dict[str, object], name: str, kind: type[int] | type[float], low: float,
+            high: float, what: str) -> None:
+    """``kw[<name without UDIPICK_, lower case>]`` from ``env[name]`` when set: ``kind`` from ``low`` to ``high``."""
+    if not (v := env.get(name)):
+        return
+    try:
+        value = kind(v) if kind is float or v.isdigit() else None
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        raise ValueError(f"{name} must be {what} from {low:g} to {high:g}, got {v!r}")
+    kw[name.removeprefix("UDIPICK_").lower()] = value
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read ``UDIPICK_*`` / ``DATABASE_URL`` once; unknown values raise with the variable's name."""
     env = os.environ if env is None else env
@@ -126,42 +140,16 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         kw["pwa_dir"] = Path(v)
     if v := env.get("UDIPICK_LOG_JSON"):
         kw["log_json"] = _bool(v)
-    if v := env.get("UDIPICK_DB_POOL_SIZE"):
-        if not v.isdigit() or not 1 <= int(v) <= 500:
-            raise ValueError(f"UDIPICK_DB_POOL_SIZE must be a number of connections from 1 to 500, got {v!r}")
-        kw["db_pool_size"] = int(v)
-    if v := env.get("UDIPICK_REPLENISH_EVERY_SECONDS"):
-        try:
-            kw["replenish_every_seconds"] = float(v)
-        except ValueError:
-            raise ValueError(f"UDIPICK_REPLENISH_EVERY_SECONDS must be a number of seconds (0: off), got {v!r}") from None
-        if not 0 <= kw["replenish_every_seconds"] <= 86400:  # type: ignore[operator]
-            raise ValueError(f"UDIPICK_REPLENISH_EVERY_SECONDS must be from 0 to 86400, got {v!r}")
+    _number(env, kw, "UDIPICK_DB_POOL_SIZE", int, 1, 500, "a number of connections")
+    _number(env, kw, "UDIPICK_REPLENISH_EVERY_SECONDS", float, 0, 86400, "a number of seconds (0: off)")
     if v := env.get("UDIPICK_WEBHOOK_ALLOW_LOOPBACK"):
         kw["webhook_allow_loopback"] = _bool(v)
-    for name, key in (
-        ("UDIPICK_MAX_BODY_BYTES", "max_body_bytes"),
-        ("UDIPICK_BULK_MAX_BODY_BYTES", "bulk_max_body_bytes"),
-        ("UDIPICK_BULK_MAX_LINE_BYTES", "bulk_max_line_bytes"),
-    ):
-        if v := env.get(name):
-            if not v.isdigit() or not 1024 <= int(v) <= 1 << 40:
-                raise ValueError(f"{name} must be a number of bytes from 1024 to 2**40, got {v!r}")
-            kw[key] = int(v)
-    if v := env.get("UDIPICK_TOKEN_TTL_HOURS"):
-        kw["token_ttl_hours"] = int(v)
-    for name, low, high in _LOGIN_LIMITS:
-        if v := env.get(f"UDIPICK_{name.upper()}"):
-            if not v.isdigit() or not low <= int(v) <= high:
-                raise ValueError(f"UDIPICK_{name.upper()} must be a whole number from {low} to {high}, got {v!r}")
-            kw[name] = int(v)
-    if v := env.get("UDIPICK_LOGIN_REFUSAL_DELAY_SECONDS"):
-        try:
-            kw["login_refusal_delay_seconds"] = float(v)
-        except ValueError:
-            raise ValueError(f"UDIPICK_LOGIN_REFUSAL_DELAY_SECONDS must be a number of seconds, got {v!r}") from None
-        if not 0 <= kw["login_refusal_delay_seconds"] <= 60:  # type: ignore[operator]
-            raise ValueError(f"UDIPICK_LOGIN_REFUSAL_DELAY_SECONDS must be from 0 to 60, got {v!r}")
+    for name in ("UDIPICK_MAX_BODY_BYTES", "UDIPICK_BULK_MAX_BODY_BYTES", "UDIPICK_BULK_MAX_LINE_BYTES"):
+        _number(env, kw, name, int, 1024, 1 << 40, "a number of bytes")
+    _number(env, kw, "UDIPICK_TOKEN_TTL_HOURS", int, 1, 24 * 366, "a number of hours")
+    for key, low, high in _LOGIN_LIMITS:
+        _number(env, kw, f"UDIPICK_{key.upper()}", int, low, high, "a whole number")
+    _number(env, kw, "UDIPICK_LOGIN_REFUSAL_DELAY_SECONDS", float, 0, 60, "a number of seconds")
     if v := env.get("UDIPICK_TRUST_X_FORWARDED_FOR"):
         kw["trust_x_forwarded_for"] = _bool(v)
     return Settings(**kw)  # type: ignore[arg-type]

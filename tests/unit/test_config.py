@@ -58,3 +58,11 @@ def test_the_sign_in_limits_are_read_from_the_environment():
 def test_a_sign_in_limit_out_of_range_is_refused_with_the_variables_name(name, value):
     with pytest.raises(ValueError, match=name):
         load_settings({name: value})
+
+
+@pytest.mark.parametrize(("name", "value"), [("UDIPICK_TOKEN_TTL_HOURS", "0"), ("UDIPICK_TOKEN_TTL_HOURS", "12h"),
+                                             ("UDIPICK_REPLENISH_EVERY_SECONDS", "nan"), ("UDIPICK_DB_POOL_SIZE", "1e3")])
+def test_every_number_is_checked_and_refused_with_the_variables_name(name, value):
+    with pytest.raises(ValueError, match=name):
+        load_settings({name: value})
+    assert load_settings({"UDIPICK_TOKEN_TTL_HOURS": "8"}).token_ttl_hours == 8
