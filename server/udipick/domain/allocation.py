@@ -18,6 +18,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from msgspec.structs import replace
 
+from udipick.domain import errors as e
 from udipick.domain.values import Value
 
 #: why a candidate is not eligible; also the reasons a line is reported short
@@ -204,3 +205,41 @@ def plan_wave(
                 mine[i] = replace(c, available=c.available - taken[c.stock_id])
                 left -= 1
     return allocations, shortfalls
+
+
+#: what a person is told to do with stock they may not take, by what they were doing with it
+_TAKING = {
+    "pick": {"expired": "put it aside and tell your supervisor", "held": "do not pick it",
+             "recalled": "do not pick it, put it aside and tell your supervisor", "frozen": "pick nothing here"},
+    "move": {"expired": "do not move it to a pick face; tell your supervisor", "held": "do not move it",
+             "recalled": "do not move it, put it aside and tell your supervisor", "frozen": "take nothing from here"},
+}
+
+
+def unfit_stock(why: str, c: Candidate, *, taking: str, today: dt.date, min_shelf_life_days: int = 0) -> e.DomainError:
+    """The refusal for taking ``c`` (``taking``: ``pick`` or ``move``) when ``ineligibility`` gave ``why``."""
+    say = _TAKING[taking]
+    ctx = {"lot": c.lot, "location": c.location, "expiry": c.expiry}
+    if why == EXPIRED:
+        return e.LotExpired(f"Lot {c.lot} expired on {c.expiry}: {say['expired']}", **ctx)
+    if why == SHORT_DATED:
+        days = remaining_days(c.expiry, today)
+        return e.ShelfLifeTooShort(
+            f"Lot {c.lot} has {days} days left; this order needs at least {min_shelf_life_days}",
+            remainingDays=days,
+            requiredDays=min_shelf_life_days,
+            **ctx,
+        )
+    if why == ON_HOLD:
+        return e.StockOnHold(f"Lot {c.lot} at {c.location} is on hold ({c.hold or 'lot hold'}): {say['held']}", reason=c.hold, **ctx)
+    if why == RECALLED:
+        return e.LotRecalled(f"Lot {c.lot} is recalled: {say['recalled']}", **ctx)
+    if why in (QUARANTINE, REJECTED):
+        return e.LotQuarantined(f"Lot {c.lot} is in {why}: it is not released for sale", status=why, **ctx)
+    if why == FROZEN:
+        return e.LocationFrozen(f"Location {c.location} is frozen (count or investigation): {say['frozen']}", **ctx)
+    if why == BLOCKED:
+        return e.LocationFrozen(f"Location {c.location} is blocked for this item until it is counted", **ctx)
+    if why == BONDED:
+        return e.LotQuarantined(f"Lot {c.lot} at {c.location} is bonded stock and this order may not take it", status=why, **ctx)
+    raise AssertionError(why)

@@ -13,20 +13,11 @@ from collections.abc import Sequence
 
 from udipick.domain import errors as e
 from udipick.domain.allocation import (
-    BLOCKED,
-    BONDED,
-    EXPIRED,
-    FROZEN,
-    ON_HOLD,
-    QUARANTINE,
-    RECALLED,
-    REJECTED,
-    SHORT_DATED,
     Candidate,
     fefo_key,
     ineligibility,
     on_the_shelf,
-    remaining_days,
+    unfit_stock,
 )
 from udipick.domain.barcodes import ScanConfig, interpret
 from udipick.domain.values import Value
@@ -69,33 +60,6 @@ class Verdict(Value):
     units: int
     swapped: bool
     fefo_overridden: bool = False
-
-
-def _refuse(why: str, c: Candidate, today: dt.date, need_days: int) -> e.DomainError:
-    ctx = {"lot": c.lot, "location": c.location, "expiry": c.expiry}
-    if why == EXPIRED:
-        return e.LotExpired(f"Lot {c.lot} expired on {c.expiry}: put it aside and tell your supervisor", **ctx)
-    if why == SHORT_DATED:
-        days = remaining_days(c.expiry, today)
-        return e.ShelfLifeTooShort(
-            f"Lot {c.lot} has {days} days left; this order needs at least {need_days}",
-            remainingDays=days,
-            requiredDays=need_days,
-            **ctx,
-        )
-    if why == ON_HOLD:
-        return e.StockOnHold(f"Lot {c.lot} at {c.location} is on hold ({c.hold or 'lot hold'}): do not pick it", reason=c.hold, **ctx)
-    if why == RECALLED:
-        return e.LotRecalled(f"Lot {c.lot} is recalled: do not pick it, put it aside and tell your supervisor", **ctx)
-    if why in (QUARANTINE, REJECTED):
-        return e.LotQuarantined(f"Lot {c.lot} is in {why}: it is not released for sale", status=why, **ctx)
-    if why == FROZEN:
-        return e.LocationFrozen(f"Location {c.location} is frozen (count or investigation): pick nothing here", **ctx)
-    if why == BLOCKED:
-        return e.LocationFrozen(f"Location {c.location} is blocked for this item until it is counted", **ctx)
-    if why == BONDED:
-        return e.LotQuarantined(f"Lot {c.lot} at {c.location} is bonded stock and this order may not take it", status=why, **ctx)
-    raise AssertionError(why)
 
 
 def judge_pick_scan(
@@ -156,7 +120,7 @@ def judge_pick_scan(
     candidate = next((c for c in matching if c.available > 0), matching[0])
     why = ineligibility(candidate, today=today, min_shelf_life_days=task.min_shelf_life_days, allow_bonded=task.allow_bonded)
     if why is not None:
-        raise _refuse(why, candidate, today, task.min_shelf_life_days)
+        raise unfit_stock(why, candidate, taking="pick", today=today, min_shelf_life_days=task.min_shelf_life_days)
     swapped = lot != task.lot or (scanned.serial is not None and candidate.serial_id != task.serial_id)
     overridden = False
     if lot != task.lot and task.expiry is not None and (candidate.expiry is None or candidate.expiry > task.expiry):

@@ -21,16 +21,10 @@ from collections.abc import Iterable, Sequence
 from udipick.domain import errors as e
 from udipick.domain.values import Value
 from udipick.domain.allocation import (
-    BLOCKED,
-    EXPIRED,
-    FROZEN,
-    ON_HOLD,
-    QUARANTINE,
-    RECALLED,
-    REJECTED,
     Candidate,
     fefo_key,
     ineligibility,
+    unfit_stock,
 )
 
 #: location types allocation prefers to reserve; stock there is "on the pick face"
@@ -240,23 +234,6 @@ class MoveScan(Value):
     destination: LocationScan
 
 
-def _refuse_source(why: str, c: Candidate) -> e.DomainError:
-    ctx = {"lot": c.lot, "location": c.location, "expiry": c.expiry}
-    if why == EXPIRED:
-        return e.LotExpired(f"Lot {c.lot} expired on {c.expiry}: do not move it to a pick face; tell your supervisor", **ctx)
-    if why == ON_HOLD:
-        return e.StockOnHold(f"Lot {c.lot} at {c.location} is on hold ({c.hold or 'lot hold'}): do not move it", reason=c.hold, **ctx)
-    if why == RECALLED:
-        return e.LotRecalled(f"Lot {c.lot} is recalled: do not move it, put it aside and tell your supervisor", **ctx)
-    if why in (QUARANTINE, REJECTED):
-        return e.LotQuarantined(f"Lot {c.lot} is in {why}: it is not released for sale", status=why, **ctx)
-    if why == FROZEN:
-        return e.LocationFrozen(f"Location {c.location} is frozen (count or investigation): take nothing from here", **ctx)
-    if why == BLOCKED:
-        return e.LocationFrozen(f"Location {c.location} is blocked for this item until it is counted", **ctx)
-    raise AssertionError(why)
-
-
 def judge_replenishment_scan(task: TaskView, scan: MoveScan, source: Candidate, *, today: dt.date) -> int:
     """Decide one confirm: the units to move, or the refusal that tells the worker what to do instead.
 
@@ -283,7 +260,7 @@ def judge_replenishment_scan(task: TaskView, scan: MoveScan, source: Candidate, 
         )
     why = ineligibility(source, today=today, min_shelf_life_days=0, allow_bonded=True)
     if why is not None:
-        raise _refuse_source(why, source)
+        raise unfit_stock(why, source, taking="move", today=today)
     units = task.remaining if scan.units is None else scan.units
     if units > task.remaining:
         raise e.OverPick(
