@@ -63,13 +63,9 @@ class PackageClosed(msgspec.Struct, rename="camel"):
     label: LabelJob
 
 
-class ShippedLine(msgspec.Struct, rename="camel"):
-    gtin: str
-    item: str
-    lot: str | None
-    expiry: dt.date | None
-    serial: str | None
-    quantity: int
+class ShippedLine(CartonLine):
+    """A carton line as it left, with its carton's SSCC."""
+
     sscc: str
 
 
