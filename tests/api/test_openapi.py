@@ -244,3 +244,60 @@ async def test_packing_shipping_and_counting_answers_are_what_the_document_says(
     unknown = conforms(await client.post("/api/v1/counts", json={"clientScanId": str(uuid.uuid4()), "location": "NOWHERE",
                                                                  "item": "GLOVE-NIT-M"}, headers=picker), "/api/v1/counts")
     assert unknown.status_code == 404
+
+
+async def test_erp_outbound_and_health_answers_are_what_the_document_says(client, demo_db, conforms):
+    """NDJSON is checked line by line against its schema, CSV as text, EPCIS JSON-LD as a document."""
+    from udipick.services.identity import add_api_key
+
+    from tests.outbox.test_pull import _demo_events
+
+    await _demo_events(demo_db)
+    erp = {"Authorization": f"Bearer {await add_api_key(demo_db, 'erp-pull', ['erp:read'])}"}
+    admin = {"Authorization": f"Bearer {await add_api_key(demo_db, 'erp-admin', ['admin'])}"}
+
+    assert conforms(await client.get("/healthz"), "/healthz").json() == {"status": "ok"}
+    ready = conforms(await client.get("/readyz"), "/readyz")
+    assert ready.json()["status"] == "ready" and ready.json()["checks"]["database"] == "up"
+
+    pulled = conforms(await client.get("/api/v1/erp/events?after=0&limit=3", headers=erp), "/api/v1/erp/events")
+    assert [json.loads(line)["position"] for line in pulled.text.splitlines()] == [1, 2, 3]
+    assert pulled.headers["udipick-next-after"] == "3"
+    assert conforms(await client.get("/api/v1/erp/events?after=99", headers=erp), "/api/v1/erp/events").status_code == 422
+    assert conforms(await client.get("/api/v1/erp/events"), "/api/v1/erp/events").status_code == 401
+
+    stock = conforms(await client.get("/api/v1/erp/stock", headers=erp), "/api/v1/erp/stock")
+    assert stock.headers["content-type"].startswith("application/x-ndjson") and stock.text.count("\n") > 3
+    csv = conforms(await client.get("/api/v1/erp/stock?format=csv", headers=erp), "/api/v1/erp/stock")
+    assert csv.text.splitlines()[0] == "item,gtin,lot,expiry,serial,warehouse,location,status,quantity,reserved"
+
+    document = conforms(await client.get("/api/v1/epcis/events?after=0&limit=3", headers=erp), "/api/v1/epcis/events")
+    assert [e["udipick:position"] for e in document.json()["epcisBody"]["eventList"]] == [1, 2]  # 3 has no EPCIS counterpart
+    assert document.headers["udipick-next-after"] == "3"
+
+    hooks, hook = "/api/v1/erp/webhooks", "/api/v1/erp/webhooks/{subscription_id}"
+    body = {"name": "erp-main", "url": "http://127.0.0.1:9/hook", "eventTypes": ["pick.*"], "fromPosition": 0}
+    created = conforms(await client.post(hooks, json=body, headers=admin), hooks)
+    assert created.status_code == 201 and created.json()["secret"].startswith("whsec_") and created.json()["cursor"] == 0
+    sub = created.json()["id"]
+    assert conforms(await client.post(hooks, json=body, headers=admin), hooks).status_code == 409
+    bad = conforms(await client.post(hooks, json={**body, "name": "x", "eventTypes": ["Pick"]}, headers=admin), hooks)
+    assert bad.status_code == 422 and bad.json()["pointer"] == "/eventTypes/0"
+    listed = conforms(await client.get(hooks, headers=admin), hooks).json()
+    assert [(w["name"], w.get("pending", 0), "secret" in w) for w in listed] == [("erp-main", 0, False)]  # zeros left out
+    paused = conforms(await client.patch(f"{hooks}/{sub}", json={"active": False, "maxAttempts": 3}, headers=admin), hook)
+    assert (paused.json()["active"], paused.json()["maxAttempts"], paused.json()["eventTypes"]) == (False, 3, ["pick.*"])
+    assert conforms(await client.get(f"{hooks}/{sub}", headers=admin), hook).json() == paused.json()
+    assert conforms(await client.patch(f"{hooks}/999999", json={"active": True}, headers=admin), hook).status_code == 404
+    deliveries = hook + "/deliveries"
+    assert conforms(await client.get(f"{hooks}/{sub}/deliveries", headers=admin), deliveries).json() == []
+    assert conforms(await client.get(f"{hooks}/999999/deliveries", headers=admin), deliveries).status_code == 404
+    one = "/api/v1/erp/webhooks/deliveries/{delivery_id}"
+    assert conforms(await client.get(f"{hooks}/deliveries/999999", headers=admin), one).status_code == 404
+    replayed = conforms(await client.post(f"{hooks}/{sub}/replay", json={}, headers=admin), hook + "/replay")
+    assert replayed.json() == {"requeued": 0}
+    subscribers = "/api/v1/erp/stream/subscribers"
+    assert conforms(await client.get(subscribers, headers=admin), subscribers).json() == []
+    assert conforms(await client.delete(f"{hooks}/{sub}", headers=admin), hook).status_code == 204
+    assert conforms(await client.delete(f"{hooks}/{sub}", headers=admin), hook).status_code == 404
+    assert conforms(await client.get(hooks, headers=admin), hooks).json() == []

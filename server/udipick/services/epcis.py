@@ -99,7 +99,7 @@ def _objects(data: Mapping[str, Any], epcs: list[str], quantities: list[dict], i
         else:
             element: dict[str, Any] = {"epcClass": lgtin(gtin, lot)}
             qty = data.get("quantity")
-            if isinstance(qty, int | float) and qty > 0:
+            if isinstance(qty, int) and qty > 0:  # whole base units, as every udipick event counts them
                 element["quantity"] = qty
             quantities.append(element)
         if lot and "cbvmda:lotNumber" not in ilmd:
@@ -186,7 +186,8 @@ def object_event(event: Mapping[str, Any], *, gln: str | None) -> dict[str, Any]
 
 class EpcisQuantity(msgspec.Struct):
     epc_class: str = msgspec.field(name="epcClass")
-    quantity: int | float | UnsetType = UNSET
+    #: whole base units (EPCIS allows decimals; udipick counts units)
+    quantity: int | UnsetType = UNSET
 
 
 class EpcisPlace(msgspec.Struct):
