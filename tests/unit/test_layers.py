@@ -115,6 +115,7 @@ API_DRIVER_IMPORTS = {
     ("udipick.api.deps", "sqlalchemy.ext.asyncio.async_sessionmaker"): "the type of the injected `db` dependency",
     ("udipick.api.erp", "sqlalchemy.ext.asyncio.async_sessionmaker"): "the type of `db` handed to the bulk loaders",
     # each new hot-pool connection is handed to the services' ``prepare_statements`` before its first scan
+    # (under ``TYPE_CHECKING``: an annotation only)
     ("udipick.api.app", "asyncpg"): "the type of the connection `prepare_hot_statements` hands to services",
 }
 

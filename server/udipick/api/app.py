@@ -7,8 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
-
-import asyncpg
+from typing import TYPE_CHECKING
 
 from litestar import Litestar, Router
 from litestar.config.cors import CORSConfig
@@ -39,6 +38,9 @@ from udipick.db.pg import close_hot_pool, open_hot_pool
 from udipick.integrations.labels.render import ZplTemplates
 from udipick.services import identity, picking
 from udipick.services.replenishment import planner_in_background
+
+if TYPE_CHECKING:
+    import asyncpg
 
 log = logging.getLogger("udipick")
 
