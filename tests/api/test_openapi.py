@@ -8,6 +8,7 @@ document says, status by status, with the document's own JSON Schemas.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import uuid
 
@@ -27,8 +28,6 @@ from tests.conftest import login
 #: operations whose success answer is still an untyped object (``dict[str, Any]``); typing one takes it
 #: off this list. A new operation must declare its answer's type instead of joining it.
 UNTYPED = {
-    ("GET", "/readyz"), ("GET", "/healthz"),
-    ("GET", "/api/v1/erp/events"), ("GET", "/api/v1/erp/stock"), ("GET", "/api/v1/epcis/events"),
     ("POST", "/api/v1/erp/items"), ("POST", "/api/v1/erp/customers"), ("POST", "/api/v1/erp/suppliers"),
     ("POST", "/api/v1/erp/locations"), ("POST", "/api/v1/erp/purchase-orders"), ("POST", "/api/v1/erp/sales-orders"),
     ("GET", "/api/v1/receipts"), ("POST", "/api/v1/receipts"), ("GET", "/api/v1/receipts/{receipt_id}"),
@@ -77,8 +76,9 @@ def test_every_operation_documents_its_success_and_its_problem_responses(documen
             if status == "204":
                 assert not responses[status].get("content"), (method, path)
                 continue
-            ((_media, body),) = responses[status]["content"].items()
-            assert "schema" in body, (method, path, status)
+            # one media type, or several the same parameters choose between (the stock snapshot: NDJSON or CSV)
+            for media, body in responses[status]["content"].items():
+                assert "schema" in body, (method, path, status, media)
         rule = handler.opt["access"]
         expected = {400, 401, 403, 422} if not rule.public else set()
         if has_path_parameters:
@@ -119,9 +119,11 @@ def test_success_answers_are_typed_except_the_listed_ones(document):
     for path, ops in document["paths"].items():
         for method, op in ops.items():
             for status, response in op["responses"].items():
-                content = response.get("content") or {}
-                if status.startswith("2") and "application/json" in content and _untyped(content["application/json"]["schema"]):
-                    untyped.add((method.upper(), path))
+                for media, body in (response.get("content") or {}).items() if status.startswith("2") else ():
+                    # JSON in any of its dresses: plain, one document a line (NDJSON), JSON-LD
+                    json_like = media in ("application/json", "application/x-ndjson") or media.endswith("+json")
+                    if json_like and _untyped(body["schema"]):
+                        untyped.add((method.upper(), path))
     assert untyped <= UNTYPED, f"declare the answer's type (a msgspec Struct) for {sorted(untyped - UNTYPED)}"
 
 
@@ -148,11 +150,18 @@ class Conformance:
         if not content:
             assert not response.content, (method, template, status)
             return response
-        ((media, spec),) = content.items()
-        assert response.headers["content-type"].split(";")[0] == media, (method, template, status, response.headers["content-type"])
-        schema = {**spec["schema"], "components": self.document["components"]}
-        errors = [f"{'/'.join(map(str, x.absolute_path))}: {x.message}" for x in Draft202012Validator(schema).iter_errors(response.json())]
-        assert not errors, (method, template, status, errors, response.text)
+        media = response.headers["content-type"].split(";")[0]
+        assert media in content, (method, template, status, media, sorted(content))
+        schema = {**content[media]["schema"], "components": self.document["components"]}
+        if media == "application/x-ndjson":  # the schema is each line's
+            bodies = [json.loads(line) for line in response.text.splitlines()]
+        elif media.startswith("text/"):
+            bodies = [response.text]
+        else:
+            bodies = [response.json()]
+        for body in bodies:
+            errors = [f"{'/'.join(map(str, x.absolute_path))}: {x.message}" for x in Draft202012Validator(schema).iter_errors(body)]
+            assert not errors, (method, template, status, errors, response.text)
         self.seen.add((method, template, response.status_code))
         return response
 
@@ -235,3 +244,60 @@ async def test_packing_shipping_and_counting_answers_are_what_the_document_says(
     unknown = conforms(await client.post("/api/v1/counts", json={"clientScanId": str(uuid.uuid4()), "location": "NOWHERE",
                                                                  "item": "GLOVE-NIT-M"}, headers=picker), "/api/v1/counts")
     assert unknown.status_code == 404
+
+
+async def test_erp_outbound_and_health_answers_are_what_the_document_says(client, demo_db, conforms):
+    """NDJSON is checked line by line against its schema, CSV as text, EPCIS JSON-LD as a document."""
+    from udipick.services.identity import add_api_key
+
+    from tests.outbox.test_pull import _demo_events
+
+    await _demo_events(demo_db)
+    erp = {"Authorization": f"Bearer {await add_api_key(demo_db, 'erp-pull', ['erp:read'])}"}
+    admin = {"Authorization": f"Bearer {await add_api_key(demo_db, 'erp-admin', ['admin'])}"}
+
+    assert conforms(await client.get("/healthz"), "/healthz").json() == {"status": "ok"}
+    ready = conforms(await client.get("/readyz"), "/readyz")
+    assert ready.json()["status"] == "ready" and ready.json()["checks"]["database"] == "up"
+
+    pulled = conforms(await client.get("/api/v1/erp/events?after=0&limit=3", headers=erp), "/api/v1/erp/events")
+    assert [json.loads(line)["position"] for line in pulled.text.splitlines()] == [1, 2, 3]
+    assert pulled.headers["udipick-next-after"] == "3"
+    assert conforms(await client.get("/api/v1/erp/events?after=99", headers=erp), "/api/v1/erp/events").status_code == 422
+    assert conforms(await client.get("/api/v1/erp/events"), "/api/v1/erp/events").status_code == 401
+
+    stock = conforms(await client.get("/api/v1/erp/stock", headers=erp), "/api/v1/erp/stock")
+    assert stock.headers["content-type"].startswith("application/x-ndjson") and stock.text.count("\n") > 3
+    csv = conforms(await client.get("/api/v1/erp/stock?format=csv", headers=erp), "/api/v1/erp/stock")
+    assert csv.text.splitlines()[0] == "item,gtin,lot,expiry,serial,warehouse,location,status,quantity,reserved"
+
+    document = conforms(await client.get("/api/v1/epcis/events?after=0&limit=3", headers=erp), "/api/v1/epcis/events")
+    assert [e["udipick:position"] for e in document.json()["epcisBody"]["eventList"]] == [1, 2]  # 3 has no EPCIS counterpart
+    assert document.headers["udipick-next-after"] == "3"
+
+    hooks, hook = "/api/v1/erp/webhooks", "/api/v1/erp/webhooks/{subscription_id}"
+    body = {"name": "erp-main", "url": "http://127.0.0.1:9/hook", "eventTypes": ["pick.*"], "fromPosition": 0}
+    created = conforms(await client.post(hooks, json=body, headers=admin), hooks)
+    assert created.status_code == 201 and created.json()["secret"].startswith("whsec_") and created.json()["cursor"] == 0
+    sub = created.json()["id"]
+    assert conforms(await client.post(hooks, json=body, headers=admin), hooks).status_code == 409
+    bad = conforms(await client.post(hooks, json={**body, "name": "x", "eventTypes": ["Pick"]}, headers=admin), hooks)
+    assert bad.status_code == 422 and bad.json()["pointer"] == "/eventTypes/0"
+    listed = conforms(await client.get(hooks, headers=admin), hooks).json()
+    assert [(w["name"], w.get("pending", 0), "secret" in w) for w in listed] == [("erp-main", 0, False)]  # zeros left out
+    paused = conforms(await client.patch(f"{hooks}/{sub}", json={"active": False, "maxAttempts": 3}, headers=admin), hook)
+    assert (paused.json()["active"], paused.json()["maxAttempts"], paused.json()["eventTypes"]) == (False, 3, ["pick.*"])
+    assert conforms(await client.get(f"{hooks}/{sub}", headers=admin), hook).json() == paused.json()
+    assert conforms(await client.patch(f"{hooks}/999999", json={"active": True}, headers=admin), hook).status_code == 404
+    deliveries = hook + "/deliveries"
+    assert conforms(await client.get(f"{hooks}/{sub}/deliveries", headers=admin), deliveries).json() == []
+    assert conforms(await client.get(f"{hooks}/999999/deliveries", headers=admin), deliveries).status_code == 404
+    one = "/api/v1/erp/webhooks/deliveries/{delivery_id}"
+    assert conforms(await client.get(f"{hooks}/deliveries/999999", headers=admin), one).status_code == 404
+    replayed = conforms(await client.post(f"{hooks}/{sub}/replay", json={}, headers=admin), hook + "/replay")
+    assert replayed.json() == {"requeued": 0}
+    subscribers = "/api/v1/erp/stream/subscribers"
+    assert conforms(await client.get(subscribers, headers=admin), subscribers).json() == []
+    assert conforms(await client.delete(f"{hooks}/{sub}", headers=admin), hook).status_code == 204
+    assert conforms(await client.delete(f"{hooks}/{sub}", headers=admin), hook).status_code == 404
+    assert conforms(await client.get(hooks, headers=admin), hooks).json() == []

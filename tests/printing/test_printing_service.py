@@ -16,13 +16,16 @@ from udipick.domain.errors import (
     PrintJobAlreadySent,
     UnknownLabelTemplate,
 )
-from udipick.integrations.labels.render import render_label
+from udipick.integrations.labels.render import ZplTemplates, render_label
 from udipick.integrations.print_worker import Backoff, PrintWorker, send_now
 from udipick.services import printing
 from udipick.services.printing import PrinterSpec, queue_label
 
 from tests.conftest import wait_until
 from tests.printing.conftest import FakePrinter, free_port
+
+#: the templates the app wires in (api/app.py), handed to the services as their LabelRenderer
+LABELS = ZplTemplates()
 
 FAST = Backoff(base=0.05, factor=2.0, maximum=0.2)
 ITEM = {"gtin": "09501101530003", "lot": "AB-12x", "expiry": dt.date(2027, 3, 31), "item_name": "Syringe 10 ml"}
@@ -50,7 +53,7 @@ async def job(db, job_id: int) -> PrintJob:
 async def test_a_label_with_no_printer_is_kept_as_no_printer_with_a_message_the_handheld_shows(demo_db):
     picker = await actor(demo_db, "picker")
     async with demo_db() as s, s.begin():
-        ref = await queue_label(s, picker, kind="lpn", data={"lpn": "LPN000123"}, zone="DOCK")
+        ref = await queue_label(s, picker, LABELS, kind="lpn", data={"lpn": "LPN000123"}, zone="DOCK")
     assert ref.status == "no_printer" and ref.printer is None
     assert f"print job {ref.job_id}" in ref.message and "zone DOCK" in ref.message
     kept = await job(demo_db, ref.job_id)
@@ -62,7 +65,7 @@ async def test_a_label_with_no_printer_is_kept_as_no_printer_with_a_message_the_
 async def test_queue_label_writes_in_the_callers_transaction_and_does_not_commit(demo_db):
     picker = await actor(demo_db, "picker")
     async with demo_db() as s, s.begin():
-        ref = await queue_label(s, picker, kind="location", data={"code": "A-01-01"}, zone="A")
+        ref = await queue_label(s, picker, LABELS, kind="location", data={"code": "A-01-01"}, zone="A")
         await s.rollback()
     async with demo_db() as s:
         assert (await s.execute(select(func.count()).select_from(PrintJob).where(PrintJob.id == ref.job_id))).scalar() == 0
@@ -81,7 +84,7 @@ async def test_bad_label_data_refuses_the_callers_step_and_records_no_job(demo_d
     picker = await actor(demo_db, "picker")
     with pytest.raises(error):
         async with demo_db() as s, s.begin():
-            await queue_label(s, picker, kind=kind, data=data)
+            await queue_label(s, picker, LABELS, kind=kind, data=data)
     async with demo_db() as s:
         assert (await s.execute(select(func.count()).select_from(PrintJob))).scalar() == 0
 
@@ -92,10 +95,10 @@ async def test_the_device_default_wins_over_the_zone_printer_and_a_printer_witho
     await add_printer(demo_db, "bench-7", 9103, size="4x2", dpi=300)
     picker = await actor(demo_db, "picker", device="scanner-7")
     async with demo_db() as s, s.begin():
-        sscc = await queue_label(s, picker, kind="sscc", data=SSCC, zone="DOCK")  # no 2x1 SSCC label
-        lpn_zone = await queue_label(s, picker, kind="lpn", data={"lpn": "LPN1"}, zone="DOCK")
+        sscc = await queue_label(s, picker, LABELS, kind="sscc", data=SSCC, zone="DOCK")  # no 2x1 SSCC label
+        lpn_zone = await queue_label(s, picker, LABELS, kind="lpn", data={"lpn": "LPN1"}, zone="DOCK")
         await printing.set_device_printer(s, picker, "scanner-7", "bench-7")
-        lpn_device = await queue_label(s, picker, kind="lpn", data={"lpn": "LPN1"}, zone="DOCK")
+        lpn_device = await queue_label(s, picker, LABELS, kind="lpn", data={"lpn": "LPN1"}, zone="DOCK")
     assert (sscc.printer, lpn_zone.printer, lpn_device.printer) == ("dock-big", "dock-big", "bench-7")
     assert {sscc.status, lpn_zone.status, lpn_device.status} == {"queued"}
     device_job = await job(demo_db, lpn_device.job_id)
@@ -107,8 +110,8 @@ async def test_the_worker_sends_the_exact_zpl_to_the_printer_and_records_sent(de
     await add_printer(demo_db, "dock", fake_printer.port, zone="DOCK")
     picker = await actor(demo_db, "picker")
     async with demo_db() as s, s.begin():
-        item = await queue_label(s, picker, kind="item", data=ITEM, zone="DOCK")
-        sscc = await queue_label(s, picker, kind="sscc", data=SSCC, zone="DOCK")
+        item = await queue_label(s, picker, LABELS, kind="item", data=ITEM, zone="DOCK")
+        sscc = await queue_label(s, picker, LABELS, kind="sscc", data=SSCC, zone="DOCK")
     assert await PrintWorker(demo_db, timeout=2, backoff=FAST).run_once() == 2
     received = sorted(fake_printer.wait_for_jobs(2))
     assert received == sorted([render_label("item", ITEM), render_label("sscc", SSCC)])
@@ -123,7 +126,7 @@ async def test_a_printer_that_is_down_then_up_gets_the_job_after_retry_and_the_t
     await add_printer(demo_db, "dock", port, zone="DOCK")
     picker = await actor(demo_db, "picker")
     async with demo_db() as s, s.begin():
-        ref = await queue_label(s, picker, kind="item", data=SERIAL_ITEM, zone="DOCK")
+        ref = await queue_label(s, picker, LABELS, kind="item", data=SERIAL_ITEM, zone="DOCK")
     states = [(await job(demo_db, ref.job_id)).status]
     # a backoff longer than one round can take on a loaded machine, so the round ends after one attempt
     slow = Backoff(base=1.0, factor=2.0, maximum=2.0)
@@ -156,7 +159,7 @@ async def test_after_the_last_attempt_a_failed_job_waits_for_a_person_and_retry_
     await add_printer(demo_db, "dock", port, zone="DOCK")
     picker = await actor(demo_db, "picker")
     async with demo_db() as s, s.begin():
-        ref = await queue_label(s, picker, kind="lpn", data={"lpn": "LPN9"}, zone="DOCK")
+        ref = await queue_label(s, picker, LABELS, kind="lpn", data={"lpn": "LPN9"}, zone="DOCK")
     worker = PrintWorker(demo_db, timeout=1, backoff=Backoff(base=0.0, maximum=0.0))
     assert await worker.run_once() == printing.DEFAULT_MAX_ATTEMPTS
     given_up = await job(demo_db, ref.job_id)
@@ -166,7 +169,7 @@ async def test_after_the_last_attempt_a_failed_job_waits_for_a_person_and_retry_
     printer = FakePrinter(port).start()
     try:
         async with demo_db() as s, s.begin():
-            await printing.retry_job(s, picker, ref.job_id)
+            await printing.retry_job(s, picker, LABELS, ref.job_id)
         result = await send_now(demo_db, ref.job_id)
         assert printer.wait_for_jobs(1) == [render_label("lpn", {"lpn": "LPN9"})]
     finally:
@@ -174,7 +177,7 @@ async def test_after_the_last_attempt_a_failed_job_waits_for_a_person_and_retry_
     assert (result.status, result.printer) == ("sent", "dock")
     with pytest.raises(PrintJobAlreadySent):
         async with demo_db() as s, s.begin():
-            await printing.retry_job(s, picker, ref.job_id)
+            await printing.retry_job(s, picker, LABELS, ref.job_id)
 
 
 async def test_a_reprint_is_a_new_job_with_the_same_bytes_or_re_rendered_for_another_printer(demo_db, fake_printer):
@@ -182,11 +185,11 @@ async def test_a_reprint_is_a_new_job_with_the_same_bytes_or_re_rendered_for_ano
     await add_printer(demo_db, "bench-300", fake_printer.port, size="4x2", dpi=300)
     picker = await actor(demo_db, "picker")
     async with demo_db() as s, s.begin():
-        ref = await queue_label(s, picker, kind="item", data=ITEM, zone="DOCK")
+        ref = await queue_label(s, picker, LABELS, kind="item", data=ITEM, zone="DOCK")
     await send_now(demo_db, ref.job_id)
     async with demo_db() as s, s.begin():
-        same = await printing.reprint_job(s, picker, ref.job_id)
-        other = await printing.reprint_job(s, picker, ref.job_id, printer="bench-300")
+        same = await printing.reprint_job(s, picker, LABELS, ref.job_id)
+        other = await printing.reprint_job(s, picker, LABELS, ref.job_id, printer="bench-300")
     assert (same.reprint_of, other.reprint_of) == (ref.job_id, ref.job_id)
     assert same.zpl == (await job(demo_db, ref.job_id)).zpl and same.printer_name == "dock"
     assert other.zpl == render_label("item", ITEM, size="4x2", dpi=300)
@@ -200,13 +203,13 @@ async def test_removing_a_printer_keeps_its_waiting_jobs_as_no_printer_and_they_
     picker = await actor(demo_db, "picker")
     admin = await actor(demo_db, "admin", device=None)
     async with demo_db() as s, s.begin():
-        ref = await queue_label(s, picker, kind="sscc", data=SSCC, zone="DOCK")
+        ref = await queue_label(s, picker, LABELS, kind="sscc", data=SSCC, zone="DOCK")
     async with demo_db() as s, s.begin():
         await printing.remove_printer(s, admin, "dock")
     parked = await job(demo_db, ref.job_id)
     assert (parked.status, parked.printer_id, parked.printer_name) == ("no_printer", None, "dock")
     async with demo_db() as s, s.begin():
-        moved = await printing.retry_job(s, admin, ref.job_id, printer="ship-300")
+        moved = await printing.retry_job(s, admin, LABELS, ref.job_id, printer="ship-300")
     assert (moved.status, moved.dpi) == ("queued", 300)
     assert (await send_now(demo_db, ref.job_id)).status == "sent"
     assert fake_printer.wait_for_jobs(1) == [render_label("sscc", SSCC, size="4x6", dpi=300)]
@@ -216,19 +219,19 @@ async def test_copies_go_out_in_one_job_but_a_serial_label_is_never_copied(demo_
     await add_printer(demo_db, "dock", fake_printer.port, zone="DOCK")
     picker = await actor(demo_db, "picker")
     async with demo_db() as s, s.begin():
-        three = await printing.create_job(s, picker, kind="location", data={"code": "A-01-01"}, zone="DOCK", copies=3)
+        three = await printing.create_job(s, picker, LABELS, kind="location", data={"code": "A-01-01"}, zone="DOCK", copies=3)
     assert (await send_now(demo_db, three.id)).status == "sent"
     assert fake_printer.wait_for_jobs(1) == [render_label("location", {"code": "A-01-01"}) * 3]
     with pytest.raises(InvalidLabelData, match="one label per serial"):
         async with demo_db() as s, s.begin():
-            await printing.create_job(s, picker, kind="item", data=SERIAL_ITEM, zone="DOCK", copies=2)
+            await printing.create_job(s, picker, LABELS, kind="item", data=SERIAL_ITEM, zone="DOCK", copies=2)
 
 
 async def test_two_workers_send_every_job_exactly_once(demo_db, fake_printer):
     await add_printer(demo_db, "dock", fake_printer.port, zone="DOCK")
     picker = await actor(demo_db, "picker")
     async with demo_db() as s, s.begin():
-        refs = [await queue_label(s, picker, kind="lpn", data={"lpn": f"LPN{i:04d}"}, zone="DOCK") for i in range(12)]
+        refs = [await queue_label(s, picker, LABELS, kind="lpn", data={"lpn": f"LPN{i:04d}"}, zone="DOCK") for i in range(12)]
     a, b = PrintWorker(demo_db, timeout=2, concurrency=2), PrintWorker(demo_db, timeout=2, concurrency=2)
     counts = await asyncio.gather(a.run_once(), b.run_once())
     assert sum(counts) == 12

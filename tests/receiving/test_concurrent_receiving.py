@@ -11,9 +11,12 @@ from udipick.config import Settings
 from udipick.db.engine import make_engine, make_sessionmaker
 from udipick.db.models import User
 from udipick.domain.access import Actor
+from udipick.integrations.labels.render import ZplTemplates
 from udipick.services.receiving import receipt as svc
 
 from tests.receiving.helpers import LEDGER_FOR, datamatrix, days, rows, scalar
+
+LABELS = ZplTemplates()  # the renderer api/app.py wires in
 
 
 async def _actor(db, username: str, device: str) -> Actor:
@@ -40,7 +43,7 @@ async def test_two_receivers_racing_for_the_last_open_units_never_over_receive(d
         a = (await svc.start_receipt(db1, alice, document="PO-1001")).id
         b = (await svc.start_receipt(db2, bob, document="PO-1001")).id
         # line 1: 200 ordered, supplier tolerance 5 % (210 at most); 100 already received
-        first = await svc.scan_receipt(db1, alice, settings, a, svc.ScanInput(uuid.uuid4(), box), today=days(0))
+        first = await svc.scan_receipt(db1, alice, settings, LABELS, a, svc.ScanInput(uuid.uuid4(), box), today=days(0))
         assert first.status == 200 and first.body["line"]["open"] == 100
 
         # hold the line so that both scans are inside their transactions before either may judge it
@@ -50,8 +53,8 @@ async def test_two_receivers_racing_for_the_last_open_units_never_over_receive(d
             " WHERE d.erp_id = 'PO-1001' AND l.line_no = 1 FOR UPDATE"
         ))
         race = [
-            asyncio.create_task(svc.scan_receipt(db1, alice, settings, a, svc.ScanInput(uuid.uuid4(), box), today=days(0))),
-            asyncio.create_task(svc.scan_receipt(db2, bob, settings, b, svc.ScanInput(uuid.uuid4(), box), today=days(0))),
+            asyncio.create_task(svc.scan_receipt(db1, alice, settings, LABELS, a, svc.ScanInput(uuid.uuid4(), box), today=days(0))),
+            asyncio.create_task(svc.scan_receipt(db2, bob, settings, LABELS, b, svc.ScanInput(uuid.uuid4(), box), today=days(0))),
         ]
         for _ in range(200):
             if await _waiting_on_locks(demo_db) == 2:

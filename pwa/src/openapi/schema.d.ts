@@ -576,6 +576,14 @@ export type webhooks = Record<string, never>;
 
 export interface components {
   schemas: {
+    /** Alive */
+    Alive: {
+      /**
+       * @default ok
+       * @constant
+       */
+      status?: "ok";
+    };
     /** ApiKeySummary */
     ApiKeySummary: {
       name: string;
@@ -789,6 +797,33 @@ export interface components {
       ai: string;
       value: string;
     };
+    /** EpcisBizTransaction */
+    EpcisBizTransaction: {
+      type?: string;
+      bizTransaction: string;
+    };
+    /** EpcisBody */
+    EpcisBody: {
+      eventList: components["schemas"]["ObjectEvent"][];
+    };
+    /** EpcisDocument */
+    EpcisDocument: {
+      "@context": unknown[];
+      /** @constant */
+      type: "EPCISDocument";
+      schemaVersion: string;
+      creationDate: string;
+      epcisBody: components["schemas"]["EpcisBody"];
+    };
+    /** EpcisPlace */
+    EpcisPlace: {
+      id: string;
+    };
+    /** EpcisQuantity */
+    EpcisQuantity: {
+      epcClass: string;
+      quantity?: number;
+    };
     /** ErpStockLine */
     ErpStockLine: {
       item: string;
@@ -961,6 +996,28 @@ export interface components {
       gtin: string;
       missing: number;
       reason: string;
+    };
+    /** ObjectEvent */
+    ObjectEvent: {
+      /** @constant */
+      type: "ObjectEvent";
+      eventID: string;
+      eventTime: string;
+      eventTimeZoneOffset: string;
+      /** @enum {string} */
+      action: "ADD" | "OBSERVE" | "DELETE";
+      bizStep: string;
+      disposition: string;
+      epcList?: string[];
+      quantityList?: components["schemas"]["EpcisQuantity"][];
+      readPoint?: components["schemas"]["EpcisPlace"];
+      bizLocation?: components["schemas"]["EpcisPlace"];
+      bizTransactionList?: components["schemas"]["EpcisBizTransaction"][];
+      ilmd?: {
+        [key: string]: string;
+      };
+      "udipick:position": number;
+      "udipick:eventType": string;
     };
     /** OrderIn */
     OrderIn: {
@@ -1221,6 +1278,15 @@ export interface components {
       locations: string[];
       reasons: string[];
     };
+    /** Ready */
+    Ready: {
+      /** @constant */
+      status: "ready";
+      schema: string;
+      checks: {
+        [key: string]: string;
+      };
+    };
     /** ReceiptLpn */
     ReceiptLpn: {
       lpn: string;
@@ -1470,6 +1536,31 @@ export interface components {
       location?: string | null;
       note?: string | null;
     };
+    /** StockRow */
+    StockRow: {
+      item: string;
+      gtin: string;
+      lot: string | null;
+      expiry: string | null;
+      serial: string | null;
+      warehouse: string;
+      location: string;
+      status: string;
+      quantity: number;
+      reserved: number;
+    };
+    /** StreamEvent */
+    StreamEvent: {
+      position: number;
+      /** Format: uuid */
+      eventId: string;
+      type: string;
+      /** Format: date-time */
+      occurredAt: string;
+      user: string | null;
+      device: string | null;
+      data: unknown;
+    };
     /** StreamSubscriberOut */
     StreamSubscriberOut: {
       owner: string;
@@ -1615,9 +1706,7 @@ export interface operations {
         headers: {
         };
         content: {
-          "application/json": {
-            [key: string]: string;
-          };
+          "application/json": components["schemas"]["Alive"];
         };
       };
       /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
@@ -1645,7 +1734,7 @@ export interface operations {
         headers: {
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["Ready"];
         };
       };
       /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
@@ -4094,12 +4183,14 @@ export interface operations {
       };
     };
     responses: {
-      /** @description Request fulfilled, document follows */
+      /** @description One StreamEvent per line (NDJSON), in position order; empty when nothing is newer. */
       200: {
         headers: {
+          /** @description send as `after` for the next page: the last position in this page, or `after` itself when it is empty */
+          "udipick-next-after"?: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/x-ndjson": components["schemas"]["StreamEvent"];
         };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
@@ -4151,12 +4242,17 @@ export interface operations {
       };
     };
     responses: {
-      /** @description Request fulfilled, document follows */
+      /** @description One StockRow per line (NDJSON); with format=csv, CSV with the same fields. */
       200: {
         headers: {
+          /** @description `false` only when events kept committing faster than a quiet moment could be found */
+          "udipick-as-of-exact"?: unknown;
+          /** @description the figures include exactly the events up to this position: apply the stream from there on */
+          "udipick-as-of-position"?: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/x-ndjson": components["schemas"]["StockRow"];
+          "text/csv": string;
         };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
@@ -4864,9 +4960,11 @@ export interface operations {
       /** @description Request fulfilled, document follows */
       200: {
         headers: {
+          /** @description send as `after` for the next page: the last position in this page, or `after` itself when it is empty */
+          "udipick-next-after"?: unknown;
         };
         content: {
-          "application/json": unknown;
+          "application/ld+json": components["schemas"]["EpcisDocument"];
         };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */

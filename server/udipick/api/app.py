@@ -7,8 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
-
-import asyncpg
+from typing import TYPE_CHECKING
 
 from litestar import Litestar, Router
 from litestar.config.cors import CORSConfig
@@ -18,7 +17,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 
 from udipick.api import admin, auth, health, scans
-from udipick.api.deps import access_guard, allow, provide_actor, provide_db, provide_settings, watch_auth_changes
+from udipick.api.deps import access_guard, allow, provide_actor, provide_db, provide_labels, provide_settings, watch_auth_changes
 from udipick.api.counts import counts_router
 from udipick.api.erp import erp_inbound_router
 from udipick.api.packing import packing_router
@@ -36,9 +35,13 @@ from udipick.api.request import UdipickRequest
 from udipick.config import Settings
 from udipick.db.engine import make_engine, make_sessionmaker
 from udipick.db.pg import close_hot_pool, open_hot_pool
+from udipick.integrations.labels.render import ZplTemplates
 from udipick.services import identity, picking
 from udipick.services.password_checks import PasswordChecks
 from udipick.services.replenishment import planner_in_background
+
+if TYPE_CHECKING:
+    import asyncpg
 
 log = logging.getLogger("udipick")
 
@@ -118,6 +121,7 @@ def create_app(settings: Settings, *, database_url: str) -> Litestar:
             "db": Provide(provide_db, sync_to_thread=False),
             "actor": Provide(provide_actor, sync_to_thread=False),
             "settings": Provide(provide_settings, sync_to_thread=False),
+            "labels": Provide(provide_labels, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         # every JSON body is measured for depth before it is decoded; bulk loads set their own body limit
@@ -135,6 +139,9 @@ def create_app(settings: Settings, *, database_url: str) -> Litestar:
         cors_config=CORSConfig(allow_origins=["*"], allow_headers=["authorization", "content-type", "x-device-id"]),
     )
     app.state.settings = settings
+    # the services render labels through this adapter (services/printing.py's LabelRenderer); they never
+    # import the integration themselves, which builds on them (integrations/print_worker.py)
+    app.state.labels = ZplTemplates()
     return app
 
 

@@ -16,6 +16,7 @@ from udipick.domain.access import ANY_USER, DEVICE_QUERY, Access, Actor, access,
 from udipick.domain.errors import NotAuthenticated, PermissionDenied
 from udipick.services.identity import AUTH_CHANNEL, resolve_bearer, token_digest
 from udipick.services.password_checks import PasswordChecks
+from udipick.services.printing import LabelRenderer
 
 
 def allow(*roles: str, scopes: tuple[str, ...] = (), public: bool = False, any_user: bool = False) -> dict[str, Any]:
@@ -192,7 +193,13 @@ def provide_settings(request: ASGIConnection) -> Settings:
     return request.app.state.settings
 
 
-# handler parameter types: ``db: Db``, ``actor: CurrentActor``, ``settings: AppSettings``
+def provide_labels(request: ASGIConnection) -> LabelRenderer:
+    """The label renderer ``create_app`` wired in (the ZPL templates), handed to the printing services."""
+    return request.app.state.labels
+
+
+# handler parameter types: ``db: Db``, ``actor: CurrentActor``, ``settings: AppSettings``, ``labels: Labels``
 Db = NamedDependency[async_sessionmaker]
 CurrentActor = NamedDependency[Actor]
 AppSettings = NamedDependency[Settings]
+Labels = NamedDependency[LabelRenderer]

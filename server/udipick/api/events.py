@@ -10,29 +10,40 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 import msgspec
 from litestar import Router, delete, get, patch, post
+from litestar.datastructures import ResponseHeader
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Schema
 from litestar.params import JSONBody, Parameter
 from litestar.response import Response
-from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
 
 from udipick.api.deps import AppSettings, Db, allow
-from udipick.domain.cursor import parse_cursor
 from udipick.domain.csv_cells import csv_text
-from udipick.domain.errors import (
-    InvalidRecord,
-    UnknownWebhookDelivery,
-    UnknownWebhookSubscription,
-    WebhookNameTaken,
-)
 from udipick.services import exports, outbox, webhooks
+from udipick.services.outbox import StreamSubscriberOut
+from udipick.services.webhooks import DeliveryOut, ReplayOut, WebhookOut
 
 ERP_READ = allow("admin", scopes=("erp:read",))
 ADMIN = allow("admin", scopes=("admin",))
 NDJSON = "application/x-ndjson"
+CSV = "text/csv"
+
+#: the pulls' cursor, in a header so the body stays one event per line
+NEXT_AFTER = ResponseHeader(
+    name="udipick-next-after", documentation_only=True,
+    description="send as `after` for the next page: the last position in this page, or `after` itself when it is empty",
+)
+AS_OF_POSITION = ResponseHeader(
+    name="udipick-as-of-position", documentation_only=True,
+    description="the figures include exactly the events up to this position: apply the stream from there on",
+)
+AS_OF_EXACT = ResponseHeader(
+    name="udipick-as-of-exact", documentation_only=True,
+    description="`false` only when events kept committing faster than a quiet moment could be found",
+)
 
 
 #: ``after`` on the pulls: read as text and parsed by ``domain.cursor`` (ASCII digits, 0 to the head), so a
@@ -43,35 +54,61 @@ AFTER = Parameter(
 )
 
 
-@get("/events", name="erp_events_batch", summary="Events after a position (NDJSON)", **ERP_READ)
+@get(
+    "/events",
+    name="erp_events_batch",
+    summary="Events after a position (NDJSON)",
+    media_type=NDJSON,
+    response_description="One StreamEvent per line (NDJSON), in position order; empty when nothing is newer.",
+    response_headers=[NEXT_AFTER],
+    **ERP_READ,
+)
 async def events_batch(
     db: Db,
     after: Annotated[str, AFTER] = "0",
     limit: Annotated[int, Parameter(ge=1, le=10000)] = 1000,
-) -> Response:
-    head = await outbox.sequence_now(db)
-    position = parse_cursor(after, head=head)
-    async with db() as session:
-        events = await outbox.read_after(session, position, limit)
-    body = b"".join(outbox.ENCODER.encode(e) + b"\n" for e in events)
-    next_after = events[-1].position if events else position
-    return Response(body, media_type=NDJSON, headers={"udipick-next-after": str(next_after)})
+) -> Response[outbox.StreamEvent]:
+    page = await outbox.events_after(db, after, limit)
+    body = b"".join(outbox.ENCODER.encode(e) + b"\n" for e in page.events)
+    return Response(body, media_type=NDJSON, headers={NEXT_AFTER.name: str(page.next_after)})
 
 
 # ---- stock snapshot and reconciliation ---------------------------------------------------------------
 
 
-@get("/stock", name="erp_stock_snapshot", summary="Stock snapshot (CSV or NDJSON)", **ERP_READ)
-async def stock_snapshot(db: Db, format: Literal["csv", "ndjson"] = "ndjson") -> Response:
+@dataclass
+class _AlsoCsv(Operation):
+    """The snapshot's 200 in both its media types: NDJSON (one ``StockRow`` a line, the default) and,
+    with ``format=csv``, CSV whose header row is the same fields."""
+
+    def __post_init__(self) -> None:
+        ok = (self.responses or {}).get("200")
+        if ok is not None and not isinstance(ok, dict) and ok.content is not None:
+            ok.content[CSV] = OpenAPIMediaType(
+                schema=Schema(type=OpenAPIType.STRING, description="header row: " + ",".join(exports.FIELDS))
+            )
+
+
+@get(
+    "/stock",
+    name="erp_stock_snapshot",
+    summary="Stock snapshot (CSV or NDJSON)",
+    media_type=NDJSON,
+    response_description="One StockRow per line (NDJSON); with format=csv, CSV with the same fields.",
+    response_headers=[AS_OF_POSITION, AS_OF_EXACT],
+    operation_class=_AlsoCsv,
+    **ERP_READ,
+)
+async def stock_snapshot(db: Db, format: Literal["csv", "ndjson"] = "ndjson") -> Response[exports.StockRow]:
     snap = await exports.stock_snapshot(db)
-    headers = {"udipick-as-of-position": str(snap.as_of_position), "udipick-as-of-exact": str(snap.exact).lower()}
+    headers = {AS_OF_POSITION.name: str(snap.as_of_position), AS_OF_EXACT.name: str(snap.exact).lower()}
     if format == "ndjson":
         return Response(b"".join(msgspec.json.encode(r) + b"\n" for r in snap.rows), media_type=NDJSON, headers=headers)
     rows = ([getattr(r, f) for f in r.__struct_fields__] for r in snap.rows)
     # ``text/csv`` alone: Litestar appends ``; charset=utf-8`` to every text/* media type itself
     return Response(
         csv_text(exports.FIELDS, rows),
-        media_type="text/csv",
+        media_type=CSV,
         headers={**headers, "content-disposition": 'attachment; filename="udipick-stock.csv"'},
     )
 
@@ -97,8 +134,7 @@ RECONCILIATION_MAX_BODY = 32 << 20
     **ERP_READ,
 )
 async def stock_reconciliation(data: JSONBody[ReconciliationIn], db: Db) -> exports.Reconciliation:
-    snap = await exports.stock_snapshot(db)
-    return exports.reconcile(snap, data.lines, group_by=list(data.group_by), only_listed_items=data.only_listed_items)
+    return await exports.reconcile_stock(db, data.lines, group_by=list(data.group_by), only_listed_items=data.only_listed_items)
 
 
 # ---- webhooks ---------------------------------------------------------------------------------------
@@ -120,66 +156,10 @@ class WebhookPatch(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
     active: bool | msgspec.UnsetType = msgspec.UNSET
 
 
-class WebhookOut(msgspec.Struct, rename="camel", omit_defaults=True):
-    id: int
-    name: str
-    url: str
-    event_types: list[str]
-    active: bool
-    max_attempts: int
-    cursor: int
-    pending: int = 0
-    dead: int = 0
-    delivered_upto: int = 0
-    #: shown once, when the subscription is created
-    secret: str | None = None
-
-
 class ReplayIn(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
     delivery_ids: list[int] | None = None
     status: Literal["dead", "delivered"] | None = None
     from_position: Annotated[int, msgspec.Meta(ge=0)] | None = None
-
-
-class ReplayOut(msgspec.Struct, rename="camel"):
-    requeued: int
-
-
-def _check_webhook(url: str | None, event_types: list[str] | None) -> None:
-    if url is not None and not url.startswith(("http://", "https://")):
-        raise InvalidRecord("a webhook URL starts with http:// or https://", pointer="/url")
-    for i, pattern in enumerate(event_types or []):
-        if not webhooks.valid_event_pattern(pattern):
-            raise InvalidRecord(
-                f"event type filter {pattern!r} is not a type like 'pick.confirmed.v1' or a prefix like 'pick.*'",
-                pointer=f"/eventTypes/{i}",
-            )
-
-
-async def _out(session, sub: webhooks.Subscription, secret: str | None = None) -> WebhookOut:
-    counts = (
-        await session.execute(
-            text(
-                "SELECT count(*) FILTER (WHERE status = 'pending') AS pending, count(*) FILTER (WHERE status = 'dead') AS dead,"
-                " coalesce(max(position) FILTER (WHERE status = 'delivered'), 0) AS delivered_upto"
-                " FROM webhook_deliveries WHERE subscription_id = :id"
-            ),
-            {"id": sub.id},
-        )
-    ).one()
-    return WebhookOut(
-        id=sub.id,
-        name=sub.name,
-        url=sub.url,
-        event_types=list(sub.event_types or []),
-        active=sub.active,
-        max_attempts=sub.max_attempts,
-        cursor=sub.cursor,
-        pending=counts.pending,
-        dead=counts.dead,
-        delivered_upto=counts.delivered_upto,
-        secret=secret,
-    )
 
 
 @post("/webhooks", name="erp_webhook_create", summary="Subscribe a URL to events", **ADMIN)
@@ -187,64 +167,38 @@ async def create_webhook(data: JSONBody[WebhookIn], db: Db, settings: AppSetting
     """The response carries the signing secret (``whsec_...``) once; store it in the ERP. A URL whose host
     is or resolves to a loopback, link-local, unspecified or multicast address is refused (422
     ``webhook-target-refused``); loopback only with ``UDIPICK_WEBHOOK_ALLOW_LOOPBACK=1``."""
-    _check_webhook(data.url, data.event_types)
-    await webhooks.resolve_target(data.url, allow_loopback=settings.webhook_allow_loopback)
-    async with db() as session:
-        try:
-            sub = await webhooks.create_subscription(
-                session,
-                name=data.name,
-                url=data.url,
-                event_types=data.event_types,
-                max_attempts=data.max_attempts,
-                from_position=data.from_position,
-            )
-            await session.commit()
-        except IntegrityError:
-            raise WebhookNameTaken(f"a webhook subscription named {data.name!r} exists already", name=data.name) from None
-        return await _out(session, sub, secret=sub.secret)
+    return await webhooks.subscribe(
+        db, name=data.name, url=data.url, event_types=data.event_types, max_attempts=data.max_attempts,
+        from_position=data.from_position, allow_loopback=settings.webhook_allow_loopback,
+    )
 
 
 @get("/webhooks", name="erp_webhook_list", summary="Webhook subscriptions and their backlog", **ADMIN)
 async def list_webhooks(db: Db) -> list[WebhookOut]:
-    async with db() as session:
-        return [await _out(session, s) for s in await webhooks.list_subscriptions(session)]
-
-
-async def _subscription(session, subscription_id: int) -> webhooks.Subscription:
-    sub = await webhooks.get_subscription(session, subscription_id)
-    if sub is None:
-        raise UnknownWebhookSubscription(f"no webhook subscription {subscription_id}", subscription_id=subscription_id)
-    return sub
+    return await webhooks.webhooks(db)
 
 
 @get("/webhooks/{subscription_id:int}", name="erp_webhook_get", summary="One webhook subscription", **ADMIN)
 async def get_webhook(subscription_id: int, db: Db) -> WebhookOut:
-    async with db() as session:
-        return await _out(session, await _subscription(session, subscription_id))
+    return await webhooks.webhook(db, subscription_id)
+
+
+def _unset_as_none(value):
+    return None if value is msgspec.UNSET else value
 
 
 @patch("/webhooks/{subscription_id:int}", name="erp_webhook_update", summary="Change or pause a subscription", **ADMIN)
 async def update_webhook(subscription_id: int, data: JSONBody[WebhookPatch], db: Db, settings: AppSettings) -> WebhookOut:
-    changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
-    _check_webhook(changes.get("url"), changes.get("event_types"))
-    if "url" in changes:
-        await webhooks.resolve_target(changes["url"], allow_loopback=settings.webhook_allow_loopback)
-    async with db() as session:
-        await _subscription(session, subscription_id)
-        if changes:
-            sets = ", ".join(f"{k} = :{k}" for k in changes)
-            await session.execute(text(f"UPDATE webhook_subscriptions SET {sets} WHERE id = :id"), {**changes, "id": subscription_id})
-            await session.commit()
-        return await _out(session, await _subscription(session, subscription_id))
+    return await webhooks.change_subscription(
+        db, subscription_id, allow_loopback=settings.webhook_allow_loopback, url=_unset_as_none(data.url),
+        event_types=_unset_as_none(data.event_types), max_attempts=_unset_as_none(data.max_attempts),
+        active=_unset_as_none(data.active),
+    )
 
 
 @delete("/webhooks/{subscription_id:int}", name="erp_webhook_delete", summary="Remove a subscription", **ADMIN)
 async def delete_webhook(subscription_id: int, db: Db) -> None:
-    async with db() as session:
-        await _subscription(session, subscription_id)
-        await session.execute(text("DELETE FROM webhook_subscriptions WHERE id = :id"), {"id": subscription_id})
-        await session.commit()
+    await webhooks.remove_subscription(db, subscription_id)
 
 
 @get(
@@ -259,19 +213,13 @@ async def list_webhook_deliveries(
     status: Literal["pending", "delivered", "dead"] | None = None,
     after: Annotated[int, Parameter(ge=0)] = 0,
     limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
-) -> list[webhooks.DeliveryOut]:
-    async with db() as session:
-        await _subscription(session, subscription_id)
-        return await webhooks.list_deliveries(session, subscription_id, status=status, after=after, limit=limit)
+) -> list[DeliveryOut]:
+    return await webhooks.deliveries(db, subscription_id, status=status, after=after, limit=limit)
 
 
 @get("/webhooks/deliveries/{delivery_id:int}", name="erp_webhook_delivery", summary="One delivery with every attempt", **ADMIN)
-async def get_webhook_delivery(delivery_id: int, db: Db) -> webhooks.DeliveryOut:
-    async with db() as session:
-        delivery = await webhooks.get_delivery(session, delivery_id)
-    if delivery is None:
-        raise UnknownWebhookDelivery(f"no webhook delivery {delivery_id}", delivery_id=delivery_id)
-    return delivery
+async def get_webhook_delivery(delivery_id: int, db: Db) -> DeliveryOut:
+    return await webhooks.delivery(db, delivery_id)
 
 
 @post(
@@ -283,31 +231,17 @@ async def get_webhook_delivery(delivery_id: int, db: Db) -> webhooks.DeliveryOut
 )
 async def replay_webhook(subscription_id: int, data: JSONBody[ReplayIn], db: Db) -> ReplayOut:
     """An empty body re-sends every dead delivery."""
-    status = data.status if (data.status or data.delivery_ids or data.from_position is not None) else "dead"
-    async with db() as session:
-        await _subscription(session, subscription_id)
-        n = await webhooks.replay(
-            session, subscription_id, delivery_ids=data.delivery_ids, status=status, from_position=data.from_position
-        )
-    return ReplayOut(requeued=n)
+    return await webhooks.send_again(
+        db, subscription_id, delivery_ids=data.delivery_ids, status=data.status, from_position=data.from_position
+    )
 
 
 # ---- stream subscribers ------------------------------------------------------------------------------
 
 
-class StreamSubscriberOut(msgspec.Struct, rename="camel"):
-    owner: str
-    name: str
-    acked_position: int
-    lag: int
-
-
 @get("/stream/subscribers", name="erp_stream_subscribers", summary="WebSocket subscribers and how far behind they are", **ADMIN)
 async def stream_subscribers(db: Db) -> list[StreamSubscriberOut]:
-    async with db() as session:
-        head = await outbox.head_position(session)
-        rows = (await session.execute(text("SELECT owner, name, acked_position FROM stream_subscribers ORDER BY owner, name"))).all()
-    return [StreamSubscriberOut(r.owner, r.name, r.acked_position, max(0, head - r.acked_position)) for r in rows]
+    return await outbox.stream_subscribers(db)
 
 
 events_router = Router(

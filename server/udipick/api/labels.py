@@ -21,13 +21,12 @@ from litestar import Request, Response, delete, get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from msgspec import Meta
 
-from udipick.api.deps import CurrentActor, Db, allow
+from udipick.api.deps import CurrentActor, Db, Labels, allow
 from udipick.api.request import refuse_deep_json
 from udipick.db.models_printing import PrintJob
 from udipick.domain.errors import InvalidLabelData
 from udipick.integrations import print_worker
 from udipick.integrations.labels.preview import render_png
-from udipick.integrations.labels.render import render_label
 from udipick.services import printing
 from udipick.services.printing import (
     DevicePrinterOut,
@@ -97,17 +96,19 @@ async def _send_and_answer(db: Db, job: PrintJob) -> Response[PrintJobOut]:
 
 
 @get("/api/v1/labels", **ANY_USER)
-async def list_labels() -> list[LabelOut]:
+async def list_labels(labels: Labels) -> list[LabelOut]:
     """Every label kind, size and resolution that has a template."""
-    return printing.list_labels()
+    return printing.list_labels(labels)
 
 
 @post("/api/v1/labels/{kind:str}/print", **ANY_USER)
-async def print_label(kind: FromPath[str], data: JSONBody[PrintIn], db: Db, actor: CurrentActor) -> Response[PrintJobOut]:
+async def print_label(
+    kind: FromPath[str], data: JSONBody[PrintIn], db: Db, actor: CurrentActor, labels: Labels
+) -> Response[PrintJobOut]:
     """Print ``copies`` of one label on the named printer, else the device's or the zone's."""
     async with db() as session, session.begin():
         job = await printing.create_job(
-            session, actor, kind=kind, data=data.data, zone=data.zone, printer=data.printer,
+            session, actor, labels, kind=kind, data=data.data, zone=data.zone, printer=data.printer,
             size=data.size, dpi=data.dpi, copies=data.copies,
         )
     return await _send_and_answer(db, job)
@@ -151,11 +152,11 @@ async def _png(zpl: bytes, size: str, dpi: int) -> Response[bytes]:
 
 
 @get("/api/v1/labels/{kind:str}/preview.png", media_type="image/png", **ANY_USER)
-async def preview_label(kind: FromPath[str], request: Request) -> Response[bytes]:
+async def preview_label(kind: FromPath[str], request: Request, labels: Labels) -> Response[bytes]:
     """The label as the printer would print it (``size``, ``dpi`` and the label data as query parameters)."""
     size = request.query_params.get("size") or printing.FALLBACK_SIZE
     dpi = _dpi(request.query_params.get("dpi"))
-    zpl = render_label(kind, _preview_data(request), size=size, dpi=dpi)
+    zpl = labels.render(kind, _preview_data(request), size=size, dpi=dpi)
     return await _png(zpl, size, dpi)
 
 
@@ -190,21 +191,21 @@ async def preview_print_job(job_id: FromPath[int], db: Db) -> Response[bytes]:
 
 @post("/api/v1/print-jobs/{job_id:int}/reprint", **ANY_USER)
 async def reprint_print_job(
-    job_id: FromPath[int], db: Db, actor: CurrentActor, data: JSONBody[JobActionIn | None] = None
+    job_id: FromPath[int], db: Db, actor: CurrentActor, labels: Labels, data: JSONBody[JobActionIn | None] = None
 ) -> Response[PrintJobOut]:
     """The same label again, as a new job (``reprintOf``), on ``printer`` or the original one."""
     async with db() as session, session.begin():
-        job = await printing.reprint_job(session, actor, job_id, printer=data.printer if data else None)
+        job = await printing.reprint_job(session, actor, labels, job_id, printer=data.printer if data else None)
     return await _send_and_answer(db, job)
 
 
 @post("/api/v1/print-jobs/{job_id:int}/retry", **ANY_USER)
 async def retry_print_job(
-    job_id: FromPath[int], db: Db, actor: CurrentActor, data: JSONBody[JobActionIn | None] = None
+    job_id: FromPath[int], db: Db, actor: CurrentActor, labels: Labels, data: JSONBody[JobActionIn | None] = None
 ) -> Response[PrintJobOut]:
     """Send a failed or printer-less job again, on ``printer`` or its own / the default printer."""
     async with db() as session, session.begin():
-        job = await printing.retry_job(session, actor, job_id, printer=data.printer if data else None)
+        job = await printing.retry_job(session, actor, labels, job_id, printer=data.printer if data else None)
     return await _send_and_answer(db, job)
 
 
@@ -212,24 +213,24 @@ async def retry_print_job(
 
 
 @get("/api/v1/printers", **REGISTRY_READ)
-async def list_printers(db: Db) -> list[PrinterOut]:
+async def list_printers(db: Db, labels: Labels) -> list[PrinterOut]:
     async with db() as session:
-        return await printing.list_printers(session)
+        return await printing.list_printers(session, labels)
 
 
 @post("/api/v1/printers", status_code=201, **REGISTRY_WRITE)
-async def add_printer(data: JSONBody[PrinterIn], db: Db, actor: CurrentActor) -> PrinterOut:
+async def add_printer(data: JSONBody[PrinterIn], db: Db, actor: CurrentActor, labels: Labels) -> PrinterOut:
     async with db() as session, session.begin():
         printer = await printing.add_printer(session, actor, _spec(data))
-    return printer_out(printer, data.location)
+    return printer_out(printer, data.location, labels)
 
 
 @put("/api/v1/printers/{name:str}", **REGISTRY_WRITE)
-async def update_printer(name: FromPath[str], data: JSONBody[PrinterIn], db: Db, actor: CurrentActor) -> PrinterOut:
+async def update_printer(name: FromPath[str], data: JSONBody[PrinterIn], db: Db, actor: CurrentActor, labels: Labels) -> PrinterOut:
     """Replace a printer's settings; jobs waiting for it follow (re-rendered if its labels changed)."""
     async with db() as session, session.begin():
-        printer = await printing.update_printer(session, actor, name, _spec(data))
-    return printer_out(printer, data.location)
+        printer = await printing.update_printer(session, actor, labels, name, _spec(data))
+    return printer_out(printer, data.location, labels)
 
 
 @delete("/api/v1/printers/{name:str}", status_code=204, **REGISTRY_WRITE)

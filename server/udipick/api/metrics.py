@@ -28,10 +28,9 @@ from litestar.response import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, disable_created_metrics, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.utils import floatToGoString
-from sqlalchemy import text
 
 from udipick.api.deps import Db, allow
-from udipick.services.outbox import BACKLOG, HEAD
+from udipick.services.metrics import integration_figures
 
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("udipick_request_id", default=None)
 
@@ -228,52 +227,8 @@ class _Out:
 @get("/metrics", name="metrics", summary="Prometheus metrics", include_in_schema=False, **allow("admin", scopes=("admin", "erp:read")))
 async def metrics(db: Db, request: Request) -> Response:
     out = _Out()
-    async with db() as s:
-        o = (
-            await s.execute(
-                # the head from the end of the position index and the backlog from the partial index of
-                # unsequenced rows: a scrape costs the same with ten events or ten million
-                text(
-                    f"SELECT ({HEAD}) AS head, b.unsequenced, coalesce(extract(epoch FROM now() - b.oldest), 0) AS oldest"
-                    f" FROM ({BACKLOG}) b"
-                )
-            )
-        ).one()
-        hooks = (
-            await s.execute(
-                text(
-                    """
-SELECT w.name, w.active,
-       count(*) FILTER (WHERE d.status = 'pending') AS pending,
-       count(*) FILTER (WHERE d.status = 'dead') AS dead,
-       coalesce(extract(epoch FROM now() - min(o.occurred_at) FILTER (WHERE d.status = 'pending')), 0) AS oldest,
-       min(d.position) FILTER (WHERE d.status = 'pending') AS first_pending,
-       w.cursor
-  FROM webhook_subscriptions w
-  LEFT JOIN webhook_deliveries d ON d.subscription_id = w.id
-  LEFT JOIN outbox_events o ON o.position = d.position AND d.status = 'pending'
- GROUP BY w.id ORDER BY w.name"""
-                )
-            )
-        ).all()
-        attempts = (
-            await s.execute(
-                text(
-                    "SELECT w.name, (a.status_code BETWEEN 200 AND 299) AS ok, count(*) AS n FROM webhook_attempts a"
-                    " JOIN webhook_deliveries d ON d.id = a.delivery_id JOIN webhook_subscriptions w ON w.id = d.subscription_id"
-                    " GROUP BY 1, 2 ORDER BY 1, 2"
-                )
-            )
-        ).all()
-        retried = (
-            await s.execute(
-                text(
-                    "SELECT w.name, coalesce(sum(greatest(d.attempts - 1, 0)), 0) AS n FROM webhook_deliveries d"
-                    " JOIN webhook_subscriptions w ON w.id = d.subscription_id GROUP BY 1 ORDER BY 1"
-                )
-            )
-        ).all()
-        streams = (await s.execute(text("SELECT owner, name, acked_position FROM stream_subscribers ORDER BY 1, 2"))).all()
+    figures = await integration_figures(db)
+    o, hooks, attempts, retried, streams = figures.outbox, figures.webhooks, figures.attempts, figures.retried, figures.streams
     head = o.head
     out.metric("udipick_outbox_head_position", "gauge", "Highest assigned stream position.", [({}, head)])
     out.metric("udipick_outbox_unsequenced_events", "gauge", "Events written but not yet given a position.", [({}, o.unsequenced)])

@@ -123,7 +123,7 @@ def problem_statuses(method: str, *, public: bool, path_parameters: bool, takes_
 
 
 def _takes_input(handler: HTTPRouteHandler) -> bool:
-    return any(name not in ("db", "actor", "settings", "request", "state") for name in handler.parsed_fn_signature.parameters)
+    return any(name not in ("db", "actor", "settings", "labels", "request", "state") for name in handler.parsed_fn_signature.parameters)
 
 
 class ProblemResponses(ReceiveRoutePlugin):

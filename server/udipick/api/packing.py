@@ -11,7 +11,7 @@ from litestar import Response, Router, post
 from litestar.params import JSONBody
 from msgspec import Meta
 
-from udipick.api.deps import AppSettings, CurrentActor, Db, allow
+from udipick.api.deps import AppSettings, CurrentActor, Db, Labels, allow
 from udipick.api.picking import PICKERS, Raw, reply_response
 from udipick.services import packing
 from udipick.services.packing import PackageClosed, PackageOpened, PackedUnits, Shipment
@@ -46,9 +46,9 @@ async def pack_scan(
 
 
 @post("/packing/packages/{sscc:str}/close", status_code=200, **allow(*PICKERS))
-async def close_package(sscc: Sscc, db: Db, actor: CurrentActor, settings: AppSettings) -> PackageClosed:
+async def close_package(sscc: Sscc, db: Db, actor: CurrentActor, settings: AppSettings, labels: Labels) -> PackageClosed:
     """Close the carton and queue its SSCC label (the answer says where it prints, or why it cannot)."""
-    return await packing.close_package(db, actor, settings, sscc=sscc)
+    return await packing.close_package(db, actor, settings, labels, sscc=sscc)
 
 
 @post("/shipments", status_code=200, **allow(*PICKERS))

@@ -19,7 +19,7 @@ from litestar import Request, Response, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
 from msgspec import Meta
 
-from udipick.api.deps import AppSettings, CurrentActor, Db, allow, client_address, password_checks
+from udipick.api.deps import AppSettings, CurrentActor, Db, Labels, allow, client_address, password_checks
 from udipick.api.picking import reply_response
 from udipick.domain.errors import InvalidRecord
 from udipick.services.receiving import putaway, qc, receipt
@@ -115,10 +115,12 @@ async def get_receipt(receipt_id: FromPath[int], db: Db) -> ReceiptView:
 
 
 @post("/api/v1/receipts/{receipt_id:int}/scans", status_code=200, **RECEIVING)
-async def scan_receipt(receipt_id: FromPath[int], data: JSONBody[ReceiptScanIn], db: Db, actor: CurrentActor, settings: AppSettings) -> Response[ScanAnswer]:
+async def scan_receipt(
+    receipt_id: FromPath[int], data: JSONBody[ReceiptScanIn], db: Db, actor: CurrentActor, settings: AppSettings, labels: Labels
+) -> Response[ScanAnswer]:
     """Receive one scan (DataMatrix, GS1-128 with count, HIBC, Digital Link). Replays answer the first verdict."""
     reply = await receipt.scan_receipt(
-        db, actor, settings, receipt_id,
+        db, actor, settings, labels, receipt_id,
         receipt.ScanInput(
             client_scan_id=data.client_scan_id, raw=data.raw, temperature_c=data.temperature_c, lot=data.lot, expiry=data.expiry,
             serial=data.serial, quantity=data.quantity, damaged=data.damaged, reason=data.reason,

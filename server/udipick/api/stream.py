@@ -38,10 +38,8 @@ from litestar.exceptions import WebSocketDisconnect
 
 from udipick.api.deps import allow
 from udipick.domain.access import Actor
-from udipick.domain.cursor import parse_cursor
 from udipick.domain.errors import DatabaseUnavailable, InvalidCursor
 from udipick.domain.problem import problem_body
-from udipick.db.pg import connection as pg_connection
 from udipick.db.pg import is_disconnect, unavailable
 from udipick.domain.json_input import MAX_JSON_DEPTH, too_deep
 from udipick.services import outbox
@@ -141,12 +139,7 @@ async def erp_stream(socket: WebSocket) -> None:
     raw_after = socket.query_params.get("after")
     db = state.db
     try:
-        async with db() as session:
-            head = await outbox.head_position(session)
-            # a position udipick never gave out is refused, not read generously: beyond the head, the
-            # subscriber would skip every event up to it without noticing
-            after = None if raw_after in (None, "") else parse_cursor(raw_after, head=head)
-            subscriber_id, acked = await outbox.open_subscriber(session, subscriber_owner(actor), name)
+        subscriber_id, acked, after = await outbox.open_stream(db, subscriber_owner(actor), name, raw_after)
     except InvalidCursor as refused:
         body = problem_body(refused)
         await _refuse(
@@ -177,8 +170,7 @@ async def erp_stream(socket: WebSocket) -> None:
         outage = 0.0
         while True:
             try:
-                async with pg_connection(db) as conn:
-                    events = await outbox.read_after_conn(conn, position, options.page)
+                events = await outbox.read_page(db, position, options.page)
             except DatabaseUnavailable:
                 # PostgreSQL is restarting: keep the subscriber and read again from where it is once it is
                 # back (the hot pool reconnects; the hub's LISTEN connection too, with its own backoff)

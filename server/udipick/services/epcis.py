@@ -11,15 +11,23 @@ with ILMD (lot number, item expiration date: the UDI production identifiers); ev
 Events with no identifiable objects (a wave released, a refused scan) have no EPCIS counterpart
 and are left out; ``udipick:position`` on each ObjectEvent ties it back to the stream.
 
-Pure: the caller reads the events and the warehouse GLN.
+``object_event`` and ``document`` are pure; ``events_document`` reads a page of the stream and the
+warehouse GLN for them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote
+
+import msgspec
+from msgspec import UNSET, UnsetType
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from udipick.services import outbox
 
 CONTEXT: list[Any] = [
     "https://ref.gs1.org/standards/epcis/epcis-context.jsonld",
@@ -91,7 +99,7 @@ def _objects(data: Mapping[str, Any], epcs: list[str], quantities: list[dict], i
         else:
             element: dict[str, Any] = {"epcClass": lgtin(gtin, lot)}
             qty = data.get("quantity")
-            if isinstance(qty, int | float) and qty > 0:
+            if isinstance(qty, int) and qty > 0:  # whole base units, as every udipick event counts them
                 element["quantity"] = qty
             quantities.append(element)
         if lot and "cbvmda:lotNumber" not in ilmd:
@@ -173,12 +181,79 @@ def object_event(event: Mapping[str, Any], *, gln: str | None) -> dict[str, Any]
     return out
 
 
-def document(events: Iterable[Mapping[str, Any]], *, gln: str | None, now: dt.datetime) -> dict[str, Any]:
+# ---- the document's shape (EPCIS 2.0 JSON-LD member names, as GS1's JSON Schema spells them) -------------
+
+
+class EpcisQuantity(msgspec.Struct):
+    epc_class: str = msgspec.field(name="epcClass")
+    #: whole base units (EPCIS allows decimals; udipick counts units)
+    quantity: int | UnsetType = UNSET
+
+
+class EpcisPlace(msgspec.Struct):
+    id: str
+
+
+class EpcisBizTransaction(msgspec.Struct, kw_only=True):
+    type: str | UnsetType = UNSET
+    biz_transaction: str = msgspec.field(name="bizTransaction")
+
+
+class ObjectEvent(msgspec.Struct, kw_only=True):
+    """One physical event. Optional members are left out, never sent as null (GS1's schema refuses null)."""
+
+    type: Literal["ObjectEvent"]
+    event_id: str = msgspec.field(name="eventID")
+    event_time: str = msgspec.field(name="eventTime")
+    event_time_zone_offset: str = msgspec.field(name="eventTimeZoneOffset")
+    action: Literal["ADD", "OBSERVE", "DELETE"]
+    biz_step: str = msgspec.field(name="bizStep")
+    disposition: str
+    epc_list: list[str] | UnsetType = msgspec.field(default=UNSET, name="epcList")
+    quantity_list: list[EpcisQuantity] | UnsetType = msgspec.field(default=UNSET, name="quantityList")
+    read_point: EpcisPlace | UnsetType = msgspec.field(default=UNSET, name="readPoint")
+    biz_location: EpcisPlace | UnsetType = msgspec.field(default=UNSET, name="bizLocation")
+    biz_transaction_list: list[EpcisBizTransaction] | UnsetType = msgspec.field(default=UNSET, name="bizTransactionList")
+    #: the production identifiers of units a receipt adds (lot number, expiry)
+    ilmd: dict[str, str] | UnsetType = UNSET
+    #: where the event is in udipick's stream, and its udipick type
+    position: int = msgspec.field(name="udipick:position")
+    event_type: str = msgspec.field(name="udipick:eventType")
+
+
+class EpcisBody(msgspec.Struct):
+    event_list: list[ObjectEvent] = msgspec.field(name="eventList")
+
+
+class EpcisDocument(msgspec.Struct):
+    context: list[Any] = msgspec.field(name="@context")
+    type: Literal["EPCISDocument"]
+    schema_version: str = msgspec.field(name="schemaVersion")
+    creation_date: str = msgspec.field(name="creationDate")
+    epcis_body: EpcisBody = msgspec.field(name="epcisBody")
+
+
+def document(events: Iterable[Mapping[str, Any]], *, gln: str | None, now: dt.datetime) -> EpcisDocument:
     body = [e for e in (object_event(ev, gln=gln) for ev in events) if e is not None]
-    return {
-        "@context": CONTEXT,
-        "type": "EPCISDocument",
-        "schemaVersion": "2.0",
-        "creationDate": _time(now),
-        "epcisBody": {"eventList": body},
-    }
+    return EpcisDocument(
+        context=CONTEXT,
+        type="EPCISDocument",
+        schema_version="2.0",
+        creation_date=_time(now),
+        epcis_body=EpcisBody(msgspec.convert(body, list[ObjectEvent])),
+    )
+
+
+class EpcisPage(msgspec.Struct):
+    document: EpcisDocument
+    #: the cursor for the next page: events without an EPCIS counterpart count too
+    next_after: int
+
+
+async def events_document(db: async_sessionmaker, after: str, limit: int, *, now: dt.datetime) -> EpcisPage:
+    """A page of the stream as one EPCIS document, located at the warehouse's GLN (the first one set)."""
+    page = await outbox.events_after(db, after, limit)
+    async with db() as session:
+        gln = await session.scalar(text("SELECT gln FROM warehouses WHERE gln IS NOT NULL ORDER BY id LIMIT 1"))
+    messages = [msgspec.json.decode(outbox.ENCODER.encode(e)) for e in page.events]
+    return EpcisPage(document(messages, gln=gln, now=now), page.next_after)

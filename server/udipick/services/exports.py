@@ -55,6 +55,9 @@ SELECT i.erp_id AS item, i.gtin, l.lot, l.expiry, se.serial, w.code AS warehouse
 
 @dataclass(frozen=True)
 class Snapshot:
+    """Answered as NDJSON (one ``StockRow`` a line) or CSV (``FIELDS`` as the header) with the position
+    in headers, so it stays a plain dataclass rather than a JSON answer."""
+
     rows: list[StockRow]
     as_of_position: int
     #: False only if events kept committing faster than the retries could catch a quiet moment
@@ -150,3 +153,11 @@ def reconcile(
         matching=len(keys) - len(differences),
         differences=differences,
     )
+
+
+async def reconcile_stock(
+    db: async_sessionmaker, erp_lines: list[ErpStockLine], *, group_by: list[str], only_listed_items: bool
+) -> Reconciliation:
+    """The ERP's figures against a snapshot taken now (``stock_snapshot``'s exactness rule)."""
+    snapshot = await stock_snapshot(db)
+    return reconcile(snapshot, erp_lines, group_by=group_by, only_listed_items=only_listed_items)

@@ -33,6 +33,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from udipick.db.pg import connection as pg_connection
+from udipick.domain.cursor import parse_cursor
+
 log = logging.getLogger(__name__)
 
 NOTIFY_POSITIONS = "udipick_positions"
@@ -162,6 +165,63 @@ async def ack(session: AsyncSession, subscriber_id: int, position: int) -> None:
         {"p": position, "id": subscriber_id},
     )
     await session.commit()
+
+
+class StreamSubscriberOut(msgspec.Struct, rename="camel"):
+    """A WebSocket subscriber (API key or user + ``?subscriber=`` name) and how far behind it is."""
+
+    owner: str
+    name: str
+    acked_position: int
+    lag: int
+
+
+async def stream_subscribers(db: async_sessionmaker) -> list[StreamSubscriberOut]:
+    async with db() as session:
+        head = await head_position(session)
+        rows = (await session.execute(text("SELECT owner, name, acked_position FROM stream_subscribers ORDER BY owner, name"))).all()
+    return [StreamSubscriberOut(r.owner, r.name, r.acked_position, max(0, head - r.acked_position)) for r in rows]
+
+
+async def open_stream(db: async_sessionmaker, owner: str, name: str, raw_after: str | None) -> tuple[int, int, int | None]:
+    """A WebSocket subscriber connects: ``(subscriber id, acked position, after)``, ``after`` being the
+    position the client asked to start from (``None``: resume after its ack).
+
+    A position udipick never gave out is refused (``InvalidCursor``) before the subscriber is recorded,
+    not read generously: beyond the head, the subscriber would skip every event up to it unnoticed.
+    """
+    async with db() as session:
+        head = await head_position(session)
+        after = None if raw_after in (None, "") else parse_cursor(raw_after, head=head)
+        subscriber_id, acked = await open_subscriber(session, owner, name)
+    return subscriber_id, acked, after
+
+
+async def read_page(db: async_sessionmaker, after: int, limit: int) -> list[StreamEvent]:
+    """``read_after`` on a connection of the hot pool, outside any transaction (see ``read_after_conn``).
+    While PostgreSQL is away this raises ``DatabaseUnavailable``."""
+    async with pg_connection(db) as conn:
+        return await read_after_conn(conn, after, limit)
+
+
+# ---- pulls: NDJSON and EPCIS ----------------------------------------------------------------------
+
+
+class EventPage(msgspec.Struct):
+    """One page of a pull: the events, and the cursor to send as ``after`` for the next page."""
+
+    events: list[StreamEvent]
+    next_after: int
+
+
+async def events_after(db: async_sessionmaker, after: str, limit: int) -> EventPage:
+    """The page of events after the position ``after`` names (``domain.cursor`` rules), sequencing first
+    so a pull does not depend on a hub running somewhere."""
+    head = await sequence_now(db)
+    position = parse_cursor(after, head=head)
+    async with db() as session:
+        events = await read_after(session, position, limit)
+    return EventPage(events, events[-1].position if events else position)
 
 
 # ---- the per-process hub -------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from udipick.domain.access import Actor
 from udipick.domain.gs1_numbers import make_sscc
 from udipick.services import replay, scans
 from udipick.services.events import PackagePacked, ShipmentConfirmed, emit
-from udipick.services.printing import LabelJob, label_job, queue_label
+from udipick.services.printing import LabelJob, LabelRenderer, label_job, queue_label
 
 
 class PackageOpened(msgspec.Struct, rename="camel"):
@@ -198,8 +198,11 @@ async def pack_scan(
     return await replay.once(db, client_scan_id, f"pack:{sscc}", actor, decide_and_write)
 
 
-async def close_package(db: async_sessionmaker, actor: Actor, settings: Settings, *, sscc: str) -> PackageClosed:
-    """Close the carton and queue its SSCC logistics label (never lost: no printer = a job to reassign)."""
+async def close_package(
+    db: async_sessionmaker, actor: Actor, settings: Settings, labels: LabelRenderer, *, sscc: str
+) -> PackageClosed:
+    """Close the carton and queue its SSCC logistics label (never lost: no printer = a job to reassign);
+    ``labels`` renders it in the closing transaction, so data that cannot be a label refuses the close."""
     async with db.begin() as session:
         pkg = await _package(session, sscc)
         if pkg.status != "open":
@@ -233,7 +236,7 @@ async def close_package(db: async_sessionmaker, actor: Actor, settings: Settings
                 data["lot"] = lot
             if expiry:
                 data["expiry"] = expiry
-        label = await queue_label(session, actor, kind="sscc", data=data)
+        label = await queue_label(session, actor, labels, kind="sscc", data=data)
         body = [CartonLine(gtin=c.gtin, item=c.erp_id, lot=c.lot, expiry=c.expiry, serial=c.serial, quantity=c.quantity)
                 for c in contents]
         await emit(session, actor, PackagePacked(sscc=sscc, order=pkg.order_erp_id, contents=msgspec.to_builtins(body)))

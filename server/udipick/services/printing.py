@@ -9,6 +9,10 @@ or ``print_worker.send_now``): a label exists exactly when the receipt, putaway 
 A job that finds no printer is kept as ``no_printer``, never dropped: a supervisor assigns a
 printer and retries it. Every job keeps its ZPL and its data, so it can be reprinted as the
 same bytes or re-rendered for another printer's label size and resolution.
+
+Rendering is an adapter (``LabelRenderer``) the caller hands in: the ZPL templates live with the printing
+integration (``integrations/labels``), which itself builds on this module, so this module names only the
+protocol and ``api/app.py`` wires in the templates.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import msgspec
 from sqlalchemy import func, insert, select, update
@@ -43,7 +47,6 @@ from udipick.domain.errors import (
     UnknownPrinter,
     UnknownPrintJob,
 )
-from udipick.integrations.labels.render import available_labels, render_label
 from udipick.services.identity import audit
 
 #: size and resolution a job is rendered at while no printer takes it (every kind has it)
@@ -59,6 +62,19 @@ _HOST = re.compile(
     r"|\[?[0-9A-Fa-f:.]{2,45}\]?"
 )
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+@runtime_checkable  # the API hands it to handlers as a dependency, and Litestar checks its type
+class LabelRenderer(Protocol):
+    """Label data in, printer bytes out; implemented by ``integrations.labels.render.ZplTemplates``."""
+
+    def render(self, kind: str, data: Mapping[str, Any], *, size: str, dpi: int) -> bytes:
+        """The label, or a ``DomainError`` when the data cannot become one that scans back unchanged."""
+        ...
+
+    def available(self) -> list[tuple[str, str, int]]:
+        """Every (kind, size, dpi) there is a template for, in a stable order."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,16 +209,16 @@ def job_out(job: PrintJob) -> PrintJobOut:
     )
 
 
-def printer_out(printer: Printer, location: str | None) -> PrinterOut:
-    kinds = [k for k, s, d in available_labels() if (s, d) == (printer.label_size, printer.dpi)]
+def printer_out(printer: Printer, location: str | None, labels: LabelRenderer) -> PrinterOut:
+    kinds = [k for k, s, d in labels.available() if (s, d) == (printer.label_size, printer.dpi)]
     return PrinterOut(
         printer.name, printer.host, printer.port, printer.dpi, printer.label_size, printer.zone, location, printer.active, kinds
     )
 
 
-def list_labels() -> list[LabelOut]:
+def list_labels(labels: LabelRenderer) -> list[LabelOut]:
     """Every label kind, size and resolution that has a template."""
-    return [LabelOut(k, s, d) for k, s, d in available_labels()]
+    return [LabelOut(k, s, d) for k, s, d in labels.available()]
 
 
 def no_printer_error(job: PrintJob) -> NoPrinterForLabel:
@@ -230,10 +246,6 @@ def _serialised(kind: str, data: Mapping[str, Any]) -> bool:
     return kind == "item" and bool(str(data.get("serial") or "").strip())
 
 
-def _render(kind: str, data: Mapping[str, Any], size: str, dpi: int) -> bytes:
-    return render_label(kind, data, size=size, dpi=dpi)
-
-
 # ---- choosing a printer -----------------------------------------------------------------
 
 
@@ -247,17 +259,18 @@ async def printer_by_name(session: AsyncSession, name: str, *, lock: bool = Fals
     return printer
 
 
-def _takes(printer: Printer, kind: str, size: str | None, dpi: int | None) -> bool:
+def _takes(printer: Printer, kind: str, size: str | None, dpi: int | None, labels: LabelRenderer) -> bool:
     return (
         printer.active
         and (size is None or printer.label_size == size)
         and (dpi is None or printer.dpi == dpi)
-        and (kind, printer.label_size, printer.dpi) in set(available_labels())
+        and (kind, printer.label_size, printer.dpi) in set(labels.available())
     )
 
 
 async def choose_printer(
     session: AsyncSession,
+    labels: LabelRenderer,
     *,
     kind: str,
     device_id: str | None,
@@ -280,7 +293,7 @@ async def choose_printer(
         candidates += (
             await session.execute(select(Printer).where(Printer.zone == zone, Printer.active).order_by(Printer.name))
         ).scalars().all()
-    return next((p for p in candidates if _takes(p, kind, size, dpi)), None)
+    return next((p for p in candidates if _takes(p, kind, size, dpi, labels)), None)
 
 
 async def _named_printer(session: AsyncSession, name: str, size: str | None, dpi: int | None) -> Printer:
@@ -302,6 +315,7 @@ async def _named_printer(session: AsyncSession, name: str, size: str | None, dpi
 async def queue_label(
     session: AsyncSession,
     actor: Actor,
+    labels: LabelRenderer,
     *,
     kind: str,
     data: Mapping[str, object],
@@ -314,13 +328,14 @@ async def queue_label(
     print worker. Bad data raises a ``DomainError`` (``InvalidLabelData``, ``InvalidGtin``,
     ``InvalidSscc``, ``UnknownLabelTemplate``) so the caller's step is refused whole.
     """
-    job = await create_job(session, actor, kind=kind, data=data, zone=zone)
+    job = await create_job(session, actor, labels, kind=kind, data=data, zone=zone)
     return job_ref(job)
 
 
 async def create_job(
     session: AsyncSession,
     actor: Actor,
+    labels: LabelRenderer,
     *,
     kind: str,
     data: Mapping[str, object],
@@ -349,10 +364,10 @@ async def create_job(
     if printer is not None:
         chosen: Printer | None = await _named_printer(session, printer, size, dpi)
     else:
-        chosen = await choose_printer(session, kind=kind, device_id=device, zone=zone, size=size, dpi=dpi)
+        chosen = await choose_printer(session, labels, kind=kind, device_id=device, zone=zone, size=size, dpi=dpi)
     job_size = chosen.label_size if chosen else (size or FALLBACK_SIZE)
     job_dpi = chosen.dpi if chosen else (dpi or FALLBACK_DPI)
-    zpl = _render(kind, plain, job_size, job_dpi)
+    zpl = labels.render(kind, plain, size=job_size, dpi=job_dpi)
     job_id = (
         await session.execute(
             insert(PrintJob)
@@ -397,13 +412,13 @@ async def list_jobs(
     return [job_out(j) for j in (await session.execute(query)).scalars().all()]
 
 
-async def _assign(session: AsyncSession, job: PrintJob, printer: Printer | None) -> None:
+async def _assign(session: AsyncSession, job: PrintJob, printer: Printer | None, labels: LabelRenderer) -> None:
     """Point a job at ``printer`` (re-rendered if its label size or resolution differs), due now."""
     if printer is None:
         job.status, job.printer_id, job.next_attempt_at = "no_printer", None, None
         return
     if (printer.label_size, printer.dpi) != (job.size, job.dpi):
-        job.zpl = _render(job.kind, job.data, printer.label_size, printer.dpi)
+        job.zpl = labels.render(job.kind, job.data, size=printer.label_size, dpi=printer.dpi)
         job.size, job.dpi = printer.label_size, printer.dpi
     job.printer_id, job.printer_name = printer.id, printer.name
     job.status = "queued"
@@ -411,39 +426,45 @@ async def _assign(session: AsyncSession, job: PrintJob, printer: Printer | None)
     job.max_attempts = job.attempts + DEFAULT_MAX_ATTEMPTS
 
 
-async def _target(session: AsyncSession, job: PrintJob, printer: str | None, device_id: str | None) -> Printer | None:
+async def _target(
+    session: AsyncSession, labels: LabelRenderer, job: PrintJob, printer: str | None, device_id: str | None
+) -> Printer | None:
     if printer is not None:
         return await _named_printer(session, printer, None, None)
     if job.printer_id is not None:
         current = (await session.execute(select(Printer).where(Printer.id == job.printer_id))).scalar_one_or_none()
-        if current is not None and current.active and _takes(current, job.kind, None, None):
+        if current is not None and current.active and _takes(current, job.kind, None, None, labels):
             return current
-    return await choose_printer(session, kind=job.kind, device_id=device_id, zone=job.zone)
+    return await choose_printer(session, labels, kind=job.kind, device_id=device_id, zone=job.zone)
 
 
-async def retry_job(session: AsyncSession, actor: Actor, job_id: int, *, printer: str | None = None) -> PrintJob:
+async def retry_job(
+    session: AsyncSession, actor: Actor, labels: LabelRenderer, job_id: int, *, printer: str | None = None
+) -> PrintJob:
     """Send a job that did not print again: to ``printer``, its own printer, or the default one."""
     job = await get_job(session, job_id, lock=True)
     if job.status == "sent":
         raise PrintJobAlreadySent(
             f"Print job {job_id} was sent to printer {job.printer_name}; use reprint for another copy.", job_id=job_id
         )
-    await _assign(session, job, await _target(session, job, printer, job.device_id))
+    await _assign(session, job, await _target(session, labels, job, printer, job.device_id), labels)
     await session.flush()
     await audit(session, actor, "print.retry", "ok", target=f"print_job:{job_id}", detail={"printer": job.printer_name})
     return await get_job(session, job_id)
 
 
-async def reprint_job(session: AsyncSession, actor: Actor, job_id: int, *, printer: str | None = None) -> PrintJob:
+async def reprint_job(
+    session: AsyncSession, actor: Actor, labels: LabelRenderer, job_id: int, *, printer: str | None = None
+) -> PrintJob:
     """A new job for the same label (``reprint_of``): same bytes on the same printer, re-rendered for another."""
     original = await get_job(session, job_id)
-    target = await _target(session, original, printer, actor.device_id)
+    target = await _target(session, labels, original, printer, actor.device_id)
     if target is not None and (target.label_size, target.dpi) == (original.size, original.dpi):
         zpl, size, dpi = original.zpl, original.size, original.dpi
     else:
         size = target.label_size if target else original.size
         dpi = target.dpi if target else original.dpi
-        zpl = _render(original.kind, original.data, size, dpi)
+        zpl = labels.render(original.kind, original.data, size=size, dpi=dpi)
     new_id = (
         await session.execute(
             insert(PrintJob)
@@ -551,11 +572,11 @@ async def _location_id(session: AsyncSession, code: str | None) -> int | None:
     return found
 
 
-async def list_printers(session: AsyncSession) -> list[PrinterOut]:
+async def list_printers(session: AsyncSession, labels: LabelRenderer) -> list[PrinterOut]:
     rows = (
         await session.execute(select(Printer, Location.code).outerjoin(Location, Location.id == Printer.location_id).order_by(Printer.name))
     ).all()
-    return [printer_out(p, code) for p, code in rows]
+    return [printer_out(p, code, labels) for p, code in rows]
 
 
 async def _park_pending(session: AsyncSession, printer_id: int) -> None:
@@ -585,7 +606,7 @@ def _spec_detail(spec: PrinterSpec) -> dict[str, Any]:
     return {f: getattr(spec, f) for f in PrinterSpec.__dataclass_fields__}
 
 
-async def update_printer(session: AsyncSession, actor: Actor, name: str, spec: PrinterSpec) -> Printer:
+async def update_printer(session: AsyncSession, actor: Actor, labels: LabelRenderer, name: str, spec: PrinterSpec) -> Printer:
     """Replace a printer's settings (a rename keeps its jobs and device defaults)."""
     _check_spec(spec)
     printer = await printer_by_name(session, name, lock=True)
@@ -604,10 +625,10 @@ async def update_printer(session: AsyncSession, actor: Actor, name: str, spec: P
             await session.execute(select(PrintJob).where(PrintJob.printer_id == printer.id, PrintJob.status.in_(PENDING)))
         ).scalars().all()
         for job in pending:
-            if _takes(printer, job.kind, None, None):
+            if _takes(printer, job.kind, None, None, labels):
                 job.printer_name = printer.name
                 if (job.size, job.dpi) != (printer.label_size, printer.dpi):
-                    job.zpl = _render(job.kind, job.data, printer.label_size, printer.dpi)
+                    job.zpl = labels.render(job.kind, job.data, size=printer.label_size, dpi=printer.dpi)
                     job.size, job.dpi = printer.label_size, printer.dpi
             else:
                 job.status, job.printer_id, job.next_attempt_at = "no_printer", None, None

@@ -29,9 +29,16 @@ from dataclasses import dataclass
 
 import msgspec
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from udipick.domain.errors import WebhookTargetRefused
+from udipick.domain.errors import (
+    InvalidRecord,
+    UnknownWebhookDelivery,
+    UnknownWebhookSubscription,
+    WebhookNameTaken,
+    WebhookTargetRefused,
+)
 from udipick.domain.webhook_targets import check_addresses, target_host_port
 from udipick.services.outbox import StreamEvent, head_position, like_patterns
 
@@ -419,3 +426,186 @@ async def replay(
     count += result.rowcount or 0
     await session.commit()
     return count
+
+
+# ---- the administration's use cases (``/api/v1/erp/webhooks``), each one transaction ----------------
+
+
+class WebhookOut(msgspec.Struct, rename="camel", omit_defaults=True):
+    """A subscription with its backlog, as the administration sees it (never its secret, but once)."""
+
+    id: int
+    name: str
+    url: str
+    event_types: list[str]
+    active: bool
+    max_attempts: int
+    cursor: int
+    pending: int = 0
+    dead: int = 0
+    delivered_upto: int = 0
+    #: shown once, when the subscription is created
+    secret: str | None = None
+
+
+class ReplayOut(msgspec.Struct, rename="camel"):
+    requeued: int
+
+
+def check_subscription_input(url: str | None, event_types: list[str] | None) -> None:
+    """The URL's scheme and each event filter, named by JSON pointer (before any DNS look-up)."""
+    if url is not None and not url.startswith(("http://", "https://")):
+        raise InvalidRecord("a webhook URL starts with http:// or https://", pointer="/url")
+    for i, pattern in enumerate(event_types or []):
+        if not valid_event_pattern(pattern):
+            raise InvalidRecord(
+                f"event type filter {pattern!r} is not a type like 'pick.confirmed.v1' or a prefix like 'pick.*'",
+                pointer=f"/eventTypes/{i}",
+            )
+
+
+#: a subscription with its delivery counts, in one statement (``:id`` NULL: every subscription)
+_WITH_BACKLOG = text(
+    f"""
+SELECT {", ".join("w." + c.strip() for c in _SUB_COLS.split(","))},
+       count(d.id) FILTER (WHERE d.status = 'pending') AS pending,
+       count(d.id) FILTER (WHERE d.status = 'dead') AS dead,
+       coalesce(max(d.position) FILTER (WHERE d.status = 'delivered'), 0) AS delivered_upto
+  FROM webhook_subscriptions w
+  LEFT JOIN webhook_deliveries d ON d.subscription_id = w.id
+ WHERE CAST(:id AS bigint) IS NULL OR w.id = :id
+ GROUP BY w.id ORDER BY w.id"""
+)
+
+
+def _webhook_out(row, secret: str | None = None) -> WebhookOut:
+    return WebhookOut(
+        id=row.id, name=row.name, url=row.url, event_types=list(row.event_types or []), active=row.active,
+        max_attempts=row.max_attempts, cursor=row.cursor, pending=row.pending, dead=row.dead,
+        delivered_upto=row.delivered_upto, secret=secret,
+    )
+
+
+async def _webhook(session: AsyncSession, subscription_id: int, secret: str | None = None) -> WebhookOut:
+    row = (await session.execute(_WITH_BACKLOG, {"id": subscription_id})).first()
+    if row is None:
+        raise UnknownWebhookSubscription(f"no webhook subscription {subscription_id}", subscription_id=subscription_id)
+    return _webhook_out(row, secret)
+
+
+async def _exists(session: AsyncSession, subscription_id: int, *, lock: bool = False) -> None:
+    found = await session.scalar(
+        text("SELECT id FROM webhook_subscriptions WHERE id = :id" + (" FOR UPDATE" if lock else "")), {"id": subscription_id}
+    )
+    if found is None:
+        raise UnknownWebhookSubscription(f"no webhook subscription {subscription_id}", subscription_id=subscription_id)
+
+
+async def subscribe(
+    db: async_sessionmaker,
+    *,
+    name: str,
+    url: str,
+    event_types: list[str],
+    max_attempts: int,
+    from_position: int | None,
+    allow_loopback: bool,
+) -> WebhookOut:
+    """Register a subscription; the answer carries its signing secret, the only time it is shown.
+
+    The target is resolved and checked before the transaction opens: a slow DNS answer must not hold
+    a transaction (and with it the outbox sequencer) open.
+    """
+    check_subscription_input(url, event_types)
+    await resolve_target(url, allow_loopback=allow_loopback)
+    try:
+        async with db.begin() as session:
+            sub = await create_subscription(
+                session, name=name, url=url, event_types=event_types, max_attempts=max_attempts, from_position=from_position
+            )
+            return await _webhook(session, sub.id, secret=sub.secret)
+    except IntegrityError:
+        raise WebhookNameTaken(f"a webhook subscription named {name!r} exists already", name=name) from None
+
+
+async def webhooks(db: async_sessionmaker) -> list[WebhookOut]:
+    async with db() as session:
+        return [_webhook_out(r) for r in (await session.execute(_WITH_BACKLOG, {"id": None})).all()]
+
+
+async def webhook(db: async_sessionmaker, subscription_id: int) -> WebhookOut:
+    async with db() as session:
+        return await _webhook(session, subscription_id)
+
+
+#: what a PATCH may change, column by column (the statement is built from these names only)
+_CHANGEABLE = ("url", "event_types", "max_attempts", "active")
+
+
+async def change_subscription(
+    db: async_sessionmaker,
+    subscription_id: int,
+    *,
+    allow_loopback: bool,
+    url: str | None = None,
+    event_types: list[str] | None = None,
+    max_attempts: int | None = None,
+    active: bool | None = None,
+) -> WebhookOut:
+    """Change or pause a subscription (``None``: left as it is); a new URL is resolved and checked first."""
+    check_subscription_input(url, event_types)
+    if url is not None:
+        await resolve_target(url, allow_loopback=allow_loopback)
+    values = {"url": url, "event_types": event_types, "max_attempts": max_attempts, "active": active}
+    changes = {k: values[k] for k in _CHANGEABLE if values[k] is not None}
+    async with db.begin() as session:
+        await _exists(session, subscription_id, lock=bool(changes))
+        if changes:
+            sets = ", ".join(f"{k} = :{k}" for k in changes)
+            await session.execute(text(f"UPDATE webhook_subscriptions SET {sets} WHERE id = :id"), {**changes, "id": subscription_id})
+        return await _webhook(session, subscription_id)
+
+
+async def remove_subscription(db: async_sessionmaker, subscription_id: int) -> None:
+    """Deliveries and attempts go with it (``ON DELETE CASCADE``)."""
+    async with db.begin() as session:
+        gone = await session.scalar(
+            text("DELETE FROM webhook_subscriptions WHERE id = :id RETURNING id"), {"id": subscription_id}
+        )
+        if gone is None:
+            raise UnknownWebhookSubscription(f"no webhook subscription {subscription_id}", subscription_id=subscription_id)
+
+
+async def deliveries(
+    db: async_sessionmaker, subscription_id: int, *, status: str | None, after: int, limit: int
+) -> list[DeliveryOut]:
+    async with db() as session:
+        await _exists(session, subscription_id)
+        return await list_deliveries(session, subscription_id, status=status, after=after, limit=limit)
+
+
+async def delivery(db: async_sessionmaker, delivery_id: int) -> DeliveryOut:
+    """One delivery with every attempt."""
+    async with db() as session:
+        found = await get_delivery(session, delivery_id)
+    if found is None:
+        raise UnknownWebhookDelivery(f"no webhook delivery {delivery_id}", delivery_id=delivery_id)
+    return found
+
+
+async def send_again(
+    db: async_sessionmaker,
+    subscription_id: int,
+    *,
+    delivery_ids: list[int] | None,
+    status: str | None,
+    from_position: int | None,
+) -> ReplayOut:
+    """Re-send chosen deliveries, those in a state, or everything from a position; asked for nothing of
+    these, every dead letter (what an operator means after fixing the receiver)."""
+    if not (status or delivery_ids or from_position is not None):
+        status = "dead"
+    async with db() as session:
+        await _exists(session, subscription_id)
+        n = await replay(session, subscription_id, delivery_ids=delivery_ids, status=status, from_position=from_position)
+    return ReplayOut(requeued=n)

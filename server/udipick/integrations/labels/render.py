@@ -382,3 +382,21 @@ def font_download_zpl(font: bytes, name: str = DEFAULT_UNICODE_FONT) -> bytes:
         raise InvalidLabelData(f"Only TrueType fonts (.TTF, .TTE) can be downloaded, not {name!r}.", field="name", value=name, reason="font")
     kind = {"TTF": "T", "TTE": "E"}[ext]
     return f"~DY{device}:{stem},B,{kind},{len(font)},,".encode("ascii") + font
+
+
+@dataclass(frozen=True)
+class ZplTemplates:
+    """``services.printing.LabelRenderer`` from the ZPL templates: what ``api/app.py`` hands the services.
+
+    ``templates_dir`` and ``unicode_font`` as for ``render_label`` (a site's own copy of the templates,
+    the CJK font its printers hold).
+    """
+
+    templates_dir: Path | None = None
+    unicode_font: str = DEFAULT_UNICODE_FONT
+
+    def render(self, kind: str, data: Mapping[str, object], *, size: str, dpi: int) -> bytes:
+        return render_label(kind, data, size=size, dpi=dpi, templates_dir=self.templates_dir, unicode_font=self.unicode_font)
+
+    def available(self) -> list[tuple[str, str, int]]:
+        return available_labels(self.templates_dir)

@@ -55,7 +55,7 @@ from udipick.domain.errors import (
 )
 from udipick.services import scans
 from udipick.services.events import ReceiptConfirmed, ReceiptDiscrepancyRecorded, emit
-from udipick.services.printing import PrintJobRef, job_ref, queue_label
+from udipick.services.printing import LabelRenderer, PrintJobRef, job_ref, queue_label
 from udipick.services.receiving.common import (
     identify_item,
     receipt_number,
@@ -333,9 +333,12 @@ class Plate:
 
 
 async def scan_receipt(
-    db: async_sessionmaker, actor: Actor, settings: Settings, receipt_id: int, inp: ScanInput, *, today: dt.date
+    db: async_sessionmaker, actor: Actor, settings: Settings, labels: LabelRenderer, receipt_id: int, inp: ScanInput,
+    *, today: dt.date,
 ) -> Reply:
-    """Receive what one scan names. A replay of ``client_scan_id`` answers what it answered first."""
+    """Receive what one scan names. A replay of ``client_scan_id`` answers what it answered first.
+
+    ``labels`` renders the label of a licence plate the scan starts, in the scan's transaction."""
     user_id = receiving_user(actor)
     # what the attempt had loaded, kept for ``on_refused``: its transaction is rolled back by then
     goods: Goods | None = None
@@ -351,7 +354,7 @@ async def scan_receipt(
             goods.item, goods.captured, today=today, policy=policy, line=goods.line,
             known_lot=known.lot, known_serial=known.serial, serials_in_receipt=known.serials_in_receipt,
         )
-        return await _receive(session, actor, settings, user_id, inp, goods, known, decision)
+        return await _receive(session, actor, settings, labels, user_id, inp, goods, known, decision)
 
     async def on_refused(session: AsyncSession, refusal: DomainError) -> None:
         # a lot data conflict is reported, never silently dropped (nor overwritten)
@@ -478,15 +481,15 @@ async def _policy(session: AsyncSession, settings: Settings, receipt: OpenReceip
 
 
 async def _receive(
-    session: AsyncSession, actor: Actor, settings: Settings, user_id: int, inp: ScanInput, goods: Goods, known: Known,
-    decision: rules.ReceiptDecision,
+    session: AsyncSession, actor: Actor, settings: Settings, labels: LabelRenderer, user_id: int, inp: ScanInput,
+    goods: Goods, known: Known, decision: rules.ReceiptDecision,
 ) -> ScanAccepted:
     """Write an accepted scan: its lot and serial, the plate, the ledger row, the line's progress,
     the scan itself and any ASN mismatch."""
     receipt, item, match, captured = goods.receipt, goods.item, goods.match, goods.captured
     lot_id = known.lot_id if known.lot is not None or not captured.lot else await _new_lot(session, goods, decision)
     serial_id = await _new_serial(session, goods, lot_id) if captured.serial else None
-    plate = await _plate_for(session, actor, settings, receipt, rules.putaway_group(item, decision.status))
+    plate = await _plate_for(session, actor, settings, labels, receipt, rules.putaway_group(item, decision.status))
     reasons = "; ".join(decision.reasons) or None
     await post_movements(
         session,
@@ -566,7 +569,9 @@ async def _new_serial(session: AsyncSession, goods: Goods, lot_id: int | None) -
     return serial_id
 
 
-async def _plate_for(session: AsyncSession, actor: Actor, settings: Settings, receipt: OpenReceipt, group: str) -> Plate:
+async def _plate_for(
+    session: AsyncSession, actor: Actor, settings: Settings, labels: LabelRenderer, receipt: OpenReceipt, group: str
+) -> Plate:
     """The receipt's licence plate for this storage condition and status; a new one gets its label queued."""
     row = (
         await session.execute(
@@ -584,7 +589,7 @@ async def _plate_for(session: AsyncSession, actor: Actor, settings: Settings, re
     await session.execute(update(Container).where(Container.id == container_id).values(code=code))
     condition, status = group.split("/")
     description = f"{receipt.number} {condition} {status}"
-    ref = await queue_label(session, actor, kind="lpn", data={"lpn": code, "description": description}, zone=receipt.dock_zone)
+    ref = await queue_label(session, actor, labels, kind="lpn", data={"lpn": code, "description": description}, zone=receipt.dock_zone)
     await session.execute(
         insert(ReceiptContainer).values(
             container_id=container_id, receipt_id=receipt.id, group_key=group, print_job_id=ref.job_id, print_status=ref.status
