@@ -10,6 +10,8 @@ from litestar.params import JSONBody
 from msgspec import Meta
 
 from udipick.api.deps import AppSettings, CurrentActor, Db, allow, forget_token
+from udipick.api.openapi import problem_responses
+from udipick.domain.access import Role
 from udipick.services import identity
 
 
@@ -22,7 +24,7 @@ class LoginIn(msgspec.Struct, rename="camel"):
 class UserOut(msgspec.Struct, rename="camel"):
     username: str
     display_name: str
-    roles: list[str]
+    roles: list[Role]
     language: str | None = None
 
 
@@ -32,7 +34,15 @@ class LoginOut(msgspec.Struct, rename="camel"):
     device_id: str
 
 
-@post("/api/v1/auth/login", status_code=200, **allow(public=True))
+#: a public route documents no 401 of its own (``api/openapi.py``), but a sign-in refuses with one, and is throttled
+LOGIN_PROBLEMS = problem_responses({
+    401: "The user name or password is wrong, or the user is deactivated: `not-authenticated`.",
+    429: "Too many failed sign-ins for this user or from this address (`too-many-attempts`, with `Retry-After`),"
+         " or too many passwords being checked at once (`sign-in-busy`).",
+})
+
+
+@post("/api/v1/auth/login", status_code=200, responses=LOGIN_PROBLEMS, **allow(public=True))
 async def login(data: JSONBody[LoginIn], db: Db, settings: AppSettings) -> LoginOut:
     token, user = await identity.login(db, data.username, data.password, data.device_id, ttl_hours=settings.token_ttl_hours)
     return LoginOut(token, UserOut(user.username, user.display_name, sorted(user.roles), user.language), data.device_id)
@@ -47,7 +57,7 @@ async def logout(request: Request, db: Db) -> None:
 
 class MeOut(msgspec.Struct, rename="camel"):
     username: str | None
-    roles: list[str]
+    roles: list[Role]
     device_id: str | None
     api_key: str | None
     scopes: list[str]
