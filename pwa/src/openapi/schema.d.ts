@@ -594,9 +594,7 @@ export interface components {
       updated: number;
       unchanged: number;
       refused: number;
-      problems: {
-          [key: string]: unknown;
-        }[];
+      problems: components["schemas"]["Problem"][];
       results: components["schemas"]["LineResult"][];
     };
     /** CancelIn */
@@ -914,12 +912,37 @@ export interface components {
       status: "created" | "updated" | "unchanged";
       id: number;
     };
+    /** LocationChecked */
+    LocationChecked: {
+      taskId: number;
+      location: string;
+      ok: boolean;
+    };
+    /** LocationIn */
+    LocationIn: {
+      code: string;
+      version: number;
+      zone: string;
+      /** @enum {string} */
+      type: "receiving" | "pick" | "reserve" | "quarantine" | "bonded" | "cold" | "shipping";
+      /** @default MAIN */
+      warehouse?: string;
+      barcode?: string | null;
+      /** @default 0 */
+      pickSequence?: number;
+      /** @default false */
+      frozen?: boolean;
+    };
     /** LocationRef */
     LocationRef: {
       code: string;
       type: string;
       zone: string;
       frozen: boolean;
+    };
+    /** LocationScanIn */
+    LocationScanIn: {
+      raw: string;
     };
     /** LoginIn */
     LoginIn: {
@@ -936,7 +959,7 @@ export interface components {
     /** MeOut */
     MeOut: {
       username: string | null;
-      roles: string[];
+      roles: ("picker" | "receiver" | "supervisor" | "qa" | "admin")[];
       deviceId: string | null;
       apiKey: string | null;
       scopes: string[];
@@ -1013,12 +1036,47 @@ export interface components {
       units: number;
       orderUnitsToPack: number;
     };
+    /** PickAccepted */
+    PickAccepted: {
+      /** @constant */
+      verdict: "accepted";
+      taskId: number;
+      lot: string | null;
+      expiry: string | null;
+      serial: string | null;
+      units: number;
+      picked: number;
+      remaining: number;
+      swapped: boolean;
+      fefoOverridden: boolean;
+      /** @enum {string} */
+      taskStatus: "open" | "done";
+    };
     /** PickScanIn */
     PickScanIn: {
       /** Format: uuid */
       clientScanId: string;
       raw: string;
       locationRaw?: string | null;
+    };
+    /** PickingTask */
+    PickingTask: {
+      taskId: number;
+      waveId: number;
+      order: string;
+      lineNo: number;
+      /** @enum {string} */
+      status: "open" | "done" | "short" | "cancelled";
+      sequence: number;
+      location: components["schemas"]["TaskLocation"];
+      item: components["schemas"]["TaskItem"];
+      lot: string | null;
+      expiry: string | null;
+      serial: string | null;
+      quantity: number;
+      picked: number;
+      remaining: number;
+      tote: string | null;
     };
     /** PlacedHold */
     PlacedHold: {
@@ -1389,7 +1447,8 @@ export interface components {
     };
     /** ScanOut */
     ScanOut: {
-      kind: string;
+      /** @enum {string} */
+      kind: "gs1" | "digital_link" | "hibc" | "gtin" | "sscc" | "location" | "lpn" | "tote" | "badge";
       raw: string;
       elements: components["schemas"]["ElementOut"][];
       symbology?: string | null;
@@ -1449,6 +1508,21 @@ export interface components {
       /** Format: uuid */
       clientScanId: string;
     };
+    /** ShortLine */
+    ShortLine: {
+      order: string;
+      lineNo: number;
+      missing: number;
+      reason: string;
+    };
+    /** ShortReported */
+    ShortReported: {
+      taskId: number;
+      shortBy: number;
+      reallocatedTasks: number;
+      backordered: number;
+      locationBlocked: string;
+    };
     /** SignatureIn */
     SignatureIn: {
       username: string;
@@ -1490,6 +1564,13 @@ export interface components {
       code: string;
       barcode: string;
     };
+    /** ToteAssigned */
+    ToteAssigned: {
+      waveId: number;
+      order: string;
+      tote: string;
+      tasks: number;
+    };
     /** ToteIn */
     ToteIn: {
       order: string;
@@ -1506,14 +1587,14 @@ export interface components {
     UserOut: {
       username: string;
       displayName: string;
-      roles: string[];
+      roles: ("picker" | "receiver" | "supervisor" | "qa" | "admin")[];
       language?: string | null;
     };
     /** UserSummary */
     UserSummary: {
       username: string;
       displayName: string;
-      roles: string[];
+      roles: ("picker" | "receiver" | "supervisor" | "qa" | "admin")[];
       active: boolean;
       /** Format: date-time */
       createdAt: string;
@@ -1524,6 +1605,14 @@ export interface components {
       orders?: string[] | null;
       /** @default 1000 */
       maxOrders?: number;
+    };
+    /** WaveWithReplenishment */
+    WaveWithReplenishment: {
+      waveId: number;
+      orders: string[];
+      tasks: number;
+      shortLines: components["schemas"]["ShortLine"][];
+      replenishment: components["schemas"]["ReplenishmentPlan"] | components["schemas"]["Problem"];
     };
     /** WebhookIn */
     WebhookIn: {
@@ -1557,25 +1646,6 @@ export interface components {
       eventTypes?: string[];
       maxAttempts?: number;
       active?: boolean;
-    };
-    /** LocationIn */
-    api_picking_LocationIn: {
-      raw: string;
-    };
-    /** LocationIn */
-    services_erp_inbound_LocationIn: {
-      code: string;
-      version: number;
-      zone: string;
-      /** @enum {string} */
-      type: "receiving" | "pick" | "reserve" | "quarantine" | "bonded" | "cold" | "shipping";
-      /** @default MAIN */
-      warehouse?: string;
-      barcode?: string | null;
-      /** @default 0 */
-      pickSequence?: number;
-      /** @default false */
-      frozen?: boolean;
     };
   };
   responses: never;
@@ -1674,8 +1744,20 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description The user name or password is wrong, or the user is deactivated: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description A rule refused the request; `code` says which, further members say what to do. */
       422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Too many failed sign-ins for this user or from this address (`too-many-attempts`, with `Retry-After`), or too many passwords being checked at once (`sign-in-busy`). */
+      429: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -2301,7 +2383,7 @@ export interface operations {
   ApiV1ErpLocationsUpsertOne: {
     requestBody: {
       content: {
-        "application/json": components["schemas"]["services_erp_inbound_LocationIn"];
+        "application/json": components["schemas"]["LocationIn"];
       };
     };
     responses: {
@@ -5648,9 +5730,7 @@ export interface operations {
         headers: {
         };
         content: {
-          "application/json": {
-            [key: string]: unknown;
-          };
+          "application/json": components["schemas"]["WaveWithReplenishment"];
         };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
@@ -5720,9 +5800,7 @@ export interface operations {
         headers: {
         };
         content: {
-          "application/json": {
-              [key: string]: unknown;
-            }[];
+          "application/json": components["schemas"]["PickingTask"][];
         };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
@@ -5775,7 +5853,7 @@ export interface operations {
     };
     requestBody: {
       content: {
-        "application/json": components["schemas"]["api_picking_LocationIn"];
+        "application/json": components["schemas"]["LocationScanIn"];
       };
     };
     responses: {
@@ -5784,9 +5862,7 @@ export interface operations {
         headers: {
         };
         content: {
-          "application/json": {
-            [key: string]: unknown;
-          };
+          "application/json": components["schemas"]["LocationChecked"];
         };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
@@ -5855,12 +5931,12 @@ export interface operations {
       };
     };
     responses: {
-      /** @description Document created, URL follows */
-      201: {
+      /** @description Request fulfilled, document follows */
+      200: {
         headers: {
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["PickAccepted"];
         };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
@@ -5929,12 +6005,12 @@ export interface operations {
       };
     };
     responses: {
-      /** @description Document created, URL follows */
-      201: {
+      /** @description Request fulfilled, document follows */
+      200: {
         headers: {
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["PickAccepted"];
         };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
@@ -6003,12 +6079,12 @@ export interface operations {
       };
     };
     responses: {
-      /** @description Document created, URL follows */
-      201: {
+      /** @description Request fulfilled, document follows */
+      200: {
         headers: {
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["ShortReported"];
         };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
@@ -6082,9 +6158,7 @@ export interface operations {
         headers: {
         };
         content: {
-          "application/json": {
-            [key: string]: unknown;
-          };
+          "application/json": components["schemas"]["ToteAssigned"];
         };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
