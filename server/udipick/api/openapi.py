@@ -113,7 +113,6 @@ _DESCRIPTIONS = {
     404: "What the request names does not exist.",
     409: "The current state forbids it (already shipped, not open, another lot expires first, ...).",
     422: "A rule refused the request; `code` says which, further members say what to do.",
-    429: "Too many requests like this one: wait as long as `Retry-After` says.",
     "4XX": "Any other refusal (too many attempts, a body too large, a method the path does not have, ...).",
     "5XX": "udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed.",
 }
