@@ -2,16 +2,25 @@
 // and replayed in the order it was taken once the handheld is back online. The server answers a replay
 // with the first verdict for that id, so a scan whose response was lost is never applied twice. A
 // verdict that comes back refused is kept as an exception the picker must resolve, never dropped.
-import { OfflineError, isOnline, send, toProblem, type Problem } from "./api";
+import { OfflineError, isOnline, send, toProblem, type Problem, type Schemas } from "./api";
 import { session } from "./session";
 import { Store } from "./store";
+
+/** The request bodies of the scans that may wait here: each carries its client scan id, so a replay is
+ * answered with the first verdict. */
+export type QueuedBody =
+  | Schemas["PickScanIn"]
+  | Schemas["ShortIn"]
+  | Schemas["PackScanIn"]
+  | Schemas["ReceiptScanIn"]
+  | Schemas["PutawayConfirmIn"];
 
 export interface Queued {
   seq?: number;
   clientScanId: string;
   method: "POST";
   path: string;
-  body: Record<string, unknown>;
+  body: QueuedBody;
   /** what the picker sees in the list: "A-01-02 · SYR-10ML" */
   label: string;
   takenAt: string;
@@ -163,11 +172,11 @@ export function startSync(): void {
 
 /**
  * Send an idempotent scan now, or queue it. Queued scans keep their order: while older scans wait,
- * a new one waits behind them. Returns the verdict when online, or `queued`.
+ * a new one waits behind them. Returns the verdict when online (`T`: the route's answer), or `queued`.
  */
-export async function submitScan(
+export async function submitScan<T>(
   q: Queued,
-): Promise<{ kind: "accepted"; body: unknown } | { kind: "refused"; problem: Problem } | { kind: "queued" }> {
+): Promise<{ kind: "accepted"; body: T } | { kind: "refused"; problem: Problem } | { kind: "queued" }> {
   if (!isOnline() || hasWaiting()) {
     await enqueue(q);
     if (isOnline()) void flush();
@@ -175,7 +184,7 @@ export async function submitScan(
   }
   try {
     const raw = await send(q.method, q.path, q.body);
-    if (raw.status >= 200 && raw.status < 300) return { kind: "accepted", body: raw.body };
+    if (raw.status >= 200 && raw.status < 300) return { kind: "accepted", body: raw.body as T };
     if (raw.status >= 500) {
       await enqueue(q);
       return { kind: "queued" };

@@ -4,6 +4,7 @@ import type { Schemas } from "./api";
 import { Store } from "./store";
 
 export type User = Schemas["UserOut"];
+export type Role = User["roles"][number];
 
 export interface Session {
   token: string | null;
@@ -53,7 +54,7 @@ export function signedOut(): void {
   navigator.serviceWorker?.controller?.postMessage({ type: "clear-data" });
 }
 
-export function hasRole(...roles: string[]): boolean {
+export function hasRole(...roles: Role[]): boolean {
   const user = session.get().user;
   if (!user) return false;
   return user.roles.some((r) => r === "admin" || r === "supervisor" || roles.includes(r));

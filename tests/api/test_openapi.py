@@ -18,27 +18,18 @@ from udipick.api.app import create_app
 from udipick.api.openapi import problem_statuses
 from udipick.api.problems import HANDLER_CODES
 from udipick.domain import errors as e
+from udipick.services.picking import PickAccepted
 
 from tests import conftest
+from tests.api.test_erp_inbound import ITEM
 from tests.api.test_packing import PEN, pick_order
-from tests.api.test_picking import GLOVE_BOX, SYR, gs1
+from tests.api.test_picking import GLOVE_BOX, SYR, gs1, lot_expiry
 from tests.api.test_replenishment import big_wave, mover, planned, reserve_stocked, sup  # noqa: F401  (fixtures)
 from tests.conftest import login
 
-#: operations whose success answer is still an untyped object (``dict[str, Any]``); typing one takes it
-#: off this list. A new operation must declare its answer's type instead of joining it.
-UNTYPED = {
-    ("POST", "/api/v1/erp/items"), ("POST", "/api/v1/erp/customers"), ("POST", "/api/v1/erp/suppliers"),
-    ("POST", "/api/v1/erp/locations"), ("POST", "/api/v1/erp/purchase-orders"), ("POST", "/api/v1/erp/sales-orders"),
-    ("GET", "/api/v1/receipts"), ("POST", "/api/v1/receipts"), ("GET", "/api/v1/receipts/{receipt_id}"),
-    ("POST", "/api/v1/receipts/{receipt_id}/scans"), ("POST", "/api/v1/receipts/{receipt_id}/discrepancies"),
-    ("POST", "/api/v1/receipts/{receipt_id}/close"), ("GET", "/api/v1/putaway/tasks"), ("POST", "/api/v1/putaway/identify"),
-    ("POST", "/api/v1/putaway/tasks/{task_id}/confirm"), ("GET", "/api/v1/qc/quarantine"),
-    ("POST", "/api/v1/qc/lots/{lot_id}/release"), ("POST", "/api/v1/qc/lots/{lot_id}/reject"),
-    ("POST", "/api/v1/waves"), ("GET", "/api/v1/picking/tasks"), ("POST", "/api/v1/picking/tasks/{task_id}/location"),
-    ("POST", "/api/v1/picking/tasks/{task_id}/scans"), ("POST", "/api/v1/picking/tasks/{task_id}/override"),
-    ("POST", "/api/v1/picking/tasks/{task_id}/short"), ("POST", "/api/v1/waves/{wave_id}/totes"),
-}
+#: operations whose success answer is an untyped object (``dict[str, Any]``): none. A new operation declares
+#: its answer's type instead of joining this list.
+UNTYPED: set[tuple[str, str]] = set()
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
 METHODS = ("get", "post", "put", "patch", "delete")
 
@@ -301,3 +292,100 @@ async def test_erp_outbound_and_health_answers_are_what_the_document_says(client
     assert conforms(await client.delete(f"{hooks}/{sub}", headers=admin), hook).status_code == 204
     assert conforms(await client.delete(f"{hooks}/{sub}", headers=admin), hook).status_code == 404
     assert conforms(await client.get(hooks, headers=admin), hooks).json() == []
+async def test_picking_answers_are_what_the_document_says(client, demo_db, conforms):
+    supervisor = await login(client, "supervisor")
+    picker = await login(client, "picker")
+    waves = "/api/v1/waves"
+    released = conforms(await client.post(waves, json={"orders": ["SO-5001", "SO-5002"]}, headers=supervisor), waves)
+    assert released.status_code == 201 and "tasks" in released.json()["replenishment"]
+    assert conforms(await client.post(waves, json={"orders": ["SO-5001"]}, headers=supervisor), waves).status_code == 409
+    assert conforms(await client.post(waves, json={"orders": []}, headers=supervisor), waves).status_code == 400
+    assert conforms(await client.post(waves, json={}, headers=picker), waves).status_code == 403
+
+    tasks_path = "/api/v1/picking/tasks"
+    tasks = conforms(await client.get(tasks_path, headers=picker), tasks_path).json()
+    assert conforms(await client.get(tasks_path + "?status=done", headers=picker), tasks_path).json() == []
+    syr = next(t for t in tasks if t["order"] == "SO-5001" and t["item"]["erpId"] == "SYR-10ML")
+    glove = next(t for t in tasks if t["order"] == "SO-5002" and t["item"]["erpId"] == "GLOVE-NIT-M")
+
+    location = tasks_path + "/{task_id}/location"
+    checked = conforms(await client.post(f"{tasks_path}/{syr['taskId']}/location", json={"raw": syr["location"]["barcode"]},
+                                         headers=picker), location)
+    assert checked.json() == {"taskId": syr["taskId"], "location": syr["location"]["code"], "ok": True}
+    assert conforms(await client.post(f"{tasks_path}/{syr['taskId']}/location", json={"raw": glove["location"]["barcode"]},
+                                      headers=picker), location).status_code == 409
+    assert conforms(await client.post(f"{tasks_path}/999999/location", json={"raw": "x"}, headers=picker), location).status_code == 404
+
+    scans = tasks_path + "/{task_id}/scans"
+    body = {"clientScanId": str(uuid.uuid4()), "raw": gs1(SYR, syr["lot"]), "locationRaw": syr["location"]["barcode"]}
+    picked = conforms(await client.post(f"{tasks_path}/{syr['taskId']}/scans", json=body, headers=picker), scans)
+    assert picked.status_code == 200 and picked.json()["remaining"] == syr["remaining"] - 1
+    replayed = conforms(await client.post(f"{tasks_path}/{syr['taskId']}/scans", json=body, headers=picker), scans)
+    assert replayed.headers["idempotent-replayed"] == "true" and replayed.json() == picked.json()
+    # the pick answer is built as a dict on the hot path: ``PickAccepted`` must name exactly its members
+    assert list(picked.json()) == list(PickAccepted.__struct_encode_fields__)
+    later = gs1(SYR, "SY2409C", await lot_expiry(demo_db, "SY2409C"))
+    refused = conforms(await client.post(f"{tasks_path}/{syr['taskId']}/scans", json={"clientScanId": str(uuid.uuid4()), "raw": later},
+                                         headers=picker), scans)
+    assert refused.status_code == 409 and refused.json()["code"] == "fefo-violation"
+    assert conforms(await client.post(f"{tasks_path}/{syr['taskId']}/scans", json={"raw": later}, headers=picker), scans).status_code == 400
+    assert conforms(await client.post(f"{tasks_path}/{syr['taskId']}/scans", json=body), scans).status_code == 401
+
+    override = tasks_path + "/{task_id}/override"
+    signed = {"clientScanId": str(uuid.uuid4()), "raw": later, "reason": "customer asked for one lot",
+              "supervisor": {"username": "supervisor", "password": "wrong"}}
+    assert conforms(await client.post(f"{tasks_path}/{syr['taskId']}/override", json=signed, headers=picker), override).status_code == 403
+    signed["supervisor"]["password"] = "supervisor-demo"
+    approved = conforms(await client.post(f"{tasks_path}/{syr['taskId']}/override", json=signed, headers=picker), override)
+    assert approved.status_code == 200 and approved.json()["fefoOverridden"] is True
+    assert list(approved.json()) == list(PickAccepted.__struct_encode_fields__)
+
+    totes = waves + "/{wave_id}/totes"
+    wave_id = released.json()["waveId"]
+    tote = conforms(await client.post(f"{waves}/{wave_id}/totes", json={"order": "SO-5002", "raw": "TOTE-0007"}, headers=picker), totes)
+    assert tote.json() == {"waveId": wave_id, "order": "SO-5002", "tote": "TOTE-0007", "tasks": 3}
+    assert conforms(await client.post(f"{waves}/{wave_id}/totes", json={"order": "SO-5001", "raw": "TOTE-0007"}, headers=picker),
+                    totes).status_code == 409
+    assert conforms(await client.post(f"{waves}/{wave_id}/totes", json={"order": "SO-5002", "raw": "A-01-02"}, headers=picker),
+                    totes).status_code == 422
+
+    short = tasks_path + "/{task_id}/short"
+    shorted = conforms(await client.post(f"{tasks_path}/{glove['taskId']}/short", json={"clientScanId": str(uuid.uuid4())},
+                                         headers=picker), short)
+    assert shorted.status_code == 200 and shorted.json()["locationBlocked"] == glove["location"]["code"]
+    again = conforms(await client.post(f"{tasks_path}/{glove['taskId']}/short", json={"clientScanId": str(uuid.uuid4())},
+                                       headers=picker), short)
+    assert again.status_code == 409
+    assert {status for _, _, status in conforms.seen} == {200, 201, 400, 401, 403, 404, 409, 422}
+
+
+async def test_sign_in_scan_and_erp_answers_are_what_the_document_says(client, conforms):
+    login_path = "/api/v1/auth/login"
+    signed_in = conforms(await client.post(login_path, json={"username": "picker", "password": "picker-demo", "deviceId": "d1"}), login_path)
+    assert signed_in.status_code == 200
+    wrong = conforms(await client.post(login_path, json={"username": "picker", "password": "wrong", "deviceId": "d1"}), login_path)
+    assert wrong.status_code == 401 and wrong.json()["code"] == "not-authenticated"
+    assert conforms(await client.post(login_path, json={"username": "picker"}), login_path).status_code == 400
+    picker = {"Authorization": f"Bearer {signed_in.json()['token']}", "X-Device-Id": "d1"}
+    conforms(await client.get("/api/v1/auth/me", headers=picker), "/api/v1/auth/me")
+
+    interpret = "/api/v1/scans/interpret"
+    read = conforms(await client.post(interpret, json={"raw": gs1(SYR, "SY2405B")}, headers=picker), interpret)
+    assert read.json()["item"]["erpId"] == "SYR-10ML"
+    assert conforms(await client.post(interpret, json={"raw": "]d2019"}, headers=picker), interpret).status_code == 422
+
+    admin = await login(client, "admin")
+    items = "/api/v1/erp/items"
+    created = conforms(await client.post(items, json=ITEM, headers=admin), items)
+    assert created.status_code == 201 and created.json()["status"] == "created"
+    assert conforms(await client.post(items, json=ITEM, headers=admin), items).json()["status"] == "unchanged"
+    newer = {**ITEM, "version": ITEM["version"] + 1, "name": "Renamed"}
+    assert conforms(await client.post(items, json=newer, headers=admin), items).json()["status"] == "updated"
+    assert conforms(await client.post(items, json=ITEM, headers=admin), items).status_code == 409
+    bulk = "/api/v1/erp/items/bulk"
+    lines = b"\n".join([json.dumps(newer).encode(), b'{"erpId": "BROKEN", '])
+    loaded = conforms(await client.post(bulk, content=lines, headers={**admin, "content-type": "application/x-ndjson"}), bulk)
+    assert (loaded.json()["unchanged"], loaded.json()["problems"][0]["line"]) == (1, 2)
+    users = "/api/v1/admin/users"
+    conforms(await client.get(users, headers=admin), users)
+    assert conforms(await client.get(users, headers=picker), users).status_code == 403

@@ -7,6 +7,7 @@ import asyncio
 import datetime as dt
 import uuid
 
+import msgspec
 import pytest
 from sqlalchemy import select, text
 
@@ -19,6 +20,7 @@ from udipick.domain.access import Actor
 from udipick.services import epcis
 from udipick.services import replenishment as svc
 from udipick.services.demo import demo_gtin
+from udipick.services.picking import ReleasedWave
 
 #: reserve lots added to the demo's (SY2409C, 500 days, 1000 at R-01-01): one expired, one held, one
 #: eligible and earlier than SY2409C
@@ -312,8 +314,9 @@ async def test_after_wave_and_the_periodic_planner_create_the_same_tasks(client,
         user_id = await s.scalar(text("SELECT id FROM users WHERE username = 'supervisor'"))
     actor = Actor(user_id=user_id, username="supervisor", roles=frozenset({"supervisor"}))
     assert [t["quantity"] for t in big_wave["replenishment"]["tasks"]] == [70]  # the wave route planned it
-    again = await svc.after_wave(demo_db, actor, {k: v for k, v in big_wave.items() if k != "replenishment"}, today=today)
-    assert again["waveId"] == big_wave["waveId"] and again["replenishment"]["tasks"] == []  # nothing twice
+    wave = msgspec.convert({k: v for k, v in big_wave.items() if k != "replenishment"}, ReleasedWave)
+    again = await svc.after_wave(demo_db, actor, wave, today=today)
+    assert again.wave_id == big_wave["waveId"] and again.replenishment.tasks == []  # nothing twice
     async with demo_db.begin() as s:  # undo it, and let the background planner find the same need
         await s.execute(text("UPDATE stock SET reserved = reserved - 70 WHERE id = (SELECT stock_id FROM replenishment_tasks)"))
         await s.execute(text("DELETE FROM replenishment_tasks"))

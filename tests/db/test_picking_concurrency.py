@@ -30,9 +30,9 @@ async def _sessions(url: str, n: int):
     return engines, [make_sessionmaker(e) for e in engines]
 
 
-async def _tasks(db) -> dict[str, dict]:
+async def _tasks(db) -> dict[str, picking.PickingTask]:
     rows = await picking.list_tasks(db, wave_id=None)
-    return {f"{t['order']}/{t['item']['erpId']}": t for t in rows}
+    return {f"{t.order}/{t.item.erp_id}": t for t in rows}
 
 
 async def test_eight_pickers_racing_for_the_last_free_units_never_take_more_than_exists(demo_db, demo_database_url, today):
@@ -52,7 +52,7 @@ async def test_eight_pickers_racing_for_the_last_free_units_never_take_more_than
 
         async def picker(i: int):
             t = targets[i % 2]
-            return await picking.confirm_pick(dbs[i], await _actor(dbs[i], "picker"), settings, task_id=t["taskId"],
+            return await picking.confirm_pick(dbs[i], await _actor(dbs[i], "picker"), settings, task_id=t.task_id,
                                               client_scan_id=uuid.uuid4(), raw=gs1(SYR, "SY2405C"), location_raw=None, today=today)
 
         replies = await asyncio.gather(*(picker(i) for i in range(PICKERS)))
@@ -74,7 +74,7 @@ async def test_eight_pickers_on_one_task_never_over_pick(demo_db, demo_database_
     sup = await _actor(demo_db, "supervisor")
     await picking.release_wave(demo_db, sup, orders=["SO-5002"], today=today)
     task = (await _tasks(demo_db))["SO-5002/SYR-10ML"]
-    assert task["remaining"] == 10
+    assert task.remaining == 10
     settings = Settings()
     engines, dbs = await _sessions(demo_database_url, PICKERS)
     try:
@@ -82,7 +82,7 @@ async def test_eight_pickers_on_one_task_never_over_pick(demo_db, demo_database_
             actor = await _actor(dbs[i], "picker")
             results = []
             for _ in range(3):
-                reply = await picking.confirm_pick(dbs[i], actor, settings, task_id=task["taskId"], client_scan_id=uuid.uuid4(),
+                reply = await picking.confirm_pick(dbs[i], actor, settings, task_id=task.task_id, client_scan_id=uuid.uuid4(),
                                                    raw=gs1(SYR, "SY2405B"), location_raw=None, today=today)
                 results.append(reply.status)
             return results
@@ -93,8 +93,8 @@ async def test_eight_pickers_on_one_task_never_over_pick(demo_db, demo_database_
             await e.dispose()
     assert statuses.count(200) == 10 and len(statuses) == 24
     async with demo_db() as s:
-        assert await s.scalar(text("SELECT picked FROM pick_tasks WHERE id = :t"), {"t": task["taskId"]}) == 10
-        assert await s.scalar(text("SELECT count(*) FROM picks WHERE task_id = :t"), {"t": task["taskId"]}) == 10
+        assert await s.scalar(text("SELECT picked FROM pick_tasks WHERE id = :t"), {"t": task.task_id}) == 10
+        assert await s.scalar(text("SELECT count(*) FROM picks WHERE task_id = :t"), {"t": task.task_id}) == 10
         assert await s.scalar(text(LEDGER_MISMATCHES)) == 0
 
 
@@ -111,8 +111,8 @@ async def test_two_waves_released_at_once_never_promise_the_same_units(demo_db, 
     finally:
         for e in engines:
             await e.dispose()
-    shorts = [s for w in waves for s in w["shortLines"]]
-    assert len(shorts) == 1 and shorts[0]["missing"] == 30  # 50 in stock: 40 to the first, 10 to the second
+    shorts = [s for w in waves for s in w.short_lines]
+    assert len(shorts) == 1 and shorts[0].missing == 30  # 50 in stock: 40 to the first, 10 to the second
     async with demo_db() as s:
         reserved = await s.scalar(text("SELECT sum(s.reserved) FROM stock s JOIN items i ON i.id = s.item_id WHERE i.erp_id = 'SCREW-CORT-45'"))
     assert reserved == 50

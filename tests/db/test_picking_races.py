@@ -51,25 +51,25 @@ async def test_a_tote_assigned_between_read_and_write_takes_the_first_unit_too(d
     picker = await _actor(demo_db, "picker")
     settings = Settings()
     wave = await picking.release_wave(demo_db, sup, orders=["SO-5002"], today=today)
-    task = next(t for t in await picking.list_tasks(demo_db, wave_id=wave["waveId"]) if t["item"]["gtin"] == SYR)
-    assert task["tote"] is None and task["remaining"] >= 2
+    task = next(t for t in await picking.list_tasks(demo_db, wave_id=wave.wave_id) if t.item.gtin == SYR)
+    assert task.tote is None and task.remaining >= 2
 
     async def assign():
-        await picking.assign_tote(demo_db, settings, wave_id=wave["waveId"], order="SO-5002", raw="TOTE-0042", today=today)
+        await picking.assign_tote(demo_db, settings, wave_id=wave.wave_id, order="SO-5002", raw="TOTE-0042", today=today)
 
     _hooked(monkeypatch, assign)
-    r1 = await picking.confirm_pick(demo_db, picker, settings, task_id=task["taskId"], client_scan_id=uuid.uuid4(),
-                                    raw=gs1(SYR, task["lot"]), location_raw=None, today=today)
+    r1 = await picking.confirm_pick(demo_db, picker, settings, task_id=task.task_id, client_scan_id=uuid.uuid4(),
+                                    raw=gs1(SYR, task.lot), location_raw=None, today=today)
     assert r1.status == 200, r1.body
     monkeypatch.undo()
-    r2 = await picking.confirm_pick(demo_db, picker, settings, task_id=task["taskId"], client_scan_id=uuid.uuid4(),
-                                    raw=gs1(SYR, task["lot"]), location_raw=None, today=today)
+    r2 = await picking.confirm_pick(demo_db, picker, settings, task_id=task.task_id, client_scan_id=uuid.uuid4(),
+                                    raw=gs1(SYR, task.lot), location_raw=None, today=today)
     assert r2.status == 200, r2.body
     async with demo_db() as s:
         t = (await s.execute(text("SELECT t.tote_id, c.code FROM pick_tasks t LEFT JOIN containers c ON c.id = t.tote_id"
-                                  " WHERE t.id = :id"), {"id": task["taskId"]})).one()
+                                  " WHERE t.id = :id"), {"id": task.task_id})).one()
         picks = (await s.execute(text("SELECT p.id, c.code AS tote FROM picks p LEFT JOIN containers c ON c.id = p.container_id"
-                                      " WHERE p.task_id = :id ORDER BY p.id"), {"id": task["taskId"]})).all()
+                                      " WHERE p.task_id = :id ORDER BY p.id"), {"id": task.task_id})).all()
         ev = (await s.execute(text("SELECT data->>'tote' FROM outbox_events WHERE type = 'pick.confirmed.v1' ORDER BY id"))).scalars().all()
     # the write saw the task's tote change and read again: both units went into the tote, and said so
     assert t.code == "TOTE-0042"
@@ -83,12 +83,12 @@ async def test_a_serial_on_hold_is_refused_for_that_reason(demo_db, today):
     settings = Settings()
     await picking.release_wave(demo_db, sup, orders=["SO-5001"], today=today)
     task = next(t for t in await picking.list_tasks(demo_db, wave_id=None)
-                if t["order"] == "SO-5001" and t["item"]["erpId"] == "STENT-DES-3018")
+                if t.order == "SO-5001" and t.item.erp_id == "STENT-DES-3018")
     async with demo_db.begin() as s:
-        await s.execute(text("UPDATE serials SET status = 'hold' WHERE serial = :s"), {"s": task["serial"]})
+        await s.execute(text("UPDATE serials SET status = 'hold' WHERE serial = :s"), {"s": task.serial})
     sid = uuid.uuid4()
-    r = await picking.confirm_pick(demo_db, picker, settings, task_id=task["taskId"], client_scan_id=sid,
-                                   raw=gs1(STENT, task["lot"], serial=task["serial"]), location_raw=None, today=today)
+    r = await picking.confirm_pick(demo_db, picker, settings, task_id=task.task_id, client_scan_id=sid,
+                                   raw=gs1(STENT, task.lot, serial=task.serial), location_raw=None, today=today)
     async with demo_db() as s:
         stored = await s.scalar(text("SELECT count(*) FROM scan_replies WHERE client_scan_id = :i"), {"i": sid})
     assert r.body.get("code") == "stock-on-hold", r.body  # not 8 retries and then "stock changed, scan again"
@@ -113,19 +113,19 @@ async def test_a_fact_the_verdict_judged_that_changes_before_the_write_is_judged
     picker = await _actor(demo_db, "picker")
     settings = Settings()
     wave = await picking.release_wave(demo_db, sup, orders=["SO-5002"], today=today)
-    task = next(t for t in await picking.list_tasks(demo_db, wave_id=wave["waveId"]) if t["item"]["gtin"] == SYR)
+    task = next(t for t in await picking.list_tasks(demo_db, wave_id=wave.wave_id) if t.item.gtin == SYR)
     async with demo_db() as s:
         where = (await s.execute(text("SELECT lot_id AS lot, location_id AS location, item_id AS item FROM pick_tasks"
-                                      " WHERE id = :id"), {"id": task["taskId"]})).one()._asdict()
+                                      " WHERE id = :id"), {"id": task.task_id})).one()._asdict()
 
     async def meanwhile():
         async with demo_db.begin() as s:
             await s.execute(text(change), {**where, "user": sup.user_id})
 
     _hooked(monkeypatch, meanwhile)
-    r = await picking.confirm_pick(demo_db, picker, settings, task_id=task["taskId"], client_scan_id=uuid.uuid4(),
-                                   raw=gs1(SYR, task["lot"]), location_raw=None, today=today)
+    r = await picking.confirm_pick(demo_db, picker, settings, task_id=task.task_id, client_scan_id=uuid.uuid4(),
+                                   raw=gs1(SYR, task.lot), location_raw=None, today=today)
     assert r.status == 409, r.body
     assert r.body["code"] == code, r.body
     async with demo_db() as s:
-        assert await s.scalar(text("SELECT picked FROM pick_tasks WHERE id = :id"), {"id": task["taskId"]}) == 0
+        assert await s.scalar(text("SELECT picked FROM pick_tasks WHERE id = :id"), {"id": task.task_id}) == 0

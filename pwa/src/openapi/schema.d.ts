@@ -609,9 +609,7 @@ export interface components {
       updated: number;
       unchanged: number;
       refused: number;
-      problems: {
-          [key: string]: unknown;
-        }[];
+      problems: components["schemas"]["Problem"][];
       results: components["schemas"]["LineResult"][];
     };
     /** CancelIn */
@@ -956,12 +954,37 @@ export interface components {
       status: "created" | "updated" | "unchanged";
       id: number;
     };
+    /** LocationChecked */
+    LocationChecked: {
+      taskId: number;
+      location: string;
+      ok: boolean;
+    };
+    /** LocationIn */
+    LocationIn: {
+      code: string;
+      version: number;
+      zone: string;
+      /** @enum {string} */
+      type: "receiving" | "pick" | "reserve" | "quarantine" | "bonded" | "cold" | "shipping";
+      /** @default MAIN */
+      warehouse?: string;
+      barcode?: string | null;
+      /** @default 0 */
+      pickSequence?: number;
+      /** @default false */
+      frozen?: boolean;
+    };
     /** LocationRef */
     LocationRef: {
       code: string;
       type: string;
       zone: string;
       frozen: boolean;
+    };
+    /** LocationScanIn */
+    LocationScanIn: {
+      raw: string;
     };
     /** LoginIn */
     LoginIn: {
@@ -978,7 +1001,7 @@ export interface components {
     /** MeOut */
     MeOut: {
       username: string | null;
-      roles: string[];
+      roles: ("picker" | "receiver" | "supervisor" | "qa" | "admin")[];
       deviceId: string | null;
       apiKey: string | null;
       scopes: string[];
@@ -1077,12 +1100,47 @@ export interface components {
       units: number;
       orderUnitsToPack: number;
     };
+    /** PickAccepted */
+    PickAccepted: {
+      /** @constant */
+      verdict: "accepted";
+      taskId: number;
+      lot: string | null;
+      expiry: string | null;
+      serial: string | null;
+      units: number;
+      picked: number;
+      remaining: number;
+      swapped: boolean;
+      fefoOverridden: boolean;
+      /** @enum {string} */
+      taskStatus: "open" | "done";
+    };
     /** PickScanIn */
     PickScanIn: {
       /** Format: uuid */
       clientScanId: string;
       raw: string;
       locationRaw?: string | null;
+    };
+    /** PickingTask */
+    PickingTask: {
+      taskId: number;
+      waveId: number;
+      order: string;
+      lineNo: number;
+      /** @enum {string} */
+      status: "open" | "done" | "short" | "cancelled";
+      sequence: number;
+      location: components["schemas"]["TaskLocation"];
+      item: components["schemas"]["TaskItem"];
+      lot: string | null;
+      expiry: string | null;
+      serial: string | null;
+      quantity: number;
+      picked: number;
+      remaining: number;
+      tote: string | null;
     };
     /** PlacedHold */
     PlacedHold: {
@@ -1462,7 +1520,8 @@ export interface components {
     };
     /** ScanOut */
     ScanOut: {
-      kind: string;
+      /** @enum {string} */
+      kind: "gs1" | "digital_link" | "hibc" | "gtin" | "sscc" | "location" | "lpn" | "tote" | "badge";
       raw: string;
       elements: components["schemas"]["ElementOut"][];
       symbology?: string | null;
@@ -1521,6 +1580,21 @@ export interface components {
     ShortIn: {
       /** Format: uuid */
       clientScanId: string;
+    };
+    /** ShortLine */
+    ShortLine: {
+      order: string;
+      lineNo: number;
+      missing: number;
+      reason: string;
+    };
+    /** ShortReported */
+    ShortReported: {
+      taskId: number;
+      shortBy: number;
+      reallocatedTasks: number;
+      backordered: number;
+      locationBlocked: string;
     };
     /** SignatureIn */
     SignatureIn: {
@@ -1588,6 +1662,13 @@ export interface components {
       code: string;
       barcode: string;
     };
+    /** ToteAssigned */
+    ToteAssigned: {
+      waveId: number;
+      order: string;
+      tote: string;
+      tasks: number;
+    };
     /** ToteIn */
     ToteIn: {
       order: string;
@@ -1610,14 +1691,14 @@ export interface components {
     UserOut: {
       username: string;
       displayName: string;
-      roles: string[];
+      roles: ("picker" | "receiver" | "supervisor" | "qa" | "admin")[];
       language?: string | null;
     };
     /** UserSummary */
     UserSummary: {
       username: string;
       displayName: string;
-      roles: string[];
+      roles: ("picker" | "receiver" | "supervisor" | "qa" | "admin")[];
       active: boolean;
       /** Format: date-time */
       createdAt: string;
@@ -1628,6 +1709,14 @@ export interface components {
       orders?: string[] | null;
       /** @default 1000 */
       maxOrders?: number;
+    };
+    /** WaveWithReplenishment */
+    WaveWithReplenishment: {
+      waveId: number;
+      orders: string[];
+      tasks: number;
+      shortLines: components["schemas"]["ShortLine"][];
+      replenishment: components["schemas"]["ReplenishmentPlan"] | components["schemas"]["Problem"];
     };
     /** WebhookIn */
     WebhookIn: {
@@ -1661,25 +1750,6 @@ export interface components {
       eventTypes?: string[];
       maxAttempts?: number;
       active?: boolean;
-    };
-    /** LocationIn */
-    api_picking_LocationIn: {
-      raw: string;
-    };
-    /** LocationIn */
-    services_erp_inbound_LocationIn: {
-      code: string;
-      version: number;
-      zone: string;
-      /** @enum {string} */
-      type: "receiving" | "pick" | "reserve" | "quarantine" | "bonded" | "cold" | "shipping";
-      /** @default MAIN */
-      warehouse?: string;
-      barcode?: string | null;
-      /** @default 0 */
-      pickSequence?: number;
-      /** @default false */
-      frozen?: boolean;
     };
   };
   responses: never;
@@ -1776,8 +1846,20 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description The user name or password is wrong, or the user is deactivated: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description A rule refused the request; `code` says which, further members say what to do. */
       422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Too many failed sign-ins for this user or from this address (`too-many-attempts`, with `Retry-After`), or too many passwords being checked at once (`sign-in-busy`). */
+      429: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -2472,7 +2554,7 @@ export interface operations {
   ApiV1ErpLocationsUpsertOne: {
     requestBody: {
       content: {
-        "application/json": components["schemas"]["services_erp_inbound_LocationIn"];
+        "application/json": components["schemas"]["LocationIn"];
       };
     };
     responses: {
@@ -5828,9 +5910,7 @@ export interface operations {
         headers: {
         };
         content: {
-          "application/json": {
-            [key: string]: unknown;
-          };
+          "application/json": components["schemas"]["WaveWithReplenishment"];
         };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
@@ -5900,9 +5980,7 @@ export interface operations {
         headers: {
         };
         content: {
-          "application/json": {
-              [key: string]: unknown;
-            }[];
+          "application/json": components["schemas"]["PickingTask"][];
         };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
@@ -5955,7 +6033,7 @@ export interface operations {
     };
     requestBody: {
       content: {
-        "application/json": components["schemas"]["api_picking_LocationIn"];
+        "application/json": components["schemas"]["LocationScanIn"];
       };
     };
     responses: {
@@ -5964,9 +6042,7 @@ export interface operations {
         headers: {
         };
         content: {
-          "application/json": {
-            [key: string]: unknown;
-          };
+          "application/json": components["schemas"]["LocationChecked"];
         };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
@@ -6035,12 +6111,12 @@ export interface operations {
       };
     };
     responses: {
-      /** @description Document created, URL follows */
-      201: {
+      /** @description Request fulfilled, document follows */
+      200: {
         headers: {
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["PickAccepted"];
         };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
@@ -6109,12 +6185,12 @@ export interface operations {
       };
     };
     responses: {
-      /** @description Document created, URL follows */
-      201: {
+      /** @description Request fulfilled, document follows */
+      200: {
         headers: {
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["PickAccepted"];
         };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
@@ -6183,12 +6259,12 @@ export interface operations {
       };
     };
     responses: {
-      /** @description Document created, URL follows */
-      201: {
+      /** @description Request fulfilled, document follows */
+      200: {
         headers: {
         };
         content: {
-          "application/json": unknown;
+          "application/json": components["schemas"]["ShortReported"];
         };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
@@ -6262,9 +6338,7 @@ export interface operations {
         headers: {
         };
         content: {
-          "application/json": {
-            [key: string]: unknown;
-          };
+          "application/json": components["schemas"]["ToteAssigned"];
         };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */

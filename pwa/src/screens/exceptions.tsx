@@ -27,7 +27,7 @@ export function Exceptions() {
             <p class="exception-headline">{said.headline}</p>
             {said.todo && <p>{said.todo}</p>}
             <p class="muted">
-              {t("exceptions.taken", { at: new Date(x.takenAt).toLocaleString() })} · <code>{visible(String(x.body.raw ?? ""))}</code>
+              {t("exceptions.taken", { at: new Date(x.takenAt).toLocaleString() })} · <code>{visible("raw" in x.body ? x.body.raw : "")}</code>
             </p>
             <button type="button" class="btn" data-testid="exception-resolve" onClick={() => void resolveException(x.clientScanId)}>
               {t("exceptions.resolve")}

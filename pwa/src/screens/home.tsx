@@ -1,7 +1,7 @@
 import { post } from "../api";
 import { t, useLang } from "../i18n";
 import { go } from "../router";
-import { hasRole, session, signedOut } from "../session";
+import { hasRole, session, signedOut, type Role } from "../session";
 import { useStore } from "../store";
 import { Screen } from "../ui";
 
@@ -9,7 +9,7 @@ interface Tile {
   path: string;
   icon: string;
   label: string;
-  roles: string[];
+  roles: Role[];
   /** only these roles, not the supervisor's and admin's blanket access (the server allows only them) */
   only?: boolean;
 }
@@ -24,7 +24,7 @@ export function Home() {
     { path: "pack", icon: "▣", label: t("home.pack"), roles: ["picker"] },
     { path: "count", icon: "#", label: t("home.count"), roles: ["picker", "supervisor"] },
     { path: "qc", icon: "◈", label: t("home.qc"), roles: ["qa"], only: true },
-    { path: "lookup", icon: "?", label: t("home.lookup"), roles: ["picker", "receiver", "qa", "packer"] },
+    { path: "lookup", icon: "?", label: t("home.lookup"), roles: ["picker", "receiver", "qa"] },
   ];
   const mine = tiles.filter((tile) => (tile.only ? tile.roles.some((r) => s.user?.roles.includes(r)) : hasRole(...tile.roles)));
   return (

@@ -40,7 +40,7 @@ export function Packing() {
   const packScan = async (raw: string) => {
     if (!carton) return;
     const clientScanId = uuid();
-    const verdict = await submitScan({
+    const verdict = await submitScan<Schemas["PackedUnits"]>({
       clientScanId,
       method: "POST",
       path: `/api/v1/packing/packages/${carton.sscc}/scans`,
@@ -55,7 +55,7 @@ export function Packing() {
       setToast({ text: t("pick.queued"), kind: "queued" });
       return;
     }
-    const p = verdict.body as Schemas["PackedUnits"];
+    const p = verdict.body;
     feedback("ok");
     setCarton((c) => (c ? { ...c, units: c.units + p.units } : c));
     setToPack(p.orderUnitsToPack);

@@ -4,7 +4,7 @@
 // A scan refused for FEFO may be overridden by a supervisor who signs on this device (user name +
 // password, the signature's meaning shown). That needs the server: a signature is never queued.
 import { useEffect, useRef, useState } from "preact/hooks";
-import { get, isOnline, OfflineError, post, ProblemError, uuid, type Problem } from "../api";
+import { get, isOnline, OfflineError, post, ProblemError, uuid, type Problem, type Schemas } from "../api";
 import { feedback } from "../feedback";
 import { sayProblem, t, useLang } from "../i18n";
 import { onReplayed, submitScan, sync, waiting } from "../queue";
@@ -13,33 +13,8 @@ import { session } from "../session";
 import { useStore } from "../store";
 import { Progress, refuse, Screen, SignMeaning, Toast } from "../ui";
 
-export interface PickTask {
-  taskId: number;
-  waveId: number;
-  order: string;
-  lineNo: number;
-  status: string;
-  sequence: number;
-  location: { code: string; barcode: string };
-  item: { erpId: string; name: string; gtin: string };
-  lot: string | null;
-  expiry: string | null;
-  serial: string | null;
-  quantity: number;
-  picked: number;
-  remaining: number;
-  tote: string | null;
-}
-
-interface Accepted {
-  verdict: "accepted";
-  taskId: number;
-  lot: string | null;
-  units: number;
-  picked: number;
-  remaining: number;
-  taskStatus: string;
-}
+export type PickTask = Schemas["PickingTask"];
+type Accepted = Schemas["PickAccepted"];
 
 const TASKS = "/api/v1/picking/tasks";
 
@@ -106,7 +81,7 @@ export function Picking() {
     const trimmed = raw.trim();
     if (isOnline()) {
       try {
-        await post(`${TASKS}/${task.taskId}/location`, { raw });
+        await post<Schemas["LocationChecked"]>(`${TASKS}/${task.taskId}/location`, { raw } satisfies Schemas["LocationScanIn"]);
       } catch (err) {
         if (err instanceof ProblemError) return refuse(err.problem);
         if (!(err instanceof OfflineError)) throw err;
@@ -136,11 +111,11 @@ export function Picking() {
   const onItem = async (raw: string) => {
     if (!task || !at) return;
     const clientScanId = uuid();
-    const verdict = await submitScan({
+    const verdict = await submitScan<Accepted>({
       clientScanId,
       method: "POST",
       path: `${TASKS}/${task.taskId}/scans`,
-      body: { clientScanId, raw, locationRaw: at.raw },
+      body: { clientScanId, raw, locationRaw: at.raw } satisfies Schemas["PickScanIn"],
       label: `${task.location.code} · ${task.item.erpId} · ${task.order}`,
       takenAt: new Date().toISOString(),
       username: session.get().user?.username ?? "",
@@ -157,7 +132,7 @@ export function Picking() {
       setTasks((xs) => (xs ? [...xs] : xs));
       return;
     }
-    const a = verdict.body as Accepted;
+    const a = verdict.body;
     feedback("ok");
     setToast({ text: t("pick.ok", { quantity: a.units, item: task.item.erpId }), kind: "ok" });
     setTasks((xs) => (xs ?? []).map((x) => (x.taskId === a.taskId ? { ...x, picked: a.picked, remaining: a.remaining } : x)));
@@ -166,7 +141,7 @@ export function Picking() {
   const onTote = async (raw: string) => {
     if (!task) return;
     try {
-      const r = await post<{ tote: string }>(`/api/v1/waves/${task.waveId}/totes`, { order: task.order, raw });
+      const r = await post<Schemas["ToteAssigned"]>(`/api/v1/waves/${task.waveId}/totes`, { order: task.order, raw } satisfies Schemas["ToteIn"]);
       feedback("ok");
       setTasks((tasks ?? []).map((x) => (x.order === task.order && x.waveId === task.waveId ? { ...x, tote: r.tote } : x)));
       setMode("location");
@@ -180,11 +155,11 @@ export function Picking() {
   const short = async () => {
     if (!task) return;
     const clientScanId = uuid();
-    const verdict = await submitScan({
+    const verdict = await submitScan<Schemas["ShortReported"]>({
       clientScanId,
       method: "POST",
       path: `${TASKS}/${task.taskId}/short`,
-      body: { clientScanId },
+      body: { clientScanId } satisfies Schemas["ShortIn"],
       label: `${t("pick.short")} · ${task.location.code} · ${task.item.erpId}`,
       takenAt: new Date().toISOString(),
       username: session.get().user?.username ?? "",
@@ -334,7 +309,7 @@ function OverrideForm({ refused, onAccepted, onRefused, onCancel }: {
         locationRaw: refused.locationRaw,
         reason: reason.trim(),
         supervisor: { username: username.trim(), password },
-      });
+      } satisfies Schemas["OverrideIn"]);
       onAccepted(a, username.trim());
     } catch (err) {
       if (err instanceof OfflineError) return setError({ headline: t("pick.overrideOffline"), detail: null });

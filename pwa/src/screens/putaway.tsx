@@ -2,7 +2,7 @@
 // needs (cold, quarantine, bonded), then scan the destination. udipick refuses a destination that
 // does not fit; the refusal says where to go instead.
 import { useEffect, useState } from "preact/hooks";
-import { get, OfflineError, post, ProblemError, uuid } from "../api";
+import { get, OfflineError, post, ProblemError, uuid, type Schemas } from "../api";
 import { feedback } from "../feedback";
 import { t, useLang } from "../i18n";
 import { submitScan } from "../queue";
@@ -10,16 +10,7 @@ import { ScanField } from "../scanner";
 import { session } from "../session";
 import { refuse, Screen, Toast } from "../ui";
 
-interface PutawayTask {
-  id: number;
-  lpn: string;
-  receipt: string;
-  status: string;
-  from: string;
-  to: string | null;
-  needs: string | null;
-  contents: { item: string; gtin: string; lot: string | null; serial: string | null; quantity: number; status: string }[];
-}
+type PutawayTask = Schemas["PutawayTaskView"];
 
 export function Putaway() {
   useLang();
@@ -34,7 +25,7 @@ export function Putaway() {
 
   const identify = async (raw: string) => {
     try {
-      const found = await post<PutawayTask[]>("/api/v1/putaway/identify", { raw });
+      const found = await post<PutawayTask[]>("/api/v1/putaway/identify", { raw } satisfies Schemas["PutawayIdentifyIn"]);
       feedback("ok");
       setCurrent(found[0] ?? null);
     } catch (err) {
@@ -47,11 +38,11 @@ export function Putaway() {
   const confirm = async (raw: string) => {
     if (!current) return;
     const clientScanId = uuid();
-    const verdict = await submitScan({
+    const verdict = await submitScan<Schemas["PutawayDone"]>({
       clientScanId,
       method: "POST",
       path: `/api/v1/putaway/tasks/${current.id}/confirm`,
-      body: { clientScanId, raw },
+      body: { clientScanId, raw } satisfies Schemas["PutawayConfirmIn"],
       label: `${t("home.putaway")} · ${current.lpn} → ${raw}`,
       takenAt: new Date().toISOString(),
       username: session.get().user?.username ?? "",
@@ -62,7 +53,7 @@ export function Putaway() {
       setToast({ text: t("pick.queued"), kind: "queued" });
     } else {
       feedback("ok");
-      setToast({ text: t("putaway.done", { location: (verdict.body as { to: string }).to }), kind: "ok" });
+      setToast({ text: t("putaway.done", { location: verdict.body.to }), kind: "ok" });
     }
     setCurrent(null);
     void load();

@@ -4,33 +4,15 @@
 // electronic signature of 21 CFR Part 11, its meaning shown before it is given. A decision needs the
 // server, so nothing here is queued offline.
 import { useEffect, useState } from "preact/hooks";
-import { get, isOnline, OfflineError, post, ProblemError, type Problem } from "../api";
+import { get, isOnline, OfflineError, post, ProblemError, type Problem, type Schemas } from "../api";
 import { feedback } from "../feedback";
 import { sayProblem, t, useLang } from "../i18n";
 import { session } from "../session";
 import { useStore } from "../store";
 import { refuse, Screen, SignMeaning, Toast } from "../ui";
 
-export interface QuarantinedLot {
-  lotId: number;
-  item: string;
-  gtin: string;
-  name: string;
-  lot: string;
-  expiry: string | null;
-  lotStatus: string;
-  quantity: number;
-  locations: string[];
-  reasons: string[];
-}
-
-interface Decided {
-  lotId: number;
-  lot: string;
-  decision: Decision;
-  quantity: number;
-  signedBy: string;
-}
+export type QuarantinedLot = Schemas["QuarantinedLot"];
+type Decided = Schemas["QcDecided"];
 
 type Decision = "release" | "reject";
 
@@ -169,7 +151,7 @@ function DecisionForm({ lot, decision, onDecided, onRefused, onCancel }: {
     setBusy(true);
     setError(null);
     try {
-      onDecided(await post<Decided>(`/api/v1/qc/lots/${lot.lotId}/${decision}`, { reason: reason.trim(), password }));
+      onDecided(await post<Decided>(`/api/v1/qc/lots/${lot.lotId}/${decision}`, { reason: reason.trim(), password } satisfies Schemas["QcDecisionIn"]));
     } catch (err) {
       if (err instanceof OfflineError) return setError({ headline: t("qc.offline"), detail: null });
       if (!(err instanceof ProblemError)) throw err;

@@ -3,7 +3,7 @@
 // depend on), watch line progress, close. Scans carry client scan ids like picks, so a lost response
 // never receives twice.
 import { useEffect, useState } from "preact/hooks";
-import { get, OfflineError, post, ProblemError, uuid, type Problem } from "../api";
+import { get, OfflineError, post, ProblemError, uuid, type Problem, type Schemas } from "../api";
 import { feedback } from "../feedback";
 import { fieldName, sayProblem, t, useLang } from "../i18n";
 import { submitScan } from "../queue";
@@ -12,43 +12,10 @@ import { ScanField } from "../scanner";
 import { session } from "../session";
 import { Progress, refuse, Screen, Toast } from "../ui";
 
-interface Line {
-  lineNo: number;
-  item: { erpId: string; name: string; gtin: string };
-  ordered: number;
-  received: number;
-  open: number;
-}
-
-interface Receipt {
-  id: number;
-  number: string;
-  status: string;
-  document: { erpId: string; number: string; kind: string; status: string } | null;
-  supplier: string | null;
-  location: string | null;
-  lines: Line[];
-  lpns: { lpn: string }[];
-  putawayTasks: { id: number; lpn: string; needs: string | null }[];
-}
-
-interface ReceiptRow {
-  id: number;
-  number: string;
-  status: string;
-  document: string | null;
-}
-
-interface ScanAccepted {
-  accepted: true;
-  item: { erpId: string; name: string };
-  units: number;
-  status: string;
-  reasons: string[];
-  lot: string | null;
-  lpn: string | null;
-  line: Line | null;
-}
+type Receipt = Schemas["ReceiptView"];
+type ReceiptRow = Schemas["ReceiptRow"];
+/** A receiving scan's answer: this screen never sends `damaged`, so never gets `DamagedRecorded`. */
+type ScanAccepted = Schemas["ScanAccepted"];
 
 export function Receiving({ args }: { args: string[] }) {
   return args[0] ? <ReceiptScreen id={Number(args[0])} /> : <ChooseReceipt />;
@@ -62,7 +29,7 @@ function ChooseReceipt() {
   }, []);
   const start = async (document: string) => {
     try {
-      const r = await post<Receipt>("/api/v1/receipts", { document: document.trim() });
+      const r = await post<Receipt>("/api/v1/receipts", { document: document.trim() } satisfies Schemas["StartReceiptIn"]);
       feedback("ok");
       go("receive", r.id);
     } catch (err) {
@@ -106,14 +73,14 @@ function ReceiptScreen({ id }: { id: number }) {
 
   const send = async (raw: string, answers: Answers = {}) => {
     const clientScanId = uuid(); // a new id for the re-sent scan: the first id keeps its first answer
-    const body: Record<string, unknown> = { clientScanId, raw };
+    const body: Schemas["ReceiptScanIn"] = { clientScanId, raw };
     if (answers.lot) body.lot = answers.lot;
     if (answers.expiry) body.expiry = answers.expiry;
     if (answers.serial) body.serial = answers.serial;
     if (answers.temperature) body.temperatureC = Number(answers.temperature);
     if (answers.quantity) body.quantity = Number(answers.quantity);
     if (answers.reason) body.reason = answers.reason;
-    const verdict = await submitScan({
+    const verdict = await submitScan<ScanAccepted>({
       clientScanId,
       method: "POST",
       path: `/api/v1/receipts/${id}/scans`,
@@ -140,7 +107,7 @@ function ReceiptScreen({ id }: { id: number }) {
       setAsk(null);
       return refuse(p);
     }
-    const a = verdict.body as ScanAccepted;
+    const a = verdict.body;
     setAsk(null);
     feedback("ok");
     setLastLpn(a.lpn);
@@ -153,7 +120,8 @@ function ReceiptScreen({ id }: { id: number }) {
 
   const close = async (answers: Answers = {}) => {
     try {
-      const r = await post<Receipt>(`/api/v1/receipts/${id}/close`, answers.reason ? { reason: answers.reason } : {});
+      const body: Schemas["CloseReceiptIn"] = answers.reason ? { reason: answers.reason } : {};
+      const r = await post<Receipt>(`/api/v1/receipts/${id}/close`, body);
       feedback("ok");
       setClosing(null);
       setReceipt(r);

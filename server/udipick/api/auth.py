@@ -10,6 +10,8 @@ from litestar.params import JSONBody
 from msgspec import Meta
 
 from udipick.api.deps import AppSettings, CurrentActor, Db, allow, client_address, forget_token, password_checks
+from udipick.api.openapi import problem_responses
+from udipick.domain.access import Role
 from udipick.services import identity
 
 
@@ -22,7 +24,7 @@ class LoginIn(msgspec.Struct, rename="camel"):
 class UserOut(msgspec.Struct, rename="camel"):
     username: str
     display_name: str
-    roles: list[str]
+    roles: list[Role]
     language: str | None = None
 
 
@@ -32,7 +34,15 @@ class LoginOut(msgspec.Struct, rename="camel"):
     device_id: str
 
 
-@post("/api/v1/auth/login", status_code=200, **allow(public=True))
+#: a public route documents no 401 of its own (``api/openapi.py``), but a sign-in refuses with one, and is throttled
+LOGIN_PROBLEMS = problem_responses({
+    401: "The user name or password is wrong, or the user is deactivated: `not-authenticated`.",
+    429: "Too many failed sign-ins for this user or from this address (`too-many-attempts`, with `Retry-After`),"
+         " or too many passwords being checked at once (`sign-in-busy`).",
+})
+
+
+@post("/api/v1/auth/login", status_code=200, responses=LOGIN_PROBLEMS, **allow(public=True))
 async def login(data: JSONBody[LoginIn], request: Request, db: Db, settings: AppSettings) -> LoginOut:
     """Wrong passwords are counted per user and per client address: past the limits the answer is
     ``429 too-many-attempts`` with ``Retry-After`` (whatever the password), ``429 sign-in-busy`` when
@@ -51,7 +61,7 @@ async def logout(request: Request, db: Db) -> None:
 
 class MeOut(msgspec.Struct, rename="camel"):
     username: str | None
-    roles: list[str]
+    roles: list[Role]
     device_id: str | None
     api_key: str | None
     scopes: list[str]

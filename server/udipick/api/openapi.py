@@ -13,7 +13,8 @@ statuses follow from how the route is reached, not from each handler:
 - ``4XX`` and ``5XX`` for every operation: any other refusal (429 too many attempts, 413, 405, ...) and
   the server's own failures (503 while PostgreSQL is away), each a problem too.
 
-A handler may still state its own ``responses=`` (a 503 from a printer, say); those win.
+A handler may still state its own ``responses=`` (``problem_responses``: a 503 from a printer, the
+401 and 429 of a sign-in); those win.
 
 The problem schema lists every known ``code`` (one per ``DomainError`` subclass in
 ``domain/problem.py``'s table, plus those ``api/problems.py`` gives framework errors), so the PWA's
@@ -30,19 +31,15 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIType, Schema
 from litestar.plugins import OpenAPISchemaPlugin, ReceiveRoutePlugin
 from litestar.routes import HTTPRoute
+from litestar.typing import FieldDefinition
 
 from udipick.api.problems import HANDLER_CODES, PROBLEM_JSON
 from udipick.domain.access import Access
-from udipick.domain.problem import PROBLEM_BASE, STATUS
+from udipick.domain.problem import PROBLEM_BASE, STATUS, OrProblem, Problem
 
 if TYPE_CHECKING:
     from litestar._openapi.schema_generation import SchemaCreator
     from litestar.routes import BaseRoute
-    from litestar.typing import FieldDefinition
-
-
-class Problem:
-    """Marker type: ``components/schemas/Problem``, the RFC 9457 body of every refusal (see ``problem_schema``)."""
 
 
 def problem_codes() -> list[str]:
@@ -93,6 +90,22 @@ class ProblemSchema(OpenAPISchemaPlugin):
         return problem_schema(schema_creator.schema_registry.get_schema_for_field_definition(field_definition))
 
 
+def _or_problem(field_definition: FieldDefinition) -> OrProblem | None:
+    return next((m for m in field_definition.metadata if isinstance(m, OrProblem)), None)
+
+
+class OrProblemSchema(OpenAPISchemaPlugin):
+    """A member typed ``Annotated[Any, OrProblem(T)]``: ``oneOf`` ``T`` and ``Problem``."""
+
+    def is_plugin_supported_field(self, field_definition: FieldDefinition) -> bool:
+        return _or_problem(field_definition) is not None
+
+    def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: SchemaCreator) -> Schema:
+        either = _or_problem(field_definition)
+        assert either is not None
+        return Schema(one_of=[schema_creator.for_field_definition(FieldDefinition.from_annotation(t)) for t in (either.type, Problem)])
+
+
 _DESCRIPTIONS = {
     400: "The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`.",
     401: "Not signed in, or the token is no longer valid: `not-authenticated`.",
@@ -122,6 +135,12 @@ def problem_statuses(method: str, *, public: bool, path_parameters: bool, takes_
     return [*sorted(statuses), "4XX", "5XX"]
 
 
+def problem_responses(statuses: dict[int | str, str]) -> dict[int | str, ResponseSpec]:
+    """Problem responses a handler states itself (``responses=``), each status with what it means there."""
+    return {status: ResponseSpec(data_container=Problem, media_type=PROBLEM_JSON, description=description, generate_examples=False)
+            for status, description in statuses.items()}
+
+
 def _takes_input(handler: HTTPRouteHandler) -> bool:
     return any(name not in ("db", "actor", "settings", "labels", "request", "state") for name in handler.parsed_fn_signature.parameters)
 
@@ -141,18 +160,17 @@ class ProblemResponses(ReceiveRoutePlugin):
                 continue
             rule: Access | None = handler.opt.get("access")
             public = rule is not None and rule.public
-            problems: dict[int | str, ResponseSpec] = {
-                status: ResponseSpec(data_container=Problem, media_type=PROBLEM_JSON, description=_DESCRIPTIONS[status],
-                                     generate_examples=False)
+            problems = problem_responses({
+                status: _DESCRIPTIONS[status]
                 for method in handler.http_methods
                 for status in problem_statuses(method, public=public, path_parameters=bool(route.path_parameters),
                                                takes_input=_takes_input(handler))
-            }
+            })
             handler.responses = {**problems, **(handler.responses or {})}
 
 
 #: the app's plugins for this module's rule
-PLUGINS = [ProblemResponses(), ProblemSchema()]
+PLUGINS = [ProblemResponses(), ProblemSchema(), OrProblemSchema()]
 
 
 def write_document(path: str) -> None:

@@ -52,24 +52,26 @@ class WaveIn(msgspec.Struct, rename="camel"):
 
 
 @post("/waves", status_code=201, **allow(*SUPERVISORS))
-async def release_wave(data: JSONBody[WaveIn], db: Db, actor: CurrentActor) -> dict[str, Any]:
+async def release_wave(data: JSONBody[WaveIn], db: Db, actor: CurrentActor) -> replenishment.WaveWithReplenishment:
     """Allocate open sales orders FEFO into pick tasks; short lines are reported with their reason."""
     wave = await picking.release_wave(db, actor, orders=data.orders, today=dt.date.today(), max_orders=data.max_orders)
     return await replenishment.after_wave(db, actor, wave, today=dt.date.today())
 
 
 @get("/picking/tasks", **allow(*PICKERS))
-async def list_tasks(db: Db, wave: int | None = None, status: Literal["open", "done", "short", "cancelled"] = "open") -> list[dict[str, Any]]:
+async def list_tasks(
+    db: Db, wave: int | None = None, status: Literal["open", "done", "short", "cancelled"] = "open"
+) -> list[picking.PickingTask]:
     """Tasks in pick-path order; the first is the next to pick."""
     return await picking.list_tasks(db, wave_id=wave, status=status)
 
 
-class LocationIn(msgspec.Struct, rename="camel"):
+class LocationScanIn(msgspec.Struct, rename="camel"):
     raw: Raw
 
 
 @post("/picking/tasks/{task_id:int}/location", status_code=200, **allow(*PICKERS))
-async def check_location(task_id: int, data: JSONBody[LocationIn], db: Db, settings: AppSettings) -> dict[str, Any]:
+async def check_location(task_id: int, data: JSONBody[LocationScanIn], db: Db, settings: AppSettings) -> picking.LocationChecked:
     return await picking.check_location(db, settings, task_id, data.raw, dt.date.today())
 
 
@@ -188,8 +190,8 @@ async def _answer_scan(scope: Scope, receive: Receive, send: Send) -> None:
 _PROBLEM_JSON = PROBLEM_JSON.encode()
 
 
-@post("/picking/tasks/{task_id:int}/scans", middleware=[_usual_scans], **allow(*PICKERS))
-async def scan_item(task_id: int, data: JSONBody[PickScanIn], request: Request) -> Response:
+@post("/picking/tasks/{task_id:int}/scans", status_code=200, middleware=[_usual_scans], **allow(*PICKERS))
+async def scan_item(task_id: int, data: JSONBody[PickScanIn], request: Request) -> Response[picking.PickAccepted]:
     # the busiest route: most scans are answered by ``_usual_scans`` before they get here, the same way;
     # it reads the request-scoped values the dependencies would provide (``db``, ``actor``,
     # ``settings``) straight from state, which spares three dependency resolutions per scan
@@ -214,9 +216,10 @@ class OverrideIn(msgspec.Struct, rename="camel"):
     location_raw: Raw | None = None
 
 
-@post("/picking/tasks/{task_id:int}/override", **allow(*PICKERS))
-async def override_fefo(task_id: int, data: JSONBody[OverrideIn], request: Request, db: Db, actor: CurrentActor,
-                        settings: AppSettings) -> Response:
+@post("/picking/tasks/{task_id:int}/override", status_code=200, **allow(*PICKERS))
+async def override_fefo(
+    task_id: int, data: JSONBody[OverrideIn], request: Request, db: Db, actor: CurrentActor, settings: AppSettings
+) -> Response[picking.PickAccepted]:
     """A supervisor signs (user name + password, on the picker's device) to take a later-expiring lot.
 
     A task that cannot be picked is refused before the password is checked; every failed signature
@@ -240,8 +243,8 @@ class ShortIn(msgspec.Struct, rename="camel"):
     client_scan_id: uuid.UUID
 
 
-@post("/picking/tasks/{task_id:int}/short", **allow(*PICKERS))
-async def report_short(task_id: int, data: JSONBody[ShortIn], db: Db, actor: CurrentActor) -> Response:
+@post("/picking/tasks/{task_id:int}/short", status_code=200, **allow(*PICKERS))
+async def report_short(task_id: int, data: JSONBody[ShortIn], db: Db, actor: CurrentActor) -> Response[picking.ShortReported]:
     """Nothing more of this task is on the shelf: record it, block the location, re-allocate or backorder."""
     reply = await picking.report_short(db, actor, task_id=task_id, client_scan_id=data.client_scan_id, today=dt.date.today())
     return reply_response(reply, workflow="short-pick")
@@ -253,7 +256,7 @@ class ToteIn(msgspec.Struct, rename="camel"):
 
 
 @post("/waves/{wave_id:int}/totes", status_code=200, **allow(*PICKERS))
-async def assign_tote(wave_id: int, data: JSONBody[ToteIn], db: Db, settings: AppSettings) -> dict[str, Any]:
+async def assign_tote(wave_id: int, data: JSONBody[ToteIn], db: Db, settings: AppSettings) -> picking.ToteAssigned:
     """Batch picking: scan a tote for each order of the wave; its picks go into that tote."""
     return await picking.assign_tote(db, settings, wave_id=wave_id, order=data.order, raw=data.raw, today=dt.date.today())
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal, get_args
 
 from udipick.domain.errors import DeviceIdRequired, NotAuthenticated
 
-ROLES = frozenset({"picker", "receiver", "supervisor", "qa", "admin"})
+#: a person's roles, as answers name them (the handheld's types are generated from this)
+Role = Literal["picker", "receiver", "supervisor", "qa", "admin"]
+ROLES = frozenset(get_args(Role))
 SCOPES = frozenset({"erp:write", "erp:read", "admin"})
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from udipick.domain import errors as e
@@ -125,3 +126,19 @@ def problem_body(error: e.DomainError, *, instance: str | None = None) -> dict[s
         if key not in body:
             body[key] = _jsonable(value)
     return body
+
+
+class Problem:
+    """The type of a problem body carried inside an answer (``problem_body``'s dict: a bulk load's refused
+    line, a step that failed after the main change committed). Only a name for the OpenAPI document,
+    which states it as ``components/schemas/Problem`` (``api/openapi.py``); msgspec encodes the dict."""
+
+
+@dataclass(frozen=True, slots=True)
+class OrProblem:
+    """``Annotated[Any, OrProblem(T)]``: a member that is a ``T``, or the ``Problem`` that stopped it.
+
+    msgspec cannot type a union of two JSON objects, so it sees ``Any`` (and encodes what it is given);
+    the OpenAPI document states ``oneOf`` the two."""
+
+    type: type

@@ -34,7 +34,7 @@ from udipick.db.models import (
 from udipick.domain.access import Actor
 from udipick.domain.errors import Conflict, DomainError, InvalidGtin, InvalidRecord, StaleVersion
 from udipick.domain.gtin import gtin14
-from udipick.domain.problem import problem_body
+from udipick.domain.problem import Problem, problem_body
 from udipick.services.identity import audit
 
 # ---- the messages the ERP sends (msgspec validates types, ranges and enums) ----------------------
@@ -186,7 +186,8 @@ class BulkSummary(Struct, rename="camel"):
     updated: int
     unchanged: int
     refused: int
-    problems: list[dict[str, Any]]
+    #: RFC 9457 problems (``problem_body``), each with the refused ``line``
+    problems: list[Problem]
     results: list[LineResult]
 
 

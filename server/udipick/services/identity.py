@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from udipick.db.models import ApiKey, AuditEntry, DeviceToken, User
 from udipick.db.pg import connection as pg_connection
-from udipick.domain.access import ROLES, SCOPES, Actor, check_device
+from udipick.domain.access import ROLES, SCOPES, Actor, Role, check_device
 from udipick.domain.errors import (
     Conflict, DomainError, InvalidRecord, NotAuthenticated, NotFound, SignatureRejected, TooManyAttempts, UnknownApiKey,
     UnknownUser,
@@ -289,7 +289,7 @@ class UserSummary(msgspec.Struct, rename="camel"):
 
     username: str
     display_name: str
-    roles: list[str]
+    roles: list[Role]
     active: bool
     created_at: dt.datetime
     language: str | None = None

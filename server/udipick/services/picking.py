@@ -15,7 +15,7 @@ import random
 import uuid
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import asyncpg
 import msgspec
@@ -47,6 +47,104 @@ from udipick.services.events import (
 )
 
 log = logging.getLogger(__name__)
+
+
+# ---- answers ----------------------------------------------------------------------------------------
+
+
+class TaskItem(msgspec.Struct, rename="camel"):
+    erp_id: str
+    name: str
+    gtin: str
+
+
+class TaskLocation(msgspec.Struct, rename="camel"):
+    code: str
+    #: what the location's label scans as
+    barcode: str
+
+
+class PickingTask(msgspec.Struct, rename="camel"):
+    """One allocated lot (or serial) of an order line, at one location: what the picker takes next."""
+
+    task_id: int
+    wave_id: int
+    order: str
+    line_no: int
+    status: Literal["open", "done", "short", "cancelled"]
+    #: the location's place on the pick path
+    sequence: int
+    location: TaskLocation
+    item: TaskItem
+    lot: str | None
+    expiry: dt.date | None
+    serial: str | None
+    quantity: int
+    picked: int
+    remaining: int
+    #: the tote the order's picks go into (batch picking), if one was scanned
+    tote: str | None
+
+
+class ShortLine(msgspec.Struct, rename="camel"):
+    """Units of an order line the wave could not allocate, and why (the reason most of the refused stock had)."""
+
+    order: str
+    line_no: int
+    missing: int
+    reason: str
+
+
+class ReleasedWave(msgspec.Struct, rename="camel"):
+    wave_id: int
+    orders: list[str]
+    #: pick tasks created
+    tasks: int
+    short_lines: list[ShortLine]
+
+
+class LocationChecked(msgspec.Struct, rename="camel"):
+    task_id: int
+    location: str
+    ok: bool
+
+
+class PickAccepted(msgspec.Struct, rename="camel"):
+    """An accepted pick scan (``confirm_pick``'s answer, which builds it as a dict of these members, in this order)."""
+
+    verdict: Literal["accepted"]
+    task_id: int
+    lot: str | None
+    expiry: dt.date | None
+    serial: str | None
+    #: base units this scan took (a pack counts its contents)
+    units: int
+    picked: int
+    remaining: int
+    #: another lot (or serial) than allocated was taken, and the allocation swapped to it
+    swapped: bool
+    fefo_overridden: bool
+    task_status: Literal["open", "done"]
+
+
+class ShortReported(msgspec.Struct, rename="camel"):
+    task_id: int
+    #: units of the task not found
+    short_by: int
+    #: tasks the re-allocation created for them
+    reallocated_tasks: int
+    #: units left on backorder
+    backordered: int
+    #: the location now blocked for the item until it is counted
+    location_blocked: str
+
+
+class ToteAssigned(msgspec.Struct, rename="camel"):
+    wave_id: int
+    order: str
+    tote: str
+    #: the order's unstarted tasks in the wave that now go into the tote
+    tasks: int
 
 #: Every stock row, with the facts ``domain.allocation`` judges it on, in ``Candidate``'s field order.
 #: The hold covering a row and its location block come from the one SQL definition of each
@@ -132,7 +230,7 @@ async def _open_lines(session: AsyncSession, where: str, ids: list[int]) -> list
 
 async def release_wave(
     db: async_sessionmaker, actor: Actor, *, orders: list[str] | None, today: dt.date, max_orders: int = 1000
-) -> dict[str, Any]:
+) -> ReleasedWave:
     """Allocate open sales orders (all, or the named ERP ids) FEFO and create pick tasks."""
     async with db.begin() as session:
         docs = (
@@ -180,14 +278,8 @@ async def release_wave(
                 ],
             ),
         )
-    return {
-        "waveId": wave_id,
-        "orders": [d.erp_id for d in docs],
-        "tasks": tasks,
-        "shortLines": [
-            {"order": ln.order, "lineNo": ln.line_no, "missing": s.missing, "reason": s.reason} for s, ln in shorts
-        ],
-    }
+    return ReleasedWave(wave_id, [d.erp_id for d in docs], tasks,
+                        [ShortLine(ln.order, ln.line_no, s.missing, s.reason) for s, ln in shorts])
 
 
 async def _allocate(session: AsyncSession, wave_id: int, lines: list[_Line], today: dt.date) -> tuple[int, list]:
@@ -375,17 +467,16 @@ SELECT t.id, t.wave_id, t.document_id, t.line_id, t.item_id, t.stock_id, t.lot_i
 """
 
 
-def task_json(t: Any) -> dict[str, Any]:
-    return {
-        "taskId": t.id, "waveId": t.wave_id, "order": t.order_erp_id, "lineNo": t.line_no, "status": t.status,
-        "sequence": t.sequence, "location": {"code": t.location, "barcode": t.location_barcode},
-        "item": {"erpId": t.item_erp_id, "name": t.item_name, "gtin": t.gtin},
-        "lot": t.lot, "expiry": t.expiry.isoformat() if t.expiry else None, "serial": t.serial,
-        "quantity": t.quantity, "picked": t.picked, "remaining": t.quantity - t.picked, "tote": t.tote,
-    }
+def picking_task(t: Any) -> PickingTask:
+    return PickingTask(
+        task_id=t.id, wave_id=t.wave_id, order=t.order_erp_id, line_no=t.line_no, status=t.status, sequence=t.sequence,
+        location=TaskLocation(t.location, t.location_barcode), item=TaskItem(t.item_erp_id, t.item_name, t.gtin),
+        lot=t.lot, expiry=t.expiry, serial=t.serial, quantity=t.quantity, picked=t.picked, remaining=t.quantity - t.picked,
+        tote=t.tote,
+    )
 
 
-async def list_tasks(db: async_sessionmaker, *, wave_id: int | None, status: str = "open", limit: int = 200) -> list[dict[str, Any]]:
+async def list_tasks(db: async_sessionmaker, *, wave_id: int | None, status: str = "open", limit: int = 200) -> list[PickingTask]:
     """Tasks in pick-path order (location pick sequence), the next one first."""
     async with db() as session:
         rows = (
@@ -397,7 +488,7 @@ async def list_tasks(db: async_sessionmaker, *, wave_id: int | None, status: str
                 {"status": status, "wave": wave_id, "limit": limit},
             )
         ).all()
-    return [task_json(r) for r in rows]
+    return [picking_task(r) for r in rows]
 
 
 async def _load_task(session: AsyncSession, task_id: int, *, lock: bool) -> Any:
@@ -420,11 +511,11 @@ async def check_overridable(db: async_sessionmaker, task_id: int) -> None:
                                  order=task.order_erp_id, status=task.order_status)
 
 
-async def check_location(db: async_sessionmaker, settings: Settings, task_id: int, raw: str, today: dt.date) -> dict[str, Any]:
+async def check_location(db: async_sessionmaker, settings: Settings, task_id: int, raw: str, today: dt.date) -> LocationChecked:
     async with db() as session:
         task = await _load_task(session, task_id, lock=False)
     check_location_scan(task.location, task.location_barcode, raw, config=scans.config(settings), today=today)
-    return {"taskId": task_id, "location": task.location, "ok": True}
+    return LocationChecked(task_id, task.location, True)
 
 
 # ---- the pick scan ----------------------------------------------------------------------------------
@@ -624,6 +715,8 @@ def _decide_pick(
                 reason=overridden.reason,
             )
         )
+    # the answer is ``PickAccepted``'s members, built as a dict: the hot path encodes it twice (for
+    # ``scan_replies`` and for the response) and a replay decodes it to a dict again
     body = {
         "verdict": "accepted", "taskId": task_pk, "lot": c.lot, "expiry": c.expiry.isoformat() if c.expiry else None,
         "serial": c.serial, "units": verdict.units, "picked": picked, "remaining": quantity - picked,
@@ -756,7 +849,7 @@ async def report_short(
     """The shelf has less than udipick thinks: record the count discrepancy, block the location for
     the item until counted, and re-allocate the rest FEFO (or backorder it)."""
 
-    async def decide_and_write(session: AsyncSession) -> dict[str, Any]:
+    async def decide_and_write(session: AsyncSession) -> ShortReported:
         task = await _load_task(session, task_id, lock=True)
         if task.status != "open":
             raise e.TaskNotOpen(f"task {task_id} is {task.status}", taskId=task_id, status=task.status)
@@ -794,8 +887,7 @@ async def report_short(
                 backordered=backordered,
             ),
         )
-        return {"taskId": task.id, "shortBy": remaining, "reallocatedTasks": n, "backordered": backordered,
-                "locationBlocked": task.location}
+        return ShortReported(task.id, remaining, n, backordered, task.location)
 
     return await replay.once(db, client_scan_id, f"short:{task_id}", actor, decide_and_write)
 
@@ -842,7 +934,7 @@ async def release_for_hold(session: AsyncSession, hold_sql: str, params: dict[st
 
 async def assign_tote(
     db: async_sessionmaker, settings: Settings, *, wave_id: int, order: str, raw: str, today: dt.date
-) -> dict[str, Any]:
+) -> ToteAssigned:
     """Batch picking: the order's picks in this wave go into this tote (created on first use)."""
     scan = scans.read(raw, settings, today)
     if scan.kind != "tote":
@@ -881,4 +973,4 @@ async def assign_tote(
         ).rowcount
         if not n:
             raise e.Conflict(f"order {order} has no unstarted tasks in wave {wave_id}", order=order, waveId=wave_id)
-    return {"waveId": wave_id, "order": order, "tote": code, "tasks": n}
+    return ToteAssigned(wave_id, order, code, n)

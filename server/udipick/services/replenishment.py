@@ -24,7 +24,7 @@ import datetime as dt
 import logging
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from sqlalchemy import text
@@ -34,7 +34,7 @@ from udipick.config import Settings
 from udipick.db.ledger import Movement, post_movements
 from udipick.domain import errors as e
 from udipick.domain.access import Actor
-from udipick.domain.problem import problem_body
+from udipick.domain.problem import OrProblem, problem_body
 from udipick.domain.replenishment import (
     FACE_TYPES,
     ItemNeed,
@@ -52,6 +52,8 @@ from udipick.services import replay, scans
 # the allocator's stock read and per-item lock: replenishment must judge stock exactly as allocation
 # does, and queue behind the same lock (services/picking.py owns both)
 from udipick.services.picking import CANDIDATES, candidate_of, candidates_of, lock_items
+# a replenishment task names its item and locations as a pick task does
+from udipick.services.picking import ReleasedWave, TaskItem, TaskLocation
 from udipick.services.events import (
     ReplenishmentCancelled,
     ReplenishmentConfirmed,
@@ -71,18 +73,6 @@ def task_number(task_id: int) -> str:
 
 
 # ---- answers ----------------------------------------------------------------------------------------
-
-
-class TaskItem(msgspec.Struct, rename="camel"):
-    erp_id: str
-    name: str
-    gtin: str
-
-
-class TaskLocation(msgspec.Struct, rename="camel"):
-    code: str
-    #: what the location's label scans as
-    barcode: str
 
 
 class ReplenishmentTask(msgspec.Struct, rename="camel"):
@@ -290,18 +280,26 @@ async def plan(db: async_sessionmaker, actor: Actor, *, today: dt.date, wave_id:
     return result
 
 
-async def after_wave(db: async_sessionmaker, actor: Actor, wave: dict[str, Any], *, today: dt.date) -> dict[str, Any]:
+class WaveWithReplenishment(ReleasedWave):
+    """A released wave, and the replenishment its picks from reserve and emptied pick faces triggered."""
+
+    #: the planning run's result, or the problem that stopped it (the wave stands either way)
+    replenishment: Annotated[Any, OrProblem(ReplenishmentPlan)]
+
+
+async def after_wave(db: async_sessionmaker, actor: Actor, wave: ReleasedWave, *, today: dt.date) -> WaveWithReplenishment:
     """The released wave's answer with the replenishment it triggered (``replenishment``).
 
     The wave is committed already: a planning failure is logged and answered inside the wave's reply,
     never turned into an error for the release (the periodic planner catches up).
     """
+    summary: ReplenishmentPlan | dict[str, Any]
     try:
-        summary: dict[str, Any] = msgspec.to_builtins(await plan(db, actor, today=today, wave_id=wave["waveId"]))
+        summary = await plan(db, actor, today=today, wave_id=wave.wave_id)
     except e.DomainError as exc:
-        log.warning("replenishment after wave %s: %s", wave.get("waveId"), exc)
+        log.warning("replenishment after wave %s: %s", wave.wave_id, exc)
         summary = problem_body(exc)
-    return {**wave, "replenishment": summary}
+    return WaveWithReplenishment(**msgspec.structs.asdict(wave), replenishment=summary)
 
 
 @contextlib.asynccontextmanager

@@ -8,13 +8,15 @@ import functools
 from dataclasses import dataclass
 from types import SimpleNamespace
 
+import msgspec
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from udipick.config import Settings
 from udipick.db.models import Container, Item, ItemGtin, Location
 from udipick.db.pg import raw
 from udipick.domain.barcodes import Scan, ScanConfig, interpret
+from udipick.domain.barcodes.scan import ScanKind
 
 
 def scan_config(settings: Settings) -> ScanConfig:
@@ -159,3 +161,77 @@ async def match_container(session: AsyncSession, scan: Scan) -> Container | None
     if scan.kind == "sscc" and scan.sscc:
         return await session.scalar(select(Container).where(Container.sscc == scan.sscc))
     return None
+
+
+# ---- what a scan is, answered ---------------------------------------------------------------------
+
+
+class ElementOut(msgspec.Struct):
+    ai: str
+    value: str
+
+
+class ItemRef(msgspec.Struct, rename="camel"):
+    erp_id: str
+    name: str
+    gtin: str
+    pack_level: str
+    pack_quantity: int
+    units: int
+    lot_tracked: bool
+    serial_tracked: bool
+    expiry_tracked: bool
+
+
+class LocationRef(msgspec.Struct, rename="camel"):
+    code: str
+    type: str
+    zone: str
+    frozen: bool
+
+
+class ScanOut(msgspec.Struct, rename="camel", omit_defaults=True):
+    """What a scan says (members it does not carry are left out), and the item and location it names here."""
+
+    kind: ScanKind
+    raw: str
+    elements: list[ElementOut]
+    symbology: str | None = None
+    gtin: str | None = None
+    content_gtin: str | None = None
+    lot: str | None = None
+    serial: str | None = None
+    expiry: dt.date | None = None
+    production_date: dt.date | None = None
+    best_before: dt.date | None = None
+    expiry_time: dt.datetime | None = None
+    sscc: str | None = None
+    quantity: int | None = None
+    additional_id: str | None = None
+    digital_link_uri: str | None = None
+    hibc_lic: str | None = None
+    hibc_pcn: str | None = None
+    hibc_uom: int | None = None
+    hibc_check: str | None = None
+    hibc_link: str | None = None
+    code: str | None = None
+    item: ItemRef | None = None
+    location: LocationRef | None = None
+
+
+def scan_out(scan: Scan, **extra: object) -> ScanOut:
+    fields = {f: getattr(scan, f) for f in ScanOut.__struct_fields__ if hasattr(scan, f) and f != "elements"}
+    return ScanOut(elements=[ElementOut(e.ai, e.value) for e in scan.elements], **fields, **extra)  # type: ignore[arg-type]
+
+
+async def interpret_scan(db: async_sessionmaker, settings: Settings, raw: str, today: dt.date) -> ScanOut:
+    """What the handheld read, with the item and location it names in this warehouse."""
+    scan = read(raw, settings, today)
+    item = location = None
+    async with db() as session:
+        if match := await match_item(session, scan):
+            item = ItemRef(match.erp_id, match.name, match.gtin, match.pack_level, match.pack_quantity, match.units,
+                           match.lot_tracked, match.serial_tracked, match.expiry_tracked)
+        if loc := await match_location(session, scan):
+            location = LocationRef(loc.code, loc.type, loc.zone, loc.frozen)
+    return scan_out(scan, item=item, location=location)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 from udipick.domain.values import Value
 
@@ -34,14 +35,15 @@ class ScanConfig(Value):
     dl_convenience_alphas: bool = False
 
 
+#: what a scan is: a GS1 element string, Digital Link URI, HIBC label or bare GTIN / SSCC, or one of
+#: udipick's own labels (location, licence plate, tote, user badge)
+ScanKind = Literal["gs1", "digital_link", "hibc", "gtin", "sscc", "location", "lpn", "tote", "badge"]
+
+
 class Scan(Value):
-    """What one scan says, in GS1 words. Fields a barcode does not carry are ``None``.
+    """What one scan says, in GS1 words. Fields a barcode does not carry are ``None``."""
 
-    ``kind`` is one of ``gs1``, ``digital_link``, ``hibc``, ``gtin``, ``sscc``, ``location``,
-    ``lpn``, ``tote``, ``badge``.
-    """
-
-    kind: str
+    kind: ScanKind
     raw: str
     symbology: str | None = None
     gtin: str | None = None
