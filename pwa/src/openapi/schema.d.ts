@@ -4327,10 +4327,10 @@ export interface operations {
       /** @description One StockRow per line (NDJSON); with format=csv, CSV with the same fields. */
       200: {
         headers: {
-          /** @description `false` only when events kept committing faster than a quiet moment could be found */
-          "udipick-as-of-exact"?: unknown;
           /** @description the figures include exactly the events up to this position: apply the stream from there on */
           "udipick-as-of-position"?: unknown;
+          /** @description `false` only when events kept committing faster than a quiet moment could be found */
+          "udipick-as-of-exact"?: unknown;
         };
         content: {
           "application/x-ndjson": components["schemas"]["StockRow"];
