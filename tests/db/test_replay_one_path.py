@@ -50,33 +50,33 @@ async def test_every_workflow_stores_its_answers_through_udipick_store_reply_and
     picker = await _actor(demo_db, "picker")
     settings = Settings()
     wave = await picking.release_wave(demo_db, sup, orders=["SO-5002"], today=TODAY)
-    tasks = await picking.list_tasks(demo_db, wave_id=wave["waveId"])
-    task = next(t for t in tasks if t["item"]["gtin"] == SYR)
-    other = next(t for t in tasks if t["taskId"] != task["taskId"])
+    tasks = await picking.list_tasks(demo_db, wave_id=wave.wave_id)
+    task = next(t for t in tasks if t.item.gtin == SYR)
+    other = next(t for t in tasks if t.task_id != task.task_id)
     accepted, refused, shorted = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
 
     async def pick(scan_id: uuid.UUID, raw: str):
-        return await picking.confirm_pick(demo_db, picker, settings, task_id=task["taskId"], client_scan_id=scan_id,
+        return await picking.confirm_pick(demo_db, picker, settings, task_id=task.task_id, client_scan_id=scan_id,
                                           raw=raw, location_raw=None, today=TODAY)
 
     async def short(scan_id: uuid.UUID):
-        return await picking.report_short(demo_db, picker, task_id=other["taskId"], client_scan_id=scan_id, today=TODAY)
+        return await picking.report_short(demo_db, picker, task_id=other.task_id, client_scan_id=scan_id, today=TODAY)
 
     # the pick write (udipick_pick_accept), a pick refusal (replay.store) and a short pick (replay.once)
-    first = [await pick(accepted, gs1(SYR, task["lot"])), await pick(refused, gs1(STENT, "NOPE")), await short(shorted)]
+    first = [await pick(accepted, gs1(SYR, task.lot)), await pick(refused, gs1(STENT, "NOPE")), await short(shorted)]
     assert [r.status for r in first] == [200, 409, 200], [r.body for r in first]
     assert not any(r.replayed for r in first)
     # each is answered again as it was, whichever path reads it
-    again = [await pick(accepted, gs1(SYR, task["lot"])), await pick(refused, gs1(STENT, "NOPE")), await short(shorted)]
+    again = [await pick(accepted, gs1(SYR, task.lot)), await pick(refused, gs1(STENT, "NOPE")), await short(shorted)]
     assert [(r.status, r.body, r.replayed) for r in again] == [(r.status, r.body, True) for r in first]
     # and a scan id one workflow answered is not another's to use
     with pytest.raises(e.Conflict):
-        await pick(shorted, gs1(SYR, task["lot"]))
+        await pick(shorted, gs1(SYR, task.lot))
     with pytest.raises(e.Conflict):
         await short(accepted)
     async with demo_db() as s:
         stored = (await s.execute(text("SELECT client_scan_id, action FROM scan_replies ORDER BY created_at"))).all()
         events = (await s.execute(text("SELECT type FROM outbox_events WHERE type LIKE 'pick.%' ORDER BY id"))).scalars().all()
-    assert sorted(stored) == sorted([(accepted, f"pick:{task['taskId']}"), (refused, f"pick:{task['taskId']}"),
-                                     (shorted, f"short:{other['taskId']}")])
+    assert sorted(stored) == sorted([(accepted, f"pick:{task.task_id}"), (refused, f"pick:{task.task_id}"),
+                                     (shorted, f"short:{other.task_id}")])
     assert events == ["pick.confirmed.v1", "pick.refused.v1", "pick.shorted.v1"]
