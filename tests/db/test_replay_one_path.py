@@ -3,7 +3,6 @@ read by ``udipick_scan_reply`` (``services/replay.py``), the pick scan's single-
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 
 import pytest
@@ -15,7 +14,6 @@ from udipick.domain import errors as e
 from udipick.domain.access import Actor
 from udipick.services import picking
 
-TODAY = dt.date.today()
 
 #: refuses a row of ``scan_replies`` that does not come from ``udipick_store_reply`` (its call stack says so)
 _ONLY_THROUGH_STORE_REPLY = [
@@ -42,14 +40,14 @@ async def _actor(db, name: str) -> Actor:
     return Actor(user_id=uid, username=name, roles=frozenset({"picker", "supervisor"}), device_id=f"{name}-device")
 
 
-async def test_every_workflow_stores_its_answers_through_udipick_store_reply_and_answers_the_others_scan_ids(demo_db):
+async def test_every_workflow_stores_its_answers_through_udipick_store_reply_and_answers_the_others_scan_ids(demo_db, today):
     async with demo_db.begin() as s:
         for statement in _ONLY_THROUGH_STORE_REPLY:
             await s.execute(text(statement))
     sup = await _actor(demo_db, "supervisor")
     picker = await _actor(demo_db, "picker")
     settings = Settings()
-    wave = await picking.release_wave(demo_db, sup, orders=["SO-5002"], today=TODAY)
+    wave = await picking.release_wave(demo_db, sup, orders=["SO-5002"], today=today)
     tasks = await picking.list_tasks(demo_db, wave_id=wave.wave_id)
     task = next(t for t in tasks if t.item.gtin == SYR)
     other = next(t for t in tasks if t.task_id != task.task_id)
@@ -57,10 +55,10 @@ async def test_every_workflow_stores_its_answers_through_udipick_store_reply_and
 
     async def pick(scan_id: uuid.UUID, raw: str):
         return await picking.confirm_pick(demo_db, picker, settings, task_id=task.task_id, client_scan_id=scan_id,
-                                          raw=raw, location_raw=None, today=TODAY)
+                                          raw=raw, location_raw=None, today=today)
 
     async def short(scan_id: uuid.UUID):
-        return await picking.report_short(demo_db, picker, task_id=other.task_id, client_scan_id=scan_id, today=TODAY)
+        return await picking.report_short(demo_db, picker, task_id=other.task_id, client_scan_id=scan_id, today=today)
 
     # the pick write (udipick_pick_accept), a pick refusal (replay.store) and a short pick (replay.once)
     first = [await pick(accepted, gs1(SYR, task.lot)), await pick(refused, gs1(STENT, "NOPE")), await short(shorted)]
