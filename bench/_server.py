@@ -47,10 +47,14 @@ def fresh_database() -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def server(database_url: str, *, demo: bool = False, extra_env: dict[str, str] | None = None, workers: int = 1) -> Iterator[str]:
+def server(
+    database_url: str, *, demo: bool = False, extra_env: dict[str, str] | None = None, workers: int = 1
+) -> Iterator[str]:
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "UDIPICK_RUN_RELAY": "0", **(extra_env or {})}
-    args = [sys.executable, "-m", "udipick.cli", "serve", "--port", str(port), "--workers", str(workers)] + (["--demo"] if demo else [])
+    args = [sys.executable, "-m", "udipick.cli", "serve", "--port", str(port), "--workers", str(workers)] + (
+        ["--demo"] if demo else []
+    )
     proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -72,8 +76,13 @@ def server(database_url: str, *, demo: bool = False, extra_env: dict[str, str] |
 
 def api_key(database_url: str, name: str = "bench", scope: str = "erp:write") -> str:
     env = {**os.environ, "DATABASE_URL": database_url}
-    out = subprocess.run([sys.executable, "-m", "udipick.cli", "api-keys", "add", name, "--scope", scope], env=env,
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "udipick.cli", "api-keys", "add", name, "--scope", scope],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return out.stdout.strip()
 
 

@@ -14,7 +14,6 @@ import time
 import httpx
 
 from _server import api_key, fresh_database, machine, server
-
 from udipick.domain.gs1_numbers import gs1_check_digit
 
 
@@ -59,8 +58,10 @@ def main() -> None:
                 r = client.post("/api/v1/erp/items/bulk", content=body, headers=headers)
                 elapsed = time.perf_counter() - t0
                 s = r.json()
-                print(f"{label:<10}: {elapsed:6.2f} s  {args.items / elapsed:8.0f} items/s  created={s['created']} "
-                      f"updated={s['updated']} unchanged={s['unchanged']} refused={s['refused']}")
+                print(
+                    f"{label:<10}: {elapsed:6.2f} s  {args.items / elapsed:8.0f} items/s  created={s['created']} "
+                    f"updated={s['updated']} unchanged={s['unchanged']} refused={s['refused']}"
+                )
                 if label == "replay":
                     assert s["created"] == 0 and s["updated"] == 0 and s["unchanged"] == args.items, s
 

@@ -40,13 +40,17 @@ async def sign_in_pickers(base: str, dsn: str, n: int) -> list[str]:
         await conn.execute(
             "INSERT INTO users (username, display_name, password_hash, roles)"
             " SELECT 'picker-' || g, 'Picker ' || g, password_hash, roles FROM users, generate_series(0, $1 - 1) g"
-            " WHERE username = 'picker' ON CONFLICT (username) DO NOTHING", n)
+            " WHERE username = 'picker' ON CONFLICT (username) DO NOTHING",
+            n,
+        )
     finally:
         await conn.close()
     h = Handheld(base)
     tokens = []
     for i in range(n):
-        status, body = await h.request("POST", "/api/v1/auth/login", {"username": f"picker-{i}", "password": "picker-demo", "deviceId": f"hh-{i}"})
+        status, body = await h.request(
+            "POST", "/api/v1/auth/login", {"username": f"picker-{i}", "password": "picker-demo", "deviceId": f"hh-{i}"}
+        )
         assert status == 200, body
         tokens.append(json.loads(body)["token"])
     await h.close()
@@ -56,7 +60,9 @@ async def sign_in_pickers(base: str, dsn: str, n: int) -> list[str]:
 async def pick_scans(base: str, dsn: str) -> list[tuple[int, str, str]]:
     """Release a wave of every open order; one (task, GS1 code, location) per unit to pick."""
     h = Handheld(base)
-    status, body = await h.request("POST", "/api/v1/auth/login", {"username": "supervisor", "password": "supervisor-demo", "deviceId": "sup"})
+    status, body = await h.request(
+        "POST", "/api/v1/auth/login", {"username": "supervisor", "password": "supervisor-demo", "deviceId": "sup"}
+    )
     assert status == 200, body
     h.headers = f"Authorization: Bearer {json.loads(body)['token']}\r\n"
     status, body = await h.request("POST", "/api/v1/waves", {"maxOrders": 10000})
@@ -66,14 +72,16 @@ async def pick_scans(base: str, dsn: str) -> list[tuple[int, str, str]]:
     try:
         rows = await conn.fetch(
             "SELECT t.id, t.quantity, i.gtin, l.lot, loc.barcode FROM pick_tasks t JOIN items i ON i.id = t.item_id"
-            " JOIN lots l ON l.id = t.lot_id JOIN locations loc ON loc.id = t.location_id WHERE t.status = 'open' ORDER BY t.id")
+            " JOIN lots l ON l.id = t.lot_id JOIN locations loc ON loc.id = t.location_id WHERE t.status = 'open' ORDER BY t.id"
+        )
     finally:
         await conn.close()
     return [(r["id"], f"01{r['gtin']}10{r['lot']}", r["barcode"]) for r in rows for _ in range(r["quantity"])]
 
 
-async def measure(base: str, tokens: list[str], scans: list[tuple[int, str, str]], args: argparse.Namespace,
-                  flood: str | None) -> tuple[list[float], int, Counter]:
+async def measure(
+    base: str, tokens: list[str], scans: list[tuple[int, str, str]], args: argparse.Namespace, flood: str | None
+) -> tuple[list[float], int, Counter]:
     """One run: the pickers scan ``scans`` open loop; with ``flood`` ("admin" or "distributed") the
     flooders loop wrong sign-ins meanwhile. Returns the measured scan latencies, the scans refused,
     and the flooders' answers by status and code."""
@@ -92,15 +100,18 @@ async def measure(base: str, tokens: list[str], scans: list[tuple[int, str, str]
         h = Handheld(base)
         h.headers = f"Authorization: Bearer {tokens[i]}\r\nX-Device-Id: hh-{i}\r\n"
         start = t0 + interval * i / n
-        for k, (task_id, raw, loc) in enumerate(scans[i * per:(i + 1) * per]):
+        for k, (task_id, raw, loc) in enumerate(scans[i * per : (i + 1) * per]):
             scheduled = start + k * interval
             if scheduled > deadline:
                 break
             if (wait := scheduled - time.perf_counter()) > 0:
                 await asyncio.sleep(wait)
             # latency from the scan's moment: a late answer delays the next send, and that wait counts
-            status, _body = await h.request("POST", f"/api/v1/picking/tasks/{task_id}/scans",
-                                            {"clientScanId": str(uuid.uuid4()), "raw": raw, "locationRaw": loc})
+            status, _body = await h.request(
+                "POST",
+                f"/api/v1/picking/tasks/{task_id}/scans",
+                {"clientScanId": str(uuid.uuid4()), "raw": raw, "locationRaw": loc},
+            )
             if scheduled >= measure_from:
                 latencies.append(time.perf_counter() - scheduled)
                 refused += status != 200
@@ -113,7 +124,9 @@ async def measure(base: str, tokens: list[str], scans: list[tuple[int, str, str]
         k = 0
         while time.perf_counter() < deadline:
             username = "admin" if flood == "admin" else f"nobody-{j}-{k}"
-            status, body = await h.request("POST", "/api/v1/auth/login", {"username": username, "password": "guess", "deviceId": "x"})
+            status, body = await h.request(
+                "POST", "/api/v1/auth/login", {"username": username, "password": "guess", "deviceId": "x"}
+            )
             k += 1
             if time.perf_counter() >= measure_from:
                 answers[(status, json.loads(body).get("code") if body else None)] += 1
@@ -129,8 +142,10 @@ def report(name: str, latencies: list[float], refused: int, answers: Counter, se
     print(f"{name:<8}: {len(latencies):,} pick scans, p50 {p50:.1f} ms  p99 {p99:.1f} ms; refused {refused}")
     if answers:
         total = sum(answers.values())
-        print(f"          flooders got {total:,} answers ({total / seconds:,.0f}/s): "
-              + ", ".join(f"{s} {c or ''} x{v:,}".replace("  ", " ") for (s, c), v in answers.most_common()))
+        print(
+            f"          flooders got {total:,} answers ({total / seconds:,.0f}/s): "
+            + ", ".join(f"{s} {c or ''} x{v:,}".replace("  ", " ") for (s, c), v in answers.most_common())
+        )
     return p99
 
 
@@ -143,11 +158,13 @@ async def run(args: argparse.Namespace, dsn: str, base: str) -> None:
     p99s = {}
     for k, name in enumerate(runs):
         flood = {"quiet": None, "flood": "admin", "spread": "distributed"}[name]
-        lat, refused, answers = await measure(base, tokens, scans[k * share:(k + 1) * share], args, flood)
+        lat, refused, answers = await measure(base, tokens, scans[k * share : (k + 1) * share], args, flood)
         p99s[name] = report(name, lat, refused, answers, args.seconds)
         await asyncio.sleep(1)  # let the last answers and the server's check threads settle
-    print(f"ratio   : p99 with the flood / p99 without = {p99s['flood'] / p99s['quiet']:.2f} (target <= 2)"
-          + (f"; spread flood {p99s['spread'] / p99s['quiet']:.2f}" if "spread" in p99s else ""))
+    print(
+        f"ratio   : p99 with the flood / p99 without = {p99s['flood'] / p99s['quiet']:.2f} (target <= 2)"
+        + (f"; spread flood {p99s['spread'] / p99s['quiet']:.2f}" if "spread" in p99s else "")
+    )
 
 
 def main() -> None:
@@ -159,8 +176,11 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=80, help="pick scans a second from all pickers together (open loop)")
     ap.add_argument("--stock", type=int, default=100_000)
     ap.add_argument("--lines", type=int, default=3000)
-    ap.add_argument("--distributed", action="store_true",
-                    help="a third run: wrong sign-ins with a new unknown name each, the address limit raised")
+    ap.add_argument(
+        "--distributed",
+        action="store_true",
+        help="a third run: wrong sign-ins with a new unknown name each, the address limit raised",
+    )
     args = ap.parse_args()
     print(f"machine : {machine()}")
     env = {"UDIPICK_LOG_JSON": "0"}

@@ -39,7 +39,11 @@ def single_line(size: int) -> bytes:
 
 
 def many_lines(size: int) -> bytes:
-    line = b'{"erpId": "ITEM-0000001", "version": 1, "gtin": "04000000000007", "name": "' + b"x" * 300 + b'", "baseUnit": "EA"}\n'
+    line = (
+        b'{"erpId": "ITEM-0000001", "version": 1, "gtin": "04000000000007", "name": "'
+        + b"x" * 300
+        + b'", "baseUnit": "EA"}\n'
+    )
     return line * (size // len(line))
 
 
@@ -134,11 +138,15 @@ def over_http(sizes: list[int]) -> None:
         def item(n: int) -> bytes:
             return b'{"erpId": "NDJ-%d", "version": 1, "gtin": "4006381333931", "name": "n", "baseUnit": "EA"}\n' % n
 
-        print("\nudipick serve, POST /api/v1/erp/items/bulk: valid line, one long line, valid line; /healthz timed meanwhile")
+        print(
+            "\nudipick serve, POST /api/v1/erp/items/bulk: valid line, one long line, valid line; /healthz timed meanwhile"
+        )
         for size in sizes:
             body = item(1) + single_line(size * MB) + item(1)
             # the health checks come from another process, so that this one's sending does not delay them
-            probe = subprocess.Popen([sys.executable, __file__, "--probe", base], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            probe = subprocess.Popen(
+                [sys.executable, __file__, "--probe", base], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+            )
             assert probe.stdout is not None and probe.stdout.readline().strip() == "probing"
             port = base.rsplit(":", 1)[1]
             cpu = server_cpu_seconds(port)
@@ -148,7 +156,9 @@ def over_http(sizes: list[int]) -> None:
             cpu = server_cpu_seconds(port) - cpu
             slowest = float(probe.communicate("")[0])
             summary = r.json()
-            verdicts = [(p["line"], p["code"]) for p in summary["problems"]] + [(x["line"], x["status"]) for x in summary["results"]]
+            verdicts = [(p["line"], p["code"]) for p in summary["problems"]] + [
+                (x["line"], x["status"]) for x in summary["results"]
+            ]
             print(
                 f"{size:>4}MB  {r.status_code}  {seconds:6.2f} s (server CPU {cpu:.2f} s, /healthz included)"
                 f"  slowest /healthz {slowest * 1000:6.1f} ms  {sorted(verdicts)}"
@@ -176,7 +186,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="16,64,128", help="body sizes in MB")
     ap.add_argument("--chunk", type=int, default=65536, help="bytes per chunk, as the ASGI server hands them over")
-    ap.add_argument("--former-up-to", type=int, default=32, help="time the former splitter on single-line bodies up to this many MB")
+    ap.add_argument(
+        "--former-up-to", type=int, default=32, help="time the former splitter on single-line bodies up to this many MB"
+    )
     ap.add_argument("--http", action="store_true", help="also post single-line bodies to a real udipick serve")
     ap.add_argument("--probe", metavar="BASE_URL", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -199,11 +211,15 @@ def main() -> None:
     for size in (s for s in (8, 16, 32, 64, 128) if s <= args.former_up_to):
         parts = chunks(single_line(size * MB), args.chunk)
         seconds, count = timed(former_split, parts)
-        print(f"{size:>4}MB {'one line, former splitter':<28} {count:>9,} {'':>9} {seconds:>8.3f} {seconds * 1000 / size:>7.2f}")
+        print(
+            f"{size:>4}MB {'one line, former splitter':<28} {count:>9,} {'':>9} {seconds:>8.3f} {seconds * 1000 / size:>7.2f}"
+        )
     biggest = max(sizes)
     for shape, make in (("one line", single_line), ("400-byte lines", many_lines)):
         gap, seconds = asyncio.run(loop_gap(chunks(make(biggest * MB), args.chunk)))
-        print(f"event loop, {biggest} MB {shape}: split in {seconds:.3f} s, longest gap of a 1 ms ticker {gap * 1000:.1f} ms")
+        print(
+            f"event loop, {biggest} MB {shape}: split in {seconds:.3f} s, longest gap of a 1 ms ticker {gap * 1000:.1f} ms"
+        )
     if args.http:
         over_http(sizes)
 

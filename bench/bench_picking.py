@@ -27,8 +27,8 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 import threading
+import time
 import uuid
 from collections import defaultdict
 from urllib.parse import urlsplit
@@ -37,12 +37,15 @@ import asyncpg
 
 sys.path.insert(0, os.path.dirname(__file__))
 from _server import fresh_database, machine, server  # noqa: E402
-
 from udipick.domain.gs1_numbers import gs1_check_digit  # noqa: E402
 
 ITEMS = 1000
 #: the bench's users, added through ``udipick users add``: passwords that pass its policy
-PASSWORDS = {"picker": "bench-lantern-quartz-42", "supervisor": "bench-quarry-maple-17", "admin": "bench-orchid-harbour-tram-5"}
+PASSWORDS = {
+    "picker": "bench-lantern-quartz-42",
+    "supervisor": "bench-quarry-maple-17",
+    "admin": "bench-orchid-harbour-tram-5",
+}
 
 
 def _gtin(n: int) -> str:
@@ -57,8 +60,10 @@ async def build_warehouse(dsn: str, stock_rows: int, order_lines: int) -> None:
     locs_per_item = max(1, stock_rows // (ITEMS * lots_per_item))
     try:
         await conn.execute("INSERT INTO warehouses (code, name) VALUES ('MAIN', 'Main')")
-        await conn.execute("INSERT INTO locations (warehouse_id, code, barcode, zone, type, pick_sequence)"
-                           " VALUES (1, 'SHIP-01', 'LOC-SHIP-01', 'SHIP', 'shipping', 0)")
+        await conn.execute(
+            "INSERT INTO locations (warehouse_id, code, barcode, zone, type, pick_sequence)"
+            " VALUES (1, 'SHIP-01', 'LOC-SHIP-01', 'SHIP', 'shipping', 0)"
+        )
         await conn.execute(
             "INSERT INTO locations (warehouse_id, code, barcode, zone, type, pick_sequence)"
             " SELECT 1, 'P-' || g, 'LOC-P-' || g, 'Z' || (g % 20), 'pick', g FROM generate_series(1, $1) g",
@@ -69,7 +74,9 @@ async def build_warehouse(dsn: str, stock_rows: int, order_lines: int) -> None:
             " VALUES ($1, 1, $2, $3, 'EA', true, false, true)",
             [(f"IT-{i}", _gtin(4_000_000_000_000 + i * 10), f"Device {i}") for i in range(ITEMS)],
         )
-        await conn.execute("INSERT INTO item_gtins (gtin, item_id, pack_level, quantity) SELECT gtin, id, 'each', 1 FROM items")
+        await conn.execute(
+            "INSERT INTO item_gtins (gtin, item_id, pack_level, quantity) SELECT gtin, id, 'each', 1 FROM items"
+        )
         await conn.execute(
             "INSERT INTO lots (item_id, lot, expiry) SELECT i.id, 'L' || i.id || '-' || g, current_date + 100 + g * 30"
             " FROM items i, generate_series(1, $1) g",
@@ -86,7 +93,8 @@ async def build_warehouse(dsn: str, stock_rows: int, order_lines: int) -> None:
                 """INSERT INTO stock_ledger (movement, item_id, lot_id, quantity, to_location_id, to_status, user_id, document_type)
                    SELECT 'receipt', l.item_id, l.id, 100, 2 + (l.item_id - 1) * $1 + g, 'available', $2, 'bench'
                      FROM lots l, generate_series(0, $1 - 1) g""",
-                locs_per_item, admin,
+                locs_per_item,
+                admin,
             )
             await conn.execute(
                 """INSERT INTO stock (item_id, lot_id, location_id, status, quantity)
@@ -98,8 +106,10 @@ async def build_warehouse(dsn: str, stock_rows: int, order_lines: int) -> None:
             " AND l.to_location_id = s.location_id WHERE s.quantity IS DISTINCT FROM l.quantity"
         )
         assert mismatch == 0, mismatch
-        print(f"stock   : {await conn.fetchval('SELECT count(*) FROM stock'):,} stock rows (= ledger) loaded in "
-              f"{time.perf_counter() - t0:.1f} s")
+        print(
+            f"stock   : {await conn.fetchval('SELECT count(*) FROM stock'):,} stock rows (= ledger) loaded in "
+            f"{time.perf_counter() - t0:.1f} s"
+        )
         await conn.execute("INSERT INTO customers (erp_id, erp_version, name) VALUES ('C-1', 1, 'Hospital')")
         orders = order_lines // 10
         await conn.execute(
@@ -135,8 +145,10 @@ class Handheld:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         data = json.dumps(body).encode() if body is not None else b""
-        head = (f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Type: application/json\r\n"
-                f"Content-Length: {len(data)}\r\n{self.headers}\r\n")
+        head = (
+            f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(data)}\r\n{self.headers}\r\n"
+        )
         self.writer.write(head.encode() + data)
         status_line = await self.reader.readline()
         status = int(status_line.split()[1])
@@ -170,8 +182,11 @@ async def bare_commit_p50(dsn: str, n: int = 2000) -> float:
 
 async def checkpoints_so_far(conn: asyncpg.Connection) -> int:
     new_view = int(await conn.fetchval("SHOW server_version_num")) >= 170000
-    return await conn.fetchval("SELECT num_timed + num_requested FROM pg_stat_checkpointer" if new_view else
-                               "SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter")
+    return await conn.fetchval(
+        "SELECT num_timed + num_requested FROM pg_stat_checkpointer"
+        if new_view
+        else "SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter"
+    )
 
 
 async def database_background(dsn: str, wall_from: float, seconds: float, checkpoints_before: int) -> str:
@@ -181,7 +196,8 @@ async def database_background(dsn: str, wall_from: float, seconds: float, checkp
     try:
         rows = await conn.fetch(
             "SELECT relname, extract(epoch FROM last_autovacuum) AS vac, extract(epoch FROM last_autoanalyze) AS ana"
-            " FROM pg_stat_user_tables")
+            " FROM pg_stat_user_tables"
+        )
         checkpoints = await checkpoints_so_far(conn) - checkpoints_before
     finally:
         await conn.close()
@@ -213,7 +229,7 @@ def _processes(detail: bool = False) -> dict[int, tuple[str, float]]:
                 cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        name, rest = stat[stat.find("(") + 1:stat.rfind(")")], stat[stat.rfind(")") + 2:].split()
+        name, rest = stat[stat.find("(") + 1 : stat.rfind(")")], stat[stat.rfind(")") + 2 :].split()
         procs[int(entry)] = (name, int(rest[1]), (int(rest[11]) + int(rest[12])) / _HZ, cmd)
     servers = {pid for pid, p in procs.items() if "udipick.cli serve" in p[3]}
 
@@ -306,8 +322,12 @@ class Instructions:
             if group != "machine" and not pids:
                 continue
             target = ["-a"] if group == "machine" else ["-p", ",".join(map(str, pids))]
-            self.procs[group] = subprocess.Popen(["perf", "stat", "-x,", "-e", "instructions", *target],
-                                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            self.procs[group] = subprocess.Popen(
+                ["perf", "stat", "-x,", "-e", "instructions", *target],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
 
     def stop(self) -> None:
         import signal
@@ -338,10 +358,16 @@ async def run(args: argparse.Namespace, dsn: str, base: str) -> None:
     )
     await conn.close()
     for i in range(args.handhelds):
-        status, body = await login.request("POST", "/api/v1/auth/login", {"username": f"picker-{i}", "password": PASSWORDS["picker"], "deviceId": f"hh-{i}"})
+        status, body = await login.request(
+            "POST",
+            "/api/v1/auth/login",
+            {"username": f"picker-{i}", "password": PASSWORDS["picker"], "deviceId": f"hh-{i}"},
+        )
         assert status == 200, body
         tokens.append(json.loads(body)["token"])
-    status, body = await login.request("POST", "/api/v1/auth/login", {"username": "supervisor", "password": PASSWORDS["supervisor"], "deviceId": "sup"})
+    status, body = await login.request(
+        "POST", "/api/v1/auth/login", {"username": "supervisor", "password": PASSWORDS["supervisor"], "deviceId": "sup"}
+    )
     sup = Handheld(base)
     sup.headers = f"Authorization: Bearer {json.loads(body)['token']}\r\nX-Device-Id: sup\r\n"
     t0 = time.perf_counter()
@@ -349,8 +375,10 @@ async def run(args: argparse.Namespace, dsn: str, base: str) -> None:
     wave_s = time.perf_counter() - t0
     wave = json.loads(body)
     assert status == 201, body[:300]
-    print(f"wave    : {len(wave['orders']) * 10:,} order lines allocated FEFO into {wave['tasks']:,} tasks in {wave_s:.2f} s "
-          f"(target <= 5 s); short lines: {len(wave['shortLines'])}")
+    print(
+        f"wave    : {len(wave['orders']) * 10:,} order lines allocated FEFO into {wave['tasks']:,} tasks in {wave_s:.2f} s "
+        f"(target <= 5 s); short lines: {len(wave['shortLines'])}"
+    )
 
     conn = await asyncpg.connect(dsn)
     rows = await conn.fetch(
@@ -370,7 +398,7 @@ async def run(args: argparse.Namespace, dsn: str, base: str) -> None:
         h.headers = f"Authorization: Bearer {tokens[i]}\r\nX-Device-Id: hh-{i}\r\n"
         interval = args.handhelds / args.rate if args.rate else 0.0
         start = t0 + interval * i / args.handhelds
-        for k, (task_id, raw, loc) in enumerate(scans[i * per:(i + 1) * per]):
+        for k, (task_id, raw, loc) in enumerate(scans[i * per : (i + 1) * per]):
             if time.perf_counter() > deadline:
                 break
             t = time.perf_counter()
@@ -382,8 +410,11 @@ async def run(args: argparse.Namespace, dsn: str, base: str) -> None:
                     await asyncio.sleep(scheduled - t)
                 t = scheduled
             scan_id = str(uuid.uuid4())
-            status, body = await h.request("POST", f"/api/v1/picking/tasks/{task_id}/scans",
-                                           {"clientScanId": scan_id, "raw": raw, "locationRaw": loc})
+            status, body = await h.request(
+                "POST",
+                f"/api/v1/picking/tasks/{task_id}/scans",
+                {"clientScanId": scan_id, "raw": raw, "locationRaw": loc},
+            )
             now = time.perf_counter()
             timeline.append((t - measure_from, now - t))
             if t < measure_from:
@@ -425,7 +456,11 @@ async def run(args: argparse.Namespace, dsn: str, base: str) -> None:
         await m.close()
         out: dict[str, list[float]] = {}
         for line in text.decode().splitlines():
-            for kind, i in (("udipick_gc_pause_seconds_count", 0), ("udipick_gc_pause_seconds_sum", 1), ("udipick_gc_pause_max_seconds", 2)):
+            for kind, i in (
+                ("udipick_gc_pause_seconds_count", 0),
+                ("udipick_gc_pause_seconds_sum", 1),
+                ("udipick_gc_pause_max_seconds", 2),
+            ):
                 if line.startswith(kind + "{"):
                     gen = line.split('generation="')[1].split('"')[0]
                     out.setdefault(gen, [0, 0.0, 0.0])[i] = float(line.rsplit(" ", 1)[1])
@@ -485,40 +520,62 @@ async def run(args: argparse.Namespace, dsn: str, base: str) -> None:
     bare = await bare_commit_p50(dsn)
     p50, p95, p99 = (pct(latencies, p) * 1000 for p in (0.5, 0.95, 0.99))
     offered = f"{args.rate:,.0f}/s offered" if args.rate else "closed loop"
-    print(f"confirm : {len(latencies):,} pick confirms by {args.handhelds} handhelds ({offered}, after {args.warmup:g} s of warm-up) in {elapsed:.1f} s = "
-          f"{len(latencies) / elapsed:,.0f}/s (target >= 500/s); refused {refused}")
+    print(
+        f"confirm : {len(latencies):,} pick confirms by {args.handhelds} handhelds ({offered}, after {args.warmup:g} s of warm-up) in {elapsed:.1f} s = "
+        f"{len(latencies) / elapsed:,.0f}/s (target >= 500/s); refused {refused}"
+    )
     print(f"latency : p50 {p50:.1f} ms  p95 {p95:.1f} ms  p99 {p99:.1f} ms (target p99 <= 50 ms)")
     n = max(1, len(latencies))
-    print("cpu     : per pick confirm, " + ", ".join(f"{k} {(cpu1[k] - cpu0[k]) / n * 1000:.2f} ms" for k in cpu0)
-          + f" (the machine has {os.cpu_count()} cores: {os.cpu_count() * 1000 / max(1e-9, (cpu1['machine'] - cpu0['machine']) / n * 1000):.0f}"
-          " confirms/s if it did nothing else)")
+    print(
+        "cpu     : per pick confirm, "
+        + ", ".join(f"{k} {(cpu1[k] - cpu0[k]) / n * 1000:.2f} ms" for k in cpu0)
+        + f" (the machine has {os.cpu_count()} cores: {os.cpu_count() * 1000 / max(1e-9, (cpu1['machine'] - cpu0['machine']) / n * 1000):.0f}"
+        " confirms/s if it did nothing else)"
+    )
     if instructions.counts:
-        print("instr   : per pick confirm, " + ", ".join(f"{k} {v / n / 1e6:.2f} M" for k, v in instructions.counts.items())
-              + " instructions (perf stat; independent of clock speed and of other tenants)")
+        print(
+            "instr   : per pick confirm, "
+            + ", ".join(f"{k} {v / n / 1e6:.2f} M" for k, v in instructions.counts.items())
+            + " instructions (perf stat; independent of clock speed and of other tenants)"
+        )
     if args.timeline:
         # where the slow answers fall: clustered in a few stalls (a collector, a vacuum) or spread out (a busy machine)
         with open(args.timeline, "w") as f:
             f.write(f"# measured from perf_counter {measure_from:.4f}\n")
             f.writelines(f"{t:.4f}\t{lat * 1000:.2f}\n" for t, lat in sorted(timeline))
         slow = sorted(t for t, lat in timeline if lat > 0.05 and t >= 0)
-        starts = [b for a, b in zip([-1.0, *slow], slow) if b - a > 0.2]
-        print(f"timeline: {len(slow):,} answers over 50 ms, in {len(starts)} separate stretches"
-              + (f" starting at {', '.join(f'{t:.1f}' for t in starts[:12])} s" if starts else "") + f" (written to {args.timeline})")
+        starts = [b for a, b in zip([-1.0, *slow], slow, strict=False) if b - a > 0.2]
+        print(
+            f"timeline: {len(slow):,} answers over 50 ms, in {len(starts)} separate stretches"
+            + (f" starting at {', '.join(f'{t:.1f}' for t in starts[:12])} s" if starts else "")
+            + f" (written to {args.timeline})"
+        )
         for t in starts[:12]:
             print(f"          CPU around {t:.1f} s, {busiest_around(samples, t)}")
         print(f"          CPU in a usual half second, {busiest_around(samples, 15.0)}")
-    pauses = {g: (n - gc_before.get(g, (0, 0.0, 0.0))[0], total - gc_before.get(g, (0, 0.0, 0.0))[1], longest)
-              for g, (n, total, longest) in gc_after.items()}
-    print("gc      : server collections in the run, by generation: " + ", ".join(
-        f"gen {g} {n:,} ({total * 1000:.0f} ms in all)" for g, (n, total, _longest) in sorted(pauses.items()))
-        + "; longest pause since start " + ", ".join(f"gen {g} {longest * 1000:.1f} ms" for g, (_n, _t, longest) in sorted(pauses.items())))
+    pauses = {
+        g: (n - gc_before.get(g, (0, 0.0, 0.0))[0], total - gc_before.get(g, (0, 0.0, 0.0))[1], longest)
+        for g, (n, total, longest) in gc_after.items()
+    }
+    print(
+        "gc      : server collections in the run, by generation: "
+        + ", ".join(
+            f"gen {g} {n:,} ({total * 1000:.0f} ms in all)" for g, (n, total, _longest) in sorted(pauses.items())
+        )
+        + "; longest pause since start "
+        + ", ".join(f"gen {g} {longest * 1000:.1f} ms" for g, (_n, _t, longest) in sorted(pauses.items()))
+    )
     print(f"postgres: in the measured window {background}")
     lags = [max(0.0, arrived[k] - v) * 1000 for k, v in answered.items() if k in arrived]
     if lags:
-        print(f"stream  : {len(lags):,}/{len(answered):,} pick.confirmed.v1 events reached the ERP WebSocket client; "
-              f"response-to-arrival p50 {pct(lags, 0.5):.1f} ms  p99 {pct(lags, 0.99):.1f} ms (target p99 <= 100 ms)")
-    print(f"floor   : bare single-row UPDATE commit p50 {bare * 1000:.3f} ms; pick-confirm p50 / bare commit p50 = "
-          f"{p50 / (bare * 1000):.0f}x")
+        print(
+            f"stream  : {len(lags):,}/{len(answered):,} pick.confirmed.v1 events reached the ERP WebSocket client; "
+            f"response-to-arrival p50 {pct(lags, 0.5):.1f} ms  p99 {pct(lags, 0.99):.1f} ms (target p99 <= 100 ms)"
+        )
+    print(
+        f"floor   : bare single-row UPDATE commit p50 {bare * 1000:.3f} ms; pick-confirm p50 / bare commit p50 = "
+        f"{p50 / (bare * 1000):.0f}x"
+    )
 
 
 def prepare(url: str, stock_rows: int, order_lines: int) -> None:
@@ -526,8 +583,14 @@ def prepare(url: str, stock_rows: int, order_lines: int) -> None:
     env = {**os.environ, "DATABASE_URL": url}
     subprocess.run([sys.executable, "-m", "udipick.cli", "db", "upgrade"], env=env, check=True, capture_output=True)
     for name in ("picker", "supervisor", "admin"):
-        subprocess.run([sys.executable, "-m", "udipick.cli", "users", "add", name, "--role", name],
-                       env=env, input=f"{name}-demo\n", text=True, check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "udipick.cli", "users", "add", name, "--role", name],
+            env=env,
+            input=f"{name}-demo\n",
+            text=True,
+            check=True,
+            capture_output=True,
+        )
     asyncio.run(build_warehouse(url, stock_rows, order_lines))
 
 
@@ -536,9 +599,13 @@ def main() -> None:
     ap.add_argument("--stock", type=int, default=1_000_000)
     ap.add_argument("--lines", type=int, default=10_000)
     ap.add_argument("--handhelds", type=int, default=64)
-    ap.add_argument("--rate", type=float, default=500,
-                    help="offered pick scans per second, spread over the handhelds (open loop); 0: each handheld "
-                         "scans again as soon as it has its answer (closed loop)")
+    ap.add_argument(
+        "--rate",
+        type=float,
+        default=500,
+        help="offered pick scans per second, spread over the handhelds (open loop); 0: each handheld "
+        "scans again as soon as it has its answer (closed loop)",
+    )
     ap.add_argument("--seconds", type=float, default=30)
     ap.add_argument("--warmup", type=float, default=3, help="seconds of load before measuring starts")
     ap.add_argument("--workers", type=int, default=1)
@@ -550,7 +617,11 @@ def main() -> None:
         prepare(url, args.stock, args.lines)
         args.stream_key = subprocess.run(
             [sys.executable, "-m", "udipick.cli", "api-keys", "add", "bench-erp", "--scope", "erp:read"],
-            env={**os.environ, "DATABASE_URL": url}, text=True, check=True, capture_output=True).stdout.strip()
+            env={**os.environ, "DATABASE_URL": url},
+            text=True,
+            check=True,
+            capture_output=True,
+        ).stdout.strip()
         with server(url, extra_env={"UDIPICK_LOG_JSON": "0"}, workers=args.workers) as base:
             asyncio.run(run(args, url, base))
 

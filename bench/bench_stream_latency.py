@@ -26,12 +26,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import asyncpg
-from udipick.config import normalize_database_url
-from udipick.db.engine import make_engine, make_sessionmaker
-from udipick.db.migrate import upgrade
-from udipick.db.outbox import add_events
-from udipick.services.identity import add_api_key
-from udipick.services.outbox import OutboxHub, asyncpg_dsn
 
 from tests.outbox.conftest import (
     ACTOR,
@@ -41,6 +35,12 @@ from tests.outbox.conftest import (
     running_relay,
 )
 from tests.outbox.test_processes import _serve
+from udipick.config import normalize_database_url
+from udipick.db.engine import make_engine, make_sessionmaker
+from udipick.db.migrate import upgrade
+from udipick.db.outbox import add_events
+from udipick.services.identity import add_api_key
+from udipick.services.outbox import OutboxHub, asyncpg_dsn
 
 RATE = int(os.environ.get("BENCH_RATE", "500"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
@@ -88,7 +88,14 @@ async def main() -> None:
                 await hub.start()
                 total = int(RATE * SECONDS)
                 interval = WRITERS / RATE
-                data = {"order": "SO-1", "lineNo": 1, "gtin": "00614141010012", "lot": "L1", "quantity": 1, "location": "A-01"}
+                data = {
+                    "order": "SO-1",
+                    "lineNo": 1,
+                    "gtin": "00614141010012",
+                    "lot": "L1",
+                    "quantity": 1,
+                    "location": "A-01",
+                }
 
                 async def writer(w: int) -> None:
                     start = time.perf_counter()
@@ -111,8 +118,10 @@ async def main() -> None:
                 await hub.stop()
         lat = [(arrived[e] - committed[e]) * 1000 for e in committed if e in arrived]
         print(f"stream: {total} events at {total / elapsed:.0f}/s offered ({WRITERS} writers), {len(lat)} arrived")
-        print(f"  commit → WebSocket latency ms: p50 {statistics.median(lat):.1f}  p90 {pct(lat, 0.9):.1f}  "
-              f"p99 {pct(lat, 0.99):.1f}  max {max(lat):.1f}")
+        print(
+            f"  commit → WebSocket latency ms: p50 {statistics.median(lat):.1f}  p90 {pct(lat, 0.9):.1f}  "
+            f"p99 {pct(lat, 0.99):.1f}  max {max(lat):.1f}"
+        )
 
         receiver = await Receiver().start()
         await make_subscription(db, receiver.url, name="bench", from_position=0)
@@ -123,7 +132,9 @@ async def main() -> None:
         elapsed = time.perf_counter() - t0
         await receiver.stop()
         n = len(receiver.requests)
-        print(f"webhooks: {n} signed POSTs to one subscriber in order in {elapsed:.2f}s = {n / elapsed:.0f}/s (one relay)")
+        print(
+            f"webhooks: {n} signed POSTs to one subscriber in order in {elapsed:.2f}s = {n / elapsed:.0f}/s (one relay)"
+        )
         await engine.dispose()
     finally:
         conn = await asyncpg.connect(admin)

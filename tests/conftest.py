@@ -111,7 +111,11 @@ def template_names(pg_admin_url: str) -> Iterator[dict[str, str]]:
 
     _run_in_thread(build)
     yield names
-    _run_in_thread(lambda: asyncio.run(_admin_exec(pg_admin_url, *(f"DROP DATABASE IF EXISTS {n} WITH (FORCE)" for n in names.values()))))
+    _run_in_thread(
+        lambda: asyncio.run(
+            _admin_exec(pg_admin_url, *(f"DROP DATABASE IF EXISTS {n} WITH (FORCE)" for n in names.values()))
+        )
+    )
 
 
 async def _fresh_database(pg_admin_url: str, template: str) -> str:
@@ -172,8 +176,15 @@ def today() -> dt.date:
 
 def test_settings(**overrides) -> Settings:
     # the tests' stand-in ERPs listen on 127.0.0.1: webhooks may point there (tests of the refusal set it False)
-    return Settings(**{"run_relay": False, "pwa_dir": Path("/nonexistent"), "db_pool_warm": False,
-                       "webhook_allow_loopback": True, **overrides})
+    return Settings(
+        **{
+            "run_relay": False,
+            "pwa_dir": Path("/nonexistent"),
+            "db_pool_warm": False,
+            "webhook_allow_loopback": True,
+            **overrides,
+        }
+    )
 
 
 @pytest.fixture
@@ -191,7 +202,8 @@ async def client(demo_database_url: str):
 async def login(client, username: str, password: str | None = None, device: str = "test-device") -> dict[str, str]:
     """Sign in a demo user; returns the headers a handheld sends afterwards (its token and its device id)."""
     r = await client.post(
-        "/api/v1/auth/login", json={"username": username, "password": password or f"{username}-demo", "deviceId": device}
+        "/api/v1/auth/login",
+        json={"username": username, "password": password or f"{username}-demo", "deviceId": device},
     )
     assert r.status_code == 200, r.text
     return {"Authorization": f"Bearer {r.json()['token']}", "X-Device-Id": device}

@@ -38,14 +38,18 @@ def _parser() -> argparse.ArgumentParser:
     users = sub.add_parser("users", help="people who sign in on handhelds")
     users_sub = users.add_subparsers(dest="users_command", required=True)
     add = users_sub.add_parser(
-        "add", help="add a user; the password is read from standard input (at least 10 characters, 12 for admin; "
-        "not containing the user name; hard to guess)")
+        "add",
+        help="add a user; the password is read from standard input (at least 10 characters, 12 for admin; "
+        "not containing the user name; hard to guess)",
+    )
     add.add_argument("name")
     add.add_argument("--role", action="append", required=True, choices=sorted(ROLES), help="repeat for several roles")
     add.add_argument("--display-name")
     users_sub.add_parser("list", help="every user: roles, active or not (never a password hash)")
-    for verb, text in (("deactivate", "stop a user signing in and end their sign-ins on every handheld"),
-                       ("activate", "let a deactivated user sign in again")):
+    for verb, text in (
+        ("deactivate", "stop a user signing in and end their sign-ins on every handheld"),
+        ("activate", "let a deactivated user sign in again"),
+    ):
         users_sub.add_parser(verb, help=text).add_argument("name")
     unlock = users_sub.add_parser("unlock", help="lift the lock of a user who failed to sign in too often")
     unlock.add_argument("name")
@@ -56,7 +60,9 @@ def _parser() -> argparse.ArgumentParser:
     kadd.add_argument("name")
     kadd.add_argument("--scope", action="append", required=True, choices=sorted(SCOPES))
     keys_sub.add_parser("list", help="every key: name, public prefix, scopes, revoked or not (never the key)")
-    keys_sub.add_parser("revoke", help="revoke a key for good; refused at once by every server process").add_argument("name")
+    keys_sub.add_parser("revoke", help="revoke a key for good; refused at once by every server process").add_argument(
+        "name"
+    )
 
     relay = sub.add_parser("relay", help="send outbox events to webhook subscribers (several may run)")
     from udipick.integrations.relay import add_arguments as add_relay_arguments
@@ -105,8 +111,11 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             return 0
         if args.command == "users" and args.users_command == "unlock":
             out = asyncio.run(_with_db(url, lambda db: _unlock_user(db, args)))
-            print(f"user {out.username} unlocked" + ("" if out.was_locked else " (was not locked)")
-                  + f"; {out.failed_attempts} failed attempt(s) forgotten")
+            print(
+                f"user {out.username} unlocked"
+                + ("" if out.was_locked else " (was not locked)")
+                + f"; {out.failed_attempts} failed attempt(s) forgotten"
+            )
             return 0
         if args.command == "users":
             return _users(url, args)
@@ -176,7 +185,9 @@ def _api_keys(url: str, args: argparse.Namespace) -> int:
             print(f"{k.name:<24} {k.prefix:<14} {','.join(k.scopes):<28} {revoked}")
     else:
         key = asyncio.run(_with_db(url, lambda db: identity.revoke_api_key(db, None, args.name)))
-        print(f"API key {key.name} revoked at {key.revoked_at.isoformat(timespec='seconds') if key.revoked_at else '?'}")
+        print(
+            f"API key {key.name} revoked at {key.revoked_at.isoformat(timespec='seconds') if key.revoked_at else '?'}"
+        )
     return 0
 
 
@@ -208,8 +219,15 @@ def _serve(args: argparse.Namespace, settings: Settings, url: str) -> int:
         os.environ["DATABASE_URL"] = url
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         print(f"udipick listening on http://{args.host}:{args.port}/ with {args.workers} workers", flush=True)
-        uvicorn.run("udipick.api.app:create_app_from_env", factory=True, host=args.host, port=args.port,
-                    workers=args.workers, log_level="warning", access_log=False)
+        uvicorn.run(
+            "udipick.api.app:create_app_from_env",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level="warning",
+            access_log=False,
+        )
         return 0
     app = create_app(settings, database_url=url)
     # uvicorn shuts down gracefully on SIGTERM and then re-raises it; turn that into a normal exit so

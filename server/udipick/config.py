@@ -99,8 +99,15 @@ _LOGIN_LIMITS = (
 )
 
 
-def _number(env: Mapping[str, str], kw: dict[str, object], name: str, kind: type[int] | type[float], low: float,
-            high: float, what: str) -> None:
+def _number(
+    env: Mapping[str, str],
+    kw: dict[str, object],
+    name: str,
+    kind: type[int] | type[float],
+    low: float,
+    high: float,
+    what: str,
+) -> None:
     """``kw[<name without UDIPICK_, lower case>]`` from ``env[name]`` when set: ``kind`` from ``low`` to ``high``."""
     if not (v := env.get(name)):
         return

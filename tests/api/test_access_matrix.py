@@ -50,7 +50,9 @@ async def test_every_endpoint_enforces_its_access_rule(client, demo_db):
     assert len(endpoints) >= 15
     headers = {role: await login(client, role) for role in sorted(ROLES)}
     db = demo_db
-    keys = {scope: {"Authorization": f"Bearer {await add_api_key(db, f'k-{scope}', [scope])}"} for scope in sorted(SCOPES)}
+    keys = {
+        scope: {"Authorization": f"Bearer {await add_api_key(db, f'k-{scope}', [scope])}"} for scope in sorted(SCOPES)
+    }
     checked = 0
     # "may pass the guard" is a not-in on purpose: past the guard, the empty body and the id 1 meet each
     # endpoint's own answer (200, 400, 404, 409, 422...), which is not what this matrix tests
@@ -109,7 +111,9 @@ async def test_wrong_password_is_refused_and_audited(client, demo_db):
     r = await client.post("/api/v1/auth/login", json={"username": "ghost", "password": "nope", "deviceId": "d1"})
     assert r.status_code == 401
     async with demo_db() as s:
-        rows = (await s.execute(select(AuditEntry.username, AuditEntry.outcome).where(AuditEntry.action == "login"))).all()
+        rows = (
+            await s.execute(select(AuditEntry.username, AuditEntry.outcome).where(AuditEntry.action == "login"))
+        ).all()
     assert ("qa", "failed") in rows and ("ghost", "failed") in rows
 
 

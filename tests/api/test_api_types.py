@@ -22,7 +22,10 @@ def test_the_committed_openapi_document_and_pwa_types_are_what_the_server_genera
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=ROOT / "pwa", check=True, capture_output=True)
     subprocess.run(
         ["bash", str(ROOT / "scripts" / "gen-api-types.sh"), str(tmp_path)],
-        env={**os.environ, "PYTHON": sys.executable}, check=True, capture_output=True, timeout=120,
+        env={**os.environ, "PYTHON": sys.executable},
+        check=True,
+        capture_output=True,
+        timeout=120,
     )
     for name in ("openapi.json", "schema.d.ts"):
         fresh = (tmp_path / name).read_text(encoding="utf-8")

@@ -93,10 +93,17 @@ async def test_a_deactivated_user_is_refused_at_once_everywhere_and_may_not_sign
     assert (await on_a.post("/api/v1/auth/login", json=signin)).status_code == 200
     assert (await on_a.get("/api/v1/auth/me", headers=picker)).status_code == 401
     async with demo_db() as s:
-        audited = (await s.execute(select(AuditEntry.username, AuditEntry.action, AuditEntry.target, AuditEntry.detail)
-                                   .where(AuditEntry.action.in_(["user.deactivated", "user.activated"])).order_by(AuditEntry.id))).all()
-    assert audited == [("admin", "user.deactivated", "user:picker", {"signInsRevoked": 1}),
-                       ("admin", "user.activated", "user:picker", None)]
+        audited = (
+            await s.execute(
+                select(AuditEntry.username, AuditEntry.action, AuditEntry.target, AuditEntry.detail)
+                .where(AuditEntry.action.in_(["user.deactivated", "user.activated"]))
+                .order_by(AuditEntry.id)
+            )
+        ).all()
+    assert audited == [
+        ("admin", "user.deactivated", "user:picker", {"signInsRevoked": 1}),
+        ("admin", "user.activated", "user:picker", None),
+    ]
 
 
 async def test_a_revoked_key_is_refused_at_once_everywhere(processes, demo_db):
@@ -115,8 +122,13 @@ async def test_a_revoked_key_is_refused_at_once_everywhere(processes, demo_db):
     again = await on_b.post("/api/v1/admin/api-keys/erp-old/revoke", headers=admin_key)
     assert again.status_code == 200 and again.json()["revokedAt"] == revoked.json()["revokedAt"]  # nothing changed
     async with demo_db() as s:
-        audited = (await s.execute(select(AuditEntry.action, AuditEntry.target, AuditEntry.api_key_id)
-                                   .where(AuditEntry.action == "api_key.revoked"))).all()
+        audited = (
+            await s.execute(
+                select(AuditEntry.action, AuditEntry.target, AuditEntry.api_key_id).where(
+                    AuditEntry.action == "api_key.revoked"
+                )
+            )
+        ).all()
     assert len(audited) == 1 and audited[0][1] == "api_key:erp-old" and audited[0][2] is not None
 
 
@@ -162,7 +174,10 @@ async def test_the_lists_never_show_a_hash_or_a_key(client, demo_db):
     assert set(keys.json()[0]) == {"name", "prefix", "scopes", "createdAt", "revokedAt"}
     assert key.split("_", 2)[1] == keys.json()[0]["prefix"]
     async with demo_db() as s:
-        secrets_ = [*(await s.scalars(text("SELECT password_hash FROM users"))), *(await s.scalars(text("SELECT key_hash FROM api_keys")))]
+        secrets_ = [
+            *(await s.scalars(text("SELECT password_hash FROM users"))),
+            *(await s.scalars(text("SELECT key_hash FROM api_keys"))),
+        ]
     for body in (users.text, keys.text):
         assert "argon2" not in body and key.split("_", 2)[2] not in body
         assert not any(secret in body for secret in secrets_)
@@ -188,7 +203,9 @@ async def test_a_look_up_that_overlaps_a_change_is_not_remembered(client, monkey
 
     async def heard_meanwhile(db, bearer, device):
         actor = await look_up(db, bearer, device)
-        cache.forget(f"token:{token_digest(bearer)}")  # the sign-out's notification arrives while the answer is on its way
+        cache.forget(
+            f"token:{token_digest(bearer)}"
+        )  # the sign-out's notification arrives while the answer is on its way
         return actor
 
     monkeypatch.setattr(deps, "resolve_bearer", heard_meanwhile)

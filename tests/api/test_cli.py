@@ -47,24 +47,54 @@ def _wait_healthy(base: str, proc: subprocess.Popen, seconds: float = 60) -> Non
 def test_serve_demo_on_embedded_postgres_with_cli_commands_beside_it(tmp_path: Path):
     port = _free_port()
     env = _env(UDIPICK_DATA_DIR=str(tmp_path / "data"), UDIPICK_RUN_RELAY="0")
-    proc = subprocess.Popen([*UDIPICK, "serve", "--demo", "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [*UDIPICK, "serve", "--demo", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(base, proc)
         assert httpx.get(base + "/readyz").json()["status"] == "ready"
-        r = httpx.post(base + "/api/v1/auth/login", json={"username": "supervisor", "password": "supervisor-demo", "deviceId": "d"})
+        r = httpx.post(
+            base + "/api/v1/auth/login", json={"username": "supervisor", "password": "supervisor-demo", "deviceId": "d"}
+        )
         assert r.status_code == 200
 
-        added = subprocess.run([*UDIPICK, "users", "add", "Lin.Wei", "--role", "picker", "--role", "receiver"], input="violet-harbour-tram-9\n",
-                               env=env, capture_output=True, text=True, timeout=60)
+        added = subprocess.run(
+            [*UDIPICK, "users", "add", "Lin.Wei", "--role", "picker", "--role", "receiver"],
+            input="violet-harbour-tram-9\n",
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert added.returncode == 0, added.stderr
-        r = httpx.post(base + "/api/v1/auth/login", json={"username": "lin.wei", "password": "violet-harbour-tram-9", "deviceId": "d"})
+        r = httpx.post(
+            base + "/api/v1/auth/login",
+            json={"username": "lin.wei", "password": "violet-harbour-tram-9", "deviceId": "d"},
+        )
         assert r.status_code == 200 and r.json()["user"]["roles"] == ["picker", "receiver"]
 
-        dup = subprocess.run([*UDIPICK, "users", "add", "lin.wei", "--role", "qa"], input="amber-quarry-ferns-31\n", env=env, capture_output=True, text=True, timeout=60)
+        dup = subprocess.run(
+            [*UDIPICK, "users", "add", "lin.wei", "--role", "qa"],
+            input="amber-quarry-ferns-31\n",
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert dup.returncode == 1 and "already exists" in dup.stderr
 
-        key = subprocess.run([*UDIPICK, "api-keys", "add", "erp-prod", "--scope", "erp:write"], env=env, capture_output=True, text=True, timeout=60)
+        key = subprocess.run(
+            [*UDIPICK, "api-keys", "add", "erp-prod", "--scope", "erp:write"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert key.returncode == 0, key.stderr
         token = key.stdout.strip()
         item = {"erpId": "CLI-1", "version": 1, "gtin": "4006381333931", "name": "x", "baseUnit": "EA"}
@@ -83,25 +113,33 @@ def test_serve_demo_on_embedded_postgres_with_cli_commands_beside_it(tmp_path: P
 
 
 def test_a_bad_database_url_is_a_clear_cli_error():
-    r = subprocess.run([*UDIPICK, "db", "upgrade"], env=_env(DATABASE_URL="mysql://x/y"), capture_output=True, text=True, timeout=30)
+    r = subprocess.run(
+        [*UDIPICK, "db", "upgrade"], env=_env(DATABASE_URL="mysql://x/y"), capture_output=True, text=True, timeout=30
+    )
     assert r.returncode == 2
     assert "DATABASE_URL must be a PostgreSQL URL" in r.stderr
 
 
 def test_unknown_role_is_refused_by_the_cli():
-    r = subprocess.run([*UDIPICK, "users", "add", "x", "--role", "janitor"], env=_env(), capture_output=True, text=True, timeout=30)
+    r = subprocess.run(
+        [*UDIPICK, "users", "add", "x", "--role", "janitor"], env=_env(), capture_output=True, text=True, timeout=30
+    )
     assert r.returncode == 2 and "invalid choice" in r.stderr
 
 
 @pytest.mark.parametrize("argv", [["db", "upgrade"]])
 def test_db_upgrade_on_a_configured_server(database_url, argv):
-    r = subprocess.run([*UDIPICK, *argv], env=_env(DATABASE_URL=database_url), capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [*UDIPICK, *argv], env=_env(DATABASE_URL=database_url), capture_output=True, text=True, timeout=60
+    )
     assert r.returncode == 0, r.stderr
     assert "at head" in r.stdout
 
 
 def _cli(*argv: str, database_url: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([*UDIPICK, *argv], input=stdin, env=_env(DATABASE_URL=database_url), capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [*UDIPICK, *argv], input=stdin, env=_env(DATABASE_URL=database_url), capture_output=True, text=True, timeout=60
+    )
 
 
 @pytest.mark.parametrize("password", ["123456", "      ", "root", "root-Quartz-Lantern-42", "password1234"])
@@ -142,7 +180,9 @@ async def test_users_and_api_keys_listed_deactivated_and_revoked_from_the_cli(cl
     assert r.returncode == 0 and "picker activated" in r.stdout
     assert (await client.get("/api/v1/auth/me", headers=await login(client, "picker"))).status_code == 200
 
-    made = await asyncio.to_thread(_cli, "api-keys", "add", "erp-prod", "--scope", "erp:read", database_url=demo_database_url)
+    made = await asyncio.to_thread(
+        _cli, "api-keys", "add", "erp-prod", "--scope", "erp:read", database_url=demo_database_url
+    )
     erp_key = {"Authorization": f"Bearer {made.stdout.strip()}"}
     assert (await client.get("/api/v1/auth/me", headers=erp_key)).status_code == 200
     before = cache.generation
@@ -160,18 +200,30 @@ async def test_users_and_api_keys_listed_deactivated_and_revoked_from_the_cli(cl
 
     unknown = await asyncio.to_thread(_cli, "users", "deactivate", "nobody", database_url=demo_database_url)
     assert unknown.returncode == 1 and "no user 'nobody'" in unknown.stderr
+
+
 async def test_users_unlock_lifts_a_lock_and_is_audited(demo_database_url, demo_db):
     from sqlalchemy import text
 
     async with demo_db.begin() as s:
-        await s.execute(text("UPDATE users SET failed_attempts = 2, locked_until = now() + interval '10 minutes' WHERE username = 'qa'"))
+        await s.execute(
+            text(
+                "UPDATE users SET failed_attempts = 2, locked_until = now() + interval '10 minutes' WHERE username = 'qa'"
+            )
+        )
     env = _env(DATABASE_URL=demo_database_url)
     r = subprocess.run([*UDIPICK, "users", "unlock", "QA"], env=env, capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "user qa unlocked; 2 failed attempt(s) forgotten"
     async with demo_db() as s:
-        assert tuple(await s.execute(text("SELECT failed_attempts, locked_until FROM users WHERE username = 'qa'"))) == ((0, None),)
-        audit = (await s.execute(text("SELECT username, outcome, target, detail FROM audit_log WHERE action = 'user.unlocked'"))).all()
+        assert tuple(
+            await s.execute(text("SELECT failed_attempts, locked_until FROM users WHERE username = 'qa'"))
+        ) == ((0, None),)
+        audit = (
+            await s.execute(
+                text("SELECT username, outcome, target, detail FROM audit_log WHERE action = 'user.unlocked'")
+            )
+        ).all()
     assert [tuple(a) for a in audit] == [("cli", "ok", "user:qa", {"wasLocked": True, "failedAttempts": 2})]
     r = subprocess.run([*UDIPICK, "users", "unlock", "nobody"], env=env, capture_output=True, text=True, timeout=60)
     assert r.returncode == 1 and "no user 'nobody'" in r.stderr

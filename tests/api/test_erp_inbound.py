@@ -57,7 +57,11 @@ async def test_gtin_is_stored_as_gtin14_and_pack_levels_map_to_base_units(client
     async with demo_db() as s:
         item = await s.scalar(select(Item).where(Item.erp_id == "TEST-ITEM-1"))
         assert item.gtin == "04006381333931"
-        rows = (await s.execute(select(ItemGtin.gtin, ItemGtin.pack_level, ItemGtin.quantity).where(ItemGtin.item_id == item.id))).all()
+        rows = (
+            await s.execute(
+                select(ItemGtin.gtin, ItemGtin.pack_level, ItemGtin.quantity).where(ItemGtin.item_id == item.id)
+            )
+        ).all()
     assert sorted(rows) == [("04006381333931", "each", 1), ("14006381333938", "box", 10)]
 
 
@@ -73,13 +77,34 @@ async def test_bulk_load_refuses_bad_records_one_by_one_and_keeps_the_rest(clien
     good = [{**ITEM, "erpId": f"BULK-{i}", "gtin": _gtin(900000 + i), "packLevels": []} for i in range(5)]
     bad_check_digit = {**ITEM, "erpId": "BAD-GTIN", "gtin": "4006381333932", "packLevels": []}
     unknown_unit = {**ITEM, "erpId": "BAD-UNIT", "gtin": _gtin(910001), "baseUnit": "XX", "packLevels": []}
-    missing_field = {k: v for k, v in ITEM.items() if k != "name"} | {"erpId": "NO-NAME", "gtin": _gtin(910002), "packLevels": []}
-    bad_pack_gtin = {**ITEM, "erpId": "BAD-PACK", "gtin": _gtin(910003), "packLevels": [{"level": "box", "gtin": "123", "quantity": 5}]}
-    lines = [json.dumps(good[0]), json.dumps(bad_check_digit), json.dumps(good[1]), json.dumps(unknown_unit),
-             '{"erpId": "BROKEN", ', json.dumps(missing_field), "", json.dumps(good[2]), json.dumps(bad_pack_gtin),
-             json.dumps(good[3]), json.dumps(good[4])]
+    missing_field = {k: v for k, v in ITEM.items() if k != "name"} | {
+        "erpId": "NO-NAME",
+        "gtin": _gtin(910002),
+        "packLevels": [],
+    }
+    bad_pack_gtin = {
+        **ITEM,
+        "erpId": "BAD-PACK",
+        "gtin": _gtin(910003),
+        "packLevels": [{"level": "box", "gtin": "123", "quantity": 5}],
+    }
+    lines = [
+        json.dumps(good[0]),
+        json.dumps(bad_check_digit),
+        json.dumps(good[1]),
+        json.dumps(unknown_unit),
+        '{"erpId": "BROKEN", ',
+        json.dumps(missing_field),
+        "",
+        json.dumps(good[2]),
+        json.dumps(bad_pack_gtin),
+        json.dumps(good[3]),
+        json.dumps(good[4]),
+    ]
     body = "\n".join(lines).encode()
-    r = await client.post("/api/v1/erp/items/bulk", content=body, headers={**admin, "content-type": "application/x-ndjson"})
+    r = await client.post(
+        "/api/v1/erp/items/bulk", content=body, headers={**admin, "content-type": "application/x-ndjson"}
+    )
     assert r.status_code == 200, r.text
     summary = r.json()
     assert (summary["received"], summary["created"], summary["refused"]) == (10, 5, 5)
@@ -93,7 +118,9 @@ async def test_bulk_load_refuses_bad_records_one_by_one_and_keeps_the_rest(clien
     for p in summary["problems"]:
         assert {"type", "title", "status", "detail"} <= p.keys()
     # the same load again: nothing changes, the same records are refused
-    r2 = await client.post("/api/v1/erp/items/bulk", content=body, headers={**admin, "content-type": "application/x-ndjson"})
+    r2 = await client.post(
+        "/api/v1/erp/items/bulk", content=body, headers={**admin, "content-type": "application/x-ndjson"}
+    )
     again = r2.json()
     assert (again["created"], again["updated"], again["unchanged"], again["refused"]) == (0, 0, 5, 5)
 
@@ -143,10 +170,14 @@ async def test_sales_order_upsert_and_ship_to_with_chinese_text(client, admin, d
 
 
 async def test_single_record_with_wrong_json_gets_a_problem(client, admin):
-    r = await client.post("/api/v1/erp/customers", content=b'{"erpId": 5', headers={**admin, "content-type": "application/json"})
+    r = await client.post(
+        "/api/v1/erp/customers", content=b'{"erpId": 5', headers={**admin, "content-type": "application/json"}
+    )
     assert r.status_code == 400
     assert r.headers["content-type"].startswith("application/problem+json")
-    r = await client.post("/api/v1/erp/customers", json={"erpId": "C1", "version": 1, "name": "X", "gln": "12"}, headers=admin)
+    r = await client.post(
+        "/api/v1/erp/customers", json={"erpId": "C1", "version": 1, "name": "X", "gln": "12"}, headers=admin
+    )
     assert r.status_code == 400
     assert r.json()["errors"][0]["pointer"] == "/gln"
 
@@ -157,8 +188,11 @@ async def test_locations_get_barcodes_and_versions(client, admin):
     assert r.status_code == 201
     r = await client.post("/api/v1/erp/locations", json={**loc, "type": "garage"}, headers=admin)
     assert r.status_code == 400 and r.json()["errors"][0]["pointer"] == "/type"
-    r = await client.post("/api/v1/erp/locations/bulk", content=(json.dumps(loc) + "\n" + json.dumps({**loc, "version": 2, "frozen": True})).encode(),
-                          headers={**admin, "content-type": "application/x-ndjson"})
+    r = await client.post(
+        "/api/v1/erp/locations/bulk",
+        content=(json.dumps(loc) + "\n" + json.dumps({**loc, "version": 2, "frozen": True})).encode(),
+        headers={**admin, "content-type": "application/x-ndjson"},
+    )
     assert r.json()["unchanged"] == 1 and r.json()["updated"] == 1
 
 

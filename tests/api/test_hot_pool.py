@@ -14,7 +14,6 @@ from udipick.db.pg import hot_pool
 from udipick.services import identity
 from udipick.services import picking as picking_service
 
-
 HOT = {*picking_service._SNAPSHOTS.values(), identity._DEVICE_TOKEN, identity._API_KEY}
 
 
@@ -43,8 +42,11 @@ async def test_a_warm_pool_opens_every_connection_at_start_with_the_scan_reads_p
         sup, picker = await login(client, "supervisor"), await login(client, "picker", device="tc52-01")
         assert (await client.post("/api/v1/waves", json={}, headers=sup)).status_code == 201
         task = await task_for(client, picker, "SO-5001", "SYR-10ML")
-        body = {"clientScanId": str(uuid.uuid4()), "raw": gs1(SYR, "SY2405B", await lot_expiry(demo_db, "SY2405B")),
-                "locationRaw": task["location"]["barcode"]}
+        body = {
+            "clientScanId": str(uuid.uuid4()),
+            "raw": gs1(SYR, "SY2405B", await lot_expiry(demo_db, "SY2405B")),
+            "locationRaw": task["location"]["barcode"],
+        }
         r = await client.post(f"/api/v1/picking/tasks/{task['taskId']}/scans", json=body, headers=picker)
         assert r.status_code == 200 and r.json()["verdict"] == "accepted"
 

@@ -23,7 +23,13 @@ DEEP = "[" * 1000 + "]" * 1000
 
 def _item(n: int) -> dict:
     gtin = f"479{n:09d}"
-    return {"erpId": f"LIM-{n}", "version": 1, "gtin": gtin + str(gs1_check_digit(gtin)), "name": f"Item {n}", "baseUnit": "EA"}
+    return {
+        "erpId": f"LIM-{n}",
+        "version": 1,
+        "gtin": gtin + str(gs1_check_digit(gtin)),
+        "name": f"Item {n}",
+        "baseUnit": "EA",
+    }
 
 
 @pytest.fixture
@@ -43,7 +49,9 @@ async def test_deep_json_before_sign_in_is_a_400_problem_naming_the_limit(client
 
 async def test_deep_json_inside_a_field_is_refused_on_a_typed_route_too(client, admin):
     body = '{"raw": "0104006381333931", "extra": ' + DEEP + "}"
-    r = await client.post("/api/v1/scans/interpret", content=body, headers={**admin, "content-type": "application/json"})
+    r = await client.post(
+        "/api/v1/scans/interpret", content=body, headers={**admin, "content-type": "application/json"}
+    )
     assert r.status_code == 400
     assert r.json()["code"] == "json-too-deep"
 
@@ -52,9 +60,13 @@ async def test_json_at_the_depth_limit_is_decoded_and_one_deeper_is_not(client, 
     def body(depth: int) -> str:  # the object itself is one level
         return '{"raw": "0104006381333931", "extra": ' + "[" * (depth - 1) + "]" * (depth - 1) + "}"
 
-    r = await client.post("/api/v1/scans/interpret", content=body(64), headers={**admin, "content-type": "application/json"})
+    r = await client.post(
+        "/api/v1/scans/interpret", content=body(64), headers={**admin, "content-type": "application/json"}
+    )
     assert r.status_code == 200, r.text
-    r = await client.post("/api/v1/scans/interpret", content=body(65), headers={**admin, "content-type": "application/json"})
+    r = await client.post(
+        "/api/v1/scans/interpret", content=body(65), headers={**admin, "content-type": "application/json"}
+    )
     assert r.status_code == 400
     assert r.json()["code"] == "json-too-deep"
 
@@ -77,11 +89,19 @@ async def test_a_deep_line_in_a_bulk_load_is_refused_by_number_and_every_other_l
     assert r.status_code == 200, r.text[:500]
     summary = r.json()
     assert (summary["received"], summary["created"], summary["updated"], summary["unchanged"], summary["refused"]) == (
-        5002, 5001, 0, 0, 1
+        5002,
+        5001,
+        0,
+        0,
+        1,
     )
     [problem] = summary["problems"]
     assert (problem["line"], problem["code"], problem["status"], problem["pointer"], problem["maxDepth"]) == (
-        5001, "json-too-deep", 400, "", 64
+        5001,
+        "json-too-deep",
+        400,
+        "",
+        64,
     )
     results = summary["results"]
     assert [x["line"] for x in results] == [*range(1, 5001), 5002]
@@ -92,7 +112,9 @@ async def test_a_deep_line_in_a_bulk_load_is_refused_by_number_and_every_other_l
         assert await s.scalar(select(Item.id).where(Item.erp_id == "LIM-5002")) == results[-1]["id"]
 
 
-async def test_a_line_over_the_line_limit_is_refused_by_number_and_the_lines_around_it_are_stored(client, admin, demo_db):
+async def test_a_line_over_the_line_limit_is_refused_by_number_and_the_lines_around_it_are_stored(
+    client, admin, demo_db
+):
     huge = json.dumps({**_item(2), "name": "x" * (2 << 20)})
     body = "\n".join([json.dumps(_item(1)), huge, json.dumps(_item(3)), ""]).encode()
     r = await client.post("/api/v1/erp/items/bulk", content=body, headers={**admin, **NDJSON})
@@ -102,7 +124,11 @@ async def test_a_line_over_the_line_limit_is_refused_by_number_and_the_lines_aro
     assert (summary["received"], summary["created"], summary["refused"]) == (3, 2, 1)
     [problem] = summary["problems"]
     assert (problem["line"], problem["code"], problem["status"], problem["maxLineBytes"], problem["lineBytes"]) == (
-        2, "line-too-long", 413, 1 << 20, len(huge)
+        2,
+        "line-too-long",
+        413,
+        1 << 20,
+        len(huge),
     )
     assert [(x["line"], x["key"]) for x in summary["results"]] == [(1, "LIM-1"), (3, "LIM-3")]
     async with demo_db() as s:
@@ -123,11 +149,17 @@ async def test_a_database_fault_part_way_through_a_bulk_load_says_what_was_store
     from sqlalchemy import text
 
     async with demo_db.begin() as s:  # a real fault in PostgreSQL, for one record only
-        await s.execute(text(
-            "CREATE FUNCTION test_refuse_boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
-            " IF NEW.erp_id = 'LIM-5001' THEN RAISE EXCEPTION 'disk on fire'; END IF; RETURN NEW; END $$"
-        ))
-        await s.execute(text("CREATE TRIGGER test_refuse_boom BEFORE INSERT ON items FOR EACH ROW EXECUTE FUNCTION test_refuse_boom()"))
+        await s.execute(
+            text(
+                "CREATE FUNCTION test_refuse_boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+                " IF NEW.erp_id = 'LIM-5001' THEN RAISE EXCEPTION 'disk on fire'; END IF; RETURN NEW; END $$"
+            )
+        )
+        await s.execute(
+            text(
+                "CREATE TRIGGER test_refuse_boom BEFORE INSERT ON items FOR EACH ROW EXECUTE FUNCTION test_refuse_boom()"
+            )
+        )
     body = "\n".join(json.dumps(_item(n)) for n in range(1, 5003)).encode()
     r = await client.post("/api/v1/erp/items/bulk", content=body, headers={**admin, **NDJSON})
 
@@ -156,10 +188,17 @@ async def test_a_bulk_body_over_its_limit_is_a_413_problem(demo_database_url):
         r = await c.post("/api/v1/erp/items/bulk", content=body, headers={**admin, **NDJSON})
     assert r.status_code == 413
     problem = r.json()
-    assert (problem["code"], problem["maxBytes"], problem["received"], problem["created"]) == ("body-too-large", 4096, 0, 0)
+    assert (problem["code"], problem["maxBytes"], problem["received"], problem["created"]) == (
+        "body-too-large",
+        4096,
+        0,
+        0,
+    )
 
 
-async def test_a_bulk_body_that_passes_its_limit_while_streaming_keeps_and_answers_the_lines_read(demo_database_url, demo_db):
+async def test_a_bulk_body_that_passes_its_limit_while_streaming_keeps_and_answers_the_lines_read(
+    demo_database_url, demo_db
+):
     import httpx
 
     from udipick.api.app import create_app
@@ -173,23 +212,38 @@ async def test_a_bulk_body_that_passes_its_limit_while_streaming_keeps_and_answe
             yield line
 
     # httpx's ASGI transport hands the app each chunk of the body as its own message, in this event loop
-    async with app.lifespan(), httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c:
+    async with (
+        app.lifespan(),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c,
+    ):
         admin = await login(c, "admin")
         r = await c.post("/api/v1/erp/items/bulk", content=chunks(), headers={**admin, **NDJSON})
     assert r.status_code == 413
     problem = r.json()
-    assert (problem["code"], problem["lastLineRead"], problem["received"], problem["created"]) == ("body-too-large", fits, fits, fits)
+    assert (problem["code"], problem["lastLineRead"], problem["received"], problem["created"]) == (
+        "body-too-large",
+        fits,
+        fits,
+        fits,
+    )
     assert [x["line"] for x in problem["results"]] == list(range(1, fits + 1))
     async with demo_db() as s:
         assert await s.scalar(select(func.count()).select_from(Item).where(Item.erp_id.like("LIM-%"))) == fits
 
 
 @pytest.mark.parametrize("kind", ["items", "sales-orders"])
-async def test_a_value_postgresql_cannot_store_is_refused_on_its_line_and_the_rest_is_stored(client, admin, demo_db, kind):
+async def test_a_value_postgresql_cannot_store_is_refused_on_its_line_and_the_rest_is_stored(
+    client, admin, demo_db, kind
+):
     if kind == "items":
         records = [_item(1), {**_item(2), "name": "nul \u0000 inside"}, _item(3)]
     else:
-        order = {"version": 1, "customer": "CUST-RIVER", "shipTo": {"name": "Ward 3"}, "lines": [{"lineNo": 1, "item": "SYR-10ML", "quantity": 1}]}
+        order = {
+            "version": 1,
+            "customer": "CUST-RIVER",
+            "shipTo": {"name": "Ward 3"},
+            "lines": [{"lineNo": 1, "item": "SYR-10ML", "quantity": 1}],
+        }
         records = [{**order, "erpId": f"SO-LIM-{n}", "number": f"SO-LIM-{n}"} for n in (1, 2, 3)]
         records[1]["shipTo"] = {"name": "Ward \u0000 3"}
     body = "\n".join(json.dumps(r) for r in records).encode()

@@ -84,7 +84,9 @@ class HeldChecks:
 @pytest.fixture
 def held_checks(monkeypatch) -> Iterator[HeldChecks]:
     held = HeldChecks()
-    monkeypatch.setattr(PasswordHasher, "verify", lambda _hasher, password_hash, password: held.verify(password_hash, password))
+    monkeypatch.setattr(
+        PasswordHasher, "verify", lambda _hasher, password_hash, password: held.verify(password_hash, password)
+    )
     yield held
     held.released.set()
 
@@ -104,9 +106,14 @@ def same_answer(body: dict) -> dict:
 
 async def audit_rows(db, action: str) -> list[tuple]:
     async with db() as s:
-        return [tuple(r) for r in (await s.execute(
-            text("SELECT username, outcome, target FROM audit_log WHERE action = :a ORDER BY id"), {"a": action}
-        )).all()]
+        return [
+            tuple(r)
+            for r in (
+                await s.execute(
+                    text("SELECT username, outcome, target FROM audit_log WHERE action = :a ORDER BY id"), {"a": action}
+                )
+            ).all()
+        ]
 
 
 # ---- finding 1: a flood of wrong passwords does not stall the server -----------------------------------
@@ -138,12 +145,18 @@ async def test_passwords_are_checked_off_the_event_loop(client, held_checks):
 
 
 async def test_checks_beyond_the_bound_are_refused_at_once_without_checking(demo_database_url, held_checks):
-    async with app_client(demo_database_url, login_verify_threads=1, login_verify_queue=1, login_refusal_delay_seconds=0) as c:
+    async with app_client(
+        demo_database_url, login_verify_threads=1, login_verify_queue=1, login_refusal_delay_seconds=0
+    ) as c:
         checks = c.app.state.password_checks
         with side_by_side(c) as send:
             logins = [send("POST", "/api/v1/auth/login", json={"username": "qa", **WRONG}) for _ in range(2)]
             await until(lambda: checks.pending == 2 and held_checks.entered == 1, "one check running and one waiting")
-            r = await send("POST", "/api/v1/auth/login", json={"username": "supervisor", "password": "supervisor-demo", "deviceId": "x"})
+            r = await send(
+                "POST",
+                "/api/v1/auth/login",
+                json={"username": "supervisor", "password": "supervisor-demo", "deviceId": "x"},
+            )
             assert r.status_code == 429
             assert r.json()["code"] == "sign-in-busy" and r.json()["retryAfter"] == 1
             assert r.headers["retry-after"] == "1"
@@ -163,7 +176,9 @@ async def test_checks_queued_behind_the_failure_that_locks_a_user_are_not_made(d
         raise VerifyMismatchError("held")
 
     monkeypatch.setattr(PasswordHasher, "verify", held)
-    async with app_client(demo_database_url, login_max_failures=1, login_verify_threads=1, login_refusal_delay_seconds=0) as c:
+    async with app_client(
+        demo_database_url, login_max_failures=1, login_verify_threads=1, login_refusal_delay_seconds=0
+    ) as c:
         with side_by_side(c) as send:
             logins = [send("POST", "/api/v1/auth/login", json={"username": "qa", **WRONG}) for _ in range(3)]
             await until(lambda: c.app.state.password_checks.pending == 3, "one check running and two waiting")
@@ -217,7 +232,9 @@ async def test_a_user_is_locked_after_failures_in_a_row_whatever_the_password_th
     assert right.headers["retry-after"] == str(body["retryAfter"])
     assert len(argon2_calls) == 3  # nothing checked while locked
     async with demo_db() as s:
-        failed, locked = (await s.execute(text("SELECT failed_attempts, locked_until > now() FROM users WHERE username = 'qa'"))).one()
+        failed, locked = (
+            await s.execute(text("SELECT failed_attempts, locked_until > now() FROM users WHERE username = 'qa'"))
+        ).one()
     assert (failed, locked) == (0, True)
     assert [r[:2] for r in await audit_rows(demo_db, "login")] == [("qa", "failed")] * 3
     assert await audit_rows(demo_db, "user.locked") == [("qa", "ok", "user:qa")]
@@ -245,7 +262,9 @@ async def test_an_unknown_name_is_locked_exactly_like_a_known_user(strict):
 async def test_an_admin_unlocks_a_user_and_it_is_audited(strict, demo_db):
     for _ in range(3):
         await strict.post("/api/v1/auth/login", json={"username": "qa", **WRONG})
-    assert (await strict.post("/api/v1/auth/login", json={"username": "qa", "password": "qa-demo", "deviceId": "x"})).status_code == 429
+    assert (
+        await strict.post("/api/v1/auth/login", json={"username": "qa", "password": "qa-demo", "deviceId": "x"})
+    ).status_code == 429
     admin = await login(strict, "admin")
     r = await strict.post("/api/v1/admin/users/QA/unlock", headers=admin)
     assert r.status_code == 200 and r.json() == {"username": "qa", "wasLocked": True, "failedAttempts": 0}
@@ -259,11 +278,15 @@ async def test_an_admin_unlocks_a_user_and_it_is_audited(strict, demo_db):
 async def test_a_client_address_is_throttled_across_user_names(strict, demo_db):
     # X-Forwarded-For is anyone's to send: without the setting it changes nothing
     for i in range(8):
-        r = await strict.post("/api/v1/auth/login", json={"username": f"guess-{i}", **WRONG},
-                              headers={"X-Forwarded-For": f"10.0.0.{i}"})
+        r = await strict.post(
+            "/api/v1/auth/login", json={"username": f"guess-{i}", **WRONG}, headers={"X-Forwarded-For": f"10.0.0.{i}"}
+        )
         assert r.status_code == 401
-    r = await strict.post("/api/v1/auth/login", json={"username": "supervisor", "password": "supervisor-demo", "deviceId": "x"},
-                          headers={"X-Forwarded-For": "10.0.0.99"})
+    r = await strict.post(
+        "/api/v1/auth/login",
+        json={"username": "supervisor", "password": "supervisor-demo", "deviceId": "x"},
+        headers={"X-Forwarded-For": "10.0.0.99"},
+    )
     assert r.status_code == 429 and r.json()["code"] == "too-many-attempts"
     assert r.headers["retry-after"] == str(r.json()["retryAfter"])
     assert await audit_rows(demo_db, "address.throttled") == [("guess-7", "ok", "address:testclient")]
@@ -272,15 +295,24 @@ async def test_a_client_address_is_throttled_across_user_names(strict, demo_db):
 async def test_behind_a_trusted_proxy_each_forwarded_client_is_counted_apart(demo_database_url):
     async with app_client(demo_database_url, **STRICT, trust_x_forwarded_for=True) as c:
         for i in range(8):
-            r = await c.post("/api/v1/auth/login", json={"username": f"guess-{i}", **WRONG},
-                             headers={"X-Forwarded-For": "192.0.2.7, 10.0.0.1"})
+            r = await c.post(
+                "/api/v1/auth/login",
+                json={"username": f"guess-{i}", **WRONG},
+                headers={"X-Forwarded-For": "192.0.2.7, 10.0.0.1"},
+            )
             assert r.status_code == 401
-        r = await c.post("/api/v1/auth/login", json={"username": "supervisor", "password": "supervisor-demo", "deviceId": "x"},
-                         headers={"X-Forwarded-For": "10.0.0.1"})
+        r = await c.post(
+            "/api/v1/auth/login",
+            json={"username": "supervisor", "password": "supervisor-demo", "deviceId": "x"},
+            headers={"X-Forwarded-For": "10.0.0.1"},
+        )
         assert r.status_code == 429
         # the proxy's own entry is the last one: what a client put before it does not matter
-        r = await c.post("/api/v1/auth/login", json={"username": "supervisor", "password": "supervisor-demo", "deviceId": "x"},
-                         headers={"X-Forwarded-For": "10.0.0.1, 10.0.0.2"})
+        r = await c.post(
+            "/api/v1/auth/login",
+            json={"username": "supervisor", "password": "supervisor-demo", "deviceId": "x"},
+            headers={"X-Forwarded-For": "10.0.0.1, 10.0.0.2"},
+        )
         assert r.status_code == 200
 
 
@@ -289,8 +321,12 @@ async def test_behind_a_trusted_proxy_each_forwarded_client_is_counted_apart(dem
 
 async def _override(c, picker, task_id: int, username: str, password: str):
     raw = gs1(SYR, "SY2409C")
-    body = {"clientScanId": str(uuid.uuid4()), "raw": raw, "reason": "customer asked for one lot",
-            "supervisor": {"username": username, "password": password}}
+    body = {
+        "clientScanId": str(uuid.uuid4()),
+        "raw": raw,
+        "reason": "customer asked for one lot",
+        "supervisor": {"username": username, "password": password},
+    }
     return await c.post(f"/api/v1/picking/tasks/{task_id}/override", json=body, headers=picker)
 
 
@@ -321,7 +357,11 @@ async def test_every_failed_countersignature_gets_one_answer_after_one_check(cli
     status, body = answers["unknown user"]
     assert status == 403 and body["code"] == "signature-rejected"
     assert [r[:2] for r in await audit_rows(demo_db, "signature")] == [
-        ("nobody", "failed"), ("supervisor", "failed"), ("admin", "failed"), ("qa", "failed")]
+        ("nobody", "failed"),
+        ("supervisor", "failed"),
+        ("admin", "failed"),
+        ("qa", "failed"),
+    ]
 
 
 async def test_an_override_of_a_missing_task_is_refused_before_any_password_is_checked(client, demo_db, argon2_calls):
@@ -343,26 +383,38 @@ async def test_repeated_wrong_countersignatures_lock_the_signer(strict, demo_db)
     assert r.status_code == 429 and r.json()["code"] == "too-many-attempts"
     assert r.headers["retry-after"] == str(r.json()["retryAfter"])
     # one lock, whether the password failed at sign-in or in a signature
-    r = await strict.post("/api/v1/auth/login", json={"username": "supervisor", "password": "supervisor-demo", "deviceId": "x"})
+    r = await strict.post(
+        "/api/v1/auth/login", json={"username": "supervisor", "password": "supervisor-demo", "deviceId": "x"}
+    )
     assert r.status_code == 429
     assert await audit_rows(demo_db, "user.locked") == [("supervisor", "ok", "user:supervisor")]
     async with demo_db() as s:
         assert await s.scalar(text("SELECT count(*) FROM picks")) == 0
 
 
-async def test_a_signers_own_e_signature_is_checked_off_the_loop_and_counts_toward_the_lock(strict, demo_db, argon2_calls):
+async def test_a_signers_own_e_signature_is_checked_off_the_loop_and_counts_toward_the_lock(
+    strict, demo_db, argon2_calls
+):
     sup = await login(strict, "supervisor")
-    r = await strict.post("/api/v1/holds", json={"scope": "lot", "item": "SYR-10ML", "lot": "SY2405B", "reason": "complaint"}, headers=sup)
+    r = await strict.post(
+        "/api/v1/holds", json={"scope": "lot", "item": "SYR-10ML", "lot": "SY2405B", "reason": "complaint"}, headers=sup
+    )
     assert r.status_code == 201, r.text
     hold_id = r.json()["holdId"]
     calls = len(argon2_calls)
-    missing = await strict.post("/api/v1/holds/999999/release", json={"reason": "checked", "password": "guess"}, headers=sup)
+    missing = await strict.post(
+        "/api/v1/holds/999999/release", json={"reason": "checked", "password": "guess"}, headers=sup
+    )
     assert missing.status_code == 404 and len(argon2_calls) == calls  # no hold, no check
     for _ in range(3):
-        r = await strict.post(f"/api/v1/holds/{hold_id}/release", json={"reason": "checked", "password": "guess"}, headers=sup)
+        r = await strict.post(
+            f"/api/v1/holds/{hold_id}/release", json={"reason": "checked", "password": "guess"}, headers=sup
+        )
         assert r.status_code == 403 and r.json()["code"] == "signature-rejected"
     assert all(name.startswith("udipick-password") for name in argon2_calls[calls:])
-    r = await strict.post(f"/api/v1/holds/{hold_id}/release", json={"reason": "checked", "password": "supervisor-demo"}, headers=sup)
+    r = await strict.post(
+        f"/api/v1/holds/{hold_id}/release", json={"reason": "checked", "password": "supervisor-demo"}, headers=sup
+    )
     assert r.status_code == 429 and r.json()["code"] == "too-many-attempts"
     assert len(argon2_calls) == calls + 3
     async with demo_db() as s:

@@ -14,11 +14,6 @@ import uuid
 
 import pytest
 from jsonschema import Draft202012Validator
-from udipick.api.app import create_app
-from udipick.api.openapi import problem_statuses
-from udipick.api.problems import HANDLER_CODES
-from udipick.domain import errors as e
-from udipick.services.picking import PickAccepted
 
 from tests import conftest
 from tests.api.test_erp_inbound import ITEM
@@ -26,6 +21,11 @@ from tests.api.test_packing import PEN, pick_order
 from tests.api.test_picking import GLOVE_BOX, SYR, gs1, lot_expiry
 from tests.api.test_replenishment import big_wave, mover, planned, reserve_stocked, sup  # noqa: F401  (fixtures)
 from tests.conftest import login
+from udipick.api.app import create_app
+from udipick.api.openapi import problem_statuses
+from udipick.api.problems import HANDLER_CODES
+from udipick.domain import errors as e
+from udipick.services.picking import PickAccepted
 
 #: operations whose success answer is an untyped object (``dict[str, Any]``): none. A new operation declares
 #: its answer's type instead of joining this list.
@@ -36,7 +36,9 @@ METHODS = ("get", "post", "put", "patch", "delete")
 
 @pytest.fixture(scope="module")
 def document() -> dict:
-    return create_app(conftest.test_settings(), database_url="postgresql://unused@127.0.0.1/unused").openapi_schema.to_schema()
+    return create_app(
+        conftest.test_settings(), database_url="postgresql://unused@127.0.0.1/unused"
+    ).openapi_schema.to_schema()
 
 
 def _operations(app):
@@ -79,17 +81,54 @@ def test_every_operation_documents_its_success_and_its_problem_responses(documen
         problems = {int(s) if s.isdigit() else s for s in responses if not s.startswith("2")}
         assert problems >= expected | {"4XX", "5XX"}, (method, path, sorted(map(str, expected - problems)))
         for status in problems:
-            assert responses[str(status)]["content"] == {"application/problem+json": {"schema": PROBLEM}}, (method, path, status)
+            assert responses[str(status)]["content"] == {"application/problem+json": {"schema": PROBLEM}}, (
+                method,
+                path,
+                status,
+            )
             assert responses[str(status)]["description"], (method, path, status)
         walked += 1
     assert walked == sum(1 for ops in document["paths"].values() for m in ops if m in METHODS) > 60
 
 
 def test_the_problem_rule_as_a_table():
-    assert problem_statuses("GET", public=False, path_parameters=False, takes_input=False) == [400, 401, 403, 422, "4XX", "5XX"]
-    assert problem_statuses("GET", public=False, path_parameters=True, takes_input=False) == [400, 401, 403, 404, 422, "4XX", "5XX"]
-    assert problem_statuses("POST", public=False, path_parameters=False, takes_input=True) == [400, 401, 403, 404, 409, 422, "4XX", "5XX"]
-    assert problem_statuses("DELETE", public=False, path_parameters=True, takes_input=False) == [400, 401, 403, 404, 409, 422, "4XX", "5XX"]
+    assert problem_statuses("GET", public=False, path_parameters=False, takes_input=False) == [
+        400,
+        401,
+        403,
+        422,
+        "4XX",
+        "5XX",
+    ]
+    assert problem_statuses("GET", public=False, path_parameters=True, takes_input=False) == [
+        400,
+        401,
+        403,
+        404,
+        422,
+        "4XX",
+        "5XX",
+    ]
+    assert problem_statuses("POST", public=False, path_parameters=False, takes_input=True) == [
+        400,
+        401,
+        403,
+        404,
+        409,
+        422,
+        "4XX",
+        "5XX",
+    ]
+    assert problem_statuses("DELETE", public=False, path_parameters=True, takes_input=False) == [
+        400,
+        401,
+        403,
+        404,
+        409,
+        422,
+        "4XX",
+        "5XX",
+    ]
     assert problem_statuses("GET", public=True, path_parameters=False, takes_input=False) == ["4XX", "5XX"]
     assert problem_statuses("POST", public=True, path_parameters=False, takes_input=True) == [400, 422, "4XX", "5XX"]
 
@@ -136,7 +175,9 @@ class Conformance:
         assert re.match(pattern, path), (path, template)
         documented = self.document["paths"][template][method.lower()]["responses"]
         status = str(response.status_code)
-        assert status in documented, f"{method} {template} answered {status}, documented: {sorted(documented)}: {response.text}"
+        assert status in documented, (
+            f"{method} {template} answered {status}, documented: {sorted(documented)}: {response.text}"
+        )
         content = documented[status].get("content")
         if not content:
             assert not response.content, (method, template, status)
@@ -151,7 +192,10 @@ class Conformance:
         else:
             bodies = [response.json()]
         for body in bodies:
-            errors = [f"{'/'.join(map(str, x.absolute_path))}: {x.message}" for x in Draft202012Validator(schema).iter_errors(body)]
+            errors = [
+                f"{'/'.join(map(str, x.absolute_path))}: {x.message}"
+                for x in Draft202012Validator(schema).iter_errors(body)
+            ]
             assert not errors, (method, template, status, errors, response.text)
         self.seen.add((method, template, response.status_code))
         return response
@@ -169,39 +213,86 @@ async def test_replenishment_and_hold_answers_are_what_the_document_says(client,
     conforms(await client.post("/api/v1/replenishment/plan", json={}, headers=sup), "/api/v1/replenishment/plan")
 
     confirm = tasks + "/{task_id}/confirm"
-    body = {"clientScanId": str(uuid.uuid4()), "fromLocationRaw": task["from"]["barcode"],
-            "raw": gs1(SYR, task["lot"], dt.date.fromisoformat(task["expiry"])), "toLocationRaw": task["to"]["barcode"], "quantity": 10}
+    body = {
+        "clientScanId": str(uuid.uuid4()),
+        "fromLocationRaw": task["from"]["barcode"],
+        "raw": gs1(SYR, task["lot"], dt.date.fromisoformat(task["expiry"])),
+        "toLocationRaw": task["to"]["barcode"],
+        "quantity": 10,
+    }
     moved = conforms(await client.post(f"{tasks}/{task['taskId']}/confirm", json=body, headers=mover), confirm)
     assert moved.status_code == 200 and moved.json()["taskStatus"] == "open"
     replayed = conforms(await client.post(f"{tasks}/{task['taskId']}/confirm", json=body, headers=mover), confirm)
     assert replayed.headers["idempotent-replayed"] == "true" and replayed.json() == moved.json()
     wrong = {**body, "clientScanId": str(uuid.uuid4()), "toLocationRaw": task["from"]["barcode"]}
-    assert conforms(await client.post(f"{tasks}/{task['taskId']}/confirm", json=wrong, headers=mover), confirm).status_code == 409
+    assert (
+        conforms(await client.post(f"{tasks}/{task['taskId']}/confirm", json=wrong, headers=mover), confirm).status_code
+        == 409
+    )
 
     cancel = tasks + "/{task_id}/cancel"
-    cancelled = conforms(await client.post(f"{tasks}/{task['taskId']}/cancel", json={"reason": "face refilled"}, headers=sup), cancel)
+    cancelled = conforms(
+        await client.post(f"{tasks}/{task['taskId']}/cancel", json={"reason": "face refilled"}, headers=sup), cancel
+    )
     assert cancelled.json()["released"] == 60 and cancelled.json()["status"] == "cancelled"
-    assert conforms(await client.post(f"{tasks}/{task['taskId']}/cancel", json={"reason": "again"}, headers=sup), cancel).status_code == 409
-    assert conforms(await client.post(f"{tasks}/999999/cancel", json={"reason": "nothing"}, headers=sup), cancel).status_code == 404
-    assert conforms(await client.post(f"{tasks}/{task['taskId']}/cancel", json={"reason": 1}, headers=sup), cancel).status_code == 400
-    assert conforms(await client.post(f"{tasks}/{task['taskId']}/cancel", json={"reason": "x y"}, headers=mover), cancel).status_code == 403
-    assert conforms(await client.post(f"{tasks}/{task['taskId']}/cancel", json={"reason": "x y"}), cancel).status_code == 401
+    assert (
+        conforms(
+            await client.post(f"{tasks}/{task['taskId']}/cancel", json={"reason": "again"}, headers=sup), cancel
+        ).status_code
+        == 409
+    )
+    assert (
+        conforms(
+            await client.post(f"{tasks}/999999/cancel", json={"reason": "nothing"}, headers=sup), cancel
+        ).status_code
+        == 404
+    )
+    assert (
+        conforms(
+            await client.post(f"{tasks}/{task['taskId']}/cancel", json={"reason": 1}, headers=sup), cancel
+        ).status_code
+        == 400
+    )
+    assert (
+        conforms(
+            await client.post(f"{tasks}/{task['taskId']}/cancel", json={"reason": "x y"}, headers=mover), cancel
+        ).status_code
+        == 403
+    )
+    assert (
+        conforms(await client.post(f"{tasks}/{task['taskId']}/cancel", json={"reason": "x y"}), cancel).status_code
+        == 401
+    )
 
     holds = "/api/v1/holds"
     qa = await login(client, "qa")
-    placed = conforms(await client.post(holds, json={"scope": "location", "location": "R-01-01", "reason": "leak"}, headers=qa), holds)
+    placed = conforms(
+        await client.post(holds, json={"scope": "location", "location": "R-01-01", "reason": "leak"}, headers=qa), holds
+    )
     assert placed.status_code == 201 and placed.json()["active"] is True
-    missing = conforms(await client.post(holds, json={"scope": "lot", "item": "SYR-10ML", "reason": "x"}, headers=qa), holds)
+    missing = conforms(
+        await client.post(holds, json={"scope": "lot", "item": "SYR-10ML", "reason": "x"}, headers=qa), holds
+    )
     assert missing.status_code == 422 and missing.json()["pointer"] == "/lot"
     conforms(await client.get(holds, headers=mover), holds)
     release = holds + "/{hold_id}/release"
     hold_id = placed.json()["holdId"]
-    refused = conforms(await client.post(f"{holds}/{hold_id}/release", json={"reason": "ok", "password": "wrong"}, headers=qa), release)
+    refused = conforms(
+        await client.post(f"{holds}/{hold_id}/release", json={"reason": "ok", "password": "wrong"}, headers=qa), release
+    )
     assert refused.status_code == 403
-    released = conforms(await client.post(f"{holds}/{hold_id}/release", json={"reason": "ok", "password": "qa-demo"}, headers=qa), release)
+    released = conforms(
+        await client.post(f"{holds}/{hold_id}/release", json={"reason": "ok", "password": "qa-demo"}, headers=qa),
+        release,
+    )
     assert released.status_code == 200 and released.json()["active"] is False and released.json()["releasedBy"] == "qa"
-    assert conforms(await client.post(f"{holds}/{hold_id}/release", json={"reason": "ok", "password": "qa-demo"}, headers=qa),
-                    release).status_code == 409
+    assert (
+        conforms(
+            await client.post(f"{holds}/{hold_id}/release", json={"reason": "ok", "password": "qa-demo"}, headers=qa),
+            release,
+        ).status_code
+        == 409
+    )
     assert {status for _, _, status in conforms.seen} == {200, 201, 400, 401, 403, 404, 409, 422}
 
 
@@ -217,31 +308,52 @@ async def test_packing_shipping_and_counting_answers_are_what_the_document_says(
     scans = packages + "/{sscc}/scans"
     for raw, times in ((gs1(GLOVE_BOX, "GL-77-01"), 2), (gs1(PEN, "PN3001"), 10), (gs1(SYR, "SY2405B"), 10)):
         for _ in range(times):
-            packed = conforms(await client.post(f"{packages}/{sscc}/scans", json={"clientScanId": str(uuid.uuid4()), "raw": raw},
-                                                headers=picker), scans)
+            packed = conforms(
+                await client.post(
+                    f"{packages}/{sscc}/scans", json={"clientScanId": str(uuid.uuid4()), "raw": raw}, headers=picker
+                ),
+                scans,
+            )
             assert packed.status_code == 200, packed.text
     assert packed.json()["orderUnitsToPack"] == 0 and packed.json()["serial"] is None
     over = {"clientScanId": str(uuid.uuid4()), "raw": gs1(SYR, "SY2405B")}
     assert conforms(await client.post(f"{packages}/{sscc}/scans", json=over, headers=picker), scans).status_code == 409
     closed = conforms(await client.post(f"{packages}/{sscc}/close", headers=picker), packages + "/{sscc}/close")
     assert closed.status_code == 200 and closed.json()["contents"][0]["expiry"]
-    shipped = conforms(await client.post("/api/v1/shipments", json={"order": "SO-5002"}, headers=picker), "/api/v1/shipments")
+    shipped = conforms(
+        await client.post("/api/v1/shipments", json={"order": "SO-5002"}, headers=picker), "/api/v1/shipments"
+    )
     assert shipped.status_code == 200 and shipped.json()["ssccs"] == [sscc]
 
-    counted = conforms(await client.post("/api/v1/counts", json={"clientScanId": str(uuid.uuid4()), "location": "A-02-01",
-                                                                 "item": "GLOVE-NIT-M", "lines": [{"lot": "GL-77-01", "quantity": 1}]},
-                                         headers=picker), "/api/v1/counts")
+    counted = conforms(
+        await client.post(
+            "/api/v1/counts",
+            json={
+                "clientScanId": str(uuid.uuid4()),
+                "location": "A-02-01",
+                "item": "GLOVE-NIT-M",
+                "lines": [{"lot": "GL-77-01", "quantity": 1}],
+            },
+            headers=picker,
+        ),
+        "/api/v1/counts",
+    )
     assert counted.status_code == 200 and counted.json()["lines"][0]["counted"] == 1
-    unknown = conforms(await client.post("/api/v1/counts", json={"clientScanId": str(uuid.uuid4()), "location": "NOWHERE",
-                                                                 "item": "GLOVE-NIT-M"}, headers=picker), "/api/v1/counts")
+    unknown = conforms(
+        await client.post(
+            "/api/v1/counts",
+            json={"clientScanId": str(uuid.uuid4()), "location": "NOWHERE", "item": "GLOVE-NIT-M"},
+            headers=picker,
+        ),
+        "/api/v1/counts",
+    )
     assert unknown.status_code == 404
 
 
 async def test_erp_outbound_and_health_answers_are_what_the_document_says(client, demo_db, conforms):
     """NDJSON is checked line by line against its schema, CSV as text, EPCIS JSON-LD as a document."""
-    from udipick.services.identity import add_api_key
-
     from tests.outbox.test_pull import _demo_events
+    from udipick.services.identity import add_api_key
 
     await _demo_events(demo_db)
     erp = {"Authorization": f"Bearer {await add_api_key(demo_db, 'erp-pull', ['erp:read'])}"}
@@ -254,7 +366,9 @@ async def test_erp_outbound_and_health_answers_are_what_the_document_says(client
     pulled = conforms(await client.get("/api/v1/erp/events?after=0&limit=3", headers=erp), "/api/v1/erp/events")
     assert [json.loads(line)["position"] for line in pulled.text.splitlines()] == [1, 2, 3]
     assert pulled.headers["udipick-next-after"] == "3"
-    assert conforms(await client.get("/api/v1/erp/events?after=99", headers=erp), "/api/v1/erp/events").status_code == 422
+    assert (
+        conforms(await client.get("/api/v1/erp/events?after=99", headers=erp), "/api/v1/erp/events").status_code == 422
+    )
     assert conforms(await client.get("/api/v1/erp/events"), "/api/v1/erp/events").status_code == 401
 
     stock = conforms(await client.get("/api/v1/erp/stock", headers=erp), "/api/v1/erp/stock")
@@ -263,23 +377,38 @@ async def test_erp_outbound_and_health_answers_are_what_the_document_says(client
     assert csv.text.splitlines()[0] == "item,gtin,lot,expiry,serial,warehouse,location,status,quantity,reserved"
 
     document = conforms(await client.get("/api/v1/epcis/events?after=0&limit=3", headers=erp), "/api/v1/epcis/events")
-    assert [e["udipick:position"] for e in document.json()["epcisBody"]["eventList"]] == [1, 2]  # 3 has no EPCIS counterpart
+    assert [e["udipick:position"] for e in document.json()["epcisBody"]["eventList"]] == [
+        1,
+        2,
+    ]  # 3 has no EPCIS counterpart
     assert document.headers["udipick-next-after"] == "3"
 
     hooks, hook = "/api/v1/erp/webhooks", "/api/v1/erp/webhooks/{subscription_id}"
     body = {"name": "erp-main", "url": "http://127.0.0.1:9/hook", "eventTypes": ["pick.*"], "fromPosition": 0}
     created = conforms(await client.post(hooks, json=body, headers=admin), hooks)
-    assert created.status_code == 201 and created.json()["secret"].startswith("whsec_") and created.json()["cursor"] == 0
+    assert (
+        created.status_code == 201 and created.json()["secret"].startswith("whsec_") and created.json()["cursor"] == 0
+    )
     sub = created.json()["id"]
     assert conforms(await client.post(hooks, json=body, headers=admin), hooks).status_code == 409
     bad = conforms(await client.post(hooks, json={**body, "name": "x", "eventTypes": ["Pick"]}, headers=admin), hooks)
     assert bad.status_code == 422 and bad.json()["pointer"] == "/eventTypes/0"
     listed = conforms(await client.get(hooks, headers=admin), hooks).json()
-    assert [(w["name"], w.get("pending", 0), "secret" in w) for w in listed] == [("erp-main", 0, False)]  # zeros left out
-    paused = conforms(await client.patch(f"{hooks}/{sub}", json={"active": False, "maxAttempts": 3}, headers=admin), hook)
-    assert (paused.json()["active"], paused.json()["maxAttempts"], paused.json()["eventTypes"]) == (False, 3, ["pick.*"])
+    assert [(w["name"], w.get("pending", 0), "secret" in w) for w in listed] == [
+        ("erp-main", 0, False)
+    ]  # zeros left out
+    paused = conforms(
+        await client.patch(f"{hooks}/{sub}", json={"active": False, "maxAttempts": 3}, headers=admin), hook
+    )
+    assert (paused.json()["active"], paused.json()["maxAttempts"], paused.json()["eventTypes"]) == (
+        False,
+        3,
+        ["pick.*"],
+    )
     assert conforms(await client.get(f"{hooks}/{sub}", headers=admin), hook).json() == paused.json()
-    assert conforms(await client.patch(f"{hooks}/999999", json={"active": True}, headers=admin), hook).status_code == 404
+    assert (
+        conforms(await client.patch(f"{hooks}/999999", json={"active": True}, headers=admin), hook).status_code == 404
+    )
     deliveries = hook + "/deliveries"
     assert conforms(await client.get(f"{hooks}/{sub}/deliveries", headers=admin), deliveries).json() == []
     assert conforms(await client.get(f"{hooks}/999999/deliveries", headers=admin), deliveries).status_code == 404
@@ -292,13 +421,17 @@ async def test_erp_outbound_and_health_answers_are_what_the_document_says(client
     assert conforms(await client.delete(f"{hooks}/{sub}", headers=admin), hook).status_code == 204
     assert conforms(await client.delete(f"{hooks}/{sub}", headers=admin), hook).status_code == 404
     assert conforms(await client.get(hooks, headers=admin), hooks).json() == []
+
+
 async def test_picking_answers_are_what_the_document_says(client, demo_db, conforms):
     supervisor = await login(client, "supervisor")
     picker = await login(client, "picker")
     waves = "/api/v1/waves"
     released = conforms(await client.post(waves, json={"orders": ["SO-5001", "SO-5002"]}, headers=supervisor), waves)
     assert released.status_code == 201 and "tasks" in released.json()["replenishment"]
-    assert conforms(await client.post(waves, json={"orders": ["SO-5001"]}, headers=supervisor), waves).status_code == 409
+    assert (
+        conforms(await client.post(waves, json={"orders": ["SO-5001"]}, headers=supervisor), waves).status_code == 409
+    )
     assert conforms(await client.post(waves, json={"orders": []}, headers=supervisor), waves).status_code == 400
     assert conforms(await client.post(waves, json={}, headers=picker), waves).status_code == 403
 
@@ -309,12 +442,28 @@ async def test_picking_answers_are_what_the_document_says(client, demo_db, confo
     glove = next(t for t in tasks if t["order"] == "SO-5002" and t["item"]["erpId"] == "GLOVE-NIT-M")
 
     location = tasks_path + "/{task_id}/location"
-    checked = conforms(await client.post(f"{tasks_path}/{syr['taskId']}/location", json={"raw": syr["location"]["barcode"]},
-                                         headers=picker), location)
+    checked = conforms(
+        await client.post(
+            f"{tasks_path}/{syr['taskId']}/location", json={"raw": syr["location"]["barcode"]}, headers=picker
+        ),
+        location,
+    )
     assert checked.json() == {"taskId": syr["taskId"], "location": syr["location"]["code"], "ok": True}
-    assert conforms(await client.post(f"{tasks_path}/{syr['taskId']}/location", json={"raw": glove["location"]["barcode"]},
-                                      headers=picker), location).status_code == 409
-    assert conforms(await client.post(f"{tasks_path}/999999/location", json={"raw": "x"}, headers=picker), location).status_code == 404
+    assert (
+        conforms(
+            await client.post(
+                f"{tasks_path}/{syr['taskId']}/location", json={"raw": glove["location"]["barcode"]}, headers=picker
+            ),
+            location,
+        ).status_code
+        == 409
+    )
+    assert (
+        conforms(
+            await client.post(f"{tasks_path}/999999/location", json={"raw": "x"}, headers=picker), location
+        ).status_code
+        == 404
+    )
 
     scans = tasks_path + "/{task_id}/scans"
     body = {"clientScanId": str(uuid.uuid4()), "raw": gs1(SYR, syr["lot"]), "locationRaw": syr["location"]["barcode"]}
@@ -325,45 +474,95 @@ async def test_picking_answers_are_what_the_document_says(client, demo_db, confo
     # the pick answer is built as a dict on the hot path: ``PickAccepted`` must name exactly its members
     assert list(picked.json()) == list(PickAccepted.__struct_encode_fields__)
     later = gs1(SYR, "SY2409C", await lot_expiry(demo_db, "SY2409C"))
-    refused = conforms(await client.post(f"{tasks_path}/{syr['taskId']}/scans", json={"clientScanId": str(uuid.uuid4()), "raw": later},
-                                         headers=picker), scans)
+    refused = conforms(
+        await client.post(
+            f"{tasks_path}/{syr['taskId']}/scans",
+            json={"clientScanId": str(uuid.uuid4()), "raw": later},
+            headers=picker,
+        ),
+        scans,
+    )
     assert refused.status_code == 409 and refused.json()["code"] == "fefo-violation"
-    assert conforms(await client.post(f"{tasks_path}/{syr['taskId']}/scans", json={"raw": later}, headers=picker), scans).status_code == 400
+    assert (
+        conforms(
+            await client.post(f"{tasks_path}/{syr['taskId']}/scans", json={"raw": later}, headers=picker), scans
+        ).status_code
+        == 400
+    )
     assert conforms(await client.post(f"{tasks_path}/{syr['taskId']}/scans", json=body), scans).status_code == 401
 
     override = tasks_path + "/{task_id}/override"
-    signed = {"clientScanId": str(uuid.uuid4()), "raw": later, "reason": "customer asked for one lot",
-              "supervisor": {"username": "supervisor", "password": "wrong"}}
-    assert conforms(await client.post(f"{tasks_path}/{syr['taskId']}/override", json=signed, headers=picker), override).status_code == 403
+    signed = {
+        "clientScanId": str(uuid.uuid4()),
+        "raw": later,
+        "reason": "customer asked for one lot",
+        "supervisor": {"username": "supervisor", "password": "wrong"},
+    }
+    assert (
+        conforms(
+            await client.post(f"{tasks_path}/{syr['taskId']}/override", json=signed, headers=picker), override
+        ).status_code
+        == 403
+    )
     signed["supervisor"]["password"] = "supervisor-demo"
-    approved = conforms(await client.post(f"{tasks_path}/{syr['taskId']}/override", json=signed, headers=picker), override)
+    approved = conforms(
+        await client.post(f"{tasks_path}/{syr['taskId']}/override", json=signed, headers=picker), override
+    )
     assert approved.status_code == 200 and approved.json()["fefoOverridden"] is True
     assert list(approved.json()) == list(PickAccepted.__struct_encode_fields__)
 
     totes = waves + "/{wave_id}/totes"
     wave_id = released.json()["waveId"]
-    tote = conforms(await client.post(f"{waves}/{wave_id}/totes", json={"order": "SO-5002", "raw": "TOTE-0007"}, headers=picker), totes)
+    tote = conforms(
+        await client.post(f"{waves}/{wave_id}/totes", json={"order": "SO-5002", "raw": "TOTE-0007"}, headers=picker),
+        totes,
+    )
     assert tote.json() == {"waveId": wave_id, "order": "SO-5002", "tote": "TOTE-0007", "tasks": 3}
-    assert conforms(await client.post(f"{waves}/{wave_id}/totes", json={"order": "SO-5001", "raw": "TOTE-0007"}, headers=picker),
-                    totes).status_code == 409
-    assert conforms(await client.post(f"{waves}/{wave_id}/totes", json={"order": "SO-5002", "raw": "A-01-02"}, headers=picker),
-                    totes).status_code == 422
+    assert (
+        conforms(
+            await client.post(
+                f"{waves}/{wave_id}/totes", json={"order": "SO-5001", "raw": "TOTE-0007"}, headers=picker
+            ),
+            totes,
+        ).status_code
+        == 409
+    )
+    assert (
+        conforms(
+            await client.post(f"{waves}/{wave_id}/totes", json={"order": "SO-5002", "raw": "A-01-02"}, headers=picker),
+            totes,
+        ).status_code
+        == 422
+    )
 
     short = tasks_path + "/{task_id}/short"
-    shorted = conforms(await client.post(f"{tasks_path}/{glove['taskId']}/short", json={"clientScanId": str(uuid.uuid4())},
-                                         headers=picker), short)
+    shorted = conforms(
+        await client.post(
+            f"{tasks_path}/{glove['taskId']}/short", json={"clientScanId": str(uuid.uuid4())}, headers=picker
+        ),
+        short,
+    )
     assert shorted.status_code == 200 and shorted.json()["locationBlocked"] == glove["location"]["code"]
-    again = conforms(await client.post(f"{tasks_path}/{glove['taskId']}/short", json={"clientScanId": str(uuid.uuid4())},
-                                       headers=picker), short)
+    again = conforms(
+        await client.post(
+            f"{tasks_path}/{glove['taskId']}/short", json={"clientScanId": str(uuid.uuid4())}, headers=picker
+        ),
+        short,
+    )
     assert again.status_code == 409
     assert {status for _, _, status in conforms.seen} == {200, 201, 400, 401, 403, 404, 409, 422}
 
 
 async def test_sign_in_scan_and_erp_answers_are_what_the_document_says(client, conforms):
     login_path = "/api/v1/auth/login"
-    signed_in = conforms(await client.post(login_path, json={"username": "picker", "password": "picker-demo", "deviceId": "d1"}), login_path)
+    signed_in = conforms(
+        await client.post(login_path, json={"username": "picker", "password": "picker-demo", "deviceId": "d1"}),
+        login_path,
+    )
     assert signed_in.status_code == 200
-    wrong = conforms(await client.post(login_path, json={"username": "picker", "password": "wrong", "deviceId": "d1"}), login_path)
+    wrong = conforms(
+        await client.post(login_path, json={"username": "picker", "password": "wrong", "deviceId": "d1"}), login_path
+    )
     assert wrong.status_code == 401 and wrong.json()["code"] == "not-authenticated"
     assert conforms(await client.post(login_path, json={"username": "picker"}), login_path).status_code == 400
     picker = {"Authorization": f"Bearer {signed_in.json()['token']}", "X-Device-Id": "d1"}
@@ -384,7 +583,9 @@ async def test_sign_in_scan_and_erp_answers_are_what_the_document_says(client, c
     assert conforms(await client.post(items, json=ITEM, headers=admin), items).status_code == 409
     bulk = "/api/v1/erp/items/bulk"
     lines = b"\n".join([json.dumps(newer).encode(), b'{"erpId": "BROKEN", '])
-    loaded = conforms(await client.post(bulk, content=lines, headers={**admin, "content-type": "application/x-ndjson"}), bulk)
+    loaded = conforms(
+        await client.post(bulk, content=lines, headers={**admin, "content-type": "application/x-ndjson"}), bulk
+    )
     assert (loaded.json()["unchanged"], loaded.json()["problems"][0]["line"]) == (1, 2)
     users = "/api/v1/admin/users"
     conforms(await client.get(users, headers=admin), users)

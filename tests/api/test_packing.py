@@ -15,10 +15,12 @@ from udipick.services.demo import demo_gtin
 PEN = demo_gtin(1003)
 
 
-
 async def pick_order(client, headers, order: str) -> None:
-    raws = {"GLOVE-NIT-M": lambda t: gs1(GLOVE_BOX, t["lot"]), "PEN-NDL-4MM": lambda t: gs1(PEN, t["lot"]),
-            "SYR-10ML": lambda t: gs1(SYR, t["lot"])}
+    raws = {
+        "GLOVE-NIT-M": lambda t: gs1(GLOVE_BOX, t["lot"]),
+        "PEN-NDL-4MM": lambda t: gs1(PEN, t["lot"]),
+        "SYR-10ML": lambda t: gs1(SYR, t["lot"]),
+    }
     for task in [t for t in (await client.get("/api/v1/picking/tasks", headers=headers)).json() if t["order"] == order]:
         remaining = task["remaining"]
         while remaining:
@@ -39,7 +41,11 @@ async def test_pick_pack_and_ship_an_order(client, demo_db):
     assert len(sscc) == 18 and sscc[1:8] == "0614141" and int(sscc[-1]) == sscc_check_digit(sscc[:17])
 
     async def pack(raw: str):
-        return await client.post(f"/api/v1/packing/packages/{sscc}/scans", json={"clientScanId": str(uuid.uuid4()), "raw": raw}, headers=picker)
+        return await client.post(
+            f"/api/v1/packing/packages/{sscc}/scans",
+            json={"clientScanId": str(uuid.uuid4()), "raw": raw},
+            headers=picker,
+        )
 
     assert (await pack(gs1(GLOVE_BOX, "GL-77-01"))).json()["units"] == 10
     assert (await pack(gs1(GLOVE_BOX, "GL-77-01"))).status_code == 200
@@ -66,13 +72,25 @@ async def test_pick_pack_and_ship_an_order(client, demo_db):
     (ev,) = await events(demo_db, "shipment.confirmed.v1")
     assert ev["customer"] == "CUST-RIVER" and ev["ssccs"] == [sscc]
     assert sorted((ln["item"], ln["lot"], ln["quantity"]) for ln in ev["lines"]) == [
-        ("GLOVE-NIT-M", "GL-77-01", 20), ("PEN-NDL-4MM", "PN3001", 10), ("SYR-10ML", "SY2405B", 10)]
+        ("GLOVE-NIT-M", "GL-77-01", 20),
+        ("PEN-NDL-4MM", "PN3001", 10),
+        ("SYR-10ML", "SY2405B", 10),
+    ]
     assert all(ln["sscc"] == sscc and ln["expiry"] for ln in ev["lines"])
     async with demo_db() as s:
-        assert await s.scalar(text("SELECT count(*) FROM stock WHERE status IN ('picked', 'packed') AND quantity > 0")) == 0
+        assert (
+            await s.scalar(text("SELECT count(*) FROM stock WHERE status IN ('picked', 'packed') AND quantity > 0"))
+            == 0
+        )
         assert await s.scalar(text("SELECT status FROM outbound_documents WHERE erp_id = 'SO-5002'")) == "shipped"
         assert await s.scalar(text(LEDGER_MISMATCHES)) == 0
-        moves = dict((await s.execute(text("SELECT movement, sum(quantity) FROM stock_ledger WHERE document_id = 'SO-5002' GROUP BY 1"))).all())
+        moves = dict(
+            (
+                await s.execute(
+                    text("SELECT movement, sum(quantity) FROM stock_ledger WHERE document_id = 'SO-5002' GROUP BY 1")
+                )
+            ).all()
+        )
     assert moves == {"pick": 40, "pack": 40, "ship": 40}
     again = await client.post("/api/v1/shipments", json={"order": "SO-5002"}, headers=picker)
     assert again.status_code == 409

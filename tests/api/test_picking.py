@@ -62,7 +62,12 @@ async def scan(client, headers, task: dict, raw: str, *, location: str | None = 
 
 async def events(db, type_: str) -> list[dict]:
     async with db() as s:
-        return [r[0] for r in (await s.execute(text("SELECT data FROM outbox_events WHERE type = :t ORDER BY id"), {"t": type_})).all()]
+        return [
+            r[0]
+            for r in (
+                await s.execute(text("SELECT data FROM outbox_events WHERE type = :t ORDER BY id"), {"t": type_})
+            ).all()
+        ]
 
 
 async def test_release_allocates_fefo_respecting_item_and_customer_shelf_life(client, wave, picker, demo_db):
@@ -85,12 +90,24 @@ async def test_the_allocated_lot_is_picked_into_staging_with_ledger_and_event(cl
     task = await task_for(client, picker, "SO-5001", "SYR-10ML")
     r = await scan(client, picker, task, gs1(SYR, "SY2405B", await lot_expiry(demo_db, "SY2405B")))
     assert r.status_code == 200, r.text
-    assert r.json().items() >= {"verdict": "accepted", "lot": "SY2405B", "units": 1, "picked": 1, "remaining": 29, "swapped": False}.items()
+    assert (
+        r.json().items()
+        >= {"verdict": "accepted", "lot": "SY2405B", "units": 1, "picked": 1, "remaining": 29, "swapped": False}.items()
+    )
     async with demo_db() as s:
-        rows = (await s.execute(text(
-            "SELECT loc.code, s.status, s.quantity, s.reserved FROM stock s JOIN locations loc ON loc.id = s.location_id"
-            " JOIN lots l ON l.id = s.lot_id WHERE l.lot = 'SY2405B' ORDER BY loc.code"))).all()
-        ledger = (await s.execute(text("SELECT movement, quantity, device_id FROM stock_ledger WHERE document_id = 'SO-5001'"))).all()
+        rows = (
+            await s.execute(
+                text(
+                    "SELECT loc.code, s.status, s.quantity, s.reserved FROM stock s JOIN locations loc ON loc.id = s.location_id"
+                    " JOIN lots l ON l.id = s.lot_id WHERE l.lot = 'SY2405B' ORDER BY loc.code"
+                )
+            )
+        ).all()
+        ledger = (
+            await s.execute(
+                text("SELECT movement, quantity, device_id FROM stock_ledger WHERE document_id = 'SO-5001'")
+            )
+        ).all()
     # 30 reserved for SO-5001 and 10 for SO-5002; one picked
     assert [tuple(r) for r in rows] == [("A-01-02", "available", 119, 39), ("SHIP-01", "picked", 1, 0)]
     assert [tuple(r) for r in ledger] == [("pick", 1, "tc52-01")]
@@ -120,10 +137,20 @@ async def test_a_lot_with_the_same_expiry_is_accepted_and_swapped(client, wave, 
     r = await scan(client, picker, task, gs1(SYR, "SY2405C", await lot_expiry(demo_db, "SY2405C")))
     assert r.status_code == 200 and r.json()["swapped"] is True and r.json()["lot"] == "SY2405C"
     async with demo_db() as s:
-        rows = dict((await s.execute(text(
-            "SELECT l.lot, s.quantity FROM stock s JOIN lots l ON l.id = s.lot_id JOIN locations loc ON loc.id = s.location_id"
-            " WHERE loc.code = 'A-01-02' AND s.status = 'available'"))).all())
-        reserved = await s.scalar(text("SELECT reserved FROM stock WHERE id = (SELECT stock_id FROM pick_tasks WHERE id = :t)"), {"t": task["taskId"]})
+        rows = dict(
+            (
+                await s.execute(
+                    text(
+                        "SELECT l.lot, s.quantity FROM stock s JOIN lots l ON l.id = s.lot_id JOIN locations loc ON loc.id = s.location_id"
+                        " WHERE loc.code = 'A-01-02' AND s.status = 'available'"
+                    )
+                )
+            ).all()
+        )
+        reserved = await s.scalar(
+            text("SELECT reserved FROM stock WHERE id = (SELECT stock_id FROM pick_tasks WHERE id = :t)"),
+            {"t": task["taskId"]},
+        )
     assert rows["SY2405C"] == 49 and rows["SY2405B"] == 120 and reserved == 39
 
 
@@ -141,8 +168,12 @@ async def test_a_later_expiring_lot_is_refused_as_fefo_violation_naming_what_to_
 async def test_a_supervisor_override_with_e_signature_takes_the_later_lot(client, wave, picker, demo_db):
     task = await task_for(client, picker, "SO-5001", "SYR-10ML")
     raw = gs1(SYR, "SY2409C", await lot_expiry(demo_db, "SY2409C"))
-    body = {"clientScanId": str(uuid.uuid4()), "raw": raw, "reason": "customer asked for one lot",
-            "supervisor": {"username": "supervisor", "password": "wrong"}}
+    body = {
+        "clientScanId": str(uuid.uuid4()),
+        "raw": raw,
+        "reason": "customer asked for one lot",
+        "supervisor": {"username": "supervisor", "password": "wrong"},
+    }
     r = await client.post(f"/api/v1/picking/tasks/{task['taskId']}/override", json=body, headers=picker)
     assert r.status_code == 403 and r.json()["code"] == "signature-rejected"
     body["supervisor"] = {"username": "picker", "password": "picker-demo"}
@@ -155,7 +186,9 @@ async def test_a_supervisor_override_with_e_signature_takes_the_later_lot(client
     assert ov["approvedBy"] == "supervisor" and ov["allocatedLot"] == "SY2405B"
     async with demo_db() as s:
         reason = await s.scalar(text("SELECT reason FROM stock_ledger WHERE movement = 'pick'"))
-        audit = (await s.execute(text("SELECT username, outcome FROM audit_log WHERE action = 'signature' ORDER BY id"))).all()
+        audit = (
+            await s.execute(text("SELECT username, outcome FROM audit_log WHERE action = 'signature' ORDER BY id"))
+        ).all()
     assert "FEFO override approved by supervisor" in reason
     assert [tuple(a) for a in audit] == [("supervisor", "failed"), ("picker", "failed"), ("supervisor", "ok")]
 
@@ -170,7 +203,9 @@ async def test_a_supervisor_override_with_e_signature_takes_the_later_lot(client
         ("UPDATE locations SET frozen = true WHERE code = 'A-01-02'", 409, "location-frozen"),
     ],
 )
-async def test_stock_that_became_ineligible_after_allocation_is_refused_at_the_scan(client, wave, picker, demo_db, sql, status, code):
+async def test_stock_that_became_ineligible_after_allocation_is_refused_at_the_scan(
+    client, wave, picker, demo_db, sql, status, code
+):
     task = await task_for(client, picker, "SO-5001", "SYR-10ML")
     async with demo_db.begin() as s:
         await s.execute(text(sql))
@@ -210,15 +245,20 @@ async def test_a_pack_level_gtin_counts_its_pack_quantity(client, wave, picker):
 
 
 async def test_serials_cannot_be_picked_twice_or_after_shipping(client, wave, picker, demo_db):
-    tasks = [t for t in (await client.get("/api/v1/picking/tasks", headers=picker)).json()
-             if t["order"] == "SO-5001" and t["item"]["erpId"] == "STENT-DES-3018"]
+    tasks = [
+        t
+        for t in (await client.get("/api/v1/picking/tasks", headers=picker)).json()
+        if t["order"] == "SO-5001" and t["item"]["erpId"] == "STENT-DES-3018"
+    ]
     # one task per serialised unit, each with its allocated serial
     assert sorted((t["quantity"], t["serial"]) for t in tasks) == [(1, "STN000101"), (1, "STN000102")]
     a, b = sorted(tasks, key=lambda t: t["serial"])
     # the unit reserved for the other task of the same line: the two tasks trade units
     first = await scan(client, picker, b, gs1(STENT, "ST-A1", serial="STN000101"))
     assert first.status_code == 200 and first.json()["serial"] == "STN000101", first.text
-    a = next(t for t in (await client.get("/api/v1/picking/tasks", headers=picker)).json() if t["taskId"] == a["taskId"])
+    a = next(
+        t for t in (await client.get("/api/v1/picking/tasks", headers=picker)).json() if t["taskId"] == a["taskId"]
+    )
     assert a["serial"] == "STN000102"
     again = await scan(client, picker, a, gs1(STENT, "ST-A1", serial="STN000101"))
     assert again.status_code == 409 and again.json()["code"] == "serial-already-picked"
@@ -233,7 +273,9 @@ async def test_serials_cannot_be_picked_twice_or_after_shipping(client, wave, pi
 async def test_a_hold_placed_mid_wave_fails_the_next_scan_and_reallocates(client, wave, picker, demo_db):
     task = await task_for(client, picker, "SO-5001", "SYR-10ML")
     sup = await login(client, "supervisor")
-    r = await client.post("/api/v1/holds", json={"scope": "lot", "item": "SYR-10ML", "lot": "SY2405B", "reason": "complaint"}, headers=sup)
+    r = await client.post(
+        "/api/v1/holds", json={"scope": "lot", "item": "SYR-10ML", "lot": "SY2405B", "reason": "complaint"}, headers=sup
+    )
     assert r.status_code == 201, r.text
     assert r.json()["reallocatedTasks"] >= 1
     # the old task is gone; the line was re-allocated to the next FEFO lot
@@ -245,9 +287,13 @@ async def test_a_hold_placed_mid_wave_fails_the_next_scan_and_reallocates(client
     assert alert["code"] == "stock-on-hold"
     # release needs the releaser's e-signature
     hold_id = (await client.get("/api/v1/holds", headers=sup)).json()[0]["holdId"]
-    bad = await client.post(f"/api/v1/holds/{hold_id}/release", json={"reason": "checked", "password": "nope"}, headers=sup)
+    bad = await client.post(
+        f"/api/v1/holds/{hold_id}/release", json={"reason": "checked", "password": "nope"}, headers=sup
+    )
     assert bad.status_code == 403
-    ok = await client.post(f"/api/v1/holds/{hold_id}/release", json={"reason": "checked", "password": "supervisor-demo"}, headers=sup)
+    ok = await client.post(
+        f"/api/v1/holds/{hold_id}/release", json={"reason": "checked", "password": "supervisor-demo"}, headers=sup
+    )
     assert ok.status_code == 200 and ok.json()["active"] is False
     assert len(await events(demo_db, "hold.released.v1")) == 1
 
@@ -257,7 +303,9 @@ async def test_a_short_pick_blocks_the_location_and_reallocates_the_rest(client,
     assert (task["lot"], task["location"]["code"]) == ("GL-77-01", "A-02-01")
     ok = await scan(client, picker, task, gs1(GLOVE_BOX, "GL-77-01"))
     assert ok.status_code == 200
-    r = await client.post(f"/api/v1/picking/tasks/{task['taskId']}/short", json={"clientScanId": str(uuid.uuid4())}, headers=picker)
+    r = await client.post(
+        f"/api/v1/picking/tasks/{task['taskId']}/short", json={"clientScanId": str(uuid.uuid4())}, headers=picker
+    )
     assert r.status_code == 200, r.text
     assert r.json().items() >= {"shortBy": 10, "backordered": 0, "locationBlocked": "A-02-01"}.items()
     new = await task_for(client, picker, "SO-5002", "GLOVE-NIT-M")
@@ -267,24 +315,41 @@ async def test_a_short_pick_blocks_the_location_and_reallocates_the_rest(client,
 
 
 async def test_totes_collect_an_orders_picks(client, wave, picker, demo_db):
-    r = await client.post(f"/api/v1/waves/{wave['waveId']}/totes", json={"order": "SO-5002", "raw": "TOTE-0007"}, headers=picker)
+    r = await client.post(
+        f"/api/v1/waves/{wave['waveId']}/totes", json={"order": "SO-5002", "raw": "TOTE-0007"}, headers=picker
+    )
     assert r.status_code == 200 and r.json()["tasks"] == 3
-    r = await client.post(f"/api/v1/waves/{wave['waveId']}/totes", json={"order": "SO-5001", "raw": "TOTE-0007"}, headers=picker)
+    r = await client.post(
+        f"/api/v1/waves/{wave['waveId']}/totes", json={"order": "SO-5001", "raw": "TOTE-0007"}, headers=picker
+    )
     assert r.status_code == 409
     task = await task_for(client, picker, "SO-5002", "GLOVE-NIT-M")
     assert task["tote"] == "TOTE-0007"
     await scan(client, picker, task, gs1(GLOVE_BOX, "GL-77-01"))
     async with demo_db() as s:
-        tote = await s.scalar(text("SELECT c.code FROM stock s JOIN containers c ON c.id = s.container_id WHERE s.status = 'picked'"))
+        tote = await s.scalar(
+            text("SELECT c.code FROM stock s JOIN containers c ON c.id = s.container_id WHERE s.status = 'picked'")
+        )
     assert tote == "TOTE-0007"
 
 
 async def test_a_line_that_cannot_be_filled_is_reported_short_with_its_reason(client):
     admin = await login(client, "admin")
-    so = {"erpId": "SO-LONG", "version": 1, "number": "SO-LONG", "customer": "CUST-RIVER", "shipTo": {"name": "x"},
-          "lines": [{"lineNo": 1, "item": "PEN-NDL-4MM", "quantity": 5, "minShelfLifeDays": 400},
-                    {"lineNo": 2, "item": "SCREW-CORT-45", "quantity": 500}]}
+    so = {
+        "erpId": "SO-LONG",
+        "version": 1,
+        "number": "SO-LONG",
+        "customer": "CUST-RIVER",
+        "shipTo": {"name": "x"},
+        "lines": [
+            {"lineNo": 1, "item": "PEN-NDL-4MM", "quantity": 5, "minShelfLifeDays": 400},
+            {"lineNo": 2, "item": "SCREW-CORT-45", "quantity": 500},
+        ],
+    }
     assert (await client.post("/api/v1/erp/sales-orders", json=so, headers=admin)).status_code == 201
     sup = await login(client, "supervisor")
     wave = (await client.post("/api/v1/waves", json={"orders": ["SO-LONG"]}, headers=sup)).json()
-    assert sorted((s["lineNo"], s["missing"], s["reason"]) for s in wave["shortLines"]) == [(1, 5, "short-dated"), (2, 450, "no-stock")]
+    assert sorted((s["lineNo"], s["missing"], s["reason"]) for s in wave["shortLines"]) == [
+        (1, 5, "short-dated"),
+        (2, 450, "no-stock"),
+    ]

@@ -23,8 +23,9 @@ from tests.conftest import login
 )
 async def test_a_strange_scan_gets_an_answer_not_a_server_error(client, task, body):
     picker = await login(client, "picker")
-    r = await client.post(f"/api/v1/picking/tasks/{task}/scans", json={"clientScanId": str(uuid.uuid4()), **body},
-                          headers=picker)
+    r = await client.post(
+        f"/api/v1/picking/tasks/{task}/scans", json={"clientScanId": str(uuid.uuid4()), **body}, headers=picker
+    )
     assert r.status_code < 500, r.text
     if r.status_code >= 400:
         assert r.headers["content-type"].startswith("application/problem+json"), r.text
@@ -41,7 +42,10 @@ async def test_a_strange_scan_gets_an_answer_not_a_server_error(client, task, bo
 )
 async def test_a_malformed_body_gets_a_problem(client, content):
     picker = await login(client, "picker")
-    r = await client.post("/api/v1/picking/tasks/1/scans", content=content.replace(b"%s", str(uuid.uuid4()).encode()),
-                          headers={**picker, "content-type": "application/json"})
+    r = await client.post(
+        "/api/v1/picking/tasks/1/scans",
+        content=content.replace(b"%s", str(uuid.uuid4()).encode()),
+        headers={**picker, "content-type": "application/json"},
+    )
     assert 400 <= r.status_code < 500, r.text
     assert r.headers["content-type"].startswith("application/problem+json"), r.text

@@ -40,10 +40,14 @@ def through_the_route(client, monkeypatch) -> None:
 
 def same_answer(a, b) -> None:
     assert (a.status_code, a.content) == (b.status_code, b.content)
-    assert {k: v for k, v in a.headers.items() if k != "x-request-id"} == {k: v for k, v in b.headers.items() if k != "x-request-id"}
+    assert {k: v for k, v in a.headers.items() if k != "x-request-id"} == {
+        k: v for k, v in b.headers.items() if k != "x-request-id"
+    }
 
 
-async def test_a_remembered_sign_in_is_answered_as_the_route_answers(client, wave, picker, demo_db, route_answers, monkeypatch):
+async def test_a_remembered_sign_in_is_answered_as_the_route_answers(
+    client, wave, picker, demo_db, route_answers, monkeypatch
+):
     task = await task_for(client, picker, "SO-5001", "SYR-10ML")  # the guard resolves the token and remembers it
     other = await task_for(client, picker, "SO-5002", "GLOVE-NIT-M")
     accepted_id, refused_id = str(uuid.uuid4()), str(uuid.uuid4())
@@ -78,12 +82,14 @@ async def test_a_remembered_sign_in_is_answered_as_the_route_answers(client, wav
         b'{"clientScanId": "nope", "raw": "x"}',
         b'{"clientScanId": "%s", "raw": 12}',
         b'{"clientScanId": "%s", "raw": "x", "n": 1e999}',
-        b'[1, 2]',
+        b"[1, 2]",
         b'{"clientScanId": "%s"',
-        b'',
+        b"",
     ],
 )
-async def test_a_body_the_route_refuses_gets_the_routes_problem(client, wave, picker, content, route_answers, monkeypatch):
+async def test_a_body_the_route_refuses_gets_the_routes_problem(
+    client, wave, picker, content, route_answers, monkeypatch
+):
     task = await task_for(client, picker, "SO-5001", "SYR-10ML")
     body = content.replace(b"%s", str(uuid.uuid4()).encode())
     path = f"/api/v1/picking/tasks/{task['taskId']}/scans"
@@ -95,13 +101,17 @@ async def test_a_body_the_route_refuses_gets_the_routes_problem(client, wave, pi
     assert remembered.headers["content-type"].startswith("application/problem+json")
 
 
-async def test_a_sign_in_no_longer_remembered_is_looked_up_again_beside_the_route(client, wave, picker, demo_db, route_answers, monkeypatch):
+async def test_a_sign_in_no_longer_remembered_is_looked_up_again_beside_the_route(
+    client, wave, picker, demo_db, route_answers, monkeypatch
+):
     task = await task_for(client, picker, "SO-5001", "SYR-10ML")
     raw = gs1(SYR, "SY2405B", await lot_expiry(demo_db, "SY2405B"))
     assert (await scan(client, picker, task, raw)).status_code == 200
     clock = deps.time.monotonic
     monkeypatch.setattr(deps, "time", types.SimpleNamespace(monotonic=lambda: clock() + deps.TOKEN_CACHE_SECONDS + 1))
-    assert deps.remembered_actor(client.app.state, picker["Authorization"].split()[1], picker["X-Device-Id"]) is None  # expired
+    assert (
+        deps.remembered_actor(client.app.state, picker["Authorization"].split()[1], picker["X-Device-Id"]) is None
+    )  # expired
     assert (await scan(client, picker, task, raw)).status_code == 200
     assert route_answers == []  # looked up again and answered beside the route, not by it
     token = picker["Authorization"].split()[1]
@@ -119,7 +129,9 @@ async def test_signing_out_ends_a_remembered_sign_in_at_once(client, wave, picke
     assert r.status_code == 401 and r.json()["code"] == "not-authenticated"
 
 
-async def test_a_disabled_user_is_refused_once_the_sign_in_is_no_longer_remembered(client, wave, picker, demo_db, monkeypatch):
+async def test_a_disabled_user_is_refused_once_the_sign_in_is_no_longer_remembered(
+    client, wave, picker, demo_db, monkeypatch
+):
     from sqlalchemy import text
 
     task = await task_for(client, picker, "SO-5001", "SYR-10ML")

@@ -32,18 +32,39 @@ async def receive(db, item: str, lot: str, expiry_days: int, location: str, quan
         item_id = await s.scalar(select(Item.id).where(Item.erp_id == item))
         loc_id = await s.scalar(select(Location.id).where(Location.code == location))
         lot_id = await s.scalar(
-            Lot.__table__.insert().values(item_id=item_id, lot=lot, expiry=dt.date.today() + dt.timedelta(days=expiry_days)).returning(Lot.id)
+            Lot.__table__.insert()
+            .values(item_id=item_id, lot=lot, expiry=dt.date.today() + dt.timedelta(days=expiry_days))
+            .returning(Lot.id)
         )
         admin = await s.scalar(text("SELECT id FROM users WHERE username = 'admin'"))
-        await post_movements(s, Actor(user_id=admin, username="admin"), [
-            Movement("receipt", item_id=item_id, quantity=quantity, lot_id=lot_id, to_location_id=loc_id, to_status="available",
-                     document_type="test", document_id="RESERVE")])
+        await post_movements(
+            s,
+            Actor(user_id=admin, username="admin"),
+            [
+                Movement(
+                    "receipt",
+                    item_id=item_id,
+                    quantity=quantity,
+                    lot_id=lot_id,
+                    to_location_id=loc_id,
+                    to_status="available",
+                    document_type="test",
+                    document_id="RESERVE",
+                )
+            ],
+        )
 
 
 async def sales_order(client, erp_id: str, item: str, quantity: int) -> None:
     admin = await login(client, "admin")
-    so = {"erpId": erp_id, "version": 1, "number": erp_id, "customer": "CUST-RIVER", "shipTo": {"name": "x"},
-          "lines": [{"lineNo": 1, "item": item, "quantity": quantity}]}
+    so = {
+        "erpId": erp_id,
+        "version": 1,
+        "number": erp_id,
+        "customer": "CUST-RIVER",
+        "shipTo": {"name": "x"},
+        "lines": [{"lineNo": 1, "item": item, "quantity": quantity}],
+    }
     r = await client.post("/api/v1/erp/sales-orders", json=so, headers=admin)
     assert r.status_code == 201, r.text
 
@@ -62,8 +83,9 @@ async def mover(client):
 async def reserve_stocked(client, demo_db, sup):
     for lot, days, location, qty in RESERVE:
         await receive(demo_db, "SYR-10ML", lot, days, location, qty)
-    r = await client.post("/api/v1/holds", json={"scope": "lot", "item": "SYR-10ML", "lot": "SY-HELD", "reason": "complaint"},
-                          headers=sup)
+    r = await client.post(
+        "/api/v1/holds", json={"scope": "lot", "item": "SYR-10ML", "lot": "SY-HELD", "reason": "complaint"}, headers=sup
+    )
     assert r.status_code == 201, r.text
 
 
@@ -85,10 +107,23 @@ async def planned(client, big_wave, sup):
     return big_wave["replenishment"]
 
 
-async def confirm(client, headers, task: dict, *, source: str | None = None, raw: str | None = None, to: str | None = None,
-                  quantity: int | None = None, scan_id: str | None = None):
-    body = {"clientScanId": scan_id or str(uuid.uuid4()), "fromLocationRaw": source or task["from"]["barcode"],
-            "raw": raw or gs1(SYR, task["lot"], dt.date.fromisoformat(task["expiry"])), "toLocationRaw": to or task["to"]["barcode"]}
+async def confirm(
+    client,
+    headers,
+    task: dict,
+    *,
+    source: str | None = None,
+    raw: str | None = None,
+    to: str | None = None,
+    quantity: int | None = None,
+    scan_id: str | None = None,
+):
+    body = {
+        "clientScanId": scan_id or str(uuid.uuid4()),
+        "fromLocationRaw": source or task["from"]["barcode"],
+        "raw": raw or gs1(SYR, task["lot"], dt.date.fromisoformat(task["expiry"])),
+        "toLocationRaw": to or task["to"]["barcode"],
+    }
     if quantity is not None:
         body["quantity"] = quantity
     return await client.post(f"/api/v1/replenishment/tasks/{task['taskId']}/confirm", json=body, headers=headers)
@@ -99,19 +134,41 @@ async def moves(db) -> int:
         return await s.scalar(text("SELECT count(*) FROM stock_ledger WHERE movement = 'move'"))
 
 
-async def test_a_wave_that_outruns_the_pick_face_gets_a_task_from_the_earliest_eligible_reserve_lot(client, big_wave, planned, mover, demo_db):
+async def test_a_wave_that_outruns_the_pick_face_gets_a_task_from_the_earliest_eligible_reserve_lot(
+    client, big_wave, planned, mover, demo_db
+):
     (task,) = planned["tasks"]
     # 130 picked from reserve, 60 still free on the face (SY2409C): 70 to move. SY-OLD (expired) and SY-HELD (on hold)
     # expire earlier than SY-EARLY and are never chosen. The face: the first pick location holding syringes.
     assert (task["lot"], task["from"]["code"], task["to"]["code"], task["quantity"], task["status"]) == (
-        "SY-EARLY", "R-01-04", "A-01-01", 70, "open")
-    assert task["waveId"] == big_wave["waveId"] and "60 free" in task["reason"] and "need 130 from reserve" in task["reason"]
+        "SY-EARLY",
+        "R-01-04",
+        "A-01-01",
+        70,
+        "open",
+    )
+    assert (
+        task["waveId"] == big_wave["waveId"]
+        and "60 free" in task["reason"]
+        and "need 130 from reserve" in task["reason"]
+    )
     assert planned["noPickFace"] == [] and planned["notCovered"] == []
     # reserved at the source: 130 for the picks, 70 for the replenishment
     assert await stock(demo_db, "R-01-04", "SY-EARLY") == (500, 200)
     (created,) = await events(demo_db, "replenishment.created.v1")
-    assert created.items() >= {"taskId": task["taskId"], "item": "SYR-10ML", "gtin": SYR, "lot": "SY-EARLY", "fromLocation": "R-01-04",
-                               "toLocation": "A-01-01", "quantity": 70, "waveId": big_wave["waveId"]}.items()
+    assert (
+        created.items()
+        >= {
+            "taskId": task["taskId"],
+            "item": "SYR-10ML",
+            "gtin": SYR,
+            "lot": "SY-EARLY",
+            "fromLocation": "R-01-04",
+            "toLocation": "A-01-01",
+            "quantity": 70,
+            "waveId": big_wave["waveId"],
+        }.items()
+    )
     listed = (await client.get("/api/v1/replenishment/tasks?status=open", headers=mover)).json()
     assert [t["taskId"] for t in listed] == [task["taskId"]]
     receiver = await login(client, "receiver")
@@ -127,33 +184,79 @@ async def test_planning_again_never_duplicates_an_open_task(client, planned, sup
     assert len(await events(demo_db, "replenishment.created.v1")) == 1
 
 
-async def test_confirming_with_scans_moves_the_stock_through_the_ledger_and_closes_the_task(client, planned, mover, demo_db):
+async def test_confirming_with_scans_moves_the_stock_through_the_ledger_and_closes_the_task(
+    client, planned, mover, demo_db
+):
     (task,) = planned["tasks"]
     scan_id = str(uuid.uuid4())
     r = await confirm(client, mover, task, scan_id=scan_id)
     assert r.status_code == 200, r.text
-    assert r.json().items() >= {"taskId": task["taskId"], "taskStatus": "done", "lot": "SY-EARLY", "from": "R-01-04", "to": "A-01-01",
-                                "units": 70, "moved": 70, "remaining": 0}.items()
+    assert (
+        r.json().items()
+        >= {
+            "taskId": task["taskId"],
+            "taskStatus": "done",
+            "lot": "SY-EARLY",
+            "from": "R-01-04",
+            "to": "A-01-01",
+            "units": 70,
+            "moved": 70,
+            "remaining": 0,
+        }.items()
+    )
     assert await stock(demo_db, "R-01-04", "SY-EARLY") == (430, 130)  # the picks' reservation stays
     assert await stock(demo_db, "A-01-01", "SY-EARLY") == (70, 0)
     assert await books_balance(demo_db)
     async with demo_db() as s:
-        (move,) = (await s.execute(text(
-            "SELECT m.quantity, f.code AS src, t.code AS dst, m.from_status, m.to_status, m.document_type, m.document_id, m.device_id,"
-            " m.event_id FROM stock_ledger m JOIN locations f ON f.id = m.from_location_id JOIN locations t ON t.id = m.to_location_id"
-            " WHERE m.movement = 'move'"))).all()
-        done = (await s.execute(text("SELECT status, moved, done_at IS NOT NULL, done_device FROM replenishment_tasks"))).one()
+        (move,) = (
+            await s.execute(
+                text(
+                    "SELECT m.quantity, f.code AS src, t.code AS dst, m.from_status, m.to_status, m.document_type, m.document_id, m.device_id,"
+                    " m.event_id FROM stock_ledger m JOIN locations f ON f.id = m.from_location_id JOIN locations t ON t.id = m.to_location_id"
+                    " WHERE m.movement = 'move'"
+                )
+            )
+        ).all()
+        done = (
+            await s.execute(text("SELECT status, moved, done_at IS NOT NULL, done_device FROM replenishment_tasks"))
+        ).one()
         event_id = await s.scalar(text("SELECT event_id FROM outbox_events WHERE type = 'replenishment.confirmed.v1'"))
-    assert (move.quantity, move.src, move.dst, move.from_status, move.to_status, move.document_type, move.document_id, move.device_id) == (
-        70, "R-01-04", "A-01-01", "available", "available", "replenishment", f"RPL-{task['taskId']:06d}", "tc52-09")
+    assert (
+        move.quantity,
+        move.src,
+        move.dst,
+        move.from_status,
+        move.to_status,
+        move.document_type,
+        move.document_id,
+        move.device_id,
+    ) == (70, "R-01-04", "A-01-01", "available", "available", "replenishment", f"RPL-{task['taskId']:06d}", "tc52-09")
     assert move.event_id == event_id
     assert tuple(done) == ("done", 70, True, "tc52-09")
     assert (await client.get("/api/v1/replenishment/tasks", headers=mover)).json() == []
     (ev,) = await events(demo_db, "replenishment.confirmed.v1")
-    assert ev.items() >= {"taskId": task["taskId"], "lot": "SY-EARLY", "quantity": 70, "moved": 70, "remaining": 0, "taskStatus": "done",
-                          "clientScanId": scan_id}.items()
-    doc = epcis.object_event({"position": 1, "eventId": "e", "type": "replenishment.confirmed.v1",
-                              "occurredAt": "2026-01-02T03:04:05Z", "data": ev}, gln=None)
+    assert (
+        ev.items()
+        >= {
+            "taskId": task["taskId"],
+            "lot": "SY-EARLY",
+            "quantity": 70,
+            "moved": 70,
+            "remaining": 0,
+            "taskStatus": "done",
+            "clientScanId": scan_id,
+        }.items()
+    )
+    doc = epcis.object_event(
+        {
+            "position": 1,
+            "eventId": "e",
+            "type": "replenishment.confirmed.v1",
+            "occurredAt": "2026-01-02T03:04:05Z",
+            "data": ev,
+        },
+        gln=None,
+    )
     assert doc["bizStep"] == "stocking" and doc["readPoint"] == {"id": "urn:udipick:location:A-01-01"}
     assert doc["quantityList"] == [{"epcClass": f"https://id.gs1.org/01/{SYR}/10/SY-EARLY", "quantity": 70}]
     # the face holds what the picks need now: the next planning adds nothing
@@ -174,9 +277,19 @@ async def test_a_partial_confirm_leaves_the_rest_open_and_reserved(client, plann
 @pytest.mark.parametrize(
     ("change", "status", "code", "members"),
     [
-        ({"source": "LOC-R-01-01"}, 409, "wrong-location", {"expectedLocation": "R-01-04", "scannedLocation": "R-01-01"}),
+        (
+            {"source": "LOC-R-01-01"},
+            409,
+            "wrong-location",
+            {"expectedLocation": "R-01-04", "scannedLocation": "R-01-01"},
+        ),
         ({"raw": gs1(GLOVE, "GL-77-01")}, 409, "wrong-item", {"expectedItem": "Sterile syringe 10 ml, Luer lock"}),
-        ({"raw": gs1(SYR, "SY2409C")}, 409, "wrong-lot", {"takeLot": "SY-EARLY", "takeLocation": "R-01-04", "scannedLot": "SY2409C"}),
+        (
+            {"raw": gs1(SYR, "SY2409C")},
+            409,
+            "wrong-lot",
+            {"takeLot": "SY-EARLY", "takeLocation": "R-01-04", "scannedLot": "SY2409C"},
+        ),
         ({"raw": gs1(SYR)}, 422, "missing-lot", {"needs": ["lot"]}),
         ({"quantity": 71}, 409, "over-pick", {"remaining": 70, "scannedUnits": 71}),
         ({"raw": gs1(SYR_BOX, "SY-EARLY")}, 200, None, {}),  # a box without a quantity: all the task needs
@@ -186,7 +299,9 @@ async def test_a_partial_confirm_leaves_the_rest_open_and_reserved(client, plann
         ({"raw": "]d201" + SYR[:-1] + str((int(SYR[-1]) + 1) % 10) + "10SY-EARLY"}, 422, "unreadable-barcode", {}),
     ],
 )
-async def test_wrong_scans_are_refused_with_a_problem_and_move_nothing(client, planned, mover, demo_db, change, status, code, members):
+async def test_wrong_scans_are_refused_with_a_problem_and_move_nothing(
+    client, planned, mover, demo_db, change, status, code, members
+):
     (task,) = planned["tasks"]
     r = await confirm(client, mover, task, **change)
     assert r.status_code == status, r.text
@@ -206,8 +321,11 @@ async def test_a_wrong_lot_problem_names_the_lot_to_take(client, planned, mover)
 
 async def test_stock_that_became_ineligible_is_not_moved(client, planned, mover, sup, demo_db):
     (task,) = planned["tasks"]
-    r = await client.post("/api/v1/holds", json={"scope": "lot", "item": "SYR-10ML", "lot": "SY-EARLY", "reason": "sterility doubt"},
-                          headers=sup)
+    r = await client.post(
+        "/api/v1/holds",
+        json={"scope": "lot", "item": "SYR-10ML", "lot": "SY-EARLY", "reason": "sterility doubt"},
+        headers=sup,
+    )
     assert r.status_code == 201, r.text
     r = await confirm(client, mover, task)
     assert r.status_code == 409 and r.json()["code"] == "stock-on-hold" and r.json()["reason"] == "sterility doubt"
@@ -215,7 +333,12 @@ async def test_stock_that_became_ineligible_is_not_moved(client, planned, mover,
     # the held units cannot arrive: planning covers the face from the next eligible lot (the hold re-allocated the
     # picks too: 60 from the face's SY2409C, 70 from reserve's)
     (fresh,) = (await client.post("/api/v1/replenishment/plan", json={}, headers=sup)).json()["tasks"]
-    assert (fresh["lot"], fresh["from"]["code"], fresh["to"]["code"], fresh["quantity"]) == ("SY2409C", "R-01-01", "A-01-01", 70)
+    assert (fresh["lot"], fresh["from"]["code"], fresh["to"]["code"], fresh["quantity"]) == (
+        "SY2409C",
+        "R-01-01",
+        "A-01-01",
+        70,
+    )
 
 
 async def test_a_replayed_confirm_returns_the_first_answer_and_moves_nothing_twice(client, planned, mover, demo_db):
@@ -240,17 +363,24 @@ async def test_cancel_releases_the_reservation(client, planned, sup, mover, demo
     assert (await client.post(path, json={"reason": ""}, headers=sup)).status_code == 400
     r = await client.post(path, json={"reason": "reserve aisle closed"}, headers=sup)
     assert r.status_code == 200, r.text
-    assert r.json().items() >= {"status": "cancelled", "released": 70, "cancelReason": "reserve aisle closed", "remaining": 0}.items()
+    assert (
+        r.json().items()
+        >= {"status": "cancelled", "released": 70, "cancelReason": "reserve aisle closed", "remaining": 0}.items()
+    )
     assert await stock(demo_db, "R-01-04", "SY-EARLY") == (500, 130)
     (ev,) = await events(demo_db, "replenishment.cancelled.v1")
-    assert ev.items() >= {"taskId": task["taskId"], "released": 70, "moved": 0, "reason": "reserve aisle closed"}.items()
+    assert (
+        ev.items() >= {"taskId": task["taskId"], "released": 70, "moved": 0, "reason": "reserve aisle closed"}.items()
+    )
     again = await client.post(path, json={"reason": "twice"}, headers=sup)
     assert again.status_code == 409 and again.json()["code"] == "task-not-open"
     r = await confirm(client, mover, task)
     assert r.status_code == 409 and r.json()["code"] == "task-not-open"
 
 
-async def test_reserved_units_are_not_allocated_to_a_wave_released_while_the_task_is_open(client, planned, sup, mover, demo_db):
+async def test_reserved_units_are_not_allocated_to_a_wave_released_while_the_task_is_open(
+    client, planned, sup, mover, demo_db
+):
     (task,) = planned["tasks"]
     await sales_order(client, "SO-MORE", "SYR-10ML", 2000)
     r = await client.post("/api/v1/waves", json={"orders": ["SO-MORE"]}, headers=sup)
@@ -258,9 +388,14 @@ async def test_reserved_units_are_not_allocated_to_a_wave_released_while_the_tas
     # free: 60 on the face, 300 of SY-EARLY (500 - 130 picks - 70 replenishment), 1000 of SY2409C in reserve
     assert [s["missing"] for s in r.json()["shortLines"]] == [2000 - 60 - 300 - 1000]
     async with demo_db() as s:
-        picks = await s.scalar(text(
-            "SELECT sum(t.quantity - t.picked) FROM pick_tasks t WHERE t.status = 'open' AND t.stock_id = :id"), {"id": await s.scalar(
-                text("SELECT stock_id FROM replenishment_tasks WHERE id = :t"), {"t": task["taskId"]})})
+        picks = await s.scalar(
+            text("SELECT sum(t.quantity - t.picked) FROM pick_tasks t WHERE t.status = 'open' AND t.stock_id = :id"),
+            {
+                "id": await s.scalar(
+                    text("SELECT stock_id FROM replenishment_tasks WHERE id = :t"), {"t": task["taskId"]}
+                )
+            },
+        )
     assert await stock(demo_db, "R-01-04", "SY-EARLY") == (500, 500)
     assert picks == 430  # 130 + 300: the replenishment's 70 were not promised twice
     r = await confirm(client, mover, task)
@@ -269,9 +404,16 @@ async def test_reserved_units_are_not_allocated_to_a_wave_released_while_the_tas
 
 
 async def test_bad_requests_get_problems_not_errors(client, planned, mover, sup):
-    r = await client.post("/api/v1/replenishment/tasks/999999/confirm",
-                          json={"clientScanId": str(uuid.uuid4()), "fromLocationRaw": "LOC-R-01-04", "raw": gs1(SYR, "SY-EARLY"),
-                                "toLocationRaw": "LOC-A-01-01"}, headers=mover)
+    r = await client.post(
+        "/api/v1/replenishment/tasks/999999/confirm",
+        json={
+            "clientScanId": str(uuid.uuid4()),
+            "fromLocationRaw": "LOC-R-01-04",
+            "raw": gs1(SYR, "SY-EARLY"),
+            "toLocationRaw": "LOC-A-01-01",
+        },
+        headers=mover,
+    )
     assert r.status_code == 404 and r.json()["code"] == "not-found"
     r = await client.post("/api/v1/replenishment/tasks/1/confirm", json={"raw": "x"}, headers=mover)
     assert r.status_code == 400 and r.headers["content-type"].startswith("application/problem+json")
@@ -291,22 +433,41 @@ async def test_an_item_without_a_pick_face_is_reported(client, demo_db, sup):
         await s.execute(text("UPDATE locations SET frozen = true WHERE code IN ('COLD-01', 'COLD-02')"))
     r = await client.post("/api/v1/replenishment/plan", json={}, headers=sup)
     assert r.status_code == 200
-    assert r.json()["noPickFace"] == [{"item": "PEN-NDL-4MM", "gtin": demo_gtin(1003), "needed": 10, "reason": "pick-face-unusable"}]
+    assert r.json()["noPickFace"] == [
+        {"item": "PEN-NDL-4MM", "gtin": demo_gtin(1003), "needed": 10, "reason": "pick-face-unusable"}
+    ]
     assert r.json()["tasks"] == []
 
 
 async def test_a_minimum_from_the_erp_is_kept_on_the_pick_face(client, demo_db, sup):
     await receive(demo_db, "GLOVE-NIT-M", "GL-R-01", 200, "R-01-02", 400)
     admin = await login(client, "admin")
-    item = {"erpId": "GLOVE-NIT-M", "version": 2, "gtin": GLOVE, "name": "Nitrile examination gloves, size M", "baseUnit": "EA",
-            "lotTracked": True, "expiryTracked": True, "replenishMin": 800,
-            "packLevels": [{"level": "box", "gtin": demo_gtin(1004, 1), "quantity": 10}, {"level": "case", "gtin": demo_gtin(1004, 2), "quantity": 100}]}
+    item = {
+        "erpId": "GLOVE-NIT-M",
+        "version": 2,
+        "gtin": GLOVE,
+        "name": "Nitrile examination gloves, size M",
+        "baseUnit": "EA",
+        "lotTracked": True,
+        "expiryTracked": True,
+        "replenishMin": 800,
+        "packLevels": [
+            {"level": "box", "gtin": demo_gtin(1004, 1), "quantity": 10},
+            {"level": "case", "gtin": demo_gtin(1004, 2), "quantity": 100},
+        ],
+    }
     r = await client.post("/api/v1/erp/items", json=item, headers=admin)
     assert r.status_code == 200 and r.json()["status"] == "updated", r.text  # the demo's item, version 1 before
     r = await client.post("/api/v1/replenishment/plan", json={}, headers=sup)
     (task,) = r.json()["tasks"]
     # 700 free on the faces (GL-77-01 200 at A-02-01, GL-77-02 500 at A-02-02): 100 short of the minimum
-    assert (task["lot"], task["from"]["code"], task["to"]["code"], task["quantity"], task["waveId"]) == ("GL-R-01", "R-01-02", "A-02-01", 100, None)
+    assert (task["lot"], task["from"]["code"], task["to"]["code"], task["quantity"], task["waveId"]) == (
+        "GL-R-01",
+        "R-01-02",
+        "A-02-01",
+        100,
+        None,
+    )
 
 
 async def test_after_wave_and_the_periodic_planner_create_the_same_tasks(client, big_wave, demo_db, today):
@@ -318,7 +479,9 @@ async def test_after_wave_and_the_periodic_planner_create_the_same_tasks(client,
     again = await svc.after_wave(demo_db, actor, wave, today=today)
     assert again.wave_id == big_wave["waveId"] and again.replenishment.tasks == []  # nothing twice
     async with demo_db.begin() as s:  # undo it, and let the background planner find the same need
-        await s.execute(text("UPDATE stock SET reserved = reserved - 70 WHERE id = (SELECT stock_id FROM replenishment_tasks)"))
+        await s.execute(
+            text("UPDATE stock SET reserved = reserved - 70 WHERE id = (SELECT stock_id FROM replenishment_tasks)")
+        )
         await s.execute(text("DELETE FROM replenishment_tasks"))
     async with svc.planner_in_background(demo_db, 0.05):
         for _ in range(200):

@@ -26,8 +26,15 @@ async def test_a_case_level_datamatrix_maps_to_its_item_and_base_units(client):
     assert body["kind"] == "gs1" and body["symbology"] == "]d2"
     assert body["gtin"] == "10614141010018" and body["lot"] == "SY2405B" and body["serial"] == "X1"
     assert body["item"] == {
-        "erpId": "SYR-10ML", "name": "Sterile syringe 10 ml, Luer lock", "gtin": "00614141010011", "packLevel": "box",
-        "packQuantity": 100, "units": 100, "lotTracked": True, "serialTracked": False, "expiryTracked": True,
+        "erpId": "SYR-10ML",
+        "name": "Sterile syringe 10 ml, Luer lock",
+        "gtin": "00614141010011",
+        "packLevel": "box",
+        "packQuantity": 100,
+        "units": 100,
+        "lotTracked": True,
+        "serialTracked": False,
+        "expiryTracked": True,
     }
     assert {"ai": "10", "value": "SY2405B"} in body["elements"]
 
@@ -44,14 +51,21 @@ async def test_hibc_maps_through_labeler_and_product_number(client):
 
     h = await login(client, "receiver")
     data = "+A123SCREW450"
-    body = (await client.post("/api/v1/scans/interpret", json={"raw": data + hibc_check_character(data)}, headers=h)).json()
+    body = (
+        await client.post("/api/v1/scans/interpret", json={"raw": data + hibc_check_character(data)}, headers=h)
+    ).json()
     assert body["kind"] == "hibc" and body["item"]["erpId"] == "SCREW-CORT-45"
 
 
 async def test_location_labels_map_to_locations(client):
     h = await login(client, "picker")
     body = (await client.post("/api/v1/scans/interpret", json={"raw": "LOC-A-01-02"}, headers=h)).json()
-    assert body["kind"] == "location" and body["location"] == {"code": "A-01-02", "type": "pick", "zone": "A", "frozen": False}
+    assert body["kind"] == "location" and body["location"] == {
+        "code": "A-01-02",
+        "type": "pick",
+        "zone": "A",
+        "frozen": False,
+    }
 
 
 async def test_unreadable_scans_get_a_422_problem_with_position_and_reason(client):
@@ -65,11 +79,13 @@ async def test_unreadable_scans_get_a_422_problem_with_position_and_reason(clien
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(raw=st.one_of(
-    st.text(max_size=80),
-    st.text(alphabet="0123456789\x1d]dCQe+$/|#ALOCPN-", max_size=60),
-    st.binary(max_size=60).map(lambda b: b.decode("latin-1")),
-))
+@given(
+    raw=st.one_of(
+        st.text(max_size=80),
+        st.text(alphabet="0123456789\x1d]dCQe+$/|#ALOCPN-", max_size=60),
+        st.binary(max_size=60).map(lambda b: b.decode("latin-1")),
+    )
+)
 def test_no_input_gets_a_500(fuzz_client, raw):
     client, headers = fuzz_client
     # the pure rule decides the answer: a reading is 200, a refusal is its own problem (a 422 for

@@ -123,7 +123,9 @@ def test_every_operation_is_fuzzed_or_listed_as_excluded():
     assert len(operations) >= 70
     assert operations <= set(RULES), sorted(operations - set(RULES))
     unfuzzed = {op for op in operations if not callers_for(RULES[op])}
-    assert unfuzzed == set(EXCLUDED), f"no credential fuzzes these and EXCLUDED does not say why: {sorted(unfuzzed - set(EXCLUDED))}"
+    assert unfuzzed == set(EXCLUDED), (
+        f"no credential fuzzes these and EXCLUDED does not say why: {sorted(unfuzzed - set(EXCLUDED))}"
+    )
 
 
 def test_every_operation_documents_its_errors_as_problems():
@@ -161,7 +163,7 @@ class LiveServer:
         self.database_url = database_url
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
-        self.url = "http://127.0.0.1:%d" % self.sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
         app = create_app(app_settings(), database_url=database_url)
         self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
         self.thread = threading.Thread(target=lambda: self.server.run(sockets=[self.sock]), name="schemathesis-uvicorn")
@@ -183,7 +185,9 @@ class LiveServer:
 
 def _sign_in(url: str, username: str, device: str) -> dict[str, str]:
     r = requests.post(
-        f"{url}/api/v1/auth/login", json={"username": username, "password": f"{username}-demo", "deviceId": device}, timeout=30
+        f"{url}/api/v1/auth/login",
+        json={"username": username, "password": f"{username}-demo", "deviceId": device},
+        timeout=30,
     )
     assert r.status_code == 200, r.text
     return {"Authorization": f"Bearer {r.json()['token']}", "X-Device-Id": device}
@@ -214,7 +218,9 @@ class Callers:
         url = server.url
         self.url = url
         self.headers = {ADMIN: _sign_in(url, "admin", DEVICE), ERP_KEY: _erp_key(server.database_url)}
-        self.by_role = {role: _sign_in(url, role, f"{DEVICE}-{role}") for role in ("picker", "qa", "receiver", "supervisor")}
+        self.by_role = {
+            role: _sign_in(url, role, f"{DEVICE}-{role}") for role in ("picker", "qa", "receiver", "supervisor")
+        }
         self.statuses: collections.Counter[int] = collections.Counter()
         self.runs = 0
         self.started = time.monotonic()
@@ -246,7 +252,9 @@ def callers(pg_admin_url, template_names, request):
                     f"statuses {dict(sorted(c.statuses.items()))}"
                 )
     finally:
-        _run_in_thread(lambda: asyncio.run(_admin_exec(pg_admin_url, f"DROP DATABASE IF EXISTS {holder['name']} WITH (FORCE)")))
+        _run_in_thread(
+            lambda: asyncio.run(_admin_exec(pg_admin_url, f"DROP DATABASE IF EXISTS {holder['name']} WITH (FORCE)"))
+        )
 
 
 @pytest.fixture
@@ -276,7 +284,9 @@ def _call(case, callers: Callers, credential: str) -> None:
 
 
 def _fuzzed_by(credential: str):
-    return SCHEMA.include(lambda ctx: ctx.operation.label != LOGIN and credential in callers_for(RULES[ctx.operation.label]))
+    return SCHEMA.include(
+        lambda ctx: ctx.operation.label != LOGIN and credential in callers_for(RULES[ctx.operation.label])
+    )
 
 
 @_fuzzed_by(ADMIN).parametrize()

@@ -33,13 +33,19 @@ ROOT = Path(__file__).resolve().parents[2]
 DIST = ROOT / "pwa" / "dist"
 SHOTS = ROOT / "artifacts" / "screenshots"
 CHROMIUM = os.environ.get("UDIPICK_CHROMIUM", "/usr/bin/chromium")
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-               "--disable-sync", "--no-first-run",
-               # a synthetic camera (test pattern) so the camera path can be opened headless
-               "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    # a synthetic camera (test pattern) so the camera path can be opened headless
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+]
 GS = "\x1d"
 _counter = itertools.count()
-
 
 
 def pytest_configure(config):
@@ -114,7 +120,9 @@ def server(browser_database_url: str, pwa_dist: Path) -> Iterator[str]:
         "UDIPICK_RUN_RELAY": "false",
     }
     log = open(Path(data_dir) / "server.log", "w+")
-    proc = subprocess.Popen([*_udipick(), "serve", "--demo", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    proc = subprocess.Popen(
+        [*_udipick(), "serve", "--demo", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     try:
@@ -197,7 +205,9 @@ def context(browser, server: str, console: Console, request):
         service_workers="allow",
     )
     gap = request.node.get_closest_marker("scan_gap")
-    ctx.add_init_script(f"localStorage.getItem('udipick.scanGapMs') || localStorage.setItem('udipick.scanGapMs', '{gap.args[0] if gap else 1000}')")
+    ctx.add_init_script(
+        f"localStorage.getItem('udipick.scanGapMs') || localStorage.setItem('udipick.scanGapMs', '{gap.args[0] if gap else 1000}')"
+    )
     yield ctx
     ctx.close()
     assert console.errors == [], "console errors:\n" + "\n".join(console.errors)
@@ -267,12 +277,18 @@ def api(base: str, method: str, path: str, body: dict | None = None, *, user: st
     import json
 
     def call(m, p, b, headers):
-        req = urllib.request.Request(base + p, method=m, data=json.dumps(b).encode() if b is not None else None,
-                                     headers={"Content-Type": "application/json", **headers})
+        req = urllib.request.Request(
+            base + p,
+            method=m,
+            data=json.dumps(b).encode() if b is not None else None,
+            headers={"Content-Type": "application/json", **headers},
+        )
         with urllib.request.urlopen(req, timeout=10) as r:
             return json.loads(r.read() or b"null")
 
-    login = call("POST", "/api/v1/auth/login", {"username": user, "password": f"{user}-demo", "deviceId": "test-setup"}, {})
+    login = call(
+        "POST", "/api/v1/auth/login", {"username": user, "password": f"{user}-demo", "deviceId": "test-setup"}, {}
+    )
     return call(method, path, body, {"Authorization": f"Bearer {login['token']}", "X-Device-Id": "test-setup"})
 
 

@@ -63,14 +63,20 @@ def test_receive_putaway_pick_and_pack_with_a_fefo_refusal(page, console, server
     shot(page, "16-putaway-task")
     wedge(page, "LOC-A-01-02")
     page.get_by_test_id("toast").filter(has_text="A-01-02").wait_for()
-    rows = db_fetch(browser_database_url,
-                    "SELECT s.quantity FROM stock s JOIN lots l ON l.id = s.lot_id JOIN locations c ON c.id = s.location_id"
-                    " WHERE l.lot = $1 AND c.code = 'A-01-02' AND s.status = 'available'", NEW_LOT)
+    rows = db_fetch(
+        browser_database_url,
+        "SELECT s.quantity FROM stock s JOIN lots l ON l.id = s.lot_id JOIN locations c ON c.id = s.location_id"
+        " WHERE l.lot = $1 AND c.code = 'A-01-02' AND s.status = 'available'",
+        NEW_LOT,
+    )
     assert sum(r["quantity"] for r in rows) == 200
     # putaway into a pick face empties the licence plate: the units are loose on the shelf, pickable
-    on_plate = db_fetch(browser_database_url,
-                        "SELECT coalesce(sum(s.quantity), 0) AS q FROM stock s JOIN containers c ON c.id = s.container_id"
-                        " WHERE c.code = $1", lpn)
+    on_plate = db_fetch(
+        browser_database_url,
+        "SELECT coalesce(sum(s.quantity), 0) AS q FROM stock s JOIN containers c ON c.id = s.container_id"
+        " WHERE c.code = $1",
+        lpn,
+    )
     assert on_plate[0]["q"] == 0
 
     # --- a supervisor releases SO-5002; the picker picks it -----------------------------------------
@@ -118,9 +124,11 @@ def test_receive_putaway_pick_and_pack_with_a_fefo_refusal(page, console, server
         page.get_by_test_id("toast").filter(has_text="Picked 10").wait_for()
     page.get_by_test_id("pick-location").get_by_text("COLD-01").wait_for()
 
-    picked = db_fetch(browser_database_url,
-                      "SELECT i.erp_id, l.lot, sum(p.quantity) AS q, count(*) AS scans FROM picks p JOIN items i ON i.id = p.item_id"
-                      " JOIN lots l ON l.id = p.lot_id GROUP BY 1, 2 ORDER BY 1")
+    picked = db_fetch(
+        browser_database_url,
+        "SELECT i.erp_id, l.lot, sum(p.quantity) AS q, count(*) AS scans FROM picks p JOIN items i ON i.id = p.item_id"
+        " JOIN lots l ON l.id = p.lot_id GROUP BY 1, 2 ORDER BY 1",
+    )
     assert [(r["erp_id"], r["lot"], r["q"], r["scans"]) for r in picked] == [
         ("GLOVE-NIT-M", "GL-77-01", 20, 2),
         ("SYR-10ML", "SY2405B", 10, 10),
@@ -128,9 +136,16 @@ def test_receive_putaway_pick_and_pack_with_a_fefo_refusal(page, console, server
 
     # the cold-room pen needles are not part of this walk: the picker reports them short (the line is
     # re-allocated to the next lot, reported short again), so no pick task of the order is left open
-    while open_tasks := [t for t in api(server, "GET", "/api/v1/picking/tasks", user="picker") if t["order"] == "SO-5002"]:
-        api(server, "POST", f"/api/v1/picking/tasks/{open_tasks[0]['taskId']}/short", {"clientScanId": str(uuid.uuid4())},
-            user="picker")
+    while open_tasks := [
+        t for t in api(server, "GET", "/api/v1/picking/tasks", user="picker") if t["order"] == "SO-5002"
+    ]:
+        api(
+            server,
+            "POST",
+            f"/api/v1/picking/tasks/{open_tasks[0]['taskId']}/short",
+            {"clientScanId": str(uuid.uuid4())},
+            user="picker",
+        )
 
     # --- pack what was picked into an SSCC carton, close it (label queued), confirm the shipment -----
     page.get_by_test_id("back").click()

@@ -15,7 +15,9 @@ from udipick.services.demo import demo_gtin
 pytestmark = pytest.mark.browser
 
 
-def test_three_scans_taken_offline_are_picked_exactly_once_after_reconnect(page, context, console, server, browser_database_url):
+def test_three_scans_taken_offline_are_picked_exactly_once_after_reconnect(
+    page, context, console, server, browser_database_url
+):
     console.expected_statuses.update({409, 422})  # the wrong-lot scan refused on replay
     api(server, "POST", "/api/v1/waves", {"orders": ["SO-5001"]})
     sign_in(page, "picker")
@@ -52,7 +54,9 @@ def test_three_scans_taken_offline_are_picked_exactly_once_after_reconnect(page,
         })"""
     )
     assert len(queued) == 4 and len(set(queued)) == 4
-    assert db_fetch(browser_database_url, "SELECT count(*) AS n FROM picks")[0]["n"] == 0, "nothing reached the server offline"
+    assert db_fetch(browser_database_url, "SELECT count(*) AS n FROM picks")[0]["n"] == 0, (
+        "nothing reached the server offline"
+    )
 
     # a reload with no Wi-Fi: the service worker serves the app and the cached task list, and the
     # queued scans still count against the task
@@ -65,13 +69,18 @@ def test_three_scans_taken_offline_are_picked_exactly_once_after_reconnect(page,
     shot(page, "42-pick-offline-after-reload")
 
     replayed = []
-    page.on("request", lambda r: replayed.append(json.loads(r.post_data)["clientScanId"]) if r.url.endswith("/scans") else None)
+    page.on(
+        "request",
+        lambda r: replayed.append(json.loads(r.post_data)["clientScanId"]) if r.url.endswith("/scans") else None,
+    )
     context.set_offline(False)
     page.get_by_test_id("exceptions-link").wait_for()
     page.get_by_test_id("waiting").wait_for(state="detached")
     assert replayed == queued, "replayed in the order taken"
 
-    picks = db_fetch(browser_database_url, "SELECT client_scan_id::text AS id, quantity, task_id FROM picks ORDER BY id")
+    picks = db_fetch(
+        browser_database_url, "SELECT client_scan_id::text AS id, quantity, task_id FROM picks ORDER BY id"
+    )
     assert sorted(p["id"] for p in picks) == sorted(queued[:3])
     assert all(p["quantity"] == 1 and p["task_id"] == task_id for p in picks)
     task = db_fetch(browser_database_url, "SELECT picked FROM pick_tasks WHERE id = $1", task_id)[0]

@@ -78,10 +78,15 @@ def test_a_wrong_supervisor_password_shows_the_problem_and_picks_nothing(page, c
     page.get_by_test_id("override-error").filter(has_text="may not approve").wait_for()
 
     assert _picked(browser_database_url, task_id) == before
-    assert db_fetch(browser_database_url, "SELECT count(*) AS n FROM picks WHERE fefo_override_by IS NOT NULL")[0]["n"] == 0
-    failed = db_fetch(browser_database_url,
-                      "SELECT username, detail->>'meaning' AS meaning FROM audit_log WHERE action = 'signature' AND outcome = 'failed'"
-                      " ORDER BY id")
+    assert (
+        db_fetch(browser_database_url, "SELECT count(*) AS n FROM picks WHERE fefo_override_by IS NOT NULL")[0]["n"]
+        == 0
+    )
+    failed = db_fetch(
+        browser_database_url,
+        "SELECT username, detail->>'meaning' AS meaning FROM audit_log WHERE action = 'signature' AND outcome = 'failed'"
+        " ORDER BY id",
+    )
     assert {"username": "supervisor", "meaning": "approve FEFO override"} in failed
 
     # cancelled, the refused scan is still there to override until the next scan
@@ -95,8 +100,14 @@ def test_a_supervisor_signs_a_fefo_override_on_the_handheld_and_the_pick_is_acce
 ):
     console.expected_statuses.update({409})
     sent = []
-    page.on("request", lambda r: sent.append((r.url.rsplit("/", 1)[1], json.loads(r.post_data)))
-            if "/picking/tasks/" in r.url and r.method == "POST" else None)
+    page.on(
+        "request",
+        lambda r: (
+            sent.append((r.url.rsplit("/", 1)[1], json.loads(r.post_data)))
+            if "/picking/tasks/" in r.url and r.method == "POST"
+            else None
+        ),
+    )
     task_id, raw = _refused_later_lot(page, server, browser_database_url)
     before = _picked(browser_database_url, task_id)
     shot(page, "23-pick-fefo-refusal-override")
@@ -113,7 +124,10 @@ def test_a_supervisor_signs_a_fefo_override_on_the_handheld_and_the_pick_is_acce
     page.get_by_test_id("override-submit").click()
     page.get_by_test_id("override-error").filter(has_text="needs the server").wait_for()
     shot(page, "25-pick-override-offline")
-    assert db_fetch(browser_database_url, "SELECT count(*) AS n FROM picks WHERE fefo_override_by IS NOT NULL")[0]["n"] == 0
+    assert (
+        db_fetch(browser_database_url, "SELECT count(*) AS n FROM picks WHERE fefo_override_by IS NOT NULL")[0]["n"]
+        == 0
+    )
     context.set_offline(False)
     page.get_by_test_id("override-offline").wait_for(state="detached")
 
@@ -141,10 +155,23 @@ def test_a_supervisor_signs_a_fefo_override_on_the_handheld_and_the_pick_is_acce
         " FROM picks p JOIN lots l ON l.id = p.lot_id LEFT JOIN users u ON u.id = p.fefo_override_by WHERE p.task_id = $1",
         task_id,
     )
-    assert picks == [{"id": override["clientScanId"], "lot": "SY2409C", "quantity": 1, "approver": "supervisor", "override_reason": REASON}]
-    replies = {r["id"]: r["status_code"] for r in db_fetch(
-        browser_database_url, "SELECT client_scan_id::text AS id, status_code FROM scan_replies WHERE client_scan_id::text = ANY($1)",
-        [refused_id, override["clientScanId"]])}
+    assert picks == [
+        {
+            "id": override["clientScanId"],
+            "lot": "SY2409C",
+            "quantity": 1,
+            "approver": "supervisor",
+            "override_reason": REASON,
+        }
+    ]
+    replies = {
+        r["id"]: r["status_code"]
+        for r in db_fetch(
+            browser_database_url,
+            "SELECT client_scan_id::text AS id, status_code FROM scan_replies WHERE client_scan_id::text = ANY($1)",
+            [refused_id, override["clientScanId"]],
+        )
+    }
     assert replies == {refused_id: 409, override["clientScanId"]: 200}
     task = next(t for t in api(server, "GET", "/api/v1/picking/tasks", user="picker") if t["taskId"] == task_id)
     assert task["picked"] == before + 1

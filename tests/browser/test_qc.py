@@ -26,9 +26,20 @@ def quarantined(server, today) -> dict[str, dt.date]:
     lots = {"SY-SHORT": today + dt.timedelta(days=30), "SY-SHORT2": today + dt.timedelta(days=25)}
     receipt = api(server, "POST", "/api/v1/receipts", {"document": "ASN-2002"}, user="receiver")
     for lot, expiry in lots.items():
-        api(server, "POST", f"/api/v1/receipts/{receipt['id']}/scans",
-            {"clientScanId": str(uuid.uuid4()), "raw": _datamatrix(1001, lot, expiry), "quantity": 10}, user="receiver")
-    api(server, "POST", f"/api/v1/receipts/{receipt['id']}/close", {"reason": "rest of the ASN comes tomorrow"}, user="receiver")
+        api(
+            server,
+            "POST",
+            f"/api/v1/receipts/{receipt['id']}/scans",
+            {"clientScanId": str(uuid.uuid4()), "raw": _datamatrix(1001, lot, expiry), "quantity": 10},
+            user="receiver",
+        )
+    api(
+        server,
+        "POST",
+        f"/api/v1/receipts/{receipt['id']}/close",
+        {"reason": "rest of the ASN comes tomorrow"},
+        user="receiver",
+    )
     return lots
 
 
@@ -36,7 +47,9 @@ def _card(page, lot: str):
     return page.locator(f"[data-testid=qc-lot][data-lot='{lot}']")
 
 
-def test_qa_releases_one_quarantined_lot_and_rejects_another(page, console, server, browser_database_url, quarantined, today):
+def test_qa_releases_one_quarantined_lot_and_rejects_another(
+    page, console, server, browser_database_url, quarantined, today
+):
     console.expected_statuses.update({403})  # the wrong password, on purpose
     assert GS not in _datamatrix(1001, "SY-SHORT", today)  # the lot is the last element: no separator needed
     sign_in(page, "qa")
@@ -66,7 +79,9 @@ def test_qa_releases_one_quarantined_lot_and_rejects_another(page, console, serv
     page.get_by_test_id("qc-error").filter(has_text="Electronic signature rejected").wait_for()
     assert "password does not match" in page.get_by_test_id("qc-error").inner_text()
     shot(page, "51-qc-signature-rejected")
-    assert db_fetch(browser_database_url, "SELECT status FROM lots WHERE lot = 'SY-SHORT'") == [{"status": "quarantine"}]
+    assert db_fetch(browser_database_url, "SELECT status FROM lots WHERE lot = 'SY-SHORT'") == [
+        {"status": "quarantine"}
+    ]
 
     page.get_by_test_id("qc-password").fill("qa-demo")
     page.get_by_test_id("qc-sign").click()
@@ -99,9 +114,15 @@ def test_qa_releases_one_quarantined_lot_and_rejects_another(page, console, serv
         "SELECT s.status, sum(s.quantity)::int AS q FROM stock s JOIN lots l ON l.id = s.lot_id"
         " WHERE l.lot = 'SY-SHORT2' AND s.quantity > 0 GROUP BY 1",
     ) == [{"status": "rejected", "q": 10}]
-    signed = db_fetch(browser_database_url,
-                      "SELECT outcome, detail->>'meaning' AS meaning FROM audit_log WHERE action = 'signature' AND username = 'qa' ORDER BY id")
-    assert [(s["outcome"], s["meaning"]) for s in signed] == [("failed", "qc.release"), ("ok", "qc.release"), ("ok", "qc.reject")]
+    signed = db_fetch(
+        browser_database_url,
+        "SELECT outcome, detail->>'meaning' AS meaning FROM audit_log WHERE action = 'signature' AND username = 'qa' ORDER BY id",
+    )
+    assert [(s["outcome"], s["meaning"]) for s in signed] == [
+        ("failed", "qc.release"),
+        ("ok", "qc.release"),
+        ("ok", "qc.reject"),
+    ]
 
 
 def test_only_qa_gets_the_quality_control_tile(page, server):

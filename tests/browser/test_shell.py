@@ -8,10 +8,10 @@ import re
 import pytest
 
 from tests.browser.conftest import GS, api, assert_touch_targets, gs1, shot, sign_in, wedge
+from udipick.services.demo import demo_gtin
 
 pytestmark = pytest.mark.browser
 
-from udipick.services.demo import demo_gtin
 
 SYR_GTIN = demo_gtin(1001)  # SYR-10ML, each
 BAD_GTIN = SYR_GTIN[:-1] + str((int(SYR_GTIN[-1]) + 1) % 10)
@@ -76,8 +76,13 @@ def test_a_wedge_burst_with_gs_reaches_the_server_untouched(page):
 
 
 def test_the_lookup_shows_a_hold_on_the_scanned_lot(page, server):
-    api(server, "POST", "/api/v1/holds", {"scope": "lot", "item": "SYR-10ML", "lot": "SY2409C", "reason": "customer complaint, sterility"},
-        user="qa")
+    api(
+        server,
+        "POST",
+        "/api/v1/holds",
+        {"scope": "lot", "item": "SYR-10ML", "lot": "SY2409C", "reason": "customer complaint, sterility"},
+        user="qa",
+    )
     sign_in(page, "picker")
     page.get_by_test_id("tile-lookup").click()
     wedge(page, gs1(("01", SYR_GTIN), ("10", "SY2409C")))
@@ -195,7 +200,9 @@ def test_the_camera_decoder_loads_only_when_the_camera_opens_and_from_udipick_it
     sign_in(page, "picker")
     page.get_by_test_id("tile-lookup").click()
     page.get_by_test_id("scan-input").wait_for()
-    assert not [u for u in urls if "camera-" in u or ".wasm" in u], "the camera polyfill must not be part of the first load"
+    assert not [u for u in urls if "camera-" in u or ".wasm" in u], (
+        "the camera polyfill must not be part of the first load"
+    )
     context.grant_permissions(["camera"], origin=server)
     with page.expect_request(lambda r: r.url.endswith(".wasm"), timeout=20000) as wasm:
         page.get_by_test_id("scan-camera").click()

@@ -14,10 +14,23 @@ from udipick.domain import errors
 MESSAGES = Path(__file__).resolve().parents[2] / "pwa" / "src" / "messages.ts"
 
 NOT_ON_HANDHELDS = {
-    "domain-error", "invalid-record", "stale-version", "invalid-label-data", "unknown-label-template",
-    "unknown-printer", "printer-already-registered", "unknown-print-job", "print-job-already-sent",
-    "unknown-webhook-delivery", "unknown-webhook-subscription", "webhook-name-taken", "webhook-target-refused",
-    "invalid-cursor", "weak-password", "unknown-user", "unknown-api-key",
+    "domain-error",
+    "invalid-record",
+    "stale-version",
+    "invalid-label-data",
+    "unknown-label-template",
+    "unknown-printer",
+    "printer-already-registered",
+    "unknown-print-job",
+    "print-job-already-sent",
+    "unknown-webhook-delivery",
+    "unknown-webhook-subscription",
+    "webhook-name-taken",
+    "webhook-target-refused",
+    "invalid-cursor",
+    "weak-password",
+    "unknown-user",
+    "unknown-api-key",
 }
 
 
@@ -32,7 +45,10 @@ def _codes() -> set[str]:
 
 def _table(source: str, name: str) -> dict[str, tuple[str, str | None]]:
     body = source.split(f"export const {name}", 1)[1].split("};", 1)[0]
-    return {m[0]: (m[1], m[2]) for m in re.findall(r'"([a-z0-9-]+)": \["((?:[^"\\]|\\.)*)", (?:"((?:[^"\\]|\\.)*)"|null)\]', body)}
+    return {
+        m[0]: (m[1], m[2])
+        for m in re.findall(r'"([a-z0-9-]+)": \["((?:[^"\\]|\\.)*)", (?:"((?:[^"\\]|\\.)*)"|null)\]', body)
+    }
 
 
 def test_every_refusal_a_handheld_can_get_is_translated_into_both_languages():

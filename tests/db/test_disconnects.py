@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncpg
 import pytest
 from sqlalchemy.exc import DBAPIError, IntegrityError
+
 from udipick.db.pg import is_disconnect
 from udipick.domain.errors import DatabaseUnavailable, InvalidRecord
 
@@ -27,7 +28,10 @@ def _pg(cls, message: str = "x"):
         (_pg(asyncpg.exceptions.CrashShutdownError), True),
         (_pg(asyncpg.exceptions.TooManyConnectionsError), True),
         (asyncpg.InterfaceError("cannot call Connection.fetch(): connection is closed"), True),
-        (asyncpg.exceptions.InternalClientError("cannot switch to state 12; another operation (2) is in progress"), True),
+        (
+            asyncpg.exceptions.InternalClientError("cannot switch to state 12; another operation (2) is in progress"),
+            True,
+        ),
         (_wrapped(Exception("connection was closed"), invalidated=True), True),
         (_wrapped(_pg(asyncpg.CannotConnectNowError)), True),
         (DatabaseUnavailable("away"), True),

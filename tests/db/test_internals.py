@@ -39,9 +39,15 @@ def test_a_wrapped_app_answers_its_errors_through_the_apps_exception_handlers():
     def middleware(app):
         return route
 
-    with TestClient(Litestar([placeholder], middleware=[middleware], exception_handlers={
-        NotFoundException: lambda request, exc: Response({"mine": exc.detail}, status_code=404)
-    })) as client:
+    with TestClient(
+        Litestar(
+            [placeholder],
+            middleware=[middleware],
+            exception_handlers={
+                NotFoundException: lambda request, exc: Response({"mine": exc.detail}, status_code=404)
+            },
+        )
+    ) as client:
         r = client.get("/x")
     assert r.status_code == 404 and r.json() == {"mine": "no such thing"}
 

@@ -22,17 +22,32 @@ STATUSES = ["available", "quarantine", "hold"]
 async def _world(db):
     """Two items (one lot-tracked), three locations, one container, one user."""
     async with db.begin() as s:
-        uid = await s.scalar(text("INSERT INTO users (username, display_name, password_hash, roles) VALUES ('t','t','x','{admin}') RETURNING id"))
+        uid = await s.scalar(
+            text(
+                "INSERT INTO users (username, display_name, password_hash, roles) VALUES ('t','t','x','{admin}') RETURNING id"
+            )
+        )
         wid = await s.scalar(text("INSERT INTO warehouses (code, name) VALUES ('W','W') RETURNING id"))
         locs = [
-            await s.scalar(text(f"INSERT INTO locations (warehouse_id, code, barcode, zone, type) VALUES ({wid}, 'L{i}', 'B{i}', 'Z', 'pick') RETURNING id"))
+            await s.scalar(
+                text(
+                    f"INSERT INTO locations (warehouse_id, code, barcode, zone, type) VALUES ({wid}, 'L{i}', 'B{i}', 'Z', 'pick') RETURNING id"
+                )
+            )
             for i in range(3)
         ]
         items = [
-            await s.scalar(text(f"INSERT INTO items (erp_id, erp_version, gtin, name, base_unit, lot_tracked, serial_tracked, expiry_tracked) VALUES ('I{i}', 1, '0000000000000{i}', 'i', 'EA', true, false, false) RETURNING id"))
+            await s.scalar(
+                text(
+                    f"INSERT INTO items (erp_id, erp_version, gtin, name, base_unit, lot_tracked, serial_tracked, expiry_tracked) VALUES ('I{i}', 1, '0000000000000{i}', 'i', 'EA', true, false, false) RETURNING id"
+                )
+            )
             for i in range(2)
         ]
-        lots = [await s.scalar(text(f"INSERT INTO lots (item_id, lot) VALUES ({items[0]}, 'LOT{i}') RETURNING id")) for i in range(2)]
+        lots = [
+            await s.scalar(text(f"INSERT INTO lots (item_id, lot) VALUES ({items[0]}, 'LOT{i}') RETURNING id"))
+            for i in range(2)
+        ]
         box = await s.scalar(text("INSERT INTO containers (kind, code) VALUES ('lpn', 'LPN1') RETURNING id"))
     return uid, locs, items, lots, box
 
@@ -79,7 +94,9 @@ def test_stock_always_equals_the_sum_of_the_ledger(world, ops):
                 sides = {"receipt": to, "move": {**frm, **to}, "pick": frm, "adjust": frm}[kind]
                 try:
                     async with db.begin() as s:
-                        await post_movements(s, actor, [Movement(kind, item_id=item, lot_id=lot, quantity=qty, **sides)])
+                        await post_movements(
+                            s, actor, [Movement(kind, item_id=item, lot_id=lot, quantity=qty, **sides)]
+                        )
                     applied += 1
                 except InsufficientStock:
                     refused += 1
@@ -117,15 +134,27 @@ async def test_stock_cannot_be_edited_in_place_and_the_ledger_cannot_be_rewritte
 )
 async def test_a_movement_from_stock_that_is_not_there_is_insufficient_stock(demo_db, extra, from_status):
     async with demo_db() as s:
-        row = (await s.execute(text("SELECT item_id, lot_id, location_id, quantity FROM stock WHERE serial_id IS NULL LIMIT 1"))).first()
+        row = (
+            await s.execute(
+                text("SELECT item_id, lot_id, location_id, quantity FROM stock WHERE serial_id IS NULL LIMIT 1")
+            )
+        ).first()
         uid = await s.scalar(text("SELECT id FROM users LIMIT 1"))
     with pytest.raises(InsufficientStock):
         async with demo_db.begin() as s:
             await post_movements(
                 s,
                 Actor(user_id=uid, username="x"),
-                [Movement("pick", item_id=row.item_id, lot_id=row.lot_id, quantity=row.quantity + extra,
-                          from_location_id=row.location_id, from_status=from_status)],
+                [
+                    Movement(
+                        "pick",
+                        item_id=row.item_id,
+                        lot_id=row.lot_id,
+                        quantity=row.quantity + extra,
+                        from_location_id=row.location_id,
+                        from_status=from_status,
+                    )
+                ],
             )
 
 
@@ -133,16 +162,25 @@ async def test_master_data_a_record_names_is_never_deleted(demo_db):
     """The ledger and picks name items, lots, locations, users... without foreign keys (migration 0005):
     deleting any of those rows is refused, even one no current stock row points at."""
     async with demo_db() as s:
-        loc = await s.scalar(text(
-            "INSERT INTO locations (warehouse_id, code, barcode, zone, type)"
-            " SELECT id, 'EMPTY-1', 'LOC-EMPTY-1', 'Z', 'pick' FROM warehouses LIMIT 1 RETURNING id"))
-        await s.execute(text("INSERT INTO api_keys (name, prefix, key_hash, scopes) VALUES ('gone', 'gone', 'x', '{erp:read}')"))
+        loc = await s.scalar(
+            text(
+                "INSERT INTO locations (warehouse_id, code, barcode, zone, type)"
+                " SELECT id, 'EMPTY-1', 'LOC-EMPTY-1', 'Z', 'pick' FROM warehouses LIMIT 1 RETURNING id"
+            )
+        )
+        await s.execute(
+            text("INSERT INTO api_keys (name, prefix, key_hash, scopes) VALUES ('gone', 'gone', 'x', '{erp:read}')")
+        )
         await s.execute(text("INSERT INTO containers (kind, code) VALUES ('tote', 'TOTE-GONE')"))
         await s.commit()
         for table, where in (
             ("locations", f"id = {loc}"),
-            ("items", "true"), ("lots", "true"), ("users", "true"), ("api_keys", "true"),
-            ("serials", "true"), ("containers", "true"),
+            ("items", "true"),
+            ("lots", "true"),
+            ("users", "true"),
+            ("api_keys", "true"),
+            ("serials", "true"),
+            ("containers", "true"),
         ):
             assert await s.scalar(text(f"SELECT count(*) FROM {table} WHERE {where}")), table  # the demo has some
             with pytest.raises(DBAPIError, match="deactivate instead of deleting"):

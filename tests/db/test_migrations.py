@@ -26,7 +26,9 @@ async def test_models_match_the_migrations(database_url):
     try:
         async with engine.connect() as conn:
             diffs = await conn.run_sync(
-                lambda sync: compare_metadata(MigrationContext.configure(sync, opts={"compare_type": True}), Base.metadata)
+                lambda sync: compare_metadata(
+                    MigrationContext.configure(sync, opts={"compare_type": True}), Base.metadata
+                )
             )
             version = await conn.scalar(text("SELECT version_num FROM alembic_version"))
     finally:
@@ -51,7 +53,9 @@ async def test_downgrade_to_empty_and_upgrade_again(database_url):
     engine = make_engine(database_url, pool_size=1)
     try:
         async with engine.connect() as conn:
-            tables = await conn.scalar(text("SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"))
+            tables = await conn.scalar(
+                text("SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'")
+            )
         assert tables == 0
         _in_thread(lambda: command.upgrade(cfg, "head"))
         async with engine.connect() as conn:

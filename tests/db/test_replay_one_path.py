@@ -14,7 +14,6 @@ from udipick.domain import errors as e
 from udipick.domain.access import Actor
 from udipick.services import picking
 
-
 #: refuses a row of ``scan_replies`` that does not come from ``udipick_store_reply`` (its call stack says so)
 _ONLY_THROUGH_STORE_REPLY = [
     """
@@ -29,8 +28,10 @@ BEGIN
   RETURN NEW;
 END $$
 """,
-    ("CREATE TRIGGER test_only_through_store_reply BEFORE INSERT ON scan_replies"
-     " FOR EACH ROW EXECUTE FUNCTION test_only_through_store_reply()"),
+    (
+        "CREATE TRIGGER test_only_through_store_reply BEFORE INSERT ON scan_replies"
+        " FOR EACH ROW EXECUTE FUNCTION test_only_through_store_reply()"
+    ),
 ]
 
 
@@ -40,7 +41,9 @@ async def _actor(db, name: str) -> Actor:
     return Actor(user_id=uid, username=name, roles=frozenset({"picker", "supervisor"}), device_id=f"{name}-device")
 
 
-async def test_every_workflow_stores_its_answers_through_udipick_store_reply_and_answers_the_others_scan_ids(demo_db, today):
+async def test_every_workflow_stores_its_answers_through_udipick_store_reply_and_answers_the_others_scan_ids(
+    demo_db, today
+):
     async with demo_db.begin() as s:
         for statement in _ONLY_THROUGH_STORE_REPLY:
             await s.execute(text(statement))
@@ -54,8 +57,16 @@ async def test_every_workflow_stores_its_answers_through_udipick_store_reply_and
     accepted, refused, shorted = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
 
     async def pick(scan_id: uuid.UUID, raw: str):
-        return await picking.confirm_pick(demo_db, picker, settings, task_id=task.task_id, client_scan_id=scan_id,
-                                          raw=raw, location_raw=None, today=today)
+        return await picking.confirm_pick(
+            demo_db,
+            picker,
+            settings,
+            task_id=task.task_id,
+            client_scan_id=scan_id,
+            raw=raw,
+            location_raw=None,
+            today=today,
+        )
 
     async def short(scan_id: uuid.UUID):
         return await picking.report_short(demo_db, picker, task_id=other.task_id, client_scan_id=scan_id, today=today)
@@ -74,7 +85,12 @@ async def test_every_workflow_stores_its_answers_through_udipick_store_reply_and
         await short(accepted)
     async with demo_db() as s:
         stored = (await s.execute(text("SELECT client_scan_id, action FROM scan_replies ORDER BY created_at"))).all()
-        events = (await s.execute(text("SELECT type FROM outbox_events WHERE type LIKE 'pick.%' ORDER BY id"))).scalars().all()
-    assert sorted(stored) == sorted([(accepted, f"pick:{task.task_id}"), (refused, f"pick:{task.task_id}"),
-                                     (shorted, f"short:{other.task_id}")])
+        events = (
+            (await s.execute(text("SELECT type FROM outbox_events WHERE type LIKE 'pick.%' ORDER BY id")))
+            .scalars()
+            .all()
+        )
+    assert sorted(stored) == sorted(
+        [(accepted, f"pick:{task.task_id}"), (refused, f"pick:{task.task_id}"), (shorted, f"short:{other.task_id}")]
+    )
     assert events == ["pick.confirmed.v1", "pick.refused.v1", "pick.shorted.v1"]

@@ -65,7 +65,9 @@ async def test_the_migrated_database_has_exactly_the_functions_of_the_files(data
         )
         before = {(r["proname"], r["identity"]): r["def"] for r in rows}
         for function, name in files.items():
-            assert len(by_name[function]) == 1, f"{function} has overloads left behind: {[r['identity'] for r in by_name[function]]}"
+            assert len(by_name[function]) == 1, (
+                f"{function} has overloads left behind: {[r['identity'] for r in by_name[function]]}"
+            )
             rendered = re.search(r"AS \$function\$(.*)\$function\$\s*\Z", by_name[function][0]["def"], re.DOTALL)
             assert rendered is not None, by_name[function][0]["def"]
             assert rendered.group(1) == _statement(name)[1], f"{function}: the database's body is not {name}'s"
@@ -79,7 +81,8 @@ async def test_the_migrated_database_has_exactly_the_functions_of_the_files(data
             assert after == before, f"{name} defines {function} otherwise than the migrations did"
         # every trigger runs a function of a file (trigger functions are functions like any other)
         triggers = await conn.fetch(
-            "SELECT t.tgname, p.proname FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid WHERE NOT t.tgisinternal")
+            "SELECT t.tgname, p.proname FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid WHERE NOT t.tgisinternal"
+        )
         assert triggers
         assert {r["proname"] for r in triggers} <= set(files), [tuple(r) for r in triggers]
     finally:
@@ -118,11 +121,14 @@ def test_only_the_newest_migration_that_applies_sql_reads_the_files_and_it_recor
             f"migration {m.revision} applied files before {newest.revision} did: it carries the texts it applied "
             "(SQL_TEXTS, python -m udipick.db.sqlfiles texts ...)"
         )
-        assert {n: sqlfiles.digest(t) for n, t in texts.items()} == dict(m.SQL_FILES), f"{m.revision}: a text is not the one recorded"
-    for m in modules[modules.index(newest) + 1:]:
+        assert {n: sqlfiles.digest(t) for n, t in texts.items()} == dict(m.SQL_FILES), (
+            f"{m.revision}: a text is not the one recorded"
+        )
+    for m in modules[modules.index(newest) + 1 :]:
         source = Path(m.__file__).read_text(encoding="utf-8")
         assert not re.search(r"CREATE\s+(OR\s+REPLACE\s+)?FUNCTION", source, re.IGNORECASE), (
-            f"migration {m.revision} defines a function in its own text: put it in db/sql/ and apply the files")
+            f"migration {m.revision} defines a function in its own text: put it in db/sql/ and apply the files"
+        )
 
 
 @pytest.mark.parametrize("module", _revisions(), ids=lambda m: m.revision)
@@ -159,7 +165,9 @@ def _parameters(arguments: str) -> list[str]:
     ],
     ids=["pick write", "store reply"],
 )
-async def test_the_code_calls_each_write_function_by_the_names_of_its_parameters(database_url, statement, fields, function):
+async def test_the_code_calls_each_write_function_by_the_names_of_its_parameters(
+    database_url, statement, fields, function
+):
     """A parameter renamed, added or dropped in the file fails here by name, not as a wrong value in the
     wrong place at run time."""
     called = re.findall(r"(\w+) => \$(\d+)", statement)
@@ -170,7 +178,8 @@ async def test_the_code_calls_each_write_function_by_the_names_of_its_parameters
     try:
         arguments = await conn.fetch(
             "SELECT pg_get_function_arguments(p.oid) FROM pg_proc p WHERE p.proname = $1 AND p.pronamespace = 'public'::regnamespace",
-            function)
+            function,
+        )
     finally:
         await conn.close()
     assert len(arguments) == 1

@@ -18,7 +18,12 @@ def _decode(zpl: bytes, *, size: str, dpi: int) -> list[tuple[str, str, str]]:
     for hri, plain in zip(
         zxingcpp.read_barcodes(image), zxingcpp.read_barcodes(image, text_mode=zxingcpp.TextMode.Plain), strict=True
     ):
-        for point in (hri.position.top_left, hri.position.top_right, hri.position.bottom_left, hri.position.bottom_right):
+        for point in (
+            hri.position.top_left,
+            hri.position.top_right,
+            hri.position.bottom_left,
+            hri.position.bottom_right,
+        ):
             assert 0 <= point.x < image.width and 0 <= point.y < image.height, (hri.text, point)
         found.append((hri.symbology_identifier, hri.text, plain.text))
     return sorted(found)

@@ -34,7 +34,12 @@ def test_escaped_text_holds_no_zpl_command_characters():
 
 
 def test_fnc1_goes_first_and_after_variable_fields_only():
-    elements = [Gs1Element("21", "S1"), Gs1Element("10", "L1"), Gs1Element("01", "09501101530003"), Gs1Element("17", "261231")]
+    elements = [
+        Gs1Element("21", "S1"),
+        Gs1Element("10", "L1"),
+        Gs1Element("01", "09501101530003"),
+        Gs1Element("17", "261231"),
+    ]
     assert gs1_datamatrix_data(elements) == "#10109501101530003172612312" + "1S1#110L1"
     assert gs1_element_string(elements) == "010950110153000317261231" + "21S1\x1d10L1"
 

@@ -41,11 +41,24 @@ def test_hostile_item_name_prints_as_text_and_the_label_stays_whole(size, dpi, d
 def test_hostile_addresses_on_the_sscc_label_print_as_text(decode):
     sscc = "309501100000001538"
     data = {
-        "sscc": sscc, "from_name": HOSTILE, "to_name": "北京协和医院", "to_address": [HOSTILE, "^XZ", "~JA"],
-        "carrier_name": "_1_5E", "reference": "#1>8>;",
+        "sscc": sscc,
+        "from_name": HOSTILE,
+        "to_name": "北京协和医院",
+        "to_address": [HOSTILE, "^XZ", "~JA"],
+        "carrier_name": "_1_5E",
+        "reference": "#1>8>;",
     }
-    benign = render_label("sscc", {"sscc": sscc, "from_name": "a", "to_name": "b", "to_address": ["c", "d", "e"],
-                                   "carrier_name": "f", "reference": "g"})
+    benign = render_label(
+        "sscc",
+        {
+            "sscc": sscc,
+            "from_name": "a",
+            "to_name": "b",
+            "to_address": ["c", "d", "e"],
+            "carrier_name": "f",
+            "reference": "g",
+        },
+    )
     zpl = render_label("sscc", data)
     assert zpl.count(b"^XA") == 1 and zpl.count(b"^XZ") == 1 and b"~" not in zpl
     assert commands(zpl) == commands(benign)
@@ -59,7 +72,10 @@ def test_hostile_location_description_prints_and_the_code_still_scans(decode):
     zpl = render_label("location", {"code": "A-01-02-03", "description": "冷藏区^XZ~JA\n_5E"}, size="2x1")
     assert zpl.count(b"^XA") == 1 and b"~" not in zpl
     assert "冷藏区^XZ~JA _5E" in field_texts(zpl)
-    assert decode(zpl, size="2x1", dpi=203) == [("]C0", "A-01-02-03", "A-01-02-03"), ("]d1", "A-01-02-03", "A-01-02-03")]
+    assert decode(zpl, size="2x1", dpi=203) == [
+        ("]C0", "A-01-02-03", "A-01-02-03"),
+        ("]d1", "A-01-02-03", "A-01-02-03"),
+    ]
 
 
 @pytest.mark.parametrize(

@@ -91,9 +91,7 @@ async def test_a_printer_that_stays_down_is_reported_with_what_to_do():
     assert "Check that it is on" in str(info.value)
 
 
-@pytest.mark.parametrize(
-    ("attempt", "delay"), [(1, 0.5), (2, 1.0), (3, 2.0), (6, 16.0), (7, 30.0), (50, 30.0)]
-)
+@pytest.mark.parametrize(("attempt", "delay"), [(1, 0.5), (2, 1.0), (3, 2.0), (6, 16.0), (7, 30.0), (50, 30.0)])
 def test_backoff_doubles_up_to_a_ceiling(attempt, delay):
     assert backoff_delay(attempt) == delay
 

@@ -12,8 +12,13 @@ LABELS = available_labels()
 
 ITEMS = {
     "letters-dashes-20-char-serial": (
-        dict(gtin="09501101530003", lot="Ab-12x/3", expiry=dt.date(2026, 12, 31),
-             serial="SN12345678901234567X", item_name="Sterile syringe 5 ml"),
+        dict(
+            gtin="09501101530003",
+            lot="Ab-12x/3",
+            expiry=dt.date(2026, 12, 31),
+            serial="SN12345678901234567X",
+            item_name="Sterile syringe 5 ml",
+        ),
         "(01)09501101530003(17)261231(10)Ab-12x/3(21)SN12345678901234567X",
         "0109501101530003172612311" + "0Ab-12x/3\x1d21SN12345678901234567X",
     ),
@@ -42,16 +47,25 @@ def test_item_label_datamatrix_scans_back_to_the_source_data(case, size, dpi, de
 SSCC = make_sscc(3, "0950110", 153)  # 30950110000000153 + check digit 8
 SSCC_CASES = {
     "full-20-char-alphanumeric-lot-8-digit-count": (
-        dict(sscc=SSCC, content_gtin="09501101530003", count="12345678", lot="ABCDEFGHIJ0123456789",
-             expiry=dt.date(2027, 1, 31), from_name="上海医疗器械有限公司", to_name="北京协和医院",
-             to_address="东城区帅府园1号\n北京 100730", carrier_name="SF"),
-        [("]C1", "(02)09501101530003(37)12345678", "020950110153000337" + "12345678"),
-         ("]C1", "(17)270131(10)ABCDEFGHIJ0123456789", "1727013110ABCDEFGHIJ0123456789")],
+        dict(
+            sscc=SSCC,
+            content_gtin="09501101530003",
+            count="12345678",
+            lot="ABCDEFGHIJ0123456789",
+            expiry=dt.date(2027, 1, 31),
+            from_name="上海医疗器械有限公司",
+            to_name="北京协和医院",
+            to_address="东城区帅府园1号\n北京 100730",
+            carrier_name="SF",
+        ),
+        [
+            ("]C1", "(02)09501101530003(37)12345678", "020950110153000337" + "12345678"),
+            ("]C1", "(17)270131(10)ABCDEFGHIJ0123456789", "1727013110ABCDEFGHIJ0123456789"),
+        ],
     ),
     "odd-count-odd-numeric-lot": (
         dict(sscc=SSCC, content_gtin="09501101530003", count="7", lot="12345"),
-        [("]C1", "(02)09501101530003(37)7", "0209501101530003377"),
-         ("]C1", "(10)12345", "1012345")],
+        [("]C1", "(02)09501101530003(37)7", "0209501101530003377"), ("]C1", "(10)12345", "1012345")],
     ),
     "sscc-only": (dict(sscc=SSCC), []),
 }
@@ -85,8 +99,12 @@ def test_location_and_lpn_labels_scan_back_to_the_code(kind, code, size, dpi, de
 def test_every_kind_size_and_dpi_combination_is_offered():
     assert LABELS == [
         (kind, size, dpi)
-        for kind, sizes in {"item": ("4x6", "4x2", "2x1"), "sscc": ("4x6", "4x2"),
-                            "location": ("4x6", "4x2", "2x1"), "lpn": ("4x6", "4x2", "2x1")}.items()
+        for kind, sizes in {
+            "item": ("4x6", "4x2", "2x1"),
+            "sscc": ("4x6", "4x2"),
+            "location": ("4x6", "4x2", "2x1"),
+            "lpn": ("4x6", "4x2", "2x1"),
+        }.items()
         for size in sizes
         for dpi in (203, 300)
     ]

@@ -10,11 +10,11 @@ from collections.abc import AsyncIterator
 import pytest
 import uvicorn
 import websockets
-from udipick.db.outbox import add_events
-from udipick.domain.access import Actor
 
 # wait_until moved to tests/conftest.py; the outbox tests still import it from here
 from tests.conftest import test_settings, wait_until  # noqa: F401
+from udipick.db.outbox import add_events
+from udipick.domain.access import Actor
 
 ACTOR = Actor(user_id=None, username="tester", device_id="dev-1")
 
@@ -140,12 +140,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-async def make_subscription(db, url: str, *, name: str = "erp", event_types=(), max_attempts: int = 12, from_position=None):
+async def make_subscription(
+    db, url: str, *, name: str = "erp", event_types=(), max_attempts: int = 12, from_position=None
+):
     from udipick.services import webhooks
 
     async with db() as session:
         sub = await webhooks.create_subscription(
-            session, name=name, url=url, event_types=list(event_types), max_attempts=max_attempts, from_position=from_position
+            session,
+            name=name,
+            url=url,
+            event_types=list(event_types),
+            max_attempts=max_attempts,
+            from_position=from_position,
         )
         await session.commit()
     return sub
@@ -156,7 +163,13 @@ async def running_relay(database_url: str, **options):
     from udipick.integrations.relay import RelayOptions, relay_in_background
 
     # the Receiver listens on 127.0.0.1
-    defaults = dict(backoff_base=0.05, backoff_cap=0.2, timeout=0.5, lease_seconds=5.0, poll_interval=0.2,
-                    allow_loopback_targets=True)
+    defaults = dict(
+        backoff_base=0.05,
+        backoff_cap=0.2,
+        timeout=0.5,
+        lease_seconds=5.0,
+        poll_interval=0.2,
+        allow_loopback_targets=True,
+    )
     async with relay_in_background(database_url, RelayOptions(**{**defaults, **options})) as relay:
         yield relay

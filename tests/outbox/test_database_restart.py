@@ -20,6 +20,10 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
+
+from tests.api.test_picking import SYR, gs1
+from tests.conftest import _run_in_thread
+from tests.outbox.conftest import connect, live_server, wait_until
 from udipick.config import Settings
 from udipick.db.engine import (
     embedded_url,
@@ -27,10 +31,6 @@ from udipick.db.engine import (
     make_sessionmaker,
     start_embedded,
 )
-
-from tests.api.test_picking import SYR, gs1
-from tests.conftest import _run_in_thread
-from tests.outbox.conftest import connect, live_server, wait_until
 
 
 class ThrowawayPostgres:
@@ -128,7 +128,11 @@ async def test_the_server_answers_503_while_postgresql_is_down_and_recovers_when
                 tasks = (await http.get("/api/v1/picking/tasks", headers=picker)).json()
                 task = next(t for t in tasks if t["order"] == "SO-5001" and t["item"]["erpId"] == "SYR-10ML")
                 # the pick scan runs on the hot asyncpg pool
-                scan = {"clientScanId": str(uuid.uuid4()), "raw": gs1(SYR, task["lot"]), "locationRaw": task["location"]["barcode"]}
+                scan = {
+                    "clientScanId": str(uuid.uuid4()),
+                    "raw": gs1(SYR, task["lot"]),
+                    "locationRaw": task["location"]["barcode"],
+                }
                 r = await http.post(f"/api/v1/picking/tasks/{task['taskId']}/scans", json=scan, headers=picker)
                 assert r.status_code == 200, r.text
                 assert r.json()["verdict"] == "accepted"
@@ -150,7 +154,9 @@ async def test_the_server_answers_503_while_postgresql_is_down_and_recovers_when
 
                 await wait_until(ready_again, timeout=30)
                 assert (await http.get("/readyz")).json()["checks"] == {
-                    "database": "up", "scan-pool": "up", "outbox-listener": "up"
+                    "database": "up",
+                    "scan-pool": "up",
+                    "outbox-listener": "up",
                 }
 
                 # a restart while nobody asked (no request failed to tell the pools) costs no request an error:

@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 import re
 
+from tests.conftest import ROOT
 from udipick.services.events import EVENT_TYPES
 from udipick.services.events_doc import render
-
-from tests.conftest import ROOT
 
 
 def test_the_committed_events_doc_matches_the_event_structs():

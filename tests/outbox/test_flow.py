@@ -8,18 +8,20 @@ import json
 import uuid
 
 from sqlalchemy import text
-from udipick.services import outbox
 
 from tests.api.test_packing import PEN, pick_order
 from tests.api.test_picking import GLOVE_BOX, SYR, gs1
 from tests.conftest import login
 from tests.outbox.conftest import connect, live_server, receive_events
 from tests.receiving.helpers import datamatrix, days
+from udipick.services import outbox
 
 
 async def _all_events(db) -> list[tuple[int, str, str]]:
     async with db() as s:
-        rows = (await s.execute(text("SELECT position, event_id::text, type FROM outbox_events ORDER BY position"))).all()
+        rows = (
+            await s.execute(text("SELECT position, event_id::text, type FROM outbox_events ORDER BY position"))
+        ).all()
     return [tuple(r) for r in rows]
 
 
@@ -34,9 +36,15 @@ async def test_a_stream_client_gets_every_event_of_receive_pick_ship_in_order_ac
         ws = await connect(host, erp_key, "?subscriber=erp-flow")
         # receive
         rid = (await client.post("/api/v1/receipts", json={"document": "ASN-2002"}, headers=receiver)).json()["id"]
-        body = {"clientScanId": str(uuid.uuid4()), "raw": datamatrix("SYR-10ML", lot="SY-FLOW", expiry=days(400)), "quantity": 20}
+        body = {
+            "clientScanId": str(uuid.uuid4()),
+            "raw": datamatrix("SYR-10ML", lot="SY-FLOW", expiry=days(400)),
+            "quantity": 20,
+        }
         assert (await client.post(f"/api/v1/receipts/{rid}/scans", json=body, headers=receiver)).status_code == 200
-        r = await client.post(f"/api/v1/receipts/{rid}/close", json={"reason": "supplier short-shipped"}, headers=receiver)
+        r = await client.post(
+            f"/api/v1/receipts/{rid}/close", json={"reason": "supplier short-shipped"}, headers=receiver
+        )
         assert r.status_code == 200, r.text
         got += await receive_events(ws, 1)
         await ws.send(json.dumps({"ack": got[-1]["position"]}))
@@ -49,7 +57,9 @@ async def test_a_stream_client_gets_every_event_of_receive_pick_ship_in_order_ac
         for raw, times in ((gs1(GLOVE_BOX, "GL-77-01"), 2), (gs1(PEN, "PN3001"), 10), (gs1(SYR, "SY2405B"), 10)):
             for _ in range(times):
                 r = await client.post(
-                    f"/api/v1/packing/packages/{sscc}/scans", json={"clientScanId": str(uuid.uuid4()), "raw": raw}, headers=picker
+                    f"/api/v1/packing/packages/{sscc}/scans",
+                    json={"clientScanId": str(uuid.uuid4()), "raw": raw},
+                    headers=picker,
                 )
                 assert r.status_code == 200, r.text
         assert (await client.post(f"/api/v1/packing/packages/{sscc}/close", headers=picker)).status_code == 200
@@ -72,9 +82,15 @@ async def test_a_stream_client_gets_every_event_of_receive_pick_ship_in_order_ac
     for m in got:
         assert by_position.setdefault(m["position"], m)["eventId"] == m["eventId"]  # a duplicate keeps its id
     assert [(p, m["eventId"], m["type"]) for p, m in sorted(by_position.items())] == expected
-    first, resumed = got[:1], got[1:]
+    resumed = got[1:]
     assert [m["position"] for m in resumed] == sorted(m["position"] for m in resumed)
     types = [t for _, _, t in expected]
-    for t in ("receipt.confirmed.v1", "wave.released.v1", "pick.confirmed.v1", "package.packed.v1", "shipment.confirmed.v1"):
+    for t in (
+        "receipt.confirmed.v1",
+        "wave.released.v1",
+        "pick.confirmed.v1",
+        "package.packed.v1",
+        "shipment.confirmed.v1",
+    ):
         assert t in types, t
     assert types.index("receipt.confirmed.v1") < types.index("pick.confirmed.v1") < types.index("shipment.confirmed.v1")

@@ -31,8 +31,14 @@ UDIPICK = [sys.executable, "-m", "udipick.cli"]
 
 def _env(database_url: str, **extra: str) -> dict[str, str]:
     env = dict(os.environ)
-    env.update(DATABASE_URL=database_url, UDIPICK_RUN_RELAY="0", UDIPICK_PWA_DIR="/nonexistent", UDIPICK_LOG_JSON="0",
-               UDIPICK_WEBHOOK_ALLOW_LOOPBACK="1", **extra)  # the Receiver listens on 127.0.0.1
+    env.update(
+        DATABASE_URL=database_url,
+        UDIPICK_RUN_RELAY="0",
+        UDIPICK_PWA_DIR="/nonexistent",
+        UDIPICK_LOG_JSON="0",
+        UDIPICK_WEBHOOK_ALLOW_LOOPBACK="1",
+        **extra,
+    )  # the Receiver listens on 127.0.0.1
     return env
 
 
@@ -40,7 +46,10 @@ def _env(database_url: str, **extra: str) -> dict[str, str]:
 async def _serve(database_url: str):
     port = free_port()
     proc = subprocess.Popen(
-        [*UDIPICK, "serve", "--port", str(port)], env=_env(database_url), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        [*UDIPICK, "serve", "--port", str(port)],
+        env=_env(database_url),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -78,12 +87,19 @@ async def _until_lot(ws, lot: str) -> list[dict]:
     return got
 
 
-async def test_events_written_through_either_server_process_reach_a_stream_client_on_the_other(demo_database_url, erp_key):
+async def test_events_written_through_either_server_process_reach_a_stream_client_on_the_other(
+    demo_database_url, erp_key
+):
     url = demo_database_url.replace("postgresql+asyncpg://", "postgresql://")
     async with _serve(url) as (host_a, http_a), _serve(url) as (host_b, http_b):
-        r = await http_a.post("/api/v1/auth/login", json={"username": "receiver", "password": "receiver-demo", "deviceId": "hh-1"})
+        r = await http_a.post(
+            "/api/v1/auth/login", json={"username": "receiver", "password": "receiver-demo", "deviceId": "hh-1"}
+        )
         headers = {"Authorization": f"Bearer {r.json()['token']}", "X-Device-Id": "hh-1"}
-        async with await connect(host_b, erp_key, "?after=0") as on_b, await connect(host_a, erp_key, "?after=0") as on_a:
+        async with (
+            await connect(host_b, erp_key, "?after=0") as on_b,
+            await connect(host_a, erp_key, "?after=0") as on_a,
+        ):
             await _receive(http_a, headers, "ASN-2002", "LOT-VIA-A")  # written through process A
             via_a_on_b = await _until_lot(on_b, "LOT-VIA-A")  # arrives on a client of process B
             await _receive(http_b, headers, "PO-1001", "LOT-VIA-B")  # and the other way round
@@ -92,7 +108,9 @@ async def test_events_written_through_either_server_process_reach_a_stream_clien
     assert {m["type"] for m in via_a_on_b} >= {"receipt.confirmed.v1"}
     # both processes' clients see one stream: same events, same positions, no gaps
     assert [m["position"] for m in on_a_all] == list(range(1, len(on_a_all) + 1))
-    assert [(m["position"], m["eventId"]) for m in on_a_all] == [(m["position"], m["eventId"]) for m in via_a_on_b + via_b_on_b]
+    assert [(m["position"], m["eventId"]) for m in on_a_all] == [
+        (m["position"], m["eventId"]) for m in via_a_on_b + via_b_on_b
+    ]
 
 
 async def test_a_relay_killed_with_sigkill_mid_delivery_loses_nothing(database_url, db):
@@ -109,13 +127,18 @@ async def test_a_relay_killed_with_sigkill_mid_delivery_loses_nothing(database_u
         await asyncio.to_thread(first.wait, 5)
         killed_at = len(receiver.requests)
         async with db() as s:
-            delivered_before = await s.scalar(text("SELECT count(*) FROM webhook_deliveries WHERE status = 'delivered'"))
+            delivered_before = await s.scalar(
+                text("SELECT count(*) FROM webhook_deliveries WHERE status = 'delivered'")
+            )
         assert delivered_before < 30
         second = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
+
             async def all_delivered():
                 async with db() as s:
-                    return await s.scalar(text("SELECT count(*) FROM webhook_deliveries WHERE status = 'delivered'")) == 30
+                    return (
+                        await s.scalar(text("SELECT count(*) FROM webhook_deliveries WHERE status = 'delivered'")) == 30
+                    )
 
             await wait_until(all_delivered, timeout=30)
         finally:

@@ -10,11 +10,11 @@ from urllib.parse import quote, urlparse
 import jsonschema
 import pytest
 from sqlalchemy import text
-from udipick.services import epcis
-from udipick.services.events import emit
 
 from tests.conftest import CONFORMANCE, login
 from tests.outbox.conftest import ACTOR, write_events
+from udipick.services import epcis
+from udipick.services.events import emit
 
 
 @pytest.fixture
@@ -69,7 +69,18 @@ async def test_the_stock_snapshot_comes_as_csv_and_ndjson_with_the_position_it_r
     assert r.status_code == 200
     rows = [json.loads(line) for line in r.text.splitlines()]
     assert r.headers["udipick-as-of-position"] == "3" and r.headers["udipick-as-of-exact"] == "true"
-    assert rows and set(rows[0]) == {"item", "gtin", "lot", "expiry", "serial", "warehouse", "location", "status", "quantity", "reserved"}
+    assert rows and set(rows[0]) == {
+        "item",
+        "gtin",
+        "lot",
+        "expiry",
+        "serial",
+        "warehouse",
+        "location",
+        "status",
+        "quantity",
+        "reserved",
+    }
     assert all(row["quantity"] > 0 for row in rows)
     serialised = [row for row in rows if row["serial"]]
     assert serialised and all(row["quantity"] == 1 for row in serialised)
@@ -96,7 +107,11 @@ async def test_reconciliation_returns_only_the_differences_at_the_erps_granulari
     assert body["exact"] is True and body["groupBy"] == ["lot"]
     diffs = {(d["item"], d.get("lot")): d for d in body["differences"]}
     assert set(diffs) == {(item, lot), (item, "GHOST-1")}
-    assert (diffs[(item, lot)]["erpQuantity"], diffs[(item, lot)]["udipickQuantity"], diffs[(item, lot)]["difference"]) == (qty + 5, qty, -5)
+    assert (
+        diffs[(item, lot)]["erpQuantity"],
+        diffs[(item, lot)]["udipickQuantity"],
+        diffs[(item, lot)]["difference"],
+    ) == (qty + 5, qty, -5)
     assert diffs[(item, "GHOST-1")]["difference"] == -2
     assert body["matching"] == body["compared"] - 2
     r = await client.post("/api/v1/erp/stock/reconciliation", json={"lines": [{"item": item}]}, headers=erp)
@@ -112,14 +127,36 @@ async def _demo_events(db) -> None:
             s,
             ACTOR,
             ev.ReceiptConfirmed(
-                receipt="R-1", document="ASN-2001", line_no=1, item="STENT-DES-3018", gtin="00614141010029", lot="ST-C3",
-                expiry="2028-01-31", production_date=None, serials=["STN000301", "STN/302"], quantity=2, status="available",
-                reasons=[], location="RCV-01", lpn="LPN0001",
+                receipt="R-1",
+                document="ASN-2001",
+                line_no=1,
+                item="STENT-DES-3018",
+                gtin="00614141010029",
+                lot="ST-C3",
+                expiry="2028-01-31",
+                production_date=None,
+                serials=["STN000301", "STN/302"],
+                quantity=2,
+                status="available",
+                reasons=[],
+                location="RCV-01",
+                lpn="LPN0001",
             ),
             ev.ReceiptConfirmed(
-                receipt="R-1", document="PO-1001", line_no=2, item="SYR-10ML", gtin="00614141010012", lot="SY 2502A",
-                expiry="2027-06-30", production_date=None, serials=[], quantity=120, status="quarantine", reasons=["short"],
-                location="RCV-01", lpn="LPN0002",
+                receipt="R-1",
+                document="PO-1001",
+                line_no=2,
+                item="SYR-10ML",
+                gtin="00614141010012",
+                lot="SY 2502A",
+                expiry="2027-06-30",
+                production_date=None,
+                serials=[],
+                quantity=120,
+                status="quarantine",
+                reasons=["short"],
+                location="RCV-01",
+                lpn="LPN0002",
             ),
         )
         await s.commit()
@@ -128,13 +165,13 @@ async def _demo_events(db) -> None:
         await s.execute(
             text(
                 "INSERT INTO outbox_events (event_id, type, occurred_at, data) VALUES"
-                " (gen_random_uuid(), 'pick.confirmed.v1', now(), '{\"order\": \"SO-5001\", \"gtin\": \"00614141010012\","
-                " \"lot\": \"SY2502A\", \"serial\": null, \"quantity\": 10, \"location\": \"A-01-01\"}'),"
-                " (gen_random_uuid(), 'package.packed.v1', now(), '{\"sscc\": \"006141410000000018\", \"order\": \"SO-5001\","
-                " \"contents\": [{\"gtin\": \"00614141010012\", \"lot\": \"SY2502A\", \"quantity\": 10}]}'),"
-                " (gen_random_uuid(), 'shipment.confirmed.v1', now(), '{\"order\": \"SO-5001\", \"customer\": \"C-1\","
-                " \"ssccs\": [\"006141410000000018\"], \"lines\": [{\"gtin\": \"00614141010029\", \"serials\": [\"STN000301\"]}]}'),"
-                " (gen_random_uuid(), 'hold.placed.v1', now(), '{\"scope\": \"lot\", \"gtin\": \"00614141010012\", \"lot\": \"SY2502A\"}')"
+                ' (gen_random_uuid(), \'pick.confirmed.v1\', now(), \'{"order": "SO-5001", "gtin": "00614141010012",'
+                ' "lot": "SY2502A", "serial": null, "quantity": 10, "location": "A-01-01"}\'),'
+                ' (gen_random_uuid(), \'package.packed.v1\', now(), \'{"sscc": "006141410000000018", "order": "SO-5001",'
+                ' "contents": [{"gtin": "00614141010012", "lot": "SY2502A", "quantity": 10}]}\'),'
+                ' (gen_random_uuid(), \'shipment.confirmed.v1\', now(), \'{"order": "SO-5001", "customer": "C-1",'
+                ' "ssccs": ["006141410000000018"], "lines": [{"gtin": "00614141010029", "serials": ["STN000301"]}]}\'),'
+                ' (gen_random_uuid(), \'hold.placed.v1\', now(), \'{"scope": "lot", "gtin": "00614141010012", "lot": "SY2502A"}\')'
             )
         )
         await s.commit()
@@ -170,12 +207,20 @@ async def test_every_epcis_document_validates_against_the_gs1_schema(client, dem
     assert [e["bizStep"] for e in events] == ["receiving", "receiving", "picking", "packing", "shipping", "holding"]
     stent, syringes = events[0], events[1]
     assert stent["action"] == "ADD" and stent["disposition"] == "available"
-    assert stent["epcList"] == ["https://id.gs1.org/01/00614141010029/21/STN000301", "https://id.gs1.org/01/00614141010029/21/STN%2F302"]
+    assert stent["epcList"] == [
+        "https://id.gs1.org/01/00614141010029/21/STN000301",
+        "https://id.gs1.org/01/00614141010029/21/STN%2F302",
+    ]
     assert stent["ilmd"] == {"cbvmda:lotNumber": "ST-C3", "cbvmda:itemExpirationDate": "2028-01-31"}
-    assert syringes["quantityList"] == [{"epcClass": "https://id.gs1.org/01/00614141010012/10/SY%202502A", "quantity": 120}]
+    assert syringes["quantityList"] == [
+        {"epcClass": "https://id.gs1.org/01/00614141010012/10/SY%202502A", "quantity": 120}
+    ]
     assert syringes["disposition"] == "non_sellable_other"
     assert events[2]["action"] == "OBSERVE" and "ilmd" not in events[2]
-    assert events[4]["epcList"] == ["https://id.gs1.org/00/006141410000000018", "https://id.gs1.org/01/00614141010029/21/STN000301"]
+    assert events[4]["epcList"] == [
+        "https://id.gs1.org/00/006141410000000018",
+        "https://id.gs1.org/01/00614141010029/21/STN000301",
+    ]
     assert events[2]["readPoint"] == {"id": "urn:udipick:location:A-01-01"}  # the demo warehouse has no GLN
     assert [e["udipick:position"] for e in events] == [1, 2, 4, 5, 6, 7]  # the wave (3) has no EPCIS counterpart
 
@@ -188,19 +233,26 @@ def test_the_epcis_mapping_names_only_cbv_vocabulary():
         assert step in steps and (disposition is None or disposition in dispositions) and action in ("ADD", "OBSERVE")
     assert set(epcis.STATUS_DISPOSITION.values()) <= dispositions
     with_gln = epcis.object_event(
-        {"position": 1, "eventId": "e", "type": "pick.confirmed.v1", "occurredAt": "2026-01-02T03:04:05+08:00",
-         "data": {"gtin": "00614141010012", "quantity": 3, "location": "A-01-01"}},
+        {
+            "position": 1,
+            "eventId": "e",
+            "type": "pick.confirmed.v1",
+            "occurredAt": "2026-01-02T03:04:05+08:00",
+            "data": {"gtin": "00614141010012", "quantity": 3, "location": "A-01-01"},
+        },
         gln="0614141000005",
     )
     assert with_gln["readPoint"] == {"id": "https://id.gs1.org/414/0614141000005/254/A-01-01"}
-    assert with_gln["eventTime"] == "2026-01-01T19:04:05Z" and with_gln["quantityList"][0]["epcClass"].endswith("/01/00614141010012")
+    assert with_gln["eventTime"] == "2026-01-01T19:04:05Z" and with_gln["quantityList"][0]["epcClass"].endswith(
+        "/01/00614141010012"
+    )
 
 
 def _verdicts(exposition: str) -> dict[tuple[str, str], int]:
     out = {}
     for line in exposition.splitlines():
         if line.startswith("udipick_scan_verdicts_total{"):
-            labels, value = line[len("udipick_scan_verdicts_total{"):].split("} ")
+            labels, value = line[len("udipick_scan_verdicts_total{") :].split("} ")
             parts = dict(p.split("=") for p in labels.split(","))
             out[(parts["workflow"].strip('"'), parts["verdict"].strip('"'))] = int(float(value))
     return out
@@ -230,7 +282,10 @@ async def test_metrics_show_the_backlog_lag_and_request_latency(client, demo_db,
     after = _verdicts((await client.get("/metrics", headers=erp)).text)
     assert after.get(("pick", "refused"), 0) - before.get(("pick", "refused"), 0) == 1
     assert after.get(("pick", "accepted"), 0) == before.get(("pick", "accepted"), 0)
-    assert 'udipick_scan_verdicts_total{verdict="refused",workflow="pick"}' in (await client.get("/metrics", headers=erp)).text
+    assert (
+        'udipick_scan_verdicts_total{verdict="refused",workflow="pick"}'
+        in (await client.get("/metrics", headers=erp)).text
+    )
     assert (await client.get("/metrics", headers=picker)).status_code == 403
 
 
@@ -238,15 +293,20 @@ async def test_metrics_show_this_processs_garbage_collector_pauses(client, erp):
     import gc
 
     def collections(text: str) -> int:
-        return sum(int(float(line.rsplit(" ", 1)[1])) for line in text.splitlines()
-                   if line.startswith('udipick_gc_pause_seconds_count{generation="2"}'))
+        return sum(
+            int(float(line.rsplit(" ", 1)[1]))
+            for line in text.splitlines()
+            if line.startswith('udipick_gc_pause_seconds_count{generation="2"}')
+        )
 
     before = collections((await client.get("/metrics", headers=erp)).text)
     gc.collect()  # a full collection, as the collector makes one under load
     body = (await client.get("/metrics", headers=erp)).text
     assert collections(body) >= before + 1
     assert "# TYPE udipick_gc_pause_seconds histogram" in body
-    longest = next(line for line in body.splitlines() if line.startswith('udipick_gc_pause_max_seconds{generation="2"}'))
+    longest = next(
+        line for line in body.splitlines() if line.startswith('udipick_gc_pause_max_seconds{generation="2"}')
+    )
     assert float(longest.rsplit(" ", 1)[1]) > 0
 
 

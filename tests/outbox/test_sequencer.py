@@ -6,10 +6,10 @@ import asyncio
 import random
 
 from sqlalchemy import text
-from udipick.db.outbox import add_events
-from udipick.services import outbox
 
 from tests.outbox.conftest import ACTOR, write_events
+from udipick.db.outbox import add_events
+from udipick.services import outbox
 
 
 async def _positions(db) -> dict[str, int | None]:
@@ -67,7 +67,9 @@ async def test_concurrent_writers_committing_out_of_order_never_show_a_reader_a_
         rng = random.Random(w)
         for k in range(per_writer):
             async with db() as s:
-                await add_events(s, ACTOR, [("test.happened.v1", {"tag": f"{w}-{k}-{j}"}) for j in range(rng.randint(1, 3))])
+                await add_events(
+                    s, ACTOR, [("test.happened.v1", {"tag": f"{w}-{k}-{j}"}) for j in range(rng.randint(1, 3))]
+                )
                 await asyncio.sleep(rng.random() * 0.03)  # hold the transaction open: commit order ≠ xid order
                 await s.commit()
 
@@ -111,7 +113,9 @@ async def test_concurrent_writers_committing_out_of_order_never_show_a_reader_a_
     assert txs == sorted(txs)
 
 
-async def test_the_sequencer_reads_one_index_entry_for_the_head_however_empty_the_outbox_was_when_it_planned(database_url):
+async def test_the_sequencer_reads_one_index_entry_for_the_head_however_empty_the_outbox_was_when_it_planned(
+    database_url,
+):
     """Its statements keep one plan per session. Planned on an empty outbox, ``max(position)`` was an
     aggregate over the whole position index, read again on every call as the outbox grew."""
     import asyncpg
@@ -119,8 +123,10 @@ async def test_the_sequencer_reads_one_index_entry_for_the_head_however_empty_th
     from tests.conftest import _dsn
 
     conn = await asyncpg.connect(_dsn(database_url))
-    add = ("INSERT INTO outbox_events (event_id, type, occurred_at, data)"
-           " SELECT gen_random_uuid(), 'test.happened.v1', now(), '{}' FROM generate_series(1, $1)")
+    add = (
+        "INSERT INTO outbox_events (event_id, type, occurred_at, data)"
+        " SELECT gen_random_uuid(), 'test.happened.v1', now(), '{}' FROM generate_series(1, $1)"
+    )
 
     async def sequence_all() -> tuple[int, int]:
         """(head, calls): a transaction of another database (xids are cluster-wide) may hold rows back a while."""
@@ -133,7 +139,9 @@ async def test_the_sequencer_reads_one_index_entry_for_the_head_however_empty_th
 
     async def head_index_reads() -> int:
         await conn.execute("SELECT pg_stat_force_next_flush()")  # this session's counts, visible to the next statement
-        return await conn.fetchval("SELECT idx_tup_read FROM pg_stat_user_indexes WHERE indexrelname = 'uq_outbox_events_position'")
+        return await conn.fetchval(
+            "SELECT idx_tup_read FROM pg_stat_user_indexes WHERE indexrelname = 'uq_outbox_events_position'"
+        )
 
     try:
         # an outbox vacuumed while empty (a new installation, a restored one, the bench's fresh warehouse):
@@ -164,25 +172,32 @@ async def test_the_head_and_backlog_are_read_from_indexes_in_plans_cached_on_an_
     async def reads() -> tuple[int, int]:
         """(rows the outbox gave sequential scans, entries the position index gave index scans) so far."""
         await conn.execute("SELECT pg_stat_force_next_flush()")
-        return tuple(await conn.fetchrow(
-            "SELECT t.seq_tup_read, i.idx_tup_read FROM pg_stat_user_tables t JOIN pg_stat_user_indexes i ON i.relid = t.relid"
-            " WHERE t.relname = 'outbox_events' AND i.indexrelname = 'uq_outbox_events_position'"))
+        return tuple(
+            await conn.fetchrow(
+                "SELECT t.seq_tup_read, i.idx_tup_read FROM pg_stat_user_tables t JOIN pg_stat_user_indexes i ON i.relid = t.relid"
+                " WHERE t.relname = 'outbox_events' AND i.indexrelname = 'uq_outbox_events_position'"
+            )
+        )
 
     try:
         await conn.execute("VACUUM (ANALYZE) outbox_events")
         for _ in range(7):  # past the custom plans: this connection keeps its plans from now on
             assert await conn.fetchval(HEAD) == 0
             assert tuple(await conn.fetchrow(BACKLOG)) == (0, None)
-        await conn.execute("INSERT INTO outbox_events (event_id, type, occurred_at, data)"
-                           " SELECT gen_random_uuid(), 'test.happened.v1', now(), '{}' FROM generate_series(1, 5000)")
+        await conn.execute(
+            "INSERT INTO outbox_events (event_id, type, occurred_at, data)"
+            " SELECT gen_random_uuid(), 'test.happened.v1', now(), '{}' FROM generate_series(1, 5000)"
+        )
         await conn.execute("UPDATE outbox_events SET position = id")  # numbered, as the sequencer would
         last = await conn.fetchval("SELECT max(id) FROM outbox_events")
         seq_before, index_before = await reads()
         assert await conn.fetchval(HEAD) == last
         seq_after, index_after = await reads()
         assert seq_after == seq_before and index_after - index_before == 1
-        await conn.execute("INSERT INTO outbox_events (event_id, type, occurred_at, data)"
-                           " VALUES (gen_random_uuid(), 'test.happened.v1', now(), '{}')")
+        await conn.execute(
+            "INSERT INTO outbox_events (event_id, type, occurred_at, data)"
+            " VALUES (gen_random_uuid(), 'test.happened.v1', now(), '{}')"
+        )
         assert (await conn.fetchrow(BACKLOG))["unsequenced"] == 1
         assert (await reads())[0] == seq_before  # counted from the partial index, not by reading the 5,001 rows
     finally:

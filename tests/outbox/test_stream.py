@@ -10,10 +10,10 @@ from urllib.parse import quote
 import pytest
 import websockets
 from sqlalchemy import text
-from udipick.api.stream import StreamOptions
 
 from tests.conftest import login, wait_until
 from tests.outbox.conftest import connect, live_server, receive_events, write_events
+from udipick.api.stream import StreamOptions
 
 
 async def _next_control(ws, kind: str, timeout: float = 5.0) -> dict:
@@ -26,7 +26,10 @@ async def _next_control(ws, kind: str, timeout: float = 5.0) -> dict:
 
 async def _acked(db, subscriber: str, position: int) -> bool:
     async with db() as s:
-        return await s.scalar(text("SELECT acked_position FROM stream_subscribers WHERE name = :n"), {"n": subscriber}) == position
+        return (
+            await s.scalar(text("SELECT acked_position FROM stream_subscribers WHERE name = :n"), {"n": subscriber})
+            == position
+        )
 
 
 async def test_a_client_gets_the_backlog_then_live_events_in_position_order(demo_database_url, demo_db, erp_key):
@@ -46,7 +49,9 @@ async def test_a_client_gets_the_backlog_then_live_events_in_position_order(demo
     assert all(m["user"] == "tester" and m["device"] == "dev-1" and m["occurredAt"] for m in got)
 
 
-async def test_a_reconnect_without_after_resumes_after_the_last_ack_with_the_same_event_ids(demo_database_url, demo_db, erp_key):
+async def test_a_reconnect_without_after_resumes_after_the_last_ack_with_the_same_event_ids(
+    demo_database_url, demo_db, erp_key
+):
     ids = await write_events(demo_db, 10)
     async with live_server(demo_database_url) as (host, _app):
         async with await connect(host, erp_key, "?subscriber=ledger") as ws:
@@ -73,7 +78,9 @@ async def test_a_reconnect_without_after_resumes_after_the_last_ack_with_the_sam
     assert acked == 4
 
 
-async def test_an_ack_beyond_what_was_sent_is_refused_and_a_smaller_ack_never_rewinds(demo_database_url, demo_db, erp_key):
+async def test_an_ack_beyond_what_was_sent_is_refused_and_a_smaller_ack_never_rewinds(
+    demo_database_url, demo_db, erp_key
+):
     await write_events(demo_db, 3)
     async with live_server(demo_database_url) as (host, _app):
         async with await connect(host, erp_key, "?subscriber=acks") as ws:
@@ -100,7 +107,9 @@ async def test_an_idle_stream_sends_heartbeats_with_the_head(demo_database_url, 
     assert beat["head"] == 2 and beat["sent"] == 2
 
 
-async def test_a_consumer_that_stops_reading_is_closed_and_the_server_holds_at_most_a_page(demo_database_url, demo_db, erp_key):
+async def test_a_consumer_that_stops_reading_is_closed_and_the_server_holds_at_most_a_page(
+    demo_database_url, demo_db, erp_key
+):
     # 2,000 events of ~4 KB (8 MB): far more than the socket buffers take while nobody reads
     async with demo_db() as s:
         await s.execute(
@@ -137,7 +146,9 @@ async def test_a_handheld_user_may_not_open_the_erp_stream(demo_database_url, cl
     async with live_server(demo_database_url) as (host, _app):
         with pytest.raises((websockets.exceptions.InvalidStatus, websockets.exceptions.ConnectionClosed)):
             # with its device, so the refusal is the role's (a picker may not read the ERP stream)
-            async with await connect(host, headers["Authorization"].split()[1], f"?device_id={headers['X-Device-Id']}") as ws:
+            async with await connect(
+                host, headers["Authorization"].split()[1], f"?device_id={headers['X-Device-Id']}"
+            ) as ws:
                 await ws.recv()
         with pytest.raises((websockets.exceptions.InvalidStatus, websockets.exceptions.ConnectionClosed)):
             async with websockets.connect(f"ws://{host}/api/v1/erp/stream") as ws:
@@ -194,7 +205,9 @@ async def test_the_example_erp_client_applies_each_event_once_and_acks(demo_data
 
         async def acked() -> int:
             async with demo_db() as s:
-                return await s.scalar(text("SELECT acked_position FROM stream_subscribers WHERE name = 'erp-ledger'")) or 0
+                return (
+                    await s.scalar(text("SELECT acked_position FROM stream_subscribers WHERE name = 'erp-ledger'")) or 0
+                )
 
         try:
             async with asyncio.timeout(10):

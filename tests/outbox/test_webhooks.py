@@ -8,7 +8,6 @@ import json
 import pytest
 from sqlalchemy import text
 from standardwebhooks import Webhook
-from udipick.services import webhooks
 
 from tests.conftest import test_settings as settings_for_tests
 from tests.outbox.conftest import (
@@ -19,12 +18,17 @@ from tests.outbox.conftest import (
     wait_until,
     write_events,
 )
+from udipick.services import webhooks
 
 
 def test_a_signature_verifies_with_the_standard_webhooks_library():
     secret = webhooks.new_secret()
     body = b'{"position":1}'
-    headers = {"webhook-id": "msg_1", "webhook-timestamp": "1700000000", "webhook-signature": webhooks.sign(secret, "msg_1", 1700000000, body)}
+    headers = {
+        "webhook-id": "msg_1",
+        "webhook-timestamp": "1700000000",
+        "webhook-signature": webhooks.sign(secret, "msg_1", 1700000000, body),
+    }
     expected = Webhook(secret).sign("msg_1", dt.datetime.fromtimestamp(1700000000, tz=dt.UTC), body.decode())
     assert headers["webhook-signature"] == expected
     assert webhooks.sign(webhooks.new_secret(), "msg_1", 1700000000, body) != expected
@@ -32,11 +36,18 @@ def test_a_signature_verifies_with_the_standard_webhooks_library():
 
 async def _deliveries(db, sub_id: int) -> dict[str, int]:
     async with db() as s:
-        rows = (await s.execute(text("SELECT status, count(*) FROM webhook_deliveries WHERE subscription_id = :id GROUP BY status"), {"id": sub_id})).all()
+        rows = (
+            await s.execute(
+                text("SELECT status, count(*) FROM webhook_deliveries WHERE subscription_id = :id GROUP BY status"),
+                {"id": sub_id},
+            )
+        ).all()
     return dict(rows)
 
 
-async def test_a_receiver_that_is_down_then_failing_then_slow_gets_everything_in_order_once_it_recovers(database_url, db):
+async def test_a_receiver_that_is_down_then_failing_then_slow_gets_everything_in_order_once_it_recovers(
+    database_url, db
+):
     port = free_port()
     sub = await make_subscription(db, f"http://127.0.0.1:{port}/erp/hooks")
     ids = await write_events(db, 5)
@@ -53,7 +64,9 @@ async def test_a_receiver_that_is_down_then_failing_then_slow_gets_everything_in
         # down: nothing listens on the port yet
         async def refused_twice():
             async with db() as s:
-                return (await s.scalar(text("SELECT attempts FROM webhook_deliveries ORDER BY position LIMIT 1")) or 0) >= 2
+                return (
+                    await s.scalar(text("SELECT attempts FROM webhook_deliveries ORDER BY position LIMIT 1")) or 0
+                ) >= 2
 
         await wait_until(refused_twice)
         ids += await write_events(db, 5, start=5)  # the warehouse keeps working during the outage
@@ -99,7 +112,9 @@ async def test_a_delivery_that_keeps_failing_goes_to_dead_letters_and_the_replay
 
     receiver = await Receiver(behaviour).start()
     h = {"Authorization": f"Bearer {admin_key}"}
-    r = await client.post("/api/v1/erp/webhooks", json={"name": "erp", "url": receiver.url, "maxAttempts": 3}, headers=h)
+    r = await client.post(
+        "/api/v1/erp/webhooks", json={"name": "erp", "url": receiver.url, "maxAttempts": 3}, headers=h
+    )
     assert r.status_code == 201, r.text
     sub = r.json()
     assert sub["secret"].startswith("whsec_")
@@ -169,9 +184,12 @@ async def test_two_relays_share_the_subscriptions_and_each_event_arrives_once_pe
 async def strict_client(demo_database_url):
     """The app as deployed: webhooks may not point at this host (no UDIPICK_WEBHOOK_ALLOW_LOOPBACK)."""
     from litestar.testing import AsyncTestClient
+
     from udipick.api.app import create_app
 
-    async with AsyncTestClient(app=create_app(settings_for_tests(webhook_allow_loopback=False), database_url=demo_database_url)) as c:
+    async with AsyncTestClient(
+        app=create_app(settings_for_tests(webhook_allow_loopback=False), database_url=demo_database_url)
+    ) as c:
         yield c
 
 
@@ -205,14 +223,20 @@ async def test_a_webhook_to_this_host_or_its_link_local_network_is_refused_at_re
 
 async def test_a_lan_erp_is_allowed_and_a_url_changed_to_the_metadata_service_is_refused(strict_client, admin_key):
     h = {"Authorization": f"Bearer {admin_key}"}
-    r = await strict_client.post("/api/v1/erp/webhooks", json={"name": "erp", "url": "http://10.20.0.5:8069/hooks"}, headers=h)
+    r = await strict_client.post(
+        "/api/v1/erp/webhooks", json={"name": "erp", "url": "http://10.20.0.5:8069/hooks"}, headers=h
+    )
     assert r.status_code == 201, r.text
     sub_id = r.json()["id"]
-    r = await strict_client.post("/api/v1/erp/webhooks", json={"name": "erp2", "url": "https://192.168.1.20/h"}, headers=h)
+    r = await strict_client.post(
+        "/api/v1/erp/webhooks", json={"name": "erp2", "url": "https://192.168.1.20/h"}, headers=h
+    )
     assert r.status_code == 201, r.text
     r = await strict_client.patch(f"/api/v1/erp/webhooks/{sub_id}", json={"url": "http://169.254.169.254/"}, headers=h)
     assert r.status_code == 422 and r.json()["code"] == "webhook-target-refused"
-    assert (await strict_client.get(f"/api/v1/erp/webhooks/{sub_id}", headers=h)).json()["url"] == "http://10.20.0.5:8069/hooks"
+    assert (await strict_client.get(f"/api/v1/erp/webhooks/{sub_id}", headers=h)).json()[
+        "url"
+    ] == "http://10.20.0.5:8069/hooks"
 
 
 async def test_the_loopback_setting_allows_this_host_but_never_the_metadata_service(client, admin_key):
@@ -237,7 +261,9 @@ async def test_a_delivery_is_checked_again_when_it_is_sent_and_never_reaches_a_r
     async with db() as s:
         errors = (await s.execute(text("SELECT error FROM webhook_attempts ORDER BY id"))).scalars().all()
     assert len(errors) == 2
-    assert all(e.startswith("refused: a webhook may not be sent to 127.0.0.1: that is udipick's own host") for e in errors)
+    assert all(
+        e.startswith("refused: a webhook may not be sent to 127.0.0.1: that is udipick's own host") for e in errors
+    )
 
 
 async def test_a_delivery_goes_to_the_address_it_checked_with_the_urls_host_in_the_request(database_url, db):

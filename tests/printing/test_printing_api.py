@@ -8,10 +8,10 @@ import json
 import pytest
 import zxingcpp
 from PIL import Image
-from udipick.integrations.labels.render import render_label
 
 from tests.conftest import login
 from tests.printing.conftest import free_port
+from udipick.integrations.labels.render import render_label
 
 ITEM = {"gtin": "09501101530003", "lot": "AB-12x", "expiry": "2027-03-31", "item_name": "Syringe 10 ml"}
 
@@ -36,21 +36,40 @@ async def test_admins_manage_printers_supervisors_read_and_pickers_neither(clien
     admin, supervisor, picker = [await login(client, u) for u in ("admin", "supervisor", "picker")]
     created = await register(client, admin, "dock-1", 9100, zone="DOCK", location="RCV-01")
     assert created["location"] == "RCV-01" and "sscc" in created["labels"]
-    problem(await client.post("/api/v1/printers", json={"name": "x", "host": "h", "dpi": 203, "labelSize": "4x6"}, headers=picker),
-            403, "permission-denied")
+    problem(
+        await client.post(
+            "/api/v1/printers", json={"name": "x", "host": "h", "dpi": 203, "labelSize": "4x6"}, headers=picker
+        ),
+        403,
+        "permission-denied",
+    )
     listed = (await client.get("/api/v1/printers", headers=supervisor)).json()
     assert [p["name"] for p in listed] == ["dock-1"]
     problem(await client.get("/api/v1/printers", headers=picker), 403, "permission-denied")
-    problem(await client.post("/api/v1/printers", json={"name": "dock-1", "host": "h", "dpi": 203, "labelSize": "4x6"}, headers=admin),
-            409, "printer-already-registered")
-    r = await client.put("/api/v1/printers/dock-1", headers=admin,
-                         json={"name": "dock-2", "host": "10.0.0.9", "dpi": 300, "labelSize": "2x1", "zone": "DOCK"})
+    problem(
+        await client.post(
+            "/api/v1/printers", json={"name": "dock-1", "host": "h", "dpi": 203, "labelSize": "4x6"}, headers=admin
+        ),
+        409,
+        "printer-already-registered",
+    )
+    r = await client.put(
+        "/api/v1/printers/dock-1",
+        headers=admin,
+        json={"name": "dock-2", "host": "10.0.0.9", "dpi": 300, "labelSize": "2x1", "zone": "DOCK"},
+    )
     assert r.status_code == 200 and r.json()["labels"] == ["item", "location", "lpn"], r.text
     problem(await client.put("/api/v1/printers/dock-2", headers=supervisor, json={}), 403)
     r = await client.put("/api/v1/device-printers/scanner-9", json={"printer": "dock-2"}, headers=admin)
     assert r.json() == {"deviceId": "scanner-9", "printer": "dock-2"}
-    assert (await client.get("/api/v1/device-printers", headers=supervisor)).json() == [{"deviceId": "scanner-9", "printer": "dock-2"}]
-    problem(await client.put("/api/v1/device-printers/scanner-9", json={"printer": "nope"}, headers=admin), 404, "unknown-printer")
+    assert (await client.get("/api/v1/device-printers", headers=supervisor)).json() == [
+        {"deviceId": "scanner-9", "printer": "dock-2"}
+    ]
+    problem(
+        await client.put("/api/v1/device-printers/scanner-9", json={"printer": "nope"}, headers=admin),
+        404,
+        "unknown-printer",
+    )
     assert (await client.delete("/api/v1/printers/dock-2", headers=admin)).status_code == 204
     assert (await client.get("/api/v1/device-printers", headers=admin)).json() == []
     problem(await client.delete("/api/v1/printers/dock-2", headers=admin), 404, "unknown-printer")
@@ -99,7 +118,9 @@ async def test_a_printer_that_is_down_gives_202_and_the_reason_then_retry_sends_
     picker = await login(client, "picker")
     port = free_port()
     await register(client, admin, "bench", port)
-    r = await client.post("/api/v1/labels/lpn/print", json={"data": {"lpn": "LPN7"}, "printer": "bench", "copies": 2}, headers=picker)
+    r = await client.post(
+        "/api/v1/labels/lpn/print", json={"data": {"lpn": "LPN7"}, "printer": "bench", "copies": 2}, headers=picker
+    )
     assert r.status_code == 202, r.text
     failed = r.json()
     assert failed["status"] == "failed" and failed["willRetry"] and "did not take the label" in failed["lastError"]
@@ -116,14 +137,23 @@ async def test_a_printer_that_is_down_gives_202_and_the_reason_then_retry_sends_
 async def test_no_printer_is_a_problem_the_handheld_shows_and_the_job_is_kept_for_a_retry(client, fake_printer):
     admin = await login(client, "admin")
     picker = await login(client, "picker", device="scanner-3")
-    body = problem(await client.post("/api/v1/labels/location/print", json={"data": {"code": "A-01-01"}, "zone": "A"}, headers=picker),
-                   409, "no-printer-for-label")
+    body = problem(
+        await client.post(
+            "/api/v1/labels/location/print", json={"data": {"code": "A-01-01"}, "zone": "A"}, headers=picker
+        ),
+        409,
+        "no-printer-for-label",
+    )
     assert "ask a supervisor to assign a printer" in body["detail"] and body["zone"] == "A"
     kept = (await client.get("/api/v1/print-jobs?status=no_printer", headers=picker)).json()
     assert [j["id"] for j in kept] == [body["job_id"]]
-    problem(await client.post(f"/api/v1/print-jobs/{body['job_id']}/retry", headers=picker), 409, "no-printer-for-label")
+    problem(
+        await client.post(f"/api/v1/print-jobs/{body['job_id']}/retry", headers=picker), 409, "no-printer-for-label"
+    )
     await register(client, admin, "bench", fake_printer.port)
-    assert (await client.put("/api/v1/device-printers/scanner-3", json={"printer": "bench"}, headers=admin)).status_code == 200
+    assert (
+        await client.put("/api/v1/device-printers/scanner-3", json={"printer": "bench"}, headers=admin)
+    ).status_code == 200
     r = await client.post(f"/api/v1/print-jobs/{body['job_id']}/retry", headers=picker)
     assert r.status_code == 201 and r.json()["printer"] == "bench", r.text
     assert fake_printer.wait_for_jobs(1) == [render_label("location", {"code": "A-01-01"})]

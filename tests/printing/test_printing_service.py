@@ -7,6 +7,9 @@ import datetime as dt
 
 import pytest
 from sqlalchemy import func, select
+
+from tests.conftest import wait_until
+from tests.printing.conftest import FakePrinter, free_port
 from udipick.db.models import User
 from udipick.db.models_printing import PrintJob
 from udipick.domain.access import Actor
@@ -20,9 +23,6 @@ from udipick.integrations.labels.render import ZplTemplates, render_label
 from udipick.integrations.print_worker import Backoff, PrintWorker, send_now
 from udipick.services import printing
 from udipick.services.printing import PrinterSpec, queue_label
-
-from tests.conftest import wait_until
-from tests.printing.conftest import FakePrinter, free_port
 
 #: the templates the app wires in (api/app.py), handed to the services as their LabelRenderer
 LABELS = ZplTemplates()
@@ -42,7 +42,9 @@ async def actor(db, username: str, device: str | None = "scanner-1") -> Actor:
 async def add_printer(db, name: str, port: int, *, size: str = "4x6", dpi: int = 203, zone: str | None = None) -> None:
     admin = await actor(db, "admin", device=None)
     async with db() as s, s.begin():
-        await printing.add_printer(s, admin, PrinterSpec(name=name, host="127.0.0.1", port=port, dpi=dpi, label_size=size, zone=zone))
+        await printing.add_printer(
+            s, admin, PrinterSpec(name=name, host="127.0.0.1", port=port, dpi=dpi, label_size=size, zone=zone)
+        )
 
 
 async def job(db, job_id: int) -> PrintJob:
@@ -68,7 +70,9 @@ async def test_queue_label_writes_in_the_callers_transaction_and_does_not_commit
         ref = await queue_label(s, picker, LABELS, kind="location", data={"code": "A-01-01"}, zone="A")
         await s.rollback()
     async with demo_db() as s:
-        assert (await s.execute(select(func.count()).select_from(PrintJob).where(PrintJob.id == ref.job_id))).scalar() == 0
+        assert (
+            await s.execute(select(func.count()).select_from(PrintJob).where(PrintJob.id == ref.job_id))
+        ).scalar() == 0
 
 
 @pytest.mark.parametrize(
@@ -138,6 +142,7 @@ async def test_a_printer_that_is_down_then_up_gets_the_job_after_retry_and_the_t
     assert failed.next_attempt_at is not None and "tries again by itself" in printing.job_message(failed)
     printer = FakePrinter(port).start()
     try:
+
         async def due() -> bool:  # by PostgreSQL's clock, the one the worker's claim compares with
             async with demo_db() as s:
                 return await s.scalar(select(PrintJob.next_attempt_at <= func.now()).where(PrintJob.id == ref.job_id))
@@ -163,7 +168,11 @@ async def test_after_the_last_attempt_a_failed_job_waits_for_a_person_and_retry_
     worker = PrintWorker(demo_db, timeout=1, backoff=Backoff(base=0.0, maximum=0.0))
     assert await worker.run_once() == printing.DEFAULT_MAX_ATTEMPTS
     given_up = await job(demo_db, ref.job_id)
-    assert (given_up.status, given_up.attempts, given_up.next_attempt_at) == ("failed", printing.DEFAULT_MAX_ATTEMPTS, None)
+    assert (given_up.status, given_up.attempts, given_up.next_attempt_at) == (
+        "failed",
+        printing.DEFAULT_MAX_ATTEMPTS,
+        None,
+    )
     assert "press retry" in printing.job_message(given_up)
     assert await worker.run_once() == 0
     printer = FakePrinter(port).start()
@@ -197,7 +206,9 @@ async def test_a_reprint_is_a_new_job_with_the_same_bytes_or_re_rendered_for_ano
     assert sorted(fake_printer.wait_for_jobs(3)) == sorted([same.zpl, same.zpl, other.zpl])
 
 
-async def test_removing_a_printer_keeps_its_waiting_jobs_as_no_printer_and_they_can_be_reassigned(demo_db, fake_printer):
+async def test_removing_a_printer_keeps_its_waiting_jobs_as_no_printer_and_they_can_be_reassigned(
+    demo_db, fake_printer
+):
     await add_printer(demo_db, "dock", free_port(), zone="DOCK")
     await add_printer(demo_db, "ship-300", fake_printer.port, size="4x6", dpi=300)
     picker = await actor(demo_db, "picker")
@@ -219,7 +230,9 @@ async def test_copies_go_out_in_one_job_but_a_serial_label_is_never_copied(demo_
     await add_printer(demo_db, "dock", fake_printer.port, zone="DOCK")
     picker = await actor(demo_db, "picker")
     async with demo_db() as s, s.begin():
-        three = await printing.create_job(s, picker, LABELS, kind="location", data={"code": "A-01-01"}, zone="DOCK", copies=3)
+        three = await printing.create_job(
+            s, picker, LABELS, kind="location", data={"code": "A-01-01"}, zone="DOCK", copies=3
+        )
     assert (await send_now(demo_db, three.id)).status == "sent"
     assert fake_printer.wait_for_jobs(1) == [render_label("location", {"code": "A-01-01"}) * 3]
     with pytest.raises(InvalidLabelData, match="one label per serial"):
@@ -231,14 +244,19 @@ async def test_two_workers_send_every_job_exactly_once(demo_db, fake_printer):
     await add_printer(demo_db, "dock", fake_printer.port, zone="DOCK")
     picker = await actor(demo_db, "picker")
     async with demo_db() as s, s.begin():
-        refs = [await queue_label(s, picker, LABELS, kind="lpn", data={"lpn": f"LPN{i:04d}"}, zone="DOCK") for i in range(12)]
+        refs = [
+            await queue_label(s, picker, LABELS, kind="lpn", data={"lpn": f"LPN{i:04d}"}, zone="DOCK")
+            for i in range(12)
+        ]
     a, b = PrintWorker(demo_db, timeout=2, concurrency=2), PrintWorker(demo_db, timeout=2, concurrency=2)
     counts = await asyncio.gather(a.run_once(), b.run_once())
     assert sum(counts) == 12
     received = fake_printer.wait_for_jobs(12)
     assert sorted(received) == sorted(render_label("lpn", {"lpn": f"LPN{i:04d}"}) for i in range(12))
     async with demo_db() as s:
-        statuses = (await s.execute(select(PrintJob.status, PrintJob.attempts).where(PrintJob.id.in_([r.job_id for r in refs])))).all()
+        statuses = (
+            await s.execute(select(PrintJob.status, PrintJob.attempts).where(PrintJob.id.in_([r.job_id for r in refs])))
+        ).all()
     assert set(statuses) == {("sent", 1)}
 
 

@@ -6,11 +6,19 @@ import datetime as dt
 import uuid
 
 from sqlalchemy import text
+
 from udipick.services.demo import demo_gtin
 
 GS = "\x1d"
 
-REF = {"SYR-10ML": 1001, "STENT-DES-3018": 1002, "PEN-NDL-4MM": 1003, "GLOVE-NIT-M": 1004, "CATH-IMP-6F": 1006, "IMPLANT-QC": 1007}
+REF = {
+    "SYR-10ML": 1001,
+    "STENT-DES-3018": 1002,
+    "PEN-NDL-4MM": 1003,
+    "GLOVE-NIT-M": 1004,
+    "CATH-IMP-6F": 1006,
+    "IMPLANT-QC": 1007,
+}
 
 
 def days(n: int) -> dt.date:
@@ -18,7 +26,9 @@ def days(n: int) -> dt.date:
     return dt.date.today() + dt.timedelta(days=n)
 
 
-def datamatrix(item: str, *, indicator: int = 0, lot: str | None = None, expiry: dt.date | None = None, serial: str | None = None) -> str:
+def datamatrix(
+    item: str, *, indicator: int = 0, lot: str | None = None, expiry: dt.date | None = None, serial: str | None = None
+) -> str:
     """A GS1 DataMatrix as a handheld sends it: ``]d2`` then element strings, GS after variable-length ones."""
     out = f"]d201{demo_gtin(REF[item], indicator)}"
     if expiry is not None:

@@ -7,14 +7,14 @@ import asyncio
 import uuid
 
 from sqlalchemy import select, text
+
+from tests.receiving.helpers import LEDGER_FOR, datamatrix, days, rows, scalar
 from udipick.config import Settings
 from udipick.db.engine import make_engine, make_sessionmaker
 from udipick.db.models import User
 from udipick.domain.access import Actor
 from udipick.integrations.labels.render import ZplTemplates
 from udipick.services.receiving import receipt as svc
-
-from tests.receiving.helpers import LEDGER_FOR, datamatrix, days, rows, scalar
 
 LABELS = ZplTemplates()  # the renderer api/app.py wires in
 
@@ -48,13 +48,19 @@ async def test_two_receivers_racing_for_the_last_open_units_never_over_receive(d
 
         # hold the line so that both scans are inside their transactions before either may judge it
         blocker = await demo_db().__aenter__()
-        await blocker.execute(text(
-            "SELECT 1 FROM inbound_lines l JOIN inbound_documents d ON d.id = l.document_id"
-            " WHERE d.erp_id = 'PO-1001' AND l.line_no = 1 FOR UPDATE"
-        ))
+        await blocker.execute(
+            text(
+                "SELECT 1 FROM inbound_lines l JOIN inbound_documents d ON d.id = l.document_id"
+                " WHERE d.erp_id = 'PO-1001' AND l.line_no = 1 FOR UPDATE"
+            )
+        )
         race = [
-            asyncio.create_task(svc.scan_receipt(db1, alice, settings, LABELS, a, svc.ScanInput(uuid.uuid4(), box), today=days(0))),
-            asyncio.create_task(svc.scan_receipt(db2, bob, settings, LABELS, b, svc.ScanInput(uuid.uuid4(), box), today=days(0))),
+            asyncio.create_task(
+                svc.scan_receipt(db1, alice, settings, LABELS, a, svc.ScanInput(uuid.uuid4(), box), today=days(0))
+            ),
+            asyncio.create_task(
+                svc.scan_receipt(db2, bob, settings, LABELS, b, svc.ScanInput(uuid.uuid4(), box), today=days(0))
+            ),
         ]
         for _ in range(200):
             if await _waiting_on_locks(demo_db) == 2:
@@ -71,14 +77,19 @@ async def test_two_receivers_racing_for_the_last_open_units_never_over_receive(d
     assert sorted(r.status for r in replies) == [200, 409]
     loser = next(r for r in replies if r.status == 409)
     assert (loser.body["code"], loser.body["received"], loser.body["maxAcceptable"]) == ("over-receipt", 200, 10)
-    assert await scalar(
-        demo_db,
-        "SELECT l.quantity_received FROM inbound_lines l JOIN inbound_documents d ON d.id = l.document_id"
-        " WHERE d.erp_id = 'PO-1001' AND l.line_no = 1",
-    ) == 200
+    assert (
+        await scalar(
+            demo_db,
+            "SELECT l.quantity_received FROM inbound_lines l JOIN inbound_documents d ON d.id = l.document_id"
+            " WHERE d.erp_id = 'PO-1001' AND l.line_no = 1",
+        )
+        == 200
+    )
     assert await rows(
         demo_db,
         "SELECT s.status, sum(s.quantity) FROM stock s JOIN lots l ON l.id = s.lot_id WHERE l.lot = 'SY2502A' GROUP BY s.status",
     ) == [("available", 200)]
-    ledger = await rows(demo_db, LEDGER_FOR, doc=svc.receipt_number(a)) + await rows(demo_db, LEDGER_FOR, doc=svc.receipt_number(b))
+    ledger = await rows(demo_db, LEDGER_FOR, doc=svc.receipt_number(a)) + await rows(
+        demo_db, LEDGER_FOR, doc=svc.receipt_number(b)
+    )
     assert sorted(r[4] for r in ledger) == [100, 100]

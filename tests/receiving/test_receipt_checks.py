@@ -3,10 +3,9 @@ conflicts, QC-required items, non-goods labels, hand-counted discrepancies."""
 
 from __future__ import annotations
 
-from udipick.domain.barcodes import hibc_check_character
-
 from tests.conftest import login
 from tests.receiving.helpers import datamatrix, days, rows, scalar, scan_body
+from udipick.domain.barcodes import hibc_check_character
 
 
 async def _start(client, headers, body) -> int:
@@ -26,7 +25,8 @@ async def test_a_blind_receipt_needs_a_supervisor_and_takes_any_quantity(client,
     supervisor = await login(client, "supervisor")
     rid = await _start(client, supervisor, {"blind": True})
     r = await client.post(
-        f"/api/v1/receipts/{rid}/scans", json=scan_body(datamatrix("SYR-10ML", indicator=2, lot="SY-B1", expiry=days(300)), quantity=3),
+        f"/api/v1/receipts/{rid}/scans",
+        json=scan_body(datamatrix("SYR-10ML", indicator=2, lot="SY-B1", expiry=days(300)), quantity=3),
         headers=supervisor,
     )
     assert r.status_code == 200 and r.json()["units"] == 3000 and r.json()["line"] is None
@@ -39,9 +39,17 @@ async def test_a_blind_receipt_needs_a_supervisor_and_takes_any_quantity(client,
 async def test_an_item_that_is_not_on_the_document_is_refused(client, demo_db):
     h = await login(client, "receiver")
     rid = await _start(client, h, {"document": "ASN-2002"})
-    r = await client.post(f"/api/v1/receipts/{rid}/scans", json=scan_body(datamatrix("CATH-IMP-6F", lot="C1", expiry=days(300))), headers=h)
+    r = await client.post(
+        f"/api/v1/receipts/{rid}/scans",
+        json=scan_body(datamatrix("CATH-IMP-6F", lot="C1", expiry=days(300))),
+        headers=h,
+    )
     assert r.status_code == 422
-    assert {k: r.json()[k] for k in ("code", "item", "document")} == {"code": "item-not-on-document", "item": "CATH-IMP-6F", "document": "ASN-2002"}
+    assert {k: r.json()[k] for k in ("code", "item", "document")} == {
+        "code": "item-not-on-document",
+        "item": "CATH-IMP-6F",
+        "document": "ASN-2002",
+    }
     assert await scalar(demo_db, "SELECT count(*) FROM stock_ledger WHERE document_type = 'receipt'") == 0
 
 
@@ -57,7 +65,9 @@ async def test_a_known_lot_with_another_expiry_is_refused_and_reported_as_a_conf
     assert r.status_code == 409 and r.json()["code"] == "lot-expiry-conflict"
     assert (r.json()["knownExpiry"], r.json()["scannedExpiry"]) == (known.isoformat(), days(201).isoformat())
     assert await scalar(demo_db, "SELECT expiry FROM lots WHERE lot = 'SY2405B'") == known  # never overwritten
-    assert await rows(demo_db, "SELECT kind, lot, quantity FROM receipt_discrepancies") == [("lot_expiry_conflict", "SY2405B", 5)]
+    assert await rows(demo_db, "SELECT kind, lot, quantity FROM receipt_discrepancies") == [
+        ("lot_expiry_conflict", "SY2405B", 5)
+    ]
     # the same lot with its known expiry is received normally
     r = await client.post(
         f"/api/v1/receipts/{rid}/scans",
@@ -102,10 +112,14 @@ async def test_hibc_goods_are_received_and_the_missing_lot_is_asked_for(client, 
     h = await login(client, "receiver")
     rid = await _start(client, h, {"document": "PO-1002"})
     primary = "+A123SCREW450"
-    r = await client.post(f"/api/v1/receipts/{rid}/scans", json=scan_body(primary + hibc_check_character(primary)), headers=h)
+    r = await client.post(
+        f"/api/v1/receipts/{rid}/scans", json=scan_body(primary + hibc_check_character(primary)), headers=h
+    )
     assert (r.status_code, r.json()["code"], r.json()["needs"]) == (422, "missing-lot", ["lot"])
     r = await client.post(
-        f"/api/v1/receipts/{rid}/scans", json=scan_body(primary + hibc_check_character(primary), lot="SC0099", quantity=20), headers=h
+        f"/api/v1/receipts/{rid}/scans",
+        json=scan_body(primary + hibc_check_character(primary), lot="SC0099", quantity=20),
+        headers=h,
     )
     assert r.status_code == 200 and (r.json()["units"], r.json()["line"]["open"]) == (20, 0)
     r = await client.post(f"/api/v1/receipts/{rid}/close", json={}, headers=h)
@@ -116,14 +130,18 @@ async def test_hand_counted_discrepancies_are_recorded_with_who_and_why(client, 
     h = await login(client, "receiver", device="hh-3")
     rid = await _start(client, h, {"document": "PO-1001"})
     r = await client.post(
-        f"/api/v1/receipts/{rid}/discrepancies", json={"kind": "damaged", "quantity": 4, "reason": "wet cartons", "lineNo": 2}, headers=h
+        f"/api/v1/receipts/{rid}/discrepancies",
+        json={"kind": "damaged", "quantity": 4, "reason": "wet cartons", "lineNo": 2},
+        headers=h,
     )
     assert r.status_code == 201
     d = r.json()["discrepancies"]
-    assert [(x["kind"], x["lineNo"], x["item"], x["quantity"], x["reason"], x["recordedBy"], x["deviceId"]) for x in d] == [
-        ("damaged", 2, "GLOVE-NIT-M", 4, "wet cartons", "receiver", "hh-3")
-    ]
-    r = await client.post(f"/api/v1/receipts/{rid}/discrepancies", json={"kind": "lost", "quantity": 1, "reason": "x"}, headers=h)
+    assert [
+        (x["kind"], x["lineNo"], x["item"], x["quantity"], x["reason"], x["recordedBy"], x["deviceId"]) for x in d
+    ] == [("damaged", 2, "GLOVE-NIT-M", 4, "wet cartons", "receiver", "hh-3")]
+    r = await client.post(
+        f"/api/v1/receipts/{rid}/discrepancies", json={"kind": "lost", "quantity": 1, "reason": "x"}, headers=h
+    )
     assert r.status_code == 400
 
 
@@ -131,7 +149,9 @@ async def test_a_handheld_can_resume_its_open_receipts(client):
     h = await login(client, "receiver")
     rid = await _start(client, h, {"document": "PO-1001"})
     listed = (await client.get("/api/v1/receipts", params={"document": "PO-1001"}, headers=h)).json()
-    assert [(x["id"], x["status"], x["document"], x["createdBy"]) for x in listed] == [(rid, "open", "PO-1001", "receiver")]
+    assert [(x["id"], x["status"], x["document"], x["createdBy"]) for x in listed] == [
+        (rid, "open", "PO-1001", "receiver")
+    ]
     assert (await client.get("/api/v1/receipts", params={"status": "closed"}, headers=h)).json() == []
     r = await client.get("/api/v1/receipts/999", headers=h)
     assert r.status_code == 404 and r.json()["code"] == "not-found"

@@ -4,7 +4,6 @@ verdict, and stock, ledger and outbox rows are exactly what the verdicts say aft
 from __future__ import annotations
 
 from litestar.testing import AsyncTestClient
-from udipick.api.app import create_app
 
 from tests.conftest import login
 from tests.conftest import test_settings as app_settings
@@ -17,6 +16,7 @@ from tests.receiving.helpers import (
     scalar,
     scan_body,
 )
+from udipick.api.app import create_app
 
 
 async def test_a_full_receipt_of_a_demo_asn_gets_every_verdict_right(client, demo_db, demo_database_url):
@@ -29,7 +29,10 @@ async def test_a_full_receipt_of_a_demo_asn_gets_every_verdict_right(client, dem
     rid, number = receipt["id"], receipt["number"]
     assert receipt["document"]["status"] == "receiving" and receipt["location"] == "RCV-01"
     assert [(ln["lineNo"], ln["item"]["erpId"], ln["ordered"], ln["open"]) for ln in receipt["lines"]] == [
-        (1, "SYR-10ML", 300, 300), (2, "GLOVE-NIT-M", 100, 100), (3, "PEN-NDL-4MM", 50, 50), (4, "STENT-DES-3018", 2, 2)
+        (1, "SYR-10ML", 300, 300),
+        (2, "GLOVE-NIT-M", 100, 100),
+        (3, "PEN-NDL-4MM", 50, 50),
+        (4, "STENT-DES-3018", 2, 2),
     ]
 
     async def scan(body: dict, client_=client, headers=h):
@@ -48,7 +51,12 @@ async def test_a_full_receipt_of_a_demo_asn_gets_every_verdict_right(client, dem
     # a pack-level GTIN (box of 100) converts to base units
     r = await scan(scan_body(datamatrix("SYR-10ML", indicator=1, lot="SY2502A", expiry=days(400))))
     assert r.status_code == 200, r.text
-    assert (r.json()["units"], r.json()["packLevel"], r.json()["line"]["received"], r.json()["label"]) == (100, "box", 120, None)
+    assert (r.json()["units"], r.json()["packLevel"], r.json()["line"]["received"], r.json()["label"]) == (
+        100,
+        "box",
+        120,
+        None,
+    )
 
     # a short-dated lot under the "quarantine" policy: accepted into quarantine, ASN mismatch reported
     r = await scan(scan_body(datamatrix("SYR-10ML", lot="SY-SHORT", expiry=days(30)), quantity=10))
@@ -101,19 +109,29 @@ async def test_a_full_receipt_of_a_demo_asn_gets_every_verdict_right(client, dem
     r = await scan(over)
     assert r.status_code == 409
     assert {k: r.json()[k] for k in ("code", "ordered", "received", "units", "maxAcceptable")} == {
-        "code": "over-receipt", "ordered": 100, "received": 100, "units": 10, "maxAcceptable": 5
+        "code": "over-receipt",
+        "ordered": 100,
+        "received": 100,
+        "units": 10,
+        "maxAcceptable": 5,
     }
 
     # a bare GTIN carries no lot or expiry: both are asked for
     r = await scan(scan_body(f"01{datamatrix('GLOVE-NIT-M')[5:]}"))
     assert (r.status_code, r.json()["code"], r.json()["needs"]) == (422, "missing-lot", ["lot", "expiry"])
-    r = await scan(scan_body(f"01{datamatrix('GLOVE-NIT-M')[5:]}", lot="GL-89", expiry=days(300).isoformat(), quantity=6))
+    r = await scan(
+        scan_body(f"01{datamatrix('GLOVE-NIT-M')[5:]}", lot="GL-89", expiry=days(300).isoformat(), quantity=6)
+    )
     assert r.status_code == 409 and r.json()["code"] == "over-receipt"  # typed data accepted, quantity judged
 
     # damaged goods: recorded with a reason, never stock
     r = await scan(scan_body(datamatrix("GLOVE-NIT-M", indicator=1, lot="GL-88", expiry=days(500)), damaged=True))
     assert (r.status_code, r.json()["code"], r.json()["needs"]) == (422, "missing-reason", ["reason"])
-    r = await scan(scan_body(datamatrix("GLOVE-NIT-M", indicator=1, lot="GL-88", expiry=days(500)), damaged=True, reason="crushed box"))
+    r = await scan(
+        scan_body(
+            datamatrix("GLOVE-NIT-M", indicator=1, lot="GL-88", expiry=days(500)), damaged=True, reason="crushed box"
+        )
+    )
     assert r.status_code == 200 and r.json()["damaged"] is True and r.json()["units"] == 10
 
     # replays answer the first verdict, accepted or refused, and receive nothing twice
@@ -124,20 +142,30 @@ async def test_a_full_receipt_of_a_demo_asn_gets_every_verdict_right(client, dem
 
     # line progress, before closing
     progress = (await client.get(f"/api/v1/receipts/{rid}", headers=h)).json()
-    assert [(ln["lineNo"], ln["received"], ln["open"]) for ln in progress["lines"]] == [(1, 130, 170), (2, 100, 0), (3, 40, 10), (4, 1, 1)]
+    assert [(ln["lineNo"], ln["received"], ln["open"]) for ln in progress["lines"]] == [
+        (1, 130, 170),
+        (2, 100, 0),
+        (3, 40, 10),
+        (4, 1, 1),
+    ]
     assert [(lp["lpn"], lp["label"]["status"]) for lp in progress["lpns"]] == [
-        (lpn_ambient, "no_printer"), (lpn_quarantine, "no_printer"), (lpn_cold, "no_printer"), (lpn_cold_q, "no_printer")
+        (lpn_ambient, "no_printer"),
+        (lpn_quarantine, "no_printer"),
+        (lpn_cold, "no_printer"),
+        (lpn_cold_q, "no_printer"),
     ]
 
     # stock at the dock and the ledger, exactly
-    assert sorted(await rows(demo_db, STOCK_AT, loc="RCV-01")) == sorted([
-        ("SYR-10ML", "SY2502A", None, "available", 120, lpn_ambient),
-        ("SYR-10ML", "SY-SHORT", None, "quarantine", 10, lpn_quarantine),
-        ("STENT-DES-3018", "ST-D4", "STN000401", "available", 1, lpn_ambient),
-        ("PEN-NDL-4MM", "PN4001", None, "available", 30, lpn_cold),
-        ("PEN-NDL-4MM", "PN4001", None, "quarantine", 10, lpn_cold_q),
-        ("GLOVE-NIT-M", "GL-88", None, "available", 100, lpn_ambient),
-    ])
+    assert sorted(await rows(demo_db, STOCK_AT, loc="RCV-01")) == sorted(
+        [
+            ("SYR-10ML", "SY2502A", None, "available", 120, lpn_ambient),
+            ("SYR-10ML", "SY-SHORT", None, "quarantine", 10, lpn_quarantine),
+            ("STENT-DES-3018", "ST-D4", "STN000401", "available", 1, lpn_ambient),
+            ("PEN-NDL-4MM", "PN4001", None, "available", 30, lpn_cold),
+            ("PEN-NDL-4MM", "PN4001", None, "quarantine", 10, lpn_cold_q),
+            ("GLOVE-NIT-M", "GL-88", None, "available", 100, lpn_ambient),
+        ]
+    )
     dock = ("receipt",)
     who = ("receiver", "hh-dock-1")
     assert await rows(demo_db, LEDGER_FOR, doc=number) == [
@@ -149,54 +177,81 @@ async def test_a_full_receipt_of_a_demo_asn_gets_every_verdict_right(client, dem
         (*dock, "PEN-NDL-4MM", "PN4001", None, 10, None, None, "RCV-01", "quarantine", *who),
         (*dock, "GLOVE-NIT-M", "GL-88", None, 100, None, None, "RCV-01", "available", *who),
     ]
-    assert await rows(demo_db, "SELECT lot, status FROM lots WHERE lot IN ('SY-SHORT', 'PN4001', 'SY2502A') ORDER BY lot") == [
-        ("PN4001", "released"), ("SY-SHORT", "quarantine"), ("SY2502A", "released")
-    ]
+    assert await rows(
+        demo_db, "SELECT lot, status FROM lots WHERE lot IN ('SY-SHORT', 'PN4001', 'SY2502A') ORDER BY lot"
+    ) == [("PN4001", "released"), ("SY-SHORT", "quarantine"), ("SY2502A", "released")]
     assert await scalar(demo_db, "SELECT count(*) FROM outbox_events WHERE id > :b", b=outbox_before) == 0
 
     # closing: shorts need a reason
     r = await client.post(f"/api/v1/receipts/{rid}/close", json={}, headers=h)
     assert r.status_code == 422 and r.json()["code"] == "missing-reason"
     assert r.json()["shortLines"] == [
-        {"lineNo": 1, "item": "SYR-10ML", "short": 170}, {"lineNo": 3, "item": "PEN-NDL-4MM", "short": 10},
+        {"lineNo": 1, "item": "SYR-10ML", "short": 170},
+        {"lineNo": 3, "item": "PEN-NDL-4MM", "short": 10},
         {"lineNo": 4, "item": "STENT-DES-3018", "short": 1},
     ]
     r = await client.post(f"/api/v1/receipts/{rid}/close", json={"reason": "supplier short-shipped"}, headers=h)
     assert r.status_code == 200, r.text
     closed = r.json()
     assert closed["status"] == "closed" and closed["document"]["status"] == "open"
-    assert sorted((t["lpn"], t["needs"]) for t in closed["putawayTasks"]) == sorted([
-        (lpn_ambient, "pick or reserve"), (lpn_quarantine, "quarantine"), (lpn_cold, "cold"), (lpn_cold_q, "cold quarantine")
-    ])
+    assert sorted((t["lpn"], t["needs"]) for t in closed["putawayTasks"]) == sorted(
+        [
+            (lpn_ambient, "pick or reserve"),
+            (lpn_quarantine, "quarantine"),
+            (lpn_cold, "cold"),
+            (lpn_cold_q, "cold quarantine"),
+        ]
+    )
 
-    events = await rows(demo_db, "SELECT type, data, username, device_id FROM outbox_events WHERE id > :b ORDER BY id", b=outbox_before)
+    events = await rows(
+        demo_db, "SELECT type, data, username, device_id FROM outbox_events WHERE id > :b ORDER BY id", b=outbox_before
+    )
     assert all(e[2:] == ("receiver", "hh-dock-1") for e in events)
     confirmed = [e[1] for e in events if e[0] == "receipt.confirmed.v1"]
     assert len(confirmed) == 6 and len(events) == 6 + 5
-    assert sorted((d["lineNo"], d["item"], d["lot"], d["status"], d["quantity"], d["serials"], d["lpn"]) for d in confirmed) == sorted([
-        (1, "SYR-10ML", "SY2502A", "available", 120, [], lpn_ambient),
-        (1, "SYR-10ML", "SY-SHORT", "quarantine", 10, [], lpn_quarantine),
-        (2, "GLOVE-NIT-M", "GL-88", "available", 100, [], lpn_ambient),
-        (3, "PEN-NDL-4MM", "PN4001", "available", 30, [], lpn_cold),
-        (3, "PEN-NDL-4MM", "PN4001", "quarantine", 10, [], lpn_cold_q),
-        (4, "STENT-DES-3018", "ST-D4", "available", 1, ["STN000401"], lpn_ambient),
-    ])
+    assert sorted(
+        (d["lineNo"], d["item"], d["lot"], d["status"], d["quantity"], d["serials"], d["lpn"]) for d in confirmed
+    ) == sorted(
+        [
+            (1, "SYR-10ML", "SY2502A", "available", 120, [], lpn_ambient),
+            (1, "SYR-10ML", "SY-SHORT", "quarantine", 10, [], lpn_quarantine),
+            (2, "GLOVE-NIT-M", "GL-88", "available", 100, [], lpn_ambient),
+            (3, "PEN-NDL-4MM", "PN4001", "available", 30, [], lpn_cold),
+            (3, "PEN-NDL-4MM", "PN4001", "quarantine", 10, [], lpn_cold_q),
+            (4, "STENT-DES-3018", "ST-D4", "available", 1, ["STN000401"], lpn_ambient),
+        ]
+    )
     stent = next(d for d in confirmed if d["item"] == "STENT-DES-3018")
     assert stent == {
-        "receipt": number, "document": "ASN-2002", "lineNo": 4, "item": "STENT-DES-3018", "gtin": "00614141010028",
-        "lot": "ST-D4", "expiry": days(700).isoformat(), "productionDate": None, "serials": ["STN000401"], "quantity": 1,
-        "status": "available", "reasons": [], "location": "RCV-01", "lpn": lpn_ambient,
+        "receipt": number,
+        "document": "ASN-2002",
+        "lineNo": 4,
+        "item": "STENT-DES-3018",
+        "gtin": "00614141010028",
+        "lot": "ST-D4",
+        "expiry": days(700).isoformat(),
+        "productionDate": None,
+        "serials": ["STN000401"],
+        "quantity": 1,
+        "status": "available",
+        "reasons": [],
+        "location": "RCV-01",
+        "lpn": lpn_ambient,
     }
     discrepancies = sorted(
-        (d["kind"], d["lineNo"], d["item"], d["quantity"], d["reason"]) for t, d, *_ in events if t == "receipt.discrepancy-recorded.v1"
+        (d["kind"], d["lineNo"], d["item"], d["quantity"], d["reason"])
+        for t, d, *_ in events
+        if t == "receipt.discrepancy-recorded.v1"
     )
-    assert discrepancies == sorted([
-        ("asn_mismatch", 1, "SYR-10ML", 10, "lot SY-SHORT is not on the ASN (expected SY2502A)"),
-        ("damaged", 2, "GLOVE-NIT-M", 10, "crushed box"),
-        ("short", 1, "SYR-10ML", 170, "supplier short-shipped"),
-        ("short", 3, "PEN-NDL-4MM", 10, "supplier short-shipped"),
-        ("short", 4, "STENT-DES-3018", 1, "supplier short-shipped"),
-    ])
+    assert discrepancies == sorted(
+        [
+            ("asn_mismatch", 1, "SYR-10ML", 10, "lot SY-SHORT is not on the ASN (expected SY2502A)"),
+            ("damaged", 2, "GLOVE-NIT-M", 10, "crushed box"),
+            ("short", 1, "SYR-10ML", 170, "supplier short-shipped"),
+            ("short", 3, "PEN-NDL-4MM", 10, "supplier short-shipped"),
+            ("short", 4, "STENT-DES-3018", 1, "supplier short-shipped"),
+        ]
+    )
 
     # a closed receipt takes no more scans
     r = await scan(scan_body(datamatrix("SYR-10ML", lot="SY2502A", expiry=days(400)), quantity=1))

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from msgspec.structs import replace
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from msgspec.structs import replace
 
 from udipick.domain import errors as e
 from udipick.domain.allocation import Candidate, Need, ineligibility, plan_fefo, plan_wave
@@ -22,9 +22,20 @@ def day(n: int) -> dt.date:
 
 def cand(stock_id: int, lot: str, expiry_in: int | None, available: int = 10, **kw) -> Candidate:
     base = dict(
-        stock_id=stock_id, item_id=1, lot_id=stock_id, lot=lot, expiry=day(expiry_in) if expiry_in is not None else None,
-        lot_status="released", serial_id=None, serial=None, location_id=100 + stock_id, location=f"A-{stock_id:02d}",
-        location_type="pick", pick_sequence=stock_id, location_frozen=False, available=available,
+        stock_id=stock_id,
+        item_id=1,
+        lot_id=stock_id,
+        lot=lot,
+        expiry=day(expiry_in) if expiry_in is not None else None,
+        lot_status="released",
+        serial_id=None,
+        serial=None,
+        location_id=100 + stock_id,
+        location=f"A-{stock_id:02d}",
+        location_type="pick",
+        pick_sequence=stock_id,
+        location_frozen=False,
+        available=available,
     )
     base.update(kw)
     return Candidate(**base)
@@ -139,13 +150,30 @@ def _wave_line_by_line(cs, needs):
 
 @settings(max_examples=200, deadline=None)
 @given(
-    stock=st.lists(st.tuples(st.integers(1, 3), st.sampled_from(["A", "B", "C", "D"]), st.one_of(st.none(), st.integers(-5, 400)),
-                             st.integers(0, 12), st.sampled_from(["pick", "reserve", "bonded"]), st.booleans()), max_size=14),
-    lines=st.lists(st.tuples(st.integers(1, 3), st.integers(1, 25), st.sampled_from([0, 30, 180]), st.booleans()), min_size=1, max_size=8),
+    stock=st.lists(
+        st.tuples(
+            st.integers(1, 3),
+            st.sampled_from(["A", "B", "C", "D"]),
+            st.one_of(st.none(), st.integers(-5, 400)),
+            st.integers(0, 12),
+            st.sampled_from(["pick", "reserve", "bonded"]),
+            st.booleans(),
+        ),
+        max_size=14,
+    ),
+    lines=st.lists(
+        st.tuples(st.integers(1, 3), st.integers(1, 25), st.sampled_from([0, 30, 180]), st.booleans()),
+        min_size=1,
+        max_size=8,
+    ),
 )
 def test_a_wave_plans_each_line_on_what_the_lines_before_it_left(stock, lines):
-    cs = [cand(i + 1, lot, exp, avail, item_id=item, location_type=kind, location_frozen=frozen, pick_sequence=(i * 7) % 5)
-          for i, (item, lot, exp, avail, kind, frozen) in enumerate(stock)]
+    cs = [
+        cand(
+            i + 1, lot, exp, avail, item_id=item, location_type=kind, location_frozen=frozen, pick_sequence=(i * 7) % 5
+        )
+        for i, (item, lot, exp, avail, kind, frozen) in enumerate(stock)
+    ]
     needs = [need(q, min_days=m, bonded=b, item=item, line=k + 1) for k, (item, q, m, b) in enumerate(lines)]
     assert plan_wave(cs, needs, today=TODAY) == _wave_line_by_line(cs, needs)
 
@@ -158,15 +186,34 @@ def test_other_items_are_ignored():
 # ---- the scan verdict ------------------------------------------------------------------------------
 
 TASK = TaskView(
-    task_id=7, item_id=1, item_name="Syringe", gtin="00614141010011", location_id=101, location="A-01", lot_id=1, lot="EARLY",
-    expiry=day(100), serial_id=None, remaining=5, min_shelf_life_days=30, allow_bonded=False,
+    task_id=7,
+    item_id=1,
+    item_name="Syringe",
+    gtin="00614141010011",
+    location_id=101,
+    location="A-01",
+    lot_id=1,
+    lot="EARLY",
+    expiry=day(100),
+    serial_id=None,
+    remaining=5,
+    min_shelf_life_days=30,
+    allow_bonded=False,
 )
-HERE = [cand(1, "EARLY", 100, 5, location_id=101, location="A-01"), cand(2, "SAME", 100, 5, location_id=101, location="A-01"),
-        cand(3, "SOONER", 90, 5, location_id=101, location="A-01"), cand(4, "LATER", 300, 5, location_id=101, location="A-01")]
+HERE = [
+    cand(1, "EARLY", 100, 5, location_id=101, location="A-01"),
+    cand(2, "SAME", 100, 5, location_id=101, location="A-01"),
+    cand(3, "SOONER", 90, 5, location_id=101, location="A-01"),
+    cand(4, "LATER", 300, 5, location_id=101, location="A-01"),
+]
 
 
-def scan(lot: str | None = "EARLY", units: int = 1, item: int | None = 1, serial=None, serial_status=None) -> ScannedUnit:
-    return ScannedUnit(item_id=item, gtin="00614141010011", lot=lot, serial=serial, units=units, serial_status=serial_status)
+def scan(
+    lot: str | None = "EARLY", units: int = 1, item: int | None = 1, serial=None, serial_status=None
+) -> ScannedUnit:
+    return ScannedUnit(
+        item_id=item, gtin="00614141010011", lot=lot, serial=serial, units=units, serial_status=serial_status
+    )
 
 
 def test_the_allocated_lot_is_accepted():

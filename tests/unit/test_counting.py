@@ -74,10 +74,17 @@ def test_lines_a_count_cannot_mean_are_refused_with_a_pointer(lines, lot_tracked
         # short pick confirmed: the shelf is empty
         ([Booked("L1", None, 10)], [], [CountLine("L1", None, 10, 0)]),
         # a loss on one lot, a lot not reported is a lot not there
-        ([Booked("L1", None, 10), Booked("L2", None, 5)], [lot("L1", 7)],
-         [CountLine("L1", None, 10, 7), CountLine("L2", None, 5, 0)]),
+        (
+            [Booked("L1", None, 10), Booked("L2", None, 5)],
+            [lot("L1", 7)],
+            [CountLine("L1", None, 10, 7), CountLine("L2", None, 5, 0)],
+        ),
         # a gain: a lot the books do not have here
-        ([Booked("L1", None, 10)], [lot("L1", 10), lot("L9", 4)], [CountLine("L1", None, 10, 10), CountLine("L9", None, 0, 4)]),
+        (
+            [Booked("L1", None, 10)],
+            [lot("L1", 10), lot("L9", 4)],
+            [CountLine("L1", None, 10, 10), CountLine("L9", None, 0, 4)],
+        ),
         # "none of L9" where the books have none of L9 either says nothing
         ([Booked("L1", None, 10)], [lot("L1", 10), lot("L9", 0)], [CountLine("L1", None, 10, 10)]),
         # reservations travel with the booked bucket
@@ -85,8 +92,11 @@ def test_lines_a_count_cannot_mean_are_refused_with_a_pointer(lines, lot_tracked
         # no lot tracking
         ([Booked(None, None, 3)], [lot(None, 5)], [CountLine(None, None, 3, 5)]),
         # serials: one found, one missing, one found that was booked elsewhere; the lot comes from the books
-        ([Booked("ST-A1", "S1", 1), Booked("ST-A1", "S2", 1)], [unit("S1"), unit("S3")],
-         [CountLine(None, "S3", 0, 1), CountLine("ST-A1", "S1", 1, 1), CountLine("ST-A1", "S2", 1, 0)]),
+        (
+            [Booked("ST-A1", "S1", 1), Booked("ST-A1", "S2", 1)],
+            [unit("S1"), unit("S3")],
+            [CountLine(None, "S3", 0, 1), CountLine("ST-A1", "S1", 1, 1), CountLine("ST-A1", "S2", 1, 0)],
+        ),
         # a serial counted with its lot named
         ([Booked("ST-A1", "S1", 1)], [unit("S1", 1, "ST-A1")], [CountLine("ST-A1", "S1", 1, 1)]),
     ],

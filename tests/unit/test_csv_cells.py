@@ -40,5 +40,7 @@ def test_csv_text_defuses_every_cell_and_keeps_crlf_rows():
     text = csv_text(["item", "lot", "quantity"], [["=cmd|' /C calc'!A0", "=1+2", -4], ["SYR-10ML", "A1", 3]])
     assert text == "item,lot,quantity\r\n'=cmd|' /C calc'!A0,'=1+2,-4\r\nSYR-10ML,A1,3\r\n"
     assert list(csv.reader(io.StringIO(text))) == [
-        ["item", "lot", "quantity"], ["'=cmd|' /C calc'!A0", "'=1+2", "-4"], ["SYR-10ML", "A1", "3"]
+        ["item", "lot", "quantity"],
+        ["'=cmd|' /C calc'!A0", "'=1+2", "-4"],
+        ["SYR-10ML", "A1", "3"],
     ]

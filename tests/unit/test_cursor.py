@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from udipick.domain.cursor import MAX_POSITION, parse_cursor
 from udipick.domain.errors import InvalidCursor
 

@@ -124,7 +124,8 @@ DRIVERS = ("sqlalchemy", "asyncpg")
 
 def test_api_imports_no_database_driver_but_the_listed_type_imports():
     found = [
-        i for i in _imports("api")
+        i
+        for i in _imports("api")
         if i.target.split(".")[0] in DRIVERS
         and (i.module, i.target) not in API_DRIVER_IMPORTS
         and (i.module, i.target.split(".")[0]) not in API_DRIVER_IMPORTS
@@ -134,13 +135,17 @@ def test_api_imports_no_database_driver_but_the_listed_type_imports():
 
 def test_the_listed_api_driver_imports_are_still_there():
     """An exception nobody needs any more is removed, so the list stays the truth."""
-    present = {(i.module, i.target) for i in _imports("api")} | {(i.module, i.target.split(".")[0]) for i in _imports("api")}
+    present = {(i.module, i.target) for i in _imports("api")} | {
+        (i.module, i.target.split(".")[0]) for i in _imports("api")
+    }
     stale = [key for key in API_DRIVER_IMPORTS if key not in present]
     assert not stale, f"no longer imported, drop from API_DRIVER_IMPORTS: {stale}"
 
 
 #: a string that is a statement: SQL verbs as udipick writes them, at the start of the literal
-_SQL = re.compile(r"^\s*(SELECT\s|INSERT\s+INTO\s|UPDATE\s+\w+\s+SET\s|DELETE\s+FROM\s|WITH\s+\w+\s+AS\s*\(|LISTEN\s|NOTIFY\s)")
+_SQL = re.compile(
+    r"^\s*(SELECT\s|INSERT\s+INTO\s|UPDATE\s+\w+\s+SET\s|DELETE\s+FROM\s|WITH\s+\w+\s+AS\s*\(|LISTEN\s|NOTIFY\s)"
+)
 #: calls that run a statement, on a SQLAlchemy session or connection or on an asyncpg connection
 _RUNS_SQL = {"execute", "scalar", "scalars", "fetch", "fetchval", "fetchrow", "executemany"}
 

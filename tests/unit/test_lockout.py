@@ -49,7 +49,12 @@ def test_retry_after_rounds_the_rest_of_a_lock_up_to_whole_seconds(locked_until,
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"max_failures": 0}, {"address_max_failures": 0}, {"lockout": dt.timedelta(0)}, {"address_window": dt.timedelta(seconds=-1)}],
+    [
+        {"max_failures": 0},
+        {"address_max_failures": 0},
+        {"lockout": dt.timedelta(0)},
+        {"address_window": dt.timedelta(seconds=-1)},
+    ],
 )
 def test_a_policy_that_could_never_or_always_lock_is_refused(kwargs):
     with pytest.raises(ValueError):

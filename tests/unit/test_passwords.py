@@ -26,20 +26,42 @@ def weak(_password, _known) -> Strength:
     [
         ("violet-harbour-9", "lin.wei", ["picker"], strong, []),
         ("x" * MIN_LENGTH, "lin.wei", ["picker"], strong, []),
-        ("x" * (MIN_LENGTH - 1), "lin.wei", ["picker"], strong, ["the password has 9 characters; it needs at least 10"]),
+        (
+            "x" * (MIN_LENGTH - 1),
+            "lin.wei",
+            ["picker"],
+            strong,
+            ["the password has 9 characters; it needs at least 10"],
+        ),
         ("x" * MIN_LENGTH, "root", ["admin"], strong, ["the password has 10 characters; it needs at least 12"]),
         ("x" * MIN_LENGTH_ADMIN, "root", ["qa", "admin"], strong, []),
         ("            ", "lin.wei", ["picker"], strong, ["the password is blank"]),
         ("\t \n", "lin.wei", ["picker"], strong, ["the password is blank"]),
         ("", "lin.wei", ["picker"], strong, ["the password is blank"]),
         ("my-Lin.Wei-badge-77", "lin.wei", ["picker"], strong, ["the password contains the user name"]),
-        ("lin.wei", "lin.wei", ["picker"], strong,
-         ["the password has 7 characters; it needs at least 10", "the password contains the user name"]),
+        (
+            "lin.wei",
+            "lin.wei",
+            ["picker"],
+            strong,
+            ["the password has 7 characters; it needs at least 10", "the password contains the user name"],
+        ),
         # a 1-2 letter name is inside ordinary words: left to the estimator, which knows the name
         ("squad-qa-lantern", "qa", ["qa"], strong, []),
-        ("x" * (MAX_LENGTH + 1), "lin.wei", ["picker"], strong,
-         [f"the password has {MAX_LENGTH + 1} characters; at most {MAX_LENGTH} can be used to sign in"]),
-        ("violet-harbour-9", "lin.wei", ["picker"], weak, ["the password is too easy to guess (strength 1 of 4; it needs 3)"]),
+        (
+            "x" * (MAX_LENGTH + 1),
+            "lin.wei",
+            ["picker"],
+            strong,
+            [f"the password has {MAX_LENGTH + 1} characters; at most {MAX_LENGTH} can be used to sign in"],
+        ),
+        (
+            "violet-harbour-9",
+            "lin.wei",
+            ["picker"],
+            weak,
+            ["the password is too easy to guess (strength 1 of 4; it needs 3)"],
+        ),
     ],
 )
 def test_the_password_policy(password, username, roles, estimate, reasons):
@@ -92,4 +114,6 @@ def test_the_policy_with_zxcvbn(password, username, display_name, roles, accepte
         check_password(password, username=username, display_name=display_name, roles=roles, estimate=zxcvbn_strength)
     else:
         with pytest.raises(WeakPassword):
-            check_password(password, username=username, display_name=display_name, roles=roles, estimate=zxcvbn_strength)
+            check_password(
+                password, username=username, display_name=display_name, roles=roles, estimate=zxcvbn_strength
+            )

@@ -4,10 +4,10 @@ passed in: no database, the task, the scan and the stock at the task's location 
 from __future__ import annotations
 
 import datetime as dt
-from msgspec.structs import replace
 from typing import Any
 
 import pytest
+from msgspec.structs import replace
 
 from udipick.domain import errors as e
 from udipick.domain.allocation import Candidate
@@ -21,18 +21,45 @@ def day(n: int) -> dt.date:
 
 
 TASK = PickTask(
-    task_id=7, status="open", quantity=5, picked=0, order="SO-1", order_status="released", item_id=1,
-    item_name="Syringe", gtin="00614141010011", location_id=101, location="A-01", location_barcode="LOC-A-01",
-    stock_id=1, lot_id=11, lot="EARLY", expiry=day(100), serial_id=None, min_shelf_life_days=30, allow_bonded=False,
+    task_id=7,
+    status="open",
+    quantity=5,
+    picked=0,
+    order="SO-1",
+    order_status="released",
+    item_id=1,
+    item_name="Syringe",
+    gtin="00614141010011",
+    location_id=101,
+    location="A-01",
+    location_barcode="LOC-A-01",
+    stock_id=1,
+    lot_id=11,
+    lot="EARLY",
+    expiry=day(100),
+    serial_id=None,
+    min_shelf_life_days=30,
+    allow_bonded=False,
     staging_id=900,
 )
 
 
 def row(stock_id: int, lot: str, expiry_in: int, available: int = 5, **kw: Any) -> Candidate:
     base: dict[str, Any] = dict(
-        stock_id=stock_id, item_id=1, lot_id=10 + stock_id, lot=lot, expiry=day(expiry_in), lot_status="released",
-        serial_id=None, serial=None, location_id=101, location="A-01", location_type="pick", pick_sequence=3,
-        location_frozen=False, available=available,
+        stock_id=stock_id,
+        item_id=1,
+        lot_id=10 + stock_id,
+        lot=lot,
+        expiry=day(expiry_in),
+        lot_status="released",
+        serial_id=None,
+        serial=None,
+        location_id=101,
+        location="A-01",
+        location_type="pick",
+        pick_sequence=3,
+        location_frozen=False,
+        available=available,
     )
     base.update(kw)
     return Candidate(**base)
@@ -55,8 +82,9 @@ HERE = (
 
 
 def scan(lot: str | None = "EARLY", **kw: Any) -> PickScan:
-    base: dict[str, Any] = dict(gtin="00614141010011", lot=lot, serial=None, count=1, item_id=1, item_name="Syringe",
-                                lot_tracked=True)
+    base: dict[str, Any] = dict(
+        gtin="00614141010011", lot=lot, serial=None, count=1, item_id=1, item_name="Syringe", lot_tracked=True
+    )
     base.update(kw)
     return PickScan(**base)
 
@@ -69,16 +97,35 @@ def decide(task: PickTask = TASK, scanned: PickScan | None = None, stock=HERE, *
     return decide_pick(task, scanned or scan(), stock, every_row=every_row, today=TODAY, **kw)
 
 
-def accepted(lot: str, *, units: int = 1, swapped: bool = False, overridden: bool = False, stock_id: int | None = None,
-             picked: int | None = None) -> dict[str, Any]:
-    return {"lot": lot, "units": units, "swapped": swapped, "overridden": overridden, "stock_id": stock_id,
-            "picked": picked if picked is not None else units}
+def accepted(
+    lot: str,
+    *,
+    units: int = 1,
+    swapped: bool = False,
+    overridden: bool = False,
+    stock_id: int | None = None,
+    picked: int | None = None,
+) -> dict[str, Any]:
+    return {
+        "lot": lot,
+        "units": units,
+        "swapped": swapped,
+        "overridden": overridden,
+        "stock_id": stock_id,
+        "picked": picked if picked is not None else units,
+    }
 
 
 def _outcome(d: PickDecision) -> dict[str, Any]:
     v = d.verdict
-    return {"lot": v.candidate.lot, "units": v.units, "swapped": v.swapped, "overridden": v.fefo_overridden,
-            "stock_id": d.stock_id, "picked": d.picked}
+    return {
+        "lot": v.candidate.lot,
+        "units": v.units,
+        "swapped": v.swapped,
+        "overridden": v.fefo_overridden,
+        "stock_id": d.stock_id,
+        "picked": d.picked,
+    }
 
 
 CASES: list[tuple[str, dict[str, Any], Any]] = [
@@ -86,64 +133,156 @@ CASES: list[tuple[str, dict[str, Any], Any]] = [
     ("the allocated lot", {}, accepted("EARLY", stock_id=1)),
     ("a lot expiring the same day, swapped", {"scanned": scan("SAME")}, accepted("SAME", swapped=True, stock_id=1)),
     ("a lot expiring earlier, swapped", {"scanned": scan("SOONER")}, accepted("SOONER", swapped=True, stock_id=1)),
-    ("a later lot with a supervisor's override", {"scanned": scan("LATER"), "override_fefo": True},
-     accepted("LATER", swapped=True, overridden=True, stock_id=1)),
+    (
+        "a later lot with a supervisor's override",
+        {"scanned": scan("LATER"), "override_fefo": True},
+        accepted("LATER", swapped=True, overridden=True, stock_id=1),
+    ),
     ("a pack counts its base units", {"scanned": scan(pack_quantity=5)}, accepted("EARLY", units=5, stock_id=1)),
-    ("a count in the barcode times the pack", {"scanned": scan(pack_quantity=2, count=2)}, accepted("EARLY", units=4, stock_id=1)),
-    ("an item without lots: no lot in the scan means the allocated one", {"scanned": scan(None, lot_tracked=False)},
-     accepted("EARLY", stock_id=1)),
-    ("the task's earlier picks count", {"task": replace(TASK, picked=3), "scanned": scan(pack_quantity=2)},
-     accepted("EARLY", units=2, stock_id=1, picked=5)),
+    (
+        "a count in the barcode times the pack",
+        {"scanned": scan(pack_quantity=2, count=2)},
+        accepted("EARLY", units=4, stock_id=1),
+    ),
+    (
+        "an item without lots: no lot in the scan means the allocated one",
+        {"scanned": scan(None, lot_tracked=False)},
+        accepted("EARLY", stock_id=1),
+    ),
+    (
+        "the task's earlier picks count",
+        {"task": replace(TASK, picked=3), "scanned": scan(pack_quantity=2)},
+        accepted("EARLY", units=2, stock_id=1, picked=5),
+    ),
     ("the location label confirms the place", {"location_raw": " LOC-A-01 "}, accepted("EARLY", stock_id=1)),
     # ---- FEFO
-    ("a later lot is a FEFO violation naming the allocated lot", {"scanned": scan("LATER")},
-     (e.FefoViolation, {"takeLot": "EARLY", "takeLocation": "A-01", "takeExpiry": day(100), "scannedLot": "LATER",
-                        "scannedExpiry": day(300)})),
-    ("with the allocated row gone ineligible, the violation names the first eligible lot here",
-     {"scanned": scan("LATER"), "stock": (replace(HERE[0], hold="count"), *HERE[1:])},
-     (e.FefoViolation, {"takeLot": "SOONER", "takeLocation": "A-01", "takeExpiry": day(90)})),
+    (
+        "a later lot is a FEFO violation naming the allocated lot",
+        {"scanned": scan("LATER")},
+        (
+            e.FefoViolation,
+            {
+                "takeLot": "EARLY",
+                "takeLocation": "A-01",
+                "takeExpiry": day(100),
+                "scannedLot": "LATER",
+                "scannedExpiry": day(300),
+            },
+        ),
+    ),
+    (
+        "with the allocated row gone ineligible, the violation names the first eligible lot here",
+        {"scanned": scan("LATER"), "stock": (replace(HERE[0], hold="count"), *HERE[1:])},
+        (e.FefoViolation, {"takeLot": "SOONER", "takeLocation": "A-01", "takeExpiry": day(90)}),
+    ),
     # ---- the stock scanned
     ("expired", {"scanned": scan("OLD")}, (e.LotExpired, {"lot": "OLD", "location": "A-01", "expiry": day(-1)})),
-    ("short-dated for this order", {"scanned": scan("SHORT")},
-     (e.ShelfLifeTooShort, {"lot": "SHORT", "remainingDays": 10, "requiredDays": 30})),
+    (
+        "short-dated for this order",
+        {"scanned": scan("SHORT")},
+        (e.ShelfLifeTooShort, {"lot": "SHORT", "remainingDays": 10, "requiredDays": 30}),
+    ),
     ("held", {"scanned": scan("HELD")}, (e.StockOnHold, {"lot": "HELD", "reason": "suspected damage"})),
     ("quarantined", {"scanned": scan("QUAR")}, (e.LotQuarantined, {"lot": "QUAR", "status": "quarantine"})),
     ("recalled", {"scanned": scan("RECALL")}, (e.LotRecalled, {"lot": "RECALL"})),
     ("a frozen location", {"stock": everywhere(location_frozen=True)}, (e.LocationFrozen, {"location": "A-01"})),
-    ("a location blocked for the item after a short pick", {"stock": everywhere(blocked=True)},
-     (e.LocationFrozen, {"location": "A-01"})),
-    ("bonded stock for an order that may not take it", {"stock": everywhere(location_type="bonded")},
-     (e.LotQuarantined, {"status": "bonded-not-allowed"})),
-    ("a lot with nothing left here", {"scanned": scan("EMPTY")},
-     (e.InsufficientStock, {"available": 0, "lot": "EMPTY", "location": "A-01"})),
-    ("a lot udipick does not know here", {"scanned": scan("NOPE")},
-     (e.LotNotAtLocation, {"scannedLot": "NOPE", "takeLot": "EARLY", "takeLocation": "A-01"})),
-    ("a lot still on its licence plate is not stock on the shelf", {"scanned": scan("INBOX")},
-     (e.LotNotAtLocation, {"scannedLot": "INBOX"})),
+    (
+        "a location blocked for the item after a short pick",
+        {"stock": everywhere(blocked=True)},
+        (e.LocationFrozen, {"location": "A-01"}),
+    ),
+    (
+        "bonded stock for an order that may not take it",
+        {"stock": everywhere(location_type="bonded")},
+        (e.LotQuarantined, {"status": "bonded-not-allowed"}),
+    ),
+    (
+        "a lot with nothing left here",
+        {"scanned": scan("EMPTY")},
+        (e.InsufficientStock, {"available": 0, "lot": "EMPTY", "location": "A-01"}),
+    ),
+    (
+        "a lot udipick does not know here",
+        {"scanned": scan("NOPE")},
+        (e.LotNotAtLocation, {"scannedLot": "NOPE", "takeLot": "EARLY", "takeLocation": "A-01"}),
+    ),
+    (
+        "a lot still on its licence plate is not stock on the shelf",
+        {"scanned": scan("INBOX")},
+        (e.LotNotAtLocation, {"scannedLot": "INBOX"}),
+    ),
     # ---- the unit scanned
-    ("another item", {"scanned": scan(item_id=2, gtin="00614141010028")},
-     (e.WrongItem, {"expectedItem": "Syringe", "expectedGtin": "00614141010011", "scannedGtin": "00614141010028",
-                    "takeLocation": "A-01"})),
-    ("an item udipick does not know", {"scanned": scan(item_id=None, item_name=None, gtin="00000000000017")},
-     (e.WrongItem, {"scannedGtin": "00000000000017"})),
+    (
+        "another item",
+        {"scanned": scan(item_id=2, gtin="00614141010028")},
+        (
+            e.WrongItem,
+            {
+                "expectedItem": "Syringe",
+                "expectedGtin": "00614141010011",
+                "scannedGtin": "00614141010028",
+                "takeLocation": "A-01",
+            },
+        ),
+    ),
+    (
+        "an item udipick does not know",
+        {"scanned": scan(item_id=None, item_name=None, gtin="00000000000017")},
+        (e.WrongItem, {"scannedGtin": "00000000000017"}),
+    ),
     ("over-pick", {"scanned": scan(count=6)}, (e.OverPick, {"remaining": 5, "scannedUnits": 6})),
-    ("over-pick by pack", {"task": replace(TASK, picked=4), "scanned": scan(pack_quantity=2)},
-     (e.OverPick, {"remaining": 1, "scannedUnits": 2})),
-    ("a serial already picked", {"scanned": scan(serial="S1", serial_status="picked")}, (e.SerialAlreadyPicked, {"serial": "S1"})),
-    ("a serial already packed", {"scanned": scan(serial="S1", serial_status="packed")}, (e.SerialAlreadyPicked, {"serial": "S1"})),
-    ("a serial already shipped", {"scanned": scan(serial="S1", serial_status="shipped")}, (e.SerialAlreadyShipped, {"serial": "S1"})),
-    ("a serial on hold", {"scanned": scan(serial="S1", serial_status="hold")}, (e.StockOnHold, {"serial": "S1", "reason": "serial hold"})),
-    ("a serial rejected by QC", {"scanned": scan(serial="S1", serial_status="rejected")},
-     (e.LotQuarantined, {"serial": "S1", "status": "rejected"})),
+    (
+        "over-pick by pack",
+        {"task": replace(TASK, picked=4), "scanned": scan(pack_quantity=2)},
+        (e.OverPick, {"remaining": 1, "scannedUnits": 2}),
+    ),
+    (
+        "a serial already picked",
+        {"scanned": scan(serial="S1", serial_status="picked")},
+        (e.SerialAlreadyPicked, {"serial": "S1"}),
+    ),
+    (
+        "a serial already packed",
+        {"scanned": scan(serial="S1", serial_status="packed")},
+        (e.SerialAlreadyPicked, {"serial": "S1"}),
+    ),
+    (
+        "a serial already shipped",
+        {"scanned": scan(serial="S1", serial_status="shipped")},
+        (e.SerialAlreadyShipped, {"serial": "S1"}),
+    ),
+    (
+        "a serial on hold",
+        {"scanned": scan(serial="S1", serial_status="hold")},
+        (e.StockOnHold, {"serial": "S1", "reason": "serial hold"}),
+    ),
+    (
+        "a serial rejected by QC",
+        {"scanned": scan(serial="S1", serial_status="rejected")},
+        (e.LotQuarantined, {"serial": "S1", "status": "rejected"}),
+    ),
     ("a lot-tracked item scanned without its lot", {"scanned": scan(None)}, (e.MissingLot, {"needs": ["lot"]})),
-    ("a serialised item scanned without its serial", {"scanned": scan(serial_tracked=True)}, (e.MissingSerial, {"needs": ["serial"]})),
+    (
+        "a serialised item scanned without its serial",
+        {"scanned": scan(serial_tracked=True)},
+        (e.MissingSerial, {"needs": ["serial"]}),
+    ),
     # ---- the task and the place, first
-    ("a task already done", {"task": replace(TASK, status="done"), "scanned": scan(item_id=2)},
-     (e.TaskNotOpen, {"taskId": 7, "status": "done"})),
-    ("an order put back", {"task": replace(TASK, order_status="cancelled")},
-     (e.OrderNotReleased, {"order": "SO-1", "status": "cancelled"})),
-    ("another location's label", {"location_raw": "LOC-B-07", "scanned": scan(item_id=2)},
-     (e.WrongLocation, {"expectedLocation": "A-01", "scannedLocation": "B-07", "takeLocation": "A-01"})),
+    (
+        "a task already done",
+        {"task": replace(TASK, status="done"), "scanned": scan(item_id=2)},
+        (e.TaskNotOpen, {"taskId": 7, "status": "done"}),
+    ),
+    (
+        "an order put back",
+        {"task": replace(TASK, order_status="cancelled")},
+        (e.OrderNotReleased, {"order": "SO-1", "status": "cancelled"}),
+    ),
+    (
+        "another location's label",
+        {"location_raw": "LOC-B-07", "scanned": scan(item_id=2)},
+        (e.WrongLocation, {"expectedLocation": "A-01", "scannedLocation": "B-07", "takeLocation": "A-01"}),
+    ),
     ("a label that is no location", {"location_raw": "TOTE-1"}, (e.WrongLocation, {"scannedLocation": "TOTE-1"})),
     ("a warehouse without a staging location", {"task": replace(TASK, staging_id=None)}, (e.Conflict, {})),
 ]
@@ -171,8 +310,13 @@ def test_without_every_row_a_decision_that_needs_the_first_eligible_lot_asks_for
 def test_the_first_eligible_lot_is_the_first_in_fefo_order_with_stock():
     # SOONER has nothing free; the next in FEFO order is one of two lots expiring the same day: lots compare by
     # code point, so "B-LOT" comes before "b-LOT"
-    stock = (replace(HERE[0], hold="count"), row(3, "SOONER", 90, available=0), row(21, "b-LOT", 95), row(22, "B-LOT", 95),
-             HERE[3])
+    stock = (
+        replace(HERE[0], hold="count"),
+        row(3, "SOONER", 90, available=0),
+        row(21, "b-LOT", 95),
+        row(22, "B-LOT", 95),
+        HERE[3],
+    )
     with pytest.raises(e.FefoViolation) as exc:
         decide(scanned=scan("LATER"), stock=stock)
     assert exc.value.context["takeLot"] == "B-LOT"
@@ -186,7 +330,13 @@ def test_a_serialised_unit_another_task_of_the_line_reserved_is_traded():
     scanned = scan(serial="S-302", serial_status="in_stock", serial_tracked=True)
     d = decide(serial_task, scanned, (mine, theirs), trade=other)
     assert d is not None
-    assert (d.stock_id, d.serial_id, d.trade, d.verdict.candidate.serial, d.verdict.swapped) == (32, 302, other, "S-302", False)
+    assert (d.stock_id, d.serial_id, d.trade, d.verdict.candidate.serial, d.verdict.swapped) == (
+        32,
+        302,
+        other,
+        "S-302",
+        False,
+    )
     # without the other task's reservation the same unit has nothing free for this task
     with pytest.raises(e.InsufficientStock):
         decide(serial_task, scanned, (mine, theirs), trade=None)

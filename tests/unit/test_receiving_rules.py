@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import replace
 
 import pytest
+
 from udipick.domain import errors as e
 from udipick.domain.receiving import (
     Captured,
@@ -98,7 +99,9 @@ def test_short_shelf_life_is_refused_under_the_refuse_policy():
 
 def test_a_known_serial_is_refused_wherever_it_is():
     with pytest.raises(e.SerialAlreadyReceived) as info:
-        decide_receipt(STENT, good(1, serial="S1"), today=TODAY, policy=QUARANTINE, known_serial=KnownSerial("S1", "shipped"))
+        decide_receipt(
+            STENT, good(1, serial="S1"), today=TODAY, policy=QUARANTINE, known_serial=KnownSerial("S1", "shipped")
+        )
     assert info.value.context["serialStatus"] == "shipped" and info.value.context["inThisReceipt"] is False
 
 
@@ -116,7 +119,13 @@ def test_serialised_units_are_received_one_by_one():
 def test_a_known_lot_with_another_expiry_is_a_data_conflict():
     known = KnownLot("L1", TODAY + dt.timedelta(days=100), "released")
     with pytest.raises(e.LotExpiryConflict) as info:
-        decide_receipt(SYRINGE, good(lot="L1", expiry=TODAY + dt.timedelta(days=101)), today=TODAY, policy=QUARANTINE, known_lot=known)
+        decide_receipt(
+            SYRINGE,
+            good(lot="L1", expiry=TODAY + dt.timedelta(days=101)),
+            today=TODAY,
+            policy=QUARANTINE,
+            known_lot=known,
+        )
     assert info.value.context["knownExpiry"] == TODAY + dt.timedelta(days=100)
 
 
@@ -132,7 +141,8 @@ def test_units_of_a_lot_on_hold_go_to_quarantine():
 
 
 @pytest.mark.parametrize(
-    ("temperature", "status"), [(2.0, "available"), (5.5, "available"), (8.0, "available"), (8.1, "quarantine"), (-1, "quarantine")]
+    ("temperature", "status"),
+    [(2.0, "available"), (5.5, "available"), (8.0, "available"), (8.1, "quarantine"), (-1, "quarantine")],
 )
 def test_cold_chain_items_outside_their_range_go_to_quarantine(temperature, status):
     d = decide_receipt(PEN, good(temperature_c=temperature), today=TODAY, policy=QUARANTINE)
@@ -144,7 +154,11 @@ def test_cold_chain_items_outside_their_range_go_to_quarantine(temperature, stat
 
 def test_qc_required_items_always_go_to_quarantine():
     d = decide_receipt(IMPLANT, good(1, serial="S9"), today=TODAY, policy=QUARANTINE)
-    assert (d.status, d.reasons, d.new_lot_status) == ("quarantine", ("QC inspection required on receipt",), "quarantine")
+    assert (d.status, d.reasons, d.new_lot_status) == (
+        "quarantine",
+        ("QC inspection required on receipt",),
+        "quarantine",
+    )
 
 
 @pytest.mark.parametrize(
@@ -190,10 +204,20 @@ ASN = (ExpectedLot("ST-C3", TODAY + dt.timedelta(days=720), ("S1", "S2"), 2),)
     ("captured", "expected"),
     [
         (Captured(1, lot="ST-C3", expiry=TODAY + dt.timedelta(days=720), serial="S1"), ()),
-        (Captured(1, lot="ST-XX", expiry=TODAY + dt.timedelta(days=720), serial="S1"), ("lot ST-XX is not on the ASN (expected ST-C3)",)),
-        (Captured(1, lot="ST-C3", expiry=TODAY + dt.timedelta(days=700), serial="S1"),
-         (f"lot ST-C3 expiry {(TODAY + dt.timedelta(days=700)).isoformat()} differs from the ASN's {(TODAY + dt.timedelta(days=720)).isoformat()}",)),
-        (Captured(1, lot="ST-C3", expiry=TODAY + dt.timedelta(days=720), serial="S7"), ("serial S7 is not on the ASN for lot ST-C3",)),
+        (
+            Captured(1, lot="ST-XX", expiry=TODAY + dt.timedelta(days=720), serial="S1"),
+            ("lot ST-XX is not on the ASN (expected ST-C3)",),
+        ),
+        (
+            Captured(1, lot="ST-C3", expiry=TODAY + dt.timedelta(days=700), serial="S1"),
+            (
+                f"lot ST-C3 expiry {(TODAY + dt.timedelta(days=700)).isoformat()} differs from the ASN's {(TODAY + dt.timedelta(days=720)).isoformat()}",
+            ),
+        ),
+        (
+            Captured(1, lot="ST-C3", expiry=TODAY + dt.timedelta(days=720), serial="S7"),
+            ("serial S7 is not on the ASN for lot ST-C3",),
+        ),
     ],
 )
 def test_asn_expectations_are_matched_and_mismatches_reported(captured, expected):
@@ -203,8 +227,13 @@ def test_asn_expectations_are_matched_and_mismatches_reported(captured, expected
 
 def test_an_asn_mismatch_does_not_refuse_the_units():
     line = LineFacts(1, 1, 2, 3, 0, ASN)
-    d = decide_receipt(STENT, Captured(1, lot="ST-C3", expiry=TODAY + dt.timedelta(days=720), serial="S7"), today=TODAY,
-                       policy=QUARANTINE, line=line)
+    d = decide_receipt(
+        STENT,
+        Captured(1, lot="ST-C3", expiry=TODAY + dt.timedelta(days=720), serial="S7"),
+        today=TODAY,
+        policy=QUARANTINE,
+        line=line,
+    )
     assert d.status == "available" and d.asn_mismatches == ("serial S7 is not on the ASN for lot ST-C3",)
 
 
@@ -280,7 +309,13 @@ def test_a_frozen_location_takes_nothing(location):
 
 @pytest.mark.parametrize(
     ("contents", "expected"),
-    [([SYR_OK], "pick or reserve"), ([PEN_OK], "cold"), ([PEN_Q], "cold quarantine"), ([CATH_Q], "bonded quarantine"), ([SYR_Q], "quarantine")],
+    [
+        ([SYR_OK], "pick or reserve"),
+        ([PEN_OK], "cold"),
+        ([PEN_Q], "cold quarantine"),
+        ([CATH_Q], "bonded quarantine"),
+        ([SYR_Q], "quarantine"),
+    ],
 )
 def test_the_task_says_which_kind_of_location_it_needs(contents, expected):
     assert needed_location(contents) == expected

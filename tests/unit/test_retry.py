@@ -11,8 +11,16 @@ from udipick.domain.retry import backoff
 
 @pytest.mark.parametrize(
     ("attempt", "base", "factor", "cap", "delay"),
-    [(1, 0.5, 2, 30, 0.5), (2, 0.5, 2, 30, 1.0), (3, 0.5, 2, 30, 2.0), (6, 0.5, 2, 30, 16.0), (7, 0.5, 2, 30, 30.0),
-     (50, 0.5, 2, 30, 30.0), (3, 1, 3, 100, 9.0), (1, 2, 2, 1, 1.0)],
+    [
+        (1, 0.5, 2, 30, 0.5),
+        (2, 0.5, 2, 30, 1.0),
+        (3, 0.5, 2, 30, 2.0),
+        (6, 0.5, 2, 30, 16.0),
+        (7, 0.5, 2, 30, 30.0),
+        (50, 0.5, 2, 30, 30.0),
+        (3, 1, 3, 100, 9.0),
+        (1, 2, 2, 1, 1.0),
+    ],
 )
 def test_without_jitter_the_delay_grows_by_the_factor_up_to_the_cap(attempt, base, factor, cap, delay):
     assert backoff(attempt, base=base, factor=factor, cap=cap) == delay

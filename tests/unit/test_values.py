@@ -20,8 +20,12 @@ class Row(Value):
 
 @pytest.mark.parametrize(
     ("args", "kwargs", "expected"),
-    [((1, "L1"), {}, (1, "L1", 0, ())), ((1, "L1", 5), {}, (1, "L1", 5, ())),
-     ((1,), {"lot": None, "tags": ("a",)}, (1, None, 0, ("a",))), ((), {"stock_id": 2, "lot": "L", "available": 3}, (2, "L", 3, ()))],
+    [
+        ((1, "L1"), {}, (1, "L1", 0, ())),
+        ((1, "L1", 5), {}, (1, "L1", 5, ())),
+        ((1,), {"lot": None, "tags": ("a",)}, (1, None, 0, ("a",))),
+        ((), {"stock_id": 2, "lot": "L", "available": 3}, (2, "L", 3, ())),
+    ],
 )
 def test_a_value_is_made_from_positional_and_keyword_arguments_with_defaults(args, kwargs, expected):
     assert msgspec.structs.astuple(Row(*args, **kwargs)) == expected

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from udipick.domain.errors import InvalidRecord, WebhookTargetRefused
 from udipick.domain.webhook_targets import check_addresses, refusal, target_host_port
 

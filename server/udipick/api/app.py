@@ -17,21 +17,29 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 
 from udipick.api import admin, auth, health, scans
-from udipick.api.deps import access_guard, allow, provide_actor, provide_db, provide_labels, provide_settings, watch_auth_changes
 from udipick.api.counts import counts_router
-from udipick.api.erp import erp_inbound_router
-from udipick.api.packing import packing_router
-from udipick.api.picking import picking_router
-from udipick.api.events import events_router
-from udipick.api.stream import erp_stream, hub_for, stop_hub
+from udipick.api.deps import (
+    access_guard,
+    allow,
+    provide_actor,
+    provide_db,
+    provide_labels,
+    provide_settings,
+    watch_auth_changes,
+)
 from udipick.api.epcis import epcis_events
+from udipick.api.erp import erp_inbound_router
+from udipick.api.events import events_router
+from udipick.api.labels import ROUTES as label_routes
 from udipick.api.metrics import metrics, time_gc_pauses, timing_middleware
 from udipick.api.openapi import PLUGINS as OPENAPI_PLUGINS
-from udipick.api.labels import ROUTES as label_routes
+from udipick.api.packing import packing_router
+from udipick.api.picking import picking_router
+from udipick.api.problems import EXCEPTION_HANDLERS
 from udipick.api.receiving import ROUTES as receiving_routes
 from udipick.api.replenishment import replenishment_router
-from udipick.api.problems import EXCEPTION_HANDLERS
 from udipick.api.request import UdipickRequest
+from udipick.api.stream import erp_stream, hub_for, stop_hub
 from udipick.config import Settings
 from udipick.db.engine import make_engine, make_sessionmaker
 from udipick.db.pg import close_hot_pool, open_hot_pool
@@ -77,7 +85,9 @@ def create_app(settings: Settings, *, database_url: str) -> Litestar:
         app.state.engine = engine
         app.state.db = make_sessionmaker(engine)
         app.state.password_checks = PasswordChecks.from_settings(settings)
-        await open_hot_pool(engine, settings.db_pool_size, warm_up=prepare_hot_statements if settings.db_pool_warm else None)
+        await open_hot_pool(
+            engine, settings.db_pool_size, warm_up=prepare_hot_statements if settings.db_pool_warm else None
+        )
         try:
             async with contextlib.AsyncExitStack() as stack:
                 # the outbox hub numbers this process's events as they commit and wakes stream readers;
@@ -90,7 +100,9 @@ def create_app(settings: Settings, *, database_url: str) -> Litestar:
                     await stack.enter_async_context(relay_in_background(database_url, relay_options))
                     await stack.enter_async_context(_print_worker(app.state.db))
                     if settings.replenish_every_seconds > 0:
-                        await stack.enter_async_context(planner_in_background(app.state.db, settings.replenish_every_seconds))
+                        await stack.enter_async_context(
+                            planner_in_background(app.state.db, settings.replenish_every_seconds)
+                        )
                 yield
         finally:
             await stop_hub(app.state)
@@ -98,8 +110,16 @@ def create_app(settings: Settings, *, database_url: str) -> Litestar:
             await engine.dispose()
             app.state.password_checks.close()
 
-    routes: list = [health.healthz, health.readyz, auth.login, auth.logout, auth.me, auth.unlock_user, scans.interpret_scan,
-                    erp_inbound_router(settings)]
+    routes: list = [
+        health.healthz,
+        health.readyz,
+        auth.login,
+        auth.logout,
+        auth.me,
+        auth.unlock_user,
+        scans.interpret_scan,
+        erp_inbound_router(settings),
+    ]
     routes += [admin.admin_router]
     routes += label_routes
     routes += [events_router, erp_stream, epcis_events, metrics]
@@ -108,7 +128,12 @@ def create_app(settings: Settings, *, database_url: str) -> Litestar:
     if settings.pwa_dir and Path(settings.pwa_dir, "index.html").exists():
         routes.append(
             create_static_files_router(
-                path="/", directories=[settings.pwa_dir], html_mode=True, name="pwa", include_in_schema=False, opt=allow(public=True)["opt"]
+                path="/",
+                directories=[settings.pwa_dir],
+                html_mode=True,
+                name="pwa",
+                include_in_schema=False,
+                opt=allow(public=True)["opt"],
             )
         )
     app = Litestar(
@@ -131,7 +156,12 @@ def create_app(settings: Settings, *, database_url: str) -> Litestar:
             title="udipick",
             version="1",
             path="/schema",
-            openapi_router=Router(path="/schema", route_handlers=[], include_in_schema=False, **{k: v for k, v in allow(public=True).items() if k == "opt"}),
+            openapi_router=Router(
+                path="/schema",
+                route_handlers=[],
+                include_in_schema=False,
+                **{k: v for k, v in allow(public=True).items() if k == "opt"},
+            ),
             description="Warehouse execution for medical-device distributors. Errors are RFC 9457 problem details.",
             components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
             security=[{"bearer": []}],

@@ -35,11 +35,13 @@ class LoginOut(msgspec.Struct, rename="camel"):
 
 
 #: a public route documents no 401 of its own (``api/openapi.py``), but a sign-in refuses with one, and is throttled
-LOGIN_PROBLEMS = problem_responses({
-    401: "The user name or password is wrong, or the user is deactivated: `not-authenticated`.",
-    429: "Too many failed sign-ins for this user or from this address (`too-many-attempts`, with `Retry-After`),"
-         " or too many passwords being checked at once (`sign-in-busy`).",
-})
+LOGIN_PROBLEMS = problem_responses(
+    {
+        401: "The user name or password is wrong, or the user is deactivated: `not-authenticated`.",
+        429: "Too many failed sign-ins for this user or from this address (`too-many-attempts`, with `Retry-After`),"
+        " or too many passwords being checked at once (`sign-in-busy`).",
+    }
+)
 
 
 @post("/api/v1/auth/login", status_code=200, responses=LOGIN_PROBLEMS, **allow(public=True))
@@ -47,8 +49,15 @@ async def login(data: JSONBody[LoginIn], request: Request, db: Db, settings: App
     """Wrong passwords are counted per user and per client address: past the limits the answer is
     ``429 too-many-attempts`` with ``Retry-After`` (whatever the password), ``429 sign-in-busy`` when
     the server is checking too many passwords at once."""
-    token, user = await identity.login(db, password_checks(request), data.username, data.password, data.device_id,
-                                       address=client_address(request), ttl_hours=settings.token_ttl_hours)
+    token, user = await identity.login(
+        db,
+        password_checks(request),
+        data.username,
+        data.password,
+        data.device_id,
+        address=client_address(request),
+        ttl_hours=settings.token_ttl_hours,
+    )
     return LoginOut(token, UserOut(user.username, user.display_name, sorted(user.roles), user.language), data.device_id)
 
 

@@ -42,7 +42,11 @@ class CountIn(msgspec.Struct, rename="camel"):
 async def record_count(data: JSONBody[CountIn], db: Db, actor: CurrentActor) -> Response[CountResult]:
     """Book what was counted of one item at one location and clear its "count required" block."""
     reply = await counts.record_count(
-        db, actor, client_scan_id=data.client_scan_id, location=data.location, item=data.item,
+        db,
+        actor,
+        client_scan_id=data.client_scan_id,
+        location=data.location,
+        item=data.item,
         lines=[Counted(ln.lot, ln.serial, ln.quantity) for ln in data.lines],
     )
     return reply_response(reply, workflow="count")

@@ -6,7 +6,6 @@ import datetime as dt
 from typing import Annotated
 
 import msgspec
-
 from litestar import get
 from litestar.params import Parameter
 from litestar.response import Response
@@ -33,4 +32,6 @@ async def epcis_events(
 ) -> Response[epcis.EpcisDocument]:
     """``udipick-next-after`` is the cursor for the next page (events without an EPCIS counterpart count too)."""
     page = await epcis.events_document(db, after, limit, now=dt.datetime.now(dt.UTC))
-    return Response(msgspec.json.encode(page.document), media_type=JSON_LD, headers={NEXT_AFTER.name: str(page.next_after)})
+    return Response(
+        msgspec.json.encode(page.document), media_type=JSON_LD, headers={NEXT_AFTER.name: str(page.next_after)}
+    )

@@ -47,7 +47,9 @@ ERP_WRITE = allow("admin", scopes=("erp:write",))
 #: an upsert answers 201 when it created the record, 200 when it updated it or changed nothing (a replay)
 UPSERT_ONE = {
     **ERP_WRITE,
-    "responses": {200: ResponseSpec(svc.UpsertResult, description="Updated, or unchanged (a replay)", generate_examples=False)},
+    "responses": {
+        200: ResponseSpec(svc.UpsertResult, description="Updated, or unchanged (a replay)", generate_examples=False)
+    },
 }
 SLICE = 5000
 log = logging.getLogger("udipick.api")
@@ -69,7 +71,9 @@ KINDS = [
         svc.LocationIn,
         lambda db, recs, actor, s: svc.upsert_locations(db, recs, actor, barcode_prefix=s.location_prefix),
     ),
-    Kind("purchase-orders", svc.PurchaseOrderIn, lambda db, recs, actor, s: svc.upsert_purchase_orders(db, recs, actor)),
+    Kind(
+        "purchase-orders", svc.PurchaseOrderIn, lambda db, recs, actor, s: svc.upsert_purchase_orders(db, recs, actor)
+    ),
     Kind("sales-orders", svc.SalesOrderIn, lambda db, recs, actor, s: svc.upsert_sales_orders(db, recs, actor)),
 ]
 
@@ -79,7 +83,10 @@ def _handlers(kind: Kind, bulk_max_body_bytes: int) -> list:
     name = kind.path.replace("-", "_")
 
     async def upsert_one(
-        data: kind.record, db: Db, actor: CurrentActor, settings: AppSettings  # type: ignore[valid-type]
+        data: kind.record,
+        db: Db,
+        actor: CurrentActor,
+        settings: AppSettings,  # type: ignore[valid-type]
     ) -> Response[svc.UpsertResult]:
         tally = await kind.upsert(db, [(1, data)], actor, settings)
         if tally.refusals:
@@ -87,7 +94,9 @@ def _handlers(kind: Kind, bulk_max_body_bytes: int) -> list:
         result = tally.results[0]
         return Response(msgspec.to_builtins(result), status_code=201 if result.status == "created" else 200)
 
-    async def upsert_bulk(request: Request, db: Db, actor: CurrentActor, settings: AppSettings) -> Response[svc.BulkSummary]:
+    async def upsert_bulk(
+        request: Request, db: Db, actor: CurrentActor, settings: AppSettings
+    ) -> Response[svc.BulkSummary]:
         load = _BulkLoad(kind, decoder, db, actor, settings)
         error: DomainError | None = None
         try:
@@ -99,9 +108,14 @@ def _handlers(kind: Kind, bulk_max_body_bytes: int) -> list:
                 limit = settings.bulk_max_body_bytes
                 done = (
                     f"lines up to {load.last_line} were read and are answered here; the rest of the body was not read"
-                    if load.last_line else "nothing was read or changed"
+                    if load.last_line
+                    else "nothing was read or changed"
                 )
-                error = BodyTooLarge(f"the body is over {limit} bytes, the most a bulk load takes; {done}", maxBytes=limit, lastLineRead=load.last_line)
+                error = BodyTooLarge(
+                    f"the body is over {limit} bytes, the most a bulk load takes; {done}",
+                    maxBytes=limit,
+                    lastLineRead=load.last_line,
+                )
             await load.flush()
         except Exception:  # a fault of ours or the database's: answered line by line, never as "nothing was changed"
             request_id = str(uuid.uuid4())
@@ -119,7 +133,9 @@ def _handlers(kind: Kind, bulk_max_body_bytes: int) -> list:
         return Response(load.total.summary(load.received))
 
     upsert_one.__annotations__["data"] = JSONBody[kind.record]  # type: ignore[name-defined]
-    one = post(f"/{kind.path}", name=f"erp_{name}_upsert", summary=f"Upsert one {kind.path[:-1]}", **UPSERT_ONE)(upsert_one)
+    one = post(f"/{kind.path}", name=f"erp_{name}_upsert", summary=f"Upsert one {kind.path[:-1]}", **UPSERT_ONE)(
+        upsert_one
+    )
     bulk = post(
         f"/{kind.path}/bulk",
         name=f"erp_{name}_bulk",
@@ -165,10 +181,17 @@ class _BulkLoad:
         if line.raw is None:
             self.received += 1
             limit = self.settings.bulk_max_line_bytes
-            self.total.refusals.append(svc.Refusal(line.number, LineTooLong(
-                f"line {line.number} has {line.length} bytes, over the {limit} a bulk load takes per line; it was not read",
-                pointer="", lineBytes=line.length, maxLineBytes=limit,
-            )))
+            self.total.refusals.append(
+                svc.Refusal(
+                    line.number,
+                    LineTooLong(
+                        f"line {line.number} has {line.length} bytes, over the {limit} a bulk load takes per line; it was not read",
+                        pointer="",
+                        lineBytes=line.length,
+                        maxLineBytes=limit,
+                    ),
+                )
+            )
         elif line.raw.strip():
             self.received += 1
             try:

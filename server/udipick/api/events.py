@@ -33,15 +33,18 @@ CSV = "text/csv"
 
 #: the pulls' cursor, in a header so the body stays one event per line
 NEXT_AFTER = ResponseHeader(
-    name="udipick-next-after", documentation_only=True,
+    name="udipick-next-after",
+    documentation_only=True,
     description="send as `after` for the next page: the last position in this page, or `after` itself when it is empty",
 )
 AS_OF_POSITION = ResponseHeader(
-    name="udipick-as-of-position", documentation_only=True,
+    name="udipick-as-of-position",
+    documentation_only=True,
     description="the figures include exactly the events up to this position: apply the stream from there on",
 )
 AS_OF_EXACT = ResponseHeader(
-    name="udipick-as-of-exact", documentation_only=True,
+    name="udipick-as-of-exact",
+    documentation_only=True,
     description="`false` only when events kept committing faster than a quiet moment could be found",
 )
 
@@ -134,7 +137,9 @@ RECONCILIATION_MAX_BODY = 32 << 20
     **ERP_READ,
 )
 async def stock_reconciliation(data: JSONBody[ReconciliationIn], db: Db) -> exports.Reconciliation:
-    return await exports.reconcile_stock(db, data.lines, group_by=list(data.group_by), only_listed_items=data.only_listed_items)
+    return await exports.reconcile_stock(
+        db, data.lines, group_by=list(data.group_by), only_listed_items=data.only_listed_items
+    )
 
 
 # ---- webhooks ---------------------------------------------------------------------------------------
@@ -168,8 +173,13 @@ async def create_webhook(data: JSONBody[WebhookIn], db: Db, settings: AppSetting
     is or resolves to a loopback, link-local, unspecified or multicast address is refused (422
     ``webhook-target-refused``); loopback only with ``UDIPICK_WEBHOOK_ALLOW_LOOPBACK=1``."""
     return await webhooks.subscribe(
-        db, name=data.name, url=data.url, event_types=data.event_types, max_attempts=data.max_attempts,
-        from_position=data.from_position, allow_loopback=settings.webhook_allow_loopback,
+        db,
+        name=data.name,
+        url=data.url,
+        event_types=data.event_types,
+        max_attempts=data.max_attempts,
+        from_position=data.from_position,
+        allow_loopback=settings.webhook_allow_loopback,
     )
 
 
@@ -188,10 +198,16 @@ def _unset_as_none(value):
 
 
 @patch("/webhooks/{subscription_id:int}", name="erp_webhook_update", summary="Change or pause a subscription", **ADMIN)
-async def update_webhook(subscription_id: int, data: JSONBody[WebhookPatch], db: Db, settings: AppSettings) -> WebhookOut:
+async def update_webhook(
+    subscription_id: int, data: JSONBody[WebhookPatch], db: Db, settings: AppSettings
+) -> WebhookOut:
     return await webhooks.change_subscription(
-        db, subscription_id, allow_loopback=settings.webhook_allow_loopback, url=_unset_as_none(data.url),
-        event_types=_unset_as_none(data.event_types), max_attempts=_unset_as_none(data.max_attempts),
+        db,
+        subscription_id,
+        allow_loopback=settings.webhook_allow_loopback,
+        url=_unset_as_none(data.url),
+        event_types=_unset_as_none(data.event_types),
+        max_attempts=_unset_as_none(data.max_attempts),
         active=_unset_as_none(data.active),
     )
 
@@ -217,7 +233,12 @@ async def list_webhook_deliveries(
     return await webhooks.deliveries(db, subscription_id, status=status, after=after, limit=limit)
 
 
-@get("/webhooks/deliveries/{delivery_id:int}", name="erp_webhook_delivery", summary="One delivery with every attempt", **ADMIN)
+@get(
+    "/webhooks/deliveries/{delivery_id:int}",
+    name="erp_webhook_delivery",
+    summary="One delivery with every attempt",
+    **ADMIN,
+)
 async def get_webhook_delivery(delivery_id: int, db: Db) -> DeliveryOut:
     return await webhooks.delivery(db, delivery_id)
 
@@ -239,7 +260,12 @@ async def replay_webhook(subscription_id: int, data: JSONBody[ReplayIn], db: Db)
 # ---- stream subscribers ------------------------------------------------------------------------------
 
 
-@get("/stream/subscribers", name="erp_stream_subscribers", summary="WebSocket subscribers and how far behind they are", **ADMIN)
+@get(
+    "/stream/subscribers",
+    name="erp_stream_subscribers",
+    summary="WebSocket subscribers and how far behind they are",
+    **ADMIN,
+)
 async def stream_subscribers(db: Db) -> list[StreamSubscriberOut]:
     return await outbox.stream_subscribers(db)
 

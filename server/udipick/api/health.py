@@ -28,14 +28,26 @@ async def readyz(request: Request, db: Db) -> Response[Ready]:
     found = await health.readiness(db, listener_connected=None if hub is None else hub.connected)
     if unavailable := found.unavailable:
         return problem_response(
-            {"type": PROBLEM_BASE + "database-unavailable", "code": "database-unavailable", "title": "Not ready",
-             "status": 503, "detail": f"not ready: {', '.join(unavailable)} unavailable", "instance": request.url.path,
-             "unavailable": unavailable, "checks": found.checks},
+            {
+                "type": PROBLEM_BASE + "database-unavailable",
+                "code": "database-unavailable",
+                "title": "Not ready",
+                "status": 503,
+                "detail": f"not ready: {', '.join(unavailable)} unavailable",
+                "instance": request.url.path,
+                "unavailable": unavailable,
+                "checks": found.checks,
+            },
             {"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
     if not found.schema_current:
         return Response(
-            {"type": "about:blank", "title": "Not ready", "status": 503, "detail": f"schema at {found.schema}, expected {found.expected}"},
+            {
+                "type": "about:blank",
+                "title": "Not ready",
+                "status": 503,
+                "detail": f"schema at {found.schema}, expected {found.expected}",
+            },
             status_code=503,
             media_type="application/problem+json",
         )

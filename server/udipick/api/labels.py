@@ -77,8 +77,14 @@ class DevicePrinterIn(msgspec.Struct, rename="camel", forbid_unknown_fields=True
 
 def _spec(data: PrinterIn) -> printing.PrinterSpec:
     return printing.PrinterSpec(
-        name=data.name, host=data.host, dpi=data.dpi, label_size=data.label_size, port=data.port,
-        zone=data.zone, location=data.location, active=data.active,
+        name=data.name,
+        host=data.host,
+        dpi=data.dpi,
+        label_size=data.label_size,
+        port=data.port,
+        zone=data.zone,
+        location=data.location,
+        active=data.active,
     )
 
 
@@ -108,8 +114,16 @@ async def print_label(
     """Print ``copies`` of one label on the named printer, else the device's or the zone's."""
     async with db() as session, session.begin():
         job = await printing.create_job(
-            session, actor, labels, kind=kind, data=data.data, zone=data.zone, printer=data.printer,
-            size=data.size, dpi=data.dpi, copies=data.copies,
+            session,
+            actor,
+            labels,
+            kind=kind,
+            data=data.data,
+            zone=data.zone,
+            printer=data.printer,
+            size=data.size,
+            dpi=data.dpi,
+            copies=data.copies,
         )
     return await _send_and_answer(db, job)
 
@@ -123,7 +137,9 @@ def _preview_data(request: Request) -> dict[str, Any]:
         try:
             decoded = msgspec.json.decode(raw)
         except msgspec.DecodeError as exc:
-            raise InvalidLabelData(f"The data parameter is not JSON: {exc}.", field="data", value=None, reason="json") from None
+            raise InvalidLabelData(
+                f"The data parameter is not JSON: {exc}.", field="data", value=None, reason="json"
+            ) from None
         if not isinstance(decoded, dict):
             raise InvalidLabelData("The data parameter must be a JSON object.", field="data", value=None, reason="json")
         data.update(decoded)
@@ -139,7 +155,9 @@ def _dpi(raw: str | None) -> int:
     if raw is None:
         return printing.FALLBACK_DPI
     if not (raw.isascii() and raw.isdigit() and len(raw) <= 4):
-        raise InvalidLabelData(f"Resolution {raw!r} is not a number of dpi (203 or 300).", field="dpi", value=raw, reason="dpi")
+        raise InvalidLabelData(
+            f"Resolution {raw!r} is not a number of dpi (203 or 300).", field="dpi", value=raw, reason="dpi"
+        )
     return int(raw)
 
 
@@ -147,7 +165,9 @@ async def _png(zpl: bytes, size: str, dpi: int) -> Response[bytes]:
     try:
         png = await asyncio.to_thread(render_png, zpl, size=size, dpi=dpi)
     except ValueError as exc:  # zplkit's RenderError: a template zplkit cannot draw
-        raise InvalidLabelData(f"The label cannot be previewed: {exc}.", field="zpl", value=None, reason="preview") from None
+        raise InvalidLabelData(
+            f"The label cannot be previewed: {exc}.", field="zpl", value=None, reason="preview"
+        ) from None
     return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=60"})
 
 
@@ -226,7 +246,9 @@ async def add_printer(data: JSONBody[PrinterIn], db: Db, actor: CurrentActor, la
 
 
 @put("/api/v1/printers/{name:str}", **REGISTRY_WRITE)
-async def update_printer(name: FromPath[str], data: JSONBody[PrinterIn], db: Db, actor: CurrentActor, labels: Labels) -> PrinterOut:
+async def update_printer(
+    name: FromPath[str], data: JSONBody[PrinterIn], db: Db, actor: CurrentActor, labels: Labels
+) -> PrinterOut:
     """Replace a printer's settings; jobs waiting for it follow (re-rendered if its labels changed)."""
     async with db() as session, session.begin():
         printer = await printing.update_printer(session, actor, labels, name, _spec(data))
@@ -247,7 +269,9 @@ async def list_device_printers(db: Db) -> list[DevicePrinterOut]:
 
 
 @put("/api/v1/device-printers/{device_id:str}", **REGISTRY_WRITE)
-async def set_device_printer(device_id: FromPath[str], data: JSONBody[DevicePrinterIn], db: Db, actor: CurrentActor) -> DevicePrinterOut:
+async def set_device_printer(
+    device_id: FromPath[str], data: JSONBody[DevicePrinterIn], db: Db, actor: CurrentActor
+) -> DevicePrinterOut:
     async with db() as session, session.begin():
         await printing.set_device_printer(session, actor, device_id, data.printer)
     return DevicePrinterOut(device_id, data.printer)
@@ -260,8 +284,19 @@ async def clear_device_printer(device_id: FromPath[str], db: Db, actor: CurrentA
 
 
 ROUTES = [
-    list_labels, print_label, preview_label,
-    list_print_jobs, get_print_job, preview_print_job, reprint_print_job, retry_print_job,
-    list_printers, add_printer, update_printer, remove_printer,
-    list_device_printers, set_device_printer, clear_device_printer,
+    list_labels,
+    print_label,
+    preview_label,
+    list_print_jobs,
+    get_print_job,
+    preview_print_job,
+    reprint_print_job,
+    retry_print_job,
+    list_printers,
+    add_printer,
+    update_printer,
+    remove_printer,
+    list_device_printers,
+    set_device_printer,
+    clear_device_printer,
 ]

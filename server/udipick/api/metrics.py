@@ -25,7 +25,14 @@ from typing import Any
 
 from litestar import Request, get
 from litestar.response import Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, disable_created_metrics, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.utils import floatToGoString
 
@@ -83,10 +90,16 @@ class GcPauses:
             self.maxima[generation] = seconds
 
     def collect(self) -> Iterator[Metric]:
-        pauses = HistogramMetricFamily("udipick_gc_pause_seconds", "Pauses of this process's garbage collector, by generation.",
-                                       labels=("generation",))
-        longest = GaugeMetricFamily("udipick_gc_pause_max_seconds",
-                                    "Longest garbage-collector pause of this process since it started, by generation.", labels=("generation",))
+        pauses = HistogramMetricFamily(
+            "udipick_gc_pause_seconds",
+            "Pauses of this process's garbage collector, by generation.",
+            labels=("generation",),
+        )
+        longest = GaugeMetricFamily(
+            "udipick_gc_pause_max_seconds",
+            "Longest garbage-collector pause of this process since it started, by generation.",
+            labels=("generation",),
+        )
         for generation, counts in self.counts.items():
             running, buckets = 0, []
             for bound, c in zip((*self.BUCKETS, float("inf")), counts, strict=True):
@@ -224,21 +237,43 @@ class _Out:
         return iter(self.families)
 
 
-@get("/metrics", name="metrics", summary="Prometheus metrics", include_in_schema=False, **allow("admin", scopes=("admin", "erp:read")))
+@get(
+    "/metrics",
+    name="metrics",
+    summary="Prometheus metrics",
+    include_in_schema=False,
+    **allow("admin", scopes=("admin", "erp:read")),
+)
 async def metrics(db: Db, request: Request) -> Response:
     out = _Out()
     figures = await integration_figures(db)
-    o, hooks, attempts, retried, streams = figures.outbox, figures.webhooks, figures.attempts, figures.retried, figures.streams
+    o, hooks, attempts, retried, streams = (
+        figures.outbox,
+        figures.webhooks,
+        figures.attempts,
+        figures.retried,
+        figures.streams,
+    )
     head = o.head
     out.metric("udipick_outbox_head_position", "gauge", "Highest assigned stream position.", [({}, head)])
-    out.metric("udipick_outbox_unsequenced_events", "gauge", "Events written but not yet given a position.", [({}, o.unsequenced)])
+    out.metric(
+        "udipick_outbox_unsequenced_events",
+        "gauge",
+        "Events written but not yet given a position.",
+        [({}, o.unsequenced)],
+    )
     out.metric(
         "udipick_outbox_oldest_unsequenced_age_seconds",
         "gauge",
         "Age of the oldest event without a position (a long-open transaction holds the stream back).",
         [({}, round(float(o.oldest), 3))],
     )
-    out.metric("udipick_webhook_pending_deliveries", "gauge", "Deliveries waiting, per subscription.", [({"subscription": h.name}, h.pending) for h in hooks])
+    out.metric(
+        "udipick_webhook_pending_deliveries",
+        "gauge",
+        "Deliveries waiting, per subscription.",
+        [({"subscription": h.name}, h.pending) for h in hooks],
+    )
     out.metric(
         "udipick_webhook_lag_events",
         "gauge",
@@ -251,14 +286,24 @@ async def metrics(db: Db, request: Request) -> Response:
         "Age of the oldest undelivered event, per subscription.",
         [({"subscription": h.name}, round(float(h.oldest), 3)) for h in hooks],
     )
-    out.metric("udipick_webhook_dead_letters", "gauge", "Deliveries that ran out of attempts.", [({"subscription": h.name}, h.dead) for h in hooks])
+    out.metric(
+        "udipick_webhook_dead_letters",
+        "gauge",
+        "Deliveries that ran out of attempts.",
+        [({"subscription": h.name}, h.dead) for h in hooks],
+    )
     out.metric(
         "udipick_webhook_attempts_total",
         "counter",
         "POSTs to subscribers by outcome.",
         [({"subscription": a.name, "outcome": "ok" if a.ok else "failed"}, a.n) for a in attempts],
     )
-    out.metric("udipick_webhook_retries_total", "counter", "Attempts beyond the first, per subscription.", [({"subscription": r.name}, r.n) for r in retried])
+    out.metric(
+        "udipick_webhook_retries_total",
+        "counter",
+        "Attempts beyond the first, per subscription.",
+        [({"subscription": r.name}, r.n) for r in retried],
+    )
     out.metric(
         "udipick_stream_subscriber_lag_events",
         "gauge",
@@ -277,7 +322,12 @@ def _stream_metrics(out: _Out, request: Request) -> None:
     # figures of this process only (label with the instance in Prometheus)
     stats = stream_stats(request.app.state)
     out.metric("udipick_stream_connected", "gauge", "Open WebSocket streams in this process.", [({}, stats.connected)])
-    out.metric("udipick_stream_events_sent_total", "counter", "Events written to WebSockets by this process.", [({}, stats.sent)])
+    out.metric(
+        "udipick_stream_events_sent_total",
+        "counter",
+        "Events written to WebSockets by this process.",
+        [({}, stats.sent)],
+    )
     out.metric(
         "udipick_stream_slow_disconnects_total",
         "counter",

@@ -69,8 +69,10 @@ def problem_schema(schema: Schema) -> Schema:
             items=Schema(
                 type=OpenAPIType.OBJECT,
                 required=["detail", "pointer"],
-                properties={"pointer": Schema(type=OpenAPIType.STRING, description="RFC 6901 JSON pointer"),
-                            "detail": Schema(type=OpenAPIType.STRING)},
+                properties={
+                    "pointer": Schema(type=OpenAPIType.STRING, description="RFC 6901 JSON pointer"),
+                    "detail": Schema(type=OpenAPIType.STRING),
+                },
             ),
         ),
         "requestId": Schema(type=OpenAPIType.STRING, description="an unexpected error: quote it to support"),
@@ -103,7 +105,11 @@ class OrProblemSchema(OpenAPISchemaPlugin):
     def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: SchemaCreator) -> Schema:
         either = _or_problem(field_definition)
         assert either is not None
-        return Schema(one_of=[schema_creator.for_field_definition(FieldDefinition.from_annotation(t)) for t in (either.type, Problem)])
+        return Schema(
+            one_of=[
+                schema_creator.for_field_definition(FieldDefinition.from_annotation(t)) for t in (either.type, Problem)
+            ]
+        )
 
 
 _DESCRIPTIONS = {
@@ -137,12 +143,19 @@ def problem_statuses(method: str, *, public: bool, path_parameters: bool, takes_
 
 def problem_responses(statuses: dict[int | str, str]) -> dict[int | str, ResponseSpec]:
     """Problem responses a handler states itself (``responses=``), each status with what it means there."""
-    return {status: ResponseSpec(data_container=Problem, media_type=PROBLEM_JSON, description=description, generate_examples=False)
-            for status, description in statuses.items()}
+    return {
+        status: ResponseSpec(
+            data_container=Problem, media_type=PROBLEM_JSON, description=description, generate_examples=False
+        )
+        for status, description in statuses.items()
+    }
 
 
 def _takes_input(handler: HTTPRouteHandler) -> bool:
-    return any(name not in ("db", "actor", "settings", "labels", "request", "state") for name in handler.parsed_fn_signature.parameters)
+    return any(
+        name not in ("db", "actor", "settings", "labels", "request", "state")
+        for name in handler.parsed_fn_signature.parameters
+    )
 
 
 class ProblemResponses(ReceiveRoutePlugin):
@@ -160,12 +173,18 @@ class ProblemResponses(ReceiveRoutePlugin):
                 continue
             rule: Access | None = handler.opt.get("access")
             public = rule is not None and rule.public
-            problems = problem_responses({
-                status: _DESCRIPTIONS[status]
-                for method in handler.http_methods
-                for status in problem_statuses(method, public=public, path_parameters=bool(route.path_parameters),
-                                               takes_input=_takes_input(handler))
-            })
+            problems = problem_responses(
+                {
+                    status: _DESCRIPTIONS[status]
+                    for method in handler.http_methods
+                    for status in problem_statuses(
+                        method,
+                        public=public,
+                        path_parameters=bool(route.path_parameters),
+                        takes_input=_takes_input(handler),
+                    )
+                }
+            )
             handler.responses = {**problems, **(handler.responses or {})}
 
 
@@ -184,7 +203,9 @@ def write_document(path: str) -> None:
 
     # the document depends on the routes only: no database is opened, no setting changes it
     app = create_app(Settings(), database_url="postgresql://unused@localhost/unused")
-    Path(path).write_text(json.dumps(app.openapi_schema.to_schema(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    Path(path).write_text(
+        json.dumps(app.openapi_schema.to_schema(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
 
 
 if __name__ == "__main__":

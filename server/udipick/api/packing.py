@@ -40,13 +40,16 @@ async def pack_scan(
     sscc: Sscc, data: JSONBody[PackScanIn], db: Db, actor: CurrentActor, settings: AppSettings
 ) -> Response[PackedUnits]:
     """Pack one scanned unit or pack; a replayed ``clientScanId`` gets the first answer (``Idempotent-Replayed: true``)."""
-    reply = await packing.pack_scan(db, actor, settings, sscc=sscc, client_scan_id=data.client_scan_id, raw=data.raw,
-                                    today=dt.date.today())
+    reply = await packing.pack_scan(
+        db, actor, settings, sscc=sscc, client_scan_id=data.client_scan_id, raw=data.raw, today=dt.date.today()
+    )
     return reply_response(reply, workflow="pack")
 
 
 @post("/packing/packages/{sscc:str}/close", status_code=200, **allow(*PICKERS))
-async def close_package(sscc: Sscc, db: Db, actor: CurrentActor, settings: AppSettings, labels: Labels) -> PackageClosed:
+async def close_package(
+    sscc: Sscc, db: Db, actor: CurrentActor, settings: AppSettings, labels: Labels
+) -> PackageClosed:
     """Close the carton and queue its SSCC label (the answer says where it prints, or why it cannot)."""
     return await packing.close_package(db, actor, settings, labels, sscc=sscc)
 
@@ -57,4 +60,6 @@ async def ship_order(data: JSONBody[OrderIn], db: Db, actor: CurrentActor) -> Sh
     return await packing.ship_order(db, actor, order=data.order)
 
 
-packing_router = Router(path="/api/v1", route_handlers=[open_package, pack_scan, close_package, ship_order], tags=["Packing"])
+packing_router = Router(
+    path="/api/v1", route_handlers=[open_package, pack_scan, close_package, ship_order], tags=["Packing"]
+)

@@ -19,18 +19,23 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from msgspec import Meta
 
 from udipick.api.deps import (
-    AppSettings, CurrentActor, Db, access_guard, actor_for_token, allow, bearer_token, client_address, password_checks,
+    AppSettings,
+    CurrentActor,
+    Db,
+    access_guard,
+    actor_for_token,
+    allow,
+    bearer_token,
+    client_address,
+    password_checks,
 )
 from udipick.api.metrics import count_verdict
 from udipick.api.problems import PROBLEM_JSON
-from udipick.internals import wrap_in_exception_handler
-from udipick.domain import errors as e
 from udipick.domain.access import Access, permits
+from udipick.internals import wrap_in_exception_handler
 from udipick.services import holds as holds_svc
-from udipick.services import picking
+from udipick.services import picking, replay, replenishment
 from udipick.services.identity import countersign
-from udipick.services import replay
-from udipick.services import replenishment
 from udipick.services.replay import Reply
 
 PICKERS = ("picker", "supervisor", "admin")
@@ -42,7 +47,9 @@ def reply_response(reply: Reply, *, workflow: str) -> Response:
     count_verdict(workflow, reply.status, reply.replayed)
     headers = {"Idempotent-Replayed": "true"} if reply.replayed else {}
     media = "application/json" if reply.status < 400 else PROBLEM_JSON
-    return Response(content=msgspec.json.encode(reply.body), status_code=reply.status, media_type=media, headers=headers)
+    return Response(
+        content=msgspec.json.encode(reply.body), status_code=reply.status, media_type=media, headers=headers
+    )
 
 
 class WaveIn(msgspec.Struct, rename="camel"):
@@ -71,7 +78,9 @@ class LocationScanIn(msgspec.Struct, rename="camel"):
 
 
 @post("/picking/tasks/{task_id:int}/location", status_code=200, **allow(*PICKERS))
-async def check_location(task_id: int, data: JSONBody[LocationScanIn], db: Db, settings: AppSettings) -> picking.LocationChecked:
+async def check_location(
+    task_id: int, data: JSONBody[LocationScanIn], db: Db, settings: AppSettings
+) -> picking.LocationChecked:
     return await picking.check_location(db, settings, task_id, data.raw, dt.date.today())
 
 
@@ -123,7 +132,9 @@ def _usual_scans(app: ASGIApp) -> ASGIApp:
             # the guard's own look-up (remembered, or looked up again every few seconds); a refusal or a
             # failure goes to the route, which makes it once more and answers it its own way
             try:
-                actor = await actor_for_token(scope["app"].state, token, device.decode("latin-1") if device is not None else None)
+                actor = await actor_for_token(
+                    scope["app"].state, token, device.decode("latin-1") if device is not None else None
+                )
             except Exception:  # noqa: BLE001
                 actor = None
         if actor is None or not permits(rule, actor):
@@ -156,9 +167,13 @@ def _usual_scans(app: ASGIApp) -> ASGIApp:
 
 
 def _plain(handler: Any) -> bool:
-    return (handler.resolve_guards() == [access_guard] and handler.resolve_before_request() is None
-            and handler.resolve_after_response() is None and isinstance(handler.opt.get("access"), Access)
-            and not handler.opt["access"].public)
+    return (
+        handler.resolve_guards() == [access_guard]
+        and handler.resolve_before_request() is None
+        and handler.resolve_after_response() is None
+        and isinstance(handler.opt.get("access"), Access)
+        and not handler.opt["access"].public
+    )
 
 
 def _receive_again(received: list, receive: Receive) -> Receive:
@@ -175,8 +190,14 @@ async def _answer_scan(scope: Scope, receive: Receive, send: Send) -> None:
     data: PickScanIn = scope.pop("udipick.scan")
     state = scope["app"].state
     reply = await picking.confirm_pick(
-        state.db, scope["state"]["actor"], state.settings, task_id=scope["path_params"]["task_id"],
-        client_scan_id=data.client_scan_id, raw=data.raw, location_raw=data.location_raw, today=dt.date.today(),
+        state.db,
+        scope["state"]["actor"],
+        state.settings,
+        task_id=scope["path_params"]["task_id"],
+        client_scan_id=data.client_scan_id,
+        raw=data.raw,
+        location_raw=data.location_raw,
+        today=dt.date.today(),
     )
     count_verdict("pick", reply.status, reply.replayed)
     content = msgspec.json.encode(reply.body)
@@ -197,8 +218,14 @@ async def scan_item(task_id: int, data: JSONBody[PickScanIn], request: Request) 
     # ``settings``) straight from state, which spares three dependency resolutions per scan
     state = request.app.state
     reply = await picking.confirm_pick(
-        state.db, request.state.actor, state.settings, task_id=task_id, client_scan_id=data.client_scan_id, raw=data.raw,
-        location_raw=data.location_raw, today=dt.date.today(),
+        state.db,
+        request.state.actor,
+        state.settings,
+        task_id=task_id,
+        client_scan_id=data.client_scan_id,
+        raw=data.raw,
+        location_raw=data.location_raw,
+        today=dt.date.today(),
     )
     return reply_response(reply, workflow="pick")
 
@@ -229,12 +256,26 @@ async def override_fefo(
         return reply_response(first, workflow="pick")  # a replay: the approval was signed the first time
     await picking.check_overridable(db, task_id)
     signer = await countersign(
-        db, password_checks(request), data.supervisor.username, data.supervisor.password, roles=frozenset(SUPERVISORS),
-        meaning="approve FEFO override", target=target, device_id=actor.device_id, address=client_address(request),
+        db,
+        password_checks(request),
+        data.supervisor.username,
+        data.supervisor.password,
+        roles=frozenset(SUPERVISORS),
+        meaning="approve FEFO override",
+        target=target,
+        device_id=actor.device_id,
+        address=client_address(request),
     )
     reply = await picking.confirm_pick(
-        db, actor, settings, task_id=task_id, client_scan_id=data.client_scan_id, raw=data.raw, location_raw=data.location_raw,
-        today=dt.date.today(), override=picking.Override(signer, data.reason),
+        db,
+        actor,
+        settings,
+        task_id=task_id,
+        client_scan_id=data.client_scan_id,
+        raw=data.raw,
+        location_raw=data.location_raw,
+        today=dt.date.today(),
+        override=picking.Override(signer, data.reason),
     )
     return reply_response(reply, workflow="pick")
 
@@ -244,9 +285,13 @@ class ShortIn(msgspec.Struct, rename="camel"):
 
 
 @post("/picking/tasks/{task_id:int}/short", status_code=200, **allow(*PICKERS))
-async def report_short(task_id: int, data: JSONBody[ShortIn], db: Db, actor: CurrentActor) -> Response[picking.ShortReported]:
+async def report_short(
+    task_id: int, data: JSONBody[ShortIn], db: Db, actor: CurrentActor
+) -> Response[picking.ShortReported]:
     """Nothing more of this task is on the shelf: record it, block the location, re-allocate or backorder."""
-    reply = await picking.report_short(db, actor, task_id=task_id, client_scan_id=data.client_scan_id, today=dt.date.today())
+    reply = await picking.report_short(
+        db, actor, task_id=task_id, client_scan_id=data.client_scan_id, today=dt.date.today()
+    )
     return reply_response(reply, workflow="short-pick")
 
 
@@ -258,7 +303,9 @@ class ToteIn(msgspec.Struct, rename="camel"):
 @post("/waves/{wave_id:int}/totes", status_code=200, **allow(*PICKERS))
 async def assign_tote(wave_id: int, data: JSONBody[ToteIn], db: Db, settings: AppSettings) -> picking.ToteAssigned:
     """Batch picking: scan a tote for each order of the wave; its picks go into that tote."""
-    return await picking.assign_tote(db, settings, wave_id=wave_id, order=data.order, raw=data.raw, today=dt.date.today())
+    return await picking.assign_tote(
+        db, settings, wave_id=wave_id, order=data.order, raw=data.raw, today=dt.date.today()
+    )
 
 
 # ---- holds ------------------------------------------------------------------------------------------
@@ -277,7 +324,14 @@ class HoldIn(msgspec.Struct, rename="camel"):
 async def place_hold(data: JSONBody[HoldIn], db: Db, actor: CurrentActor) -> holds_svc.PlacedHold:
     """Takes effect at the next scan; open allocations it covers are re-allocated."""
     return await holds_svc.place_hold(
-        db, actor, scope=data.scope, reason=data.reason, item=data.item, lot=data.lot, serial=data.serial, location=data.location,
+        db,
+        actor,
+        scope=data.scope,
+        reason=data.reason,
+        item=data.item,
+        lot=data.lot,
+        serial=data.serial,
+        location=data.location,
         today=dt.date.today(),
     )
 
@@ -288,10 +342,19 @@ class ReleaseIn(msgspec.Struct, rename="camel"):
 
 
 @post("/holds/{hold_id:int}/release", status_code=200, **allow("supervisor", "qa"))
-async def release_hold(hold_id: int, data: JSONBody[ReleaseIn], request: Request, db: Db, actor: CurrentActor) -> holds_svc.Hold:
+async def release_hold(
+    hold_id: int, data: JSONBody[ReleaseIn], request: Request, db: Db, actor: CurrentActor
+) -> holds_svc.Hold:
     """Needs the releaser's electronic signature (password re-entered)."""
-    return await holds_svc.release_hold(db, password_checks(request), actor, hold_id=hold_id, reason=data.reason,
-                                        password=data.password, address=client_address(request))
+    return await holds_svc.release_hold(
+        db,
+        password_checks(request),
+        actor,
+        hold_id=hold_id,
+        reason=data.reason,
+        password=data.password,
+        address=client_address(request),
+    )
 
 
 @get("/holds", **allow(any_user=True))
@@ -301,7 +364,17 @@ async def list_holds(db: Db, active: bool = True) -> list[holds_svc.Hold]:
 
 picking_router = Router(
     path="/api/v1",
-    route_handlers=[release_wave, list_tasks, check_location, scan_item, override_fefo, report_short, assign_tote,
-                    place_hold, release_hold, list_holds],
+    route_handlers=[
+        release_wave,
+        list_tasks,
+        check_location,
+        scan_item,
+        override_fefo,
+        report_short,
+        assign_tote,
+        place_hold,
+        release_hold,
+        list_holds,
+    ],
     tags=["Picking"],
 )

@@ -28,6 +28,7 @@ PROBLEM_JSON = "application/problem+json"
 #: the ``code`` of problems this module gives framework errors (domain errors carry their own)
 HANDLER_CODES = ("invalid-request", "not-authenticated", "permission-denied", "busy")
 
+
 def problem_response(body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
     return Response(
         content=msgspec.json.encode(body),
@@ -58,7 +59,9 @@ def handle_http_exception(request: Request, exc: HTTPException) -> Response:
     status = exc.status_code
     if status == 413:  # Litestar's request_max_body_size, before the handler ran
         limit = request.route_handler.resolve_request_max_body_size()
-        error = e.BodyTooLarge(f"the request body is over {limit} bytes, the most this endpoint takes; nothing was changed", maxBytes=limit)
+        error = e.BodyTooLarge(
+            f"the request body is over {limit} bytes, the most this endpoint takes; nothing was changed", maxBytes=limit
+        )
         return problem_response(problem_body(error, instance=request.url.path))
     body: dict[str, Any] = {
         "type": "about:blank",
@@ -108,22 +111,37 @@ def handle_unexpected(request: Request, exc: Exception) -> Response:
     state = _sqlstate(exc)
     if state in RETRYABLE_SQLSTATES:
         return problem_response(
-            {"type": PROBLEM_BASE + "busy", "code": "busy", "title": "Busy", "status": 503,
-             "detail": "another change to the same stock got there first; nothing was changed, send the request again",
-             "instance": request.url.path},
+            {
+                "type": PROBLEM_BASE + "busy",
+                "code": "busy",
+                "title": "Busy",
+                "status": 503,
+                "detail": "another change to the same stock got there first; nothing was changed, send the request again",
+                "instance": request.url.path,
+            },
             {"Retry-After": "1"},
         )
     if state is not None and state.startswith("22"):  # data exception: a value PostgreSQL cannot hold
         return problem_response(
-            {"type": PROBLEM_BASE + "invalid-request", "code": "invalid-request", "title": "Invalid request", "status": 422,
-             "detail": "a value in this request is out of range or malformed; nothing was changed",
-             "instance": request.url.path}
+            {
+                "type": PROBLEM_BASE + "invalid-request",
+                "code": "invalid-request",
+                "title": "Invalid request",
+                "status": 422,
+                "detail": "a value in this request is out of range or malformed; nothing was changed",
+                "instance": request.url.path,
+            }
         )
     if isinstance(exc, UnicodeDecodeError):  # e.g. a JSON body that is not UTF-8 (the framework lets it through)
         return problem_response(
-            {"type": PROBLEM_BASE + "invalid-request", "code": "invalid-request", "title": "Invalid request", "status": 400,
-             "detail": f"the request is not UTF-8 text (byte {exc.start}); nothing was changed",
-             "instance": request.url.path}
+            {
+                "type": PROBLEM_BASE + "invalid-request",
+                "code": "invalid-request",
+                "title": "Invalid request",
+                "status": 400,
+                "detail": f"the request is not UTF-8 text (byte {exc.start}); nothing was changed",
+                "instance": request.url.path,
+            }
         )
     request_id = str(uuid.uuid4())
     log.exception("unhandled error", extra={"request_id": request_id, "path": request.url.path})

@@ -94,10 +94,14 @@ class QcDecisionIn(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
 async def start_receipt(data: JSONBody[StartReceiptIn], db: Db, actor: CurrentActor) -> ReceiptView:
     """Start receiving against a purchase order or ASN; a blind receipt (no document) needs a supervisor or admin."""
     if data.document is None and not data.blind:
-        raise InvalidRecord("name the purchase order or ASN being received, or ask for a blind receipt", pointer="/document")
+        raise InvalidRecord(
+            "name the purchase order or ASN being received, or ask for a blind receipt", pointer="/document"
+        )
     if data.document is not None and data.blind:
         raise InvalidRecord("a receipt against a document is not blind", pointer="/blind")
-    return await receipt.start_receipt(db, actor, document=data.document, supplier=data.supplier, location=data.location, note=data.note)
+    return await receipt.start_receipt(
+        db, actor, document=data.document, supplier=data.supplier, location=data.location, note=data.note
+    )
 
 
 @get("/api/v1/receipts", **RECEIVING)
@@ -116,14 +120,30 @@ async def get_receipt(receipt_id: FromPath[int], db: Db) -> ReceiptView:
 
 @post("/api/v1/receipts/{receipt_id:int}/scans", status_code=200, **RECEIVING)
 async def scan_receipt(
-    receipt_id: FromPath[int], data: JSONBody[ReceiptScanIn], db: Db, actor: CurrentActor, settings: AppSettings, labels: Labels
+    receipt_id: FromPath[int],
+    data: JSONBody[ReceiptScanIn],
+    db: Db,
+    actor: CurrentActor,
+    settings: AppSettings,
+    labels: Labels,
 ) -> Response[ScanAnswer]:
     """Receive one scan (DataMatrix, GS1-128 with count, HIBC, Digital Link). Replays answer the first verdict."""
     reply = await receipt.scan_receipt(
-        db, actor, settings, labels, receipt_id,
+        db,
+        actor,
+        settings,
+        labels,
+        receipt_id,
         receipt.ScanInput(
-            client_scan_id=data.client_scan_id, raw=data.raw, temperature_c=data.temperature_c, lot=data.lot, expiry=data.expiry,
-            serial=data.serial, quantity=data.quantity, damaged=data.damaged, reason=data.reason,
+            client_scan_id=data.client_scan_id,
+            raw=data.raw,
+            temperature_c=data.temperature_c,
+            lot=data.lot,
+            expiry=data.expiry,
+            serial=data.serial,
+            quantity=data.quantity,
+            damaged=data.damaged,
+            reason=data.reason,
         ),
         today=dt.date.today(),
     )
@@ -131,15 +151,27 @@ async def scan_receipt(
 
 
 @post("/api/v1/receipts/{receipt_id:int}/discrepancies", status_code=201, **RECEIVING)
-async def record_discrepancy(receipt_id: FromPath[int], data: JSONBody[DiscrepancyIn], db: Db, actor: CurrentActor) -> ReceiptView:
+async def record_discrepancy(
+    receipt_id: FromPath[int], data: JSONBody[DiscrepancyIn], db: Db, actor: CurrentActor
+) -> ReceiptView:
     """Record short, over or damaged units counted by hand, with a reason."""
     return await receipt.record_discrepancy(
-        db, actor, receipt_id, kind=data.kind, quantity=data.quantity, reason=data.reason, line_no=data.line_no, item=data.item, lot=data.lot
+        db,
+        actor,
+        receipt_id,
+        kind=data.kind,
+        quantity=data.quantity,
+        reason=data.reason,
+        line_no=data.line_no,
+        item=data.item,
+        lot=data.lot,
     )
 
 
 @post("/api/v1/receipts/{receipt_id:int}/close", status_code=200, **RECEIVING)
-async def close_receipt(receipt_id: FromPath[int], data: JSONBody[CloseReceiptIn], db: Db, actor: CurrentActor) -> ReceiptView:
+async def close_receipt(
+    receipt_id: FromPath[int], data: JSONBody[CloseReceiptIn], db: Db, actor: CurrentActor
+) -> ReceiptView:
     """Confirm the receipt to the ERP (``receipt.confirmed.v1`` per line, lot and status) and create the putaway tasks."""
     return await receipt.close_receipt(db, actor, receipt_id, reason=data.reason)
 
@@ -160,9 +192,13 @@ async def identify_putaway(data: JSONBody[PutawayIdentifyIn], db: Db, settings: 
 
 
 @post("/api/v1/putaway/tasks/{task_id:int}/confirm", status_code=200, **RECEIVING)
-async def confirm_putaway(task_id: FromPath[int], data: JSONBody[PutawayConfirmIn], db: Db, actor: CurrentActor, settings: AppSettings) -> Response[PutawayDone]:
+async def confirm_putaway(
+    task_id: FromPath[int], data: JSONBody[PutawayConfirmIn], db: Db, actor: CurrentActor, settings: AppSettings
+) -> Response[PutawayDone]:
     """Second scan: the destination; it must fit (cold, quarantine, bonded, not frozen)."""
-    reply = await putaway.confirm_putaway(db, actor, settings, task_id, data.client_scan_id, data.raw, today=dt.date.today())
+    reply = await putaway.confirm_putaway(
+        db, actor, settings, task_id, data.client_scan_id, data.raw, today=dt.date.today()
+    )
     return reply_response(reply, workflow="putaway")
 
 
@@ -176,20 +212,50 @@ async def quarantine(db: Db) -> list[QuarantinedLot]:
 
 
 @post("/api/v1/qc/lots/{lot_id:int}/release", status_code=200, **QA)
-async def release_lot(lot_id: FromPath[int], data: JSONBody[QcDecisionIn], request: Request, db: Db, actor: CurrentActor) -> QcDecided:
+async def release_lot(
+    lot_id: FromPath[int], data: JSONBody[QcDecisionIn], request: Request, db: Db, actor: CurrentActor
+) -> QcDecided:
     """Release a lot's quarantined stock; signed by re-entering the password."""
-    return await qc.decide_qc(db, password_checks(request), actor, lot_id, "release", reason=data.reason, password=data.password,
-                              address=client_address(request))
+    return await qc.decide_qc(
+        db,
+        password_checks(request),
+        actor,
+        lot_id,
+        "release",
+        reason=data.reason,
+        password=data.password,
+        address=client_address(request),
+    )
 
 
 @post("/api/v1/qc/lots/{lot_id:int}/reject", status_code=200, **QA)
-async def reject_lot(lot_id: FromPath[int], data: JSONBody[QcDecisionIn], request: Request, db: Db, actor: CurrentActor) -> QcDecided:
+async def reject_lot(
+    lot_id: FromPath[int], data: JSONBody[QcDecisionIn], request: Request, db: Db, actor: CurrentActor
+) -> QcDecided:
     """Reject a lot's quarantined stock (never pickable); signed by re-entering the password."""
-    return await qc.decide_qc(db, password_checks(request), actor, lot_id, "reject", reason=data.reason, password=data.password,
-                              address=client_address(request))
+    return await qc.decide_qc(
+        db,
+        password_checks(request),
+        actor,
+        lot_id,
+        "reject",
+        reason=data.reason,
+        password=data.password,
+        address=client_address(request),
+    )
 
 
 ROUTES = [
-    start_receipt, list_receipts, get_receipt, scan_receipt, record_discrepancy, close_receipt,
-    putaway_tasks, identify_putaway, confirm_putaway, quarantine, release_lot, reject_lot,
+    start_receipt,
+    list_receipts,
+    get_receipt,
+    scan_receipt,
+    record_discrepancy,
+    close_receipt,
+    putaway_tasks,
+    identify_putaway,
+    confirm_putaway,
+    quarantine,
+    release_lot,
+    reject_lot,
 ]

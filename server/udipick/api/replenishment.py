@@ -67,8 +67,16 @@ async def confirm(
 ) -> Response[ReplenishmentMoved]:
     """Move the units from reserve to the pick face (ledger movement ``move``) and release their reservation."""
     reply = await svc.confirm(
-        db, actor, settings, task_id=task_id, client_scan_id=data.client_scan_id, from_location_raw=data.from_location_raw,
-        raw=data.raw, to_location_raw=data.to_location_raw, quantity=data.quantity, today=dt.date.today(),
+        db,
+        actor,
+        settings,
+        task_id=task_id,
+        client_scan_id=data.client_scan_id,
+        from_location_raw=data.from_location_raw,
+        raw=data.raw,
+        to_location_raw=data.to_location_raw,
+        quantity=data.quantity,
+        today=dt.date.today(),
     )
     return reply_response(reply, workflow="replenishment")
 
@@ -83,4 +91,6 @@ async def cancel(task_id: int, data: JSONBody[CancelIn], db: Db, actor: CurrentA
     return await svc.cancel(db, actor, task_id=task_id, reason=data.reason)
 
 
-replenishment_router = Router(path="/api/v1", route_handlers=[list_tasks, plan, confirm, cancel], tags=["Replenishment"])
+replenishment_router = Router(
+    path="/api/v1", route_handlers=[list_tasks, plan, confirm, cancel], tags=["Replenishment"]
+)

@@ -37,11 +37,11 @@ from litestar.datastructures import State
 from litestar.exceptions import WebSocketDisconnect
 
 from udipick.api.deps import allow
+from udipick.db.pg import is_disconnect, unavailable
 from udipick.domain.access import Actor
 from udipick.domain.errors import DatabaseUnavailable, InvalidCursor
-from udipick.domain.problem import problem_body
-from udipick.db.pg import is_disconnect, unavailable
 from udipick.domain.json_input import MAX_JSON_DEPTH, too_deep
+from udipick.domain.problem import problem_body
 from udipick.services import outbox
 from udipick.services.outbox import ENCODER, OutboxHub
 
@@ -143,8 +143,10 @@ async def erp_stream(socket: WebSocket) -> None:
     except InvalidCursor as refused:
         body = problem_body(refused)
         await _refuse(
-            socket, {k: v for k, v in body.items() if k not in ("type", "title", "status")},
-            code=CLOSE_POLICY, reason=f"{refused.code}: after must be 0..{refused.context['head']}",
+            socket,
+            {k: v for k, v in body.items() if k not in ("type", "title", "status")},
+            code=CLOSE_POLICY,
+            reason=f"{refused.code}: after must be 0..{refused.context['head']}",
         )
         return
     except Exception as exc:
@@ -152,8 +154,12 @@ async def erp_stream(socket: WebSocket) -> None:
             raise
         # PostgreSQL is restarting: tell the client to come back, as it does after a slow-consumer close
         detail = unavailable(exc).message
-        await _refuse(socket, {"code": "database-unavailable", "detail": detail}, code=CLOSE_TRY_AGAIN,
-                      reason="database-unavailable: reconnect in a few seconds to resume")
+        await _refuse(
+            socket,
+            {"code": "database-unavailable", "detail": detail},
+            code=CLOSE_TRY_AGAIN,
+            reason="database-unavailable: reconnect in a few seconds to resume",
+        )
         return
     hub = await hub_for(state)
     cursor = acked if after is None else after
@@ -182,7 +188,9 @@ async def erp_stream(socket: WebSocket) -> None:
                 head = await hub.wait_beyond(position, options.heartbeat)
                 if head <= position:
                     await asyncio.wait_for(
-                        socket.send_text(ENCODER.encode({"type": "heartbeat", "head": head, "sent": position}).decode()),
+                        socket.send_text(
+                            ENCODER.encode({"type": "heartbeat", "head": head, "sent": position}).decode()
+                        ),
                         options.send_timeout,
                     )
                 continue
@@ -252,7 +260,9 @@ async def erp_stream(socket: WebSocket) -> None:
             exc = t.exception()
             if isinstance(exc, asyncio.TimeoutError):
                 stats.slow_disconnects += 1
-                log.warning("stream subscriber %s/%s too slow: closing, it resumes from its ack", subscriber_owner(actor), name)
+                log.warning(
+                    "stream subscriber %s/%s too slow: closing, it resumes from its ack", subscriber_owner(actor), name
+                )
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(
                         socket.close(code=CLOSE_TRY_AGAIN, reason="too slow; reconnect to resume from your ack"), 1

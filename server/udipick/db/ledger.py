@@ -43,8 +43,23 @@ SELECT m.*, $16::int, $17::int, $18::text
 #: the stock table's checks (migration 0001) that mean "the units are not there"
 STOCK_CHECKS = frozenset({"ck_stock_quantity_nonneg", "ck_stock_reserved_within_quantity"})
 
-_FIELDS = ("movement", "item_id", "lot_id", "serial_id", "quantity", "from_location_id", "from_container_id", "from_status",
-           "to_location_id", "to_container_id", "to_status", "reason", "document_type", "document_id", "event_id")
+_FIELDS = (
+    "movement",
+    "item_id",
+    "lot_id",
+    "serial_id",
+    "quantity",
+    "from_location_id",
+    "from_container_id",
+    "from_status",
+    "to_location_id",
+    "to_container_id",
+    "to_status",
+    "reason",
+    "document_type",
+    "document_id",
+    "event_id",
+)
 
 
 async def post_movements(session: AsyncSession, actor: Actor, movements: list[Movement]) -> None:
@@ -63,5 +78,7 @@ async def post_movements(session: AsyncSession, actor: Actor, movements: list[Mo
         # the ledger trigger raises check_violation naming ck_stock_quantity_nonneg when the stock row is not
         # there at all; the table's own checks fire when it would go negative or below what is reserved
         if exc.constraint_name in STOCK_CHECKS:
-            raise InsufficientStock("not enough stock at that place for this movement", movement=movements[0].movement) from None
+            raise InsufficientStock(
+                "not enough stock at that place for this movement", movement=movements[0].movement
+            ) from None
         raise

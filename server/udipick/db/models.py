@@ -97,7 +97,9 @@ class Location(Base):
         UniqueConstraint("warehouse_id", "code"),
         CheckConstraint(_in("type", LOCATION_TYPES), name="type_known"),
         # every pick scan looks up its warehouse's first shipping (staging) location
-        Index("ix_locations_staging", "warehouse_id", "pick_sequence", "id", postgresql_where=text("type = 'shipping'")),
+        Index(
+            "ix_locations_staging", "warehouse_id", "pick_sequence", "id", postgresql_where=text("type = 'shipping'")
+        ),
     )
 
 

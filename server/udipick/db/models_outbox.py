@@ -79,7 +79,9 @@ class WebhookDelivery(Base):
     __table_args__ = (
         UniqueConstraint("subscription_id", "position"),
         CheckConstraint(_in("status", DELIVERY_STATUSES), name="status_known"),
-        Index("ix_webhook_deliveries_pending", "subscription_id", "position", postgresql_where=text("status = 'pending'")),
+        Index(
+            "ix_webhook_deliveries_pending", "subscription_id", "position", postgresql_where=text("status = 'pending'")
+        ),
         Index("ix_webhook_deliveries_status", "status"),
     )
 

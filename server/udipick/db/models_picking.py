@@ -5,7 +5,20 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String, Text, func, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -100,7 +113,13 @@ class LocationBlock(Base):
     created_at: Mapped[dt.datetime] = mapped_column(TS, server_default=func.now())
     cleared_at: Mapped[dt.datetime | None] = mapped_column(TS)
     __table_args__ = (
-        Index("uq_location_blocks_active", "location_id", "item_id", unique=True, postgresql_where=text("cleared_at IS NULL")),
+        Index(
+            "uq_location_blocks_active",
+            "location_id",
+            "item_id",
+            unique=True,
+            postgresql_where=text("cleared_at IS NULL"),
+        ),
     )
 
 

@@ -136,6 +136,8 @@ class PutawayTask(Base):
     done_at: Mapped[dt.datetime | None] = mapped_column(TS)
     __table_args__ = (
         CheckConstraint(_in("status", PUTAWAY_STATUSES), name="status_known"),
-        CheckConstraint("(status = 'done') = (done_at IS NOT NULL AND to_location_id IS NOT NULL)", name="done_complete"),
+        CheckConstraint(
+            "(status = 'done') = (done_at IS NOT NULL AND to_location_id IS NOT NULL)", name="done_complete"
+        ),
         Index("ix_putaway_tasks_open", "status", postgresql_where=text("status = 'open'")),
     )

@@ -47,12 +47,19 @@ class ReplenishmentTask(Base):
         CheckConstraint(_in("status", REPLENISHMENT_STATUSES), name="status_known"),
         CheckConstraint("from_location_id <> to_location_id", name="moves_somewhere"),
         CheckConstraint("(status = 'done') = (done_at IS NOT NULL)", name="done_complete"),
-        CheckConstraint("(status = 'cancelled') = (cancelled_at IS NOT NULL AND cancel_reason IS NOT NULL)", name="cancel_complete"),
+        CheckConstraint(
+            "(status = 'cancelled') = (cancelled_at IS NOT NULL AND cancel_reason IS NOT NULL)", name="cancel_complete"
+        ),
         # one open task per lot, source and face: the planner raises it rather than adding a second
         Index(
-            "uq_replenishment_tasks_open", "item_id", "lot_id", "from_location_id", "to_location_id", unique=True,
-            postgresql_where=text("status = 'open'"), postgresql_nulls_not_distinct=True,
+            "uq_replenishment_tasks_open",
+            "item_id",
+            "lot_id",
+            "from_location_id",
+            "to_location_id",
+            unique=True,
+            postgresql_where=text("status = 'open'"),
+            postgresql_nulls_not_distinct=True,
         ),
         Index("ix_replenishment_tasks_stock_open", "stock_id", postgresql_where=text("status = 'open'")),
     )
-

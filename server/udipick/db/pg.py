@@ -122,11 +122,15 @@ async def open_hot_pool(
     Without it (tests, tools), 4 are opened and the rest on demand."""
     url = engine.url.set(drivername="postgresql")
     pool = await asyncpg.create_pool(
-        url.render_as_string(hide_password=False), min_size=size if warm_up else min(4, size), max_size=size,
-        reset=_no_reset, init=warm_up,
+        url.render_as_string(hide_password=False),
+        min_size=size if warm_up else min(4, size),
+        max_size=size,
+        reset=_no_reset,
+        init=warm_up,
         # kept: not closed when idle, nor after asyncpg's default 50,000 queries (at 500 scans/s that is a
         # new backend on some scan's path every few minutes)
-        max_inactive_connection_lifetime=0 if warm_up else 300.0, max_queries=2**31 - 1 if warm_up else 50_000,
+        max_inactive_connection_lifetime=0 if warm_up else 300.0,
+        max_queries=2**31 - 1 if warm_up else 50_000,
         # a connection idle over a quiet hour still sends a keepalive a minute, so a firewall or load
         # balancer between udipick and PostgreSQL does not drop it unseen (ignored over a unix socket)
         server_settings={"application_name": "udipick", "timezone": "UTC", "tcp_keepalives_idle": "60"},

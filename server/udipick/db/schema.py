@@ -6,12 +6,14 @@ a new ``db/models_<workflow>.py`` is registered by importing it below.
 
 from __future__ import annotations
 
-from udipick.db import models  # noqa: F401
-from udipick.db import models_outbox  # noqa: F401
-from udipick.db import models_picking  # noqa: F401
-from udipick.db import models_printing  # noqa: F401
-from udipick.db import models_receiving  # noqa: F401
-from udipick.db import models_replenishment  # noqa: F401
+from udipick.db import (
+    models,  # noqa: F401
+    models_outbox,  # noqa: F401
+    models_picking,  # noqa: F401
+    models_printing,  # noqa: F401
+    models_receiving,  # noqa: F401
+    models_replenishment,  # noqa: F401
+)
 from udipick.db.models import Base
 
 __all__ = ["Base"]

@@ -74,11 +74,13 @@ def recorded_text(name: str, expected: str) -> str:
         return sql
     path = SQL_DIR / name
     cwd = SQL_DIR.parent
-    commits = subprocess.run(["git", "log", "--format=%H", "--", str(path)], cwd=cwd, check=True,
-                             capture_output=True, text=True).stdout.split()
+    commits = subprocess.run(
+        ["git", "log", "--format=%H", "--", str(path)], cwd=cwd, check=True, capture_output=True, text=True
+    ).stdout.split()
     for commit in commits:
-        shown = subprocess.run(["git", "show", f"{commit}:./sql/{name}"], cwd=cwd, capture_output=True, text=True,
-                               check=False)
+        shown = subprocess.run(
+            ["git", "show", f"{commit}:./sql/{name}"], cwd=cwd, capture_output=True, text=True, check=False
+        )
         if shown.returncode == 0 and digest(shown.stdout) == expected:
             return shown.stdout
     raise LookupError(f"no version of {name} in the files or git history has sha256 {expected}")
@@ -105,8 +107,11 @@ def _main(argv: list[str]) -> None:
         assert spec is not None and spec.loader is not None
         migration = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(migration)
-        sys.stdout.write("SQL_TEXTS = {\n" + "".join(
-            f'    "{n}": {_literal(recorded_text(n, d))},\n' for n, d in migration.SQL_FILES.items()) + "}\n")
+        sys.stdout.write(
+            "SQL_TEXTS = {\n"
+            + "".join(f'    "{n}": {_literal(recorded_text(n, d))},\n' for n, d in migration.SQL_FILES.items())
+            + "}\n"
+        )
     elif not argv:
         sys.stdout.write("SQL_FILES = {\n" + "".join(f'    "{n}": "{d}",\n' for n, d in digests().items()) + "}\n")
     else:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+
 from msgspec.structs import replace
 
 from udipick.domain import errors as e
@@ -162,7 +163,9 @@ def _take(
             break
         if c.available <= 0 or not on_the_shelf(c):
             continue
-        why = ineligibility(c, today=today, min_shelf_life_days=need.min_shelf_life_days, allow_bonded=need.allow_bonded)
+        why = ineligibility(
+            c, today=today, min_shelf_life_days=need.min_shelf_life_days, allow_bonded=need.allow_bonded
+        )
         if why is not None:
             refused[why] = refused.get(why, 0) + c.available
             continue
@@ -209,10 +212,18 @@ def plan_wave(
 
 #: what a person is told to do with stock they may not take, by what they were doing with it
 _TAKING = {
-    "pick": {"expired": "put it aside and tell your supervisor", "held": "do not pick it",
-             "recalled": "do not pick it, put it aside and tell your supervisor", "frozen": "pick nothing here"},
-    "move": {"expired": "do not move it to a pick face; tell your supervisor", "held": "do not move it",
-             "recalled": "do not move it, put it aside and tell your supervisor", "frozen": "take nothing from here"},
+    "pick": {
+        "expired": "put it aside and tell your supervisor",
+        "held": "do not pick it",
+        "recalled": "do not pick it, put it aside and tell your supervisor",
+        "frozen": "pick nothing here",
+    },
+    "move": {
+        "expired": "do not move it to a pick face; tell your supervisor",
+        "held": "do not move it",
+        "recalled": "do not move it, put it aside and tell your supervisor",
+        "frozen": "take nothing from here",
+    },
 }
 
 
@@ -231,7 +242,9 @@ def unfit_stock(why: str, c: Candidate, *, taking: str, today: dt.date, min_shel
             **ctx,
         )
     if why == ON_HOLD:
-        return e.StockOnHold(f"Lot {c.lot} at {c.location} is on hold ({c.hold or 'lot hold'}): {say['held']}", reason=c.hold, **ctx)
+        return e.StockOnHold(
+            f"Lot {c.lot} at {c.location} is on hold ({c.hold or 'lot hold'}): {say['held']}", reason=c.hold, **ctx
+        )
     if why == RECALLED:
         return e.LotRecalled(f"Lot {c.lot} is recalled: {say['recalled']}", **ctx)
     if why in (QUARANTINE, REJECTED):
@@ -241,5 +254,7 @@ def unfit_stock(why: str, c: Candidate, *, taking: str, today: dt.date, min_shel
     if why == BLOCKED:
         return e.LocationFrozen(f"Location {c.location} is blocked for this item until it is counted", **ctx)
     if why == BONDED:
-        return e.LotQuarantined(f"Lot {c.lot} at {c.location} is bonded stock and this order may not take it", status=why, **ctx)
+        return e.LotQuarantined(
+            f"Lot {c.lot} at {c.location} is bonded stock and this order may not take it", status=why, **ctx
+        )
     raise AssertionError(why)

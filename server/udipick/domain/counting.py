@@ -61,27 +61,43 @@ def check_counted(lines: Sequence[Counted], *, lot_tracked: bool, serial_tracked
     for i, line in enumerate(lines):
         pointer = f"/lines/{i}"
         if line.quantity < 0:
-            raise e.InvalidCount(f"line {i + 1}: a count cannot be negative ({line.quantity})",
-                                 pointer=pointer + "/quantity", quantity=line.quantity)
+            raise e.InvalidCount(
+                f"line {i + 1}: a count cannot be negative ({line.quantity})",
+                pointer=pointer + "/quantity",
+                quantity=line.quantity,
+            )
         if line.serial is not None:
             if not serial_tracked:
-                raise e.InvalidCount(f"line {i + 1}: this item is not serialised; count it by lot without a serial",
-                                     pointer=pointer + "/serial", serial=line.serial)
+                raise e.InvalidCount(
+                    f"line {i + 1}: this item is not serialised; count it by lot without a serial",
+                    pointer=pointer + "/serial",
+                    serial=line.serial,
+                )
             if line.quantity > 1:
                 raise e.SerialCountMismatch(
                     f"line {i + 1}: serial {line.serial} is one unit: count it as 1 (found) or 0 (not found), not {line.quantity}",
-                    pointer=pointer + "/quantity", serial=line.serial, quantity=line.quantity)
+                    pointer=pointer + "/quantity",
+                    serial=line.serial,
+                    quantity=line.quantity,
+                )
             if line.serial in serials:
-                raise e.InvalidCount(f"serial {line.serial} is counted twice", pointer=pointer + "/serial", serial=line.serial)
+                raise e.InvalidCount(
+                    f"serial {line.serial} is counted twice", pointer=pointer + "/serial", serial=line.serial
+                )
             serials[line.serial] = line
             continue
         if serial_tracked:
             if line.quantity == 0:
                 continue  # "none of this lot": says nothing a serial line would not
-            raise e.MissingSerial(f"line {i + 1}: this item is serialised: count each unit by its serial",
-                                  needs=["serial"], pointer=pointer + "/serial")
+            raise e.MissingSerial(
+                f"line {i + 1}: this item is serialised: count each unit by its serial",
+                needs=["serial"],
+                pointer=pointer + "/serial",
+            )
         if lot_tracked and line.lot is None:
-            raise e.MissingLot(f"line {i + 1}: this item is lot-tracked: say which lot", needs=["lot"], pointer=pointer + "/lot")
+            raise e.MissingLot(
+                f"line {i + 1}: this item is lot-tracked: say which lot", needs=["lot"], pointer=pointer + "/lot"
+            )
         merged[line.lot] = merged.get(line.lot, 0) + line.quantity
     return [Counted(lot, None, q) for lot, q in merged.items()] + list(serials.values())
 
@@ -101,8 +117,9 @@ def compare_count(booked: Sequence[Booked], counted: Sequence[Counted]) -> list[
     for b in booked:
         k = key(b.lot, b.serial)
         seen = lines.get(k)
-        lines[k] = CountLine(b.lot, b.serial, b.quantity + (seen.expected if seen else 0), 0,
-                             b.reserved + (seen.reserved if seen else 0))
+        lines[k] = CountLine(
+            b.lot, b.serial, b.quantity + (seen.expected if seen else 0), 0, b.reserved + (seen.reserved if seen else 0)
+        )
     for c in counted:
         k = key(c.lot, c.serial)
         seen = lines.get(k)
@@ -110,11 +127,17 @@ def compare_count(booked: Sequence[Booked], counted: Sequence[Counted]) -> list[
             lines[k] = CountLine(c.lot, c.serial, 0, c.quantity)
             continue
         if c.serial is not None and c.lot is not None and c.lot != seen.lot:
-            raise e.InvalidCount(f"serial {c.serial} belongs to lot {seen.lot}, not {c.lot}", serial=c.serial,
-                                 lot=c.lot, bookedLot=seen.lot)
+            raise e.InvalidCount(
+                f"serial {c.serial} belongs to lot {seen.lot}, not {c.lot}",
+                serial=c.serial,
+                lot=c.lot,
+                bookedLot=seen.lot,
+            )
         lines[k] = CountLine(seen.lot, seen.serial, seen.expected, seen.counted + c.quantity, seen.reserved)
     # "none of lot X" for a lot that is not here anyway says nothing
-    return sorted((ln for ln in lines.values() if ln.expected or ln.counted), key=lambda ln: (ln.lot or "", ln.serial or ""))
+    return sorted(
+        (ln for ln in lines.values() if ln.expected or ln.counted), key=lambda ln: (ln.lot or "", ln.serial or "")
+    )
 
 
 def reservation_shortfalls(lines: Sequence[CountLine]) -> list[CountLine]:
@@ -122,8 +145,9 @@ def reservation_shortfalls(lines: Sequence[CountLine]) -> list[CountLine]:
     return [ln for ln in lines if ln.counted < ln.reserved]
 
 
-def check_found_serial(serial: str, *, status: str | None, booked_at: str | None, lot: str | None,
-                       serial_lot: str | None) -> None:
+def check_found_serial(
+    serial: str, *, status: str | None, booked_at: str | None, lot: str | None, serial_lot: str | None
+) -> None:
     """A serial found on the shelf that udipick does not have here.
 
     Unknown serials are refused (a unit's UDI must come in through receiving, with its lot and
@@ -131,14 +155,22 @@ def check_found_serial(serial: str, *, status: str | None, booked_at: str | None
     unit to find and move, not a unit to create twice.
     """
     if status is None:
-        raise e.UnknownSerial(f"serial {serial} was never received for this item: receive it, do not count it in",
-                              serial=serial)
+        raise e.UnknownSerial(
+            f"serial {serial} was never received for this item: receive it, do not count it in", serial=serial
+        )
     if booked_at is not None:
-        raise e.SerialBookedElsewhere(f"serial {serial} is on the books at {booked_at}: count that location or move it",
-                                      serial=serial, bookedAt=booked_at)
+        raise e.SerialBookedElsewhere(
+            f"serial {serial} is on the books at {booked_at}: count that location or move it",
+            serial=serial,
+            bookedAt=booked_at,
+        )
     if status != "in_stock":
-        raise e.SerialBookedElsewhere(f"serial {serial} is recorded as {status}, not in stock: ask a supervisor",
-                                      serial=serial, serialStatus=status)
+        raise e.SerialBookedElsewhere(
+            f"serial {serial} is recorded as {status}, not in stock: ask a supervisor",
+            serial=serial,
+            serialStatus=status,
+        )
     if lot is not None and serial_lot != lot:
-        raise e.InvalidCount(f"serial {serial} belongs to lot {serial_lot}, not {lot}", serial=serial, lot=lot,
-                             bookedLot=serial_lot)
+        raise e.InvalidCount(
+            f"serial {serial} belongs to lot {serial_lot}, not {lot}", serial=serial, lot=lot, bookedLot=serial_lot
+        )

@@ -32,13 +32,15 @@ def parse_cursor(raw: str, *, head: int, name: str = "after") -> int:
     if len(significant) > 19 or int(significant or "0") > MAX_POSITION:
         raise InvalidCursor(
             f"{name} must be a stream position from 0 to {head}; {shown} is beyond any position PostgreSQL can hold",
-            after=shown, head=head,
+            after=shown,
+            head=head,
         )
     position = int(significant or "0")
     if position > head:
         raise InvalidCursor(
             f"{name} {position} is beyond the newest position {head}: send the position of the last event you"
             " received (0 for everything)",
-            after=shown, head=head,
+            after=shown,
+            head=head,
         )
     return position

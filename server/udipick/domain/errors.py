@@ -158,6 +158,8 @@ class UnknownApiKey(NotFound):
 
     code = "unknown-api-key"
     title = "Unknown API key"
+
+
 class TooManyAttempts(DomainError):
     """Too many failed password checks for this user name, or from this client address, to check another
     one now (context: ``retryAfter``, seconds). Said before any password is checked, whether or not the

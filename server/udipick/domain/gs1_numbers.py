@@ -27,9 +27,7 @@ def gs1_check_digit(digits: str) -> int:
 def sscc_check_digit(digits17: str) -> int:
     """Check digit of an SSCC given its first 17 digits (extension + company prefix + serial reference)."""
     if len(digits17) != 17 or not digits17.isascii() or not digits17.isdigit():
-        raise InvalidSscc(
-            f"An SSCC without its check digit has 17 digits, got {digits17!r}.", sscc=digits17
-        )
+        raise InvalidSscc(f"An SSCC without its check digit has 17 digits, got {digits17!r}.", sscc=digits17)
     return gs1_check_digit(digits17)
 
 
@@ -43,9 +41,7 @@ def make_sscc(extension: int | str, company_prefix: str, serial_reference: int |
     if len(ext) != 1 or not ext.isdigit():
         raise InvalidSscc(f"The SSCC extension digit must be one digit 0-9, got {extension!r}.", sscc=None)
     if not (company_prefix.isascii() and company_prefix.isdigit() and 4 <= len(company_prefix) <= 12):
-        raise InvalidSscc(
-            f"A GS1 company prefix is 4 to 12 digits, got {company_prefix!r}.", sscc=None
-        )
+        raise InvalidSscc(f"A GS1 company prefix is 4 to 12 digits, got {company_prefix!r}.", sscc=None)
     serial = str(serial_reference)
     width = 16 - len(company_prefix)
     if not (serial.isascii() and serial.isdigit()) or len(serial) > width:

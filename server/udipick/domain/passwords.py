@@ -55,7 +55,9 @@ def known_words(username: str, display_name: str | None) -> list[str]:
     return list(dict.fromkeys([*names, *words]))
 
 
-def check_password(password: str, *, username: str, display_name: str | None, roles: Sequence[str], estimate: Estimator) -> None:
+def check_password(
+    password: str, *, username: str, display_name: str | None, roles: Sequence[str], estimate: Estimator
+) -> None:
     """Refuse a password that breaks the policy, naming every rule it breaks and the estimator's advice."""
     reasons: list[str] = []
     needed = min_length(roles)

@@ -22,6 +22,9 @@ from udipick.domain.allocation import (
 from udipick.domain.barcodes import ScanConfig, interpret
 from udipick.domain.values import Value
 
+#: how scans are read when the caller does not say (the settings' defaults)
+DEFAULT_SCAN_CONFIG = ScanConfig()
+
 # ---- the scan verdict ------------------------------------------------------------------------------
 
 
@@ -89,18 +92,30 @@ def judge_pick_scan(
             takeLocation=task.location,
         )
     if scanned.serial_status in ("picked", "packed"):
-        raise e.SerialAlreadyPicked(f"Serial {scanned.serial} was already picked: scan another unit", serial=scanned.serial)
+        raise e.SerialAlreadyPicked(
+            f"Serial {scanned.serial} was already picked: scan another unit", serial=scanned.serial
+        )
     if scanned.serial_status == "shipped":
         raise e.SerialAlreadyShipped(
             f"Serial {scanned.serial} has already shipped: this unit must not be here; put it aside and tell your supervisor",
             serial=scanned.serial,
         )
     if scanned.serial_status == "hold":
-        raise e.StockOnHold(f"Serial {scanned.serial} is on hold: do not pick it", reason="serial hold", serial=scanned.serial,
-                            lot=scanned.lot, location=task.location)
+        raise e.StockOnHold(
+            f"Serial {scanned.serial} is on hold: do not pick it",
+            reason="serial hold",
+            serial=scanned.serial,
+            lot=scanned.lot,
+            location=task.location,
+        )
     if scanned.serial_status == "rejected":
-        raise e.LotQuarantined(f"Serial {scanned.serial} was rejected by QC: it is not released for sale", status="rejected",
-                               serial=scanned.serial, lot=scanned.lot, location=task.location)
+        raise e.LotQuarantined(
+            f"Serial {scanned.serial} was rejected by QC: it is not released for sale",
+            status="rejected",
+            serial=scanned.serial,
+            lot=scanned.lot,
+            location=task.location,
+        )
     if scanned.units > task.remaining:
         raise e.OverPick(
             f"Only {task.remaining} more needed; this scan is {scanned.units}. Take single units instead",
@@ -118,7 +133,9 @@ def judge_pick_scan(
         )
     # the first matching row with stock; a held or expired lot is refused for that reason, not for quantity
     candidate = next((c for c in matching if c.available > 0), matching[0])
-    why = ineligibility(candidate, today=today, min_shelf_life_days=task.min_shelf_life_days, allow_bonded=task.allow_bonded)
+    why = ineligibility(
+        candidate, today=today, min_shelf_life_days=task.min_shelf_life_days, allow_bonded=task.allow_bonded
+    )
     if why is not None:
         raise unfit_stock(why, candidate, taking="pick", today=today, min_shelf_life_days=task.min_shelf_life_days)
     swapped = lot != task.lot or (scanned.serial is not None and candidate.serial_id != task.serial_id)
@@ -126,7 +143,9 @@ def judge_pick_scan(
     if lot != task.lot and task.expiry is not None and (candidate.expiry is None or candidate.expiry > task.expiry):
         if not override_fefo:
             take = first_eligible if first_eligible is not None and first_eligible.expiry is not None else None
-            take_lot, take_loc, take_exp = (take.lot, take.location, take.expiry) if take else (task.lot, task.location, task.expiry)
+            take_lot, take_loc, take_exp = (
+                (take.lot, take.location, take.expiry) if take else (task.lot, task.location, task.expiry)
+            )
             raise e.FefoViolation(
                 f"Take lot {take_lot} from {take_loc}: it expires first ({take_exp}); lot {lot} expires {candidate.expiry}",
                 takeLot=take_lot,
@@ -218,8 +237,9 @@ class PickDecision(Value):
     picked: int
 
 
-def check_location(location: str, location_barcode: str, location_raw: str | None, *, config: ScanConfig,
-                   today: dt.date) -> None:
+def check_location(
+    location: str, location_barcode: str, location_raw: str | None, *, config: ScanConfig, today: dt.date
+) -> None:
     """The picker confirms the location by scanning its label; anything else is a ``WrongLocation``
     that says where to go. (No location scan at all is accepted: the item scan is checked anyway.)"""
     if location_raw is None or location_raw.strip() == location_barcode:
@@ -243,7 +263,7 @@ def decide_pick(
     every_row: bool,
     today: dt.date,
     location_raw: str | None = None,
-    scan_config: ScanConfig = ScanConfig(),
+    scan_config: ScanConfig = DEFAULT_SCAN_CONFIG,
     override_fefo: bool = False,
     trade: ReservedSerial | None = None,
 ) -> PickDecision | None:
@@ -258,22 +278,36 @@ def decide_pick(
     ``trade``: the scanned serial is reserved for another task of the same order line.
     """
     if task.status != "open":
-        raise e.TaskNotOpen(f"task {task.task_id} is {task.status}: go to the next task", taskId=task.task_id, status=task.status)
+        raise e.TaskNotOpen(
+            f"task {task.task_id} is {task.status}: go to the next task", taskId=task.task_id, status=task.status
+        )
     if task.order_status != "released":
-        raise e.OrderNotReleased(f"order {task.order} is {task.order_status}: nothing more is picked for it",
-                                 order=task.order, status=task.order_status)
+        raise e.OrderNotReleased(
+            f"order {task.order} is {task.order_status}: nothing more is picked for it",
+            order=task.order,
+            status=task.order_status,
+        )
     check_location(task.location, task.location_barcode, location_raw, config=scan_config, today=today)
     # traceability: the unit in hand names its own lot and serial; udipick never picks one for it
     if scanned.item_id is not None and scanned.item_id == task.item_id:
         if scanned.serial_tracked and not scanned.serial:
-            raise e.MissingSerial(f"{scanned.item_name} is serialised: scan the code that carries the serial (21)", needs=["serial"])
+            raise e.MissingSerial(
+                f"{scanned.item_name} is serialised: scan the code that carries the serial (21)", needs=["serial"]
+            )
         if scanned.lot_tracked and not scanned.lot:
-            raise e.MissingLot(f"{scanned.item_name} is lot-tracked: scan the code that carries the lot (10)", needs=["lot"])
+            raise e.MissingLot(
+                f"{scanned.item_name} is lot-tracked: scan the code that carries the lot (10)", needs=["lot"]
+            )
     rows = [c for c in stock if on_the_shelf(c)]
     stock_id, lot_id, serial_id, lot, expiry = task.stock_id, task.lot_id, task.serial_id, task.lot, task.expiry
     remaining = task.quantity - task.picked
-    if (trade is not None and scanned.serial and scanned.serial_status == "in_stock" and not task.picked
-            and task.quantity == 1):
+    if (
+        trade is not None
+        and scanned.serial
+        and scanned.serial_status == "in_stock"
+        and not task.picked
+        and task.quantity == 1
+    ):
         row = next((c for c in rows if c.serial == scanned.serial), None)
         if row is not None and row.stock_id != stock_id and trade.stock_id == row.stock_id:
             # the picker took another serialised unit this order line also reserved: trade the two tasks'
@@ -286,8 +320,11 @@ def decide_pick(
     min_days, allow_bonded = task.min_shelf_life_days, task.allow_bonded
     # the task's own reservation counts as available to it
     at_location = [c if c.stock_id != stock_id else _with_available(c, c.available + remaining) for c in rows]
-    eligible = {c.stock_id for c in at_location
-                if ineligibility(c, today=today, min_shelf_life_days=min_days, allow_bonded=allow_bonded) is None}
+    eligible = {
+        c.stock_id
+        for c in at_location
+        if ineligibility(c, today=today, min_shelf_life_days=min_days, allow_bonded=allow_bonded) is None
+    }
     mine = next((c for c in at_location if c.stock_id == stock_id), None)
     if mine is None or mine.stock_id not in eligible:
         if not every_row:
@@ -296,13 +333,27 @@ def decide_pick(
     else:
         first = mine
     view = TaskView(
-        task_id=task.task_id, item_id=task.item_id, item_name=task.item_name, gtin=task.gtin, location_id=task.location_id,
-        location=task.location, lot_id=lot_id, lot=lot, expiry=expiry, serial_id=serial_id,
-        remaining=remaining, min_shelf_life_days=min_days, allow_bonded=allow_bonded,
+        task_id=task.task_id,
+        item_id=task.item_id,
+        item_name=task.item_name,
+        gtin=task.gtin,
+        location_id=task.location_id,
+        location=task.location,
+        lot_id=lot_id,
+        lot=lot,
+        expiry=expiry,
+        serial_id=serial_id,
+        remaining=remaining,
+        min_shelf_life_days=min_days,
+        allow_bonded=allow_bonded,
     )
     unit = ScannedUnit(
-        item_id=scanned.item_id, gtin=scanned.gtin, lot=scanned.lot, serial=scanned.serial,
-        units=scanned.pack_quantity * scanned.count if scanned.item_id is not None else 1, serial_status=scanned.serial_status,
+        item_id=scanned.item_id,
+        gtin=scanned.gtin,
+        lot=scanned.lot,
+        serial=scanned.serial,
+        units=scanned.pack_quantity * scanned.count if scanned.item_id is not None else 1,
+        serial_status=scanned.serial_status,
     )
     verdict = judge_pick_scan(view, unit, at_location, first, today=today, override_fefo=override_fefo)
     if task.staging_id is None:
@@ -318,4 +369,4 @@ _AVAILABLE = Candidate.__struct_fields__.index("available")
 def _with_available(c: Candidate, available: int) -> Candidate:
     # ``dataclasses.replace`` rebuilds the value through keywords and introspection; this is the same value, faster
     values = _CANDIDATE_VALUES(c)
-    return Candidate(*values[:_AVAILABLE], available, *values[_AVAILABLE + 1:])
+    return Candidate(*values[:_AVAILABLE], available, *values[_AVAILABLE + 1 :])

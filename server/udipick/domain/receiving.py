@@ -119,7 +119,9 @@ class ReceivingPolicy:
 
     def __post_init__(self) -> None:
         if self.short_shelf_life not in SHORT_SHELF_LIFE_POLICIES:
-            raise ValueError(f"short shelf-life policy must be one of {SHORT_SHELF_LIFE_POLICIES}, got {self.short_shelf_life!r}")
+            raise ValueError(
+                f"short shelf-life policy must be one of {SHORT_SHELF_LIFE_POLICIES}, got {self.short_shelf_life!r}"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,7 +215,12 @@ def decide_receipt(
         )
 
     # a lot number identifies one production batch: one expiry (GS1 AI 10 + 17)
-    if known_lot is not None and known_lot.expiry is not None and captured.expiry is not None and known_lot.expiry != captured.expiry:
+    if (
+        known_lot is not None
+        and known_lot.expiry is not None
+        and captured.expiry is not None
+        and known_lot.expiry != captured.expiry
+    ):
         raise LotExpiryConflict(
             f"lot {known_lot.lot} of {item.erp_id} is known with expiry {known_lot.expiry.isoformat()}, "
             f"the goods say {captured.expiry.isoformat()}: set aside and report to QA",
@@ -328,7 +335,9 @@ def asn_mismatches(expected: Sequence[ExpectedLot], captured: Captured) -> tuple
         out.append(f"lot {captured.lot} is not on the ASN (expected {', '.join(sorted(by_lot))})")
     if exp is not None:
         if exp.expiry is not None and captured.expiry is not None and exp.expiry != captured.expiry:
-            out.append(f"lot {exp.lot} expiry {captured.expiry.isoformat()} differs from the ASN's {exp.expiry.isoformat()}")
+            out.append(
+                f"lot {exp.lot} expiry {captured.expiry.isoformat()} differs from the ASN's {exp.expiry.isoformat()}"
+            )
         if captured.serial and exp.serials and captured.serial not in exp.serials:
             out.append(f"serial {captured.serial} is not on the ASN for lot {exp.lot}")
     return tuple(out)
@@ -404,7 +413,9 @@ def check_putaway(contents: Sequence[Content], location: LocationFacts) -> None:
         if c.bonded and not location.bonded:
             raise refuse(f"{c.item} is bonded (customs not cleared)", "bonded quarantine" if held else "bonded", c.item)
         if not c.bonded and location.type == "bonded":
-            raise refuse(f"{c.item} is not bonded; the bonded area holds only goods under customs control", None, c.item)
+            raise refuse(
+                f"{c.item} is not bonded; the bonded area holds only goods under customs control", None, c.item
+            )
 
 
 def putaway_group(item: ItemFacts, status: str) -> str:

@@ -19,13 +19,13 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 
 from udipick.domain import errors as e
-from udipick.domain.values import Value
 from udipick.domain.allocation import (
     Candidate,
     fefo_key,
     ineligibility,
     unfit_stock,
 )
+from udipick.domain.values import Value
 
 #: location types allocation prefers to reserve; stock there is "on the pick face"
 FACE_TYPES = ("pick", "cold", "bonded")
@@ -120,7 +120,9 @@ def face_available(stock: Iterable[Candidate], need: ItemNeed, *, today: dt.date
     return sum(
         c.available
         for c in stock
-        if c.item_id == need.item_id and c.location_type in FACE_TYPES and c.available > 0
+        if c.item_id == need.item_id
+        and c.location_type in FACE_TYPES
+        and c.available > 0
         and ineligibility(c, today=today, min_shelf_life_days=need.min_shelf_life_days, allow_bonded=True) is None
     )
 
@@ -131,7 +133,12 @@ def _can_arrive(task: OpenTask, sources: dict[int, Candidate], today: dt.date) -
 
 
 def plan_item(
-    need: ItemNeed, stock: Sequence[Candidate], faces: Sequence[PickFace], open_tasks: Sequence[OpenTask], *, today: dt.date
+    need: ItemNeed,
+    stock: Sequence[Candidate],
+    faces: Sequence[PickFace],
+    open_tasks: Sequence[OpenTask],
+    *,
+    today: dt.date,
 ) -> ItemPlan | None:
     """``None`` when the face holds (or will hold) enough; else the moves from reserve, earliest expiry first."""
     mine = [t for t in open_tasks if t.item_id == need.item_id]
@@ -145,8 +152,16 @@ def plan_item(
     item_faces = [f for f in faces if f.item_id == need.item_id]
     face = choose_face(item_faces)
     if face is None:
-        return ItemPlan(need.item_id, None, available, incoming, wanted, (), short,
-                        PICK_FACE_UNUSABLE if item_faces else NO_PICK_FACE)
+        return ItemPlan(
+            need.item_id,
+            None,
+            available,
+            incoming,
+            wanted,
+            (),
+            short,
+            PICK_FACE_UNUSABLE if item_faces else NO_PICK_FACE,
+        )
     open_by_key = {(t.lot_id, t.from_location_id, t.to_location_id): t.task_id for t in mine}
     refused: dict[str, int] = {}
     moves: list[Move] = []
@@ -188,8 +203,13 @@ def plan_replenishment(
     plans = []
     for need in needs:
         # each item sees only its own rows: filtering every row for every item was items x rows
-        plan = plan_item(need, stock_of.get(need.item_id, ()), faces_of.get(need.item_id, ()),
-                         tasks_of.get(need.item_id, ()), today=today)
+        plan = plan_item(
+            need,
+            stock_of.get(need.item_id, ()),
+            faces_of.get(need.item_id, ()),
+            tasks_of.get(need.item_id, ()),
+            today=today,
+        )
         if plan is not None:
             plans.append(plan)
     return plans
@@ -244,19 +264,26 @@ def judge_replenishment_scan(task: TaskView, scan: MoveScan, source: Candidate, 
     if scan.source.label != task.from_barcode:
         raise e.WrongLocation(
             f"You are at {scan.source.shown}; this replenishment takes from {task.from_location}. Go to {task.from_location}",
-            expectedLocation=task.from_location, scannedLocation=scan.source.shown, takeLocation=task.from_location,
+            expectedLocation=task.from_location,
+            scannedLocation=scan.source.shown,
+            takeLocation=task.from_location,
         )
     if scan.item_id is None or scan.item_id != task.item_id:
         raise e.WrongItem(
             f"This is not {task.item_name}: take {task.item_name} (GTIN {task.gtin}) from {task.from_location}",
-            expectedItem=task.item_name, expectedGtin=task.gtin, scannedGtin=scan.gtin, takeLocation=task.from_location,
+            expectedItem=task.item_name,
+            expectedGtin=task.gtin,
+            scannedGtin=scan.gtin,
+            takeLocation=task.from_location,
         )
     if task.lot_tracked and scan.lot is None:
         raise e.MissingLot(f"{task.item_name} is lot-tracked: scan the code that carries the lot (10)", needs=["lot"])
     if task.lot is not None and scan.lot != task.lot:
         raise e.WrongLot(
             f"This is lot {scan.lot}; this replenishment moves lot {task.lot}: take lot {task.lot} from {task.from_location}",
-            takeLot=task.lot, takeLocation=task.from_location, scannedLot=scan.lot,
+            takeLot=task.lot,
+            takeLocation=task.from_location,
+            scannedLot=scan.lot,
         )
     why = ineligibility(source, today=today, min_shelf_life_days=0, allow_bonded=True)
     if why is not None:
@@ -265,22 +292,28 @@ def judge_replenishment_scan(task: TaskView, scan: MoveScan, source: Candidate, 
     if units > task.remaining:
         raise e.OverPick(
             f"Only {task.remaining} more to move; this is {units}. Move {task.remaining}",
-            remaining=task.remaining, scannedUnits=units,
+            remaining=task.remaining,
+            scannedUnits=units,
         )
     on_shelf = source.available + task.remaining
     if units > on_shelf:
         raise e.InsufficientStock(
             f"Udipick shows only {on_shelf} of lot {task.lot} at {task.from_location}: move what is there, then tell your supervisor",
-            available=on_shelf, lot=task.lot, location=task.from_location,
+            available=on_shelf,
+            lot=task.lot,
+            location=task.from_location,
         )
     if scan.destination.label != task.to_barcode:
         raise e.WrongLocation(
             f"You are at {scan.destination.shown}; these units go to {task.to_location}. Go to {task.to_location}",
-            expectedLocation=task.to_location, scannedLocation=scan.destination.shown, takeLocation=task.to_location,
+            expectedLocation=task.to_location,
+            scannedLocation=scan.destination.shown,
+            takeLocation=task.to_location,
         )
     if task.to_frozen or task.to_blocked:
         why_not = "frozen (count or investigation)" if task.to_frozen else "blocked for this item until it is counted"
         raise e.LocationFrozen(
-            f"Location {task.to_location} is {why_not}: put nothing there; tell your supervisor", location=task.to_location,
+            f"Location {task.to_location} is {why_not}: put nothing there; tell your supervisor",
+            location=task.to_location,
         )
     return units

@@ -9,8 +9,15 @@ from __future__ import annotations
 import random
 
 
-def backoff(attempt: int, *, base: float, cap: float, factor: float = 2.0, jitter: bool = False,
-            rng: random.Random | None = None) -> float:
+def backoff(
+    attempt: int,
+    *,
+    base: float,
+    cap: float,
+    factor: float = 2.0,
+    jitter: bool = False,
+    rng: random.Random | None = None,
+) -> float:
     """Seconds to wait after failed attempt number ``attempt`` (1-based): ``base·factor^(attempt-1)``, capped at ``cap``.
 
     With ``jitter`` half of that is fixed and half random ("equal jitter"), so the retries of many subscribers after an

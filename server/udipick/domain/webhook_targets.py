@@ -73,7 +73,9 @@ def check_addresses(host: str, addresses: Iterable[str], *, allow_loopback: bool
             hint = " (set UDIPICK_WEBHOOK_ALLOW_LOOPBACK=1 for an ERP on this host)" if reason == "loopback" else ""
             raise WebhookTargetRefused(
                 f"a webhook may not be sent to {shown}: that is {_REASONS[reason]}{hint}",
-                host=host, address=address, reason=reason,
+                host=host,
+                address=address,
+                reason=reason,
             )
 
 

@@ -57,7 +57,9 @@ async def attempt(
         except PrinterUnavailable as exc:
             number = job.attempts + 1
             again = number < job.max_attempts and (not job.unique or _nothing_delivered(exc))
-            await printing.record_failed(session, job.id, error=exc.message, retry_in=backoff.delay(number) if again else None)
+            await printing.record_failed(
+                session, job.id, error=exc.message, retry_in=backoff.delay(number) if again else None
+            )
             log.warning("print job %s to %s failed (attempt %s): %s", job.id, job.printer, number, exc.message)
         else:
             await printing.record_sent(session, job.id)

@@ -87,7 +87,9 @@ class Relay:
         db = make_sessionmaker(engine)
         hub = OutboxHub(asyncpg_dsn(self.database_url), poll_interval=self.options.poll_interval)
         hub.listeners.append(self._wake)
-        http = httpx.AsyncClient(timeout=self.options.timeout, follow_redirects=False, headers={"user-agent": "udipick-relay"})
+        http = httpx.AsyncClient(
+            timeout=self.options.timeout, follow_redirects=False, headers={"user-agent": "udipick-relay"}
+        )
         log.info("relay %s started (concurrency %d)", self.name, self.options.concurrency)
         tasks: list[asyncio.Task] = []
         try:
@@ -216,11 +218,16 @@ class Relay:
             self.stats.delivered += 1
         elif status == "dead":
             self.stats.dead += 1
-            log.warning("webhook %s: delivery of position %s is dead after %s attempts: %s", sub.name, due.event.position, due.attempts + 1, error)
+            log.warning(
+                "webhook %s: delivery of position %s is dead after %s attempts: %s",
+                sub.name,
+                due.event.position,
+                due.attempts + 1,
+                error,
+            )
         else:
             self.stats.failed += 1
         return status
-
 
     async def _send(self, http: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
         """POST to an address checked just now, not to whatever the name resolves to a moment later.
@@ -236,9 +243,13 @@ class Relay:
             extensions["sni_hostname"] = target.host
         headers = {**headers, "host": original.netloc.decode("ascii")}
         failure: httpx.ConnectError | None = None
-        for address in target.addresses:  # the next address when one refuses the connection, as a resolver-driven client would
+        for (
+            address
+        ) in target.addresses:  # the next address when one refuses the connection, as a resolver-driven client would
             try:
-                return await http.post(original.copy_with(host=address), content=body, headers=headers, extensions=extensions)
+                return await http.post(
+                    original.copy_with(host=address), content=body, headers=headers, extensions=extensions
+                )
             except httpx.ConnectError as exc:
                 failure = exc
         assert failure is not None

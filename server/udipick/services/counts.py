@@ -92,7 +92,8 @@ def _gtin_key(raw: str) -> str | None:
 async def _location(session: AsyncSession, raw: str) -> tuple[int, str]:
     row = (
         await session.execute(
-            text("SELECT id, code FROM locations WHERE code = :c OR barcode = :c ORDER BY code = :c DESC, id LIMIT 1"), {"c": raw}
+            text("SELECT id, code FROM locations WHERE code = :c OR barcode = :c ORDER BY code = :c DESC, id LIMIT 1"),
+            {"c": raw},
         )
     ).first()
     if row is None:
@@ -119,7 +120,9 @@ async def _item(session: AsyncSession, raw: str) -> _Item:
     if row.per_pack != 1:
         raise e.InvalidCount(
             f"{raw} is a pack of {row.per_pack}: a count is in base units; give the item id or its each-level GTIN {row.gtin}",
-            item=row.erp_id, gtin=row.gtin, pointer="/item",
+            item=row.erp_id,
+            gtin=row.gtin,
+            pointer="/item",
         )
     return _Item(row.id, row.erp_id, row.gtin, row.lot_tracked, row.serial_tracked)
 
@@ -144,7 +147,9 @@ async def _book(session: AsyncSession, location_id: int, location: str, item: _I
         where = "on a licence plate" if other.container_id is not None else f"in status {other.status}"
         raise e.Conflict(
             f"{location} also holds {item.erp_id} {where}: that stock is not counted here; finish QC or putaway first",
-            location=location, item=item.erp_id, status=other.status,
+            location=location,
+            item=item.erp_id,
+            status=other.status,
         )
     return [_Bucket(r.stock_id, r.lot_id, r.lot, r.expiry, r.serial_id, r.serial, r.quantity, r.reserved) for r in rows]
 
@@ -162,7 +167,9 @@ async def _found_lots(session: AsyncSession, item: _Item, names: set[str]) -> di
         if name not in found:
             raise e.UnknownLot(
                 f"lot {name} of {item.erp_id} was never received: check the label, or receive the units first",
-                item=item.erp_id, lot=name, pointer="/lines",
+                item=item.erp_id,
+                lot=name,
+                pointer="/lines",
             )
     return found
 
@@ -180,8 +187,13 @@ async def _found_serial(session: AsyncSession, item: _Item, line: CountLine) -> 
             {"i": item.id, "s": line.serial},
         )
     ).first()
-    check_found_serial(line.serial, status=row.status if row else None, booked_at=row.booked_at if row else None,
-                       lot=line.lot, serial_lot=row.lot if row else None)
+    check_found_serial(
+        line.serial,
+        status=row.status if row else None,
+        booked_at=row.booked_at if row else None,
+        lot=line.lot,
+        serial_lot=row.lot if row else None,
+    )
     assert row is not None
     return row.id, row.lot_id, row.lot, row.expiry
 
@@ -229,13 +241,20 @@ async def record_count(
             raise e.CountBelowReserved(
                 f"open pick tasks hold {first.reserved} of {what} at {location_code} but {first.counted} were counted:"
                 f" report tasks {', '.join(str(t['taskId']) for t in tasks)} short first, then count again",
-                location=location_code, item=it.erp_id, lot=first.lot, serial=first.serial, counted=first.counted,
-                reserved=first.reserved, tasks=tasks,
+                location=location_code,
+                item=it.erp_id,
+                lot=first.lot,
+                serial=first.serial,
+                counted=first.counted,
+                reserved=first.reserved,
+                tasks=tasks,
             )
 
         # ids of what changed: booked buckets from the book, gains from lots / serials udipick received
         by_key = {(b.lot, b.serial): b for b in book}
-        gained_lots = {ln.lot for ln in result if ln.serial is None and ln.lot is not None and (ln.lot, None) not in by_key}
+        gained_lots = {
+            ln.lot for ln in result if ln.serial is None and ln.lot is not None and (ln.lot, None) not in by_key
+        }
         lots = await _found_lots(session, it, gained_lots) if gained_lots else {}
         changed: list[tuple[CountLine, int | None, int | None, Any]] = []  # line, lot id, serial id, expiry
         for ln in result:
@@ -253,30 +272,52 @@ async def record_count(
                 changed.append((ln, lot_id, None, expiry))
         lots_of = {ln.serial: ln.lot for ln, *_ in changed if ln.serial is not None}
         report = [
-            CountedLine(lot=lots_of.get(ln.serial, ln.lot) if ln.serial else ln.lot, serial=ln.serial, expected=ln.expected,
-                        counted=ln.counted, difference=ln.difference)
+            CountedLine(
+                lot=lots_of.get(ln.serial, ln.lot) if ln.serial else ln.lot,
+                serial=ln.serial,
+                expected=ln.expected,
+                counted=ln.counted,
+                difference=ln.difference,
+            )
             for ln in result
         ]
 
         cleared = (
             await session.execute(
-                text("UPDATE location_blocks SET cleared_at = now() WHERE location_id = :l AND item_id = :i AND cleared_at IS NULL"),
+                text(
+                    "UPDATE location_blocks SET cleared_at = now() WHERE location_id = :l AND item_id = :i AND cleared_at IS NULL"
+                ),
                 {"l": location_id, "i": it.id},
             )
         ).rowcount
         scan_id = str(client_scan_id)
         adjusted = [
             StockAdjusted(
-                location=location_code, item=it.erp_id, gtin=it.gtin, lot=ln.lot, expiry=expiry, serial=ln.serial,
-                status=COUNTED_STATUS, difference=ln.difference, quantity=abs(ln.difference), reason="count",
+                location=location_code,
+                item=it.erp_id,
+                gtin=it.gtin,
+                lot=ln.lot,
+                expiry=expiry,
+                serial=ln.serial,
+                status=COUNTED_STATUS,
+                difference=ln.difference,
+                quantity=abs(ln.difference),
+                reason="count",
                 client_scan_id=scan_id,
             )
             for ln, _, _, expiry in changed
         ]
         ids = await emit(
-            session, actor,
-            StockCounted(location=location_code, item=it.erp_id, gtin=it.gtin, lines=msgspec.to_builtins(report), blocks_cleared=cleared,
-                         client_scan_id=scan_id),
+            session,
+            actor,
+            StockCounted(
+                location=location_code,
+                item=it.erp_id,
+                gtin=it.gtin,
+                lines=msgspec.to_builtins(report),
+                blocks_cleared=cleared,
+                client_scan_id=scan_id,
+            ),
             *adjusted,
         )
         await post_movements(
@@ -284,13 +325,19 @@ async def record_count(
             actor,
             [
                 Movement(
-                    "count", item_id=it.id, quantity=abs(ln.difference), lot_id=lot_id, serial_id=serial_id,
+                    "count",
+                    item_id=it.id,
+                    quantity=abs(ln.difference),
+                    lot_id=lot_id,
+                    serial_id=serial_id,
                     from_location_id=location_id if ln.difference < 0 else None,
                     from_status=COUNTED_STATUS if ln.difference < 0 else None,
                     to_location_id=location_id if ln.difference > 0 else None,
                     to_status=COUNTED_STATUS if ln.difference > 0 else None,
                     reason=f"count at {location_code}: expected {ln.expected}, counted {ln.counted}",
-                    document_type="count", document_id=scan_id, event_id=event_id,
+                    document_type="count",
+                    document_id=scan_id,
+                    event_id=event_id,
                 )
                 for (ln, lot_id, serial_id, _), event_id in zip(changed, ids[1:], strict=True)
             ],
@@ -299,12 +346,22 @@ async def record_count(
         lost = [sid for ln, _, sid, _ in changed if sid is not None and ln.difference < 0]
         found = [sid for ln, _, sid, _ in changed if sid is not None and ln.difference > 0]
         if lost:
-            await session.execute(text("UPDATE serials SET location_id = NULL WHERE id = ANY(CAST(:ids AS int[]))"), {"ids": lost})
+            await session.execute(
+                text("UPDATE serials SET location_id = NULL WHERE id = ANY(CAST(:ids AS int[]))"), {"ids": lost}
+            )
         if found:
-            await session.execute(text("UPDATE serials SET location_id = :l WHERE id = ANY(CAST(:ids AS int[]))"),
-                                  {"l": location_id, "ids": found})
-        return CountResult(location=location_code, item=it.erp_id, gtin=it.gtin, lines=report, adjusted=len(changed),
-                           blocks_cleared=cleared)
+            await session.execute(
+                text("UPDATE serials SET location_id = :l WHERE id = ANY(CAST(:ids AS int[]))"),
+                {"l": location_id, "ids": found},
+            )
+        return CountResult(
+            location=location_code,
+            item=it.erp_id,
+            gtin=it.gtin,
+            lines=report,
+            adjusted=len(changed),
+            blocks_cleared=cleared,
+        )
 
     # the action names what was counted (``scan_replies.action`` holds 32 characters): the same scan id
     # sent for another location or item is a reused id, refused, not a replay

@@ -37,20 +37,80 @@ def demo_gtin(item_ref: int, indicator: int = 0) -> str:
 
 
 ITEMS: list[dict[str, Any]] = [
-    dict(erpId="SYR-10ML", name="Sterile syringe 10 ml, Luer lock", ref=1001, baseUnit="EA", lotTracked=True,
-         expiryTracked=True, minShelfLifeDays=60, packs=[("box", 1, 100), ("case", 2, 1000)]),
-    dict(erpId="STENT-DES-3018", name="Drug-eluting coronary stent 3.0 x 18 mm", ref=1002, baseUnit="EA",
-         lotTracked=True, serialTracked=True, expiryTracked=True, minShelfLifeDays=90, packs=[]),
-    dict(erpId="PEN-NDL-4MM", name="Insulin pen needle 32G 4 mm (2-8 °C)", ref=1003, baseUnit="EA", lotTracked=True,
-         expiryTracked=True, minTempC=2, maxTempC=8, minShelfLifeDays=30, packs=[("box", 1, 100)]),
-    dict(erpId="GLOVE-NIT-M", name="Nitrile examination gloves, size M", ref=1004, baseUnit="EA", lotTracked=True,
-         expiryTracked=True, packs=[("box", 1, 10), ("case", 2, 100)]),
-    dict(erpId="SCREW-CORT-45", name="Cortical bone screw 4.5 x 40 mm", ref=1005, baseUnit="EA", lotTracked=True,
-         expiryTracked=False, hibcLic="A123", hibcPcn="SCREW45", packs=[]),
-    dict(erpId="CATH-IMP-6F", name="Imported guiding catheter 6F (bonded)", ref=1006, baseUnit="EA", lotTracked=True,
-         expiryTracked=True, bonded=True, packs=[]),
-    dict(erpId="IMPLANT-QC", name="Hip implant head 32 mm (QC on receipt)", ref=1007, baseUnit="EA", lotTracked=True,
-         serialTracked=True, expiryTracked=True, qcRequired=True, packs=[]),
+    dict(
+        erpId="SYR-10ML",
+        name="Sterile syringe 10 ml, Luer lock",
+        ref=1001,
+        baseUnit="EA",
+        lotTracked=True,
+        expiryTracked=True,
+        minShelfLifeDays=60,
+        packs=[("box", 1, 100), ("case", 2, 1000)],
+    ),
+    dict(
+        erpId="STENT-DES-3018",
+        name="Drug-eluting coronary stent 3.0 x 18 mm",
+        ref=1002,
+        baseUnit="EA",
+        lotTracked=True,
+        serialTracked=True,
+        expiryTracked=True,
+        minShelfLifeDays=90,
+        packs=[],
+    ),
+    dict(
+        erpId="PEN-NDL-4MM",
+        name="Insulin pen needle 32G 4 mm (2-8 °C)",
+        ref=1003,
+        baseUnit="EA",
+        lotTracked=True,
+        expiryTracked=True,
+        minTempC=2,
+        maxTempC=8,
+        minShelfLifeDays=30,
+        packs=[("box", 1, 100)],
+    ),
+    dict(
+        erpId="GLOVE-NIT-M",
+        name="Nitrile examination gloves, size M",
+        ref=1004,
+        baseUnit="EA",
+        lotTracked=True,
+        expiryTracked=True,
+        packs=[("box", 1, 10), ("case", 2, 100)],
+    ),
+    dict(
+        erpId="SCREW-CORT-45",
+        name="Cortical bone screw 4.5 x 40 mm",
+        ref=1005,
+        baseUnit="EA",
+        lotTracked=True,
+        expiryTracked=False,
+        hibcLic="A123",
+        hibcPcn="SCREW45",
+        packs=[],
+    ),
+    dict(
+        erpId="CATH-IMP-6F",
+        name="Imported guiding catheter 6F (bonded)",
+        ref=1006,
+        baseUnit="EA",
+        lotTracked=True,
+        expiryTracked=True,
+        bonded=True,
+        packs=[],
+    ),
+    dict(
+        erpId="IMPLANT-QC",
+        name="Hip implant head 32 mm (QC on receipt)",
+        ref=1007,
+        baseUnit="EA",
+        lotTracked=True,
+        serialTracked=True,
+        expiryTracked=True,
+        qcRequired=True,
+        packs=[],
+    ),
 ]
 
 # (code, zone, type, pick sequence)
@@ -88,7 +148,9 @@ OPENING_STOCK: list[tuple[str, str, int | None, int, str, int, list[str]]] = [
 ]
 
 
-async def load(db: async_sessionmaker, settings: Settings, *, today: dt.date | None = None) -> list[tuple[str, str, list[str]]]:
+async def load(
+    db: async_sessionmaker, settings: Settings, *, today: dt.date | None = None
+) -> list[tuple[str, str, list[str]]]:
     """Load master data, documents, opening stock and one user per role; return the demo users."""
     today = today or dt.date.today()
     for name, password, roles in DEMO_USERS:
@@ -103,7 +165,10 @@ async def load(db: async_sessionmaker, settings: Settings, *, today: dt.date | N
 
     await erp.upsert_locations(
         db,
-        [(i, erp.LocationIn(code=c, version=1, zone=z, type=t, pick_sequence=s)) for i, (c, z, t, s) in enumerate(LOCATIONS)],  # type: ignore[arg-type]
+        [
+            (i, erp.LocationIn(code=c, version=1, zone=z, type=t, pick_sequence=s))
+            for i, (c, z, t, s) in enumerate(LOCATIONS)
+        ],  # type: ignore[arg-type]
         actor,
         barcode_prefix=settings.location_prefix,
     )
@@ -111,8 +176,22 @@ async def load(db: async_sessionmaker, settings: Settings, *, today: dt.date | N
         db,
         erp.SUPPLIERS,
         [
-            (1, erp.SupplierIn(erp_id="SUP-MEDTEC", version=1, name="MedTec Devices GmbH", gln="4012345000009", over_receipt_tolerance_pct=5)),
-            (2, erp.SupplierIn(erp_id="SUP-ORTHO", version=1, name="Ortho Implants Inc. (HIBC)", over_receipt_tolerance_pct=0)),
+            (
+                1,
+                erp.SupplierIn(
+                    erp_id="SUP-MEDTEC",
+                    version=1,
+                    name="MedTec Devices GmbH",
+                    gln="4012345000009",
+                    over_receipt_tolerance_pct=5,
+                ),
+            ),
+            (
+                2,
+                erp.SupplierIn(
+                    erp_id="SUP-ORTHO", version=1, name="Ortho Implants Inc. (HIBC)", over_receipt_tolerance_pct=0
+                ),
+            ),
         ],
         actor,
     )
@@ -120,7 +199,16 @@ async def load(db: async_sessionmaker, settings: Settings, *, today: dt.date | N
         db,
         erp.CUSTOMERS,
         [
-            (1, erp.CustomerIn(erp_id="CUST-SH-01", version=1, name="上海市第一人民医院", gln="6901234000017", min_shelf_life_days=90)),
+            (
+                1,
+                erp.CustomerIn(
+                    erp_id="CUST-SH-01",
+                    version=1,
+                    name="上海市第一人民医院",
+                    gln="6901234000017",
+                    min_shelf_life_days=90,
+                ),
+            ),
             (2, erp.CustomerIn(erp_id="CUST-RIVER", version=1, name="Riverside Clinic", min_shelf_life_days=0)),
         ],
         actor,
@@ -128,7 +216,8 @@ async def load(db: async_sessionmaker, settings: Settings, *, today: dt.date | N
     items = []
     for i, it in enumerate(ITEMS):
         packs = [
-            erp.PackLevelIn(level=level, gtin=demo_gtin(it["ref"], indicator), quantity=qty) for level, indicator, qty in it["packs"]
+            erp.PackLevelIn(level=level, gtin=demo_gtin(it["ref"], indicator), quantity=qty)
+            for level, indicator, qty in it["packs"]
         ]
         items.append(
             (
@@ -222,16 +311,25 @@ async def load(db: async_sessionmaker, settings: Settings, *, today: dt.date | N
                     expected_date=today,
                     lines=[
                         erp.InboundLineIn(
-                            line_no=1, item="SYR-10ML", quantity=300,
-                            expected=[erp.ExpectedLotIn(lot="SY2502A", expiry=today + dt.timedelta(days=400), quantity=300)],
+                            line_no=1,
+                            item="SYR-10ML",
+                            quantity=300,
+                            expected=[
+                                erp.ExpectedLotIn(lot="SY2502A", expiry=today + dt.timedelta(days=400), quantity=300)
+                            ],
                         ),
                         erp.InboundLineIn(line_no=2, item="GLOVE-NIT-M", quantity=100),
                         erp.InboundLineIn(line_no=3, item="PEN-NDL-4MM", quantity=50),
                         erp.InboundLineIn(
-                            line_no=4, item="STENT-DES-3018", quantity=2,
+                            line_no=4,
+                            item="STENT-DES-3018",
+                            quantity=2,
                             expected=[
                                 erp.ExpectedLotIn(
-                                    lot="ST-D4", expiry=today + dt.timedelta(days=700), serials=["STN000401", "STN000402"], quantity=2
+                                    lot="ST-D4",
+                                    expiry=today + dt.timedelta(days=700),
+                                    serials=["STN000401", "STN000402"],
+                                    quantity=2,
                                 )
                             ],
                         ),
@@ -241,18 +339,45 @@ async def load(db: async_sessionmaker, settings: Settings, *, today: dt.date | N
         ],
         actor,
     )
-    ship_hospital = erp.ShipToIn(name="上海市第一人民医院 设备科", address_lines=["武进路85号"], city="上海", postal_code="200080", country="CN")
-    ship_clinic = erp.ShipToIn(name="Riverside Clinic", address_lines=["12 River Road"], city="Suzhou", postal_code="215000", country="CN")
+    ship_hospital = erp.ShipToIn(
+        name="上海市第一人民医院 设备科", address_lines=["武进路85号"], city="上海", postal_code="200080", country="CN"
+    )
+    ship_clinic = erp.ShipToIn(
+        name="Riverside Clinic", address_lines=["12 River Road"], city="Suzhou", postal_code="215000", country="CN"
+    )
     await erp.upsert_sales_orders(
         db,
         [
-            (1, erp.SalesOrderIn(erp_id="SO-5001", version=1, number="SO-5001", customer="CUST-SH-01", ship_to=ship_hospital, priority=2,
-                                 lines=[erp.OutboundLineIn(line_no=1, item="SYR-10ML", quantity=30),
-                                        erp.OutboundLineIn(line_no=2, item="STENT-DES-3018", quantity=2)])),
-            (2, erp.SalesOrderIn(erp_id="SO-5002", version=1, number="SO-5002", customer="CUST-RIVER", ship_to=ship_clinic,
-                                 lines=[erp.OutboundLineIn(line_no=1, item="GLOVE-NIT-M", quantity=20),
-                                        erp.OutboundLineIn(line_no=2, item="PEN-NDL-4MM", quantity=10),
-                                        erp.OutboundLineIn(line_no=3, item="SYR-10ML", quantity=10)])),
+            (
+                1,
+                erp.SalesOrderIn(
+                    erp_id="SO-5001",
+                    version=1,
+                    number="SO-5001",
+                    customer="CUST-SH-01",
+                    ship_to=ship_hospital,
+                    priority=2,
+                    lines=[
+                        erp.OutboundLineIn(line_no=1, item="SYR-10ML", quantity=30),
+                        erp.OutboundLineIn(line_no=2, item="STENT-DES-3018", quantity=2),
+                    ],
+                ),
+            ),
+            (
+                2,
+                erp.SalesOrderIn(
+                    erp_id="SO-5002",
+                    version=1,
+                    number="SO-5002",
+                    customer="CUST-RIVER",
+                    ship_to=ship_clinic,
+                    lines=[
+                        erp.OutboundLineIn(line_no=1, item="GLOVE-NIT-M", quantity=20),
+                        erp.OutboundLineIn(line_no=2, item="PEN-NDL-4MM", quantity=10),
+                        erp.OutboundLineIn(line_no=3, item="SYR-10ML", quantity=10),
+                    ],
+                ),
+            ),
         ],
         actor,
     )
@@ -280,8 +405,14 @@ async def _opening_stock(db: async_sessionmaker, actor: Actor, today: dt.date) -
                     )
                     .returning(Lot.id)
                 )
-            common = dict(item_id=items[item], lot_id=lot_id, to_location_id=locations[loc], to_status="available",
-                          document_type="opening-balance", document_id="DEMO")
+            common = dict(
+                item_id=items[item],
+                lot_id=lot_id,
+                to_location_id=locations[loc],
+                to_status="available",
+                document_type="opening-balance",
+                document_id="DEMO",
+            )
             if serials:
                 for s in serials:
                     serial_id = await session.scalar(

@@ -121,8 +121,11 @@ def _objects(data: Mapping[str, Any], epcs: list[str], quantities: list[dict], i
 def _counted(data: Mapping[str, Any]) -> dict[str, Any]:
     """A count observed what was found: the lots and serials counted above zero (what was missing is
     in the ``stock.adjusted.v1`` events); a count that found nothing has no objects and is left out."""
-    found = [{"gtin": data["gtin"], "lot": ln.get("lot"), "serial": ln.get("serial"), "quantity": ln["counted"]}
-             for ln in data.get("lines") or [] if ln.get("counted", 0) > 0]
+    found = [
+        {"gtin": data["gtin"], "lot": ln.get("lot"), "serial": ln.get("serial"), "quantity": ln["counted"]}
+        for ln in data.get("lines") or []
+        if ln.get("counted", 0) > 0
+    ]
     return {"location": data.get("location"), "lines": found}
 
 
@@ -213,7 +216,9 @@ class ObjectEvent(msgspec.Struct, kw_only=True):
     quantity_list: list[EpcisQuantity] | UnsetType = msgspec.field(default=UNSET, name="quantityList")
     read_point: EpcisPlace | UnsetType = msgspec.field(default=UNSET, name="readPoint")
     biz_location: EpcisPlace | UnsetType = msgspec.field(default=UNSET, name="bizLocation")
-    biz_transaction_list: list[EpcisBizTransaction] | UnsetType = msgspec.field(default=UNSET, name="bizTransactionList")
+    biz_transaction_list: list[EpcisBizTransaction] | UnsetType = msgspec.field(
+        default=UNSET, name="bizTransactionList"
+    )
     #: the production identifiers of units a receipt adds (lot number, expiry)
     ilmd: dict[str, str] | UnsetType = UNSET
     #: where the event is in udipick's stream, and its udipick type

@@ -437,7 +437,9 @@ async def _write_chunk(session: AsyncSession, kind: MasterKind, chunk: list[tupl
     keys = [row["erp_id"] for _, row, _ in chunk]
     found = (
         await session.execute(
-            text(f"SELECT erp_id, erp_version, id FROM {model.__tablename__} WHERE erp_id = ANY(CAST(:keys AS text[]))"),
+            text(
+                f"SELECT erp_id, erp_version, id FROM {model.__tablename__} WHERE erp_id = ANY(CAST(:keys AS text[]))"
+            ),
             {"keys": keys},
         )
     ).all()
@@ -460,17 +462,22 @@ async def _write_chunk(session: AsyncSession, kind: MasterKind, chunk: list[tupl
     if to_write:
         rows = [row for _, row, _ in to_write]
         written = dict((await session.execute(*_upsert_unnest(model, rows))).all())
-        for line, row, children in to_write:
+        for line, row, _children in to_write:
             key = row["erp_id"]
             if key not in written:  # lost a race to a newer version written meanwhile
-                tally.refusals.append(Refusal(line, StaleVersion(f"{kind.name} {key} changed meanwhile; resend", pointer="/version")))
+                tally.refusals.append(
+                    Refusal(line, StaleVersion(f"{kind.name} {key} changed meanwhile; resend", pointer="/version"))
+                )
                 continue
             results.append((line, UpsertResult(key, "updated" if key in existing else "created", written[key])))
         if kind is ITEMS:
             ids = list(written.values())
             await session.execute(text("DELETE FROM item_gtins WHERE item_id = ANY(CAST(:ids AS int[]))"), {"ids": ids})
             gtin_rows = [
-                {**g, "item_id": written[row["erp_id"]]} for _, row, children in to_write if row["erp_id"] in written for g in children
+                {**g, "item_id": written[row["erp_id"]]}
+                for _, row, children in to_write
+                if row["erp_id"] in written
+                for g in children
             ]
             await session.execute(
                 text(
@@ -485,8 +492,15 @@ async def _write_chunk(session: AsyncSession, kind: MasterKind, chunk: list[tupl
     return tally
 
 
-_PG_ARRAY = {"String": "text", "Text": "text", "BigInteger": "bigint", "Integer": "int", "Boolean": "bool",
-             "Numeric": "float8", "Date": "date"}
+_PG_ARRAY = {
+    "String": "text",
+    "Text": "text",
+    "BigInteger": "bigint",
+    "Integer": "int",
+    "Boolean": "bool",
+    "Numeric": "float8",
+    "Date": "date",
+}
 
 
 def _upsert_unnest(model: Any, rows: list[dict[str, Any]]) -> tuple[Any, dict[str, list[Any]]]:
@@ -529,7 +543,9 @@ async def _refuse_gtin_clashes(session: AsyncSession, chunk: list[tuple[int, dic
             owner = owners.get(g["gtin"]) or claimed.get(g["gtin"])
             if owner is not None and owner != row["erp_id"]:
                 pointer = "/gtin" if i == 0 else f"/packLevels/{i - 1}/gtin"
-                clash = Conflict(f"GTIN {g['gtin']} already belongs to item {owner}", pointer=pointer, gtin=g["gtin"], item=owner)
+                clash = Conflict(
+                    f"GTIN {g['gtin']} already belongs to item {owner}", pointer=pointer, gtin=g["gtin"], item=owner
+                )
                 break
         if clash:
             tally.refusals.append(Refusal(line, clash))
@@ -549,12 +565,17 @@ async def _warehouse_id(session: AsyncSession, code: str, *, create: bool) -> in
         if not create:
             raise InvalidRecord(f"unknown warehouse {code!r}", pointer="/warehouse")
         wid = await session.scalar(
-            pg_insert(Warehouse).values(code=code, name=code).on_conflict_do_update(index_elements=["code"], set_={"name": Warehouse.name}).returning(Warehouse.id)
+            pg_insert(Warehouse)
+            .values(code=code, name=code)
+            .on_conflict_do_update(index_elements=["code"], set_={"name": Warehouse.name})
+            .returning(Warehouse.id)
         )
     return int(wid)  # type: ignore[arg-type]
 
 
-async def upsert_locations(db: async_sessionmaker, records: Iterable[tuple[int, LocationIn]], actor: Actor, *, barcode_prefix: str) -> Tally:
+async def upsert_locations(
+    db: async_sessionmaker, records: Iterable[tuple[int, LocationIn]], actor: Actor, *, barcode_prefix: str
+) -> Tally:
     tally = Tally()
     for line, rec in records:
         try:
@@ -575,7 +596,9 @@ async def _upsert_location(session: AsyncSession, rec: LocationIn, barcode_prefi
     key = f"{rec.warehouse}/{rec.code}"
     current = (
         await session.execute(
-            select(Location.id, Location.erp_version).where(Location.warehouse_id == wid, Location.code == rec.code).with_for_update()
+            select(Location.id, Location.erp_version)
+            .where(Location.warehouse_id == wid, Location.code == rec.code)
+            .with_for_update()
         )
     ).first()
     status = _versioned_status(current.erp_version if current else None, rec.version, "location", key)
@@ -593,7 +616,8 @@ async def _upsert_location(session: AsyncSession, rec: LocationIn, barcode_prefi
     }
     stmt = pg_insert(Location).values(values)
     stmt = stmt.on_conflict_do_update(
-        index_elements=["warehouse_id", "code"], set_={**{k: stmt.excluded[k] for k in values}, "updated_at": func.now()}
+        index_elements=["warehouse_id", "code"],
+        set_={**{k: stmt.excluded[k] for k in values}, "updated_at": func.now()},
     ).returning(Location.id)
     lid = await session.scalar(stmt)
     return UpsertResult(key, "updated" if current else "created", int(lid))  # type: ignore[arg-type]
@@ -618,11 +642,15 @@ async def _line_items(session: AsyncSession, lines: Sequence[Any]) -> dict[str, 
     return items
 
 
-async def upsert_purchase_orders(db: async_sessionmaker, records: Iterable[tuple[int, PurchaseOrderIn]], actor: Actor) -> Tally:
+async def upsert_purchase_orders(
+    db: async_sessionmaker, records: Iterable[tuple[int, PurchaseOrderIn]], actor: Actor
+) -> Tally:
     return await _each(db, records, _upsert_purchase_order)
 
 
-async def upsert_sales_orders(db: async_sessionmaker, records: Iterable[tuple[int, SalesOrderIn]], actor: Actor) -> Tally:
+async def upsert_sales_orders(
+    db: async_sessionmaker, records: Iterable[tuple[int, SalesOrderIn]], actor: Actor
+) -> Tally:
     return await _each(db, records, _upsert_sales_order)
 
 
@@ -681,19 +709,27 @@ async def _upsert_purchase_order(session: AsyncSession, rec: PurchaseOrderIn) ->
         await session.execute(insert(InboundLine), [{**ln, "document_id": doc_id} for ln in lines])
         return UpsertResult(rec.erp_id, "created", int(doc_id))  # type: ignore[arg-type]
     if current.status in ("closed", "cancelled"):
-        raise Conflict(f"purchase order {rec.erp_id} is {current.status} in udipick and cannot change", pointer="/version")
+        raise Conflict(
+            f"purchase order {rec.erp_id} is {current.status} in udipick and cannot change", pointer="/version"
+        )
     doc_id = current.id
     await session.execute(
         InboundDocument.__table__.update().where(InboundDocument.id == doc_id).values(**values, updated_at=func.now())
     )
     received = dict(
-        (await session.execute(select(InboundLine.line_no, InboundLine.quantity_received).where(InboundLine.document_id == doc_id))).all()
+        (
+            await session.execute(
+                select(InboundLine.line_no, InboundLine.quantity_received).where(InboundLine.document_id == doc_id)
+            )
+        ).all()
     )
     new_nos = {ln["line_no"] for ln in lines}
     for no, qty in received.items():
         if no not in new_nos and qty > 0:
             raise Conflict(f"line {no} has {qty} received and cannot be removed", pointer="/lines")
-    await session.execute(delete(InboundLine).where(InboundLine.document_id == doc_id, InboundLine.line_no.not_in(new_nos)))
+    await session.execute(
+        delete(InboundLine).where(InboundLine.document_id == doc_id, InboundLine.line_no.not_in(new_nos))
+    )
     stmt = pg_insert(InboundLine).values([{**ln, "document_id": doc_id} for ln in lines])
     stmt = stmt.on_conflict_do_update(
         index_elements=["document_id", "line_no"],
@@ -731,7 +767,9 @@ async def _upsert_sales_order(session: AsyncSession, rec: SalesOrderIn) -> Upser
         requested_date=rec.requested_date,
     )
     lines = [
-        dict(line_no=ln.line_no, item_id=items[ln.item], quantity=ln.quantity, min_shelf_life_days=ln.min_shelf_life_days)
+        dict(
+            line_no=ln.line_no, item_id=items[ln.item], quantity=ln.quantity, min_shelf_life_days=ln.min_shelf_life_days
+        )
         for ln in rec.lines
     ]
     if current is None:

@@ -51,8 +51,11 @@ async def emit(session: AsyncSession, actor: Actor, *events: EventData) -> list:
 
 def encode_events(events: list[EventData] | tuple[EventData, ...]) -> tuple[list, list[str], list[str]]:
     """New event ids, types and JSON bodies, as the outbox write functions of migration 0004 take them."""
-    return ([new_event_id() for _ in events], [_TYPE_OF[type(e)] for e in events],
-            [msgspec.json.encode(e).decode() for e in events])
+    return (
+        [new_event_id() for _ in events],
+        [_TYPE_OF[type(e)] for e in events],
+        [msgspec.json.encode(e).decode() for e in events],
+    )
 
 
 _V4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))

@@ -44,8 +44,10 @@ def _clean_descriptions(node: Any) -> Any:
     """Docstrings as ``inspect.cleandoc`` gives them: msgspec releases differ on whether they strip the
     indentation of docstrings, and the committed document must not change with the installed version."""
     if isinstance(node, dict):
-        return {k: inspect.cleandoc(v) if k == "description" and isinstance(v, str) else _clean_descriptions(v)
-                for k, v in node.items()}
+        return {
+            k: inspect.cleandoc(v) if k == "description" and isinstance(v, str) else _clean_descriptions(v)
+            for k, v in node.items()
+        }
     if isinstance(node, list):
         return [_clean_descriptions(v) for v in node]
     return node

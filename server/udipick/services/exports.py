@@ -143,7 +143,13 @@ def reconcile(
         e, u = erp.get(k, 0), ours.get(k, 0)
         if e != u:
             differences.append(
-                Difference(item=k[0], erp_quantity=e, udipick_quantity=u, difference=u - e, **dict(zip(fields, k[1:], strict=True)))
+                Difference(
+                    item=k[0],
+                    erp_quantity=e,
+                    udipick_quantity=u,
+                    difference=u - e,
+                    **dict(zip(fields, k[1:], strict=True)),
+                )
             )
     return Reconciliation(
         as_of_position=snapshot.as_of_position,

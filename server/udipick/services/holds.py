@@ -31,21 +31,26 @@ _COVERS = {
 }
 
 
-async def _resolve(session: AsyncSession, scope: str, *, item: str | None, lot: str | None, serial: str | None,
-                   location: str | None) -> dict[str, Any]:
+async def _resolve(
+    session: AsyncSession, scope: str, *, item: str | None, lot: str | None, serial: str | None, location: str | None
+) -> dict[str, Any]:
     """ERP item id (or GTIN), lot number, serial, location code → database ids, or a clear refusal."""
     ids: dict[str, Any] = {"item_id": None, "lot_id": None, "serial_id": None, "location_id": None}
     if scope == "location":
         if not location:
             raise e.InvalidRecord("a location hold needs the location code", pointer="/location")
-        ids["location_id"] = await session.scalar(text("SELECT id FROM locations WHERE code = :c OR barcode = :c"), {"c": location})
+        ids["location_id"] = await session.scalar(
+            text("SELECT id FROM locations WHERE code = :c OR barcode = :c"), {"c": location}
+        )
         if ids["location_id"] is None:
             raise e.NotFound(f"no location {location}", pointer="/location")
         return ids
     if not item:
         raise e.InvalidRecord(f"a {scope} hold needs the item (ERP id or GTIN)", pointer="/item")
     ids["item_id"] = await session.scalar(
-        text("SELECT i.id FROM items i WHERE i.erp_id = :x UNION SELECT g.item_id FROM item_gtins g WHERE g.gtin = :x LIMIT 1"),
+        text(
+            "SELECT i.id FROM items i WHERE i.erp_id = :x UNION SELECT g.item_id FROM item_gtins g WHERE g.gtin = :x LIMIT 1"
+        ),
         {"x": item},
     )
     if ids["item_id"] is None:
@@ -53,7 +58,9 @@ async def _resolve(session: AsyncSession, scope: str, *, item: str | None, lot: 
     if scope == "lot":
         if not lot:
             raise e.InvalidRecord("a lot hold needs the lot", pointer="/lot")
-        ids["lot_id"] = await session.scalar(text("SELECT id FROM lots WHERE item_id = :i AND lot = :l"), {"i": ids["item_id"], "l": lot})
+        ids["lot_id"] = await session.scalar(
+            text("SELECT id FROM lots WHERE item_id = :i AND lot = :l"), {"i": ids["item_id"], "l": lot}
+        )
         if ids["lot_id"] is None:
             raise e.NotFound(f"no lot {lot} of item {item}", pointer="/lot")
     if scope == "serial":
@@ -110,15 +117,34 @@ class PlacedHold(Hold):
 
 def hold_of(h: Any) -> Hold:
     return Hold(
-        hold_id=h.id, scope=h.scope, item=h.item, gtin=h.gtin, lot=h.lot, serial=h.serial, location=h.location, reason=h.reason,
-        placed_by=h.placed_by, placed_at=h.placed_at.isoformat(), active=h.released_at is None, released_by=h.released_by,
-        released_at=h.released_at.isoformat() if h.released_at else None, release_reason=h.release_reason,
+        hold_id=h.id,
+        scope=h.scope,
+        item=h.item,
+        gtin=h.gtin,
+        lot=h.lot,
+        serial=h.serial,
+        location=h.location,
+        reason=h.reason,
+        placed_by=h.placed_by,
+        placed_at=h.placed_at.isoformat(),
+        active=h.released_at is None,
+        released_by=h.released_by,
+        released_at=h.released_at.isoformat() if h.released_at else None,
+        release_reason=h.release_reason,
     )
 
 
 async def place_hold(
-    db: async_sessionmaker, actor: Actor, *, scope: str, reason: str, item: str | None = None, lot: str | None = None,
-    serial: str | None = None, location: str | None = None, today: dt.date,
+    db: async_sessionmaker,
+    actor: Actor,
+    *,
+    scope: str,
+    reason: str,
+    item: str | None = None,
+    lot: str | None = None,
+    serial: str | None = None,
+    location: str | None = None,
+    today: dt.date,
 ) -> PlacedHold:
     if scope not in SCOPES:
         raise e.InvalidRecord(f"scope must be one of {', '.join(SCOPES)}", pointer="/scope")
@@ -135,9 +161,23 @@ async def place_hold(
         )
         reallocated = await picking.release_for_hold(session, _COVERS[scope], ids, today)
         h = await _describe(session, hold_id)
-        await emit(session, actor, HoldPlaced(hold_id=hold_id, scope=scope, gtin=h.gtin, lot=h.lot, serial=h.serial,
-                                              location=h.location, reason=reason, reallocated_tasks=reallocated))
-        await audit(session, actor, "hold.placed", "ok", target=f"hold:{hold_id}", detail={"scope": scope, "reason": reason})
+        await emit(
+            session,
+            actor,
+            HoldPlaced(
+                hold_id=hold_id,
+                scope=scope,
+                gtin=h.gtin,
+                lot=h.lot,
+                serial=h.serial,
+                location=h.location,
+                reason=reason,
+                reallocated_tasks=reallocated,
+            ),
+        )
+        await audit(
+            session, actor, "hold.placed", "ok", target=f"hold:{hold_id}", detail={"scope": scope, "reason": reason}
+        )
     return PlacedHold(**msgspec.structs.asdict(hold_of(h)), reallocated_tasks=reallocated)
 
 
@@ -152,7 +192,14 @@ async def _releasable(session: AsyncSession, hold_id: int, *, lock: bool) -> Non
 
 
 async def release_hold(
-    db: async_sessionmaker, checks: PasswordChecks, actor: Actor, *, hold_id: int, reason: str, password: str, address: str
+    db: async_sessionmaker,
+    checks: PasswordChecks,
+    actor: Actor,
+    *,
+    hold_id: int,
+    reason: str,
+    password: str,
+    address: str,
 ) -> Hold:
     if not reason.strip():
         raise e.InvalidRecord("releasing a hold needs a reason", pointer="/reason")
@@ -168,14 +215,36 @@ async def release_hold(
             {"u": actor.user_id, "r": reason, "id": hold_id},
         )
         h = await _describe(session, hold_id)
-        await emit(session, actor, HoldReleased(hold_id=hold_id, scope=h.scope, gtin=h.gtin, lot=h.lot, serial=h.serial,
-                                                location=h.location, reason=reason, signed_by=actor.username or ""))
+        await emit(
+            session,
+            actor,
+            HoldReleased(
+                hold_id=hold_id,
+                scope=h.scope,
+                gtin=h.gtin,
+                lot=h.lot,
+                serial=h.serial,
+                location=h.location,
+                reason=reason,
+                signed_by=actor.username or "",
+            ),
+        )
     return hold_of(h)
 
 
 async def list_holds(db: async_sessionmaker, *, active: bool) -> list[Hold]:
     async with db() as session:
-        ids = (await session.execute(
-            text("SELECT id FROM holds" + (" WHERE released_at IS NULL" if active else "") + " ORDER BY id DESC LIMIT 500")
-        )).scalars().all()
+        ids = (
+            (
+                await session.execute(
+                    text(
+                        "SELECT id FROM holds"
+                        + (" WHERE released_at IS NULL" if active else "")
+                        + " ORDER BY id DESC LIMIT 500"
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
         return [hold_of(await _describe(session, i)) for i in ids]

@@ -21,7 +21,14 @@ from udipick.db.models import ApiKey, AuditEntry, DeviceToken, User
 from udipick.db.pg import connection as pg_connection
 from udipick.domain.access import ROLES, SCOPES, Actor, Role, check_device
 from udipick.domain.errors import (
-    Conflict, DomainError, InvalidRecord, NotAuthenticated, NotFound, SignatureRejected, TooManyAttempts, UnknownApiKey,
+    Conflict,
+    DomainError,
+    InvalidRecord,
+    NotAuthenticated,
+    NotFound,
+    SignatureRejected,
+    TooManyAttempts,
+    UnknownApiKey,
     UnknownUser,
 )
 from udipick.domain.lockout import after_failure, retry_after
@@ -91,22 +98,38 @@ async def add_user(
     if bad or not roles:
         raise InvalidRecord(f"unknown role {sorted(bad)}; roles are {', '.join(sorted(ROLES))}", pointer="/roles")
     if enforce_password_policy:
-        check_password_policy(password, username=username, display_name=display_name, roles=roles, estimate=zxcvbn_strength)
+        check_password_policy(
+            password, username=username, display_name=display_name, roles=roles, estimate=zxcvbn_strength
+        )
     async with db.begin() as session:
         try:
             user_id = await session.scalar(
                 insert(User)
-                .values(username=username, display_name=display_name or username, password_hash=hash_password(password), roles=roles)
+                .values(
+                    username=username,
+                    display_name=display_name or username,
+                    password_hash=hash_password(password),
+                    roles=roles,
+                )
                 .returning(User.id)
             )
         except IntegrityError:
             raise Conflict(f"user {username!r} already exists", username=username) from None
-        await audit(session, None, "user.added", "ok", target=f"user:{username}", username="cli", detail={"roles": roles})
+        await audit(
+            session, None, "user.added", "ok", target=f"user:{username}", username="cli", detail={"roles": roles}
+        )
     return int(user_id)  # type: ignore[arg-type]
 
 
 async def login(
-    db: async_sessionmaker, checks: PasswordChecks, username: str, password: str, device_id: str, *, address: str, ttl_hours: int
+    db: async_sessionmaker,
+    checks: PasswordChecks,
+    username: str,
+    password: str,
+    device_id: str,
+    *,
+    address: str,
+    ttl_hours: int,
 ) -> tuple[str, User]:
     """Check the password (argon2, off the event loop) and issue a bearer token bound to ``device_id``."""
 
@@ -124,8 +147,14 @@ async def login(
         return token, user
 
     return await check_password(
-        db, checks, username, password, Attempt("login", address, device_id=device_id),
-        accept=lambda user: user.active, refusal=NotAuthenticated("user name or password is wrong"), then=issue,
+        db,
+        checks,
+        username,
+        password,
+        Attempt("login", address, device_id=device_id),
+        accept=lambda user: user.active,
+        refusal=NotAuthenticated("user name or password is wrong"),
+        then=issue,
     )
 
 
@@ -167,16 +196,26 @@ async def check_password(
             raise throttled_address(wait)
         async with db() as session:
             user = await session.scalar(select(User).where(User.username == username))
-        wait = retry_after(user.locked_until, _now()) if user is not None else await checks.unknown_name_retry_after(username)
+        wait = (
+            retry_after(user.locked_until, _now())
+            if user is not None
+            else await checks.unknown_name_retry_after(username)
+        )
         if wait is not None:
             raise locked_user(wait)
         # an unknown name is checked against a dummy hash: it takes as long as a wrong password
-        right = await checks.verify(user.password_hash if user is not None else _DUMMY_HASH, password,
-                                    username=username, address=attempt.address)
+        right = await checks.verify(
+            user.password_hash if user is not None else _DUMMY_HASH,
+            password,
+            username=username,
+            address=attempt.address,
+        )
         if right and user is not None and accept(user):
             async with db.begin() as session:
                 # failures that raced this check may have locked the user meanwhile: they win
-                locked_until = await session.scalar(select(User.locked_until).where(User.id == user.id).with_for_update())
+                locked_until = await session.scalar(
+                    select(User.locked_until).where(User.id == user.id).with_for_update()
+                )
                 if (wait := retry_after(locked_until, _now())) is not None:
                     raise locked_user(wait)
                 if user.failed_attempts:
@@ -190,11 +229,21 @@ async def check_password(
     raise refusal
 
 
-async def _count_failure(db: async_sessionmaker, checks: PasswordChecks, username: str, user: User | None, attempt: Attempt) -> None:
+async def _count_failure(
+    db: async_sessionmaker, checks: PasswordChecks, username: str, user: User | None, attempt: Attempt
+) -> None:
     """Audit a failed check and count it for the user (PostgreSQL) or the unknown name, and for the address."""
     async with db.begin() as session:
-        await audit(session, attempt.actor, attempt.action, "failed", target=attempt.target, username=username,
-                    device_id=attempt.device_id, detail={**(attempt.detail or {}), "address": attempt.address})
+        await audit(
+            session,
+            attempt.actor,
+            attempt.action,
+            "failed",
+            target=attempt.target,
+            username=username,
+            device_id=attempt.device_id,
+            detail={**(attempt.detail or {}), "address": attempt.address},
+        )
         if user is not None:
             failed = await session.scalar(select(User.failed_attempts).where(User.id == user.id).with_for_update())
             now = _now()
@@ -208,16 +257,37 @@ async def _count_failure(db: async_sessionmaker, checks: PasswordChecks, usernam
             locked_until = _now() + checks.policy.lockout if await checks.unknown_name_failed(username) else None
         if locked_until is not None:
             checks.refuse("name", username, checks.policy.lockout.total_seconds())
-            await audit(session, None, "user.locked", "ok", target=f"user:{username}", username=username,
-                        device_id=attempt.device_id,
-                        detail={"lockedUntil": locked_until.isoformat(), "failures": checks.policy.max_failures,
-                                "after": attempt.action, "known": user is not None, "address": attempt.address})
+            await audit(
+                session,
+                None,
+                "user.locked",
+                "ok",
+                target=f"user:{username}",
+                username=username,
+                device_id=attempt.device_id,
+                detail={
+                    "lockedUntil": locked_until.isoformat(),
+                    "failures": checks.policy.max_failures,
+                    "after": attempt.action,
+                    "known": user is not None,
+                    "address": attempt.address,
+                },
+            )
         if await checks.address_failed(attempt.address):
             checks.refuse("address", attempt.address, await checks.address_retry_after(attempt.address) or 1)
-            await audit(session, None, "address.throttled", "ok", target=f"address:{attempt.address}", username=username,
-                        device_id=attempt.device_id,
-                        detail={"failures": checks.policy.address_max_failures,
-                                "windowSeconds": checks.policy.address_window.total_seconds()})
+            await audit(
+                session,
+                None,
+                "address.throttled",
+                "ok",
+                target=f"address:{attempt.address}",
+                username=username,
+                device_id=attempt.device_id,
+                detail={
+                    "failures": checks.policy.address_max_failures,
+                    "windowSeconds": checks.policy.address_window.total_seconds(),
+                },
+            )
 
 
 class Unlocked(msgspec.Struct, rename="camel", frozen=True):
@@ -232,21 +302,34 @@ async def unlock_user(db: async_sessionmaker, username: str, *, actor: Actor | N
     """An administrator lifts a lock (and forgets the failures counted so far); ``actor`` ``None``: the CLI."""
     username = username.strip().lower()
     async with db.begin() as session:
-        row = (await session.execute(
-            select(User.id, User.failed_attempts, User.locked_until).where(User.username == username).with_for_update()
-        )).first()
+        row = (
+            await session.execute(
+                select(User.id, User.failed_attempts, User.locked_until)
+                .where(User.username == username)
+                .with_for_update()
+            )
+        ).first()
         if row is None:
             raise NotFound(f"no user {username!r}", username=username)
         await session.execute(update(User).where(User.id == row.id).values(failed_attempts=0, locked_until=None))
         was_locked = retry_after(row.locked_until, _now()) is not None
-        await audit(session, actor, "user.unlocked", "ok", target=f"user:{username}", username=None if actor else "cli",
-                    detail={"wasLocked": was_locked, "failedAttempts": row.failed_attempts})
+        await audit(
+            session,
+            actor,
+            "user.unlocked",
+            "ok",
+            target=f"user:{username}",
+            username=None if actor else "cli",
+            detail={"wasLocked": was_locked, "failedAttempts": row.failed_attempts},
+        )
     return Unlocked(username, was_locked, row.failed_attempts)
 
 
 async def logout(db: async_sessionmaker, token: str) -> None:
     async with db.begin() as session:
-        await session.execute(update(DeviceToken).where(DeviceToken.token_hash == _digest(token)).values(revoked_at=_now()))
+        await session.execute(
+            update(DeviceToken).where(DeviceToken.token_hash == _digest(token)).values(revoked_at=_now())
+        )
         await notify_auth_change(session, "token", _digest(token))
 
 
@@ -263,7 +346,9 @@ async def add_api_key(db: async_sessionmaker, name: str, scopes: list[str]) -> s
             await session.execute(insert(ApiKey).values(name=name, prefix=prefix, key_hash=_digest(key), scopes=scopes))
         except IntegrityError:
             raise Conflict(f"API key {name!r} already exists", name=name) from None
-        await audit(session, None, "api_key.added", "ok", target=f"api_key:{name}", username="cli", detail={"scopes": scopes})
+        await audit(
+            session, None, "api_key.added", "ok", target=f"api_key:{name}", username="cli", detail={"scopes": scopes}
+        )
     return key
 
 
@@ -329,14 +414,27 @@ async def set_user_active(db: async_sessionmaker, actor: Actor | None, username:
             raise UnknownUser(f"no user {username!r}", username=username)
         revoked = 0
         if not active:
-            revoked = len((await session.execute(
-                update(DeviceToken).where(DeviceToken.user_id == user.id, DeviceToken.revoked_at.is_(None))
-                .values(revoked_at=_now()).returning(DeviceToken.token_hash)
-            )).all())
+            revoked = len(
+                (
+                    await session.execute(
+                        update(DeviceToken)
+                        .where(DeviceToken.user_id == user.id, DeviceToken.revoked_at.is_(None))
+                        .values(revoked_at=_now())
+                        .returning(DeviceToken.token_hash)
+                    )
+                ).all()
+            )
         if user.active != active or revoked:
             user.active = active
-            await audit(session, actor, "user.activated" if active else "user.deactivated", "ok", target=f"user:{username}",
-                        username=None if actor else "cli", detail={"signInsRevoked": revoked} if not active else None)
+            await audit(
+                session,
+                actor,
+                "user.activated" if active else "user.deactivated",
+                "ok",
+                target=f"user:{username}",
+                username=None if actor else "cli",
+                detail={"signInsRevoked": revoked} if not active else None,
+            )
             await notify_auth_change(session, "user", user.id)
         await session.flush()
         return _user_out(user)
@@ -355,7 +453,9 @@ async def revoke_api_key(db: async_sessionmaker, actor: Actor | None, name: str)
             raise UnknownApiKey(f"no API key {name!r}", name=name)
         if key.revoked_at is None:
             key.revoked_at = _now()
-            await audit(session, actor, "api_key.revoked", "ok", target=f"api_key:{name}", username=None if actor else "cli")
+            await audit(
+                session, actor, "api_key.revoked", "ok", target=f"api_key:{name}", username=None if actor else "cli"
+            )
             await notify_auth_change(session, "api_key", key.id)
         await session.flush()
         return _key_out(key)
@@ -391,13 +491,22 @@ async def resolve_bearer(db: async_sessionmaker, token: str, device_header: str 
         raise NotAuthenticated("sign-in expired or unknown: sign in again")
     if row["expires_at"] <= _now():
         raise NotAuthenticated("sign-in expired: sign in again")
-    actor = Actor(user_id=row["id"], username=row["username"], roles=frozenset(row["roles"]), device_id=row["device_id"])
+    actor = Actor(
+        user_id=row["id"], username=row["username"], roles=frozenset(row["roles"]), device_id=row["device_id"]
+    )
     check_device(actor, device_header)
     return actor
 
 
 async def verify_signature(
-    db: async_sessionmaker, checks: PasswordChecks, actor: Actor, password: str, meaning: str, target: str, *, address: str
+    db: async_sessionmaker,
+    checks: PasswordChecks,
+    actor: Actor,
+    password: str,
+    meaning: str,
+    target: str,
+    *,
+    address: str,
 ) -> None:
     """Electronic signature (21 CFR Part 11 §11.200): the signer re-enters the password.
 
@@ -410,8 +519,13 @@ async def verify_signature(
         return None
 
     await check_password(
-        db, checks, actor.username or f"api-key:{actor.api_key_name}", password,
-        Attempt("signature", address, actor=actor, device_id=actor.device_id, target=target, detail={"meaning": meaning}),
+        db,
+        checks,
+        actor.username or f"api-key:{actor.api_key_name}",
+        password,
+        Attempt(
+            "signature", address, actor=actor, device_id=actor.device_id, target=target, detail={"meaning": meaning}
+        ),
         accept=lambda user: user.active and user.id == actor.user_id,
         refusal=SignatureRejected("password does not match: signature not applied", meaning=meaning),
         then=nothing,
@@ -424,8 +538,16 @@ async def signed(session: AsyncSession, actor: Actor, meaning: str, target: str)
 
 
 async def countersign(
-    db: async_sessionmaker, checks: PasswordChecks, username: str, password: str, *, roles: frozenset[str], meaning: str,
-    target: str, device_id: str | None, address: str,
+    db: async_sessionmaker,
+    checks: PasswordChecks,
+    username: str,
+    password: str,
+    *,
+    roles: frozenset[str],
+    meaning: str,
+    target: str,
+    device_id: str | None,
+    address: str,
 ) -> Actor:
     """A second person signs on this device (a supervisor approving a picker's exception).
 
@@ -440,7 +562,10 @@ async def countersign(
         return signer
 
     return await check_password(
-        db, checks, username, password,
+        db,
+        checks,
+        username,
+        password,
         Attempt("signature", address, device_id=device_id, target=target, detail={"meaning": meaning}),
         accept=lambda user: user.active and bool(set(user.roles) & roles),
         refusal=SignatureRejected(

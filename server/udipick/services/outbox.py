@@ -22,7 +22,6 @@ import datetime as dt
 import logging
 import random
 import uuid
-
 import weakref
 from collections.abc import Callable
 
@@ -30,8 +29,8 @@ import asyncpg
 import msgspec
 from sqlalchemy import event as sa_event
 from sqlalchemy import text
-from sqlalchemy.orm import Session
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from udipick.db.pg import connection as pg_connection
 from udipick.domain.cursor import parse_cursor
@@ -80,8 +79,15 @@ _READ_RAW = _COLUMNS + " WHERE position > $1 ORDER BY position LIMIT $2"
 def _event(row) -> StreamEvent:
     """A row of ``_COLUMNS`` (a SQLAlchemy row or an asyncpg record) as the ERP receives it."""
     position, event_id, type_, occurred_at, username, device_id, data = row
-    return StreamEvent(position=position, event_id=event_id, type=type_, occurred_at=occurred_at, user=username,
-                       device=device_id, data=msgspec.Raw(data.encode()))
+    return StreamEvent(
+        position=position,
+        event_id=event_id,
+        type=type_,
+        occurred_at=occurred_at,
+        user=username,
+        device=device_id,
+        data=msgspec.Raw(data.encode()),
+    )
 
 
 def like_patterns(types: list[str] | tuple[str, ...]) -> list[str]:
@@ -179,11 +185,17 @@ class StreamSubscriberOut(msgspec.Struct, rename="camel"):
 async def stream_subscribers(db: async_sessionmaker) -> list[StreamSubscriberOut]:
     async with db() as session:
         head = await head_position(session)
-        rows = (await session.execute(text("SELECT owner, name, acked_position FROM stream_subscribers ORDER BY owner, name"))).all()
+        rows = (
+            await session.execute(
+                text("SELECT owner, name, acked_position FROM stream_subscribers ORDER BY owner, name")
+            )
+        ).all()
     return [StreamSubscriberOut(r.owner, r.name, r.acked_position, max(0, head - r.acked_position)) for r in rows]
 
 
-async def open_stream(db: async_sessionmaker, owner: str, name: str, raw_after: str | None) -> tuple[int, int, int | None]:
+async def open_stream(
+    db: async_sessionmaker, owner: str, name: str, raw_after: str | None
+) -> tuple[int, int, int | None]:
     """A WebSocket subscriber connects: ``(subscriber id, acked position, after)``, ``after`` being the
     position the client asked to start from (``None``: resume after its ack).
 
@@ -301,7 +313,9 @@ class OutboxHub:
                 await asyncio.wait_for(self._conn.close(), timeout=2)
             self._conn = None
 
-    async def listen(self, channel: str, on_payload: Callable[[str], None], on_listening: Callable[[bool], None]) -> None:
+    async def listen(
+        self, channel: str, on_payload: Callable[[str], None], on_listening: Callable[[bool], None]
+    ) -> None:
         """LISTEN on ``channel`` too, on this hub's connection (one per process, reconnected by the hub).
 
         ``on_listening(True)`` each time the connection listens on it (now, if connected, and after every

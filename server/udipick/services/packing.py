@@ -77,7 +77,9 @@ class Shipment(msgspec.Struct, rename="camel"):
 
 
 #: GTIN, lot (with expiry) and serial of a stock row ``s``: what a carton and a shipment must name
-_UNIT_DETAILS = " JOIN items i ON i.id = s.item_id LEFT JOIN lots l ON l.id = s.lot_id LEFT JOIN serials se ON se.id = s.serial_id"
+_UNIT_DETAILS = (
+    " JOIN items i ON i.id = s.item_id LEFT JOIN lots l ON l.id = s.lot_id LEFT JOIN serials se ON se.id = s.serial_id"
+)
 
 
 async def _order(session: AsyncSession, order: str, *, lock: bool = False) -> Any:
@@ -102,9 +104,11 @@ async def open_package(db: async_sessionmaker, actor: Actor, settings: Settings,
         if doc.status in ("open", "shipped", "cancelled"):
             raise e.Conflict(f"order {order} is {doc.status}: nothing to pack", order=order, status=doc.status)
         empty = await session.scalar(
-            text("SELECT c.sscc FROM packages p JOIN containers c ON c.id = p.container_id WHERE p.document_id = :d"
-                 " AND p.status = 'open' AND NOT EXISTS (SELECT 1 FROM stock s WHERE s.container_id = p.container_id"
-                 " AND s.quantity > 0) ORDER BY p.container_id LIMIT 1"),
+            text(
+                "SELECT c.sscc FROM packages p JOIN containers c ON c.id = p.container_id WHERE p.document_id = :d"
+                " AND p.status = 'open' AND NOT EXISTS (SELECT 1 FROM stock s WHERE s.container_id = p.container_id"
+                " AND s.quantity > 0) ORDER BY p.container_id LIMIT 1"
+            ),
             {"d": doc.id},
         )
         if empty is not None:  # a retried or double-tapped "new carton" gets the empty one it already has
@@ -112,9 +116,12 @@ async def open_package(db: async_sessionmaker, actor: Actor, settings: Settings,
         serial_ref = await session.scalar(text("SELECT nextval('sscc_serial_reference')"))
         sscc = make_sscc(settings.sscc_extension_digit, settings.gs1_company_prefix, serial_ref)
         container_id = await session.scalar(
-            text("INSERT INTO containers (kind, code, sscc) VALUES ('carton', :c, :s) RETURNING id"), {"c": sscc, "s": sscc}
+            text("INSERT INTO containers (kind, code, sscc) VALUES ('carton', :c, :s) RETURNING id"),
+            {"c": sscc, "s": sscc},
         )
-        await session.execute(text("INSERT INTO packages (container_id, document_id) VALUES (:c, :d)"), {"c": container_id, "d": doc.id})
+        await session.execute(
+            text("INSERT INTO packages (container_id, document_id) VALUES (:c, :d)"), {"c": container_id, "d": doc.id}
+        )
     return PackageOpened(sscc=sscc, order=order, status="open")
 
 
@@ -135,7 +142,14 @@ async def _package(session: AsyncSession, sscc: str) -> Any:
 
 
 async def pack_scan(
-    db: async_sessionmaker, actor: Actor, settings: Settings, *, sscc: str, client_scan_id: uuid.UUID, raw: str, today: dt.date
+    db: async_sessionmaker,
+    actor: Actor,
+    settings: Settings,
+    *,
+    sscc: str,
+    client_scan_id: uuid.UUID,
+    raw: str,
+    today: dt.date,
 ) -> replay.Reply:
     """Move one scanned unit (or pack) of this order's picked goods into the carton."""
     scan = scans.read(raw, settings, today)
@@ -149,7 +163,9 @@ async def pack_scan(
             raise e.UnknownGtin("udipick does not know this item", gtin=scan.gtin)
         # the carton's contents go to the customer and the recall trace: the unit names its own lot and serial
         if match.serial_tracked and not scan.serial:
-            raise e.MissingSerial(f"{match.name} is serialised: scan the code that carries the serial (21)", needs=["serial"])
+            raise e.MissingSerial(
+                f"{match.name} is serialised: scan the code that carries the serial (21)", needs=["serial"]
+            )
         if match.lot_tracked and not scan.lot:
             raise e.MissingLot(f"{match.name} is lot-tracked: scan the code that carries the lot (10)", needs=["lot"])
         picks = (
@@ -158,7 +174,8 @@ async def pack_scan(
                     "SELECT p.id, p.lot_id, p.serial_id, p.quantity - p.packed AS open, p.staging_location_id, p.container_id,"
                     " l.lot, se.serial FROM picks p LEFT JOIN lots l ON l.id = p.lot_id LEFT JOIN serials se ON se.id = p.serial_id"
                     " WHERE p.document_id = :d AND p.item_id = :i AND p.quantity > p.packed"
-                    + (" AND l.lot = :lot" if scan.lot else "") + (" AND se.serial = :serial" if scan.serial else "")
+                    + (" AND l.lot = :lot" if scan.lot else "")
+                    + (" AND se.serial = :serial" if scan.serial else "")
                     + " ORDER BY p.id FOR UPDATE OF p"
                 ),
                 {"d": pkg.document_id, "i": match.item_id, "lot": scan.lot, "serial": scan.serial},
@@ -181,10 +198,21 @@ async def pack_scan(
             left -= q
             await session.execute(text("UPDATE picks SET packed = packed + :q WHERE id = :id"), {"q": q, "id": p.id})
             movements.append(
-                Movement("pack", item_id=match.item_id, lot_id=p.lot_id, serial_id=p.serial_id, quantity=q,
-                         from_location_id=p.staging_location_id, from_container_id=p.container_id, from_status="picked",
-                         to_location_id=p.staging_location_id, to_container_id=pkg.container_id, to_status="packed",
-                         document_type="sales_order", document_id=pkg.order_erp_id)
+                Movement(
+                    "pack",
+                    item_id=match.item_id,
+                    lot_id=p.lot_id,
+                    serial_id=p.serial_id,
+                    quantity=q,
+                    from_location_id=p.staging_location_id,
+                    from_container_id=p.container_id,
+                    from_status="picked",
+                    to_location_id=p.staging_location_id,
+                    to_container_id=pkg.container_id,
+                    to_status="packed",
+                    document_type="sales_order",
+                    document_id=pkg.order_erp_id,
+                )
             )
             if p.serial_id:
                 await session.execute(text("UPDATE serials SET status = 'packed' WHERE id = :id"), {"id": p.serial_id})
@@ -192,8 +220,14 @@ async def pack_scan(
         remaining = await session.scalar(
             text("SELECT coalesce(sum(quantity - packed), 0) FROM picks WHERE document_id = :d"), {"d": pkg.document_id}
         )
-        return PackedUnits(sscc=sscc, item=match.erp_id, lot=scan.lot, serial=scan.serial, units=match.units,
-                           order_units_to_pack=int(remaining))
+        return PackedUnits(
+            sscc=sscc,
+            item=match.erp_id,
+            lot=scan.lot,
+            serial=scan.serial,
+            units=match.units,
+            order_units_to_pack=int(remaining),
+        )
 
     return await replay.once(db, client_scan_id, f"pack:{sscc}", actor, decide_and_write)
 
@@ -210,7 +244,8 @@ async def close_package(
         contents = (
             await session.execute(
                 text(
-                    "SELECT i.gtin, i.erp_id, l.lot, l.expiry, se.serial, s.quantity FROM stock s" + _UNIT_DETAILS
+                    "SELECT i.gtin, i.erp_id, l.lot, l.expiry, se.serial, s.quantity FROM stock s"
+                    + _UNIT_DETAILS
                     + " WHERE s.container_id = :c AND s.status = 'packed' AND s.quantity > 0 ORDER BY i.gtin, l.lot, se.serial"
                 ),
                 {"c": pkg.container_id},
@@ -218,14 +253,19 @@ async def close_package(
         ).all()
         if not contents:
             raise e.Conflict(f"package {sscc} is empty: pack something or leave it open", sscc=sscc)
-        await session.execute(text("UPDATE packages SET status = 'closed', closed_at = now() WHERE container_id = :c"),
-                              {"c": pkg.container_id})
+        await session.execute(
+            text("UPDATE packages SET status = 'closed', closed_at = now() WHERE container_id = :c"),
+            {"c": pkg.container_id},
+        )
         doc = await _order(session, pkg.order_erp_id)
         ship_to = doc.ship_to or {}
         data: dict[str, object] = {
             "sscc": sscc,
             "to_name": ship_to.get("name", doc.customer_name),
-            "to_address": [*ship_to.get("addressLines", []), " ".join(x for x in (ship_to.get("postalCode"), ship_to.get("city")) if x)][:3],
+            "to_address": [
+                *ship_to.get("addressLines", []),
+                " ".join(x for x in (ship_to.get("postalCode"), ship_to.get("city")) if x),
+            ][:3],
             "reference": pkg.order_erp_id,
         }
         gtins = {(c.gtin, c.lot, c.expiry) for c in contents}
@@ -237,8 +277,10 @@ async def close_package(
             if expiry:
                 data["expiry"] = expiry
         label = await queue_label(session, actor, labels, kind="sscc", data=data)
-        body = [CartonLine(gtin=c.gtin, item=c.erp_id, lot=c.lot, expiry=c.expiry, serial=c.serial, quantity=c.quantity)
-                for c in contents]
+        body = [
+            CartonLine(gtin=c.gtin, item=c.erp_id, lot=c.lot, expiry=c.expiry, serial=c.serial, quantity=c.quantity)
+            for c in contents
+        ]
         await emit(session, actor, PackagePacked(sscc=sscc, order=pkg.order_erp_id, contents=msgspec.to_builtins(body)))
     return PackageClosed(sscc=sscc, status="closed", contents=body, label=label_job(label))
 
@@ -253,37 +295,51 @@ async def ship_order(db: async_sessionmaker, actor: Actor, *, order: str) -> Shi
             text("SELECT coalesce(sum(quantity - packed), 0) FROM picks WHERE document_id = :d"), {"d": doc.id}
         )
         if unpacked:
-            raise e.Conflict(f"{unpacked} picked unit(s) of order {order} are not packed yet", order=order, unpacked=int(unpacked))
+            raise e.Conflict(
+                f"{unpacked} picked unit(s) of order {order} are not packed yet", order=order, unpacked=int(unpacked)
+            )
         still_open = await session.scalar(
             text("SELECT count(*) FROM pick_tasks WHERE document_id = :d AND status = 'open'"), {"d": doc.id}
         )
         if still_open:
             raise e.Conflict(
                 f"{still_open} pick task(s) of order {order} are still open: pick them or report them short first",
-                order=order, openTasks=int(still_open),
+                order=order,
+                openTasks=int(still_open),
             )
         # an empty carton opened by mistake does not hold up the shipment: it is discarded
         await session.execute(
-            text("DELETE FROM packages p WHERE p.document_id = :d AND p.status = 'open' AND NOT EXISTS"
-                 " (SELECT 1 FROM stock s WHERE s.container_id = p.container_id AND s.quantity > 0)"),
+            text(
+                "DELETE FROM packages p WHERE p.document_id = :d AND p.status = 'open' AND NOT EXISTS"
+                " (SELECT 1 FROM stock s WHERE s.container_id = p.container_id AND s.quantity > 0)"
+            ),
             {"d": doc.id},
         )
         open_pkgs = (
-            await session.execute(
-                text("SELECT c.sscc FROM packages p JOIN containers c ON c.id = p.container_id"
-                     " WHERE p.document_id = :d AND p.status = 'open'"),
-                {"d": doc.id},
+            (
+                await session.execute(
+                    text(
+                        "SELECT c.sscc FROM packages p JOIN containers c ON c.id = p.container_id"
+                        " WHERE p.document_id = :d AND p.status = 'open'"
+                    ),
+                    {"d": doc.id},
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
         if open_pkgs:
-            raise e.Conflict(f"close package(s) {', '.join(open_pkgs)} first", order=order, openPackages=list(open_pkgs))
+            raise e.Conflict(
+                f"close package(s) {', '.join(open_pkgs)} first", order=order, openPackages=list(open_pkgs)
+            )
         rows = (
             await session.execute(
                 text(
                     "SELECT s.id, s.item_id, s.lot_id, s.serial_id, s.location_id, s.container_id, s.quantity, c.sscc, i.gtin,"
                     " i.erp_id AS item, l.lot, l.expiry, se.serial FROM packages p JOIN containers c ON c.id = p.container_id"
                     " JOIN stock s ON s.container_id = p.container_id AND s.status = 'packed' AND s.quantity > 0"
-                    + _UNIT_DETAILS + " WHERE p.document_id = :d AND p.status = 'closed' ORDER BY s.id FOR UPDATE OF s"
+                    + _UNIT_DETAILS
+                    + " WHERE p.document_id = :d AND p.status = 'closed' ORDER BY s.id FOR UPDATE OF s"
                 ),
                 {"d": doc.id},
             )
@@ -293,21 +349,57 @@ async def ship_order(db: async_sessionmaker, actor: Actor, *, order: str) -> Shi
         await post_movements(
             session,
             actor,
-            [Movement("ship", item_id=r.item_id, lot_id=r.lot_id, serial_id=r.serial_id, quantity=r.quantity,
-                      from_location_id=r.location_id, from_container_id=r.container_id, from_status="packed",
-                      document_type="sales_order", document_id=order) for r in rows],
+            [
+                Movement(
+                    "ship",
+                    item_id=r.item_id,
+                    lot_id=r.lot_id,
+                    serial_id=r.serial_id,
+                    quantity=r.quantity,
+                    from_location_id=r.location_id,
+                    from_container_id=r.container_id,
+                    from_status="packed",
+                    document_type="sales_order",
+                    document_id=order,
+                )
+                for r in rows
+            ],
         )
         serial_ids = [r.serial_id for r in rows if r.serial_id]
         if serial_ids:
-            await session.execute(text("UPDATE serials SET status = 'shipped', location_id = NULL WHERE id = ANY(CAST(:ids AS int[]))"),
-                                  {"ids": serial_ids})
-        await session.execute(text("UPDATE outbound_lines SET quantity_shipped = quantity_picked WHERE document_id = :d"), {"d": doc.id})
-        await session.execute(text("UPDATE outbound_documents SET status = 'shipped', updated_at = now() WHERE id = :d"), {"d": doc.id})
-        await session.execute(text("UPDATE packages SET status = 'shipped', shipped_at = now() WHERE document_id = :d AND status = 'closed'"),
-                              {"d": doc.id})
-        lines = [ShippedLine(gtin=r.gtin, item=r.item, lot=r.lot, expiry=r.expiry, serial=r.serial, quantity=r.quantity, sscc=r.sscc)
-                 for r in rows]
+            await session.execute(
+                text("UPDATE serials SET status = 'shipped', location_id = NULL WHERE id = ANY(CAST(:ids AS int[]))"),
+                {"ids": serial_ids},
+            )
+        await session.execute(
+            text("UPDATE outbound_lines SET quantity_shipped = quantity_picked WHERE document_id = :d"), {"d": doc.id}
+        )
+        await session.execute(
+            text("UPDATE outbound_documents SET status = 'shipped', updated_at = now() WHERE id = :d"), {"d": doc.id}
+        )
+        await session.execute(
+            text(
+                "UPDATE packages SET status = 'shipped', shipped_at = now() WHERE document_id = :d AND status = 'closed'"
+            ),
+            {"d": doc.id},
+        )
+        lines = [
+            ShippedLine(
+                gtin=r.gtin, item=r.item, lot=r.lot, expiry=r.expiry, serial=r.serial, quantity=r.quantity, sscc=r.sscc
+            )
+            for r in rows
+        ]
         ssccs = sorted({r.sscc for r in rows})
-        await emit(session, actor, ShipmentConfirmed(order=order, customer=doc.customer, customer_gln=doc.customer_gln,
-                                                     ship_to=doc.ship_to or {}, lines=msgspec.to_builtins(lines), ssccs=ssccs))
+        await emit(
+            session,
+            actor,
+            ShipmentConfirmed(
+                order=order,
+                customer=doc.customer,
+                customer_gln=doc.customer_gln,
+                ship_to=doc.ship_to or {},
+                lines=msgspec.to_builtins(lines),
+                ssccs=ssccs,
+            ),
+        )
     return Shipment(order=order, status="shipped", ssccs=ssccs, lines=lines)

@@ -77,8 +77,15 @@ def throttled_address(wait: int) -> TooManyAttempts:
 class PasswordChecks:
     """One per server process (``app.state.password_checks``), made on the running event loop."""
 
-    def __init__(self, policy: LockoutPolicy, *, threads: int = 1, queue: int = 16, refusal_delay: float = 1.0,
-                 busy_retry_after: int = 1) -> None:
+    def __init__(
+        self,
+        policy: LockoutPolicy,
+        *,
+        threads: int = 1,
+        queue: int = 16,
+        refusal_delay: float = 1.0,
+        busy_retry_after: int = 1,
+    ) -> None:
         self.policy = policy
         #: how long a refusal (429) waits before it is sent: a client that sends again as soon as it has
         #: its answer would otherwise keep the event loop busy with refusals instead of checks
@@ -87,9 +94,13 @@ class PasswordChecks:
         self._busy_retry_after = busy_retry_after
         self._pending = 0
         self._loop = asyncio.get_running_loop()
-        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="udipick-password", initializer=_lower_priority)
+        self._executor = ThreadPoolExecutor(
+            max_workers=threads, thread_name_prefix="udipick-password", initializer=_lower_priority
+        )
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
-        self._per_address = RateLimitItemPerSecond(policy.address_max_failures, math.ceil(policy.address_window.total_seconds()))
+        self._per_address = RateLimitItemPerSecond(
+            policy.address_max_failures, math.ceil(policy.address_window.total_seconds())
+        )
         self._per_name = RateLimitItemPerSecond(policy.max_failures, math.ceil(policy.lockout.total_seconds()))
         #: ("name" | "address", key): (locked from, until), monotonic; read by the check threads
         self._refused: dict[tuple[str, str], tuple[float, float]] = {}
@@ -104,10 +115,14 @@ class PasswordChecks:
         checks are running or waiting already; ``TooManyAttempts`` when failures of checks ahead of this
         one locked ``username`` or throttled ``address`` while it waited (it is not checked then)."""
         if self._pending >= self._bound:
-            raise SignInBusy("the server is checking many passwords right now: try again in a moment",
-                             retryAfter=self._busy_retry_after)
+            raise SignInBusy(
+                "the server is checking many passwords right now: try again in a moment",
+                retryAfter=self._busy_retry_after,
+            )
         self._pending += 1
-        future: Future[bool] = self._executor.submit(self._check, password_hash, password, username, address, time.monotonic())
+        future: Future[bool] = self._executor.submit(
+            self._check, password_hash, password, username, address, time.monotonic()
+        )
         # counted until the thread is done with it, even if the request is gone (a client that hangs up
         # does not stop argon2): the bound is on work, not on waiting requests
         future.add_done_callback(lambda _: self._loop.call_soon_threadsafe(self._done))
@@ -166,8 +181,12 @@ class PasswordChecks:
             address_max_failures=settings.login_address_max_failures,
             address_window=dt.timedelta(seconds=settings.login_address_window_seconds),
         )
-        return cls(policy, threads=settings.login_verify_threads, queue=settings.login_verify_queue,
-                   refusal_delay=settings.login_refusal_delay_seconds)
+        return cls(
+            policy,
+            threads=settings.login_verify_threads,
+            queue=settings.login_verify_queue,
+            refusal_delay=settings.login_refusal_delay_seconds,
+        )
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)

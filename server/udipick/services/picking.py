@@ -23,17 +23,16 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from udipick.config import Settings
-from udipick.db.ledger import Movement, post_movements
 from udipick.db.pg import connection as pg_connection
 from udipick.db.pg import raw as pg_conn
 from udipick.db.sqlfiles import named_call
 from udipick.domain import errors as e
 from udipick.domain.access import Actor
-from udipick.domain.problem import problem_body, status_for
 from udipick.domain.allocation import PICKABLE_TYPES, Allocation, Candidate, Need, Shortfall, plan_wave
-from udipick.domain.picking import PickScan, PickTask, ReservedSerial, check_location as check_location_scan, decide_pick
+from udipick.domain.picking import PickScan, PickTask, ReservedSerial, decide_pick
+from udipick.domain.picking import check_location as check_location_scan
+from udipick.domain.problem import problem_body, status_for
 from udipick.services import replay, scans
-from udipick.services.outbox import wake_sequencer
 from udipick.services.events import (
     EventData,
     PickConfirmed,
@@ -45,6 +44,7 @@ from udipick.services.events import (
     emit,
     encode_events,
 )
+from udipick.services.outbox import wake_sequencer
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +146,7 @@ class ToteAssigned(msgspec.Struct, rename="camel"):
     #: the order's unstarted tasks in the wave that now go into the tote
     tasks: int
 
+
 #: Every stock row, with the facts ``domain.allocation`` judges it on, in ``Candidate``'s field order.
 #: The hold covering a row and its location block come from the one SQL definition of each
 #: (``udipick_stock_hold``, ``udipick_location_block``, migration 0008), inlined by the planner.
@@ -166,7 +167,9 @@ SELECT s.id AS stock_id, s.item_id, s.lot_id, l.lot, l.expiry, coalesce(l.status
 #: ``domain.allocation.on_the_shelf`` as a WHERE clause, exactly: the rows it leaves out are rows the
 #: domain would skip anyway, so every query of pick candidates starts from it (and the indexes serve it)
 ON_THE_SHELF = (
-    "s.status = 'available' AND s.container_id IS NULL AND loc.type IN (" + ", ".join(f"'{t}'" for t in PICKABLE_TYPES) + ")"
+    "s.status = 'available' AND s.container_id IS NULL AND loc.type IN ("
+    + ", ".join(f"'{t}'" for t in PICKABLE_TYPES)
+    + ")"
 )
 
 #: the stock rows that can serve a pick; callers narrow further with ``AND ...``
@@ -186,11 +189,24 @@ def candidates_of(result: Any) -> list[Candidate]:
 
 def candidate_of(row: Any, *, extra: int = 0) -> Candidate:
     return Candidate(
-        stock_id=row.stock_id, item_id=row.item_id, lot_id=row.lot_id, lot=row.lot, expiry=row.expiry,
-        lot_status=row.lot_status, serial_id=row.serial_id, serial=row.serial, location_id=row.location_id,
-        location=row.location, location_type=row.location_type, pick_sequence=row.pick_sequence,
-        location_frozen=row.location_frozen, available=row.available + extra, hold=row.hold, blocked=row.blocked,
-        stock_status=row.stock_status, in_container=row.in_container,
+        stock_id=row.stock_id,
+        item_id=row.item_id,
+        lot_id=row.lot_id,
+        lot=row.lot,
+        expiry=row.expiry,
+        lot_status=row.lot_status,
+        serial_id=row.serial_id,
+        serial=row.serial,
+        location_id=row.location_id,
+        location=row.location,
+        location_type=row.location_type,
+        pick_sequence=row.pick_sequence,
+        location_frozen=row.location_frozen,
+        available=row.available + extra,
+        hold=row.hold,
+        blocked=row.blocked,
+        stock_status=row.stock_status,
+        in_container=row.in_container,
     )
 
 
@@ -262,7 +278,9 @@ async def release_wave(
         )
         tasks, shorts = await _allocate(session, wave_id, lines, today)
         await session.execute(
-            text("UPDATE outbound_documents SET status = 'released', updated_at = now() WHERE id = ANY(CAST(:docs AS int[]))"),
+            text(
+                "UPDATE outbound_documents SET status = 'released', updated_at = now() WHERE id = ANY(CAST(:docs AS int[]))"
+            ),
             {"docs": doc_ids},
         )
         await emit(
@@ -278,8 +296,12 @@ async def release_wave(
                 ],
             ),
         )
-    return ReleasedWave(wave_id, [d.erp_id for d in docs], tasks,
-                        [ShortLine(ln.order, ln.line_no, s.missing, s.reason) for s, ln in shorts])
+    return ReleasedWave(
+        wave_id,
+        [d.erp_id for d in docs],
+        tasks,
+        [ShortLine(ln.order, ln.line_no, s.missing, s.reason) for s, ln in shorts],
+    )
 
 
 async def _allocate(session: AsyncSession, wave_id: int, lines: list[_Line], today: dt.date) -> tuple[int, list]:
@@ -289,7 +311,8 @@ async def _allocate(session: AsyncSession, wave_id: int, lines: list[_Line], tod
     items = sorted({ln.item_id for ln in lines})
     await lock_items(session, items)
     allocations, shortfalls = await plan_needs(
-        session, [Need(ln.line_id, ln.item_id, ln.open_qty, ln.min_days, ln.allow_bonded) for ln in lines], today)
+        session, [Need(ln.line_id, ln.item_id, ln.open_qty, ln.min_days, ln.allow_bonded) for ln in lines], today
+    )
     by_line = {ln.line_id: ln for ln in lines}
     if allocations:
         reserve: dict[int, int] = {}
@@ -307,15 +330,39 @@ async def _allocate(session: AsyncSession, wave_id: int, lines: list[_Line], tod
         ).all()
         if len(updated) != len(ids):
             raise e.StockChanged("stock changed while allocating; send the same request again")
-        cols: dict[str, list[Any]] = {k: [] for k in (
-            "wave_id", "document_id", "line_id", "item_id", "stock_id", "lot_id", "serial_id", "location_id", "quantity",
-            "sequence", "min_shelf_life_days", "allow_bonded")}
+        cols: dict[str, list[Any]] = {
+            k: []
+            for k in (
+                "wave_id",
+                "document_id",
+                "line_id",
+                "item_id",
+                "stock_id",
+                "lot_id",
+                "serial_id",
+                "location_id",
+                "quantity",
+                "sequence",
+                "min_shelf_life_days",
+                "allow_bonded",
+            )
+        }
         for a in allocations:
             ln, c = by_line[a.line_id], a.candidate
-            for k, v in (("wave_id", wave_id), ("document_id", ln.document_id), ("line_id", ln.line_id),
-                         ("item_id", ln.item_id), ("stock_id", c.stock_id), ("lot_id", c.lot_id), ("serial_id", c.serial_id),
-                         ("location_id", c.location_id), ("quantity", a.quantity), ("sequence", c.pick_sequence),
-                         ("min_shelf_life_days", ln.min_days), ("allow_bonded", ln.allow_bonded)):
+            for k, v in (
+                ("wave_id", wave_id),
+                ("document_id", ln.document_id),
+                ("line_id", ln.line_id),
+                ("item_id", ln.item_id),
+                ("stock_id", c.stock_id),
+                ("lot_id", c.lot_id),
+                ("serial_id", c.serial_id),
+                ("location_id", c.location_id),
+                ("quantity", a.quantity),
+                ("sequence", c.pick_sequence),
+                ("min_shelf_life_days", ln.min_days),
+                ("allow_bonded", ln.allow_bonded),
+            ):
                 cols[k].append(v)
         await session.execute(
             text(
@@ -345,11 +392,14 @@ async def lock_items(session: AsyncSession, items: list[int]) -> None:
     planning on stale numbers. Every path that changes reservations takes these first, in item order,
     before it touches a stock row, so they cannot deadlock each other. Re-entrant within a transaction."""
     await session.execute(
-        text("SELECT pg_advisory_xact_lock(7301, i) FROM unnest(CAST(:items AS int[])) AS i ORDER BY i"), {"items": sorted(items)}
+        text("SELECT pg_advisory_xact_lock(7301, i) FROM unnest(CAST(:items AS int[])) AS i ORDER BY i"),
+        {"items": sorted(items)},
     )
 
 
-async def plan_needs(session: AsyncSession, needs: list[Need], today: dt.date) -> tuple[list[Allocation], list[Shortfall]]:
+async def plan_needs(
+    session: AsyncSession, needs: list[Need], today: dt.date
+) -> tuple[list[Allocation], list[Shortfall]]:
     """``domain.allocation.plan_wave`` over the free stock of the needs' items, read in two passes.
 
     The first pass reads only the start of each item's stock in FEFO order (``_wave_candidates``
@@ -376,7 +426,8 @@ async def plan_needs(session: AsyncSession, needs: list[Need], today: dt.date) -
 #: ``nlots`` lots, at most ``nrows`` rows. ``strict`` leaves out rows every line of the item would
 #: refuse anyway: lots not released, lots expiring before ``today`` + the smallest minimum shelf life
 #: of the item's lines, frozen locations.
-_WAVE_CANDIDATES = """
+_WAVE_CANDIDATES = (
+    """
 SELECT s.id AS stock_id, s.item_id, s.lot_id, l.lot, l.expiry, l.status AS lot_status, s.serial_id, se.serial,
        s.location_id, loc.code AS location, loc.type AS location_type, loc.pick_sequence, loc.frozen AS location_frozen,
        s.quantity - s.reserved AS available,
@@ -396,16 +447,21 @@ SELECT s.id AS stock_id, s.item_id, s.lot_id, l.lot, l.expiry, l.status AS lot_s
          JOIN stock s ON s.lot_id = fl.id
          JOIN lots l ON l.id = s.lot_id
          JOIN locations loc ON loc.id = s.location_id
-        WHERE """ + ON_THE_SHELF + """ AND s.quantity > s.reserved AND (NOT :strict OR NOT loc.frozen)
+        WHERE """
+    + ON_THE_SHELF
+    + """ AND s.quantity > s.reserved AND (NOT :strict OR NOT loc.frozen)
         ORDER BY l.expiry NULLS LAST, l.lot COLLATE "C", loc.type = 'reserve', loc.pick_sequence, s.id
         LIMIT d.nrows) s
   JOIN lots l ON l.id = s.lot_id
   JOIN locations loc ON loc.id = s.location_id
   LEFT JOIN serials se ON se.id = s.serial_id
 """
+)
 
 
-async def _wave_candidates(session: AsyncSession, needs: list[Need], today: dt.date, *, limited: bool) -> list[Candidate]:
+async def _wave_candidates(
+    session: AsyncSession, needs: list[Need], today: dt.date, *, limited: bool
+) -> list[Candidate]:
     """Free stock of the needs' items on the shelf: every row (``limited=False``), or a superset of the
     rows a plan that falls short nowhere takes (``limited=True``).
 
@@ -429,7 +485,10 @@ async def _wave_candidates(session: AsyncSession, needs: list[Need], today: dt.d
     big = 2**31 - 1
     rows = candidates_of(
         await session.execute(
-            text(CANDIDATES + " AND s.item_id = ANY(CAST(:items AS int[])) AND s.lot_id IS NULL AND s.quantity > s.reserved"),
+            text(
+                CANDIDATES
+                + " AND s.item_id = ANY(CAST(:items AS int[])) AND s.lot_id IS NULL AND s.quantity > s.reserved"
+            ),
             {"items": items},
         )
     )
@@ -469,20 +528,35 @@ SELECT t.id, t.wave_id, t.document_id, t.line_id, t.item_id, t.stock_id, t.lot_i
 
 def picking_task(t: Any) -> PickingTask:
     return PickingTask(
-        task_id=t.id, wave_id=t.wave_id, order=t.order_erp_id, line_no=t.line_no, status=t.status, sequence=t.sequence,
-        location=TaskLocation(t.location, t.location_barcode), item=TaskItem(t.item_erp_id, t.item_name, t.gtin),
-        lot=t.lot, expiry=t.expiry, serial=t.serial, quantity=t.quantity, picked=t.picked, remaining=t.quantity - t.picked,
+        task_id=t.id,
+        wave_id=t.wave_id,
+        order=t.order_erp_id,
+        line_no=t.line_no,
+        status=t.status,
+        sequence=t.sequence,
+        location=TaskLocation(t.location, t.location_barcode),
+        item=TaskItem(t.item_erp_id, t.item_name, t.gtin),
+        lot=t.lot,
+        expiry=t.expiry,
+        serial=t.serial,
+        quantity=t.quantity,
+        picked=t.picked,
+        remaining=t.quantity - t.picked,
         tote=t.tote,
     )
 
 
-async def list_tasks(db: async_sessionmaker, *, wave_id: int | None, status: str = "open", limit: int = 200) -> list[PickingTask]:
+async def list_tasks(
+    db: async_sessionmaker, *, wave_id: int | None, status: str = "open", limit: int = 200
+) -> list[PickingTask]:
     """Tasks in pick-path order (location pick sequence), the next one first."""
     async with db() as session:
         rows = (
             await session.execute(
                 text(
-                    _TASK + " WHERE t.status = :status" + (" AND t.wave_id = :wave" if wave_id else "")
+                    _TASK
+                    + " WHERE t.status = :status"
+                    + (" AND t.wave_id = :wave" if wave_id else "")
                     + " ORDER BY t.sequence, loc.code, t.id LIMIT :limit"
                 ),
                 {"status": status, "wave": wave_id, "limit": limit},
@@ -492,7 +566,9 @@ async def list_tasks(db: async_sessionmaker, *, wave_id: int | None, status: str
 
 
 async def _load_task(session: AsyncSession, task_id: int, *, lock: bool) -> Any:
-    rec = await (await pg_conn(session)).fetchrow(_TASK + " WHERE t.id = $1" + (" FOR UPDATE OF t" if lock else ""), task_id)
+    rec = await (await pg_conn(session)).fetchrow(
+        _TASK + " WHERE t.id = $1" + (" FOR UPDATE OF t" if lock else ""), task_id
+    )
     if rec is None:
         raise e.NotFound(f"pick task {task_id} does not exist", taskId=task_id)
     return SimpleNamespace(**dict(rec))
@@ -507,11 +583,16 @@ async def check_overridable(db: async_sessionmaker, task_id: int) -> None:
     if task.status != "open":
         raise e.TaskNotOpen(f"task {task_id} is {task.status}: go to the next task", taskId=task_id, status=task.status)
     if task.order_status != "released":
-        raise e.OrderNotReleased(f"order {task.order_erp_id} is {task.order_status}: nothing more is picked for it",
-                                 order=task.order_erp_id, status=task.order_status)
+        raise e.OrderNotReleased(
+            f"order {task.order_erp_id} is {task.order_status}: nothing more is picked for it",
+            order=task.order_erp_id,
+            status=task.order_status,
+        )
 
 
-async def check_location(db: async_sessionmaker, settings: Settings, task_id: int, raw: str, today: dt.date) -> LocationChecked:
+async def check_location(
+    db: async_sessionmaker, settings: Settings, task_id: int, raw: str, today: dt.date
+) -> LocationChecked:
     async with db() as session:
         task = await _load_task(session, task_id, lock=False)
     check_location_scan(task.location, task.location_barcode, raw, config=scans.config(settings), today=today)
@@ -555,13 +636,18 @@ _MATCH_HIBC = """SELECT i.id, i.name, i.lot_tracked, i.serial_tracked,
 def _snapshot_sql(*, serial: bool, hibc: bool) -> str:
     # every shape names all eight parameters, so one argument list fits all: where a shape does not use
     # one it is only cast (``OR true`` folds away when the plan is made)
-    return """
+    return (
+        """
 SELECT (SELECT row(r.status_code, r.body, r.action) FROM udipick_scan_reply(p_scan => $2) r) AS reply,
        t.*,
        m.id AS match_item_id, m.name AS match_name, m.lot_tracked AS match_lot_tracked,
        m.serial_tracked AS match_serial_tracked, m.pack_qty AS match_pack_qty,
-       """ + (_SERIAL_STATUS if serial else "CAST($4 AS text)") + """ AS serial_status,
-       ARRAY(SELECT row(c.*) FROM (""" + CANDIDATES + """
+       """
+        + (_SERIAL_STATUS if serial else "CAST($4 AS text)")
+        + """ AS serial_status,
+       ARRAY(SELECT row(c.*) FROM ("""
+        + CANDIDATES
+        + """
                AND s.location_id = t.location_id AND s.item_id = t.item_id
                -- the task's own row and the rows of the scanned lot (or, for an item without lots, every row
                -- without one), found by key: filtering all rows of the item at the location read them all
@@ -575,18 +661,31 @@ SELECT (SELECT row(r.status_code, r.body, r.action) FROM udipick_scan_reply(p_sc
                       WHERE coalesce($8::text, t.lot) IS NULL AND s2.item_id = t.item_id AND s2.location_id = t.location_id
                         AND s2.lot_id IS NULL))
              ORDER BY s.id) c) AS candidates,
-       """ + (_TRADE if serial else "NULL") + """ AS trade
+       """
+        + (_TRADE if serial else "NULL")
+        + """ AS trade
   FROM (SELECT 1) one
-  LEFT JOIN LATERAL (""" + _TASK + """ WHERE t.id = $1) t ON true
+  LEFT JOIN LATERAL ("""
+        + _TASK
+        + """ WHERE t.id = $1) t ON true
   LEFT JOIN LATERAL (
-       """ + (_MATCH_HIBC + " AND CAST($3 AS text) IS NULL" if hibc
-              else _MATCH_GTIN + " AND (CAST($5 AS text) IS NULL OR CAST($6 AS text) IS NULL OR CAST($7 AS int) IS NULL OR true)") + """
+       """
+        + (
+            _MATCH_HIBC + " AND CAST($3 AS text) IS NULL"
+            if hibc
+            else _MATCH_GTIN
+            + " AND (CAST($5 AS text) IS NULL OR CAST($6 AS text) IS NULL OR CAST($7 AS int) IS NULL OR true)"
+        )
+        + """
        LIMIT 1) m ON true
 """
+    )
 
 
 #: by (the scan carries a serial, the label is HIBC)
-_SNAPSHOTS = {(serial, hibc): _snapshot_sql(serial=serial, hibc=hibc) for serial in (False, True) for hibc in (False, True)}
+_SNAPSHOTS = {
+    (serial, hibc): _snapshot_sql(serial=serial, hibc=hibc) for serial in (False, True) for hibc in (False, True)
+}
 _AT_LOCATION = CANDIDATES + " AND s.location_id = $1 AND s.item_id = $2 ORDER BY s.id"
 
 #: SQLSTATEs of ``udipick_pick_accept``: what the verdict rested on changed; the scan id has an answer
@@ -657,8 +756,16 @@ class _Accept:
 
 
 def _decide_pick(
-    snap: Any, scan: Any, actor: Actor, settings: Settings, *, task_id: int,
-    client_scan_id: uuid.UUID, location_raw: str | None, today: dt.date, override: Override | None,
+    snap: Any,
+    scan: Any,
+    actor: Actor,
+    settings: Settings,
+    *,
+    task_id: int,
+    client_scan_id: uuid.UUID,
+    location_raw: str | None,
+    today: dt.date,
+    override: Override | None,
     all_rows: list | None = None,
 ) -> _Accept | None:
     """The verdict on one snapshot: an ``_Accept`` to write, or a ``DomainError`` raised (the refusal).
@@ -675,21 +782,50 @@ def _decide_pick(
         if len(r) != len(_CANDIDATE_FIELDS):
             raise ValueError(f"a stock row has {len(r)} columns; Candidate has {len(_CANDIDATE_FIELDS)}")
     task = PickTask(
-        snap["id"], snap["status"], snap["quantity"], snap["picked"], snap["order_erp_id"], snap["order_status"],
-        snap["item_id"], snap["item_name"], snap["gtin"], snap["location_id"], snap["location"], snap["location_barcode"],
-        snap["stock_id"], snap["lot_id"], snap["lot"], snap["expiry"], snap["serial_id"], snap["min_shelf_life_days"],
-        snap["allow_bonded"], snap["staging_id"],
+        snap["id"],
+        snap["status"],
+        snap["quantity"],
+        snap["picked"],
+        snap["order_erp_id"],
+        snap["order_status"],
+        snap["item_id"],
+        snap["item_name"],
+        snap["gtin"],
+        snap["location_id"],
+        snap["location"],
+        snap["location_barcode"],
+        snap["stock_id"],
+        snap["lot_id"],
+        snap["lot"],
+        snap["expiry"],
+        snap["serial_id"],
+        snap["min_shelf_life_days"],
+        snap["allow_bonded"],
+        snap["staging_id"],
     )
     item_id = snap["match_item_id"]
     scanned = PickScan(
-        scan.gtin or scan.content_gtin, scan.lot, scan.serial, scan.quantity or 1, item_id, snap["match_name"],
-        bool(snap["match_lot_tracked"]), bool(snap["match_serial_tracked"]),
-        snap["match_pack_qty"] if item_id is not None else 1, snap["serial_status"],
+        scan.gtin or scan.content_gtin,
+        scan.lot,
+        scan.serial,
+        scan.quantity or 1,
+        item_id,
+        snap["match_name"],
+        bool(snap["match_lot_tracked"]),
+        bool(snap["match_serial_tracked"]),
+        snap["match_pack_qty"] if item_id is not None else 1,
+        snap["serial_status"],
     )
     other = snap["trade"]
     decision = decide_pick(
-        task, scanned, [Candidate(*r) for r in rows], every_row=all_rows is not None, today=today,
-        location_raw=location_raw, scan_config=scans.config(settings), override_fefo=override is not None,
+        task,
+        scanned,
+        [Candidate(*r) for r in rows],
+        every_row=all_rows is not None,
+        today=today,
+        location_raw=location_raw,
+        scan_config=scans.config(settings),
+        override_fefo=override is not None,
         trade=ReservedSerial(*other) if other is not None else None,
     )
     if decision is None:
@@ -702,62 +838,122 @@ def _decide_pick(
     picked = decision.picked
     events: list[EventData] = [
         PickConfirmed(
-            order=order, line_no=snap["line_no"], task_id=task_pk, gtin=gtin, item=snap["item_erp_id"],
-            lot=c.lot, expiry=c.expiry, serial=c.serial, quantity=verdict.units, location=location,
-            allocated_lot=lot, swapped=verdict.swapped, tote=snap["tote"], client_scan_id=str(client_scan_id),
+            order=order,
+            line_no=snap["line_no"],
+            task_id=task_pk,
+            gtin=gtin,
+            item=snap["item_erp_id"],
+            lot=c.lot,
+            expiry=c.expiry,
+            serial=c.serial,
+            quantity=verdict.units,
+            location=location,
+            allocated_lot=lot,
+            swapped=verdict.swapped,
+            tote=snap["tote"],
+            client_scan_id=str(client_scan_id),
         )
     ]
     if overridden:
         events.append(
             PickOverridden(
-                order=order, task_id=task_pk, gtin=gtin, lot=c.lot, expiry=c.expiry,
-                allocated_lot=lot, allocated_expiry=expiry, approved_by=overridden.supervisor.username or "",
+                order=order,
+                task_id=task_pk,
+                gtin=gtin,
+                lot=c.lot,
+                expiry=c.expiry,
+                allocated_lot=lot,
+                allocated_expiry=expiry,
+                approved_by=overridden.supervisor.username or "",
                 reason=overridden.reason,
             )
         )
     # the answer is ``PickAccepted``'s members, built as a dict: the hot path encodes it twice (for
     # ``scan_replies`` and for the response) and a replay decodes it to a dict again
     body = {
-        "verdict": "accepted", "taskId": task_pk, "lot": c.lot, "expiry": c.expiry.isoformat() if c.expiry else None,
-        "serial": c.serial, "units": verdict.units, "picked": picked, "remaining": quantity - picked,
-        "swapped": verdict.swapped, "fefoOverridden": verdict.fefo_overridden,
+        "verdict": "accepted",
+        "taskId": task_pk,
+        "lot": c.lot,
+        "expiry": c.expiry.isoformat() if c.expiry else None,
+        "serial": c.serial,
+        "units": verdict.units,
+        "picked": picked,
+        "remaining": quantity - picked,
+        "swapped": verdict.swapped,
+        "fefoOverridden": verdict.fefo_overridden,
         "taskStatus": "done" if picked == quantity else "open",
     }
     ids, types, data = encode_events(events)
     args = PickAccept(
-        scan=client_scan_id, action=f"pick:{task_id}", body=msgspec.json.encode(body).decode(),
-        task=task_pk, picked_before=picked_before, units=verdict.units,
-        stock_before=task.stock_id, stock=decision.stock_id, lot=decision.lot_id, serial=decision.serial_id,
-        trade_task=trade.task_id if trade else None, trade_lot=task.lot_id if trade else None,
+        scan=client_scan_id,
+        action=f"pick:{task_id}",
+        body=msgspec.json.encode(body).decode(),
+        task=task_pk,
+        picked_before=picked_before,
+        units=verdict.units,
+        stock_before=task.stock_id,
+        stock=decision.stock_id,
+        lot=decision.lot_id,
+        serial=decision.serial_id,
+        trade_task=trade.task_id if trade else None,
+        trade_lot=task.lot_id if trade else None,
         trade_serial=task.serial_id if trade else None,
-        take_stock=c.stock_id, take_lot=c.lot_id, take_serial=c.serial_id,
-        take_lot_status=c.lot_status, take_frozen=c.location_frozen, take_hold=c.hold, take_blocked=c.blocked,
-        from_location=snap["location_id"], staging=snap["staging_id"], tote=snap["tote_id"],
+        take_stock=c.stock_id,
+        take_lot=c.lot_id,
+        take_serial=c.serial_id,
+        take_lot_status=c.lot_status,
+        take_frozen=c.location_frozen,
+        take_hold=c.hold,
+        take_blocked=c.blocked,
+        from_location=snap["location_id"],
+        staging=snap["staging_id"],
+        tote=snap["tote_id"],
         override_by=overridden.supervisor.user_id if overridden else None,
         override_reason=overridden.reason if overridden else None,
-        ledger_reason=f"FEFO override approved by {overridden.supervisor.username}: {overridden.reason}" if overridden else None,
+        ledger_reason=f"FEFO override approved by {overridden.supervisor.username}: {overridden.reason}"
+        if overridden
+        else None,
         document=order,
-        user=actor.user_id, api_key=actor.api_key_id, device=actor.device_id, username=actor.label,
+        user=actor.user_id,
+        api_key=actor.api_key_id,
+        device=actor.device_id,
+        username=actor.label,
         occurred=dt.datetime.now(dt.UTC),
-        event_ids=ids, types=types, data=data,
+        event_ids=ids,
+        types=types,
+        data=data,
     )
     return _Accept(body, args)
 
 
-def _refusal_events(snap: Any, task_id: int, scan: Any, client_scan_id: uuid.UUID, refusal: e.DomainError) -> list[EventData]:
+def _refusal_events(
+    snap: Any, task_id: int, scan: Any, client_scan_id: uuid.UUID, refusal: e.DomainError
+) -> list[EventData]:
     order = snap["order_erp_id"] if snap is not None else None
     location = snap["location"] if snap is not None else None
     events: list[EventData] = [
         PickRefused(
-            task_id=task_id, order=order, location=location, code=refusal.code, detail=refusal.message,
-            scanned_gtin=scan.gtin or scan.content_gtin, scanned_lot=scan.lot, scanned_serial=scan.serial,
+            task_id=task_id,
+            order=order,
+            location=location,
+            code=refusal.code,
+            detail=refusal.message,
+            scanned_gtin=scan.gtin or scan.content_gtin,
+            scanned_lot=scan.lot,
+            scanned_serial=scan.serial,
             client_scan_id=str(client_scan_id),
         )
     ]
     if isinstance(refusal, (e.StockOnHold, e.LotRecalled)):
         events.append(
-            StockAlertRaised(code=refusal.code, detail=refusal.message, lot=scan.lot, gtin=scan.gtin, location=location,
-                             task_id=task_id)
+            StockAlertRaised(
+                code=refusal.code,
+                detail=refusal.message,
+                lot=scan.lot,
+                gtin=scan.gtin,
+                location=location,
+                task_id=task_id,
+            )
         )
     return events
 
@@ -787,23 +983,55 @@ async def confirm_pick(
     last = ""
     async with pg_connection(db) as conn:
         for attempt in range(_ATTEMPTS):
-            snap = await conn.fetchrow(_SNAPSHOTS[scan.serial is not None, gtin is None], task_id, client_scan_id, gtin,
-                                       scan.serial, scan.hibc_lic, scan.hibc_pcn, scan.hibc_uom, scan.lot)
+            snap = await conn.fetchrow(
+                _SNAPSHOTS[scan.serial is not None, gtin is None],
+                task_id,
+                client_scan_id,
+                gtin,
+                scan.serial,
+                scan.hibc_lic,
+                scan.hibc_pcn,
+                scan.hibc_uom,
+                scan.lot,
+            )
             if snap["reply"] is not None:
                 return replay.reply_from_row(snap["reply"], client_scan_id, action)
             try:
-                plan = _decide_pick(snap, scan, actor, settings, task_id=task_id, client_scan_id=client_scan_id,
-                                    location_raw=location_raw, today=today, override=override)
+                plan = _decide_pick(
+                    snap,
+                    scan,
+                    actor,
+                    settings,
+                    task_id=task_id,
+                    client_scan_id=client_scan_id,
+                    location_raw=location_raw,
+                    today=today,
+                    override=override,
+                )
                 if plan is None:
                     every = await conn.fetch(_AT_LOCATION, snap["location_id"], snap["item_id"])
-                    plan = _decide_pick(snap, scan, actor, settings, task_id=task_id, client_scan_id=client_scan_id,
-                                        location_raw=location_raw, today=today, override=override,
-                                        all_rows=[tuple(r) for r in every])
+                    plan = _decide_pick(
+                        snap,
+                        scan,
+                        actor,
+                        settings,
+                        task_id=task_id,
+                        client_scan_id=client_scan_id,
+                        location_raw=location_raw,
+                        today=today,
+                        override=override,
+                        all_rows=[tuple(r) for r in every],
+                    )
                     assert plan is not None
             except e.DomainError as refusal:
-                return await _store_refusal(conn, action, actor, client_scan_id, refusal,
-                                            _refusal_events(snap if snap["id"] is not None else None, task_id, scan,
-                                                            client_scan_id, refusal))
+                return await _store_refusal(
+                    conn,
+                    action,
+                    actor,
+                    client_scan_id,
+                    refusal,
+                    _refusal_events(snap if snap["id"] is not None else None, task_id, scan, client_scan_id, refusal),
+                )
             try:
                 await conn.execute(_ACCEPT, *plan.args)
             except asyncpg.PostgresError as exc:
@@ -820,13 +1048,21 @@ async def confirm_pick(
             return replay.Reply(200, plan.body, False)
     # each write found the stock changed since its read: under heavy contention on one item, or a re-check
     # that can never pass (a bug); the log says which
-    log.warning("pick scan %s on task %s: gave up after %d attempts; last: %s", client_scan_id, task_id, _ATTEMPTS, last)
+    log.warning(
+        "pick scan %s on task %s: gave up after %d attempts; last: %s", client_scan_id, task_id, _ATTEMPTS, last
+    )
     refusal = e.StockChanged("the stock changed while this scan was decided, several times; scan again")
     return replay.Reply(status_for(refusal), problem_body(refusal), False)
 
 
-async def _store_refusal(conn: asyncpg.Connection, action: str, actor: Actor, client_scan_id: uuid.UUID,
-                         refusal: e.DomainError, events: list[EventData]) -> replay.Reply:
+async def _store_refusal(
+    conn: asyncpg.Connection,
+    action: str,
+    actor: Actor,
+    client_scan_id: uuid.UUID,
+    refusal: e.DomainError,
+    events: list[EventData],
+) -> replay.Reply:
     """Store a refusal as the scan id's answer, with its events (``replay.store``, as every workflow stores
     its answers); a race for the same id keeps the first."""
     problem, status = problem_body(refusal), status_for(refusal)
@@ -855,26 +1091,40 @@ async def report_short(
             raise e.TaskNotOpen(f"task {task_id} is {task.status}", taskId=task_id, status=task.status)
         remaining = task.quantity - task.picked  # scan what is there first; the rest is short
         await lock_items(session, [task.item_id])
-        await session.execute(text("UPDATE stock SET reserved = reserved - :q WHERE id = :id"), {"q": remaining, "id": task.stock_id})
         await session.execute(
-            text("UPDATE pick_tasks SET status = 'short', quantity = CASE WHEN picked > 0 THEN picked ELSE quantity END WHERE id = :id"),
+            text("UPDATE stock SET reserved = reserved - :q WHERE id = :id"), {"q": remaining, "id": task.stock_id}
+        )
+        await session.execute(
+            text(
+                "UPDATE pick_tasks SET status = 'short', quantity = CASE WHEN picked > 0 THEN picked ELSE quantity END WHERE id = :id"
+            ),
             {"id": task.id},
         )
         await session.execute(
-            text("UPDATE outbound_lines SET quantity_allocated = quantity_allocated - :q WHERE id = :id"), {"q": remaining, "id": task.line_id}
+            text("UPDATE outbound_lines SET quantity_allocated = quantity_allocated - :q WHERE id = :id"),
+            {"q": remaining, "id": task.line_id},
         )
         await session.execute(
             text(
                 "INSERT INTO location_blocks (location_id, item_id, reason, created_by) VALUES (:l, :i, :r, :u)"
                 " ON CONFLICT DO NOTHING"
             ),
-            {"l": task.location_id, "i": task.item_id, "r": f"short pick on task {task.id}: count required", "u": actor.user_id},
+            {
+                "l": task.location_id,
+                "i": task.item_id,
+                "r": f"short pick on task {task.id}: count required",
+                "u": actor.user_id,
+            },
         )
         allocated_before = await session.scalar(
-            text("SELECT quantity_allocated FROM outbound_lines WHERE id = :id"), {"id": task.line_id})
-        n, _ = await _allocate(session, task.wave_id, await _open_lines(session, "ol.id = ANY(CAST(:ids AS int[]))", [task.line_id]), today)
+            text("SELECT quantity_allocated FROM outbound_lines WHERE id = :id"), {"id": task.line_id}
+        )
+        n, _ = await _allocate(
+            session, task.wave_id, await _open_lines(session, "ol.id = ANY(CAST(:ids AS int[]))", [task.line_id]), today
+        )
         allocated_after = await session.scalar(
-            text("SELECT quantity_allocated FROM outbound_lines WHERE id = :id"), {"id": task.line_id})
+            text("SELECT quantity_allocated FROM outbound_lines WHERE id = :id"), {"id": task.line_id}
+        )
         # the line may carry an older backorder too: this event speaks of this task's units only
         reallocated = min(remaining, allocated_after - allocated_before)
         backordered = remaining - reallocated
@@ -882,8 +1132,15 @@ async def report_short(
             session,
             actor,
             PickShorted(
-                order=task.order_erp_id, line_no=task.line_no, task_id=task.id, gtin=task.gtin, lot=task.lot,
-                location=task.location, expected=remaining, found=0, reallocated=reallocated,
+                order=task.order_erp_id,
+                line_no=task.line_no,
+                task_id=task.id,
+                gtin=task.gtin,
+                lot=task.lot,
+                location=task.location,
+                expected=remaining,
+                found=0,
+                reallocated=reallocated,
                 backordered=backordered,
             ),
         )
@@ -895,11 +1152,18 @@ async def report_short(
 async def release_for_hold(session: AsyncSession, hold_sql: str, params: dict[str, Any], today: dt.date) -> int:
     """Open tasks whose stock a new hold covers lose their reservation and are re-allocated."""
     items = (
-        await session.execute(
-            text("SELECT DISTINCT t.item_id FROM pick_tasks t JOIN stock s ON s.id = t.stock_id WHERE t.status = 'open' AND " + hold_sql),
-            params,
+        (
+            await session.execute(
+                text(
+                    "SELECT DISTINCT t.item_id FROM pick_tasks t JOIN stock s ON s.id = t.stock_id WHERE t.status = 'open' AND "
+                    + hold_sql
+                ),
+                params,
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     if not items:
         return 0
     await lock_items(session, list(items))
@@ -907,20 +1171,27 @@ async def release_for_hold(session: AsyncSession, hold_sql: str, params: dict[st
         await session.execute(
             text(
                 "SELECT t.id, t.stock_id, t.line_id, t.wave_id, t.quantity - t.picked AS remaining FROM pick_tasks t"
-                " JOIN stock s ON s.id = t.stock_id WHERE t.status = 'open' AND " + hold_sql + " ORDER BY t.id FOR UPDATE OF t"
+                " JOIN stock s ON s.id = t.stock_id WHERE t.status = 'open' AND "
+                + hold_sql
+                + " ORDER BY t.id FOR UPDATE OF t"
             ),
             params,
         )
     ).all()
     for r in rows:
-        await session.execute(text("UPDATE stock SET reserved = reserved - :q WHERE id = :id"), {"q": r.remaining, "id": r.stock_id})
         await session.execute(
-            text("UPDATE pick_tasks SET status = CASE WHEN picked > 0 THEN 'done' ELSE 'cancelled' END,"
-                 " quantity = CASE WHEN picked > 0 THEN picked ELSE quantity END WHERE id = :id"),
+            text("UPDATE stock SET reserved = reserved - :q WHERE id = :id"), {"q": r.remaining, "id": r.stock_id}
+        )
+        await session.execute(
+            text(
+                "UPDATE pick_tasks SET status = CASE WHEN picked > 0 THEN 'done' ELSE 'cancelled' END,"
+                " quantity = CASE WHEN picked > 0 THEN picked ELSE quantity END WHERE id = :id"
+            ),
             {"id": r.id},
         )
         await session.execute(
-            text("UPDATE outbound_lines SET quantity_allocated = quantity_allocated - :q WHERE id = :id"), {"q": r.remaining, "id": r.line_id}
+            text("UPDATE outbound_lines SET quantity_allocated = quantity_allocated - :q WHERE id = :id"),
+            {"q": r.remaining, "id": r.line_id},
         )
     if not rows:
         return 0
@@ -938,36 +1209,46 @@ async def assign_tote(
     """Batch picking: the order's picks in this wave go into this tote (created on first use)."""
     scan = scans.read(raw, settings, today)
     if scan.kind != "tote":
-        raise e.UnreadableBarcode(f"this is not a tote label (they start with {settings.tote_prefix})", position=0, reason="not a tote")
+        raise e.UnreadableBarcode(
+            f"this is not a tote label (they start with {settings.tote_prefix})", position=0, reason="not a tote"
+        )
     code = scan.raw.strip()
     async with db.begin() as session:
         doc_id = await session.scalar(text("SELECT id FROM outbound_documents WHERE erp_id = :o"), {"o": order})
         if doc_id is None:
             raise e.NotFound(f"no sales order {order}", order=order)
         tote_id = await session.scalar(
-            text("INSERT INTO containers (kind, code) VALUES ('tote', :c) ON CONFLICT (code) DO UPDATE SET kind = containers.kind"
-                 " RETURNING id"),
+            text(
+                "INSERT INTO containers (kind, code) VALUES ('tote', :c) ON CONFLICT (code) DO UPDATE SET kind = containers.kind"
+                " RETURNING id"
+            ),
             {"c": code},
         )
         kind = await session.scalar(text("SELECT kind FROM containers WHERE id = :id"), {"id": tote_id})
         if kind != "tote":
             raise e.Conflict(f"{code} is a {kind}, not a tote", code=code)
         other = await session.scalar(
-            text("SELECT d.erp_id FROM pick_tasks t JOIN outbound_documents d ON d.id = t.document_id"
-                 " WHERE t.tote_id = :tote AND t.document_id <> :doc AND t.status = 'open' LIMIT 1"),
+            text(
+                "SELECT d.erp_id FROM pick_tasks t JOIN outbound_documents d ON d.id = t.document_id"
+                " WHERE t.tote_id = :tote AND t.document_id <> :doc AND t.status = 'open' LIMIT 1"
+            ),
             {"tote": tote_id, "doc": doc_id},
         )
         if other is None:
             other = await session.scalar(
-                text("SELECT d.erp_id FROM picks p JOIN outbound_documents d ON d.id = p.document_id"
-                     " WHERE p.container_id = :tote AND p.document_id <> :doc AND p.quantity > p.packed LIMIT 1"),
+                text(
+                    "SELECT d.erp_id FROM picks p JOIN outbound_documents d ON d.id = p.document_id"
+                    " WHERE p.container_id = :tote AND p.document_id <> :doc AND p.quantity > p.packed LIMIT 1"
+                ),
                 {"tote": tote_id, "doc": doc_id},
             )
         if other:
             raise e.Conflict(f"tote {code} is in use for order {other}: take an empty tote", tote=code, order=other)
         n = (
             await session.execute(
-                text("UPDATE pick_tasks SET tote_id = :tote WHERE wave_id = :w AND document_id = :doc AND status = 'open' AND picked = 0"),
+                text(
+                    "UPDATE pick_tasks SET tote_id = :tote WHERE wave_id = :w AND document_id = :doc AND status = 'open' AND picked = 0"
+                ),
                 {"tote": tote_id, "w": wave_id, "doc": doc_id},
             )
         ).rowcount

@@ -200,11 +200,25 @@ class LabelOut(msgspec.Struct, rename="camel"):
 def job_out(job: PrintJob) -> PrintJobOut:
     """A print job as the API answers it: its state, where it prints, and a sentence to act on."""
     return PrintJobOut(
-        id=job.id, kind=job.kind, size=job.size, dpi=job.dpi, copies=job.copies, status=job.status,
-        printer=job.printer_name, zone=job.zone, attempts=job.attempts, max_attempts=job.max_attempts,
+        id=job.id,
+        kind=job.kind,
+        size=job.size,
+        dpi=job.dpi,
+        copies=job.copies,
+        status=job.status,
+        printer=job.printer_name,
+        zone=job.zone,
+        attempts=job.attempts,
+        max_attempts=job.max_attempts,
         will_retry=job.status in ("queued", "failed") and job.next_attempt_at is not None,
-        next_attempt_at=job.next_attempt_at, last_error=job.last_error, created_at=job.created_at, sent_at=job.sent_at,
-        username=job.username, device_id=job.device_id, reprint_of=job.reprint_of, data=job.data,
+        next_attempt_at=job.next_attempt_at,
+        last_error=job.last_error,
+        created_at=job.created_at,
+        sent_at=job.sent_at,
+        username=job.username,
+        device_id=job.device_id,
+        reprint_of=job.reprint_of,
+        data=job.data,
         message=job_message(job),
     )
 
@@ -212,7 +226,15 @@ def job_out(job: PrintJob) -> PrintJobOut:
 def printer_out(printer: Printer, location: str | None, labels: LabelRenderer) -> PrinterOut:
     kinds = [k for k, s, d in labels.available() if (s, d) == (printer.label_size, printer.dpi)]
     return PrinterOut(
-        printer.name, printer.host, printer.port, printer.dpi, printer.label_size, printer.zone, location, printer.active, kinds
+        printer.name,
+        printer.host,
+        printer.port,
+        printer.dpi,
+        printer.label_size,
+        printer.zone,
+        location,
+        printer.active,
+        kinds,
     )
 
 
@@ -231,14 +253,18 @@ def no_printer_error(job: PrintJob) -> NoPrinterForLabel:
 def _normalise(data: Mapping[str, object]) -> dict[str, Any]:
     """The data as JSON values, stored with the job and rendered from, so a re-render matches."""
     if not isinstance(data, Mapping):
-        raise InvalidLabelData("Label data must be an object of field names and values.", field="data", value=None, reason="type")
+        raise InvalidLabelData(
+            "Label data must be an object of field names and values.", field="data", value=None, reason="type"
+        )
     plain: dict[str, object] = {}
     for key, value in data.items():
         plain[str(key)] = value.date() if isinstance(value, dt.datetime) else value
     try:
         out = msgspec.to_builtins(plain)
     except TypeError as exc:
-        raise InvalidLabelData(f"Label data cannot be stored: {exc}.", field="data", value=None, reason="type") from None
+        raise InvalidLabelData(
+            f"Label data cannot be stored: {exc}.", field="data", value=None, reason="type"
+        ) from None
     return out  # type: ignore[no-any-return]
 
 
@@ -285,14 +311,22 @@ async def choose_printer(
     candidates: list[Printer] = []
     if device_id:
         candidates += (
-            await session.execute(
-                select(Printer).join(DevicePrinter, DevicePrinter.printer_id == Printer.id).where(DevicePrinter.device_id == device_id)
+            (
+                await session.execute(
+                    select(Printer)
+                    .join(DevicePrinter, DevicePrinter.printer_id == Printer.id)
+                    .where(DevicePrinter.device_id == device_id)
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
     if zone:
         candidates += (
-            await session.execute(select(Printer).where(Printer.zone == zone, Printer.active).order_by(Printer.name))
-        ).scalars().all()
+            (await session.execute(select(Printer).where(Printer.zone == zone, Printer.active).order_by(Printer.name)))
+            .scalars()
+            .all()
+        )
     return next((p for p in candidates if _takes(p, kind, size, dpi, labels)), None)
 
 
@@ -304,7 +338,10 @@ async def _named_printer(session: AsyncSession, name: str, size: str | None, dpi
         if wanted is not None and wanted != has:
             raise InvalidLabelData(
                 f"Printer {name} holds {printer.label_size} labels at {printer.dpi} dpi, not {wanted}.",
-                field=field, value=wanted, reason="printer-mismatch", printer=name,
+                field=field,
+                value=wanted,
+                reason="printer-mismatch",
+                printer=name,
             )
     return printer
 
@@ -349,16 +386,24 @@ async def create_job(
 ) -> PrintJob:
     """``queue_label`` with the API's choices: a named printer, a size/dpi, copies."""
     if size is not None and size not in LABEL_SIZES:
-        raise InvalidLabelData(f"No label size {size!r}; sizes are {', '.join(LABEL_SIZES)}.", field="size", value=size, reason="size")
+        raise InvalidLabelData(
+            f"No label size {size!r}; sizes are {', '.join(LABEL_SIZES)}.", field="size", value=size, reason="size"
+        )
     if dpi is not None and dpi not in PRINTER_DPIS:
-        raise InvalidLabelData(f"No resolution {dpi} dpi; printers are 203 or 300 dpi.", field="dpi", value=dpi, reason="dpi")
+        raise InvalidLabelData(
+            f"No resolution {dpi} dpi; printers are 203 or 300 dpi.", field="dpi", value=dpi, reason="dpi"
+        )
     if not 1 <= copies <= MAX_COPIES:
-        raise InvalidLabelData(f"Copies must be 1 to {MAX_COPIES}, not {copies}.", field="copies", value=copies, reason="copies")
+        raise InvalidLabelData(
+            f"Copies must be 1 to {MAX_COPIES}, not {copies}.", field="copies", value=copies, reason="copies"
+        )
     plain = _normalise(data)
     if copies > 1 and _serialised(kind, plain):
         raise InvalidLabelData(
             "A serial number identifies one unit: print one label per serial, not copies of it.",
-            field="copies", value=copies, reason="serial-copies",
+            field="copies",
+            value=copies,
+            reason="serial-copies",
         )
     device = device_id if device_id is not None else actor.device_id
     if printer is not None:
@@ -372,12 +417,22 @@ async def create_job(
         await session.execute(
             insert(PrintJob)
             .values(
-                kind=kind, size=job_size, dpi=job_dpi, zpl=zpl, data=plain, copies=copies, zone=zone,
-                printer_id=chosen.id if chosen else None, printer_name=chosen.name if chosen else None,
+                kind=kind,
+                size=job_size,
+                dpi=job_dpi,
+                zpl=zpl,
+                data=plain,
+                copies=copies,
+                zone=zone,
+                printer_id=chosen.id if chosen else None,
+                printer_name=chosen.name if chosen else None,
                 status="queued" if chosen else "no_printer",
                 next_attempt_at=func.now() if chosen else None,
                 max_attempts=DEFAULT_MAX_ATTEMPTS,
-                user_id=actor.user_id, username=actor.label, device_id=device, reprint_of=reprint_of,
+                user_id=actor.user_id,
+                username=actor.label,
+                device_id=device,
+                reprint_of=reprint_of,
             )
             .returning(PrintJob.id)
         )
@@ -402,7 +457,9 @@ async def list_jobs(
     if status is not None and status not in PRINT_JOB_STATUSES:
         raise InvalidLabelData(
             f"No print-job status {status!r}; statuses are {', '.join(PRINT_JOB_STATUSES)}.",
-            field="status", value=status, reason="status",
+            field="status",
+            value=status,
+            reason="status",
         )
     query = select(PrintJob).order_by(PrintJob.id.desc()).limit(max(1, min(limit, 500)))
     if status is not None:
@@ -469,11 +526,22 @@ async def reprint_job(
         await session.execute(
             insert(PrintJob)
             .values(
-                kind=original.kind, size=size, dpi=dpi, zpl=zpl, data=original.data, copies=original.copies,
-                zone=original.zone, printer_id=target.id if target else None, printer_name=target.name if target else None,
-                status="queued" if target else "no_printer", next_attempt_at=func.now() if target else None,
-                max_attempts=DEFAULT_MAX_ATTEMPTS, user_id=actor.user_id, username=actor.label,
-                device_id=actor.device_id, reprint_of=original.id,
+                kind=original.kind,
+                size=size,
+                dpi=dpi,
+                zpl=zpl,
+                data=original.data,
+                copies=original.copies,
+                zone=original.zone,
+                printer_id=target.id if target else None,
+                printer_name=target.name if target else None,
+                status="queued" if target else "no_printer",
+                next_attempt_at=func.now() if target else None,
+                max_attempts=DEFAULT_MAX_ATTEMPTS,
+                user_id=actor.user_id,
+                username=actor.label,
+                device_id=actor.device_id,
+                reprint_of=original.id,
             )
             .returning(PrintJob.id)
         )
@@ -503,8 +571,14 @@ async def claim_due_job(session: AsyncSession, *, job_id: int | None = None) -> 
         return None
     job, host, port = row
     return ClaimedJob(
-        id=job.id, payload=job.zpl * job.copies, host=host, port=port, printer=job.printer_name or "",
-        attempts=job.attempts, max_attempts=job.max_attempts, unique=_serialised(job.kind, job.data),
+        id=job.id,
+        payload=job.zpl * job.copies,
+        host=host,
+        port=port,
+        printer=job.printer_name or "",
+        attempts=job.attempts,
+        max_attempts=job.max_attempts,
+        unique=_serialised(job.kind, job.data),
     )
 
 
@@ -566,7 +640,9 @@ def _check_spec(spec: PrinterSpec) -> None:
 async def _location_id(session: AsyncSession, code: str | None) -> int | None:
     if not code:
         return None
-    found = (await session.execute(select(Location.id).where(Location.code == code).order_by(Location.id).limit(1))).scalar()
+    found = (
+        await session.execute(select(Location.id).where(Location.code == code).order_by(Location.id).limit(1))
+    ).scalar()
     if found is None:
         raise NotFound(f"There is no location {code!r}.", location=code)
     return found
@@ -574,7 +650,11 @@ async def _location_id(session: AsyncSession, code: str | None) -> int | None:
 
 async def list_printers(session: AsyncSession, labels: LabelRenderer) -> list[PrinterOut]:
     rows = (
-        await session.execute(select(Printer, Location.code).outerjoin(Location, Location.id == Printer.location_id).order_by(Printer.name))
+        await session.execute(
+            select(Printer, Location.code)
+            .outerjoin(Location, Location.id == Printer.location_id)
+            .order_by(Printer.name)
+        )
     ).all()
     return [printer_out(p, code, labels) for p, code in rows]
 
@@ -593,8 +673,14 @@ async def add_printer(session: AsyncSession, actor: Actor, spec: PrinterSpec) ->
     if (await session.execute(select(Printer.id).where(Printer.name == spec.name))).scalar() is not None:
         raise PrinterAlreadyRegistered(f"A printer named {spec.name} is registered already.", printer=spec.name)
     printer = Printer(
-        name=spec.name, host=spec.host, port=spec.port, dpi=spec.dpi, label_size=spec.label_size, zone=spec.zone,
-        location_id=await _location_id(session, spec.location), active=spec.active,
+        name=spec.name,
+        host=spec.host,
+        port=spec.port,
+        dpi=spec.dpi,
+        label_size=spec.label_size,
+        zone=spec.zone,
+        location_id=await _location_id(session, spec.location),
+        active=spec.active,
     )
     session.add(printer)
     await session.flush()
@@ -606,11 +692,16 @@ def _spec_detail(spec: PrinterSpec) -> dict[str, Any]:
     return {f: getattr(spec, f) for f in PrinterSpec.__dataclass_fields__}
 
 
-async def update_printer(session: AsyncSession, actor: Actor, labels: LabelRenderer, name: str, spec: PrinterSpec) -> Printer:
+async def update_printer(
+    session: AsyncSession, actor: Actor, labels: LabelRenderer, name: str, spec: PrinterSpec
+) -> Printer:
     """Replace a printer's settings (a rename keeps its jobs and device defaults)."""
     _check_spec(spec)
     printer = await printer_by_name(session, name, lock=True)
-    if spec.name != name and (await session.execute(select(Printer.id).where(Printer.name == spec.name))).scalar() is not None:
+    if (
+        spec.name != name
+        and (await session.execute(select(Printer.id).where(Printer.name == spec.name))).scalar() is not None
+    ):
         raise PrinterAlreadyRegistered(f"A printer named {spec.name} is registered already.", printer=spec.name)
     printer.name, printer.host, printer.port = spec.name, spec.host, spec.port
     printer.dpi, printer.label_size, printer.zone = spec.dpi, spec.label_size, spec.zone
@@ -622,8 +713,14 @@ async def update_printer(session: AsyncSession, actor: Actor, labels: LabelRende
         await _park_pending(session, printer.id)
     else:  # pending jobs follow a renamed printer and are re-rendered if its labels changed
         pending = (
-            await session.execute(select(PrintJob).where(PrintJob.printer_id == printer.id, PrintJob.status.in_(PENDING)))
-        ).scalars().all()
+            (
+                await session.execute(
+                    select(PrintJob).where(PrintJob.printer_id == printer.id, PrintJob.status.in_(PENDING))
+                )
+            )
+            .scalars()
+            .all()
+        )
         for job in pending:
             if _takes(printer, job.kind, None, None, labels):
                 job.printer_name = printer.name
@@ -647,7 +744,9 @@ async def remove_printer(session: AsyncSession, actor: Actor, name: str) -> None
 
 async def list_device_printers(session: AsyncSession) -> list[DevicePrinterOut]:
     rows = await session.execute(
-        select(DevicePrinter.device_id, Printer.name).join(Printer, Printer.id == DevicePrinter.printer_id).order_by(DevicePrinter.device_id)
+        select(DevicePrinter.device_id, Printer.name)
+        .join(Printer, Printer.id == DevicePrinter.printer_id)
+        .order_by(DevicePrinter.device_id)
     )
     return [DevicePrinterOut(d, p) for d, p in rows.all()]
 
@@ -663,7 +762,9 @@ async def set_device_printer(session: AsyncSession, actor: Actor, device_id: str
         existing.printer_id = found.id
         existing.updated_at = func.now()  # type: ignore[assignment]
     await session.flush()
-    await audit(session, actor, "printer.device-default", "ok", target=f"device:{device_id}", detail={"printer": printer})
+    await audit(
+        session, actor, "printer.device-default", "ok", target=f"device:{device_id}", detail={"printer": printer}
+    )
 
 
 async def clear_device_printer(session: AsyncSession, actor: Actor, device_id: str) -> None:

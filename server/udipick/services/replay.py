@@ -96,24 +96,43 @@ class StoreReply(NamedTuple):
 STORE_REPLY = named_call("udipick_store_reply", StoreReply._fields)
 
 
-async def store(conn: asyncpg.Connection, client_scan_id: uuid.UUID, action: str, actor: Actor, status: int,
-                body: dict[str, Any], events: list[EventData] | tuple[EventData, ...] = ()) -> bool:
+async def store(
+    conn: asyncpg.Connection,
+    client_scan_id: uuid.UUID,
+    action: str,
+    actor: Actor,
+    status: int,
+    body: dict[str, Any],
+    events: list[EventData] | tuple[EventData, ...] = (),
+) -> bool:
     """Store the first answer to a scan id, with its events, in the caller's transaction; ``True`` when this
     is the first answer (``False``: another request stored one first, and nothing was written)."""
     ids, types, data = encode_events(events)
-    return await conn.fetchval(STORE_REPLY, *StoreReply(
-        scan=client_scan_id, action=action, user=actor.user_id, device=actor.device_id, status=status,
-        body=msgspec.json.encode(body).decode(), event_ids=ids, types=types, data=data,
-        occurred=dt.datetime.now(dt.UTC), username=actor.label,
-    ))
+    return await conn.fetchval(
+        STORE_REPLY,
+        *StoreReply(
+            scan=client_scan_id,
+            action=action,
+            user=actor.user_id,
+            device=actor.device_id,
+            status=status,
+            body=msgspec.json.encode(body).decode(),
+            event_ids=ids,
+            types=types,
+            data=data,
+            occurred=dt.datetime.now(dt.UTC),
+            username=actor.label,
+        ),
+    )
 
 
 async def _stored(session: AsyncSession, client_scan_id: uuid.UUID, action: str) -> Reply | None:
     return await answer(await raw(session), client_scan_id, action)
 
 
-async def _insert_reply(session: AsyncSession, client_scan_id: uuid.UUID, action: str, actor: Actor, status: int,
-                        body: dict[str, Any]) -> bool:
+async def _insert_reply(
+    session: AsyncSession, client_scan_id: uuid.UUID, action: str, actor: Actor, status: int, body: dict[str, Any]
+) -> bool:
     """``True`` when this is the first answer for the scan id."""
     return await store(await raw(session), client_scan_id, action, actor, status, body)
 
@@ -147,7 +166,10 @@ async def once(
             return Reply(status, problem, False)
         try:
             async with db.begin() as session:
-                if await _insert_reply(session, client_scan_id, action, actor, status, problem) and on_refused is not None:
+                if (
+                    await _insert_reply(session, client_scan_id, action, actor, status, problem)
+                    and on_refused is not None
+                ):
                     await on_refused(session, refusal)
         except IntegrityError:
             pass

@@ -48,18 +48,25 @@ from udipick.domain.replenishment import (
     plan_replenishment,
 )
 from udipick.services import replay, scans
-
-# the allocator's stock read and per-item lock: replenishment must judge stock exactly as allocation
-# does, and queue behind the same lock (services/picking.py owns both)
-from udipick.services.picking import CANDIDATES, candidate_of, candidates_of, lock_items
-# a replenishment task names its item and locations as a pick task does
-from udipick.services.picking import ReleasedWave, TaskItem, TaskLocation
 from udipick.services.events import (
     ReplenishmentCancelled,
     ReplenishmentConfirmed,
     ReplenishmentCreated,
     ReplenishmentIncreased,
     emit,
+)
+
+# the allocator's stock read and per-item lock: replenishment must judge stock exactly as allocation
+# does, and queue behind the same lock (services/picking.py owns both)
+# a replenishment task names its item and locations as a pick task does
+from udipick.services.picking import (
+    CANDIDATES,
+    ReleasedWave,
+    TaskItem,
+    TaskLocation,
+    candidate_of,
+    candidates_of,
+    lock_items,
 )
 
 log = logging.getLogger(__name__)
@@ -194,12 +201,16 @@ SELECT id, item_id, lot_id, from_location_id, to_location_id, quantity - moved A
 
 def _reason(plan: ItemPlan, need: ItemNeed, wave_id: int | None) -> str:
     assert plan.face is not None
-    text_ = (f"pick face {plan.face.location}: {plan.available} free, {plan.incoming} on the way; open picks need "
-             f"{need.reserve_demand} from reserve; minimum {need.minimum}")
+    text_ = (
+        f"pick face {plan.face.location}: {plan.available} free, {plan.incoming} on the way; open picks need "
+        f"{need.reserve_demand} from reserve; minimum {need.minimum}"
+    )
     return text_ + (f"; after wave {wave_id}" if wave_id is not None else "")
 
 
-async def plan(db: async_sessionmaker, actor: Actor, *, today: dt.date, wave_id: int | None = None) -> ReplenishmentPlan:
+async def plan(
+    db: async_sessionmaker, actor: Actor, *, today: dt.date, wave_id: int | None = None
+) -> ReplenishmentPlan:
     """Create (or raise) the replenishment tasks the pick faces need now; all items, or the wave's."""
     async with db.begin() as session:
         if wave_id is not None:
@@ -216,15 +227,19 @@ async def plan(db: async_sessionmaker, actor: Actor, *, today: dt.date, wave_id:
         need_rows = (await session.execute(text(_NEEDS), {"items": items})).all()
         # an item whose open picks take nothing from reserve and that keeps no minimum on its face wants
         # nothing: its stock is not read (a 10,000-line wave over 1,000 items would read every stock row)
-        needs = [ItemNeed(r.id, int(r.demand), int(r.minimum), r.min_shelf_life_days) for r in need_rows
-                 if int(r.demand) + int(r.minimum) > 0]
+        needs = [
+            ItemNeed(r.id, int(r.demand), int(r.minimum), r.min_shelf_life_days)
+            for r in need_rows
+            if int(r.demand) + int(r.minimum) > 0
+        ]
         names = {r.id: (r.erp_id, r.gtin) for r in need_rows}
         items = [n.item_id for n in needs]
         if not items:
             return result
         stock = candidates_of(
             await session.execute(
-                text(CANDIDATES + " AND s.item_id = ANY(CAST(:items AS int[])) AND s.quantity > 0 ORDER BY s.id"), {"items": items}
+                text(CANDIDATES + " AND s.item_id = ANY(CAST(:items AS int[])) AND s.quantity > 0 ORDER BY s.id"),
+                {"items": items},
             )
         )
         faces = [
@@ -248,13 +263,23 @@ async def plan(db: async_sessionmaker, actor: Actor, *, today: dt.date, wave_id:
             for m in p.moves:
                 c = m.candidate
                 reserved = await session.scalar(
-                    text("UPDATE stock SET reserved = reserved + :q WHERE id = :id AND quantity - reserved >= :q RETURNING id"),
+                    text(
+                        "UPDATE stock SET reserved = reserved + :q WHERE id = :id AND quantity - reserved >= :q RETURNING id"
+                    ),
                     {"q": m.quantity, "id": c.stock_id},
                 )
                 if reserved is None:
                     raise e.StockChanged("stock changed while planning replenishment; send the same request again")
-                common = dict(item=erp_id, gtin=gtin, lot=c.lot, expiry=c.expiry, from_location=c.location,
-                              to_location=m.to.location, wave_id=wave_id, reason=reason)
+                common = dict(
+                    item=erp_id,
+                    gtin=gtin,
+                    lot=c.lot,
+                    expiry=c.expiry,
+                    from_location=c.location,
+                    to_location=m.to.location,
+                    wave_id=wave_id,
+                    reason=reason,
+                )
                 if m.task_id is None:
                     task_id = await session.scalar(
                         text(
@@ -262,18 +287,32 @@ async def plan(db: async_sessionmaker, actor: Actor, *, today: dt.date, wave_id:
                             " reason, wave_id, created_by) VALUES (:item, :lot, :stock, :src, :dst, :q, :reason, :wave, :user)"
                             " RETURNING id"
                         ),
-                        {"item": p.item_id, "lot": c.lot_id, "stock": c.stock_id, "src": c.location_id, "dst": m.to.location_id,
-                         "q": m.quantity, "reason": reason, "wave": wave_id, "user": actor.user_id},
+                        {
+                            "item": p.item_id,
+                            "lot": c.lot_id,
+                            "stock": c.stock_id,
+                            "src": c.location_id,
+                            "dst": m.to.location_id,
+                            "q": m.quantity,
+                            "reason": reason,
+                            "wave": wave_id,
+                            "user": actor.user_id,
+                        },
                     )
                     await emit(session, actor, ReplenishmentCreated(task_id=task_id, quantity=m.quantity, **common))  # type: ignore[arg-type]
                 else:
                     task_id = m.task_id
                     total = await session.scalar(
-                        text("UPDATE replenishment_tasks SET quantity = quantity + :q WHERE id = :id AND status = 'open' RETURNING quantity"),
+                        text(
+                            "UPDATE replenishment_tasks SET quantity = quantity + :q WHERE id = :id AND status = 'open' RETURNING quantity"
+                        ),
                         {"q": m.quantity, "id": task_id},
                     )
-                    await emit(session, actor,
-                               ReplenishmentIncreased(task_id=task_id, quantity=total, added=m.quantity, **common))  # type: ignore[arg-type]
+                    await emit(
+                        session,
+                        actor,
+                        ReplenishmentIncreased(task_id=task_id, quantity=total, added=m.quantity, **common),
+                    )  # type: ignore[arg-type]
                 touched.append(task_id)
         if touched:
             result.tasks = [task_of(r) for r in await _task_rows(session, ids=touched)]
@@ -287,7 +326,9 @@ class WaveWithReplenishment(ReleasedWave):
     replenishment: Annotated[Any, OrProblem(ReplenishmentPlan)]
 
 
-async def after_wave(db: async_sessionmaker, actor: Actor, wave: ReleasedWave, *, today: dt.date) -> WaveWithReplenishment:
+async def after_wave(
+    db: async_sessionmaker, actor: Actor, wave: ReleasedWave, *, today: dt.date
+) -> WaveWithReplenishment:
     """The released wave's answer with the replenishment it triggered (``replenishment``).
 
     The wave is committed already: a planning failure is logged and answered inside the wave's reply,
@@ -351,17 +392,30 @@ def _iso(value: dt.date | dt.datetime | None) -> str | None:
 
 def task_of(r: Any) -> ReplenishmentTask:
     return ReplenishmentTask(
-        task_id=r.id, number=task_number(r.id), status=r.status, wave_id=r.wave_id,
-        item=TaskItem(erp_id=r.item_erp_id, name=r.item_name, gtin=r.gtin), lot=r.lot, expiry=r.expiry,
-        from_=TaskLocation(code=r.from_code, barcode=r.from_barcode), to=TaskLocation(code=r.to_code, barcode=r.to_barcode),
-        quantity=r.quantity, moved=r.moved, remaining=r.quantity - r.moved if r.status == "open" else 0,
-        reason=r.reason, created_at=r.created_at.isoformat(), done_at=_iso(r.done_at),
-        cancelled_at=_iso(r.cancelled_at), cancel_reason=r.cancel_reason,
+        task_id=r.id,
+        number=task_number(r.id),
+        status=r.status,
+        wave_id=r.wave_id,
+        item=TaskItem(erp_id=r.item_erp_id, name=r.item_name, gtin=r.gtin),
+        lot=r.lot,
+        expiry=r.expiry,
+        from_=TaskLocation(code=r.from_code, barcode=r.from_barcode),
+        to=TaskLocation(code=r.to_code, barcode=r.to_barcode),
+        quantity=r.quantity,
+        moved=r.moved,
+        remaining=r.quantity - r.moved if r.status == "open" else 0,
+        reason=r.reason,
+        created_at=r.created_at.isoformat(),
+        done_at=_iso(r.done_at),
+        cancelled_at=_iso(r.cancelled_at),
+        cancel_reason=r.cancel_reason,
     )
 
 
 async def _task_rows(session: AsyncSession, *, ids: list[int]) -> Sequence[Any]:
-    return (await session.execute(text(_TASK + " WHERE r.id = ANY(CAST(:ids AS int[])) ORDER BY r.id"), {"ids": ids})).all()
+    return (
+        await session.execute(text(_TASK + " WHERE r.id = ANY(CAST(:ids AS int[])) ORDER BY r.id"), {"ids": ids})
+    ).all()
 
 
 async def list_tasks(db: async_sessionmaker, *, status: str = "open", limit: int = 200) -> list[ReplenishmentTask]:
@@ -387,7 +441,9 @@ async def _lock_task(session: AsyncSession, task_id: int) -> Any:
 
 
 def _not_open(task: Any) -> e.TaskNotOpen:
-    return e.TaskNotOpen(f"{task_number(task.id)} is {task.status}: go to the next task", taskId=task.id, status=task.status)
+    return e.TaskNotOpen(
+        f"{task_number(task.id)} is {task.status}: go to the next task", taskId=task.id, status=task.status
+    )
 
 
 # ---- confirm ----------------------------------------------------------------------------------------
@@ -428,7 +484,11 @@ async def confirm(
         task = await _lock_task(session, task_id)
         if task.status != "open":
             raise _not_open(task)
-        match = None if goods.kind in ("location", "lpn", "tote", "badge", "sscc") else await scans.match_item(session, goods)
+        match = (
+            None
+            if goods.kind in ("location", "lpn", "tote", "badge", "sscc")
+            else await scans.match_item(session, goods)
+        )
         units = None
         if match is not None:
             if goods.quantity is not None:
@@ -441,48 +501,99 @@ async def confirm(
         source = candidate_of(row)
         remaining = task.quantity - task.moved
         view = TaskView(
-            task_id=task.id, item_id=task.item_id, item_name=task.item_name, gtin=task.gtin, lot_tracked=task.lot_tracked,
-            lot=task.lot, from_location=task.from_code, from_barcode=task.from_barcode, to_location=task.to_code,
-            to_barcode=task.to_barcode, remaining=remaining, to_frozen=task.to_frozen, to_blocked=task.to_blocked,
+            task_id=task.id,
+            item_id=task.item_id,
+            item_name=task.item_name,
+            gtin=task.gtin,
+            lot_tracked=task.lot_tracked,
+            lot=task.lot,
+            from_location=task.from_code,
+            from_barcode=task.from_barcode,
+            to_location=task.to_code,
+            to_barcode=task.to_barcode,
+            remaining=remaining,
+            to_frozen=task.to_frozen,
+            to_blocked=task.to_blocked,
         )
         scan = MoveScan(
-            source=source_scan, item_id=match.item_id if match else None, gtin=goods.gtin or goods.content_gtin,
-            lot=goods.lot, units=units, destination=destination_scan,
+            source=source_scan,
+            item_id=match.item_id if match else None,
+            gtin=goods.gtin or goods.content_gtin,
+            lot=goods.lot,
+            units=units,
+            destination=destination_scan,
         )
         moved_now = judge_replenishment_scan(view, scan, source, today=today)
 
         moved = task.moved + moved_now
         status: Literal["open", "done"] = "done" if moved == task.quantity else "open"
         (event_id,) = await emit(
-            session, actor,
+            session,
+            actor,
             ReplenishmentConfirmed(
-                task_id=task.id, item=task.item_erp_id, gtin=task.gtin, lot=task.lot, expiry=task.expiry,
-                from_location=task.from_code, to_location=task.to_code, quantity=moved_now, moved=moved,
-                remaining=task.quantity - moved, task_status=status, client_scan_id=str(client_scan_id),
+                task_id=task.id,
+                item=task.item_erp_id,
+                gtin=task.gtin,
+                lot=task.lot,
+                expiry=task.expiry,
+                from_location=task.from_code,
+                to_location=task.to_code,
+                quantity=moved_now,
+                moved=moved,
+                remaining=task.quantity - moved,
+                task_status=status,
+                client_scan_id=str(client_scan_id),
             ),
         )
         # the reservation first: the move takes the units out of the row, and reserved never exceeds quantity
-        await session.execute(text("UPDATE stock SET reserved = reserved - :q WHERE id = :id"), {"q": moved_now, "id": task.stock_id})
+        await session.execute(
+            text("UPDATE stock SET reserved = reserved - :q WHERE id = :id"), {"q": moved_now, "id": task.stock_id}
+        )
         await post_movements(
-            session, actor,
-            [Movement("move", item_id=task.item_id, quantity=moved_now, lot_id=task.lot_id,
-                      from_location_id=task.from_location_id, from_status="available",
-                      to_location_id=task.to_location_id, to_status="available",
-                      reason=f"replenishment of pick face {task.to_code}", document_type="replenishment",
-                      document_id=task_number(task.id), event_id=event_id)],
+            session,
+            actor,
+            [
+                Movement(
+                    "move",
+                    item_id=task.item_id,
+                    quantity=moved_now,
+                    lot_id=task.lot_id,
+                    from_location_id=task.from_location_id,
+                    from_status="available",
+                    to_location_id=task.to_location_id,
+                    to_status="available",
+                    reason=f"replenishment of pick face {task.to_code}",
+                    document_type="replenishment",
+                    document_id=task_number(task.id),
+                    event_id=event_id,
+                )
+            ],
         )
         if status == "done":
             await session.execute(
-                text("UPDATE replenishment_tasks SET moved = :moved, status = 'done', done_at = now(), done_by = :user,"
-                     " done_device = :device WHERE id = :id"),
+                text(
+                    "UPDATE replenishment_tasks SET moved = :moved, status = 'done', done_at = now(), done_by = :user,"
+                    " done_device = :device WHERE id = :id"
+                ),
                 {"moved": moved, "user": actor.user_id, "device": actor.device_id, "id": task.id},
             )
         else:
-            await session.execute(text("UPDATE replenishment_tasks SET moved = :moved WHERE id = :id"), {"moved": moved, "id": task.id})
+            await session.execute(
+                text("UPDATE replenishment_tasks SET moved = :moved WHERE id = :id"), {"moved": moved, "id": task.id}
+            )
         return ReplenishmentMoved(
-            task_id=task.id, number=task_number(task.id), task_status=status, item=task.item_erp_id, gtin=task.gtin,
-            lot=task.lot, expiry=task.expiry, from_=task.from_code, to=task.to_code,
-            units=moved_now, moved=moved, remaining=task.quantity - moved,
+            task_id=task.id,
+            number=task_number(task.id),
+            task_status=status,
+            item=task.item_erp_id,
+            gtin=task.gtin,
+            lot=task.lot,
+            expiry=task.expiry,
+            from_=task.from_code,
+            to=task.to_code,
+            units=moved_now,
+            moved=moved,
+            remaining=task.quantity - moved,
         )
 
     return await replay.once(db, client_scan_id, f"replenish:{task_id}", actor, decide_and_write)
@@ -502,18 +613,31 @@ async def cancel(db: async_sessionmaker, actor: Actor, *, task_id: int, reason: 
         if task.status != "open":
             raise _not_open(task)
         released = task.quantity - task.moved
-        await session.execute(text("UPDATE stock SET reserved = reserved - :q WHERE id = :id"), {"q": released, "id": task.stock_id})
         await session.execute(
-            text("UPDATE replenishment_tasks SET status = 'cancelled', cancelled_at = now(), cancelled_by = :user,"
-                 " cancel_reason = :reason WHERE id = :id"),
+            text("UPDATE stock SET reserved = reserved - :q WHERE id = :id"), {"q": released, "id": task.stock_id}
+        )
+        await session.execute(
+            text(
+                "UPDATE replenishment_tasks SET status = 'cancelled', cancelled_at = now(), cancelled_by = :user,"
+                " cancel_reason = :reason WHERE id = :id"
+            ),
             {"user": actor.user_id, "reason": reason, "id": task.id},
         )
         await emit(
-            session, actor,
+            session,
+            actor,
             ReplenishmentCancelled(
-                task_id=task.id, item=task.item_erp_id, gtin=task.gtin, lot=task.lot, expiry=task.expiry,
-                from_location=task.from_code, to_location=task.to_code, quantity=task.quantity, moved=task.moved,
-                released=released, reason=reason,
+                task_id=task.id,
+                item=task.item_erp_id,
+                gtin=task.gtin,
+                lot=task.lot,
+                expiry=task.expiry,
+                from_location=task.from_code,
+                to_location=task.to_code,
+                quantity=task.quantity,
+                moved=task.moved,
+                released=released,
+                reason=reason,
             ),
         )
         (row,) = await _task_rows(session, ids=[task.id])

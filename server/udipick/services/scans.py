@@ -98,8 +98,18 @@ class ItemMatch:
 
 
 _ITEM_COLS = (
-    Item.id, Item.erp_id, Item.name, Item.gtin, Item.lot_tracked, Item.serial_tracked, Item.expiry_tracked,
-    Item.min_temp_c, Item.max_temp_c, Item.min_shelf_life_days, Item.qc_required, Item.bonded,
+    Item.id,
+    Item.erp_id,
+    Item.name,
+    Item.gtin,
+    Item.lot_tracked,
+    Item.serial_tracked,
+    Item.expiry_tracked,
+    Item.min_temp_c,
+    Item.max_temp_c,
+    Item.min_shelf_life_days,
+    Item.qc_required,
+    Item.bonded,
 )
 
 
@@ -112,12 +122,22 @@ SELECT i.id, i.erp_id, i.name, i.gtin, i.lot_tracked, i.serial_tracked, i.expiry
 
 def _match(row, scanned_gtin: str | None, level: str, pack_qty: int, count: int | None) -> ItemMatch:
     return ItemMatch(
-        item_id=row.id, erp_id=row.erp_id, name=row.name, gtin=row.gtin, scanned_gtin=scanned_gtin, pack_level=level,
-        pack_quantity=pack_qty, units=pack_qty * (count or 1), lot_tracked=row.lot_tracked,
-        serial_tracked=row.serial_tracked, expiry_tracked=row.expiry_tracked,
+        item_id=row.id,
+        erp_id=row.erp_id,
+        name=row.name,
+        gtin=row.gtin,
+        scanned_gtin=scanned_gtin,
+        pack_level=level,
+        pack_quantity=pack_qty,
+        units=pack_qty * (count or 1),
+        lot_tracked=row.lot_tracked,
+        serial_tracked=row.serial_tracked,
+        expiry_tracked=row.expiry_tracked,
         min_temp_c=float(row.min_temp_c) if row.min_temp_c is not None else None,
         max_temp_c=float(row.max_temp_c) if row.max_temp_c is not None else None,
-        min_shelf_life_days=row.min_shelf_life_days, qc_required=row.qc_required, bonded=row.bonded,
+        min_shelf_life_days=row.min_shelf_life_days,
+        qc_required=row.qc_required,
+        bonded=row.bonded,
     )
 
 
@@ -132,7 +152,9 @@ async def match_item(session: AsyncSession, scan: Scan) -> ItemMatch | None:
         return _match(row, gtin, row.pack_level, row.pack_qty, scan.quantity)
     if scan.hibc_lic and scan.hibc_pcn:
         row = (
-            await session.execute(select(*_ITEM_COLS).where(Item.hibc_lic == scan.hibc_lic, Item.hibc_pcn == scan.hibc_pcn))
+            await session.execute(
+                select(*_ITEM_COLS).where(Item.hibc_lic == scan.hibc_lic, Item.hibc_pcn == scan.hibc_pcn)
+            )
         ).first()
         if row is None:
             return None
@@ -140,7 +162,9 @@ async def match_item(session: AsyncSession, scan: Scan) -> ItemMatch | None:
         if scan.hibc_uom:
             pack = (
                 await session.execute(
-                    select(ItemGtin.pack_level, ItemGtin.quantity).where(ItemGtin.item_id == row.id, ItemGtin.hibc_uom == scan.hibc_uom)
+                    select(ItemGtin.pack_level, ItemGtin.quantity).where(
+                        ItemGtin.item_id == row.id, ItemGtin.hibc_uom == scan.hibc_uom
+                    )
                 )
             ).first()
             if pack is not None:
@@ -230,8 +254,17 @@ async def interpret_scan(db: async_sessionmaker, settings: Settings, raw: str, t
     item = location = None
     async with db() as session:
         if match := await match_item(session, scan):
-            item = ItemRef(match.erp_id, match.name, match.gtin, match.pack_level, match.pack_quantity, match.units,
-                           match.lot_tracked, match.serial_tracked, match.expiry_tracked)
+            item = ItemRef(
+                match.erp_id,
+                match.name,
+                match.gtin,
+                match.pack_level,
+                match.pack_quantity,
+                match.units,
+                match.lot_tracked,
+                match.serial_tracked,
+                match.expiry_tracked,
+            )
         if loc := await match_location(session, scan):
             location = LocationRef(loc.code, loc.type, loc.zone, loc.frozen)
     return scan_out(scan, item=item, location=location)

@@ -140,7 +140,11 @@ async def create_subscription(
 
 
 async def get_subscription(session: AsyncSession, subscription_id: int) -> Subscription | None:
-    row = (await session.execute(text(f"SELECT {_SUB_COLS} FROM webhook_subscriptions WHERE id = :id"), {"id": subscription_id})).first()
+    row = (
+        await session.execute(
+            text(f"SELECT {_SUB_COLS} FROM webhook_subscriptions WHERE id = :id"), {"id": subscription_id}
+        )
+    ).first()
     return Subscription(*row) if row else None
 
 
@@ -181,7 +185,9 @@ async def fan_out(session: AsyncSession, *, chunk: int = 5000) -> int:
             {"sid": sub.id, "after": sub.cursor, "upto": upto, "patterns": patterns},
         )
         created += result.rowcount or 0
-        await session.execute(text("UPDATE webhook_subscriptions SET cursor = :c WHERE id = :id"), {"c": upto, "id": sub.id})
+        await session.execute(
+            text("UPDATE webhook_subscriptions SET cursor = :c WHERE id = :id"), {"c": upto, "id": sub.id}
+        )
     await session.commit()
     return created
 
@@ -231,7 +237,9 @@ async def renew(session: AsyncSession, subscription_id: int, relay: str, lease_s
 
 async def release(session: AsyncSession, subscription_id: int, relay: str) -> None:
     await session.execute(
-        text("UPDATE webhook_subscriptions SET leased_by = NULL, lease_until = NULL WHERE id = :id AND leased_by = :relay"),
+        text(
+            "UPDATE webhook_subscriptions SET leased_by = NULL, lease_until = NULL WHERE id = :id AND leased_by = :relay"
+        ),
         {"id": subscription_id, "relay": relay},
     )
     await session.commit()
@@ -264,7 +272,9 @@ async def pending(session: AsyncSession, subscription_id: int, limit: int) -> li
             r.delivery_id,
             r.attempts,
             r.next_attempt_at,
-            StreamEvent(r.position, r.event_id, r.type, r.occurred_at, r.username, r.device_id, msgspec.Raw(r.data.encode())),
+            StreamEvent(
+                r.position, r.event_id, r.type, r.occurred_at, r.username, r.device_id, msgspec.Raw(r.data.encode())
+            ),
         )
         for r in rows
     ]
@@ -371,7 +381,11 @@ async def list_deliveries(
 
 
 async def get_delivery(session: AsyncSession, delivery_id: int) -> DeliveryOut | None:
-    row = (await session.execute(text(f"SELECT {_DELIVERY_COLS} FROM webhook_deliveries WHERE id = :id"), {"id": delivery_id})).first()
+    row = (
+        await session.execute(
+            text(f"SELECT {_DELIVERY_COLS} FROM webhook_deliveries WHERE id = :id"), {"id": delivery_id}
+        )
+    ).first()
     if row is None:
         return None
     attempts = (
@@ -410,7 +424,12 @@ async def replay(
                 " WHERE position >= :from AND position <= :cursor AND type LIKE ANY(:patterns)"
                 " ON CONFLICT (subscription_id, position) DO NOTHING"
             ),
-            {"sid": subscription_id, "from": from_position, "cursor": sub.cursor, "patterns": like_patterns(sub.event_types or ["*"])},
+            {
+                "sid": subscription_id,
+                "from": from_position,
+                "cursor": sub.cursor,
+                "patterns": like_patterns(sub.event_types or ["*"]),
+            },
         )
         count += result.rowcount or 0
     result = await session.execute(
@@ -480,9 +499,17 @@ SELECT {", ".join("w." + c.strip() for c in _SUB_COLS.split(","))},
 
 def _webhook_out(row, secret: str | None = None) -> WebhookOut:
     return WebhookOut(
-        id=row.id, name=row.name, url=row.url, event_types=list(row.event_types or []), active=row.active,
-        max_attempts=row.max_attempts, cursor=row.cursor, pending=row.pending, dead=row.dead,
-        delivered_upto=row.delivered_upto, secret=secret,
+        id=row.id,
+        name=row.name,
+        url=row.url,
+        event_types=list(row.event_types or []),
+        active=row.active,
+        max_attempts=row.max_attempts,
+        cursor=row.cursor,
+        pending=row.pending,
+        dead=row.dead,
+        delivered_upto=row.delivered_upto,
+        secret=secret,
     )
 
 
@@ -495,7 +522,8 @@ async def _webhook(session: AsyncSession, subscription_id: int, secret: str | No
 
 async def _exists(session: AsyncSession, subscription_id: int, *, lock: bool = False) -> None:
     found = await session.scalar(
-        text("SELECT id FROM webhook_subscriptions WHERE id = :id" + (" FOR UPDATE" if lock else "")), {"id": subscription_id}
+        text("SELECT id FROM webhook_subscriptions WHERE id = :id" + (" FOR UPDATE" if lock else "")),
+        {"id": subscription_id},
     )
     if found is None:
         raise UnknownWebhookSubscription(f"no webhook subscription {subscription_id}", subscription_id=subscription_id)
@@ -521,7 +549,12 @@ async def subscribe(
     try:
         async with db.begin() as session:
             sub = await create_subscription(
-                session, name=name, url=url, event_types=event_types, max_attempts=max_attempts, from_position=from_position
+                session,
+                name=name,
+                url=url,
+                event_types=event_types,
+                max_attempts=max_attempts,
+                from_position=from_position,
             )
             return await _webhook(session, sub.id, secret=sub.secret)
     except IntegrityError:
@@ -562,7 +595,9 @@ async def change_subscription(
         await _exists(session, subscription_id, lock=bool(changes))
         if changes:
             sets = ", ".join(f"{k} = :{k}" for k in changes)
-            await session.execute(text(f"UPDATE webhook_subscriptions SET {sets} WHERE id = :id"), {**changes, "id": subscription_id})
+            await session.execute(
+                text(f"UPDATE webhook_subscriptions SET {sets} WHERE id = :id"), {**changes, "id": subscription_id}
+            )
         return await _webhook(session, subscription_id)
 
 
@@ -573,7 +608,9 @@ async def remove_subscription(db: async_sessionmaker, subscription_id: int) -> N
             text("DELETE FROM webhook_subscriptions WHERE id = :id RETURNING id"), {"id": subscription_id}
         )
         if gone is None:
-            raise UnknownWebhookSubscription(f"no webhook subscription {subscription_id}", subscription_id=subscription_id)
+            raise UnknownWebhookSubscription(
+                f"no webhook subscription {subscription_id}", subscription_id=subscription_id
+            )
 
 
 async def deliveries(
@@ -607,5 +644,7 @@ async def send_again(
         status = "dead"
     async with db() as session:
         await _exists(session, subscription_id)
-        n = await replay(session, subscription_id, delivery_ids=delivery_ids, status=status, from_position=from_position)
+        n = await replay(
+            session, subscription_id, delivery_ids=delivery_ids, status=status, from_position=from_position
+        )
     return ReplayOut(requeued=n)

@@ -93,7 +93,10 @@ def test_wienand_vectors(case: dict) -> None:
     assert scan.kind == "hibc"
     if "lic" in expected and "link character secondary" not in expected:
         assert (scan.hibc_lic, scan.hibc_pcn, str(scan.hibc_uom)) == (
-            expected["lic"], expected["ref"], expected["unit_of_measure"])
+            expected["lic"],
+            expected["ref"],
+            expected["unit_of_measure"],
+        )
     for name, value in _expected_fields(expected).items():
         assert getattr(scan, name) == value, name
 
@@ -109,23 +112,28 @@ def _sym(data: str) -> str:
     ("data", "fields"),
     [
         ("+A123BJC5D6E71", {"hibc_lic": "A123", "hibc_pcn": "BJC5D6E7", "hibc_uom": 1}),
-        ("+A99912345/$$52001510X3", {"hibc_lic": "A999", "hibc_pcn": "1234", "hibc_uom": 5,
-                                    "expiry": dt.date(2020, 1, 15), "lot": "10X3"}),
+        (
+            "+A99912345/$$52001510X3",
+            {"hibc_lic": "A999", "hibc_pcn": "1234", "hibc_uom": 5, "expiry": dt.date(2020, 1, 15), "lot": "10X3"},
+        ),
         ("+A99912345/$$0327LOT9", {"expiry": dt.date(2027, 3, 31), "lot": "LOT9"}),
         ("+A99912345/$$2031527LOT9", {"expiry": dt.date(2027, 3, 15), "lot": "LOT9"}),
         ("+A99912345/$$3270315LOT9", {"expiry": dt.date(2027, 3, 15), "lot": "LOT9"}),
-        ("+A99912345/$$427031514LOT9", {"expiry": dt.date(2027, 3, 15),
-                                        "expiry_time": dt.datetime(2027, 3, 15, 14), "lot": "LOT9"}),
-        ("+A99912345/$$62707414LOT9", {"expiry": dt.date(2027, 3, 15),
-                                       "expiry_time": dt.datetime(2027, 3, 15, 14)}),
+        (
+            "+A99912345/$$427031514LOT9",
+            {"expiry": dt.date(2027, 3, 15), "expiry_time": dt.datetime(2027, 3, 15, 14), "lot": "LOT9"},
+        ),
+        ("+A99912345/$$62707414LOT9", {"expiry": dt.date(2027, 3, 15), "expiry_time": dt.datetime(2027, 3, 15, 14)}),
         ("+A99912345/$$7LOT9", {"expiry": None, "lot": "LOT9"}),
         ("+A99912345/$$8100327LOT9", {"quantity": 10, "expiry": dt.date(2027, 3, 31), "lot": "LOT9"}),
         ("+A99912345/$$9001207LOT9", {"quantity": 120, "lot": "LOT9"}),
         ("+A99912345/$$+3270315SER7", {"serial": "SER7", "lot": None, "expiry": dt.date(2027, 3, 15)}),
         ("+A99912345/$+SER7", {"serial": "SER7"}),
         ("+A99912345/$LOT9", {"lot": "LOT9"}),
-        ("+A99912345/$$3270315LOT9/16D20250102/S77",
-         {"lot": "LOT9", "serial": "77", "production_date": dt.date(2025, 1, 2)}),
+        (
+            "+A99912345/$$3270315LOT9/16D20250102/S77",
+            {"lot": "LOT9", "serial": "77", "production_date": dt.date(2025, 1, 2)},
+        ),
         ("+A99912345/$LOT9/14D20271231", {"lot": "LOT9", "expiry": dt.date(2027, 12, 31)}),
         ("+$$3270315LOT9T", {"hibc_lic": None, "lot": "LOT9", "hibc_link": "T", "expiry": dt.date(2027, 3, 15)}),
         ("+$$+3270315SER1T", {"serial": "SER1", "hibc_link": "T"}),

@@ -13,7 +13,10 @@ TODAY = dt.date(2026, 11, 25)
 GS = "\x1d"
 UDI = "0109521234543213" + "17261200" + "10LOT42" + GS + "21SER9"
 UDI_ELEMENTS = (
-    Element("01", "09521234543213"), Element("17", "261200"), Element("10", "LOT42"), Element("21", "SER9"),
+    Element("01", "09521234543213"),
+    Element("17", "261200"),
+    Element("10", "LOT42"),
+    Element("21", "SER9"),
 )
 
 
@@ -55,8 +58,22 @@ def test_space_separates_only_when_configured() -> None:
 
 
 def test_every_field_udipick_names() -> None:
-    raw = "]C1" + "00106141411234567897" + "0209521234543213" + "3712" + GS + "11250101" + "15270131" + \
-        "70032701312359" + GS + "240ADD-1" + GS + "10L1" + GS + "99INTERNAL"
+    raw = (
+        "]C1"
+        + "00106141411234567897"
+        + "0209521234543213"
+        + "3712"
+        + GS
+        + "11250101"
+        + "15270131"
+        + "70032701312359"
+        + GS
+        + "240ADD-1"
+        + GS
+        + "10L1"
+        + GS
+        + "99INTERNAL"
+    )
     scan = interpret(raw, today=TODAY)
     assert scan.kind == "gs1"
     assert scan.sscc == "106141411234567897"
@@ -145,7 +162,11 @@ def test_day_00_is_the_last_day_of_the_month() -> None:
         ("]E04006381333932", "GTIN check digit is 2, expected 1", 15),
         ("]E0400638133393", "symbology ]E0 carries 13 digits, got 12", 15),
         ("]C1" + "7003261231240010X", "AI 7003: hour 24 is not an hour", 13),
-        ("]C1" + "0109521234543213" + "10" + "A" * 21, "AI 10: value is longer than 20 characters, or a GS separator is missing", 41),
+        (
+            "]C1" + "0109521234543213" + "10" + "A" * 21,
+            "AI 10: value is longer than 20 characters, or a GS separator is missing",
+            41,
+        ),
         ("]C1" + "0109521234543213" + "10AB" + GS + "10CD", "AI 10 appears twice with different values", 24),
         ("]C1" + "89ABC", "no GS1 Application Identifier starts with '89AB'", 3),
         ("]C1" + "01123", "AI 01: value has 3 digits, expected 14", 8),
@@ -157,8 +178,7 @@ def test_day_00_is_the_last_day_of_the_month() -> None:
         ("LOC-", "location label has no code after 'LOC-'", 4),
         ("https://id.gs1.org/01/09520123456789", "AI 01: check digit is 9, expected 8", 22),
         (b"]d2\xff", "byte 0xFF is not UTF-8 text", 3),
-        ("01095212345432131726120010ABCAlt02921X" + "Alt029" + "17261301",
-         "AI 17: month 13 is not a month", 48),
+        ("01095212345432131726120010ABCAlt02921X" + "Alt029" + "17261301", "AI 17: month 13 is not a month", 48),
     ],
 )
 def test_refusals_say_what_and_where(raw: str | bytes, message: str, position: int) -> None:

@@ -49,7 +49,11 @@ AIS = [
     ("240", st.text(SAFE, min_size=1, max_size=30), False),
     ("37", st.text("0123456789", min_size=1, max_size=8), False),
     ("99", st.text(SAFE, min_size=1, max_size=90), False),
-    ("7003", st.datetimes(dt.datetime(2000, 1, 1), dt.datetime(2070, 12, 31)).map(lambda t: t.strftime("%y%m%d%H%M")), False),
+    (
+        "7003",
+        st.datetimes(dt.datetime(2000, 1, 1), dt.datetime(2070, 12, 31)).map(lambda t: t.strftime("%y%m%d%H%M")),
+        False,
+    ),
 ]
 
 
@@ -140,7 +144,11 @@ def test_one_changed_character_in_hibc_is_caught(symbol: tuple[str, dict], data:
 scanner_text = st.one_of(
     st.text(),
     st.text(alphabet=st.sampled_from(list("0123456789]d2CQe1+$/|#<>GS A-.%" + GS)), max_size=60),
-    st.builds(lambda p, t: p + t, st.sampled_from(["]d2", "]C1", "]Q1", "]E0", "+", "+$$", "https://a/01/", "*+", "LOC-"]), st.text(max_size=40)),
+    st.builds(
+        lambda p, t: p + t,
+        st.sampled_from(["]d2", "]C1", "]Q1", "]E0", "+", "+$$", "https://a/01/", "*+", "LOC-"]),
+        st.text(max_size=40),
+    ),
 )
 
 

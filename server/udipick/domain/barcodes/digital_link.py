@@ -13,32 +13,76 @@ from udipick.domain.barcodes import gs1
 from udipick.domain.barcodes.faults import Fault
 from udipick.domain.barcodes.scan import Element, ScanConfig
 
-_URI_CHARACTERS = frozenset(
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/?#[]@!$&'()*+,;=%"
-)
+_URI_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/?#[]@!$&'()*+,;=%")
 _BAD_DOMAIN_CHARACTERS = frozenset("_~?#@!$&'()*+,;=%")
 _SCHEMES = ("https://", "HTTPS://", "http://", "HTTP://")
 
 #: primary key -> allowed key-qualifier sequences (any ordered subsequence of one of them)
 _PRIMARY_KEYS: dict[str, tuple[tuple[str, ...], ...]] = {
-    "00": ((),), "01": (("22", "10", "21"), ("235",)), "253": ((),), "255": ((),), "401": ((),),
-    "402": ((),), "414": (("254",), ("7040",)), "415": (("8020",),), "417": (("7040",),),
-    "8003": ((),), "8004": (("7040",),), "8006": (("22", "10", "21"),), "8010": (("8011",),),
-    "8013": ((),), "8017": (("8019",),), "8018": (("8019",),),
+    "00": ((),),
+    "01": (("22", "10", "21"), ("235",)),
+    "253": ((),),
+    "255": ((),),
+    "401": ((),),
+    "402": ((),),
+    "414": (("254",), ("7040",)),
+    "415": (("8020",),),
+    "417": (("7040",),),
+    "8003": ((),),
+    "8004": (("7040",),),
+    "8006": (("22", "10", "21"),),
+    "8010": (("8011",),),
+    "8013": ((),),
+    "8017": (("8019",),),
+    "8018": (("8019",),),
 }
 
 #: AIs the GS1 Barcode Syntax Dictionary does not permit as Digital Link data attributes
 _NOT_ATTRIBUTES = frozenset(
-    {"03", "21", "22", "235", "254", "7040", "7041", "8011", "8014", "8019", "8020",
-     "8040", "8041", "8042", "8043", "8200"}
+    {
+        "03",
+        "21",
+        "22",
+        "235",
+        "254",
+        "7040",
+        "7041",
+        "8011",
+        "8014",
+        "8019",
+        "8020",
+        "8040",
+        "8041",
+        "8042",
+        "8043",
+        "8200",
+    }
 )
 
 #: deprecated convenience alphas, only with ScanConfig.dl_convenience_alphas
 _ALPHAS = {
-    "cpid": "8010", "cpsn": "8011", "cpv": "22", "gcn": "255", "gdti": "253", "giai": "8004",
-    "ginc": "401", "gln": "414", "glnx": "254", "gmn": "8013", "grai": "8003", "gsin": "402",
-    "gsrn": "8018", "gsrnp": "8017", "gtin": "01", "itip": "8006", "lot": "10", "party": "417",
-    "refno": "8020", "ser": "21", "srin": "8019", "sscc": "00",
+    "cpid": "8010",
+    "cpsn": "8011",
+    "cpv": "22",
+    "gcn": "255",
+    "gdti": "253",
+    "giai": "8004",
+    "ginc": "401",
+    "gln": "414",
+    "glnx": "254",
+    "gmn": "8013",
+    "grai": "8003",
+    "gsin": "402",
+    "gsrn": "8018",
+    "gsrnp": "8017",
+    "gtin": "01",
+    "itip": "8006",
+    "lot": "10",
+    "party": "417",
+    "refno": "8020",
+    "ser": "21",
+    "srin": "8019",
+    "sscc": "00",
 }
 
 _HEX = frozenset("0123456789abcdefABCDEF")

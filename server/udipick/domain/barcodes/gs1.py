@@ -24,20 +24,46 @@ GS = "\x1d"
 
 #: AIs whose data starts with a GS1 mod-10 check digit: AI -> (start, end) of the checked digits
 _CHECK_DIGITS: dict[str, tuple[int, int]] = {
-    "00": (0, 18), "01": (0, 14), "02": (0, 14), "03": (0, 14), "253": (0, 13), "255": (0, 13),
-    "402": (0, 17), "410": (0, 13), "411": (0, 13), "412": (0, 13), "413": (0, 13),
-    "414": (0, 13), "415": (0, 13), "416": (0, 13), "417": (0, 13), "8003": (1, 14),
-    "8006": (0, 14), "8017": (0, 18), "8018": (0, 18), "8026": (0, 14),
+    "00": (0, 18),
+    "01": (0, 14),
+    "02": (0, 14),
+    "03": (0, 14),
+    "253": (0, 13),
+    "255": (0, 13),
+    "402": (0, 17),
+    "410": (0, 13),
+    "411": (0, 13),
+    "412": (0, 13),
+    "413": (0, 13),
+    "414": (0, 13),
+    "415": (0, 13),
+    "416": (0, 13),
+    "417": (0, 13),
+    "8003": (1, 14),
+    "8006": (0, 14),
+    "8017": (0, 18),
+    "8018": (0, 18),
+    "8026": (0, 14),
 }
 
 #: date / time components of each dated AI (GS1 Barcode Syntax Dictionary); "[x]" is optional
 _DATE_SPECS: dict[str, tuple[str, ...]] = {
-    "11": ("yymmd0",), "12": ("yymmd0",), "13": ("yymmd0",), "15": ("yymmd0",),
-    "16": ("yymmd0",), "17": ("yymmd0",),
-    "4324": ("yymmd0", "hhmi"), "4325": ("yymmd0", "hhmi"), "4326": ("yymmdd",),
-    "7003": ("yymmdd", "hhmi"), "7006": ("yymmdd",), "7007": ("yymmdd", "[yymmdd]"),
-    "7011": ("yymmdd", "[hhmi]"), "8008": ("yymmdd", "hh", "[mi]", "[ss]"),
-    "7250": ("yyyymmdd",), "7251": ("yyyymmdd", "hhmi"),
+    "11": ("yymmd0",),
+    "12": ("yymmd0",),
+    "13": ("yymmd0",),
+    "15": ("yymmd0",),
+    "16": ("yymmd0",),
+    "17": ("yymmd0",),
+    "4324": ("yymmd0", "hhmi"),
+    "4325": ("yymmd0", "hhmi"),
+    "4326": ("yymmdd",),
+    "7003": ("yymmdd", "hhmi"),
+    "7006": ("yymmdd",),
+    "7007": ("yymmdd", "[yymmdd]"),
+    "7011": ("yymmdd", "[hhmi]"),
+    "8008": ("yymmdd", "hh", "[mi]", "[ss]"),
+    "7250": ("yyyymmdd",),
+    "7251": ("yyyymmdd", "hhmi"),
 }
 _WIDTH = {"yymmd0": 6, "yymmdd": 6, "yyyymmdd": 8, "hhmi": 4, "hh": 2, "mi": 2, "ss": 2}
 
@@ -148,9 +174,7 @@ def _pattern(ai: GS1ApplicationIdentifier, *, full: bool) -> re.Pattern[str]:
     return found
 
 
-def match_element(
-    text: str, today: dt.date, *, full: bool = False
-) -> tuple[GS1ApplicationIdentifier, str]:
+def match_element(text: str, today: dt.date, *, full: bool = False) -> tuple[GS1ApplicationIdentifier, str]:
     """(AI, value) of the element string at the start of ``text``, matched with biip's AI table
     and format patterns, exactly as ``GS1ElementString.extract`` / ``.parse`` match it, but
     without building biip's GTIN/decimal/date objects, which udipick does not use (dates:

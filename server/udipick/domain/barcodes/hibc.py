@@ -160,13 +160,20 @@ def _flags(text: str, pos: int, at: int, today: dt.date, fields: dict[str, objec
     if flag in ("0", "1"):
         return _dated(text, pos, 4, at, fields, lambda s: _mmyy(s, today))
     if flag == "2":
-        return _dated(text, pos + 1, 6, at, fields, lambda s: dates.ymd(
-            dates.full_year(int(s[4:6]), today), s[0:2], s[2:4], offset=0, day_zero=False))
+        return _dated(
+            text,
+            pos + 1,
+            6,
+            at,
+            fields,
+            lambda s: dates.ymd(dates.full_year(int(s[4:6]), today), s[0:2], s[2:4], offset=0, day_zero=False),
+        )
     if flag == "3":
         return _dated(text, pos + 1, 6, at, fields, lambda s: dates.yymmdd(s, today, day_zero=False))
     if flag == "4":
-        return _dated(text, pos + 1, 8, at, fields, lambda s: _with_hour(
-            dates.yymmdd(s[:6], today, day_zero=False), s[6:8], 6))
+        return _dated(
+            text, pos + 1, 8, at, fields, lambda s: _with_hour(dates.yymmdd(s[:6], today, day_zero=False), s[6:8], 6)
+        )
     if flag == "5":
         return _dated(text, pos + 1, 5, at, fields, lambda s: dates.yyjjj(s, today))
     if flag == "6":

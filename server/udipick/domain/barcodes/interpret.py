@@ -10,6 +10,7 @@ reason, in words a picker can act on.
 from __future__ import annotations
 
 import datetime as dt
+
 from msgspec.structs import replace
 
 from udipick.domain.barcodes import gs1, hibc

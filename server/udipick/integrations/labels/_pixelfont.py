@@ -92,8 +92,8 @@ def _glyf_entry(rects: tuple[tuple[int, int, int, int], ...]) -> bytes:
     out = struct.pack(">hhhhh", len(rects), min(xs), min(ys), max(xs), max(ys))
     out += struct.pack(f">{len(rects)}H", *(4 * i + 3 for i in range(len(rects))))
     out += struct.pack(">H", 0) + bytes([0x01]) * len(points)
-    dx = b"".join(struct.pack(">h", x - px) for x, px in zip(xs, [0, *xs[:-1]]))
-    dy = b"".join(struct.pack(">h", y - py) for y, py in zip(ys, [0, *ys[:-1]]))
+    dx = b"".join(struct.pack(">h", x - px) for x, px in zip(xs, [0, *xs[:-1]], strict=True))
+    dy = b"".join(struct.pack(">h", y - py) for y, py in zip(ys, [0, *ys[:-1]], strict=True))
     out += dx + dy
     return out + b"\0" * (-len(out) % 4)
 
@@ -123,19 +123,64 @@ def build_font(chars: Iterable[str], family: str = "udipick preview") -> bytes:
     advance_max = max(a for a, _ in glyphs)
     tables: dict[bytes, bytes] = {}
     tables[b"head"] = struct.pack(
-        ">IIIIHHqqhhhhHHhhh", 0x00010000, 0x00010000, 0, 0x5F0F3CF5, 0x000B, UNITS_PER_EM,
-        0, 0, 0, -descent, advance_max, ascent, 0, 8, 2, 1, 0,
+        ">IIIIHHqqhhhhHHhhh",
+        0x00010000,
+        0x00010000,
+        0,
+        0x5F0F3CF5,
+        0x000B,
+        UNITS_PER_EM,
+        0,
+        0,
+        0,
+        -descent,
+        advance_max,
+        ascent,
+        0,
+        8,
+        2,
+        1,
+        0,
     )
     tables[b"hhea"] = struct.pack(
-        ">IhhhHhhhhhhhhhhhH", 0x00010000, ascent, -descent, 0, advance_max, 0, 0, advance_max,
-        1, 0, 0, 0, 0, 0, 0, 0, len(glyphs),
+        ">IhhhHhhhhhhhhhhhH",
+        0x00010000,
+        ascent,
+        -descent,
+        0,
+        advance_max,
+        0,
+        0,
+        advance_max,
+        1,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        len(glyphs),
     )
     tables[b"maxp"] = struct.pack(
-        ">IHHHHHHHHHHHHHH", 0x00010000, len(glyphs), max_points, max_contours, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0,
+        ">IHHHHHHHHHHHHHH",
+        0x00010000,
+        len(glyphs),
+        max_points,
+        max_contours,
+        0,
+        0,
+        2,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
     )
-    tables[b"hmtx"] = b"".join(
-        struct.pack(">Hh", adv, min((r[0] for r in rects), default=0)) for adv, rects in glyphs
-    )
+    tables[b"hmtx"] = b"".join(struct.pack(">Hh", adv, min((r[0] for r in rects), default=0)) for adv, rects in glyphs)
     tables[b"loca"] = struct.pack(f">{len(loca)}I", *loca)
     tables[b"glyf"] = glyf
     groups = b"".join(struct.pack(">III", cp, cp, gid) for gid, cp in enumerate(codepoints, start=1))
@@ -148,17 +193,27 @@ def build_font(chars: Iterable[str], family: str = "udipick preview") -> bytes:
     search = 2 ** (seg.bit_length() - 1)
     fmt4_body = (
         struct.pack(">HHHH", seg * 2, search * 2, search.bit_length() - 1, seg * 2 - search * 2)
-        + struct.pack(f">{seg}H", *ends) + b"\0\0" + struct.pack(f">{seg}H", *ends)
-        + struct.pack(f">{seg}H", *deltas) + struct.pack(f">{seg}H", *([0] * seg))
+        + struct.pack(f">{seg}H", *ends)
+        + b"\0\0"
+        + struct.pack(f">{seg}H", *ends)
+        + struct.pack(f">{seg}H", *deltas)
+        + struct.pack(f">{seg}H", *([0] * seg))
     )
     fmt4 = struct.pack(">HHH", 4, 6 + len(fmt4_body), 0) + fmt4_body
     tables[b"cmap"] = (
-        struct.pack(">HH", 0, 2) + struct.pack(">HHI", 3, 1, 20) + struct.pack(">HHI", 3, 10, 20 + len(fmt4))
-        + fmt4 + fmt12
+        struct.pack(">HH", 0, 2)
+        + struct.pack(">HHI", 3, 1, 20)
+        + struct.pack(">HHI", 3, 10, 20 + len(fmt4))
+        + fmt4
+        + fmt12
     )
     name = family.encode("utf-16-be")
-    records = [(1, name), (2, "Regular".encode("utf-16-be")), (4, name), (6, b"".join(
-        c.upper().encode("utf-16-be") for c in family if c.isalnum()))]
+    records = [
+        (1, name),
+        (2, "Regular".encode("utf-16-be")),
+        (4, name),
+        (6, b"".join(c.upper().encode("utf-16-be") for c in family if c.isalnum())),
+    ]
     strings = b""
     recs = b""
     for name_id, text in records:
@@ -167,11 +222,23 @@ def build_font(chars: Iterable[str], family: str = "udipick preview") -> bytes:
     tables[b"name"] = struct.pack(">HHH", 0, len(records), 6 + 12 * len(records)) + recs + strings
     tables[b"post"] = struct.pack(">IIhhIIIII", 0x00030000, 0, -100, 50, 0, 0, 0, 0, 0)
     tables[b"OS/2"] = (
-        struct.pack(">HhHHHhhhhhhhhhhh", 4, UNITS_PER_EM // 2, 400, 5, 0, 650, 600, 0, 75, 650, 600, 0, 350,
-                    50, 250, 0)
-        + bytes(10) + struct.pack(">IIII", 1, 0, 0, 0) + b"UDIP"
-        + struct.pack(">HHHhhhHHII", 0x40, min(codepoints[0], 0xFFFF), min(codepoints[-1], 0xFFFF),
-                      ascent, -descent, 0, ascent, descent, 1, 0)
+        struct.pack(">HhHHHhhhhhhhhhhh", 4, UNITS_PER_EM // 2, 400, 5, 0, 650, 600, 0, 75, 650, 600, 0, 350, 50, 250, 0)
+        + bytes(10)
+        + struct.pack(">IIII", 1, 0, 0, 0)
+        + b"UDIP"
+        + struct.pack(
+            ">HHHhhhHHII",
+            0x40,
+            min(codepoints[0], 0xFFFF),
+            min(codepoints[-1], 0xFFFF),
+            ascent,
+            -descent,
+            0,
+            ascent,
+            descent,
+            1,
+            0,
+        )
         + struct.pack(">hhHHH", 500, 700, 0, 0x20, 1)
     )
     tags = sorted(tables)

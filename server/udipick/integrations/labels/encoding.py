@@ -21,16 +21,30 @@ from dataclasses import dataclass
 from udipick.domain.errors import InvalidLabelData
 
 #: GS1 AI encodable character set 82 (GS1 General Specifications figure 7.11-1).
-GS1_CHARSET_82 = frozenset(
-    "!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
-)
+GS1_CHARSET_82 = frozenset("!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz")
 #: Internal codes (locations, LPNs): what a keyboard-wedge scanner types back unchanged.
-INTERNAL_CODE_CHARS = frozenset(
-    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-./_:+"
-)
+INTERNAL_CODE_CHARS = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-./_:+")
 #: AIs whose data has a fixed length, so no FNC1 separator follows them (GS1 GS 7.8.5).
-FIXED_LENGTH_AI_PREFIXES = ("00", "01", "02", "03", "11", "12", "13", "15", "16", "17", "20",
-                            "31", "32", "33", "34", "35", "36", "41")
+FIXED_LENGTH_AI_PREFIXES = (
+    "00",
+    "01",
+    "02",
+    "03",
+    "11",
+    "12",
+    "13",
+    "15",
+    "16",
+    "17",
+    "20",
+    "31",
+    "32",
+    "33",
+    "34",
+    "35",
+    "36",
+    "41",
+)
 
 #: escape character declared in every ``^BX`` of the templates (7th parameter); outside set 82
 DATAMATRIX_ESCAPE = "#"
@@ -123,8 +137,7 @@ def check_internal_code(value: str, *, field: str, max_length: int = 20) -> str:
     if not value or bad or len(value) > max_length:
         reason = "empty" if not value else ("length" if not bad else "charset")
         raise InvalidLabelData(
-            f"{field} {value!r} cannot be printed as a barcode: use 1 to {max_length} of"
-            " A-Z a-z 0-9 - . / _ : +.",
+            f"{field} {value!r} cannot be printed as a barcode: use 1 to {max_length} of A-Z a-z 0-9 - . / _ : +.",
             field=field,
             value=value,
             reason=reason,

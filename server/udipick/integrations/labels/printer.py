@@ -33,10 +33,13 @@ async def send_zpl(host: str, port: int = RAW_PORT, zpl: bytes = b"", *, timeout
             writer.close()
             await writer.wait_closed()
     except (OSError, TimeoutError) as exc:
-        reason = "no answer within %gs" % timeout if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
+        reason = f"no answer within {timeout:g}s" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
         raise PrinterUnavailable(
             f"Printer {host}:{port} did not take the label ({reason}). Check that it is on, online and on the network.",
-            host=host, port=port, attempts=1, reason=reason,
+            host=host,
+            port=port,
+            attempts=1,
+            reason=reason,
         ) from exc
     finally:
         if writer is not None and not writer.is_closing():
@@ -82,5 +85,8 @@ async def send_zpl_with_retry(
     raise PrinterUnavailable(
         f"Printer {host}:{port} did not take the label after {attempts} attempts ({reason})."
         " Check that it is on, online and on the network, then print again.",
-        host=host, port=port, attempts=attempts, reason=reason,
+        host=host,
+        port=port,
+        attempts=attempts,
+        reason=reason,
     ) from last

@@ -117,7 +117,9 @@ def _gs1_text(data: Mapping[str, object], key: str, ai: str, max_length: int = 2
     if len(text) > max_length:
         raise InvalidLabelData(
             f"({ai}) {key} {text!r} is longer than the {max_length} characters GS1 allows.",
-            field=key, value=text, reason="length",
+            field=key,
+            value=text,
+            reason="length",
         )
     if text:
         Gs1Element(ai, text).check()
@@ -168,7 +170,10 @@ def _item_values(data: Mapping[str, object]) -> dict[str, _Value]:
         elements.append(Gs1Element("21", serial))
     text = {
         "item_name": _text(data, "item_name"),
-        "gtin": gtin, "lot": lot, "serial": serial, "expiry": expiry_text,
+        "gtin": gtin,
+        "lot": lot,
+        "serial": serial,
+        "expiry": expiry_text,
         "gtin_line": _line("GTIN (01)", gtin),
         "lot_line": _line("LOT (10)", lot),
         "expiry_line": _line("EXP (17)", expiry_text),
@@ -187,7 +192,9 @@ def _sscc_values(data: Mapping[str, object]) -> dict[str, _Value]:
     if bool(content_raw) != bool(count):
         raise InvalidLabelData(
             "(02) content GTIN and (37) count go together on an SSCC label: give both or neither.",
-            field="count" if content_raw else "content_gtin", value=None, reason="pairing",
+            field="count" if content_raw else "content_gtin",
+            value=None,
+            reason="pairing",
         )
     if count and not (count.isascii() and count.isdigit() and len(count) <= 8 and int(count) > 0):
         raise InvalidLabelData(
@@ -204,7 +211,10 @@ def _sscc_values(data: Mapping[str, object]) -> dict[str, _Value]:
         for k, v in {
             "sscc": sscc,
             "sscc_hri": gs1_hri(sscc_element),
-            "content_gtin": content, "count": count, "lot": lot, "expiry": expiry_text,
+            "content_gtin": content,
+            "count": count,
+            "lot": lot,
+            "expiry": expiry_text,
             "content_line": _line("CONTENT", content),
             "count_line": _line("COUNT", count),
             "lot_line": _line("BATCH/LOT", lot),
@@ -259,7 +269,10 @@ def _params(chunk: str, command: str) -> list[str] | None:
 def _broken(kind: str, size: str, dpi: int, reason: str) -> UnknownLabelTemplate:
     return UnknownLabelTemplate(
         f"Label template {kind}/{size}_{dpi}dpi.zpl cannot be used: {reason}",
-        kind=kind, size=size, dpi=dpi, reason=reason,
+        kind=kind,
+        size=size,
+        dpi=dpi,
+        reason=reason,
     )
 
 
@@ -284,19 +297,25 @@ def render_label(
     escaping rules), ``InvalidLabelData``, ``InvalidGtin`` or ``InvalidSscc``.
     """
     if kind not in _VALUES:
-        raise UnknownLabelTemplate(f"No label kind {kind!r}; kinds are {', '.join(KINDS)}.", kind=kind, size=size, dpi=dpi)
+        raise UnknownLabelTemplate(
+            f"No label kind {kind!r}; kinds are {', '.join(KINDS)}.", kind=kind, size=size, dpi=dpi
+        )
     width, _ = label_dots(size, dpi)
     path = template_path(kind, size, dpi, templates_dir)
     if not path.is_file():
         offered = ", ".join(f"{s}@{d}" for k, s, d in available_labels(templates_dir) if k == kind)
         raise UnknownLabelTemplate(
             f"No {kind} label template for {size} at {dpi} dpi (offered: {offered or 'none'}).",
-            kind=kind, size=size, dpi=dpi,
+            kind=kind,
+            size=size,
+            dpi=dpi,
         )
     if not _FONT_NAME.fullmatch(unicode_font):
         raise InvalidLabelData(
             f"Printer font name {unicode_font!r} is not like E:NOTOSANSSC.TTF.",
-            field="unicode_font", value=unicode_font, reason="font",
+            field="unicode_font",
+            value=unicode_font,
+            reason="font",
         )
     source = path.read_text(encoding="utf-8")
     values = _VALUES[kind](data)
@@ -310,8 +329,13 @@ def _fill(source: str, values: Mapping[str, _Value], *, kind: str, size: str, dp
     if "^CI28" not in source:
         raise _broken(kind, size, dpi, "it must select UTF-8 with ^CI28.")
     pattern = string.Template.pattern
-    unknown = sorted({m.group("named") or m.group("braced") for m in pattern.finditer(source)
-                      if (m.group("named") or m.group("braced")) and (m.group("named") or m.group("braced")) not in values})
+    unknown = sorted(
+        {
+            m.group("named") or m.group("braced")
+            for m in pattern.finditer(source)
+            if (m.group("named") or m.group("braced")) and (m.group("named") or m.group("braced")) not in values
+        }
+    )
     if unknown:
         raise _broken(kind, size, dpi, f"unknown placeholder(s) {', '.join(unknown)}.")
     chunks = re.split(r"(?<=\^FS)", source)
@@ -355,14 +379,20 @@ def _fill(source: str, values: Mapping[str, _Value], *, kind: str, size: str, dp
                         raise InvalidLabelData(
                             f"The {name.replace('_', ' ')} is too long for a {size} label: it needs"
                             f" {needed} of {width} dots. Use a larger label or shorter data.",
-                            field=name, value=None, reason="too-long", size=size,
+                            field=name,
+                            value=None,
+                            reason="too-long",
+                            size=size,
                         )
         if drop:
             continue
         out.append(chunk)
     mapping = {
-        name: (v.code128.zpl if v.code128 is not None else "") if v.role == "code128"
-        else escape_text(v.text) if v.role == "text" else v.text
+        name: (v.code128.zpl if v.code128 is not None else "")
+        if v.role == "code128"
+        else escape_text(v.text)
+        if v.role == "text"
+        else v.text
         for name, v in values.items()
     }
     return string.Template("".join(out)).substitute(mapping).encode("utf-8")
@@ -375,11 +405,18 @@ def font_download_zpl(font: bytes, name: str = DEFAULT_UNICODE_FONT) -> bytes:
     name (``^CWJ,E:NOTOSANSSC.TTF``) and stay small.
     """
     if not _FONT_NAME.fullmatch(name):
-        raise InvalidLabelData(f"Printer font name {name!r} is not like E:NOTOSANSSC.TTF.", field="name", value=name, reason="font")
+        raise InvalidLabelData(
+            f"Printer font name {name!r} is not like E:NOTOSANSSC.TTF.", field="name", value=name, reason="font"
+        )
     device, file = name.split(":", 1)
     stem, ext = file.rsplit(".", 1)
     if ext not in ("TTF", "TTE"):
-        raise InvalidLabelData(f"Only TrueType fonts (.TTF, .TTE) can be downloaded, not {name!r}.", field="name", value=name, reason="font")
+        raise InvalidLabelData(
+            f"Only TrueType fonts (.TTF, .TTE) can be downloaded, not {name!r}.",
+            field="name",
+            value=name,
+            reason="font",
+        )
     kind = {"TTF": "T", "TTE": "E"}[ext]
     return f"~DY{device}:{stem},B,{kind},{len(font)},,".encode("ascii") + font
 
@@ -396,7 +433,9 @@ class ZplTemplates:
     unicode_font: str = DEFAULT_UNICODE_FONT
 
     def render(self, kind: str, data: Mapping[str, object], *, size: str, dpi: int) -> bytes:
-        return render_label(kind, data, size=size, dpi=dpi, templates_dir=self.templates_dir, unicode_font=self.unicode_font)
+        return render_label(
+            kind, data, size=size, dpi=dpi, templates_dir=self.templates_dir, unicode_font=self.unicode_font
+        )
 
     def available(self) -> list[tuple[str, str, int]]:
         return available_labels(self.templates_dir)

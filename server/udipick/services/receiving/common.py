@@ -33,7 +33,9 @@ async def identify_item(session: AsyncSession, scan: Scan) -> scans.ItemMatch:
     match = await scans.match_item(session, scan)
     if match is None:
         code = scan.gtin or scan.content_gtin or f"{scan.hibc_lic}/{scan.hibc_pcn}"
-        raise UnknownGtin(f"{code} is not an item udipick knows: set the goods aside and ask for the item master", gtin=code)
+        raise UnknownGtin(
+            f"{code} is not an item udipick knows: set the goods aside and ask for the item master", gtin=code
+        )
     return match
 
 

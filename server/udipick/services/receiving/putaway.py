@@ -58,8 +58,22 @@ class PutawayDone(msgspec.Struct, rename="camel", frozen=True, kw_only=True):
 
 async def _contents(session: AsyncSession, container_id: int, location_id: int, *, lock: bool = False) -> list[Any]:
     q = (
-        select(Stock.id, Stock.item_id, Stock.lot_id, Stock.serial_id, Stock.status, Stock.quantity, Stock.reserved,
-               Item.erp_id, Item.gtin, Item.min_temp_c, Item.max_temp_c, Item.bonded, Lot.lot, Serial.serial)
+        select(
+            Stock.id,
+            Stock.item_id,
+            Stock.lot_id,
+            Stock.serial_id,
+            Stock.status,
+            Stock.quantity,
+            Stock.reserved,
+            Item.erp_id,
+            Item.gtin,
+            Item.min_temp_c,
+            Item.max_temp_c,
+            Item.bonded,
+            Lot.lot,
+            Serial.serial,
+        )
         .join(Item, Item.id == Stock.item_id)
         .outerjoin(Lot, Lot.id == Stock.lot_id)
         .outerjoin(Serial, Serial.id == Stock.serial_id)
@@ -73,14 +87,20 @@ async def _contents(session: AsyncSession, container_id: int, location_id: int, 
 
 def _content_facts(rows: list[Any]) -> list[rules.Content]:
     return [
-        rules.Content(item=r.erp_id, cold_chain=r.min_temp_c is not None or r.max_temp_c is not None, bonded=r.bonded, status=r.status)
+        rules.Content(
+            item=r.erp_id,
+            cold_chain=r.min_temp_c is not None or r.max_temp_c is not None,
+            bonded=r.bonded,
+            status=r.status,
+        )
         for r in rows
     ]
 
 
 def _content_lines(rows: list[Any]) -> list[ContentLine]:
     return [
-        ContentLine(item=r.erp_id, gtin=r.gtin, lot=r.lot, serial=r.serial, quantity=r.quantity, status=r.status) for r in rows
+        ContentLine(item=r.erp_id, gtin=r.gtin, lot=r.lot, serial=r.serial, quantity=r.quantity, status=r.status)
+        for r in rows
     ]
 
 
@@ -108,8 +128,14 @@ async def task_views(
         rows = await _contents(session, task.container_id, where)
         out.append(
             PutawayTaskView(
-                id=task.id, lpn=lpn, receipt=receipt_number(task.receipt_id), status=task.status, from_=from_code, to=to_code,
-                needs=rules.needed_location(_content_facts(rows)), contents=_content_lines(rows),
+                id=task.id,
+                lpn=lpn,
+                receipt=receipt_number(task.receipt_id),
+                status=task.status,
+                from_=from_code,
+                to=to_code,
+                needs=rules.needed_location(_content_facts(rows)),
+                contents=_content_lines(rows),
             )
         )
     return out
@@ -120,7 +146,9 @@ async def putaway_tasks(db: async_sessionmaker) -> list[PutawayTaskView]:
         return await task_views(session)
 
 
-async def identify_putaway(db: async_sessionmaker, settings: Settings, raw: str, *, today: dt.date) -> list[PutawayTaskView]:
+async def identify_putaway(
+    db: async_sessionmaker, settings: Settings, raw: str, *, today: dt.date
+) -> list[PutawayTaskView]:
     """First putaway scan: the licence plate, or an item on one; answers the open task(s) it names."""
     scan = scans.read(raw, settings, today)
     async with db() as session:
@@ -128,7 +156,11 @@ async def identify_putaway(db: async_sessionmaker, settings: Settings, raw: str,
             container = await scans.match_container(session, scan)
             if container is None:
                 raise NotFound(f"no licence plate {raw.strip()}", lpn=raw.strip())
-            ids = (await session.scalars(select(PutawayTask.id).where(PutawayTask.container_id == container.id, PutawayTask.status == "open"))).all()
+            ids = (
+                await session.scalars(
+                    select(PutawayTask.id).where(PutawayTask.container_id == container.id, PutawayTask.status == "open")
+                )
+            ).all()
             if not ids:
                 raise NotFound(f"{container.code} has nothing left to put away", lpn=container.code)
         else:
@@ -136,7 +168,13 @@ async def identify_putaway(db: async_sessionmaker, settings: Settings, raw: str,
             ids = (
                 await session.scalars(
                     select(PutawayTask.id)
-                    .join(Stock, and_(Stock.container_id == PutawayTask.container_id, Stock.location_id == PutawayTask.from_location_id))
+                    .join(
+                        Stock,
+                        and_(
+                            Stock.container_id == PutawayTask.container_id,
+                            Stock.location_id == PutawayTask.from_location_id,
+                        ),
+                    )
                     .where(PutawayTask.status == "open", Stock.item_id == match.item_id, Stock.quantity > 0)
                     .distinct()
                 )
@@ -148,21 +186,38 @@ async def identify_putaway(db: async_sessionmaker, settings: Settings, raw: str,
 
 async def _location_facts(session: AsyncSession, loc: Location) -> rules.LocationFacts:
     zone_types = set(
-        (await session.scalars(select(Location.type).where(Location.warehouse_id == loc.warehouse_id, Location.zone == loc.zone))).all()
+        (
+            await session.scalars(
+                select(Location.type).where(Location.warehouse_id == loc.warehouse_id, Location.zone == loc.zone)
+            )
+        ).all()
     )
     return rules.LocationFacts(
-        code=loc.code, type=loc.type, frozen=loc.frozen, cold_zone="cold" in zone_types, bonded_zone="bonded" in zone_types
+        code=loc.code,
+        type=loc.type,
+        frozen=loc.frozen,
+        cold_zone="cold" in zone_types,
+        bonded_zone="bonded" in zone_types,
     )
 
 
 async def confirm_putaway(
-    db: async_sessionmaker, actor: Actor, settings: Settings, task_id: int, client_scan_id: uuid.UUID, raw: str, *, today: dt.date
+    db: async_sessionmaker,
+    actor: Actor,
+    settings: Settings,
+    task_id: int,
+    client_scan_id: uuid.UUID,
+    raw: str,
+    *,
+    today: dt.date,
 ) -> Reply:
     """Second putaway scan: the destination. It must fit every piece of stock on the plate."""
     user_id = receiving_user(actor)
 
     async def decide_and_write(session: AsyncSession) -> PutawayDone:
-        task = (await session.execute(select(PutawayTask).where(PutawayTask.id == task_id).with_for_update())).scalar_one_or_none()
+        task = (
+            await session.execute(select(PutawayTask).where(PutawayTask.id == task_id).with_for_update())
+        ).scalar_one_or_none()
         if task is None:
             raise NotFound(f"no putaway task {task_id}", task=task_id)
         lpn = await session.scalar(select(Container.code).where(Container.id == task.container_id))
@@ -189,10 +244,19 @@ async def confirm_putaway(
             actor,
             [
                 Movement(
-                    "putaway", item_id=r.item_id, quantity=r.quantity, lot_id=r.lot_id, serial_id=r.serial_id,
-                    from_location_id=task.from_location_id, from_container_id=task.container_id, from_status=r.status,
-                    to_location_id=dest.id, to_container_id=to_container, to_status=r.status,
-                    document_type="receipt", document_id=number,
+                    "putaway",
+                    item_id=r.item_id,
+                    quantity=r.quantity,
+                    lot_id=r.lot_id,
+                    serial_id=r.serial_id,
+                    from_location_id=task.from_location_id,
+                    from_container_id=task.container_id,
+                    from_status=r.status,
+                    to_location_id=dest.id,
+                    to_container_id=to_container,
+                    to_status=r.status,
+                    document_type="receipt",
+                    document_id=number,
                 )
                 for r in rows
             ],
@@ -204,13 +268,21 @@ async def confirm_putaway(
         await session.execute(
             update(PutawayTask)
             .where(PutawayTask.id == task.id)
-            .values(status="done", to_location_id=dest.id, done_by=user_id, done_device=actor.device_id, done_at=func.now())
+            .values(
+                status="done", to_location_id=dest.id, done_by=user_id, done_device=actor.device_id, done_at=func.now()
+            )
         )
         contents = _content_lines(rows)
         await emit(
-            session, actor,
-            PutawayCompleted(lpn=lpn, receipt=number, from_location=from_code, to_location=dest.code,  # type: ignore[arg-type]
-                             contents=msgspec.to_builtins(contents)),
+            session,
+            actor,
+            PutawayCompleted(
+                lpn=lpn,
+                receipt=number,
+                from_location=from_code,
+                to_location=dest.code,  # type: ignore[arg-type]
+                contents=msgspec.to_builtins(contents),
+            ),
         )
         return PutawayDone(task_id=task.id, lpn=lpn, from_=from_code, to=dest.code, status="done", contents=contents)  # type: ignore[arg-type]
 

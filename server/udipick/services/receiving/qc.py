@@ -57,7 +57,17 @@ async def quarantined_lots(db: async_sessionmaker) -> list[QuarantinedLot]:
     async with db() as session:
         rows = (
             await session.execute(
-                select(Lot.id, Lot.lot, Lot.expiry, Lot.status, Item.erp_id, Item.gtin, Item.name, Location.code, Stock.quantity)
+                select(
+                    Lot.id,
+                    Lot.lot,
+                    Lot.expiry,
+                    Lot.status,
+                    Item.erp_id,
+                    Item.gtin,
+                    Item.name,
+                    Location.code,
+                    Stock.quantity,
+                )
                 .join(Stock, Stock.lot_id == Lot.id)
                 .join(Item, Item.id == Lot.item_id)
                 .join(Location, Location.id == Stock.location_id)
@@ -68,7 +78,9 @@ async def quarantined_lots(db: async_sessionmaker) -> list[QuarantinedLot]:
         reasons: dict[int, list[str]] = defaultdict(list)
         for lot_id, text_ in (
             await session.execute(
-                select(ReceiptScan.lot_id, ReceiptScan.reasons).where(ReceiptScan.status == "quarantine", ReceiptScan.reasons.is_not(None))
+                select(ReceiptScan.lot_id, ReceiptScan.reasons).where(
+                    ReceiptScan.status == "quarantine", ReceiptScan.reasons.is_not(None)
+                )
             )
         ).all():
             for r in text_.split("; "):
@@ -82,8 +94,15 @@ async def quarantined_lots(db: async_sessionmaker) -> list[QuarantinedLot]:
         lot = stock[0]
         lots.append(
             QuarantinedLot(
-                lot_id=lot_id, item=lot.erp_id, gtin=lot.gtin, name=lot.name, lot=lot.lot, expiry=lot.expiry, lot_status=lot.status,
-                quantity=sum(r.quantity for r in stock), locations=list(dict.fromkeys(r.code for r in stock)),
+                lot_id=lot_id,
+                item=lot.erp_id,
+                gtin=lot.gtin,
+                name=lot.name,
+                lot=lot.lot,
+                expiry=lot.expiry,
+                lot_status=lot.status,
+                quantity=sum(r.quantity for r in stock),
+                locations=list(dict.fromkeys(r.code for r in stock)),
                 reasons=reasons.get(lot_id, []),
             )
         )
@@ -95,7 +114,14 @@ QC_DECISIONS = {"release": ("available", "release", "released"), "reject": ("rej
 
 
 async def decide_qc(
-    db: async_sessionmaker, checks: PasswordChecks, actor: Actor, lot_id: int, decision: str, *, reason: str, password: str,
+    db: async_sessionmaker,
+    checks: PasswordChecks,
+    actor: Actor,
+    lot_id: int,
+    decision: str,
+    *,
+    reason: str,
+    password: str,
     address: str,
 ) -> QcDecided:
     """Release or reject every quarantined unit of a lot, signed by QA (21 CFR Part 11 §11.200:
@@ -106,9 +132,11 @@ async def decide_qc(
         raise MissingReason("a QC decision needs a reason", needs=["reason"])
     meaning = f"qc.{decision}"
     async with db() as session:
-        named = (await session.execute(
-            select(Item.erp_id, Lot.lot).join(Item, Item.id == Lot.item_id).where(Lot.id == lot_id)
-        )).first()
+        named = (
+            await session.execute(
+                select(Item.erp_id, Lot.lot).join(Item, Item.id == Lot.item_id).where(Lot.id == lot_id)
+            )
+        ).first()
     if named is None:
         raise NotFound(f"no lot {lot_id}", lotId=lot_id)
     target = f"lot:{named.erp_id}/{named.lot}"
@@ -117,14 +145,25 @@ async def decide_qc(
     async with db.begin() as session:
         row = (
             await session.execute(
-                select(Lot, Item.erp_id, Item.gtin).join(Item, Item.id == Lot.item_id).where(Lot.id == lot_id).with_for_update(of=Lot)
+                select(Lot, Item.erp_id, Item.gtin)
+                .join(Item, Item.id == Lot.item_id)
+                .where(Lot.id == lot_id)
+                .with_for_update(of=Lot)
             )
         ).first()
         lot, erp_id, gtin = row
         await signed(session, actor, meaning, target)
         stock = (
             await session.execute(
-                select(Stock.id, Stock.item_id, Stock.serial_id, Stock.location_id, Stock.container_id, Stock.quantity, Serial.serial)
+                select(
+                    Stock.id,
+                    Stock.item_id,
+                    Stock.serial_id,
+                    Stock.location_id,
+                    Stock.container_id,
+                    Stock.quantity,
+                    Serial.serial,
+                )
                 .outerjoin(Serial, Serial.id == Stock.serial_id)
                 .where(Stock.lot_id == lot.id, Stock.status == "quarantine", Stock.quantity > 0)
                 .order_by(Stock.id)
@@ -138,10 +177,20 @@ async def decide_qc(
             actor,
             [
                 Movement(
-                    movement, item_id=s.item_id, quantity=s.quantity, lot_id=lot.id, serial_id=s.serial_id,
-                    from_location_id=s.location_id, from_container_id=s.container_id, from_status="quarantine",
-                    to_location_id=s.location_id, to_container_id=s.container_id, to_status=to_status,
-                    reason=f"QC {decision}: {reason}", document_type="qc", document_id=f"{erp_id}/{lot.lot}",
+                    movement,
+                    item_id=s.item_id,
+                    quantity=s.quantity,
+                    lot_id=lot.id,
+                    serial_id=s.serial_id,
+                    from_location_id=s.location_id,
+                    from_container_id=s.container_id,
+                    from_status="quarantine",
+                    to_location_id=s.location_id,
+                    to_container_id=s.container_id,
+                    to_status=to_status,
+                    reason=f"QC {decision}: {reason}",
+                    document_type="qc",
+                    document_id=f"{erp_id}/{lot.lot}",
                 )
                 for s in stock
             ],
@@ -151,17 +200,35 @@ async def decide_qc(
         serials = [s.serial for s in stock if s.serial]
         if decision == "reject" and serials:
             await session.execute(
-                update(Serial).where(Serial.id.in_([s.serial_id for s in stock if s.serial_id])).values(status="rejected")
+                update(Serial)
+                .where(Serial.id.in_([s.serial_id for s in stock if s.serial_id]))
+                .values(status="rejected")
             )
         quantity = sum(s.quantity for s in stock)
         event_cls = QcReleased if decision == "release" else QcRejected
         await emit(
-            session, actor,
-            event_cls(item=erp_id, gtin=gtin, lot=lot.lot, expiry=lot.expiry.isoformat() if lot.expiry else None,
-                      quantity=quantity, serials=serials, reason=reason, signed_by=actor.label),
+            session,
+            actor,
+            event_cls(
+                item=erp_id,
+                gtin=gtin,
+                lot=lot.lot,
+                expiry=lot.expiry.isoformat() if lot.expiry else None,
+                quantity=quantity,
+                serials=serials,
+                reason=reason,
+                signed_by=actor.label,
+            ),
         )
         result = QcDecided(
-            lot_id=lot.id, item=erp_id, lot=lot.lot, decision=decision, status=to_status, lot_status=lot.status,
-            quantity=quantity, serials=serials, signed_by=actor.label,
+            lot_id=lot.id,
+            item=erp_id,
+            lot=lot.lot,
+            decision=decision,
+            status=to_status,
+            lot_status=lot.status,
+            quantity=quantity,
+            serials=serials,
+            signed_by=actor.label,
         )
     return result

@@ -224,17 +224,28 @@ async def start_receipt(
         supplier_id = None
         if document is not None:
             doc = (
-                await session.execute(
-                    select(InboundDocument)
-                    .where((InboundDocument.erp_id == document) | (InboundDocument.number == document))
-                    .order_by(InboundDocument.id)
-                    .with_for_update()
+                (
+                    await session.execute(
+                        select(InboundDocument)
+                        .where((InboundDocument.erp_id == document) | (InboundDocument.number == document))
+                        .order_by(InboundDocument.id)
+                        .with_for_update()
+                    )
                 )
-            ).scalars().first()
+                .scalars()
+                .first()
+            )
             if doc is None:
-                raise NotFound(f"no purchase order or ASN {document!r}: check the paperwork or ask for a blind receipt", document=document)
+                raise NotFound(
+                    f"no purchase order or ASN {document!r}: check the paperwork or ask for a blind receipt",
+                    document=document,
+                )
             if doc.status in ("closed", "cancelled"):
-                raise Conflict(f"{doc.number} is {doc.status}: nothing more can be received against it", document=doc.number, status=doc.status)
+                raise Conflict(
+                    f"{doc.number} is {doc.status}: nothing more can be received against it",
+                    document=doc.number,
+                    status=doc.status,
+                )
             supplier_id = doc.supplier_id
         else:
             if not (actor.roles & BLIND_ROLES):
@@ -254,7 +265,9 @@ async def start_receipt(
         if dock is None:
             raise NotFound(f"no receiving location {location or ''}".strip(), location=location)
         if dock.type != "receiving":
-            raise InvalidRecord(f"{dock.code} is a {dock.type} location; receive at a receiving dock", pointer="/location")
+            raise InvalidRecord(
+                f"{dock.code} is a {dock.type} location; receive at a receiving dock", pointer="/location"
+            )
         receipt_id = await session.scalar(
             insert(Receipt)
             .values(
@@ -333,8 +346,14 @@ class Plate:
 
 
 async def scan_receipt(
-    db: async_sessionmaker, actor: Actor, settings: Settings, labels: LabelRenderer, receipt_id: int, inp: ScanInput,
-    *, today: dt.date,
+    db: async_sessionmaker,
+    actor: Actor,
+    settings: Settings,
+    labels: LabelRenderer,
+    receipt_id: int,
+    inp: ScanInput,
+    *,
+    today: dt.date,
 ) -> Reply:
     """Receive what one scan names. A replay of ``client_scan_id`` answers what it answered first.
 
@@ -351,8 +370,14 @@ async def scan_receipt(
         known = await _load_known(session, goods)
         policy = await _policy(session, settings, goods.receipt)
         decision = rules.decide_receipt(
-            goods.item, goods.captured, today=today, policy=policy, line=goods.line,
-            known_lot=known.lot, known_serial=known.serial, serials_in_receipt=known.serials_in_receipt,
+            goods.item,
+            goods.captured,
+            today=today,
+            policy=policy,
+            line=goods.line,
+            known_lot=known.lot,
+            known_serial=known.serial,
+            serials_in_receipt=known.serials_in_receipt,
         )
         return await _receive(session, actor, settings, labels, user_id, inp, goods, known, decision)
 
@@ -360,8 +385,15 @@ async def scan_receipt(
         # a lot data conflict is reported, never silently dropped (nor overwritten)
         if isinstance(refusal, LotExpiryConflict) and goods is not None:
             await _add_discrepancy(
-                session, actor, goods.receipt.id, kind="lot_expiry_conflict", line_id=goods.line.line_id if goods.line else None,
-                item_id=goods.item.item_id, lot=refusal.context.get("lot"), serial=None, quantity=goods.captured.units,
+                session,
+                actor,
+                goods.receipt.id,
+                kind="lot_expiry_conflict",
+                line_id=goods.line.line_id if goods.line else None,
+                item_id=goods.item.item_id,
+                lot=refusal.context.get("lot"),
+                serial=None,
+                quantity=goods.captured.units,
                 reason=refusal.message,
             )
 
@@ -376,15 +408,21 @@ async def _lock_open_receipt(session: AsyncSession, receipt_id: int) -> Receipt:
         raise NotFound(f"no receipt {receipt_id}", receipt=receipt_id)
     if receipt.status != "open":
         raise ReceiptNotOpen(
-            f"{receipt_number(receipt.id)} is {receipt.status}: start a new receipt", receipt=receipt_number(receipt.id), status=receipt.status
+            f"{receipt_number(receipt.id)} is {receipt.status}: start a new receipt",
+            receipt=receipt_number(receipt.id),
+            status=receipt.status,
         )
     return receipt
 
 
-async def _load_goods(session: AsyncSession, settings: Settings, receipt_id: int, inp: ScanInput, today: dt.date) -> Goods:
+async def _load_goods(
+    session: AsyncSession, settings: Settings, receipt_id: int, inp: ScanInput, today: dt.date
+) -> Goods:
     receipt = await _lock_open_receipt(session, receipt_id)
     dock = await session.get(Location, receipt.location_id)
-    at = OpenReceipt(receipt.id, receipt_number(receipt.id), receipt.document_id, receipt.supplier_id, dock.id, dock.zone)  # type: ignore[union-attr]
+    at = OpenReceipt(
+        receipt.id, receipt_number(receipt.id), receipt.document_id, receipt.supplier_id, dock.id, dock.zone
+    )  # type: ignore[union-attr]
     scan = scans.read(inp.raw, settings, today)
     match = await identify_item(session, scan)
     item = _item_facts(match)
@@ -394,9 +432,17 @@ async def _load_goods(session: AsyncSession, settings: Settings, receipt_id: int
 
 def _item_facts(m: scans.ItemMatch) -> rules.ItemFacts:
     return rules.ItemFacts(
-        item_id=m.item_id, erp_id=m.erp_id, gtin=m.gtin, lot_tracked=m.lot_tracked, serial_tracked=m.serial_tracked,
-        expiry_tracked=m.expiry_tracked, min_temp_c=m.min_temp_c, max_temp_c=m.max_temp_c,
-        min_shelf_life_days=m.min_shelf_life_days, qc_required=m.qc_required, bonded=m.bonded,
+        item_id=m.item_id,
+        erp_id=m.erp_id,
+        gtin=m.gtin,
+        lot_tracked=m.lot_tracked,
+        serial_tracked=m.serial_tracked,
+        expiry_tracked=m.expiry_tracked,
+        min_temp_c=m.min_temp_c,
+        max_temp_c=m.max_temp_c,
+        min_shelf_life_days=m.min_shelf_life_days,
+        qc_required=m.qc_required,
+        bonded=m.bonded,
     )
 
 
@@ -427,19 +473,25 @@ def _line_facts(line: InboundLine) -> rules.LineFacts:
     return rules.LineFacts(line.id, line.line_no, line.item_id, line.quantity_ordered, line.quantity_received, expected)
 
 
-async def _lock_document_line(session: AsyncSession, receipt: OpenReceipt, item: rules.ItemFacts) -> rules.LineFacts | None:
+async def _lock_document_line(
+    session: AsyncSession, receipt: OpenReceipt, item: rules.ItemFacts
+) -> rules.LineFacts | None:
     """The document's lines for the item, locked before their open quantity is judged."""
     if receipt.document_id is None:
         return None
     document = await session.scalar(select(InboundDocument.erp_id).where(InboundDocument.id == receipt.document_id))
     rows = (
-        await session.execute(
-            select(InboundLine)
-            .where(InboundLine.document_id == receipt.document_id, InboundLine.item_id == item.item_id)
-            .order_by(InboundLine.line_no)
-            .with_for_update()
+        (
+            await session.execute(
+                select(InboundLine)
+                .where(InboundLine.document_id == receipt.document_id, InboundLine.item_id == item.item_id)
+                .order_by(InboundLine.line_no)
+                .with_for_update()
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     return rules.choose_line([_line_facts(r) for r in rows], item, document=document or "this document")
 
 
@@ -448,7 +500,9 @@ async def _load_known(session: AsyncSession, goods: Goods) -> Known:
     lot_id = known_lot = None
     if captured.lot:
         lot_row = (
-            await session.execute(select(Lot).where(Lot.item_id == item.item_id, Lot.lot == captured.lot).with_for_update())
+            await session.execute(
+                select(Lot).where(Lot.item_id == item.item_id, Lot.lot == captured.lot).with_for_update()
+            )
         ).scalar_one_or_none()
         if lot_row is not None:
             lot_id, known_lot = lot_row.id, rules.KnownLot(lot_row.lot, lot_row.expiry, lot_row.status)
@@ -475,14 +529,24 @@ async def _policy(session: AsyncSession, settings: Settings, receipt: OpenReceip
     tolerance = 0.0
     if receipt.supplier_id is not None:
         tolerance = float(
-            await session.scalar(select(Supplier.over_receipt_tolerance_pct).where(Supplier.id == receipt.supplier_id)) or 0
+            await session.scalar(select(Supplier.over_receipt_tolerance_pct).where(Supplier.id == receipt.supplier_id))
+            or 0
         )
-    return rules.ReceivingPolicy(short_shelf_life=settings.short_shelf_life_policy, over_receipt_tolerance_pct=tolerance)
+    return rules.ReceivingPolicy(
+        short_shelf_life=settings.short_shelf_life_policy, over_receipt_tolerance_pct=tolerance
+    )
 
 
 async def _receive(
-    session: AsyncSession, actor: Actor, settings: Settings, labels: LabelRenderer, user_id: int, inp: ScanInput,
-    goods: Goods, known: Known, decision: rules.ReceiptDecision,
+    session: AsyncSession,
+    actor: Actor,
+    settings: Settings,
+    labels: LabelRenderer,
+    user_id: int,
+    inp: ScanInput,
+    goods: Goods,
+    known: Known,
+    decision: rules.ReceiptDecision,
 ) -> ScanAccepted:
     """Write an accepted scan: its lot and serial, the plate, the ledger row, the line's progress,
     the scan itself and any ASN mismatch."""
@@ -496,9 +560,17 @@ async def _receive(
         actor,
         [
             Movement(
-                "receipt", item_id=item.item_id, quantity=decision.units, lot_id=lot_id, serial_id=serial_id,
-                to_location_id=receipt.dock_id, to_container_id=plate.container_id, to_status=decision.status, reason=reasons,
-                document_type="receipt", document_id=receipt.number,
+                "receipt",
+                item_id=item.item_id,
+                quantity=decision.units,
+                lot_id=lot_id,
+                serial_id=serial_id,
+                to_location_id=receipt.dock_id,
+                to_container_id=plate.container_id,
+                to_status=decision.status,
+                reason=reasons,
+                document_type="receipt",
+                document_id=receipt.number,
             )
         ],
     )
@@ -510,23 +582,53 @@ async def _receive(
         )
     await session.execute(
         insert(ReceiptScan).values(
-            receipt_id=receipt.id, inbound_line_id=decision.line_id, client_scan_id=inp.client_scan_id, item_id=item.item_id,
-            scanned_gtin=match.scanned_gtin, pack_level=match.pack_level, lot_id=lot_id, serial_id=serial_id,
-            production_date=captured.production_date, quantity=decision.units, status=decision.status, reasons=reasons,
-            temperature_c=captured.temperature_c, container_id=plate.container_id, raw=inp.raw, user_id=user_id,
+            receipt_id=receipt.id,
+            inbound_line_id=decision.line_id,
+            client_scan_id=inp.client_scan_id,
+            item_id=item.item_id,
+            scanned_gtin=match.scanned_gtin,
+            pack_level=match.pack_level,
+            lot_id=lot_id,
+            serial_id=serial_id,
+            production_date=captured.production_date,
+            quantity=decision.units,
+            status=decision.status,
+            reasons=reasons,
+            temperature_c=captured.temperature_c,
+            container_id=plate.container_id,
+            raw=inp.raw,
+            user_id=user_id,
             device_id=actor.device_id,
         )
     )
     for text_ in decision.asn_mismatches:
         await _add_discrepancy(
-            session, actor, receipt.id, kind="asn_mismatch", line_id=decision.line_id, item_id=item.item_id,
-            lot=captured.lot, serial=captured.serial, quantity=decision.units, reason=text_,
+            session,
+            actor,
+            receipt.id,
+            kind="asn_mismatch",
+            line_id=decision.line_id,
+            item_id=item.item_id,
+            lot=captured.lot,
+            serial=captured.serial,
+            quantity=decision.units,
+            reason=text_,
         )
     return ScanAccepted(
-        accepted=True, receipt=receipt.number, item=ItemSummary(erp_id=item.erp_id, name=match.name, gtin=item.gtin),
-        pack_level=match.pack_level, units=decision.units, status=decision.status, reasons=list(decision.reasons),
-        lot=captured.lot, expiry=captured.expiry, serial=captured.serial, temperature_c=captured.temperature_c,
-        lpn=plate.lpn, label=plate.label, asn_mismatches=list(decision.asn_mismatches),
+        accepted=True,
+        receipt=receipt.number,
+        item=ItemSummary(erp_id=item.erp_id, name=match.name, gtin=item.gtin),
+        pack_level=match.pack_level,
+        units=decision.units,
+        status=decision.status,
+        reasons=list(decision.reasons),
+        lot=captured.lot,
+        expiry=captured.expiry,
+        serial=captured.serial,
+        temperature_c=captured.temperature_c,
+        lpn=plate.lpn,
+        label=plate.label,
+        asn_mismatches=list(decision.asn_mismatches),
         line=await _line_progress(session, goods.line.line_id) if goods.line is not None else None,
     )
 
@@ -535,20 +637,30 @@ async def _new_lot(session: AsyncSession, goods: Goods, decision: rules.ReceiptD
     item, captured = goods.item, goods.captured
     lot_id = await session.scalar(
         pg_insert(Lot)
-        .values(item_id=item.item_id, lot=captured.lot, expiry=captured.expiry, production_date=captured.production_date,
-                status=decision.new_lot_status or "released")
+        .values(
+            item_id=item.item_id,
+            lot=captured.lot,
+            expiry=captured.expiry,
+            production_date=captured.production_date,
+            status=decision.new_lot_status or "released",
+        )
         .on_conflict_do_nothing()
         .returning(Lot.id)
     )
     if lot_id is not None:
         return lot_id
     # created by a concurrent receipt a moment ago: judge against it
-    raced = (await session.execute(select(Lot).where(Lot.item_id == item.item_id, Lot.lot == captured.lot))).scalar_one()
+    raced = (
+        await session.execute(select(Lot).where(Lot.item_id == item.item_id, Lot.lot == captured.lot))
+    ).scalar_one()
     if raced.expiry != captured.expiry and raced.expiry is not None and captured.expiry is not None:
         raise LotExpiryConflict(
             f"lot {raced.lot} of {item.erp_id} is known with expiry {raced.expiry.isoformat()}, the goods say "
             f"{captured.expiry.isoformat()}: set aside and report to QA",
-            item=item.erp_id, lot=raced.lot, knownExpiry=raced.expiry, scannedExpiry=captured.expiry,
+            item=item.erp_id,
+            lot=raced.lot,
+            knownExpiry=raced.expiry,
+            scannedExpiry=captured.expiry,
         )
     return raced.id
 
@@ -564,7 +676,9 @@ async def _new_serial(session: AsyncSession, goods: Goods, lot_id: int | None) -
     if serial_id is None:
         raise SerialAlreadyReceived(
             f"serial {serial} of {item.erp_id} was received by someone else a moment ago: set the unit aside",
-            item=item.erp_id, serial=serial, inThisReceipt=False,
+            item=item.erp_id,
+            serial=serial,
+            inThisReceipt=False,
         )
     return serial_id
 
@@ -583,16 +697,24 @@ async def _plate_for(
     if row is not None:
         return Plate(row.id, row.code, None)
     container_id = await session.scalar(
-        insert(Container).values(kind="lpn", code=f"tmp-{uuid.uuid4().hex[:24]}", location_id=receipt.dock_id).returning(Container.id)
+        insert(Container)
+        .values(kind="lpn", code=f"tmp-{uuid.uuid4().hex[:24]}", location_id=receipt.dock_id)
+        .returning(Container.id)
     )
     code = f"{settings.lpn_prefix}{container_id:08d}"
     await session.execute(update(Container).where(Container.id == container_id).values(code=code))
     condition, status = group.split("/")
     description = f"{receipt.number} {condition} {status}"
-    ref = await queue_label(session, actor, labels, kind="lpn", data={"lpn": code, "description": description}, zone=receipt.dock_zone)
+    ref = await queue_label(
+        session, actor, labels, kind="lpn", data={"lpn": code, "description": description}, zone=receipt.dock_zone
+    )
     await session.execute(
         insert(ReceiptContainer).values(
-            container_id=container_id, receipt_id=receipt.id, group_key=group, print_job_id=ref.job_id, print_status=ref.status
+            container_id=container_id,
+            receipt_id=receipt.id,
+            group_key=group,
+            print_job_id=ref.job_id,
+            print_status=ref.status,
         )
     )
     return Plate(int(container_id), code, ref)  # type: ignore[arg-type]
@@ -602,15 +724,30 @@ async def _record_damaged(session: AsyncSession, actor: Actor, goods: Goods, inp
     """Damaged units are refused at the dock: recorded with a reason, never put into stock."""
     item, captured, line = goods.item, goods.captured, goods.line
     if not inp.reason or not inp.reason.strip():
-        raise MissingReason("say what is damaged (crushed case, torn sterile barrier, ...)", needs=["reason"], item=item.erp_id)
+        raise MissingReason(
+            "say what is damaged (crushed case, torn sterile barrier, ...)", needs=["reason"], item=item.erp_id
+        )
     await _add_discrepancy(
-        session, actor, goods.receipt.id, kind="damaged", line_id=line.line_id if line else None, item_id=item.item_id,
-        lot=captured.lot, serial=captured.serial, quantity=captured.units, reason=inp.reason.strip(),
+        session,
+        actor,
+        goods.receipt.id,
+        kind="damaged",
+        line_id=line.line_id if line else None,
+        item_id=item.item_id,
+        lot=captured.lot,
+        serial=captured.serial,
+        quantity=captured.units,
+        reason=inp.reason.strip(),
     )
     return DamagedRecorded(
-        accepted=False, damaged=True, receipt=goods.receipt.number,
-        item=ItemSummary(erp_id=item.erp_id, name=goods.match.name, gtin=item.gtin), units=captured.units, lot=captured.lot,
-        serial=captured.serial, reason=inp.reason.strip(),
+        accepted=False,
+        damaged=True,
+        receipt=goods.receipt.number,
+        item=ItemSummary(erp_id=item.erp_id, name=goods.match.name, gtin=item.gtin),
+        units=captured.units,
+        lot=captured.lot,
+        serial=captured.serial,
+        reason=inp.reason.strip(),
         line=await _line_progress(session, line.line_id) if line is not None else None,
     )
 
@@ -619,20 +756,45 @@ async def _record_damaged(session: AsyncSession, actor: Actor, goods: Goods, inp
 
 
 async def _add_discrepancy(
-    session: AsyncSession, actor: Actor, receipt_id: int, *, kind: str, line_id: int | None, item_id: int | None,
-    lot: str | None, serial: str | None, quantity: int | None, reason: str,
+    session: AsyncSession,
+    actor: Actor,
+    receipt_id: int,
+    *,
+    kind: str,
+    line_id: int | None,
+    item_id: int | None,
+    lot: str | None,
+    serial: str | None,
+    quantity: int | None,
+    reason: str,
 ) -> None:
     await session.execute(
         insert(ReceiptDiscrepancy).values(
-            receipt_id=receipt_id, inbound_line_id=line_id, item_id=item_id, kind=kind, lot=lot, serial=serial,
-            quantity=quantity, reason=reason, user_id=receiving_user(actor), device_id=actor.device_id,
+            receipt_id=receipt_id,
+            inbound_line_id=line_id,
+            item_id=item_id,
+            kind=kind,
+            lot=lot,
+            serial=serial,
+            quantity=quantity,
+            reason=reason,
+            user_id=receiving_user(actor),
+            device_id=actor.device_id,
         )
     )
 
 
 async def record_discrepancy(
-    db: async_sessionmaker, actor: Actor, receipt_id: int, *, kind: str, quantity: int, reason: str,
-    line_no: int | None = None, item: str | None = None, lot: str | None = None,
+    db: async_sessionmaker,
+    actor: Actor,
+    receipt_id: int,
+    *,
+    kind: str,
+    quantity: int,
+    reason: str,
+    line_no: int | None = None,
+    item: str | None = None,
+    lot: str | None = None,
 ) -> ReceiptView:
     """Damaged, short or over units counted by hand (no scan possible), with a reason."""
     if not reason.strip():
@@ -663,8 +825,16 @@ async def record_discrepancy(
         if item_id is None:
             raise InvalidRecord("name the line or the item", pointer="/lineNo")
         await _add_discrepancy(
-            session, actor, receipt.id, kind=kind, line_id=line_id, item_id=item_id, lot=lot, serial=None,
-            quantity=quantity, reason=reason.strip(),
+            session,
+            actor,
+            receipt.id,
+            kind=kind,
+            line_id=line_id,
+            item_id=item_id,
+            lot=lot,
+            serial=None,
+            quantity=quantity,
+            reason=reason.strip(),
         )
     return await get_receipt(db, receipt_id)
 
@@ -675,15 +845,26 @@ async def record_discrepancy(
 async def _line_progress(session: AsyncSession, line_id: int) -> LineProgress:
     row = (
         await session.execute(
-            select(InboundLine.line_no, InboundLine.quantity_ordered, InboundLine.quantity_received, InboundLine.expected,
-                   Item.erp_id, Item.name, Item.gtin)
+            select(
+                InboundLine.line_no,
+                InboundLine.quantity_ordered,
+                InboundLine.quantity_received,
+                InboundLine.expected,
+                Item.erp_id,
+                Item.name,
+                Item.gtin,
+            )
             .join(Item, Item.id == InboundLine.item_id)
             .where(InboundLine.id == line_id)
         )
     ).one()
     return LineProgress(
-        line_no=row.line_no, item=ItemSummary(erp_id=row.erp_id, name=row.name, gtin=row.gtin), ordered=row.quantity_ordered,
-        received=row.quantity_received, open=max(row.quantity_ordered - row.quantity_received, 0), expected=row.expected or [],
+        line_no=row.line_no,
+        item=ItemSummary(erp_id=row.erp_id, name=row.name, gtin=row.gtin),
+        ordered=row.quantity_ordered,
+        received=row.quantity_received,
+        open=max(row.quantity_ordered - row.quantity_received, 0),
+        expected=row.expected or [],
     )
 
 
@@ -692,9 +873,19 @@ async def _received_summary(session: AsyncSession, receipt_id: int) -> list[Rece
     rows = (
         await session.execute(
             select(
-                ReceiptScan.inbound_line_id, InboundLine.line_no, Item.erp_id, Item.gtin, Item.name, Lot.lot, Lot.expiry,
-                ReceiptScan.production_date, ReceiptScan.status, ReceiptScan.reasons, ReceiptScan.quantity,
-                Serial.serial, Container.code,
+                ReceiptScan.inbound_line_id,
+                InboundLine.line_no,
+                Item.erp_id,
+                Item.gtin,
+                Item.name,
+                Lot.lot,
+                Lot.expiry,
+                ReceiptScan.production_date,
+                ReceiptScan.status,
+                ReceiptScan.reasons,
+                ReceiptScan.quantity,
+                Serial.serial,
+                Container.code,
             )
             .join(Item, Item.id == ReceiptScan.item_id)
             .join(Container, Container.id == ReceiptScan.container_id)
@@ -714,10 +905,18 @@ async def _received_summary(session: AsyncSession, receipt_id: int) -> list[Rece
 def _received_group(rows: list[Any]) -> ReceivedGroup:
     first = rows[0]
     return ReceivedGroup(
-        line_no=first.line_no, item=first.erp_id, gtin=first.gtin, name=first.name, lot=first.lot, expiry=first.expiry,
+        line_no=first.line_no,
+        item=first.erp_id,
+        gtin=first.gtin,
+        name=first.name,
+        lot=first.lot,
+        expiry=first.expiry,
         production_date=next((r.production_date for r in rows if r.production_date), None),
-        serials=[r.serial for r in rows if r.serial], quantity=sum(r.quantity for r in rows), status=first.status,
-        reasons=list(dict.fromkeys(reason for r in rows for reason in (r.reasons or "").split("; ") if reason)), lpn=first.code,
+        serials=[r.serial for r in rows if r.serial],
+        quantity=sum(r.quantity for r in rows),
+        status=first.status,
+        reasons=list(dict.fromkeys(reason for r in rows for reason in (r.reasons or "").split("; ") if reason)),
+        lpn=first.code,
     )
 
 
@@ -734,8 +933,18 @@ async def _discrepancies(session: AsyncSession, receipt_id: int) -> list[Discrep
     ).all()
     return [
         DiscrepancyView(
-            id=d.id, kind=d.kind, line_no=line_no, item=erp_id, gtin=gtin, lot=d.lot, serial=d.serial, quantity=d.quantity,
-            reason=d.reason, recorded_by=username, device_id=d.device_id, recorded_at=d.recorded_at.isoformat(),
+            id=d.id,
+            kind=d.kind,
+            line_no=line_no,
+            item=erp_id,
+            gtin=gtin,
+            lot=d.lot,
+            serial=d.serial,
+            quantity=d.quantity,
+            reason=d.reason,
+            recorded_by=username,
+            device_id=d.device_id,
+            recorded_at=d.recorded_at.isoformat(),
         )
         for d, line_no, erp_id, gtin, username in rows
     ]
@@ -756,7 +965,9 @@ async def _receipt_view(session: AsyncSession, receipt: Receipt) -> ReceiptView:
     lines = []
     if doc is not None:
         ids = (
-            await session.scalars(select(InboundLine.id).where(InboundLine.document_id == doc.id).order_by(InboundLine.line_no))
+            await session.scalars(
+                select(InboundLine.id).where(InboundLine.document_id == doc.id).order_by(InboundLine.line_no)
+            )
         ).all()
         lines = [await _line_progress(session, i) for i in ids]
     lpns = [
@@ -771,7 +982,11 @@ async def _receipt_view(session: AsyncSession, receipt: Receipt) -> ReceiptView:
             )
         ).all()
     ]
-    supplier = await session.scalar(select(Supplier.erp_id).where(Supplier.id == receipt.supplier_id)) if receipt.supplier_id else None
+    supplier = (
+        await session.scalar(select(Supplier.erp_id).where(Supplier.id == receipt.supplier_id))
+        if receipt.supplier_id
+        else None
+    )
     return ReceiptView(
         id=receipt.id,
         number=receipt_number(receipt.id),
@@ -788,7 +1003,9 @@ async def _receipt_view(session: AsyncSession, receipt: Receipt) -> ReceiptView:
     )
 
 
-async def list_receipts(db: async_sessionmaker, *, status: str | None = "open", document: str | None = None) -> list[ReceiptRow]:
+async def list_receipts(
+    db: async_sessionmaker, *, status: str | None = "open", document: str | None = None
+) -> list[ReceiptRow]:
     """Receipts to resume on a handheld (open ones by default)."""
     async with db() as session:
         q = (
@@ -803,8 +1020,14 @@ async def list_receipts(db: async_sessionmaker, *, status: str | None = "open", 
         if document:
             q = q.where((InboundDocument.erp_id == document) | (InboundDocument.number == document))
         return [
-            ReceiptRow(id=r.id, number=receipt_number(r.id), status=r.status, document=r.erp_id, created_by=r.username,
-                       created_at=r.created_at.isoformat())
+            ReceiptRow(
+                id=r.id,
+                number=receipt_number(r.id),
+                status=r.status,
+                document=r.erp_id,
+                created_by=r.username,
+                created_at=r.created_at.isoformat(),
+            )
             for r in (await session.execute(q)).all()
         ]
 
@@ -812,7 +1035,9 @@ async def list_receipts(db: async_sessionmaker, *, status: str | None = "open", 
 # ---- close ---------------------------------------------------------------------------------------
 
 
-async def close_receipt(db: async_sessionmaker, actor: Actor, receipt_id: int, *, reason: str | None = None) -> ReceiptView:
+async def close_receipt(
+    db: async_sessionmaker, actor: Actor, receipt_id: int, *, reason: str | None = None
+) -> ReceiptView:
     """Confirm what was received: one ``receipt.confirmed.v1`` per line, lot and status, every
     discrepancy to the ERP, and a putaway task per licence plate.
 
@@ -826,45 +1051,80 @@ async def close_receipt(db: async_sessionmaker, actor: Actor, receipt_id: int, *
         doc = None
         if receipt.document_id is not None:
             doc = (
-                await session.execute(select(InboundDocument).where(InboundDocument.id == receipt.document_id).with_for_update())
+                await session.execute(
+                    select(InboundDocument).where(InboundDocument.id == receipt.document_id).with_for_update()
+                )
             ).scalar_one()
         dock = await session.get(Location, receipt.location_id)
         reason = reason.strip() if reason and reason.strip() else None
 
         if doc is not None:
             others_open = await session.scalar(
-                select(exists().where(Receipt.document_id == doc.id, Receipt.status == "open", Receipt.id != receipt.id))
+                select(
+                    exists().where(Receipt.document_id == doc.id, Receipt.status == "open", Receipt.id != receipt.id)
+                )
             )
             doc_lines = (
                 await session.execute(
-                    select(InboundLine, Item.erp_id).join(Item, Item.id == InboundLine.item_id)
-                    .where(InboundLine.document_id == doc.id).order_by(InboundLine.line_no)
+                    select(InboundLine, Item.erp_id)
+                    .join(Item, Item.id == InboundLine.item_id)
+                    .where(InboundLine.document_id == doc.id)
+                    .order_by(InboundLine.line_no)
                 )
             ).all()
             mine = set(
-                (await session.scalars(select(ReceiptScan.inbound_line_id).where(ReceiptScan.receipt_id == receipt.id))).all()
+                (
+                    await session.scalars(
+                        select(ReceiptScan.inbound_line_id).where(ReceiptScan.receipt_id == receipt.id)
+                    )
+                ).all()
             )
-            short = [(ln, erp) for ln, erp in doc_lines if ln.quantity_received < ln.quantity_ordered] if not others_open else []
+            short = (
+                [(ln, erp) for ln, erp in doc_lines if ln.quantity_received < ln.quantity_ordered]
+                if not others_open
+                else []
+            )
             if short and reason is None:
                 raise MissingReason(
                     "some lines are short: give a reason (e.g. 'supplier short-shipped') to close the receipt",
                     needs=["reason"],
-                    shortLines=[{"lineNo": ln.line_no, "item": erp, "short": ln.quantity_ordered - ln.quantity_received} for ln, erp in short],
+                    shortLines=[
+                        {"lineNo": ln.line_no, "item": erp, "short": ln.quantity_ordered - ln.quantity_received}
+                        for ln, erp in short
+                    ],
                 )
             for ln, _erp in short:
                 await _add_discrepancy(
-                    session, actor, receipt.id, kind="short", line_id=ln.id, item_id=ln.item_id, lot=None, serial=None,
-                    quantity=ln.quantity_ordered - ln.quantity_received, reason=reason or "",
+                    session,
+                    actor,
+                    receipt.id,
+                    kind="short",
+                    line_id=ln.id,
+                    item_id=ln.item_id,
+                    lot=None,
+                    serial=None,
+                    quantity=ln.quantity_ordered - ln.quantity_received,
+                    reason=reason or "",
                 )
             for ln, _erp in doc_lines:
                 over = ln.quantity_received - ln.quantity_ordered
                 already = await session.scalar(
-                    select(exists().where(ReceiptDiscrepancy.inbound_line_id == ln.id, ReceiptDiscrepancy.kind == "over"))
+                    select(
+                        exists().where(ReceiptDiscrepancy.inbound_line_id == ln.id, ReceiptDiscrepancy.kind == "over")
+                    )
                 )
                 if over > 0 and ln.id in mine and not already:
                     await _add_discrepancy(
-                        session, actor, receipt.id, kind="over", line_id=ln.id, item_id=ln.item_id, lot=None, serial=None,
-                        quantity=over, reason=reason or "over-delivery within the supplier's tolerance",
+                        session,
+                        actor,
+                        receipt.id,
+                        kind="over",
+                        line_id=ln.id,
+                        item_id=ln.item_id,
+                        lot=None,
+                        serial=None,
+                        quantity=over,
+                        reason=reason or "over-delivery within the supplier's tolerance",
                     )
             if not others_open:
                 complete = all(ln.quantity_received >= ln.quantity_ordered for ln, _ in doc_lines)
@@ -873,17 +1133,36 @@ async def close_receipt(db: async_sessionmaker, actor: Actor, receipt_id: int, *
         document = doc.erp_id if doc else None
         events: list[Any] = [
             ReceiptConfirmed(
-                receipt=number, document=document, line_no=g.line_no, item=g.item, gtin=g.gtin, lot=g.lot,
-                expiry=_iso(g.expiry), production_date=_iso(g.production_date), serials=g.serials, quantity=g.quantity,
-                status=g.status, reasons=g.reasons, location=dock.code, lpn=g.lpn,  # type: ignore[union-attr]
+                receipt=number,
+                document=document,
+                line_no=g.line_no,
+                item=g.item,
+                gtin=g.gtin,
+                lot=g.lot,
+                expiry=_iso(g.expiry),
+                production_date=_iso(g.production_date),
+                serials=g.serials,
+                quantity=g.quantity,
+                status=g.status,
+                reasons=g.reasons,
+                location=dock.code,
+                lpn=g.lpn,  # type: ignore[union-attr]
             )
             for g in await _received_summary(session, receipt.id)
         ]
         for d in await _discrepancies(session, receipt.id):
             events.append(
                 ReceiptDiscrepancyRecorded(
-                    receipt=number, document=document, line_no=d.line_no, kind=d.kind, item=d.item, gtin=d.gtin,
-                    lot=d.lot, serial=d.serial, quantity=d.quantity, reason=d.reason,
+                    receipt=number,
+                    document=document,
+                    line_no=d.line_no,
+                    kind=d.kind,
+                    item=d.item,
+                    gtin=d.gtin,
+                    lot=d.lot,
+                    serial=d.serial,
+                    quantity=d.quantity,
+                    reason=d.reason,
                 )
             )
         await session.execute(
@@ -905,7 +1184,10 @@ async def close_receipt(db: async_sessionmaker, actor: Actor, receipt_id: int, *
         if containers:
             await session.execute(
                 insert(PutawayTask),
-                [{"receipt_id": receipt.id, "container_id": c, "from_location_id": receipt.location_id} for c in containers],
+                [
+                    {"receipt_id": receipt.id, "container_id": c, "from_location_id": receipt.location_id}
+                    for c in containers
+                ],
             )
         await session.execute(
             update(Receipt)

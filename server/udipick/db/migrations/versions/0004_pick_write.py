@@ -242,8 +242,12 @@ END $$
 
 
 def upgrade() -> None:
-    op.create_index("ix_locations_staging", "locations", ["warehouse_id", "pick_sequence", "id"],
-                    postgresql_where=sa.text("type = 'shipping'"))
+    op.create_index(
+        "ix_locations_staging",
+        "locations",
+        ["warehouse_id", "pick_sequence", "id"],
+        postgresql_where=sa.text("type = 'shipping'"),
+    )
     op.execute(STORE_REPLY)
     op.execute(PICK_ACCEPT)
     op.execute(SEQUENCER)
@@ -272,7 +276,9 @@ BEGIN
 END $$
 """
     )
-    op.execute("CREATE TRIGGER outbox_notify AFTER INSERT ON outbox_events FOR EACH STATEMENT EXECUTE FUNCTION udipick_outbox_notify()")
+    op.execute(
+        "CREATE TRIGGER outbox_notify AFTER INSERT ON outbox_events FOR EACH STATEMENT EXECUTE FUNCTION udipick_outbox_notify()"
+    )
     op.execute(
         """
 DROP FUNCTION udipick_pick_accept(uuid, text, text, bigint, integer, integer, bigint, bigint, integer, integer,
@@ -280,4 +286,6 @@ DROP FUNCTION udipick_pick_accept(uuid, text, text, bigint, integer, integer, bi
   integer, integer, text, text, timestamptz, uuid[], text[], text[])
 """
     )
-    op.execute("DROP FUNCTION udipick_store_reply(uuid, text, integer, text, integer, text, uuid[], text[], text[], timestamptz, text)")
+    op.execute(
+        "DROP FUNCTION udipick_store_reply(uuid, text, integer, text, integer, text, uuid[], text[], text[], timestamptz, text)"
+    )

@@ -35,14 +35,35 @@ depends_on = None
 
 #: (table, column, referenced table) of the foreign keys dropped here; the names follow the naming convention
 DROPPED = [
-    *[("stock_ledger", c, t) for c, t in (
-        ("item_id", "items"), ("lot_id", "lots"), ("serial_id", "serials"), ("from_location_id", "locations"),
-        ("from_container_id", "containers"), ("to_location_id", "locations"), ("to_container_id", "containers"),
-        ("user_id", "users"), ("api_key_id", "api_keys"))],
-    *[("picks", c, t) for c, t in (
-        ("document_id", "outbound_documents"), ("line_id", "outbound_lines"), ("item_id", "items"), ("lot_id", "lots"),
-        ("serial_id", "serials"), ("from_location_id", "locations"), ("staging_location_id", "locations"),
-        ("container_id", "containers"), ("fefo_override_by", "users"), ("picked_by", "users"))],
+    *[
+        ("stock_ledger", c, t)
+        for c, t in (
+            ("item_id", "items"),
+            ("lot_id", "lots"),
+            ("serial_id", "serials"),
+            ("from_location_id", "locations"),
+            ("from_container_id", "containers"),
+            ("to_location_id", "locations"),
+            ("to_container_id", "containers"),
+            ("user_id", "users"),
+            ("api_key_id", "api_keys"),
+        )
+    ],
+    *[
+        ("picks", c, t)
+        for c, t in (
+            ("document_id", "outbound_documents"),
+            ("line_id", "outbound_lines"),
+            ("item_id", "items"),
+            ("lot_id", "lots"),
+            ("serial_id", "serials"),
+            ("from_location_id", "locations"),
+            ("staging_location_id", "locations"),
+            ("container_id", "containers"),
+            ("fefo_override_by", "users"),
+            ("picked_by", "users"),
+        )
+    ],
     ("outbox_events", "user_id", "users"),
     ("scan_replies", "user_id", "users"),
 ]
@@ -174,7 +195,9 @@ def upgrade() -> None:
         op.drop_constraint(_fk(table, column, ref), table, type_="foreignkey")
     op.execute(RETAIN)
     for table in RETAINED:
-        op.execute(f"CREATE TRIGGER {table}_retained BEFORE DELETE ON {table} FOR EACH ROW EXECUTE FUNCTION udipick_retain_master()")
+        op.execute(
+            f"CREATE TRIGGER {table}_retained BEFORE DELETE ON {table} FOR EACH ROW EXECUTE FUNCTION udipick_retain_master()"
+        )
     op.execute(SEQUENCER)
 
 

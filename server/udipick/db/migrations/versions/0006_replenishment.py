@@ -49,10 +49,14 @@ def upgrade() -> None:
         sa.Column("cancelled_by", sa.Integer(), nullable=True),
         sa.Column("cancel_reason", sa.Text(), nullable=True),
         sa.CheckConstraint("quantity > 0", name=op.f("ck_replenishment_tasks_quantity_positive")),
-        sa.CheckConstraint("moved >= 0 AND moved <= quantity", name=op.f("ck_replenishment_tasks_moved_within_quantity")),
+        sa.CheckConstraint(
+            "moved >= 0 AND moved <= quantity", name=op.f("ck_replenishment_tasks_moved_within_quantity")
+        ),
         sa.CheckConstraint("status IN ('open', 'done', 'cancelled')", name=op.f("ck_replenishment_tasks_status_known")),
         sa.CheckConstraint("from_location_id <> to_location_id", name=op.f("ck_replenishment_tasks_moves_somewhere")),
-        sa.CheckConstraint("(status = 'done') = (done_at IS NOT NULL)", name=op.f("ck_replenishment_tasks_done_complete")),
+        sa.CheckConstraint(
+            "(status = 'done') = (done_at IS NOT NULL)", name=op.f("ck_replenishment_tasks_done_complete")
+        ),
         sa.CheckConstraint(
             "(status = 'cancelled') = (cancelled_at IS NOT NULL AND cancel_reason IS NOT NULL)",
             name=op.f("ck_replenishment_tasks_cancel_complete"),
@@ -60,8 +64,12 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["item_id"], ["items.id"], name=op.f("fk_replenishment_tasks_item_id_items")),
         sa.ForeignKeyConstraint(["lot_id"], ["lots.id"], name=op.f("fk_replenishment_tasks_lot_id_lots")),
         sa.ForeignKeyConstraint(["stock_id"], ["stock.id"], name=op.f("fk_replenishment_tasks_stock_id_stock")),
-        sa.ForeignKeyConstraint(["from_location_id"], ["locations.id"], name=op.f("fk_replenishment_tasks_from_location_id_locations")),
-        sa.ForeignKeyConstraint(["to_location_id"], ["locations.id"], name=op.f("fk_replenishment_tasks_to_location_id_locations")),
+        sa.ForeignKeyConstraint(
+            ["from_location_id"], ["locations.id"], name=op.f("fk_replenishment_tasks_from_location_id_locations")
+        ),
+        sa.ForeignKeyConstraint(
+            ["to_location_id"], ["locations.id"], name=op.f("fk_replenishment_tasks_to_location_id_locations")
+        ),
         sa.ForeignKeyConstraint(["wave_id"], ["waves.id"], name=op.f("fk_replenishment_tasks_wave_id_waves")),
         sa.ForeignKeyConstraint(["created_by"], ["users.id"], name=op.f("fk_replenishment_tasks_created_by_users")),
         sa.ForeignKeyConstraint(["done_by"], ["users.id"], name=op.f("fk_replenishment_tasks_done_by_users")),
@@ -69,19 +77,32 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_replenishment_tasks")),
     )
     op.create_index(
-        "uq_replenishment_tasks_open", "replenishment_tasks", ["item_id", "lot_id", "from_location_id", "to_location_id"],
-        unique=True, postgresql_where=sa.text("status = 'open'"), postgresql_nulls_not_distinct=True,
+        "uq_replenishment_tasks_open",
+        "replenishment_tasks",
+        ["item_id", "lot_id", "from_location_id", "to_location_id"],
+        unique=True,
+        postgresql_where=sa.text("status = 'open'"),
+        postgresql_nulls_not_distinct=True,
     )
     op.create_index(
-        "ix_replenishment_tasks_stock_open", "replenishment_tasks", ["stock_id"], unique=False,
+        "ix_replenishment_tasks_stock_open",
+        "replenishment_tasks",
+        ["stock_id"],
+        unique=False,
         postgresql_where=sa.text("status = 'open'"),
     )
 
 
 def downgrade() -> None:
-    op.drop_index("ix_replenishment_tasks_stock_open", table_name="replenishment_tasks", postgresql_where=sa.text("status = 'open'"))
     op.drop_index(
-        "uq_replenishment_tasks_open", table_name="replenishment_tasks", postgresql_where=sa.text("status = 'open'"),
+        "ix_replenishment_tasks_stock_open",
+        table_name="replenishment_tasks",
+        postgresql_where=sa.text("status = 'open'"),
+    )
+    op.drop_index(
+        "uq_replenishment_tasks_open",
+        table_name="replenishment_tasks",
+        postgresql_where=sa.text("status = 'open'"),
         postgresql_nulls_not_distinct=True,
     )
     op.drop_table("replenishment_tasks")
