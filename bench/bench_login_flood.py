@@ -30,7 +30,7 @@ import asyncpg
 
 sys.path.insert(0, os.path.dirname(__file__))
 from _server import fresh_database, machine, server  # noqa: E402
-from bench_picking import Handheld, pct, prepare  # noqa: E402
+from bench_picking import PASSWORDS, Handheld, pct, prepare  # noqa: E402
 
 
 async def sign_in_pickers(base: str, dsn: str, n: int) -> list[str]:
@@ -49,7 +49,9 @@ async def sign_in_pickers(base: str, dsn: str, n: int) -> list[str]:
     tokens = []
     for i in range(n):
         status, body = await h.request(
-            "POST", "/api/v1/auth/login", {"username": f"picker-{i}", "password": "picker-demo", "deviceId": f"hh-{i}"}
+            "POST",
+            "/api/v1/auth/login",
+            {"username": f"picker-{i}", "password": PASSWORDS["picker"], "deviceId": f"hh-{i}"},
         )
         assert status == 200, body
         tokens.append(json.loads(body)["token"])
@@ -61,7 +63,7 @@ async def pick_scans(base: str, dsn: str) -> list[tuple[int, str, str]]:
     """Release a wave of every open order; one (task, GS1 code, location) per unit to pick."""
     h = Handheld(base)
     status, body = await h.request(
-        "POST", "/api/v1/auth/login", {"username": "supervisor", "password": "supervisor-demo", "deviceId": "sup"}
+        "POST", "/api/v1/auth/login", {"username": "supervisor", "password": PASSWORDS["supervisor"], "deviceId": "sup"}
     )
     assert status == 200, body
     h.headers = f"Authorization: Bearer {json.loads(body)['token']}\r\n"

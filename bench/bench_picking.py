@@ -579,14 +579,14 @@ async def run(args: argparse.Namespace, dsn: str, base: str) -> None:
 
 
 def prepare(url: str, stock_rows: int, order_lines: int) -> None:
-    """The schema, the users picker, supervisor and admin (password NAME-demo) and the warehouse."""
+    """The schema, the users picker, supervisor and admin (passwords in ``PASSWORDS``) and the warehouse."""
     env = {**os.environ, "DATABASE_URL": url}
     subprocess.run([sys.executable, "-m", "udipick.cli", "db", "upgrade"], env=env, check=True, capture_output=True)
     for name in ("picker", "supervisor", "admin"):
         subprocess.run(
             [sys.executable, "-m", "udipick.cli", "users", "add", name, "--role", name],
             env=env,
-            input=f"{name}-demo\n",
+            input=PASSWORDS[name] + "\n",
             text=True,
             check=True,
             capture_output=True,
