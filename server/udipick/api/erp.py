@@ -86,7 +86,7 @@ def _handlers(kind: Kind, bulk_max_body_bytes: int) -> list:
         data: kind.record,
         db: Db,
         actor: CurrentActor,
-        settings: AppSettings,  # type: ignore[valid-type]
+        settings: AppSettings,
     ) -> Response[svc.UpsertResult]:
         tally = await kind.upsert(db, [(1, data)], actor, settings)
         if tally.refusals:

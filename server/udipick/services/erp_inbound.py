@@ -620,7 +620,7 @@ async def _upsert_location(session: AsyncSession, rec: LocationIn, barcode_prefi
         set_={**{k: stmt.excluded[k] for k in values}, "updated_at": func.now()},
     ).returning(Location.id)
     lid = await session.scalar(stmt)
-    return UpsertResult(key, "updated" if current else "created", int(lid))  # type: ignore[arg-type]
+    return UpsertResult(key, "updated" if current else "created", int(lid))
 
 
 # ---- documents -----------------------------------------------------------------------------------

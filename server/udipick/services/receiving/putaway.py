@@ -280,7 +280,7 @@ async def confirm_putaway(
                 lpn=lpn,
                 receipt=number,
                 from_location=from_code,
-                to_location=dest.code,  # type: ignore[arg-type]
+                to_location=dest.code,
                 contents=msgspec.to_builtins(contents),
             ),
         )
