@@ -265,7 +265,7 @@ def _normalise(data: Mapping[str, object]) -> dict[str, Any]:
         raise InvalidLabelData(
             f"Label data cannot be stored: {exc}.", field="data", value=None, reason="type"
         ) from None
-    return out  # type: ignore[no-any-return]
+    return out  # type: ignore[no-any-return]  # to_builtins of a str-keyed dict is a dict; msgspec types it Any
 
 
 def _serialised(kind: str, data: Mapping[str, Any]) -> bool:

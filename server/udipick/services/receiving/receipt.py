@@ -717,7 +717,7 @@ async def _plate_for(
             print_status=ref.status,
         )
     )
-    return Plate(int(container_id), code, ref)  # type: ignore[arg-type]
+    return Plate(int(container_id), code, ref)  # type: ignore[arg-type]  # INSERT ... RETURNING always gives the new id
 
 
 async def _record_damaged(session: AsyncSession, actor: Actor, goods: Goods, inp: ScanInput) -> DamagedRecorded:
