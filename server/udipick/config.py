@@ -159,7 +159,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     _number(env, kw, "UDIPICK_LOGIN_REFUSAL_DELAY_SECONDS", float, 0, 60, "a number of seconds")
     if v := env.get("UDIPICK_TRUST_X_FORWARDED_FOR"):
         kw["trust_x_forwarded_for"] = _bool(v)
-    return Settings(**kw)  # type: ignore[arg-type]
+    return Settings(**kw)  # type: ignore[arg-type]  # each value above was parsed to its field's type
 
 
 def normalize_database_url(url: str) -> str:

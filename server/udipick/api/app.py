@@ -148,7 +148,7 @@ def create_app(settings: Settings, *, database_url: str) -> Litestar:
             "settings": Provide(provide_settings, sync_to_thread=False),
             "labels": Provide(provide_labels, sync_to_thread=False),
         },
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]  # mypy joins the handlers' differing signatures to `function`
         # every JSON body is measured for depth before it is decoded; bulk loads set their own body limit
         request_class=UdipickRequest,
         request_max_body_size=settings.max_body_bytes,

@@ -86,7 +86,7 @@ def _handlers(kind: Kind, bulk_max_body_bytes: int) -> list:
         data: kind.record,
         db: Db,
         actor: CurrentActor,
-        settings: AppSettings,  # type: ignore[valid-type]
+        settings: AppSettings,
     ) -> Response[svc.UpsertResult]:
         tally = await kind.upsert(db, [(1, data)], actor, settings)
         if tally.refusals:
@@ -132,7 +132,7 @@ def _handlers(kind: Kind, bulk_max_body_bytes: int) -> list:
             return load.answer(error, instance=request.url.path)
         return Response(load.total.summary(load.received))
 
-    upsert_one.__annotations__["data"] = JSONBody[kind.record]  # type: ignore[name-defined]
+    upsert_one.__annotations__["data"] = JSONBody[kind.record]  # type: ignore[misc, name-defined]  # the body type is each ERP kind's record, chosen at run time
     one = post(f"/{kind.path}", name=f"erp_{name}_upsert", summary=f"Upsert one {kind.path[:-1]}", **UPSERT_ONE)(
         upsert_one
     )

@@ -135,7 +135,7 @@ def _usual_scans(app: ASGIApp) -> ASGIApp:
                 actor = await actor_for_token(
                     scope["app"].state, token, device.decode("latin-1") if device is not None else None
                 )
-            except Exception:  # noqa: BLE001
+            except Exception:  # noqa: BLE001  (the route looks the token up again and answers the failure)
                 actor = None
         if actor is None or not permits(rule, actor):
             await app(scope, receive, send)

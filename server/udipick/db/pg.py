@@ -93,7 +93,7 @@ async def raw(session: AsyncSession) -> asyncpg.Connection:
         return cached[1]
     conn = await session.connection()
     proxied = await conn.get_raw_connection()
-    driver: asyncpg.Connection = proxied.driver_connection  # type: ignore[assignment]
+    driver: asyncpg.Connection = proxied.driver_connection
     if not driver.is_in_transaction():
         await begin_adapter_transaction(proxied.dbapi_connection)
         if not driver.is_in_transaction():
@@ -183,7 +183,7 @@ async def connection(db: async_sessionmaker) -> AsyncIterator[asyncpg.Connection
     try:
         async with engine.connect() as conn:  # no hot pool (a service called outside the app): the engine's
             proxied = await conn.get_raw_connection()
-            yield proxied.driver_connection  # type: ignore[misc]
+            yield proxied.driver_connection
     except Exception as exc:
         if is_disconnect(exc) and not isinstance(exc, DatabaseUnavailable):
             raise unavailable(exc) from exc

@@ -7,12 +7,12 @@ a new ``db/models_<workflow>.py`` is registered by importing it below.
 from __future__ import annotations
 
 from udipick.db import (
-    models,  # noqa: F401
-    models_outbox,  # noqa: F401
-    models_picking,  # noqa: F401
-    models_printing,  # noqa: F401
-    models_receiving,  # noqa: F401
-    models_replenishment,  # noqa: F401
+    models,  # noqa: F401  (imported to register its tables)
+    models_outbox,  # noqa: F401  (imported to register its tables)
+    models_picking,  # noqa: F401  (imported to register its tables)
+    models_printing,  # noqa: F401  (imported to register its tables)
+    models_receiving,  # noqa: F401  (imported to register its tables)
+    models_replenishment,  # noqa: F401  (imported to register its tables)
 )
 from udipick.db.models import Base
 

@@ -127,7 +127,7 @@ def ineligibility(c: Candidate, *, today: dt.date, min_shelf_life_days: int, all
 _LOCATION_RANK = {"pick": 0, "cold": 0, "bonded": 0, "reserve": 1}
 
 
-def fefo_key(c: Candidate) -> tuple:
+def fefo_key(c: Candidate) -> tuple[bool, dt.date, str, int, int, int]:
     """Earliest expiry first (no expiry last); ties by lot, then pick faces before reserve, then pick path.
 
     Lots compare as Python strings, by code point (SQL that reads lots in this order sorts them

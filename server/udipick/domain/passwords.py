@@ -70,7 +70,8 @@ def check_password(
     name = username.strip().lower()
     if len(name) >= 3 and name in password.lower():
         reasons.append("the password contains the user name")
-    warning, suggestions = "", ()
+    warning = ""
+    suggestions: tuple[str, ...] = ()
     if password.strip() and len(password) <= MAX_LENGTH:
         known = known_words(username, display_name)
         strength = estimate(password[:ESTIMATE_MAX_CHARS], known)

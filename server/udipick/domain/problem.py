@@ -96,7 +96,7 @@ STATUS: dict[type[e.DomainError], int] = {
 def status_for(error: e.DomainError) -> int:
     for cls in type(error).__mro__:
         if cls in STATUS:
-            return STATUS[cls]  # type: ignore[index]
+            return STATUS[cls]
     return 422
 
 

@@ -8,8 +8,15 @@ the cyclic garbage collector need not track them (a collection stops every reque
 
 from __future__ import annotations
 
+from typing import dataclass_transform
+
 import msgspec
 
 
+# msgspec subclasses inherit ``frozen`` from their base at run time, but the ``dataclass_transform`` on
+# ``msgspec.Struct`` tells a type checker that every subclass is mutable unless it says ``frozen=True`` itself.
+# Declaring ``Value`` as a transform of its own, frozen by default, states the run-time truth once (PEP 681: the
+# nearest decorated base wins), so subclasses stay ``class Candidate(Value):``.
+@dataclass_transform(frozen_default=True, field_specifiers=(msgspec.field,))
 class Value(msgspec.Struct, frozen=True, gc=False):
     """Subclass with annotated fields, as a dataclass: ``class Candidate(Value): stock_id: int ...``."""

@@ -168,7 +168,7 @@ async def load(
         [
             (i, erp.LocationIn(code=c, version=1, zone=z, type=t, pick_sequence=s))
             for i, (c, z, t, s) in enumerate(LOCATIONS)
-        ],  # type: ignore[arg-type]
+        ],
         actor,
         barcode_prefix=settings.location_prefix,
     )
@@ -420,7 +420,7 @@ async def _opening_stock(db: async_sessionmaker, actor: Actor, today: dt.date) -
                         .values(item_id=items[item], serial=s, lot_id=lot_id, location_id=locations[loc])
                         .returning(Serial.id)
                     )
-                    movements.append(Movement("receipt", quantity=1, serial_id=serial_id, **common))  # type: ignore[arg-type]
+                    movements.append(Movement("receipt", quantity=1, serial_id=serial_id, **common))
             else:
-                movements.append(Movement("receipt", quantity=qty, **common))  # type: ignore[arg-type]
+                movements.append(Movement("receipt", quantity=qty, **common))
         await post_movements(session, actor, movements)

@@ -570,7 +570,7 @@ async def _warehouse_id(session: AsyncSession, code: str, *, create: bool) -> in
             .on_conflict_do_update(index_elements=["code"], set_={"name": Warehouse.name})
             .returning(Warehouse.id)
         )
-    return int(wid)  # type: ignore[arg-type]
+    return int(wid)  # type: ignore[arg-type]  # found, or made by an upsert whose RETURNING always gives the id
 
 
 async def upsert_locations(
@@ -603,7 +603,7 @@ async def _upsert_location(session: AsyncSession, rec: LocationIn, barcode_prefi
     ).first()
     status = _versioned_status(current.erp_version if current else None, rec.version, "location", key)
     if status == "unchanged":
-        return UpsertResult(key, "unchanged", current.id)  # type: ignore[union-attr]
+        return UpsertResult(key, "unchanged", current.id)  # type: ignore[union-attr]  # only a stored row can be unchanged
     values = {
         "warehouse_id": wid,
         "code": rec.code,
@@ -620,7 +620,7 @@ async def _upsert_location(session: AsyncSession, rec: LocationIn, barcode_prefi
         set_={**{k: stmt.excluded[k] for k in values}, "updated_at": func.now()},
     ).returning(Location.id)
     lid = await session.scalar(stmt)
-    return UpsertResult(key, "updated" if current else "created", int(lid))  # type: ignore[arg-type]
+    return UpsertResult(key, "updated" if current else "created", int(lid))
 
 
 # ---- documents -----------------------------------------------------------------------------------
@@ -685,7 +685,7 @@ async def _upsert_purchase_order(session: AsyncSession, rec: PurchaseOrderIn) ->
     ).first()
     status = _versioned_status(current.erp_version if current else None, rec.version, "purchase order", rec.erp_id)
     if status == "unchanged":
-        return UpsertResult(rec.erp_id, "unchanged", current.id)  # type: ignore[union-attr]
+        return UpsertResult(rec.erp_id, "unchanged", current.id)  # type: ignore[union-attr]  # only a stored row can be unchanged
     values = dict(
         erp_id=rec.erp_id,
         erp_version=rec.version,
@@ -707,7 +707,7 @@ async def _upsert_purchase_order(session: AsyncSession, rec: PurchaseOrderIn) ->
     if current is None:
         doc_id = await session.scalar(insert(InboundDocument).values(values).returning(InboundDocument.id))
         await session.execute(insert(InboundLine), [{**ln, "document_id": doc_id} for ln in lines])
-        return UpsertResult(rec.erp_id, "created", int(doc_id))  # type: ignore[arg-type]
+        return UpsertResult(rec.erp_id, "created", int(doc_id))  # type: ignore[arg-type]  # INSERT ... RETURNING always gives the new id
     if current.status in ("closed", "cancelled"):
         raise Conflict(
             f"purchase order {rec.erp_id} is {current.status} in udipick and cannot change", pointer="/version"
@@ -754,7 +754,7 @@ async def _upsert_sales_order(session: AsyncSession, rec: SalesOrderIn) -> Upser
     ).first()
     status = _versioned_status(current.erp_version if current else None, rec.version, "sales order", rec.erp_id)
     if status == "unchanged":
-        return UpsertResult(rec.erp_id, "unchanged", current.id)  # type: ignore[union-attr]
+        return UpsertResult(rec.erp_id, "unchanged", current.id)  # type: ignore[union-attr]  # only a stored row can be unchanged
     values = dict(
         erp_id=rec.erp_id,
         erp_version=rec.version,
@@ -775,7 +775,7 @@ async def _upsert_sales_order(session: AsyncSession, rec: SalesOrderIn) -> Upser
     if current is None:
         doc_id = await session.scalar(insert(OutboundDocument).values(values).returning(OutboundDocument.id))
         await session.execute(insert(OutboundLine), [{**ln, "document_id": doc_id} for ln in lines])
-        return UpsertResult(rec.erp_id, "created", int(doc_id))  # type: ignore[arg-type]
+        return UpsertResult(rec.erp_id, "created", int(doc_id))  # type: ignore[arg-type]  # INSERT ... RETURNING always gives the new id
     if current.status != "open":
         raise Conflict(
             f"sales order {rec.erp_id} is already {current.status} in udipick; cancel it there before changing it",

@@ -118,7 +118,7 @@ async def add_user(
         await audit(
             session, None, "user.added", "ok", target=f"user:{username}", username="cli", detail={"roles": roles}
         )
-    return int(user_id)  # type: ignore[arg-type]
+    return int(user_id)
 
 
 async def login(

@@ -265,7 +265,7 @@ def _normalise(data: Mapping[str, object]) -> dict[str, Any]:
         raise InvalidLabelData(
             f"Label data cannot be stored: {exc}.", field="data", value=None, reason="type"
         ) from None
-    return out  # type: ignore[no-any-return]
+    return out  # type: ignore[no-any-return]  # to_builtins of a str-keyed dict is a dict; msgspec types it Any
 
 
 def _serialised(kind: str, data: Mapping[str, Any]) -> bool:
@@ -479,7 +479,7 @@ async def _assign(session: AsyncSession, job: PrintJob, printer: Printer | None,
         job.size, job.dpi = printer.label_size, printer.dpi
     job.printer_id, job.printer_name = printer.id, printer.name
     job.status = "queued"
-    job.next_attempt_at = func.now()  # type: ignore[assignment]
+    job.next_attempt_at = func.now()
     job.max_attempts = job.attempts + DEFAULT_MAX_ATTEMPTS
 
 
@@ -707,7 +707,7 @@ async def update_printer(
     printer.dpi, printer.label_size, printer.zone = spec.dpi, spec.label_size, spec.zone
     printer.location_id = await _location_id(session, spec.location)
     printer.active = spec.active
-    printer.updated_at = func.now()  # type: ignore[assignment]
+    printer.updated_at = func.now()
     await session.flush()
     if not spec.active:
         await _park_pending(session, printer.id)
@@ -760,7 +760,7 @@ async def set_device_printer(session: AsyncSession, actor: Actor, device_id: str
         session.add(DevicePrinter(device_id=device_id, printer_id=found.id))
     else:
         existing.printer_id = found.id
-        existing.updated_at = func.now()  # type: ignore[assignment]
+        existing.updated_at = func.now()
     await session.flush()
     await audit(
         session, actor, "printer.device-default", "ok", target=f"device:{device_id}", detail={"printer": printer}

@@ -299,7 +299,7 @@ async def plan(
                             "user": actor.user_id,
                         },
                     )
-                    await emit(session, actor, ReplenishmentCreated(task_id=task_id, quantity=m.quantity, **common))  # type: ignore[arg-type]
+                    await emit(session, actor, ReplenishmentCreated(task_id=task_id, quantity=m.quantity, **common))
                 else:
                     task_id = m.task_id
                     total = await session.scalar(
@@ -312,7 +312,7 @@ async def plan(
                         session,
                         actor,
                         ReplenishmentIncreased(task_id=task_id, quantity=total, added=m.quantity, **common),
-                    )  # type: ignore[arg-type]
+                    )
                 touched.append(task_id)
         if touched:
             result.tasks = [task_of(r) for r in await _task_rows(session, ids=touched)]

@@ -245,7 +245,7 @@ class ScanOut(msgspec.Struct, rename="camel", omit_defaults=True):
 
 def scan_out(scan: Scan, **extra: object) -> ScanOut:
     fields = {f: getattr(scan, f) for f in ScanOut.__struct_fields__ if hasattr(scan, f) and f != "elements"}
-    return ScanOut(elements=[ElementOut(e.ai, e.value) for e in scan.elements], **fields, **extra)  # type: ignore[arg-type]
+    return ScanOut(elements=[ElementOut(e.ai, e.value) for e in scan.elements], **fields, **extra)  # type: ignore[arg-type]  # fields copied by name from Scan, whose types ScanOut repeats
 
 
 async def interpret_scan(db: async_sessionmaker, settings: Settings, raw: str, today: dt.date) -> ScanOut:

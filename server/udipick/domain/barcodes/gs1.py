@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import TypedDict
 
 from biip import ParseError
 from biip.gs1_application_identifiers import GS1ApplicationIdentifier
@@ -247,9 +248,25 @@ def parse_element_strings(text: str, today: dt.date) -> list[Located]:
     return found
 
 
-def fields_from_elements(elements: tuple[Element, ...], today: dt.date) -> dict[str, object]:
+class ScanFields(TypedDict, total=False):
+    """The :class:`~udipick.domain.barcodes.scan.Scan` fields that GS1 element strings fill in."""
+
+    gtin: str
+    content_gtin: str
+    sscc: str
+    lot: str
+    serial: str
+    additional_id: str
+    expiry: dt.date
+    production_date: dt.date
+    best_before: dt.date
+    expiry_time: dt.datetime
+    quantity: int
+
+
+def fields_from_elements(elements: tuple[Element, ...], today: dt.date) -> ScanFields:
     """Scan fields named in GS1 words; values already linted, so dates are valid here."""
-    fields: dict[str, object] = {}
+    fields: ScanFields = {}
     count: str | None = None
     for element in elements:
         ai, value = element.ai, element.value

@@ -20,7 +20,10 @@ A wrong check character is a refusal, never a guess: the symbol may be mis-read.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
+from typing import TypedDict, TypeVar
 
 from udipick.domain.barcodes import dates
 from udipick.domain.barcodes.faults import Fault
@@ -49,6 +52,20 @@ class Hibc:
     expiry: dt.date | None = None
     expiry_time: dt.datetime | None = None
     production_date: dt.date | None = None
+
+
+class _Secondary(TypedDict, total=False):
+    """What secondary data and its supplements carry: the optional fields of :class:`Hibc`."""
+
+    lot: str
+    serial: str
+    quantity: int
+    expiry: dt.date
+    expiry_time: dt.datetime
+    production_date: dt.date
+
+
+_T = TypeVar("_T")
 
 
 def looks_like_hibc(text: str) -> bool:
@@ -101,16 +118,19 @@ def _primary(text: str, at: int) -> tuple[str, str, int]:
     return lic, pcn, int(uom)
 
 
-def _secondary(text: str, at: int, today: dt.date, *, concatenated: bool = False) -> dict[str, object]:
+def _secondary(text: str, at: int, today: dt.date, *, concatenated: bool = False) -> _Secondary:
     """Secondary data without link/check; ``at`` is its index in the whole symbol."""
     slash = text.find("/")
     main, supplements = (text, "") if slash == -1 else (text[:slash], text[slash + 1 :])
-    fields: dict[str, object] = {}
+    fields: _Secondary = {}
     if main.startswith("$$"):
         serial = main.startswith("$$+")
         pos = 3 if serial else 2
         pos = _flags(main, pos, at, today, fields)
-        fields["serial" if serial else "lot"] = main[pos:]
+        if serial:
+            fields["serial"] = main[pos:]
+        else:
+            fields["lot"] = main[pos:]
         _identifier_chars(main, pos, at)
     elif main.startswith("$+"):
         fields["serial"] = main[2:]
@@ -137,14 +157,14 @@ def _identifier_chars(text: str, start: int, at: int) -> None:
             raise Fault(f"character {text[i]!r} is not allowed in an HIBC lot or serial number", at + i)
 
 
-def _date(build, at: int):  # noqa: ANN001, ANN202
+def _date(build: Callable[[], _T], at: int) -> _T:
     try:
         return build()
     except dates.DateFault as exc:
         raise Fault(f"HIBC date: {exc.reason}", at + exc.offset) from None
 
 
-def _flags(text: str, pos: int, at: int, today: dt.date, fields: dict[str, object]) -> int:
+def _flags(text: str, pos: int, at: int, today: dt.date, fields: _Secondary) -> int:
     """Quantity and expiry flags after ``$$``; returns where the lot/serial starts."""
     flag = text[pos : pos + 1]
     if flag in ("8", "9"):
@@ -198,7 +218,8 @@ def _with_hour(day: dt.date, hh: str, offset: int) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, hour)
 
 
-def _dated(text: str, pos: int, width: int, at: int, fields: dict[str, object], build) -> int:  # noqa: ANN001
+def _dated(text: str, pos: int, width: int, at: int, fields: _Secondary, build: Callable[[str], dt.date]) -> int:
+    """``build`` reads the digits; a date with an hour comes back as a ``datetime``."""
     part = text[pos : pos + width]
     if len(part) < width:
         raise Fault(f"HIBC expiry date needs {width} digits", at + pos + len(part))
@@ -214,7 +235,7 @@ def _dated(text: str, pos: int, width: int, at: int, fields: dict[str, object], 
     return pos + width
 
 
-def _supplements(text: str, at: int, fields: dict[str, object]) -> None:
+def _supplements(text: str, at: int, fields: _Secondary) -> None:
     pos = 0
     for part in text.split("/"):
         part_at = at + pos
@@ -226,7 +247,10 @@ def _supplements(text: str, at: int, fields: dict[str, object]) -> None:
             value = part[3:]
             if len(value) != 8 or not value.isdigit():
                 raise Fault(f"HIBC /{part[:3]} date must be YYYYMMDD", part_at + 3)
-            day = _date(lambda v=value: dates.yyyymmdd(v), part_at + 3)
-            fields["production_date" if part.startswith("16D") else "expiry"] = day
+            day = _date(partial(dates.yyyymmdd, value), part_at + 3)
+            if part.startswith("16D"):
+                fields["production_date"] = day
+            else:
+                fields["expiry"] = day
         else:
             raise Fault(f"HIBC supplemental data field {part[:3]!r} is not supported", part_at)

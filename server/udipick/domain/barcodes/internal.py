@@ -5,15 +5,20 @@ They are told apart by a configurable prefix; the rest of the data is the code.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from udipick.domain.barcodes.faults import Fault
 from udipick.domain.barcodes.scan import ScanConfig
+
+#: the :data:`~udipick.domain.barcodes.scan.ScanKind` of each of udipick's own labels
+InternalKind = Literal["location", "lpn", "tote", "badge"]
 
 _ALLOWED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._/")
 
 
-def match_internal(text: str, config: ScanConfig) -> tuple[str, str] | None:
+def match_internal(text: str, config: ScanConfig) -> tuple[InternalKind, str] | None:
     """(kind, code) when ``text`` starts with one of the configured prefixes, else None."""
-    prefixes = (
+    prefixes: tuple[tuple[InternalKind, str], ...] = (
         ("location", config.location_prefix),
         ("lpn", config.lpn_prefix),
         ("tote", config.tote_prefix),

@@ -17,7 +17,7 @@ from udipick.domain.barcodes import gs1, hibc
 from udipick.domain.barcodes.digital_link import looks_like_uri, parse_digital_link
 from udipick.domain.barcodes.faults import Fault
 from udipick.domain.barcodes.internal import match_internal
-from udipick.domain.barcodes.scan import Element, Scan, ScanConfig
+from udipick.domain.barcodes.scan import Element, Scan, ScanConfig, ScanKind
 from udipick.domain.barcodes.symbology import GS1_MODES, GTIN_MODES, SymbologyFault, split_symbology
 from udipick.domain.errors import DomainError, UnreadableBarcode
 
@@ -131,7 +131,7 @@ def _gs1(raw: str, body: str, at: int, aim: str | None, today: dt.date, config: 
         index = fault.index if where is None else where[min(fault.index, len(where) - 1)]
         raise Fault(fault.reason, at + index) from None
     elements = tuple(item.element for item in located)
-    kind = "sscc" if len(elements) == 1 and elements[0].ai == "00" else "gs1"
+    kind: ScanKind = "sscc" if len(elements) == 1 and elements[0].ai == "00" else "gs1"
     return Scan(kind=kind, raw=raw, symbology=aim, elements=elements, **gs1.fields_from_elements(elements, today))
 
 

@@ -14,6 +14,10 @@ import functools
 import struct
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # Pillow is imported only when a preview needs the font
+    from PIL.ImageFont import FreeTypeFont
 
 UNITS_PER_EM = 1000
 PIXELS_PER_EM = 40
@@ -27,7 +31,7 @@ SYSTEM_FONTS: tuple[tuple[str, int], ...] = (
 
 
 @functools.lru_cache(maxsize=1)
-def _source_font():  # type: ignore[no-untyped-def]
+def _source_font() -> FreeTypeFont | None:
     from PIL import ImageFont
 
     for path, index in SYSTEM_FONTS:

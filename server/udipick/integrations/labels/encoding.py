@@ -163,7 +163,7 @@ _FNC1 = object()
 
 def _digit_run(tokens: list[object], i: int) -> int:
     n = 0
-    while i + n < len(tokens) and isinstance(tokens[i + n], str) and tokens[i + n].isdigit():  # type: ignore[union-attr]
+    while i + n < len(tokens) and isinstance(token := tokens[i + n], str) and token.isdigit():
         n += 1
     return n
 
@@ -191,7 +191,7 @@ def _encode_code128(tokens: list[object]) -> Code128Data:
         run = _digit_run(tokens, i)
         if set_c:
             if run >= 2:
-                out.append(token + tokens[i + 1])  # type: ignore[operator]
+                out.append(token + tokens[i + 1])  # type: ignore[operator]  # _digit_run found both to be digit strings
                 symbols += 1
                 i += 2
                 continue
@@ -205,7 +205,7 @@ def _encode_code128(tokens: list[object]) -> Code128Data:
             set_c = True
             continue
         if run >= 5:  # odd run: one digit in B, then C for the pairs
-            out.append(token)  # type: ignore[arg-type]
+            out.append(token)  # type: ignore[arg-type]  # _digit_run found it to be a digit string
             symbols += 1
             i += 1
             continue

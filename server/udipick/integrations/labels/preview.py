@@ -11,12 +11,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import zplkit
+from zplkit.output import Scene
 from zplkit.rendering import Limits
 
 from udipick.integrations.labels import _pixelfont
 from udipick.integrations.labels.render import label_dots
+
+if TYPE_CHECKING:  # Pillow is imported only when a gray image is asked for
+    from PIL import Image
 
 _FONT_REFERENCE = re.compile(rb"\^(?:CW[A-Z0-9],|A@[NRIB]?,?[0-9]*,?[0-9]*,)([REBA]:[A-Z0-9_\-]{1,16}\.(?:TTF|TTE))")
 _HEX = re.compile(rb"_([0-9A-Fa-f]{2})")
@@ -61,7 +66,9 @@ def render_png(
     return _scene(zpl, size=size, dpi=dpi, fonts=fonts).png()
 
 
-def render_gray(zpl: bytes, *, size: str = "4x6", dpi: int = 203, fonts: Mapping[str, bytes] | None = None):  # type: ignore[no-untyped-def]
+def render_gray(
+    zpl: bytes, *, size: str = "4x6", dpi: int = 203, fonts: Mapping[str, bytes] | None = None
+) -> Image.Image:
     """The rendered label as a Pillow ``L`` image (for barcode decoding in tests and checks)."""
     from PIL import Image
 
@@ -69,7 +76,7 @@ def render_gray(zpl: bytes, *, size: str = "4x6", dpi: int = 203, fonts: Mapping
     return Image.frombytes("L", (raster.width, raster.height), raster.pixels)
 
 
-def _scene(zpl: bytes, *, size: str, dpi: int, fonts: Mapping[str, bytes] | None):  # type: ignore[no-untyped-def]
+def _scene(zpl: bytes, *, size: str, dpi: int, fonts: Mapping[str, bytes] | None) -> Scene:
     width, height = label_dots(size, dpi)
     source = font_downloads(zpl, fonts) + zpl
     document = zplkit.render(

@@ -280,10 +280,10 @@ async def confirm_putaway(
                 lpn=lpn,
                 receipt=number,
                 from_location=from_code,
-                to_location=dest.code,  # type: ignore[arg-type]
+                to_location=dest.code,
                 contents=msgspec.to_builtins(contents),
             ),
         )
-        return PutawayDone(task_id=task.id, lpn=lpn, from_=from_code, to=dest.code, status="done", contents=contents)  # type: ignore[arg-type]
+        return PutawayDone(task_id=task.id, lpn=lpn, from_=from_code, to=dest.code, status="done", contents=contents)  # type: ignore[arg-type]  # the task's foreign keys guarantee the plate and location codes
 
     return await once(db, client_scan_id, "putaway.confirm", actor, decide_and_write)

@@ -282,7 +282,7 @@ async def start_receipt(
         )
         if doc is not None and doc.status == "open":
             doc.status = "receiving"
-    return await get_receipt(db, int(receipt_id))  # type: ignore[arg-type]
+    return await get_receipt(db, int(receipt_id))
 
 
 # ---- one scan: load, decide (domain.receiving.decide_receipt), write --------------------------------
@@ -422,7 +422,7 @@ async def _load_goods(
     dock = await session.get(Location, receipt.location_id)
     at = OpenReceipt(
         receipt.id, receipt_number(receipt.id), receipt.document_id, receipt.supplier_id, dock.id, dock.zone
-    )  # type: ignore[union-attr]
+    )
     scan = scans.read(inp.raw, settings, today)
     match = await identify_item(session, scan)
     item = _item_facts(match)
@@ -717,7 +717,7 @@ async def _plate_for(
             print_status=ref.status,
         )
     )
-    return Plate(int(container_id), code, ref)  # type: ignore[arg-type]
+    return Plate(int(container_id), code, ref)  # type: ignore[arg-type]  # INSERT ... RETURNING always gives the new id
 
 
 async def _record_damaged(session: AsyncSession, actor: Actor, goods: Goods, inp: ScanInput) -> DamagedRecorded:
@@ -1146,7 +1146,7 @@ async def close_receipt(
                 status=g.status,
                 reasons=g.reasons,
                 location=dock.code,
-                lpn=g.lpn,  # type: ignore[union-attr]
+                lpn=g.lpn,
             )
             for g in await _received_summary(session, receipt.id)
         ]
