@@ -66,7 +66,7 @@ async def pick_scans(base: str, dsn: str) -> list[tuple[int, str, str]]:
         "POST", "/api/v1/auth/login", {"username": "supervisor", "password": PASSWORDS["supervisor"], "deviceId": "sup"}
     )
     assert status == 200, body
-    h.headers = f"Authorization: Bearer {json.loads(body)['token']}\r\n"
+    h.headers = f"Authorization: Bearer {json.loads(body)['token']}\r\nX-Device-Id: sup\r\n"
     status, body = await h.request("POST", "/api/v1/waves", {"maxOrders": 10000})
     assert status == 201, body[:300]
     await h.close()
