@@ -31,6 +31,9 @@ NOT_ON_HANDHELDS = {
     "weak-password",
     "unknown-user",
     "unknown-api-key",
+    # ERP bulk loads only
+    "line-too-long",
+    "bulk-interrupted",
 }
 
 

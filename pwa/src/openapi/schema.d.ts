@@ -5,19 +5,47 @@
 
 
 export interface paths {
-  "/healthz": {
+  "/api/v1/admin/api-keys": {
     /**
-     * Healthz
-     * @description Who may call: public.
+     * Every ERP key, revoked or not (never the key)
+     * @description Who may call: roles: admin; API key scopes: admin.
      */
-    get: operations["HealthzHealthz"];
+    get: operations["ApiV1AdminApiKeysListApiKeys"];
   };
-  "/readyz": {
+  "/api/v1/admin/api-keys/{name}/revoke": {
     /**
-     * Readyz
-     * @description Who may call: public.
+     * Revoke an ERP key for good
+     * @description Who may call: roles: admin; API key scopes: admin.
      */
-    get: operations["ReadyzReadyz"];
+    post: operations["ApiV1AdminApiKeysNameRevokeRevokeApiKey"];
+  };
+  "/api/v1/admin/users": {
+    /**
+     * Every user, active or not
+     * @description Who may call: roles: admin; API key scopes: admin.
+     */
+    get: operations["ApiV1AdminUsersListUsers"];
+  };
+  "/api/v1/admin/users/{username}/activate": {
+    /**
+     * Reactivate a user
+     * @description Who may call: roles: admin; API key scopes: admin.
+     */
+    post: operations["ApiV1AdminUsersUsernameActivateActivateUser"];
+  };
+  "/api/v1/admin/users/{username}/deactivate": {
+    /**
+     * Deactivate a user and end their sign-ins
+     * @description Who may call: roles: admin; API key scopes: admin.
+     */
+    post: operations["ApiV1AdminUsersUsernameDeactivateDeactivateUser"];
+  };
+  "/api/v1/admin/users/{username}/unlock": {
+    /**
+     * UnlockUser
+     * @description Who may call: roles: admin; API key scopes: admin.
+     */
+    post: operations["ApiV1AdminUsersUsernameUnlockUnlockUser"];
   };
   "/api/v1/auth/login": {
     /**
@@ -40,33 +68,38 @@ export interface paths {
      */
     get: operations["ApiV1AuthMeMe"];
   };
-  "/api/v1/admin/users/{username}/unlock": {
+  "/api/v1/counts": {
     /**
-     * UnlockUser
+     * RecordCount
+     * @description Who may call: roles: admin, picker, supervisor.
+     */
+    post: operations["ApiV1CountsRecordCount"];
+  };
+  "/api/v1/device-printers": {
+    /**
+     * ListDevicePrinters
+     * @description Who may call: roles: admin, supervisor; API key scopes: admin.
+     */
+    get: operations["ApiV1DevicePrintersListDevicePrinters"];
+  };
+  "/api/v1/device-printers/{device_id}": {
+    /**
+     * SetDevicePrinter
      * @description Who may call: roles: admin; API key scopes: admin.
      */
-    post: operations["ApiV1AdminUsersUsernameUnlockUnlockUser"];
-  };
-  "/api/v1/scans/interpret": {
+    put: operations["ApiV1DevicePrintersDeviceIdSetDevicePrinter"];
     /**
-     * InterpretScan
-     * @description Who may call: roles: admin, picker, qa, receiver, supervisor; API key scopes: erp:read.
+     * ClearDevicePrinter
+     * @description Who may call: roles: admin; API key scopes: admin.
      */
-    post: operations["ApiV1ScansInterpretInterpretScan"];
+    delete: operations["ApiV1DevicePrintersDeviceIdClearDevicePrinter"];
   };
-  "/api/v1/erp/items": {
+  "/api/v1/epcis/events": {
     /**
-     * Upsert one item
-     * @description Who may call: roles: admin; API key scopes: erp:write.
+     * Events as an EPCIS 2.0 document
+     * @description Who may call: roles: admin, qa; API key scopes: erp:read.
      */
-    post: operations["ApiV1ErpItemsUpsertOne"];
-  };
-  "/api/v1/erp/items/bulk": {
-    /**
-     * Bulk upsert items (NDJSON, one record per line)
-     * @description Who may call: roles: admin; API key scopes: erp:write.
-     */
-    post: operations["ApiV1ErpItemsBulkUpsertBulk"];
+    get: operations["ApiV1EpcisEventsEpcisEvents"];
   };
   "/api/v1/erp/customers": {
     /**
@@ -82,19 +115,26 @@ export interface paths {
      */
     post: operations["ApiV1ErpCustomersBulkUpsertBulk"];
   };
-  "/api/v1/erp/suppliers": {
+  "/api/v1/erp/events": {
     /**
-     * Upsert one supplier
-     * @description Who may call: roles: admin; API key scopes: erp:write.
+     * Events after a position (NDJSON)
+     * @description Who may call: roles: admin; API key scopes: erp:read.
      */
-    post: operations["ApiV1ErpSuppliersUpsertOne"];
+    get: operations["ApiV1ErpEventsEventsBatch"];
   };
-  "/api/v1/erp/suppliers/bulk": {
+  "/api/v1/erp/items": {
     /**
-     * Bulk upsert suppliers (NDJSON, one record per line)
+     * Upsert one item
      * @description Who may call: roles: admin; API key scopes: erp:write.
      */
-    post: operations["ApiV1ErpSuppliersBulkUpsertBulk"];
+    post: operations["ApiV1ErpItemsUpsertOne"];
+  };
+  "/api/v1/erp/items/bulk": {
+    /**
+     * Bulk upsert items (NDJSON, one record per line)
+     * @description Who may call: roles: admin; API key scopes: erp:write.
+     */
+    post: operations["ApiV1ErpItemsBulkUpsertBulk"];
   };
   "/api/v1/erp/locations": {
     /**
@@ -138,40 +178,109 @@ export interface paths {
      */
     post: operations["ApiV1ErpSalesOrdersBulkUpsertBulk"];
   };
-  "/api/v1/admin/users": {
+  "/api/v1/erp/stock": {
     /**
-     * Every user, active or not
-     * @description Who may call: roles: admin; API key scopes: admin.
+     * Stock snapshot (CSV or NDJSON)
+     * @description Who may call: roles: admin; API key scopes: erp:read.
      */
-    get: operations["ApiV1AdminUsersListUsers"];
+    get: operations["ApiV1ErpStockStockSnapshot"];
   };
-  "/api/v1/admin/users/{username}/deactivate": {
+  "/api/v1/erp/stock/reconciliation": {
     /**
-     * Deactivate a user and end their sign-ins
-     * @description Who may call: roles: admin; API key scopes: admin.
+     * Compare ERP stock
+     * @description Who may call: roles: admin; API key scopes: erp:read.
      */
-    post: operations["ApiV1AdminUsersUsernameDeactivateDeactivateUser"];
+    post: operations["ApiV1ErpStockReconciliationStockReconciliation"];
   };
-  "/api/v1/admin/users/{username}/activate": {
+  "/api/v1/erp/stream/subscribers": {
     /**
-     * Reactivate a user
+     * WebSocket subscribers and how far behind they are
      * @description Who may call: roles: admin; API key scopes: admin.
      */
-    post: operations["ApiV1AdminUsersUsernameActivateActivateUser"];
+    get: operations["ApiV1ErpStreamSubscribersStreamSubscribers"];
   };
-  "/api/v1/admin/api-keys": {
+  "/api/v1/erp/suppliers": {
     /**
-     * Every ERP key, revoked or not (never the key)
-     * @description Who may call: roles: admin; API key scopes: admin.
+     * Upsert one supplier
+     * @description Who may call: roles: admin; API key scopes: erp:write.
      */
-    get: operations["ApiV1AdminApiKeysListApiKeys"];
+    post: operations["ApiV1ErpSuppliersUpsertOne"];
   };
-  "/api/v1/admin/api-keys/{name}/revoke": {
+  "/api/v1/erp/suppliers/bulk": {
     /**
-     * Revoke an ERP key for good
+     * Bulk upsert suppliers (NDJSON, one record per line)
+     * @description Who may call: roles: admin; API key scopes: erp:write.
+     */
+    post: operations["ApiV1ErpSuppliersBulkUpsertBulk"];
+  };
+  "/api/v1/erp/webhooks": {
+    /**
+     * Webhook subscriptions and their backlog
      * @description Who may call: roles: admin; API key scopes: admin.
      */
-    post: operations["ApiV1AdminApiKeysNameRevokeRevokeApiKey"];
+    get: operations["ApiV1ErpWebhooksListWebhooks"];
+    /**
+     * Subscribe a URL to events
+     * @description Who may call: roles: admin; API key scopes: admin.
+     */
+    post: operations["ApiV1ErpWebhooksCreateWebhook"];
+  };
+  "/api/v1/erp/webhooks/deliveries/{delivery_id}": {
+    /**
+     * One delivery with every attempt
+     * @description Who may call: roles: admin; API key scopes: admin.
+     */
+    get: operations["ApiV1ErpWebhooksDeliveriesDeliveryIdGetWebhookDelivery"];
+  };
+  "/api/v1/erp/webhooks/{subscription_id}": {
+    /**
+     * One webhook subscription
+     * @description Who may call: roles: admin; API key scopes: admin.
+     */
+    get: operations["ApiV1ErpWebhooksSubscriptionIdGetWebhook"];
+    /**
+     * Remove a subscription
+     * @description Who may call: roles: admin; API key scopes: admin.
+     */
+    delete: operations["ApiV1ErpWebhooksSubscriptionIdDeleteWebhook"];
+    /**
+     * Change or pause a subscription
+     * @description Who may call: roles: admin; API key scopes: admin.
+     */
+    patch: operations["ApiV1ErpWebhooksSubscriptionIdUpdateWebhook"];
+  };
+  "/api/v1/erp/webhooks/{subscription_id}/deliveries": {
+    /**
+     * Deliveries of a subscription (filter by status)
+     * @description Who may call: roles: admin; API key scopes: admin.
+     */
+    get: operations["ApiV1ErpWebhooksSubscriptionIdDeliveriesListWebhookDeliveries"];
+  };
+  "/api/v1/erp/webhooks/{subscription_id}/replay": {
+    /**
+     * Send deliveries again (dead letters, chosen ids, or everything from a position)
+     * @description Who may call: roles: admin; API key scopes: admin.
+     */
+    post: operations["ApiV1ErpWebhooksSubscriptionIdReplayReplayWebhook"];
+  };
+  "/api/v1/holds": {
+    /**
+     * ListHolds
+     * @description Who may call: roles: admin, picker, qa, receiver, supervisor.
+     */
+    get: operations["ApiV1HoldsListHolds"];
+    /**
+     * PlaceHold
+     * @description Who may call: roles: admin, qa, supervisor.
+     */
+    post: operations["ApiV1HoldsPlaceHold"];
+  };
+  "/api/v1/holds/{hold_id}/release": {
+    /**
+     * ReleaseHold
+     * @description Who may call: roles: qa, supervisor.
+     */
+    post: operations["ApiV1HoldsHoldIdReleaseReleaseHold"];
   };
   "/api/v1/labels": {
     /**
@@ -180,6 +289,13 @@ export interface paths {
      */
     get: operations["ApiV1LabelsListLabels"];
   };
+  "/api/v1/labels/{kind}/preview.png": {
+    /**
+     * PreviewLabel
+     * @description Who may call: roles: admin, picker, qa, receiver, supervisor.
+     */
+    get: operations["ApiV1LabelsKindPreviewPngPreviewLabel"];
+  };
   "/api/v1/labels/{kind}/print": {
     /**
      * PrintLabel
@@ -187,12 +303,61 @@ export interface paths {
      */
     post: operations["ApiV1LabelsKindPrintPrintLabel"];
   };
-  "/api/v1/labels/{kind}/preview.png": {
+  "/api/v1/packing/packages": {
     /**
-     * PreviewLabel
-     * @description Who may call: roles: admin, picker, qa, receiver, supervisor.
+     * OpenPackage
+     * @description Who may call: roles: admin, picker, supervisor.
      */
-    get: operations["ApiV1LabelsKindPreviewPngPreviewLabel"];
+    post: operations["ApiV1PackingPackagesOpenPackage"];
+  };
+  "/api/v1/packing/packages/{sscc}/close": {
+    /**
+     * ClosePackage
+     * @description Who may call: roles: admin, picker, supervisor.
+     */
+    post: operations["ApiV1PackingPackagesSsccCloseClosePackage"];
+  };
+  "/api/v1/packing/packages/{sscc}/scans": {
+    /**
+     * PackScan
+     * @description Who may call: roles: admin, picker, supervisor.
+     */
+    post: operations["ApiV1PackingPackagesSsccScansPackScan"];
+  };
+  "/api/v1/picking/tasks": {
+    /**
+     * ListTasks
+     * @description Who may call: roles: admin, picker, supervisor.
+     */
+    get: operations["ApiV1PickingTasksListTasks"];
+  };
+  "/api/v1/picking/tasks/{task_id}/location": {
+    /**
+     * CheckLocation
+     * @description Who may call: roles: admin, picker, supervisor.
+     */
+    post: operations["ApiV1PickingTasksTaskIdLocationCheckLocation"];
+  };
+  "/api/v1/picking/tasks/{task_id}/override": {
+    /**
+     * OverrideFefo
+     * @description Who may call: roles: admin, picker, supervisor.
+     */
+    post: operations["ApiV1PickingTasksTaskIdOverrideOverrideFefo"];
+  };
+  "/api/v1/picking/tasks/{task_id}/scans": {
+    /**
+     * ScanItem
+     * @description Who may call: roles: admin, picker, supervisor.
+     */
+    post: operations["ApiV1PickingTasksTaskIdScansScanItem"];
+  };
+  "/api/v1/picking/tasks/{task_id}/short": {
+    /**
+     * ReportShort
+     * @description Who may call: roles: admin, picker, supervisor.
+     */
+    post: operations["ApiV1PickingTasksTaskIdShortReportShort"];
   };
   "/api/v1/print-jobs": {
     /**
@@ -253,109 +418,47 @@ export interface paths {
      */
     delete: operations["ApiV1PrintersNameRemovePrinter"];
   };
-  "/api/v1/device-printers": {
+  "/api/v1/putaway/identify": {
     /**
-     * ListDevicePrinters
-     * @description Who may call: roles: admin, supervisor; API key scopes: admin.
+     * IdentifyPutaway
+     * @description Who may call: roles: admin, receiver, supervisor.
      */
-    get: operations["ApiV1DevicePrintersListDevicePrinters"];
+    post: operations["ApiV1PutawayIdentifyIdentifyPutaway"];
   };
-  "/api/v1/device-printers/{device_id}": {
+  "/api/v1/putaway/tasks": {
     /**
-     * SetDevicePrinter
-     * @description Who may call: roles: admin; API key scopes: admin.
+     * PutawayTasks
+     * @description Who may call: roles: admin, receiver, supervisor.
      */
-    put: operations["ApiV1DevicePrintersDeviceIdSetDevicePrinter"];
-    /**
-     * ClearDevicePrinter
-     * @description Who may call: roles: admin; API key scopes: admin.
-     */
-    delete: operations["ApiV1DevicePrintersDeviceIdClearDevicePrinter"];
+    get: operations["ApiV1PutawayTasksPutawayTasks"];
   };
-  "/api/v1/erp/events": {
+  "/api/v1/putaway/tasks/{task_id}/confirm": {
     /**
-     * Events after a position (NDJSON)
-     * @description Who may call: roles: admin; API key scopes: erp:read.
+     * ConfirmPutaway
+     * @description Who may call: roles: admin, receiver, supervisor.
      */
-    get: operations["ApiV1ErpEventsEventsBatch"];
+    post: operations["ApiV1PutawayTasksTaskIdConfirmConfirmPutaway"];
   };
-  "/api/v1/erp/stock": {
+  "/api/v1/qc/lots/{lot_id}/reject": {
     /**
-     * Stock snapshot (CSV or NDJSON)
-     * @description Who may call: roles: admin; API key scopes: erp:read.
+     * RejectLot
+     * @description Who may call: roles: qa.
      */
-    get: operations["ApiV1ErpStockStockSnapshot"];
+    post: operations["ApiV1QcLotsLotIdRejectRejectLot"];
   };
-  "/api/v1/erp/stock/reconciliation": {
+  "/api/v1/qc/lots/{lot_id}/release": {
     /**
-     * Compare ERP stock
-     * @description Who may call: roles: admin; API key scopes: erp:read.
+     * ReleaseLot
+     * @description Who may call: roles: qa.
      */
-    post: operations["ApiV1ErpStockReconciliationStockReconciliation"];
+    post: operations["ApiV1QcLotsLotIdReleaseReleaseLot"];
   };
-  "/api/v1/erp/webhooks": {
+  "/api/v1/qc/quarantine": {
     /**
-     * Webhook subscriptions and their backlog
-     * @description Who may call: roles: admin; API key scopes: admin.
+     * Quarantine
+     * @description Who may call: roles: qa.
      */
-    get: operations["ApiV1ErpWebhooksListWebhooks"];
-    /**
-     * Subscribe a URL to events
-     * @description Who may call: roles: admin; API key scopes: admin.
-     */
-    post: operations["ApiV1ErpWebhooksCreateWebhook"];
-  };
-  "/api/v1/erp/webhooks/{subscription_id}": {
-    /**
-     * One webhook subscription
-     * @description Who may call: roles: admin; API key scopes: admin.
-     */
-    get: operations["ApiV1ErpWebhooksSubscriptionIdGetWebhook"];
-    /**
-     * Remove a subscription
-     * @description Who may call: roles: admin; API key scopes: admin.
-     */
-    delete: operations["ApiV1ErpWebhooksSubscriptionIdDeleteWebhook"];
-    /**
-     * Change or pause a subscription
-     * @description Who may call: roles: admin; API key scopes: admin.
-     */
-    patch: operations["ApiV1ErpWebhooksSubscriptionIdUpdateWebhook"];
-  };
-  "/api/v1/erp/webhooks/{subscription_id}/deliveries": {
-    /**
-     * Deliveries of a subscription (filter by status)
-     * @description Who may call: roles: admin; API key scopes: admin.
-     */
-    get: operations["ApiV1ErpWebhooksSubscriptionIdDeliveriesListWebhookDeliveries"];
-  };
-  "/api/v1/erp/webhooks/deliveries/{delivery_id}": {
-    /**
-     * One delivery with every attempt
-     * @description Who may call: roles: admin; API key scopes: admin.
-     */
-    get: operations["ApiV1ErpWebhooksDeliveriesDeliveryIdGetWebhookDelivery"];
-  };
-  "/api/v1/erp/webhooks/{subscription_id}/replay": {
-    /**
-     * Send deliveries again (dead letters, chosen ids, or everything from a position)
-     * @description Who may call: roles: admin; API key scopes: admin.
-     */
-    post: operations["ApiV1ErpWebhooksSubscriptionIdReplayReplayWebhook"];
-  };
-  "/api/v1/erp/stream/subscribers": {
-    /**
-     * WebSocket subscribers and how far behind they are
-     * @description Who may call: roles: admin; API key scopes: admin.
-     */
-    get: operations["ApiV1ErpStreamSubscribersStreamSubscribers"];
-  };
-  "/api/v1/epcis/events": {
-    /**
-     * Events as an EPCIS 2.0 document
-     * @description Who may call: roles: admin, qa; API key scopes: erp:read.
-     */
-    get: operations["ApiV1EpcisEventsEpcisEvents"];
+    get: operations["ApiV1QcQuarantineQuarantine"];
   };
   "/api/v1/receipts": {
     /**
@@ -376,12 +479,12 @@ export interface paths {
      */
     get: operations["ApiV1ReceiptsReceiptIdGetReceipt"];
   };
-  "/api/v1/receipts/{receipt_id}/scans": {
+  "/api/v1/receipts/{receipt_id}/close": {
     /**
-     * ScanReceipt
+     * CloseReceipt
      * @description Who may call: roles: admin, receiver, supervisor.
      */
-    post: operations["ApiV1ReceiptsReceiptIdScansScanReceipt"];
+    post: operations["ApiV1ReceiptsReceiptIdCloseCloseReceipt"];
   };
   "/api/v1/receipts/{receipt_id}/discrepancies": {
     /**
@@ -390,164 +493,12 @@ export interface paths {
      */
     post: operations["ApiV1ReceiptsReceiptIdDiscrepanciesRecordDiscrepancy"];
   };
-  "/api/v1/receipts/{receipt_id}/close": {
+  "/api/v1/receipts/{receipt_id}/scans": {
     /**
-     * CloseReceipt
+     * ScanReceipt
      * @description Who may call: roles: admin, receiver, supervisor.
      */
-    post: operations["ApiV1ReceiptsReceiptIdCloseCloseReceipt"];
-  };
-  "/api/v1/putaway/tasks": {
-    /**
-     * PutawayTasks
-     * @description Who may call: roles: admin, receiver, supervisor.
-     */
-    get: operations["ApiV1PutawayTasksPutawayTasks"];
-  };
-  "/api/v1/putaway/identify": {
-    /**
-     * IdentifyPutaway
-     * @description Who may call: roles: admin, receiver, supervisor.
-     */
-    post: operations["ApiV1PutawayIdentifyIdentifyPutaway"];
-  };
-  "/api/v1/putaway/tasks/{task_id}/confirm": {
-    /**
-     * ConfirmPutaway
-     * @description Who may call: roles: admin, receiver, supervisor.
-     */
-    post: operations["ApiV1PutawayTasksTaskIdConfirmConfirmPutaway"];
-  };
-  "/api/v1/qc/quarantine": {
-    /**
-     * Quarantine
-     * @description Who may call: roles: qa.
-     */
-    get: operations["ApiV1QcQuarantineQuarantine"];
-  };
-  "/api/v1/qc/lots/{lot_id}/release": {
-    /**
-     * ReleaseLot
-     * @description Who may call: roles: qa.
-     */
-    post: operations["ApiV1QcLotsLotIdReleaseReleaseLot"];
-  };
-  "/api/v1/qc/lots/{lot_id}/reject": {
-    /**
-     * RejectLot
-     * @description Who may call: roles: qa.
-     */
-    post: operations["ApiV1QcLotsLotIdRejectRejectLot"];
-  };
-  "/api/v1/waves": {
-    /**
-     * ReleaseWave
-     * @description Who may call: roles: admin, supervisor.
-     */
-    post: operations["ApiV1WavesReleaseWave"];
-  };
-  "/api/v1/picking/tasks": {
-    /**
-     * ListTasks
-     * @description Who may call: roles: admin, picker, supervisor.
-     */
-    get: operations["ApiV1PickingTasksListTasks"];
-  };
-  "/api/v1/picking/tasks/{task_id}/location": {
-    /**
-     * CheckLocation
-     * @description Who may call: roles: admin, picker, supervisor.
-     */
-    post: operations["ApiV1PickingTasksTaskIdLocationCheckLocation"];
-  };
-  "/api/v1/picking/tasks/{task_id}/scans": {
-    /**
-     * ScanItem
-     * @description Who may call: roles: admin, picker, supervisor.
-     */
-    post: operations["ApiV1PickingTasksTaskIdScansScanItem"];
-  };
-  "/api/v1/picking/tasks/{task_id}/override": {
-    /**
-     * OverrideFefo
-     * @description Who may call: roles: admin, picker, supervisor.
-     */
-    post: operations["ApiV1PickingTasksTaskIdOverrideOverrideFefo"];
-  };
-  "/api/v1/picking/tasks/{task_id}/short": {
-    /**
-     * ReportShort
-     * @description Who may call: roles: admin, picker, supervisor.
-     */
-    post: operations["ApiV1PickingTasksTaskIdShortReportShort"];
-  };
-  "/api/v1/waves/{wave_id}/totes": {
-    /**
-     * AssignTote
-     * @description Who may call: roles: admin, picker, supervisor.
-     */
-    post: operations["ApiV1WavesWaveIdTotesAssignTote"];
-  };
-  "/api/v1/holds": {
-    /**
-     * ListHolds
-     * @description Who may call: roles: admin, picker, qa, receiver, supervisor.
-     */
-    get: operations["ApiV1HoldsListHolds"];
-    /**
-     * PlaceHold
-     * @description Who may call: roles: admin, qa, supervisor.
-     */
-    post: operations["ApiV1HoldsPlaceHold"];
-  };
-  "/api/v1/holds/{hold_id}/release": {
-    /**
-     * ReleaseHold
-     * @description Who may call: roles: qa, supervisor.
-     */
-    post: operations["ApiV1HoldsHoldIdReleaseReleaseHold"];
-  };
-  "/api/v1/packing/packages": {
-    /**
-     * OpenPackage
-     * @description Who may call: roles: admin, picker, supervisor.
-     */
-    post: operations["ApiV1PackingPackagesOpenPackage"];
-  };
-  "/api/v1/packing/packages/{sscc}/scans": {
-    /**
-     * PackScan
-     * @description Who may call: roles: admin, picker, supervisor.
-     */
-    post: operations["ApiV1PackingPackagesSsccScansPackScan"];
-  };
-  "/api/v1/packing/packages/{sscc}/close": {
-    /**
-     * ClosePackage
-     * @description Who may call: roles: admin, picker, supervisor.
-     */
-    post: operations["ApiV1PackingPackagesSsccCloseClosePackage"];
-  };
-  "/api/v1/shipments": {
-    /**
-     * ShipOrder
-     * @description Who may call: roles: admin, picker, supervisor.
-     */
-    post: operations["ApiV1ShipmentsShipOrder"];
-  };
-  "/api/v1/counts": {
-    /**
-     * RecordCount
-     * @description Who may call: roles: admin, picker, supervisor.
-     */
-    post: operations["ApiV1CountsRecordCount"];
-  };
-  "/api/v1/replenishment/tasks": {
-    /**
-     * ListTasks
-     * @description Who may call: roles: admin, picker, receiver, supervisor.
-     */
-    get: operations["ApiV1ReplenishmentTasksListTasks"];
+    post: operations["ApiV1ReceiptsReceiptIdScansScanReceipt"];
   };
   "/api/v1/replenishment/plan": {
     /**
@@ -556,12 +507,12 @@ export interface paths {
      */
     post: operations["ApiV1ReplenishmentPlanPlan"];
   };
-  "/api/v1/replenishment/tasks/{task_id}/confirm": {
+  "/api/v1/replenishment/tasks": {
     /**
-     * Confirm
+     * ListTasks
      * @description Who may call: roles: admin, picker, receiver, supervisor.
      */
-    post: operations["ApiV1ReplenishmentTasksTaskIdConfirmConfirm"];
+    get: operations["ApiV1ReplenishmentTasksListTasks"];
   };
   "/api/v1/replenishment/tasks/{task_id}/cancel": {
     /**
@@ -569,6 +520,55 @@ export interface paths {
      * @description Who may call: roles: admin, supervisor.
      */
     post: operations["ApiV1ReplenishmentTasksTaskIdCancelCancel"];
+  };
+  "/api/v1/replenishment/tasks/{task_id}/confirm": {
+    /**
+     * Confirm
+     * @description Who may call: roles: admin, picker, receiver, supervisor.
+     */
+    post: operations["ApiV1ReplenishmentTasksTaskIdConfirmConfirm"];
+  };
+  "/api/v1/scans/interpret": {
+    /**
+     * InterpretScan
+     * @description Who may call: roles: admin, picker, qa, receiver, supervisor; API key scopes: erp:read.
+     */
+    post: operations["ApiV1ScansInterpretInterpretScan"];
+  };
+  "/api/v1/shipments": {
+    /**
+     * ShipOrder
+     * @description Who may call: roles: admin, picker, supervisor.
+     */
+    post: operations["ApiV1ShipmentsShipOrder"];
+  };
+  "/api/v1/waves": {
+    /**
+     * ReleaseWave
+     * @description Who may call: roles: admin, supervisor.
+     */
+    post: operations["ApiV1WavesReleaseWave"];
+  };
+  "/api/v1/waves/{wave_id}/totes": {
+    /**
+     * AssignTote
+     * @description Who may call: roles: admin, picker, supervisor.
+     */
+    post: operations["ApiV1WavesWaveIdTotesAssignTote"];
+  };
+  "/healthz": {
+    /**
+     * Healthz
+     * @description Who may call: public.
+     */
+    get: operations["HealthzHealthz"];
+  };
+  "/readyz": {
+    /**
+     * Readyz
+     * @description Who may call: public.
+     */
+    get: operations["ReadyzReadyz"];
   };
 }
 
@@ -586,31 +586,31 @@ export interface components {
     };
     /** ApiKeySummary */
     ApiKeySummary: {
-      name: string;
-      prefix: string;
-      scopes: string[];
       /** Format: date-time */
       createdAt: string;
+      name: string;
+      prefix: string;
       revokedAt: string | null;
+      scopes: string[];
     };
     /** AttemptOut */
     AttemptOut: {
       /** Format: date-time */
       attemptedAt: string;
-      statusCode: number | null;
-      error: string | null;
       durationMs: number;
+      error: string | null;
       relay: string | null;
+      statusCode: number | null;
     };
     /** BulkSummary */
     BulkSummary: {
-      received: number;
       created: number;
-      updated: number;
-      unchanged: number;
-      refused: number;
       problems: components["schemas"]["Problem"][];
+      received: number;
+      refused: number;
       results: components["schemas"]["LineResult"][];
+      unchanged: number;
+      updated: number;
     };
     /** CancelIn */
     CancelIn: {
@@ -618,34 +618,34 @@ export interface components {
     };
     /** CancelledTask */
     CancelledTask: {
-      taskId: number;
-      number: string;
-      /** @enum {string} */
-      status: "open" | "done" | "cancelled";
-      waveId: number | null;
-      item: components["schemas"]["TaskItem"];
-      lot: string | null;
-      expiry: string | null;
-      from: components["schemas"]["TaskLocation"];
-      to: components["schemas"]["TaskLocation"];
-      quantity: number;
-      moved: number;
-      remaining: number;
-      reason: string;
+      cancelReason: string | null;
+      cancelledAt: string | null;
       createdAt: string;
       doneAt: string | null;
-      cancelledAt: string | null;
-      cancelReason: string | null;
+      expiry: string | null;
+      from: components["schemas"]["TaskLocation"];
+      item: components["schemas"]["TaskItem"];
+      lot: string | null;
+      moved: number;
+      number: string;
+      quantity: number;
+      reason: string;
       released: number;
+      remaining: number;
+      /** @enum {string} */
+      status: "open" | "done" | "cancelled";
+      taskId: number;
+      to: components["schemas"]["TaskLocation"];
+      waveId: number | null;
     };
     /** CartonLine */
     CartonLine: {
+      expiry: string | null;
       gtin: string;
       item: string;
       lot: string | null;
-      expiry: string | null;
-      serial: string | null;
       quantity: number;
+      serial: string | null;
     };
     /** CloseReceiptIn */
     CloseReceiptIn: {
@@ -656,87 +656,87 @@ export interface components {
       /** Format: uuid */
       clientScanId: string;
       fromLocationRaw: string;
+      quantity?: number | null;
       raw: string;
       toLocationRaw: string;
-      quantity?: number | null;
     };
     /** ContentLine */
     ContentLine: {
-      item: string;
       gtin: string;
+      item: string;
       lot: string | null;
-      serial: string | null;
       quantity: number;
+      serial: string | null;
       status: string;
     };
     /** CountIn */
     CountIn: {
       /** Format: uuid */
       clientScanId: string;
-      location: string;
       item: string;
       lines?: components["schemas"]["CountLineIn"][];
+      location: string;
     };
     /** CountLineIn */
     CountLineIn: {
-      quantity: number;
       lot?: string | null;
+      quantity: number;
       serial?: string | null;
     };
     /** CountResult */
     CountResult: {
-      location: string;
-      item: string;
-      gtin: string;
-      lines: components["schemas"]["CountedLine"][];
       adjusted: number;
       blocksCleared: number;
+      gtin: string;
+      item: string;
+      lines: components["schemas"]["CountedLine"][];
+      location: string;
     };
     /** CountedLine */
     CountedLine: {
-      lot: string | null;
-      serial: string | null;
-      expected: number;
       counted: number;
       difference: number;
+      expected: number;
+      lot: string | null;
+      serial: string | null;
     };
     /** CustomerIn */
     CustomerIn: {
       erpId: string;
-      version: number;
-      name: string;
       gln?: string | null;
       /** @default 0 */
       minShelfLifeDays?: number;
+      name: string;
+      version: number;
     };
     /** DamagedRecorded */
     DamagedRecorded: {
       accepted: boolean;
       damaged: boolean;
-      receipt: string;
       item: components["schemas"]["ItemSummary"];
-      units: number;
-      lot: string | null;
-      serial: string | null;
-      reason: string;
       line: components["schemas"]["LineProgress"] | null;
+      lot: string | null;
+      reason: string;
+      receipt: string;
+      serial: string | null;
+      units: number;
     };
     /** DeliveryOut */
     DeliveryOut: {
-      id: number;
-      subscriptionId: number;
-      position: number;
+      attemptLog?: components["schemas"]["AttemptOut"][] | null;
+      attempts: number;
+      deliveredAt: string | null;
       /** Format: uuid */
       eventId: string;
       eventType: string;
-      status: string;
-      attempts: number;
+      id: number;
+      lastError: string | null;
+      lastStatusCode: number | null;
       /** Format: date-time */
       nextAttemptAt: string;
-      lastStatusCode: number | null;
-      lastError: string | null;
-      deliveredAt: string | null;
-      attemptLog?: components["schemas"]["AttemptOut"][] | null;
+      position: number;
+      status: string;
+      subscriptionId: number;
     };
     /** DevicePrinterIn */
     DevicePrinterIn: {
@@ -749,45 +749,45 @@ export interface components {
     };
     /** Difference */
     Difference: {
-      item: string;
-      erpQuantity: number;
-      udipickQuantity: number;
       difference: number;
+      erpQuantity: number;
+      item: string;
+      location?: string | null;
       lot?: string | null;
       serial?: string | null;
-      location?: string | null;
       status?: string | null;
+      udipickQuantity: number;
     };
     /** DiscrepancyIn */
     DiscrepancyIn: {
+      item?: string | null;
       /** @enum {string} */
       kind: "short" | "over" | "damaged";
+      lineNo?: number | null;
+      lot?: string | null;
       quantity: number;
       reason: string;
-      lineNo?: number | null;
-      item?: string | null;
-      lot?: string | null;
     };
     /** DiscrepancyView */
     DiscrepancyView: {
+      deviceId: string | null;
+      gtin: string | null;
       id: number;
+      item: string | null;
       kind: string;
       lineNo: number | null;
-      item: string | null;
-      gtin: string | null;
       lot: string | null;
-      serial: string | null;
       quantity: number | null;
       reason: string;
-      recordedBy: string;
-      deviceId: string | null;
       recordedAt: string;
+      recordedBy: string;
+      serial: string | null;
     };
     /** DocumentRef */
     DocumentRef: {
       erpId: string;
-      number: string;
       kind: string;
+      number: string;
       status: string;
     };
     /** ElementOut */
@@ -797,8 +797,8 @@ export interface components {
     };
     /** EpcisBizTransaction */
     EpcisBizTransaction: {
-      type?: string;
       bizTransaction: string;
+      type?: string;
     };
     /** EpcisBody */
     EpcisBody: {
@@ -807,11 +807,11 @@ export interface components {
     /** EpcisDocument */
     EpcisDocument: {
       "@context": unknown[];
-      /** @constant */
-      type: "EPCISDocument";
-      schemaVersion: string;
       creationDate: string;
       epcisBody: components["schemas"]["EpcisBody"];
+      schemaVersion: string;
+      /** @constant */
+      type: "EPCISDocument";
     };
     /** EpcisPlace */
     EpcisPlace: {
@@ -825,98 +825,98 @@ export interface components {
     /** ErpStockLine */
     ErpStockLine: {
       item: string;
-      quantity: number;
-      lot?: string | null;
-      serial?: string | null;
       location?: string | null;
+      lot?: string | null;
+      quantity: number;
+      serial?: string | null;
       status?: string | null;
     };
     /** ExpectedLotIn */
     ExpectedLotIn: {
-      lot: string;
       expiry?: string | null;
-      serials?: string[];
+      lot: string;
       quantity?: number | null;
+      serials?: string[];
     };
     /** Hold */
     Hold: {
+      active: boolean;
+      gtin: string | null;
       holdId: number;
+      item: string | null;
+      location: string | null;
+      lot: string | null;
+      placedAt: string;
+      placedBy: string | null;
+      reason: string;
+      releaseReason: string | null;
+      releasedAt: string | null;
+      releasedBy: string | null;
       /** @enum {string} */
       scope: "item" | "lot" | "serial" | "location";
-      item: string | null;
-      gtin: string | null;
-      lot: string | null;
       serial: string | null;
-      location: string | null;
-      reason: string;
-      placedBy: string | null;
-      placedAt: string;
-      active: boolean;
-      releasedBy: string | null;
-      releasedAt: string | null;
-      releaseReason: string | null;
     };
     /** HoldIn */
     HoldIn: {
+      item?: string | null;
+      location?: string | null;
+      lot?: string | null;
+      reason: string;
       /** @enum {string} */
       scope: "item" | "lot" | "serial" | "location";
-      reason: string;
-      item?: string | null;
-      lot?: string | null;
       serial?: string | null;
-      location?: string | null;
     };
     /** InboundLineIn */
     InboundLineIn: {
-      lineNo: number;
-      item: string;
-      quantity: number;
       expected?: components["schemas"]["ExpectedLotIn"][] | null;
+      item: string;
+      lineNo: number;
+      quantity: number;
     };
     /** ItemIn */
     ItemIn: {
-      erpId: string;
-      version: number;
-      gtin: string;
-      name: string;
       /** @enum {string} */
       baseUnit: "EA" | "BX" | "CS" | "PK" | "KT" | "ST" | "PR";
       /** @default false */
-      lotTracked?: boolean;
-      /** @default false */
-      serialTracked?: boolean;
+      bonded?: boolean;
+      erpId: string;
       /** @default false */
       expiryTracked?: boolean;
-      minTempC?: number | null;
+      gtin: string;
+      hibcLic?: string | null;
+      hibcPcn?: string | null;
+      /** @default false */
+      lotTracked?: boolean;
       maxTempC?: number | null;
       /** @default 0 */
       minShelfLifeDays?: number;
+      minTempC?: number | null;
+      name: string;
+      packLevels?: components["schemas"]["PackLevelIn"][];
       /** @default false */
       qcRequired?: boolean;
-      /** @default false */
-      bonded?: boolean;
-      hibcLic?: string | null;
-      hibcPcn?: string | null;
-      packLevels?: components["schemas"]["PackLevelIn"][];
       replenishMin?: number | null;
+      /** @default false */
+      serialTracked?: boolean;
+      version: number;
     };
     /** ItemRef */
     ItemRef: {
       erpId: string;
-      name: string;
+      expiryTracked: boolean;
       gtin: string;
+      lotTracked: boolean;
+      name: string;
       packLevel: string;
       packQuantity: number;
-      units: number;
-      lotTracked: boolean;
       serialTracked: boolean;
-      expiryTracked: boolean;
+      units: number;
     };
     /** ItemSummary */
     ItemSummary: {
       erpId: string;
-      name: string;
       gtin: string;
+      name: string;
     };
     /** JobActionIn */
     JobActionIn: {
@@ -925,62 +925,62 @@ export interface components {
     /** LabelJob */
     LabelJob: {
       jobId: number;
-      status: string;
-      printer: string | null;
       message: string;
+      printer: string | null;
+      status: string;
     };
     /** LabelOut */
     LabelOut: {
+      dpi: number;
       kind: string;
       size: string;
-      dpi: number;
     };
     /** LineProgress */
     LineProgress: {
-      lineNo: number;
-      item: components["schemas"]["ItemSummary"];
-      ordered: number;
-      received: number;
-      open: number;
       expected: {
           [key: string]: unknown;
         }[];
+      item: components["schemas"]["ItemSummary"];
+      lineNo: number;
+      open: number;
+      ordered: number;
+      received: number;
     };
     /** LineResult */
     LineResult: {
-      line: number;
+      id: number;
       key: string;
+      line: number;
       /** @enum {string} */
       status: "created" | "updated" | "unchanged";
-      id: number;
     };
     /** LocationChecked */
     LocationChecked: {
-      taskId: number;
       location: string;
       ok: boolean;
+      taskId: number;
     };
     /** LocationIn */
     LocationIn: {
-      code: string;
-      version: number;
-      zone: string;
-      /** @enum {string} */
-      type: "receiving" | "pick" | "reserve" | "quarantine" | "bonded" | "cold" | "shipping";
-      /** @default MAIN */
-      warehouse?: string;
       barcode?: string | null;
-      /** @default 0 */
-      pickSequence?: number;
+      code: string;
       /** @default false */
       frozen?: boolean;
+      /** @default 0 */
+      pickSequence?: number;
+      /** @enum {string} */
+      type: "receiving" | "pick" | "reserve" | "quarantine" | "bonded" | "cold" | "shipping";
+      version: number;
+      /** @default MAIN */
+      warehouse?: string;
+      zone: string;
     };
     /** LocationRef */
     LocationRef: {
       code: string;
+      frozen: boolean;
       type: string;
       zone: string;
-      frozen: boolean;
     };
     /** LocationScanIn */
     LocationScanIn: {
@@ -988,59 +988,59 @@ export interface components {
     };
     /** LoginIn */
     LoginIn: {
-      username: string;
-      password: string;
       deviceId: string;
+      password: string;
+      username: string;
     };
     /** LoginOut */
     LoginOut: {
+      deviceId: string;
       token: string;
       user: components["schemas"]["UserOut"];
-      deviceId: string;
     };
     /** MeOut */
     MeOut: {
-      username: string | null;
-      roles: ("picker" | "receiver" | "supervisor" | "qa" | "admin")[];
-      deviceId: string | null;
       apiKey: string | null;
+      deviceId: string | null;
+      roles: ("picker" | "receiver" | "supervisor" | "qa" | "admin")[];
       scopes: string[];
+      username: string | null;
     };
     /** NoPickFace */
     NoPickFace: {
-      item: string;
       gtin: string;
+      item: string;
       needed: number;
       reason: string;
     };
     /** NotCovered */
     NotCovered: {
-      item: string;
       gtin: string;
+      item: string;
       missing: number;
       reason: string;
     };
     /** ObjectEvent */
     ObjectEvent: {
-      /** @constant */
-      type: "ObjectEvent";
+      /** @enum {string} */
+      action: "ADD" | "OBSERVE" | "DELETE";
+      bizLocation?: components["schemas"]["EpcisPlace"];
+      bizStep: string;
+      bizTransactionList?: components["schemas"]["EpcisBizTransaction"][];
+      disposition: string;
+      epcList?: string[];
       eventID: string;
       eventTime: string;
       eventTimeZoneOffset: string;
-      /** @enum {string} */
-      action: "ADD" | "OBSERVE" | "DELETE";
-      bizStep: string;
-      disposition: string;
-      epcList?: string[];
-      quantityList?: components["schemas"]["EpcisQuantity"][];
-      readPoint?: components["schemas"]["EpcisPlace"];
-      bizLocation?: components["schemas"]["EpcisPlace"];
-      bizTransactionList?: components["schemas"]["EpcisBizTransaction"][];
       ilmd?: {
         [key: string]: string;
       };
-      "udipick:position": number;
+      quantityList?: components["schemas"]["EpcisQuantity"][];
+      readPoint?: components["schemas"]["EpcisPlace"];
+      /** @constant */
+      type: "ObjectEvent";
       "udipick:eventType": string;
+      "udipick:position": number;
     };
     /** OrderIn */
     OrderIn: {
@@ -1048,27 +1048,27 @@ export interface components {
     };
     /** OutboundLineIn */
     OutboundLineIn: {
-      lineNo: number;
       item: string;
-      quantity: number;
+      lineNo: number;
       minShelfLifeDays?: number | null;
+      quantity: number;
     };
     /** OverrideIn */
     OverrideIn: {
       /** Format: uuid */
       clientScanId: string;
+      locationRaw?: string | null;
       raw: string;
       reason: string;
       supervisor: components["schemas"]["SignatureIn"];
-      locationRaw?: string | null;
     };
     /** PackLevelIn */
     PackLevelIn: {
+      gtin: string;
+      hibcUom?: number | null;
       /** @enum {string} */
       level: "each" | "box" | "case" | "pallet";
-      gtin: string;
       quantity: number;
-      hibcUom?: number | null;
     };
     /** PackScanIn */
     PackScanIn: {
@@ -1078,88 +1078,88 @@ export interface components {
     };
     /** PackageClosed */
     PackageClosed: {
+      contents: components["schemas"]["CartonLine"][];
+      label: components["schemas"]["LabelJob"];
       sscc: string;
       /** @constant */
       status: "closed";
-      contents: components["schemas"]["CartonLine"][];
-      label: components["schemas"]["LabelJob"];
     };
     /** PackageOpened */
     PackageOpened: {
-      sscc: string;
       order: string;
+      sscc: string;
       /** @constant */
       status: "open";
     };
     /** PackedUnits */
     PackedUnits: {
-      sscc: string;
       item: string;
       lot: string | null;
-      serial: string | null;
-      units: number;
       orderUnitsToPack: number;
+      serial: string | null;
+      sscc: string;
+      units: number;
     };
     /** PickAccepted */
     PickAccepted: {
-      /** @constant */
-      verdict: "accepted";
-      taskId: number;
-      lot: string | null;
       expiry: string | null;
-      serial: string | null;
-      units: number;
+      fefoOverridden: boolean;
+      lot: string | null;
       picked: number;
       remaining: number;
+      serial: string | null;
       swapped: boolean;
-      fefoOverridden: boolean;
+      taskId: number;
       /** @enum {string} */
       taskStatus: "open" | "done";
+      units: number;
+      /** @constant */
+      verdict: "accepted";
     };
     /** PickScanIn */
     PickScanIn: {
       /** Format: uuid */
       clientScanId: string;
-      raw: string;
       locationRaw?: string | null;
+      raw: string;
     };
     /** PickingTask */
     PickingTask: {
-      taskId: number;
-      waveId: number;
-      order: string;
+      expiry: string | null;
+      item: components["schemas"]["TaskItem"];
       lineNo: number;
+      location: components["schemas"]["TaskLocation"];
+      lot: string | null;
+      order: string;
+      picked: number;
+      quantity: number;
+      remaining: number;
+      sequence: number;
+      serial: string | null;
       /** @enum {string} */
       status: "open" | "done" | "short" | "cancelled";
-      sequence: number;
-      location: components["schemas"]["TaskLocation"];
-      item: components["schemas"]["TaskItem"];
-      lot: string | null;
-      expiry: string | null;
-      serial: string | null;
-      quantity: number;
-      picked: number;
-      remaining: number;
+      taskId: number;
       tote: string | null;
+      waveId: number;
     };
     /** PlacedHold */
     PlacedHold: {
+      active: boolean;
+      gtin: string | null;
       holdId: number;
+      item: string | null;
+      location: string | null;
+      lot: string | null;
+      placedAt: string;
+      placedBy: string | null;
+      reallocatedTasks: number;
+      reason: string;
+      releaseReason: string | null;
+      releasedAt: string | null;
+      releasedBy: string | null;
       /** @enum {string} */
       scope: "item" | "lot" | "serial" | "location";
-      item: string | null;
-      gtin: string | null;
-      lot: string | null;
       serial: string | null;
-      location: string | null;
-      reason: string;
-      placedBy: string | null;
-      placedAt: string;
-      active: boolean;
-      releasedBy: string | null;
-      releasedAt: string | null;
-      releaseReason: string | null;
-      reallocatedTasks: number;
     };
     /** PlanIn */
     PlanIn: {
@@ -1167,114 +1167,114 @@ export interface components {
     };
     /** PrintIn */
     PrintIn: {
+      /** @default 1 */
+      copies?: number;
       data: {
         [key: string]: unknown;
       };
-      size?: string | null;
       dpi?: number | null;
       printer?: string | null;
+      size?: string | null;
       zone?: string | null;
-      /** @default 1 */
-      copies?: number;
     };
     /** PrintJobOut */
     PrintJobOut: {
-      id: number;
-      kind: string;
-      size: string;
-      dpi: number;
-      copies: number;
-      status: string;
-      printer: string | null;
-      zone: string | null;
       attempts: number;
-      maxAttempts: number;
-      willRetry: boolean;
-      nextAttemptAt: string | null;
-      lastError: string | null;
+      copies: number;
       /** Format: date-time */
       createdAt: string;
-      sentAt: string | null;
-      username: string | null;
-      deviceId: string | null;
-      reprintOf: number | null;
       data: {
         [key: string]: unknown;
       };
+      deviceId: string | null;
+      dpi: number;
+      id: number;
+      kind: string;
+      lastError: string | null;
+      maxAttempts: number;
       message: string;
+      nextAttemptAt: string | null;
+      printer: string | null;
+      reprintOf: number | null;
+      sentAt: string | null;
+      size: string;
+      status: string;
+      username: string | null;
+      willRetry: boolean;
+      zone: string | null;
     };
     /** PrintJobRef */
     PrintJobRef: {
       job_id: number;
-      status: string;
-      printer: string | null;
       message: string;
+      printer: string | null;
+      status: string;
     };
     /** PrinterIn */
     PrinterIn: {
-      name: string;
-      host: string;
+      /** @default true */
+      active?: boolean;
       dpi: number;
+      host: string;
       labelSize: string;
+      location?: string | null;
+      name: string;
       /** @default 9100 */
       port?: number;
       zone?: string | null;
-      location?: string | null;
-      /** @default true */
-      active?: boolean;
     };
     /** PrinterOut */
     PrinterOut: {
-      name: string;
-      host: string;
-      port: number;
-      dpi: number;
-      labelSize: string;
-      zone: string | null;
-      location: string | null;
       active: boolean;
+      dpi: number;
+      host: string;
+      labelSize: string;
       labels: string[];
+      location: string | null;
+      name: string;
+      port: number;
+      zone: string | null;
     };
     /**
      * Problem
      * @description RFC 9457 problem details. `code` is the stable key a client translates; the facts of the refusal (the lot to take instead, the JSON pointer of a bad field, what is missing) are further members.
      */
     Problem: {
-      /** @description https://udipick.dev/problems/<code>, or about:blank */
-      type: string;
-      title: string;
-      status: number;
-      /** @description what happened and what to do, in English */
-      detail?: string;
-      /** @description the request path */
-      instance?: string;
       /** @enum {string} */
       code?: "body-too-large" | "bulk-interrupted" | "busy" | "conflict" | "count-below-reserved" | "database-unavailable" | "device-id-required" | "domain-error" | "fefo-violation" | "insufficient-stock" | "invalid-count" | "invalid-cursor" | "invalid-gtin" | "invalid-label-data" | "invalid-record" | "invalid-request" | "invalid-sscc" | "item-not-on-document" | "json-too-deep" | "line-too-long" | "location-frozen" | "location-unsuitable" | "lot-expired" | "lot-expiry-conflict" | "lot-not-at-location" | "lot-quarantined" | "lot-recalled" | "missing-expiry" | "missing-lot" | "missing-reason" | "missing-receiving-data" | "missing-serial" | "missing-temperature" | "no-printer-for-label" | "not-authenticated" | "not-found" | "not-in-quarantine" | "order-not-released" | "over-pick" | "over-receipt" | "permission-denied" | "print-job-already-sent" | "printer-already-registered" | "printer-unavailable" | "receipt-not-open" | "serial-already-picked" | "serial-already-received" | "serial-already-shipped" | "serial-booked-elsewhere" | "serial-count-mismatch" | "shelf-life-too-short" | "sign-in-busy" | "signature-rejected" | "stale-version" | "stock-changed" | "stock-on-hold" | "task-not-open" | "too-many-attempts" | "unknown-api-key" | "unknown-gtin" | "unknown-label-template" | "unknown-lot" | "unknown-print-job" | "unknown-printer" | "unknown-serial" | "unknown-user" | "unknown-webhook-delivery" | "unknown-webhook-subscription" | "unreadable-barcode" | "weak-password" | "webhook-name-taken" | "webhook-target-refused" | "wrong-item" | "wrong-location" | "wrong-lot";
+      /** @description what happened and what to do, in English */
+      detail?: string;
       /** @description invalid-request: each field that failed validation */
       errors?: {
+          detail: string;
           /** @description RFC 6901 JSON pointer */
           pointer: string;
-          detail: string;
         }[];
+      /** @description the request path */
+      instance?: string;
       /** @description an unexpected error: quote it to support */
       requestId?: string;
+      status: number;
+      title: string;
+      /** @description https://udipick.dev/problems/<code>, or about:blank */
+      type: string;
       [key: string]: unknown;
     };
     /** PurchaseOrderIn */
     PurchaseOrderIn: {
       erpId: string;
-      version: number;
-      number: string;
-      supplier: string;
-      lines: components["schemas"]["InboundLineIn"][];
+      expectedDate?: string | null;
       /**
        * @default purchase_order
        * @enum {string}
        */
       kind?: "purchase_order" | "asn";
+      lines: components["schemas"]["InboundLineIn"][];
+      number: string;
+      supplier: string;
+      version: number;
       /** @default MAIN */
       warehouse?: string;
-      expectedDate?: string | null;
     };
     /** PutawayConfirmIn */
     PutawayConfirmIn: {
@@ -1284,12 +1284,12 @@ export interface components {
     };
     /** PutawayDone */
     PutawayDone: {
-      taskId: number;
-      lpn: string;
-      from: string;
-      to: string;
-      status: string;
       contents: components["schemas"]["ContentLine"][];
+      from: string;
+      lpn: string;
+      status: string;
+      taskId: number;
+      to: string;
     };
     /** PutawayIdentifyIn */
     PutawayIdentifyIn: {
@@ -1297,140 +1297,140 @@ export interface components {
     };
     /** PutawayTaskView */
     PutawayTaskView: {
+      contents: components["schemas"]["ContentLine"][];
+      from: string;
       id: number;
       lpn: string;
+      needs: string;
       receipt: string;
       status: string;
-      from: string;
       to: string | null;
-      needs: string;
-      contents: components["schemas"]["ContentLine"][];
     };
     /** QcDecided */
     QcDecided: {
-      lotId: number;
+      decision: string;
       item: string;
       lot: string;
-      decision: string;
-      status: string;
+      lotId: number;
       lotStatus: string;
       quantity: number;
       serials: string[];
       signedBy: string;
+      status: string;
     };
     /** QcDecisionIn */
     QcDecisionIn: {
-      reason: string;
       password: string;
+      reason: string;
     };
     /** QuarantinedLot */
     QuarantinedLot: {
-      lotId: number;
-      item: string;
-      gtin: string;
-      name: string;
-      lot: string;
       expiry: string | null;
-      lotStatus: string;
-      quantity: number;
+      gtin: string;
+      item: string;
       locations: string[];
+      lot: string;
+      lotId: number;
+      lotStatus: string;
+      name: string;
+      quantity: number;
       reasons: string[];
     };
     /** Ready */
     Ready: {
-      /** @constant */
-      status: "ready";
-      schema: string;
       checks: {
         [key: string]: string;
       };
+      schema: string;
+      /** @constant */
+      status: "ready";
     };
     /** ReceiptLpn */
     ReceiptLpn: {
-      lpn: string;
       group: string;
       label: components["schemas"]["PrintJobRef"] | null;
+      lpn: string;
     };
     /** ReceiptRow */
     ReceiptRow: {
+      createdAt: string;
+      createdBy: string;
+      document: string | null;
       id: number;
       number: string;
       status: string;
-      document: string | null;
-      createdBy: string;
-      createdAt: string;
     };
     /** ReceiptScanIn */
     ReceiptScanIn: {
       /** Format: uuid */
       clientScanId: string;
-      raw: string;
-      temperatureC?: number | null;
-      lot?: string | null;
-      expiry?: string | null;
-      serial?: string | null;
-      quantity?: number | null;
       /** @default false */
       damaged?: boolean;
+      expiry?: string | null;
+      lot?: string | null;
+      quantity?: number | null;
+      raw: string;
       reason?: string | null;
+      serial?: string | null;
+      temperatureC?: number | null;
     };
     /** ReceiptView */
     ReceiptView: {
-      id: number;
-      number: string;
-      status: string;
       blind: boolean;
-      document: components["schemas"]["DocumentRef"] | null;
-      supplier: string | null;
-      location: string | null;
-      lines: components["schemas"]["LineProgress"][];
-      received: components["schemas"]["ReceivedGroup"][];
-      lpns: components["schemas"]["ReceiptLpn"][];
       discrepancies: components["schemas"]["DiscrepancyView"][];
+      document: components["schemas"]["DocumentRef"] | null;
+      id: number;
+      lines: components["schemas"]["LineProgress"][];
+      location: string | null;
+      lpns: components["schemas"]["ReceiptLpn"][];
+      number: string;
       putawayTasks: components["schemas"]["PutawayTaskView"][];
+      received: components["schemas"]["ReceivedGroup"][];
+      status: string;
+      supplier: string | null;
     };
     /** ReceivedGroup */
     ReceivedGroup: {
-      lineNo: number | null;
-      item: string;
-      gtin: string;
-      name: string;
-      lot: string | null;
       expiry: string | null;
-      productionDate: string | null;
-      serials: string[];
-      quantity: number;
-      status: string;
-      reasons: string[];
+      gtin: string;
+      item: string;
+      lineNo: number | null;
+      lot: string | null;
       lpn: string;
+      name: string;
+      productionDate: string | null;
+      quantity: number;
+      reasons: string[];
+      serials: string[];
+      status: string;
     };
     /** Reconciliation */
     Reconciliation: {
       asOfPosition: number;
+      compared: number;
+      differences: components["schemas"]["Difference"][];
       exact: boolean;
       groupBy: string[];
-      compared: number;
       matching: number;
-      differences: components["schemas"]["Difference"][];
     };
     /** ReconciliationIn */
     ReconciliationIn: {
-      lines: components["schemas"]["ErpStockLine"][];
       groupBy?: ("lot" | "serial" | "location" | "status")[];
+      lines: components["schemas"]["ErpStockLine"][];
       /** @default false */
       onlyListedItems?: boolean;
     };
     /** ReleaseIn */
     ReleaseIn: {
-      reason: string;
       password: string;
+      reason: string;
     };
     /** ReplayIn */
     ReplayIn: {
       deliveryIds?: number[] | null;
+      fromPosition?: number | null;
       /** @enum {null|string} */
       status?: "dead" | "delivered" | null;
-      fromPosition?: number | null;
     };
     /** ReplayOut */
     ReplayOut: {
@@ -1438,81 +1438,81 @@ export interface components {
     };
     /** ReplenishmentMoved */
     ReplenishmentMoved: {
-      taskId: number;
-      number: string;
-      /** @enum {string} */
-      taskStatus: "open" | "done";
-      item: string;
-      gtin: string;
-      lot: string | null;
       expiry: string | null;
       from: string;
+      gtin: string;
+      item: string;
+      lot: string | null;
+      moved: number;
+      number: string;
+      remaining: number;
+      taskId: number;
+      /** @enum {string} */
+      taskStatus: "open" | "done";
       to: string;
       units: number;
-      moved: number;
-      remaining: number;
     };
     /** ReplenishmentPlan */
     ReplenishmentPlan: {
-      waveId: number | null;
-      tasks: components["schemas"]["ReplenishmentTask"][];
       noPickFace: components["schemas"]["NoPickFace"][];
       notCovered: components["schemas"]["NotCovered"][];
+      tasks: components["schemas"]["ReplenishmentTask"][];
+      waveId: number | null;
     };
     /** ReplenishmentTask */
     ReplenishmentTask: {
-      taskId: number;
-      number: string;
-      /** @enum {string} */
-      status: "open" | "done" | "cancelled";
-      waveId: number | null;
-      item: components["schemas"]["TaskItem"];
-      lot: string | null;
-      expiry: string | null;
-      from: components["schemas"]["TaskLocation"];
-      to: components["schemas"]["TaskLocation"];
-      quantity: number;
-      moved: number;
-      remaining: number;
-      reason: string;
+      cancelReason: string | null;
+      cancelledAt: string | null;
       createdAt: string;
       doneAt: string | null;
-      cancelledAt: string | null;
-      cancelReason: string | null;
+      expiry: string | null;
+      from: components["schemas"]["TaskLocation"];
+      item: components["schemas"]["TaskItem"];
+      lot: string | null;
+      moved: number;
+      number: string;
+      quantity: number;
+      reason: string;
+      remaining: number;
+      /** @enum {string} */
+      status: "open" | "done" | "cancelled";
+      taskId: number;
+      to: components["schemas"]["TaskLocation"];
+      waveId: number | null;
     };
     /** SalesOrderIn */
     SalesOrderIn: {
-      erpId: string;
-      version: number;
-      number: string;
-      customer: string;
-      shipTo: components["schemas"]["ShipToIn"];
-      lines: components["schemas"]["OutboundLineIn"][];
-      /** @default MAIN */
-      warehouse?: string;
-      /** @default 5 */
-      priority?: number;
       /** @default false */
       allowBonded?: boolean;
+      customer: string;
+      erpId: string;
+      lines: components["schemas"]["OutboundLineIn"][];
+      number: string;
+      /** @default 5 */
+      priority?: number;
       requestedDate?: string | null;
+      shipTo: components["schemas"]["ShipToIn"];
+      version: number;
+      /** @default MAIN */
+      warehouse?: string;
     };
     /** ScanAccepted */
     ScanAccepted: {
       accepted: boolean;
-      receipt: string;
-      item: components["schemas"]["ItemSummary"];
-      packLevel: string;
-      units: number;
-      status: string;
-      reasons: string[];
-      lot: string | null;
-      expiry: string | null;
-      serial: string | null;
-      temperatureC: number | null;
-      lpn: string;
-      label: components["schemas"]["PrintJobRef"] | null;
       asnMismatches: string[];
+      expiry: string | null;
+      item: components["schemas"]["ItemSummary"];
+      label: components["schemas"]["PrintJobRef"] | null;
       line: components["schemas"]["LineProgress"] | null;
+      lot: string | null;
+      lpn: string;
+      packLevel: string;
+      reasons: string[];
+      receipt: string;
+      serial: string | null;
+      status: string;
+      temperatureC: number | null;
+      units: number;
     };
     /** ScanIn */
     ScanIn: {
@@ -1520,60 +1520,60 @@ export interface components {
     };
     /** ScanOut */
     ScanOut: {
-      /** @enum {string} */
-      kind: "gs1" | "digital_link" | "hibc" | "gtin" | "sscc" | "location" | "lpn" | "tote" | "badge";
-      raw: string;
-      elements: components["schemas"]["ElementOut"][];
-      symbology?: string | null;
-      gtin?: string | null;
-      contentGtin?: string | null;
-      lot?: string | null;
-      serial?: string | null;
-      expiry?: string | null;
-      productionDate?: string | null;
-      bestBefore?: string | null;
-      expiryTime?: string | null;
-      sscc?: string | null;
-      quantity?: number | null;
       additionalId?: string | null;
+      bestBefore?: string | null;
+      code?: string | null;
+      contentGtin?: string | null;
       digitalLinkUri?: string | null;
+      elements: components["schemas"]["ElementOut"][];
+      expiry?: string | null;
+      expiryTime?: string | null;
+      gtin?: string | null;
+      hibcCheck?: string | null;
       hibcLic?: string | null;
+      hibcLink?: string | null;
       hibcPcn?: string | null;
       hibcUom?: number | null;
-      hibcCheck?: string | null;
-      hibcLink?: string | null;
-      code?: string | null;
       item?: components["schemas"]["ItemRef"] | null;
+      /** @enum {string} */
+      kind: "gs1" | "digital_link" | "hibc" | "gtin" | "sscc" | "location" | "lpn" | "tote" | "badge";
       location?: components["schemas"]["LocationRef"] | null;
+      lot?: string | null;
+      productionDate?: string | null;
+      quantity?: number | null;
+      raw: string;
+      serial?: string | null;
+      sscc?: string | null;
+      symbology?: string | null;
     };
     /** ShipToIn */
     ShipToIn: {
-      name: string;
       addressLines?: string[];
       /** @default */
       city?: string;
-      /** @default */
-      postalCode?: string;
       /** @default CN */
       country?: string;
       gln?: string | null;
+      name: string;
+      /** @default */
+      postalCode?: string;
     };
     /** Shipment */
     Shipment: {
+      lines: components["schemas"]["ShippedLine"][];
       order: string;
+      ssccs: string[];
       /** @constant */
       status: "shipped";
-      ssccs: string[];
-      lines: components["schemas"]["ShippedLine"][];
     };
     /** ShippedLine */
     ShippedLine: {
+      expiry: string | null;
       gtin: string;
       item: string;
       lot: string | null;
-      expiry: string | null;
-      serial: string | null;
       quantity: number;
+      serial: string | null;
       sscc: string;
     };
     /** ShortIn */
@@ -1583,91 +1583,91 @@ export interface components {
     };
     /** ShortLine */
     ShortLine: {
-      order: string;
       lineNo: number;
       missing: number;
+      order: string;
       reason: string;
     };
     /** ShortReported */
     ShortReported: {
-      taskId: number;
-      shortBy: number;
-      reallocatedTasks: number;
       backordered: number;
       locationBlocked: string;
+      reallocatedTasks: number;
+      shortBy: number;
+      taskId: number;
     };
     /** SignatureIn */
     SignatureIn: {
-      username: string;
       password: string;
+      username: string;
     };
     /** StartReceiptIn */
     StartReceiptIn: {
-      document?: string | null;
       /** @default false */
       blind?: boolean;
-      supplier?: string | null;
+      document?: string | null;
       location?: string | null;
       note?: string | null;
+      supplier?: string | null;
     };
     /** StockRow */
     StockRow: {
-      item: string;
-      gtin: string;
-      lot: string | null;
       expiry: string | null;
-      serial: string | null;
-      warehouse: string;
+      gtin: string;
+      item: string;
       location: string;
-      status: string;
+      lot: string | null;
       quantity: number;
       reserved: number;
+      serial: string | null;
+      status: string;
+      warehouse: string;
     };
     /** StreamEvent */
     StreamEvent: {
-      position: number;
+      data: unknown;
+      device: string | null;
       /** Format: uuid */
       eventId: string;
-      type: string;
       /** Format: date-time */
       occurredAt: string;
+      position: number;
+      type: string;
       user: string | null;
-      device: string | null;
-      data: unknown;
     };
     /** StreamSubscriberOut */
     StreamSubscriberOut: {
-      owner: string;
-      name: string;
       ackedPosition: number;
       lag: number;
+      name: string;
+      owner: string;
     };
     /** SupplierIn */
     SupplierIn: {
       erpId: string;
-      version: number;
-      name: string;
       gln?: string | null;
+      name: string;
       /** @default 0 */
       overReceiptTolerancePct?: number;
+      version: number;
     };
     /** TaskItem */
     TaskItem: {
       erpId: string;
-      name: string;
       gtin: string;
+      name: string;
     };
     /** TaskLocation */
     TaskLocation: {
-      code: string;
       barcode: string;
+      code: string;
     };
     /** ToteAssigned */
     ToteAssigned: {
-      waveId: number;
       order: string;
-      tote: string;
       tasks: number;
+      tote: string;
+      waveId: number;
     };
     /** ToteIn */
     ToteIn: {
@@ -1676,80 +1676,80 @@ export interface components {
     };
     /** Unlocked */
     Unlocked: {
+      failedAttempts: number;
       username: string;
       wasLocked: boolean;
-      failedAttempts: number;
     };
     /** UpsertResult */
     UpsertResult: {
+      id: number;
       key: string;
       /** @enum {string} */
       status: "created" | "updated" | "unchanged";
-      id: number;
     };
     /** UserOut */
     UserOut: {
-      username: string;
       displayName: string;
-      roles: ("picker" | "receiver" | "supervisor" | "qa" | "admin")[];
       language?: string | null;
+      roles: ("picker" | "receiver" | "supervisor" | "qa" | "admin")[];
+      username: string;
     };
     /** UserSummary */
     UserSummary: {
-      username: string;
-      displayName: string;
-      roles: ("picker" | "receiver" | "supervisor" | "qa" | "admin")[];
       active: boolean;
       /** Format: date-time */
       createdAt: string;
+      displayName: string;
       language?: string | null;
+      roles: ("picker" | "receiver" | "supervisor" | "qa" | "admin")[];
+      username: string;
     };
     /** WaveIn */
     WaveIn: {
-      orders?: string[] | null;
       /** @default 1000 */
       maxOrders?: number;
+      orders?: string[] | null;
     };
     /** WaveWithReplenishment */
     WaveWithReplenishment: {
-      waveId: number;
       orders: string[];
-      tasks: number;
-      shortLines: components["schemas"]["ShortLine"][];
       replenishment: components["schemas"]["ReplenishmentPlan"] | components["schemas"]["Problem"];
+      shortLines: components["schemas"]["ShortLine"][];
+      tasks: number;
+      waveId: number;
     };
     /** WebhookIn */
     WebhookIn: {
-      name: string;
-      url: string;
       eventTypes?: string[];
+      fromPosition?: number | null;
       /** @default 12 */
       maxAttempts?: number;
-      fromPosition?: number | null;
+      name: string;
+      url: string;
     };
     /** WebhookOut */
     WebhookOut: {
-      id: number;
-      name: string;
-      url: string;
-      eventTypes: string[];
       active: boolean;
-      maxAttempts: number;
       cursor: number;
-      /** @default 0 */
-      pending?: number;
       /** @default 0 */
       dead?: number;
       /** @default 0 */
       deliveredUpto?: number;
+      eventTypes: string[];
+      id: number;
+      maxAttempts: number;
+      name: string;
+      /** @default 0 */
+      pending?: number;
       secret?: string | null;
+      url: string;
     };
     /** WebhookPatch */
     WebhookPatch: {
-      url?: string;
+      active?: boolean;
       eventTypes?: string[];
       maxAttempts?: number;
-      active?: boolean;
+      url?: string;
     };
   };
   responses: never;
@@ -1766,17 +1766,41 @@ export type external = Record<string, never>;
 export interface operations {
 
   /**
-   * Healthz
-   * @description Who may call: public.
+   * Every ERP key, revoked or not (never the key)
+   * @description Who may call: roles: admin; API key scopes: admin.
    */
-  HealthzHealthz: {
+  ApiV1AdminApiKeysListApiKeys: {
     responses: {
       /** @description Request fulfilled, document follows */
       200: {
         headers: {
         };
         content: {
-          "application/json": components["schemas"]["Alive"];
+          "application/json": components["schemas"]["ApiKeySummary"][];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
         };
       };
       /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
@@ -1794,17 +1818,317 @@ export interface operations {
     };
   };
   /**
-   * Readyz
-   * @description Who may call: public.
+   * Revoke an ERP key for good
+   * @description Who may call: roles: admin; API key scopes: admin.
    */
-  ReadyzReadyz: {
+  ApiV1AdminApiKeysNameRevokeRevokeApiKey: {
+    parameters: {
+      path: {
+        name: string;
+      };
+    };
     responses: {
       /** @description Request fulfilled, document follows */
       200: {
         headers: {
         };
         content: {
-          "application/json": components["schemas"]["Ready"];
+          "application/json": components["schemas"]["ApiKeySummary"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * Every user, active or not
+   * @description Who may call: roles: admin; API key scopes: admin.
+   */
+  ApiV1AdminUsersListUsers: {
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["UserSummary"][];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * Reactivate a user
+   * @description Who may call: roles: admin; API key scopes: admin.
+   */
+  ApiV1AdminUsersUsernameActivateActivateUser: {
+    parameters: {
+      path: {
+        username: string;
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["UserSummary"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * Deactivate a user and end their sign-ins
+   * @description Who may call: roles: admin; API key scopes: admin.
+   */
+  ApiV1AdminUsersUsernameDeactivateDeactivateUser: {
+    parameters: {
+      path: {
+        username: string;
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["UserSummary"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * UnlockUser
+   * @description Who may call: roles: admin; API key scopes: admin.
+   */
+  ApiV1AdminUsersUsernameUnlockUnlockUser: {
+    parameters: {
+      path: {
+        username: string;
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["Unlocked"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
         };
       };
       /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
@@ -1993,13 +2317,139 @@ export interface operations {
     };
   };
   /**
-   * UnlockUser
+   * RecordCount
+   * @description Who may call: roles: admin, picker, supervisor.
+   */
+  ApiV1CountsRecordCount: {
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["CountIn"];
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["CountResult"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * ListDevicePrinters
+   * @description Who may call: roles: admin, supervisor; API key scopes: admin.
+   */
+  ApiV1DevicePrintersListDevicePrinters: {
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["DevicePrinterOut"][];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * SetDevicePrinter
    * @description Who may call: roles: admin; API key scopes: admin.
    */
-  ApiV1AdminUsersUsernameUnlockUnlockUser: {
+  ApiV1DevicePrintersDeviceIdSetDevicePrinter: {
     parameters: {
       path: {
-        username: string;
+        device_id: string;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["DevicePrinterIn"];
       };
     };
     responses: {
@@ -2008,7 +2458,7 @@ export interface operations {
         headers: {
         };
         content: {
-          "application/json": components["schemas"]["Unlocked"];
+          "application/json": components["schemas"]["DevicePrinterOut"];
         };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
@@ -2062,22 +2512,93 @@ export interface operations {
     };
   };
   /**
-   * InterpretScan
-   * @description Who may call: roles: admin, picker, qa, receiver, supervisor; API key scopes: erp:read.
+   * ClearDevicePrinter
+   * @description Who may call: roles: admin; API key scopes: admin.
    */
-  ApiV1ScansInterpretInterpretScan: {
-    requestBody: {
-      content: {
-        "application/json": components["schemas"]["ScanIn"];
+  ApiV1DevicePrintersDeviceIdClearDevicePrinter: {
+    parameters: {
+      path: {
+        device_id: string;
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, nothing follows */
+      204: {
+        headers: {
+        };
+        content: never;
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * Events as an EPCIS 2.0 document
+   * @description Who may call: roles: admin, qa; API key scopes: erp:read.
+   */
+  ApiV1EpcisEventsEpcisEvents: {
+    parameters: {
+      query?: {
+        /** @description last stream position the caller has: ASCII digits, 0 (everything) to the newest position; anything else is refused with 422 invalid-cursor */
+        after?: string;
+        limit?: number;
       };
     };
     responses: {
       /** @description Request fulfilled, document follows */
       200: {
         headers: {
+          /** @description send as `after` for the next page: the last position in this page, or `after` itself when it is empty */
+          "udipick-next-after"?: unknown;
         };
         content: {
-          "application/json": components["schemas"]["ScanOut"];
+          "application/ld+json": components["schemas"]["EpcisDocument"];
         };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
@@ -2094,157 +2615,6 @@ export interface operations {
       };
       /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
       403: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description What the request names does not exist. */
-      404: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
-      409: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description A rule refused the request; `code` says which, further members say what to do. */
-      422: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
-      "4XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
-      "5XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  /**
-   * Upsert one item
-   * @description Who may call: roles: admin; API key scopes: erp:write.
-   */
-  ApiV1ErpItemsUpsertOne: {
-    requestBody: {
-      content: {
-        "application/json": components["schemas"]["ItemIn"];
-      };
-    };
-    responses: {
-      /** @description Updated, or unchanged (a replay) */
-      200: {
-        content: {
-          "application/json": components["schemas"]["UpsertResult"];
-        };
-      };
-      /** @description Document created, URL follows */
-      201: {
-        headers: {
-        };
-        content: {
-          "application/json": components["schemas"]["UpsertResult"];
-        };
-      };
-      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
-      400: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
-      401: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
-      403: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description What the request names does not exist. */
-      404: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
-      409: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description A rule refused the request; `code` says which, further members say what to do. */
-      422: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
-      "4XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
-      "5XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  /**
-   * Bulk upsert items (NDJSON, one record per line)
-   * @description Who may call: roles: admin; API key scopes: erp:write.
-   */
-  ApiV1ErpItemsBulkUpsertBulk: {
-    responses: {
-      /** @description One verdict per non-blank line: accepted lines in `results`, refused lines in `problems` */
-      200: {
-        headers: {
-        };
-        content: {
-          "application/json": components["schemas"]["BulkSummary"];
-        };
-      };
-      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
-      400: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
-      401: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
-      403: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description What the request names does not exist. */
-      404: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
-      409: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -2409,13 +2779,74 @@ export interface operations {
     };
   };
   /**
-   * Upsert one supplier
+   * Events after a position (NDJSON)
+   * @description Who may call: roles: admin; API key scopes: erp:read.
+   */
+  ApiV1ErpEventsEventsBatch: {
+    parameters: {
+      query?: {
+        /** @description last stream position the caller has: ASCII digits, 0 (everything) to the newest position; anything else is refused with 422 invalid-cursor */
+        after?: string;
+        limit?: number;
+      };
+    };
+    responses: {
+      /** @description One StreamEvent per line (NDJSON), in position order; empty when nothing is newer. */
+      200: {
+        headers: {
+          /** @description send as `after` for the next page: the last position in this page, or `after` itself when it is empty */
+          "udipick-next-after"?: unknown;
+        };
+        content: {
+          "application/x-ndjson": components["schemas"]["StreamEvent"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * Upsert one item
    * @description Who may call: roles: admin; API key scopes: erp:write.
    */
-  ApiV1ErpSuppliersUpsertOne: {
+  ApiV1ErpItemsUpsertOne: {
     requestBody: {
       content: {
-        "application/json": components["schemas"]["SupplierIn"];
+        "application/json": components["schemas"]["ItemIn"];
       };
     };
     responses: {
@@ -2484,10 +2915,10 @@ export interface operations {
     };
   };
   /**
-   * Bulk upsert suppliers (NDJSON, one record per line)
+   * Bulk upsert items (NDJSON, one record per line)
    * @description Who may call: roles: admin; API key scopes: erp:write.
    */
-  ApiV1ErpSuppliersBulkUpsertBulk: {
+  ApiV1ErpItemsBulkUpsertBulk: {
     responses: {
       /** @description One verdict per non-blank line: accepted lines in `results`, refused lines in `problems` */
       200: {
@@ -2965,17 +3396,27 @@ export interface operations {
     };
   };
   /**
-   * Every user, active or not
-   * @description Who may call: roles: admin; API key scopes: admin.
+   * Stock snapshot (CSV or NDJSON)
+   * @description Who may call: roles: admin; API key scopes: erp:read.
    */
-  ApiV1AdminUsersListUsers: {
+  ApiV1ErpStockStockSnapshot: {
+    parameters: {
+      query?: {
+        format?: "csv" | "ndjson";
+      };
+    };
     responses: {
-      /** @description Request fulfilled, document follows */
+      /** @description One StockRow per line (NDJSON); with format=csv, CSV with the same fields. */
       200: {
         headers: {
+          /** @description `false` only when events kept committing faster than a quiet moment could be found */
+          "udipick-as-of-exact"?: unknown;
+          /** @description the figures include exactly the events up to this position: apply the stream from there on */
+          "udipick-as-of-position"?: unknown;
         };
         content: {
-          "application/json": components["schemas"]["UserSummary"][];
+          "application/x-ndjson": components["schemas"]["StockRow"];
+          "text/csv": string;
         };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
@@ -3017,13 +3458,13 @@ export interface operations {
     };
   };
   /**
-   * Deactivate a user and end their sign-ins
-   * @description Who may call: roles: admin; API key scopes: admin.
+   * Compare ERP stock
+   * @description Who may call: roles: admin; API key scopes: erp:read.
    */
-  ApiV1AdminUsersUsernameDeactivateDeactivateUser: {
-    parameters: {
-      path: {
-        username: string;
+  ApiV1ErpStockReconciliationStockReconciliation: {
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["ReconciliationIn"];
       };
     };
     responses: {
@@ -3032,7 +3473,7 @@ export interface operations {
         headers: {
         };
         content: {
-          "application/json": components["schemas"]["UserSummary"];
+          "application/json": components["schemas"]["Reconciliation"];
         };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
@@ -3086,22 +3527,80 @@ export interface operations {
     };
   };
   /**
-   * Reactivate a user
+   * WebSocket subscribers and how far behind they are
    * @description Who may call: roles: admin; API key scopes: admin.
    */
-  ApiV1AdminUsersUsernameActivateActivateUser: {
-    parameters: {
-      path: {
-        username: string;
-      };
-    };
+  ApiV1ErpStreamSubscribersStreamSubscribers: {
     responses: {
       /** @description Request fulfilled, document follows */
       200: {
         headers: {
         };
         content: {
-          "application/json": components["schemas"]["UserSummary"];
+          "application/json": components["schemas"]["StreamSubscriberOut"][];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * Upsert one supplier
+   * @description Who may call: roles: admin; API key scopes: erp:write.
+   */
+  ApiV1ErpSuppliersUpsertOne: {
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["SupplierIn"];
+      };
+    };
+    responses: {
+      /** @description Updated, or unchanged (a replay) */
+      200: {
+        content: {
+          "application/json": components["schemas"]["UpsertResult"];
+        };
+      };
+      /** @description Document created, URL follows */
+      201: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["UpsertResult"];
         };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
@@ -3155,17 +3654,81 @@ export interface operations {
     };
   };
   /**
-   * Every ERP key, revoked or not (never the key)
+   * Bulk upsert suppliers (NDJSON, one record per line)
+   * @description Who may call: roles: admin; API key scopes: erp:write.
+   */
+  ApiV1ErpSuppliersBulkUpsertBulk: {
+    responses: {
+      /** @description One verdict per non-blank line: accepted lines in `results`, refused lines in `problems` */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["BulkSummary"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * Webhook subscriptions and their backlog
    * @description Who may call: roles: admin; API key scopes: admin.
    */
-  ApiV1AdminApiKeysListApiKeys: {
+  ApiV1ErpWebhooksListWebhooks: {
     responses: {
       /** @description Request fulfilled, document follows */
       200: {
         headers: {
         };
         content: {
-          "application/json": components["schemas"]["ApiKeySummary"][];
+          "application/json": components["schemas"]["WebhookOut"][];
         };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
@@ -3207,13 +3770,82 @@ export interface operations {
     };
   };
   /**
-   * Revoke an ERP key for good
+   * Subscribe a URL to events
    * @description Who may call: roles: admin; API key scopes: admin.
    */
-  ApiV1AdminApiKeysNameRevokeRevokeApiKey: {
+  ApiV1ErpWebhooksCreateWebhook: {
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["WebhookIn"];
+      };
+    };
+    responses: {
+      /** @description Document created, URL follows */
+      201: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["WebhookOut"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * One delivery with every attempt
+   * @description Who may call: roles: admin; API key scopes: admin.
+   */
+  ApiV1ErpWebhooksDeliveriesDeliveryIdGetWebhookDelivery: {
     parameters: {
       path: {
-        name: string;
+        delivery_id: number;
       };
     };
     responses: {
@@ -3222,7 +3854,547 @@ export interface operations {
         headers: {
         };
         content: {
-          "application/json": components["schemas"]["ApiKeySummary"];
+          "application/json": components["schemas"]["DeliveryOut"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * One webhook subscription
+   * @description Who may call: roles: admin; API key scopes: admin.
+   */
+  ApiV1ErpWebhooksSubscriptionIdGetWebhook: {
+    parameters: {
+      path: {
+        subscription_id: number;
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["WebhookOut"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * Remove a subscription
+   * @description Who may call: roles: admin; API key scopes: admin.
+   */
+  ApiV1ErpWebhooksSubscriptionIdDeleteWebhook: {
+    parameters: {
+      path: {
+        subscription_id: number;
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, nothing follows */
+      204: {
+        headers: {
+        };
+        content: never;
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * Change or pause a subscription
+   * @description Who may call: roles: admin; API key scopes: admin.
+   */
+  ApiV1ErpWebhooksSubscriptionIdUpdateWebhook: {
+    parameters: {
+      path: {
+        subscription_id: number;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["WebhookPatch"];
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["WebhookOut"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * Deliveries of a subscription (filter by status)
+   * @description Who may call: roles: admin; API key scopes: admin.
+   */
+  ApiV1ErpWebhooksSubscriptionIdDeliveriesListWebhookDeliveries: {
+    parameters: {
+      query?: {
+        status?: "pending" | "delivered" | "dead" | null;
+        after?: number;
+        limit?: number;
+      };
+      path: {
+        subscription_id: number;
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["DeliveryOut"][];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * Send deliveries again (dead letters, chosen ids, or everything from a position)
+   * @description Who may call: roles: admin; API key scopes: admin.
+   */
+  ApiV1ErpWebhooksSubscriptionIdReplayReplayWebhook: {
+    parameters: {
+      path: {
+        subscription_id: number;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["ReplayIn"];
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["ReplayOut"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * ListHolds
+   * @description Who may call: roles: admin, picker, qa, receiver, supervisor.
+   */
+  ApiV1HoldsListHolds: {
+    parameters: {
+      query?: {
+        active?: boolean;
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["Hold"][];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * PlaceHold
+   * @description Who may call: roles: admin, qa, supervisor.
+   */
+  ApiV1HoldsPlaceHold: {
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["HoldIn"];
+      };
+    };
+    responses: {
+      /** @description Document created, URL follows */
+      201: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["PlacedHold"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * ReleaseHold
+   * @description Who may call: roles: qa, supervisor.
+   */
+  ApiV1HoldsHoldIdReleaseReleaseHold: {
+    parameters: {
+      path: {
+        hold_id: number;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["ReleaseIn"];
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["Hold"];
         };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
@@ -3328,6 +4500,69 @@ export interface operations {
     };
   };
   /**
+   * PreviewLabel
+   * @description Who may call: roles: admin, picker, qa, receiver, supervisor.
+   */
+  ApiV1LabelsKindPreviewPngPreviewLabel: {
+    parameters: {
+      path: {
+        kind: string;
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "image/png": string;
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
    * PrintLabel
    * @description Who may call: roles: admin, picker, qa, receiver, supervisor.
    */
@@ -3402,22 +4637,22 @@ export interface operations {
     };
   };
   /**
-   * PreviewLabel
-   * @description Who may call: roles: admin, picker, qa, receiver, supervisor.
+   * OpenPackage
+   * @description Who may call: roles: admin, picker, supervisor.
    */
-  ApiV1LabelsKindPreviewPngPreviewLabel: {
-    parameters: {
-      path: {
-        kind: string;
+  ApiV1PackingPackagesOpenPackage: {
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["OrderIn"];
       };
     };
     responses: {
-      /** @description Request fulfilled, document follows */
-      200: {
+      /** @description Document created, URL follows */
+      201: {
         headers: {
         };
         content: {
-          "image/png": string;
+          "application/json": components["schemas"]["PackageOpened"];
         };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
@@ -3440,6 +4675,509 @@ export interface operations {
       };
       /** @description What the request names does not exist. */
       404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * ClosePackage
+   * @description Who may call: roles: admin, picker, supervisor.
+   */
+  ApiV1PackingPackagesSsccCloseClosePackage: {
+    parameters: {
+      path: {
+        sscc: string;
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["PackageClosed"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * PackScan
+   * @description Who may call: roles: admin, picker, supervisor.
+   */
+  ApiV1PackingPackagesSsccScansPackScan: {
+    parameters: {
+      path: {
+        sscc: string;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["PackScanIn"];
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["PackedUnits"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * ListTasks
+   * @description Who may call: roles: admin, picker, supervisor.
+   */
+  ApiV1PickingTasksListTasks: {
+    parameters: {
+      query?: {
+        wave?: number | null;
+        status?: "open" | "done" | "short" | "cancelled";
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["PickingTask"][];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * CheckLocation
+   * @description Who may call: roles: admin, picker, supervisor.
+   */
+  ApiV1PickingTasksTaskIdLocationCheckLocation: {
+    parameters: {
+      path: {
+        task_id: number;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["LocationScanIn"];
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["LocationChecked"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * OverrideFefo
+   * @description Who may call: roles: admin, picker, supervisor.
+   */
+  ApiV1PickingTasksTaskIdOverrideOverrideFefo: {
+    parameters: {
+      path: {
+        task_id: number;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["OverrideIn"];
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["PickAccepted"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * ScanItem
+   * @description Who may call: roles: admin, picker, supervisor.
+   */
+  ApiV1PickingTasksTaskIdScansScanItem: {
+    parameters: {
+      path: {
+        task_id: number;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["PickScanIn"];
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["PickAccepted"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * ReportShort
+   * @description Who may call: roles: admin, picker, supervisor.
+   */
+  ApiV1PickingTasksTaskIdShortReportShort: {
+    parameters: {
+      path: {
+        task_id: number;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["ShortIn"];
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["ShortReported"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -4060,17 +5798,86 @@ export interface operations {
     };
   };
   /**
-   * ListDevicePrinters
-   * @description Who may call: roles: admin, supervisor; API key scopes: admin.
+   * IdentifyPutaway
+   * @description Who may call: roles: admin, receiver, supervisor.
    */
-  ApiV1DevicePrintersListDevicePrinters: {
+  ApiV1PutawayIdentifyIdentifyPutaway: {
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["PutawayIdentifyIn"];
+      };
+    };
     responses: {
       /** @description Request fulfilled, document follows */
       200: {
         headers: {
         };
         content: {
-          "application/json": components["schemas"]["DevicePrinterOut"][];
+          "application/json": components["schemas"]["PutawayTaskView"][];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * PutawayTasks
+   * @description Who may call: roles: admin, receiver, supervisor.
+   */
+  ApiV1PutawayTasksPutawayTasks: {
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["PutawayTaskView"][];
         };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
@@ -4112,18 +5919,18 @@ export interface operations {
     };
   };
   /**
-   * SetDevicePrinter
-   * @description Who may call: roles: admin; API key scopes: admin.
+   * ConfirmPutaway
+   * @description Who may call: roles: admin, receiver, supervisor.
    */
-  ApiV1DevicePrintersDeviceIdSetDevicePrinter: {
+  ApiV1PutawayTasksTaskIdConfirmConfirmPutaway: {
     parameters: {
       path: {
-        device_id: string;
+        task_id: number;
       };
     };
     requestBody: {
       content: {
-        "application/json": components["schemas"]["DevicePrinterIn"];
+        "application/json": components["schemas"]["PutawayConfirmIn"];
       };
     };
     responses: {
@@ -4132,7 +5939,7 @@ export interface operations {
         headers: {
         };
         content: {
-          "application/json": components["schemas"]["DevicePrinterOut"];
+          "application/json": components["schemas"]["PutawayDone"];
         };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
@@ -4186,528 +5993,18 @@ export interface operations {
     };
   };
   /**
-   * ClearDevicePrinter
-   * @description Who may call: roles: admin; API key scopes: admin.
+   * RejectLot
+   * @description Who may call: roles: qa.
    */
-  ApiV1DevicePrintersDeviceIdClearDevicePrinter: {
+  ApiV1QcLotsLotIdRejectRejectLot: {
     parameters: {
       path: {
-        device_id: string;
-      };
-    };
-    responses: {
-      /** @description Request fulfilled, nothing follows */
-      204: {
-        headers: {
-        };
-        content: never;
-      };
-      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
-      400: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
-      401: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
-      403: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description What the request names does not exist. */
-      404: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
-      409: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description A rule refused the request; `code` says which, further members say what to do. */
-      422: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
-      "4XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
-      "5XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  /**
-   * Events after a position (NDJSON)
-   * @description Who may call: roles: admin; API key scopes: erp:read.
-   */
-  ApiV1ErpEventsEventsBatch: {
-    parameters: {
-      query?: {
-        /** @description last stream position the caller has: ASCII digits, 0 (everything) to the newest position; anything else is refused with 422 invalid-cursor */
-        after?: string;
-        limit?: number;
-      };
-    };
-    responses: {
-      /** @description One StreamEvent per line (NDJSON), in position order; empty when nothing is newer. */
-      200: {
-        headers: {
-          /** @description send as `after` for the next page: the last position in this page, or `after` itself when it is empty */
-          "udipick-next-after"?: unknown;
-        };
-        content: {
-          "application/x-ndjson": components["schemas"]["StreamEvent"];
-        };
-      };
-      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
-      400: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
-      401: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
-      403: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description A rule refused the request; `code` says which, further members say what to do. */
-      422: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
-      "4XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
-      "5XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  /**
-   * Stock snapshot (CSV or NDJSON)
-   * @description Who may call: roles: admin; API key scopes: erp:read.
-   */
-  ApiV1ErpStockStockSnapshot: {
-    parameters: {
-      query?: {
-        format?: "csv" | "ndjson";
-      };
-    };
-    responses: {
-      /** @description One StockRow per line (NDJSON); with format=csv, CSV with the same fields. */
-      200: {
-        headers: {
-          /** @description the figures include exactly the events up to this position: apply the stream from there on */
-          "udipick-as-of-position"?: unknown;
-          /** @description `false` only when events kept committing faster than a quiet moment could be found */
-          "udipick-as-of-exact"?: unknown;
-        };
-        content: {
-          "application/x-ndjson": components["schemas"]["StockRow"];
-          "text/csv": string;
-        };
-      };
-      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
-      400: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
-      401: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
-      403: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description A rule refused the request; `code` says which, further members say what to do. */
-      422: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
-      "4XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
-      "5XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  /**
-   * Compare ERP stock
-   * @description Who may call: roles: admin; API key scopes: erp:read.
-   */
-  ApiV1ErpStockReconciliationStockReconciliation: {
-    requestBody: {
-      content: {
-        "application/json": components["schemas"]["ReconciliationIn"];
-      };
-    };
-    responses: {
-      /** @description Request fulfilled, document follows */
-      200: {
-        headers: {
-        };
-        content: {
-          "application/json": components["schemas"]["Reconciliation"];
-        };
-      };
-      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
-      400: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
-      401: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
-      403: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description What the request names does not exist. */
-      404: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
-      409: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description A rule refused the request; `code` says which, further members say what to do. */
-      422: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
-      "4XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
-      "5XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  /**
-   * Webhook subscriptions and their backlog
-   * @description Who may call: roles: admin; API key scopes: admin.
-   */
-  ApiV1ErpWebhooksListWebhooks: {
-    responses: {
-      /** @description Request fulfilled, document follows */
-      200: {
-        headers: {
-        };
-        content: {
-          "application/json": components["schemas"]["WebhookOut"][];
-        };
-      };
-      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
-      400: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
-      401: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
-      403: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description A rule refused the request; `code` says which, further members say what to do. */
-      422: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
-      "4XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
-      "5XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  /**
-   * Subscribe a URL to events
-   * @description Who may call: roles: admin; API key scopes: admin.
-   */
-  ApiV1ErpWebhooksCreateWebhook: {
-    requestBody: {
-      content: {
-        "application/json": components["schemas"]["WebhookIn"];
-      };
-    };
-    responses: {
-      /** @description Document created, URL follows */
-      201: {
-        headers: {
-        };
-        content: {
-          "application/json": components["schemas"]["WebhookOut"];
-        };
-      };
-      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
-      400: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
-      401: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
-      403: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description What the request names does not exist. */
-      404: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
-      409: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description A rule refused the request; `code` says which, further members say what to do. */
-      422: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
-      "4XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
-      "5XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  /**
-   * One webhook subscription
-   * @description Who may call: roles: admin; API key scopes: admin.
-   */
-  ApiV1ErpWebhooksSubscriptionIdGetWebhook: {
-    parameters: {
-      path: {
-        subscription_id: number;
-      };
-    };
-    responses: {
-      /** @description Request fulfilled, document follows */
-      200: {
-        headers: {
-        };
-        content: {
-          "application/json": components["schemas"]["WebhookOut"];
-        };
-      };
-      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
-      400: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
-      401: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
-      403: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description What the request names does not exist. */
-      404: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description A rule refused the request; `code` says which, further members say what to do. */
-      422: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
-      "4XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
-      "5XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  /**
-   * Remove a subscription
-   * @description Who may call: roles: admin; API key scopes: admin.
-   */
-  ApiV1ErpWebhooksSubscriptionIdDeleteWebhook: {
-    parameters: {
-      path: {
-        subscription_id: number;
-      };
-    };
-    responses: {
-      /** @description Request fulfilled, nothing follows */
-      204: {
-        headers: {
-        };
-        content: never;
-      };
-      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
-      400: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
-      401: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
-      403: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description What the request names does not exist. */
-      404: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
-      409: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description A rule refused the request; `code` says which, further members say what to do. */
-      422: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
-      "4XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
-      "5XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  /**
-   * Change or pause a subscription
-   * @description Who may call: roles: admin; API key scopes: admin.
-   */
-  ApiV1ErpWebhooksSubscriptionIdUpdateWebhook: {
-    parameters: {
-      path: {
-        subscription_id: number;
+        lot_id: number;
       };
     };
     requestBody: {
       content: {
-        "application/json": components["schemas"]["WebhookPatch"];
+        "application/json": components["schemas"]["QcDecisionIn"];
       };
     };
     responses: {
@@ -4716,7 +6013,7 @@ export interface operations {
         headers: {
         };
         content: {
-          "application/json": components["schemas"]["WebhookOut"];
+          "application/json": components["schemas"]["QcDecided"];
         };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
@@ -4770,149 +6067,18 @@ export interface operations {
     };
   };
   /**
-   * Deliveries of a subscription (filter by status)
-   * @description Who may call: roles: admin; API key scopes: admin.
+   * ReleaseLot
+   * @description Who may call: roles: qa.
    */
-  ApiV1ErpWebhooksSubscriptionIdDeliveriesListWebhookDeliveries: {
-    parameters: {
-      query?: {
-        status?: "pending" | "delivered" | "dead" | null;
-        after?: number;
-        limit?: number;
-      };
-      path: {
-        subscription_id: number;
-      };
-    };
-    responses: {
-      /** @description Request fulfilled, document follows */
-      200: {
-        headers: {
-        };
-        content: {
-          "application/json": components["schemas"]["DeliveryOut"][];
-        };
-      };
-      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
-      400: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
-      401: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
-      403: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description What the request names does not exist. */
-      404: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description A rule refused the request; `code` says which, further members say what to do. */
-      422: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
-      "4XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
-      "5XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  /**
-   * One delivery with every attempt
-   * @description Who may call: roles: admin; API key scopes: admin.
-   */
-  ApiV1ErpWebhooksDeliveriesDeliveryIdGetWebhookDelivery: {
+  ApiV1QcLotsLotIdReleaseReleaseLot: {
     parameters: {
       path: {
-        delivery_id: number;
-      };
-    };
-    responses: {
-      /** @description Request fulfilled, document follows */
-      200: {
-        headers: {
-        };
-        content: {
-          "application/json": components["schemas"]["DeliveryOut"];
-        };
-      };
-      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
-      400: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
-      401: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
-      403: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description What the request names does not exist. */
-      404: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description A rule refused the request; `code` says which, further members say what to do. */
-      422: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
-      "4XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
-      "5XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  /**
-   * Send deliveries again (dead letters, chosen ids, or everything from a position)
-   * @description Who may call: roles: admin; API key scopes: admin.
-   */
-  ApiV1ErpWebhooksSubscriptionIdReplayReplayWebhook: {
-    parameters: {
-      path: {
-        subscription_id: number;
+        lot_id: number;
       };
     };
     requestBody: {
       content: {
-        "application/json": components["schemas"]["ReplayIn"];
+        "application/json": components["schemas"]["QcDecisionIn"];
       };
     };
     responses: {
@@ -4921,7 +6087,7 @@ export interface operations {
         headers: {
         };
         content: {
-          "application/json": components["schemas"]["ReplayOut"];
+          "application/json": components["schemas"]["QcDecided"];
         };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
@@ -4975,78 +6141,17 @@ export interface operations {
     };
   };
   /**
-   * WebSocket subscribers and how far behind they are
-   * @description Who may call: roles: admin; API key scopes: admin.
+   * Quarantine
+   * @description Who may call: roles: qa.
    */
-  ApiV1ErpStreamSubscribersStreamSubscribers: {
+  ApiV1QcQuarantineQuarantine: {
     responses: {
       /** @description Request fulfilled, document follows */
       200: {
         headers: {
         };
         content: {
-          "application/json": components["schemas"]["StreamSubscriberOut"][];
-        };
-      };
-      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
-      400: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
-      401: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
-      403: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description A rule refused the request; `code` says which, further members say what to do. */
-      422: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
-      "4XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
-      "5XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  /**
-   * Events as an EPCIS 2.0 document
-   * @description Who may call: roles: admin, qa; API key scopes: erp:read.
-   */
-  ApiV1EpcisEventsEpcisEvents: {
-    parameters: {
-      query?: {
-        /** @description last stream position the caller has: ASCII digits, 0 (everything) to the newest position; anything else is refused with 422 invalid-cursor */
-        after?: string;
-        limit?: number;
-      };
-    };
-    responses: {
-      /** @description Request fulfilled, document follows */
-      200: {
-        headers: {
-          /** @description send as `after` for the next page: the last position in this page, or `after` itself when it is empty */
-          "udipick-next-after"?: unknown;
-        };
-        content: {
-          "application/ld+json": components["schemas"]["EpcisDocument"];
+          "application/json": components["schemas"]["QuarantinedLot"][];
         };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
@@ -5278,10 +6383,10 @@ export interface operations {
     };
   };
   /**
-   * ScanReceipt
+   * CloseReceipt
    * @description Who may call: roles: admin, receiver, supervisor.
    */
-  ApiV1ReceiptsReceiptIdScansScanReceipt: {
+  ApiV1ReceiptsReceiptIdCloseCloseReceipt: {
     parameters: {
       path: {
         receipt_id: number;
@@ -5289,7 +6394,7 @@ export interface operations {
     };
     requestBody: {
       content: {
-        "application/json": components["schemas"]["ReceiptScanIn"];
+        "application/json": components["schemas"]["CloseReceiptIn"];
       };
     };
     responses: {
@@ -5298,7 +6403,7 @@ export interface operations {
         headers: {
         };
         content: {
-          "application/json": components["schemas"]["ScanAccepted"] | components["schemas"]["DamagedRecorded"];
+          "application/json": components["schemas"]["ReceiptView"];
         };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
@@ -5426,10 +6531,10 @@ export interface operations {
     };
   };
   /**
-   * CloseReceipt
+   * ScanReceipt
    * @description Who may call: roles: admin, receiver, supervisor.
    */
-  ApiV1ReceiptsReceiptIdCloseCloseReceipt: {
+  ApiV1ReceiptsReceiptIdScansScanReceipt: {
     parameters: {
       path: {
         receipt_id: number;
@@ -5437,7 +6542,7 @@ export interface operations {
     };
     requestBody: {
       content: {
-        "application/json": components["schemas"]["CloseReceiptIn"];
+        "application/json": components["schemas"]["ReceiptScanIn"];
       };
     };
     responses: {
@@ -5446,7 +6551,7 @@ export interface operations {
         headers: {
         };
         content: {
-          "application/json": components["schemas"]["ReceiptView"];
+          "application/json": components["schemas"]["ScanAccepted"] | components["schemas"]["DamagedRecorded"];
         };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
@@ -5500,478 +6605,13 @@ export interface operations {
     };
   };
   /**
-   * PutawayTasks
-   * @description Who may call: roles: admin, receiver, supervisor.
-   */
-  ApiV1PutawayTasksPutawayTasks: {
-    responses: {
-      /** @description Request fulfilled, document follows */
-      200: {
-        headers: {
-        };
-        content: {
-          "application/json": components["schemas"]["PutawayTaskView"][];
-        };
-      };
-      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
-      400: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
-      401: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
-      403: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description A rule refused the request; `code` says which, further members say what to do. */
-      422: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
-      "4XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
-      "5XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  /**
-   * IdentifyPutaway
-   * @description Who may call: roles: admin, receiver, supervisor.
-   */
-  ApiV1PutawayIdentifyIdentifyPutaway: {
-    requestBody: {
-      content: {
-        "application/json": components["schemas"]["PutawayIdentifyIn"];
-      };
-    };
-    responses: {
-      /** @description Request fulfilled, document follows */
-      200: {
-        headers: {
-        };
-        content: {
-          "application/json": components["schemas"]["PutawayTaskView"][];
-        };
-      };
-      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
-      400: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
-      401: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
-      403: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description What the request names does not exist. */
-      404: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
-      409: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description A rule refused the request; `code` says which, further members say what to do. */
-      422: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
-      "4XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
-      "5XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  /**
-   * ConfirmPutaway
-   * @description Who may call: roles: admin, receiver, supervisor.
-   */
-  ApiV1PutawayTasksTaskIdConfirmConfirmPutaway: {
-    parameters: {
-      path: {
-        task_id: number;
-      };
-    };
-    requestBody: {
-      content: {
-        "application/json": components["schemas"]["PutawayConfirmIn"];
-      };
-    };
-    responses: {
-      /** @description Request fulfilled, document follows */
-      200: {
-        headers: {
-        };
-        content: {
-          "application/json": components["schemas"]["PutawayDone"];
-        };
-      };
-      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
-      400: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
-      401: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
-      403: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description What the request names does not exist. */
-      404: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
-      409: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description A rule refused the request; `code` says which, further members say what to do. */
-      422: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
-      "4XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
-      "5XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  /**
-   * Quarantine
-   * @description Who may call: roles: qa.
-   */
-  ApiV1QcQuarantineQuarantine: {
-    responses: {
-      /** @description Request fulfilled, document follows */
-      200: {
-        headers: {
-        };
-        content: {
-          "application/json": components["schemas"]["QuarantinedLot"][];
-        };
-      };
-      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
-      400: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
-      401: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
-      403: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description A rule refused the request; `code` says which, further members say what to do. */
-      422: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
-      "4XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
-      "5XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  /**
-   * ReleaseLot
-   * @description Who may call: roles: qa.
-   */
-  ApiV1QcLotsLotIdReleaseReleaseLot: {
-    parameters: {
-      path: {
-        lot_id: number;
-      };
-    };
-    requestBody: {
-      content: {
-        "application/json": components["schemas"]["QcDecisionIn"];
-      };
-    };
-    responses: {
-      /** @description Request fulfilled, document follows */
-      200: {
-        headers: {
-        };
-        content: {
-          "application/json": components["schemas"]["QcDecided"];
-        };
-      };
-      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
-      400: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
-      401: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
-      403: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description What the request names does not exist. */
-      404: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
-      409: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description A rule refused the request; `code` says which, further members say what to do. */
-      422: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
-      "4XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
-      "5XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  /**
-   * RejectLot
-   * @description Who may call: roles: qa.
-   */
-  ApiV1QcLotsLotIdRejectRejectLot: {
-    parameters: {
-      path: {
-        lot_id: number;
-      };
-    };
-    requestBody: {
-      content: {
-        "application/json": components["schemas"]["QcDecisionIn"];
-      };
-    };
-    responses: {
-      /** @description Request fulfilled, document follows */
-      200: {
-        headers: {
-        };
-        content: {
-          "application/json": components["schemas"]["QcDecided"];
-        };
-      };
-      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
-      400: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
-      401: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
-      403: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description What the request names does not exist. */
-      404: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
-      409: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description A rule refused the request; `code` says which, further members say what to do. */
-      422: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
-      "4XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
-      "5XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  /**
-   * ReleaseWave
+   * Plan
    * @description Who may call: roles: admin, supervisor.
    */
-  ApiV1WavesReleaseWave: {
+  ApiV1ReplenishmentPlanPlan: {
     requestBody: {
       content: {
-        "application/json": components["schemas"]["WaveIn"];
-      };
-    };
-    responses: {
-      /** @description Document created, URL follows */
-      201: {
-        headers: {
-        };
-        content: {
-          "application/json": components["schemas"]["WaveWithReplenishment"];
-        };
-      };
-      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
-      400: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
-      401: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
-      403: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description What the request names does not exist. */
-      404: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
-      409: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description A rule refused the request; `code` says which, further members say what to do. */
-      422: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
-      "4XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
-      "5XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  /**
-   * ListTasks
-   * @description Who may call: roles: admin, picker, supervisor.
-   */
-  ApiV1PickingTasksListTasks: {
-    parameters: {
-      query?: {
-        wave?: number | null;
-        status?: "open" | "done" | "short" | "cancelled";
+        "application/json": components["schemas"]["PlanIn"];
       };
     };
     responses: {
@@ -5980,915 +6620,7 @@ export interface operations {
         headers: {
         };
         content: {
-          "application/json": components["schemas"]["PickingTask"][];
-        };
-      };
-      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
-      400: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
-      401: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
-      403: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description A rule refused the request; `code` says which, further members say what to do. */
-      422: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
-      "4XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
-      "5XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  /**
-   * CheckLocation
-   * @description Who may call: roles: admin, picker, supervisor.
-   */
-  ApiV1PickingTasksTaskIdLocationCheckLocation: {
-    parameters: {
-      path: {
-        task_id: number;
-      };
-    };
-    requestBody: {
-      content: {
-        "application/json": components["schemas"]["LocationScanIn"];
-      };
-    };
-    responses: {
-      /** @description Request fulfilled, document follows */
-      200: {
-        headers: {
-        };
-        content: {
-          "application/json": components["schemas"]["LocationChecked"];
-        };
-      };
-      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
-      400: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
-      401: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
-      403: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description What the request names does not exist. */
-      404: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
-      409: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description A rule refused the request; `code` says which, further members say what to do. */
-      422: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
-      "4XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
-      "5XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  /**
-   * ScanItem
-   * @description Who may call: roles: admin, picker, supervisor.
-   */
-  ApiV1PickingTasksTaskIdScansScanItem: {
-    parameters: {
-      path: {
-        task_id: number;
-      };
-    };
-    requestBody: {
-      content: {
-        "application/json": components["schemas"]["PickScanIn"];
-      };
-    };
-    responses: {
-      /** @description Request fulfilled, document follows */
-      200: {
-        headers: {
-        };
-        content: {
-          "application/json": components["schemas"]["PickAccepted"];
-        };
-      };
-      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
-      400: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
-      401: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
-      403: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description What the request names does not exist. */
-      404: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
-      409: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description A rule refused the request; `code` says which, further members say what to do. */
-      422: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
-      "4XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
-      "5XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  /**
-   * OverrideFefo
-   * @description Who may call: roles: admin, picker, supervisor.
-   */
-  ApiV1PickingTasksTaskIdOverrideOverrideFefo: {
-    parameters: {
-      path: {
-        task_id: number;
-      };
-    };
-    requestBody: {
-      content: {
-        "application/json": components["schemas"]["OverrideIn"];
-      };
-    };
-    responses: {
-      /** @description Request fulfilled, document follows */
-      200: {
-        headers: {
-        };
-        content: {
-          "application/json": components["schemas"]["PickAccepted"];
-        };
-      };
-      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
-      400: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
-      401: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
-      403: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description What the request names does not exist. */
-      404: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
-      409: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description A rule refused the request; `code` says which, further members say what to do. */
-      422: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
-      "4XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
-      "5XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  /**
-   * ReportShort
-   * @description Who may call: roles: admin, picker, supervisor.
-   */
-  ApiV1PickingTasksTaskIdShortReportShort: {
-    parameters: {
-      path: {
-        task_id: number;
-      };
-    };
-    requestBody: {
-      content: {
-        "application/json": components["schemas"]["ShortIn"];
-      };
-    };
-    responses: {
-      /** @description Request fulfilled, document follows */
-      200: {
-        headers: {
-        };
-        content: {
-          "application/json": components["schemas"]["ShortReported"];
-        };
-      };
-      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
-      400: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
-      401: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
-      403: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description What the request names does not exist. */
-      404: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
-      409: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description A rule refused the request; `code` says which, further members say what to do. */
-      422: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
-      "4XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
-      "5XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  /**
-   * AssignTote
-   * @description Who may call: roles: admin, picker, supervisor.
-   */
-  ApiV1WavesWaveIdTotesAssignTote: {
-    parameters: {
-      path: {
-        wave_id: number;
-      };
-    };
-    requestBody: {
-      content: {
-        "application/json": components["schemas"]["ToteIn"];
-      };
-    };
-    responses: {
-      /** @description Request fulfilled, document follows */
-      200: {
-        headers: {
-        };
-        content: {
-          "application/json": components["schemas"]["ToteAssigned"];
-        };
-      };
-      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
-      400: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
-      401: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
-      403: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description What the request names does not exist. */
-      404: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
-      409: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description A rule refused the request; `code` says which, further members say what to do. */
-      422: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
-      "4XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
-      "5XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  /**
-   * ListHolds
-   * @description Who may call: roles: admin, picker, qa, receiver, supervisor.
-   */
-  ApiV1HoldsListHolds: {
-    parameters: {
-      query?: {
-        active?: boolean;
-      };
-    };
-    responses: {
-      /** @description Request fulfilled, document follows */
-      200: {
-        headers: {
-        };
-        content: {
-          "application/json": components["schemas"]["Hold"][];
-        };
-      };
-      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
-      400: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
-      401: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
-      403: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description A rule refused the request; `code` says which, further members say what to do. */
-      422: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
-      "4XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
-      "5XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  /**
-   * PlaceHold
-   * @description Who may call: roles: admin, qa, supervisor.
-   */
-  ApiV1HoldsPlaceHold: {
-    requestBody: {
-      content: {
-        "application/json": components["schemas"]["HoldIn"];
-      };
-    };
-    responses: {
-      /** @description Document created, URL follows */
-      201: {
-        headers: {
-        };
-        content: {
-          "application/json": components["schemas"]["PlacedHold"];
-        };
-      };
-      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
-      400: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
-      401: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
-      403: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description What the request names does not exist. */
-      404: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
-      409: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description A rule refused the request; `code` says which, further members say what to do. */
-      422: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
-      "4XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
-      "5XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  /**
-   * ReleaseHold
-   * @description Who may call: roles: qa, supervisor.
-   */
-  ApiV1HoldsHoldIdReleaseReleaseHold: {
-    parameters: {
-      path: {
-        hold_id: number;
-      };
-    };
-    requestBody: {
-      content: {
-        "application/json": components["schemas"]["ReleaseIn"];
-      };
-    };
-    responses: {
-      /** @description Request fulfilled, document follows */
-      200: {
-        headers: {
-        };
-        content: {
-          "application/json": components["schemas"]["Hold"];
-        };
-      };
-      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
-      400: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
-      401: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
-      403: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description What the request names does not exist. */
-      404: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
-      409: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description A rule refused the request; `code` says which, further members say what to do. */
-      422: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
-      "4XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
-      "5XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  /**
-   * OpenPackage
-   * @description Who may call: roles: admin, picker, supervisor.
-   */
-  ApiV1PackingPackagesOpenPackage: {
-    requestBody: {
-      content: {
-        "application/json": components["schemas"]["OrderIn"];
-      };
-    };
-    responses: {
-      /** @description Document created, URL follows */
-      201: {
-        headers: {
-        };
-        content: {
-          "application/json": components["schemas"]["PackageOpened"];
-        };
-      };
-      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
-      400: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
-      401: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
-      403: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description What the request names does not exist. */
-      404: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
-      409: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description A rule refused the request; `code` says which, further members say what to do. */
-      422: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
-      "4XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
-      "5XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  /**
-   * PackScan
-   * @description Who may call: roles: admin, picker, supervisor.
-   */
-  ApiV1PackingPackagesSsccScansPackScan: {
-    parameters: {
-      path: {
-        sscc: string;
-      };
-    };
-    requestBody: {
-      content: {
-        "application/json": components["schemas"]["PackScanIn"];
-      };
-    };
-    responses: {
-      /** @description Request fulfilled, document follows */
-      200: {
-        headers: {
-        };
-        content: {
-          "application/json": components["schemas"]["PackedUnits"];
-        };
-      };
-      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
-      400: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
-      401: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
-      403: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description What the request names does not exist. */
-      404: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
-      409: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description A rule refused the request; `code` says which, further members say what to do. */
-      422: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
-      "4XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
-      "5XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  /**
-   * ClosePackage
-   * @description Who may call: roles: admin, picker, supervisor.
-   */
-  ApiV1PackingPackagesSsccCloseClosePackage: {
-    parameters: {
-      path: {
-        sscc: string;
-      };
-    };
-    responses: {
-      /** @description Request fulfilled, document follows */
-      200: {
-        headers: {
-        };
-        content: {
-          "application/json": components["schemas"]["PackageClosed"];
-        };
-      };
-      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
-      400: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
-      401: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
-      403: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description What the request names does not exist. */
-      404: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
-      409: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description A rule refused the request; `code` says which, further members say what to do. */
-      422: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
-      "4XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
-      "5XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  /**
-   * ShipOrder
-   * @description Who may call: roles: admin, picker, supervisor.
-   */
-  ApiV1ShipmentsShipOrder: {
-    requestBody: {
-      content: {
-        "application/json": components["schemas"]["OrderIn"];
-      };
-    };
-    responses: {
-      /** @description Request fulfilled, document follows */
-      200: {
-        headers: {
-        };
-        content: {
-          "application/json": components["schemas"]["Shipment"];
-        };
-      };
-      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
-      400: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
-      401: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
-      403: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description What the request names does not exist. */
-      404: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
-      409: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description A rule refused the request; `code` says which, further members say what to do. */
-      422: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
-      "4XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
-      "5XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  /**
-   * RecordCount
-   * @description Who may call: roles: admin, picker, supervisor.
-   */
-  ApiV1CountsRecordCount: {
-    requestBody: {
-      content: {
-        "application/json": components["schemas"]["CountIn"];
-      };
-    };
-    responses: {
-      /** @description Request fulfilled, document follows */
-      200: {
-        headers: {
-        };
-        content: {
-          "application/json": components["schemas"]["CountResult"];
+          "application/json": components["schemas"]["ReplenishmentPlan"];
         };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
@@ -7000,13 +6732,18 @@ export interface operations {
     };
   };
   /**
-   * Plan
+   * Cancel
    * @description Who may call: roles: admin, supervisor.
    */
-  ApiV1ReplenishmentPlanPlan: {
+  ApiV1ReplenishmentTasksTaskIdCancelCancel: {
+    parameters: {
+      path: {
+        task_id: number;
+      };
+    };
     requestBody: {
       content: {
-        "application/json": components["schemas"]["PlanIn"];
+        "application/json": components["schemas"]["CancelIn"];
       };
     };
     responses: {
@@ -7015,7 +6752,7 @@ export interface operations {
         headers: {
         };
         content: {
-          "application/json": components["schemas"]["ReplenishmentPlan"];
+          "application/json": components["schemas"]["CancelledTask"];
         };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
@@ -7143,18 +6880,13 @@ export interface operations {
     };
   };
   /**
-   * Cancel
-   * @description Who may call: roles: admin, supervisor.
+   * InterpretScan
+   * @description Who may call: roles: admin, picker, qa, receiver, supervisor; API key scopes: erp:read.
    */
-  ApiV1ReplenishmentTasksTaskIdCancelCancel: {
-    parameters: {
-      path: {
-        task_id: number;
-      };
-    };
+  ApiV1ScansInterpretInterpretScan: {
     requestBody: {
       content: {
-        "application/json": components["schemas"]["CancelIn"];
+        "application/json": components["schemas"]["ScanIn"];
       };
     };
     responses: {
@@ -7163,7 +6895,7 @@ export interface operations {
         headers: {
         };
         content: {
-          "application/json": components["schemas"]["CancelledTask"];
+          "application/json": components["schemas"]["ScanOut"];
         };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
@@ -7200,6 +6932,274 @@ export interface operations {
       422: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * ShipOrder
+   * @description Who may call: roles: admin, picker, supervisor.
+   */
+  ApiV1ShipmentsShipOrder: {
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["OrderIn"];
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["Shipment"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * ReleaseWave
+   * @description Who may call: roles: admin, supervisor.
+   */
+  ApiV1WavesReleaseWave: {
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["WaveIn"];
+      };
+    };
+    responses: {
+      /** @description Document created, URL follows */
+      201: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["WaveWithReplenishment"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * AssignTote
+   * @description Who may call: roles: admin, picker, supervisor.
+   */
+  ApiV1WavesWaveIdTotesAssignTote: {
+    parameters: {
+      path: {
+        wave_id: number;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["ToteIn"];
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["ToteAssigned"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * Healthz
+   * @description Who may call: public.
+   */
+  HealthzHealthz: {
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["Alive"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * Readyz
+   * @description Who may call: public.
+   */
+  ReadyzReadyz: {
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["Ready"];
         };
       };
       /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */

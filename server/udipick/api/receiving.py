@@ -211,21 +211,27 @@ async def quarantine(db: Db) -> list[QuarantinedLot]:
     return await qc.quarantined_lots(db)
 
 
-@post("/api/v1/qc/lots/{lot_id:int}/release", status_code=200, **QA)
-async def release_lot(
-    lot_id: FromPath[int], data: JSONBody[QcDecisionIn], request: Request, db: Db, actor: CurrentActor
+async def _decide_qc(
+    lot_id: int, data: QcDecisionIn, request: Request, db: Db, actor: CurrentActor, decision: str
 ) -> QcDecided:
-    """Release a lot's quarantined stock; signed by re-entering the password."""
     return await qc.decide_qc(
         db,
         password_checks(request),
         actor,
         lot_id,
-        "release",
+        decision,
         reason=data.reason,
         password=data.password,
         address=client_address(request),
     )
+
+
+@post("/api/v1/qc/lots/{lot_id:int}/release", status_code=200, **QA)
+async def release_lot(
+    lot_id: FromPath[int], data: JSONBody[QcDecisionIn], request: Request, db: Db, actor: CurrentActor
+) -> QcDecided:
+    """Release a lot's quarantined stock; signed by re-entering the password."""
+    return await _decide_qc(lot_id, data, request, db, actor, "release")
 
 
 @post("/api/v1/qc/lots/{lot_id:int}/reject", status_code=200, **QA)
@@ -233,16 +239,7 @@ async def reject_lot(
     lot_id: FromPath[int], data: JSONBody[QcDecisionIn], request: Request, db: Db, actor: CurrentActor
 ) -> QcDecided:
     """Reject a lot's quarantined stock (never pickable); signed by re-entering the password."""
-    return await qc.decide_qc(
-        db,
-        password_checks(request),
-        actor,
-        lot_id,
-        "reject",
-        reason=data.reason,
-        password=data.password,
-        address=client_address(request),
-    )
+    return await _decide_qc(lot_id, data, request, db, actor, "reject")
 
 
 ROUTES = [
