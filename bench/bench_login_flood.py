@@ -30,7 +30,7 @@ import asyncpg
 
 sys.path.insert(0, os.path.dirname(__file__))
 from _server import fresh_database, machine, server  # noqa: E402
-from bench_picking import PASSWORDS, Handheld, pct, prepare  # noqa: E402
+from bench_picking import PASSWORDS, Handheld, checkpoints_so_far, pct, prepare  # noqa: E402
 
 
 async def sign_in_pickers(base: str, dsn: str, n: int) -> list[str]:
@@ -160,8 +160,16 @@ async def run(args: argparse.Namespace, dsn: str, base: str) -> None:
     p99s = {}
     for k, name in enumerate(runs):
         flood = {"quiet": None, "flood": "admin", "spread": "distributed"}[name]
+        conn = await asyncpg.connect(dsn)
+        checkpoints = await checkpoints_so_far(conn)
         lat, refused, answers = await measure(base, tokens, scans[k * share : (k + 1) * share], args, flood)
+        checkpoints = await checkpoints_so_far(conn) - checkpoints
+        await conn.close()
         p99s[name] = report(name, lat, refused, answers, args.seconds)
+        # what else happened in the phase: a PostgreSQL checkpoint's fsyncs can stall every scan for a moment
+        print(
+            f"          slowest scan {max(lat) * 1000:.0f} ms; PostgreSQL checkpoints started or ended: {checkpoints}"
+        )
         await asyncio.sleep(1)  # let the last answers and the server's check threads settle
     print(
         f"ratio   : p99 with the flood / p99 without = {p99s['flood'] / p99s['quiet']:.2f} (target <= 2)"
@@ -173,11 +181,16 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--pickers", type=int, default=8)
     ap.add_argument("--flooders", type=int, default=16)
-    ap.add_argument("--seconds", type=float, default=10)
+    ap.add_argument(
+        "--seconds",
+        type=float,
+        default=30,
+        help="seconds measured per phase: a p99 needs a few thousand scans (at 80/s, 10 s gives 800 and its p99 is the 8th slowest)",
+    )
     ap.add_argument("--warmup", type=float, default=2)
     ap.add_argument("--rate", type=float, default=80, help="pick scans a second from all pickers together (open loop)")
     ap.add_argument("--stock", type=int, default=100_000)
-    ap.add_argument("--lines", type=int, default=3000)
+    ap.add_argument("--lines", type=int, default=8000)
     ap.add_argument(
         "--distributed",
         action="store_true",
