@@ -154,6 +154,30 @@ def report(name: str, latencies: list[float], refused: int, answers: Counter, se
 async def run(args: argparse.Namespace, dsn: str, base: str) -> None:
     tokens = await sign_in_pickers(base, dsn, args.pickers)
     scans = await pick_scans(base, dsn)
+    # the admin signs in before the flood locks it out, to read the server's garbage-collector figures
+    h = Handheld(base)
+    status, body = await h.request(
+        "POST", "/api/v1/auth/login", {"username": "admin", "password": PASSWORDS["admin"], "deviceId": "watch"}
+    )
+    await h.close()
+    assert status == 200, body
+    watch = f"Authorization: Bearer {json.loads(body)['token']}\r\nX-Device-Id: watch\r\n"
+
+    async def server_gc() -> dict[str, tuple[float, float]]:
+        """generation: (collections, longest pause in ms) of the server so far, from /metrics."""
+        m = Handheld(base)
+        m.headers = watch
+        _status, text = await m.request("GET", "/metrics")
+        await m.close()
+        out: dict[str, list[float]] = {}
+        for line in text.decode().splitlines():
+            for kind, i in (("udipick_gc_pause_seconds_count", 0), ("udipick_gc_pause_max_seconds", 1)):
+                if line.startswith(kind + "{"):
+                    out.setdefault(line.split('generation="')[1].split('"')[0], [0.0, 0.0])[i] = float(
+                        line.rsplit(" ", 1)[1]
+                    )
+        return {g: (v[0], v[1] * 1000) for g, v in out.items()}
+
     runs = ["quiet", "flood"] + (["spread"] if args.distributed else [])
     # each run picks its own units: a scan confirmed in one run is not there to scan in the next
     share = len(scans) // len(runs)
@@ -162,6 +186,7 @@ async def run(args: argparse.Namespace, dsn: str, base: str) -> None:
         flood = {"quiet": None, "flood": "admin", "spread": "distributed"}[name]
         conn = await asyncpg.connect(dsn)
         checkpoints = await checkpoints_so_far(conn)
+        gc_before = await server_gc()
         lat, refused, answers = await measure(base, tokens, scans[k * share : (k + 1) * share], args, flood)
         checkpoints = await checkpoints_so_far(conn) - checkpoints
         await conn.close()
@@ -169,6 +194,13 @@ async def run(args: argparse.Namespace, dsn: str, base: str) -> None:
         # what else happened in the phase: a PostgreSQL checkpoint's fsyncs can stall every scan for a moment
         print(
             f"          slowest scan {max(lat) * 1000:.0f} ms; PostgreSQL checkpoints started or ended: {checkpoints}"
+        )
+        gc_after = await server_gc()
+        print(
+            "          server collections in the phase by generation: "
+            + ", ".join(f"gen {g} {gc_after[g][0] - gc_before[g][0]:.0f}" for g in sorted(gc_after))
+            + "; longest pause since start: "
+            + ", ".join(f"gen {g} {gc_after[g][1]:.0f} ms" for g in sorted(gc_after))
         )
         await asyncio.sleep(1)  # let the last answers and the server's check threads settle
     print(
