@@ -670,19 +670,28 @@ async def _each(db: async_sessionmaker, records: Iterable[tuple[int, Any]], fn: 
     return tally
 
 
-async def _upsert_purchase_order(session: AsyncSession, rec: PurchaseOrderIn) -> UpsertResult:
-    supplier = await _ids_by_erp_id(session, Supplier, {rec.supplier})
-    if rec.supplier not in supplier:
-        raise InvalidRecord(f"unknown supplier {rec.supplier!r}: send the supplier first", pointer="/supplier")
-    wid = await _warehouse_id(session, rec.warehouse, create=False)
-    items = await _line_items(session, rec.lines)
-    current = (
+async def _party_id(session: AsyncSession, model: Any, erp_id: str, kind: str) -> int:
+    """The id of the supplier or customer a document names; it must have been sent first."""
+    ids = await _ids_by_erp_id(session, model, {erp_id})
+    if erp_id not in ids:
+        raise InvalidRecord(f"unknown {kind} {erp_id!r}: send the {kind} first", pointer=f"/{kind}")
+    return ids[erp_id]
+
+
+async def _locked_document(session: AsyncSession, model: Any, erp_id: str) -> Any:
+    """The stored document's id, version and status, locked until the upsert commits (``None``: new)."""
+    return (
         await session.execute(
-            select(InboundDocument.id, InboundDocument.erp_version, InboundDocument.status)
-            .where(InboundDocument.erp_id == rec.erp_id)
-            .with_for_update()
+            select(model.id, model.erp_version, model.status).where(model.erp_id == erp_id).with_for_update()
         )
     ).first()
+
+
+async def _upsert_purchase_order(session: AsyncSession, rec: PurchaseOrderIn) -> UpsertResult:
+    supplier_id = await _party_id(session, Supplier, rec.supplier, "supplier")
+    wid = await _warehouse_id(session, rec.warehouse, create=False)
+    items = await _line_items(session, rec.lines)
+    current = await _locked_document(session, InboundDocument, rec.erp_id)
     status = _versioned_status(current.erp_version if current else None, rec.version, "purchase order", rec.erp_id)
     if status == "unchanged":
         return UpsertResult(rec.erp_id, "unchanged", current.id)  # type: ignore[union-attr]  # only a stored row can be unchanged
@@ -691,7 +700,7 @@ async def _upsert_purchase_order(session: AsyncSession, rec: PurchaseOrderIn) ->
         erp_version=rec.version,
         kind=rec.kind,
         number=rec.number,
-        supplier_id=supplier[rec.supplier],
+        supplier_id=supplier_id,
         warehouse_id=wid,
         expected_date=rec.expected_date,
     )
@@ -740,18 +749,10 @@ async def _upsert_purchase_order(session: AsyncSession, rec: PurchaseOrderIn) ->
 
 
 async def _upsert_sales_order(session: AsyncSession, rec: SalesOrderIn) -> UpsertResult:
-    customer = await _ids_by_erp_id(session, Customer, {rec.customer})
-    if rec.customer not in customer:
-        raise InvalidRecord(f"unknown customer {rec.customer!r}: send the customer first", pointer="/customer")
+    customer_id = await _party_id(session, Customer, rec.customer, "customer")
     wid = await _warehouse_id(session, rec.warehouse, create=False)
     items = await _line_items(session, rec.lines)
-    current = (
-        await session.execute(
-            select(OutboundDocument.id, OutboundDocument.erp_version, OutboundDocument.status)
-            .where(OutboundDocument.erp_id == rec.erp_id)
-            .with_for_update()
-        )
-    ).first()
+    current = await _locked_document(session, OutboundDocument, rec.erp_id)
     status = _versioned_status(current.erp_version if current else None, rec.version, "sales order", rec.erp_id)
     if status == "unchanged":
         return UpsertResult(rec.erp_id, "unchanged", current.id)  # type: ignore[union-attr]  # only a stored row can be unchanged
@@ -759,7 +760,7 @@ async def _upsert_sales_order(session: AsyncSession, rec: SalesOrderIn) -> Upser
         erp_id=rec.erp_id,
         erp_version=rec.version,
         number=rec.number,
-        customer_id=customer[rec.customer],
+        customer_id=customer_id,
         warehouse_id=wid,
         ship_to=msgspec.to_builtins(rec.ship_to),
         priority=rec.priority,
