@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import sys
+import threading
 import time
 import uuid
 from collections import Counter
@@ -30,7 +32,16 @@ import asyncpg
 
 sys.path.insert(0, os.path.dirname(__file__))
 from _server import fresh_database, machine, server  # noqa: E402
-from bench_picking import PASSWORDS, Handheld, checkpoints_so_far, pct, prepare  # noqa: E402
+from bench_picking import (  # noqa: E402
+    PASSWORDS,
+    Handheld,
+    busiest_around,
+    checkpoints_so_far,
+    cpu_by_kind,
+    pct,
+    prepare,
+    watch_database,
+)
 
 
 async def sign_in_pickers(base: str, dsn: str, n: int) -> list[str]:
@@ -91,6 +102,8 @@ async def measure(
     per = len(scans) // n
     interval = n / args.rate
     latencies: list[float] = []
+    timeline: list[tuple[float, float]] = []  # (moment of the scan after warm-up, its latency)
+    lags: list[tuple[float, float]] = []  # (moment after warm-up, how late this load generator's loop woke)
     refused = 0
     answers: Counter = Counter()
     t0 = time.perf_counter()
@@ -116,6 +129,7 @@ async def measure(
             )
             if scheduled >= measure_from:
                 latencies.append(time.perf_counter() - scheduled)
+                timeline.append((scheduled - measure_from, latencies[-1]))
                 refused += status != 200
         else:
             print(f"note    : picker {i} ran out of prepared scans; raise --lines or lower --rate")
@@ -134,9 +148,56 @@ async def measure(
                 answers[(status, json.loads(body).get("code") if body else None)] += 1
         await h.close()
 
+    async def own_loop() -> None:
+        # a stall of this load generator (its CPU share, a pause) would count as the server's latency
+        while (now := time.perf_counter()) < deadline:
+            await asyncio.sleep(0.01)
+            lags.append((now - measure_from, time.perf_counter() - now - 0.01))
+
+    samples: list[tuple[float, dict[str, float]]] = []  # (moment after warm-up, CPU by kind of process)
+    sampling = threading.Event()
+
+    def sample_cpu() -> None:
+        while not sampling.wait(0.1):
+            samples.append((time.perf_counter() - measure_from, cpu_by_kind()))
+
+    threading.Thread(target=sample_cpu, daemon=True).start()
     tasks = [picker(i) for i in range(n)] + ([flooder(j) for j in range(args.flooders)] if flood else [])
-    await asyncio.gather(*tasks)
+    # the load generator's own collector must not stall the pickers: what it has built so far is frozen,
+    # and its garbage in the run is left to reference counts (as in bench_picking)
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    try:
+        await asyncio.gather(own_loop(), *tasks)
+    finally:
+        gc.enable()
+        sampling.set()
+    stalls(timeline, lags, samples)
     return latencies, refused, answers
+
+
+def stalls(
+    timeline: list[tuple[float, float]], lags: list[tuple[float, float]], samples: list[tuple[float, dict[str, float]]]
+) -> None:
+    """Where the slow scans fall: the stretches of answers over 100 ms, each with how many pickers it
+    held up, how late the load generator's own loop was then, and the busiest processes around it."""
+    slow = sorted((t, lat) for t, lat in timeline if lat > 0.1 and t >= 0)
+    stretches: list[list[tuple[float, float]]] = []
+    for t, lat in slow:
+        if stretches and t - stretches[-1][-1][0] <= 0.2:
+            stretches[-1].append((t, lat))
+        else:
+            stretches.append([(t, lat)])
+    print(f"          {len(slow)} scans over 100 ms, in {len(stretches)} stretches")
+    for s in stretches[:8]:
+        start, end = s[0][0], s[-1][0]
+        worst = max(lat for _t, lat in s)
+        own = max((lag for at, lag in lags if start - 0.1 <= at <= end + worst), default=0.0)
+        print(
+            f"          at {start:.2f} s: {len(s)} scans, worst {worst * 1000:.0f} ms; load generator late by"
+            f" up to {own * 1000:.0f} ms; CPU around it, {busiest_around(samples, start + worst / 2, top=6)}"
+        )
 
 
 def report(name: str, latencies: list[float], refused: int, answers: Counter, seconds: float) -> float:
@@ -163,20 +224,24 @@ async def run(args: argparse.Namespace, dsn: str, base: str) -> None:
     assert status == 200, body
     watch = f"Authorization: Bearer {json.loads(body)['token']}\r\nX-Device-Id: watch\r\n"
 
-    async def server_gc() -> dict[str, tuple[float, float]]:
-        """generation: (collections, longest pause in ms) of the server so far, from /metrics."""
+    async def server_gc() -> dict[str, tuple[float, float, float]]:
+        """generation: (collections, longest pause in ms, all pauses in ms) of the server so far, from /metrics."""
         m = Handheld(base)
         m.headers = watch
         _status, text = await m.request("GET", "/metrics")
         await m.close()
         out: dict[str, list[float]] = {}
         for line in text.decode().splitlines():
-            for kind, i in (("udipick_gc_pause_seconds_count", 0), ("udipick_gc_pause_max_seconds", 1)):
+            for kind, i in (
+                ("udipick_gc_pause_seconds_count", 0),
+                ("udipick_gc_pause_max_seconds", 1),
+                ("udipick_gc_pause_seconds_sum", 2),
+            ):
                 if line.startswith(kind + "{"):
-                    out.setdefault(line.split('generation="')[1].split('"')[0], [0.0, 0.0])[i] = float(
+                    out.setdefault(line.split('generation="')[1].split('"')[0], [0.0, 0.0, 0.0])[i] = float(
                         line.rsplit(" ", 1)[1]
                     )
-        return {g: (v[0], v[1] * 1000) for g, v in out.items()}
+        return {g: (v[0], v[1] * 1000, v[2] * 1000) for g, v in out.items()}
 
     runs = ["quiet", "flood"] + (["spread"] if args.distributed else [])
     # each run picks its own units: a scan confirmed in one run is not there to scan in the next
@@ -198,7 +263,10 @@ async def run(args: argparse.Namespace, dsn: str, base: str) -> None:
         gc_after = await server_gc()
         print(
             "          server collections in the phase by generation: "
-            + ", ".join(f"gen {g} {gc_after[g][0] - gc_before[g][0]:.0f}" for g in sorted(gc_after))
+            + ", ".join(
+                f"gen {g} {gc_after[g][0] - gc_before[g][0]:.0f} ({gc_after[g][2] - gc_before[g][2]:.0f} ms)"
+                for g in sorted(gc_after)
+            )
             + "; longest pause since start: "
             + ", ".join(f"gen {g} {gc_after[g][1]:.0f} ms" for g in sorted(gc_after))
         )
@@ -234,6 +302,7 @@ def main() -> None:
     if args.distributed:
         env["UDIPICK_LOGIN_ADDRESS_MAX_FAILURES"] = "100000"
     with fresh_database() as url:
+        watch_database(url)
         prepare(url, args.stock, args.lines)
         with server(url, extra_env=env) as base:
             asyncio.run(run(args, url, base))

@@ -211,6 +211,13 @@ async def database_background(dsn: str, wall_from: float, seconds: float, checkp
 
 
 _HZ = os.sysconf("SC_CLK_TCK")
+#: the benchmark's own database (``watch_database``): PostgreSQL backends of others are counted apart
+_DATABASE = ""
+
+
+def watch_database(url: str) -> None:
+    global _DATABASE
+    _DATABASE = urlsplit(url).path.lstrip("/")
 
 
 def _processes(detail: bool = False) -> dict[int, tuple[str, float]]:
@@ -242,8 +249,11 @@ def _processes(detail: bool = False) -> dict[int, tuple[str, float]]:
             if not detail:
                 return "postgres"
             title = cmd.split(": ", 2)  # "postgres: 15/main: walwriter", "postgres: 15/main: postgres db [local] idle"
-            kind = title[2].split(" ")[0] if len(title) == 3 else "postmaster"
-            return "postgres backend" if kind in ("postgres", "root") else f"postgres {kind}"
+            words = title[2].split(" ") if len(title) == 3 else ["postmaster"]
+            if words[0] not in ("postgres", "root"):
+                return f"postgres {words[0]}"
+            # a backend of another database serves something else on the machine (another test run)
+            return "postgres backend" if words[1:2] == [_DATABASE] or not _DATABASE else "postgres, other databases"
         if not detail:
             return "other"
         # a kernel worker's name carries the work it is doing now ("kworker/1:1-events"), which changes
@@ -614,6 +624,7 @@ def main() -> None:
     args = ap.parse_args()
     print(f"machine : {machine()}")
     with fresh_database() as url:
+        watch_database(url)
         prepare(url, args.stock, args.lines)
         args.stream_key = subprocess.run(
             [sys.executable, "-m", "udipick.cli", "api-keys", "add", "bench-erp", "--scope", "erp:read"],
