@@ -22,6 +22,7 @@ import asyncio
 import gc
 import json
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -162,6 +163,7 @@ async def measure(
             samples.append((time.perf_counter() - measure_from, cpu_by_kind()))
 
     threading.Thread(target=sample_cpu, daemon=True).start()
+    probe = machine_probe()
     tasks = [picker(i) for i in range(n)] + ([flooder(j) for j in range(args.flooders)] if flood else [])
     # the load generator's own collector must not stall the pickers: what it has built so far is frozen,
     # and its garbage in the run is left to reference counts (as in bench_picking)
@@ -173,15 +175,46 @@ async def measure(
     finally:
         gc.enable()
         sampling.set()
-    stalls(timeline, lags, samples)
+    probe.terminate()
+    shift = time.clock_gettime(time.CLOCK_MONOTONIC) - time.perf_counter() + measure_from
+    frozen = [
+        (float(at) - shift, float(late)) for at, late in (line.split() for line in probe.communicate()[0].splitlines())
+    ]
+    stalls(timeline, lags, samples, frozen)
     return latencies, refused, answers
 
 
+#: a process of its own, at a real-time priority where allowed, that wakes every 5 ms and prints when it woke
+#: more than 20 ms late: then nothing on the machine ran (the virtual machine was not given its CPUs)
+_PROBE = """
+import time
+clock, step = time.CLOCK_MONOTONIC, 0.005
+next_at = time.clock_gettime(clock) + step
+while True:
+    time.sleep(max(0.0, next_at - time.clock_gettime(clock)))
+    late = time.clock_gettime(clock) - next_at
+    if late > 0.02:
+        print(f"{next_at:.4f} {late:.4f}", flush=True)
+    next_at = max(next_at + step, time.clock_gettime(clock))
+"""
+
+
+def machine_probe() -> subprocess.Popen:
+    command = [sys.executable, "-c", _PROBE]
+    if subprocess.run(["chrt", "-f", "10", "true"], capture_output=True).returncode == 0:
+        command = ["chrt", "-f", "10", *command]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+
+
 def stalls(
-    timeline: list[tuple[float, float]], lags: list[tuple[float, float]], samples: list[tuple[float, dict[str, float]]]
+    timeline: list[tuple[float, float]],
+    lags: list[tuple[float, float]],
+    samples: list[tuple[float, dict[str, float]]],
+    frozen: list[tuple[float, float]],
 ) -> None:
     """Where the slow scans fall: the stretches of answers over 100 ms, each with how many pickers it
-    held up, how late the load generator's own loop was then, and the busiest processes around it."""
+    held up, how late the load generator's own loop was then, how long the whole machine stood still
+    (a real-time process woke late), and the busiest processes around it."""
     slow = sorted((t, lat) for t, lat in timeline if lat > 0.1 and t >= 0)
     stretches: list[list[tuple[float, float]]] = []
     for t, lat in slow:
@@ -194,9 +227,16 @@ def stalls(
         start, end = s[0][0], s[-1][0]
         worst = max(lat for _t, lat in s)
         own = max((lag for at, lag in lags if start - 0.1 <= at <= end + worst), default=0.0)
+        still = max((late for at, late in frozen if start - 0.1 <= at <= end + worst), default=0.0)
         print(
             f"          at {start:.2f} s: {len(s)} scans, worst {worst * 1000:.0f} ms; load generator late by"
-            f" up to {own * 1000:.0f} ms; CPU around it, {busiest_around(samples, start + worst / 2, top=6)}"
+            f" up to {own * 1000:.0f} ms, the machine stood still up to {still * 1000:.0f} ms;"
+            f" CPU around it, {busiest_around(samples, start + worst / 2, top=6)}"
+        )
+    if frozen:
+        print(
+            f"          the machine stood still {len(frozen)} times in the phase (over 20 ms), longest"
+            f" {max(late for _at, late in frozen) * 1000:.0f} ms"
         )
 
 
