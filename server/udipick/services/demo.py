@@ -220,7 +220,7 @@ async def load(
                     erp_id="CUST-SH-01",
                     version=1,
                     name="上海市第一人民医院",
-                    gln="6901234000017",
+                    gln="6901234000016",  # a GLN with its GS1 check digit: EPCIS names the customer by it
                     min_shelf_life_days=90,
                 ),
             ),

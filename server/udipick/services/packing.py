@@ -317,7 +317,9 @@ async def sscc_label_data(db: async_sessionmaker, *, sscc: str) -> dict[str, obj
             raise e.NotFound(f"no package with SSCC {sscc}", sscc=sscc)
         if row.status != "closed":
             raise e.Conflict(
-                f"package {sscc} is {row.status}: a label is printed for a closed carton", sscc=sscc, status=row.status
+                f"package {sscc} is {row.status}: a label is printed for a closed carton",
+                sscc=sscc,
+                packageStatus=row.status,
             )
         contents = await _contents(session, row.container_id)
         doc = await _order(session, row.order_erp_id)
