@@ -4,18 +4,22 @@ the SSCC label's FROM block from the site record, and the ZPL a browser print ag
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import uuid
 
 import jsonschema
+import msgspec
 import pytest
 from sqlalchemy import text
 
 from tests.api.test_picking import STENT, SYR, gs1, scan
 from tests.conftest import CONFORMANCE, login
 from tests.labels.conftest import _decode
+from udipick.domain.site import SiteIds
 from udipick.integrations.labels.encoding import escape_text
+from udipick.services import epcis
 from udipick.services.demo import DEMO_SITE
 
 #: TDS 2.0 SGLN EPC URI: company prefix and location reference (12 digits in all), extension
@@ -281,3 +285,43 @@ async def test_an_open_carton_has_no_label_to_fetch_yet(client, demo_db):
     sscc = (await client.post("/api/v1/packing/packages", json={"order": "SO-5002"}, headers=picker)).json()["sscc"]
     r = await client.get(f"/api/v1/labels/sscc.zpl?sscc={sscc}", headers=picker)
     assert r.status_code == 409 and r.json()["code"] == "conflict" and r.json()["packageStatus"] == "open"
+
+
+@pytest.mark.parametrize(
+    ("customer_gln", "ship_to_gln", "destinations"),
+    [
+        (
+            "6901234000016",
+            "6901234000023",
+            [
+                {"type": "owning_party", "destination": "https://id.gs1.org/417/6901234000016"},
+                {"type": "location", "destination": "https://id.gs1.org/414/6901234000023"},
+            ],
+        ),
+        (None, "6901234000023", [{"type": "location", "destination": "https://id.gs1.org/414/6901234000023"}]),
+        (None, None, None),  # nothing a partner could resolve: no destinationList at all
+    ],
+)
+def test_a_shipment_names_the_ship_to_place_before_the_customers_own_gln(customer_gln, ship_to_gln, destinations):
+    message = {
+        "position": 9,
+        "eventId": "4b7f1c1e-0000-4000-8000-000000000001",
+        "type": "shipment.confirmed.v1",
+        "occurredAt": "2026-12-06T08:00:00Z",
+        "data": {
+            "order": "SO-1",
+            "customer": "C-1",
+            "customerGln": customer_gln,
+            "shipTo": {"name": "Ward 3", "gln": ship_to_gln},
+            "ssccs": ["006141410000000012"],
+            "lines": [],
+        },
+    }
+    event = epcis.epcis_event(message, site=SiteIds.parse("0614141000005", "0614141"))
+    assert event is not None and event.get("destinationList") == destinations
+    assert event["sourceList"][1] == {"type": "location", "source": SITE_SGLN}
+    bare = epcis.epcis_event(message, site=None)  # no site record: no source, private document URN
+    assert bare is not None and "sourceList" not in bare
+    assert bare["bizTransactionList"] == [{"type": "po", "bizTransaction": "urn:udipick:po:SO-1"}]
+    doc = msgspec.json.decode(msgspec.json.encode(epcis.document([message], site=None, now=dt.datetime.now(dt.UTC))))
+    assert not sorted(_validator().iter_errors(doc), key=str)
