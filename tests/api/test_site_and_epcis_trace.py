@@ -325,3 +325,33 @@ def test_a_shipment_names_the_ship_to_place_before_the_customers_own_gln(custome
     assert bare["bizTransactionList"] == [{"type": "po", "bizTransaction": "urn:udipick:po:SO-1"}]
     doc = msgspec.json.decode(msgspec.json.encode(epcis.document([message], site=None, now=dt.datetime.now(dt.UTC))))
     assert not sorted(_validator().iter_errors(doc), key=str)
+
+
+async def test_the_erp_sends_customer_supplier_and_ship_to_glns_with_their_check_digit(client, demo_db):
+    """A GLN names a party in EPCIS: one with a wrong check digit is refused at the door, with a pointer."""
+    admin = await login(client, "admin")
+    r = await client.post(
+        "/api/v1/erp/customers",
+        json={"erpId": "C-GLN", "version": 1, "name": "Ward", "gln": "6901234000023"},
+        headers=admin,
+    )
+    assert r.status_code == 201, r.text
+    for path, record, pointer in [
+        ("customers", {"erpId": "C-BAD", "version": 1, "name": "X", "gln": "6901234000024"}, "/gln"),
+        ("suppliers", {"erpId": "S-BAD", "version": 1, "name": "X", "gln": "4012345000008"}, "/gln"),
+        (
+            "sales-orders",
+            {
+                "erpId": "SO-GLN",
+                "version": 1,
+                "number": "SO-GLN",
+                "customer": "C-GLN",
+                "shipTo": {"name": "Ward 3", "gln": "6901234000017"},
+                "lines": [{"lineNo": 1, "item": "SYR-10ML", "quantity": 1}],
+            },
+            "/shipTo/gln",
+        ),
+    ]:
+        r = await client.post(f"/api/v1/erp/{path}", json=record, headers=admin)
+        assert r.status_code == 400, (path, r.text)
+        assert r.json()["code"] == "invalid-gln" and r.json()["pointer"] == pointer, r.json()
