@@ -63,7 +63,8 @@ MAPPING: dict[str, tuple[str, str | None, str]] = {
     "pick.confirmed.v1": ("picking", "in_progress", "OBSERVE"),
     "hold.placed.v1": ("holding", "non_sellable_other", "OBSERVE"),
     "hold.released.v1": ("holding", "available", "OBSERVE"),
-    "package.packed.v1": ("packing", "container_closed", "OBSERVE"),
+    # an AggregationEvent: ADD begins the SSCC's parent-child link
+    "package.packed.v1": ("packing", "container_closed", "ADD"),
     "shipment.confirmed.v1": ("shipping", "in_transit", "OBSERVE"),
     "recall.initiated.v1": ("holding", "recalled", "OBSERVE"),
     "stock.adjusted.v1": ("stock_taking", None, "OBSERVE"),
@@ -233,7 +234,6 @@ def epcis_event(
     ilmd: dict[str, str] = {}
     if event["type"] == "package.packed.v1":
         out["type"] = "AggregationEvent"
-        action = "ADD"  # the units were put into the carton: the parent-child link begins here
         if not _aggregation(data, out):
             return None
     else:
