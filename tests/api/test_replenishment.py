@@ -17,6 +17,7 @@ from tests.conftest import login
 from udipick.db.ledger import Movement, post_movements
 from udipick.db.models import Item, Location, Lot
 from udipick.domain.access import Actor
+from udipick.domain.site import SiteIds
 from udipick.services import epcis
 from udipick.services import replenishment as svc
 from udipick.services.demo import demo_gtin
@@ -247,7 +248,7 @@ async def test_confirming_with_scans_moves_the_stock_through_the_ledger_and_clos
             "clientScanId": scan_id,
         }.items()
     )
-    doc = epcis.object_event(
+    doc = epcis.epcis_event(
         {
             "position": 1,
             "eventId": "e",
@@ -255,9 +256,10 @@ async def test_confirming_with_scans_moves_the_stock_through_the_ledger_and_clos
             "occurredAt": "2026-01-02T03:04:05Z",
             "data": ev,
         },
-        gln=None,
+        site=SiteIds.parse("0614141000005", "0614141"),
     )
-    assert doc["bizStep"] == "stocking" and doc["readPoint"] == {"id": "urn:udipick:location:A-01-01"}
+    # was urn:udipick:location:A-01-01 (no GLN): now the site's SGLN with the location code as extension
+    assert doc["bizStep"] == "stocking" and doc["readPoint"] == {"id": "urn:epc:id:sgln:0614141.00000.A-01-01"}
     assert doc["quantityList"] == [{"epcClass": f"https://id.gs1.org/01/{SYR}/10/SY-EARLY", "quantity": 70}]
     # the face holds what the picks need now: the next planning adds nothing
     sup = await login(client, "supervisor")

@@ -28,6 +28,7 @@ NOT_ON_HANDHELDS = {
     "webhook-name-taken",
     "webhook-target-refused",
     "invalid-cursor",
+    "invalid-gln",  # the site record, an administrator's page
     "weak-password",
     "unknown-user",
     "unknown-api-key",

@@ -13,6 +13,7 @@ from sqlalchemy import text
 
 from tests.conftest import CONFORMANCE, login
 from tests.outbox.conftest import ACTOR, write_events
+from udipick.domain.site import SiteIds
 from udipick.services import epcis
 from udipick.services.events import emit
 
@@ -186,6 +187,8 @@ def _uris(doc: dict) -> list[str]:
     out = []
     for e in doc["epcisBody"]["eventList"]:
         out += e.get("epcList", []) + [q["epcClass"] for q in e.get("quantityList", [])] + [e["eventID"]]
+        out += e.get("childEPCs", []) + [q["epcClass"] for q in e.get("childQuantityList", [])]
+        out += [e["parentID"]] if "parentID" in e else []
         out += [e[k]["id"] for k in ("readPoint", "bizLocation") if k in e]
     return out
 
@@ -221,7 +224,8 @@ async def test_every_epcis_document_validates_against_the_gs1_schema(client, dem
         "https://id.gs1.org/00/006141410000000018",
         "https://id.gs1.org/01/00614141010029/21/STN000301",
     ]
-    assert events[2]["readPoint"] == {"id": "urn:udipick:location:A-01-01"}  # the demo warehouse has no GLN
+    # was urn:udipick:location:A-01-01 before the site record: now the demo site's SGLN with the code as extension
+    assert events[2]["readPoint"] == {"id": "urn:epc:id:sgln:0614141.00000.A-01-01"}
     assert [e["udipick:position"] for e in events] == [1, 2, 4, 5, 6, 7]  # the wave (3) has no EPCIS counterpart
 
 
@@ -232,7 +236,7 @@ def test_the_epcis_mapping_names_only_cbv_vocabulary():
     for step, disposition, action in epcis.MAPPING.values():
         assert step in steps and (disposition is None or disposition in dispositions) and action in ("ADD", "OBSERVE")
     assert set(epcis.STATUS_DISPOSITION.values()) <= dispositions
-    with_gln = epcis.object_event(
+    with_gln = epcis.epcis_event(
         {
             "position": 1,
             "eventId": "e",
@@ -240,9 +244,10 @@ def test_the_epcis_mapping_names_only_cbv_vocabulary():
             "occurredAt": "2026-01-02T03:04:05+08:00",
             "data": {"gtin": "00614141010012", "quantity": 3, "location": "A-01-01"},
         },
-        gln="0614141000005",
+        site=SiteIds.parse("0614141000005", "0614141"),
     )
-    assert with_gln["readPoint"] == {"id": "https://id.gs1.org/414/0614141000005/254/A-01-01"}
+    # was the Digital Link https://id.gs1.org/414/0614141000005/254/A-01-01: now the SGLN EPC URI
+    assert with_gln["readPoint"] == {"id": "urn:epc:id:sgln:0614141.00000.A-01-01"}
     assert with_gln["eventTime"] == "2026-01-01T19:04:05Z" and with_gln["quantityList"][0]["epcClass"].endswith(
         "/01/00614141010012"
     )

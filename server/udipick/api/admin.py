@@ -1,4 +1,5 @@
-"""People and ERP keys, for administrators: list, deactivate / reactivate a user, revoke a key.
+"""People, ERP keys and the site record, for administrators: list, deactivate / reactivate a user, revoke a
+key; read and replace the site record (company, address, GLN, licences) behind labels and EPCIS.
 
 Each change is audited and ends the sign-ins it affects at once, on every server process
 (``identity.AUTH_CHANNEL``). Lists never carry a password hash, a key or its hash.
@@ -6,10 +7,11 @@ Each change is audited and ends the sign-ins it affects at once, on every server
 
 from __future__ import annotations
 
-from litestar import Router, get, post
+from litestar import Router, get, post, put
+from litestar.params import JSONBody
 
 from udipick.api.deps import CurrentActor, Db, allow
-from udipick.services import identity
+from udipick.services import identity, site
 from udipick.services.identity import ApiKeySummary, UserSummary
 
 ADMIN = allow("admin", scopes=("admin",))
@@ -43,8 +45,21 @@ async def revoke_api_key(name: str, db: Db, actor: CurrentActor) -> ApiKeySummar
     return await identity.revoke_api_key(db, actor, name)
 
 
+@get("/site", summary="The site record", **ADMIN)
+async def get_site(db: Db) -> site.Site:
+    """``not-found`` until an administrator has set it."""
+    return await site.get_site(db)
+
+
+@put("/site", summary="Replace the site record", **ADMIN)
+async def put_site(data: JSONBody[site.SiteIn], db: Db, actor: CurrentActor) -> site.Site:
+    """The GLN must carry a correct GS1 check digit and begin with ``gs1CompanyPrefix`` (``invalid-gln``).
+    The next SSCC label's FROM block and the EPCIS export's places and parties follow at once."""
+    return await site.put_site(db, actor, data)
+
+
 admin_router = Router(
     path="/api/v1/admin",
-    route_handlers=[list_users, deactivate_user, activate_user, list_api_keys, revoke_api_key],
+    route_handlers=[list_users, deactivate_user, activate_user, list_api_keys, revoke_api_key, get_site, put_site],
     tags=["Administration"],
 )

@@ -9,6 +9,12 @@ label, with the kept job's id so a supervisor can assign a printer and retry it.
 as query parameters (``?gtin=...&lot=...``; repeat ``to_address`` for several lines) or as one
 JSON object in ``data``; a page fetches it with its bearer token and shows the blob in an
 ``<img>``.
+
+``GET /api/v1/labels/{kind}.zpl`` hands a browser print agent (Zebra Browser Print, a page's own
+print helper) the ZPL of a label udipick already knows, built from udipick's records rather than from
+data the caller makes up: ``sscc.zpl?sscc=...`` the SSCC label of a closed carton (FROM from the site
+record), ``location.zpl?code=...&warehouse=MAIN`` a location's label; ``size`` and ``dpi`` as for a
+preview. Whoever packs may fetch them (pickers, supervisors, administrators).
 """
 
 from __future__ import annotations
@@ -22,12 +28,14 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from msgspec import Meta
 
 from udipick.api.deps import CurrentActor, Db, Labels, allow
+from udipick.api.picking import PICKERS
 from udipick.api.request import refuse_deep_json
 from udipick.db.models_printing import PrintJob
-from udipick.domain.errors import InvalidLabelData
+from udipick.domain.errors import InvalidLabelData, UnknownLabelTemplate
+from udipick.domain.gs1_numbers import validate_sscc
 from udipick.integrations import print_worker
 from udipick.integrations.labels.preview import render_png
-from udipick.services import printing
+from udipick.services import packing, printing
 from udipick.services.printing import (
     DevicePrinterOut,
     LabelOut,
@@ -180,6 +188,50 @@ async def preview_label(kind: FromPath[str], request: Request, labels: Labels) -
     return await _png(zpl, size, dpi)
 
 
+#: the kinds ``GET /api/v1/labels/{kind}.zpl`` serves, and the query parameter naming the record
+ZPL_KINDS = {"sscc": "sscc", "location": "code"}
+
+
+@get(
+    "/api/v1/labels/{label:str}",
+    media_type="text/plain; charset=utf-8",
+    summary="A label's ZPL for a browser print agent: sscc.zpl?sscc=..., location.zpl?code=...",
+    **allow(*PICKERS),
+)
+async def label_zpl(
+    label: Annotated[str, FromPath, Meta(max_length=40)],
+    db: Db,
+    labels: Labels,
+    sscc: FromQuery[str | None] = None,
+    code: FromQuery[Annotated[str, Meta(max_length=64)] | None] = None,
+    warehouse: FromQuery[Annotated[str, Meta(max_length=64)]] = "MAIN",
+    size: FromQuery[Annotated[str, Meta(max_length=8)]] = printing.FALLBACK_SIZE,
+    dpi: FromQuery[int] = printing.FALLBACK_DPI,
+) -> Response[bytes]:
+    """The ZPL (UTF-8 under ``^CI28``) exactly as a network printer would get it; ``unknown-label-template``
+    for any other name, ``not-found`` for an SSCC or location udipick does not know."""
+    kind, dot, extension = label.rpartition(".")
+    if not dot or extension != "zpl" or kind not in ZPL_KINDS:
+        raise UnknownLabelTemplate(
+            f"No ZPL label {label!r}: udipick serves {', '.join(f'{k}.zpl' for k in ZPL_KINDS)}.",
+            kind=kind or label,
+            size=size,
+            dpi=dpi,
+        )
+    key = ZPL_KINDS[kind]
+    value = sscc if kind == "sscc" else code
+    if not value:
+        raise InvalidLabelData(
+            f"A {kind} label needs the query parameter {key}.", field=key, value=None, reason="missing"
+        )
+    if kind == "sscc":
+        data = await packing.sscc_label_data(db, sscc=validate_sscc(value))
+    else:
+        data = await printing.location_label_data(db, code=value, warehouse=warehouse)
+    zpl = labels.render(kind, data, size=size, dpi=dpi)
+    return Response(zpl, media_type="text/plain; charset=utf-8", headers={"Cache-Control": "no-store"})
+
+
 # ---- print jobs ---------------------------------------------------------------------------
 
 
@@ -287,6 +339,7 @@ ROUTES = [
     list_labels,
     print_label,
     preview_label,
+    label_zpl,
     list_print_jobs,
     get_print_job,
     preview_print_job,

@@ -81,6 +81,30 @@ class Warehouse(Base):
     __table_args__ = (CheckConstraint("gln ~ '^[0-9]{13}$'", name="gln_13_digits"),)
 
 
+class SiteRecord(Base):
+    """Who ships from this site: the one row behind the SSCC label's FROM block and EPCIS's places and
+    parties (``domain/site.py``). ``id`` is always 1; an administrator edits it (``PUT /api/v1/admin/site``)."""
+
+    __tablename__ = "site_record"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, server_default=text("1"))
+    company_name: Mapped[str] = mapped_column(String(200))
+    address_lines: Mapped[list[str]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    city: Mapped[str] = mapped_column(String(100), server_default="")
+    postal_code: Mapped[str] = mapped_column(String(20), server_default="")
+    country: Mapped[str] = mapped_column(String(2), server_default="CN")
+    gln: Mapped[str] = mapped_column(String(13))
+    gs1_company_prefix: Mapped[str] = mapped_column(String(12))
+    #: licences and filings a customer's receiving checks (经营许可证, 备案凭证): ``[{kind, number, ...}]``
+    licences: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    updated_at: Mapped[dt.datetime] = mapped_column(TS, server_default=func.now())
+    updated_by: Mapped[str] = mapped_column(String(64))
+    __table_args__ = (
+        CheckConstraint("id = 1", name="one_row"),
+        CheckConstraint("gln ~ '^[0-9]{13}$'", name="gln_13_digits"),
+        CheckConstraint("gs1_company_prefix ~ '^[0-9]{4,12}$' AND starts_with(gln, gs1_company_prefix)", name="prefix"),
+    )
+
+
 class Location(Base):
     __tablename__ = "locations"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -195,6 +195,14 @@ class InvalidSscc(DomainError):
     title = "Invalid SSCC"
 
 
+class InvalidGln(DomainError):
+    """A GLN that is not 13 digits, whose GS1 mod-10 check digit is wrong, or that does not begin with the
+    company prefix it is said to belong to (context: ``field``, ``gln``, ``reason``, ``expected``)."""
+
+    code = "invalid-gln"
+    title = "Invalid GLN"
+
+
 class InvalidLabelData(DomainError):
     """Data that cannot be printed so that it scans back unchanged (context: ``field``, ``value``, ``reason``)."""
 

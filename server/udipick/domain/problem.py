@@ -40,6 +40,7 @@ STATUS: dict[type[e.DomainError], int] = {
     e.SignInBusy: 429,
     e.InsufficientStock: 409,
     e.InvalidSscc: 422,
+    e.InvalidGln: 400,
     e.InvalidLabelData: 422,
     e.UnknownLabelTemplate: 404,
     e.PrinterUnavailable: 503,

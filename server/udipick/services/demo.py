@@ -19,7 +19,22 @@ from udipick.domain.access import Actor
 from udipick.domain.errors import Conflict
 from udipick.domain.gs1_numbers import gs1_check_digit
 from udipick.services import erp_inbound as erp
+from udipick.services import site as site_record
 from udipick.services.identity import add_user
+
+#: the demo company: GLN and SSCCs under the demo company prefix 0614141
+DEMO_SITE = site_record.SiteIn(
+    company_name="优迪医疗器械（上海）有限公司",
+    gln="0614141000005",
+    gs1_company_prefix="0614141",
+    address_lines=["浦东新区张江路 100 号 3 号库"],
+    city="上海",
+    postal_code="201203",
+    licences=[
+        site_record.Licence(kind="医疗器械经营许可证", number="沪浦食药监械经营许20260001号"),
+        site_record.Licence(kind="第二类医疗器械经营备案凭证", number="沪浦食药监械经营备20260002号"),
+    ],
+)
 
 DEMO_USERS: list[tuple[str, str, list[str]]] = [
     ("picker", "picker-demo", ["picker"]),
@@ -205,7 +220,7 @@ async def load(
                     erp_id="CUST-SH-01",
                     version=1,
                     name="上海市第一人民医院",
-                    gln="6901234000017",
+                    gln="6901234000016",  # a GLN with its GS1 check digit: EPCIS names the customer by it
                     min_shelf_life_days=90,
                 ),
             ),
@@ -213,6 +228,10 @@ async def load(
         ],
         actor,
     )
+    async with db() as session:
+        have_site = await site_record.load_site(session) is not None
+    if not have_site:  # an administrator's own site record is never overwritten
+        await site_record.put_site(db, actor, DEMO_SITE)
     items = []
     for i, it in enumerate(ITEMS):
         packs = [

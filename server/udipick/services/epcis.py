@@ -1,18 +1,35 @@
-"""udipick events as an EPCIS 2.0 JSON-LD document (GS1 EPCIS 2.0 / CBV 2.0).
+"""udipick events as an EPCIS 2.0 JSON-LD document (GS1 EPCIS 2.0 / CBV 2.0) a trading partner can trace with.
 
-Each physical event (receipt, putaway, QC decision, pick, replenishment, hold, pack, shipment) becomes one
-``ObjectEvent``: serialised units as SGTINs in ``epcList``, lot-level quantities as LGTIN classes in
-``quantityList``, cartons and pallets as SSCCs — all as GS1 Digital Link URIs
+Each physical event (receipt, putaway, QC decision, pick, replenishment, hold, shipment, count) becomes
+one ``ObjectEvent``: serialised units as SGTINs in ``epcList``, lot-level quantities as LGTIN classes in
+``quantityList``, cartons and pallets as SSCCs, all as GS1 Digital Link URIs
 (``https://id.gs1.org/01/{gtin}/21/{serial}``), which EPCIS 2.0 accepts and which need no company
-prefix length. A receipt is the point where units enter udipick's records, so it is ``action: ADD``
-with ILMD (lot number, item expiration date: the UDI production identifiers); everything later is
-``OBSERVE``. Locations are the warehouse GLN plus the location code as GLN extension (AI 254).
+prefix length (the products are other companies'). A receipt is the point where units enter udipick's
+records, so it is ``action: ADD`` with ILMD (lot number, item expiration date: the UDI production
+identifiers); everything later is ``OBSERVE``. Closing a carton is an ``AggregationEvent`` (``ADD``):
+the SSCC is ``parentID``, its units ``childEPCs`` / ``childQuantityList``.
+
+Places and parties come from the site record (``services/site.py``, ``domain/site.py``):
+
+* a location is the site's SGLN with the location code as GLN extension
+  (``urn:epc:id:sgln:0614141.00000.A-01-01``); an event with no location names the site
+  (``urn:epc:id:sgln:0614141.00000.0``); a code that cannot be an extension (not GS1 character set 82,
+  longer than 20, or ``0``) names the site and travels as ``udipick:location``;
+* a shipment's ``sourceList`` is the company (``owning_party``, PGLN) and the site (``location``); its
+  ``destinationList`` the customer's GLN (``owning_party``, ``https://id.gs1.org/417/...``) and the
+  ship-to's GLN, else the customer's (``location``, ``https://id.gs1.org/414/...``), when the ERP sent them;
+* business transactions carry their CBV 2.0 type: ``po`` for a purchase order received against and for
+  the customer's order picked, packed and shipped, ``desadv`` for an ASN received against; the identifier
+  is CBV's ``urn:epcglobal:cbv:bt:<site GLN>:<ERP document number>``.
+
+Without a site record there is no GS1 key to build on: locations stay ``urn:udipick:location:<code>``
+and documents ``urn:udipick:<type>:<number>``, which a partner cannot resolve.
 
 Events with no identifiable objects (a wave released, a refused scan) have no EPCIS counterpart
-and are left out; ``udipick:position`` on each ObjectEvent ties it back to the stream.
+and are left out; ``udipick:position`` on each event ties it back to the stream.
 
-``object_event`` and ``document`` are pure; ``events_document`` reads a page of the stream and the
-warehouse GLN for them.
+``epcis_event`` and ``document`` are pure; ``events_document`` reads a page of the stream, the site
+record and the kinds of the inbound documents for them.
 """
 
 from __future__ import annotations
@@ -27,7 +44,9 @@ from msgspec import UNSET, UnsetType
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from udipick.domain.site import SiteIds, location_uri, party_uri
 from udipick.services import outbox
+from udipick.services.site import load_site
 
 CONTEXT: list[Any] = [
     "https://ref.gs1.org/standards/epcis/epcis-context.jsonld",
@@ -44,7 +63,8 @@ MAPPING: dict[str, tuple[str, str | None, str]] = {
     "pick.confirmed.v1": ("picking", "in_progress", "OBSERVE"),
     "hold.placed.v1": ("holding", "non_sellable_other", "OBSERVE"),
     "hold.released.v1": ("holding", "available", "OBSERVE"),
-    "package.packed.v1": ("packing", "container_closed", "OBSERVE"),
+    # an AggregationEvent: ADD begins the SSCC's parent-child link
+    "package.packed.v1": ("packing", "container_closed", "ADD"),
     "shipment.confirmed.v1": ("shipping", "in_transit", "OBSERVE"),
     "recall.initiated.v1": ("holding", "recalled", "OBSERVE"),
     "stock.adjusted.v1": ("stock_taking", None, "OBSERVE"),
@@ -81,10 +101,21 @@ def sscc_uri(sscc: str) -> str:
     return f"{DL}/00/{sscc}"
 
 
-def location_uri(gln: str | None, code: str) -> str:
-    if gln:
-        return f"{DL}/414/{gln}/254/{_seg(code)}"
-    return f"urn:udipick:location:{_seg(code)}"
+def _place(site: SiteIds | None, code: str) -> tuple[str, str | None]:
+    """(URI, the code when the URI could not carry it). With no site record there is no GS1 key to build
+    on: the private URN keeps the code, but a trading partner cannot resolve it."""
+    if site is None:
+        return f"urn:udipick:location:{_seg(code)}", None
+    sgln = site.location_sgln(code)
+    return (sgln, None) if sgln is not None else (site.sgln(), code)
+
+
+def _transaction(site: SiteIds | None, kind: str, number: str) -> dict[str, str]:
+    """A business transaction with its CBV 2.0 type. udipick knows documents by the ERP's numbers, so the
+    identifier is CBV's own form for them, ``urn:epcglobal:cbv:bt:<GLN of the numbering party>:<number>``."""
+    if site is None:
+        return {"type": kind, "bizTransaction": f"urn:udipick:{kind}:{_seg(number)}"}
+    return {"type": kind, "bizTransaction": f"urn:epcglobal:cbv:bt:{site.gln}:{_seg(number)}"}
 
 
 def _objects(data: Mapping[str, Any], epcs: list[str], quantities: list[dict], ilmd: dict[str, str]) -> None:
@@ -134,8 +165,59 @@ def _time(value: str | dt.datetime) -> str:
     return t.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
-def object_event(event: Mapping[str, Any], *, gln: str | None) -> dict[str, Any] | None:
-    """One stream message (``position``, ``eventId``, ``type``, ``occurredAt``, ``data``) → ObjectEvent."""
+def _aggregation(data: Mapping[str, Any], out: dict[str, Any]) -> bool:
+    """A carton closed: the SSCC is the parent, its serialised units the children by SGTIN, its lot-level
+    units the children by LGTIN class and quantity (one element per class). A partner who receives the
+    SSCC can then name every unit inside without opening it."""
+    epcs: list[str] = []
+    quantities: list[dict] = []
+    for part in data.get("contents") or []:
+        if isinstance(part, Mapping):
+            _objects(part, epcs, quantities, {})
+    if not data.get("sscc") or not (epcs or quantities):
+        return False
+    out["parentID"] = sscc_uri(data["sscc"])
+    if epcs:
+        out["childEPCs"] = list(dict.fromkeys(epcs))
+    if quantities:
+        merged: dict[str, dict[str, Any]] = {}
+        for q in quantities:
+            known = merged.setdefault(q["epcClass"], {"epcClass": q["epcClass"]})
+            if "quantity" in q:
+                known["quantity"] = known.get("quantity", 0) + q["quantity"]
+        out["childQuantityList"] = list(merged.values())
+    return True
+
+
+def _parties(data: Mapping[str, Any], site: SiteIds | None, out: dict[str, Any]) -> None:
+    """Shipping: from this company at this site, to the customer (by its GLN) at the ship-to (by the ship-to's
+    GLN, else the customer's). A party or place without a GLN is left out: there is no key a partner knows."""
+    if site is not None:
+        out["sourceList"] = [
+            {"type": "owning_party", "source": site.pgln()},
+            {"type": "location", "source": site.sgln()},
+        ]
+    ship_to = data.get("shipTo") or {}
+    customer_gln = data.get("customerGln")
+    place_gln = ship_to.get("gln") if isinstance(ship_to, Mapping) else None
+    destinations = []
+    if customer_gln:
+        destinations.append({"type": "owning_party", "destination": party_uri(customer_gln)})
+    if place_gln or customer_gln:
+        destinations.append({"type": "location", "destination": location_uri(place_gln or customer_gln)})
+    if destinations:
+        out["destinationList"] = destinations
+
+
+def epcis_event(
+    event: Mapping[str, Any], *, site: SiteIds | None, document_kinds: Mapping[str, str] | None = None
+) -> dict[str, Any] | None:
+    """One stream message (``position``, ``eventId``, ``type``, ``occurredAt``, ``data``) → an EPCIS event.
+
+    ``site``: the site record's GLN and company prefix (``None``: no site record, private location URNs);
+    ``document_kinds``: inbound document number → ``purchase_order`` / ``asn``, for the CBV type of a receipt's
+    business transaction (``po`` / ``desadv``).
+    """
     mapping = MAPPING.get(event["type"])
     if mapping is None:
         return None
@@ -143,40 +225,49 @@ def object_event(event: Mapping[str, Any], *, gln: str | None) -> dict[str, Any]
     data: Mapping[str, Any] = event["data"]
     if event["type"] == "stock.counted.v1":
         data = _counted(data)
-    epcs: list[str] = []
-    quantities: list[dict] = []
-    ilmd: dict[str, str] = {}
-    _objects(data, epcs, quantities, ilmd)
-    if not epcs and not quantities:
-        return None
-    if disposition is None:
-        disposition = STATUS_DISPOSITION.get(str(data.get("status")), "unknown")
     out: dict[str, Any] = {
         "type": "ObjectEvent",
         "eventID": f"urn:uuid:{event['eventId']}",
         "eventTime": _time(event["occurredAt"]),
         "eventTimeZoneOffset": "+00:00",
-        "action": action,
-        "bizStep": biz_step,
-        "disposition": disposition,
     }
-    if epcs:
-        out["epcList"] = list(dict.fromkeys(epcs))
-    if quantities:
-        out["quantityList"] = quantities
+    ilmd: dict[str, str] = {}
+    if event["type"] == "package.packed.v1":
+        out["type"] = "AggregationEvent"
+        if not _aggregation(data, out):
+            return None
+    else:
+        epcs: list[str] = []
+        quantities: list[dict] = []
+        _objects(data, epcs, quantities, ilmd)
+        if not epcs and not quantities:
+            return None
+        if epcs:
+            out["epcList"] = list(dict.fromkeys(epcs))
+        if quantities:
+            out["quantityList"] = quantities
+    if disposition is None:
+        disposition = STATUS_DISPOSITION.get(str(data.get("status")), "unknown")
+    out.update(action=action, bizStep=biz_step, disposition=disposition)
     where = data.get("toLocation") or data.get("location")
     if where:
-        out["readPoint"] = {"id": location_uri(gln, where)}
-        out["bizLocation"] = {"id": location_uri(gln, where)}
-    elif gln:
-        out["bizLocation"] = {"id": f"{DL}/414/{gln}"}
+        place, unexpressed = _place(site, where)
+        out["readPoint"] = {"id": place}
+        out["bizLocation"] = {"id": place}
+        if unexpressed is not None:
+            out["udipick:location"] = unexpressed
+    elif site is not None:
+        out["bizLocation"] = {"id": site.sgln()}
     transactions = []
     if data.get("document"):
-        transactions.append({"type": "po", "bizTransaction": f"urn:udipick:inbound:{_seg(data['document'])}"})
+        kind = {"asn": "desadv"}.get((document_kinds or {}).get(data["document"], ""), "po")
+        transactions.append(_transaction(site, kind, data["document"]))
     if data.get("order"):
-        transactions.append({"bizTransaction": f"urn:udipick:order:{_seg(data['order'])}"})
+        transactions.append(_transaction(site, "po", data["order"]))  # the customer's order, as the ERP numbers it
     if transactions:
         out["bizTransactionList"] = transactions
+    if event["type"] == "shipment.confirmed.v1":
+        _parties(data, site, out)
     if action == "ADD" and ilmd:
         out["ilmd"] = ilmd
     out["udipick:position"] = event["position"]
@@ -202,32 +293,60 @@ class EpcisBizTransaction(msgspec.Struct, kw_only=True):
     biz_transaction: str = msgspec.field(name="bizTransaction")
 
 
-class ObjectEvent(msgspec.Struct, kw_only=True):
-    """One physical event. Optional members are left out, never sent as null (GS1's schema refuses null)."""
+class EpcisSource(msgspec.Struct):
+    #: CBV source/destination type: ``owning_party`` or ``location``
+    type: str
+    source: str
 
-    type: Literal["ObjectEvent"]
+
+class EpcisDestination(msgspec.Struct):
+    type: str
+    destination: str
+
+
+class _Event(msgspec.Struct, kw_only=True, tag_field="type"):
+    """Members every udipick event has. Optional members are left out, never sent as null (GS1's schema
+    refuses null)."""
+
     event_id: str = msgspec.field(name="eventID")
     event_time: str = msgspec.field(name="eventTime")
     event_time_zone_offset: str = msgspec.field(name="eventTimeZoneOffset")
     action: Literal["ADD", "OBSERVE", "DELETE"]
     biz_step: str = msgspec.field(name="bizStep")
     disposition: str
-    epc_list: list[str] | UnsetType = msgspec.field(default=UNSET, name="epcList")
-    quantity_list: list[EpcisQuantity] | UnsetType = msgspec.field(default=UNSET, name="quantityList")
     read_point: EpcisPlace | UnsetType = msgspec.field(default=UNSET, name="readPoint")
     biz_location: EpcisPlace | UnsetType = msgspec.field(default=UNSET, name="bizLocation")
     biz_transaction_list: list[EpcisBizTransaction] | UnsetType = msgspec.field(
         default=UNSET, name="bizTransactionList"
     )
-    #: the production identifiers of units a receipt adds (lot number, expiry)
-    ilmd: dict[str, str] | UnsetType = UNSET
+    source_list: list[EpcisSource] | UnsetType = msgspec.field(default=UNSET, name="sourceList")
+    destination_list: list[EpcisDestination] | UnsetType = msgspec.field(default=UNSET, name="destinationList")
+    #: a location code that cannot be a GLN extension (``domain/site.py``): the places name the site
+    location: str | UnsetType = msgspec.field(default=UNSET, name="udipick:location")
     #: where the event is in udipick's stream, and its udipick type
     position: int = msgspec.field(name="udipick:position")
     event_type: str = msgspec.field(name="udipick:eventType")
 
 
+class ObjectEvent(_Event, kw_only=True, tag="ObjectEvent"):
+    """One physical event on units, cartons or both."""
+
+    epc_list: list[str] | UnsetType = msgspec.field(default=UNSET, name="epcList")
+    quantity_list: list[EpcisQuantity] | UnsetType = msgspec.field(default=UNSET, name="quantityList")
+    #: the production identifiers of units a receipt adds (lot number, expiry)
+    ilmd: dict[str, str] | UnsetType = UNSET
+
+
+class AggregationEvent(_Event, kw_only=True, tag="AggregationEvent"):
+    """Units packed into an SSCC carton (the parent)."""
+
+    parent_id: str = msgspec.field(name="parentID")
+    child_epcs: list[str] | UnsetType = msgspec.field(default=UNSET, name="childEPCs")
+    child_quantity_list: list[EpcisQuantity] | UnsetType = msgspec.field(default=UNSET, name="childQuantityList")
+
+
 class EpcisBody(msgspec.Struct):
-    event_list: list[ObjectEvent] = msgspec.field(name="eventList")
+    event_list: list[ObjectEvent | AggregationEvent] = msgspec.field(name="eventList")
 
 
 class EpcisDocument(msgspec.Struct):
@@ -238,14 +357,20 @@ class EpcisDocument(msgspec.Struct):
     epcis_body: EpcisBody = msgspec.field(name="epcisBody")
 
 
-def document(events: Iterable[Mapping[str, Any]], *, gln: str | None, now: dt.datetime) -> EpcisDocument:
-    body = [e for e in (object_event(ev, gln=gln) for ev in events) if e is not None]
+def document(
+    events: Iterable[Mapping[str, Any]],
+    *,
+    site: SiteIds | None,
+    now: dt.datetime,
+    document_kinds: Mapping[str, str] | None = None,
+) -> EpcisDocument:
+    body = [e for e in (epcis_event(ev, site=site, document_kinds=document_kinds) for ev in events) if e is not None]
     return EpcisDocument(
         context=CONTEXT,
         type="EPCISDocument",
         schema_version="2.0",
         creation_date=_time(now),
-        epcis_body=EpcisBody(msgspec.convert(body, list[ObjectEvent])),
+        epcis_body=EpcisBody(msgspec.convert(body, list[ObjectEvent | AggregationEvent])),
     )
 
 
@@ -256,9 +381,23 @@ class EpcisPage(msgspec.Struct):
 
 
 async def events_document(db: async_sessionmaker, after: str, limit: int, *, now: dt.datetime) -> EpcisPage:
-    """A page of the stream as one EPCIS document, located at the warehouse's GLN (the first one set)."""
+    """A page of the stream as one EPCIS document, placed at the site record's GLN."""
     page = await outbox.events_after(db, after, limit)
-    async with db() as session:
-        gln = await session.scalar(text("SELECT gln FROM warehouses WHERE gln IS NOT NULL ORDER BY id LIMIT 1"))
     messages = [msgspec.json.decode(outbox.ENCODER.encode(e)) for e in page.events]
-    return EpcisPage(document(messages, gln=gln, now=now), page.next_after)
+    numbers = sorted({str(m["data"]["document"]) for m in messages if m["data"].get("document")})
+    async with db() as session:
+        record = await load_site(session)
+        kinds = (
+            dict(
+                (
+                    await session.execute(
+                        text("SELECT erp_id, kind FROM inbound_documents WHERE erp_id = ANY(CAST(:n AS text[]))"),
+                        {"n": numbers},
+                    )
+                ).all()
+            )
+            if numbers
+            else {}
+        )
+    site = None if record is None else record.ids
+    return EpcisPage(document(messages, site=site, now=now, document_kinds=kinds), page.next_after)

@@ -32,9 +32,10 @@ from udipick.db.models import (
     Warehouse,
 )
 from udipick.domain.access import Actor
-from udipick.domain.errors import Conflict, DomainError, InvalidGtin, InvalidRecord, StaleVersion
+from udipick.domain.errors import Conflict, DomainError, InvalidGln, InvalidGtin, InvalidRecord, StaleVersion
 from udipick.domain.gtin import gtin14
 from udipick.domain.problem import Problem, problem_body
+from udipick.domain.site import validate_gln
 from udipick.services.identity import audit
 
 # ---- the messages the ERP sends (msgspec validates types, ranges and enums) ----------------------
@@ -338,8 +339,19 @@ class MasterKind:
     check: Callable[[Any], tuple[dict[str, Any], list[dict[str, Any]] | None]]
 
 
+def _gln(value: str | None, pointer: str) -> None:
+    """A party's GLN names it in EPCIS (``destinationList``): a wrong check digit would name nobody."""
+    if value is not None:
+        try:
+            validate_gln(value)
+        except InvalidGln as exc:
+            raise InvalidGln(exc.message, **{**exc.context, "pointer": pointer}) from None
+
+
 def _plain(fields: Sequence[str]) -> Callable[[Any], tuple[dict[str, Any], None]]:
     def check(rec: Any) -> tuple[dict[str, Any], None]:
+        if "gln" in fields:
+            _gln(rec.gln, "/gln")
         row = {f: getattr(rec, f) for f in fields}
         row["erp_id"] = rec.erp_id
         row["erp_version"] = rec.version
@@ -749,6 +761,7 @@ async def _upsert_purchase_order(session: AsyncSession, rec: PurchaseOrderIn) ->
 
 
 async def _upsert_sales_order(session: AsyncSession, rec: SalesOrderIn) -> UpsertResult:
+    _gln(rec.ship_to.gln, "/shipTo/gln")
     customer_id = await _party_id(session, Customer, rec.customer, "customer")
     wid = await _warehouse_id(session, rec.warehouse, create=False)
     items = await _line_items(session, rec.lines)

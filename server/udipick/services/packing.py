@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import msgspec
@@ -24,6 +25,7 @@ from udipick.domain.gs1_numbers import make_sscc
 from udipick.services import replay, scans
 from udipick.services.events import PackagePacked, ShipmentConfirmed, emit
 from udipick.services.printing import LabelJob, LabelRenderer, label_job, queue_label
+from udipick.services.site import Site, load_site
 
 
 class PackageOpened(msgspec.Struct, rename="camel"):
@@ -232,6 +234,19 @@ async def pack_scan(
     return await replay.once(db, client_scan_id, f"pack:{sscc}", actor, decide_and_write)
 
 
+async def _contents(session: AsyncSession, container_id: int) -> Sequence[Any]:
+    return (
+        await session.execute(
+            text(
+                "SELECT i.gtin, i.erp_id, l.lot, l.expiry, se.serial, s.quantity FROM stock s"
+                + _UNIT_DETAILS
+                + " WHERE s.container_id = :c AND s.status = 'packed' AND s.quantity > 0 ORDER BY i.gtin, l.lot, se.serial"
+            ),
+            {"c": container_id},
+        )
+    ).all()
+
+
 async def close_package(
     db: async_sessionmaker, actor: Actor, settings: Settings, labels: LabelRenderer, *, sscc: str
 ) -> PackageClosed:
@@ -241,16 +256,7 @@ async def close_package(
         pkg = await _package(session, sscc)
         if pkg.status != "open":
             raise e.Conflict(f"package {sscc} is already {pkg.status}", sscc=sscc)
-        contents = (
-            await session.execute(
-                text(
-                    "SELECT i.gtin, i.erp_id, l.lot, l.expiry, se.serial, s.quantity FROM stock s"
-                    + _UNIT_DETAILS
-                    + " WHERE s.container_id = :c AND s.status = 'packed' AND s.quantity > 0 ORDER BY i.gtin, l.lot, se.serial"
-                ),
-                {"c": pkg.container_id},
-            )
-        ).all()
+        contents = await _contents(session, pkg.container_id)
         if not contents:
             raise e.Conflict(f"package {sscc} is empty: pack something or leave it open", sscc=sscc)
         await session.execute(
@@ -258,24 +264,7 @@ async def close_package(
             {"c": pkg.container_id},
         )
         doc = await _order(session, pkg.order_erp_id)
-        ship_to = doc.ship_to or {}
-        data: dict[str, object] = {
-            "sscc": sscc,
-            "to_name": ship_to.get("name", doc.customer_name),
-            "to_address": [
-                *ship_to.get("addressLines", []),
-                " ".join(x for x in (ship_to.get("postalCode"), ship_to.get("city")) if x),
-            ][:3],
-            "reference": pkg.order_erp_id,
-        }
-        gtins = {(c.gtin, c.lot, c.expiry) for c in contents}
-        if len(gtins) == 1:
-            gtin, lot, expiry = gtins.pop()
-            data.update(content_gtin=gtin, count=sum(c.quantity for c in contents))
-            if lot:
-                data["lot"] = lot
-            if expiry:
-                data["expiry"] = expiry
+        data = _label_data(sscc, doc, contents, await load_site(session))
         label = await queue_label(session, actor, labels, kind="sscc", data=data)
         body = [
             CartonLine(gtin=c.gtin, item=c.erp_id, lot=c.lot, expiry=c.expiry, serial=c.serial, quantity=c.quantity)
@@ -283,6 +272,58 @@ async def close_package(
         ]
         await emit(session, actor, PackagePacked(sscc=sscc, order=pkg.order_erp_id, contents=msgspec.to_builtins(body)))
     return PackageClosed(sscc=sscc, status="closed", contents=body, label=label_job(label))
+
+
+def _label_data(sscc: str, doc: Any, contents: Sequence[Any], site: Site | None) -> dict[str, object]:
+    """The SSCC label: from the site record (FROM), to the order's ship-to, and, for a carton of one GTIN
+    and lot, its (02) content, (37) count, (10) lot and (17) expiry."""
+    ship_to = doc.ship_to or {}
+    data: dict[str, object] = {
+        "sscc": sscc,
+        **(site.label_from() if site is not None else {}),
+        "to_name": ship_to.get("name", doc.customer_name),
+        "to_address": [
+            *ship_to.get("addressLines", []),
+            " ".join(x for x in (ship_to.get("postalCode"), ship_to.get("city")) if x),
+        ][:3],
+        "reference": doc.erp_id,
+    }
+    gtins = {(c.gtin, c.lot, c.expiry) for c in contents}
+    if len(gtins) == 1:
+        gtin, lot, expiry = gtins.pop()
+        data.update(content_gtin=gtin, count=sum(c.quantity for c in contents))
+        if lot:
+            data["lot"] = lot
+        if expiry:
+            data["expiry"] = expiry
+    return data
+
+
+async def sscc_label_data(db: async_sessionmaker, *, sscc: str) -> dict[str, object]:
+    """A closed carton's SSCC label data, as closing it printed it but with today's site record: what
+    ``GET /api/v1/labels/sscc.zpl`` hands a browser print agent to print it (again) at the packing bench."""
+    async with db() as session:
+        row = (
+            await session.execute(
+                text(
+                    "SELECT p.container_id, p.status, d.erp_id AS order_erp_id FROM packages p"
+                    " JOIN containers c ON c.id = p.container_id JOIN outbound_documents d ON d.id = p.document_id"
+                    " WHERE c.sscc = :s"
+                ),
+                {"s": sscc},
+            )
+        ).first()
+        if row is None:
+            raise e.NotFound(f"no package with SSCC {sscc}", sscc=sscc)
+        if row.status != "closed":
+            raise e.Conflict(
+                f"package {sscc} is {row.status}: a label is printed for a closed carton",
+                sscc=sscc,
+                packageStatus=row.status,
+            )
+        contents = await _contents(session, row.container_id)
+        doc = await _order(session, row.order_erp_id)
+        return _label_data(sscc, doc, contents, await load_site(session))
 
 
 async def ship_order(db: async_sessionmaker, actor: Actor, *, order: str) -> Shipment:

@@ -25,9 +25,9 @@ from typing import Any, Protocol, runtime_checkable
 
 import msgspec
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from udipick.db.models import Location
+from udipick.db.models import Location, Warehouse
 from udipick.db.models_printing import (
     LABEL_SIZES,
     PRINT_JOB_STATUSES,
@@ -774,3 +774,18 @@ async def clear_device_printer(session: AsyncSession, actor: Actor, device_id: s
     await session.delete(existing)
     await session.flush()
     await audit(session, actor, "printer.device-default", "ok", target=f"device:{device_id}", detail={"printer": None})
+
+
+async def location_label_data(db: async_sessionmaker, *, code: str, warehouse: str) -> dict[str, object]:
+    """A location's label: its barcode (what a scan must read) and, as text, its code and zone."""
+    async with db() as session:
+        row = (
+            await session.execute(
+                select(Location.barcode, Location.code, Location.zone)
+                .join(Warehouse, Warehouse.id == Location.warehouse_id)
+                .where(Location.code == code, Warehouse.code == warehouse)
+            )
+        ).first()
+    if row is None:
+        raise NotFound(f"no location {code} in warehouse {warehouse}", location=code, warehouse=warehouse)
+    return {"code": row.barcode, "description": f"{row.code} · {row.zone}"}
