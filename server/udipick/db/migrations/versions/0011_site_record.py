@@ -1,6 +1,6 @@
 """The site record: company, address, GLN with its GS1 company prefix, licence numbers.
 
-Revision ID: 0016
+Revision ID: 0011
 Revises: 0010
 
 One row (``id = 1``): the SSCC label's FROM block and the SGLNs and PGLN of the EPCIS export are made
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0016"
+revision = "0011"
 down_revision = "0010"
 branch_labels = None
 depends_on = None
