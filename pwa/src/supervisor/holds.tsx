@@ -182,7 +182,7 @@ function PlaceForm({ onPlaced }: { onPlaced: (h: Schemas["PlacedHold"]) => void 
       {SCOPE_FIELDS[scope].map((f) => (
         <label key={f}>
           {fieldName(f)}
-          <input data-testid={`hold-${f}`} autocomplete="off" required maxLength={f === "item" ? 64 : f === "location" ? 80 : 20} value={fields[f]} onInput={set(f)} />
+          <input data-testid={`hold-input-${f}`} autocomplete="off" required maxLength={f === "item" ? 64 : f === "location" ? 80 : 20} value={fields[f]} onInput={set(f)} />
         </label>
       ))}
       <label>

@@ -22,7 +22,7 @@ export const en = {
   "wave.orders": "Orders (ERP ids, separated by spaces or commas; optional)",
   "wave.maxOrders": "At most this many orders",
   "wave.submit": "Release wave",
-  "wave.released": "Wave {wave} released: {tasks} pick tasks for {n} orders",
+  "wave.released": "Wave {wave} released — orders: {n}, pick tasks: {tasks}",
   "wave.last": "Last release",
   "wave.short": "Short lines",
   "wave.noShort": "Every line was allocated in full.",

@@ -32,20 +32,20 @@ export interface Section {
 export const SECTIONS: readonly Section[] = [
   { id: "waves", label: "sup.waveBoard", icon: "▦", needs: ["GET /api/v1/waves", "GET /api/v1/waves/{wave_id}"] },
   { id: "pickers", label: "sup.pickerBoard", icon: "☺", needs: ["GET /api/v1/waves", "GET /api/v1/live"] },
-  { id: "exceptions", label: "sup.exceptions", icon: "!", needs: ["GET /api/v1/exceptions", "POST /api/v1/exceptions/{exception_id}/resolve"] },
+  { id: "exceptions", label: "sup.exceptions", icon: "⚠", needs: ["GET /api/v1/exceptions", "POST /api/v1/exceptions/{exception_id}/resolve"] },
   { id: "kpis", label: "sup.kpis", icon: "∿", needs: ["GET /api/v1/kpis"] },
   { id: "release", label: "sup.release", icon: "⇉", needs: ["POST /api/v1/waves"], screen: ReleaseSection },
   {
     id: "holds",
     label: "sup.holds",
-    icon: "⛔",
+    icon: "⊘",
     needs: ["GET /api/v1/holds", "POST /api/v1/holds", "POST /api/v1/holds/{hold_id}/release"],
     screen: HoldsSection,
   },
   {
     id: "print-jobs",
     label: "sup.printJobs",
-    icon: "⎙",
+    icon: "▤",
     needs: ["GET /api/v1/print-jobs", "POST /api/v1/print-jobs/{job_id}/retry", "POST /api/v1/print-jobs/{job_id}/reprint"],
     screen: PrintJobsSection,
   },
