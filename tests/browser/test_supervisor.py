@@ -118,6 +118,48 @@ def test_a_supervisor_on_a_tablet_releases_a_wave_and_reads_a_refusal_in_place(d
     assert result.get_attribute("data-wave-id") == str(wave_id), "the last wave released stays on screen"
 
 
+def test_a_wave_that_outruns_the_pick_face_gets_a_replenishment_task_the_supervisor_cancels(
+    desk, server, browser_database_url
+):
+    """400 syringes: the pick face holds fewer, so the rest is picked from reserve (R-01-01) and the wave's
+    answer brings a replenishment task, which the supervisor finds under Replenishment and cancels."""
+    order = {
+        "erpId": "SO-REPL",
+        "version": 1,
+        "number": "SO-REPL",
+        "customer": "CUST-RIVER",
+        "shipTo": {"name": "Riverside Clinic"},
+        "lines": [{"lineNo": 1, "item": "SYR-10ML", "quantity": 400}],
+    }
+    api(server, "POST", "/api/v1/erp/sales-orders", order, user="admin")
+    open_area(desk)
+    desk.get_by_test_id("wave-orders").fill("SO-REPL")
+    desk.get_by_test_id("wave-submit").click()
+    desk.get_by_test_id("wave-replenishment").wait_for()
+    wave_id = int(desk.get_by_test_id("wave-result").get_attribute("data-wave-id"))
+    tasks = db_fetch(
+        browser_database_url, "SELECT id, status FROM replenishment_tasks WHERE wave_id = $1 ORDER BY id", wave_id
+    )
+    assert len(tasks) >= 1 and {t["status"] for t in tasks} == {"open"}
+    assert f"{len(tasks)} replenishment tasks created" in desk.get_by_test_id("wave-replenishment").inner_text()
+
+    desk.get_by_test_id("sup-nav-replenishment").click()
+    task = desk.locator(f"[data-testid=replen-task][data-task-id='{tasks[0]['id']}']")
+    task.wait_for()
+    task.get_by_test_id("replen-cancel").click()
+    desk.get_by_test_id("replen-cancel-reason").fill("face refilled by hand")
+    desk.get_by_test_id("replen-cancel-submit").click()
+    task.wait_for(state="detached")
+    [row] = db_fetch(
+        browser_database_url, "SELECT status, cancel_reason FROM replenishment_tasks WHERE id = $1", tasks[0]["id"]
+    )
+    assert row == {"status": "cancelled", "cancel_reason": "face refilled by hand"}
+    desk.get_by_test_id("replen-filter-cancelled").click()
+    desk.locator(f"[data-testid=replen-task][data-task-id='{tasks[0]['id']}']").wait_for()
+    desk.mouse.move(0, 0)
+    doc_shot(desk, "supervisor-1024-replenishment")
+
+
 def test_a_supervisor_sees_a_hold_placed_and_releases_it_with_a_signature(desk, console, server, browser_database_url):
     console.expected_statuses.add(403)  # the wrong signature password, on purpose
     placed = api(
@@ -190,6 +232,8 @@ def test_a_print_job_without_a_printer_is_listed_and_its_retry_says_why(desk, co
     problem.wait_for()
     assert problem.get_attribute("data-code") == "no-printer-for-label"
     assert "No printer is set up for this label" in problem.inner_text()
+    desk.mouse.move(0, 0)
+    doc_shot(desk, "supervisor-1024-print-jobs")
 
 
 def test_the_area_offers_only_what_the_server_lists(desk):

@@ -63,22 +63,22 @@ export function PrintJobsSection() {
           onChange={setFilter}
           options={[{ value: "all" as const, label: st("print.all") }, ...STATUSES.map((s) => ({ value: s, label: statusLabel(s) }))]}
         />
-        <label class="sup-inline">
-          {st("print.onPrinter")}
-          <select data-testid="print-printer" value={printer} onChange={(e) => setPrinter((e.target as HTMLSelectElement).value)}>
-            <option value="">{st("print.ownPrinter")}</option>
-            {printers.map((p) => (
-              <option key={p.name} value={p.name}>
-                {p.name}
-                {p.zone ? ` (${p.zone})` : ""}
-              </option>
-            ))}
-          </select>
-        </label>
         <button type="button" class="btn ghost" data-testid="print-refresh" onClick={() => void jobs.reload()}>
           {st("sup.refresh")}
         </button>
       </div>
+      <label class="sup-inline sup-printer">
+        {st("print.onPrinter")}
+        <select data-testid="print-printer" value={printer} onChange={(e) => setPrinter((e.target as HTMLSelectElement).value)}>
+          <option value="">{st("print.ownPrinter")}</option>
+          {printers.map((p) => (
+            <option key={p.name} value={p.name}>
+              {p.name}
+              {p.zone ? ` (${p.zone})` : ""}
+            </option>
+          ))}
+        </select>
+      </label>
       <Toast text={toast} kind="info" />
       <ProblemBox problem={problem} testId="print-problem" />
       <LoadState loaded={jobs} testId="print-load-problem" />

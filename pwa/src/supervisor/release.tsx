@@ -2,7 +2,7 @@
 // something left to allocate, most urgent first, up to maxOrders; or the named ones). The answer names
 // the orders, the task count, every short line with its reason, and the replenishment planned for the
 // wave (or why none could be). A refusal (nothing left to release, an unknown order) is shown in place.
-import { useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { post, type Problem, type Schemas } from "../api";
 import { feedback } from "../feedback";
 import { sayProblem, useLang } from "../i18n";
@@ -79,8 +79,11 @@ export function ReleaseSection() {
 function WaveResult({ wave }: { wave: Wave }) {
   const plan = "tasks" in wave.replenishment ? (wave.replenishment as Plan) : null;
   const refused = plan ? null : (wave.replenishment as Problem);
+  const box = useRef<HTMLElement>(null);
+  // on a handheld the result is below the form: bring it into view (on a tablet it already is)
+  useEffect(() => box.current?.scrollIntoView?.({ block: "nearest" }), [wave.waveId]);
   return (
-    <section class="card sup-result" data-testid="wave-result" data-wave-id={wave.waveId}>
+    <section ref={box} class="card sup-result" data-testid="wave-result" data-wave-id={wave.waveId}>
       <h2 class="card-title" data-testid="wave-released">
         {st("wave.released", { wave: wave.waveId, tasks: wave.tasks, n: wave.orders.length })}
       </h2>

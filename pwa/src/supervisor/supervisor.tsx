@@ -7,7 +7,7 @@
 // page are declared here with the operations they will need; they get their screen (`load`) when those
 // APIs exist, and until then they are never shown.
 import type { FunctionComponent } from "preact";
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { t, useLang } from "../i18n";
 import { go } from "../router";
 import { LangSwitch, SyncBar } from "../ui";
@@ -70,6 +70,9 @@ export function SupervisorArea({ args }: { args: string[] }) {
   const offered = ops ? SECTIONS.filter((s) => s.screen && offers(ops, s.needs)) : [];
   const current = offered.find((s) => s.id === args[0]) ?? offered[0];
   const Current = current?.screen;
+  const nav = useRef<HTMLElement>(null);
+  // on a handheld the tabs scroll sideways: keep the open one in sight
+  useEffect(() => nav.current?.querySelector("[aria-current=page]")?.scrollIntoView?.({ block: "nearest", inline: "nearest" }), [current?.id]);
   return (
     <main class="screen sup" data-testid="supervisor">
       <header class="bar">
@@ -84,7 +87,7 @@ export function SupervisorArea({ args }: { args: string[] }) {
       </header>
       <SyncBar />
       <div class="sup-body">
-        <nav class="sup-nav" aria-label={st("sup.nav")} data-testid="sup-nav">
+        <nav ref={nav} class="sup-nav" aria-label={st("sup.nav")} data-testid="sup-nav">
           {offered.map((s) => (
             <button
               type="button"
