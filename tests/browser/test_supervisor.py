@@ -1,17 +1,19 @@
 """The supervisor area: a tablet (1024×768) layout with side navigation, tabs on a handheld, wave
 release, holds with an electronic signature, print-job retry, and the area hidden from pickers.
 
-Screenshots for docs/pwa.md are written to docs/screenshots/ (committed, unlike artifacts/)."""
+Screenshots go to artifacts/screenshots/; with ``UDIPICK_DOC_SHOTS=1`` they replace the committed ones in
+docs/screenshots/ that docs/pwa.md shows (they carry times and ids, so an ordinary run leaves them alone)."""
 
 from __future__ import annotations
 
 import json
+import os
 import urllib.error
 from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import ROOT, api, assert_touch_targets, db_fetch, sign_in
+from tests.browser.conftest import ROOT, SHOTS, api, assert_touch_targets, db_fetch, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -68,8 +70,9 @@ def _watch(pg, console) -> None:
 
 
 def doc_shot(page, name: str) -> Path:
-    DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
-    path = DOCS_SHOTS / f"{name}.png"
+    folder = DOCS_SHOTS if os.environ.get("UDIPICK_DOC_SHOTS") == "1" else SHOTS
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
     page.screenshot(path=str(path))
     return path
 
