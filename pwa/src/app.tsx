@@ -1,6 +1,7 @@
-import { useLang } from "./i18n";
+import { t, useLang } from "./i18n";
+import { lazyScreen } from "./lazy";
 import { route } from "./router";
-import { session } from "./session";
+import { isSupervisor, session } from "./session";
 import { useStore } from "./store";
 import { RefusalScreen } from "./ui";
 import { Login } from "./screens/login";
@@ -15,6 +16,13 @@ import { Packing } from "./screens/packing";
 import { Count } from "./screens/count";
 import { Qc } from "./screens/qc";
 
+// supervisors and admins only: its own chunk, so a picker's handheld never loads it
+const Supervisor = lazyScreen(
+  () => t("sup.title"),
+  "supervisor",
+  () => import("./supervisor/supervisor").then((m) => m.SupervisorArea),
+);
+
 const SCREENS: Record<string, (p: { args: string[] }) => preact.JSX.Element> = {
   home: Home,
   lookup: Lookup,
@@ -26,6 +34,7 @@ const SCREENS: Record<string, (p: { args: string[] }) => preact.JSX.Element> = {
   pack: Packing,
   count: Count,
   qc: Qc,
+  sup: Supervisor,
 };
 
 export function App() {
@@ -33,7 +42,8 @@ export function App() {
   const r = useStore(route);
   useLang();
   if (!s.token) return <Login />;
-  const Current = SCREENS[r.path] ?? Home;
+  // the server refuses a picker every supervisor call anyway; the area is not even offered
+  const Current = (r.path === "sup" && !isSupervisor() ? null : SCREENS[r.path]) ?? Home;
   return (
     <>
       <Current args={r.args} key={r.path} />

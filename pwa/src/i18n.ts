@@ -48,6 +48,15 @@ export function t(key: Key, args: Record<string, unknown> = {}): string {
   return fill(dict[key] ?? en[key], args) ?? en[key];
 }
 
+/** The translator of a dictionary pair that a lazily loaded chunk brings along (the supervisor area's),
+ * so its texts stay out of the handheld's first load; filled and falling back to English like `t`. */
+export function dictionary<K extends string>(dictEn: Record<K, string>, dictZh: Record<K, string>) {
+  return (key: K, args: Record<string, unknown> = {}): string => {
+    const dict = lang.get().lang === "zh-CN" ? dictZh : dictEn;
+    return fill(dict[key] ?? dictEn[key], args) ?? dictEn[key];
+  };
+}
+
 export function useLang(): Lang {
   return useStore(lang).lang;
 }

@@ -181,6 +181,10 @@ export const en = {
   "pack.remaining": "Still to pack",
 
   "problem.generic": "Refused (HTTP {status})",
+
+  "home.supervisor": "Supervisor",
+  "sup.title": "Supervisor",
+  "sup.loadFailed": "The supervisor area could not be loaded: {reason}",
 };
 
 export type Key = keyof typeof en;
@@ -362,6 +366,10 @@ export const zh: Record<Key, string> = {
   "pack.remaining": "待装箱",
 
   "problem.generic": "被拒绝 (HTTP {status})",
+
+  "home.supervisor": "主管",
+  "sup.title": "主管",
+  "sup.loadFailed": "主管功能无法加载：{reason}",
 };
 
 type Said = [string, string | null];
@@ -424,6 +432,9 @@ export const problemsEn: Partial<Record<ProblemCode, Said>> = {
   "serial-booked-elsewhere": ["Serial {serial} is on the books elsewhere", "Put the unit aside and tell the supervisor."],
   "count-below-reserved": ["Open picks hold more of lot {lot} than was counted", "Report those picks short first, then count again."],
   "not-in-quarantine": ["Lot {lot} of {item} has nothing in quarantine", "Someone may have decided it already: refresh the list."],
+  "print-job-already-sent": ["This label was already printed", "Use Print again for another copy."],
+  "unknown-print-job": ["This print job does not exist", "Refresh the list."],
+  "unknown-printer": ["No printer of this name", "Choose a printer from the list."],
 };
 
 export const problemsZh: Partial<Record<ProblemCode, Said>> = {
@@ -483,4 +494,7 @@ export const problemsZh: Partial<Record<ProblemCode, Said>> = {
   "serial-booked-elsewhere": ["序列号 {serial} 的账面在别处", "请将该件放在一边并告知主管。"],
   "count-below-reserved": ["未完成的拣货占用的批号 {lot} 多于盘点数量", "请先对这些拣货报短拣，再重新盘点。"],
   "not-in-quarantine": ["{item} 的批号 {lot} 没有待检库存", "可能已被他人判定，请刷新列表。"],
+  "print-job-already-sent": ["该标签已打印", "如需再打一份，请使用“重新打印”。"],
+  "unknown-print-job": ["该打印任务不存在", "请刷新列表。"],
+  "unknown-printer": ["没有该名称的打印机", "请从列表中选择打印机。"],
 };

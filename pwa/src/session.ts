@@ -59,3 +59,8 @@ export function hasRole(...roles: Role[]): boolean {
   if (!user) return false;
   return user.roles.some((r) => r === "admin" || r === "supervisor" || roles.includes(r));
 }
+
+/** Supervisor or admin: the roles the supervisor area is for (not the blanket access of hasRole). */
+export function isSupervisor(): boolean {
+  return !!session.get().user?.roles.some((r) => r === "admin" || r === "supervisor");
+}

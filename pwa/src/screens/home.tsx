@@ -25,6 +25,7 @@ export function Home() {
     { path: "count", icon: "#", label: t("home.count"), roles: ["picker", "supervisor"] },
     { path: "qc", icon: "◈", label: t("home.qc"), roles: ["qa"], only: true },
     { path: "lookup", icon: "?", label: t("home.lookup"), roles: ["picker", "receiver", "qa"] },
+    { path: "sup", icon: "☰", label: t("home.supervisor"), roles: ["supervisor", "admin"], only: true },
   ];
   const mine = tiles.filter((tile) => (tile.only ? tile.roles.some((r) => s.user?.roles.includes(r)) : hasRole(...tile.roles)));
   return (
