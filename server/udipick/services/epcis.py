@@ -46,7 +46,9 @@ MAPPING: dict[str, tuple[str, str | None, str]] = {
     "hold.released.v1": ("holding", "available", "OBSERVE"),
     "package.packed.v1": ("packing", "container_closed", "OBSERVE"),
     "shipment.confirmed.v1": ("shipping", "in_transit", "OBSERVE"),
-    "recall.initiated.v1": ("holding", "recalled", "OBSERVE"),
+    "recall.opened.v1": ("holding", "recalled", "OBSERVE"),
+    # disposition from how the recall was closed (``RECALL_DISPOSITION``)
+    "recall.closed.v1": ("holding", None, "OBSERVE"),
     "stock.adjusted.v1": ("stock_taking", None, "OBSERVE"),
     "count.completed.v1": ("cycle_counting", None, "OBSERVE"),
     "stock.counted.v1": ("cycle_counting", "sellable_accessible", "OBSERVE"),
@@ -63,6 +65,10 @@ STATUS_DISPOSITION = {
     "picked": "in_progress",
     "packed": "container_closed",
 }
+
+
+#: a closed recall's disposition → CBV disposition of its lots
+RECALL_DISPOSITION = {"destroyed": "destroyed", "returned_to_supplier": "returned", "released": "available"}
 
 
 def _seg(value: str) -> str:
@@ -112,7 +118,7 @@ def _objects(data: Mapping[str, Any], epcs: list[str], quantities: list[dict], i
             epcs.append(sscc_uri(data[key]))
     for s in data.get("ssccs") or []:
         epcs.append(sscc_uri(s))
-    for key in ("contents", "lines", "items"):
+    for key in ("contents", "lines", "items", "lots"):
         for part in data.get(key) or []:
             if isinstance(part, Mapping):
                 _objects(part, epcs, quantities, ilmd)
@@ -143,12 +149,16 @@ def object_event(event: Mapping[str, Any], *, gln: str | None) -> dict[str, Any]
     data: Mapping[str, Any] = event["data"]
     if event["type"] == "stock.counted.v1":
         data = _counted(data)
+    if event["type"] in ("recall.opened.v1", "recall.closed.v1"):
+        data = {"lots": data.get("lots") or []}  # the recalled lots, never the whole item the event also names
     epcs: list[str] = []
     quantities: list[dict] = []
     ilmd: dict[str, str] = {}
     _objects(data, epcs, quantities, ilmd)
     if not epcs and not quantities:
         return None
+    if disposition is None and event["type"] == "recall.closed.v1":
+        disposition = RECALL_DISPOSITION.get(str(data.get("disposition")), "unknown")
     if disposition is None:
         disposition = STATUS_DISPOSITION.get(str(data.get("status")), "unknown")
     out: dict[str, Any] = {
