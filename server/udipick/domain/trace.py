@@ -33,6 +33,8 @@ class ReceivedRow(Value):
     """Units one receipt scan accepted."""
 
     receipt_id: int
+    #: its number as the dock knows it (``RCV-000012``)
+    receipt: str
     received_at: dt.datetime
     receiver: str | None
     supplier: str | None
@@ -164,10 +166,6 @@ class Trace(msgspec.Struct, rename="camel"):
     totals: TraceTotals
 
 
-def _receipt_number(receipt_id: int) -> str:
-    return f"RCPT-{receipt_id:06d}"
-
-
 def assemble(
     kind: TraceKind,
     *,
@@ -187,7 +185,7 @@ def assemble(
         got = backward.get((r.receipt_id, r.gtin, r.lot))
         if got is None:
             got = backward[(r.receipt_id, r.gtin, r.lot)] = TraceReceipt(
-                receipt=_receipt_number(r.receipt_id),
+                receipt=r.receipt,
                 received_at=r.received_at,
                 receivers=[],
                 supplier=Party(r.supplier, r.supplier_name, r.supplier_gln),

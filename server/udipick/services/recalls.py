@@ -222,7 +222,7 @@ async def open_recall(
         )
         await session.execute(
             text(
-                "INSERT INTO recall_lots (recall_id, lot_id, prior_status) SELECT :r, l.id, l.status FROM lots l"
+                "INSERT INTO recall_lots (recall_id, lot_id, prior_status) SELECT CAST(:r AS int), l.id, l.status FROM lots l"
                 " WHERE l.id = ANY(CAST(:ids AS int[]))"
             ),
             {"r": recall_id, "ids": lot_ids},
@@ -236,7 +236,7 @@ async def open_recall(
         )
         await session.execute(
             text(
-                "INSERT INTO recall_packages (recall_id, container_id) SELECT DISTINCT :r, p.container_id"
+                "INSERT INTO recall_packages (recall_id, container_id) SELECT DISTINCT CAST(:r AS int), p.container_id"
                 " FROM packages p JOIN stock s ON s.container_id = p.container_id"
                 " WHERE p.status IN ('open', 'closed') AND s.quantity > 0 AND s.lot_id = ANY(CAST(:ids AS int[]))"
             ),

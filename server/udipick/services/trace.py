@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from udipick.domain import errors as e
 from udipick.domain.trace import ReceivedRow, ShippedRow, StockNowRow, Trace, TraceKind, assemble
+from udipick.services.receiving.common import receipt_number
 
 _RECEIVED = """
 SELECT rs.receipt_id, rs.scanned_at, u.username, sup.erp_id, sup.name, sup.gln, d.kind, d.number,
@@ -107,7 +108,7 @@ async def gather(
         lots=lots,
         serial=serial,
         sscc=sscc,
-        received=[ReceivedRow(*r) for r in received],
+        received=[ReceivedRow(r[0], receipt_number(r[0]), *r[1:]) for r in received],
         shipped=[ShippedRow(*r) for r in shipped],
         now=[StockNowRow(*r) for r in now],
     )
