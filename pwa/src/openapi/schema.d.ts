@@ -164,6 +164,13 @@ export interface paths {
      */
     post: operations["ApiV1ErpPurchaseOrdersBulkUpsertBulk"];
   };
+  "/api/v1/erp/recalls": {
+    /**
+     * ErpOpenRecall
+     * @description Who may call: API key scopes: erp:write.
+     */
+    post: operations["ApiV1ErpRecallsErpOpenRecall"];
+  };
   "/api/v1/erp/sales-orders": {
     /**
      * Upsert one sales-order
@@ -460,6 +467,39 @@ export interface paths {
      */
     get: operations["ApiV1QcQuarantineQuarantine"];
   };
+  "/api/v1/recalls": {
+    /**
+     * ListRecalls
+     * @description Who may call: roles: admin, qa, supervisor; API key scopes: erp:read.
+     */
+    get: operations["ApiV1RecallsListRecalls"];
+    /**
+     * OpenRecall
+     * @description Who may call: roles: qa, supervisor.
+     */
+    post: operations["ApiV1RecallsOpenRecall"];
+  };
+  "/api/v1/recalls/{recall_id}": {
+    /**
+     * GetRecall
+     * @description Who may call: roles: admin, qa, supervisor; API key scopes: erp:read.
+     */
+    get: operations["ApiV1RecallsRecallIdGetRecall"];
+  };
+  "/api/v1/recalls/{recall_id}/close": {
+    /**
+     * CloseRecall
+     * @description Who may call: roles: qa, supervisor.
+     */
+    post: operations["ApiV1RecallsRecallIdCloseCloseRecall"];
+  };
+  "/api/v1/recalls/{recall_id}/trace": {
+    /**
+     * RecallTrace
+     * @description Who may call: roles: admin, qa, supervisor; API key scopes: erp:read.
+     */
+    get: operations["ApiV1RecallsRecallIdTraceRecallTrace"];
+  };
   "/api/v1/receipts": {
     /**
      * ListReceipts
@@ -541,6 +581,27 @@ export interface paths {
      * @description Who may call: roles: admin, picker, supervisor.
      */
     post: operations["ApiV1ShipmentsShipOrder"];
+  };
+  "/api/v1/trace/lot/{gtin}/{lot}": {
+    /**
+     * LotTrace
+     * @description Who may call: roles: admin, qa, supervisor; API key scopes: erp:read.
+     */
+    get: operations["ApiV1TraceLotGtinLotTrace"];
+  };
+  "/api/v1/trace/serial/{gtin}/{serial}": {
+    /**
+     * SerialTrace
+     * @description Who may call: roles: admin, qa, supervisor; API key scopes: erp:read.
+     */
+    get: operations["ApiV1TraceSerialGtinSerialTrace"];
+  };
+  "/api/v1/trace/sscc/{sscc}": {
+    /**
+     * SsccTrace
+     * @description Who may call: roles: admin, qa, supervisor; API key scopes: erp:read.
+     */
+    get: operations["ApiV1TraceSsccSsccTrace"];
   };
   "/api/v1/waves": {
     /**
@@ -1042,6 +1103,12 @@ export interface components {
       "udipick:eventType": string;
       "udipick:position": number;
     };
+    /** OpenedRecall */
+    OpenedRecall: {
+      reallocatedTasks: number;
+      recall: components["schemas"]["Recall"];
+      trace: components["schemas"]["Trace"];
+    };
     /** OrderIn */
     OrderIn: {
       order: string;
@@ -1099,6 +1166,12 @@ export interface components {
       serial: string | null;
       sscc: string;
       units: number;
+    };
+    /** Party */
+    Party: {
+      erpId: string | null;
+      gln: string | null;
+      name: string | null;
     };
     /** PickAccepted */
     PickAccepted: {
@@ -1344,6 +1417,59 @@ export interface components {
       schema: string;
       /** @constant */
       status: "ready";
+    };
+    /** Recall */
+    Recall: {
+      closeNote: string | null;
+      closedAt: string | null;
+      closedBy: string | null;
+      /** @enum {null|string} */
+      disposition: "destroyed" | "returned_to_supplier" | "released" | null;
+      flaggedSsccs: string[];
+      gtin: string;
+      item: string;
+      lots: components["schemas"]["RecallLotView"][];
+      /** Format: date-time */
+      openedAt: string;
+      openedBy: string;
+      producedFrom: string | null;
+      producedTo: string | null;
+      reason: string;
+      recall: string;
+      /** @enum {string} */
+      recallClass: "I" | "II" | "III";
+      recallId: number;
+      reference: string | null;
+      responseSeconds: number | null;
+      /** @enum {string} */
+      scope: "lots" | "production_dates";
+      /** @enum {string} */
+      status: "open" | "closed";
+    };
+    /** RecallCloseIn */
+    RecallCloseIn: {
+      /** @enum {string} */
+      disposition: "destroyed" | "returned_to_supplier" | "released";
+      note?: string | null;
+      password: string;
+    };
+    /** RecallLotView */
+    RecallLotView: {
+      expiry: string | null;
+      lot: string;
+      priorStatus: string;
+      status: string;
+    };
+    /** RecallOpenIn */
+    RecallOpenIn: {
+      item: string;
+      lots?: string[] | null;
+      producedFrom?: string | null;
+      producedTo?: string | null;
+      reason: string;
+      /** @enum {string} */
+      recallClass: "I" | "II" | "III";
+      reference?: string | null;
     };
     /** ReceiptLpn */
     ReceiptLpn: {
@@ -1601,6 +1727,18 @@ export interface components {
       password: string;
       username: string;
     };
+    /** SignedRecallIn */
+    SignedRecallIn: {
+      item: string;
+      lots?: string[] | null;
+      password: string;
+      producedFrom?: string | null;
+      producedTo?: string | null;
+      reason: string;
+      /** @enum {string} */
+      recallClass: "I" | "II" | "III";
+      reference?: string | null;
+    };
     /** StartReceiptIn */
     StartReceiptIn: {
       /** @default false */
@@ -1673,6 +1811,74 @@ export interface components {
     ToteIn: {
       order: string;
       raw: string;
+    };
+    /** Trace */
+    Trace: {
+      backward: components["schemas"]["TraceReceipt"][];
+      forward: components["schemas"]["TraceShipment"][];
+      gtin: string | null;
+      /** @enum {string} */
+      kind: "lot" | "serial" | "sscc" | "recall";
+      lots: string[];
+      now: components["schemas"]["TraceStock"][];
+      serial: string | null;
+      sscc: string | null;
+      totals: components["schemas"]["TraceTotals"];
+    };
+    /** TraceReceipt */
+    TraceReceipt: {
+      document: string | null;
+      documentKind: string | null;
+      expiry: string | null;
+      gtin: string;
+      lot: string | null;
+      quantity: number;
+      receipt: string;
+      /** Format: date-time */
+      receivedAt: string;
+      receivers: string[];
+      serials: string[];
+      supplier: components["schemas"]["Party"];
+    };
+    /** TraceShipment */
+    TraceShipment: {
+      customer: components["schemas"]["Party"];
+      expiry: string | null;
+      gtin: string;
+      lot: string | null;
+      order: string;
+      orderNumber: string;
+      quantity: number;
+      serials: string[];
+      shipTo: {
+        [key: string]: unknown;
+      };
+      /** Format: date-time */
+      shippedAt: string;
+      sscc: string | null;
+    };
+    /** TraceStock */
+    TraceStock: {
+      container: string | null;
+      expiry: string | null;
+      gtin: string;
+      location: string;
+      locationType: string;
+      lot: string | null;
+      order: string | null;
+      quantity: number;
+      reserved: number;
+      serials: string[];
+      sscc: string | null;
+      status: string;
+    };
+    /** TraceTotals */
+    TraceTotals: {
+      customers: string[];
+      inStock: number;
+      received: number;
+      shipped: number;
+      suppliers: string[];
     };
     /** Unlocked */
     Unlocked: {
@@ -3204,6 +3410,75 @@ export interface operations {
         };
         content: {
           "application/json": components["schemas"]["BulkSummary"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * ErpOpenRecall
+   * @description Who may call: API key scopes: erp:write.
+   */
+  ApiV1ErpRecallsErpOpenRecall: {
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["RecallOpenIn"];
+      };
+    };
+    responses: {
+      /** @description Document created, URL follows */
+      201: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["OpenedRecall"];
         };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
@@ -6193,6 +6468,338 @@ export interface operations {
     };
   };
   /**
+   * ListRecalls
+   * @description Who may call: roles: admin, qa, supervisor; API key scopes: erp:read.
+   */
+  ApiV1RecallsListRecalls: {
+    parameters: {
+      query?: {
+        status?: "open" | "closed" | "all";
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["Recall"][];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * OpenRecall
+   * @description Who may call: roles: qa, supervisor.
+   */
+  ApiV1RecallsOpenRecall: {
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["SignedRecallIn"];
+      };
+    };
+    responses: {
+      /** @description Document created, URL follows */
+      201: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["OpenedRecall"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * GetRecall
+   * @description Who may call: roles: admin, qa, supervisor; API key scopes: erp:read.
+   */
+  ApiV1RecallsRecallIdGetRecall: {
+    parameters: {
+      path: {
+        recall_id: number;
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["Recall"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * CloseRecall
+   * @description Who may call: roles: qa, supervisor.
+   */
+  ApiV1RecallsRecallIdCloseCloseRecall: {
+    parameters: {
+      path: {
+        recall_id: number;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["RecallCloseIn"];
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["Recall"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * RecallTrace
+   * @description Who may call: roles: admin, qa, supervisor; API key scopes: erp:read.
+   */
+  ApiV1RecallsRecallIdTraceRecallTrace: {
+    parameters: {
+      query?: {
+        format?: "json" | "csv" | "html";
+        lang?: "en" | "zh-CN";
+      };
+      path: {
+        recall_id: number;
+      };
+    };
+    responses: {
+      /** @description The trace (JSON); with format=csv, CSV; with format=html, a printable page. */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["Trace"];
+          "text/csv": string;
+          "text/html": string;
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
    * ListReceipts
    * @description Who may call: roles: admin, receiver, supervisor.
    */
@@ -6993,6 +7600,215 @@ export interface operations {
       };
       /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
       409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * LotTrace
+   * @description Who may call: roles: admin, qa, supervisor; API key scopes: erp:read.
+   */
+  ApiV1TraceLotGtinLotTrace: {
+    parameters: {
+      query?: {
+        format?: "json" | "csv" | "html";
+        lang?: "en" | "zh-CN";
+      };
+      path: {
+        gtin: string;
+        lot: string;
+      };
+    };
+    responses: {
+      /** @description The trace (JSON); with format=csv, CSV; with format=html, a printable page. */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["Trace"];
+          "text/csv": string;
+          "text/html": string;
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * SerialTrace
+   * @description Who may call: roles: admin, qa, supervisor; API key scopes: erp:read.
+   */
+  ApiV1TraceSerialGtinSerialTrace: {
+    parameters: {
+      query?: {
+        format?: "json" | "csv" | "html";
+        lang?: "en" | "zh-CN";
+      };
+      path: {
+        gtin: string;
+        serial: string;
+      };
+    };
+    responses: {
+      /** @description The trace (JSON); with format=csv, CSV; with format=html, a printable page. */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["Trace"];
+          "text/csv": string;
+          "text/html": string;
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * SsccTrace
+   * @description Who may call: roles: admin, qa, supervisor; API key scopes: erp:read.
+   */
+  ApiV1TraceSsccSsccTrace: {
+    parameters: {
+      query?: {
+        format?: "json" | "csv" | "html";
+        lang?: "en" | "zh-CN";
+      };
+      path: {
+        sscc: string;
+      };
+    };
+    responses: {
+      /** @description The trace (JSON); with format=csv, CSV; with format=html, a printable page. */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["Trace"];
+          "text/csv": string;
+          "text/html": string;
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
