@@ -248,6 +248,7 @@ async def test_a_recall_of_one_lot_freezes_it_traces_it_and_reaches_the_erp(clie
     )
     assert ev["lots"] == [{"gtin": STENT, "lot": "RC-RA", "expiry": RA[1].isoformat(), "priorStatus": "released"}]
     assert (ev["shippedTo"], ev["shipped"], ev["inStock"]) == (trace["totals"]["customers"], len(ra_shipped), 3)
+
     async def epcis_recall_events():
         r = await client.get("/api/v1/epcis/events", params={"after": "0", "limit": 5000}, headers=admin)
         assert r.status_code == 200, r.text
