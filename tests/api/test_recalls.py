@@ -1,11 +1,12 @@
 """A recall end to end on real PostgreSQL, through the same API flows the warehouse uses.
 
 Two lots of one serialised item (stents) come in from two suppliers against two purchase orders, are
-put away, picked, packed and shipped to three customers; one carton stays packed, two units stay on the
-shelf, one order is allocated but not picked. Then a recall of one lot: the trace must name exactly
+put away, picked, packed and shipped to three customers; one carton stays packed, one unit stays picked,
+one on the shelf, allocated to an order not yet picked. Then a recall of one lot: the trace must name exactly
 the receipt, supplier, PO, customers, quantities, serials, SSCCs and locations that the flows produced
 (read from their own answers, not restated), the next pick scan of the lot is refused with
-``lot-recalled`` naming the recall, the packed carton cannot ship, and the events are on the ERP stream.
+``lot-recalled`` naming the recall (and so are packing and receiving it), the packed carton cannot ship,
+and the events are on the ERP stream.
 """
 
 from __future__ import annotations
@@ -133,6 +134,12 @@ async def test_a_recall_of_one_lot_freezes_it_traces_it_and_reaches_the_erp(clie
         assert r.status_code == 200, r.text
         shipped_lines += [(order, ln["lot"], ln["serial"], ln["sscc"]) for ln in r.json()["lines"]]
     packed_sscc = await _pick_and_pack(client, picker, "SO-R4")
+    # a sixth order is picked, not yet packed
+    await _order(client, admin, "SO-R6", "CUST-SH-01", 1)
+    assert (await client.post("/api/v1/waves", json={"orders": ["SO-R6"]}, headers=sup)).status_code == 201
+    (r6,) = await _tasks(client, picker, "SO-R6")
+    assert r6["lot"] == "RC-RA"
+    assert (await scan(client, picker, r6, gs1(STENT, "RC-RA", serial=r6["serial"]))).status_code == 200
     await _order(client, admin, "SO-R5", "CUST-RIVER", 1)
     assert (await client.post("/api/v1/waves", json={"orders": ["SO-R5"]}, headers=sup)).status_code == 201
     (allocated,) = await _tasks(client, picker, "SO-R5")
@@ -152,8 +159,8 @@ async def test_a_recall_of_one_lot_freezes_it_traces_it_and_reaches_the_erp(clie
             )
         )
     ]
-    ra_left = sorted(set(RA[2]) - {s for _, s, _ in ra_shipped} - set(ra_packed))
-    assert len(ra_packed) == 1 and len(ra_left) == 2  # one of them is SO-R5's allocation
+    ra_left = sorted(set(RA[2]) - {s for _, s, _ in ra_shipped} - set(ra_packed) - {r6["serial"]})
+    assert len(ra_packed) == 1 and len(ra_left) == 1  # SO-R5's allocation
 
     # a wrong password: one answer, nothing recalled
     bad = {"item": ITEM, "lots": ["RC-RA"], "recallClass": "II", "reason": "seal defect", "password": "wrong"}
@@ -209,6 +216,7 @@ async def test_a_recall_of_one_lot_freezes_it_traces_it_and_reaches_the_erp(clie
     assert now == [
         ("A-02-03", "available", None, None, tuple(ra_left)),
         ("SHIP-01", "packed", packed_sscc, "SO-R4", tuple(ra_packed)),
+        ("SHIP-01", "picked", None, None, (r6["serial"],)),
     ]
     assert trace["totals"] == {
         "received": 7,
@@ -228,6 +236,15 @@ async def test_a_recall_of_one_lot_freezes_it_traces_it_and_reaches_the_erp(clie
     assert r.status_code == 409, r.text
     assert (r.json()["code"], r.json()["recall"], r.json()["sscc"]) == ("lot-recalled", number, packed_sscc)
     assert await _scalar(demo_db, "SELECT status FROM outbound_documents WHERE erp_id = 'SO-R4'") != "shipped"
+    # nor are picked units of it packed
+    r = await client.post("/api/v1/packing/packages", json={"order": "SO-R6"}, headers=picker)
+    assert r.status_code == 201, r.text
+    r = await client.post(
+        f"/api/v1/packing/packages/{r.json()['sscc']}/scans",
+        json={"clientScanId": str(uuid.uuid4()), "raw": gs1(STENT, "RC-RA", serial=r6["serial"])},
+        headers=picker,
+    )
+    assert r.status_code == 409 and (r.json()["code"], r.json()["recall"]) == ("lot-recalled", number), r.text
     # nor is the lot received again
     r = await client.post("/api/v1/receipts", json={"blind": True, "supplier": "SUP-MEDTEC"}, headers=sup)
     assert r.status_code == 201, r.text
@@ -281,7 +298,7 @@ async def test_a_recall_of_one_lot_freezes_it_traces_it_and_reaches_the_erp(clie
     r = await client.get(f"/api/v1/recalls/{recall_id}/trace", params={"format": "csv"}, headers=qa)
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     lines = r.text.splitlines()
-    assert lines[0].startswith("direction,date,party") and len(lines) == 1 + 1 + len(trace["forward"]) + 2
+    assert lines[0].startswith("direction,date,party") and len(lines) == 1 + 1 + len(trace["forward"]) + 3
     r = await client.get(f"/api/v1/recalls/{recall_id}/trace", params={"format": "html", "lang": "zh-CN"}, headers=qa)
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
     assert "召回" in r.text and "上海市第一人民医院" in r.text and packed_sscc in r.text and number in r.text

@@ -1,4 +1,4 @@
-"""Which open recall froze a lot: the fact every refused scan of a recalled lot names.
+"""Which recall froze a lot: the fact every refused scan of a recalled lot names.
 
 A leaf module (it imports no workflow), so picking, packing, shipping and receiving can all name the
 recall without importing ``services.recalls``, which itself re-allocates through ``services.picking``.
@@ -17,12 +17,13 @@ def recall_number(recall_id: int) -> str:
     return f"RCL-{recall_id:06d}"
 
 
-#: the newest open recall of each lot (``$1``/``:lots``: lot ids)
+#: the recall that holds each lot: its newest open recall, else its newest (one closed as destroyed or
+#: returned to the supplier leaves the lot recalled for good)
 _OPEN_RECALLS = """
 SELECT DISTINCT ON (rl.lot_id) rl.lot_id, r.id, r.reference, r.recall_class
   FROM recall_lots rl JOIN recalls r ON r.id = rl.recall_id
- WHERE rl.lot_id = ANY({lots}) AND r.status = 'open'
- ORDER BY rl.lot_id, r.id DESC
+ WHERE rl.lot_id = ANY({lots})
+ ORDER BY rl.lot_id, r.status = 'open' DESC, r.id DESC
 """
 
 
@@ -34,7 +35,7 @@ def _naming(rows: list[Any]) -> dict[int, dict[str, Any]]:
 
 
 async def open_recalls(session: AsyncSession, lot_ids: list[int]) -> dict[int, dict[str, Any]]:
-    """lot id → the problem fields naming its open recall (``recall``, ``recallId``, ``recallReference``, ``recallClass``)."""
+    """lot id → the problem fields naming the recall that holds it (``recall``, ``recallId``, ``recallReference``, ``recallClass``)."""
     if not lot_ids:
         return {}
     rows = (await session.execute(text(_OPEN_RECALLS.format(lots="CAST(:lots AS int[])")), {"lots": lot_ids})).all()

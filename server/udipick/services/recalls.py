@@ -199,6 +199,8 @@ async def open_recall(
         await verify_signature(db, checks, actor, password, "open recall", f"item:{req.item}", address=address)
     async with db.begin() as session:
         item = await _resolve_item(session, req.item)
+        # the item's allocator lock first, as every path that changes reservations takes it before any row
+        await picking.lock_items(session, [item.id])
         lots = await _covered_lots(session, item, req, scope)
         lot_ids = [r.id for r in lots]
         recall_id = await session.scalar(
