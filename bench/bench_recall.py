@@ -144,21 +144,21 @@ async def seed(dsn: str, rows: int) -> None:
             " SELECT DISTINCT s.container_id, s.container_id % $1 + 1, 'closed' FROM stock s WHERE s.container_id IS NOT NULL",
             ORDERS,
         )
-        # the ledger: receipt, putaway, pick, pack, ship in turn, lot by lot
+        # the ledger: receipt, putaway, pick, pack, ship in turn, lot by lot; orders and cartons scattered (hashint4)
         await conn.execute(
             """
 INSERT INTO stock_ledger (occurred_at, movement, item_id, lot_id, quantity, from_location_id, from_container_id,
                           from_status, to_location_id, to_container_id, to_status, user_id, document_type, document_id)
 SELECT now() - (g % 500000) * interval '1 minute', m.movement, (l - 1) / $2 + 1, l, 1 + g % 5,
        CASE WHEN m.movement = 'receipt' THEN NULL ELSE 2 + g % 1000 END,
-       CASE WHEN m.movement = 'ship' THEN (g / 7) % $4 + 1 END,
+       CASE WHEN m.movement = 'ship' THEN (hashint4(g) & 2147483647) % $4 + 1 END,
        CASE WHEN m.movement = 'receipt' THEN NULL WHEN m.movement = 'ship' THEN 'packed' ELSE 'available' END,
        CASE WHEN m.movement = 'ship' THEN NULL ELSE 2 + g % 1000 END,
-       CASE WHEN m.movement = 'pack' THEN (g / 7) % $4 + 1 END,
+       CASE WHEN m.movement = 'pack' THEN (hashint4(g) & 2147483647) % $4 + 1 END,
        CASE WHEN m.movement = 'ship' THEN NULL WHEN m.movement = 'pack' THEN 'packed' ELSE 'available' END,
        1,
        CASE WHEN m.movement IN ('pack', 'ship') THEN 'sales_order' ELSE 'receipt' END,
-       CASE WHEN m.movement IN ('pack', 'ship') THEN 'SO-' || (g / 7) % $5 ELSE 'R' || l END
+       CASE WHEN m.movement IN ('pack', 'ship') THEN 'SO-' || (hashint4(g) & 2147483647) % $5 ELSE 'R' || l END
   FROM generate_series(1, $1) g
  CROSS JOIN LATERAL (SELECT (g / 5) % $3 + 1 AS l) lot
  CROSS JOIN LATERAL (SELECT (ARRAY['receipt', 'putaway', 'pick', 'pack', 'ship'])[g % 5 + 1] AS movement) m
