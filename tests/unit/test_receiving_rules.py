@@ -140,6 +140,15 @@ def test_units_of_a_lot_on_hold_go_to_quarantine():
     assert decide_receipt(SYRINGE, good(), today=TODAY, policy=QUARANTINE, known_lot=known).reasons == ("lot is hold",)
 
 
+def test_units_of_a_recalled_lot_are_refused_naming_the_recall():
+    recall = {"recall": "RCL-000004", "recallId": 4}
+    known = KnownLot("L1", TODAY + dt.timedelta(days=400), "recalled", recall)
+    with pytest.raises(e.LotRecalled) as refused:
+        decide_receipt(SYRINGE, good(lot="L1"), today=TODAY, policy=QUARANTINE, known_lot=known)
+    assert refused.value.context == {"item": "SYR-10ML", "lot": "L1", **recall}
+    assert "RCL-000004" in refused.value.message
+
+
 @pytest.mark.parametrize(
     ("temperature", "status"),
     [(2.0, "available"), (5.5, "available"), (8.0, "available"), (8.1, "quarantine"), (-1, "quarantine")],

@@ -19,18 +19,6 @@ export interface paths {
      */
     post: operations["ApiV1AdminApiKeysNameRevokeRevokeApiKey"];
   };
-  "/api/v1/admin/site": {
-    /**
-     * The site record
-     * @description Who may call: roles: admin; API key scopes: admin.
-     */
-    get: operations["ApiV1AdminSiteGetSite"];
-    /**
-     * Replace the site record
-     * @description Who may call: roles: admin; API key scopes: admin.
-     */
-    put: operations["ApiV1AdminSitePutSite"];
-  };
   "/api/v1/admin/users": {
     /**
      * Every user, active or not
@@ -176,6 +164,13 @@ export interface paths {
      */
     post: operations["ApiV1ErpPurchaseOrdersBulkUpsertBulk"];
   };
+  "/api/v1/erp/recalls": {
+    /**
+     * ErpOpenRecall
+     * @description Who may call: API key scopes: erp:write.
+     */
+    post: operations["ApiV1ErpRecallsErpOpenRecall"];
+  };
   "/api/v1/erp/sales-orders": {
     /**
      * Upsert one sales-order
@@ -314,13 +309,6 @@ export interface paths {
      * @description Who may call: roles: admin, picker, qa, receiver, supervisor.
      */
     post: operations["ApiV1LabelsKindPrintPrintLabel"];
-  };
-  "/api/v1/labels/{label}": {
-    /**
-     * A label's ZPL for a browser print agent: sscc.zpl?sscc=..., location.zpl?code=...
-     * @description Who may call: roles: admin, picker, supervisor.
-     */
-    get: operations["ApiV1LabelsLabelZpl"];
   };
   "/api/v1/packing/packages": {
     /**
@@ -479,6 +467,39 @@ export interface paths {
      */
     get: operations["ApiV1QcQuarantineQuarantine"];
   };
+  "/api/v1/recalls": {
+    /**
+     * ListRecalls
+     * @description Who may call: roles: admin, qa, supervisor; API key scopes: erp:read.
+     */
+    get: operations["ApiV1RecallsListRecalls"];
+    /**
+     * OpenRecall
+     * @description Who may call: roles: qa, supervisor.
+     */
+    post: operations["ApiV1RecallsOpenRecall"];
+  };
+  "/api/v1/recalls/{recall_id}": {
+    /**
+     * GetRecall
+     * @description Who may call: roles: admin, qa, supervisor; API key scopes: erp:read.
+     */
+    get: operations["ApiV1RecallsRecallIdGetRecall"];
+  };
+  "/api/v1/recalls/{recall_id}/close": {
+    /**
+     * CloseRecall
+     * @description Who may call: roles: qa, supervisor.
+     */
+    post: operations["ApiV1RecallsRecallIdCloseCloseRecall"];
+  };
+  "/api/v1/recalls/{recall_id}/trace": {
+    /**
+     * RecallTrace
+     * @description Who may call: roles: admin, qa, supervisor; API key scopes: erp:read.
+     */
+    get: operations["ApiV1RecallsRecallIdTraceRecallTrace"];
+  };
   "/api/v1/receipts": {
     /**
      * ListReceipts
@@ -561,6 +582,27 @@ export interface paths {
      */
     post: operations["ApiV1ShipmentsShipOrder"];
   };
+  "/api/v1/trace/lot/{gtin}/{lot}": {
+    /**
+     * LotTrace
+     * @description Who may call: roles: admin, qa, supervisor; API key scopes: erp:read.
+     */
+    get: operations["ApiV1TraceLotGtinLotTrace"];
+  };
+  "/api/v1/trace/serial/{gtin}/{serial}": {
+    /**
+     * SerialTrace
+     * @description Who may call: roles: admin, qa, supervisor; API key scopes: erp:read.
+     */
+    get: operations["ApiV1TraceSerialGtinSerialTrace"];
+  };
+  "/api/v1/trace/sscc/{sscc}": {
+    /**
+     * SsccTrace
+     * @description Who may call: roles: admin, qa, supervisor; API key scopes: erp:read.
+     */
+    get: operations["ApiV1TraceSsccSsccTrace"];
+  };
   "/api/v1/waves": {
     /**
      * ReleaseWave
@@ -595,29 +637,6 @@ export type webhooks = Record<string, never>;
 
 export interface components {
   schemas: {
-    /** AggregationEvent */
-    AggregationEvent: {
-      /** @enum {string} */
-      action: "ADD" | "OBSERVE" | "DELETE";
-      bizLocation?: components["schemas"]["EpcisPlace"];
-      bizStep: string;
-      bizTransactionList?: components["schemas"]["EpcisBizTransaction"][];
-      childEPCs?: string[];
-      childQuantityList?: components["schemas"]["EpcisQuantity"][];
-      destinationList?: components["schemas"]["EpcisDestination"][];
-      disposition: string;
-      eventID: string;
-      eventTime: string;
-      eventTimeZoneOffset: string;
-      parentID: string;
-      readPoint?: components["schemas"]["EpcisPlace"];
-      sourceList?: components["schemas"]["EpcisSource"][];
-      /** @constant */
-      type: "AggregationEvent";
-      "udipick:eventType": string;
-      "udipick:location"?: string;
-      "udipick:position": number;
-    };
     /** Alive */
     Alive: {
       /**
@@ -844,12 +863,7 @@ export interface components {
     };
     /** EpcisBody */
     EpcisBody: {
-      eventList: (components["schemas"]["ObjectEvent"] | components["schemas"]["AggregationEvent"])[];
-    };
-    /** EpcisDestination */
-    EpcisDestination: {
-      destination: string;
-      type: string;
+      eventList: components["schemas"]["ObjectEvent"][];
     };
     /** EpcisDocument */
     EpcisDocument: {
@@ -868,11 +882,6 @@ export interface components {
     EpcisQuantity: {
       epcClass: string;
       quantity?: number;
-    };
-    /** EpcisSource */
-    EpcisSource: {
-      source: string;
-      type: string;
     };
     /** ErpStockLine */
     ErpStockLine: {
@@ -987,13 +996,6 @@ export interface components {
       kind: string;
       size: string;
     };
-    /** Licence */
-    Licence: {
-      issuedBy?: string | null;
-      kind: string;
-      number: string;
-      validUntil?: string | null;
-    };
     /** LineProgress */
     LineProgress: {
       expected: {
@@ -1086,7 +1088,6 @@ export interface components {
       bizLocation?: components["schemas"]["EpcisPlace"];
       bizStep: string;
       bizTransactionList?: components["schemas"]["EpcisBizTransaction"][];
-      destinationList?: components["schemas"]["EpcisDestination"][];
       disposition: string;
       epcList?: string[];
       eventID: string;
@@ -1097,12 +1098,16 @@ export interface components {
       };
       quantityList?: components["schemas"]["EpcisQuantity"][];
       readPoint?: components["schemas"]["EpcisPlace"];
-      sourceList?: components["schemas"]["EpcisSource"][];
       /** @constant */
       type: "ObjectEvent";
       "udipick:eventType": string;
-      "udipick:location"?: string;
       "udipick:position": number;
+    };
+    /** OpenedRecall */
+    OpenedRecall: {
+      reallocatedTasks: number;
+      recall: components["schemas"]["Recall"];
+      trace: components["schemas"]["Trace"];
     };
     /** OrderIn */
     OrderIn: {
@@ -1161,6 +1166,12 @@ export interface components {
       serial: string | null;
       sscc: string;
       units: number;
+    };
+    /** Party */
+    Party: {
+      erpId: string | null;
+      gln: string | null;
+      name: string | null;
     };
     /** PickAccepted */
     PickAccepted: {
@@ -1303,7 +1314,7 @@ export interface components {
      */
     Problem: {
       /** @enum {string} */
-      code?: "body-too-large" | "bulk-interrupted" | "busy" | "conflict" | "count-below-reserved" | "database-unavailable" | "device-id-required" | "domain-error" | "fefo-violation" | "insufficient-stock" | "invalid-count" | "invalid-cursor" | "invalid-gln" | "invalid-gtin" | "invalid-label-data" | "invalid-record" | "invalid-request" | "invalid-sscc" | "item-not-on-document" | "json-too-deep" | "line-too-long" | "location-frozen" | "location-unsuitable" | "lot-expired" | "lot-expiry-conflict" | "lot-not-at-location" | "lot-quarantined" | "lot-recalled" | "missing-expiry" | "missing-lot" | "missing-reason" | "missing-receiving-data" | "missing-serial" | "missing-temperature" | "no-printer-for-label" | "not-authenticated" | "not-found" | "not-in-quarantine" | "order-not-released" | "over-pick" | "over-receipt" | "permission-denied" | "print-job-already-sent" | "printer-already-registered" | "printer-unavailable" | "receipt-not-open" | "serial-already-picked" | "serial-already-received" | "serial-already-shipped" | "serial-booked-elsewhere" | "serial-count-mismatch" | "shelf-life-too-short" | "sign-in-busy" | "signature-rejected" | "stale-version" | "stock-changed" | "stock-on-hold" | "task-not-open" | "too-many-attempts" | "unknown-api-key" | "unknown-gtin" | "unknown-label-template" | "unknown-lot" | "unknown-print-job" | "unknown-printer" | "unknown-serial" | "unknown-user" | "unknown-webhook-delivery" | "unknown-webhook-subscription" | "unreadable-barcode" | "weak-password" | "webhook-name-taken" | "webhook-target-refused" | "wrong-item" | "wrong-location" | "wrong-lot";
+      code?: "body-too-large" | "bulk-interrupted" | "busy" | "conflict" | "count-below-reserved" | "database-unavailable" | "device-id-required" | "domain-error" | "fefo-violation" | "insufficient-stock" | "invalid-count" | "invalid-cursor" | "invalid-gtin" | "invalid-label-data" | "invalid-record" | "invalid-request" | "invalid-sscc" | "item-not-on-document" | "json-too-deep" | "line-too-long" | "location-frozen" | "location-unsuitable" | "lot-expired" | "lot-expiry-conflict" | "lot-not-at-location" | "lot-quarantined" | "lot-recalled" | "missing-expiry" | "missing-lot" | "missing-reason" | "missing-receiving-data" | "missing-serial" | "missing-temperature" | "no-printer-for-label" | "not-authenticated" | "not-found" | "not-in-quarantine" | "order-not-released" | "over-pick" | "over-receipt" | "permission-denied" | "print-job-already-sent" | "printer-already-registered" | "printer-unavailable" | "receipt-not-open" | "serial-already-picked" | "serial-already-received" | "serial-already-shipped" | "serial-booked-elsewhere" | "serial-count-mismatch" | "shelf-life-too-short" | "sign-in-busy" | "signature-rejected" | "stale-version" | "stock-changed" | "stock-on-hold" | "task-not-open" | "too-many-attempts" | "unknown-api-key" | "unknown-gtin" | "unknown-label-template" | "unknown-lot" | "unknown-print-job" | "unknown-printer" | "unknown-serial" | "unknown-user" | "unknown-webhook-delivery" | "unknown-webhook-subscription" | "unreadable-barcode" | "weak-password" | "webhook-name-taken" | "webhook-target-refused" | "wrong-item" | "wrong-location" | "wrong-lot";
       /** @description what happened and what to do, in English */
       detail?: string;
       /** @description invalid-request: each field that failed validation */
@@ -1406,6 +1417,59 @@ export interface components {
       schema: string;
       /** @constant */
       status: "ready";
+    };
+    /** Recall */
+    Recall: {
+      closeNote: string | null;
+      closedAt: string | null;
+      closedBy: string | null;
+      /** @enum {null|string} */
+      disposition: "destroyed" | "returned_to_supplier" | "released" | null;
+      flaggedSsccs: string[];
+      gtin: string;
+      item: string;
+      lots: components["schemas"]["RecallLotView"][];
+      /** Format: date-time */
+      openedAt: string;
+      openedBy: string;
+      producedFrom: string | null;
+      producedTo: string | null;
+      reason: string;
+      recall: string;
+      /** @enum {string} */
+      recallClass: "I" | "II" | "III";
+      recallId: number;
+      reference: string | null;
+      responseSeconds: number | null;
+      /** @enum {string} */
+      scope: "lots" | "production_dates";
+      /** @enum {string} */
+      status: "open" | "closed";
+    };
+    /** RecallCloseIn */
+    RecallCloseIn: {
+      /** @enum {string} */
+      disposition: "destroyed" | "returned_to_supplier" | "released";
+      note?: string | null;
+      password: string;
+    };
+    /** RecallLotView */
+    RecallLotView: {
+      expiry: string | null;
+      lot: string;
+      priorStatus: string;
+      status: string;
+    };
+    /** RecallOpenIn */
+    RecallOpenIn: {
+      item: string;
+      lots?: string[] | null;
+      producedFrom?: string | null;
+      producedTo?: string | null;
+      reason: string;
+      /** @enum {string} */
+      recallClass: "I" | "II" | "III";
+      reference?: string | null;
     };
     /** ReceiptLpn */
     ReceiptLpn: {
@@ -1663,36 +1727,17 @@ export interface components {
       password: string;
       username: string;
     };
-    /** Site */
-    Site: {
-      addressLines?: string[];
-      /** @default */
-      city?: string;
-      companyName: string;
-      /** @default CN */
-      country?: string;
-      gln: string;
-      gs1CompanyPrefix: string;
-      licences?: components["schemas"]["Licence"][];
-      /** @default */
-      postalCode?: string;
-      /** Format: date-time */
-      updatedAt: string;
-      updatedBy: string;
-    };
-    /** SiteIn */
-    SiteIn: {
-      addressLines?: string[];
-      /** @default */
-      city?: string;
-      companyName: string;
-      /** @default CN */
-      country?: string;
-      gln: string;
-      gs1CompanyPrefix: string;
-      licences?: components["schemas"]["Licence"][];
-      /** @default */
-      postalCode?: string;
+    /** SignedRecallIn */
+    SignedRecallIn: {
+      item: string;
+      lots?: string[] | null;
+      password: string;
+      producedFrom?: string | null;
+      producedTo?: string | null;
+      reason: string;
+      /** @enum {string} */
+      recallClass: "I" | "II" | "III";
+      reference?: string | null;
     };
     /** StartReceiptIn */
     StartReceiptIn: {
@@ -1766,6 +1811,74 @@ export interface components {
     ToteIn: {
       order: string;
       raw: string;
+    };
+    /** Trace */
+    Trace: {
+      backward: components["schemas"]["TraceReceipt"][];
+      forward: components["schemas"]["TraceShipment"][];
+      gtin: string | null;
+      /** @enum {string} */
+      kind: "lot" | "serial" | "sscc" | "recall";
+      lots: string[];
+      now: components["schemas"]["TraceStock"][];
+      serial: string | null;
+      sscc: string | null;
+      totals: components["schemas"]["TraceTotals"];
+    };
+    /** TraceReceipt */
+    TraceReceipt: {
+      document: string | null;
+      documentKind: string | null;
+      expiry: string | null;
+      gtin: string;
+      lot: string | null;
+      quantity: number;
+      receipt: string;
+      /** Format: date-time */
+      receivedAt: string;
+      receivers: string[];
+      serials: string[];
+      supplier: components["schemas"]["Party"];
+    };
+    /** TraceShipment */
+    TraceShipment: {
+      customer: components["schemas"]["Party"];
+      expiry: string | null;
+      gtin: string;
+      lot: string | null;
+      order: string;
+      orderNumber: string;
+      quantity: number;
+      serials: string[];
+      shipTo: {
+        [key: string]: unknown;
+      };
+      /** Format: date-time */
+      shippedAt: string;
+      sscc: string | null;
+    };
+    /** TraceStock */
+    TraceStock: {
+      container: string | null;
+      expiry: string | null;
+      gtin: string;
+      location: string;
+      locationType: string;
+      lot: string | null;
+      order: string | null;
+      quantity: number;
+      reserved: number;
+      serials: string[];
+      sscc: string | null;
+      status: string;
+    };
+    /** TraceTotals */
+    TraceTotals: {
+      customers: string[];
+      inStock: number;
+      received: number;
+      shipped: number;
+      suppliers: string[];
     };
     /** Unlocked */
     Unlocked: {
@@ -1927,127 +2040,6 @@ export interface operations {
         };
         content: {
           "application/json": components["schemas"]["ApiKeySummary"];
-        };
-      };
-      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
-      400: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
-      401: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
-      403: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description What the request names does not exist. */
-      404: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
-      409: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description A rule refused the request; `code` says which, further members say what to do. */
-      422: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
-      "4XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
-      "5XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  /**
-   * The site record
-   * @description Who may call: roles: admin; API key scopes: admin.
-   */
-  ApiV1AdminSiteGetSite: {
-    responses: {
-      /** @description Request fulfilled, document follows */
-      200: {
-        headers: {
-        };
-        content: {
-          "application/json": components["schemas"]["Site"];
-        };
-      };
-      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
-      400: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
-      401: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
-      403: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description A rule refused the request; `code` says which, further members say what to do. */
-      422: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
-      "4XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
-      "5XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  /**
-   * Replace the site record
-   * @description Who may call: roles: admin; API key scopes: admin.
-   */
-  ApiV1AdminSitePutSite: {
-    requestBody: {
-      content: {
-        "application/json": components["schemas"]["SiteIn"];
-      };
-    };
-    responses: {
-      /** @description Request fulfilled, document follows */
-      200: {
-        headers: {
-        };
-        content: {
-          "application/json": components["schemas"]["Site"];
         };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
@@ -3471,6 +3463,75 @@ export interface operations {
     };
   };
   /**
+   * ErpOpenRecall
+   * @description Who may call: API key scopes: erp:write.
+   */
+  ApiV1ErpRecallsErpOpenRecall: {
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["RecallOpenIn"];
+      };
+    };
+    responses: {
+      /** @description Document created, URL follows */
+      201: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["OpenedRecall"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
    * Upsert one sales-order
    * @description Who may call: roles: admin; API key scopes: erp:write.
    */
@@ -4826,76 +4887,6 @@ export interface operations {
       };
       /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
       409: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description A rule refused the request; `code` says which, further members say what to do. */
-      422: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
-      "4XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
-      "5XX": {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  /**
-   * A label's ZPL for a browser print agent: sscc.zpl?sscc=..., location.zpl?code=...
-   * @description Who may call: roles: admin, picker, supervisor.
-   */
-  ApiV1LabelsLabelZpl: {
-    parameters: {
-      query?: {
-        sscc?: string | null;
-        code?: string | null;
-        warehouse?: string;
-        size?: string;
-        dpi?: number;
-      };
-      path: {
-        label: string;
-      };
-    };
-    responses: {
-      /** @description Request fulfilled, document follows */
-      200: {
-        headers: {
-        };
-        content: {
-          "text/plain; charset=utf-8": string;
-        };
-      };
-      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
-      400: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
-      401: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
-      403: {
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description What the request names does not exist. */
-      404: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -6477,6 +6468,338 @@ export interface operations {
     };
   };
   /**
+   * ListRecalls
+   * @description Who may call: roles: admin, qa, supervisor; API key scopes: erp:read.
+   */
+  ApiV1RecallsListRecalls: {
+    parameters: {
+      query?: {
+        status?: "open" | "closed" | "all";
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["Recall"][];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * OpenRecall
+   * @description Who may call: roles: qa, supervisor.
+   */
+  ApiV1RecallsOpenRecall: {
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["SignedRecallIn"];
+      };
+    };
+    responses: {
+      /** @description Document created, URL follows */
+      201: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["OpenedRecall"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * GetRecall
+   * @description Who may call: roles: admin, qa, supervisor; API key scopes: erp:read.
+   */
+  ApiV1RecallsRecallIdGetRecall: {
+    parameters: {
+      path: {
+        recall_id: number;
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["Recall"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * CloseRecall
+   * @description Who may call: roles: qa, supervisor.
+   */
+  ApiV1RecallsRecallIdCloseCloseRecall: {
+    parameters: {
+      path: {
+        recall_id: number;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["RecallCloseIn"];
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["Recall"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * RecallTrace
+   * @description Who may call: roles: admin, qa, supervisor; API key scopes: erp:read.
+   */
+  ApiV1RecallsRecallIdTraceRecallTrace: {
+    parameters: {
+      query?: {
+        format?: "json" | "csv" | "html";
+        lang?: "en" | "zh-CN";
+      };
+      path: {
+        recall_id: number;
+      };
+    };
+    responses: {
+      /** @description The trace (JSON); with format=csv, CSV; with format=html, a printable page. */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["Trace"];
+          "text/csv": string;
+          "text/html": string;
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
    * ListReceipts
    * @description Who may call: roles: admin, receiver, supervisor.
    */
@@ -7277,6 +7600,215 @@ export interface operations {
       };
       /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
       409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * LotTrace
+   * @description Who may call: roles: admin, qa, supervisor; API key scopes: erp:read.
+   */
+  ApiV1TraceLotGtinLotTrace: {
+    parameters: {
+      query?: {
+        format?: "json" | "csv" | "html";
+        lang?: "en" | "zh-CN";
+      };
+      path: {
+        gtin: string;
+        lot: string;
+      };
+    };
+    responses: {
+      /** @description The trace (JSON); with format=csv, CSV; with format=html, a printable page. */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["Trace"];
+          "text/csv": string;
+          "text/html": string;
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * SerialTrace
+   * @description Who may call: roles: admin, qa, supervisor; API key scopes: erp:read.
+   */
+  ApiV1TraceSerialGtinSerialTrace: {
+    parameters: {
+      query?: {
+        format?: "json" | "csv" | "html";
+        lang?: "en" | "zh-CN";
+      };
+      path: {
+        gtin: string;
+        serial: string;
+      };
+    };
+    responses: {
+      /** @description The trace (JSON); with format=csv, CSV; with format=html, a printable page. */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["Trace"];
+          "text/csv": string;
+          "text/html": string;
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * SsccTrace
+   * @description Who may call: roles: admin, qa, supervisor; API key scopes: erp:read.
+   */
+  ApiV1TraceSsccSsccTrace: {
+    parameters: {
+      query?: {
+        format?: "json" | "csv" | "html";
+        lang?: "en" | "zh-CN";
+      };
+      path: {
+        sscc: string;
+      };
+    };
+    responses: {
+      /** @description The trace (JSON); with format=csv, CSV; with format=html, a printable page. */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["Trace"];
+          "text/csv": string;
+          "text/html": string;
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };

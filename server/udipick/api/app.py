@@ -36,6 +36,7 @@ from udipick.api.openapi import PLUGINS as OPENAPI_PLUGINS
 from udipick.api.packing import packing_router
 from udipick.api.picking import picking_router
 from udipick.api.problems import EXCEPTION_HANDLERS
+from udipick.api.recalls import recalls_router
 from udipick.api.receiving import ROUTES as receiving_routes
 from udipick.api.replenishment import replenishment_router
 from udipick.api.request import UdipickRequest
@@ -124,7 +125,7 @@ def create_app(settings: Settings, *, database_url: str) -> Litestar:
     routes += label_routes
     routes += [events_router, erp_stream, epcis_events, metrics]
     routes += receiving_routes
-    routes += [picking_router, packing_router, counts_router, replenishment_router]
+    routes += [picking_router, packing_router, counts_router, replenishment_router, recalls_router]
     if settings.pwa_dir and Path(settings.pwa_dir, "index.html").exists():
         routes.append(
             create_static_files_router(

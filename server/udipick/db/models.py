@@ -209,6 +209,7 @@ class Lot(Base):
         UniqueConstraint("item_id", "lot"),
         CheckConstraint(_in("status", LOT_STATUSES), name="status_known"),
         Index("ix_lots_item_expiry", "item_id", "expiry"),  # FEFO: an item's lots in expiry order
+        Index("ix_lots_item_production", "item_id", "production_date"),  # a recall of a production-date range
     )
 
 
@@ -278,6 +279,7 @@ class Stock(Base):
         Index("ix_stock_location_item", "location_id", "item_id"),
         Index("ix_stock_lot", "lot_id"),
         Index("ix_stock_item_status", "item_id", "status"),
+        Index("ix_stock_container", "container_id", postgresql_where=text("container_id IS NOT NULL")),
     )
 
 
@@ -317,6 +319,11 @@ class StockLedger(Base):
         CheckConstraint("(to_location_id IS NULL) = (to_status IS NULL)", name="to_status_with_location"),
         CheckConstraint("user_id IS NOT NULL OR api_key_id IS NOT NULL", name="has_actor"),
         Index("ix_stock_ledger_item_lot", "item_id", "lot_id"),
+        # the trace (recalls, migration 0014): where a lot, a serial or a carton went
+        Index("ix_stock_ledger_ship_lot", "lot_id", postgresql_where=text("movement = 'ship'")),
+        Index("ix_stock_ledger_serial", "serial_id", postgresql_where=text("serial_id IS NOT NULL")),
+        Index("ix_stock_ledger_ship_container", "from_container_id", postgresql_where=text("movement = 'ship'")),
+        Index("ix_stock_ledger_pack_container", "to_container_id", postgresql_where=text("movement = 'pack'")),
     )
 
 

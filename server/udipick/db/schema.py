@@ -11,6 +11,7 @@ from udipick.db import (
     models_outbox,  # noqa: F401  (imported to register its tables)
     models_picking,  # noqa: F401  (imported to register its tables)
     models_printing,  # noqa: F401  (imported to register its tables)
+    models_recalls,  # noqa: F401  (imported to register its tables)
     models_receiving,  # noqa: F401  (imported to register its tables)
     models_replenishment,  # noqa: F401  (imported to register its tables)
 )

@@ -19,6 +19,7 @@ from udipick.domain.errors import (
     LocationUnsuitable,
     LotExpired,
     LotExpiryConflict,
+    LotRecalled,
     MissingExpiry,
     MissingLot,
     MissingSerial,
@@ -100,6 +101,8 @@ class KnownLot:
     lot: str
     expiry: dt.date | None
     status: str
+    #: the open recall that froze it (problem fields: ``recall``, ``recallId``, ...), when ``status`` is ``recalled``
+    recall: dict[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +215,19 @@ def decide_receipt(
             f"{item.erp_id} is serialised: scan each unit's own barcode ({captured.units} units in one scan)",
             item=item.erp_id,
             units=captured.units,
+        )
+
+    # a recalled lot is not taken back into stock, not even into quarantine: the goods stay at the dock
+    # and the recall (named in the refusal) decides what happens to them
+    if known_lot is not None and known_lot.status == "recalled":
+        recall = known_lot.recall.get("recall")
+        raise LotRecalled(
+            f"lot {known_lot.lot} of {item.erp_id} is recalled"
+            + (f" (recall {recall})" if recall else "")
+            + ": do not receive it, set it aside and call QA",
+            item=item.erp_id,
+            lot=known_lot.lot,
+            **known_lot.recall,
         )
 
     # a lot number identifies one production batch: one expiry (GS1 AI 10 + 17)

@@ -66,7 +66,9 @@ MAPPING: dict[str, tuple[str, str | None, str]] = {
     # an AggregationEvent: ADD begins the SSCC's parent-child link
     "package.packed.v1": ("packing", "container_closed", "ADD"),
     "shipment.confirmed.v1": ("shipping", "in_transit", "OBSERVE"),
-    "recall.initiated.v1": ("holding", "recalled", "OBSERVE"),
+    "recall.opened.v1": ("holding", "recalled", "OBSERVE"),
+    # disposition from how the recall was closed (``RECALL_DISPOSITION``)
+    "recall.closed.v1": ("holding", None, "OBSERVE"),
     "stock.adjusted.v1": ("stock_taking", None, "OBSERVE"),
     "count.completed.v1": ("cycle_counting", None, "OBSERVE"),
     "stock.counted.v1": ("cycle_counting", "sellable_accessible", "OBSERVE"),
@@ -83,6 +85,10 @@ STATUS_DISPOSITION = {
     "picked": "in_progress",
     "packed": "container_closed",
 }
+
+
+#: a closed recall's disposition → CBV disposition of its lots
+RECALL_DISPOSITION = {"destroyed": "destroyed", "returned_to_supplier": "returned", "released": "available"}
 
 
 def _seg(value: str) -> str:
@@ -143,7 +149,7 @@ def _objects(data: Mapping[str, Any], epcs: list[str], quantities: list[dict], i
             epcs.append(sscc_uri(data[key]))
     for s in data.get("ssccs") or []:
         epcs.append(sscc_uri(s))
-    for key in ("contents", "lines", "items"):
+    for key in ("contents", "lines", "items", "lots"):
         for part in data.get(key) or []:
             if isinstance(part, Mapping):
                 _objects(part, epcs, quantities, ilmd)
@@ -225,6 +231,11 @@ def epcis_event(
     data: Mapping[str, Any] = event["data"]
     if event["type"] == "stock.counted.v1":
         data = _counted(data)
+    if event["type"] in ("recall.opened.v1", "recall.closed.v1"):
+        # the recalled lots, never the whole item the event also names
+        data = {"lots": data.get("lots") or [], "disposition": data.get("disposition")}
+        if disposition is None and event["type"] == "recall.closed.v1":
+            disposition = RECALL_DISPOSITION.get(str(data.get("disposition")), "unknown")
     out: dict[str, Any] = {
         "type": "ObjectEvent",
         "eventID": f"urn:uuid:{event['eventId']}",

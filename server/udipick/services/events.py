@@ -382,3 +382,50 @@ class ReplenishmentCancelled(_ReplenishmentTask):
     moved: int
     released: int
     reason: str
+
+
+# ---- recalls ---------------------------------------------------------------------------------------
+
+
+@event("recall.opened.v1")
+class RecallOpened(EventData):
+    """A recall froze lots of one item: every lot named in ``lots`` (``{gtin, lot, expiry, priorStatus}``)
+    is ``recalled`` from this event on; open allocations of them were re-allocated or shorted
+    (``reallocatedTasks``), closed but unshipped cartons holding them were flagged (``flaggedSsccs``)
+    and will not ship. ``recallClass`` is I, II or III (I: the most serious); ``reference`` is the
+    ERP's or the manufacturer's own number, when given. ``shippedTo`` names every customer that
+    received units of these lots, ``inStock`` the units still in the building."""
+
+    recall: str
+    recall_id: int
+    item: str
+    gtin: str
+    recall_class: str
+    reason: str
+    reference: str | None
+    lots: list[dict]
+    produced_from: _dt.date | None
+    produced_to: _dt.date | None
+    reallocated_tasks: int
+    flagged_ssccs: list[str]
+    shipped_to: list[str]
+    shipped: int
+    in_stock: int
+
+
+@event("recall.closed.v1")
+class RecallClosed(EventData):
+    """A recall was closed with an electronic signature: ``disposition`` is ``destroyed``,
+    ``returned_to_supplier`` or ``released`` (then each lot got back the status it had, unless another
+    open recall still covers it: ``lots`` says each lot's status now). ``responseSeconds`` is the
+    time from opening to closing."""
+
+    recall: str
+    recall_id: int
+    item: str
+    gtin: str
+    disposition: str
+    note: str | None
+    lots: list[dict]
+    response_seconds: int
+    signed_by: str

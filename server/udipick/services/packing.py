@@ -25,6 +25,7 @@ from udipick.domain.gs1_numbers import make_sscc
 from udipick.services import replay, scans
 from udipick.services.events import PackagePacked, ShipmentConfirmed, emit
 from udipick.services.printing import LabelJob, LabelRenderer, label_job, queue_label
+from udipick.services.recall_facts import name_the_recall, open_recalls
 from udipick.services.site import Site, load_site
 
 
@@ -143,6 +144,21 @@ async def _package(session: AsyncSession, sscc: str) -> Any:
     return row
 
 
+async def _refuse_recalled(session: AsyncSession, item_id: int, lot: str, *, sscc: str) -> None:
+    """A recalled lot goes into no carton: the refusal names the recall (the packer sets the units aside)."""
+    row = (
+        await session.execute(
+            text("SELECT id, status FROM lots WHERE item_id = :i AND lot = :l"), {"i": item_id, "l": lot}
+        )
+    ).first()
+    if row is not None and row.status == "recalled":
+        refusal = e.LotRecalled(
+            f"Lot {lot} is recalled: do not pack it, put it aside and tell your supervisor", lot=lot, sscc=sscc
+        )
+        name_the_recall(refusal, (await open_recalls(session, [row.id])).get(row.id, {}))
+        raise refusal
+
+
 async def pack_scan(
     db: async_sessionmaker,
     actor: Actor,
@@ -170,6 +186,8 @@ async def pack_scan(
             )
         if match.lot_tracked and not scan.lot:
             raise e.MissingLot(f"{match.name} is lot-tracked: scan the code that carries the lot (10)", needs=["lot"])
+        if scan.lot:
+            await _refuse_recalled(session, match.item_id, scan.lot, sscc=sscc)
         picks = (
             await session.execute(
                 text(
@@ -377,7 +395,7 @@ async def ship_order(db: async_sessionmaker, actor: Actor, *, order: str) -> Shi
             await session.execute(
                 text(
                     "SELECT s.id, s.item_id, s.lot_id, s.serial_id, s.location_id, s.container_id, s.quantity, c.sscc, i.gtin,"
-                    " i.erp_id AS item, l.lot, l.expiry, se.serial FROM packages p JOIN containers c ON c.id = p.container_id"
+                    " i.erp_id AS item, l.lot, l.expiry, l.status AS lot_status, se.serial FROM packages p JOIN containers c ON c.id = p.container_id"
                     " JOIN stock s ON s.container_id = p.container_id AND s.status = 'packed' AND s.quantity > 0"
                     + _UNIT_DETAILS
                     + " WHERE p.document_id = :d AND p.status = 'closed' ORDER BY s.id FOR UPDATE OF s"
@@ -387,6 +405,20 @@ async def ship_order(db: async_sessionmaker, actor: Actor, *, order: str) -> Shi
         ).all()
         if not rows:
             raise e.Conflict(f"order {order} has nothing packed to ship", order=order)
+        recalled = [r for r in rows if r.lot_status == "recalled"]
+        if recalled:
+            # a recalled unit never leaves the building: the whole shipment waits until the carton is repacked
+            first = recalled[0]
+            refusal = e.LotRecalled(
+                f"carton {first.sscc} of order {order} holds recalled lot {first.lot}: it may not ship;"
+                " take the recalled units out and repack",
+                order=order,
+                lot=first.lot,
+                sscc=first.sscc,
+                ssccs=sorted({r.sscc for r in recalled}),
+            )
+            name_the_recall(refusal, (await open_recalls(session, [first.lot_id])).get(first.lot_id, {}))
+            raise refusal
         await post_movements(
             session,
             actor,

@@ -45,6 +45,7 @@ from udipick.services.events import (
     encode_events,
 )
 from udipick.services.outbox import wake_sequencer
+from udipick.services.recall_facts import name_the_recall, open_recall_by_lot
 
 log = logging.getLogger(__name__)
 
@@ -1024,6 +1025,8 @@ async def confirm_pick(
                     )
                     assert plan is not None
             except e.DomainError as refusal:
+                if isinstance(refusal, e.LotRecalled) and snap["id"] is not None and refusal.context.get("lot"):
+                    name_the_recall(refusal, await open_recall_by_lot(conn, snap["item_id"], refusal.context["lot"]))
                 return await _store_refusal(
                     conn,
                     action,

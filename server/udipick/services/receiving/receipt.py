@@ -56,6 +56,7 @@ from udipick.domain.errors import (
 from udipick.services import scans
 from udipick.services.events import ReceiptConfirmed, ReceiptDiscrepancyRecorded, emit
 from udipick.services.printing import LabelRenderer, PrintJobRef, job_ref, queue_label
+from udipick.services.recall_facts import open_recalls
 from udipick.services.receiving.common import (
     identify_item,
     receipt_number,
@@ -505,7 +506,10 @@ async def _load_known(session: AsyncSession, goods: Goods) -> Known:
             )
         ).scalar_one_or_none()
         if lot_row is not None:
-            lot_id, known_lot = lot_row.id, rules.KnownLot(lot_row.lot, lot_row.expiry, lot_row.status)
+            recall = (
+                (await open_recalls(session, [lot_row.id])).get(lot_row.id, {}) if lot_row.status == "recalled" else {}
+            )
+            lot_id, known_lot = lot_row.id, rules.KnownLot(lot_row.lot, lot_row.expiry, lot_row.status, recall)
     known_serial = None
     in_receipt: tuple[str, ...] = ()
     if captured.serial:

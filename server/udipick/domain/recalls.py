@@ -1,0 +1,54 @@
+"""What a recall covers and what closing it does to its lots.
+
+A recall names one item and either its lots or a range of production dates (the manufacturer's
+notice says one or the other). Opening it sets every covered lot to ``recalled``, whatever status it
+had; the status each lot had is kept, because a recall closed as ``released`` (the investigation
+cleared the lots) gives each lot back the status it had, unless another open recall still covers it.
+A recall closed as ``destroyed`` or ``returned_to_supplier`` leaves its lots ``recalled`` for good:
+nothing of them may ever be picked again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from udipick.domain import errors as e
+
+RecallClass = Literal["I", "II", "III"]
+Disposition = Literal["destroyed", "returned_to_supplier", "released"]
+RecallScope = Literal["lots", "production_dates"]
+
+
+def recall_scope(lots: list[str] | None, produced_from: dt.date | None, produced_to: dt.date | None) -> RecallScope:
+    """Which kind of recall the request is; refuses a request naming both, neither or half a range."""
+    dates = produced_from is not None or produced_to is not None
+    if lots and dates:
+        raise e.InvalidRecord("a recall names lots or a production-date range, not both", pointer="/lots")
+    if lots:
+        if len(set(lots)) != len(lots):
+            raise e.InvalidRecord("a lot is named twice", pointer="/lots")
+        return "lots"
+    if not dates:
+        raise e.InvalidRecord("a recall names the lots it covers, or a production-date range", pointer="/lots")
+    if produced_from is None or produced_to is None:
+        raise e.InvalidRecord(
+            "a production-date range needs both ends",
+            pointer="/producedFrom" if produced_from is None else "/producedTo",
+        )
+    if produced_from > produced_to:
+        raise e.InvalidRecord("the production-date range ends before it starts", pointer="/producedTo")
+    return "production_dates"
+
+
+def status_after_close(disposition: Disposition, prior_status: str, *, still_recalled: bool) -> str:
+    """A lot's status once its recall is closed (``still_recalled``: another open recall covers it)."""
+    if still_recalled or disposition != "released":
+        return "recalled"
+    # a lot that was itself recalled before (by a recall closed since as destroyed) stays recalled
+    return prior_status
+
+
+def response_seconds(opened_at: dt.datetime, closed_at: dt.datetime) -> int:
+    """Whole seconds from opening to closing: the response time a regulator asks for."""
+    return max(0, int((closed_at - opened_at).total_seconds()))
