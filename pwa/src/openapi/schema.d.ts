@@ -19,6 +19,18 @@ export interface paths {
      */
     post: operations["ApiV1AdminApiKeysNameRevokeRevokeApiKey"];
   };
+  "/api/v1/admin/site": {
+    /**
+     * The site record
+     * @description Who may call: roles: admin; API key scopes: admin.
+     */
+    get: operations["ApiV1AdminSiteGetSite"];
+    /**
+     * Replace the site record
+     * @description Who may call: roles: admin; API key scopes: admin.
+     */
+    put: operations["ApiV1AdminSitePutSite"];
+  };
   "/api/v1/admin/users": {
     /**
      * Every user, active or not
@@ -309,6 +321,13 @@ export interface paths {
      * @description Who may call: roles: admin, picker, qa, receiver, supervisor.
      */
     post: operations["ApiV1LabelsKindPrintPrintLabel"];
+  };
+  "/api/v1/labels/{label}": {
+    /**
+     * A label's ZPL for a browser print agent: sscc.zpl?sscc=..., location.zpl?code=...
+     * @description Who may call: roles: admin, picker, supervisor.
+     */
+    get: operations["ApiV1LabelsLabelZpl"];
   };
   "/api/v1/packing/packages": {
     /**
@@ -637,6 +656,29 @@ export type webhooks = Record<string, never>;
 
 export interface components {
   schemas: {
+    /** AggregationEvent */
+    AggregationEvent: {
+      /** @enum {string} */
+      action: "ADD" | "OBSERVE" | "DELETE";
+      bizLocation?: components["schemas"]["EpcisPlace"];
+      bizStep: string;
+      bizTransactionList?: components["schemas"]["EpcisBizTransaction"][];
+      childEPCs?: string[];
+      childQuantityList?: components["schemas"]["EpcisQuantity"][];
+      destinationList?: components["schemas"]["EpcisDestination"][];
+      disposition: string;
+      eventID: string;
+      eventTime: string;
+      eventTimeZoneOffset: string;
+      parentID: string;
+      readPoint?: components["schemas"]["EpcisPlace"];
+      sourceList?: components["schemas"]["EpcisSource"][];
+      /** @constant */
+      type: "AggregationEvent";
+      "udipick:eventType": string;
+      "udipick:location"?: string;
+      "udipick:position": number;
+    };
     /** Alive */
     Alive: {
       /**
@@ -863,7 +905,12 @@ export interface components {
     };
     /** EpcisBody */
     EpcisBody: {
-      eventList: components["schemas"]["ObjectEvent"][];
+      eventList: (components["schemas"]["ObjectEvent"] | components["schemas"]["AggregationEvent"])[];
+    };
+    /** EpcisDestination */
+    EpcisDestination: {
+      destination: string;
+      type: string;
     };
     /** EpcisDocument */
     EpcisDocument: {
@@ -882,6 +929,11 @@ export interface components {
     EpcisQuantity: {
       epcClass: string;
       quantity?: number;
+    };
+    /** EpcisSource */
+    EpcisSource: {
+      source: string;
+      type: string;
     };
     /** ErpStockLine */
     ErpStockLine: {
@@ -996,6 +1048,13 @@ export interface components {
       kind: string;
       size: string;
     };
+    /** Licence */
+    Licence: {
+      issuedBy?: string | null;
+      kind: string;
+      number: string;
+      validUntil?: string | null;
+    };
     /** LineProgress */
     LineProgress: {
       expected: {
@@ -1088,6 +1147,7 @@ export interface components {
       bizLocation?: components["schemas"]["EpcisPlace"];
       bizStep: string;
       bizTransactionList?: components["schemas"]["EpcisBizTransaction"][];
+      destinationList?: components["schemas"]["EpcisDestination"][];
       disposition: string;
       epcList?: string[];
       eventID: string;
@@ -1098,9 +1158,11 @@ export interface components {
       };
       quantityList?: components["schemas"]["EpcisQuantity"][];
       readPoint?: components["schemas"]["EpcisPlace"];
+      sourceList?: components["schemas"]["EpcisSource"][];
       /** @constant */
       type: "ObjectEvent";
       "udipick:eventType": string;
+      "udipick:location"?: string;
       "udipick:position": number;
     };
     /** OpenedRecall */
@@ -1314,7 +1376,7 @@ export interface components {
      */
     Problem: {
       /** @enum {string} */
-      code?: "body-too-large" | "bulk-interrupted" | "busy" | "conflict" | "count-below-reserved" | "database-unavailable" | "device-id-required" | "domain-error" | "fefo-violation" | "insufficient-stock" | "invalid-count" | "invalid-cursor" | "invalid-gtin" | "invalid-label-data" | "invalid-record" | "invalid-request" | "invalid-sscc" | "item-not-on-document" | "json-too-deep" | "line-too-long" | "location-frozen" | "location-unsuitable" | "lot-expired" | "lot-expiry-conflict" | "lot-not-at-location" | "lot-quarantined" | "lot-recalled" | "missing-expiry" | "missing-lot" | "missing-reason" | "missing-receiving-data" | "missing-serial" | "missing-temperature" | "no-printer-for-label" | "not-authenticated" | "not-found" | "not-in-quarantine" | "order-not-released" | "over-pick" | "over-receipt" | "permission-denied" | "print-job-already-sent" | "printer-already-registered" | "printer-unavailable" | "receipt-not-open" | "serial-already-picked" | "serial-already-received" | "serial-already-shipped" | "serial-booked-elsewhere" | "serial-count-mismatch" | "shelf-life-too-short" | "sign-in-busy" | "signature-rejected" | "stale-version" | "stock-changed" | "stock-on-hold" | "task-not-open" | "too-many-attempts" | "unknown-api-key" | "unknown-gtin" | "unknown-label-template" | "unknown-lot" | "unknown-print-job" | "unknown-printer" | "unknown-serial" | "unknown-user" | "unknown-webhook-delivery" | "unknown-webhook-subscription" | "unreadable-barcode" | "weak-password" | "webhook-name-taken" | "webhook-target-refused" | "wrong-item" | "wrong-location" | "wrong-lot";
+      code?: "body-too-large" | "bulk-interrupted" | "busy" | "conflict" | "count-below-reserved" | "database-unavailable" | "device-id-required" | "domain-error" | "fefo-violation" | "insufficient-stock" | "invalid-count" | "invalid-cursor" | "invalid-gln" | "invalid-gtin" | "invalid-label-data" | "invalid-record" | "invalid-request" | "invalid-sscc" | "item-not-on-document" | "json-too-deep" | "line-too-long" | "location-frozen" | "location-unsuitable" | "lot-expired" | "lot-expiry-conflict" | "lot-not-at-location" | "lot-quarantined" | "lot-recalled" | "missing-expiry" | "missing-lot" | "missing-reason" | "missing-receiving-data" | "missing-serial" | "missing-temperature" | "no-printer-for-label" | "not-authenticated" | "not-found" | "not-in-quarantine" | "order-not-released" | "over-pick" | "over-receipt" | "permission-denied" | "print-job-already-sent" | "printer-already-registered" | "printer-unavailable" | "receipt-not-open" | "serial-already-picked" | "serial-already-received" | "serial-already-shipped" | "serial-booked-elsewhere" | "serial-count-mismatch" | "shelf-life-too-short" | "sign-in-busy" | "signature-rejected" | "stale-version" | "stock-changed" | "stock-on-hold" | "task-not-open" | "too-many-attempts" | "unknown-api-key" | "unknown-gtin" | "unknown-label-template" | "unknown-lot" | "unknown-print-job" | "unknown-printer" | "unknown-serial" | "unknown-user" | "unknown-webhook-delivery" | "unknown-webhook-subscription" | "unreadable-barcode" | "weak-password" | "webhook-name-taken" | "webhook-target-refused" | "wrong-item" | "wrong-location" | "wrong-lot";
       /** @description what happened and what to do, in English */
       detail?: string;
       /** @description invalid-request: each field that failed validation */
@@ -1739,6 +1801,37 @@ export interface components {
       recallClass: "I" | "II" | "III";
       reference?: string | null;
     };
+    /** Site */
+    Site: {
+      addressLines?: string[];
+      /** @default */
+      city?: string;
+      companyName: string;
+      /** @default CN */
+      country?: string;
+      gln: string;
+      gs1CompanyPrefix: string;
+      licences?: components["schemas"]["Licence"][];
+      /** @default */
+      postalCode?: string;
+      /** Format: date-time */
+      updatedAt: string;
+      updatedBy: string;
+    };
+    /** SiteIn */
+    SiteIn: {
+      addressLines?: string[];
+      /** @default */
+      city?: string;
+      companyName: string;
+      /** @default CN */
+      country?: string;
+      gln: string;
+      gs1CompanyPrefix: string;
+      licences?: components["schemas"]["Licence"][];
+      /** @default */
+      postalCode?: string;
+    };
     /** StartReceiptIn */
     StartReceiptIn: {
       /** @default false */
@@ -2040,6 +2133,127 @@ export interface operations {
         };
         content: {
           "application/json": components["schemas"]["ApiKeySummary"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * The site record
+   * @description Who may call: roles: admin; API key scopes: admin.
+   */
+  ApiV1AdminSiteGetSite: {
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["Site"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * Replace the site record
+   * @description Who may call: roles: admin; API key scopes: admin.
+   */
+  ApiV1AdminSitePutSite: {
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["SiteIn"];
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["Site"];
         };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
@@ -4887,6 +5101,76 @@ export interface operations {
       };
       /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
       409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * A label's ZPL for a browser print agent: sscc.zpl?sscc=..., location.zpl?code=...
+   * @description Who may call: roles: admin, picker, supervisor.
+   */
+  ApiV1LabelsLabelZpl: {
+    parameters: {
+      query?: {
+        sscc?: string | null;
+        code?: string | null;
+        warehouse?: string;
+        size?: string;
+        dpi?: number;
+      };
+      path: {
+        label: string;
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "text/plain; charset=utf-8": string;
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
