@@ -99,7 +99,7 @@ async def test_a_recall_of_one_lot_freezes_it_traces_it_and_reaches_the_erp(clie
     # master data and documents, as the ERP sends them
     r = await client.post(
         "/api/v1/erp/customers",
-        json={"erpId": "CUST-NORTH", "version": 1, "name": "North Hospital", "gln": "6901234000024"},
+        json={"erpId": "CUST-NORTH", "version": 1, "name": "North Hospital", "gln": "6901234000023"},
         headers=admin,
     )
     assert r.status_code == 201, r.text
