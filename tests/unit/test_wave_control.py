@@ -25,6 +25,7 @@ def task(task_id: int, status: str = "open", quantity: int = 5, picked: int = 0,
 
 def pick(pick_id: int, task_id: int, quantity: int, *, lot: int | None = 3, serial: int | None = None, **kw):
     values = dict(
+        wave_id=2,
         document_id=7,
         item_id=1,
         lot_id=lot,
@@ -41,7 +42,7 @@ def pick(pick_id: int, task_id: int, quantity: int, *, lot: int | None = 3, seri
 
 
 def back(quantity: int, *, lot: int | None = 3, serial: int | None = None, source: int = SHELF, tote=None):
-    return PutBack(7, 1, lot, serial, quantity, STAGING, tote, source)
+    return PutBack(2, 7, 1, lot, serial, quantity, STAGING, tote, source)
 
 
 CASES = [
@@ -161,7 +162,12 @@ def test_what_can_be_cancelled(status, cancelled, error):
 
 @pytest.mark.parametrize(
     ("status", "other", "after"),
-    [("released", False, "open"), ("released", True, "released"), ("open", False, "open"), ("shipped", False, "shipped")],
+    [
+        ("released", False, "open"),
+        ("released", True, "released"),
+        ("open", False, "open"),
+        ("shipped", False, "shipped"),
+    ],
 )
 def test_a_wave_cancel_sends_its_orders_back_to_be_released_again(status, other, after):
     assert order_status_after_wave_cancel(status, other_live_tasks=other) == after

@@ -4,7 +4,7 @@ Pure: the service reads the tasks and picks of the cancelled scope under lock, t
 the service writes the result with its outbox events in one transaction. A cancel undoes the scope's
 picking: every task that is not cancelled already is cancelled; what an open task still reserves is
 released on its stock row; units already picked (at staging, in a tote) are handed to put-back
-tasks that carry them back to the location they were picked from, one task per order, item, lot,
+tasks that carry them back to the location they were picked from, one task per wave, order, item, lot,
 serial, staging place and source location. Units packed into a carton cannot be put back this way
 (the carton is closed around them, its SSCC may be on a label already): such a cancel is refused.
 """
@@ -38,6 +38,7 @@ class PickedUnits:
 
     pick_id: int
     task_id: int
+    wave_id: int
     document_id: int
     item_id: int
     lot_id: int | None
@@ -54,6 +55,7 @@ class PickedUnits:
 
 @dataclass(frozen=True, slots=True)
 class PutBack:
+    wave_id: int
     document_id: int
     item_id: int
     lot_id: int | None
@@ -137,6 +139,7 @@ def plan_cancel(target: str, tasks: list[TaskState], picks: list[PickedUnits]) -
         line = live[p.task_id].line_id
         picked[line] = picked.get(line, 0) + units
         key = (
+            p.wave_id,
             p.document_id,
             p.item_id,
             p.lot_id,
@@ -148,6 +151,7 @@ def plan_cancel(target: str, tasks: list[TaskState], picks: list[PickedUnits]) -
         groups[key] = groups.get(key, 0) + units
     put_backs = tuple(
         PutBack(
+            wave_id=wave,
             document_id=doc,
             item_id=item,
             lot_id=lot,
@@ -157,7 +161,7 @@ def plan_cancel(target: str, tasks: list[TaskState], picks: list[PickedUnits]) -
             from_container_id=container,
             to_location_id=source,
         )
-        for (doc, item, lot, serial, staging, container, source), units in groups.items()
+        for (wave, doc, item, lot, serial, staging, container, source), units in groups.items()
     )
     lines = tuple(
         LineChange(line, allocated.get(line, 0), picked.get(line, 0)) for line in sorted(set(allocated) | set(picked))
