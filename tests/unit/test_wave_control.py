@@ -132,7 +132,7 @@ def test_what_a_cancel_releases_and_puts_back_adds_up():
 def test_packed_units_make_a_cancel_too_late():
     with pytest.raises(e.NotCancellable) as exc:
         plan_cancel("order SO-1", [task(1, status="done", picked=5)], [pick(50, 1, 5, packed=2)])
-    assert exc.value.context == {"target": "order SO-1", "status": "packed", "packed": 2}
+    assert exc.value.context == {"target": "order SO-1", "state": "packed", "packed": 2}
 
 
 def test_packed_units_of_a_task_cancelled_before_do_not_count():

@@ -440,8 +440,8 @@ class TaskNotOpen(DomainError):
 
 
 class TaskCancelled(TaskNotOpen):
-    """A scan on a task whose wave, order or line a supervisor (or the ERP) cancelled; context:
-    ``taskId``, ``order``. Nothing more is picked for it: what was picked goes back on a put-back task."""
+    """A scan on a task whose wave, order or line a supervisor (or the ERP) cancelled, or that a hold
+    re-allocated; context: ``taskId``, ``order``. Nothing more is picked for it: what was picked goes back on a put-back task."""
 
     code = "task-cancelled"
     title = "Task cancelled"
@@ -486,8 +486,8 @@ class AlreadyCancelled(Conflict):
 
 
 class NotCancellable(Conflict):
-    """Too late to cancel: shipped, or units already packed into cartons; context: ``target``, ``status``
-    and, for packed units, ``packed``."""
+    """Too late to cancel: shipped, or units already packed into cartons; context: ``target``, ``state``
+    (``shipped`` or ``packed``) and, for packed units, ``packed``."""
 
     code = "not-cancellable"
     title = "Cannot be cancelled"

@@ -283,7 +283,6 @@ def decide_pick(
             f"task {task.task_id} was cancelled: pick nothing more for it; go to the next task",
             taskId=task.task_id,
             order=task.order,
-            status=task.status,
         )
     if task.status != "open":
         raise e.TaskNotOpen(

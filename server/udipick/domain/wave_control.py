@@ -99,9 +99,9 @@ def check_cancellable(target: str, status: str, *, cancelled: bool = False) -> N
     """Refuse a cancel of what is cancelled already or too late to undo (``target`` names it: "wave 3",
     "order SO-1", "line 2 of order SO-1")."""
     if cancelled or status == "cancelled":
-        raise e.AlreadyCancelled(f"{target} is already cancelled", target=target, status="cancelled")
+        raise e.AlreadyCancelled(f"{target} is already cancelled", target=target)
     if status in _TOO_LATE:
-        raise e.NotCancellable(f"{target} has {status}: it can no longer be cancelled", target=target, status=status)
+        raise e.NotCancellable(f"{target} has {status}: it can no longer be cancelled", target=target, state=status)
 
 
 def plan_cancel(target: str, tasks: list[TaskState], picks: list[PickedUnits]) -> CancelPlan:
@@ -118,7 +118,7 @@ def plan_cancel(target: str, tasks: list[TaskState], picks: list[PickedUnits]) -
         raise e.NotCancellable(
             f"{target}: {packed} unit(s) are packed into cartons already; it can no longer be cancelled",
             target=target,
-            status="packed",
+            state="packed",
             packed=packed,
         )
     releases: list[tuple[int, int]] = []

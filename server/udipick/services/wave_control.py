@@ -800,7 +800,7 @@ async def set_priority(db: async_sessionmaker, actor: Actor, *, wave_id: int, pr
         if wave is None:
             raise e.WaveNotFound(f"wave {wave_id} does not exist", waveId=wave_id)
         if wave.status == "cancelled":
-            raise e.AlreadyCancelled(f"wave {wave_id} is cancelled", target=f"wave {wave_id}", status="cancelled")
+            raise e.AlreadyCancelled(f"wave {wave_id} is cancelled", target=f"wave {wave_id}")
         await session.execute(text("UPDATE waves SET priority = :p WHERE id = :id"), {"p": priority, "id": wave_id})
         await audit(
             session,
