@@ -130,7 +130,7 @@ def plan_cancel(target: str, tasks: list[TaskState], picks: list[PickedUnits]) -
         if t.status == "open" and t.quantity > t.picked:
             releases.append((t.stock_id, t.quantity - t.picked))
     handed: list[tuple[int, int]] = []
-    groups: dict[tuple, int] = {}
+    groups: dict[tuple[int, int, int, int | None, int | None, int, int | None, int], int] = {}
     for p in sorted(mine, key=lambda p: p.pick_id):
         units = p.quantity - p.packed - p.put_back
         if units <= 0:
