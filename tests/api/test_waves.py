@@ -309,6 +309,9 @@ async def test_cancelling_a_line_leaves_the_rest_of_the_order(client, wave, sup,
     r = await client.post("/api/v1/orders/SO-5002/lines/1/cancel", json={"reason": "again"}, headers=sup)
     assert (r.status_code, r.json()["code"]) == (409, "already-cancelled")
     assert await tasks_of(client, picker, "SO-5002", "GLOVE-NIT-M") == []
+    # a cancelled line is not allocated again: the order has nothing else left to release
+    r = await client.post("/api/v1/waves", json={"orders": ["SO-5002"]}, headers=sup)
+    assert (r.status_code, r.json()["code"]) == (409, "conflict"), r.text
 
 
 async def test_a_shipped_order_cannot_be_cancelled(client, sup, demo_db):

@@ -86,7 +86,7 @@ class WaveOrder(msgspec.Struct, rename="camel"):
 
 class WaveSummary(msgspec.Struct, rename="camel"):
     """One wave on the board. ``status`` ``done``: released and no task left open. Lines are those of the
-    wave's orders (cancelled lines apart); a line is picked when all its units are, short when some of
+    wave's orders (cancelled lines and orders apart); a line is picked when all its units are, short when some of
     them are neither allocated nor picked. Units are those of the wave's pick tasks."""
 
     wave_id: int
@@ -191,8 +191,8 @@ SELECT w.id, st.status, w.priority, w.released_at, u.username AS released_by, w.
        SELECT count(*) AS lines_total,
               count(*) FILTER (WHERE ol.quantity_picked >= ol.quantity) AS lines_picked,
               count(*) FILTER (WHERE ol.quantity_allocated < ol.quantity) AS short_lines
-         FROM outbound_lines ol
-        WHERE ol.cancelled_at IS NULL
+         FROM outbound_lines ol JOIN outbound_documents d ON d.id = ol.document_id
+        WHERE ol.cancelled_at IS NULL AND d.status <> 'cancelled'
           AND ol.document_id IN (SELECT t.document_id FROM pick_tasks t WHERE t.wave_id = w.id)) ln
   CROSS JOIN LATERAL (
        SELECT count(DISTINCT p.picked_by) AS pickers, min(p.picked_at) AS started_at, max(p.picked_at) AS last_pick_at
@@ -283,7 +283,7 @@ async def wave_detail(db: async_sessionmaker, wave_id: int) -> WaveDetail:
                     "SELECT d.erp_id, ol.line_no, i.erp_id AS item, ol.quantity, ol.quantity_allocated, ol.quantity_picked"
                     " FROM outbound_lines ol JOIN outbound_documents d ON d.id = ol.document_id"
                     " JOIN items i ON i.id = ol.item_id"
-                    " WHERE ol.cancelled_at IS NULL AND ol.quantity_allocated < ol.quantity"
+                    " WHERE ol.cancelled_at IS NULL AND ol.quantity_allocated < ol.quantity AND d.status <> 'cancelled'"
                     " AND d.id IN (SELECT t.document_id FROM pick_tasks t WHERE t.wave_id = :w)"
                     " ORDER BY d.erp_id, ol.line_no"
                 ),
@@ -495,7 +495,6 @@ async def cancel_wave(db: async_sessionmaker, actor: Actor, *, wave_id: int, rea
         if wave is None:
             raise e.WaveNotFound(f"wave {wave_id} does not exist", waveId=wave_id)
         check_cancellable(target, wave.status)
-        tasks, picks, _ = await _lock_scope(session, "t.wave_id = :w", {"w": wave_id})
         docs = (
             await session.execute(
                 text(
@@ -507,6 +506,8 @@ async def cancel_wave(db: async_sessionmaker, actor: Actor, *, wave_id: int, rea
                 {"w": wave_id},
             )
         ).all()
+        # the orders before their items and tasks, as a release and an ERP change lock them
+        tasks, picks, _ = await _lock_scope(session, "t.wave_id = :w", {"w": wave_id})
         for d in docs:
             if d.status == "shipped":
                 check_cancellable(f"{target} (order {d.erp_id})", d.status)
