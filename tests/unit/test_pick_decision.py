@@ -274,6 +274,11 @@ CASES: list[tuple[str, dict[str, Any], Any]] = [
         (e.TaskNotOpen, {"taskId": 7, "status": "done"}),
     ),
     (
+        "a task whose wave, order or line was cancelled, even with the right unit in hand",
+        {"task": replace(TASK, status="cancelled", order_status="cancelled")},
+        (e.TaskCancelled, {"taskId": 7, "order": "SO-1"}),
+    ),
+    (
         "an order put back",
         {"task": replace(TASK, order_status="cancelled")},
         (e.OrderNotReleased, {"order": "SO-1", "status": "cancelled"}),

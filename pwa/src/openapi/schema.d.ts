@@ -197,6 +197,13 @@ export interface paths {
      */
     post: operations["ApiV1ErpSalesOrdersBulkUpsertBulk"];
   };
+  "/api/v1/erp/sales-orders/{erp_id}/cancel": {
+    /**
+     * Cancel a sales order
+     * @description Who may call: roles: admin; API key scopes: erp:write.
+     */
+    post: operations["ApiV1ErpSalesOrdersErpIdCancelCancelSalesOrder"];
+  };
   "/api/v1/erp/stock": {
     /**
      * Stock snapshot (CSV or NDJSON)
@@ -329,6 +336,20 @@ export interface paths {
      */
     get: operations["ApiV1LabelsLabelZpl"];
   };
+  "/api/v1/orders/{order}/cancel": {
+    /**
+     * CancelOrder
+     * @description Who may call: roles: admin, supervisor.
+     */
+    post: operations["ApiV1OrdersCancelCancelOrder"];
+  };
+  "/api/v1/orders/{order}/lines/{line_no}/cancel": {
+    /**
+     * CancelLine
+     * @description Who may call: roles: admin, supervisor.
+     */
+    post: operations["ApiV1OrdersLinesLineNoCancelCancelLine"];
+  };
   "/api/v1/packing/packages": {
     /**
      * OpenPackage
@@ -356,6 +377,13 @@ export interface paths {
      * @description Who may call: roles: admin, picker, supervisor.
      */
     get: operations["ApiV1PickingTasksListTasks"];
+  };
+  "/api/v1/picking/tasks/{task_id}/assign": {
+    /**
+     * AssignTask
+     * @description Who may call: roles: admin, supervisor.
+     */
+    post: operations["ApiV1PickingTasksTaskIdAssignAssignTask"];
   };
   "/api/v1/picking/tasks/{task_id}/location": {
     /**
@@ -443,6 +471,20 @@ export interface paths {
      * @description Who may call: roles: admin; API key scopes: admin.
      */
     delete: operations["ApiV1PrintersNameRemovePrinter"];
+  };
+  "/api/v1/put-backs": {
+    /**
+     * ListPutBacks
+     * @description Who may call: roles: admin, picker, receiver, supervisor.
+     */
+    get: operations["ApiV1PutBacksListPutBacks"];
+  };
+  "/api/v1/put-backs/{put_back_id}/confirm": {
+    /**
+     * ConfirmPutBack
+     * @description Who may call: roles: admin, picker, receiver, supervisor.
+     */
+    post: operations["ApiV1PutBacksPutBackIdConfirmConfirmPutBack"];
   };
   "/api/v1/putaway/identify": {
     /**
@@ -624,10 +666,36 @@ export interface paths {
   };
   "/api/v1/waves": {
     /**
+     * ListWaves
+     * @description Who may call: roles: admin, qa, supervisor.
+     */
+    get: operations["ApiV1WavesListWaves"];
+    /**
      * ReleaseWave
      * @description Who may call: roles: admin, supervisor.
      */
     post: operations["ApiV1WavesReleaseWave"];
+  };
+  "/api/v1/waves/{wave_id}": {
+    /**
+     * WaveDetail
+     * @description Who may call: roles: admin, qa, supervisor.
+     */
+    get: operations["ApiV1WavesWaveIdWaveDetail"];
+  };
+  "/api/v1/waves/{wave_id}/cancel": {
+    /**
+     * CancelWave
+     * @description Who may call: roles: admin, supervisor.
+     */
+    post: operations["ApiV1WavesWaveIdCancelCancelWave"];
+  };
+  "/api/v1/waves/{wave_id}/priority": {
+    /**
+     * SetPriority
+     * @description Who may call: roles: admin, supervisor.
+     */
+    post: operations["ApiV1WavesWaveIdPrioritySetPriority"];
   };
   "/api/v1/waves/{wave_id}/totes": {
     /**
@@ -696,6 +764,10 @@ export interface components {
       revokedAt: string | null;
       scopes: string[];
     };
+    /** AssignIn */
+    AssignIn: {
+      picker: string | null;
+    };
     /** AttemptOut */
     AttemptOut: {
       /** Format: date-time */
@@ -715,9 +787,15 @@ export interface components {
       unchanged: number;
       updated: number;
     };
-    /** CancelIn */
-    CancelIn: {
+    /** Cancelled */
+    Cancelled: {
+      putBack: number;
+      putBacks: components["schemas"]["PutBackTask"][];
       reason: string;
+      released: number;
+      reopened?: string[];
+      target: string;
+      tasks: number;
     };
     /** CancelledTask */
     CancelledTask: {
@@ -1260,6 +1338,7 @@ export interface components {
     };
     /** PickingTask */
     PickingTask: {
+      assignedTo?: string | null;
       expiry: string | null;
       item: components["schemas"]["TaskItem"];
       lineNo: number;
@@ -1370,13 +1449,17 @@ export interface components {
       port: number;
       zone: string | null;
     };
+    /** PriorityIn */
+    PriorityIn: {
+      priority: number;
+    };
     /**
      * Problem
      * @description RFC 9457 problem details. `code` is the stable key a client translates; the facts of the refusal (the lot to take instead, the JSON pointer of a bad field, what is missing) are further members.
      */
     Problem: {
       /** @enum {string} */
-      code?: "body-too-large" | "bulk-interrupted" | "busy" | "conflict" | "count-below-reserved" | "database-unavailable" | "device-id-required" | "domain-error" | "fefo-violation" | "insufficient-stock" | "invalid-count" | "invalid-cursor" | "invalid-gln" | "invalid-gtin" | "invalid-label-data" | "invalid-record" | "invalid-request" | "invalid-sscc" | "item-not-on-document" | "json-too-deep" | "line-too-long" | "location-frozen" | "location-unsuitable" | "lot-expired" | "lot-expiry-conflict" | "lot-not-at-location" | "lot-quarantined" | "lot-recalled" | "missing-expiry" | "missing-lot" | "missing-reason" | "missing-receiving-data" | "missing-serial" | "missing-temperature" | "no-printer-for-label" | "not-authenticated" | "not-found" | "not-in-quarantine" | "order-not-released" | "over-pick" | "over-receipt" | "permission-denied" | "print-job-already-sent" | "printer-already-registered" | "printer-unavailable" | "receipt-not-open" | "serial-already-picked" | "serial-already-received" | "serial-already-shipped" | "serial-booked-elsewhere" | "serial-count-mismatch" | "shelf-life-too-short" | "sign-in-busy" | "signature-rejected" | "stale-version" | "stock-changed" | "stock-on-hold" | "task-not-open" | "too-many-attempts" | "unknown-api-key" | "unknown-gtin" | "unknown-label-template" | "unknown-lot" | "unknown-print-job" | "unknown-printer" | "unknown-serial" | "unknown-user" | "unknown-webhook-delivery" | "unknown-webhook-subscription" | "unreadable-barcode" | "weak-password" | "webhook-name-taken" | "webhook-target-refused" | "wrong-item" | "wrong-location" | "wrong-lot";
+      code?: "already-cancelled" | "body-too-large" | "bulk-interrupted" | "busy" | "conflict" | "count-below-reserved" | "database-unavailable" | "device-id-required" | "domain-error" | "fefo-violation" | "insufficient-stock" | "invalid-count" | "invalid-cursor" | "invalid-gln" | "invalid-gtin" | "invalid-label-data" | "invalid-record" | "invalid-request" | "invalid-sscc" | "item-not-on-document" | "json-too-deep" | "line-too-long" | "location-frozen" | "location-unsuitable" | "lot-expired" | "lot-expiry-conflict" | "lot-not-at-location" | "lot-quarantined" | "lot-recalled" | "missing-expiry" | "missing-lot" | "missing-reason" | "missing-receiving-data" | "missing-serial" | "missing-temperature" | "no-printer-for-label" | "not-authenticated" | "not-cancellable" | "not-found" | "not-in-quarantine" | "order-line-not-found" | "order-not-found" | "order-not-released" | "over-pick" | "over-receipt" | "permission-denied" | "print-job-already-sent" | "printer-already-registered" | "printer-unavailable" | "put-back-not-found" | "receipt-not-open" | "serial-already-picked" | "serial-already-received" | "serial-already-shipped" | "serial-booked-elsewhere" | "serial-count-mismatch" | "shelf-life-too-short" | "sign-in-busy" | "signature-rejected" | "stale-version" | "stock-changed" | "stock-on-hold" | "task-cancelled" | "task-not-open" | "too-many-attempts" | "unknown-api-key" | "unknown-gtin" | "unknown-label-template" | "unknown-lot" | "unknown-print-job" | "unknown-printer" | "unknown-serial" | "unknown-user" | "unknown-webhook-delivery" | "unknown-webhook-subscription" | "unreadable-barcode" | "wave-not-found" | "weak-password" | "webhook-name-taken" | "webhook-target-refused" | "wrong-item" | "wrong-location" | "wrong-lot";
       /** @description what happened and what to do, in English */
       detail?: string;
       /** @description invalid-request: each field that failed validation */
@@ -1410,6 +1493,32 @@ export interface components {
       version: number;
       /** @default MAIN */
       warehouse?: string;
+    };
+    /** PutBackIn */
+    PutBackIn: {
+      /** Format: uuid */
+      clientScanId: string;
+      locationRaw: string;
+    };
+    /** PutBackTask */
+    PutBackTask: {
+      /** Format: date-time */
+      createdAt: string;
+      doneAt: string | null;
+      expiry: string | null;
+      from: components["schemas"]["TaskLocation"];
+      item: components["schemas"]["TaskItem"];
+      lot: string | null;
+      order: string;
+      putBackId: number;
+      quantity: number;
+      reason: string;
+      serial: string | null;
+      /** @enum {string} */
+      status: "open" | "done";
+      to: components["schemas"]["TaskLocation"];
+      tote: string | null;
+      waveId: number;
     };
     /** PutawayConfirmIn */
     PutawayConfirmIn: {
@@ -1882,6 +1991,13 @@ export interface components {
       overReceiptTolerancePct?: number;
       version: number;
     };
+    /** TaskAssigned */
+    TaskAssigned: {
+      assignedTo: string | null;
+      previous: string | null;
+      taskId: number;
+      waveId: number;
+    };
     /** TaskItem */
     TaskItem: {
       erpId: string;
@@ -2003,11 +2119,104 @@ export interface components {
       roles: ("picker" | "receiver" | "supervisor" | "qa" | "admin")[];
       username: string;
     };
+    /** WaveDetail */
+    WaveDetail: {
+      /** Format: date */
+      allocationDate: string;
+      cancelReason: string | null;
+      cancelledAt: string | null;
+      finishedAt: string | null;
+      linesPicked: number;
+      linesTotal: number;
+      orderLines: components["schemas"]["WaveOrder"][];
+      orders: number;
+      pickerList: components["schemas"]["WavePicker"][];
+      pickers: number;
+      priority: number;
+      /** Format: date-time */
+      releasedAt: string;
+      releasedBy: string | null;
+      short: components["schemas"]["WaveShortLine"][];
+      shortLines: number;
+      startedAt: string | null;
+      /** @enum {string} */
+      status: "released" | "done" | "cancelled";
+      tasksOpen: number;
+      units: number;
+      unitsPicked: number;
+      waveId: number;
+    };
     /** WaveIn */
     WaveIn: {
       /** @default 1000 */
       maxOrders?: number;
       orders?: string[] | null;
+    };
+    /** WaveOrder */
+    WaveOrder: {
+      cancelledLines: number;
+      linesPicked: number;
+      linesTotal: number;
+      order: string;
+      priority: number;
+      shortLines: number;
+      status: string;
+      units: number;
+      unitsPicked: number;
+    };
+    /** WavePage */
+    WavePage: {
+      nextBefore: number | null;
+      waves: components["schemas"]["WaveSummary"][];
+    };
+    /** WavePicker */
+    WavePicker: {
+      assignedOpen: number;
+      firstPickAt: string | null;
+      lastPickAt: string | null;
+      scans: number;
+      units: number;
+      username: string;
+    };
+    /** WavePriority */
+    WavePriority: {
+      previous: number;
+      priority: number;
+      waveId: number;
+    };
+    /** WaveShortLine */
+    WaveShortLine: {
+      allocated: number;
+      item: string;
+      lineNo: number;
+      missing: number;
+      order: string;
+      picked: number;
+      quantity: number;
+    };
+    /** WaveSummary */
+    WaveSummary: {
+      /** Format: date */
+      allocationDate: string;
+      cancelReason: string | null;
+      cancelledAt: string | null;
+      finishedAt: string | null;
+      linesPicked: number;
+      linesTotal: number;
+      orders: number;
+      pickers: number;
+      priority: number;
+      /** Format: date-time */
+      releasedAt: string;
+      releasedBy: string | null;
+      shortLines: number;
+      startedAt: string | null;
+      /** @enum {string} */
+      status: "released" | "done" | "cancelled";
+      tasksOpen: number;
+      units: number;
+      unitsPicked: number;
+      waveId: number;
     };
     /** WaveWithReplenishment */
     WaveWithReplenishment: {
@@ -2049,6 +2258,18 @@ export interface components {
       eventTypes?: string[];
       maxAttempts?: number;
       url?: string;
+    };
+    /** CancelIn */
+    erp_CancelIn: {
+      reason: string;
+    };
+    /** CancelIn */
+    replenishment_CancelIn: {
+      reason: string;
+    };
+    /** CancelIn */
+    waves_CancelIn: {
+      reason: string;
     };
   };
   responses: never;
@@ -3885,6 +4106,80 @@ export interface operations {
     };
   };
   /**
+   * Cancel a sales order
+   * @description Who may call: roles: admin; API key scopes: erp:write.
+   */
+  ApiV1ErpSalesOrdersErpIdCancelCancelSalesOrder: {
+    parameters: {
+      path: {
+        erp_id: string;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["erp_CancelIn"];
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["Cancelled"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
    * Stock snapshot (CSV or NDJSON)
    * @description Who may call: roles: admin; API key scopes: erp:read.
    */
@@ -5196,6 +5491,155 @@ export interface operations {
     };
   };
   /**
+   * CancelOrder
+   * @description Who may call: roles: admin, supervisor.
+   */
+  ApiV1OrdersCancelCancelOrder: {
+    parameters: {
+      path: {
+        order: string;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["waves_CancelIn"];
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["Cancelled"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * CancelLine
+   * @description Who may call: roles: admin, supervisor.
+   */
+  ApiV1OrdersLinesLineNoCancelCancelLine: {
+    parameters: {
+      path: {
+        order: string;
+        line_no: number;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["waves_CancelIn"];
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["Cancelled"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
    * OpenPackage
    * @description Who may call: roles: admin, picker, supervisor.
    */
@@ -5441,6 +5885,80 @@ export interface operations {
       };
       /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
       403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * AssignTask
+   * @description Who may call: roles: admin, supervisor.
+   */
+  ApiV1PickingTasksTaskIdAssignAssignTask: {
+    parameters: {
+      path: {
+        task_id: number;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["AssignIn"];
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["TaskAssigned"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -6305,6 +6823,138 @@ export interface operations {
         headers: {
         };
         content: never;
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * ListPutBacks
+   * @description Who may call: roles: admin, picker, receiver, supervisor.
+   */
+  ApiV1PutBacksListPutBacks: {
+    parameters: {
+      query?: {
+        status?: "open" | "done";
+        limit?: number;
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["PutBackTask"][];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * ConfirmPutBack
+   * @description Who may call: roles: admin, picker, receiver, supervisor.
+   */
+  ApiV1PutBacksPutBackIdConfirmConfirmPutBack: {
+    parameters: {
+      path: {
+        put_back_id: number;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["PutBackIn"];
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["PutBackTask"];
+        };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
       400: {
@@ -7634,7 +8284,7 @@ export interface operations {
     };
     requestBody: {
       content: {
-        "application/json": components["schemas"]["CancelIn"];
+        "application/json": components["schemas"]["replenishment_CancelIn"];
       };
     };
     responses: {
@@ -8118,6 +8768,66 @@ export interface operations {
     };
   };
   /**
+   * ListWaves
+   * @description Who may call: roles: admin, qa, supervisor.
+   */
+  ApiV1WavesListWaves: {
+    parameters: {
+      query?: {
+        status?: "released" | "done" | "cancelled" | null;
+        date?: string | null;
+        before?: number | null;
+        limit?: number;
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["WavePage"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
    * ReleaseWave
    * @description Who may call: roles: admin, supervisor.
    */
@@ -8134,6 +8844,217 @@ export interface operations {
         };
         content: {
           "application/json": components["schemas"]["WaveWithReplenishment"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * WaveDetail
+   * @description Who may call: roles: admin, qa, supervisor.
+   */
+  ApiV1WavesWaveIdWaveDetail: {
+    parameters: {
+      path: {
+        wave_id: number;
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["WaveDetail"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * CancelWave
+   * @description Who may call: roles: admin, supervisor.
+   */
+  ApiV1WavesWaveIdCancelCancelWave: {
+    parameters: {
+      path: {
+        wave_id: number;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["waves_CancelIn"];
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["Cancelled"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * SetPriority
+   * @description Who may call: roles: admin, supervisor.
+   */
+  ApiV1WavesWaveIdPrioritySetPriority: {
+    parameters: {
+      path: {
+        wave_id: number;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["PriorityIn"];
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["WavePriority"];
         };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */

@@ -41,6 +41,7 @@ from udipick.api.receiving import ROUTES as receiving_routes
 from udipick.api.replenishment import replenishment_router
 from udipick.api.request import UdipickRequest
 from udipick.api.stream import erp_stream, hub_for, stop_hub
+from udipick.api.waves import waves_router
 from udipick.config import Settings
 from udipick.db.engine import make_engine, make_sessionmaker
 from udipick.db.pg import close_hot_pool, open_hot_pool
@@ -125,7 +126,7 @@ def create_app(settings: Settings, *, database_url: str) -> Litestar:
     routes += label_routes
     routes += [events_router, erp_stream, epcis_events, metrics]
     routes += receiving_routes
-    routes += [picking_router, packing_router, counts_router, replenishment_router, recalls_router]
+    routes += [picking_router, packing_router, counts_router, replenishment_router, recalls_router, waves_router]
     if settings.pwa_dir and Path(settings.pwa_dir, "index.html").exists():
         routes.append(
             create_static_files_router(

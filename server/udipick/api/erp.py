@@ -17,7 +17,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Router, post
@@ -25,6 +25,7 @@ from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody
 from litestar.response import Response
+from msgspec import Meta
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from udipick.api.deps import AppSettings, CurrentActor, Db, allow
@@ -42,6 +43,7 @@ from udipick.domain.errors import (
 from udipick.domain.json_input import Line, NdjsonLines
 from udipick.domain.problem import problem_body
 from udipick.services import erp_inbound as svc
+from udipick.services import wave_control
 
 ERP_WRITE = allow("admin", scopes=("erp:write",))
 #: an upsert answers 201 when it created the record, 200 when it updated it or changed nothing (a replay)
@@ -217,7 +219,20 @@ class _BulkLoad:
         return problem_response(body)
 
 
+class CancelIn(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
+    reason: Annotated[str, Meta(min_length=1, max_length=500)]
+
+
+@post("/sales-orders/{erp_id:str}/cancel", status_code=200, summary="Cancel a sales order", **ERP_WRITE)
+async def cancel_sales_order(
+    erp_id: str, data: JSONBody[CancelIn], db: Db, actor: CurrentActor
+) -> wave_control.Cancelled:
+    """The ERP cancelled the order: its picking stops, reservations are released, picked units get put-back
+    tasks and ``order.cancelled.v1`` (``source``: ``erp``) is sent, as for a supervisor's cancel."""
+    return await svc.cancel_sales_order(db, actor, erp_id, data.reason)
+
+
 def erp_inbound_router(settings: Settings) -> Router:
     """The ERP inbound routes; bulk loads take bodies up to ``settings.bulk_max_body_bytes``."""
-    handlers = [h for k in KINDS for h in _handlers(k, settings.bulk_max_body_bytes)]
+    handlers = [h for k in KINDS for h in _handlers(k, settings.bulk_max_body_bytes)] + [cancel_sales_order]
     return Router(path="/api/v1/erp", route_handlers=handlers, tags=["ERP inbound"])

@@ -67,10 +67,16 @@ async def release_wave(data: JSONBody[WaveIn], db: Db, actor: CurrentActor) -> r
 
 @get("/picking/tasks", **allow(*PICKERS))
 async def list_tasks(
-    db: Db, wave: int | None = None, status: Literal["open", "done", "short", "cancelled"] = "open"
+    db: Db,
+    actor: CurrentActor,
+    wave: int | None = None,
+    status: Literal["open", "done", "short", "cancelled"] = "open",
 ) -> list[picking.PickingTask]:
-    """Tasks in pick-path order; the first is the next to pick."""
-    return await picking.list_tasks(db, wave_id=wave, status=status)
+    """Tasks in the order to pick them; the first is the next to pick: the caller's assigned tasks, then by
+    wave priority (1 first), then on the pick path. A picker does not see tasks given to another picker."""
+    return await picking.list_tasks(
+        db, wave_id=wave, status=status, user_id=actor.user_id, everyone=bool(actor.roles & set(SUPERVISORS))
+    )
 
 
 class LocationScanIn(msgspec.Struct, rename="camel"):
@@ -365,7 +371,7 @@ async def list_holds(db: Db, active: bool = True) -> list[holds_svc.Hold]:
 picking_router = Router(
     path="/api/v1",
     route_handlers=[
-        release_wave,
+        # ``release_wave`` is served by ``api.waves`` with the other ``/waves`` routes: one router per path
         list_tasks,
         check_location,
         scan_item,

@@ -424,6 +424,9 @@ class OutboundLine(Base):
     quantity_allocated: Mapped[int] = mapped_column(Integer, server_default="0")
     quantity_picked: Mapped[int] = mapped_column(Integer, server_default="0")
     quantity_shipped: Mapped[int] = mapped_column(Integer, server_default="0")
+    #: a cancelled line is never allocated again (until the ERP sends the order anew)
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(TS)
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
     __table_args__ = (
         UniqueConstraint("document_id", "line_no"),
         CheckConstraint("quantity > 0", name="quantity_positive"),

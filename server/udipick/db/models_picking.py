@@ -35,7 +35,18 @@ class Wave(Base):
     released_device: Mapped[str | None] = mapped_column(String(64))
     released_at: Mapped[dt.datetime] = mapped_column(TS, server_default=func.now())
     allocation_date: Mapped[dt.date] = mapped_column(Date)
-    __table_args__ = (CheckConstraint("status IN ('released', 'done', 'cancelled')", name="status_known"),)
+    #: 1 first, as ``outbound_documents.priority``: orders the pickers' task list across waves
+    priority: Mapped[int] = mapped_column(Integer, server_default="5")
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(TS)
+    cancelled_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (
+        CheckConstraint("status IN ('released', 'done', 'cancelled')", name="status_known"),
+        CheckConstraint("priority BETWEEN 1 AND 9", name="priority_range"),
+        CheckConstraint(
+            "(status = 'cancelled') = (cancelled_at IS NOT NULL AND cancel_reason IS NOT NULL)", name="cancel_complete"
+        ),
+    )
 
 
 class PickTask(Base):
@@ -59,6 +70,8 @@ class PickTask(Base):
     allow_bonded: Mapped[bool] = mapped_column(Boolean)
     tote_id: Mapped[int | None] = mapped_column(ForeignKey("containers.id"))
     created_at: Mapped[dt.datetime] = mapped_column(TS, server_default=func.now())
+    #: the picker a supervisor gave the task to; ``None``: whoever comes first
+    assigned_to: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     __table_args__ = (
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint("picked >= 0 AND picked <= quantity", name="no_overpick"),
@@ -85,6 +98,8 @@ class Pick(Base):
     serial_id: Mapped[int | None] = mapped_column(Integer)
     quantity: Mapped[int] = mapped_column(Integer)
     packed: Mapped[int] = mapped_column(Integer, server_default="0")
+    #: units of a cancelled wave, order or line handed to a put-back task (no longer to pack or ship)
+    put_back: Mapped[int] = mapped_column(Integer, server_default="0")
     from_location_id: Mapped[int] = mapped_column(Integer)
     staging_location_id: Mapped[int] = mapped_column(Integer)
     container_id: Mapped[int | None] = mapped_column(Integer)
@@ -97,6 +112,7 @@ class Pick(Base):
     __table_args__ = (
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint("packed >= 0 AND packed <= quantity", name="packed_within_quantity"),
+        CheckConstraint("put_back >= 0 AND packed + put_back <= quantity", name="put_back_within_quantity"),
         Index("ix_picks_document", "document_id"),
     )
 
@@ -135,4 +151,36 @@ class Package(Base):
     __table_args__ = (
         CheckConstraint("status IN ('open', 'closed', 'shipped')", name="status_known"),
         Index("ix_packages_document", "document_id"),
+    )
+
+
+class PutBackTask(Base):
+    """Picked units of a cancelled wave, order or line to carry back to the location they came from.
+
+    Created by the cancel; confirming it (a scan of the destination location) moves the units through
+    the ledger from staging (status ``picked``, in their tote if any) back to ``available`` stock."""
+
+    __tablename__ = "put_back_tasks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    wave_id: Mapped[int] = mapped_column(ForeignKey("waves.id"))
+    document_id: Mapped[int] = mapped_column(ForeignKey("outbound_documents.id"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    lot_id: Mapped[int | None] = mapped_column(ForeignKey("lots.id"))
+    serial_id: Mapped[int | None] = mapped_column(ForeignKey("serials.id"))
+    quantity: Mapped[int] = mapped_column(Integer)
+    from_location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
+    from_container_id: Mapped[int | None] = mapped_column(ForeignKey("containers.id"))
+    to_location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
+    status: Mapped[str] = mapped_column(String(10), server_default="open")
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(TS, server_default=func.now())
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    done_at: Mapped[dt.datetime | None] = mapped_column(TS)
+    done_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    done_device: Mapped[str | None] = mapped_column(String(64))
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("status IN ('open', 'done')", name="status_known"),
+        CheckConstraint("(status = 'done') = (done_at IS NOT NULL)", name="done_complete"),
+        Index("ix_put_back_tasks_open", "to_location_id", postgresql_where=text("status = 'open'")),
     )

@@ -447,6 +447,60 @@ class TaskNotOpen(DomainError):
     title = "Task already closed"
 
 
+class TaskCancelled(TaskNotOpen):
+    """A scan on a task whose wave, order or line a supervisor (or the ERP) cancelled, or that a hold
+    re-allocated; context: ``taskId``, ``order``. Nothing more is picked for it: what was picked goes back on a put-back task."""
+
+    code = "task-cancelled"
+    title = "Task cancelled"
+
+
+# ---- wave and order control ------------------------------------------------------------------------
+
+
+class WaveNotFound(NotFound):
+    """context: ``waveId``."""
+
+    code = "wave-not-found"
+    title = "Unknown wave"
+
+
+class OrderNotFound(NotFound):
+    """No sales order with this ERP id; context: ``order``."""
+
+    code = "order-not-found"
+    title = "Unknown order"
+
+
+class OrderLineNotFound(NotFound):
+    """context: ``order``, ``lineNo``."""
+
+    code = "order-line-not-found"
+    title = "Unknown order line"
+
+
+class PutBackNotFound(NotFound):
+    """context: ``putBackId``."""
+
+    code = "put-back-not-found"
+    title = "Unknown put-back task"
+
+
+class AlreadyCancelled(Conflict):
+    """The wave, order or line is cancelled already; context: ``target``."""
+
+    code = "already-cancelled"
+    title = "Already cancelled"
+
+
+class NotCancellable(Conflict):
+    """Too late to cancel: shipped, or units already packed into cartons; context: ``target``, ``state``
+    (``shipped`` or ``packed``) and, for packed units, ``packed``."""
+
+    code = "not-cancellable"
+    title = "Cannot be cancelled"
+
+
 # ---- ERP outbound (webhooks, stream) ---------------------------------------------------------------
 
 

@@ -278,6 +278,12 @@ def decide_pick(
     every row of the item there: the caller reads them and asks again.
     ``trade``: the scanned serial is reserved for another task of the same order line.
     """
+    if task.status == "cancelled":
+        raise e.TaskCancelled(
+            f"task {task.task_id} was cancelled: pick nothing more for it; go to the next task",
+            taskId=task.task_id,
+            order=task.order,
+        )
     if task.status != "open":
         raise e.TaskNotOpen(
             f"task {task.task_id} is {task.status}: go to the next task", taskId=task.task_id, status=task.status

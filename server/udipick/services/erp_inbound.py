@@ -11,6 +11,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -36,6 +37,7 @@ from udipick.domain.errors import Conflict, DomainError, InvalidGln, InvalidGtin
 from udipick.domain.gtin import gtin14
 from udipick.domain.problem import Problem, problem_body
 from udipick.domain.site import validate_gln
+from udipick.services import wave_control
 from udipick.services.identity import audit
 
 # ---- the messages the ERP sends (msgspec validates types, ranges and enums) ----------------------
@@ -663,7 +665,7 @@ async def upsert_purchase_orders(
 async def upsert_sales_orders(
     db: async_sessionmaker, records: Iterable[tuple[int, SalesOrderIn]], actor: Actor
 ) -> Tally:
-    return await _each(db, records, _upsert_sales_order)
+    return await _each(db, records, lambda session, rec: _upsert_sales_order(session, rec, actor))
 
 
 async def _each(db: async_sessionmaker, records: Iterable[tuple[int, Any]], fn: Callable) -> Tally:
@@ -760,7 +762,7 @@ async def _upsert_purchase_order(session: AsyncSession, rec: PurchaseOrderIn) ->
     return UpsertResult(rec.erp_id, "updated", doc_id)
 
 
-async def _upsert_sales_order(session: AsyncSession, rec: SalesOrderIn) -> UpsertResult:
+async def _upsert_sales_order(session: AsyncSession, rec: SalesOrderIn, actor: Actor) -> UpsertResult:
     _gln(rec.ship_to.gln, "/shipTo/gln")
     customer_id = await _party_id(session, Customer, rec.customer, "customer")
     wid = await _warehouse_id(session, rec.warehouse, create=False)
@@ -790,15 +792,66 @@ async def _upsert_sales_order(session: AsyncSession, rec: SalesOrderIn) -> Upser
         doc_id = await session.scalar(insert(OutboundDocument).values(values).returning(OutboundDocument.id))
         await session.execute(insert(OutboundLine), [{**ln, "document_id": doc_id} for ln in lines])
         return UpsertResult(rec.erp_id, "created", int(doc_id))  # type: ignore[arg-type]  # INSERT ... RETURNING always gives the new id
-    if current.status != "open":
+    if current.status not in _CHANGEABLE:
         raise Conflict(
-            f"sales order {rec.erp_id} is already {current.status} in udipick; cancel it there before changing it",
-            pointer="/version",
+            f"sales order {rec.erp_id} is already {current.status} in udipick and cannot change", pointer="/version"
         )
     doc_id = current.id
+    if current.status == "released":
+        # a new version of an order being picked: its picking is cancelled as a supervisor's cancel would
+        # (reservations released, picked units put back, ``order.cancelled.v1``), then it is open again
+        await wave_control.cancel_order_in(
+            session,
+            actor,
+            SimpleNamespace(id=doc_id, erp_id=rec.erp_id, status=current.status),
+            reason=f"changed by the ERP (version {rec.version})",
+            source="erp-change",
+            version=rec.version,
+        )
     await session.execute(
-        OutboundDocument.__table__.update().where(OutboundDocument.id == doc_id).values(**values, updated_at=func.now())
+        OutboundDocument.__table__.update()
+        .where(OutboundDocument.id == doc_id)
+        .values(**values, status="open", updated_at=func.now())
     )
-    await session.execute(delete(OutboundLine).where(OutboundLine.document_id == doc_id))
-    await session.execute(insert(OutboundLine), [{**ln, "document_id": doc_id} for ln in lines])
+    await _replace_sales_lines(session, doc_id, lines, rec.version)
     return UpsertResult(rec.erp_id, "updated", doc_id)
+
+
+#: an order the ERP may still change: not yet released, being picked (its picking is cancelled first),
+#: or cancelled (in udipick or by the ERP: a new version opens it again)
+_CHANGEABLE = ("open", "released", "cancelled")
+
+
+async def _replace_sales_lines(session: AsyncSession, doc_id: int, lines: list[dict], version: int) -> None:
+    """The order's lines become the new version's, matched by line number. A line the new version drops is
+    deleted, unless pick tasks name it (a cancelled wave's history): then it is kept, cancelled."""
+    stmt = pg_insert(OutboundLine).values([{**ln, "document_id": doc_id} for ln in lines])
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["document_id", "line_no"],
+        set_={
+            **{k: stmt.excluded[k] for k in ("item_id", "quantity", "min_shelf_life_days")},
+            "cancelled_at": None,
+            "cancel_reason": None,
+        },
+    )
+    await session.execute(stmt)
+    kept = [ln["line_no"] for ln in lines]
+    await session.execute(
+        text(
+            "DELETE FROM outbound_lines ol WHERE ol.document_id = :d AND ol.line_no <> ALL(CAST(:kept AS int[]))"
+            " AND NOT EXISTS (SELECT 1 FROM pick_tasks t WHERE t.line_id = ol.id)"
+        ),
+        {"d": doc_id, "kept": kept},
+    )
+    await session.execute(
+        text(
+            "UPDATE outbound_lines SET cancelled_at = now(), cancel_reason = :r"
+            " WHERE document_id = :d AND line_no <> ALL(CAST(:kept AS int[])) AND cancelled_at IS NULL"
+        ),
+        {"d": doc_id, "kept": kept, "r": f"removed by the ERP in version {version}"},
+    )
+
+
+async def cancel_sales_order(db: async_sessionmaker, actor: Actor, erp_id: str, reason: str) -> wave_control.Cancelled:
+    """The ERP cancelled the order: the same effect as a supervisor's cancel in udipick."""
+    return await wave_control.cancel_order(db, actor, order=erp_id, reason=reason, source="erp")

@@ -159,6 +159,89 @@ class WaveReleased(EventData):
     short_lines: list[dict]
 
 
+class PutBackLine(msgspec.Struct, rename="camel", kw_only=True):
+    """Picked units a cancel handed to a put-back task: back from staging (or the tote) to where they were taken."""
+
+    put_back_id: int
+    order: str
+    gtin: str
+    item: str
+    lot: str | None
+    expiry: _dt.date | None
+    serial: str | None
+    quantity: int
+    #: where the units are: the staging location, and the tote they were picked into, if any
+    from_location: str
+    tote: str | None
+    #: where they go back to: the location they were picked from
+    to_location: str
+
+
+@event("wave.cancelled.v1")
+class WaveCancelled(EventData):
+    """A supervisor cancelled a wave: its open pick tasks are cancelled and their reservations released
+    (``released`` units); units already picked go back to stock on put-back tasks (``putBacks``). The
+    orders are not cancelled: they are open again (``reopened``) to be released in another wave, or stay
+    released when another wave still has work for them."""
+
+    wave_id: int
+    reason: str
+    orders: list[str]
+    reopened: list[str]
+    tasks: int
+    released: int
+    put_backs: list[PutBackLine]
+
+
+@event("order.cancelled.v1")
+class OrderCancelled(EventData):
+    """A sales order's picking was cancelled: by a supervisor (``source``: ``udipick``), or because the ERP
+    cancelled it (``erp``) or sent a new version of it while it was being picked (``erp-change``; the
+    order is then open again with the new lines, and ``version`` is that version). Reservations are
+    released; picked units go back to stock on put-back tasks."""
+
+    order: str
+    reason: str
+    source: str
+    version: int | None
+    waves: list[int]
+    tasks: int
+    released: int
+    put_backs: list[PutBackLine]
+
+
+@event("order.line-cancelled.v1")
+class OrderLineCancelled(EventData):
+    """A supervisor cancelled one line of a sales order: it is never allocated again (until the ERP sends the
+    order anew); the rest of the order goes on."""
+
+    order: str
+    line_no: int
+    reason: str
+    waves: list[int]
+    tasks: int
+    released: int
+    put_backs: list[PutBackLine]
+
+
+@event("put-back.confirmed.v1")
+class PutBackConfirmed(EventData):
+    """Units of a cancelled wave, order or line were carried back from staging to the location they were picked
+    from (ledger movement ``move``, status ``picked`` to ``available``), confirmed by scanning that location."""
+
+    put_back_id: int
+    order: str
+    gtin: str
+    item: str
+    lot: str | None
+    expiry: _dt.date | None
+    serial: str | None
+    quantity: int
+    from_location: str
+    tote: str | None
+    to_location: str
+
+
 @event("pick.confirmed.v1")
 class PickConfirmed(EventData):
     order: str

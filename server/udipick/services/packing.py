@@ -191,9 +191,9 @@ async def pack_scan(
         picks = (
             await session.execute(
                 text(
-                    "SELECT p.id, p.lot_id, p.serial_id, p.quantity - p.packed AS open, p.staging_location_id, p.container_id,"
+                    "SELECT p.id, p.lot_id, p.serial_id, p.quantity - p.packed - p.put_back AS open, p.staging_location_id, p.container_id,"
                     " l.lot, se.serial FROM picks p LEFT JOIN lots l ON l.id = p.lot_id LEFT JOIN serials se ON se.id = p.serial_id"
-                    " WHERE p.document_id = :d AND p.item_id = :i AND p.quantity > p.packed"
+                    " WHERE p.document_id = :d AND p.item_id = :i AND p.quantity > p.packed + p.put_back"
                     + (" AND l.lot = :lot" if scan.lot else "")
                     + (" AND se.serial = :serial" if scan.serial else "")
                     + " ORDER BY p.id FOR UPDATE OF p"
@@ -238,7 +238,8 @@ async def pack_scan(
                 await session.execute(text("UPDATE serials SET status = 'packed' WHERE id = :id"), {"id": p.serial_id})
         await post_movements(session, actor, movements)
         remaining = await session.scalar(
-            text("SELECT coalesce(sum(quantity - packed), 0) FROM picks WHERE document_id = :d"), {"d": pkg.document_id}
+            text("SELECT coalesce(sum(quantity - packed - put_back), 0) FROM picks WHERE document_id = :d"),
+            {"d": pkg.document_id},
         )
         return PackedUnits(
             sscc=sscc,
@@ -350,8 +351,11 @@ async def ship_order(db: async_sessionmaker, actor: Actor, *, order: str) -> Shi
         doc = await _order(session, order, lock=True)
         if doc.status == "shipped":
             raise e.Conflict(f"order {order} has already shipped", order=order)
+        if doc.status == "cancelled":
+            raise e.Conflict(f"order {order} is cancelled: nothing of it ships", order=order)
         unpacked = await session.scalar(
-            text("SELECT coalesce(sum(quantity - packed), 0) FROM picks WHERE document_id = :d"), {"d": doc.id}
+            text("SELECT coalesce(sum(quantity - packed - put_back), 0) FROM picks WHERE document_id = :d"),
+            {"d": doc.id},
         )
         if unpacked:
             raise e.Conflict(

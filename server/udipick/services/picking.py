@@ -85,6 +85,8 @@ class PickingTask(msgspec.Struct, rename="camel"):
     remaining: int
     #: the tote the order's picks go into (batch picking), if one was scanned
     tote: str | None
+    #: the picker a supervisor gave the task to (``None``: whoever comes first)
+    assigned_to: str | None = None
 
 
 class ShortLine(msgspec.Struct, rename="camel"):
@@ -233,7 +235,7 @@ SELECT ol.id, d.id, d.erp_id, ol.line_no, ol.item_id, ol.quantity - ol.quantity_
   JOIN outbound_documents d ON d.id = ol.document_id
   JOIN customers c ON c.id = d.customer_id
   JOIN items i ON i.id = ol.item_id
- WHERE {where} AND ol.quantity > ol.quantity_allocated
+ WHERE {where} AND ol.quantity > ol.quantity_allocated AND ol.cancelled_at IS NULL
  ORDER BY d.priority, d.requested_date NULLS LAST, d.id, ol.line_no
 """
 
@@ -254,7 +256,8 @@ async def release_wave(
             await session.execute(
                 text(
                     "SELECT d.id, d.erp_id FROM outbound_documents d WHERE d.status IN ('open', 'released')"
-                    " AND EXISTS (SELECT 1 FROM outbound_lines ol WHERE ol.document_id = d.id AND ol.quantity > ol.quantity_allocated)"
+                    " AND EXISTS (SELECT 1 FROM outbound_lines ol WHERE ol.document_id = d.id AND ol.quantity > ol.quantity_allocated"
+                    " AND ol.cancelled_at IS NULL)"
                     + (" AND d.erp_id = ANY(CAST(:orders AS text[]))" if orders is not None else "")
                     + " ORDER BY d.priority, d.requested_date NULLS LAST, d.id LIMIT :limit FOR UPDATE SKIP LOCKED"
                 ),
@@ -548,22 +551,39 @@ def picking_task(t: Any) -> PickingTask:
 
 
 async def list_tasks(
-    db: async_sessionmaker, *, wave_id: int | None, status: str = "open", limit: int = 200
+    db: async_sessionmaker,
+    *,
+    wave_id: int | None,
+    status: str = "open",
+    limit: int = 200,
+    user_id: int | None = None,
+    everyone: bool = True,
 ) -> list[PickingTask]:
-    """Tasks in pick-path order (location pick sequence), the next one first."""
+    """Tasks in the order to pick them, the next one first: those assigned to ``user_id`` first, then
+    by wave priority (1 first), then on the pick path (location pick sequence). Without ``everyone``
+    (a picker's own list), tasks a supervisor gave to another picker are left out."""
     async with db() as session:
         rows = (
             await session.execute(
                 text(
-                    _TASK
+                    "SELECT t.*, au.username AS assigned_username FROM ("
+                    + _TASK.replace("SELECT t.id,", "SELECT t.assigned_to, t.id,", 1)
                     + " WHERE t.status = :status"
                     + (" AND t.wave_id = :wave" if wave_id else "")
-                    + " ORDER BY t.sequence, loc.code, t.id LIMIT :limit"
+                    + ("" if everyone else " AND (t.assigned_to IS NULL OR t.assigned_to = :me)")
+                    + ") t JOIN waves w ON w.id = t.wave_id LEFT JOIN users au ON au.id = t.assigned_to"
+                    " ORDER BY t.assigned_to IS NOT DISTINCT FROM CAST(:me AS int) DESC, w.priority, t.sequence,"
+                    " t.location, t.id LIMIT :limit"
                 ),
-                {"status": status, "wave": wave_id, "limit": limit},
+                {"status": status, "wave": wave_id, "limit": limit, "me": user_id},
             )
         ).all()
-    return [picking_task(r) for r in rows]
+    tasks = []
+    for r in rows:
+        task = picking_task(r)
+        task.assigned_to = r.assigned_username
+        tasks.append(task)
+    return tasks
 
 
 async def _load_task(session: AsyncSession, task_id: int, *, lock: bool) -> Any:
