@@ -424,6 +424,7 @@ export const problemsEn: Partial<Record<ProblemCode, Said>> = {
   "serial-booked-elsewhere": ["Serial {serial} is on the books elsewhere", "Put the unit aside and tell the supervisor."],
   "count-below-reserved": ["Open picks hold more of lot {lot} than was counted", "Report those picks short first, then count again."],
   "not-in-quarantine": ["Lot {lot} of {item} has nothing in quarantine", "Someone may have decided it already: refresh the list."],
+  "exception-already-resolved": ["{resolvedBy} resolved this exception already", "Refresh the list: its note and time are kept."],
 };
 
 export const problemsZh: Partial<Record<ProblemCode, Said>> = {
@@ -483,4 +484,5 @@ export const problemsZh: Partial<Record<ProblemCode, Said>> = {
   "serial-booked-elsewhere": ["序列号 {serial} 的账面在别处", "请将该件放在一边并告知主管。"],
   "count-below-reserved": ["未完成的拣货占用的批号 {lot} 多于盘点数量", "请先对这些拣货报短拣，再重新盘点。"],
   "not-in-quarantine": ["{item} 的批号 {lot} 没有待检库存", "可能已被他人判定，请刷新列表。"],
+  "exception-already-resolved": ["{resolvedBy} 已处理此异常", "请刷新列表：其备注和时间已保存。"],
 };

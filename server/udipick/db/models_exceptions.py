@@ -30,7 +30,7 @@ class ExceptionRow(Base):
     detail: Mapped[str] = mapped_column(Text)
     raised_at: Mapped[dt.datetime] = mapped_column(TS, server_default=func.now())
     task_id: Mapped[int | None] = mapped_column(BigInteger)
-    order: Mapped[str | None] = mapped_column(String(64))
+    order_ref: Mapped[str | None] = mapped_column(String(64))
     location: Mapped[str | None] = mapped_column(String(64))
     gtin: Mapped[str | None] = mapped_column(String(14))
     lot: Mapped[str | None] = mapped_column(String(64))

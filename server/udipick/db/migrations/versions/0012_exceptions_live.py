@@ -41,7 +41,7 @@ def upgrade() -> None:
         sa.Column("detail", sa.Text(), nullable=False),
         sa.Column("raised_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.Column("task_id", sa.BigInteger(), nullable=True),
-        sa.Column("order", sa.String(length=64), nullable=True),
+        sa.Column("order_ref", sa.String(length=64), nullable=True),
         sa.Column("location", sa.String(length=64), nullable=True),
         sa.Column("gtin", sa.String(length=14), nullable=True),
         sa.Column("lot", sa.String(length=64), nullable=True),
@@ -81,8 +81,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("device_id", name=op.f("pk_device_queues")),
     )
 
+    # the live view's reads: a wave's tasks, and the picks of the last 15 minutes (BRIN: picks arrive in
+    # time order, and the pick scan's insert pays next to nothing for it)
+    op.create_index("ix_pick_tasks_wave", "pick_tasks", ["wave_id"])
+    op.create_index("ix_picks_picked_at", "picks", ["picked_at"], postgresql_using="brin")
+
 
 def downgrade() -> None:
+    op.drop_index("ix_picks_picked_at", table_name="picks")
+    op.drop_index("ix_pick_tasks_wave", table_name="pick_tasks")
     op.drop_table("device_queues")
     op.drop_index("ix_exceptions_event_id", table_name="exceptions")
     op.drop_index("ix_exceptions_open", table_name="exceptions")
