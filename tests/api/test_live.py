@@ -9,7 +9,6 @@ import json
 import uuid
 
 import asyncpg
-
 import httpx
 import pytest
 import websockets
