@@ -29,11 +29,16 @@ async def open_live(host: str, headers: dict[str, str]):
 
 
 async def next_of(ws, *types: str, timeout: float = 10.0) -> dict:
+    """The next message of these types; the changes of a ``changes`` frame count one by one."""
+    pending: list[dict] = ws.__dict__.setdefault("_pending", [])
     async with asyncio.timeout(timeout):
         while True:
+            while pending:
+                message = pending.pop(0)
+                if message["type"] in types:
+                    return message
             message = json.loads(await ws.recv())
-            if message["type"] in types:
-                return message
+            pending.extend(message["changes"] if message["type"] == "changes" else [message])
 
 
 async def expiry_of(database_url: str, lot: str) -> dt.date:

@@ -33,7 +33,7 @@ class LiveOptions:
     #: resolutions and offline handhelds are looked for this often (seconds)
     tick: float = 1.0
     #: progress of the waves a change touched is re-read at most this often (seconds)
-    progress_every: float = 0.25
+    progress_every: float = 1.0
     heartbeat: float = 15.0
     send_timeout: float = 30.0
 
@@ -54,7 +54,9 @@ async def live_floor(socket: WebSocket) -> None:
     view = live.LiveView()
 
     async def send(message: object) -> None:
-        await asyncio.wait_for(socket.send_text(ENCODER.encode(message).decode()), options.send_timeout)
+        # a deadline, not ``wait_for``: a task per message costs a turn of the event loop each under load
+        async with asyncio.timeout(options.send_timeout):
+            await socket.send_text(ENCODER.encode(message).decode())
 
     try:
         async with pg_connection(db) as conn:
@@ -81,15 +83,21 @@ async def live_floor(socket: WebSocket) -> None:
                 async with pg_connection(db) as conn:
                     while head > position:
                         rows = await live.read_changes(conn, position, options.page)
+                        changes = []
                         for row in rows:
                             change, task_id, wave_id = live.change_of(row, view)
-                            await send(change)
+                            changes.append(change)
                             if task_id is not None:
                                 touched_tasks.add(task_id)
                             if wave_id is not None:
                                 touched_waves.add(wave_id)
-                        # positions are gap-free up to the head: a short page means everything up to it was read
-                        position = rows[-1][0] if len(rows) == options.page else head
+                        if changes:
+                            # one frame per page read: under load a frame per change cost the event loop a
+                            # turn each, and the view fell a minute behind 400 scans a second
+                            await send(live.Changes(changes))
+                        # positions are gap-free in commit order: a short page holds every followed event up to
+                        # the head the hub had announced (or further, when the sequencer moved on meanwhile)
+                        position = rows[-1][0] if len(rows) == options.page else max(head, rows[-1][0] if rows else 0)
                         last_sent = loop.time()
                     now = loop.time()
                     if (touched_tasks or touched_waves) and now >= last_progress + options.progress_every:

@@ -284,6 +284,12 @@ def change_of(row, view: LiveView) -> tuple[LiveChange, int | None, int | None]:
     return change, task_id, wave_id
 
 
+class Changes(msgspec.Struct, rename="camel", tag="changes", tag_field="type"):
+    """The changes read in one page, in outbox position order."""
+
+    changes: list[LiveChange]
+
+
 class Resolved(msgspec.Struct, rename="camel", tag="resolved", tag_field="type"):
     id: int
     resolved_at: dt.datetime
