@@ -81,6 +81,9 @@ export const en = {
   "exceptions.none": "No refused scans. All synced scans were accepted.",
   "exceptions.taken": "Scanned {at}",
   "exceptions.resolve": "Resolved",
+  "exceptions.queue": "Exception queue (all devices)",
+  "exceptions.queueEmpty": "Nothing open in the queue.",
+  "exceptions.note": "What was found and done (required)",
 
   "settings.title": "Settings",
   "settings.gap": "Scanner burst gap (ms)",
@@ -262,6 +265,9 @@ export const zh: Record<Key, string> = {
   "exceptions.none": "没有被拒绝的扫描，已同步的扫描全部被接受。",
   "exceptions.taken": "扫描时间 {at}",
   "exceptions.resolve": "已处理",
+  "exceptions.queue": "异常队列（所有设备）",
+  "exceptions.queueEmpty": "队列中没有待处理的异常。",
+  "exceptions.note": "发现的情况和处理方式（必填）",
 
   "settings.title": "设置",
   "settings.gap": "扫描枪字符间隔 (毫秒)",
