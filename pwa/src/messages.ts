@@ -81,6 +81,9 @@ export const en = {
   "exceptions.none": "No refused scans. All synced scans were accepted.",
   "exceptions.taken": "Scanned {at}",
   "exceptions.resolve": "Resolved",
+  "exceptions.queue": "Exception queue (all devices)",
+  "exceptions.queueEmpty": "Nothing open in the queue.",
+  "exceptions.note": "What was found and done (required)",
 
   "settings.title": "Settings",
   "settings.gap": "Scanner burst gap (ms)",
@@ -266,6 +269,9 @@ export const zh: Record<Key, string> = {
   "exceptions.none": "没有被拒绝的扫描，已同步的扫描全部被接受。",
   "exceptions.taken": "扫描时间 {at}",
   "exceptions.resolve": "已处理",
+  "exceptions.queue": "异常队列（所有设备）",
+  "exceptions.queueEmpty": "队列中没有待处理的异常。",
+  "exceptions.note": "发现的情况和处理方式（必填）",
 
   "settings.title": "设置",
   "settings.gap": "扫描枪字符间隔 (毫秒)",
@@ -442,6 +448,7 @@ export const problemsEn: Partial<Record<ProblemCode, Said>> = {
   "print-job-already-sent": ["This label was already printed", "Use Print again for another copy."],
   "unknown-print-job": ["This print job does not exist", "Refresh the list."],
   "unknown-printer": ["No printer of this name", "Choose a printer from the list."],
+  "exception-already-resolved": ["{resolvedBy} resolved this exception already", "Refresh the list: its note and time are kept."],
 };
 
 export const problemsZh: Partial<Record<ProblemCode, Said>> = {
@@ -511,4 +518,5 @@ export const problemsZh: Partial<Record<ProblemCode, Said>> = {
   "print-job-already-sent": ["该标签已打印", "如需再打一份，请使用“重新打印”。"],
   "unknown-print-job": ["该打印任务不存在", "请刷新列表。"],
   "unknown-printer": ["没有该名称的打印机", "请从列表中选择打印机。"],
+  "exception-already-resolved": ["{resolvedBy} 已处理此异常", "请刷新列表：其备注和时间已保存。"],
 };

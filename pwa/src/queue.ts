@@ -85,7 +85,28 @@ async function refreshCounts(): Promise<void> {
     tx<number>(OUTBOX, "readonly", (s) => s.count()),
     tx<number>(EXCEPTIONS, "readonly", (s) => s.count()),
   ]);
+  const changed = waiting !== sync.get().waiting;
   sync.update({ waiting, exceptions, online: isOnline() });
+  if (changed) void reportQueue();
+}
+
+/** Tell the server how many scans wait here (the supervisors' live view lists handhelds offline with
+ * scans waiting); on every change of the count and every 30 s. Offline it cannot arrive: the server
+ * counts a handheld silent for 90 s as offline, with the count it last heard. */
+async function reportQueue(): Promise<void> {
+  if (!session.get().token || !isOnline()) return;
+  const body: Schemas["HeartbeatIn"] = { queued: sync.get().waiting, online: isOnline() };
+  try {
+    await send("POST", "/api/v1/devices/heartbeat", body);
+  } catch {
+    // offline after all: the next change or the next 30 s tries again
+  }
+}
+
+/** A pick scan replayed from the queue says when it was taken: refused now, it goes to the supervisor's
+ * exception queue on the server (the picker has moved on from that shelf). */
+function replayBody(q: Queued): QueuedBody {
+  return /\/picking\/tasks\/\d+\/scans$/.test(q.path) ? { ...q.body, queuedAt: q.takenAt } : q.body;
 }
 
 export async function enqueue(q: Queued): Promise<void> {
@@ -121,7 +142,7 @@ export function flush(): Promise<void> {
         if (next.username && next.username !== session.get().user?.username) break;
         let raw;
         try {
-          raw = await send(next.method, next.path, next.body);
+          raw = await send(next.method, next.path, replayBody(next));
         } catch (err) {
           if (err instanceof OfflineError) break;
           throw err;
@@ -161,12 +182,14 @@ export function hasWaiting(): boolean {
 export function startSync(): void {
   window.addEventListener("online", () => {
     sync.update({ online: true });
+    void reportQueue();
     void flush();
   });
   window.addEventListener("offline", () => sync.update({ online: false }));
   window.setInterval(() => {
     if (isOnline() && sync.get().waiting > 0) void flush();
   }, 5000);
+  window.setInterval(() => void reportQueue(), 30000);
   void refreshCounts().then(() => flush());
 }
 

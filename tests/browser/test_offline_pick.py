@@ -6,6 +6,7 @@ those picks, once each; a scan refused on replay becomes an exception to resolve
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.browser
 
 
 def test_three_scans_taken_offline_are_picked_exactly_once_after_reconnect(
-    page, context, console, server, browser_database_url
+    page, context, console, server, browser_database_url, browser
 ):
     console.expected_statuses.update({409, 422})  # the wrong-lot scan refused on replay
     api(server, "POST", "/api/v1/waves", {"orders": ["SO-5001"]})
@@ -112,3 +113,32 @@ def test_three_scans_taken_offline_are_picked_exactly_once_after_reconnect(
     page.get_by_test_id("exception-resolve").click()
     exception.wait_for(state="detached")
     page.get_by_text("No refused scans").wait_for()
+
+    # the server raised the refusal in the shared queue, as a scan taken offline (issue 17) ...
+    (raised,) = db_fetch(browser_database_url, "SELECT kind, code, queued, lot FROM exceptions")
+    assert raised == {"kind": "fefo-violation", "code": "fefo-violation", "queued": True, "lot": "SY2409C"}
+    # ... and the handheld told the server its queue emptied
+    for _ in range(50):
+        reported = db_fetch(browser_database_url, "SELECT queued, online FROM device_queues")
+        if reported == [{"queued": 0, "online": True}]:
+            break
+        time.sleep(0.1)
+    assert reported == [{"queued": 0, "online": True}]
+
+    # a supervisor on another device resolves it there, with a note
+    desk = browser.new_context(base_url=server, viewport={"width": 1024, "height": 768}, service_workers="block")
+    try:
+        sup = desk.new_page()
+        sign_in(sup, "supervisor")
+        sup.get_by_test_id("tile-exceptions").click()
+        item = sup.get_by_test_id("server-exception")
+        item.wait_for()
+        assert "fefo-violation" in item.inner_text() and "SY2409C" in item.inner_text()
+        assert sup.get_by_test_id("server-exception-resolve").is_disabled(), "a note is required"
+        sup.get_by_test_id("server-exception-note").fill("lot SY2409C put back on its shelf")
+        sup.get_by_test_id("server-exception-resolve").click()
+        item.wait_for(state="detached")
+    finally:
+        desk.close()
+    (done,) = db_fetch(browser_database_url, "SELECT resolved_by_name, resolution_note FROM exceptions")
+    assert done == {"resolved_by_name": "supervisor", "resolution_note": "lot SY2409C put back on its shelf"}

@@ -106,6 +106,13 @@ export interface paths {
      */
     delete: operations["ApiV1DevicePrintersDeviceIdClearDevicePrinter"];
   };
+  "/api/v1/devices/heartbeat": {
+    /**
+     * DeviceHeartbeat
+     * @description Who may call: roles: admin, picker, qa, receiver, supervisor.
+     */
+    post: operations["ApiV1DevicesHeartbeatDeviceHeartbeat"];
+  };
   "/api/v1/epcis/events": {
     /**
      * Events as an EPCIS 2.0 document
@@ -288,6 +295,20 @@ export interface paths {
      * @description Who may call: roles: admin; API key scopes: admin.
      */
     post: operations["ApiV1ErpWebhooksSubscriptionIdReplayReplayWebhook"];
+  };
+  "/api/v1/exceptions": {
+    /**
+     * ListExceptions
+     * @description Who may call: roles: admin, qa, supervisor.
+     */
+    get: operations["ApiV1ExceptionsListExceptions"];
+  };
+  "/api/v1/exceptions/{exception_id}/resolve": {
+    /**
+     * ResolveException
+     * @description Who may call: roles: admin, qa, supervisor.
+     */
+    post: operations["ApiV1ExceptionsExceptionIdResolveResolveException"];
   };
   "/api/v1/holds": {
     /**
@@ -928,6 +949,15 @@ export interface components {
       deviceId: string;
       printer: string;
     };
+    /** DeviceQueueOut */
+    DeviceQueueOut: {
+      device: string;
+      online: boolean;
+      queued: number;
+      /** Format: date-time */
+      reportedAt: string;
+      user: string | null;
+    };
     /** Difference */
     Difference: {
       difference: number;
@@ -1022,12 +1052,48 @@ export interface components {
       serial?: string | null;
       status?: string | null;
     };
+    /** ExceptionOut */
+    ExceptionOut: {
+      clientScanId: string | null;
+      code: string;
+      detail: string;
+      device: string | null;
+      gtin: string | null;
+      id: number;
+      /** @enum {string} */
+      kind: "fefo-violation" | "held" | "recalled" | "expired" | "short-pick" | "count-variance" | "override" | "offline-refused";
+      location: string | null;
+      lot: string | null;
+      note: string | null;
+      order: string | null;
+      queued: boolean;
+      /** Format: date-time */
+      raisedAt: string;
+      resolvedAt: string | null;
+      resolvedBy: string | null;
+      serial: string | null;
+      /** @enum {string} */
+      status: "open" | "resolved";
+      taskId: number | null;
+      user: string | null;
+    };
+    /** ExceptionPage */
+    ExceptionPage: {
+      items: components["schemas"]["ExceptionOut"][];
+      nextBefore: number | null;
+    };
     /** ExpectedLotIn */
     ExpectedLotIn: {
       expiry?: string | null;
       lot: string;
       quantity?: number | null;
       serials?: string[];
+    };
+    /** HeartbeatIn */
+    HeartbeatIn: {
+      /** @default true */
+      online?: boolean;
+      queued: number;
     };
     /** Hold */
     Hold: {
@@ -1334,6 +1400,7 @@ export interface components {
       /** Format: uuid */
       clientScanId: string;
       locationRaw?: string | null;
+      queuedAt?: string | null;
       raw: string;
     };
     /** PickingTask */
@@ -1459,7 +1526,7 @@ export interface components {
      */
     Problem: {
       /** @enum {string} */
-      code?: "already-cancelled" | "body-too-large" | "bulk-interrupted" | "busy" | "conflict" | "count-below-reserved" | "database-unavailable" | "device-id-required" | "domain-error" | "fefo-violation" | "insufficient-stock" | "invalid-count" | "invalid-cursor" | "invalid-gln" | "invalid-gtin" | "invalid-label-data" | "invalid-record" | "invalid-request" | "invalid-sscc" | "item-not-on-document" | "json-too-deep" | "line-too-long" | "location-frozen" | "location-unsuitable" | "lot-expired" | "lot-expiry-conflict" | "lot-not-at-location" | "lot-quarantined" | "lot-recalled" | "missing-expiry" | "missing-lot" | "missing-reason" | "missing-receiving-data" | "missing-serial" | "missing-temperature" | "no-printer-for-label" | "not-authenticated" | "not-cancellable" | "not-found" | "not-in-quarantine" | "order-line-not-found" | "order-not-found" | "order-not-released" | "over-pick" | "over-receipt" | "permission-denied" | "print-job-already-sent" | "printer-already-registered" | "printer-unavailable" | "put-back-not-found" | "receipt-not-open" | "serial-already-picked" | "serial-already-received" | "serial-already-shipped" | "serial-booked-elsewhere" | "serial-count-mismatch" | "shelf-life-too-short" | "sign-in-busy" | "signature-rejected" | "stale-version" | "stock-changed" | "stock-on-hold" | "task-cancelled" | "task-not-open" | "too-many-attempts" | "unknown-api-key" | "unknown-gtin" | "unknown-label-template" | "unknown-lot" | "unknown-print-job" | "unknown-printer" | "unknown-serial" | "unknown-user" | "unknown-webhook-delivery" | "unknown-webhook-subscription" | "unreadable-barcode" | "wave-not-found" | "weak-password" | "webhook-name-taken" | "webhook-target-refused" | "wrong-item" | "wrong-location" | "wrong-lot";
+      code?: "already-cancelled" | "body-too-large" | "bulk-interrupted" | "busy" | "conflict" | "count-below-reserved" | "database-unavailable" | "device-id-required" | "domain-error" | "exception-already-resolved" | "fefo-violation" | "insufficient-stock" | "invalid-count" | "invalid-cursor" | "invalid-gln" | "invalid-gtin" | "invalid-label-data" | "invalid-record" | "invalid-request" | "invalid-sscc" | "item-not-on-document" | "json-too-deep" | "line-too-long" | "location-frozen" | "location-unsuitable" | "lot-expired" | "lot-expiry-conflict" | "lot-not-at-location" | "lot-quarantined" | "lot-recalled" | "missing-expiry" | "missing-lot" | "missing-reason" | "missing-receiving-data" | "missing-serial" | "missing-temperature" | "no-printer-for-label" | "not-authenticated" | "not-cancellable" | "not-found" | "not-in-quarantine" | "order-line-not-found" | "order-not-found" | "order-not-released" | "over-pick" | "over-receipt" | "permission-denied" | "print-job-already-sent" | "printer-already-registered" | "printer-unavailable" | "put-back-not-found" | "receipt-not-open" | "serial-already-picked" | "serial-already-received" | "serial-already-shipped" | "serial-booked-elsewhere" | "serial-count-mismatch" | "shelf-life-too-short" | "sign-in-busy" | "signature-rejected" | "stale-version" | "stock-changed" | "stock-on-hold" | "task-cancelled" | "task-not-open" | "too-many-attempts" | "unknown-api-key" | "unknown-gtin" | "unknown-label-template" | "unknown-lot" | "unknown-print-job" | "unknown-printer" | "unknown-serial" | "unknown-user" | "unknown-webhook-delivery" | "unknown-webhook-subscription" | "unreadable-barcode" | "wave-not-found" | "weak-password" | "webhook-name-taken" | "webhook-target-refused" | "wrong-item" | "wrong-location" | "wrong-lot";
       /** @description what happened and what to do, in English */
       detail?: string;
       /** @description invalid-request: each field that failed validation */
@@ -1776,6 +1843,10 @@ export interface components {
       taskId: number;
       to: components["schemas"]["TaskLocation"];
       waveId: number | null;
+    };
+    /** ResolveIn */
+    ResolveIn: {
+      note: string;
     };
     /** SalesOrderIn */
     SalesOrderIn: {
@@ -3168,6 +3239,75 @@ export interface operations {
         headers: {
         };
         content: never;
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * DeviceHeartbeat
+   * @description Who may call: roles: admin, picker, qa, receiver, supervisor.
+   */
+  ApiV1DevicesHeartbeatDeviceHeartbeat: {
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["HeartbeatIn"];
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["DeviceQueueOut"];
+        };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
       400: {
@@ -4979,6 +5119,141 @@ export interface operations {
         };
         content: {
           "application/json": components["schemas"]["ReplayOut"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * ListExceptions
+   * @description Who may call: roles: admin, qa, supervisor.
+   */
+  ApiV1ExceptionsListExceptions: {
+    parameters: {
+      query?: {
+        status?: "open" | "resolved" | "all";
+        kind?: "fefo-violation" | "held" | "recalled" | "expired" | "short-pick" | "count-variance" | "override" | "offline-refused" | null;
+        since?: string | null;
+        before?: number | null;
+        limit?: number;
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["ExceptionPage"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * ResolveException
+   * @description Who may call: roles: admin, qa, supervisor.
+   */
+  ApiV1ExceptionsExceptionIdResolveResolveException: {
+    parameters: {
+      path: {
+        exception_id: number;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["ResolveIn"];
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["ExceptionOut"];
         };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */

@@ -1,9 +1,13 @@
 // Scans that were taken offline and refused when they reached the server. Each must be looked at
 // and resolved by a person: the goods may be in the wrong tote, or the lot may be on hold.
+// The device's own list is the picker's notice; the server has raised each of them in the shared queue,
+// which supervisors, QA and admins see below and resolve there, with a note (GET /api/v1/exceptions).
 import { useEffect, useState } from "preact/hooks";
+import { ProblemError, get, post, type Problem, type Schemas } from "../api";
 import { sayProblem, t, useLang } from "../i18n";
 import { exceptions, resolveException, sync, waiting, type Exception, type Queued } from "../queue";
 import { visible } from "../scanner";
+import { hasRole } from "../session";
 import { useStore } from "../store";
 import { Screen } from "../ui";
 
@@ -35,6 +39,7 @@ export function Exceptions() {
           </section>
         );
       })}
+      {hasRole("supervisor", "qa", "admin") && <ServerQueue />}
       {queued.length > 0 && (
         <section class="card">
           <h2 class="card-title">{t("sync.waiting", { n: queued.length })}</h2>
@@ -46,5 +51,61 @@ export function Exceptions() {
         </section>
       )}
     </Screen>
+  );
+}
+
+type ServerException = Schemas["ExceptionOut"];
+
+/** The shared queue: every device's exceptions of the kinds this role sees, resolved once with a note. */
+function ServerQueue() {
+  const [items, setItems] = useState<ServerException[]>([]);
+  const [notes, setNotes] = useState<Record<number, string>>({});
+  const [problem, setProblem] = useState<Problem | null>(null);
+  const load = () =>
+    void get<Schemas["ExceptionPage"]>("/api/v1/exceptions?status=open")
+      .then((page) => setItems(page.items))
+      .catch((err) => setProblem(err instanceof ProblemError ? err.problem : { status: 0, detail: String(err) }));
+  useEffect(load, []);
+  const resolve = async (x: ServerException) => {
+    setProblem(null);
+    try {
+      await post<ServerException>(`/api/v1/exceptions/${x.id}/resolve`, { note: notes[x.id] ?? "" });
+    } catch (err) {
+      if (err instanceof ProblemError) setProblem(err.problem);
+      else throw err;
+    }
+    load();
+  };
+  const said = problem && sayProblem(problem);
+  return (
+    <section class="card" data-testid="server-exceptions">
+      <h2 class="card-title">{t("exceptions.queue")}</h2>
+      {said && <p class="exception-headline">{said.headline}</p>}
+      {items.length === 0 && <p class="muted">{t("exceptions.queueEmpty")}</p>}
+      {items.map((x) => (
+        <div class="exception" key={x.id} data-testid="server-exception">
+          <p class="exception-headline">{x.detail}</p>
+          <p class="muted">
+            {x.kind} · {x.user ?? "?"} · {x.device ?? "?"} · {new Date(x.raisedAt).toLocaleString()}
+          </p>
+          <input
+            class="input"
+            data-testid="server-exception-note"
+            placeholder={t("exceptions.note")}
+            value={notes[x.id] ?? ""}
+            onInput={(e) => setNotes({ ...notes, [x.id]: (e.target as HTMLInputElement).value })}
+          />
+          <button
+            type="button"
+            class="btn"
+            data-testid="server-exception-resolve"
+            disabled={(notes[x.id] ?? "").trim().length < 3}
+            onClick={() => void resolve(x)}
+          >
+            {t("exceptions.resolve")}
+          </button>
+        </div>
+      ))}
+    </section>
   );
 }

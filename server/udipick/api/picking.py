@@ -94,6 +94,9 @@ class PickScanIn(msgspec.Struct, rename="camel"):
     client_scan_id: uuid.UUID
     raw: Raw
     location_raw: Raw | None = None
+    #: when the scan was taken, set by the handheld only on a scan that waited in its offline queue: a
+    #: refusal of such a scan goes to the supervisor's exception queue (the picker has moved on)
+    queued_at: dt.datetime | None = None
 
 
 #: a well-formed scan body is well under this (two 4096-character codes, every character escaped)
@@ -204,6 +207,7 @@ async def _answer_scan(scope: Scope, receive: Receive, send: Send) -> None:
         raw=data.raw,
         location_raw=data.location_raw,
         today=dt.date.today(),
+        queued=data.queued_at is not None,
     )
     count_verdict("pick", reply.status, reply.replayed)
     content = msgspec.json.encode(reply.body)
@@ -232,6 +236,7 @@ async def scan_item(task_id: int, data: JSONBody[PickScanIn], request: Request) 
         raw=data.raw,
         location_raw=data.location_raw,
         today=dt.date.today(),
+        queued=data.queued_at is not None,
     )
     return reply_response(reply, workflow="pick")
 

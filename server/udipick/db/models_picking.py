@@ -78,6 +78,8 @@ class PickTask(Base):
         CheckConstraint("status IN ('open', 'done', 'short', 'cancelled')", name="status_known"),
         Index("ix_pick_tasks_open", "wave_id", "sequence", postgresql_where=text("status = 'open'")),
         Index("ix_pick_tasks_line", "line_id"),
+        #: a wave's progress (the live floor view); the wave never changes, so picks' updates stay HOT
+        Index("ix_pick_tasks_wave", "wave_id"),
         Index("ix_pick_tasks_stock_open", "stock_id", postgresql_where=text("status = 'open'")),
     )
 
@@ -114,6 +116,9 @@ class Pick(Base):
         CheckConstraint("packed >= 0 AND packed <= quantity", name="packed_within_quantity"),
         CheckConstraint("put_back >= 0 AND packed + put_back <= quantity", name="put_back_within_quantity"),
         Index("ix_picks_document", "document_id"),
+        #: the picks of the last minutes (pickers' rates, live view): BRIN, as picks arrive in time order,
+        #: so the pick scan's insert pays next to nothing for it
+        Index("ix_picks_picked_at", "picked_at", postgresql_using="brin"),
     )
 
 

@@ -598,6 +598,17 @@ class CountBelowReserved(Conflict):
     title = "Open picks hold more than was counted"
 
 
+# ---- exception queue (issue 17) ------------------------------------------------------------------------
+
+
+class ExceptionAlreadyResolved(Conflict):
+    """The exception was resolved already (context: ``exceptionId``, ``resolvedBy``, ``resolvedAt``): its first
+    resolution, note and signer stand; a second one would rewrite an audit record."""
+
+    code = "exception-already-resolved"
+    title = "Exception already resolved"
+
+
 # ---- infrastructure ------------------------------------------------------------------------------------
 
 

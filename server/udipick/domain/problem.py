@@ -97,6 +97,7 @@ STATUS: dict[type[e.DomainError], int] = {
     e.UnknownSerial: 422,
     e.SerialBookedElsewhere: 409,
     e.CountBelowReserved: 409,
+    e.ExceptionAlreadyResolved: 409,
     e.DatabaseUnavailable: 503,
 }
 

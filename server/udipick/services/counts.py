@@ -37,6 +37,7 @@ from udipick.domain.counting import (
 )
 from udipick.services import replay
 from udipick.services.events import StockAdjusted, StockCounted, emit
+from udipick.services.exceptions import Raised, raise_in
 from udipick.services.picking import lock_items
 
 COUNTED_STATUS = "available"
@@ -342,6 +343,31 @@ async def record_count(
                 for (ln, lot_id, serial_id, _), event_id in zip(changed, ids[1:], strict=True)
             ],
         )
+        if changed:  # the books were wrong: the queue asks a supervisor (or QA) to find out why
+            await raise_in(
+                session,
+                Raised(
+                    kind="count-variance",
+                    code="count-variance",
+                    detail=f"count of {it.erp_id} at {location_code}: "
+                    + ", ".join(
+                        f"{ln.serial or ln.lot or it.erp_id} expected {ln.expected}, counted {ln.counted}"
+                        for ln, *_ in changed
+                    ),
+                    task_id=None,
+                    order_ref=None,
+                    location=location_code,
+                    gtin=it.gtin,
+                    lot=changed[0][0].lot,
+                    serial=changed[0][0].serial,
+                    client_scan_id=client_scan_id,
+                    event_id=ids[0],
+                    queued=False,
+                    user_id=actor.user_id,
+                    username=actor.label,
+                    device_id=actor.device_id,
+                ),
+            )
         # a serial's record says where the unit is: gone from here, or found here
         lost = [sid for ln, _, sid, _ in changed if sid is not None and ln.difference < 0]
         found = [sid for ln, _, sid, _ in changed if sid is not None and ln.difference > 0]

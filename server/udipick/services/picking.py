@@ -29,6 +29,7 @@ from udipick.db.sqlfiles import named_call
 from udipick.domain import errors as e
 from udipick.domain.access import Actor
 from udipick.domain.allocation import PICKABLE_TYPES, Allocation, Candidate, Need, Shortfall, plan_wave
+from udipick.domain.exceptions import kind_of_refusal
 from udipick.domain.picking import PickScan, PickTask, ReservedSerial, decide_pick
 from udipick.domain.picking import check_location as check_location_scan
 from udipick.domain.problem import problem_body, status_for
@@ -44,6 +45,7 @@ from udipick.services.events import (
     emit,
     encode_events,
 )
+from udipick.services.exceptions import Raised, raise_in
 from udipick.services.outbox import wake_sequencer
 from udipick.services.recall_facts import name_the_recall, open_recall_by_lot
 
@@ -979,6 +981,40 @@ def _refusal_events(
     return events
 
 
+def _raised(
+    snap: Any,
+    task_id: int,
+    scan: Any,
+    client_scan_id: uuid.UUID,
+    refusal: e.DomainError,
+    actor: Actor,
+    *,
+    queued: bool,
+) -> Raised | None:
+    """The exception a refused pick scan raises (``domain.exceptions``), if any."""
+    kind = kind_of_refusal(refusal.code, queued=queued)
+    if kind is None:
+        return None
+    ctx = refusal.context
+    return Raised(
+        kind=kind,
+        code=refusal.code,
+        detail=refusal.message,
+        task_id=task_id if snap is not None else None,
+        order_ref=snap["order_erp_id"] if snap is not None else None,
+        location=ctx.get("location") or (snap["location"] if snap is not None else None),
+        gtin=scan.gtin or scan.content_gtin,
+        lot=ctx.get("scannedLot") or ctx.get("lot") or scan.lot,
+        serial=scan.serial,
+        client_scan_id=client_scan_id,
+        event_id=None,  # the pick.refused.v1 event's, given by ``replay.store``
+        queued=queued,
+        user_id=actor.user_id,
+        username=actor.label,
+        device_id=actor.device_id,
+    )
+
+
 async def confirm_pick(
     db: async_sessionmaker,
     actor: Actor,
@@ -990,6 +1026,7 @@ async def confirm_pick(
     location_raw: str | None,
     today: dt.date,
     override: Override | None = None,
+    queued: bool = False,
 ) -> replay.Reply:
     """One item scan against a task: accept (move stock to the picked staging area) or refuse.
 
@@ -1047,13 +1084,15 @@ async def confirm_pick(
             except e.DomainError as refusal:
                 if isinstance(refusal, e.LotRecalled) and snap["id"] is not None and refusal.context.get("lot"):
                     name_the_recall(refusal, await open_recall_by_lot(conn, snap["item_id"], refusal.context["lot"]))
+                known = snap if snap["id"] is not None else None
                 return await _store_refusal(
                     conn,
                     action,
                     actor,
                     client_scan_id,
                     refusal,
-                    _refusal_events(snap if snap["id"] is not None else None, task_id, scan, client_scan_id, refusal),
+                    _refusal_events(known, task_id, scan, client_scan_id, refusal),
+                    _raised(known, task_id, scan, client_scan_id, refusal, actor, queued=queued),
                 )
             try:
                 await conn.execute(_ACCEPT, *plan.args)
@@ -1085,13 +1124,15 @@ async def _store_refusal(
     client_scan_id: uuid.UUID,
     refusal: e.DomainError,
     events: list[EventData],
+    raised: Raised | None = None,
 ) -> replay.Reply:
     """Store a refusal as the scan id's answer, with its events (``replay.store``, as every workflow stores
-    its answers); a race for the same id keeps the first."""
+    its answers), and the exception it raises for the supervisor's queue, if any, in the same statement;
+    a race for the same id keeps the first."""
     problem, status = problem_body(refusal), status_for(refusal)
     if refusal.retryable:  # a race, not a verdict: the same scan id may be sent again
         return replay.Reply(status, problem, False)
-    if not await replay.store(conn, client_scan_id, action, actor, status, problem, events):
+    if not await replay.store(conn, client_scan_id, action, actor, status, problem, events, raised):
         first = await replay.answer(conn, client_scan_id, action)
         assert first is not None
         return first
@@ -1151,7 +1192,7 @@ async def report_short(
         # the line may carry an older backorder too: this event speaks of this task's units only
         reallocated = min(remaining, allocated_after - allocated_before)
         backordered = remaining - reallocated
-        await emit(
+        ids = await emit(
             session,
             actor,
             PickShorted(
@@ -1165,6 +1206,28 @@ async def report_short(
                 found=0,
                 reallocated=reallocated,
                 backordered=backordered,
+            ),
+        )
+        # the books said more than the shelf held: a supervisor sees it in the queue (the count follows)
+        await raise_in(
+            session,
+            Raised(
+                kind="short-pick",
+                code="short-pick",
+                detail=f"{remaining} of lot {task.lot} not found at {task.location} (order {task.order_erp_id}"
+                f" line {task.line_no}): {reallocated} re-allocated, {backordered} backordered",
+                task_id=task.id,
+                order_ref=task.order_erp_id,
+                location=task.location,
+                gtin=task.gtin,
+                lot=task.lot,
+                serial=None,
+                client_scan_id=client_scan_id,
+                event_id=ids[0],
+                queued=False,
+                user_id=actor.user_id,
+                username=actor.label,
+                device_id=actor.device_id,
             ),
         )
         return ShortReported(task.id, remaining, n, backordered, task.location)

@@ -34,6 +34,7 @@ from udipick.domain.access import Actor
 from udipick.domain.errors import Conflict, DomainError
 from udipick.domain.problem import problem_body, status_for
 from udipick.services.events import EventData, encode_events
+from udipick.services.exceptions import Raised, store_reply_raising
 
 
 class _LostRace(Exception):
@@ -94,6 +95,8 @@ class StoreReply(NamedTuple):
 
 
 STORE_REPLY = named_call("udipick_store_reply", StoreReply._fields)
+#: the same, raising an exception for the supervisor's queue with the first answer (``services/exceptions.py``)
+STORE_REPLY_RAISING = store_reply_raising(STORE_REPLY, len(StoreReply._fields))
 
 
 async def store(
@@ -104,12 +107,19 @@ async def store(
     status: int,
     body: dict[str, Any],
     events: list[EventData] | tuple[EventData, ...] = (),
+    raised: Raised | None = None,
 ) -> bool:
     """Store the first answer to a scan id, with its events, in the caller's transaction; ``True`` when this
-    is the first answer (``False``: another request stored one first, and nothing was written)."""
+    is the first answer (``False``: another request stored one first, and nothing was written).
+
+    ``raised``: an exception for the supervisor's queue, written with the first answer only (its
+    ``event_id``, when unset, is the first event's)."""
     ids, types, data = encode_events(events)
+    extra: tuple = ()
+    if raised is not None:
+        extra = tuple(raised if raised.event_id is not None or not ids else raised._replace(event_id=ids[0]))
     return await conn.fetchval(
-        STORE_REPLY,
+        STORE_REPLY if raised is None else STORE_REPLY_RAISING,
         *StoreReply(
             scan=client_scan_id,
             action=action,
@@ -123,6 +133,7 @@ async def store(
             occurred=dt.datetime.now(dt.UTC),
             username=actor.label,
         ),
+        *extra,
     )
 
 
