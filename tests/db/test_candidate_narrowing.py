@@ -331,7 +331,9 @@ async def test_the_hold_and_block_functions_are_inlined_into_the_pick_reads(db):
         assert "on ix_holds_active" in p or "using ix_holds_active" in p, p
         assert "using uq_location_blocks_active" in p, p
     assert "using ix_stock_location_item on public.stock s" in plan, plan
-    assert "on ix_lots_item_expiry" in wave or "using ix_lots_item_expiry" in wave, wave
+    # the wave's lots are found by item: through either index that leads with it (expiry for FEFO, production
+    # date for recalls); on these small tables the planner's pick between the two is a toss-up
+    assert re.search(r"(on|using) ix_lots_item_(expiry|production)\b", wave), wave
     assert "using ix_stock_lot on public.stock s" in wave, wave
 
 
