@@ -30,6 +30,7 @@ from udipick.api.deps import (
 from udipick.api.epcis import epcis_events
 from udipick.api.erp import erp_inbound_router
 from udipick.api.events import events_router
+from udipick.api.kpis import kpis_router
 from udipick.api.labels import ROUTES as label_routes
 from udipick.api.metrics import metrics, time_gc_pauses, timing_middleware
 from udipick.api.openapi import PLUGINS as OPENAPI_PLUGINS
@@ -124,7 +125,7 @@ def create_app(settings: Settings, *, database_url: str) -> Litestar:
     routes += label_routes
     routes += [events_router, erp_stream, epcis_events, metrics]
     routes += receiving_routes
-    routes += [picking_router, packing_router, counts_router, replenishment_router]
+    routes += [picking_router, packing_router, counts_router, replenishment_router, kpis_router]
     if settings.pwa_dir and Path(settings.pwa_dir, "index.html").exists():
         routes.append(
             create_static_files_router(

@@ -293,6 +293,20 @@ class StockLedger(Base):
         CheckConstraint("(to_location_id IS NULL) = (to_status IS NULL)", name="to_status_with_location"),
         CheckConstraint("user_id IS NOT NULL OR api_key_id IS NOT NULL", name="has_actor"),
         Index("ix_stock_ledger_item_lot", "item_id", "lot_id"),
+        # the KPIs of a period (migration 0013): rows that change what a warehouse holds, by time
+        Index(
+            "ix_stock_ledger_one_sided",
+            "occurred_at",
+            postgresql_include=["movement", "quantity", "from_location_id", "to_location_id"],
+            postgresql_where=text("from_location_id IS NULL OR to_location_id IS NULL"),
+        ),
+        Index(
+            "ix_stock_ledger_ship_document",
+            "document_id",
+            postgresql_include=["item_id", "quantity", "occurred_at"],
+            postgresql_where=text("movement = 'ship'"),
+        ),
+        Index("ix_stock_ledger_occurred_at_brin", "occurred_at", postgresql_using="brin"),
     )
 
 
@@ -487,7 +501,10 @@ class OutboxEvent(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSONB)
     tx_id: Mapped[int] = mapped_column(BigInteger, server_default=text("(pg_current_xact_id()::text)::bigint"))
     position: Mapped[int | None] = mapped_column(BigInteger, unique=True)
-    __table_args__ = (Index("ix_outbox_unsequenced", "tx_id", "id", postgresql_where=text("position IS NULL")),)
+    __table_args__ = (
+        Index("ix_outbox_unsequenced", "tx_id", "id", postgresql_where=text("position IS NULL")),
+        Index("ix_outbox_events_occurred_at_brin", "occurred_at", postgresql_using="brin"),  # KPIs (0013)
+    )
 
 
 class ScanReply(Base):
@@ -501,3 +518,4 @@ class ScanReply(Base):
     status_code: Mapped[int] = mapped_column(Integer)
     body: Mapped[dict[str, Any]] = mapped_column(JSONB)
     created_at: Mapped[dt.datetime] = mapped_column(TS, server_default=func.now())
+    __table_args__ = (Index("ix_scan_replies_created_at_brin", "created_at", postgresql_using="brin"),)  # KPIs (0013)

@@ -98,6 +98,7 @@ class Pick(Base):
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint("packed >= 0 AND packed <= quantity", name="packed_within_quantity"),
         Index("ix_picks_document", "document_id"),
+        Index("ix_picks_picked_at_brin", "picked_at", postgresql_using="brin"),  # KPIs (migration 0013)
     )
 
 
