@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 import msgspec
 from litestar import Request, Router, get
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Schema
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 from litestar.response import Response
 
 from udipick.api.deps import Db, allow
@@ -55,13 +55,17 @@ async def kpi_report(
     request: Request,
     db: Db,
     first: Annotated[
-        str | None, Parameter(query="from", description="first day (UTC), YYYY-MM-DD; default: 29 days before `to`")
+        str | None, QueryParameter(name="from", description="first day (UTC), YYYY-MM-DD; default: 29 days before `to`")
     ] = None,
-    last: Annotated[str | None, Parameter(query="to", description="last day (UTC), YYYY-MM-DD; default: today")] = None,
-    warehouse: Annotated[str | None, Parameter(description="warehouse code; default: all warehouses")] = None,
+    last: Annotated[
+        str | None, QueryParameter(name="to", description="last day (UTC), YYYY-MM-DD; default: today")
+    ] = None,
+    warehouse: Annotated[str | None, QueryParameter(description="warehouse code; default: all warehouses")] = None,
     format: Literal["json", "csv"] | None = None,
 ) -> Response[KpiReport]:
-    report = await kpis.kpi_report(db, first=first, last=last, warehouse=warehouse, today=dt.datetime.now(dt.UTC).date())
+    report = await kpis.kpi_report(
+        db, first=first, last=last, warehouse=warehouse, today=dt.datetime.now(dt.UTC).date()
+    )
     if not _wants_csv(request, format):
         return Response(msgspec.json.encode(report), media_type=JSON)
     name = f"udipick-kpis-{report.first}-{report.last}.csv"

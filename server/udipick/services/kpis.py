@@ -261,9 +261,15 @@ async def kpi_report(
         last=period.last,
         warehouse=warehouse,
         figures=[
-            KpiFigure(f.kpi, f.name_zh, f.subject, f.value, f.unit, f.numerator, f.denominator) for f in figures
+            KpiFigure(f.kpi, f.name_zh, f.subject, _num(f.value), f.unit, _num(f.numerator), _num(f.denominator))
+            for f in figures
         ],
     )
+
+
+def _num(x: float | None) -> float | None:
+    """Every part a float, so JSON and CSV write ``1.0`` whether the count behind it was an int or not."""
+    return None if x is None else float(x)
 
 
 def csv_rows(report: KpiReport) -> list[list[Any]]:
