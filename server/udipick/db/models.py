@@ -503,7 +503,13 @@ class OutboxEvent(Base):
     position: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     __table_args__ = (
         Index("ix_outbox_unsequenced", "tx_id", "id", postgresql_where=text("position IS NULL")),
-        Index("ix_outbox_events_occurred_at_brin", "occurred_at", postgresql_using="brin"),  # KPIs (0013)
+        # the KPIs (migration 0013) read two event types by time
+        Index(
+            "ix_outbox_events_kpi",
+            "type",
+            "occurred_at",
+            postgresql_where=text("type IN ('wave.released.v1', 'pick.shorted.v1')"),
+        ),
     )
 
 

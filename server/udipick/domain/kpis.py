@@ -12,7 +12,7 @@ Pure: the period, the end-of-period stock and the events are passed in; nothing 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from udipick.domain.errors import InvalidPeriod
@@ -220,29 +220,22 @@ def short_pick_rate(*, shorted_tasks: int, tasks: int) -> Figure:
     return ratio(SHORT_PICK_RATE, shorted_tasks, tasks)
 
 
-def pick_accuracy(codes: Sequence[str | None]) -> list[Figure]:
-    """From every answered pick scan's outcome (``None``: accepted; else the refusal's problem code):
-    accepted ÷ all, then refused with each code ÷ all (subject: the code), codes in alphabetical order."""
-    total = len(codes)
-    by_code: dict[str, int] = {}
-    for c in codes:
-        if c is not None:
-            by_code[c] = by_code.get(c, 0) + 1
-    accepted = total - sum(by_code.values())
-    return [ratio(PICK_ACCURACY, accepted, total)] + [
-        ratio(PICK_REFUSAL_RATE, n, total, code) for code, n in sorted(by_code.items())
+def pick_accuracy(outcomes: Mapping[str | None, int]) -> list[Figure]:
+    """From the number of answered pick scans per outcome (``None``: accepted; else the refusal's problem
+    code): accepted ÷ all, then refused with each code ÷ all (subject: the code), codes in alphabetical order."""
+    total = sum(outcomes.values())
+    refused = sorted((code, n) for code, n in outcomes.items() if code is not None)
+    return [ratio(PICK_ACCURACY, outcomes.get(None, 0), total)] + [
+        ratio(PICK_REFUSAL_RATE, n, total, code) for code, n in refused
     ]
 
 
-def lines_per_hour(picks: Iterable[tuple[str, int, dt.datetime]]) -> list[Figure]:
-    """Per picker (subject: user name): pick tasks with a confirmed pick ÷ active hours, an active hour being
-    a clock hour (UTC) in which the picker confirmed at least one pick. Pickers in name order."""
-    tasks: dict[str, set[int]] = {}
-    hours: dict[str, set[dt.datetime]] = {}
-    for picker, task_id, at in picks:
-        tasks.setdefault(picker, set()).add(task_id)
-        hours.setdefault(picker, set()).add(at.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0))
-    return [ratio(LINES_PER_HOUR, len(tasks[p]), len(hours[p]), p) for p in sorted(tasks)]
+def lines_per_hour(pickers: Iterable[tuple[str, int, int]]) -> list[Figure]:
+    """Per picker (subject: user name), from (picker, lines, active hours): lines ÷ active hours, pickers in
+    name order. A line is a pick task with at least one confirmed pick by the picker in the period; an active
+    hour is a clock hour (UTC) in which the picker confirmed at least one pick (the counting is SQL's:
+    ``services.kpis``)."""
+    return [ratio(LINES_PER_HOUR, lines, hours, picker) for picker, lines, hours in sorted(pickers)]
 
 
 def recall_response_time(durations: Iterable[dt.timedelta]) -> Figure:

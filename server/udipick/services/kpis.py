@@ -158,21 +158,27 @@ SELECT (SELECT count(*) FROM worked) AS tasks,
        (SELECT count(*) FROM worked w WHERE w.task_id IN (SELECT task_id FROM shorted)) AS shorted
 """
 
-#: confirmed picks in the period: picker, task, when
-_PICKS = f"""
-WITH {_LOC}
-SELECT coalesce(u.username, 'user ' || p.picked_by::text, 'unknown') AS picker, p.task_id, p.picked_at
-  FROM picks p LEFT JOIN users u ON u.id = p.picked_by
- WHERE p.picked_at >= :start AND p.picked_at < :end AND p.from_location_id IN (SELECT id FROM loc)
+#: per picker: lines (pick tasks with a confirmed pick) and active hours (UTC clock hours with a confirmed pick)
+_PICKERS = f"""
+WITH {_LOC},
+p AS (
+  SELECT p.picked_by, p.task_id, date_trunc('hour', p.picked_at AT TIME ZONE 'UTC') AS hour FROM picks p
+   WHERE p.picked_at >= :start AND p.picked_at < :end AND p.from_location_id IN (SELECT id FROM loc)
+)
+SELECT coalesce(u.username, 'user ' || x.picked_by::text, 'unknown') AS picker, x.lines, x.hours
+  FROM (SELECT picked_by, count(DISTINCT task_id) AS lines, count(DISTINCT hour) AS hours FROM p GROUP BY 1) x
+  LEFT JOIN users u ON u.id = x.picked_by
 """
 
-#: every pick scan answered in the period: its refusal code, NULL when accepted (a 2xx answer)
+#: pick scans answered in the period per outcome: the refusal's code, NULL when accepted (a 2xx answer)
 _PICK_SCANS = f"""
 WITH {_LOC}
-SELECT CASE WHEN r.status_code BETWEEN 200 AND 299 THEN NULL ELSE coalesce(r.body->>'code', 'refused') END AS code
+SELECT CASE WHEN r.status_code BETWEEN 200 AND 299 THEN NULL ELSE coalesce(r.body->>'code', 'refused') END AS code,
+       count(*) AS scans
   FROM scan_replies r JOIN pick_tasks t ON t.id = split_part(r.action, ':', 2)::bigint
  WHERE r.action LIKE 'pick:%' AND r.created_at >= :start AND r.created_at < :end
    AND t.location_id IN (SELECT id FROM loc)
+ GROUP BY 1
 """
 
 #: counts done in the period: from the short pick's "count required" block to the count that cleared it
@@ -233,8 +239,8 @@ async def kpi_report(
         closing_units = sum(s.quantity for s in closing)
         waves = (await conn.execute(text(_WAVE_LINES), params)).one()
         shorts = (await conn.execute(text(_SHORT_PICKS), params)).one()
-        picks = [(r.picker, r.task_id, r.picked_at) for r in (await conn.execute(text(_PICKS), params)).all()]
-        scans = [r.code for r in (await conn.execute(text(_PICK_SCANS), params)).all()]
+        pickers = [(r.picker, int(r.lines), int(r.hours)) for r in (await conn.execute(text(_PICKERS), params)).all()]
+        scans = {r.code: int(r.scans) for r in (await conn.execute(text(_PICK_SCANS), params)).all()}
         counts = [r.took for r in (await conn.execute(text(_COUNTS), params)).all()]
         docked = [r.took for r in (await conn.execute(text(_DOCK_TO_STOCK), params)).all() if r.took is not None]
         shipments = await _shipments(conn, params)
@@ -250,7 +256,7 @@ async def kpi_report(
             opening=closing_units - int(flow.net_in), closing=closing_units, shipped=int(flow.shipped), days=period.days
         ),
         k.recall_response_time(recalls),
-        *k.lines_per_hour(picks),
+        *k.lines_per_hour(pickers),
         *k.pick_accuracy(scans),
         k.short_pick_rate(shorted_tasks=int(shorts.shorted), tasks=int(shorts.tasks)),
         k.mean_hours(k.DOCK_TO_STOCK_TIME, docked),
