@@ -252,43 +252,30 @@ async def script(db) -> None:
                 {"l": loc["K-S1"], "i": item[it], "c": created, "x": cleared},
             )
 
-        # dock to stock: plate C1 first scanned 08:00, put away 14:00 (6 h); C2 24 h; C3 put away after the end
-        receipt = await _one(
-            s,
-            "INSERT INTO receipts (location_id, created_by) VALUES (:l, :u) RETURNING id",
-            l=loc["K-DOCK"],
-            u=picker,
-        )
-        for plate, scans, done in (
-            ("KPI-C1", (ts("02-05", "08:00"), ts("02-05", "09:00")), ts("02-05", "14:00")),
-            ("KPI-C2", (ts("02-06", "10:00"),), ts("02-07", "10:00")),
-            ("KPI-C3", (ts("02-27"),), ts("03-03")),
+        # dock to stock: receipt R1 opened at the dock 02-05 08:00, its plate put away 14:00 (6 h); R2 opened
+        # 02-06 10:00, one plate put away a day later (24 h), one after the period's end
+        for opened, plates in (
+            (ts("02-05", "08:00"), (("KPI-C1", ts("02-05", "14:00")),)),
+            (ts("02-06", "10:00"), (("KPI-C2", ts("02-07", "10:00")), ("KPI-C3", ts("03-03")))),
         ):
-            container = await _one(s, "INSERT INTO containers (kind, code) VALUES ('lpn', :c) RETURNING id", c=plate)
-            for at in scans:
+            receipt = await _one(
+                s,
+                "INSERT INTO receipts (location_id, created_by, created_at) VALUES (:l, :u, :at) RETURNING id",
+                l=loc["K-DOCK"],
+                u=picker,
+                at=opened,
+            )
+            for plate, done in plates:
+                container = await _one(
+                    s, "INSERT INTO containers (kind, code) VALUES ('lpn', :c) RETURNING id", c=plate
+                )
                 await s.execute(
                     text(
-                        "INSERT INTO receipt_scans (receipt_id, client_scan_id, item_id, pack_level, lot_id, quantity,"
-                        " status, container_id, raw, user_id, scanned_at)"
-                        " VALUES (:r, :id, :i, 'each', :l, 1, 'available', :c, 'x', :u, CAST(:at AS timestamptz))"
+                        "INSERT INTO putaway_tasks (receipt_id, container_id, from_location_id, status, to_location_id,"
+                        " done_at) VALUES (:r, :c, :f, 'done', :t, :at)"
                     ),
-                    {
-                        "r": receipt,
-                        "id": uuid.uuid4(),
-                        "i": item["I1"],
-                        "l": lot["L1"],
-                        "c": container,
-                        "u": picker,
-                        "at": at,
-                    },
+                    {"r": receipt, "c": container, "f": loc["K-DOCK"], "t": loc["K-S1"], "at": done},
                 )
-            await s.execute(
-                text(
-                    "INSERT INTO putaway_tasks (receipt_id, container_id, from_location_id, status, to_location_id, done_at)"
-                    " VALUES (:r, :c, :f, 'done', :t, CAST(:at AS timestamptz))"
-                ),
-                {"r": receipt, "c": container, "f": loc["K-DOCK"], "t": loc["K-S1"], "at": done},
-            )
 
 
 def by_key(report: dict) -> dict[tuple[str, str | None], dict]:

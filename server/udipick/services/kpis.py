@@ -10,7 +10,7 @@ No figure is read from a counter a service keeps up to date (``outbound_lines.qu
   without adding up ten million rows;
 - ``stock_ledger`` (shipments, receipts, counts), ``picks`` (confirmed pick scans), ``scan_replies`` (every
   answered pick scan, accepted or refused), ``location_blocks`` (count requested and done), receiving's
-  ``receipt_scans`` and ``putaway_tasks``, the ``wave.released.v1`` and ``pick.shorted.v1`` events.
+  ``receipts`` and ``putaway_tasks``, the ``wave.released.v1`` and ``pick.shorted.v1`` events.
 
 All reads run in one REPEATABLE READ transaction, so every figure sees the same moment.
 """
@@ -188,11 +188,11 @@ SELECT b.cleared_at - b.created_at AS took FROM location_blocks b
  WHERE b.cleared_at >= :start AND b.cleared_at < :end AND b.location_id IN (SELECT id FROM loc)
 """
 
-#: licence plates put away in the period: from the plate's first receipt scan to its putaway
+#: licence plates put away in the period: from their receipt's opening at the dock to their putaway
 _DOCK_TO_STOCK = f"""
 WITH {_LOC}
-SELECT p.done_at - (SELECT min(rs.scanned_at) FROM receipt_scans rs WHERE rs.container_id = p.container_id) AS took
-  FROM putaway_tasks p
+SELECT p.done_at - r.created_at AS took
+  FROM putaway_tasks p JOIN receipts r ON r.id = p.receipt_id
  WHERE p.status = 'done' AND p.done_at >= :start AND p.done_at < :end AND p.to_location_id IN (SELECT id FROM loc)
 """
 
