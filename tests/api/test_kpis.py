@@ -338,8 +338,13 @@ async def test_all_warehouses_see_the_demo_stock_only_after_it_arrived(client, s
     # of February it was not there, so the figures of all warehouses are the KPI warehouse's
     r = await client.get("/api/v1/kpis", params={"from": "2026-02-01", "to": "2026-02-28"}, headers=supervisor)
     assert r.status_code == 200, r.text
-    f = by_key(r.json())[("inventory_availability", None)]
+    figures = by_key(r.json())
+    f = figures[("inventory_availability", None)]
     assert (f["numerator"], f["denominator"]) == (60, 140)
+    # nor had anything been picked or shipped there
+    for key in (("pick_accuracy", None), ("shipping_accuracy", None), ("turnover_days", None)):
+        f, expected = figures[key], EXPECTED[key]
+        assert (f["numerator"], f["denominator"]) == (pytest.approx(expected[1]), pytest.approx(expected[2])), key
 
 
 async def test_a_period_with_nothing_in_it_has_no_rates_rather_than_zero_or_full(client, supervisor):

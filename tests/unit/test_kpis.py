@@ -99,16 +99,10 @@ def test_turnover_days_is_average_stock_over_average_daily_shipments(opening, cl
     assert k.turnover_days(opening=opening, closing=closing, shipped=shipped, days=days).value == value
 
 
-def test_an_order_ships_accurately_only_with_every_item_as_ordered():
-    orders = [
-        ({1: 10, 2: 5}, {1: 10, 2: 5}),  # exact
-        ({1: 10}, {1: 9}),  # short
-        ({1: 10}, {1: 10, 3: 1}),  # an extra item
-        ({1: 4}, {1: 4}),
-    ]
-    f = k.shipping_accuracy(orders)
-    assert (f.numerator, f.denominator, f.value) == (2, 4, 0.5)
-    assert k.shipping_accuracy([]).value is None
+def test_shipping_accuracy_is_exact_orders_over_orders_shipped():
+    f = k.shipping_accuracy(exact=2, shipped=4)
+    assert (f.numerator, f.denominator, f.value, f.name_zh) == (2, 4, 0.5, "出货准确率")
+    assert k.shipping_accuracy(exact=0, shipped=0).value is None
 
 
 def test_pick_accuracy_and_refusals_by_reason_share_one_denominator():

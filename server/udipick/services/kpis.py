@@ -99,23 +99,33 @@ SELECT coalesce(sum(CASE WHEN g.to_location_id IS NOT NULL THEN g.quantity ELSE 
    AND coalesce(g.to_location_id, g.from_location_id) IN (SELECT id FROM loc)
 """
 
-#: every order with a shipment in the period: units ordered per item (its lines) and units shipped per item
-#: (all its ship rows up to the period's end)
+#: orders with a shipment in the period, and those shipped exactly as ordered: for every item, the units of its
+#: lines equal the units of all its ship rows up to the period's end (nothing missing, nothing extra)
 _SHIPMENTS = f"""
 WITH {_LOC},
 orders AS (
   SELECT DISTINCT g.document_id FROM stock_ledger g
    WHERE g.from_location_id IS NOT NULL AND g.to_location_id IS NULL AND g.movement = 'ship'
      AND g.occurred_at >= :start AND g.occurred_at < :end AND g.from_location_id IN (SELECT id FROM loc)
+),
+ordered AS (
+  SELECT o.document_id, ol.item_id, sum(ol.quantity) AS quantity
+    FROM orders o JOIN outbound_documents d ON d.erp_id = o.document_id JOIN outbound_lines ol ON ol.document_id = d.id
+   GROUP BY 1, 2
+),
+shipped AS (
+  SELECT g.document_id, g.item_id, sum(g.quantity) AS quantity
+    FROM stock_ledger g
+   WHERE g.movement = 'ship' AND g.document_id IN (SELECT document_id FROM orders) AND g.occurred_at < :end
+   GROUP BY 1, 2
+),
+judged AS (
+  SELECT coalesce(a.document_id, b.document_id) AS document_id,
+         bool_and(a.quantity IS NOT DISTINCT FROM b.quantity) AS exact
+    FROM ordered a FULL JOIN shipped b ON b.document_id = a.document_id AND b.item_id = a.item_id
+   GROUP BY 1
 )
-SELECT o.document_id, 'ordered' AS side, ol.item_id, sum(ol.quantity)::bigint AS quantity
-  FROM orders o JOIN outbound_documents d ON d.erp_id = o.document_id JOIN outbound_lines ol ON ol.document_id = d.id
- GROUP BY 1, 3
-UNION ALL
-SELECT g.document_id, 'shipped', g.item_id, sum(g.quantity)::bigint
-  FROM stock_ledger g
- WHERE g.movement = 'ship' AND g.document_id IN (SELECT document_id FROM orders) AND g.occurred_at < :end
- GROUP BY 1, 3
+SELECT count(*) AS shipped, count(*) FILTER (WHERE exact) AS exact FROM judged
 """
 
 #: waves released in the period: order lines they handled (a task made, or named short) and lines named short
@@ -170,16 +180,18 @@ SELECT coalesce(u.username, 'user ' || x.picked_by::text, 'unknown') AS picker, 
   LEFT JOIN users u ON u.id = x.picked_by
 """
 
-#: pick scans answered in the period per outcome: the refusal's code, NULL when accepted (a 2xx answer)
-_PICK_SCANS = f"""
-WITH {_LOC}
+#: pick scans answered in the period per outcome: the refusal's code, NULL when accepted (a 2xx answer); the
+#: answer names the task (``pick:<task id>``), whose location places it in a warehouse
+_PICK_SCANS = """
 SELECT CASE WHEN r.status_code BETWEEN 200 AND 299 THEN NULL ELSE coalesce(r.body->>'code', 'refused') END AS code,
        count(*) AS scans
-  FROM scan_replies r JOIN pick_tasks t ON t.id = split_part(r.action, ':', 2)::bigint
- WHERE r.action LIKE 'pick:%' AND r.created_at >= :start AND r.created_at < :end
-   AND t.location_id IN (SELECT id FROM loc)
+  FROM scan_replies r
+ WHERE r.action LIKE 'pick:%' AND r.created_at >= :start AND r.created_at < :end {warehouse}
  GROUP BY 1
 """
+_IN_WAREHOUSE = """
+   AND EXISTS (SELECT 1 FROM pick_tasks t JOIN locations l ON l.id = t.location_id
+                WHERE t.id = split_part(r.action, ':', 2)::bigint AND l.warehouse_id = :wh)"""
 
 #: counts done in the period: from the short pick's "count required" block to the count that cleared it
 _COUNTS = f"""
@@ -211,14 +223,6 @@ async def _stock_at(conn: AsyncConnection, wh: int | None, at: dt.datetime) -> l
     return [k.StockAt(r.status, int(r.quantity), r.expiry, r.held) for r in rows]
 
 
-async def _shipments(conn: AsyncConnection, params: dict[str, Any]) -> list[tuple[dict[int, int], dict[int, int]]]:
-    orders: dict[str, tuple[dict[int, int], dict[int, int]]] = {}
-    for r in (await conn.execute(text(_SHIPMENTS), params)).all():
-        ordered, shipped = orders.setdefault(r.document_id, ({}, {}))
-        (ordered if r.side == "ordered" else shipped)[r.item_id] = int(r.quantity)
-    return list(orders.values())
-
-
 async def _recall_durations(conn: AsyncConnection, params: dict[str, Any]) -> list[dt.timedelta]:
     """The hook for recall response time: udipick keeps no recalls yet, so there is nothing to measure.
     When recalls land, select here, for recalls whose response completed in the period, the span from the
@@ -240,16 +244,17 @@ async def kpi_report(
         waves = (await conn.execute(text(_WAVE_LINES), params)).one()
         shorts = (await conn.execute(text(_SHORT_PICKS), params)).one()
         pickers = [(r.picker, int(r.lines), int(r.hours)) for r in (await conn.execute(text(_PICKERS), params)).all()]
-        scans = {r.code: int(r.scans) for r in (await conn.execute(text(_PICK_SCANS), params)).all()}
+        scan_sql = _PICK_SCANS.format(warehouse=_IN_WAREHOUSE if wh is not None else "")
+        scans = {r.code: int(r.scans) for r in (await conn.execute(text(scan_sql), params)).all()}
         counts = [r.took for r in (await conn.execute(text(_COUNTS), params)).all()]
         docked = [r.took for r in (await conn.execute(text(_DOCK_TO_STOCK), params)).all() if r.took is not None]
-        shipments = await _shipments(conn, params)
+        shipments = (await conn.execute(text(_SHIPMENTS), params)).one()
         recalls = await _recall_durations(conn, params)
         await session.commit()
     end_day = period.last + dt.timedelta(days=1)
     figures = [
         k.inventory_availability(closing, end=end_day),
-        k.shipping_accuracy(shipments),
+        k.shipping_accuracy(exact=int(shipments.exact), shipped=int(shipments.shipped)),
         k.mean_hours(k.COUNT_DURATION, counts),
         k.stockout_rate(short_lines=int(waves.short_lines), lines=int(waves.lines)),
         k.turnover_days(
