@@ -108,21 +108,18 @@ orders AS (
    WHERE g.from_location_id IS NOT NULL AND g.to_location_id IS NULL AND g.movement = 'ship'
      AND g.occurred_at >= :start AND g.occurred_at < :end AND g.from_location_id IN (SELECT id FROM loc)
 ),
-ordered AS (
-  SELECT o.document_id, ol.item_id, sum(ol.quantity) AS quantity
+-- units ordered (+) and shipped (-) per order and item: an order is exact when every item nets to zero
+units AS (
+  SELECT o.document_id, ol.item_id, ol.quantity::bigint AS q
     FROM orders o JOIN outbound_documents d ON d.erp_id = o.document_id JOIN outbound_lines ol ON ol.document_id = d.id
-   GROUP BY 1, 2
-),
-shipped AS (
-  SELECT g.document_id, g.item_id, sum(g.quantity) AS quantity
+  UNION ALL
+  SELECT g.document_id, g.item_id, -g.quantity::bigint
     FROM stock_ledger g
    WHERE g.movement = 'ship' AND g.document_id IN (SELECT document_id FROM orders) AND g.occurred_at < :end
-   GROUP BY 1, 2
 ),
 judged AS (
-  SELECT coalesce(a.document_id, b.document_id) AS document_id,
-         bool_and(a.quantity IS NOT DISTINCT FROM b.quantity) AS exact
-    FROM ordered a FULL JOIN shipped b ON b.document_id = a.document_id AND b.item_id = a.item_id
+  SELECT document_id, bool_and(net = 0) AS exact
+    FROM (SELECT document_id, item_id, sum(q) AS net FROM units GROUP BY 1, 2) per_item
    GROUP BY 1
 )
 SELECT count(*) AS shipped, count(*) FILTER (WHERE exact) AS exact FROM judged
