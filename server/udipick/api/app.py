@@ -31,6 +31,7 @@ from udipick.api.epcis import epcis_events
 from udipick.api.erp import erp_inbound_router
 from udipick.api.events import events_router
 from udipick.api.exceptions import exceptions_router
+from udipick.api.kpis import kpis_router
 from udipick.api.labels import ROUTES as label_routes
 from udipick.api.live import live_floor
 from udipick.api.metrics import metrics, time_gc_pauses, timing_middleware
@@ -130,6 +131,7 @@ def create_app(settings: Settings, *, database_url: str) -> Litestar:
     routes += receiving_routes
     routes += [picking_router, packing_router, counts_router, replenishment_router, recalls_router, waves_router]
     routes += [exceptions_router, live_floor]
+    routes += [kpis_router]
     if settings.pwa_dir and Path(settings.pwa_dir, "index.html").exists():
         routes.append(
             create_static_files_router(

@@ -319,11 +319,25 @@ class StockLedger(Base):
         CheckConstraint("(to_location_id IS NULL) = (to_status IS NULL)", name="to_status_with_location"),
         CheckConstraint("user_id IS NOT NULL OR api_key_id IS NOT NULL", name="has_actor"),
         Index("ix_stock_ledger_item_lot", "item_id", "lot_id"),
-        # the trace (recalls, migration 0014): where a lot, a serial or a carton went
+        # the trace (recalls, migration 0012): where a lot, a serial or a carton went
         Index("ix_stock_ledger_ship_lot", "lot_id", postgresql_where=text("movement = 'ship'")),
         Index("ix_stock_ledger_serial", "serial_id", postgresql_where=text("serial_id IS NOT NULL")),
         Index("ix_stock_ledger_ship_container", "from_container_id", postgresql_where=text("movement = 'ship'")),
         Index("ix_stock_ledger_pack_container", "to_container_id", postgresql_where=text("movement = 'pack'")),
+        # the KPIs of a period (migration 0015): rows that change what a warehouse holds, by time
+        Index(
+            "ix_stock_ledger_one_sided",
+            "occurred_at",
+            postgresql_include=["movement", "quantity", "from_location_id", "to_location_id"],
+            postgresql_where=text("from_location_id IS NULL OR to_location_id IS NULL"),
+        ),
+        Index(
+            "ix_stock_ledger_ship_document",
+            "document_id",
+            postgresql_include=["item_id", "quantity", "occurred_at"],
+            postgresql_where=text("movement = 'ship'"),
+        ),
+        Index("ix_stock_ledger_occurred_at_brin", "occurred_at", postgresql_using="brin"),
     )
 
 
@@ -521,7 +535,16 @@ class OutboxEvent(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSONB)
     tx_id: Mapped[int] = mapped_column(BigInteger, server_default=text("(pg_current_xact_id()::text)::bigint"))
     position: Mapped[int | None] = mapped_column(BigInteger, unique=True)
-    __table_args__ = (Index("ix_outbox_unsequenced", "tx_id", "id", postgresql_where=text("position IS NULL")),)
+    __table_args__ = (
+        Index("ix_outbox_unsequenced", "tx_id", "id", postgresql_where=text("position IS NULL")),
+        # the KPIs (migration 0015) read two event types by time
+        Index(
+            "ix_outbox_events_kpi",
+            "type",
+            "occurred_at",
+            postgresql_where=text("type IN ('wave.released.v1', 'pick.shorted.v1')"),
+        ),
+    )
 
 
 class ScanReply(Base):
@@ -535,3 +558,4 @@ class ScanReply(Base):
     status_code: Mapped[int] = mapped_column(Integer)
     body: Mapped[dict[str, Any]] = mapped_column(JSONB)
     created_at: Mapped[dt.datetime] = mapped_column(TS, server_default=func.now())
+    __table_args__ = (Index("ix_scan_replies_created_at_brin", "created_at", postgresql_using="brin"),)  # KPIs (0013)

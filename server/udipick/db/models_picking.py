@@ -116,7 +116,7 @@ class Pick(Base):
         CheckConstraint("packed >= 0 AND packed <= quantity", name="packed_within_quantity"),
         CheckConstraint("put_back >= 0 AND packed + put_back <= quantity", name="put_back_within_quantity"),
         Index("ix_picks_document", "document_id"),
-        #: the picks of the last minutes (pickers' rates, live view): BRIN, as picks arrive in time order,
+        #: the picks of the last minutes (pickers' rates, live view, KPIs): BRIN, as picks arrive in time order,
         #: so the pick scan's insert pays next to nothing for it
         Index("ix_picks_picked_at", "picked_at", postgresql_using="brin"),
     )

@@ -82,7 +82,7 @@ class ReceiptScan(Base):
     __table_args__ = (
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint(_in("status", ("available", "quarantine")), name="status_known"),
-        # the backward trace (recalls, migration 0014): which receipts brought a lot or a serial in
+        # the backward trace (recalls, migration 0012): which receipts brought a lot or a serial in
         Index("ix_receipt_scans_lot_id", "lot_id"),
         Index("ix_receipt_scans_serial_id", "serial_id", postgresql_where=text("serial_id IS NOT NULL")),
     )

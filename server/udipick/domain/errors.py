@@ -53,6 +53,21 @@ class InvalidRecord(DomainError):
     title = "Invalid record"
 
 
+class InvalidPeriod(DomainError):
+    """A report period that cannot be read: a date not written YYYY-MM-DD, ``from`` after ``to``, a period
+    longer than udipick reports at once (context: ``pointer``, the parameter at fault)."""
+
+    code = "invalid-period"
+    title = "Invalid report period"
+
+
+class UnknownWarehouse(DomainError):
+    """A warehouse code udipick does not know, given as a report's filter (context: ``warehouse``)."""
+
+    code = "unknown-warehouse"
+    title = "Unknown warehouse"
+
+
 class JsonTooDeep(DomainError):
     """JSON that nests arrays and objects deeper than udipick reads (context: ``maxDepth``, and ``line``
     and ``pointer`` in a bulk load). Refused before decoding: the decoder recurses once per level."""

@@ -21,6 +21,8 @@ STATUS: dict[type[e.DomainError], int] = {
     e.UnreadableBarcode: 422,
     e.InvalidGtin: 422,
     e.InvalidRecord: 422,
+    e.InvalidPeriod: 400,
+    e.UnknownWarehouse: 400,
     e.JsonTooDeep: 400,
     e.LineTooLong: 413,
     e.BodyTooLarge: 413,
