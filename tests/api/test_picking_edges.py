@@ -231,3 +231,50 @@ async def test_an_hibc_labelled_unit_is_picked_by_its_hibc_code_and_lot(client, 
             )
         ).all()
     assert [tuple(r) for r in rows] == [("SC0042", 1)]
+
+
+async def test_a_short_pick_waits_for_its_items_lock_before_it_locks_its_task(client, demo_database_url):
+    """Cancels and replenishment take an item's lock, then its tasks' rows: a short pick must take them in the
+    same order, or a short pick racing a cancel of its task deadlocks (PostgreSQL aborts one of them)."""
+    import asyncio
+    import threading
+
+    import asyncpg
+
+    from tests.conftest import _dsn
+
+    await _release(client, ["SO-5002"])
+    picker = await login(client, "picker")
+    task = await task_for(client, picker, "SO-5002", "GLOVE-NIT-M")
+    locked = threading.Event()
+    seen: list[str] = []
+
+    async def cancel_like() -> None:
+        # on its own thread and loop: the test client blocks this test's loop while a request runs
+        other = await asyncpg.connect(_dsn(demo_database_url))
+        try:
+            async with other.transaction():
+                item = await other.fetchval("SELECT item_id FROM pick_tasks WHERE id = $1", task["taskId"])
+                await other.execute("SELECT pg_advisory_xact_lock(7301, $1)", item)  # as a cancel holds it
+                locked.set()
+                await asyncio.sleep(1)  # the short pick is now waiting for something
+                # the cancel's next step: the task's row. The short pick must not be holding it.
+                await other.execute("SET LOCAL lock_timeout = '1s'")
+                try:
+                    await other.fetchval("SELECT id FROM pick_tasks WHERE id = $1 FOR UPDATE", task["taskId"])
+                    seen.append("task row free")
+                except asyncpg.LockNotAvailableError:
+                    seen.append("task row held by the short pick")
+        finally:
+            await other.close()
+
+    holder = threading.Thread(target=lambda: asyncio.run(cancel_like()))
+    holder.start()
+    assert await asyncio.to_thread(locked.wait, 10)
+    r = await client.post(
+        f"/api/v1/picking/tasks/{task['taskId']}/short", json={"clientScanId": str(uuid.uuid4())}, headers=picker
+    )
+    await asyncio.to_thread(holder.join, 10)
+    assert seen == ["task row free"]
+    # the other order deadlocks here: PostgreSQL aborts one side, and the short pick answered 503 busy
+    assert r.status_code == 200, r.text

@@ -253,6 +253,35 @@ def test_the_epcis_mapping_names_only_cbv_vocabulary():
     )
 
 
+
+def test_a_put_back_is_a_storing_event_at_the_shelf_the_units_went_back_to():
+    event = epcis.epcis_event(
+        {
+            "position": 9,
+            "eventId": "e",
+            "type": "put-back.confirmed.v1",
+            "occurredAt": "2026-01-02T03:04:05Z",
+            "data": {
+                "putBackId": 1,
+                "order": "SO-1",
+                "gtin": "00614141010012",
+                "item": "SYR-10",
+                "lot": "L1",
+                "serial": None,
+                "quantity": 3,
+                "fromLocation": "STAGE-1",
+                "tote": None,
+                "toLocation": "A-01-01",
+            },
+        },
+        site=SiteIds.parse("0614141000005", "0614141"),
+    )
+    assert event is not None
+    assert (event["bizStep"], event["disposition"]) == ("storing", "sellable_accessible")
+    assert event["bizLocation"] == {"id": "urn:epc:id:sgln:0614141.00000.A-01-01"}
+    assert event["quantityList"] == [{"epcClass": event["quantityList"][0]["epcClass"], "quantity": 3}]
+    assert event["quantityList"][0]["epcClass"].endswith("/01/00614141010012/10/L1")
+
 def _verdicts(exposition: str) -> dict[tuple[str, str], int]:
     out = {}
     for line in exposition.splitlines():

@@ -1150,11 +1150,13 @@ async def report_short(
     the item until counted, and re-allocate the rest FEFO (or backorder it)."""
 
     async def decide_and_write(session: AsyncSession) -> ShortReported:
+        # the item's lock first, then the task's, in the order every other writer takes them (a cancel, a
+        # replenishment): the other way round, a short pick racing a cancel of its task could deadlock
+        await lock_items(session, [(await _load_task(session, task_id, lock=False)).item_id])
         task = await _load_task(session, task_id, lock=True)
         if task.status != "open":
             raise e.TaskNotOpen(f"task {task_id} is {task.status}", taskId=task_id, status=task.status)
         remaining = task.quantity - task.picked  # scan what is there first; the rest is short
-        await lock_items(session, [task.item_id])
         await session.execute(
             text("UPDATE stock SET reserved = reserved - :q WHERE id = :id"), {"q": remaining, "id": task.stock_id}
         )
