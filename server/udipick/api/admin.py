@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Response, Router, get, post
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 from litestar.response import Stream
 
 from udipick.api.deps import CurrentActor, Db, allow
@@ -80,8 +80,8 @@ class AuditLine(msgspec.Struct, rename="camel"):
 )
 async def export_audit(
     db: Db,
-    since: Annotated[dt.datetime, Parameter(query="from", description="first instant (inclusive), ISO 8601")],
-    until: Annotated[dt.datetime, Parameter(query="to", description="last instant (exclusive), ISO 8601")],
+    since: Annotated[dt.datetime, QueryParameter(name="from", description="first instant (inclusive), ISO 8601")],
+    until: Annotated[dt.datetime, QueryParameter(name="to", description="last instant (exclusive), ISO 8601")],
 ) -> Response[AuditLine]:
     """Streams audit records and ledger movements that occurred in ``[from, to)``, sealed first."""
     for name, value in (("from", since), ("to", until)):
