@@ -154,6 +154,20 @@ async def erp_item_changed(client, demo_db):
     return Expect("erp.item.updated", "admin", "admin-pc", target="item:TEST-ITEM-1")
 
 
+async def erp_location_changed(client, demo_db):
+    admin = await login(client, "admin", device="admin-pc")
+    loc = {"code": "Z-09-01", "version": 1, "zone": "Z", "type": "pick", "pickSequence": 9}
+    assert (await client.post("/api/v1/erp/locations", json=loc, headers=admin)).status_code == 201
+    r = await client.post("/api/v1/erp/locations", json={**loc, "version": 2, "zone": "Y"}, headers=admin)
+    assert r.status_code == 200, r.text
+    return Expect("erp.location.updated", "admin", "admin-pc", target=f"location:{r.json()['key']}")
+
+
+async def user_added(client, demo_db):
+    await identity.add_user(demo_db, "newcomer", "Correct-Horse-Battery-9", ["picker"], display_name="New Comer")
+    return Expect("user.added", "cli", None, target="user:newcomer")
+
+
 async def user_deactivated(client, demo_db):
     admin = await login(client, "admin", device="admin-pc")
     assert (await client.post("/api/v1/admin/users/picker/deactivate", headers=admin)).status_code == 200
@@ -182,6 +196,8 @@ CASES: list[Case] = [
     hold_released,
     override_approved,
     erp_item_changed,
+    erp_location_changed,
+    user_added,
     user_deactivated,
     api_key_added,
     api_key_revoked,
@@ -216,7 +232,10 @@ async def _leaves_its_record(case: Case, client, demo_db) -> None:
     got = rows[0]
     assert got.occurred_at is not None
     if expect.action.startswith("erp."):
-        assert (got.before["name"], got.after["name"]) == ("Test catheter", "Renamed")
+        changed = "name" if expect.action == "erp.item.updated" else "zone"
+        assert (got.before[changed], got.after[changed]) == (
+            ("Test catheter", "Renamed") if changed == "name" else ("Z", "Y")
+        )
         assert (got.before["erp_version"], got.after["erp_version"]) == (1, 2)
         got_fields = (got.action, got.username, got.device_id, got.outcome, got.target)
         assert got_fields == (expect.action, expect.username, expect.device_id, expect.outcome, expect.target)

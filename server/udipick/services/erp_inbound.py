@@ -616,7 +616,7 @@ async def upsert_locations(
     for line, rec in records:
         try:
             async with db.begin() as session:
-                result = await _upsert_location(session, rec, barcode_prefix)
+                result = await _upsert_location(session, rec, barcode_prefix, actor)
             tally.add(result, line)
         except DomainError as exc:
             tally.refusals.append(Refusal(line, exc))
@@ -627,7 +627,7 @@ async def upsert_locations(
     return tally
 
 
-async def _upsert_location(session: AsyncSession, rec: LocationIn, barcode_prefix: str) -> UpsertResult:
+async def _upsert_location(session: AsyncSession, rec: LocationIn, barcode_prefix: str, actor: Actor) -> UpsertResult:
     wid = await _warehouse_id(session, rec.warehouse, create=True)
     key = f"{rec.warehouse}/{rec.code}"
     current = (
@@ -655,7 +655,22 @@ async def _upsert_location(session: AsyncSession, rec: LocationIn, barcode_prefi
         index_elements=["warehouse_id", "code"],
         set_={**{k: stmt.excluded[k] for k in values}, "updated_at": func.now()},
     ).returning(Location.id)
+    before = (
+        await session.scalar(text("SELECT to_jsonb(l) FROM locations l WHERE id = :id"), {"id": current.id})
+        if current
+        else None
+    )
     lid = await session.scalar(stmt)
+    after = await session.scalar(text("SELECT to_jsonb(l) FROM locations l WHERE id = :id"), {"id": lid})
+    await audit(
+        session,
+        actor,
+        "erp.location.updated" if current else "erp.location.created",
+        "ok",
+        target=f"location:{key}",
+        before=before,
+        after=after,
+    )
     return UpsertResult(key, "updated" if current else "created", int(lid))
 
 

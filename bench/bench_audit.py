@@ -1,0 +1,103 @@
+"""Audit chain: seal and verify speed (issue 18's target: ``audit verify`` at >= 200,000 records/s).
+
+    .venv/bin/python bench/bench_audit.py [--records 2000000]
+
+On a fresh database: seeds N audit records in one SQL statement (varied actions, targets, reasons and
+before/after JSON), seals them into the hash chain (``udipick_seal_audit``, as the server's background
+sealer does), then times ``udipick audit verify`` run as the CLI (a subprocess, start-up included) and
+the verification alone in process. Prints records/s for each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import time
+
+import asyncpg
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _server import fresh_database, machine  # noqa: E402
+
+SEED = """
+INSERT INTO audit_log (occurred_at, username, device_id, action, target, outcome, reason, detail, before, after)
+SELECT timestamptz '2026-01-01 00:00:00+00' + g * interval '15 ms', 'user' || (g % 40), 'hh-' || (g % 64),
+       (ARRAY['hold.placed', 'login', 'signature', 'erp.item.updated', 'print.retry'])[1 + g % 5],
+       'lot:ITEM-' || (g % 5000) || '/L' || (g % 97), CASE WHEN g % 50 = 0 THEN 'failed' ELSE 'ok' END,
+       CASE WHEN g % 3 = 0 THEN 'customer complaint ' || g END,
+       jsonb_build_object('scope', 'lot', 'n', g),
+       CASE WHEN g % 4 = 0 THEN jsonb_build_object('lotStatus', 'quarantine', 'version', g) END,
+       CASE WHEN g % 4 = 0 THEN jsonb_build_object('lotStatus', 'released', 'version', g + 1) END
+  FROM generate_series(1, $1::int) AS g
+"""
+
+
+async def seed_and_seal(url: str, n: int) -> tuple[float, float]:
+    conn = await asyncpg.connect(url)
+    try:
+        t0 = time.perf_counter()
+        await conn.execute(SEED, n)
+        await conn.execute("VACUUM ANALYZE audit_log")
+        seeded = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        while True:
+            sealed = await conn.fetchval("SELECT sealed FROM udipick_seal_audit(batch => 100000)")
+            if sealed < 100000:
+                break
+        await conn.execute("VACUUM ANALYZE audit_chain")
+        return seeded, time.perf_counter() - t0
+    finally:
+        await conn.close()
+
+
+async def verify_in_process(url: str):
+    from udipick.db.engine import make_engine, make_sessionmaker
+    from udipick.services import audit
+
+    engine = make_engine(url, pool_size=2)
+    try:
+        return await audit.verify(make_sessionmaker(engine), seal_first=False)
+    finally:
+        await engine.dispose()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--records", type=int, default=2_000_000)
+    args = ap.parse_args()
+    from udipick.db.migrate import upgrade
+
+    print(f"machine : {machine()}")
+    with fresh_database() as url:
+        upgrade(url)
+        seeded, sealing = asyncio.run(seed_and_seal(url, args.records))
+        n = args.records
+        print(f"seed    : {n:,} audit records in {seeded:.1f} s")
+        print(f"seal    : {n:,} links in {sealing:.1f} s = {n / sealing:,.0f} records/s (background sealer, one chain)")
+        t0 = time.perf_counter()
+        out = subprocess.run(
+            [sys.executable, "-m", "udipick.cli", "audit", "verify"],
+            env={**os.environ, "DATABASE_URL": url},
+            capture_output=True,
+            text=True,
+        )
+        cli = time.perf_counter() - t0
+        if out.returncode != 0:
+            raise SystemExit(f"audit verify failed: {out.stdout}{out.stderr}")
+        print(
+            f"cli     : udipick audit verify, {n:,} records in {cli:.2f} s = {n / cli:,.0f} records/s (start-up included)"
+        )
+        print("          " + out.stdout.strip().replace("\n", "\n          "))
+        result = asyncio.run(verify_in_process(url))
+        assert result.ok and result.records == n, result
+        print(
+            f"verify  : in process, {n:,} records in {result.seconds:.2f} s = {n / result.seconds:,.0f} records/s"
+            " (target >= 200,000/s)"
+        )
+
+
+if __name__ == "__main__":
+    main()
