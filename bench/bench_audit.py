@@ -68,11 +68,12 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--records", type=int, default=2_000_000)
     args = ap.parse_args()
-    from udipick.db.migrate import upgrade
+    from udipick.config import normalize_database_url
 
     print(f"machine : {machine()}")
     with fresh_database() as url:
-        upgrade(url)
+        env = {**os.environ, "DATABASE_URL": url}
+        subprocess.run([sys.executable, "-m", "udipick.cli", "db", "upgrade"], env=env, check=True, capture_output=True)
         seeded, sealing = asyncio.run(seed_and_seal(url, args.records))
         n = args.records
         print(f"seed    : {n:,} audit records in {seeded:.1f} s")
@@ -80,7 +81,7 @@ def main() -> None:
         t0 = time.perf_counter()
         out = subprocess.run(
             [sys.executable, "-m", "udipick.cli", "audit", "verify"],
-            env={**os.environ, "DATABASE_URL": url},
+            env=env,
             capture_output=True,
             text=True,
         )
@@ -91,7 +92,7 @@ def main() -> None:
             f"cli     : udipick audit verify, {n:,} records in {cli:.2f} s = {n / cli:,.0f} records/s (start-up included)"
         )
         print("          " + out.stdout.strip().replace("\n", "\n          "))
-        result = asyncio.run(verify_in_process(url))
+        result = asyncio.run(verify_in_process(normalize_database_url(url)))
         assert result.ok and result.records == n, result
         print(
             f"verify  : in process, {n:,} records in {result.seconds:.2f} s = {n / result.seconds:,.0f} records/s"

@@ -190,6 +190,46 @@ async def test_the_documented_encoding_is_what_postgresql_prints(db, value):
     assert jsonb_text(json.loads(json.dumps(value), parse_float=Decimal)) == printed
 
 
+AUDIT_ARRAY = """jsonb_build_array('audit', a.id,
+    to_char(a.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), a.user_id, a.username, a.api_key_id,
+    a.device_id, a.action, a.target, a.outcome, a.reason, a.detail, a.before, a.after, a.signer_name,
+    a.signature_meaning)::text"""
+LEDGER_ARRAY = """jsonb_build_array('ledger', l.id,
+    to_char(l.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), l.movement, l.item_id, l.lot_id,
+    l.serial_id, l.quantity, l.from_location_id, l.from_container_id, l.from_status, l.to_location_id,
+    l.to_container_id, l.to_status, l.user_id, l.api_key_id, l.device_id, l.reason, l.document_type, l.document_id,
+    l.event_id)::text"""
+
+
+async def test_the_record_functions_print_exactly_the_jsonb_array_of_the_record(demo_db):
+    """``udipick_audit_record`` / ``udipick_ledger_record`` concatenate for speed; the text must be the
+    jsonb array's, which docs/audit.md specifies."""
+    async with demo_db.begin() as s:
+        await write_audit(
+            s,
+            ACTOR,
+            'test."quoted"',
+            "ok",
+            target="tab\there ü 中 \x01 back\\slash",
+            reason=None,
+            detail={"b": 1, "aa": [1.5, None, True], "ü": {"z": "y"}},
+            before={},
+        )
+    async with demo_db() as s:
+        differ = await s.scalar(
+            text(f"SELECT count(*) FROM audit_log a WHERE udipick_audit_record(a) <> {AUDIT_ARRAY}")
+        )
+        ledger_differ = await s.scalar(
+            text(f"SELECT count(*) FROM stock_ledger l WHERE udipick_ledger_record(l) <> {LEDGER_ARRAY}")
+        )
+        counted = (
+            await s.scalar(text("SELECT count(*) FROM audit_log")),
+            await s.scalar(text("SELECT count(*) FROM stock_ledger")),
+        )
+    assert (differ, ledger_differ) == (0, 0)
+    assert all(counted)
+
+
 async def test_an_auditor_recomputes_the_exported_chain_without_the_database(client, demo_db):
     from tests.conftest import login
 

@@ -46,8 +46,8 @@ SQL_FILES = {
     "udipick_scan_reply.sql": "644595fc4c1050dfc6c388f0262bc382cf1d7ddadadfe66ff3b72f9ec29a9a05",
     "udipick_store_reply.sql": "2da35ff9cd83a19cc6fbc2916010274a1edf888416d1b965f227beb2b72be66d",
     "udipick_pick_accept.sql": "2d10c5be33b0c761c0642142dfb5e5d3de02742da2141c6c79977767a9e8cf57",
-    "udipick_audit_record.sql": "516919f11f9bb32cf099c56443e92154e5af1888c95fa8f4a19895752c96e594",
-    "udipick_ledger_record.sql": "91c8df8858dc80c183f482b33be91564a05bdf564f224501de24f1c5f8493e51",
+    "udipick_audit_record.sql": "0e70e723b783f5c8c66b4a54194f030032008ccfaca71ee15f87ae2e8eea3d85",
+    "udipick_ledger_record.sql": "91ea355463da7bfc44c88dae16902289ddca89058b6e9a19150aeae0d0036cdb",
     "udipick_seal_audit.sql": "9f59fa8da737d39e16a7015a5e6e0f80922cced174d43f6d530ed299c8756244",
 }
 
