@@ -216,11 +216,9 @@ async def test_the_record_functions_print_exactly_the_jsonb_array_of_the_record(
             before={},
         )
     async with demo_db() as s:
-        differ = await s.scalar(
-            text(f"SELECT count(*) FROM audit_log a WHERE udipick_audit_record(a) <> {AUDIT_ARRAY}")
-        )
+        differ = await s.scalar(text(f"SELECT count(*) FROM audit_log a WHERE {audit.AUDIT_RECORD} <> {AUDIT_ARRAY}"))
         ledger_differ = await s.scalar(
-            text(f"SELECT count(*) FROM stock_ledger l WHERE udipick_ledger_record(l) <> {LEDGER_ARRAY}")
+            text(f"SELECT count(*) FROM stock_ledger l WHERE {audit.LEDGER_RECORD} <> {LEDGER_ARRAY}")
         )
         counted = (
             await s.scalar(text("SELECT count(*) FROM audit_log")),

@@ -31,6 +31,25 @@ VERIFY_CHUNK = 250_000
 VERIFY_PARALLEL = 2
 SOURCES = {0: "audit_log", 1: "stock_ledger"}
 
+_AUDIT_COLUMNS = (
+    "id", "occurred_at", "user_id", "username", "api_key_id", "device_id", "action", "target", "outcome", "reason",
+    "detail", "before", "after", "signer_name", "signature_meaning",
+)  # fmt: skip
+_LEDGER_COLUMNS = (
+    "id", "occurred_at", "movement", "item_id", "lot_id", "serial_id", "quantity", "from_location_id",
+    "from_container_id", "from_status", "to_location_id", "to_container_id", "to_status", "user_id", "api_key_id",
+    "device_id", "reason", "document_type", "document_id", "event_id",
+)  # fmt: skip
+
+
+def _named(function: str, alias: str, columns: tuple[str, ...]) -> str:
+    return f"{function}(" + ", ".join(f"p_{c} => {alias}.{c}" for c in columns) + ")"
+
+
+#: the canonical text of the row ``a`` of audit_log / ``l`` of stock_ledger (``db/sql/udipick_*_record.sql``)
+AUDIT_RECORD = _named("udipick_audit_record", "a", _AUDIT_COLUMNS)
+LEDGER_RECORD = _named("udipick_ledger_record", "l", _LEDGER_COLUMNS)
+
 
 class BrokenLink(msgspec.Struct, rename="camel"):
     """The first link that does not follow: its place in the chain, the record it seals, and why."""
@@ -97,17 +116,17 @@ async def sealer_in_background(db: async_sessionmaker, every_seconds: float = 1.
 #: prev_hash is not the hash of link seq - 1 (missing included). No window, no order: each link is
 #: checked on its own (hash joins per source, a merge join for the link before), so chunks are
 #: independent and run side by side on separate connections.
-_FIRST_BAD = """
+_FIRST_BAD = f"""
 SELECT min(seq) FROM (
   SELECT c.seq FROM audit_chain c LEFT JOIN audit_log a ON a.id = c.source_id
    WHERE c.source = 0 AND c.seq > :after AND c.seq <= :upto
      AND (a.id IS NULL
-          OR sha256(c.prev_hash || convert_to(c.seq::text || E'\\n' || udipick_audit_record(a), 'UTF8')) <> c.hash)
+          OR sha256(c.prev_hash || convert_to(c.seq::text || E'\\n' || {AUDIT_RECORD}, 'UTF8')) <> c.hash)
   UNION ALL
   SELECT c.seq FROM audit_chain c LEFT JOIN stock_ledger l ON l.id = c.source_id
    WHERE c.source = 1 AND c.seq > :after AND c.seq <= :upto
      AND (l.id IS NULL
-          OR sha256(c.prev_hash || convert_to(c.seq::text || E'\\n' || udipick_ledger_record(l), 'UTF8')) <> c.hash)
+          OR sha256(c.prev_hash || convert_to(c.seq::text || E'\\n' || {LEDGER_RECORD}, 'UTF8')) <> c.hash)
   UNION ALL
   SELECT c.seq FROM audit_chain c LEFT JOIN audit_chain p ON p.seq = c.seq - 1
    WHERE c.seq > :after AND c.seq <= :upto
@@ -116,10 +135,10 @@ SELECT min(seq) FROM (
 """
 
 #: One link, to say what is wrong with it.
-_LINK = """
+_LINK = f"""
 SELECT c.seq, c.source, c.source_id, c.prev_hash, c.hash, p.hash AS before_hash,
-       CASE c.source WHEN 0 THEN (SELECT udipick_audit_record(a) FROM audit_log a WHERE a.id = c.source_id)
-                     ELSE (SELECT udipick_ledger_record(l) FROM stock_ledger l WHERE l.id = c.source_id) END AS body
+       CASE c.source WHEN 0 THEN (SELECT {AUDIT_RECORD} FROM audit_log a WHERE a.id = c.source_id)
+                     ELSE (SELECT {LEDGER_RECORD} FROM stock_ledger l WHERE l.id = c.source_id) END AS body
   FROM audit_chain c LEFT JOIN audit_chain p ON p.seq = c.seq - 1
  WHERE c.seq = :seq
 """
@@ -226,9 +245,9 @@ async def verify(db: async_sessionmaker, *, seal_first: bool = True, parallel: i
     )
 
 
-_EXPORT = """
+_EXPORT = f"""
 SELECT c.seq, c.prev_hash, c.hash, c.source,
-       CASE c.source WHEN 0 THEN udipick_audit_record(a) ELSE udipick_ledger_record(l) END AS body
+       CASE c.source WHEN 0 THEN {AUDIT_RECORD} ELSE {LEDGER_RECORD} END AS body
   FROM audit_chain c
   LEFT JOIN audit_log a ON c.source = 0 AND a.id = c.source_id
   LEFT JOIN stock_ledger l ON c.source = 1 AND l.id = c.source_id

@@ -42,10 +42,43 @@ BEGIN
   sealed := 0;
   FOR r IN
     SELECT * FROM (
-      (SELECT a.tx_id, 0::smallint AS source, a.id, udipick_audit_record(a) AS body FROM audit_log a
+      (SELECT a.tx_id, 0::smallint AS source, a.id, udipick_audit_record(p_id => a.id,
+               p_occurred_at => a.occurred_at,
+               p_user_id => a.user_id,
+               p_username => a.username,
+               p_api_key_id => a.api_key_id,
+               p_device_id => a.device_id,
+               p_action => a.action,
+               p_target => a.target,
+               p_outcome => a.outcome,
+               p_reason => a.reason,
+               p_detail => a.detail,
+               p_before => a.before,
+               p_after => a.after,
+               p_signer_name => a.signer_name,
+               p_signature_meaning => a.signature_meaning) AS body FROM audit_log a
         WHERE (a.tx_id, a.id) > (c_tx, a_after) AND a.tx_id < horizon ORDER BY a.tx_id, a.id LIMIT batch)
       UNION ALL
-      (SELECT l.tx_id, 1::smallint, l.id, udipick_ledger_record(l) FROM stock_ledger l
+      (SELECT l.tx_id, 1::smallint, l.id, udipick_ledger_record(p_id => l.id,
+               p_occurred_at => l.occurred_at,
+               p_movement => l.movement,
+               p_item_id => l.item_id,
+               p_lot_id => l.lot_id,
+               p_serial_id => l.serial_id,
+               p_quantity => l.quantity,
+               p_from_location_id => l.from_location_id,
+               p_from_container_id => l.from_container_id,
+               p_from_status => l.from_status,
+               p_to_location_id => l.to_location_id,
+               p_to_container_id => l.to_container_id,
+               p_to_status => l.to_status,
+               p_user_id => l.user_id,
+               p_api_key_id => l.api_key_id,
+               p_device_id => l.device_id,
+               p_reason => l.reason,
+               p_document_type => l.document_type,
+               p_document_id => l.document_id,
+               p_event_id => l.event_id) FROM stock_ledger l
         WHERE (l.tx_id, l.id) > (c_tx, l_after) AND l.tx_id < horizon ORDER BY l.tx_id, l.id LIMIT batch)
     ) u ORDER BY u.tx_id, u.source, u.id LIMIT batch
   LOOP

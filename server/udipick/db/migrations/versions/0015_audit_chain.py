@@ -46,9 +46,9 @@ SQL_FILES = {
     "udipick_scan_reply.sql": "644595fc4c1050dfc6c388f0262bc382cf1d7ddadadfe66ff3b72f9ec29a9a05",
     "udipick_store_reply.sql": "2da35ff9cd83a19cc6fbc2916010274a1edf888416d1b965f227beb2b72be66d",
     "udipick_pick_accept.sql": "2d10c5be33b0c761c0642142dfb5e5d3de02742da2141c6c79977767a9e8cf57",
-    "udipick_audit_record.sql": "0e70e723b783f5c8c66b4a54194f030032008ccfaca71ee15f87ae2e8eea3d85",
-    "udipick_ledger_record.sql": "91ea355463da7bfc44c88dae16902289ddca89058b6e9a19150aeae0d0036cdb",
-    "udipick_seal_audit.sql": "9f59fa8da737d39e16a7015a5e6e0f80922cced174d43f6d530ed299c8756244",
+    "udipick_audit_record.sql": "c47a2bf03f9e116c9b8780b657b3314f6e57d10570aa2e8d826f85905ace4430",
+    "udipick_ledger_record.sql": "ad25f23152d9c67b3c0a54cb56e72625c9833366885d506dffe6390af641aa66",
+    "udipick_seal_audit.sql": "3ec55dfddd19a4b3fea7e9dc2a3707c44f9e3045f7be4d6724ce33607a870527",
 }
 
 _TX_ID = sa.text("(pg_current_xact_id()::text)::bigint")
@@ -95,8 +95,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute("DROP FUNCTION udipick_seal_audit(integer)")
-    op.execute("DROP FUNCTION udipick_ledger_record(stock_ledger)")
-    op.execute("DROP FUNCTION udipick_audit_record(audit_log)")
+    op.execute("DROP FUNCTION udipick_ledger_record")
+    op.execute("DROP FUNCTION udipick_audit_record")
     op.execute("DROP TRIGGER audit_chain_append_only ON audit_chain")
     op.drop_table("audit_chain")
     op.drop_index(op.f("ix_stock_ledger_tx_id_id"), table_name="stock_ledger")
