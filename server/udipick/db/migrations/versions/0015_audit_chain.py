@@ -46,8 +46,8 @@ SQL_FILES = {
     "udipick_scan_reply.sql": "644595fc4c1050dfc6c388f0262bc382cf1d7ddadadfe66ff3b72f9ec29a9a05",
     "udipick_store_reply.sql": "2da35ff9cd83a19cc6fbc2916010274a1edf888416d1b965f227beb2b72be66d",
     "udipick_pick_accept.sql": "2d10c5be33b0c761c0642142dfb5e5d3de02742da2141c6c79977767a9e8cf57",
-    "udipick_audit_record.sql": "c47a2bf03f9e116c9b8780b657b3314f6e57d10570aa2e8d826f85905ace4430",
-    "udipick_ledger_record.sql": "ad25f23152d9c67b3c0a54cb56e72625c9833366885d506dffe6390af641aa66",
+    "udipick_audit_record.sql": "bfa47aaa5c663902c280032830bb77a2614b1b71ff0219735779dbdcd109aad9",
+    "udipick_ledger_record.sql": "961f4dfdbd981fef36f527607327f64a053a2254ce226dc8114ea8991596ac00",
     "udipick_seal_audit.sql": "3ec55dfddd19a4b3fea7e9dc2a3707c44f9e3045f7be4d6724ce33607a870527",
 }
 
