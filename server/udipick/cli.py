@@ -69,6 +69,13 @@ def _parser() -> argparse.ArgumentParser:
 
     add_relay_arguments(relay)
 
+    audit = sub.add_parser("audit", help="the audit trail (docs/audit.md)")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    audit_sub.add_parser(
+        "verify",
+        help="seal what is final, recompute the hash chain and name the first broken record (exit 1 on a break)",
+    )
+
     demo = sub.add_parser("demo", help="demo data")
     demo.add_argument("action", choices=["load"])
     return p
@@ -121,6 +128,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             return _users(url, args)
         if args.command == "api-keys":
             return _api_keys(url, args)
+        if args.command == "audit":
+            return _audit_verify(url)
         if settings.log_json and args.command in ("serve", "relay"):
             from udipick.api.metrics import configure_json_logging
 
@@ -149,6 +158,26 @@ async def _with_db(url: str, fn):
         return await fn(make_sessionmaker(engine))
     finally:
         await engine.dispose()
+
+
+def _audit_verify(url: str) -> int:
+    from udipick.services import audit
+
+    result = asyncio.run(_with_db(url, audit.verify))
+    rate = f"{result.records / result.seconds:,.0f} records/s" if result.seconds > 0 else ""
+    if result.broken is None:
+        print(f"audit chain OK: {result.records:,} records verified in {result.seconds:.2f} s ({rate})")
+        print(f"head hash: {result.head_hash or '(empty chain)'}")
+        if result.unsealed:
+            print(
+                f"{result.unsealed:,} newer record(s) not sealed yet (a transaction older than them is still running)"
+            )
+        return 0
+    b = result.broken
+    record = f"{b.source} id {b.record_id}" if b.record_id is not None else b.source
+    print(f"audit chain BROKEN at link {b.seq}: {record}: {b.problem}", file=sys.stderr)
+    print(f"{result.records:,} links before it verified", file=sys.stderr)
+    return 1
 
 
 def _users(url: str, args: argparse.Namespace) -> int:

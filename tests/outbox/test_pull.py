@@ -253,7 +253,6 @@ def test_the_epcis_mapping_names_only_cbv_vocabulary():
     )
 
 
-
 def test_a_put_back_is_a_storing_event_at_the_shelf_the_units_went_back_to():
     event = epcis.epcis_event(
         {
@@ -281,6 +280,7 @@ def test_a_put_back_is_a_storing_event_at_the_shelf_the_units_went_back_to():
     assert event["bizLocation"] == {"id": "urn:epc:id:sgln:0614141.00000.A-01-01"}
     assert event["quantityList"] == [{"epcClass": event["quantityList"][0]["epcClass"], "quantity": 3}]
     assert event["quantityList"][0]["epcClass"].endswith("/01/00614141010012/10/L1")
+
 
 def _verdicts(exposition: str) -> dict[tuple[str, str], int]:
     out = {}

@@ -19,6 +19,20 @@ export interface paths {
      */
     post: operations["ApiV1AdminApiKeysNameRevokeRevokeApiKey"];
   };
+  "/api/v1/admin/audit": {
+    /**
+     * Audit records of a period (NDJSON, chain order)
+     * @description Who may call: roles: admin, qa; API key scopes: admin.
+     */
+    get: operations["ApiV1AdminAuditExportAudit"];
+  };
+  "/api/v1/admin/audit/verify": {
+    /**
+     * Recompute the audit hash chain and name the first broken record
+     * @description Who may call: roles: admin, qa; API key scopes: admin.
+     */
+    get: operations["ApiV1AdminAuditVerifyVerifyAudit"];
+  };
   "/api/v1/admin/site": {
     /**
      * The site record
@@ -804,6 +818,29 @@ export interface components {
       error: string | null;
       relay: string | null;
       statusCode: number | null;
+    };
+    /** AuditLine */
+    AuditLine: {
+      hash: string;
+      prevHash: string;
+      record: unknown[];
+      seq: number;
+    };
+    /** AuditVerified */
+    AuditVerified: {
+      broken: components["schemas"]["BrokenLink"] | null;
+      headHash: string | null;
+      ok: boolean;
+      records: number;
+      seconds: number;
+      unsealed: number;
+    };
+    /** BrokenLink */
+    BrokenLink: {
+      problem: string;
+      recordId: number | null;
+      seq: number;
+      source: string;
     };
     /** BulkSummary */
     BulkSummary: {
@@ -2479,6 +2516,118 @@ export interface operations {
       };
       /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
       409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * Audit records of a period (NDJSON, chain order)
+   * @description Who may call: roles: admin, qa; API key scopes: admin.
+   */
+  ApiV1AdminAuditExportAudit: {
+    parameters: {
+      query: {
+        /** @description first instant (inclusive), ISO 8601 */
+        from: string;
+        /** @description last instant (exclusive), ISO 8601 */
+        to: string;
+      };
+    };
+    responses: {
+      /** @description One AuditLine per line (NDJSON), in chain order. */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/x-ndjson": components["schemas"]["AuditLine"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * Recompute the audit hash chain and name the first broken record
+   * @description Who may call: roles: admin, qa; API key scopes: admin.
+   */
+  ApiV1AdminAuditVerifyVerifyAudit: {
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["AuditVerified"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };

@@ -49,7 +49,7 @@ from udipick.config import Settings
 from udipick.db.engine import make_engine, make_sessionmaker
 from udipick.db.pg import close_hot_pool, open_hot_pool
 from udipick.integrations.labels.render import ZplTemplates
-from udipick.services import identity, picking
+from udipick.services import audit, identity, picking
 from udipick.services.password_checks import PasswordChecks
 from udipick.services.replenishment import planner_in_background
 
@@ -98,6 +98,8 @@ def create_app(settings: Settings, *, database_url: str) -> Litestar:
                 # the outbox hub numbers this process's events as they commit and wakes stream readers;
                 # its connection also hears of sign-outs, revoked keys and deactivated users (token cache)
                 await watch_auth_changes(app.state, await hub_for(app.state))
+                # the audit chain is extended in the background, so no writer waits for it (docs/audit.md)
+                await stack.enter_async_context(audit.sealer_in_background(app.state.db))
                 if settings.run_relay:
                     from udipick.integrations.relay import RelayOptions, relay_in_background
 

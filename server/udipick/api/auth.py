@@ -62,10 +62,10 @@ async def login(data: JSONBody[LoginIn], request: Request, db: Db, settings: App
 
 
 @post("/api/v1/auth/logout", status_code=204, **allow(any_user=True))
-async def logout(request: Request, db: Db) -> None:
+async def logout(request: Request, db: Db, actor: CurrentActor) -> None:
     token = request.headers.get("authorization", "").partition(" ")[2].strip()
     forget_token(request, token)
-    await identity.logout(db, token)
+    await identity.logout(db, token, actor=actor)
 
 
 class MeOut(msgspec.Struct, rename="camel"):

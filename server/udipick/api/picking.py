@@ -273,6 +273,8 @@ async def override_fefo(
         data.supervisor.password,
         roles=frozenset(SUPERVISORS),
         meaning="approve FEFO override",
+        signature_meaning="approval",
+        reason=data.reason,
         target=target,
         device_id=actor.device_id,
         address=client_address(request),

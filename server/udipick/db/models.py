@@ -20,8 +20,10 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -30,6 +32,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from udipick.domain.audit import SIGNATURE_MEANINGS
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -311,6 +315,8 @@ class StockLedger(Base):
     document_type: Mapped[str | None] = mapped_column(String(32))
     document_id: Mapped[str | None] = mapped_column(String(64))
     event_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    #: the writing transaction, for the audit sealer's horizon (0015)
+    tx_id: Mapped[int] = mapped_column(BigInteger, server_default=text("(pg_current_xact_id()::text)::bigint"))
     __table_args__ = (
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint(_in("movement", MOVEMENTS), name="movement_known"),
@@ -338,6 +344,8 @@ class StockLedger(Base):
             postgresql_where=text("movement = 'ship'"),
         ),
         Index("ix_stock_ledger_occurred_at_brin", "occurred_at", postgresql_using="brin"),
+        # the audit chain seals a transaction's ledger rows in order (migration 0016)
+        Index("ix_stock_ledger_tx_id_id", "tx_id", "id"),
     )
 
 
@@ -513,7 +521,44 @@ class AuditEntry(Base):
     target: Mapped[str | None] = mapped_column(String(128))
     outcome: Mapped[str] = mapped_column(String(12))
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
-    __table_args__ = (CheckConstraint(_in("outcome", ("ok", "denied", "failed")), name="outcome_known"),)
+    #: why (a hold's reason, a QC note); before/after: the changed record's fields either side (0015)
+    reason: Mapped[str | None] = mapped_column(Text)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    #: an e-signature's manifestation (21 CFR Part 11 §11.50): the signer's full name and the meaning;
+    #: the time is ``occurred_at``
+    signer_name: Mapped[str | None] = mapped_column(String(200))
+    signature_meaning: Mapped[str | None] = mapped_column(String(16))
+    #: the writing transaction, for the sealer's horizon (as ``outbox_events.tx_id``)
+    tx_id: Mapped[int] = mapped_column(BigInteger, server_default=text("(pg_current_xact_id()::text)::bigint"))
+    __table_args__ = (
+        CheckConstraint(_in("outcome", ("ok", "denied", "failed")), name="outcome_known"),
+        CheckConstraint(
+            "signature_meaning IS NULL OR " + _in("signature_meaning", SIGNATURE_MEANINGS),
+            name="signature_meaning_known",
+        ),
+        CheckConstraint("(signer_name IS NULL) = (signature_meaning IS NULL)", name="signature_complete"),
+        Index("ix_audit_log_tx_id_id", "tx_id", "id"),
+    )
+
+
+class AuditChain(Base):
+    """The hash chain over ``audit_log`` and ``stock_ledger`` (docs/audit.md): one link per record, in
+    the order the sealer (``udipick_seal_audit``) found them final. Append-only (0015)."""
+
+    __tablename__ = "audit_chain"
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    tx_id: Mapped[int] = mapped_column(BigInteger)
+    #: 0 audit_log, 1 stock_ledger
+    source: Mapped[int] = mapped_column(SmallInteger)
+    source_id: Mapped[int] = mapped_column(BigInteger)
+    prev_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    hash: Mapped[bytes] = mapped_column(LargeBinary)
+    sealed_at: Mapped[dt.datetime] = mapped_column(TS, server_default=func.now())
+    __table_args__ = (
+        CheckConstraint("source IN (0, 1)", name="source_known"),
+        UniqueConstraint("source", "source_id"),
+    )
 
 
 class OutboxEvent(Base):

@@ -396,7 +396,7 @@ async def upsert_master(
             # and redone below gets one verdict, not two
             try:
                 async with db.begin() as session:
-                    part = await _write_chunk(session, kind, chunk)
+                    part = await _write_chunk(session, kind, chunk, actor)
                 tally.merge(part)
             except DBAPIError as exc:
                 if not _one_records_fault(exc):
@@ -406,7 +406,7 @@ async def upsert_master(
                 for entry in chunk:
                     try:
                         async with db.begin() as session:
-                            part = await _write_chunk(session, kind, [entry])
+                            part = await _write_chunk(session, kind, [entry], actor)
                         tally.merge(part)
                     except DBAPIError as exc:
                         if not _one_records_fault(exc):
@@ -445,20 +445,25 @@ def _record_fault(exc: DBAPIError, *, pointer: str) -> DomainError:
     return InvalidRecord(f"a value PostgreSQL cannot store: {_integrity_message(exc)}", pointer="")
 
 
-async def _write_chunk(session: AsyncSession, kind: MasterKind, chunk: list[tuple[int, dict[str, Any], Any]]) -> Tally:
+async def _write_chunk(
+    session: AsyncSession, kind: MasterKind, chunk: list[tuple[int, dict[str, Any], Any]], actor: Actor
+) -> Tally:
     tally = Tally()
     model = kind.model
     keys = [row["erp_id"] for _, row, _ in chunk]
     found = (
         await session.execute(
             text(
-                f"SELECT erp_id, erp_version, id FROM {model.__tablename__} WHERE erp_id = ANY(CAST(:keys AS text[]))"
+                f"SELECT erp_id, erp_version, id, to_jsonb(t)::text FROM {model.__tablename__} t"
+                " WHERE erp_id = ANY(CAST(:keys AS text[]))"
             ),
             {"keys": keys},
         )
     ).all()
-    existing = {erp_id: version for erp_id, version, _ in found}
-    ids = {erp_id: id_ for erp_id, _, id_ in found}
+    existing = {erp_id: version for erp_id, version, _, _ in found}
+    ids = {erp_id: id_ for erp_id, _, id_, _ in found}
+    # the master record as it was, for the audit record of its change (21 CFR Part 11 §11.10(e))
+    before = {erp_id: row for erp_id, _, _, row in found}
     to_write: list[tuple[int, dict[str, Any], Any]] = []
     results: list[tuple[int, UpsertResult]] = []
     for line, row, children in chunk:
@@ -484,6 +489,7 @@ async def _write_chunk(session: AsyncSession, kind: MasterKind, chunk: list[tupl
                 )
                 continue
             results.append((line, UpsertResult(key, "updated" if key in existing else "created", written[key])))
+        await _audit_master_changes(session, actor, kind.name, model.__tablename__, written, before)
         if kind is ITEMS:
             ids = list(written.values())
             await session.execute(text("DELETE FROM item_gtins WHERE item_id = ANY(CAST(:ids AS int[]))"), {"ids": ids})
@@ -515,6 +521,36 @@ _PG_ARRAY = {
     "Numeric": "float8",
     "Date": "date",
 }
+
+
+async def _audit_master_changes(
+    session: AsyncSession, actor: Actor, kind: str, table: str, written: dict[str, int], before: dict[str, str]
+) -> None:
+    """One audit record per master record written, with the record before (none when created) and after,
+    in one statement with the write's transaction."""
+    if not written:
+        return
+    keys = list(written)
+    await session.execute(
+        text(
+            "INSERT INTO audit_log (user_id, username, api_key_id, device_id, action, target, outcome, before, after)"
+            " SELECT :u, :n, :k, :d, 'erp.' || :kind || CASE WHEN b.row IS NULL THEN '.created' ELSE '.updated' END,"
+            "        :kind || ':' || t.erp_id, 'ok', CAST(b.row AS jsonb), to_jsonb(t)"
+            f"   FROM {table} t"
+            "   LEFT JOIN unnest(CAST(:keys AS text[]), CAST(:rows AS text[])) AS b(erp_id, row) ON b.erp_id = t.erp_id"
+            "  WHERE t.erp_id = ANY(CAST(:keys AS text[]))"
+            "  ORDER BY t.erp_id"
+        ),
+        {
+            "u": actor.user_id,
+            "n": actor.username,
+            "k": actor.api_key_id,
+            "d": actor.device_id,
+            "kind": kind,
+            "keys": keys,
+            "rows": [before.get(key) for key in keys],
+        },
+    )
 
 
 def _upsert_unnest(model: Any, rows: list[dict[str, Any]]) -> tuple[Any, dict[str, list[Any]]]:
@@ -594,7 +630,7 @@ async def upsert_locations(
     for line, rec in records:
         try:
             async with db.begin() as session:
-                result = await _upsert_location(session, rec, barcode_prefix)
+                result = await _upsert_location(session, rec, barcode_prefix, actor)
             tally.add(result, line)
         except DomainError as exc:
             tally.refusals.append(Refusal(line, exc))
@@ -605,7 +641,7 @@ async def upsert_locations(
     return tally
 
 
-async def _upsert_location(session: AsyncSession, rec: LocationIn, barcode_prefix: str) -> UpsertResult:
+async def _upsert_location(session: AsyncSession, rec: LocationIn, barcode_prefix: str, actor: Actor) -> UpsertResult:
     wid = await _warehouse_id(session, rec.warehouse, create=True)
     key = f"{rec.warehouse}/{rec.code}"
     current = (
@@ -633,7 +669,22 @@ async def _upsert_location(session: AsyncSession, rec: LocationIn, barcode_prefi
         index_elements=["warehouse_id", "code"],
         set_={**{k: stmt.excluded[k] for k in values}, "updated_at": func.now()},
     ).returning(Location.id)
+    before = (
+        await session.scalar(text("SELECT to_jsonb(l) FROM locations l WHERE id = :id"), {"id": current.id})
+        if current
+        else None
+    )
     lid = await session.scalar(stmt)
+    after = await session.scalar(text("SELECT to_jsonb(l) FROM locations l WHERE id = :id"), {"id": lid})
+    await audit(
+        session,
+        actor,
+        "erp.location.updated" if current else "erp.location.created",
+        "ok",
+        target=f"location:{key}",
+        before=before,
+        after=after,
+    )
     return UpsertResult(key, "updated" if current else "created", int(lid))
 
 

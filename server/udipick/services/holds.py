@@ -176,7 +176,14 @@ async def place_hold(
             ),
         )
         await audit(
-            session, actor, "hold.placed", "ok", target=f"hold:{hold_id}", detail={"scope": scope, "reason": reason}
+            session,
+            actor,
+            "hold.placed",
+            "ok",
+            target=f"hold:{hold_id}",
+            detail={"scope": scope, "reason": reason},
+            reason=reason,
+            after={"scope": scope, "gtin": h.gtin, "lot": h.lot, "serial": h.serial, "location": h.location},
         )
     return PlacedHold(**msgspec.structs.asdict(hold_of(h)), reallocated_tasks=reallocated)
 
@@ -209,7 +216,16 @@ async def release_hold(
     await verify_signature(db, checks, actor, password, "release hold", f"hold:{hold_id}", address=address)
     async with db.begin() as session:
         await _releasable(session, hold_id, lock=True)  # again: another release may have come first
-        await signed(session, actor, "release hold", f"hold:{hold_id}")
+        await signed(
+            session,
+            actor,
+            "release hold",
+            f"hold:{hold_id}",
+            signature_meaning="release",
+            reason=reason,
+            before={"released": False},
+            after={"released": True},
+        )
         await session.execute(
             text("UPDATE holds SET released_at = now(), released_by = :u, release_reason = :r WHERE id = :id"),
             {"u": actor.user_id, "r": reason, "id": hold_id},

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from udipick.db.models import ApiKey, AuditEntry, DeviceToken, User
 from udipick.db.pg import connection as pg_connection
 from udipick.domain.access import ROLES, SCOPES, Actor, Role, check_device
+from udipick.domain.audit import SIGNATURE_MEANINGS
 from udipick.domain.errors import (
     Conflict,
     DomainError,
@@ -58,10 +59,29 @@ async def audit(
     username: str | None = None,
     device_id: str | None = None,
     detail: dict[str, Any] | None = None,
+    reason: str | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    signature_meaning: str | None = None,
 ) -> None:
+    """Append one audit record in the caller's transaction (it commits or rolls back with the change).
+
+    ``before``/``after``: the changed record's fields either side, where there is a record that changed.
+    ``signature_meaning`` makes the record an e-signature's manifestation (21 CFR Part 11 §11.50): the
+    signer's full name (``users.display_name``) is read in the same statement, the time is the record's.
+    The audit sealer chains the record later (docs/audit.md); nothing here waits for the chain."""
+    if signature_meaning is not None and signature_meaning not in SIGNATURE_MEANINGS:
+        raise ValueError(f"signature meaning {signature_meaning!r} is not one of {SIGNATURE_MEANINGS}")
+    user_id = actor.user_id if actor else None
+    signer_name: Any = None
+    if signature_meaning is not None:
+        signer_name = func.coalesce(
+            select(User.display_name).where(User.id == user_id).scalar_subquery(),
+            (actor.label if actor else None) or username,
+        )
     await session.execute(
         insert(AuditEntry).values(
-            user_id=actor.user_id if actor else None,
+            user_id=user_id,
             username=(actor.username if actor else None) or username,
             api_key_id=actor.api_key_id if actor else None,
             device_id=(actor.device_id if actor else None) or device_id,
@@ -69,6 +89,11 @@ async def audit(
             target=target,
             outcome=outcome,
             detail=detail,
+            reason=reason,
+            before=before,
+            after=after,
+            signer_name=signer_name,
+            signature_meaning=signature_meaning,
         )
     )
 
@@ -325,11 +350,16 @@ async def unlock_user(db: async_sessionmaker, username: str, *, actor: Actor | N
     return Unlocked(username, was_locked, row.failed_attempts)
 
 
-async def logout(db: async_sessionmaker, token: str) -> None:
+async def logout(db: async_sessionmaker, token: str, *, actor: Actor | None = None) -> None:
     async with db.begin() as session:
-        await session.execute(
-            update(DeviceToken).where(DeviceToken.token_hash == _digest(token)).values(revoked_at=_now())
+        ended = await session.scalar(
+            update(DeviceToken)
+            .where(DeviceToken.token_hash == _digest(token), DeviceToken.revoked_at.is_(None))
+            .values(revoked_at=_now())
+            .returning(DeviceToken.user_id)
         )
+        if ended is not None:
+            await audit(session, actor or Actor(user_id=ended), "logout", "ok")
         await notify_auth_change(session, "token", _digest(token))
 
 
@@ -532,9 +562,32 @@ async def verify_signature(
     )
 
 
-async def signed(session: AsyncSession, actor: Actor, meaning: str, target: str) -> None:
-    """Record a verified signature in the transaction of the change it signs."""
-    await audit(session, actor, "signature", "ok", target=target, detail={"meaning": meaning})
+async def signed(
+    session: AsyncSession,
+    actor: Actor,
+    meaning: str,
+    target: str,
+    *,
+    signature_meaning: str = "approval",
+    reason: str | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    """Record a verified signature in the transaction of the change it signs: the signer's full name,
+    the time and what the signature means (21 CFR Part 11 §11.50; ``signature_meaning`` is one of
+    ``domain.audit.SIGNATURE_MEANINGS``), with the reason and the signed record's before and after."""
+    await audit(
+        session,
+        actor,
+        "signature",
+        "ok",
+        target=target,
+        detail={"meaning": meaning},
+        reason=reason,
+        before=before,
+        after=after,
+        signature_meaning=signature_meaning,
+    )
 
 
 async def countersign(
@@ -548,6 +601,8 @@ async def countersign(
     target: str,
     device_id: str | None,
     address: str,
+    signature_meaning: str = "approval",
+    reason: str | None = None,
 ) -> Actor:
     """A second person signs on this device (a supervisor approving a picker's exception).
 
@@ -558,7 +613,7 @@ async def countersign(
 
     async def sign(session: AsyncSession, user: User) -> Actor:
         signer = Actor(user_id=user.id, username=user.username, roles=frozenset(user.roles), device_id=device_id)
-        await signed(session, signer, meaning, target)
+        await signed(session, signer, meaning, target, signature_meaning=signature_meaning, reason=reason)
         return signer
 
     return await check_password(

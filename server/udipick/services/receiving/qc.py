@@ -152,7 +152,16 @@ async def decide_qc(
             )
         ).first()
         lot, erp_id, gtin = row
-        await signed(session, actor, meaning, target)
+        await signed(
+            session,
+            actor,
+            meaning,
+            target,
+            signature_meaning="release" if decision == "release" else "rejection",
+            reason=reason,
+            before={"lotStatus": lot.status},
+            after={"lotStatus": lot_status},
+        )
         stock = (
             await session.execute(
                 select(
