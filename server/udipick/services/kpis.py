@@ -10,9 +10,12 @@ No figure is read from a counter a service keeps up to date (``outbound_lines.qu
   without adding up ten million rows;
 - ``stock_ledger`` (shipments, receipts, counts), ``picks`` (confirmed pick scans), ``scan_replies`` (every
   answered pick scan, accepted or refused), ``location_blocks`` (count requested and done), receiving's
-  ``receipts`` and ``putaway_tasks``, the ``wave.released.v1`` and ``pick.shorted.v1`` events.
+  ``receipts`` and ``putaway_tasks``, ``recalls``, the ``wave.released.v1`` and ``pick.shorted.v1`` events.
 
-All reads run in one REPEATABLE READ transaction, so every figure sees the same moment.
+Each KPI's facts are counted once per closed UTC day and scope by ``facts`` and kept in ``kpi_days``
+(``store_days``, lazily, under an advisory lock); a report adds up its stored days and counts the open rest with
+the same ``facts``, reading both in one REPEATABLE READ transaction. docs/kpis.md, "Stored closed days", says what
+becomes per day and what a late row does.
 """
 
 from __future__ import annotations
