@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import gc
 import logging
 import os
@@ -75,6 +76,16 @@ def _parser() -> argparse.ArgumentParser:
         "verify",
         help="seal what is final, recompute the hash chain and name the first broken record (exit 1 on a break)",
     )
+    kpis = sub.add_parser("kpis", help="the KPIs' stored closed days")
+    kpis_sub = kpis.add_subparsers(dest="kpis_command", required=True)
+    rebuild = kpis_sub.add_parser(
+        "rebuild",
+        help="recompute the stored KPI days from FROM to TO (UTC, both included) of every warehouse that has"
+        " any, after a late change to a closed day's records (docs/kpis.md); run it nightly for yesterday to"
+        " have the days ready before the first report",
+    )
+    rebuild.add_argument("--from", dest="first", required=True, type=_day, help="YYYY-MM-DD")
+    rebuild.add_argument("--to", dest="last", required=True, type=_day, help="YYYY-MM-DD")
 
     demo = sub.add_parser("demo", help="demo data")
     demo.add_argument("action", choices=["load"])
@@ -130,6 +141,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             return _api_keys(url, args)
         if args.command == "audit":
             return _audit_verify(url)
+        if args.command == "kpis":
+            return _kpis(url, args)
         if settings.log_json and args.command in ("serve", "relay"):
             from udipick.api.metrics import configure_json_logging
 
@@ -178,6 +191,29 @@ def _audit_verify(url: str) -> int:
     print(f"audit chain BROKEN at link {b.seq}: {record}: {b.problem}", file=sys.stderr)
     print(f"{result.records:,} links before it verified", file=sys.stderr)
     return 1
+
+
+def _day(raw: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date written YYYY-MM-DD: {raw!r}") from None
+
+
+def _kpis(url: str, args: argparse.Namespace) -> int:
+    from udipick.services import kpis
+
+    if args.first > args.last:
+        print("udipick: --from is after --to", file=sys.stderr)
+        return 2
+    done = asyncio.run(
+        _with_db(url, lambda db: kpis.rebuild(db, first=args.first, last=args.last, now=dt.datetime.now(dt.UTC)))
+    )
+    for scope, days in done.items():
+        print(f"{'all warehouses' if scope == '*' else 'warehouse ' + scope}: {days} day(s) recomputed")
+    if not done:
+        print("no KPI day is stored yet: nothing to recompute (reports store the days they need)")
+    return 0
 
 
 def _users(url: str, args: argparse.Namespace) -> int:

@@ -135,3 +135,45 @@ def test_rates_with_nothing_to_divide_by_are_none():
     assert k.stockout_rate(short_lines=0, lines=0).value is None
     assert k.stockout_rate(short_lines=1, lines=4).value == 0.25
     assert k.short_pick_rate(shorted_tasks=1, tasks=8).value == 0.125
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "open_from", "closed", "rest"),
+    [
+        ("2026-03-01", "2026-03-03", dt.date(2026, 3, 15), ["2026-03-01", "2026-03-02", "2026-03-03"], None),
+        ("2026-03-13", "2026-03-15", dt.date(2026, 3, 15), ["2026-03-13", "2026-03-14"], ("2026-03-15", "2026-03-15")),
+        # the day that ended less than the settling time ago is still open
+        ("2026-03-13", "2026-03-15", dt.date(2026, 3, 14), ["2026-03-13"], ("2026-03-14", "2026-03-15")),
+        ("2026-03-20", "2026-03-25", dt.date(2026, 3, 15), [], ("2026-03-20", "2026-03-25")),
+    ],
+)
+def test_a_period_splits_into_closed_days_stored_and_the_open_rest_counted(first, last, open_from, closed, rest):
+    got_closed, got_rest = k.split_period(k.parse_period(first, last, today=TODAY), open_from=open_from)
+    assert [str(d) for d in got_closed] == closed
+    assert (None if got_rest is None else (str(got_rest.first), str(got_rest.last))) == rest
+
+
+def test_facts_of_days_add_up_field_by_field_pickers_and_outcomes_by_key():
+    a = k.Facts(orders_shipped=3, orders_exact=2, count_hours=1.5, counts=1, pickers={"4": (2, 1)}, scans={"": 5})
+    b = k.Facts(orders_shipped=1, net_in=-7, pickers={"4": (1, 1), "5": (3, 2)}, scans={"": 1, "wrong-item": 2})
+    t = k.total([a, b, k.Facts()])
+    assert t == k.Facts(
+        orders_shipped=4,
+        orders_exact=2,
+        count_hours=1.5,
+        counts=1,
+        net_in=-7,
+        pickers={"4": (3, 2), "5": (3, 2)},
+        scans={"": 6, "wrong-item": 2},
+    )
+    assert k.total([]) == k.Facts()
+
+
+def test_figures_of_summed_facts_name_pickers_and_read_accepted_scans():
+    p = k.parse_period("2026-03-01", "2026-03-10", today=TODAY)
+    facts = k.Facts(pickers={"4": (6, 3), "": (1, 1)}, scans={"": 3, "fefo-violation": 1}, recall_hours=30, recalls=2)
+    got = {(f.kpi, f.subject): f.value for f in k.figures(facts, [], p, picker_names={"4": "ana"})}
+    assert got[(k.LINES_PER_HOUR, "ana")] == 2.0
+    assert got[(k.LINES_PER_HOUR, "unknown")] == 1.0
+    assert got[(k.PICK_ACCURACY, None)] == 0.75
+    assert got[(k.RECALL_RESPONSE_TIME, None)] == 15.0

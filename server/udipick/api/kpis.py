@@ -63,9 +63,7 @@ async def kpi_report(
     warehouse: Annotated[str | None, QueryParameter(description="warehouse code; default: all warehouses")] = None,
     format: Literal["json", "csv"] | None = None,
 ) -> Response[KpiReport]:
-    report = await kpis.kpi_report(
-        db, first=first, last=last, warehouse=warehouse, today=dt.datetime.now(dt.UTC).date()
-    )
+    report = await kpis.kpi_report(db, first=first, last=last, warehouse=warehouse, now=dt.datetime.now(dt.UTC))
     if not _wants_csv(request, format):
         return Response(msgspec.json.encode(report), media_type=JSON)
     name = f"udipick-kpis-{report.first}-{report.last}.csv"

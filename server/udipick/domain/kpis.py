@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 from udipick.domain.errors import InvalidPeriod
 
@@ -231,6 +232,89 @@ def lines_per_hour(pickers: Iterable[tuple[str, int, int]]) -> list[Figure]:
 
 
 def recall_response_time(durations: Iterable[dt.timedelta]) -> Figure:
-    """Mean hours from a recall's start to the last affected unit blocked. udipick has no recalls yet: the
-    service passes no durations and the figure is ``None`` over 0 (see ``docs/kpis.md``)."""
+    """Mean hours from a recall's opening to its closing (``recalls.closed_at - opened_at``: the response the
+    recall record calls its response time), over the recalls closed in the period."""
     return mean_hours(RECALL_RESPONSE_TIME, durations)
+
+
+# ---- facts of days, summed --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """The numerators and denominators of the event-based KPIs over a span of time (one closed day, or the
+    open days of a period), as ``services.kpis`` counts them. Every field adds up across days, so a period's
+    facts are the sum of its days' (``total``); counting "distinct" is therefore per day (docs/kpis.md)."""
+
+    orders_shipped: int = 0
+    orders_exact: int = 0
+    count_hours: float = 0.0
+    counts: int = 0
+    wave_lines: int = 0
+    short_lines: int = 0
+    #: units in (+) and out (-) through one-sided ledger rows, and units shipped
+    net_in: int = 0
+    units_shipped: int = 0
+    #: picker (user id as text; ``""`` when unknown) -> (lines, active hours)
+    pickers: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    #: pick scans answered per outcome: ``""`` accepted, else the refusal's problem code
+    scans: Mapping[str, int] = field(default_factory=dict)
+    tasks_worked: int = 0
+    tasks_shorted: int = 0
+    dock_hours: float = 0.0
+    plates: int = 0
+    recall_hours: float = 0.0
+    recalls: int = 0
+
+
+def _merge(a: Mapping[str, int], b: Mapping[str, int]) -> dict[str, int]:
+    return {key: a.get(key, 0) + b.get(key, 0) for key in sorted({*a, *b})}
+
+
+def total(days: Iterable[Facts]) -> Facts:
+    """The facts of several spans together: every count and sum added, pickers and scan outcomes key by key."""
+    parts: dict[str, Any] = {f.name: 0 for f in fields(Facts) if f.name not in ("pickers", "scans")}
+    pickers: dict[str, tuple[int, int]] = {}
+    scans: dict[str, int] = {}
+    for day in days:
+        for name in parts:
+            parts[name] += getattr(day, name)
+        for who, (lines, hours) in day.pickers.items():
+            had = pickers.get(who, (0, 0))
+            pickers[who] = (had[0] + lines, had[1] + hours)
+        scans = _merge(scans, day.scans)
+    return Facts(**parts, pickers=pickers, scans=scans)
+
+
+def split_period(period: Period, *, open_from: dt.date) -> tuple[list[dt.date], Period | None]:
+    """The period's closed days (before ``open_from``: their facts are stored once) and the rest of it, from
+    ``open_from`` on, counted at request time (``None`` when the whole period is closed)."""
+    closed_last = min(period.last, open_from - dt.timedelta(days=1))
+    closed = [period.first + dt.timedelta(days=n) for n in range((closed_last - period.first).days + 1)]
+    rest = Period(max(period.first, open_from), period.last) if period.last >= open_from else None
+    return closed, rest
+
+
+def figures(
+    facts: Facts, closing: Iterable[StockAt], period: Period, *, picker_names: Mapping[str, str]
+) -> list[Figure]:
+    """Every KPI of the period from its summed facts and the stock at its end, in the report's order."""
+    stock = list(closing)
+    end_day = period.last + dt.timedelta(days=1)
+    closing_units = sum(s.quantity for s in stock)
+    named = [(picker_names.get(who, f"user {who}" if who else "unknown"), lh) for who, lh in facts.pickers.items()]
+    return [
+        inventory_availability(stock, end=end_day),
+        shipping_accuracy(exact=facts.orders_exact, shipped=facts.orders_shipped),
+        ratio(COUNT_DURATION, facts.count_hours, facts.counts),
+        stockout_rate(short_lines=facts.short_lines, lines=facts.wave_lines),
+        turnover_days(
+            opening=closing_units - facts.net_in, closing=closing_units, shipped=facts.units_shipped, days=period.days
+        ),
+        ratio(RECALL_RESPONSE_TIME, facts.recall_hours, facts.recalls),
+        *lines_per_hour((name, lines, hours) for name, (lines, hours) in named),
+        *pick_accuracy({(code or None): n for code, n in facts.scans.items()}),
+        short_pick_rate(shorted_tasks=facts.tasks_shorted, tasks=facts.tasks_worked),
+        ratio(DOCK_TO_STOCK_TIME, facts.dock_hours, facts.plates),
+        *expiry_exposure(stock, end=end_day),
+    ]

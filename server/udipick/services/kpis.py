@@ -10,9 +10,12 @@ No figure is read from a counter a service keeps up to date (``outbound_lines.qu
   without adding up ten million rows;
 - ``stock_ledger`` (shipments, receipts, counts), ``picks`` (confirmed pick scans), ``scan_replies`` (every
   answered pick scan, accepted or refused), ``location_blocks`` (count requested and done), receiving's
-  ``receipts`` and ``putaway_tasks``, the ``wave.released.v1`` and ``pick.shorted.v1`` events.
+  ``receipts`` and ``putaway_tasks``, ``recalls``, the ``wave.released.v1`` and ``pick.shorted.v1`` events.
 
-All reads run in one REPEATABLE READ transaction, so every figure sees the same moment.
+Each KPI's facts are counted once per closed UTC day and scope by ``facts`` and kept in ``kpi_days``
+(``store_days``, lazily, under an advisory lock); a report adds up its stored days and counts the open rest with
+the same ``facts``, reading both in one REPEATABLE READ transaction. docs/kpis.md, "Stored closed days", says what
+becomes per day and what a late row does.
 """
 
 from __future__ import annotations
@@ -100,7 +103,8 @@ SELECT coalesce(sum(CASE WHEN g.to_location_id IS NOT NULL THEN g.quantity ELSE 
 """
 
 #: orders with a shipment in the period, and those shipped exactly as ordered: for every item, the units of its
-#: lines equal the units of all its ship rows up to the period's end (nothing missing, nothing extra)
+#: lines not cancelled by the period's end equal the units of all its ship rows up to then (nothing missing,
+#: nothing extra). "By the end", not "now": a stored day is judged as it stood when it closed.
 _SHIPMENTS = f"""
 WITH {_LOC},
 orders AS (
@@ -112,6 +116,7 @@ orders AS (
 units AS (
   SELECT o.document_id, ol.item_id, ol.quantity::bigint AS q
     FROM orders o JOIN outbound_documents d ON d.erp_id = o.document_id JOIN outbound_lines ol ON ol.document_id = d.id
+   WHERE ol.cancelled_at IS NULL OR ol.cancelled_at >= :end
   UNION ALL
   SELECT g.document_id, g.item_id, -g.quantity::bigint
     FROM stock_ledger g
@@ -172,9 +177,8 @@ p AS (
   SELECT p.picked_by, p.task_id, date_trunc('hour', p.picked_at AT TIME ZONE 'UTC') AS hour FROM picks p
    WHERE p.picked_at >= :start AND p.picked_at < :end AND p.from_location_id IN (SELECT id FROM loc)
 )
-SELECT coalesce(u.username, 'user ' || x.picked_by::text, 'unknown') AS picker, x.lines, x.hours
-  FROM (SELECT picked_by, count(DISTINCT task_id) AS lines, count(DISTINCT hour) AS hours FROM p GROUP BY 1) x
-  LEFT JOIN users u ON u.id = x.picked_by
+SELECT coalesce(picked_by::text, '') AS picker, count(DISTINCT task_id) AS lines, count(DISTINCT hour) AS hours
+  FROM p GROUP BY 1
 """
 
 #: pick scans answered in the period per outcome: the refusal's code, NULL when accepted (a 2xx answer); the
@@ -193,17 +197,33 @@ _IN_WAREHOUSE = """
 #: counts done in the period: from the short pick's "count required" block to the count that cleared it
 _COUNTS = f"""
 WITH {_LOC}
-SELECT b.cleared_at - b.created_at AS took FROM location_blocks b
+SELECT coalesce(sum(extract(epoch FROM b.cleared_at - b.created_at)), 0)::float8 / 3600 AS hours, count(*) AS n
+  FROM location_blocks b
  WHERE b.cleared_at >= :start AND b.cleared_at < :end AND b.location_id IN (SELECT id FROM loc)
 """
 
 #: licence plates put away in the period: from their receipt's opening at the dock to their putaway
 _DOCK_TO_STOCK = f"""
 WITH {_LOC}
-SELECT p.done_at - r.created_at AS took
+SELECT coalesce(sum(extract(epoch FROM p.done_at - r.created_at)), 0)::float8 / 3600 AS hours, count(*) AS n
   FROM putaway_tasks p JOIN receipts r ON r.id = p.receipt_id
  WHERE p.status = 'done' AND p.done_at >= :start AND p.done_at < :end AND p.to_location_id IN (SELECT id FROM loc)
 """
+
+#: recalls closed in the period: from opening to closing (the recall record's response time). A recall covers
+#: an item's lots wherever they are, so it belongs to no one warehouse: every warehouse's report counts it.
+_RECALLS = """
+SELECT coalesce(sum(extract(epoch FROM r.closed_at - r.opened_at)), 0)::float8 / 3600 AS hours, count(*) AS n
+  FROM recalls r
+ WHERE r.closed_at >= :start AND r.closed_at < :end
+"""
+
+
+#: a day is stored once it ended this long ago: a transaction that began before midnight (its rows carry its
+#: start time, ``now()``) has committed by then, so nothing more can arrive for the day
+SETTLE = dt.timedelta(hours=1)
+#: the advisory lock (with the scope as second key) under which a scope's days are computed and stored
+_LOCK = "SELECT pg_advisory_xact_lock(hashtext('udipick.kpi_days'), :scope)"
 
 
 async def _warehouse_id(conn: AsyncConnection, code: str | None) -> int | None:
@@ -220,50 +240,155 @@ async def _stock_at(conn: AsyncConnection, wh: int | None, at: dt.datetime) -> l
     return [k.StockAt(r.status, int(r.quantity), r.expiry, r.held) for r in rows]
 
 
-async def _recall_durations(conn: AsyncConnection, params: dict[str, Any]) -> list[dt.timedelta]:
-    """The hook for recall response time: udipick keeps no recalls yet, so there is nothing to measure.
-    When recalls land, select here, for recalls whose response completed in the period, the span from the
-    recall's start to its last affected unit blocked (docs/kpis.md, "Recall response time")."""
-    return []
+async def facts(conn: AsyncConnection, wh: int | None, start: dt.datetime, end: dt.datetime) -> k.Facts:
+    """The facts of ``start`` to ``end`` (exclusive) in scope: the one definition of every event-based KPI's
+    numerator and denominator, used for a closed day that is stored and for the open days of a request."""
+    params = {"wh": wh, "start": start, "end": end}
+
+    async def one(sql: str) -> Any:
+        return (await conn.execute(text(sql), params)).one()
+
+    flow = await one(_NET_IN)
+    waves = await one(_WAVE_LINES)
+    shorts = await one(_SHORT_PICKS)
+    pickers = {r.picker: (int(r.lines), int(r.hours)) for r in (await conn.execute(text(_PICKERS), params)).all()}
+    scan_sql = _PICK_SCANS.format(warehouse=_IN_WAREHOUSE if wh is not None else "")
+    scans = {r.code or "": int(r.scans) for r in (await conn.execute(text(scan_sql), params)).all()}
+    counts = await one(_COUNTS)
+    docked = await one(_DOCK_TO_STOCK)
+    shipments = await one(_SHIPMENTS)
+    recalls = await one(_RECALLS)
+    return k.Facts(
+        orders_shipped=int(shipments.shipped),
+        orders_exact=int(shipments.exact),
+        count_hours=float(counts.hours),
+        counts=int(counts.n),
+        wave_lines=int(waves.lines),
+        short_lines=int(waves.short_lines),
+        net_in=int(flow.net_in),
+        units_shipped=int(flow.shipped),
+        pickers=pickers,
+        scans=scans,
+        tasks_worked=int(shorts.tasks),
+        tasks_shorted=int(shorts.shorted),
+        dock_hours=float(docked.hours),
+        plates=int(docked.n),
+        recall_hours=float(recalls.hours),
+        recalls=int(recalls.n),
+    )
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+
+
+def _closing_json(stock: list[k.StockAt]) -> str:
+    return msgspec.json.encode([[s.status, s.quantity, s.expiry, s.held] for s in stock]).decode()
+
+
+def _closing_of(raw: list[Any]) -> list[k.StockAt]:
+    return [k.StockAt(st, int(q), dt.date.fromisoformat(x) if x else None, bool(h)) for st, q, x, h in raw]
+
+
+async def store_days(
+    db: async_sessionmaker, wh: int | None, days: list[dt.date], *, closing_of: dt.date | None, replace: bool = False
+) -> int:
+    """Compute and store the closed ``days`` of a scope that are not stored yet (all of them with
+    ``replace``), and the stock at the end of ``closing_of`` if it is not stored yet. Under the scope's advisory
+    lock, re-checked once held, so two requests never compute the same day twice: the second waits, then finds
+    the first's rows. Returns how many days were computed."""
+    scope = wh or 0
+    async with db() as session:
+        conn = await session.connection()
+        await conn.execute(text(_LOCK), {"scope": scope})
+        if replace:
+            await conn.execute(
+                text("DELETE FROM kpi_days WHERE scope = :s AND day = ANY(:days)"), {"s": scope, "days": days}
+            )
+        have = set(
+            (
+                await conn.execute(
+                    text("SELECT day FROM kpi_days WHERE scope = :s AND day = ANY(:days)"),
+                    {
+                        "s": scope,
+                        "days": days,
+                    },
+                )
+            ).scalars()
+        )
+        missing = [d for d in days if d not in have]
+        for day in missing:
+            f = await facts(conn, wh, _day_start(day), _day_start(day + dt.timedelta(days=1)))
+            await conn.execute(
+                text("INSERT INTO kpi_days (day, scope, facts) VALUES (:d, :s, CAST(:f AS jsonb))"),
+                {"d": day, "s": scope, "f": msgspec.json.encode(f).decode()},
+            )
+        if closing_of is not None:
+            stored = await conn.scalar(
+                text("SELECT closing IS NOT NULL FROM kpi_days WHERE scope = :s AND day = :d"),
+                {"s": scope, "d": closing_of},
+            )
+            if not stored:
+                stock = await _stock_at(conn, wh, _day_start(closing_of + dt.timedelta(days=1)))
+                await conn.execute(
+                    text("UPDATE kpi_days SET closing = CAST(:c AS jsonb) WHERE scope = :s AND day = :d"),
+                    {"s": scope, "d": closing_of, "c": _closing_json(stock)},
+                )
+        await session.commit()
+    return len(missing)
+
+
+async def _missing(conn: AsyncConnection, scope: int, days: list[dt.date], closing_of: dt.date | None) -> bool:
+    """Whether a closed day of the period, or the closing stock it needs, is not stored yet."""
+    row = (
+        await conn.execute(
+            text(
+                "SELECT count(*) AS stored, bool_or(day = :c AND closing IS NOT NULL) AS closing"
+                " FROM kpi_days WHERE scope = :s AND day = ANY(:days)"
+            ),
+            {"s": scope, "days": days, "c": closing_of},
+        )
+    ).one()
+    return row.stored < len(days) or (closing_of is not None and not row.closing)
 
 
 async def kpi_report(
-    db: async_sessionmaker, *, first: str | None, last: str | None, warehouse: str | None, today: dt.date
+    db: async_sessionmaker, *, first: str | None, last: str | None, warehouse: str | None, now: dt.datetime
 ) -> KpiReport:
-    period = k.parse_period(first, last, today=today)
+    """The period's figures: its closed days' stored facts (computed and stored first where missing), plus the
+    days still open (those that ended less than ``SETTLE`` ago, today, later days) counted now."""
+    period = k.parse_period(first, last, today=now.date())
+    closed, rest = k.split_period(period, open_from=(now - SETTLE).date())
+    closing_of = period.last if rest is None else None
+    async with db() as session:
+        conn = await session.connection()
+        wh = await _warehouse_id(conn, warehouse)
+        fill = bool(closed) and await _missing(conn, wh or 0, closed, closing_of)
+        await session.commit()
+    if fill:
+        await store_days(db, wh, closed, closing_of=closing_of)
     async with db() as session:
         conn = await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-        wh = await _warehouse_id(conn, warehouse)
-        params = {"wh": wh, "start": period.start, "end": period.end}
-        closing = await _stock_at(conn, wh, period.end)
-        flow = (await conn.execute(text(_NET_IN), params)).one()
-        closing_units = sum(s.quantity for s in closing)
-        waves = (await conn.execute(text(_WAVE_LINES), params)).one()
-        shorts = (await conn.execute(text(_SHORT_PICKS), params)).one()
-        pickers = [(r.picker, int(r.lines), int(r.hours)) for r in (await conn.execute(text(_PICKERS), params)).all()]
-        scan_sql = _PICK_SCANS.format(warehouse=_IN_WAREHOUSE if wh is not None else "")
-        scans = {r.code: int(r.scans) for r in (await conn.execute(text(scan_sql), params)).all()}
-        counts = [r.took for r in (await conn.execute(text(_COUNTS), params)).all()]
-        docked = [r.took for r in (await conn.execute(text(_DOCK_TO_STOCK), params)).all() if r.took is not None]
-        shipments = (await conn.execute(text(_SHIPMENTS), params)).one()
-        recalls = await _recall_durations(conn, params)
+        stored = (
+            await conn.execute(
+                text("SELECT day, facts, closing FROM kpi_days WHERE scope = :s AND day = ANY(:days)"),
+                {"s": wh or 0, "days": closed},
+            )
+        ).all()
+        days = [msgspec.convert(r.facts, k.Facts) for r in stored]
+        if rest is not None:
+            days.append(await facts(conn, wh, rest.start, rest.end))
+            closing = await _stock_at(conn, wh, period.end)
+        else:
+            closing = _closing_of(next(r.closing for r in stored if r.day == period.last))
+        total = k.total(days)
+        ids = [int(who) for who in total.pickers if who]
+        names = {
+            str(r.id): r.username
+            for r in (await conn.execute(text("SELECT id, username FROM users WHERE id = ANY(:ids)"), {"ids": ids}))
+        }
         await session.commit()
-    end_day = period.last + dt.timedelta(days=1)
-    figures = [
-        k.inventory_availability(closing, end=end_day),
-        k.shipping_accuracy(exact=int(shipments.exact), shipped=int(shipments.shipped)),
-        k.mean_hours(k.COUNT_DURATION, counts),
-        k.stockout_rate(short_lines=int(waves.short_lines), lines=int(waves.lines)),
-        k.turnover_days(
-            opening=closing_units - int(flow.net_in), closing=closing_units, shipped=int(flow.shipped), days=period.days
-        ),
-        k.recall_response_time(recalls),
-        *k.lines_per_hour(pickers),
-        *k.pick_accuracy(scans),
-        k.short_pick_rate(shorted_tasks=int(shorts.shorted), tasks=int(shorts.tasks)),
-        k.mean_hours(k.DOCK_TO_STOCK_TIME, docked),
-        *k.expiry_exposure(closing, end=end_day),
-    ]
+    figures = k.figures(total, closing, period, picker_names=names)
     return KpiReport(
         first=period.first,
         last=period.last,
@@ -273,6 +398,29 @@ async def kpi_report(
             for f in figures
         ],
     )
+
+
+async def rebuild(db: async_sessionmaker, *, first: dt.date, last: dt.date, now: dt.datetime) -> dict[str, int]:
+    """Recompute the stored days from ``first`` to ``last`` (closed days only) of every scope that has any
+    stored (all warehouses and each warehouse), after a late change to a source (docs/kpis.md). A day's closing
+    stock, if it had one, is recomputed too. Returns the days recomputed per scope (``*`` for all)."""
+    closed, _ = k.split_period(k.Period(first, last), open_from=(now - SETTLE).date())
+    done: dict[str, int] = {}
+    async with db() as session:
+        scopes = (
+            await session.execute(
+                text(
+                    "SELECT s.scope, w.code, array_agg(s.day) FILTER (WHERE s.closing IS NOT NULL) AS closings"
+                    " FROM kpi_days s LEFT JOIN warehouses w ON w.id = s.scope GROUP BY 1, 2 ORDER BY 1"
+                )
+            )
+        ).all()
+    for scope, code, closings in scopes:
+        wh = scope or None
+        done[code or "*"] = await store_days(db, wh, closed, closing_of=None, replace=True)
+        for day in sorted(set(closings or []) & set(closed)):
+            await store_days(db, wh, [day], closing_of=day)
+    return done
 
 
 def _num(x: float | None) -> float | None:
