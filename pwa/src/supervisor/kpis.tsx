@@ -143,13 +143,14 @@ function FigureTable({ report, locale, zh }: { report: Report; locale: string; z
       <h2 class="card-title" data-testid="kpi-period">
         {st("kpi.period", { from: report.from, to: report.to })}
       </h2>
+      <div class="sup-scroll">
       <table class="sup-table" data-testid="kpi-table">
         <thead>
           <tr>
             <th>{st("kpi.kpi")}</th>
             <th>{st("kpi.subject")}</th>
             <th class="num">{st("kpi.value")}</th>
-            <th class="num">{st("kpi.parts")}</th>
+            <th class="num sup-parts">{st("kpi.parts")}</th>
           </tr>
         </thead>
         <tbody>
@@ -166,13 +167,14 @@ function FigureTable({ report, locale, zh }: { report: Report; locale: string; z
                   formatValue(f, locale)
                 )}
               </td>
-              <td class="num muted">
+              <td class="num muted sup-parts">
                 {f.numerator === null ? "—" : f.numerator.toLocaleString(locale, { maximumFractionDigits: 2 })} / {f.denominator === null ? "—" : f.denominator.toLocaleString(locale, { maximumFractionDigits: 2 })}
               </td>
             </tr>
           ))}
         </tbody>
       </table>
+      </div>
     </section>
   );
 }
@@ -280,6 +282,7 @@ function Trend({ from, to, kpi, locale }: { from: string; to: string; kpi: Chart
       <Chart
         series={series}
         label={kpiName(kpi)}
+        ratio={series[0]?.unit === "ratio"}
         format={(v) => formatValue({ value: v, unit: series[0]?.unit ?? "ratio" }, locale)}
       />
       {empty && <p class="muted" data-testid="kpi-chart-empty">{st("kpi.chartEmpty")}</p>}

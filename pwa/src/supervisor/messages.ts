@@ -107,7 +107,7 @@ export const en = {
   "waves.none": "No waves.",
   "waves.wave": "Wave {wave}",
   "waves.linesPicked": "{picked} of {total}",
-  "waves.orders": "{n} orders",
+  "waves.orders": "Orders: {n}",
   "waves.shortN": "{n} short",
   "waves.priorityN": "Priority {n}",
   "waves.pick": "Choose a wave to see its orders, pickers and times.",
