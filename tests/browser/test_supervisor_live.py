@@ -11,6 +11,8 @@ Its own module (its own server and database): it changes stock.
 from __future__ import annotations
 
 import datetime as dt
+import re
+import uuid
 
 import pytest
 
@@ -78,7 +80,9 @@ def test_the_tablet_follows_a_picker_live_and_the_supervisor_resolves_the_refusa
         has=desk.get_by_test_id("exc-order").get_by_text("SO-LIVE", exact=True)
     )
     raised.wait_for(timeout=10_000)
-    [exc] = db_fetch(browser_database_url, "SELECT id FROM exceptions WHERE kind = 'fefo-violation' AND resolved_at IS NULL")
+    [exc] = db_fetch(
+        browser_database_url, "SELECT id FROM exceptions WHERE kind = 'fefo-violation' AND resolved_at IS NULL"
+    )
     assert raised.get_attribute("data-exc-id") == str(exc["id"])
     assert raised.get_by_test_id("exc-lot").inner_text() == "SY2409C"
     assert "SY2405B" in raised.get_by_test_id("exc-headline").inner_text()
@@ -137,7 +141,11 @@ def test_the_tablet_follows_a_picker_live_and_the_supervisor_resolves_the_refusa
         "SELECT e.resolution_note AS note, e.resolved_by_name AS by, u.username FROM exceptions e"
         " JOIN users u ON u.id = e.resolved_by WHERE e.kind = 'fefo-violation'",
     )
-    assert stored == {"note": "picker retrained on FEFO; SY2409C left on the shelf", "by": "supervisor", "username": "supervisor"}
+    assert stored == {
+        "note": "picker retrained on FEFO; SY2409C left on the shelf",
+        "by": "supervisor",
+        "username": "supervisor",
+    }
     assert desk.evaluate("window.__sameDocument") is True, "the tablet never reloaded"
 
     # --- KPIs for a scripted period: the last 7 days, which hold every scan above ----------------------
@@ -254,3 +262,39 @@ def test_the_live_sections_and_the_kpi_chart_fit_a_handheld(phone, server):
     assert any(u.endswith(".js") for u in chart_chunks)
     assert phone.evaluate("document.documentElement.scrollWidth") == width
     doc_shot(phone, f"supervisor-{width}-kpis")
+
+
+def test_the_board_says_when_the_feed_drops_and_catches_up_when_it_is_back(desk, server):  # noqa: F811
+    """The socket closes (a proxy restart, a Wi-Fi hand-over): the chip says "reconnecting", the client
+    comes back by itself, and the new snapshot brings what happened meanwhile — without a reload."""
+    sockets = []
+
+    def through(ws) -> None:
+        ws.connect_to_server()
+        sockets.append(ws)
+
+    desk.route_web_socket(re.compile(r".*/api/v1/live\b.*"), through)
+    sign_in(desk, "supervisor")
+    desk.get_by_test_id("tile-sup").click()
+    _section(desk, "exceptions")
+    desk.evaluate("window.__sameDocument = true")
+    assert len(sockets) == 1
+    sockets[0].close(code=1012, reason="restarting")
+    desk.locator("[data-testid=live-status][data-status=reconnecting]").wait_for()
+
+    # while it is away, a picker reports a line short: an exception the tablet has not been told about
+    api(server, "POST", "/api/v1/waves", {"orders": ["SO-5002"]})
+    [task, *_] = [t for t in api(server, "GET", "/api/v1/picking/tasks", user="picker") if t["order"] == "SO-5002"]
+    api(
+        server,
+        "POST",
+        f"/api/v1/picking/tasks/{task['taskId']}/short",
+        {"clientScanId": str(uuid.uuid4())},
+        user="picker",
+    )
+    desk.locator("[data-testid=live-status][data-status=live]").wait_for(timeout=15_000)
+    assert len(sockets) == 2
+    desk.locator("[data-testid=exc][data-kind=short-pick]").filter(
+        has=desk.get_by_test_id("exc-order").get_by_text("SO-5002", exact=True)
+    ).wait_for()
+    assert desk.evaluate("window.__sameDocument") is True
