@@ -149,7 +149,7 @@ function CancelForm({ task, onCancel, onDone }: { task: Task; onCancel: () => vo
     setBusy(true);
     setProblem(null);
     const done = await attempt(
-      () => post<Schemas["CancelledTask"]>(`/api/v1/replenishment/tasks/${task.taskId}/cancel`, { reason: reason.trim() } satisfies Schemas["CancelIn"]),
+      () => post<Schemas["CancelledTask"]>(`/api/v1/replenishment/tasks/${task.taskId}/cancel`, { reason: reason.trim() } satisfies Schemas["replenishment_CancelIn"]),
       (p) => {
         feedback("refused");
         setProblem(p);

@@ -3,20 +3,24 @@
 // navigation next to the open one; on a handheld they become a row of tabs under the header.
 //
 // A section is listed only when the server offers every operation it calls (capabilities.ts) and the
-// section has a screen in this build. The wave board, picker board, server exception queue and KPI
-// page are declared here with the operations they will need; they get their screen (`load`) when those
-// APIs exist, and until then they are never shown.
+// section has a screen in this build. The wave board, picker board and exception queue follow the live
+// floor view (live.ts, one WebSocket while any of them is open); the KPI page loads its chart library
+// as a chunk of its own (kpichart.ts).
 import type { FunctionComponent } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { t, useLang } from "../i18n";
 import { go } from "../router";
 import { LangSwitch, SyncBar } from "../ui";
 import { offers, serverOperations, type Operation } from "./capabilities";
+import { ExceptionsSection } from "./exceptions";
 import { HoldsSection } from "./holds";
+import { KpisSection } from "./kpis";
+import { PickersSection } from "./pickers";
 import { PrintJobsSection } from "./printjobs";
 import { ReleaseSection } from "./release";
 import { ReplenishmentSection } from "./replenishment";
 import { st, type SupKey } from "./messages";
+import { WavesSection } from "./waves";
 import "./supervisor.css";
 
 export interface Section {
@@ -30,10 +34,31 @@ export interface Section {
 }
 
 export const SECTIONS: readonly Section[] = [
-  { id: "waves", label: "sup.waveBoard", icon: "▦", needs: ["GET /api/v1/waves", "GET /api/v1/waves/{wave_id}"] },
-  { id: "pickers", label: "sup.pickerBoard", icon: "☺", needs: ["GET /api/v1/waves", "GET /api/v1/live"] },
-  { id: "exceptions", label: "sup.exceptions", icon: "⚠", needs: ["GET /api/v1/exceptions", "POST /api/v1/exceptions/{exception_id}/resolve"] },
-  { id: "kpis", label: "sup.kpis", icon: "∿", needs: ["GET /api/v1/kpis"] },
+  {
+    id: "waves",
+    label: "sup.waveBoard",
+    icon: "▦",
+    needs: [
+      "GET /api/v1/waves",
+      "GET /api/v1/waves/{wave_id}",
+      "POST /api/v1/waves/{wave_id}/cancel",
+      "POST /api/v1/waves/{wave_id}/priority",
+      "POST /api/v1/orders/{order}/cancel",
+      "POST /api/v1/orders/{order}/lines/{line_no}/cancel",
+    ],
+    screen: WavesSection,
+  },
+  // the live WebSocket (GET /api/v1/live) is not in the OpenAPI document; it came with the wave list and
+  // the exception queue, so a server that lists both has it
+  { id: "pickers", label: "sup.pickerBoard", icon: "☺", needs: ["GET /api/v1/waves", "GET /api/v1/exceptions"], screen: PickersSection },
+  {
+    id: "exceptions",
+    label: "sup.exceptions",
+    icon: "⚠",
+    needs: ["GET /api/v1/exceptions", "POST /api/v1/exceptions/{exception_id}/resolve"],
+    screen: ExceptionsSection,
+  },
+  { id: "kpis", label: "sup.kpis", icon: "∿", needs: ["GET /api/v1/kpis"], screen: KpisSection },
   { id: "release", label: "sup.release", icon: "⇉", needs: ["POST /api/v1/waves"], screen: ReleaseSection },
   {
     id: "holds",
