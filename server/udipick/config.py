@@ -47,6 +47,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: inside ``udipick serve`` (with the relay), plan replenishment of pick faces this often; 0: only after a
     #: wave release and on a supervisor's request
     replenish_every_seconds: float = 60.0
+    #: inside ``udipick serve`` (with the relay), store the KPIs' closed days of the last this many days, at start
+    #: and every ``kpi_days_every_seconds``, so no report computes them (0: off; reports still store what they need)
+    kpi_days_back: int = 31
+    kpi_days_every_seconds: float = 900.0
     #: webhooks may point at this host's loopback addresses (127.0.0.0/8, ::1): an ERP on the same machine,
     #: or a test receiver. Link-local (cloud metadata), unspecified and multicast targets stay refused
     webhook_allow_loopback: bool = False
@@ -149,6 +153,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         kw["log_json"] = _bool(v)
     _number(env, kw, "UDIPICK_DB_POOL_SIZE", int, 1, 500, "a number of connections")
     _number(env, kw, "UDIPICK_REPLENISH_EVERY_SECONDS", float, 0, 86400, "a number of seconds (0: off)")
+    _number(env, kw, "UDIPICK_KPI_DAYS_BACK", int, 0, 3660, "a number of days (0: off)")
+    _number(env, kw, "UDIPICK_KPI_DAYS_EVERY_SECONDS", float, 1, 86400, "a number of seconds")
     if v := env.get("UDIPICK_WEBHOOK_ALLOW_LOOPBACK"):
         kw["webhook_allow_loopback"] = _bool(v)
     for name in ("UDIPICK_MAX_BODY_BYTES", "UDIPICK_BULK_MAX_BODY_BYTES", "UDIPICK_BULK_MAX_LINE_BYTES"):

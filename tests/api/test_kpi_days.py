@@ -251,3 +251,27 @@ async def test_a_late_row_changes_a_stored_day_only_when_it_is_rebuilt(scripted)
 async def _one_of(db, sql: str):
     async with db() as s:
         return await _one(s, sql)
+
+
+async def test_the_server_stores_the_last_closed_days_of_every_scope_before_any_report_asks(scripted):
+    now = dt.datetime(2026, 3, 1, 0, 30, tzinfo=dt.UTC)  # 02-28 ended half an hour ago: not settled yet
+    computed = await kpis.keep_days(scripted, now=now, days_back=7)
+    warehouses = await _one_of(scripted, "SELECT count(*) FROM warehouses")
+    week = [dt.date(2026, 2, 21) + dt.timedelta(days=n) for n in range(7)]  # 02-21 .. 02-27
+    stored = await _days(scripted)
+    assert computed == 7 * (1 + warehouses) == len(stored)
+    assert sorted({r.day for r in stored}) == week
+    assert {r.scope for r in stored} == {0, *[r.id for r in await _warehouse_rows(scripted)]}
+    assert {(r.scope, r.day) for r in stored if r.closing} == {(r.scope, week[-1]) for r in stored}
+    # a report of that week computes nothing: its days and its closing stock are there
+    report = await kpis.kpi_report(scripted, first="2026-02-21", last="2026-02-27", warehouse="KPI", now=now)
+    assert await _days(scripted) == stored
+    on_the_fly = await kpis.kpi_report(scripted, first="2026-02-21", last="2026-02-27", warehouse="KPI", now=EARLIER)
+    assert msgspec.to_builtins(report) == msgspec.to_builtins(on_the_fly)
+    assert await kpis.keep_days(scripted, now=now, days_back=7) == 0  # the next round finds nothing to do
+    assert await kpis.keep_days(scripted, now=now + dt.timedelta(hours=1), days_back=7) == 1 + warehouses  # 02-28
+
+
+async def _warehouse_rows(db) -> list:
+    async with db() as s:
+        return (await s.execute(text("SELECT id FROM warehouses"))).all()

@@ -49,7 +49,7 @@ from udipick.config import Settings
 from udipick.db.engine import make_engine, make_sessionmaker
 from udipick.db.pg import close_hot_pool, open_hot_pool
 from udipick.integrations.labels.render import ZplTemplates
-from udipick.services import audit, identity, picking
+from udipick.services import audit, identity, kpis, picking
 from udipick.services.password_checks import PasswordChecks
 from udipick.services.replenishment import planner_in_background
 
@@ -109,6 +109,14 @@ def create_app(settings: Settings, *, database_url: str) -> Litestar:
                     if settings.replenish_every_seconds > 0:
                         await stack.enter_async_context(
                             planner_in_background(app.state.db, settings.replenish_every_seconds)
+                        )
+                    if settings.kpi_days_back > 0:
+                        await stack.enter_async_context(
+                            kpis.day_keeper_in_background(
+                                app.state.db,
+                                every_seconds=settings.kpi_days_every_seconds,
+                                days_back=settings.kpi_days_back,
+                            )
                         )
                 yield
         finally:

@@ -20,7 +20,11 @@ becomes per day and what a late row does.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
+import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 import msgspec
@@ -29,6 +33,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
 
 from udipick.domain import kpis as k
 from udipick.domain.errors import UnknownWarehouse
+
+log = logging.getLogger(__name__)
 
 
 class KpiFigure(msgspec.Struct, rename="camel"):
@@ -434,3 +440,56 @@ def csv_rows(report: KpiReport) -> list[list[Any]]:
         [report.first, report.last, report.warehouse, *(getattr(f, n) for n in f.__struct_fields__)]
         for f in report.figures
     ]
+
+
+async def keep_days(db: async_sessionmaker, *, now: dt.datetime, days_back: int) -> int:
+    """Store the closed days of the last ``days_back`` days (and the last one's closing stock) for all
+    warehouses together and for each warehouse, so that a report finds them ready instead of computing them
+    on the request. One day per transaction: a long fill never holds a lock or a snapshot for long. Returns
+    how many days were computed (0 once all are stored: each call costs one query per scope then)."""
+    last = (now - SETTLE).date() - dt.timedelta(days=1)
+    days = [last - dt.timedelta(days=i) for i in range(days_back)]
+    if not days:
+        return 0
+    async with db() as session:
+        scopes: list[int | None] = [
+            None,
+            *(await session.execute(text("SELECT id FROM warehouses ORDER BY id"))).scalars(),
+        ]
+    done = 0
+    for wh in scopes:
+        async with db() as session:
+            conn = await session.connection()
+            if not await _missing(conn, wh or 0, days, last):
+                continue
+        for day in days:
+            done += await store_days(db, wh, [day], closing_of=last if day == last else None)
+    return done
+
+
+@contextlib.asynccontextmanager
+async def day_keeper_in_background(
+    db: async_sessionmaker, *, every_seconds: float, days_back: int
+) -> AsyncIterator[None]:
+    """Inside ``udipick serve`` (with the relay): ``keep_days`` now and every ``every_seconds``, so the first
+    report of the morning does not pay for yesterday (docs/kpis.md, "Stored closed days")."""
+    stop = asyncio.Event()
+
+    async def loop() -> None:
+        while not stop.is_set():
+            try:
+                if n := await keep_days(db, now=dt.datetime.now(dt.UTC), days_back=days_back):
+                    log.info("KPI days stored: %d", n)
+            except Exception:  # noqa: BLE001 - a failed round (a database restart) is tried again next time
+                log.exception("storing KPI days failed; trying again later")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=every_seconds)
+
+    task = asyncio.create_task(loop(), name="udipick-kpi-days")
+    try:
+        yield
+    finally:
+        stop.set()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
