@@ -2,7 +2,7 @@
 // (a supervisor at a desk reads the server's detail next to the translated headline, instead of the
 // handheld's full-screen alarm), and a small status chip.
 import type { ComponentChildren } from "preact";
-import { useCallback, useEffect, useState } from "preact/hooks";
+import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { get, OfflineError, ProblemError, type Problem } from "../api";
 import { sayProblem, t, useLang } from "../i18n";
 import { st } from "./messages";
@@ -14,12 +14,19 @@ export function useLoad<T>(path: string): Loaded<T> {
   const [data, setData] = useState<T | null>(null);
   const [problem, setProblem] = useState<Problem | null>(null);
   const [offline, setOffline] = useState(false);
+  // the answer of the latest request only: a slow answer for an earlier path (the 30 days the page opened
+  // with) must not replace the one for the path chosen since (the last 7 days)
+  const latest = useRef(0);
   const reload = useCallback(async () => {
+    const mine = ++latest.current;
     try {
-      setData(await get<T>(path));
+      const answer = await get<T>(path);
+      if (mine !== latest.current) return;
+      setData(answer);
       setProblem(null);
       setOffline(false);
     } catch (err) {
+      if (mine !== latest.current) return;
       if (err instanceof OfflineError) setOffline(true);
       else if (err instanceof ProblemError) setProblem(err.problem);
       else throw err;
