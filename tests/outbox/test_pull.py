@@ -365,3 +365,13 @@ async def test_metrics_show_events_held_back_behind_a_running_transaction(client
     body = (await client.get("/metrics", headers=erp)).text
     assert value(body, "udipick_outbox_unsequenced_events") == 0
     assert value(body, "udipick_outbox_head_position") == head + 2
+
+
+@pytest.mark.parametrize("role, snapshot, metrics", [("supervisor", 200, 200), ("qa", 200, 403), ("picker", 403, 403)])
+async def test_the_floor_s_supervisor_reads_the_stock_snapshot_and_the_metrics(client, role, snapshot, metrics):
+    who = await login(client, role)
+    r = await client.get("/api/v1/erp/stock", params={"format": "csv"}, headers=who)
+    assert r.status_code == snapshot, r.text
+    if snapshot == 200:
+        assert r.headers["content-type"].startswith("text/csv")
+    assert (await client.get("/metrics", headers=who)).status_code == metrics

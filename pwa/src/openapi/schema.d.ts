@@ -228,7 +228,7 @@ export interface paths {
   "/api/v1/erp/stock": {
     /**
      * Stock snapshot (CSV or NDJSON)
-     * @description Who may call: roles: admin; API key scopes: erp:read.
+     * @description Who may call: roles: admin, qa, supervisor; API key scopes: erp:read.
      */
     get: operations["ApiV1ErpStockStockSnapshot"];
   };
@@ -4496,7 +4496,7 @@ export interface operations {
   };
   /**
    * Stock snapshot (CSV or NDJSON)
-   * @description Who may call: roles: admin; API key scopes: erp:read.
+   * @description Who may call: roles: admin, qa, supervisor; API key scopes: erp:read.
    */
   ApiV1ErpStockStockSnapshot: {
     parameters: {

@@ -27,6 +27,8 @@ from udipick.services.outbox import StreamSubscriberOut
 from udipick.services.webhooks import DeliveryOut, ReplayOut, WebhookOut
 
 ERP_READ = allow("admin", scopes=("erp:read",))
+#: the stock snapshot: also for the people who run the floor and its quality (issue 17: a supervisor got 403)
+STOCK_READ = allow("admin", "supervisor", "qa", scopes=("erp:read",))
 ADMIN = allow("admin", scopes=("admin",))
 NDJSON = "application/x-ndjson"
 CSV = "text/csv"
@@ -100,7 +102,7 @@ class _AlsoCsv(Operation):
     response_description="One StockRow per line (NDJSON); with format=csv, CSV with the same fields.",
     response_headers=[AS_OF_POSITION, AS_OF_EXACT],
     operation_class=_AlsoCsv,
-    **ERP_READ,
+    **STOCK_READ,
 )
 async def stock_snapshot(db: Db, format: Literal["csv", "ndjson"] = "ndjson") -> Response[exports.StockRow]:
     snap = await exports.stock_snapshot(db)

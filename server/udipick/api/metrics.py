@@ -242,7 +242,7 @@ class _Out:
     name="metrics",
     summary="Prometheus metrics",
     include_in_schema=False,
-    **allow("admin", scopes=("admin", "erp:read")),
+    **allow("admin", "supervisor", scopes=("admin", "erp:read")),
 )
 async def metrics(db: Db, request: Request) -> Response:
     out = _Out()
