@@ -31,7 +31,7 @@ import websockets
 
 sys.path.insert(0, os.path.dirname(__file__))
 from _server import fresh_database, machine, server  # noqa: E402
-from bench_picking import PASSWORDS, Handheld, cpu_by_kind, pct, prepare, watch_database  # noqa: E402
+from bench_picking import PASSWORDS, Handheld, cpu_by_kind, cpu_seconds, pct, prepare, watch_database  # noqa: E402
 
 
 async def run(args: argparse.Namespace, dsn: str, base: str) -> None:
@@ -137,11 +137,12 @@ async def run(args: argparse.Namespace, dsn: str, base: str) -> None:
 
     async def measure_cpu() -> None:
         await asyncio.sleep(max(0.0, measure_from - time.perf_counter()))
-        cpu.append(await asyncio.to_thread(cpu_by_kind))  # off the loop: the pickers keep their moments
+        # off the loop: the pickers keep their moments
+        cpu.append({**await asyncio.to_thread(cpu_by_kind), "machine": cpu_seconds()["machine"]})
 
     await asyncio.gather(measure_cpu(), *(picker(i) for i in range(args.pickers)))
     scan_seconds = time.perf_counter() - measure_from
-    cpu.append(cpu_by_kind())
+    cpu.append({**cpu_by_kind(), "machine": cpu_seconds()["machine"]})
     load = open("/proc/loadavg").read().split()[:3]
     await asyncio.sleep(3)  # the last changes
     for w in watchers:
@@ -162,10 +163,11 @@ async def run(args: argparse.Namespace, dsn: str, base: str) -> None:
             f" (target p99 <= 1000 ms); never shown: {len(missing)}"
             + (f" ({args.live_clients} live clients)" if args.live_clients > 1 else "")
         )
+    busy = (cpu[1].pop("machine") - cpu[0].pop("machine")) / scan_seconds
     used = sorted(((cpu[1][k] - cpu[0].get(k, 0.0), k) for k in cpu[1]), reverse=True)
     print(
-        f"cpu     : cores used in the measured window ({os.cpu_count()} on the machine): "
-        + ", ".join(f"{k} {v / scan_seconds:.2f}" for v, k in used if v / scan_seconds >= 0.01)
+        f"cpu     : cores used in the measured window ({os.cpu_count()} on the machine, {busy:.2f} busy in all,"
+        " whoever used them): " + ", ".join(f"{k} {v / scan_seconds:.2f}" for v, k in used if v / scan_seconds >= 0.01)
     )
     print(f"loadavg : {' '.join(load)} (1, 5, 15 min) at the end of the measured window")
 
