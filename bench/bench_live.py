@@ -1,6 +1,7 @@
 """The live floor view under a busy floor: how long after a scan's answer a supervisor's screen shows it.
 
     .venv/bin/python bench/bench_live.py [--pickers 200] [--rate 2] [--seconds 60] [--workers 1] [--refuse-every 20]
+                                         [--live-clients 1]
 
 ``--pickers`` simulated pickers (one user and one keep-alive connection each) scan ``--rate`` times a second
 each, open loop (every scan has its moment; a late answer delays the next). Every ``--refuse-every``-th
@@ -8,7 +9,10 @@ scan of a picker takes a later-expiring lot than FEFO allows: refused, and raise
 supervisor's client is connected to ``GET /api/v1/live`` throughout; for every scan the bench notes when its
 answer arrived and when its change (``pick`` message, matched by ``clientScanId``) arrived on the live
 socket, and prints the lag's p50/p95/p99/max (issue 17's target: p99 <= 1 s), with the scans that never
-showed up. The warehouse is ``bench_picking.py``'s, smaller by default (``--stock``).
+showed up. With ``--live-clients n`` there are n supervisors' clients, all measured. The CPU each kind of
+process used in the measured window is printed (in cores: CPU seconds per second), so a saturated server
+can be told from a saturated load generator or a machine busy with something else. The warehouse is
+``bench_picking.py``'s, smaller by default (``--stock``).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import websockets
 
 sys.path.insert(0, os.path.dirname(__file__))
 from _server import fresh_database, machine, server  # noqa: E402
-from bench_picking import PASSWORDS, Handheld, pct, prepare  # noqa: E402
+from bench_picking import PASSWORDS, Handheld, cpu_by_kind, cpu_seconds, pct, prepare, watch_database  # noqa: E402
 
 
 async def run(args: argparse.Namespace, dsn: str, base: str) -> None:
@@ -71,17 +75,21 @@ async def run(args: argparse.Namespace, dsn: str, base: str) -> None:
         print(f"note    : {per} scans per picker available, {needed} wanted: the run ends early (raise --lines)")
 
     answered: dict[str, float] = {}
-    shown: dict[str, float] = {}
     statuses: dict[int, int] = {}
     u = urlsplit(base)
-    ws = await websockets.connect(
-        f"ws://{u.hostname}:{u.port}/api/v1/live?access_token={sup_token}&device_id=sup", max_size=2**24
-    )
-    snapshot = json.loads(await ws.recv())
-    assert snapshot["type"] == "snapshot", snapshot
+    clients = []
+    for _ in range(args.live_clients):
+        ws = await websockets.connect(
+            f"ws://{u.hostname}:{u.port}/api/v1/live?access_token={sup_token}&device_id=sup", max_size=2**24
+        )
+        snapshot = json.loads(await ws.recv())
+        assert snapshot["type"] == "snapshot", snapshot
+        clients.append(ws)
+    # per live client: clientScanId -> when its change arrived
+    shown: list[dict[str, float]] = [{} for _ in clients]
     counts: dict[str, int] = {}
 
-    async def watch() -> None:
+    async def watch(ws, seen: dict[str, float]) -> None:
         async for raw in ws:
             now = time.perf_counter()
             message = json.loads(raw)
@@ -89,11 +97,11 @@ async def run(args: argparse.Namespace, dsn: str, base: str) -> None:
             for change in message.get("changes", ()):
                 counts[change["type"]] = counts.get(change["type"], 0) + 1
                 if change["type"] == "pick":
-                    if change["data"]["clientScanId"] in shown:
+                    if change["data"]["clientScanId"] in seen:
                         counts["pick shown twice"] = counts.get("pick shown twice", 0) + 1
-                    shown.setdefault(change["data"]["clientScanId"], now)
+                    seen.setdefault(change["data"]["clientScanId"], now)
 
-    watcher = asyncio.create_task(watch())
+    watchers = [asyncio.create_task(watch(ws, seen)) for ws, seen in zip(clients, shown, strict=True)]
     t0 = time.perf_counter()
     measure_from = t0 + args.warmup
     deadline = measure_from + args.seconds
@@ -125,13 +133,24 @@ async def run(args: argparse.Namespace, dsn: str, base: str) -> None:
                 measured.add(scan_id)
         await h.close()
 
-    await asyncio.gather(*(picker(i) for i in range(args.pickers)))
+    cpu: list[dict[str, float]] = []
+
+    async def measure_cpu() -> None:
+        await asyncio.sleep(max(0.0, measure_from - time.perf_counter()))
+        # off the loop: the pickers keep their moments
+        cpu.append({**await asyncio.to_thread(cpu_by_kind), "machine": cpu_seconds()["machine"]})
+
+    await asyncio.gather(measure_cpu(), *(picker(i) for i in range(args.pickers)))
     scan_seconds = time.perf_counter() - measure_from
+    cpu.append({**cpu_by_kind(), "machine": cpu_seconds()["machine"]})
+    load = open("/proc/loadavg").read().split()[:3]
     await asyncio.sleep(3)  # the last changes
-    watcher.cancel()
-    await ws.close()
-    lags = [max(0.0, shown[s] - answered[s]) for s in measured if s in shown]
-    missing = [s for s in measured if s not in shown and s in answered]
+    for w in watchers:
+        w.cancel()
+    for ws in clients:
+        await ws.close()
+    lags = [max(0.0, seen[s] - answered[s]) for seen in shown for s in measured if s in seen]
+    missing = [s for seen in shown for s in measured if s not in seen and s in answered]
     print(
         f"load    : {args.pickers} pickers x {args.rate}/s offered; {len(measured):,} scans measured in "
         f"{scan_seconds:.1f} s ({len(measured) / max(scan_seconds, 1e-9):.0f}/s); answers by status {dict(sorted(statuses.items()))}"
@@ -142,7 +161,15 @@ async def run(args: argparse.Namespace, dsn: str, base: str) -> None:
             f"lag     : answer -> change on /api/v1/live: p50 {pct(lags, 0.5) * 1000:.0f} ms, p95 {pct(lags, 0.95) * 1000:.0f} ms,"
             f" p99 {pct(lags, 0.99) * 1000:.0f} ms, max {max(lags) * 1000:.0f} ms over {len(lags):,} scans"
             f" (target p99 <= 1000 ms); never shown: {len(missing)}"
+            + (f" ({args.live_clients} live clients)" if args.live_clients > 1 else "")
         )
+    busy = (cpu[1].pop("machine") - cpu[0].pop("machine")) / scan_seconds
+    used = sorted(((cpu[1][k] - cpu[0].get(k, 0.0), k) for k in cpu[1]), reverse=True)
+    print(
+        f"cpu     : cores used in the measured window ({os.cpu_count()} on the machine, {busy:.2f} busy in all,"
+        " whoever used them): " + ", ".join(f"{k} {v / scan_seconds:.2f}" for v, k in used if v / scan_seconds >= 0.01)
+    )
+    print(f"loadavg : {' '.join(load)} (1, 5, 15 min) at the end of the measured window")
 
 
 def main() -> None:
@@ -154,11 +181,13 @@ def main() -> None:
     ap.add_argument("--stock", type=int, default=100_000)
     ap.add_argument("--lines", type=int, default=10_000)
     ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--live-clients", type=int, default=1, help="supervisors' clients on /api/v1/live")
     ap.add_argument("--refuse-every", type=int, default=20, help="every n-th scan of a picker breaks FEFO (0: none)")
     args = ap.parse_args()
     args.lots = 20  # bench_picking's lots per item
     print(f"machine : {machine()}")
     with fresh_database() as url:
+        watch_database(url)
         prepare(url, args.stock, args.lines)
         with server(url, extra_env={"UDIPICK_LOG_JSON": "0"}, workers=args.workers) as base:
             asyncio.run(run(args, url, base))

@@ -164,3 +164,94 @@ async def test_a_pick_answered_by_one_server_process_reaches_a_live_client_of_an
             change = await next_of(on_b, "pick")  # seen by a client of process B
     assert change["event"] == "pick.confirmed.v1" and change["data"]["taskId"] == syr["taskId"]
     assert change["data"]["clientScanId"] and change["user"] == "picker"
+
+
+async def changes_of(ws, n: int) -> list[dict]:
+    return [await next_of(ws, "pick", "short") for _ in range(n)]
+
+
+async def units_picked(database_url: str, wave_id: int) -> tuple[int, int]:
+    """The wave's units picked and lines with no open task, read from the tables (the truth progress must reach)."""
+    conn = await asyncpg.connect(database_url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        return tuple(
+            await conn.fetchrow(
+                "SELECT (SELECT sum(picked) FROM pick_tasks WHERE wave_id = $1)::int,"
+                " (SELECT count(*) FROM (SELECT line_id FROM pick_tasks WHERE wave_id = $1 GROUP BY line_id"
+                "   HAVING NOT bool_or(status = 'open')) d)::int",
+                wave_id,
+            )
+        )
+    finally:
+        await conn.close()
+
+
+async def test_two_live_clients_of_one_process_both_get_every_change_in_order(floor):
+    host, http, sup, _wave_id, _later_expiry = floor
+    picker = await sign_in(http, "picker", "tc52-01")
+    syr = next(t for t in await tasks(http, picker) if t["order"] == "SO-5001" and t["item"]["erpId"] == "SYR-10ML")
+    good = gs1(SYR, syr["lot"], dt.date.fromisoformat(syr["expiry"]))
+    async with await open_live(host, sup) as a, await open_live(host, await sign_in(http, "admin", "tablet-9")) as b:
+        snaps = [await next_of(ws, "snapshot") for ws in (a, b)]
+        assert snaps[0]["head"] == snaps[1]["head"]
+        sent = []
+        for k in range(12):
+            raw = good if k % 3 else gs1(GLOVE)  # every third one refused (wrong item)
+            body = {"clientScanId": str(uuid.uuid4()), "raw": raw, "locationRaw": syr["location"]["barcode"]}
+            r = await http.post(f"/api/v1/picking/tasks/{syr['taskId']}/scans", json=body, headers=picker)
+            assert r.status_code == (200 if k % 3 else 409), r.text
+            sent.append(body["clientScanId"])
+        seen_a, seen_b = await changes_of(a, 12), await changes_of(b, 12)
+    assert [c["data"]["clientScanId"] for c in seen_a] == sent
+    assert [c["data"]["clientScanId"] for c in seen_b] == sent
+    positions = [c["position"] for c in seen_a]
+    assert positions == [c["position"] for c in seen_b] == sorted(set(positions))
+    assert positions[0] > snaps[0]["head"]
+
+
+async def test_a_client_that_connects_mid_stream_gets_a_snapshot_the_changes_continue_without_gap_or_repeat(
+    floor, demo_database_url
+):
+    host, http, sup, wave_id, _later_expiry = floor
+    picker = await sign_in(http, "picker", "tc52-01")
+    syr = next(t for t in await tasks(http, picker) if t["order"] == "SO-5001" and t["item"]["erpId"] == "SYR-10ML")
+    good = gs1(SYR, syr["lot"], dt.date.fromisoformat(syr["expiry"]))
+    n = 24
+    answered = asyncio.Event()
+    count = 0
+
+    async def scan_on() -> None:
+        nonlocal count
+        for k in range(n):
+            r = await pick(http, picker, syr, good if k % 4 else gs1(GLOVE))
+            assert r.status_code == (200 if k % 4 else 409), r.text
+            count += 1
+            if count in (6, 12, 18):
+                answered.set()
+
+    async with await open_live(host, sup) as first:
+        await next_of(first, "snapshot")
+        scanning = asyncio.create_task(scan_on())
+        late = []
+        for _ in range(3):  # three clients connect while the scans go on
+            await answered.wait()
+            answered.clear()
+            ws = await open_live(host, sup)
+            late.append((ws, await next_of(ws, "snapshot")))
+        await scanning
+        everything = [c["position"] for c in await changes_of(first, n)]
+        assert everything == sorted(set(everything))
+        for ws, snap in late:
+            after = [p for p in everything if p > snap["head"]]
+            assert 0 < len(after) < n  # it did connect mid-stream
+            assert [c["position"] for c in await changes_of(ws, len(after))] == after
+            with pytest.raises(TimeoutError):  # and nothing after the last, no repeat
+                await next_of(ws, "pick", "short", timeout=0.5)
+            await ws.close()
+        # the progress that follows reaches what the tables say (kept per order line, not re-read per wave)
+        truth = await units_picked(demo_database_url, wave_id)
+        while True:
+            (w,) = [w for w in (await next_of(first, "progress"))["waves"] if w["waveId"] == wave_id]
+            if (w["unitsPicked"], w["linesDone"]) == truth:
+                break
+    assert truth[0] == n - n // 4  # every accepted scan picked one unit

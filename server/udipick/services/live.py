@@ -90,24 +90,21 @@ class Snapshot(msgspec.Struct, rename="camel", tag="snapshot", tag_field="type")
 
 # ---- reads ---------------------------------------------------------------------------------------------
 
-_PROGRESS = """
-WITH l AS (
-  SELECT t.wave_id, t.document_id, t.line_id,
-         coalesce(sum(t.quantity) FILTER (WHERE t.status <> 'cancelled'), 0) AS q, sum(t.picked) AS p,
-         bool_or(t.status = 'open') AS open, bool_or(t.status = 'short') AS short
-    FROM pick_tasks t
-   WHERE t.wave_id IN ({waves})
-   GROUP BY 1, 2, 3)
-SELECT l.wave_id, d.erp_id, count(*)::int, (count(*) FILTER (WHERE NOT l.open))::int,
-       (count(*) FILTER (WHERE l.short))::int, sum(l.q)::int, sum(l.p)::int
-  FROM l JOIN outbound_documents d ON d.id = l.document_id
- GROUP BY 1, 2 ORDER BY 1, 2
+#: per wave and order line: units (not cancelled), units picked, whether a task is open, whether one was short
+_LINES = """
+SELECT t.wave_id, d.erp_id, t.line_id,
+       coalesce(sum(t.quantity) FILTER (WHERE t.status <> 'cancelled'), 0)::int, coalesce(sum(t.picked), 0)::int,
+       bool_or(t.status = 'open'), bool_or(t.status = 'short')
+  FROM pick_tasks t JOIN outbound_documents d ON d.id = t.document_id
+ WHERE {where}
+ GROUP BY 1, 2, 3
 """
-#: every wave with an open task (the partial index of open tasks serves it)
-PROGRESS_OPEN = _PROGRESS.format(waves="SELECT DISTINCT wave_id FROM pick_tasks WHERE status = 'open'")
-#: the waves of these tasks (``$1``) and of these waves (``$2``)
-PROGRESS_OF = _PROGRESS.format(
-    waves="SELECT wave_id FROM pick_tasks WHERE id = ANY($1::bigint[]) UNION SELECT unnest($2::int[])"
+#: every line of every wave with an open task (the partial index of open tasks serves it)
+LINES_OPEN = _LINES.format(where="t.wave_id IN (SELECT DISTINCT wave_id FROM pick_tasks WHERE status = 'open')")
+#: the lines of these tasks (``$1``) and of these waves (``$2``): the line and wave indexes, not the whole wave
+LINES_OF = _LINES.format(
+    where="t.line_id = ANY(ARRAY(SELECT line_id FROM pick_tasks WHERE id = ANY($1::bigint[])))"
+    " OR t.wave_id = ANY($2::int[])"
 )
 
 #: per picker and order line, the last pick in the rate window (BRIN index on ``picks.picked_at``)
@@ -142,36 +139,11 @@ RESOLVED = (
 )
 
 
-def progress_of(rows) -> tuple[list[WaveProgress], list[OrderProgress]]:
-    orders = [OrderProgress(*r) for r in rows]
-    waves: dict[int, list[int]] = {}
-    for o in orders:
-        w = waves.setdefault(o.wave_id, [0, 0, 0, 0, 0, 0])
-        for i, v in enumerate((1, o.lines, o.lines_done, o.short_lines, o.units, o.units_picked)):
-            w[i] += v
-    return [WaveProgress(k, *v) for k, v in sorted(waves.items())], orders
-
-
 async def devices(conn: asyncpg.Connection, now: dt.datetime) -> list[DeviceQueueOut]:
     return [DeviceQueueOut(*r) for r in await conn.fetch(DEVICES, now - DEVICE_SILENT)]
 
 
-async def snapshot(conn: asyncpg.Connection, head: int, view: LiveView) -> Snapshot:
-    """The floor as of outbox position ``head`` (read first by the caller: anything committed after it comes
-    again as a change, so nothing falls between the snapshot and the changes)."""
-    now = dt.datetime.now(dt.UTC)
-    waves, orders = progress_of(await conn.fetch(PROGRESS_OPEN))
-    for r in await conn.fetch(_PICKERS, now - RATE_WINDOW):
-        view.seed(r["username"], r["device_id"], (r["erp_id"], r["line_no"]), r["at"], r["task_id"], r["location"])
-    open_rows = await conn.fetch(EXCEPTION_SELECT + " WHERE x.resolved_at IS NULL ORDER BY x.id DESC LIMIT 500")
-    open_exceptions = [exception_of(tuple(r)) for r in open_rows]
-    view.open_exceptions.update(x.id for x in open_exceptions)
-    devs = await devices(conn, now)
-    view.devices = devs
-    return Snapshot(head, now, waves, orders, view.pickers(now), devs, open_exceptions)
-
-
-# ---- bookkeeping per live client ---------------------------------------------------------------------
+# ---- bookkeeping, one per server process ---------------------------------------------------------------------
 
 
 @dataclass
@@ -187,10 +159,10 @@ class _Picker:
 
 @dataclass
 class LiveView:
-    """What one live client was shown: pickers' rolling rates, the open exceptions, the device list."""
+    """What the live clients are shown: pickers' rolling rates, the open exceptions (by id), the device list."""
 
     by_user: dict[str, _Picker] = field(default_factory=dict)
-    open_exceptions: set[int] = field(default_factory=set)
+    open_exceptions: dict[int, ExceptionOut] = field(default_factory=dict)
     devices: list[DeviceQueueOut] = field(default_factory=list)
 
     def seed(self, user, device, line, at, task_id, location) -> None:
@@ -267,7 +239,7 @@ def change_of(row, view: LiveView) -> tuple[LiveChange, int | None, int | None]:
     x = row[6:]
     exc = exception_of(tuple(x)) if x[0] is not None else None
     if exc is not None and exc.status == "open":
-        view.open_exceptions.add(exc.id)
+        view.open_exceptions[exc.id] = exc
     body = _data_decoder.decode(data)
     task_id = body.get("taskId")
     wave_id = body.get("waveId") if type_ == "wave.released.v1" else None
@@ -311,24 +283,128 @@ async def read_changes(conn: asyncpg.Connection, after: int, limit: int) -> list
     return [tuple(r) for r in await conn.fetch(EVENTS, after, LIVE_TYPES, limit)]
 
 
-async def progress(conn: asyncpg.Connection, tasks: set[int], waves: set[int]) -> Progress:
-    """The progress of the waves of these tasks and of these waves, as a ``progress`` message."""
-    return Progress(*progress_of(await conn.fetch(PROGRESS_OF, list(tasks), list(waves))))
+#: (units not cancelled, units picked, a task is open, a task was short) of one order line in one wave
+_LineState = tuple[int, int, bool, bool]
 
 
-async def resolutions(conn: asyncpg.Connection, view: LiveView) -> list[Resolved]:
-    """The exceptions this client showed open that were resolved since (each told once)."""
-    if not view.open_exceptions:
-        return []
-    out = [Resolved(*r) for r in await conn.fetch(RESOLVED, list(view.open_exceptions))]
-    view.open_exceptions.difference_update(r.id for r in out)
-    return out
+@dataclass
+class Floor:
+    """The floor as the live clients of one server process see it, kept at outbox position ``position``.
 
+    One per process, whatever the number of live clients: the changes are read and encoded once and every
+    client gets the same frames, and a client that connects gets a snapshot made from this state at
+    ``position`` with nothing awaited in between, so the changes it receives next are exactly the events
+    after its snapshot's ``head`` (no gap, no repeat). Progress is kept per order line and re-read only for
+    the lines the changes touched (``refresh_progress``); orders and waves are sums of their lines here.
+    """
 
-async def devices_changed(conn: asyncpg.Connection, view: LiveView) -> Devices | None:
-    """The offline handhelds with scans waiting, when the list differs from the one this client was shown."""
-    devices_now = await devices(conn, dt.datetime.now(dt.UTC))
-    if [(d.device, d.queued) for d in devices_now] == [(d.device, d.queued) for d in view.devices]:
-        return None
-    view.devices = devices_now
-    return Devices(devices_now)
+    position: int = 0
+    view: LiveView = field(default_factory=LiveView)
+    lines: dict[tuple[int, int], _LineState] = field(default_factory=dict)  # (wave, line id) -> state
+    order_lines: dict[tuple[int, str], set[int]] = field(default_factory=dict)  # (wave, order) -> line ids
+    wave_orders: dict[int, set[str]] = field(default_factory=dict)
+    touched_tasks: set[int] = field(default_factory=set)
+    touched_waves: set[int] = field(default_factory=set)
+
+    async def load(self, conn: asyncpg.Connection, head: int) -> None:
+        """The floor as of outbox position ``head`` (read first by the caller: anything committed after it comes
+        again as a change, so nothing falls between the load and the changes)."""
+        now = dt.datetime.now(dt.UTC)
+        self.position = head
+        self._set_lines(await conn.fetch(LINES_OPEN))
+        for r in await conn.fetch(_PICKERS, now - RATE_WINDOW):
+            self.view.seed(
+                r["username"], r["device_id"], (r["erp_id"], r["line_no"]), r["at"], r["task_id"], r["location"]
+            )
+        rows = await conn.fetch(EXCEPTION_SELECT + " WHERE x.resolved_at IS NULL ORDER BY x.id DESC LIMIT 500")
+        self.view.open_exceptions.update((x.id, x) for x in (exception_of(tuple(r)) for r in rows))
+        self.view.devices = await devices(conn, now)
+
+    def _set_lines(self, rows) -> set[int]:
+        waves = set()
+        for wave, order, line, *state in rows:
+            self.lines[(wave, line)] = tuple(state)  # type: ignore[assignment]  # the row's four columns
+            self.order_lines.setdefault((wave, order), set()).add(line)
+            self.wave_orders.setdefault(wave, set()).add(order)
+            waves.add(wave)
+        return waves
+
+    def apply(self, rows: list[tuple]) -> list[LiveChange]:
+        """Rows of ``EVENTS`` after ``position``, in order, as live changes; notes what their progress moved."""
+        changes = []
+        for row in rows:
+            change, task_id, wave_id = change_of(row, self.view)
+            changes.append(change)
+            if task_id is not None:
+                self.touched_tasks.add(task_id)
+            if wave_id is not None:
+                self.touched_waves.add(wave_id)
+        return changes
+
+    def _order(self, wave: int, order: str) -> OrderProgress:
+        out = OrderProgress(wave, order, 0, 0, 0, 0, 0)
+        for line in self.order_lines[(wave, order)]:
+            units, picked, is_open, short = self.lines[(wave, line)]
+            out.lines += 1
+            out.lines_done += not is_open
+            out.short_lines += short
+            out.units += units
+            out.units_picked += picked
+        return out
+
+    def _wave(self, wave: int) -> tuple[WaveProgress, list[OrderProgress]]:
+        orders = [self._order(wave, o) for o in sorted(self.wave_orders[wave])]
+        w = WaveProgress(wave, len(orders), 0, 0, 0, 0, 0)
+        for o in orders:
+            w.lines += o.lines
+            w.lines_done += o.lines_done
+            w.short_lines += o.short_lines
+            w.units += o.units
+            w.units_picked += o.units_picked
+        return w, orders
+
+    def progress(self, waves) -> Progress:
+        out = Progress([], [])
+        for wave in sorted(waves):
+            w, orders = self._wave(wave)
+            out.waves.append(w)
+            out.orders.extend(orders)
+        return out
+
+    async def refresh_progress(self, conn: asyncpg.Connection) -> Progress | None:
+        """Re-read the lines of the tasks and waves the changes since the last call touched (not whole waves):
+        the new progress of their waves, or None when nothing was touched."""
+        if not (self.touched_tasks or self.touched_waves):
+            return None
+        tasks, waves = self.touched_tasks, self.touched_waves
+        self.touched_tasks, self.touched_waves = set(), set()
+        rows = await conn.fetch(LINES_OF, list(tasks), list(waves))
+        return self.progress(self._set_lines(rows) | waves & self.wave_orders.keys())
+
+    def snapshot(self, now: dt.datetime) -> Snapshot:
+        """What a client that connects now is shown first; the changes after ``position`` follow it."""
+        progress = self.progress(self.wave_orders)
+        waves = [w for w in progress.waves if w.lines_done < w.lines]  # the waves with an open task
+        keep = {w.wave_id for w in waves}
+        orders = [o for o in progress.orders if o.wave_id in keep]
+        opened = sorted(self.view.open_exceptions.values(), key=lambda x: -x.id)[:500]
+        pickers = self.view.pickers(now)
+        return Snapshot(self.position, now, waves, orders, pickers, self.view.devices, opened)
+
+    async def resolutions(self, conn: asyncpg.Connection) -> list[Resolved]:
+        """The exceptions shown open that were resolved since (each told once)."""
+        view = self.view
+        if not view.open_exceptions:
+            return []
+        out = [Resolved(*r) for r in await conn.fetch(RESOLVED, list(view.open_exceptions))]
+        for r in out:
+            view.open_exceptions.pop(r.id, None)
+        return out
+
+    async def devices_changed(self, conn: asyncpg.Connection) -> Devices | None:
+        """The offline handhelds with scans waiting, when the list differs from the one shown."""
+        devices_now = await devices(conn, dt.datetime.now(dt.UTC))
+        if [(d.device, d.queued) for d in devices_now] == [(d.device, d.queued) for d in self.view.devices]:
+            return None
+        self.view.devices = devices_now
+        return Devices(devices_now)
