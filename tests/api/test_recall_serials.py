@@ -18,6 +18,7 @@ from tests.api.test_recalls import _order, _receive, _tasks
 from tests.conftest import login, wait_until
 from tests.receiving.helpers import datamatrix, days, scan_body
 from udipick.services.demo import demo_gtin
+from udipick.services.identity import add_api_key
 
 STENT = demo_gtin(1002)
 ITEM = "STENT-DES-3018"
@@ -146,7 +147,69 @@ async def test_a_recall_of_two_serials_freezes_only_them_and_a_release_gives_the
     assert r.status_code == 200, r.text
 
 
-async def test_a_recall_of_serials_names_known_serials_and_one_scope(client):
+async def test_a_recalled_serial_is_not_packed_and_its_packed_carton_does_not_ship(client, demo_db):
+    admin = await login(client, "admin")
+    receiver = await login(client, "receiver", device="hh-dock")
+    sup = await login(client, "supervisor", device="hh-sup")
+    picker = await login(client, "picker", device="hh-pick")
+    qa = await login(client, "qa", device="hh-qa")
+    po = {"erpId": "PO-RS", "version": 1, "number": "N-PO-RS", "supplier": "SUP-MEDTEC"}
+    po["lines"] = [{"lineNo": 1, "item": ITEM, "quantity": 5}]
+    assert (await client.post("/api/v1/erp/purchase-orders", json=po, headers=admin)).status_code == 201
+    await _receive(client, receiver, "PO-RS", LOT, "A-02-03")
+    # SO-P1: picked, packed, carton closed; SO-P2: picked, not packed
+    await _order(client, admin, "SO-P1", "CUST-RIVER", 1)
+    await _order(client, admin, "SO-P2", "CUST-SH-01", 1)
+    assert (await client.post("/api/v1/waves", json={"orders": ["SO-P1", "SO-P2"]}, headers=sup)).status_code == 201
+    (p1,) = await _tasks(client, picker, "SO-P1")
+    (p2,) = await _tasks(client, picker, "SO-P2")
+    for t in (p1, p2):
+        assert (await scan(client, picker, t, gs1(STENT, t["lot"], serial=t["serial"]))).status_code == 200
+    sscc = (await client.post("/api/v1/packing/packages", json={"order": "SO-P1"}, headers=picker)).json()["sscc"]
+    r = await client.post(
+        f"/api/v1/packing/packages/{sscc}/scans",
+        json={"clientScanId": str(uuid.uuid4()), "raw": gs1(STENT, p1["lot"], serial=p1["serial"])},
+        headers=picker,
+    )
+    assert r.status_code == 200, r.text
+    assert (await client.post(f"/api/v1/packing/packages/{sscc}/close", headers=picker)).status_code == 200
+
+    body = {"item": ITEM, "serials": [p1["serial"], p2["serial"]], "recallClass": "II", "reason": "seal"}
+    r = await client.post("/api/v1/recalls", json={**body, "password": "qa-demo"}, headers=qa)
+    assert r.status_code == 201, r.text
+    recall = r.json()["recall"]
+    assert recall["flaggedSsccs"] == [sscc]
+    # the carton does not ship
+    r = await client.post("/api/v1/shipments", json={"order": "SO-P1"}, headers=picker)
+    assert r.status_code == 409, r.text
+    assert (r.json()["code"], r.json()["recall"], r.json()["sscc"], r.json()["serial"]) == (
+        "serial-recalled",
+        recall["recall"],
+        sscc,
+        p1["serial"],
+    )
+    assert await _scalar(demo_db, "SELECT status FROM outbound_documents WHERE erp_id = 'SO-P1'") != "shipped"
+    # the picked unit is not packed
+    other_sscc = (await client.post("/api/v1/packing/packages", json={"order": "SO-P2"}, headers=picker)).json()
+    r = await client.post(
+        f"/api/v1/packing/packages/{other_sscc['sscc']}/scans",
+        json={"clientScanId": str(uuid.uuid4()), "raw": gs1(STENT, p2["lot"], serial=p2["serial"])},
+        headers=picker,
+    )
+    assert r.status_code == 409 and (r.json()["code"], r.json()["recall"]) == ("serial-recalled", recall["recall"])
+    # destroyed: frozen for good
+    r = await client.post(
+        f"/api/v1/recalls/{recall['recallId']}/close",
+        json={"disposition": "destroyed", "password": "qa-demo"},
+        headers=qa,
+    )
+    assert r.status_code == 200, r.text
+    assert all(s["frozen"] for s in r.json()["serials"])
+    r = await client.post("/api/v1/shipments", json={"order": "SO-P1"}, headers=picker)
+    assert r.status_code == 409 and r.json()["code"] == "serial-recalled", r.text
+
+
+async def test_a_recall_of_serials_names_known_serials_and_one_scope(client, demo_db):
     qa = await login(client, "qa")
     base = {"item": ITEM, "recallClass": "II", "reason": "sterility", "password": "qa-demo"}
     r = await client.post("/api/v1/recalls", json={**base, "serials": []}, headers=qa)
@@ -163,6 +226,17 @@ async def test_a_recall_of_serials_names_known_serials_and_one_scope(client):
     assert r.status_code == 422 and r.json()["pointer"] == "/serials", r.text
     r = await client.post("/api/v1/recalls", json={**base, "serials": ["STN000101", "STN000101"]}, headers=qa)
     assert r.status_code == 422 and r.json()["pointer"] == "/serials", r.text
+    # the ERP opens one with its key (no person: the recall's hold has no placer)
+    key = await add_api_key(demo_db, "erp-recalls", ["erp:write", "erp:read"])
+    body = {k: v for k, v in base.items() if k != "password"}
+    r = await client.post(
+        "/api/v1/erp/recalls", json={**body, "serials": ["STN000102"]}, headers={"Authorization": f"Bearer {key}"}
+    )
+    assert r.status_code == 201, r.text
+    assert [(x["serial"], x["lot"], x["frozen"]) for x in r.json()["recall"]["serials"]] == [
+        ("STN000102", "ST-A1", True)
+    ]
+    assert r.json()["trace"]["totals"]["inStock"] == 1
 
 
 async def _scalar(db, sql: str, **params):
