@@ -149,6 +149,27 @@ def test_a_recall_names_lots_or_a_production_date_range(lots, start, end, scope,
 
 
 @pytest.mark.parametrize(
+    ("lots", "start", "end", "serials", "scope", "pointer"),
+    [
+        (None, None, None, ["S1", "S2"], "serials", None),
+        (None, None, None, [], None, "/serials"),
+        (None, None, None, ["S1", "S1"], None, "/serials"),
+        (["A"], None, None, ["S1"], None, "/serials"),
+        ([], None, None, ["S1"], None, "/serials"),
+        (None, dt.date(2026, 1, 1), dt.date(2026, 1, 31), ["S1"], None, "/serials"),
+        (None, None, dt.date(2026, 1, 31), ["S1"], None, "/serials"),
+    ],
+)
+def test_a_recall_of_serials_names_serials_only(lots, start, end, serials, scope, pointer):
+    if scope is not None:
+        assert recall_scope(lots, start, end, serials) == scope
+        return
+    with pytest.raises(e.InvalidRecord) as refused:
+        recall_scope(lots, start, end, serials)
+    assert refused.value.context["pointer"] == pointer
+
+
+@pytest.mark.parametrize(
     ("disposition", "prior", "still", "after"),
     [
         ("released", "released", False, "released"),

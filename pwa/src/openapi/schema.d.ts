@@ -1589,7 +1589,7 @@ export interface components {
      */
     Problem: {
       /** @enum {string} */
-      code?: "already-cancelled" | "body-too-large" | "bulk-interrupted" | "busy" | "conflict" | "count-below-reserved" | "database-unavailable" | "device-id-required" | "domain-error" | "exception-already-resolved" | "fefo-violation" | "insufficient-stock" | "invalid-count" | "invalid-cursor" | "invalid-gln" | "invalid-gtin" | "invalid-label-data" | "invalid-period" | "invalid-record" | "invalid-request" | "invalid-sscc" | "item-not-on-document" | "json-too-deep" | "line-too-long" | "location-frozen" | "location-unsuitable" | "lot-expired" | "lot-expiry-conflict" | "lot-not-at-location" | "lot-quarantined" | "lot-recalled" | "missing-expiry" | "missing-lot" | "missing-reason" | "missing-receiving-data" | "missing-serial" | "missing-temperature" | "no-printer-for-label" | "not-authenticated" | "not-cancellable" | "not-found" | "not-in-quarantine" | "order-line-not-found" | "order-not-found" | "order-not-released" | "over-pick" | "over-receipt" | "permission-denied" | "print-job-already-sent" | "printer-already-registered" | "printer-unavailable" | "put-back-not-found" | "receipt-not-open" | "serial-already-picked" | "serial-already-received" | "serial-already-shipped" | "serial-booked-elsewhere" | "serial-count-mismatch" | "shelf-life-too-short" | "sign-in-busy" | "signature-rejected" | "stale-version" | "stock-changed" | "stock-on-hold" | "task-cancelled" | "task-not-open" | "too-many-attempts" | "unknown-api-key" | "unknown-gtin" | "unknown-label-template" | "unknown-lot" | "unknown-print-job" | "unknown-printer" | "unknown-serial" | "unknown-user" | "unknown-warehouse" | "unknown-webhook-delivery" | "unknown-webhook-subscription" | "unreadable-barcode" | "wave-not-found" | "weak-password" | "webhook-name-taken" | "webhook-target-refused" | "wrong-item" | "wrong-location" | "wrong-lot";
+      code?: "already-cancelled" | "body-too-large" | "bulk-interrupted" | "busy" | "conflict" | "count-below-reserved" | "database-unavailable" | "device-id-required" | "domain-error" | "exception-already-resolved" | "fefo-violation" | "insufficient-stock" | "invalid-count" | "invalid-cursor" | "invalid-gln" | "invalid-gtin" | "invalid-label-data" | "invalid-period" | "invalid-record" | "invalid-request" | "invalid-sscc" | "item-not-on-document" | "json-too-deep" | "line-too-long" | "location-frozen" | "location-unsuitable" | "lot-expired" | "lot-expiry-conflict" | "lot-not-at-location" | "lot-quarantined" | "lot-recalled" | "missing-expiry" | "missing-lot" | "missing-reason" | "missing-receiving-data" | "missing-serial" | "missing-temperature" | "no-printer-for-label" | "not-authenticated" | "not-cancellable" | "not-found" | "not-in-quarantine" | "order-line-not-found" | "order-not-found" | "order-not-released" | "over-pick" | "over-receipt" | "permission-denied" | "print-job-already-sent" | "printer-already-registered" | "printer-unavailable" | "put-back-not-found" | "receipt-not-open" | "serial-already-picked" | "serial-already-received" | "serial-already-shipped" | "serial-booked-elsewhere" | "serial-count-mismatch" | "serial-recalled" | "shelf-life-too-short" | "sign-in-busy" | "signature-rejected" | "stale-version" | "stock-changed" | "stock-on-hold" | "task-cancelled" | "task-not-open" | "too-many-attempts" | "unknown-api-key" | "unknown-gtin" | "unknown-label-template" | "unknown-lot" | "unknown-print-job" | "unknown-printer" | "unknown-serial" | "unknown-user" | "unknown-warehouse" | "unknown-webhook-delivery" | "unknown-webhook-subscription" | "unreadable-barcode" | "wave-not-found" | "weak-password" | "webhook-name-taken" | "webhook-target-refused" | "wrong-item" | "wrong-location" | "wrong-lot";
       /** @description what happened and what to do, in English */
       detail?: string;
       /** @description invalid-request: each field that failed validation */
@@ -1743,7 +1743,8 @@ export interface components {
       reference: string | null;
       responseSeconds: number | null;
       /** @enum {string} */
-      scope: "lots" | "production_dates";
+      scope: "lots" | "production_dates" | "serials";
+      serials: components["schemas"]["RecallSerialView"][];
       /** @enum {string} */
       status: "open" | "closed";
     };
@@ -1771,6 +1772,14 @@ export interface components {
       /** @enum {string} */
       recallClass: "I" | "II" | "III";
       reference?: string | null;
+      serials?: string[] | null;
+    };
+    /** RecallSerialView */
+    RecallSerialView: {
+      frozen: boolean;
+      lot: string | null;
+      priorStatus: string;
+      serial: string;
     };
     /** ReceiptLpn */
     ReceiptLpn: {
@@ -2043,6 +2052,7 @@ export interface components {
       /** @enum {string} */
       recallClass: "I" | "II" | "III";
       reference?: string | null;
+      serials?: string[] | null;
     };
     /** Site */
     Site: {

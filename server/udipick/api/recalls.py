@@ -35,6 +35,7 @@ Text = Annotated[str, Meta(min_length=1, max_length=500)]
 Code = Annotated[str, Meta(min_length=1, max_length=64)]
 Gtin = Annotated[str, Meta(pattern=r"^[0-9]{14}$")]
 LotNo = Annotated[str, Meta(min_length=1, max_length=20)]
+SerialNo = Annotated[str, Meta(min_length=1, max_length=20)]
 Sscc = Annotated[str, Meta(pattern=r"^[0-9]{18}$")]
 Format = Literal["json", "csv", "html"]
 
@@ -44,10 +45,11 @@ class RecallOpenIn(msgspec.Struct, rename="camel", forbid_unknown_fields=True, k
     item: Code
     recall_class: Literal["I", "II", "III"]
     reason: Text
-    #: the lots recalled; or a production-date range instead
+    #: the lots recalled; or a production-date range instead; or single serials (the rest of their lots stays available)
     lots: Annotated[list[LotNo], Meta(min_length=1, max_length=1000)] | None = None
     produced_from: dt.date | None = None
     produced_to: dt.date | None = None
+    serials: Annotated[list[SerialNo], Meta(max_length=1000)] | None = None
     #: the manufacturer's or the ERP's own reference
     reference: Code | None = None
 
@@ -71,13 +73,15 @@ def _request(data: RecallOpenIn) -> RecallIn:
         lots=data.lots,
         produced_from=data.produced_from,
         produced_to=data.produced_to,
+        serials=data.serials,
         reference=data.reference,
     )
 
 
 @post("/recalls", status_code=201, **allow(*SIGNERS))
 async def open_recall(data: JSONBody[SignedRecallIn], request: Request, db: Db, actor: CurrentActor) -> OpenedRecall:
-    """Freeze the lots (``recalled``), re-allocate their open picks, flag their unshipped cartons, emit
+    """Freeze the lots (``recalled``) or the single serials (a serial hold of the recall's own), re-allocate
+    their open picks, flag their unshipped cartons, emit
     ``recall.opened.v1``; answers the recall and its trace. Needs the opener's electronic signature."""
     return await svc.open_recall(
         db,

@@ -360,14 +360,18 @@ class Hold(Base):
     serial_id: Mapped[int | None] = mapped_column(ForeignKey("serials.id"))
     location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))
     reason: Mapped[str] = mapped_column(Text)
-    placed_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    #: null only for a hold that belongs to a recall the ERP opened (``recall_id``)
+    placed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     placed_device: Mapped[str | None] = mapped_column(String(64))
     placed_at: Mapped[dt.datetime] = mapped_column(TS, server_default=func.now())
     released_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     released_at: Mapped[dt.datetime | None] = mapped_column(TS)
     release_reason: Mapped[str | None] = mapped_column(Text)
+    #: the serial recall this hold freezes a serial for (migration 0018): released only by closing the recall
+    recall_id: Mapped[int | None] = mapped_column(ForeignKey("recalls.id"))
     __table_args__ = (
         CheckConstraint(_in("scope", ("item", "lot", "serial", "location")), name="scope_known"),
+        CheckConstraint("placed_by IS NOT NULL OR recall_id IS NOT NULL", name="has_placer"),
         CheckConstraint(
             "(scope = 'item' AND item_id IS NOT NULL) OR (scope = 'lot' AND lot_id IS NOT NULL)"
             " OR (scope = 'serial' AND serial_id IS NOT NULL) OR (scope = 'location' AND location_id IS NOT NULL)",

@@ -16,7 +16,7 @@ from udipick.db.models import Base, _in
 
 TS = DateTime(timezone=True)
 RECALL_CLASSES = ("I", "II", "III")
-RECALL_SCOPES = ("lots", "production_dates")
+RECALL_SCOPES = ("lots", "production_dates", "serials")
 RECALL_STATUSES = ("open", "closed")
 DISPOSITIONS = ("destroyed", "returned_to_supplier", "released")
 
@@ -78,3 +78,15 @@ class RecallPackage(Base):
     __tablename__ = "recall_packages"
     recall_id: Mapped[int] = mapped_column(ForeignKey("recalls.id"), primary_key=True)
     container_id: Mapped[int] = mapped_column(ForeignKey("containers.id"), primary_key=True)
+
+
+class RecallSerial(Base):
+    """A serial a ``serials`` recall froze (the rest of its lot stays available), through a serial hold that
+    belongs to the recall; ``prior_status`` is the serial's status when the recall opened."""
+
+    __tablename__ = "recall_serials"
+    recall_id: Mapped[int] = mapped_column(ForeignKey("recalls.id"), primary_key=True)
+    serial_id: Mapped[int] = mapped_column(ForeignKey("serials.id"), primary_key=True)
+    hold_id: Mapped[int] = mapped_column(ForeignKey("holds.id"))
+    prior_status: Mapped[str] = mapped_column(String(12))
+    __table_args__ = (Index("ix_recall_serials_serial_id", "serial_id"),)

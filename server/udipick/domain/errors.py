@@ -422,6 +422,14 @@ class LotRecalled(DomainError):
     title = "Lot recalled"
 
 
+class SerialRecalled(DomainError):
+    """A recall of single serials covers this unit (context: ``serial``, ``lot``, ``recall``); the rest of
+    its lot is not recalled."""
+
+    code = "serial-recalled"
+    title = "Serial recalled"
+
+
 class LocationFrozen(DomainError):
     code = "location-frozen"
     title = "Location frozen"

@@ -27,6 +27,7 @@ KIND_OF_CODE: dict[str, Kind] = {
     "stock-on-hold": "held",
     "lot-quarantined": "held",
     "lot-recalled": "recalled",
+    "serial-recalled": "recalled",
     "lot-expired": "expired",
     "shelf-life-too-short": "expired",
     "serial-already-shipped": "held",

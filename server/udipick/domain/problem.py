@@ -73,6 +73,7 @@ STATUS: dict[type[e.DomainError], int] = {
     e.LotQuarantined: 409,
     e.StockOnHold: 409,
     e.LotRecalled: 409,
+    e.SerialRecalled: 409,
     e.LocationFrozen: 409,
     e.SerialAlreadyPicked: 409,
     e.SerialAlreadyShipped: 409,

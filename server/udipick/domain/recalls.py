@@ -1,11 +1,15 @@
 """What a recall covers and what closing it does to its lots.
 
-A recall names one item and either its lots or a range of production dates (the manufacturer's
-notice says one or the other). Opening it sets every covered lot to ``recalled``, whatever status it
+A recall names one item and either its lots, a range of production dates or single serials (the
+manufacturer's notice says one of the three). Opening it sets every covered lot to ``recalled``, whatever status it
 had; the status each lot had is kept, because a recall closed as ``released`` (the investigation
 cleared the lots) gives each lot back the status it had, unless another open recall still covers it.
 A recall closed as ``destroyed`` or ``returned_to_supplier`` leaves its lots ``recalled`` for good:
 nothing of them may ever be picked again.
+
+A recall of serials freezes only those units (through a serial hold that belongs to the recall, so the
+one eligibility rule keeps them out of allocation and every scan); the rest of their lot stays
+available. Closing it ``released`` releases those holds; otherwise they stay for good.
 """
 
 from __future__ import annotations
@@ -17,12 +21,27 @@ from udipick.domain import errors as e
 
 RecallClass = Literal["I", "II", "III"]
 Disposition = Literal["destroyed", "returned_to_supplier", "released"]
-RecallScope = Literal["lots", "production_dates"]
+RecallScope = Literal["lots", "production_dates", "serials"]
 
 
-def recall_scope(lots: list[str] | None, produced_from: dt.date | None, produced_to: dt.date | None) -> RecallScope:
-    """Which kind of recall the request is; refuses a request naming both, neither or half a range."""
+def recall_scope(
+    lots: list[str] | None,
+    produced_from: dt.date | None,
+    produced_to: dt.date | None,
+    serials: list[str] | None = None,
+) -> RecallScope:
+    """Which kind of recall the request is; refuses a request naming two kinds, none or half a range."""
     dates = produced_from is not None or produced_to is not None
+    if serials is not None:
+        if lots is not None or dates:
+            raise e.InvalidRecord(
+                "a recall names lots, a production-date range or serials, only one of them", pointer="/serials"
+            )
+        if not serials:
+            raise e.InvalidRecord("a recall of serials names at least one serial", pointer="/serials")
+        if len(set(serials)) != len(serials):
+            raise e.InvalidRecord("a serial is named twice", pointer="/serials")
+        return "serials"
     if lots and dates:
         raise e.InvalidRecord("a recall names lots or a production-date range, not both", pointer="/lots")
     if lots:
@@ -30,7 +49,7 @@ def recall_scope(lots: list[str] | None, produced_from: dt.date | None, produced
             raise e.InvalidRecord("a lot is named twice", pointer="/lots")
         return "lots"
     if not dates:
-        raise e.InvalidRecord("a recall names the lots it covers, or a production-date range", pointer="/lots")
+        raise e.InvalidRecord("a recall names the lots it covers, a production-date range or serials", pointer="/lots")
     if produced_from is None or produced_to is None:
         raise e.InvalidRecord(
             "a production-date range needs both ends",

@@ -234,8 +234,11 @@ def epcis_event(
     if event["type"] == "stock.counted.v1":
         data = _counted(data)
     if event["type"] in ("recall.opened.v1", "recall.closed.v1"):
-        # the recalled lots, never the whole item the event also names
-        data = {"lots": data.get("lots") or [], "disposition": data.get("disposition")}
+        # the recalled lots (or serials: one SGTIN each), never the whole item the event also names
+        data = {
+            "lots": [*(data.get("lots") or []), *(data.get("serials") or [])],
+            "disposition": data.get("disposition"),
+        }
         if disposition is None and event["type"] == "recall.closed.v1":
             disposition = RECALL_DISPOSITION.get(str(data.get("disposition")), "unknown")
     out: dict[str, Any] = {

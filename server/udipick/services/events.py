@@ -477,7 +477,10 @@ class RecallOpened(EventData):
     (``reallocatedTasks``), closed but unshipped cartons holding them were flagged (``flaggedSsccs``)
     and will not ship. ``recallClass`` is I, II or III (I: the most serious); ``reference`` is the
     ERP's or the manufacturer's own number, when given. ``shippedTo`` names every customer that
-    received units of these lots, ``inStock`` the units still in the building."""
+    received units of these lots, ``inStock`` the units still in the building. A recall of single
+    serials names them in ``serials`` (``{gtin, serial, lot, expiry, priorStatus}``) and ``lots`` is
+    empty: only those units are frozen (each by a serial hold of the recall), the rest of their lots
+    stays available; the totals count those units only."""
 
     recall: str
     recall_id: int
@@ -487,6 +490,7 @@ class RecallOpened(EventData):
     reason: str
     reference: str | None
     lots: list[dict]
+    serials: list[dict]
     produced_from: _dt.date | None
     produced_to: _dt.date | None
     reallocated_tasks: int
@@ -501,7 +505,8 @@ class RecallClosed(EventData):
     """A recall was closed with an electronic signature: ``disposition`` is ``destroyed``,
     ``returned_to_supplier`` or ``released`` (then each lot got back the status it had, unless another
     open recall still covers it: ``lots`` says each lot's status now). ``responseSeconds`` is the
-    time from opening to closing."""
+    time from opening to closing. ``serials`` (``{gtin, serial, lot, frozen}``) names the units of a
+    recall of serials: ``frozen`` false once released, true for good otherwise."""
 
     recall: str
     recall_id: int
@@ -510,5 +515,6 @@ class RecallClosed(EventData):
     disposition: str
     note: str | None
     lots: list[dict]
+    serials: list[dict]
     response_seconds: int
     signed_by: str

@@ -20,6 +20,7 @@ from udipick.services import picking
 from udipick.services.events import HoldPlaced, HoldReleased, emit
 from udipick.services.identity import audit, signed, verify_signature
 from udipick.services.password_checks import PasswordChecks
+from udipick.services.recall_facts import recall_number
 
 SCOPES = ("item", "lot", "serial", "location")
 HoldScope = Literal["item", "lot", "serial", "location"]
@@ -189,13 +190,26 @@ async def place_hold(
 
 
 async def _releasable(session: AsyncSession, hold_id: int, *, lock: bool) -> None:
-    active = await session.scalar(
-        text("SELECT released_at IS NULL FROM holds WHERE id = :id" + (" FOR UPDATE" if lock else "")), {"id": hold_id}
-    )
-    if active is None:
+    row = (
+        await session.execute(
+            text(
+                "SELECT released_at IS NULL AS active, recall_id FROM holds WHERE id = :id"
+                + (" FOR UPDATE" if lock else "")
+            ),
+            {"id": hold_id},
+        )
+    ).first()
+    if row is None:
         raise e.NotFound(f"hold {hold_id} does not exist", holdId=hold_id)
-    if not active:
+    if not row.active:
         raise e.Conflict(f"hold {hold_id} is already released", holdId=hold_id)
+    if row.recall_id is not None:
+        # a recall's own serial hold: only closing the recall (signed, with its disposition) releases it
+        raise e.Conflict(
+            f"hold {hold_id} belongs to recall {recall_number(row.recall_id)}: close the recall to release it",
+            holdId=hold_id,
+            recall=recall_number(row.recall_id),
+        )
 
 
 async def release_hold(

@@ -25,7 +25,7 @@ from udipick.domain.gs1_numbers import make_sscc
 from udipick.services import replay, scans
 from udipick.services.events import PackagePacked, ShipmentConfirmed, emit
 from udipick.services.printing import LabelJob, LabelRenderer, label_job, queue_label
-from udipick.services.recall_facts import name_the_recall, open_recalls
+from udipick.services.recall_facts import name_the_recall, open_recalls, serial_recalled, serial_recalls
 from udipick.services.site import Site, load_site
 
 
@@ -159,6 +159,22 @@ async def _refuse_recalled(session: AsyncSession, item_id: int, lot: str, *, ssc
         raise refusal
 
 
+async def _refuse_recalled_serial(session: AsyncSession, item_id: int, serial: str, *, sscc: str) -> None:
+    """A serial that a recall of serials freezes goes into no carton either (the rest of its lot may)."""
+    row = (
+        await session.execute(
+            text(
+                "SELECT se.id, l.lot FROM serials se LEFT JOIN lots l ON l.id = se.lot_id WHERE se.item_id = :i AND se.serial = :s"
+            ),
+            {"i": item_id, "s": serial},
+        )
+    ).first()
+    if row is not None:
+        naming = (await serial_recalls(session, [row.id])).get(row.id)
+        if naming:
+            raise serial_recalled(serial, row.lot, naming, doing="pack", sscc=sscc)
+
+
 async def pack_scan(
     db: async_sessionmaker,
     actor: Actor,
@@ -188,6 +204,8 @@ async def pack_scan(
             raise e.MissingLot(f"{match.name} is lot-tracked: scan the code that carries the lot (10)", needs=["lot"])
         if scan.lot:
             await _refuse_recalled(session, match.item_id, scan.lot, sscc=sscc)
+        if scan.serial:
+            await _refuse_recalled_serial(session, match.item_id, scan.serial, sscc=sscc)
         picks = (
             await session.execute(
                 text(
@@ -423,6 +441,20 @@ async def ship_order(db: async_sessionmaker, actor: Actor, *, order: str) -> Shi
             )
             name_the_recall(refusal, (await open_recalls(session, [first.lot_id])).get(first.lot_id, {}))
             raise refusal
+        frozen = await serial_recalls(session, [r.serial_id for r in rows if r.serial_id is not None])
+        if frozen:
+            units = [r for r in rows if r.serial_id in frozen]
+            first = units[0]
+            raise serial_recalled(
+                first.serial,
+                first.lot,
+                frozen[first.serial_id],
+                doing="ship",
+                order=order,
+                sscc=first.sscc,
+                ssccs=sorted({r.sscc for r in units}),
+                serials=[r.serial for r in units],
+            )
         await post_movements(
             session,
             actor,

@@ -47,7 +47,7 @@ from udipick.services.events import (
 )
 from udipick.services.exceptions import Raised, raise_in
 from udipick.services.outbox import wake_sequencer
-from udipick.services.recall_facts import name_the_recall, open_recall_by_lot
+from udipick.services.recall_facts import name_the_recall, open_recall_by_lot, serial_recall_by_serial, serial_recalled
 
 log = logging.getLogger(__name__)
 
@@ -967,7 +967,7 @@ def _refusal_events(
             client_scan_id=str(client_scan_id),
         )
     ]
-    if isinstance(refusal, (e.StockOnHold, e.LotRecalled)):
+    if isinstance(refusal, (e.StockOnHold, e.LotRecalled, e.SerialRecalled)):
         events.append(
             StockAlertRaised(
                 code=refusal.code,
@@ -1084,6 +1084,17 @@ async def confirm_pick(
             except e.DomainError as refusal:
                 if isinstance(refusal, e.LotRecalled) and snap["id"] is not None and refusal.context.get("lot"):
                     name_the_recall(refusal, await open_recall_by_lot(conn, snap["item_id"], refusal.context["lot"]))
+                elif isinstance(refusal, e.StockOnHold) and snap["id"] is not None and scan.serial:
+                    # a serial hold of a recall: the unit is recalled (the rest of its lot is not)
+                    naming = await serial_recall_by_serial(conn, snap["item_id"], scan.serial)
+                    if naming:
+                        refusal = serial_recalled(
+                            scan.serial,
+                            refusal.context.get("lot"),
+                            naming,
+                            doing="pick",
+                            location=refusal.context.get("location"),
+                        )
                 known = snap if snap["id"] is not None else None
                 return await _store_refusal(
                     conn,

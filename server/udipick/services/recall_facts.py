@@ -12,6 +12,8 @@ import asyncpg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from udipick.domain import errors as e
+
 
 def recall_number(recall_id: int) -> str:
     return f"RCL-{recall_id:06d}"
@@ -48,6 +50,48 @@ async def open_recall_by_lot(conn: asyncpg.Connection, item_id: int, lot: str) -
         _OPEN_RECALLS.format(lots="ARRAY(SELECT id FROM lots WHERE item_id = $1 AND lot = $2)"), item_id, lot
     )
     return next(iter(_naming(list(rows)).values()), {})
+
+
+#: the open serial recall that freezes each serial (through its hold): the newest, when several do
+_SERIAL_RECALLS = """
+SELECT DISTINCT ON (rs.serial_id) rs.serial_id, r.id, r.reference, r.recall_class
+  FROM recall_serials rs JOIN recalls r ON r.id = rs.recall_id JOIN holds h ON h.id = rs.hold_id
+ WHERE rs.serial_id = ANY({serials}) AND h.released_at IS NULL
+ ORDER BY rs.serial_id, r.id DESC
+"""
+
+
+async def serial_recalls(session: AsyncSession, serial_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """serial id → the problem fields naming the recall that freezes it (only serials a recall freezes)."""
+    if not serial_ids:
+        return {}
+    rows = (
+        await session.execute(text(_SERIAL_RECALLS.format(serials="CAST(:ids AS int[])")), {"ids": serial_ids})
+    ).all()
+    return _naming(list(rows))
+
+
+async def serial_recall_by_serial(conn: asyncpg.Connection, item_id: int, serial: str) -> dict[str, Any]:
+    """The same for a serial named by item and serial number, on the scan pool's connection (the pick scan)."""
+    rows = await conn.fetch(
+        _SERIAL_RECALLS.format(serials="ARRAY(SELECT id FROM serials WHERE item_id = $1 AND serial = $2)"),
+        item_id,
+        serial,
+    )
+    return next(iter(_naming(list(rows)).values()), {})
+
+
+def serial_recalled(
+    serial: str, lot: str | None, naming: dict[str, Any], *, doing: str, **context: Any
+) -> e.SerialRecalled:
+    """The ``serial-recalled`` refusal for a unit a serial recall freezes (``doing``: what was refused)."""
+    return e.SerialRecalled(
+        f"Serial {serial} is recalled (recall {naming['recall']}): do not {doing} it, put it aside and tell QA",
+        serial=serial,
+        lot=lot,
+        **naming,
+        **context,
+    )
 
 
 def name_the_recall(refusal: Any, naming: dict[str, Any]) -> None:

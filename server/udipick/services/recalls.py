@@ -4,6 +4,9 @@ Opening a recall is one transaction: every covered lot becomes ``recalled`` (all
 pick, pack, ship and receipt scan refuse such a lot, naming the recall), the open allocations of
 those lots are re-allocated FEFO from other stock or reported short, closed but unshipped cartons
 holding them are flagged, and ``recall.opened.v1`` goes on the outbox with the trace's totals. A
+recall of single serials does the same to those units only: each gets a serial hold that belongs to
+the recall (the eligibility rule that keeps held serials out of allocation and every scan), and the
+rest of their lot stays available. A
 person opens and closes a recall with an electronic signature (21 CFR Part 11 §11.200); the ERP opens
 one through its ``erp:write`` key, which stands for the ERP's own approval.
 """
@@ -37,12 +40,21 @@ class RecallLotView(msgspec.Struct, rename="camel"):
     status: str
 
 
+class RecallSerialView(msgspec.Struct, rename="camel"):
+    serial: str
+    lot: str | None
+    #: the serial's status when the recall opened (``in_stock``, ``picked``, ``packed``, ``shipped``...)
+    prior_status: str
+    #: whether the recall still freezes it (false once the recall is closed as released)
+    frozen: bool
+
+
 class Recall(msgspec.Struct, rename="camel"):
     recall: str
     recall_id: int
     item: str
     gtin: str
-    scope: Literal["lots", "production_dates"]
+    scope: Literal["lots", "production_dates", "serials"]
     produced_from: dt.date | None
     produced_to: dt.date | None
     recall_class: Literal["I", "II", "III"]
@@ -57,6 +69,8 @@ class Recall(msgspec.Struct, rename="camel"):
     close_note: str | None
     response_seconds: int | None
     lots: list[RecallLotView]
+    #: the serials a ``serials`` recall froze (empty for a recall of lots or production dates)
+    serials: list[RecallSerialView]
     #: closed but unshipped cartons the recall flagged when it opened (they will not ship)
     flagged_ssccs: list[str]
 
@@ -75,6 +89,7 @@ class RecallIn(msgspec.Struct, rename="camel", kw_only=True):
     lots: list[str] | None = None
     produced_from: dt.date | None = None
     produced_to: dt.date | None = None
+    serials: list[str] | None = None
     reference: str | None = None
 
 
@@ -84,6 +99,10 @@ SELECT r.id, r.scope, r.produced_from, r.produced_to, r.recall_class, r.reason, 
        coalesce(ou.username, 'api-key:' || k.name) AS opened_by, cu.username AS closed_by,
        ARRAY(SELECT row(l.lot, l.expiry, rl.prior_status, l.status) FROM recall_lots rl JOIN lots l ON l.id = rl.lot_id
               WHERE rl.recall_id = r.id ORDER BY l.lot COLLATE "C") AS lots,
+       ARRAY(SELECT row(se.serial, l.lot, rs.prior_status, h.released_at IS NULL) FROM recall_serials rs
+              JOIN serials se ON se.id = rs.serial_id LEFT JOIN lots l ON l.id = se.lot_id
+              JOIN holds h ON h.id = rs.hold_id
+              WHERE rs.recall_id = r.id ORDER BY se.serial COLLATE "C") AS serials,
        ARRAY(SELECT c.sscc FROM recall_packages rp JOIN containers c ON c.id = rp.container_id
               WHERE rp.recall_id = r.id ORDER BY c.sscc) AS ssccs
   FROM recalls r JOIN items i ON i.id = r.item_id
@@ -113,6 +132,7 @@ def _recall_of(r: Any) -> Recall:
         close_note=r.close_note,
         response_seconds=r.response_seconds,
         lots=[RecallLotView(*x) for x in r.lots],
+        serials=[RecallSerialView(*x) for x in r.serials],
         flagged_ssccs=list(r.ssccs),
     )
 
@@ -178,6 +198,29 @@ async def _covered_lots(session: AsyncSession, item: Any, req: RecallIn, scope: 
     return list(rows)
 
 
+async def _covered_serials(session: AsyncSession, item: Any, serials: list[str]) -> list[Any]:
+    """The serials the recall covers, locked, in a fixed order (serial number); every one must exist."""
+    rows = (
+        await session.execute(
+            text(
+                "SELECT se.id, se.serial, se.status, se.lot_id, l.lot, l.expiry FROM serials se"
+                " LEFT JOIN lots l ON l.id = se.lot_id WHERE se.item_id = :i AND se.serial = ANY(CAST(:s AS text[]))"
+                ' ORDER BY se.serial COLLATE "C" FOR UPDATE OF se'
+            ),
+            {"i": item.id, "s": serials},
+        )
+    ).all()
+    unknown = sorted(set(serials) - {r.serial for r in rows})
+    if unknown:
+        raise e.UnknownSerial(
+            f"udipick has no serial {', '.join(unknown)} of {item.erp_id}",
+            item=item.erp_id,
+            serial=unknown[0],
+            pointer="/serials",
+        )
+    return list(rows)
+
+
 async def open_recall(
     db: async_sessionmaker,
     checks: PasswordChecks | None,
@@ -189,7 +232,7 @@ async def open_recall(
     today: dt.date,
 ) -> OpenedRecall:
     """Open a recall. A person signs it (``password``); the ERP's key (``actor.api_key_id``) needs none."""
-    scope = rules.recall_scope(req.lots, req.produced_from, req.produced_to)
+    scope = rules.recall_scope(req.lots, req.produced_from, req.produced_to, req.serials)
     if not req.reason.strip():
         raise e.InvalidRecord("a recall needs a reason", pointer="/reason")
     if actor.api_key_id is None:
@@ -201,8 +244,10 @@ async def open_recall(
         item = await _resolve_item(session, req.item)
         # the item's allocator lock first, as every path that changes reservations takes it before any row
         await picking.lock_items(session, [item.id])
-        lots = await _covered_lots(session, item, req, scope)
+        units = await _covered_serials(session, item, req.serials or []) if scope == "serials" else []
+        lots = await _covered_lots(session, item, req, scope) if scope != "serials" else []
         lot_ids = [r.id for r in lots]
+        serial_ids = [u.id for u in units]
         recall_id = await session.scalar(
             text(
                 "INSERT INTO recalls (item_id, scope, produced_from, produced_to, recall_class, reason, reference,"
@@ -222,27 +267,47 @@ async def open_recall(
                 "d": actor.device_id,
             },
         )
-        await session.execute(
-            text(
-                "INSERT INTO recall_lots (recall_id, lot_id, prior_status) SELECT CAST(:r AS int), l.id, l.status FROM lots l"
-                " WHERE l.id = ANY(CAST(:ids AS int[]))"
-            ),
-            {"r": recall_id, "ids": lot_ids},
-        )
-        await session.execute(
-            text("UPDATE lots SET status = 'recalled' WHERE id = ANY(CAST(:ids AS int[]))"), {"ids": lot_ids}
-        )
-        # allocations of these lots: re-allocated FEFO (the lots are recalled now, so never to them again)
-        reallocated = await picking.release_for_hold(
-            session, "s.lot_id = ANY(CAST(:lot_ids AS int[]))", {"lot_ids": lot_ids}, today
-        )
+        if scope == "serials":
+            # each serial a hold of the recall's own: the eligibility rule of serial holds freezes it everywhere
+            await session.execute(
+                text(
+                    "WITH h AS (INSERT INTO holds (scope, item_id, serial_id, reason, placed_by, placed_device, recall_id)"
+                    " SELECT 'serial', CAST(:item AS int), se.id, :reason, :u, :d, CAST(:r AS int) FROM serials se"
+                    " WHERE se.id = ANY(CAST(:ids AS int[])) RETURNING id, serial_id)"
+                    " INSERT INTO recall_serials (recall_id, serial_id, hold_id, prior_status)"
+                    " SELECT CAST(:r AS int), h.serial_id, h.id, se.status FROM h JOIN serials se ON se.id = h.serial_id"
+                ),
+                {
+                    "item": item.id,
+                    "reason": f"recall {recall_number(recall_id)}",
+                    "u": actor.user_id,
+                    "d": actor.device_id,
+                    "r": recall_id,
+                    "ids": serial_ids,
+                },
+            )
+            covers, params = "s.serial_id = ANY(CAST(:serial_ids AS int[]))", {"serial_ids": serial_ids}
+        else:
+            await session.execute(
+                text(
+                    "INSERT INTO recall_lots (recall_id, lot_id, prior_status) SELECT CAST(:r AS int), l.id, l.status"
+                    " FROM lots l WHERE l.id = ANY(CAST(:ids AS int[]))"
+                ),
+                {"r": recall_id, "ids": lot_ids},
+            )
+            await session.execute(
+                text("UPDATE lots SET status = 'recalled' WHERE id = ANY(CAST(:ids AS int[]))"), {"ids": lot_ids}
+            )
+            covers, params = "s.lot_id = ANY(CAST(:lot_ids AS int[]))", {"lot_ids": lot_ids}
+        # allocations of these units: re-allocated FEFO (recalled or held now, so never to them again)
+        reallocated = await picking.release_for_hold(session, covers, params, today)
         await session.execute(
             text(
                 "INSERT INTO recall_packages (recall_id, container_id) SELECT DISTINCT CAST(:r AS int), p.container_id"
                 " FROM packages p JOIN stock s ON s.container_id = p.container_id"
-                " WHERE p.status IN ('open', 'closed') AND s.quantity > 0 AND s.lot_id = ANY(CAST(:ids AS int[]))"
+                " WHERE p.status IN ('open', 'closed') AND s.quantity > 0 AND " + covers
             ),
-            {"r": recall_id, "ids": lot_ids},
+            {"r": recall_id, **params},
         )
         if actor.api_key_id is None:
             await signed(session, actor, "open recall", f"recall:{recall_id}")
@@ -252,9 +317,14 @@ async def open_recall(
             "recall.opened",
             "ok",
             target=f"recall:{recall_id}",
-            detail={"class": req.recall_class, "reason": req.reason, "lots": [r.lot for r in lots]},
+            detail={
+                "class": req.recall_class,
+                "reason": req.reason,
+                "lots": [r.lot for r in lots],
+                "serials": [u.serial for u in units],
+            },
         )
-        the_trace = await trace.gather(session, "recall", gtin=item.gtin, lots=[r.lot for r in lots], lot_ids=lot_ids)
+        the_trace = await _gather(session, item.gtin, scope, lots=[r.lot for r in lots], lot_ids=lot_ids, units=units)
         recall = await _describe(session, recall_id)
         await emit(
             session,
@@ -275,6 +345,16 @@ async def open_recall(
                         "priorStatus": r.status,
                     }
                     for r in lots
+                ],
+                serials=[
+                    {
+                        "gtin": item.gtin,
+                        "serial": u.serial,
+                        "lot": u.lot,
+                        "expiry": u.expiry.isoformat() if u.expiry else None,
+                        "priorStatus": u.status,
+                    }
+                    for u in units
                 ],
                 produced_from=recall.produced_from,
                 produced_to=recall.produced_to,
@@ -320,6 +400,7 @@ async def close_recall(
             status = rules.status_after_close(disposition, lot.prior_status, still_recalled=lot.still)
             await session.execute(text("UPDATE lots SET status = :s WHERE id = :id"), {"s": status, "id": lot.id})
             after.append({"gtin": row.gtin, "lot": lot.lot, "status": status})
+        serials_after = await _close_serials(session, actor, recall_id, disposition, gtin=row.gtin, at=closed_at)
         seconds = rules.response_seconds(row.opened_at, closed_at)
         await session.execute(
             text(
@@ -348,11 +429,55 @@ async def close_recall(
                 disposition=disposition,
                 note=note,
                 lots=after,
+                serials=serials_after,
                 response_seconds=seconds,
                 signed_by=actor.username or "",
             ),
         )
         return await _describe(session, recall_id)
+
+
+async def _close_serials(
+    session: AsyncSession, actor: Actor, recall_id: int, disposition: str, *, gtin: str, at: dt.datetime
+) -> list[dict[str, Any]]:
+    """Closing ``released`` releases the recall's serial holds (the serials are as they were before it);
+    any other disposition leaves them frozen for good. Each serial and whether it is still frozen."""
+    rows = (
+        await session.execute(
+            text(
+                "SELECT h.id, se.serial, l.lot FROM recall_serials rs JOIN holds h ON h.id = rs.hold_id"
+                " JOIN serials se ON se.id = rs.serial_id LEFT JOIN lots l ON l.id = se.lot_id"
+                ' WHERE rs.recall_id = :r ORDER BY se.serial COLLATE "C" FOR UPDATE OF h'
+            ),
+            {"r": recall_id},
+        )
+    ).all()
+    released = disposition == "released"
+    if released and rows:
+        await session.execute(
+            text(
+                "UPDATE holds SET released_at = :at, released_by = :u, release_reason = :why"
+                " WHERE id = ANY(CAST(:ids AS int[])) AND released_at IS NULL"
+            ),
+            {
+                "at": at,
+                "u": actor.user_id,
+                "why": f"recall {recall_number(recall_id)} closed: released",
+                "ids": [r.id for r in rows],
+            },
+        )
+    return [{"gtin": gtin, "serial": r.serial, "lot": r.lot, "frozen": not released} for r in rows]
+
+
+async def _gather(
+    session: AsyncSession, gtin: str, scope: str, *, lots: list[str], lot_ids: list[int], units: list[Any]
+) -> Trace:
+    """A recall's trace: of its lots, or of exactly its serials."""
+    if scope == "serials":
+        return await trace.gather(
+            session, "recall", gtin=gtin, lots=sorted({u.lot for u in units if u.lot}), serial_ids=[u.id for u in units]
+        )
+    return await trace.gather(session, "recall", gtin=gtin, lots=lots, lot_ids=lot_ids)
 
 
 async def _open_one(session: AsyncSession, recall_id: int, *, lock: bool) -> Any:
@@ -396,7 +521,16 @@ async def recall_trace(db: async_sessionmaker, recall_id: int) -> tuple[Recall, 
             .scalars()
             .all()
         )
-        the_trace = await trace.gather(
-            session, "recall", gtin=recall.gtin, lots=[x.lot for x in recall.lots], lot_ids=lot_ids
+        units = (
+            await session.execute(
+                text(
+                    "SELECT se.id, l.lot FROM recall_serials rs JOIN serials se ON se.id = rs.serial_id"
+                    " LEFT JOIN lots l ON l.id = se.lot_id WHERE rs.recall_id = :r"
+                ),
+                {"r": recall_id},
+            )
+        ).all()
+        the_trace = await _gather(
+            session, recall.gtin, recall.scope, lots=[x.lot for x in recall.lots], lot_ids=lot_ids, units=list(units)
         )
         return recall, the_trace

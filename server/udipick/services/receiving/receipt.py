@@ -56,7 +56,7 @@ from udipick.domain.errors import (
 from udipick.services import scans
 from udipick.services.events import ReceiptConfirmed, ReceiptDiscrepancyRecorded, emit
 from udipick.services.printing import LabelRenderer, PrintJobRef, job_ref, queue_label
-from udipick.services.recall_facts import open_recalls
+from udipick.services.recall_facts import open_recalls, serial_recalled, serial_recalls
 from udipick.services.receiving.common import (
     identify_item,
     receipt_number,
@@ -521,6 +521,10 @@ async def _load_known(session: AsyncSession, goods: Goods) -> Known:
             )
         ).first()
         if srow is not None:
+            # a serial a recall of serials freezes is not taken back in: it stays at the dock for the recall
+            naming = (await serial_recalls(session, [srow.id])).get(srow.id)
+            if naming:
+                raise serial_recalled(captured.serial, captured.lot, naming, doing="receive", item=item.erp_id)
             known_serial = rules.KnownSerial(captured.serial, srow.status, srow.code)
             here = await session.scalar(
                 select(exists().where(ReceiptScan.receipt_id == goods.receipt.id, ReceiptScan.serial_id == srow.id))
