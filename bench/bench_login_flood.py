@@ -181,6 +181,15 @@ async def measure(
         (float(at) - shift, float(late)) for at, late in (line.split() for line in probe.communicate()[0].splitlines())
     ]
     stalls(timeline, lags, samples, frozen)
+    # what the phase cost each kind of process, from the first sample after warm-up to the last
+    measured = [(at, cpu) for at, cpu in samples if at >= 0]
+    if len(measured) >= 2:
+        (a0, c0), (a1, c1) = measured[0], measured[-1]
+        used = sorted(((c1[k] - c0.get(k, 0.0), k) for k in c1), reverse=True)[:5]
+        print(
+            f"          CPU in the phase ({a1 - a0:.0f} s): "
+            + ", ".join(f"{k} {v:.2f} s" for v, k in used if v > 0.005)
+        )
     return latencies, refused, answers
 
 
