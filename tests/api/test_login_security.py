@@ -275,6 +275,28 @@ async def test_an_admin_unlocks_a_user_and_it_is_audited(strict, demo_db):
     assert (await strict.post("/api/v1/admin/users/qa/unlock", headers=picker)).status_code == 403
 
 
+async def test_a_locked_name_is_refused_from_memory_until_an_unlock_made_anywhere_reaches_the_process(strict, demo_db):
+    """A client looping on a locked name costs no database query per attempt (the process notes the lock);
+    an unlock by another process (here: the service on a session of its own, as `udipick users unlock`
+    does) reaches this one through PostgreSQL's notification."""
+    from tests.conftest import wait_until
+    from udipick.services import identity
+
+    for _ in range(3):
+        await strict.post("/api/v1/auth/login", json={"username": "qa", **WRONG})
+    right = {"username": "qa", "password": "qa-demo", "deviceId": "x"}
+    assert (await strict.post("/api/v1/auth/login", json=right)).status_code == 429
+    async with demo_db.begin() as s:  # lifted behind udipick's back: no notification
+        await s.execute(text("UPDATE users SET locked_until = NULL, failed_attempts = 0 WHERE username = 'qa'"))
+    assert (await strict.post("/api/v1/auth/login", json=right)).status_code == 429  # the note, not the row
+    await identity.unlock_user(demo_db, "qa", actor=None)  # another process's unlock: it notifies
+
+    async def signs_in() -> bool:
+        return (await strict.post("/api/v1/auth/login", json=right)).status_code == 200
+
+    await wait_until(signs_in, timeout=5)
+
+
 async def test_a_client_address_is_throttled_across_user_names(strict, demo_db):
     # X-Forwarded-For is anyone's to send: without the setting it changes nothing
     for i in range(8):

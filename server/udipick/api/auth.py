@@ -82,6 +82,8 @@ async def me(actor: CurrentActor) -> MeOut:
 
 
 @post("/api/v1/admin/users/{username:str}/unlock", status_code=200, **allow("admin", scopes=("admin",)))
-async def unlock_user(username: str, db: Db, actor: CurrentActor) -> identity.Unlocked:
+async def unlock_user(username: str, db: Db, actor: CurrentActor, request: Request) -> identity.Unlocked:
     """Lift a user's lock after too many failed password checks (audited as ``user.unlocked``)."""
-    return await identity.unlock_user(db, username, actor=actor)
+    unlocked = await identity.unlock_user(db, username, actor=actor)
+    request.app.state.password_checks.forget_lock(unlocked.username)
+    return unlocked

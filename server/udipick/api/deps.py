@@ -114,7 +114,15 @@ async def watch_auth_changes(app_state: Any, hub: Any) -> None:
     """Keep this process's token cache true to sign-outs, revoked keys and deactivated users made in any
     process: LISTEN on the outbox hub's connection, which the hub reconnects when it drops."""
     cache = token_cache(app_state)
-    await hub.listen(AUTH_CHANNEL, cache.forget, cache.set_listening)
+
+    def changed(payload: str) -> None:
+        kind, _, ident = payload.partition(":")
+        if kind == "unlock":  # a sign-in lock lifted: no token changes
+            app_state.password_checks.forget_lock(ident)
+        else:
+            cache.forget(payload)
+
+    await hub.listen(AUTH_CHANNEL, changed, cache.set_listening)
 
 
 async def actor_for_token(app_state: Any, token: str, device: str | None) -> Actor:

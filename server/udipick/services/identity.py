@@ -219,6 +219,8 @@ async def check_password(
     try:
         if (wait := await checks.address_retry_after(attempt.address)) is not None:
             raise throttled_address(wait)
+        if (wait := checks.noted_lock(username)) is not None:
+            raise locked_user(wait)
         async with db() as session:
             user = await session.scalar(select(User).where(User.username == username))
         wait = (
@@ -227,6 +229,7 @@ async def check_password(
             else await checks.unknown_name_retry_after(username)
         )
         if wait is not None:
+            checks.refuse("name", username, wait)  # the next attempt is refused without asking PostgreSQL
             raise locked_user(wait)
         # an unknown name is checked against a dummy hash: it takes as long as a wrong password
         right = await checks.verify(
@@ -337,6 +340,8 @@ async def unlock_user(db: async_sessionmaker, username: str, *, actor: Actor | N
         if row is None:
             raise NotFound(f"no user {username!r}", username=username)
         await session.execute(update(User).where(User.id == row.id).values(failed_attempts=0, locked_until=None))
+        # every server process forgets the lock it noted (PasswordChecks.noted_lock), when this commits
+        await notify_auth_change(session, "unlock", username)
         was_locked = retry_after(row.locked_until, _now()) is not None
         await audit(
             session,

@@ -146,6 +146,18 @@ class PasswordChecks:
             self._refused = {k: v for k, v in self._refused.items() if v[1] > now}
         self._refused[(kind, key)] = (now, now + seconds)
 
+    def noted_lock(self, username: str) -> int | None:
+        """Seconds left of a lock of ``username`` this process noted (it locked the name, or met the lock in
+        PostgreSQL); ``None``: none noted, ask PostgreSQL. A refusal from this note costs no database query:
+        a client that loops on a locked name costs the floor next to nothing."""
+        _since, until = self._refused.get(("name", username), (0.0, 0.0))
+        left = until - time.monotonic()
+        return max(1, math.ceil(left)) if left > 0 else None
+
+    def forget_lock(self, username: str) -> None:
+        """An administrator unlocked ``username`` (in this process or another: ``udipick_auth`` ``unlock:``)."""
+        self._refused.pop(("name", username), None)
+
     def _done(self) -> None:
         self._pending -= 1
 
