@@ -471,11 +471,14 @@ async def keep_days(db: async_sessionmaker, *, now: dt.datetime, days_back: int)
 async def day_keeper_in_background(
     db: async_sessionmaker, *, every_seconds: float, days_back: int
 ) -> AsyncIterator[None]:
-    """Inside ``udipick serve`` (with the relay): ``keep_days`` now and every ``every_seconds``, so the first
-    report of the morning does not pay for yesterday (docs/kpis.md, "Stored closed days")."""
+    """Inside ``udipick serve`` (with the relay): ``keep_days`` a minute after start and every ``every_seconds``,
+    so the first report of the morning does not pay for yesterday (docs/kpis.md, "Stored closed days"). The
+    minute leaves the start-up, and the scans that come with it, alone."""
     stop = asyncio.Event()
 
     async def loop() -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=min(60.0, every_seconds))
         while not stop.is_set():
             try:
                 if n := await keep_days(db, now=dt.datetime.now(dt.UTC), days_back=days_back):
