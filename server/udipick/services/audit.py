@@ -9,11 +9,11 @@ writer waits for the single chain; ``verify`` seals first, then recomputes every
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 import time
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import msgspec
@@ -21,6 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from udipick.domain.audit import GENESIS, link_hash
+from udipick.services import periodic
 
 log = logging.getLogger("udipick.audit")
 
@@ -87,28 +88,10 @@ async def seal(db: async_sessionmaker) -> int:
             return total
 
 
-@contextlib.asynccontextmanager
-async def sealer_in_background(db: async_sessionmaker, every_seconds: float = 1.0) -> AsyncIterator[None]:
-    """Seal once a second. With several server processes each runs one; the sealer's advisory lock
-    lets one at a time extend the chain, the others find nothing left to seal."""
-    stop = asyncio.Event()
-
-    async def run() -> None:
-        while not stop.is_set():
-            try:
-                await seal(db)
-            except Exception:  # noqa: BLE001 - a failed round (database restart) is retried next second
-                log.exception("audit sealing failed; retrying")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=every_seconds)
-
-    task = asyncio.create_task(run(), name="udipick-audit-sealer")
-    try:
-        yield
-    finally:
-        stop.set()
-        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-            await asyncio.wait_for(task, timeout=15)
+def sealer_in_background(db: async_sessionmaker, every_seconds: float = 1.0) -> AbstractAsyncContextManager[None]:
+    """Seal at once, then once a second. With several server processes each runs one; the sealer's advisory
+    lock lets one at a time extend the chain, the others find nothing left to seal."""
+    return periodic.every("audit-sealer", every_seconds, lambda: seal(db), first_after=0)
 
 
 #: The first link of ``(after, upto]`` that does not follow, or null. A link fails when the record it

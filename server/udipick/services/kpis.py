@@ -20,11 +20,9 @@ becomes per day and what a late row does.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import msgspec
@@ -33,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
 
 from udipick.domain import kpis as k
 from udipick.domain.errors import UnknownWarehouse
+from udipick.services import periodic
 
 log = logging.getLogger(__name__)
 
@@ -467,32 +466,15 @@ async def keep_days(db: async_sessionmaker, *, now: dt.datetime, days_back: int)
     return done
 
 
-@contextlib.asynccontextmanager
-async def day_keeper_in_background(
+def day_keeper_in_background(
     db: async_sessionmaker, *, every_seconds: float, days_back: int
-) -> AsyncIterator[None]:
+) -> AbstractAsyncContextManager[None]:
     """Inside ``udipick serve`` (with the relay): ``keep_days`` a minute after start and every ``every_seconds``,
     so the first report of the morning does not pay for yesterday (docs/kpis.md, "Stored closed days"). The
     minute leaves the start-up, and the scans that come with it, alone."""
-    stop = asyncio.Event()
 
-    async def loop() -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=min(60.0, every_seconds))
-        while not stop.is_set():
-            try:
-                if n := await keep_days(db, now=dt.datetime.now(dt.UTC), days_back=days_back):
-                    log.info("KPI days stored: %d", n)
-            except Exception:  # noqa: BLE001 - a failed round (a database restart) is tried again next time
-                log.exception("storing KPI days failed; trying again later")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=every_seconds)
+    async def round_() -> None:
+        if n := await keep_days(db, now=dt.datetime.now(dt.UTC), days_back=days_back):
+            log.info("KPI days stored: %d", n)
 
-    task = asyncio.create_task(loop(), name="udipick-kpi-days")
-    try:
-        yield
-    finally:
-        stop.set()
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    return periodic.every("kpi-days", every_seconds, round_, first_after=min(60.0, every_seconds))

@@ -18,12 +18,11 @@ with the ledger movement (``move``), the released reservation, the task and
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 import logging
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -47,7 +46,7 @@ from udipick.domain.replenishment import (
     judge_replenishment_scan,
     plan_replenishment,
 )
-from udipick.services import replay, scans
+from udipick.services import periodic, replay, scans
 from udipick.services.events import (
     ReplenishmentCancelled,
     ReplenishmentConfirmed,
@@ -343,30 +342,15 @@ async def after_wave(
     return WaveWithReplenishment(**msgspec.structs.asdict(wave), replenishment=summary)
 
 
-@contextlib.asynccontextmanager
-async def planner_in_background(db: async_sessionmaker, every_seconds: float) -> AsyncIterator[None]:
+def planner_in_background(db: async_sessionmaker, every_seconds: float) -> AbstractAsyncContextManager[None]:
     """Plan every ``every_seconds``: picks from reserve and per-item minimums get their tasks even when no
     wave release asked for them (a wave released by another process, a minimum raised by the ERP)."""
-    stop = asyncio.Event()
-
-    async def loop() -> None:
-        while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=every_seconds)
-            if stop.is_set():
-                return
-            try:
-                await plan(db, PLANNER, today=dt.date.today())
-            except Exception:  # noqa: BLE001  (a bad run must not end the loop; the next one tries again)
-                log.exception("periodic replenishment planning failed")
-
-    task = asyncio.create_task(loop(), name="udipick-replenishment-planner")
-    try:
-        yield
-    finally:
-        stop.set()
-        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-            await asyncio.wait_for(task, timeout=15)
+    return periodic.every(
+        "replenishment-planner",
+        every_seconds,
+        lambda: plan(db, PLANNER, today=dt.date.today()),
+        first_after=every_seconds,
+    )
 
 
 # ---- task list ------------------------------------------------------------------------------------
