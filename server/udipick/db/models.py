@@ -46,9 +46,12 @@ NAMING = {
 ROLES = ("picker", "receiver", "supervisor", "qa", "admin")
 LOCATION_TYPES = ("receiving", "pick", "reserve", "quarantine", "bonded", "cold", "shipping")
 LOT_STATUSES = ("released", "quarantine", "hold", "recalled", "rejected")
-SERIAL_STATUSES = ("in_stock", "picked", "packed", "shipped", "hold", "rejected")
-STOCK_STATUSES = ("available", "quarantine", "hold", "rejected", "damaged", "picked", "packed")
-MOVEMENTS = ("receipt", "putaway", "pick", "pack", "ship", "adjust", "count", "hold", "release", "move")
+SERIAL_STATUSES = ("in_stock", "picked", "packed", "shipped", "hold", "rejected", "scrapped", "to_supplier")
+STOCK_STATUSES = ("available", "quarantine", "hold", "rejected", "damaged", "picked", "packed", "expired")
+MOVEMENTS = (
+    "receipt", "putaway", "pick", "pack", "ship", "adjust", "count", "hold", "release", "move",
+    "opening", "expire", "return", "scrap",
+)  # fmt: skip
 PACK_LEVELS = ("each", "box", "case", "pallet")
 BASE_UNITS = ("EA", "BX", "CS", "PK", "KT", "ST", "PR")
 CONTAINER_KINDS = ("lpn", "tote", "carton", "pallet")
