@@ -214,3 +214,21 @@ async def test_a_look_up_that_overlaps_a_change_is_not_remembered(client, monkey
     monkeypatch.setattr(deps, "resolve_bearer", look_up)
     assert (await client.get("/api/v1/auth/me", headers=picker)).status_code == 200
     assert token in cache  # an undisturbed look-up is remembered
+
+
+async def test_the_last_active_administrator_cannot_be_deactivated_and_another_can(processes, demo_db):
+    """Nobody could add users, revoke keys or unlock names again: the last administrator is refused as
+    ``last-admin`` and stays active, while an administrator with a colleague may be deactivated."""
+    from udipick.services import identity
+
+    on_a, _ = processes
+    admin = await login(on_a, "admin")
+    r = await on_a.post("/api/v1/admin/users/admin/deactivate", headers=admin)
+    assert r.status_code == 409 and r.json()["code"] == "last-admin", r.text
+    assert (await on_a.get("/api/v1/auth/me", headers=admin)).status_code == 200  # still signed in
+
+    await identity.add_user(demo_db, "admin2", "Correct-horse-battery-staple-9", ["admin"])
+    r = await on_a.post("/api/v1/admin/users/admin/deactivate", headers=admin)
+    assert r.status_code == 200 and r.json()["active"] is False, r.text
+    with pytest.raises(identity.LastAdministrator):
+        await identity.set_user_active(demo_db, None, "admin2", False)

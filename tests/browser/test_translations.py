@@ -29,6 +29,7 @@ NOT_ON_HANDHELDS = {
     "weak-password",
     "unknown-user",
     "unknown-api-key",
+    "last-admin",  # the users page, an administrator's
     # ERP bulk loads only
     "line-too-long",
     "bulk-interrupted",

@@ -168,6 +168,13 @@ class UnknownUser(NotFound):
     title = "Unknown user"
 
 
+class LastAdministrator(Conflict):
+    """Deactivating this user would leave nobody who can sign in as an administrator. context: ``username``."""
+
+    code = "last-admin"
+    title = "The last administrator stays active"
+
+
 class UnknownApiKey(NotFound):
     """context: ``name``."""
 

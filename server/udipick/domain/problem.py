@@ -37,6 +37,7 @@ STATUS: dict[type[e.DomainError], int] = {
     e.DeviceIdRequired: 401,
     e.WeakPassword: 422,
     e.UnknownUser: 404,
+    e.LastAdministrator: 409,
     e.UnknownApiKey: 404,
     e.TooManyAttempts: 429,
     e.SignInBusy: 429,

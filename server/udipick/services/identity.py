@@ -25,6 +25,7 @@ from udipick.domain.errors import (
     Conflict,
     DomainError,
     InvalidRecord,
+    LastAdministrator,
     NotAuthenticated,
     NotFound,
     SignatureRejected,
@@ -439,15 +440,23 @@ async def list_users(db: async_sessionmaker) -> list[UserSummary]:
         return [_user_out(u) for u in await session.scalars(select(User).order_by(User.username))]
 
 
+#: advisory lock key (with ``pg_advisory_xact_lock``) held while a user is deactivated
+ADMIN_ROSTER_LOCK = 7302
+
+
 async def set_user_active(db: async_sessionmaker, actor: Actor | None, username: str, active: bool) -> UserSummary:
     """Deactivate (or reactivate) a person. Deactivating also revokes every sign-in they hold, so
     reactivating never brings an old handheld session back: they sign in again."""
     username = username.strip().lower()
     async with db.begin() as session:
+        if not active:  # deactivations one at a time, so two cannot each leave the other as the last administrator
+            await session.execute(select(func.pg_advisory_xact_lock(ADMIN_ROSTER_LOCK)))
         user = await session.scalar(select(User).where(User.username == username).with_for_update())
         if user is None:
             raise UnknownUser(f"no user {username!r}", username=username)
         revoked = 0
+        if not active and user.active and "admin" in user.roles:
+            await _keep_an_administrator(session, user)
         if not active:
             revoked = len(
                 (
@@ -473,6 +482,19 @@ async def set_user_active(db: async_sessionmaker, actor: Actor | None, username:
             await notify_auth_change(session, "user", user.id)
         await session.flush()
         return _user_out(user)
+
+
+async def _keep_an_administrator(session: AsyncSession, user: User) -> None:
+    """Refuse to deactivate the last active administrator: nobody could then add users, revoke keys or
+    unlock names from the API (the caller holds ``ADMIN_ROSTER_LOCK``)."""
+    others = (
+        await session.scalars(select(User.id).where(User.active, User.roles.any("admin"), User.id != user.id))
+    ).all()
+    if not others:
+        raise LastAdministrator(
+            f"{user.username} is the last active administrator: make another user an administrator first",
+            username=user.username,
+        )
 
 
 async def list_api_keys(db: async_sessionmaker) -> list[ApiKeySummary]:
