@@ -183,7 +183,7 @@ CASES: list[tuple[str, dict[str, Any], Any]] = [
         (e.ShelfLifeTooShort, {"lot": "SHORT", "remainingDays": 10, "requiredDays": 30}),
     ),
     ("held", {"scanned": scan("HELD")}, (e.StockOnHold, {"lot": "HELD", "reason": "suspected damage"})),
-    ("quarantined", {"scanned": scan("QUAR")}, (e.LotQuarantined, {"lot": "QUAR", "status": "quarantine"})),
+    ("quarantined", {"scanned": scan("QUAR")}, (e.LotQuarantined, {"lot": "QUAR", "lotStatus": "quarantine"})),
     ("recalled", {"scanned": scan("RECALL")}, (e.LotRecalled, {"lot": "RECALL"})),
     ("a frozen location", {"stock": everywhere(location_frozen=True)}, (e.LocationFrozen, {"location": "A-01"})),
     (
@@ -194,7 +194,7 @@ CASES: list[tuple[str, dict[str, Any], Any]] = [
     (
         "bonded stock for an order that may not take it",
         {"stock": everywhere(location_type="bonded")},
-        (e.LotQuarantined, {"status": "bonded-not-allowed"}),
+        (e.LotQuarantined, {"lotStatus": "bonded-not-allowed"}),
     ),
     (
         "a lot with nothing left here",
@@ -259,7 +259,7 @@ CASES: list[tuple[str, dict[str, Any], Any]] = [
     (
         "a serial rejected by QC",
         {"scanned": scan(serial="S1", serial_status="rejected")},
-        (e.LotQuarantined, {"serial": "S1", "status": "rejected"}),
+        (e.LotQuarantined, {"serial": "S1", "lotStatus": "rejected"}),
     ),
     ("a lot-tracked item scanned without its lot", {"scanned": scan(None)}, (e.MissingLot, {"needs": ["lot"]})),
     (
@@ -271,7 +271,7 @@ CASES: list[tuple[str, dict[str, Any], Any]] = [
     (
         "a task already done",
         {"task": replace(TASK, status="done"), "scanned": scan(item_id=2)},
-        (e.TaskNotOpen, {"taskId": 7, "status": "done"}),
+        (e.TaskNotOpen, {"taskId": 7, "taskStatus": "done"}),
     ),
     (
         "a task whose wave, order or line was cancelled, even with the right unit in hand",
@@ -281,7 +281,7 @@ CASES: list[tuple[str, dict[str, Any], Any]] = [
     (
         "an order put back",
         {"task": replace(TASK, order_status="cancelled")},
-        (e.OrderNotReleased, {"order": "SO-1", "status": "cancelled"}),
+        (e.OrderNotReleased, {"order": "SO-1", "orderStatus": "cancelled"}),
     ),
     (
         "another location's label",

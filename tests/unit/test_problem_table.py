@@ -27,3 +27,24 @@ def test_context_becomes_top_level_members_without_overriding_the_standard_ones(
     body = problem_body(exc, instance="/x")
     assert body["status"] == 409 and body["available"] == 3
     assert body["type"].endswith("/insufficient-stock") and body["detail"] == "only 3 left"
+
+
+def test_no_refusal_is_raised_with_a_fact_the_problem_body_would_drop():
+    """A context key named like a standard member (``status``, ``code``, ...) never reaches the client:
+    ``task-not-open`` once said "This task is already 409". Every call of a domain error in the server's
+    source names its facts otherwise (``taskStatus``, ``orderStatus``)."""
+    import ast
+    from pathlib import Path
+
+    names = {c.__name__ for c in _all_subclasses(errors.DomainError)} | {"DomainError"}
+    reserved = {"type", "title", "status", "detail", "code", "instance"}
+    found = []
+    for path in sorted((Path(__file__).resolve().parents[2] / "server" / "udipick").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+            if name in names:
+                found += [f"{path.name}:{node.lineno} {name}({k.arg}=...)" for k in node.keywords if k.arg in reserved]
+    assert found == []

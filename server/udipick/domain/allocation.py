@@ -248,13 +248,13 @@ def unfit_stock(why: str, c: Candidate, *, taking: str, today: dt.date, min_shel
     if why == RECALLED:
         return e.LotRecalled(f"Lot {c.lot} is recalled: {say['recalled']}", **ctx)
     if why in (QUARANTINE, REJECTED):
-        return e.LotQuarantined(f"Lot {c.lot} is in {why}: it is not released for sale", status=why, **ctx)
+        return e.LotQuarantined(f"Lot {c.lot} is in {why}: it is not released for sale", lotStatus=why, **ctx)
     if why == FROZEN:
         return e.LocationFrozen(f"Location {c.location} is frozen (count or investigation): {say['frozen']}", **ctx)
     if why == BLOCKED:
         return e.LocationFrozen(f"Location {c.location} is blocked for this item until it is counted", **ctx)
     if why == BONDED:
         return e.LotQuarantined(
-            f"Lot {c.lot} at {c.location} is bonded stock and this order may not take it", status=why, **ctx
+            f"Lot {c.lot} at {c.location} is bonded stock and this order may not take it", lotStatus=why, **ctx
         )
     raise AssertionError(why)

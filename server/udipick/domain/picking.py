@@ -112,7 +112,7 @@ def judge_pick_scan(
     if scanned.serial_status == "rejected":
         raise e.LotQuarantined(
             f"Serial {scanned.serial} was rejected by QC: it is not released for sale",
-            status="rejected",
+            lotStatus="rejected",
             serial=scanned.serial,
             lot=scanned.lot,
             location=task.location,
@@ -286,13 +286,13 @@ def decide_pick(
         )
     if task.status != "open":
         raise e.TaskNotOpen(
-            f"task {task.task_id} is {task.status}: go to the next task", taskId=task.task_id, status=task.status
+            f"task {task.task_id} is {task.status}: go to the next task", taskId=task.task_id, taskStatus=task.status
         )
     if task.order_status != "released":
         raise e.OrderNotReleased(
             f"order {task.order} is {task.order_status}: nothing more is picked for it",
             order=task.order,
-            status=task.order_status,
+            orderStatus=task.order_status,
         )
     check_location(task.location, task.location_barcode, location_raw, config=scan_config, today=today)
     # traceability: the unit in hand names its own lot and serial; udipick never picks one for it

@@ -150,7 +150,7 @@ async def _book(session: AsyncSession, location_id: int, location: str, item: _I
             f"{location} also holds {item.erp_id} {where}: that stock is not counted here; finish QC or putaway first",
             location=location,
             item=item.erp_id,
-            status=other.status,
+            stockStatus=other.status,
         )
     return [_Bucket(r.stock_id, r.lot_id, r.lot, r.expiry, r.serial_id, r.serial, r.quantity, r.reserved) for r in rows]
 

@@ -105,7 +105,7 @@ async def open_package(db: async_sessionmaker, actor: Actor, settings: Settings,
     async with db.begin() as session:
         doc = await _order(session, order)
         if doc.status in ("open", "shipped", "cancelled"):
-            raise e.Conflict(f"order {order} is {doc.status}: nothing to pack", order=order, status=doc.status)
+            raise e.Conflict(f"order {order} is {doc.status}: nothing to pack", order=order, orderStatus=doc.status)
         empty = await session.scalar(
             text(
                 "SELECT c.sscc FROM packages p JOIN containers c ON c.id = p.container_id WHERE p.document_id = :d"

@@ -604,12 +604,14 @@ async def check_overridable(db: async_sessionmaker, task_id: int) -> None:
     async with db() as session:
         task = await _load_task(session, task_id, lock=False)
     if task.status != "open":
-        raise e.TaskNotOpen(f"task {task_id} is {task.status}: go to the next task", taskId=task_id, status=task.status)
+        raise e.TaskNotOpen(
+            f"task {task_id} is {task.status}: go to the next task", taskId=task_id, taskStatus=task.status
+        )
     if task.order_status != "released":
         raise e.OrderNotReleased(
             f"order {task.order_erp_id} is {task.order_status}: nothing more is picked for it",
             order=task.order_erp_id,
-            status=task.order_status,
+            orderStatus=task.order_status,
         )
 
 
@@ -1166,7 +1168,7 @@ async def report_short(
         await lock_items(session, [(await _load_task(session, task_id, lock=False)).item_id])
         task = await _load_task(session, task_id, lock=True)
         if task.status != "open":
-            raise e.TaskNotOpen(f"task {task_id} is {task.status}", taskId=task_id, status=task.status)
+            raise e.TaskNotOpen(f"task {task_id} is {task.status}", taskId=task_id, taskStatus=task.status)
         remaining = task.quantity - task.picked  # scan what is there first; the rest is short
         await session.execute(
             text("UPDATE stock SET reserved = reserved - :q WHERE id = :id"), {"q": remaining, "id": task.stock_id}
@@ -1325,7 +1327,7 @@ async def assign_tote(
         )
         kind = await session.scalar(text("SELECT kind FROM containers WHERE id = :id"), {"id": tote_id})
         if kind != "tote":
-            raise e.Conflict(f"{code} is a {kind}, not a tote", code=code)
+            raise e.Conflict(f"{code} is a {kind}, not a tote", tote=code)
         other = await session.scalar(
             text(
                 "SELECT d.erp_id FROM pick_tasks t JOIN outbound_documents d ON d.id = t.document_id"

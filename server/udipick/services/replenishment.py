@@ -426,7 +426,7 @@ async def _lock_task(session: AsyncSession, task_id: int) -> Any:
 
 def _not_open(task: Any) -> e.TaskNotOpen:
     return e.TaskNotOpen(
-        f"{task_number(task.id)} is {task.status}: go to the next task", taskId=task.id, status=task.status
+        f"{task_number(task.id)} is {task.status}: go to the next task", taskId=task.id, taskStatus=task.status
     )
 
 

@@ -681,7 +681,7 @@ async def confirm_put_back(
         r = (await session.execute(text(_PUT_BACK + " WHERE b.id = :id FOR UPDATE OF b"), {"id": put_back_id})).one()
         if r.status != "open":
             raise e.TaskNotOpen(
-                f"put-back {put_back_id} is {r.status}: go to the next task", taskId=r.id, status=r.status
+                f"put-back {put_back_id} is {r.status}: go to the next task", taskId=r.id, taskStatus=r.status
             )
         check_location(r.to_code, r.to_barcode, location_raw, config=config, today=today)
         (event_id,) = await emit(
@@ -764,7 +764,7 @@ async def assign_task(db: async_sessionmaker, actor: Actor, *, task_id: int, use
             raise e.TaskNotOpen(
                 f"task {task_id} is {task.status}: only an open task can be assigned",
                 taskId=task_id,
-                status=task.status,
+                taskStatus=task.status,
             )
         user_id = None
         if username is not None:

@@ -245,7 +245,7 @@ async def start_receipt(
                 raise Conflict(
                     f"{doc.number} is {doc.status}: nothing more can be received against it",
                     document=doc.number,
-                    status=doc.status,
+                    documentStatus=doc.status,
                 )
             supplier_id = doc.supplier_id
         else:
@@ -411,7 +411,7 @@ async def _lock_open_receipt(session: AsyncSession, receipt_id: int) -> Receipt:
         raise ReceiptNotOpen(
             f"{receipt_number(receipt.id)} is {receipt.status}: start a new receipt",
             receipt=receipt_number(receipt.id),
-            status=receipt.status,
+            receiptStatus=receipt.status,
         )
     return receipt
 
