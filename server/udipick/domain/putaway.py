@@ -9,7 +9,7 @@ suitable ones the ranking follows what a warehouse wants first:
 2. a location already holding the same lot (consolidation: one lot in one place, one place to recall);
 3. an empty location in a zone where the item already has its pick face (short replenishment trips);
 4. an empty storage location (reserve before a pick slot, which would become a second pick face);
-5. any other suitable location (mixed with other stock).
+5. any other suitable location (mixed with other stock; ambient goods in the cold room).
 
 Ties go in pick-path order. The same check refuses a receiver's or mover's own choice with the reason.
 """
@@ -100,10 +100,36 @@ def check_destination(load: Load, place: Place) -> None:
         raise problem
 
 
+def check_plate(moving: Sequence[Content], on_plate: Sequence[Content], *, plate: str, location: str) -> None:
+    """Stock that shares a licence plate shares its status and storage condition (as receiving fills
+    plates): a plate goes to one location that must fit all of it."""
+
+    def group(c: Content) -> tuple[str, bool, bool]:
+        return c.status, c.cold_chain, c.bonded
+
+    def words(g: tuple[str, bool, bool]) -> str:
+        return " ".join([g[0]] + (["cold-chain"] if g[1] else []) + (["bonded"] if g[2] else []))
+
+    have = {group(c) for c in on_plate}
+    for c in moving:
+        if have and group(c) not in have:
+            held = words(next(iter(have)))
+            raise LocationUnsuitable(
+                f"{plate} cannot take {c.item}: it holds {held} stock, {c.item} is {words(group(c))}",
+                location=location,
+                locationType="plate",
+                reason=f"{plate} holds {held} stock",
+                needs=None,
+                item=c.item,
+            )
+
+
 def _rank(load: Load, place: Place, item_zones: frozenset[str]) -> tuple[int, str]:
     single = next(iter(load.item_ids)) if len(load.item_ids) == 1 else None
     if single is not None and single in place.face_short:
         return 0, f"pick face of the item, which needs stock ({place.occupied} units there)"
+    if place.facts.cold and not any(c.cold_chain for c in load.contents):
+        return 4, "fits, though cold room space is kept for cold-chain goods"
     shared = place.lot_ids & load.lot_ids
     if shared:
         return 1, f"already holds this lot ({place.occupied} units there)"

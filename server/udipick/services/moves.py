@@ -103,6 +103,12 @@ async def _end(session: AsyncSession, settings: Settings, raw: str, today: dt.da
     )
 
 
+def _content(r: Any) -> Content:
+    return Content(
+        item=r.erp_id, cold_chain=r.min_temp_c is not None or r.max_temp_c is not None, bonded=r.bonded, status=r.status
+    )
+
+
 def _source_row(r: Any) -> rules.SourceRow:
     return rules.SourceRow(
         stock_id=r.id,
@@ -183,20 +189,24 @@ async def move_stock(
 
         whole_plate = src.plate is not None and sum(q for _, q in moving) == sum(r.quantity for r in rows)
         load = directed.load_of(
-            [
-                Content(
-                    item=r.erp_id,
-                    cold_chain=r.min_temp_c is not None or r.max_temp_c is not None,
-                    bonded=r.bonded,
-                    status=r.status,
-                )
-                for r, _ in moving
-            ],
+            [_content(r) for r, _ in moving],
             (r.item_id for r, _ in moving),
             (r.lot_id for r, _ in moving),
             sum(q for _, q in moving),
         )
-        directed.check_destination(load, await place_of(session, dst.location))
+        if dst.plate is not None:
+            on_plate = (
+                await session.execute(
+                    text(_SOURCE.format(narrow="AND s.container_id = :plate")),
+                    {"loc": dst.location.id, "plate": dst.plate.id},
+                )
+            ).all()
+            directed.check_plate(
+                load.contents, [_content(r) for r in on_plate], plate=dst.plate.code, location=dst.location.code
+            )
+        # a plate on the dock is merged or split before its putaway, which judges its destination
+        if dst.plate is None or dst.location.type != "receiving":
+            directed.check_destination(load, await place_of(session, dst.location))
 
         if dst.plate is not None:
             to_container, kind = dst.plate.id, ("merge" if whole_plate else "split")
