@@ -179,3 +179,18 @@ async def test_a_release_of_stock_outside_quarantine_opens_no_second_task(client
     # still on the dock: its receipt's task carries it, now as released stock
     (view,) = (await client.get("/api/v1/putaway/tasks", headers=sup)).json()
     assert (view["id"], view["needs"], view["contents"][0]["status"]) == (task["id"], "pick or reserve", "available")
+
+
+async def test_the_erp_location_master_sends_capacity_and_a_full_location_is_not_suggested(client, demo_db, sup):
+    admin = await login(client, "admin")
+    loc = {"code": "A-01-04", "version": 2, "zone": "A", "type": "pick", "pickSequence": 104, "capacity": 10}
+    r = await client.post("/api/v1/erp/locations", json=loc, headers=admin)
+    assert r.status_code in (200, 201), r.text
+    assert await scalar(demo_db, "SELECT capacity FROM locations WHERE code = 'A-01-04'") == 10
+    r = await client.post("/api/v1/erp/locations", json={**loc, "version": 3, "capacity": 0}, headers=admin)
+    assert r.status_code == 400 and r.json()["errors"][0]["pointer"] == "/capacity"
+
+    (task,) = await _receive_blind(client, sup, syringes("NEW-3", 30))
+    # A-01-04 (10 units) cannot take 30: the next empty slot in the face's zone comes first
+    assert (task["to"], task["suggestion"]["reason"]) == ("A-01-05", "item-zone")
+    assert "A-01-04" not in [a["location"] for a in task["alternatives"]]

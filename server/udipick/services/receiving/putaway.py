@@ -342,7 +342,11 @@ async def identify_putaway(
                 (PutawayTask.item_id.is_(None)) | (PutawayTask.item_id == Stock.item_id),
                 (PutawayTask.lot_id.is_(None)) | (PutawayTask.lot_id == Stock.lot_id),
             )
-            if lot_id is not None:
+            if scan.lot is not None:
+                if lot_id is None:
+                    raise NotFound(
+                        f"no open putaway for {match.erp_id} lot {scan.lot}", item=match.erp_id, lot=scan.lot
+                    )
                 stock = stock.where(Stock.lot_id == lot_id)
             ids = (
                 await session.scalars(
