@@ -3,6 +3,7 @@ the refusals; replays. Every move is booked through the ledger (status kept) wit
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import pytest
@@ -223,3 +224,18 @@ async def test_a_plate_takes_only_stock_of_its_status(client, demo_db, mover, qu
     r = await move(client, mover, "LOC-R-01-01", p1, unit("SYR-10ML", "SY2409C", 5))
     assert (r.status_code, r.json()["code"]) == (422, "location-unsuitable"), r.text
     assert r.json()["reason"] == f"{p1} holds quarantine stock"
+
+
+async def test_two_movers_racing_for_the_last_units_one_wins(client, demo_db):
+    a = await login(client, "picker", device="tc52-21")
+    b = await login(client, "receiver", device="tc52-22")
+    first, second = await asyncio.gather(
+        move(client, a, "LOC-A-01-01", "LOC-A-01-04", unit("SYR-10ML", "SY2401A", 40)),
+        move(client, b, "LOC-A-01-01", "LOC-A-01-05", unit("SYR-10ML", "SY2401A", 40)),
+    )
+    assert sorted([first.status_code, second.status_code]) == [200, 409]
+    loser = first if first.status_code == 409 else second
+    assert loser.json()["code"] == "insufficient-stock"
+    assert await rows(demo_db, STOCK_AT, loc="A-01-01") == []
+    assert len(await moved_events(demo_db)) == 1
+    assert await books_balance(demo_db)
