@@ -378,6 +378,13 @@ export interface paths {
      */
     get: operations["ApiV1LabelsLabelZpl"];
   };
+  "/api/v1/moves": {
+    /**
+     * Move
+     * @description Who may call: roles: admin, picker, receiver, supervisor.
+     */
+    post: operations["ApiV1MovesMove"];
+  };
   "/api/v1/orders/{order}/cancel": {
     /**
      * CancelOrder
@@ -1290,6 +1297,7 @@ export interface components {
     /** LocationIn */
     LocationIn: {
       barcode?: string | null;
+      capacity?: number | null;
       code: string;
       /** @default false */
       frozen?: boolean;
@@ -1332,6 +1340,24 @@ export interface components {
       roles: ("picker" | "receiver" | "supervisor" | "qa" | "admin")[];
       scopes: string[];
       username: string | null;
+    };
+    /** MoveDone */
+    MoveDone: {
+      fromLocation: string;
+      fromLpn: string | null;
+      kind: string;
+      lines: components["schemas"]["ContentLine"][];
+      move: string;
+      toLocation: string;
+      toLpn: string | null;
+    };
+    /** MoveIn */
+    MoveIn: {
+      /** Format: uuid */
+      clientScanId: string;
+      from: string;
+      to: string;
+      units?: components["schemas"]["UnitIn"][];
     };
     /** NoPickFace */
     NoPickFace: {
@@ -1589,7 +1615,7 @@ export interface components {
      */
     Problem: {
       /** @enum {string} */
-      code?: "already-cancelled" | "body-too-large" | "bulk-interrupted" | "busy" | "conflict" | "count-below-reserved" | "database-unavailable" | "device-id-required" | "domain-error" | "exception-already-resolved" | "fefo-violation" | "insufficient-stock" | "invalid-count" | "invalid-cursor" | "invalid-gln" | "invalid-gtin" | "invalid-label-data" | "invalid-period" | "invalid-record" | "invalid-request" | "invalid-sscc" | "item-not-on-document" | "json-too-deep" | "last-admin" | "line-too-long" | "location-frozen" | "location-unsuitable" | "lot-expired" | "lot-expiry-conflict" | "lot-not-at-location" | "lot-quarantined" | "lot-recalled" | "missing-expiry" | "missing-lot" | "missing-reason" | "missing-receiving-data" | "missing-serial" | "missing-temperature" | "no-printer-for-label" | "not-authenticated" | "not-cancellable" | "not-found" | "not-in-quarantine" | "order-line-not-found" | "order-not-found" | "order-not-released" | "over-pick" | "over-receipt" | "permission-denied" | "print-job-already-sent" | "printer-already-registered" | "printer-unavailable" | "put-back-not-found" | "receipt-not-open" | "serial-already-picked" | "serial-already-received" | "serial-already-shipped" | "serial-booked-elsewhere" | "serial-count-mismatch" | "serial-recalled" | "shelf-life-too-short" | "sign-in-busy" | "signature-rejected" | "stale-version" | "stock-changed" | "stock-on-hold" | "task-cancelled" | "task-not-open" | "too-many-attempts" | "unknown-api-key" | "unknown-gtin" | "unknown-label-template" | "unknown-lot" | "unknown-print-job" | "unknown-printer" | "unknown-serial" | "unknown-user" | "unknown-warehouse" | "unknown-webhook-delivery" | "unknown-webhook-subscription" | "unreadable-barcode" | "wave-not-found" | "weak-password" | "webhook-name-taken" | "webhook-target-refused" | "wrong-item" | "wrong-location" | "wrong-lot";
+      code?: "already-cancelled" | "body-too-large" | "bulk-interrupted" | "busy" | "conflict" | "count-below-reserved" | "database-unavailable" | "device-id-required" | "domain-error" | "exception-already-resolved" | "fefo-violation" | "insufficient-stock" | "invalid-count" | "invalid-cursor" | "invalid-gln" | "invalid-gtin" | "invalid-label-data" | "invalid-period" | "invalid-record" | "invalid-request" | "invalid-sscc" | "item-not-on-document" | "json-too-deep" | "last-admin" | "line-too-long" | "location-frozen" | "location-unsuitable" | "lot-expired" | "lot-expiry-conflict" | "lot-not-at-location" | "lot-quarantined" | "lot-recalled" | "missing-expiry" | "missing-lot" | "missing-reason" | "missing-receiving-data" | "missing-serial" | "missing-temperature" | "no-printer-for-label" | "not-authenticated" | "not-cancellable" | "not-found" | "not-in-quarantine" | "order-line-not-found" | "order-not-found" | "order-not-released" | "over-pick" | "over-receipt" | "permission-denied" | "print-job-already-sent" | "printer-already-registered" | "printer-unavailable" | "put-back-not-found" | "receipt-not-open" | "serial-already-picked" | "serial-already-received" | "serial-already-shipped" | "serial-booked-elsewhere" | "serial-count-mismatch" | "serial-recalled" | "shelf-life-too-short" | "sign-in-busy" | "signature-rejected" | "stale-version" | "stock-changed" | "stock-on-hold" | "stock-reserved" | "task-cancelled" | "task-not-open" | "too-many-attempts" | "unknown-api-key" | "unknown-gtin" | "unknown-label-template" | "unknown-lot" | "unknown-print-job" | "unknown-printer" | "unknown-serial" | "unknown-user" | "unknown-warehouse" | "unknown-webhook-delivery" | "unknown-webhook-subscription" | "unreadable-barcode" | "wave-not-found" | "weak-password" | "webhook-name-taken" | "webhook-target-refused" | "wrong-item" | "wrong-location" | "wrong-lot";
       /** @description what happened and what to do, in English */
       detail?: string;
       /** @description invalid-request: each field that failed validation */
@@ -1654,14 +1680,17 @@ export interface components {
     PutawayConfirmIn: {
       /** Format: uuid */
       clientScanId: string;
+      quantity?: number | null;
       raw: string;
+      units?: string | null;
     };
     /** PutawayDone */
     PutawayDone: {
       contents: components["schemas"]["ContentLine"][];
       from: string;
-      lpn: string;
+      lpn: string | null;
       status: string;
+      suggested?: string | null;
       taskId: number;
       to: string;
     };
@@ -1669,15 +1698,23 @@ export interface components {
     PutawayIdentifyIn: {
       raw: string;
     };
+    /** PutawaySuggestion */
+    PutawaySuggestion: {
+      detail: string;
+      location: string;
+      reason: string;
+    };
     /** PutawayTaskView */
     PutawayTaskView: {
+      alternatives?: components["schemas"]["PutawaySuggestion"][];
       contents: components["schemas"]["ContentLine"][];
       from: string;
       id: number;
-      lpn: string;
+      lpn: string | null;
       needs: string;
-      receipt: string;
+      receipt: string | null;
       status: string;
+      suggestion?: components["schemas"]["PutawaySuggestion"] | null;
       to: string | null;
     };
     /** QcDecided */
@@ -2232,6 +2269,11 @@ export interface components {
       received: number;
       shipped: number;
       suppliers: string[];
+    };
+    /** UnitIn */
+    UnitIn: {
+      quantity?: number | null;
+      raw: string;
     };
     /** Unlocked */
     Unlocked: {
@@ -5990,6 +6032,75 @@ export interface operations {
       };
       /** @description What the request names does not exist. */
       404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * Move
+   * @description Who may call: roles: admin, picker, receiver, supervisor.
+   */
+  ApiV1MovesMove: {
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["MoveIn"];
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["MoveDone"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };

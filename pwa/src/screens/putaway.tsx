@@ -5,6 +5,7 @@ import { useEffect, useState } from "preact/hooks";
 import { get, OfflineError, post, ProblemError, uuid, type Schemas } from "../api";
 import { feedback } from "../feedback";
 import { t, useLang } from "../i18n";
+import type { Key } from "../messages";
 import { submitScan } from "../queue";
 import { ScanField } from "../scanner";
 import { session } from "../session";
@@ -43,7 +44,7 @@ export function Putaway() {
       method: "POST",
       path: `/api/v1/putaway/tasks/${current.id}/confirm`,
       body: { clientScanId, raw } satisfies Schemas["PutawayConfirmIn"],
-      label: `${t("home.putaway")} · ${current.lpn} → ${raw}`,
+      label: `${t("home.putaway")} · ${current.lpn ?? current.contents[0]?.item ?? ""} → ${raw}`,
       takenAt: new Date().toISOString(),
       username: session.get().user?.username ?? "",
     });
@@ -71,11 +72,22 @@ export function Putaway() {
       <Toast text={toast?.text ?? null} kind={toast?.kind ?? "info"} />
       {current && (
         <section class="card task" data-testid="putaway-task">
-          <p class="where">{current.lpn}</p>
+          <p class="where">{current.lpn ?? `${current.from}`}</p>
           {current.needs && (
             <p class="what" data-testid="putaway-needs">
               → {current.needs}
             </p>
+          )}
+          {current.suggestion ? (
+            <p class="what" data-testid="putaway-suggestion">
+              {t("putaway.suggested")}: <strong>{current.suggestion.location}</strong>
+              <br />
+              <span class="muted" data-testid="putaway-reason">
+                {t(`putaway.why.${current.suggestion.reason}` as Key)}
+              </span>
+            </p>
+          ) : (
+            current.status === "open" && <p class="muted">{t("putaway.nothingFits")}</p>
           )}
           <ul class="list">
             {current.contents.map((c, i) => (
@@ -95,9 +107,9 @@ export function Putaway() {
           {tasks.map((x) => (
             <li key={x.id}>
               <button type="button" class="btn" onClick={() => setCurrent(x)}>
-                <span>{x.lpn}</span>
+                <span>{x.lpn ?? x.from}</span>
                 <span>
-                  {x.contents.map((c) => c.item).join(", ")} {x.needs ? `→ ${x.needs}` : ""}
+                  {x.contents.map((c) => c.item).join(", ")} {x.to ? `→ ${x.to}` : x.needs ? `→ ${x.needs}` : ""}
                 </span>
               </button>
             </li>

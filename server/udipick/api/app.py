@@ -35,6 +35,7 @@ from udipick.api.kpis import kpis_router
 from udipick.api.labels import ROUTES as label_routes
 from udipick.api.live import live_floor
 from udipick.api.metrics import metrics, time_gc_pauses, timing_middleware
+from udipick.api.moves import moves_router
 from udipick.api.openapi import PLUGINS as OPENAPI_PLUGINS
 from udipick.api.packing import packing_router
 from udipick.api.picking import picking_router
@@ -140,6 +141,7 @@ def create_app(settings: Settings, *, database_url: str) -> Litestar:
     routes += [events_router, erp_stream, epcis_events, metrics]
     routes += receiving_routes
     routes += [picking_router, packing_router, counts_router, replenishment_router, recalls_router, waves_router]
+    routes += [moves_router]
     routes += [exceptions_router, live_floor]
     routes += [kpis_router]
     if settings.pwa_dir and Path(settings.pwa_dir, "index.html").exists():

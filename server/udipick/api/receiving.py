@@ -79,6 +79,10 @@ class PutawayConfirmIn(msgspec.Struct, rename="camel", forbid_unknown_fields=Tru
     client_scan_id: uuid.UUID
     #: the destination location's label
     raw: Annotated[str, Meta(min_length=1, max_length=4096)]
+    #: a goods scan: put away only that item (lot, serial) of the plate; absent: all of the task's stock
+    units: Annotated[str, Meta(min_length=1, max_length=4096)] | None = None
+    #: base units of ``units`` to put away (lot-tracked goods counted by hand); absent: all of them
+    quantity: Annotated[int, Meta(ge=1, le=10_000_000)] | None = None
 
 
 class QcDecisionIn(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
@@ -195,9 +199,18 @@ async def identify_putaway(data: JSONBody[PutawayIdentifyIn], db: Db, settings: 
 async def confirm_putaway(
     task_id: FromPath[int], data: JSONBody[PutawayConfirmIn], db: Db, actor: CurrentActor, settings: AppSettings
 ) -> Response[PutawayDone]:
-    """Second scan: the destination; it must fit (cold, quarantine, bonded, not frozen)."""
+    """Second scan: the destination; it must fit (cold, quarantine, bonded, not frozen, capacity). The
+    suggested destination or any other suitable one; ``units`` (a goods scan) puts away only that part."""
     reply = await putaway.confirm_putaway(
-        db, actor, settings, task_id, data.client_scan_id, data.raw, today=dt.date.today()
+        db,
+        actor,
+        settings,
+        task_id,
+        data.client_scan_id,
+        data.raw,
+        today=dt.date.today(),
+        units=data.units,
+        quantity=data.quantity,
     )
     return reply_response(reply, workflow="putaway")
 

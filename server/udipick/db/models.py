@@ -122,11 +122,14 @@ class Location(Base):
     type: Mapped[str] = mapped_column(String(16))
     pick_sequence: Mapped[int] = mapped_column(Integer, server_default="0")
     frozen: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    #: base units the location takes (directed putaway, moves); ``None``: no limit
+    capacity: Mapped[int | None] = mapped_column(Integer)
     erp_version: Mapped[int] = mapped_column(BigInteger, server_default="0")
     updated_at: Mapped[dt.datetime] = mapped_column(TS, server_default=func.now())
     __table_args__ = (
         UniqueConstraint("warehouse_id", "code"),
         CheckConstraint(_in("type", LOCATION_TYPES), name="type_known"),
+        CheckConstraint("capacity > 0", name="capacity_positive"),
         # every pick scan looks up its warehouse's first shipping (staging) location
         Index(
             "ix_locations_staging", "warehouse_id", "pick_sequence", "id", postgresql_where=text("type = 'shipping'")

@@ -124,12 +124,19 @@ class ReceiptDiscrepancy(Base):
 
 
 class PutawayTask(Base):
-    """Move one licence plate from the dock to a storage location that fits its stock."""
+    """Move one licence plate from the dock to a storage location that fits its stock; or (after a QC
+    release in a quarantine location) one item and lot of a plate, or loose stock, to a saleable one.
+
+    The task's stock is what lies at ``from_location_id`` on ``container_id`` (``None``: loose), narrowed
+    to ``item_id`` / ``lot_id`` when they are set."""
 
     __tablename__ = "putaway_tasks"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    receipt_id: Mapped[int] = mapped_column(ForeignKey("receipts.id"), index=True)
-    container_id: Mapped[int] = mapped_column(ForeignKey("containers.id"), unique=True)
+    #: ``None`` for a task QC release created
+    receipt_id: Mapped[int | None] = mapped_column(ForeignKey("receipts.id"), index=True)
+    container_id: Mapped[int | None] = mapped_column(ForeignKey("containers.id"), index=True)
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"))
+    lot_id: Mapped[int | None] = mapped_column(ForeignKey("lots.id"))
     from_location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
     status: Mapped[str] = mapped_column(String(8), server_default="open")
     to_location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))
@@ -143,4 +150,15 @@ class PutawayTask(Base):
             "(status = 'done') = (done_at IS NOT NULL AND to_location_id IS NOT NULL)", name="done_complete"
         ),
         Index("ix_putaway_tasks_open", "status", postgresql_where=text("status = 'open'")),
+        CheckConstraint("container_id IS NOT NULL OR item_id IS NOT NULL", name="names_its_stock"),
+        Index(
+            "uq_putaway_tasks_open_scope",
+            "container_id",
+            "item_id",
+            "lot_id",
+            "from_location_id",
+            unique=True,
+            postgresql_where=text("status = 'open'"),
+            postgresql_nulls_not_distinct=True,
+        ),
     )

@@ -210,6 +210,14 @@ class InsufficientStock(DomainError):
 # ---- labels and printers ---------------------------------------------------------------
 
 
+class StockReserved(DomainError):
+    """Units a move asks for are promised to open pick tasks (context: ``item``, ``lot``, ``location``,
+    ``reserved``, ``available``, ``requested``): they stay for the picker."""
+
+    code = "stock-reserved"
+    title = "Stock promised to a pick"
+
+
 class InvalidSscc(DomainError):
     """An SSCC that is not 18 digits or whose GS1 mod-10 check digit is wrong (context: ``sscc``, ``expected``)."""
 

@@ -42,6 +42,7 @@ STATUS: dict[type[e.DomainError], int] = {
     e.TooManyAttempts: 429,
     e.SignInBusy: 429,
     e.InsufficientStock: 409,
+    e.StockReserved: 409,
     e.InvalidSscc: 422,
     e.InvalidGln: 400,
     e.InvalidLabelData: 422,

@@ -95,6 +95,8 @@ class LocationIn(Record):
     barcode: Annotated[str, Meta(min_length=1, max_length=80)] | None = None
     pick_sequence: Annotated[int, Meta(ge=0, le=10**9)] = 0
     frozen: bool = False
+    #: base units the location takes (directed putaway); none: no limit
+    capacity: Annotated[int, Meta(ge=1, le=10**9)] | None = None
 
 
 class CustomerIn(Record):
@@ -662,6 +664,7 @@ async def _upsert_location(session: AsyncSession, rec: LocationIn, barcode_prefi
         "type": rec.type,
         "pick_sequence": rec.pick_sequence,
         "frozen": rec.frozen,
+        "capacity": rec.capacity,
         "erp_version": rec.version,
     }
     stmt = pg_insert(Location).values(values)

@@ -117,10 +117,12 @@ class ReceiptDiscrepancyRecorded(EventData):
 
 @event("putaway.completed.v1")
 class PutawayCompleted(EventData):
-    """A licence plate moved from the dock to its storage location."""
+    """A licence plate (or part of one, or loose stock QC released) moved to its storage location.
 
-    lpn: str
-    receipt: str
+    ``lpn`` is ``None`` for loose stock; ``receipt`` is ``None`` for stock a QC release freed in quarantine."""
+
+    lpn: str | None
+    receipt: str | None
     from_location: str
     to_location: str
     contents: list[dict]
@@ -468,6 +470,22 @@ class ReplenishmentCancelled(_ReplenishmentTask):
 
 
 # ---- recalls ---------------------------------------------------------------------------------------
+
+
+@event("stock.moved.v1")
+class StockMoved(EventData):
+    """Stock moved between locations or licence plates by a person's scans (status kept: a move never
+    releases quarantine). ``kind``: ``units`` (part of a place or plate), ``plate`` (a whole plate moved),
+    ``merge`` (a whole plate's content onto another plate) or ``split`` (part of a plate onto another)."""
+
+    move: str
+    kind: str
+    from_location: str
+    from_lpn: str | None
+    to_location: str
+    to_lpn: str | None
+    #: ``[{item, gtin, lot, serial, quantity, status}]``
+    lines: list[dict]
 
 
 @event("recall.opened.v1")

@@ -1,5 +1,5 @@
 """QC: QA releases or rejects every quarantined unit of a lot, signed by re-entering the password
-(21 CFR Part 11 §11.200)."""
+(21 CFR Part 11 §11.200). Released units lying in a quarantine location get a putaway task."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from udipick.domain.errors import (
 from udipick.services.events import QcRejected, QcReleased, emit
 from udipick.services.identity import signed, verify_signature
 from udipick.services.password_checks import PasswordChecks
+from udipick.services.receiving.putaway import open_putaway_tasks
 
 
 class QuarantinedLot(msgspec.Struct, rename="camel", frozen=True, kw_only=True):
@@ -204,6 +205,22 @@ async def decide_qc(
                 for s in stock
             ],
         )
+        if decision == "release":
+            # released units must not stay in a quarantine location: each plate (or the loose units) there
+            # gets a putaway task for this item and lot, so the receiver finds it at the first putaway scan
+            in_quarantine = set(
+                (
+                    await session.scalars(
+                        select(Location.id).where(
+                            Location.id.in_({s.location_id for s in stock}), Location.type == "quarantine"
+                        )
+                    )
+                ).all()
+            )
+            await open_putaway_tasks(
+                session,
+                [(s.location_id, s.container_id, s.item_id, lot.id) for s in stock if s.location_id in in_quarantine],
+            )
         if lot.status == "quarantine":
             lot.status = lot_status
         serials = [s.serial for s in stock if s.serial]
