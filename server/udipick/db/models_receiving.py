@@ -128,7 +128,9 @@ class PutawayTask(Base):
 
     __tablename__ = "putaway_tasks"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    receipt_id: Mapped[int] = mapped_column(ForeignKey("receipts.id"), index=True)
+    #: the receipt that brought the plate in; null for a returned unit QA restocked (``return_id``, 0023)
+    receipt_id: Mapped[int | None] = mapped_column(ForeignKey("receipts.id"), index=True)
+    return_id: Mapped[int | None] = mapped_column(ForeignKey("returns.id"))
     container_id: Mapped[int] = mapped_column(ForeignKey("containers.id"), unique=True)
     from_location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
     status: Mapped[str] = mapped_column(String(8), server_default="open")
@@ -143,4 +145,5 @@ class PutawayTask(Base):
             "(status = 'done') = (done_at IS NOT NULL AND to_location_id IS NOT NULL)", name="done_complete"
         ),
         Index("ix_putaway_tasks_open", "status", postgresql_where=text("status = 'open'")),
+        CheckConstraint("receipt_id IS NOT NULL OR return_id IS NOT NULL", name="has_source"),
     )
