@@ -104,6 +104,13 @@ def _content_lines(rows: list[Any]) -> list[ContentLine]:
     ]
 
 
+def _source_number(task: PutawayTask) -> str:
+    """The receipt that brought the plate in, or the return whose unit QA restocked (``return_id``)."""
+    if task.receipt_id is not None:
+        return receipt_number(task.receipt_id)
+    return f"RET-{task.return_id:06d}"
+
+
 async def task_views(
     session: AsyncSession, *, receipt_id: int | None = None, open_only: bool = True, task_ids: list[int] | None = None
 ) -> list[PutawayTaskView]:
@@ -130,7 +137,7 @@ async def task_views(
             PutawayTaskView(
                 id=task.id,
                 lpn=lpn,
-                receipt=receipt_number(task.receipt_id),
+                receipt=_source_number(task),
                 status=task.status,
                 from_=from_code,
                 to=to_code,
@@ -235,7 +242,7 @@ async def confirm_putaway(
         if not rows:
             raise NotFound(f"{lpn} is empty at {from_code}: nothing to put away", lpn=lpn)
         rules.check_putaway(_content_facts(rows), await _location_facts(session, dest))
-        number = receipt_number(task.receipt_id)
+        number = _source_number(task)
         # into a saleable location the plate is emptied, so pickers take units from the location;
         # quarantine keeps the plate together until QC decides
         to_container = None if dest.type in PICKABLE_TYPES else task.container_id
