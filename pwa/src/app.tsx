@@ -15,6 +15,8 @@ import { Picking } from "./screens/picking";
 import { Packing } from "./screens/packing";
 import { Count } from "./screens/count";
 import { Qc } from "./screens/qc";
+import { Returns } from "./screens/returns";
+import { Scrap } from "./screens/scrap";
 
 // supervisors and admins only: its own chunk, so a picker's handheld never loads it
 const Supervisor = lazyScreen(
@@ -34,6 +36,8 @@ const SCREENS: Record<string, (p: { args: string[] }) => preact.JSX.Element> = {
   pack: Packing,
   count: Count,
   qc: Qc,
+  return: Returns,
+  scrap: Scrap,
   sup: Supervisor,
 };
 
