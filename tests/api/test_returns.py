@@ -14,7 +14,7 @@ import uuid
 
 from sqlalchemy import text
 
-from tests.api.test_picking import SYR, STENT, events, gs1, scan
+from tests.api.test_picking import STENT, SYR, events, gs1, scan
 from tests.conftest import login
 from tests.ledger_check import LEDGER_MISMATCHES
 from tests.receiving.helpers import scan_body
