@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from tests.browser.conftest import api, db_fetch, gs1, shot, sign_in, wedge
+from tests.browser.conftest import api, assert_touch_targets, db_fetch, gs1, shot, sign_in, wedge
 from udipick.services.demo import demo_gtin
 
 pytestmark = pytest.mark.browser
@@ -88,6 +88,7 @@ def test_a_receiver_takes_a_shipped_serial_back_blind_and_qa_restocks_it(
     line = page.locator(f"[data-testid=ret-line][data-serial='{serial}']")
     line.wait_for()
     assert "STENT-DES-3018" in line.inner_text()
+    assert_touch_targets(page)
     shot(page, "81-return-received")
     assert db_fetch(
         browser_database_url,
@@ -187,6 +188,7 @@ def test_in_chinese_a_return_against_an_rma_is_scrapped_by_qa_and_a_supervisor_s
     page.get_by_test_id("scrap-note").fill("过期三天")
     assert "报废" in page.get_by_test_id("sign-meaning").inner_text()
     page.get_by_test_id("scrap-password").fill("supervisor-demo")
+    assert_touch_targets(page)
     shot(page, "84-scrap-zh")
     page.get_by_test_id("scrap-sign").click()
     page.get_by_test_id("toast").filter(has_text="已报废 A-01-03").wait_for()

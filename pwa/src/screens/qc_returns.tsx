@@ -89,7 +89,7 @@ export function ReturnsToDecide() {
   if (deciding) {
     const d = deciding.decision;
     return (
-      <form class="answer" data-testid="qc-return-form" data-decision={d} onSubmit={(e) => void submit(e)}>
+      <form class="answer form" data-testid="qc-return-form" data-decision={d} onSubmit={(e) => void submit(e)}>
         <h2>{t(LABEL[d])}</h2>
         {facts(deciding.line)}
         <label>

@@ -81,7 +81,7 @@ export function Returns() {
           ))}
         </ul>
         <form
-          class="card"
+          class="card form"
           data-testid="ret-blind"
           onSubmit={(e) => {
             e.preventDefault();
@@ -107,10 +107,12 @@ export function Returns() {
         {ret.number} · {ret.customerName} · {ret.location}
       </p>
       <ScanField label={t("ret.scanUnits")} onScan={(raw) => void onScan(raw)} />
-      <label>
-        {t("ret.quantity")}
-        <input data-testid="ret-quantity" type="number" min={1} inputMode="numeric" value={quantity} onInput={(e) => setQuantity((e.target as HTMLInputElement).value)} />
-      </label>
+      <div class="form">
+        <label>
+          {t("ret.quantity")}
+          <input data-testid="ret-quantity" type="number" min={1} inputMode="numeric" value={quantity} onInput={(e) => setQuantity((e.target as HTMLInputElement).value)} />
+        </label>
+      </div>
       <Toast text={toast?.text ?? null} kind={toast?.kind ?? "info"} />
       {ret.authorized.length > 0 && (
         <ul class="list" data-testid="ret-progress">

@@ -103,7 +103,7 @@ export function Scrap() {
         </p>
       )}
       {location && unit && (
-        <form class="answer" data-testid="scrap-form" onSubmit={(e) => void submit(e)}>
+        <form class="answer form" data-testid="scrap-form" onSubmit={(e) => void submit(e)}>
           <p class="what" data-testid="scrap-unit">
             {unit.name} · {unit.serial ? `${t("field.serial")} ${unit.serial}` : `${t("field.lot")} ${unit.lot ?? "—"}`}
           </p>
