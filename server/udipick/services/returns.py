@@ -118,7 +118,7 @@ async def _upsert_rma(session: AsyncSession, rec: ReturnAuthorizationIn) -> erp.
     if current is None:
         rma_id = await session.scalar(insert(ReturnAuthorization).values(values).returning(ReturnAuthorization.id))
         await session.execute(insert(ReturnAuthorizationLine), [{**ln, "rma_id": rma_id} for ln in lines])
-        return erp.UpsertResult(rec.erp_id, "created", int(rma_id))  # type: ignore[arg-type]
+        return erp.UpsertResult(rec.erp_id, "created", int(rma_id))  # type: ignore[arg-type]  # INSERT ... RETURNING always gives the new id
     if current.status != "open":
         raise e.Conflict(
             f"RMA {rec.erp_id} is {current.status} in udipick (goods came back against it) and cannot change",
@@ -368,7 +368,7 @@ async def start_return(
             )
             .returning(CustomerReturn.id)
         )
-        return await _view(session, int(return_id))  # type: ignore[arg-type]
+        return await _view(session, int(return_id))  # type: ignore[arg-type]  # INSERT ... RETURNING always gives the new id
 
 
 async def _quarantine_location(session: AsyncSession, raw: str | None, warehouse_id: int | None) -> int:
@@ -747,16 +747,31 @@ async def dispose(
             before={"status": "quarantine"},
             after={"status": line_status},
         )
-        common = dict(
-            item_id=row.item_id,
-            quantity=row.quantity,
-            lot_id=row.lot_id,
-            serial_id=row.serial_id,
-            from_location_id=row.location_id,
-            from_status="quarantine",
-            reason=f"return {decision}: {reason}",
-            document_id=number,
-        )
+
+        def leaving_quarantine(
+            movement: str,
+            document_type: str,
+            *,
+            to_location_id: int | None = None,
+            to_container_id: int | None = None,
+            to_status: str | None = None,
+        ) -> Movement:
+            return Movement(
+                movement,
+                item_id=row.item_id,
+                quantity=row.quantity,
+                lot_id=row.lot_id,
+                serial_id=row.serial_id,
+                from_location_id=row.location_id,
+                from_status="quarantine",
+                to_location_id=to_location_id,
+                to_container_id=to_container_id,
+                to_status=to_status,
+                reason=f"return {decision}: {reason}",
+                document_type=document_type,
+                document_id=number,
+            )
+
         if decision == "restock":
             container_id = await session.scalar(
                 insert(Container)
@@ -768,13 +783,8 @@ async def dispose(
                 .where(Container.id == container_id)
                 .values(code=f"{settings.lpn_prefix}{container_id:08d}")
             )
-            movement = Movement(
-                "release",
-                **common,  # type: ignore[arg-type]
-                to_location_id=row.location_id,
-                to_container_id=container_id,
-                to_status=to_status,
-                document_type="return",
+            movement = leaving_quarantine(
+                "release", "return", to_location_id=row.location_id, to_container_id=container_id, to_status=to_status
             )
             await session.execute(
                 insert(PutawayTask).values(
@@ -783,10 +793,10 @@ async def dispose(
             )
         else:
             # scrap: destroyed; to the supplier: booked out as a return, to no location of ours
-            movement = Movement(
-                "scrap" if decision == "scrap" else "return",
-                **common,  # type: ignore[arg-type]
-                document_type="return" if decision == "scrap" else "return_to_supplier",
+            movement = (
+                leaving_quarantine("scrap", "return")
+                if decision == "scrap"
+                else leaving_quarantine("return", "return_to_supplier")
             )
         await post_movements(session, actor, [movement])
         if row.serial_id is not None:
