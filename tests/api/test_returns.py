@@ -159,6 +159,13 @@ async def test_a_shipped_serial_comes_back_only_from_its_customer_and_qa_restock
         ("CUST-RIVER", "quarantine", ("SO-RET1",))
     }
 
+    # returned units are decided one by one, not by a lot's QC release
+    assert "ST-A1" not in [x["lot"] for x in (await client.get("/api/v1/qc/quarantine", headers=qa)).json()]
+    lot_id = await _scalar(demo_db, "SELECT id FROM lots WHERE lot = 'ST-A1'")
+    r = await client.post(
+        f"/api/v1/qc/lots/{lot_id}/release", json={"reason": "looks fine", "password": "qa-demo"}, headers=qa
+    )
+    assert r.status_code == 409 and r.json()["code"] == "not-in-quarantine", r.text
     # QA sees both; a receiver may not decide
     awaiting = (await client.get("/api/v1/returns/lines", headers=qa)).json()
     assert sorted(ln["id"] for ln in awaiting) == sorted([first["id"], second["id"]])

@@ -24,12 +24,12 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import ColumnElement, exists, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from udipick.config import Settings
 from udipick.db.ledger import Movement, post_movements
-from udipick.db.models import Container, Customer, Serial
+from udipick.db.models import Container, Customer, Serial, Stock
 from udipick.db.models_receiving import PutawayTask
 from udipick.db.models_returns import CustomerReturn, ReturnAuthorization, ReturnAuthorizationLine, ReturnLine
 from udipick.domain import errors as e
@@ -46,6 +46,20 @@ from udipick.services.receiving.common import identify_item, receiving_user
 
 def return_number(return_id: int) -> str:
     return f"RET-{return_id:06d}"
+
+
+def awaiting_return_decision() -> ColumnElement[bool]:
+    """A ``stock`` row that is returned units waiting for QA's return decision (loose, in the return's
+    quarantine location): a lot's QC release or rejection leaves them alone, since each returned unit
+    is decided on its own (restock, scrap or to the supplier) with its customer and recall in view."""
+    return exists().where(
+        ReturnLine.return_id == CustomerReturn.id,
+        ReturnLine.status == "quarantine",
+        ReturnLine.item_id == Stock.item_id,
+        ReturnLine.lot_id.is_not_distinct_from(Stock.lot_id),
+        ReturnLine.serial_id.is_not_distinct_from(Stock.serial_id),
+        CustomerReturn.location_id == Stock.location_id,
+    ).correlate(Stock) & Stock.container_id.is_(None)
 
 
 # ---- the RMA the ERP sends ---------------------------------------------------------------------------
