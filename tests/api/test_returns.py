@@ -159,7 +159,18 @@ async def test_a_shipped_serial_comes_back_only_from_its_customer_and_qa_restock
         ("CUST-RIVER", "quarantine", ("SO-RET1",))
     }
 
-    # returned units are decided one by one, not by a lot's QC release
+    # returned units are decided one by one, not by a lot's QC release nor by scrapping them past it
+    r = await client.post(
+        "/api/v1/scrap",
+        json={
+            "location": "QC-01",
+            "raw": gs1(STENT, "ST-A1", serial=shipped[1]),
+            "reason": "damaged",
+            "password": "qa-demo",
+        },
+        headers=qa,
+    )
+    assert r.status_code == 409 and r.json()["code"] == "scrap-not-allowed", r.text
     assert "ST-A1" not in [x["lot"] for x in (await client.get("/api/v1/qc/quarantine", headers=qa)).json()]
     lot_id = await _scalar(demo_db, "SELECT id FROM lots WHERE lot = 'ST-A1'")
     r = await client.post(

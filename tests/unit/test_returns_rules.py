@@ -91,6 +91,8 @@ def test_scrap_takes_blocked_stock_first_and_saleable_stock_only_as_the_rule_all
         ([_b(1, "picked", 5)], 1, "damaged", e.InsufficientStock),  # on its way to a customer
         ([_b(1, "quarantine", 2)], 3, "damaged", e.InsufficientStock),
         ([], 1, "damaged", e.InsufficientStock),
+        # a returned unit is decided on the QC screen, not scrapped past its return decision
+        ([ScrapBucket(1, "quarantine", 1, 0, LATER, awaiting_return=True)], 1, "damaged", e.ScrapNotAllowed),
     ],
 )
 def test_scrap_is_refused_when_not_enough_may_go(buckets, quantity, reason, error):

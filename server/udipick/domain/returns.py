@@ -102,6 +102,8 @@ class ScrapBucket:
     quantity: int
     reserved: int
     expiry: dt.date | None
+    #: returned units waiting for QA's return decision: decided there (scrap included), not here
+    awaiting_return: bool = False
 
 
 def plan_scrap(
@@ -111,6 +113,8 @@ def plan_scrap(
     ``expired`` past its expiry; never units open picks hold. Refused when not enough may go."""
 
     def allowed(b: ScrapBucket) -> bool:
+        if b.awaiting_return:
+            return False
         if b.status in BLOCKED_STATUSES:
             return True
         if b.status == "available":
@@ -130,6 +134,16 @@ def plan_scrap(
             return plan
     free = quantity - left
     statuses = sorted({b.status for b in buckets if b.quantity > 0})
+    if any(b.awaiting_return for b in buckets):
+        raise e.ScrapNotAllowed(
+            f"only {free} of {quantity} may be scrapped here: the rest came back from a customer and waits for QA's"
+            " return decision. Decide it on the QC screen (scrap is one of the choices)",
+            reason=reason,
+            quantity=quantity,
+            scrappable=free,
+            statuses=statuses,
+            **context,
+        )
     if any(b.status == "available" and not allowed(b) for b in buckets):
         raise e.ScrapNotAllowed(
             f"only {free} of {quantity} may be scrapped as {reason} here: the rest is saleable stock, scrapped only"

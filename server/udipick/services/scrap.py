@@ -87,7 +87,10 @@ async def scrap_stock(
             await session.execute(
                 text(
                     "SELECT s.id, s.status, s.quantity, s.reserved, s.lot_id, s.serial_id, s.container_id,"
-                    "       l.lot, l.expiry, se.serial"
+                    "       l.lot, l.expiry, se.serial, EXISTS (SELECT 1 FROM return_lines rl JOIN returns r"
+                    "         ON r.id = rl.return_id WHERE rl.status = 'quarantine' AND rl.item_id = s.item_id"
+                    "         AND rl.lot_id IS NOT DISTINCT FROM s.lot_id AND rl.serial_id IS NOT DISTINCT FROM s.serial_id"
+                    "         AND r.location_id = s.location_id AND s.container_id IS NULL) AS returned"
                     "  FROM stock s LEFT JOIN lots l ON l.id = s.lot_id LEFT JOIN serials se ON se.id = s.serial_id"
                     " WHERE s.location_id = :loc AND s.item_id = :i AND s.quantity > 0"
                     "   AND (CAST(:lot AS text) IS NULL OR l.lot = :lot)"
@@ -99,7 +102,7 @@ async def scrap_stock(
         ).all()
         by_id = {r.id: r for r in rows}
         plan = rules.plan_scrap(
-            [rules.ScrapBucket(r.id, r.status, r.quantity, r.reserved, r.expiry) for r in rows],
+            [rules.ScrapBucket(r.id, r.status, r.quantity, r.reserved, r.expiry, r.returned) for r in rows],
             units,
             reason,
             today=today,
