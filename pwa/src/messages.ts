@@ -534,7 +534,7 @@ export const problemsEn: Partial<Record<ProblemCode, Said>> = {
   "exception-already-resolved": ["{resolvedBy} resolved this exception already", "Refresh the list: its note and time are kept."],
   "return-not-shipped-to-customer": ["Not shipped to {customer}", "Set it aside and ask customer service which shipment it came from."],
   "return-over-authorized": ["More than RMA {rma} allows ({authorized})", "Set the extra aside and ask customer service for a new RMA."],
-  "return-already-disposed": ["This returned unit was already decided ({status})", "Refresh the list: the first signed decision stands."],
+  "return-already-disposed": ["This returned unit was already decided ({returnStatus})", "Refresh the list: the first signed decision stands."],
   "scrap-not-allowed": ["Saleable stock is not scrapped as {reason}", "Report it damaged, or move it to quarantine first."],
 };
 
@@ -611,6 +611,6 @@ export const problemsZh: Partial<Record<ProblemCode, Said>> = {
   "exception-already-resolved": ["{resolvedBy} 已处理此异常", "请刷新列表：其备注和时间已保存。"],
   "return-not-shipped-to-customer": ["未发货给 {customer}", "请将货物放在一边，并询问客服它来自哪次发货。"],
   "return-over-authorized": ["超出 RMA {rma} 允许的数量（{authorized}）", "请将多余的货物放在一边，并向客服申请新的 RMA。"],
-  "return-already-disposed": ["该退货已有处理决定（{status}）", "请刷新列表：以首次签名的决定为准。"],
+  "return-already-disposed": ["该退货已有处理决定（{returnStatus}）", "请刷新列表：以首次签名的决定为准。"],
   "scrap-not-allowed": ["可销售库存不能以“{reason}”报废", "请报告为损坏，或先移到待检区。"],
 };

@@ -642,7 +642,7 @@ class ReturnOverAuthorized(Conflict):
 
 
 class ReturnAlreadyDisposed(Conflict):
-    """QA already decided this returned unit (context: ``returnLineId``, ``status``): the first signed decision stands."""
+    """QA already decided this returned unit (context: ``returnLineId``, ``returnStatus``): the first signed decision stands."""
 
     code = "return-already-disposed"
     title = "Return already decided"

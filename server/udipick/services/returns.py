@@ -723,7 +723,9 @@ async def dispose(
         view = found[0]
         if row.status != "quarantine":
             raise e.ReturnAlreadyDisposed(
-                f"returned unit {line_id} was already decided ({row.status})", returnLineId=line_id, status=row.status
+                f"returned unit {line_id} was already decided ({row.status})",
+                returnLineId=line_id,
+                returnStatus=row.status,
             )
         if decision == "restock" and row.recall_id is not None and row.recall_status == "open":
             raise e.LotRecalled(
