@@ -16,6 +16,8 @@ import { Packing } from "./screens/packing";
 import { Count } from "./screens/count";
 import { Move } from "./screens/move";
 import { Qc } from "./screens/qc";
+import { Returns } from "./screens/returns";
+import { Scrap } from "./screens/scrap";
 
 // supervisors and admins only: its own chunk, so a picker's handheld never loads it
 const Supervisor = lazyScreen(
@@ -36,6 +38,8 @@ const SCREENS: Record<string, (p: { args: string[] }) => preact.JSX.Element> = {
   count: Count,
   move: Move,
   qc: Qc,
+  return: Returns,
+  scrap: Scrap,
   sup: Supervisor,
 };
 

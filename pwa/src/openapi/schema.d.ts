@@ -204,6 +204,20 @@ export interface paths {
      */
     post: operations["ApiV1ErpRecallsErpOpenRecall"];
   };
+  "/api/v1/erp/returns": {
+    /**
+     * Upsert one return
+     * @description Who may call: roles: admin; API key scopes: erp:write.
+     */
+    post: operations["ApiV1ErpReturnsUpsertOne"];
+  };
+  "/api/v1/erp/returns/bulk": {
+    /**
+     * Bulk upsert returns (NDJSON, one record per line)
+     * @description Who may call: roles: admin; API key scopes: erp:write.
+     */
+    post: operations["ApiV1ErpReturnsBulkUpsertBulk"];
+  };
   "/api/v1/erp/sales-orders": {
     /**
      * Upsert one sales-order
@@ -678,12 +692,61 @@ export interface paths {
      */
     post: operations["ApiV1ReplenishmentTasksTaskIdConfirmConfirm"];
   };
+  "/api/v1/returns": {
+    /**
+     * StartReturn
+     * @description Who may call: roles: admin, qa, receiver, supervisor.
+     */
+    post: operations["ApiV1ReturnsStartReturn"];
+  };
+  "/api/v1/returns/lines": {
+    /**
+     * Awaiting
+     * @description Who may call: roles: qa, supervisor.
+     */
+    get: operations["ApiV1ReturnsLinesAwaiting"];
+  };
+  "/api/v1/returns/lines/{line_id}/disposition": {
+    /**
+     * Dispose
+     * @description Who may call: roles: qa.
+     */
+    post: operations["ApiV1ReturnsLinesLineIdDispositionDispose"];
+  };
+  "/api/v1/returns/rmas": {
+    /**
+     * ListRmas
+     * @description Who may call: roles: admin, qa, receiver, supervisor.
+     */
+    get: operations["ApiV1ReturnsRmasListRmas"];
+  };
+  "/api/v1/returns/{return_id}": {
+    /**
+     * GetReturn
+     * @description Who may call: roles: admin, qa, receiver, supervisor.
+     */
+    get: operations["ApiV1ReturnsReturnIdGetReturn"];
+  };
+  "/api/v1/returns/{return_id}/scans": {
+    /**
+     * ScanReturn
+     * @description Who may call: roles: admin, qa, receiver, supervisor.
+     */
+    post: operations["ApiV1ReturnsReturnIdScansScanReturn"];
+  };
   "/api/v1/scans/interpret": {
     /**
      * InterpretScan
      * @description Who may call: roles: admin, picker, qa, receiver, supervisor; API key scopes: erp:read.
      */
     post: operations["ApiV1ScansInterpretInterpretScan"];
+  };
+  "/api/v1/scrap": {
+    /**
+     * ScrapStock
+     * @description Who may call: roles: qa, supervisor.
+     */
+    post: operations["ApiV1ScrapScrapStock"];
   };
   "/api/v1/shipments": {
     /**
@@ -1044,6 +1107,13 @@ export interface components {
       recordedAt: string;
       recordedBy: string;
       serial: string | null;
+    };
+    /** DispositionIn */
+    DispositionIn: {
+      /** @enum {string} */
+      decision: "restock" | "scrap" | "to_supplier";
+      password: string;
+      reason: string;
     };
     /** DocumentRef */
     DocumentRef: {
@@ -1615,7 +1685,7 @@ export interface components {
      */
     Problem: {
       /** @enum {string} */
-      code?: "already-cancelled" | "body-too-large" | "bulk-interrupted" | "busy" | "conflict" | "count-below-reserved" | "database-unavailable" | "device-id-required" | "domain-error" | "exception-already-resolved" | "fefo-violation" | "insufficient-stock" | "invalid-count" | "invalid-cursor" | "invalid-gln" | "invalid-gtin" | "invalid-label-data" | "invalid-period" | "invalid-record" | "invalid-request" | "invalid-sscc" | "item-not-on-document" | "json-too-deep" | "last-admin" | "line-too-long" | "location-frozen" | "location-unsuitable" | "lot-expired" | "lot-expiry-conflict" | "lot-not-at-location" | "lot-quarantined" | "lot-recalled" | "missing-expiry" | "missing-lot" | "missing-reason" | "missing-receiving-data" | "missing-serial" | "missing-temperature" | "no-printer-for-label" | "not-authenticated" | "not-cancellable" | "not-found" | "not-in-quarantine" | "order-line-not-found" | "order-not-found" | "order-not-released" | "over-pick" | "over-receipt" | "permission-denied" | "print-job-already-sent" | "printer-already-registered" | "printer-unavailable" | "put-back-not-found" | "receipt-not-open" | "serial-already-picked" | "serial-already-received" | "serial-already-shipped" | "serial-booked-elsewhere" | "serial-count-mismatch" | "serial-recalled" | "shelf-life-too-short" | "sign-in-busy" | "signature-rejected" | "stale-version" | "stock-changed" | "stock-on-hold" | "stock-reserved" | "task-cancelled" | "task-not-open" | "too-many-attempts" | "unknown-api-key" | "unknown-gtin" | "unknown-label-template" | "unknown-lot" | "unknown-print-job" | "unknown-printer" | "unknown-serial" | "unknown-user" | "unknown-warehouse" | "unknown-webhook-delivery" | "unknown-webhook-subscription" | "unreadable-barcode" | "wave-not-found" | "weak-password" | "webhook-name-taken" | "webhook-target-refused" | "wrong-item" | "wrong-location" | "wrong-lot";
+      code?: "already-cancelled" | "body-too-large" | "bulk-interrupted" | "busy" | "conflict" | "count-below-reserved" | "database-unavailable" | "device-id-required" | "domain-error" | "exception-already-resolved" | "fefo-violation" | "insufficient-stock" | "invalid-count" | "invalid-cursor" | "invalid-gln" | "invalid-gtin" | "invalid-label-data" | "invalid-period" | "invalid-record" | "invalid-request" | "invalid-sscc" | "item-not-on-document" | "json-too-deep" | "last-admin" | "line-too-long" | "location-frozen" | "location-unsuitable" | "lot-expired" | "lot-expiry-conflict" | "lot-not-at-location" | "lot-quarantined" | "lot-recalled" | "missing-expiry" | "missing-lot" | "missing-reason" | "missing-receiving-data" | "missing-serial" | "missing-temperature" | "no-printer-for-label" | "not-authenticated" | "not-cancellable" | "not-found" | "not-in-quarantine" | "order-line-not-found" | "order-not-found" | "order-not-released" | "over-pick" | "over-receipt" | "permission-denied" | "print-job-already-sent" | "printer-already-registered" | "printer-unavailable" | "put-back-not-found" | "receipt-not-open" | "return-already-disposed" | "return-not-shipped-to-customer" | "return-over-authorized" | "scrap-not-allowed" | "serial-already-picked" | "serial-already-received" | "serial-already-shipped" | "serial-booked-elsewhere" | "serial-count-mismatch" | "serial-recalled" | "shelf-life-too-short" | "sign-in-busy" | "signature-rejected" | "stale-version" | "stock-changed" | "stock-on-hold" | "stock-reserved" | "task-cancelled" | "task-not-open" | "too-many-attempts" | "unknown-api-key" | "unknown-gtin" | "unknown-label-template" | "unknown-lot" | "unknown-print-job" | "unknown-printer" | "unknown-serial" | "unknown-user" | "unknown-warehouse" | "unknown-webhook-delivery" | "unknown-webhook-subscription" | "unreadable-barcode" | "wave-not-found" | "weak-password" | "webhook-name-taken" | "webhook-target-refused" | "wrong-item" | "wrong-location" | "wrong-lot";
       /** @description what happened and what to do, in English */
       detail?: string;
       /** @description invalid-request: each field that failed validation */
@@ -1779,6 +1849,7 @@ export interface components {
       recallId: number;
       reference: string | null;
       responseSeconds: number | null;
+      returned?: components["schemas"]["RecallReturnView"][];
       /** @enum {string} */
       scope: "lots" | "production_dates" | "serials";
       serials: components["schemas"]["RecallSerialView"][];
@@ -1810,6 +1881,17 @@ export interface components {
       recallClass: "I" | "II" | "III";
       reference?: string | null;
       serials?: string[] | null;
+    };
+    /** RecallReturnView */
+    RecallReturnView: {
+      customer: string;
+      lot: string | null;
+      quantity: number;
+      /** Format: date-time */
+      receivedAt: string;
+      returnNumber: string;
+      serial: string | null;
+      status: string;
     };
     /** RecallSerialView */
     RecallSerialView: {
@@ -1957,6 +2039,101 @@ export interface components {
     ResolveIn: {
       note: string;
     };
+    /** ReturnAuthorizationIn */
+    ReturnAuthorizationIn: {
+      customer: string;
+      erpId: string;
+      lines: components["schemas"]["RmaLineIn"][];
+      number: string;
+      salesOrder?: string | null;
+      version: number;
+      /** @default MAIN */
+      warehouse?: string;
+    };
+    /** ReturnLineView */
+    ReturnLineView: {
+      customer: string;
+      disposedAt: string | null;
+      disposedBy: string | null;
+      dispositionReason: string | null;
+      expiry: string | null;
+      gtin: string;
+      id: number;
+      item: string;
+      location: string;
+      lot: string | null;
+      name: string;
+      quantity: number;
+      reason: string | null;
+      recall: string | null;
+      recallId: number | null;
+      /** Format: date-time */
+      receivedAt: string;
+      receivedBy: string;
+      returnNumber: string;
+      rma: string | null;
+      serial: string | null;
+      shippedOn: string[];
+      status: string;
+    };
+    /** ReturnScanAnswer */
+    ReturnScanAnswer: {
+      accepted: components["schemas"]["ReturnLineView"];
+      return: components["schemas"]["ReturnView"];
+    };
+    /** ReturnScanIn */
+    ReturnScanIn: {
+      /** Format: uuid */
+      clientScanId: string;
+      lot?: string | null;
+      quantity?: number | null;
+      raw: string;
+      reason?: string | null;
+      serial?: string | null;
+    };
+    /** ReturnView */
+    ReturnView: {
+      authorized: components["schemas"]["RmaLineView"][];
+      customer: string;
+      customerName: string;
+      id: number;
+      lines: components["schemas"]["ReturnLineView"][];
+      location: string;
+      number: string;
+      rma: string | null;
+      status: string;
+    };
+    /** RmaLineIn */
+    RmaLineIn: {
+      item: string;
+      lineNo: number;
+      lot?: string | null;
+      quantity: number;
+      reason?: string | null;
+      serials?: string[];
+    };
+    /** RmaLineView */
+    RmaLineView: {
+      authorized: number;
+      gtin: string;
+      item: string;
+      lineNo: number;
+      lot: string | null;
+      name: string;
+      reason: string | null;
+      received: number;
+      serials: string[];
+    };
+    /** RmaView */
+    RmaView: {
+      customer: string;
+      customerName: string;
+      lines: components["schemas"]["RmaLineView"][];
+      number: string;
+      rma: string;
+      salesOrder: string | null;
+      status: string;
+    };
     /** SalesOrderIn */
     SalesOrderIn: {
       /** @default false */
@@ -2022,6 +2199,31 @@ export interface components {
       serial?: string | null;
       sscc?: string | null;
       symbology?: string | null;
+    };
+    /** ScrapIn */
+    ScrapIn: {
+      location: string;
+      lot?: string | null;
+      note?: string | null;
+      password: string;
+      quantity?: number | null;
+      raw: string;
+      /** @enum {string} */
+      reason: "expired" | "damaged" | "rejected" | "recalled" | "quarantine";
+      serial?: string | null;
+    };
+    /** Scrapped */
+    Scrapped: {
+      expiry: string | null;
+      gtin: string;
+      item: string;
+      location: string;
+      lot: string | null;
+      quantity: number;
+      reason: string;
+      serial: string | null;
+      signedBy: string;
+      statuses: string[];
     };
     /** ShipToIn */
     ShipToIn: {
@@ -2130,6 +2332,14 @@ export interface components {
       location?: string | null;
       note?: string | null;
       supplier?: string | null;
+    };
+    /** StartReturnIn */
+    StartReturnIn: {
+      /** @default false */
+      blind?: boolean;
+      customer?: string | null;
+      location?: string | null;
+      rma?: string | null;
     };
     /** StockRow */
     StockRow: {
@@ -4281,6 +4491,145 @@ export interface operations {
         };
         content: {
           "application/json": components["schemas"]["OpenedRecall"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * Upsert one return
+   * @description Who may call: roles: admin; API key scopes: erp:write.
+   */
+  ApiV1ErpReturnsUpsertOne: {
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["ReturnAuthorizationIn"];
+      };
+    };
+    responses: {
+      /** @description Updated, or unchanged (a replay) */
+      200: {
+        content: {
+          "application/json": components["schemas"]["UpsertResult"];
+        };
+      };
+      /** @description Document created, URL follows */
+      201: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["UpsertResult"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * Bulk upsert returns (NDJSON, one record per line)
+   * @description Who may call: roles: admin; API key scopes: erp:write.
+   */
+  ApiV1ErpReturnsBulkUpsertBulk: {
+    responses: {
+      /** @description One verdict per non-blank line: accepted lines in `results`, refused lines in `problems` */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["BulkSummary"];
         };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
@@ -9056,6 +9405,390 @@ export interface operations {
     };
   };
   /**
+   * StartReturn
+   * @description Who may call: roles: admin, qa, receiver, supervisor.
+   */
+  ApiV1ReturnsStartReturn: {
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["StartReturnIn"];
+      };
+    };
+    responses: {
+      /** @description Document created, URL follows */
+      201: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["ReturnView"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * Awaiting
+   * @description Who may call: roles: qa, supervisor.
+   */
+  ApiV1ReturnsLinesAwaiting: {
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["ReturnLineView"][];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * Dispose
+   * @description Who may call: roles: qa.
+   */
+  ApiV1ReturnsLinesLineIdDispositionDispose: {
+    parameters: {
+      path: {
+        line_id: number;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["DispositionIn"];
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["ReturnLineView"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * ListRmas
+   * @description Who may call: roles: admin, qa, receiver, supervisor.
+   */
+  ApiV1ReturnsRmasListRmas: {
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["RmaView"][];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * GetReturn
+   * @description Who may call: roles: admin, qa, receiver, supervisor.
+   */
+  ApiV1ReturnsReturnIdGetReturn: {
+    parameters: {
+      path: {
+        return_id: number;
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["ReturnView"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * ScanReturn
+   * @description Who may call: roles: admin, qa, receiver, supervisor.
+   */
+  ApiV1ReturnsReturnIdScansScanReturn: {
+    parameters: {
+      path: {
+        return_id: number;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["ReturnScanIn"];
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["ReturnScanAnswer"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
    * InterpretScan
    * @description Who may call: roles: admin, picker, qa, receiver, supervisor; API key scopes: erp:read.
    */
@@ -9072,6 +9805,75 @@ export interface operations {
         };
         content: {
           "application/json": components["schemas"]["ScanOut"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * ScrapStock
+   * @description Who may call: roles: qa, supervisor.
+   */
+  ApiV1ScrapScrapStock: {
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["ScrapIn"];
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["Scrapped"];
         };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */

@@ -25,6 +25,8 @@ export function Home() {
     { path: "count", icon: "#", label: t("home.count"), roles: ["picker", "supervisor"] },
     { path: "move", icon: "⇄", label: t("home.move"), roles: ["picker", "receiver", "supervisor"] },
     { path: "qc", icon: "◈", label: t("home.qc"), roles: ["qa"], only: true },
+    { path: "return", icon: "↩", label: t("home.returns"), roles: ["receiver", "qa", "supervisor"] },
+    { path: "scrap", icon: "✕", label: t("home.scrap"), roles: ["qa", "supervisor"], only: true },
     { path: "lookup", icon: "?", label: t("home.lookup"), roles: ["picker", "receiver", "qa"] },
     { path: "sup", icon: "☰", label: t("home.supervisor"), roles: ["supervisor", "admin"], only: true },
   ];

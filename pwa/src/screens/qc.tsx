@@ -10,6 +10,7 @@ import { sayProblem, t, useLang } from "../i18n";
 import { session } from "../session";
 import { useStore } from "../store";
 import { refuse, Screen, SignMeaning, Toast } from "../ui";
+import { ReturnsToDecide } from "./qc_returns";
 
 export type QuarantinedLot = Schemas["QuarantinedLot"];
 type Decided = Schemas["QcDecided"];
@@ -97,6 +98,7 @@ export function Qc() {
       <button type="button" class="btn ghost" data-testid="qc-refresh" onClick={() => void load()}>
         {t("common.retry")}
       </button>
+      <ReturnsToDecide />
     </Screen>
   );
 }

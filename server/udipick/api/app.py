@@ -44,6 +44,7 @@ from udipick.api.recalls import recalls_router
 from udipick.api.receiving import ROUTES as receiving_routes
 from udipick.api.replenishment import replenishment_router
 from udipick.api.request import UdipickRequest
+from udipick.api.returns import returns_router
 from udipick.api.stream import erp_stream, hub_for, stop_hub
 from udipick.api.waves import waves_router
 from udipick.config import Settings
@@ -144,6 +145,7 @@ def create_app(settings: Settings, *, database_url: str) -> Litestar:
     routes += [moves_router]
     routes += [exceptions_router, live_floor]
     routes += [kpis_router]
+    routes += [returns_router]
     if settings.pwa_dir and Path(settings.pwa_dir, "index.html").exists():
         routes.append(
             create_static_files_router(

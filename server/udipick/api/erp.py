@@ -43,6 +43,7 @@ from udipick.domain.errors import (
 from udipick.domain.json_input import Line, NdjsonLines
 from udipick.domain.problem import problem_body
 from udipick.services import erp_inbound as svc
+from udipick.services import returns as returns_svc
 from udipick.services import wave_control
 
 ERP_WRITE = allow("admin", scopes=("erp:write",))
@@ -77,6 +78,11 @@ KINDS = [
         "purchase-orders", svc.PurchaseOrderIn, lambda db, recs, actor, s: svc.upsert_purchase_orders(db, recs, actor)
     ),
     Kind("sales-orders", svc.SalesOrderIn, lambda db, recs, actor, s: svc.upsert_sales_orders(db, recs, actor)),
+    Kind(
+        "returns",
+        returns_svc.ReturnAuthorizationIn,
+        lambda db, recs, actor, s: returns_svc.upsert_rmas(db, recs, actor),
+    ),
 ]
 
 

@@ -132,8 +132,9 @@ class PutawayTask(Base):
 
     __tablename__ = "putaway_tasks"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    #: ``None`` for a task QC release created
+    #: ``None`` for a task QC release created, or a returned unit QA restocked (``return_id``, 0021)
     receipt_id: Mapped[int | None] = mapped_column(ForeignKey("receipts.id"), index=True)
+    return_id: Mapped[int | None] = mapped_column(ForeignKey("returns.id"))
     container_id: Mapped[int | None] = mapped_column(ForeignKey("containers.id"), index=True)
     item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"))
     lot_id: Mapped[int | None] = mapped_column(ForeignKey("lots.id"))

@@ -636,6 +636,42 @@ class CountBelowReserved(Conflict):
     title = "Open picks hold more than was counted"
 
 
+# ---- returns and scrap (issue 19) ------------------------------------------------------------------------
+
+
+class ReturnNotShippedToCustomer(Conflict):
+    """The unit (serial) or quantity of a lot coming back was never shipped to this customer, was shipped to
+    another one, or more comes back than was shipped (context: ``customer``, ``item``, ``lot``, ``serial``,
+    ``shipped``, ``returned``): set it aside and ask the customer service which shipment it came from."""
+
+    code = "return-not-shipped-to-customer"
+    title = "Not shipped to this customer"
+
+
+class ReturnOverAuthorized(Conflict):
+    """More comes back than the RMA line allows, or something the RMA does not name (context: ``rma``,
+    ``item``, ``authorized``, ``received``): set the extra aside and ask for a new RMA."""
+
+    code = "return-over-authorized"
+    title = "More than the RMA allows"
+
+
+class ReturnAlreadyDisposed(Conflict):
+    """QA already decided this returned unit (context: ``returnLineId``, ``returnStatus``): the first signed decision stands."""
+
+    code = "return-already-disposed"
+    title = "Return already decided"
+
+
+class ScrapNotAllowed(Conflict):
+    """Saleable (available) stock is scrapped only as damaged, or as expired once its expiry has passed
+    (context: ``location``, ``item``, ``lot``, ``reason``, ``statuses``): report damage as damaged, or
+    move the stock to quarantine first."""
+
+    code = "scrap-not-allowed"
+    title = "This stock may not be scrapped so"
+
+
 # ---- exception queue (issue 17) ------------------------------------------------------------------------
 
 

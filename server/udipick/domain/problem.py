@@ -103,6 +103,10 @@ STATUS: dict[type[e.DomainError], int] = {
     e.SerialBookedElsewhere: 409,
     e.CountBelowReserved: 409,
     e.ExceptionAlreadyResolved: 409,
+    e.ReturnNotShippedToCustomer: 409,
+    e.ReturnOverAuthorized: 409,
+    e.ReturnAlreadyDisposed: 409,
+    e.ScrapNotAllowed: 409,
     e.DatabaseUnavailable: 503,
 }
 

@@ -536,3 +536,72 @@ class RecallClosed(EventData):
     serials: list[dict]
     response_seconds: int
     signed_by: str
+
+
+# ---- returns and scrap (issue 19) ------------------------------------------------------------------
+
+
+@event("return.received.v1")
+class ReturnReceived(EventData):
+    """Units a customer sent back were received into quarantine (ledger movement ``return``), checked against
+    the shipment history: ``shippedOn`` names the sales orders that shipped them to ``customer``. ``rma`` is the
+    ERP's RMA (absent for a blind return). ``recall`` names the open recall covering the lot or serial: the unit
+    stays in quarantine for it. QA's decision follows as ``return.disposed.v1``."""
+
+    return_number: str
+    return_line_id: int
+    rma: str | None
+    customer: str
+    location: str
+    item: str
+    gtin: str
+    lot: str | None
+    expiry: _dt.date | None
+    serial: str | None
+    quantity: int
+    status: str
+    shipped_on: list[str]
+    reason: str | None
+    recall: str | None
+    client_scan_id: str
+
+
+@event("return.disposed.v1")
+class ReturnDisposed(EventData):
+    """QA decided a returned unit with an electronic signature: ``restock`` (saleable again, a putaway task
+    takes it to stock), ``scrap`` (booked out, ledger movement ``scrap``) or ``to_supplier`` (booked out to the
+    supplier, ledger movement ``return``)."""
+
+    return_number: str
+    return_line_id: int
+    rma: str | None
+    customer: str
+    decision: str
+    item: str
+    gtin: str
+    lot: str | None
+    expiry: _dt.date | None
+    serial: str | None
+    quantity: int
+    reason: str
+    recall: str | None
+    signed_by: str
+
+
+@event("stock.scrapped.v1")
+class StockScrapped(EventData):
+    """Units were destroyed (ledger movement ``scrap``), signed electronically by QA or a supervisor:
+    ``reason`` is ``expired``, ``damaged``, ``rejected``, ``recalled`` or ``quarantine``; ``statuses`` the
+    stock statuses the units had."""
+
+    location: str
+    item: str
+    gtin: str
+    lot: str | None
+    expiry: _dt.date | None
+    serial: str | None
+    quantity: int
+    reason: str
+    note: str | None
+    statuses: list[str]
+    signed_by: str

@@ -49,6 +49,19 @@ class RecallSerialView(msgspec.Struct, rename="camel"):
     frozen: bool
 
 
+class RecallReturnView(msgspec.Struct, rename="camel"):
+    """A unit of the recall that came back from a customer (a return received while the recall was open)."""
+
+    return_number: str
+    customer: str
+    lot: str | None
+    serial: str | None
+    quantity: int
+    #: ``quarantine`` until QA decides; then ``scrapped`` or ``to_supplier`` (never restocked while open)
+    status: str
+    received_at: dt.datetime
+
+
 class Recall(msgspec.Struct, rename="camel"):
     recall: str
     recall_id: int
@@ -73,6 +86,8 @@ class Recall(msgspec.Struct, rename="camel"):
     serials: list[RecallSerialView]
     #: closed but unshipped cartons the recall flagged when it opened (they will not ship)
     flagged_ssccs: list[str]
+    #: units of the recall customers sent back (returns received while it was open)
+    returned: list[RecallReturnView] = []
 
 
 class OpenedRecall(msgspec.Struct, rename="camel"):
@@ -104,7 +119,12 @@ SELECT r.id, r.scope, r.produced_from, r.produced_to, r.recall_class, r.reason, 
               JOIN holds h ON h.id = rs.hold_id
               WHERE rs.recall_id = r.id ORDER BY se.serial COLLATE "C") AS serials,
        ARRAY(SELECT c.sscc FROM recall_packages rp JOIN containers c ON c.id = rp.container_id
-              WHERE rp.recall_id = r.id ORDER BY c.sscc) AS ssccs
+              WHERE rp.recall_id = r.id ORDER BY c.sscc) AS ssccs,
+       ARRAY(SELECT row('RET-' || lpad(rl.return_id::text, 6, '0'), c.erp_id, l.lot, se.serial, rl.quantity, rl.status,
+                        rl.scanned_at)
+              FROM return_lines rl JOIN returns rt ON rt.id = rl.return_id JOIN customers c ON c.id = rt.customer_id
+              LEFT JOIN lots l ON l.id = rl.lot_id LEFT JOIN serials se ON se.id = rl.serial_id
+              WHERE rl.recall_id = r.id ORDER BY rl.id) AS returned
   FROM recalls r JOIN items i ON i.id = r.item_id
   LEFT JOIN users ou ON ou.id = r.opened_by LEFT JOIN api_keys k ON k.id = r.opened_api_key_id
   LEFT JOIN users cu ON cu.id = r.closed_by
@@ -134,6 +154,7 @@ def _recall_of(r: Any) -> Recall:
         lots=[RecallLotView(*x) for x in r.lots],
         serials=[RecallSerialView(*x) for x in r.serials],
         flagged_ssccs=list(r.ssccs),
+        returned=[RecallReturnView(*x) for x in r.returned],
     )
 
 

@@ -250,6 +250,16 @@ async def open_putaway_tasks(
     )
 
 
+def _source_number(task: PutawayTask) -> str | None:
+    """The receipt that brought the plate in, or the return whose unit QA restocked (``return_id``); none for
+    stock a QC release left in quarantine."""
+    if task.receipt_id is not None:
+        return receipt_number(task.receipt_id)
+    if task.return_id is not None:
+        return f"RET-{task.return_id:06d}"
+    return None  # QC released it where it lay
+
+
 async def task_views(
     session: AsyncSession, *, receipt_id: int | None = None, open_only: bool = True, task_ids: list[int] | None = None
 ) -> list[PutawayTaskView]:
@@ -293,7 +303,7 @@ async def task_views(
             PutawayTaskView(
                 id=task.id,
                 lpn=lpn,
-                receipt=receipt_number(task.receipt_id) if task.receipt_id is not None else None,
+                receipt=_source_number(task),
                 status=task.status,
                 from_=from_code,
                 to=to_code if task.status != "open" else (ranked[0].location if ranked else None),
@@ -411,7 +421,7 @@ async def confirm_putaway(
         load = load_of([r for r, _ in moving], [q for _, q in moving])
         ranked = directed.suggest(load, await storage_places(session, from_loc.warehouse_id), limit=1)
         directed.check_destination(load, await place_of(session, dest))
-        number = receipt_number(task.receipt_id) if task.receipt_id is not None else None
+        number = _source_number(task)
         whole = sum(q for _, q in moving) == sum(r.quantity for r in rows)
         # into a saleable location the plate is emptied, so pickers take units from the location;
         # quarantine keeps a whole plate together until QC decides

@@ -23,6 +23,7 @@ from udipick.services.events import QcRejected, QcReleased, emit
 from udipick.services.identity import signed, verify_signature
 from udipick.services.password_checks import PasswordChecks
 from udipick.services.receiving.putaway import open_putaway_tasks
+from udipick.services.returns import awaiting_return_decision
 
 
 class QuarantinedLot(msgspec.Struct, rename="camel", frozen=True, kw_only=True):
@@ -72,7 +73,7 @@ async def quarantined_lots(db: async_sessionmaker) -> list[QuarantinedLot]:
                 .join(Stock, Stock.lot_id == Lot.id)
                 .join(Item, Item.id == Lot.item_id)
                 .join(Location, Location.id == Stock.location_id)
-                .where(Stock.status == "quarantine", Stock.quantity > 0)
+                .where(Stock.status == "quarantine", Stock.quantity > 0, ~awaiting_return_decision())
                 .order_by(Lot.id, Location.code)
             )
         ).all()
@@ -175,7 +176,12 @@ async def decide_qc(
                     Serial.serial,
                 )
                 .outerjoin(Serial, Serial.id == Stock.serial_id)
-                .where(Stock.lot_id == lot.id, Stock.status == "quarantine", Stock.quantity > 0)
+                .where(
+                    Stock.lot_id == lot.id,
+                    Stock.status == "quarantine",
+                    Stock.quantity > 0,
+                    ~awaiting_return_decision(),
+                )
                 .order_by(Stock.id)
                 .with_for_update(of=Stock)
             )
