@@ -100,6 +100,9 @@ STATUS: dict[type[e.DomainError], int] = {
     e.UnknownSerial: 422,
     e.SerialBookedElsewhere: 409,
     e.CountBelowReserved: 409,
+    e.RecountBySameUser: 409,
+    e.LocationUnderCount: 409,
+    e.CountLineNotOpen: 409,
     e.ExceptionAlreadyResolved: 409,
     e.DatabaseUnavailable: 503,
 }
