@@ -14,6 +14,7 @@ import { Putaway } from "./screens/putaway";
 import { Picking } from "./screens/picking";
 import { Packing } from "./screens/packing";
 import { Count } from "./screens/count";
+import { CountTasks } from "./screens/counttasks";
 import { Qc } from "./screens/qc";
 
 // supervisors and admins only: its own chunk, so a picker's handheld never loads it
@@ -33,6 +34,7 @@ const SCREENS: Record<string, (p: { args: string[] }) => preact.JSX.Element> = {
   pick: Picking,
   pack: Packing,
   count: Count,
+  counttasks: CountTasks,
   qc: Qc,
   sup: Supervisor,
 };

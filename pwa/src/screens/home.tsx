@@ -23,6 +23,7 @@ export function Home() {
     { path: "pick", icon: "✓", label: t("home.pick"), roles: ["picker"] },
     { path: "pack", icon: "▣", label: t("home.pack"), roles: ["picker"] },
     { path: "count", icon: "#", label: t("home.count"), roles: ["picker", "supervisor"] },
+    { path: "counttasks", icon: "≣", label: t("home.countTasks"), roles: ["picker", "supervisor"] },
     { path: "qc", icon: "◈", label: t("home.qc"), roles: ["qa"], only: true },
     { path: "lookup", icon: "?", label: t("home.lookup"), roles: ["picker", "receiver", "qa"] },
     { path: "sup", icon: "☰", label: t("home.supervisor"), roles: ["supervisor", "admin"], only: true },
