@@ -30,7 +30,9 @@ def _count(page, location: str, lot: str, quantity: int, lang: str) -> None:
     wedge(page, gs1(("01", GLOVE), ("10", lot)))
     page.get_by_test_id("count-qty").fill(str(quantity))
     page.get_by_test_id("count-qty-add").click()
-    page.wait_for_function(f"document.querySelector('[data-testid=blind-count-lines]').innerText.includes('× {quantity}')")
+    page.wait_for_function(
+        f"document.querySelector('[data-testid=blind-count-lines]').innerText.includes('× {quantity}')"
+    )
     text = sheet.inner_text()
     assert "200" not in text and "500" not in text  # blind: the books are never shown to the counter
     shot(page, f"80-blind-count-{lang}")
