@@ -251,3 +251,31 @@ async def test_a_lot_never_received_is_counted_in_when_its_barcode_carries_the_e
     async with demo_db() as s:
         assert await s.scalar(text("SELECT expiry FROM lots WHERE lot = 'SY9999Z'")) == expiry
     assert await books_balance(demo_db)
+
+
+async def test_the_short_picks_count_sent_as_before_also_ends_its_count_task(client, picker, sup, demo_db):
+    assert (await client.post("/api/v1/waves", json={"orders": ["SO-5002"]}, headers=sup)).status_code == 201
+    task = await task_for(client, picker, "SO-5002", "GLOVE-NIT-M")
+    short = {"clientScanId": str(uuid.uuid4())}
+    assert (
+        await client.post(f"/api/v1/picking/tasks/{task['taskId']}/short", json=short, headers=picker)
+    ).status_code == 200
+    assert len((await client.get("/api/v1/count-tasks", headers=sup)).json()) == 1
+    body = {
+        "clientScanId": str(uuid.uuid4()),
+        "location": "A-02-01",
+        "item": "GLOVE-NIT-M",
+        "lines": [{"lot": "GL-77-01", "quantity": 200}],
+    }
+    assert (await client.post("/api/v1/counts", json=body, headers=picker)).status_code == 200
+    assert (await client.get("/api/v1/count-tasks", headers=sup)).json() == []
+    (closed,) = (await client.get("/api/v1/count-tasks?status=closed", headers=sup)).json()
+    assert closed["origin"] == "short-pick" and closed["lines"][0]["status"] == "done"
+
+
+async def test_a_count_task_for_nothing_on_the_books_or_by_a_picker_is_refused(client, picker, sup):
+    r = await create(client, sup, kind="zone", zone="NO-SUCH-ZONE")
+    assert r.status_code == 404 and r.json()["code"] == "not-found"
+    r = await create(client, sup, kind="lot", item="GLOVE-NIT-M")
+    assert r.status_code == 422 and r.json()["code"] == "invalid-count"
+    assert (await create(client, picker, kind="location", location="A-02-01")).status_code == 403

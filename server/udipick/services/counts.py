@@ -291,6 +291,23 @@ async def record_count(
                 {"l": location_id, "i": it.id},
             )
         ).rowcount
+        # this count answers the short pick's count task too (issue 19): its line is done, the task closed
+        # when nothing else of it is left (``services.count_tasks``; a short pick's task froze nothing)
+        await session.execute(
+            text(
+                "UPDATE count_lines cl SET status = 'done', reason = 'counted at the location (POST /counts)'"
+                "  FROM count_tasks t WHERE t.id = cl.task_id AND t.status = 'open' AND t.origin = 'short-pick'"
+                "   AND cl.location_id = :l AND cl.item_id = :i AND cl.status <> 'done'"
+            ),
+            {"l": location_id, "i": it.id},
+        )
+        await session.execute(
+            text(
+                "UPDATE count_tasks t SET status = 'closed', closed_at = now()"
+                " WHERE t.status = 'open' AND t.origin = 'short-pick'"
+                "   AND NOT EXISTS (SELECT 1 FROM count_lines cl WHERE cl.task_id = t.id AND cl.status <> 'done')"
+            )
+        )
         scan_id = str(client_scan_id)
         adjusted = [
             StockAdjusted(
