@@ -279,3 +279,26 @@ async def test_a_count_task_for_nothing_on_the_books_or_by_a_picker_is_refused(c
     r = await create(client, sup, kind="lot", item="GLOVE-NIT-M")
     assert r.status_code == 422 and r.json()["code"] == "invalid-count"
     assert (await create(client, picker, kind="location", location="A-02-01")).status_code == 403
+
+
+async def test_the_erps_abc_class_decides_over_picks(client, sup, demo_db):
+    admin = await login(client, "admin", device="admin-pc")
+    item = {
+        "erpId": "TEST-ITEM-ABC",
+        "version": 1,
+        "gtin": "4006381333931",
+        "name": "Test catheter",
+        "baseUnit": "EA",
+        "lotTracked": True,
+        "expiryTracked": True,
+        "abcClass": "A",
+    }
+    assert (await client.post("/api/v1/erp/items", json=item, headers=admin)).status_code == 201
+    r = await client.post("/api/v1/erp/items", json={**item, "version": 2, "abcClass": "D"}, headers=admin)
+    assert r.status_code == 400  # not a class: refused by the schema
+    async with demo_db.begin() as s:
+        assert await s.scalar(text("SELECT abc_class FROM items WHERE erp_id = 'TEST-ITEM-ABC'")) == "A"
+        # never picked, so C by picks; the ERP says A
+        await s.execute(text("UPDATE items SET abc_class = 'A' WHERE erp_id = 'SCREW-CORT-45'"))
+    run = (await client.post("/api/v1/count-tasks/schedule", headers=sup)).json()
+    assert run["classes"]["SCREW-CORT-45"] == "A" and run["classes"]["GLOVE-NIT-M"] == "C"

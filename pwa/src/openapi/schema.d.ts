@@ -1284,6 +1284,8 @@ export interface components {
     };
     /** ItemIn */
     ItemIn: {
+      /** @enum {null|string} */
+      abcClass?: "A" | "B" | "C" | null;
       /** @enum {string} */
       baseUnit: "EA" | "BX" | "CS" | "PK" | "KT" | "ST" | "PR";
       /** @default false */
