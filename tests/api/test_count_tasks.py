@@ -302,3 +302,16 @@ async def test_the_erps_abc_class_decides_over_picks(client, sup, demo_db):
         await s.execute(text("UPDATE items SET abc_class = 'A' WHERE erp_id = 'SCREW-CORT-45'"))
     run = (await client.post("/api/v1/count-tasks/schedule", headers=sup)).json()
     assert run["classes"]["SCREW-CORT-45"] == "A" and run["classes"]["GLOVE-NIT-M"] == "C"
+
+
+async def test_units_of_an_expired_lot_found_by_the_short_picks_count_are_booked_expired(client, picker, demo_db):
+    body = {
+        "clientScanId": str(uuid.uuid4()),
+        "location": "A-01-03",
+        "item": "SYR-10ML",
+        "lines": [{"lot": "SY2312X", "quantity": 20}],
+    }
+    r = await client.post("/api/v1/counts", json=body, headers=picker)
+    assert r.status_code == 200, r.text
+    assert await bucket(demo_db, "A-01-03", "SY2312X") == {"available": 15, "expired": 5}
+    assert await books_balance(demo_db)
