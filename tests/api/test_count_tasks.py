@@ -88,7 +88,11 @@ async def test_a_blind_count_with_a_variance_is_recounted_by_another_user_and_ap
     }
     assert await bucket(demo_db, "A-02-01", "GL-77-01") == {"available": 200}
 
-    # the same user may not recount
+    # the same user may not recount: the handheld's list says so, and the server refuses it
+    listed = (await client.get("/api/v1/count-tasks", headers=picker)).json()
+    assert next(t for t in listed if t["taskId"] == task["taskId"])["lines"][0]["countedFirst"] is True
+    listed = (await client.get("/api/v1/count-tasks", headers=sup)).json()
+    assert next(t for t in listed if t["taskId"] == task["taskId"])["lines"][0]["countedFirst"] is False
     r = await count_line(client, picker, line["lineId"], [{"lot": "GL-77-01", "quantity": 190}])
     assert r.status_code == 409 and r.json()["code"] == "recount-same-user"
 

@@ -2270,6 +2270,8 @@ export interface components {
       compared?: OneOf<[{
           [key: string]: unknown;
         }[], null]>;
+      /** @default false */
+      countedFirst?: boolean;
       firstBy?: string | null;
       gtin: string;
       item: string;

@@ -47,7 +47,8 @@ export function CountTasks({ args }: { args: string[] }) {
       />
     );
   }
-  const waiting = (l: TaskLine) => l.status === "open" || l.status === "recount";
+  // a recount is someone else's: the first counter does not see it offered
+  const waiting = (l: TaskLine) => l.status === "open" || (l.status === "recount" && !l.countedFirst);
   return (
     <Screen title={t("ctask.title")} testId="count-tasks">
       <Toast text={toast?.text ?? null} kind={toast?.kind ?? "info"} />

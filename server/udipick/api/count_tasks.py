@@ -75,7 +75,7 @@ async def list_tasks(
 ) -> list[CountTaskView]:
     """Count tasks, newest first: blind (no quantities) for pickers, with the comparison for supervisors."""
     supervisor = bool(actor.roles & set(SUPERVISORS))
-    return await svc.tasks(db, status=status, supervisor=supervisor)
+    return await svc.tasks(db, status=status, supervisor=supervisor, user_id=actor.user_id)
 
 
 @get("/count-tasks/{task_id:int}", **allow(*SUPERVISORS))

@@ -83,6 +83,8 @@ class TaskLineView(msgspec.Struct, rename="camel"):
     serial_tracked: bool
     #: open (first count), recount (another user), review (a supervisor), done
     status: str
+    #: the user asking made this line's first count: the recount is someone else's (the handheld hides it)
+    counted_first: bool = False
     #: for supervisors only (``GET /count-tasks/{id}``, review): expected against counted per lot; never on handhelds
     compared: list[dict[str, Any]] | None = None
     units_off: int | None = None
@@ -265,7 +267,7 @@ SELECT cl.id, cl.task_id, cl.status, cl.compared, cl.units_off, cl.reason, cl.fi
 """
 
 
-def _line_view(r: Any, *, supervisor: bool) -> TaskLineView:
+def _line_view(r: Any, *, supervisor: bool, user_id: int | None = None) -> TaskLineView:
     return TaskLineView(
         line_id=r.id,
         location=r.location,
@@ -276,6 +278,7 @@ def _line_view(r: Any, *, supervisor: bool) -> TaskLineView:
         lot_tracked=r.lot_tracked,
         serial_tracked=r.serial_tracked,
         status=r.status,
+        counted_first=user_id is not None and r.first_by == user_id and r.status == "recount",
         compared=r.compared if supervisor else None,
         units_off=r.units_off if supervisor else None,
         first_by=r.first_name if supervisor else None,
@@ -284,7 +287,9 @@ def _line_view(r: Any, *, supervisor: bool) -> TaskLineView:
     )
 
 
-async def _views(session: AsyncSession, where: str, params: dict[str, Any], *, supervisor: bool) -> list[CountTaskView]:
+async def _views(
+    session: AsyncSession, where: str, params: dict[str, Any], *, supervisor: bool, user_id: int | None = None
+) -> list[CountTaskView]:
     tasks = (
         await session.execute(
             text(
@@ -304,7 +309,7 @@ async def _views(session: AsyncSession, where: str, params: dict[str, Any], *, s
             status=t.status,
             note=t.note,
             created_at=t.created_at,
-            lines=[_line_view(r, supervisor=supervisor) for r in lines if r.task_id == t.id],
+            lines=[_line_view(r, supervisor=supervisor, user_id=user_id) for r in lines if r.task_id == t.id],
         )
         for t in tasks
     ]
@@ -323,12 +328,14 @@ async def task(db: async_sessionmaker, task_id: int) -> CountTaskView:
         return await _view(session, task_id, supervisor=True)
 
 
-async def tasks(db: async_sessionmaker, *, status: str | None, supervisor: bool) -> list[CountTaskView]:
+async def tasks(
+    db: async_sessionmaker, *, status: str | None, supervisor: bool, user_id: int | None = None
+) -> list[CountTaskView]:
     """Count tasks, newest first. Handhelds get them blind (no quantities): the books are not shown to a counter."""
     async with db() as session:
         if status is None:
-            return await _views(session, "true", {}, supervisor=supervisor)
-        return await _views(session, "t.status = :s", {"s": status}, supervisor=supervisor)
+            return await _views(session, "true", {}, supervisor=supervisor, user_id=user_id)
+        return await _views(session, "t.status = :s", {"s": status}, supervisor=supervisor, user_id=user_id)
 
 
 # ---- counting ----------------------------------------------------------------------------------------
