@@ -15,6 +15,7 @@ import { Picking } from "./screens/picking";
 import { Packing } from "./screens/packing";
 import { Count } from "./screens/count";
 import { Move } from "./screens/move";
+import { CountTasks } from "./screens/counttasks";
 import { Qc } from "./screens/qc";
 import { Returns } from "./screens/returns";
 import { Scrap } from "./screens/scrap";
@@ -37,6 +38,7 @@ const SCREENS: Record<string, (p: { args: string[] }) => preact.JSX.Element> = {
   pack: Packing,
   count: Count,
   move: Move,
+  counttasks: CountTasks,
   qc: Qc,
   return: Returns,
   scrap: Scrap,

@@ -87,6 +87,13 @@ def _parser() -> argparse.ArgumentParser:
     rebuild.add_argument("--from", dest="first", required=True, type=_day, help="YYYY-MM-DD")
     rebuild.add_argument("--to", dest="last", required=True, type=_day, help="YYYY-MM-DD")
 
+    counts = sub.add_parser("counts", help="cycle counts (docs/counting.md)")
+    counts_sub = counts.add_subparsers(dest="counts_command", required=True)
+    counts_sub.add_parser(
+        "schedule",
+        help="run the ABC count schedule once: a count task for each item whose class interval has passed",
+    )
+
     demo = sub.add_parser("demo", help="demo data")
     demo.add_argument("action", choices=["load"])
     return p
@@ -143,6 +150,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             return _audit_verify(url)
         if args.command == "kpis":
             return _kpis(url, args)
+        if args.command == "counts":
+            return _count_schedule(url, settings)
         if settings.log_json and args.command in ("serve", "relay"):
             from udipick.api.metrics import configure_json_logging
 
@@ -171,6 +180,14 @@ async def _with_db(url: str, fn):
         return await fn(make_sessionmaker(engine))
     finally:
         await engine.dispose()
+
+
+def _count_schedule(url: str, settings: Settings) -> int:
+    from udipick.services import count_tasks
+
+    run = asyncio.run(_with_db(url, lambda db: count_tasks.schedule(db, settings, today=dt.date.today())))
+    print(f"{len(run.classes)} item(s) classed; {len(run.created)} count task(s) created: {run.created}")
+    return 0
 
 
 def _audit_verify(url: str) -> int:

@@ -77,6 +77,21 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: a refusal before any check (429 too-many-attempts or sign-in-busy) is sent this many seconds late:
     #: a client that sends again as soon as it has its answer would keep the event loop busy with refusals
     login_refusal_delay_seconds: float = 1.0
+    #: cycle counts: a first count off the books by at most this many units AND this percent of them is
+    #: booked at once (reason ``within-tolerance``); more needs a recount by another user and a supervisor's
+    #: approval (docs/counting.md). 0 and 0: every difference is recounted
+    count_tolerance_units: int = 0
+    count_tolerance_percent: float = 0.0
+    #: the ABC schedule: days between counts of an item of class A, B and C ...
+    count_days_a: int = 30
+    count_days_b: int = 90
+    count_days_c: int = 180
+    #: ... classes from picks over this many days (unless the ERP sets ``abcClass``) ...
+    count_abc_period_days: int = 90
+    #: ... and inside ``udipick serve`` (with the relay) the schedule runs this often (0: only on request)
+    count_schedule_every_seconds: float = 3600.0
+    #: ... creating at most this many tasks a round (A items first)
+    count_schedule_max_tasks: int = 20
     #: take the client address from the last ``X-Forwarded-For`` entry (only behind a proxy that sets it:
     #: otherwise any client could pick the address it is counted under)
     trust_x_forwarded_for: bool = False
@@ -163,6 +178,17 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     for key, low, high in _LOGIN_LIMITS:
         _number(env, kw, f"UDIPICK_{key.upper()}", int, low, high, "a whole number")
     _number(env, kw, "UDIPICK_LOGIN_REFUSAL_DELAY_SECONDS", float, 0, 60, "a number of seconds")
+    _number(env, kw, "UDIPICK_COUNT_TOLERANCE_UNITS", int, 0, 1_000_000, "a number of units")
+    _number(env, kw, "UDIPICK_COUNT_TOLERANCE_PERCENT", float, 0, 100, "a percentage")
+    for name in (
+        "UDIPICK_COUNT_DAYS_A",
+        "UDIPICK_COUNT_DAYS_B",
+        "UDIPICK_COUNT_DAYS_C",
+        "UDIPICK_COUNT_ABC_PERIOD_DAYS",
+    ):
+        _number(env, kw, name, int, 1, 3660, "a number of days")
+    _number(env, kw, "UDIPICK_COUNT_SCHEDULE_MAX_TASKS", int, 1, 100_000, "a number of tasks")
+    _number(env, kw, "UDIPICK_COUNT_SCHEDULE_EVERY_SECONDS", float, 0, 86400 * 7, "a number of seconds (0: off)")
     if v := env.get("UDIPICK_TRUST_X_FORWARDED_FOR"):
         kw["trust_x_forwarded_for"] = _bool(v)
     return Settings(**kw)  # type: ignore[arg-type]  # each value above was parsed to its field's type

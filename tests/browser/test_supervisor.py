@@ -89,7 +89,7 @@ def test_a_supervisor_on_a_tablet_releases_a_wave_and_reads_a_refusal_in_place(d
     nav, main = desk.get_by_test_id("sup-nav").bounding_box(), desk.get_by_test_id("sup-section-release").bounding_box()
     assert nav["x"] == 0 and 200 <= nav["width"] <= 280 and nav["height"] > 600
     assert main["x"] >= nav["width"] and main["width"] > 700
-    sections = ("waves", "pickers", "exceptions", "kpis", "release", "holds", "print-jobs", "replenishment")
+    sections = ("waves", "pickers", "exceptions", "kpis", "release", "holds", "print-jobs", "replenishment", "counts")
     assert [desk.get_by_test_id(f"sup-nav-{s}").is_visible() for s in sections] == [True] * len(sections)
 
     desk.get_by_test_id("wave-max-orders").fill("1")

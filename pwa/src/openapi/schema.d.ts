@@ -4,6 +4,11 @@
  */
 
 
+/** OneOf type helpers */
+type Without<T, U> = { [P in Exclude<keyof T, keyof U>]?: never };
+type XOR<T, U> = (T | U) extends object ? (Without<T, U> & U) | (Without<U, T> & T) : T | U;
+type OneOf<T extends any[]> = T extends [infer Only] ? Only : T extends [infer A, infer B, ...infer Rest] ? OneOf<[XOR<A, B>, ...Rest]> : never;
+
 export interface paths {
   "/api/v1/admin/api-keys": {
     /**
@@ -93,6 +98,53 @@ export interface paths {
      * @description Who may call: roles: admin, picker, qa, receiver, supervisor; API key scopes: admin, erp:read, erp:write.
      */
     get: operations["ApiV1AuthMeMe"];
+  };
+  "/api/v1/count-tasks": {
+    /**
+     * ListTasks
+     * @description Who may call: roles: admin, picker, supervisor.
+     */
+    get: operations["ApiV1CountTasksListTasks"];
+    /**
+     * CreateTask
+     * @description Who may call: roles: admin, supervisor.
+     */
+    post: operations["ApiV1CountTasksCreateTask"];
+  };
+  "/api/v1/count-tasks/lines/{line_id}/approve": {
+    /**
+     * ApproveLine
+     * @description Who may call: roles: admin, supervisor.
+     */
+    post: operations["ApiV1CountTasksLinesLineIdApproveApproveLine"];
+  };
+  "/api/v1/count-tasks/lines/{line_id}/count": {
+    /**
+     * CountLine
+     * @description Who may call: roles: admin, picker, supervisor.
+     */
+    post: operations["ApiV1CountTasksLinesLineIdCountLine"];
+  };
+  "/api/v1/count-tasks/schedule": {
+    /**
+     * RunSchedule
+     * @description Who may call: roles: admin, supervisor.
+     */
+    post: operations["ApiV1CountTasksScheduleRunSchedule"];
+  };
+  "/api/v1/count-tasks/{task_id}": {
+    /**
+     * GetTask
+     * @description Who may call: roles: admin, supervisor.
+     */
+    get: operations["ApiV1CountTasksTaskIdGetTask"];
+  };
+  "/api/v1/count-tasks/{task_id}/cancel": {
+    /**
+     * CancelTask
+     * @description Who may call: roles: admin, supervisor.
+     */
+    post: operations["ApiV1CountTasksTaskIdCancelCancelTask"];
   };
   "/api/v1/counts": {
     /**
@@ -876,6 +928,11 @@ export interface components {
       revokedAt: string | null;
       scopes: string[];
     };
+    /** ApproveIn */
+    ApproveIn: {
+      note?: string | null;
+      reason: string;
+    };
     /** AssignIn */
     AssignIn: {
       picker: string | null;
@@ -985,6 +1042,14 @@ export interface components {
       serial: string | null;
       status: string;
     };
+    /** CountApproved */
+    CountApproved: {
+      adjusted: number;
+      lineId: number;
+      reason: string;
+      taskId: number;
+      taskStatus: string;
+    };
     /** CountIn */
     CountIn: {
       /** Format: uuid */
@@ -992,6 +1057,12 @@ export interface components {
       item: string;
       lines?: components["schemas"]["CountLineIn"][];
       location: string;
+    };
+    /** CountLineCountIn */
+    CountLineCountIn: {
+      /** Format: uuid */
+      clientScanId: string;
+      lines?: components["schemas"]["CountedLineIn"][];
     };
     /** CountLineIn */
     CountLineIn: {
@@ -1008,6 +1079,36 @@ export interface components {
       lines: components["schemas"]["CountedLine"][];
       location: string;
     };
+    /** CountSubmitted */
+    CountSubmitted: {
+      adjusted: number;
+      lineId: number;
+      status: string;
+      taskId: number;
+      taskStatus: string;
+    };
+    /** CountTaskIn */
+    CountTaskIn: {
+      item?: string | null;
+      /** @enum {string} */
+      kind: "location" | "zone" | "item" | "lot";
+      location?: string | null;
+      lot?: string | null;
+      note?: string | null;
+      zone?: string | null;
+    };
+    /** CountTaskView */
+    CountTaskView: {
+      /** Format: date-time */
+      createdAt: string;
+      kind: string;
+      lines: components["schemas"]["TaskLineView"][];
+      note: string | null;
+      origin: string;
+      status: string;
+      target: string;
+      taskId: number;
+    };
     /** CountedLine */
     CountedLine: {
       counted: number;
@@ -1015,6 +1116,13 @@ export interface components {
       expected: number;
       lot: string | null;
       serial: string | null;
+    };
+    /** CountedLineIn */
+    CountedLineIn: {
+      expiry?: string | null;
+      lot?: string | null;
+      quantity: number;
+      serial?: string | null;
     };
     /** CustomerIn */
     CustomerIn: {
@@ -1253,6 +1361,8 @@ export interface components {
     };
     /** ItemIn */
     ItemIn: {
+      /** @enum {null|string} */
+      abcClass?: "A" | "B" | "C" | null;
       /** @enum {string} */
       baseUnit: "EA" | "BX" | "CS" | "PK" | "KT" | "ST" | "PR";
       /** @default false */
@@ -1685,7 +1795,7 @@ export interface components {
      */
     Problem: {
       /** @enum {string} */
-      code?: "already-cancelled" | "body-too-large" | "bulk-interrupted" | "busy" | "conflict" | "count-below-reserved" | "database-unavailable" | "device-id-required" | "domain-error" | "exception-already-resolved" | "fefo-violation" | "insufficient-stock" | "invalid-count" | "invalid-cursor" | "invalid-gln" | "invalid-gtin" | "invalid-label-data" | "invalid-period" | "invalid-record" | "invalid-request" | "invalid-sscc" | "item-not-on-document" | "json-too-deep" | "last-admin" | "line-too-long" | "location-frozen" | "location-unsuitable" | "lot-expired" | "lot-expiry-conflict" | "lot-not-at-location" | "lot-quarantined" | "lot-recalled" | "missing-expiry" | "missing-lot" | "missing-reason" | "missing-receiving-data" | "missing-serial" | "missing-temperature" | "no-printer-for-label" | "not-authenticated" | "not-cancellable" | "not-found" | "not-in-quarantine" | "order-line-not-found" | "order-not-found" | "order-not-released" | "over-pick" | "over-receipt" | "permission-denied" | "print-job-already-sent" | "printer-already-registered" | "printer-unavailable" | "put-back-not-found" | "receipt-not-open" | "return-already-disposed" | "return-not-shipped-to-customer" | "return-over-authorized" | "scrap-not-allowed" | "serial-already-picked" | "serial-already-received" | "serial-already-shipped" | "serial-booked-elsewhere" | "serial-count-mismatch" | "serial-recalled" | "shelf-life-too-short" | "sign-in-busy" | "signature-rejected" | "stale-version" | "stock-changed" | "stock-on-hold" | "stock-reserved" | "task-cancelled" | "task-not-open" | "too-many-attempts" | "unknown-api-key" | "unknown-gtin" | "unknown-label-template" | "unknown-lot" | "unknown-print-job" | "unknown-printer" | "unknown-serial" | "unknown-user" | "unknown-warehouse" | "unknown-webhook-delivery" | "unknown-webhook-subscription" | "unreadable-barcode" | "wave-not-found" | "weak-password" | "webhook-name-taken" | "webhook-target-refused" | "wrong-item" | "wrong-location" | "wrong-lot";
+      code?: "already-cancelled" | "body-too-large" | "bulk-interrupted" | "busy" | "conflict" | "count-below-reserved" | "count-line-not-open" | "database-unavailable" | "device-id-required" | "domain-error" | "exception-already-resolved" | "fefo-violation" | "insufficient-stock" | "invalid-count" | "invalid-cursor" | "invalid-gln" | "invalid-gtin" | "invalid-label-data" | "invalid-period" | "invalid-record" | "invalid-request" | "invalid-sscc" | "item-not-on-document" | "json-too-deep" | "last-admin" | "line-too-long" | "location-frozen" | "location-under-count" | "location-unsuitable" | "lot-expired" | "lot-expiry-conflict" | "lot-not-at-location" | "lot-quarantined" | "lot-recalled" | "missing-expiry" | "missing-lot" | "missing-reason" | "missing-receiving-data" | "missing-serial" | "missing-temperature" | "no-printer-for-label" | "not-authenticated" | "not-cancellable" | "not-found" | "not-in-quarantine" | "order-line-not-found" | "order-not-found" | "order-not-released" | "over-pick" | "over-receipt" | "permission-denied" | "print-job-already-sent" | "printer-already-registered" | "printer-unavailable" | "put-back-not-found" | "receipt-not-open" | "recount-same-user" | "return-already-disposed" | "return-not-shipped-to-customer" | "return-over-authorized" | "scrap-not-allowed" | "serial-already-picked" | "serial-already-received" | "serial-already-shipped" | "serial-booked-elsewhere" | "serial-count-mismatch" | "serial-recalled" | "shelf-life-too-short" | "sign-in-busy" | "signature-rejected" | "stale-version" | "stock-changed" | "stock-on-hold" | "stock-reserved" | "task-cancelled" | "task-not-open" | "too-many-attempts" | "unknown-api-key" | "unknown-gtin" | "unknown-label-template" | "unknown-lot" | "unknown-print-job" | "unknown-printer" | "unknown-serial" | "unknown-user" | "unknown-warehouse" | "unknown-webhook-delivery" | "unknown-webhook-subscription" | "unreadable-barcode" | "wave-not-found" | "weak-password" | "webhook-name-taken" | "webhook-target-refused" | "wrong-item" | "wrong-location" | "wrong-lot";
       /** @description what happened and what to do, in English */
       detail?: string;
       /** @description invalid-request: each field that failed validation */
@@ -2200,6 +2310,13 @@ export interface components {
       sscc?: string | null;
       symbology?: string | null;
     };
+    /** ScheduleRun */
+    ScheduleRun: {
+      classes: {
+        [key: string]: string;
+      };
+      created: number[];
+    };
     /** ScrapIn */
     ScrapIn: {
       location: string;
@@ -2394,6 +2511,27 @@ export interface components {
       erpId: string;
       gtin: string;
       name: string;
+    };
+    /** TaskLineView */
+    TaskLineView: {
+      compared?: OneOf<[{
+          [key: string]: unknown;
+        }[], null]>;
+      /** @default false */
+      countedFirst?: boolean;
+      firstBy?: string | null;
+      gtin: string;
+      item: string;
+      itemName: string;
+      lineId: number;
+      location: string;
+      locationBarcode: string;
+      lotTracked: boolean;
+      reason?: string | null;
+      recountBy?: string | null;
+      serialTracked: boolean;
+      status: string;
+      unitsOff?: number | null;
     };
     /** TaskLocation */
     TaskLocation: {
@@ -2654,6 +2792,10 @@ export interface components {
       eventTypes?: string[];
       maxAttempts?: number;
       url?: string;
+    };
+    /** CancelIn */
+    count_tasks_CancelIn: {
+      note?: string | null;
     };
     /** CancelIn */
     erp_CancelIn: {
@@ -3441,6 +3583,481 @@ export interface operations {
       };
       /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
       403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * ListTasks
+   * @description Who may call: roles: admin, picker, supervisor.
+   */
+  ApiV1CountTasksListTasks: {
+    parameters: {
+      query?: {
+        status?: "open" | "closed" | "cancelled" | null;
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["CountTaskView"][];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * CreateTask
+   * @description Who may call: roles: admin, supervisor.
+   */
+  ApiV1CountTasksCreateTask: {
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["CountTaskIn"];
+      };
+    };
+    responses: {
+      /** @description Document created, URL follows */
+      201: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["CountTaskView"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * ApproveLine
+   * @description Who may call: roles: admin, supervisor.
+   */
+  ApiV1CountTasksLinesLineIdApproveApproveLine: {
+    parameters: {
+      path: {
+        line_id: number;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["ApproveIn"];
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["CountApproved"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * CountLine
+   * @description Who may call: roles: admin, picker, supervisor.
+   */
+  ApiV1CountTasksLinesLineIdCountLine: {
+    parameters: {
+      path: {
+        line_id: number;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["CountLineCountIn"];
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["CountSubmitted"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * RunSchedule
+   * @description Who may call: roles: admin, supervisor.
+   */
+  ApiV1CountTasksScheduleRunSchedule: {
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["ScheduleRun"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * GetTask
+   * @description Who may call: roles: admin, supervisor.
+   */
+  ApiV1CountTasksTaskIdGetTask: {
+    parameters: {
+      path: {
+        task_id: number;
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["CountTaskView"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * CancelTask
+   * @description Who may call: roles: admin, supervisor.
+   */
+  ApiV1CountTasksTaskIdCancelCancelTask: {
+    parameters: {
+      path: {
+        task_id: number;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["count_tasks_CancelIn"];
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["CountTaskView"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };

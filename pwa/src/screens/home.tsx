@@ -24,6 +24,7 @@ export function Home() {
     { path: "pack", icon: "▣", label: t("home.pack"), roles: ["picker"] },
     { path: "count", icon: "#", label: t("home.count"), roles: ["picker", "supervisor"] },
     { path: "move", icon: "⇄", label: t("home.move"), roles: ["picker", "receiver", "supervisor"] },
+    { path: "counttasks", icon: "≣", label: t("home.countTasks"), roles: ["picker", "supervisor"] },
     { path: "qc", icon: "◈", label: t("home.qc"), roles: ["qa"], only: true },
     { path: "return", icon: "↩", label: t("home.returns"), roles: ["receiver", "qa", "supervisor"] },
     { path: "scrap", icon: "✕", label: t("home.scrap"), roles: ["qa", "supervisor"], only: true },

@@ -12,6 +12,7 @@ import { t, useLang } from "../i18n";
 import { go } from "../router";
 import { LangSwitch, SyncBar } from "../ui";
 import { offers, serverOperations, type Operation } from "./capabilities";
+import { CountsSection } from "./counts";
 import { ExceptionsSection } from "./exceptions";
 import { HoldsSection } from "./holds";
 import { KpisSection } from "./kpis";
@@ -80,6 +81,18 @@ export const SECTIONS: readonly Section[] = [
     icon: "⇅",
     needs: ["GET /api/v1/replenishment/tasks", "POST /api/v1/replenishment/plan", "POST /api/v1/replenishment/tasks/{task_id}/cancel"],
     screen: ReplenishmentSection,
+  },
+  {
+    id: "counts",
+    label: "sup.counts",
+    icon: "#",
+    needs: [
+      "GET /api/v1/count-tasks",
+      "POST /api/v1/count-tasks",
+      "POST /api/v1/count-tasks/schedule",
+      "POST /api/v1/count-tasks/lines/{line_id}/approve",
+    ],
+    screen: CountsSection,
   },
 ];
 

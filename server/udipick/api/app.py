@@ -17,6 +17,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 
 from udipick.api import admin, auth, health, scans
+from udipick.api.count_tasks import count_tasks_router
 from udipick.api.counts import counts_router
 from udipick.api.deps import (
     access_guard,
@@ -112,6 +113,10 @@ def create_app(settings: Settings, *, database_url: str) -> Litestar:
                         await stack.enter_async_context(
                             planner_in_background(app.state.db, settings.replenish_every_seconds)
                         )
+                    if settings.count_schedule_every_seconds > 0:
+                        from udipick.services.count_tasks import schedule_in_background
+
+                        await stack.enter_async_context(schedule_in_background(app.state.db, settings))
                     if settings.kpi_days_back > 0:
                         await stack.enter_async_context(
                             kpis.day_keeper_in_background(
@@ -143,6 +148,7 @@ def create_app(settings: Settings, *, database_url: str) -> Litestar:
     routes += receiving_routes
     routes += [picking_router, packing_router, counts_router, replenishment_router, recalls_router, waves_router]
     routes += [moves_router]
+    routes += [count_tasks_router]
     routes += [exceptions_router, live_floor]
     routes += [kpis_router]
     routes += [returns_router]

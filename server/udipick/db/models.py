@@ -156,8 +156,11 @@ class Item(ErpVersioned, Base):
     #: units the pick face should hold free beyond what open picks need from reserve (replenishment);
     #: ``None``: replenish only for that demand
     replenish_min: Mapped[int | None] = mapped_column(Integer)
+    #: the ERP's ABC class for cycle counts; ``None``: classed by picks (``domain.counting.abc_classes``)
+    abc_class: Mapped[str | None] = mapped_column(String(1))
     __table_args__ = (
         CheckConstraint("gtin ~ '^[0-9]{14}$'", name="gtin_14_digits"),
+        CheckConstraint("abc_class IN ('A', 'B', 'C')", name="abc_class_known"),
         CheckConstraint(_in("base_unit", BASE_UNITS), name="base_unit_known"),
         CheckConstraint("replenish_min >= 0", name="replenish_min_nonneg"),
         CheckConstraint("min_shelf_life_days >= 0", name="shelf_life_nonneg"),

@@ -8,7 +8,8 @@ not there. Pure: the service hands in the booked buckets (read under lock) and t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime as dt
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from udipick.domain import errors as e
@@ -174,3 +175,86 @@ def check_found_serial(
         raise e.InvalidCount(
             f"serial {serial} belongs to lot {serial_lot}, not {lot}", serial=serial, lot=lot, bookedLot=serial_lot
         )
+
+
+# ---- count tasks (issue 19): blind counts, tolerance, recount, approval, ABC schedule ------------------
+
+#: why a supervisor approves a difference between the count and the books (the ledger row's reason)
+REASON_CODES = ("counting-error", "damage", "theft-loss", "found", "unrecorded-receipt", "other")
+#: the reason of a difference booked without a supervisor, because it was within the tolerance
+AUTO_REASON = "within-tolerance"
+#: what a count task counts: the stock of one location, of a zone's locations, of an item or of a lot
+TASK_KINDS = ("location", "zone", "item", "lot")
+ABC_CLASSES = ("A", "B", "C")
+
+
+@dataclass(frozen=True, slots=True)
+class Tolerance:
+    """How far a count may differ from the books and still be booked without a second count.
+
+    ``units``: the sum of the absolute differences of the line's lots (serials); ``percent``: that sum
+    against the units on the books. Both must hold; a difference on a line with nothing on the books
+    (a find where udipick expected nothing) is never within tolerance.
+    """
+
+    units: int = 0
+    percent: float = 0.0
+
+
+def units_off(lines: Sequence[CountLine]) -> int:
+    """Units the count differs from the books by, lot by lot: 2 of lot A found in place of lot B is 4 off."""
+    return sum(abs(ln.difference) for ln in lines)
+
+
+def within_tolerance(lines: Sequence[CountLine], tolerance: Tolerance) -> bool:
+    """Whether a first count may be booked as it is (no recount, no supervisor)."""
+    off = units_off(lines)
+    if off == 0:
+        return True
+    book = sum(ln.expected for ln in lines)
+    return book > 0 and off <= tolerance.units and off * 100 <= tolerance.percent * book
+
+
+def check_recounter(first_by: int | None, by: int | None) -> None:
+    """A recount is a second pair of eyes (the four-eyes rule of a stock adjustment): not the first counter."""
+    if first_by is not None and first_by == by:
+        raise e.RecountBySameUser(
+            "you counted this the first time: someone else must recount it", firstCountBy=first_by
+        )
+
+
+def check_reason(code: str | None, note: str | None) -> str:
+    """The approval's reason as the ledger stores it: a known code, with the supervisor's words for ``other``."""
+    words = (note or "").strip()
+    if code not in REASON_CODES:
+        raise e.InvalidCount(
+            f"reason {code!r} is not one of {', '.join(REASON_CODES)}",
+            pointer="/reason",
+            reasons=list(REASON_CODES),
+        )
+    if code == "other" and not words:
+        raise e.MissingReason("reason 'other' needs a note saying why", needs=["note"], pointer="/note")
+    return f"{code}: {words}" if words else code
+
+
+def counted_status(expiry: dt.date | None, today: dt.date) -> str:
+    """The stock status counted units are booked in: past its expiry a unit is never available for sale."""
+    return "expired" if expiry is not None and expiry < today else "available"
+
+
+def abc_classes(picks: Mapping[int, int], *, a_share: float = 0.8, b_share: float = 0.95) -> dict[int, str]:
+    """Items classed by picks (Pareto): the items that make the first ``a_share`` of all picks are A, up to
+    ``b_share`` B, the rest (and items never picked) C. Ties in picks go by item id, so the class is stable."""
+    total = sum(picks.values())
+    out: dict[int, str] = {}
+    seen = 0
+    for item, n in sorted(picks.items(), key=lambda kv: (-kv[1], kv[0])):
+        share_before = seen / total if total else 1.0
+        out[item] = "A" if n > 0 and share_before < a_share else "B" if n > 0 and share_before < b_share else "C"
+        seen += n
+    return out
+
+
+def count_due(abc_class: str, last_counted: dt.date | None, today: dt.date, intervals: Mapping[str, int]) -> bool:
+    """Whether an item of ``abc_class`` needs a count task today: never counted, or its interval has passed."""
+    return last_counted is None or (today - last_counted).days >= intervals[abc_class]

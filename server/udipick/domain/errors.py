@@ -672,6 +672,28 @@ class ScrapNotAllowed(Conflict):
     title = "This stock may not be scrapped so"
 
 
+class RecountBySameUser(Conflict):
+    """The recount of a count with a difference must be made by another user (context: ``firstCountBy``)."""
+
+    code = "recount-same-user"
+    title = "Recount by someone else"
+
+
+class LocationUnderCount(LocationFrozen):
+    """The location is being counted (context: ``location``, ``countTask``): nothing is picked from or put
+    into it until the count ends."""
+
+    code = "location-under-count"
+    title = "Location under count"
+
+
+class CountLineNotOpen(Conflict):
+    """The count task line is not waiting for what was sent (context: ``lineId``, ``status``)."""
+
+    code = "count-line-not-open"
+    title = "Count line not waiting for this"
+
+
 # ---- exception queue (issue 17) ------------------------------------------------------------------------
 
 

@@ -14,6 +14,7 @@ decision, not a side effect of a count.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import uuid
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from udipick.domain.counting import (
     check_counted,
     check_found_serial,
     compare_count,
+    counted_status,
     reservation_shortfalls,
 )
 from udipick.services import replay
@@ -88,6 +90,12 @@ class _Bucket:
 def _gtin_key(raw: str) -> str | None:
     """GTIN-8/12/13/14 as the 14 digits udipick stores (GS1 General Specifications §3.2)."""
     return raw.zfill(14) if raw.isdigit() and len(raw) in (8, 12, 13, 14) else None
+
+
+def _gain_status(line: CountLine, expiry: Any) -> str:
+    """Units found are booked available, unless their lot is past its expiry: then ``expired`` (issue 19:
+    a count never books expired units as available). Losses come out of the available stock counted."""
+    return counted_status(expiry, dt.date.today()) if line.difference > 0 else COUNTED_STATUS
 
 
 async def _location(session: AsyncSession, raw: str) -> tuple[int, str]:
@@ -291,6 +299,23 @@ async def record_count(
                 {"l": location_id, "i": it.id},
             )
         ).rowcount
+        # this count answers the short pick's count task too (issue 19): its line is done, the task closed
+        # when nothing else of it is left (``services.count_tasks``; a short pick's task froze nothing)
+        await session.execute(
+            text(
+                "UPDATE count_lines cl SET status = 'done', reason = 'counted at the location (POST /counts)'"
+                "  FROM count_tasks t WHERE t.id = cl.task_id AND t.status = 'open' AND t.origin = 'short-pick'"
+                "   AND cl.location_id = :l AND cl.item_id = :i AND cl.status <> 'done'"
+            ),
+            {"l": location_id, "i": it.id},
+        )
+        await session.execute(
+            text(
+                "UPDATE count_tasks t SET status = 'closed', closed_at = now()"
+                " WHERE t.status = 'open' AND t.origin = 'short-pick'"
+                "   AND NOT EXISTS (SELECT 1 FROM count_lines cl WHERE cl.task_id = t.id AND cl.status <> 'done')"
+            )
+        )
         scan_id = str(client_scan_id)
         adjusted = [
             StockAdjusted(
@@ -300,7 +325,7 @@ async def record_count(
                 lot=ln.lot,
                 expiry=expiry,
                 serial=ln.serial,
-                status=COUNTED_STATUS,
+                status=_gain_status(ln, expiry),
                 difference=ln.difference,
                 quantity=abs(ln.difference),
                 reason="count",
@@ -334,13 +359,13 @@ async def record_count(
                     from_location_id=location_id if ln.difference < 0 else None,
                     from_status=COUNTED_STATUS if ln.difference < 0 else None,
                     to_location_id=location_id if ln.difference > 0 else None,
-                    to_status=COUNTED_STATUS if ln.difference > 0 else None,
+                    to_status=_gain_status(ln, expiry) if ln.difference > 0 else None,
                     reason=f"count at {location_code}: expected {ln.expected}, counted {ln.counted}",
                     document_type="count",
                     document_id=scan_id,
                     event_id=event_id,
                 )
-                for (ln, lot_id, serial_id, _), event_id in zip(changed, ids[1:], strict=True)
+                for (ln, lot_id, serial_id, expiry), event_id in zip(changed, ids[1:], strict=True)
             ],
         )
         if changed:  # the books were wrong: the queue asks a supervisor (or QA) to find out why

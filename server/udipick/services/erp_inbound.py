@@ -84,6 +84,8 @@ class ItemIn(Record):
     pack_levels: list[PackLevelIn] = []
     #: units (base unit) the pick face should hold free beyond what open picks need from reserve; absent: none
     replenish_min: Annotated[int, Meta(ge=0, le=10_000_000)] | None = None
+    #: the item's class for cycle counts (A counted most often, docs/counting.md); absent: classed by picks
+    abc_class: Literal["A", "B", "C"] | None = None
 
 
 class LocationIn(Record):
@@ -276,6 +278,7 @@ def check_item(rec: ItemIn) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         "qc_required": rec.qc_required,
         "bonded": rec.bonded,
         "replenish_min": rec.replenish_min,
+        "abc_class": rec.abc_class,
     }
     return row, gtins
 

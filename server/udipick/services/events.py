@@ -403,6 +403,32 @@ class StockAdjusted(EventData):
     client_scan_id: str
 
 
+@event("count.adjusted.v1")
+class CountAdjusted(EventData):
+    """A cycle count corrected the books for one lot (or serial) at one location (issue 19).
+
+    ``bookQuantity`` is what udipick had there (saleable and expired units), ``countedQuantity`` what
+    was counted, ``delta`` their difference (a gain positive); ``status`` is the status the counted
+    units are booked in (``expired`` past the lot's expiry, else ``available``). ``reason``: a reason
+    code a supervisor chose (``counting-error``, ``damage``, ``theft-loss``, ``found``,
+    ``unrecorded-receipt``, ``other: <words>``) or ``within-tolerance`` for a small difference booked
+    without approval. ``countId`` names the count task line (``count-line:<id>``).
+    """
+
+    location: str
+    item: str
+    gtin: str
+    lot: str | None
+    expiry: _dt.date | None
+    serial: str | None
+    status: str
+    book_quantity: int
+    counted_quantity: int
+    delta: int
+    reason: str
+    count_id: str
+
+
 # ---- replenishment ---------------------------------------------------------------------------------
 
 

@@ -1097,6 +1097,8 @@ async def confirm_pick(
                             doing="pick",
                             location=refusal.context.get("location"),
                         )
+                elif isinstance(refusal, e.LocationFrozen) and snap["id"] is not None:
+                    refusal = await _under_count(conn, snap["location_id"], refusal)
                 known = snap if snap["id"] is not None else None
                 return await _store_refusal(
                     conn,
@@ -1130,6 +1132,22 @@ async def confirm_pick(
     return replay.Reply(status_for(refusal), problem_body(refusal), False)
 
 
+async def _under_count(conn: asyncpg.Connection, location_id: int, refusal: e.DomainError) -> e.DomainError:
+    """A frozen location that a count task froze: say so, and what to do (issue 19)."""
+    from udipick.services.count_tasks import under_count
+
+    task = await under_count(conn, location_id)
+    if task is None:
+        return refusal
+    where = refusal.context.get("location")
+    return e.LocationUnderCount(
+        f"Location {where} is being counted (count task {task}): pick nothing here until the count ends;"
+        " report the task short or come back later",
+        location=where,
+        countTask=task,
+    )
+
+
 async def _store_refusal(
     conn: asyncpg.Connection,
     action: str,
@@ -1154,6 +1172,29 @@ async def _store_refusal(
 
 
 # ---- short pick -------------------------------------------------------------------------------------
+
+
+async def _count_after_short(session: AsyncSession, actor: Actor, task: Any) -> None:
+    from udipick.services.count_tasks import add_task
+
+    open_line = await session.scalar(
+        text(
+            "SELECT 1 FROM count_lines cl JOIN count_tasks t ON t.id = cl.task_id"
+            " WHERE cl.location_id = :l AND cl.item_id = :i AND cl.status <> 'done' AND t.status = 'open'"
+        ),
+        {"l": task.location_id, "i": task.item_id},
+    )
+    if open_line is None:
+        item = await session.scalar(text("SELECT erp_id FROM items WHERE id = :i"), {"i": task.item_id})
+        await add_task(
+            session,
+            actor,
+            kind="location",
+            origin="short-pick",
+            location=task.location,
+            item=item,
+            note=f"short pick on task {task.id} (order {task.order_erp_id})",
+        )
 
 
 async def report_short(
@@ -1195,6 +1236,8 @@ async def report_short(
                 "u": actor.user_id,
             },
         )
+        # the block becomes a count task for the item at the location (unless one is open already)
+        await _count_after_short(session, actor, task)
         allocated_before = await session.scalar(
             text("SELECT quantity_allocated FROM outbound_lines WHERE id = :id"), {"id": task.line_id}
         )
