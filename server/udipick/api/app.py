@@ -36,6 +36,7 @@ from udipick.api.labels import ROUTES as label_routes
 from udipick.api.live import live_floor
 from udipick.api.metrics import metrics, time_gc_pauses, timing_middleware
 from udipick.api.openapi import PLUGINS as OPENAPI_PLUGINS
+from udipick.api.opening import opening_router
 from udipick.api.packing import packing_router
 from udipick.api.picking import picking_router
 from udipick.api.problems import EXCEPTION_HANDLERS
@@ -134,6 +135,7 @@ def create_app(settings: Settings, *, database_url: str) -> Litestar:
         auth.unlock_user,
         scans.interpret_scan,
         erp_inbound_router(settings),
+        opening_router,
     ]
     routes += [admin.admin_router]
     routes += label_routes
