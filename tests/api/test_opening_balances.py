@@ -23,7 +23,12 @@ async def admin(client):
 
 
 async def post(client, headers, body: bytes, **params):
-    return await client.post(URL, content=body, headers=headers, params={k: str(v).lower() if isinstance(v, bool) else v for k, v in params.items()})
+    return await client.post(
+        URL,
+        content=body,
+        headers=headers,
+        params={k: str(v).lower() if isinstance(v, bool) else v for k, v in params.items()},
+    )
 
 
 async def stock_at(demo_db, location: str) -> list[tuple]:
@@ -47,9 +52,32 @@ async def test_a_load_books_lots_serials_and_expired_units_through_the_ledger(cl
     later = (today + dt.timedelta(days=400)).isoformat()
     body = ndjson(
         {"item": "SYR-10ML", "location": "A-01-04", "lot": "GO-OLD", "expiry": past, "quantity": 30},
-        {"item": "SYR-10ML", "location": "A-01-05", "lot": "GO-NEW", "expiry": later, "productionDate": "2026-01-02", "quantity": 25},
-        {"item": "STENT-DES-3018", "location": "A-01-06", "lot": "GO-ST", "expiry": later, "quantity": 2, "serials": ["GOS1", "GOS2"], "status": "hold", "reason": "awaiting QA in the old system"},
-        {"item": "GLOVE-NIT-M", "location": "R-01-02", "lot": "GO-GL", "expiry": later, "quantity": 7, "status": "quarantine"},
+        {
+            "item": "SYR-10ML",
+            "location": "A-01-05",
+            "lot": "GO-NEW",
+            "expiry": later,
+            "productionDate": "2026-01-02",
+            "quantity": 25,
+        },
+        {
+            "item": "STENT-DES-3018",
+            "location": "A-01-06",
+            "lot": "GO-ST",
+            "expiry": later,
+            "quantity": 2,
+            "serials": ["GOS1", "GOS2"],
+            "status": "hold",
+            "reason": "awaiting QA in the old system",
+        },
+        {
+            "item": "GLOVE-NIT-M",
+            "location": "R-01-02",
+            "lot": "GO-GL",
+            "expiry": later,
+            "quantity": 7,
+            "status": "quarantine",
+        },
     )
     r = await post(client, admin, body, loadId="go-1")
     assert r.status_code == 200, r.text
@@ -101,7 +129,9 @@ async def test_a_load_books_lots_serials_and_expired_units_through_the_ledger(cl
         ]
         events = (
             await session.execute(
-                text("SELECT type, data FROM outbox_events WHERE type IN ('stock.opening-booked.v1', 'hold.placed.v1') ORDER BY id")
+                text(
+                    "SELECT type, data FROM outbox_events WHERE type IN ('stock.opening-booked.v1', 'hold.placed.v1') ORDER BY id"
+                )
             )
         ).all()
     assert [e.type for e in events] == ["stock.opening-booked.v1", "hold.placed.v1", "hold.placed.v1"]

@@ -50,7 +50,7 @@ from udipick.config import Settings
 from udipick.db.engine import make_engine, make_sessionmaker
 from udipick.db.pg import close_hot_pool, open_hot_pool
 from udipick.integrations.labels.render import ZplTemplates
-from udipick.services import audit, identity, kpis, picking
+from udipick.services import audit, expiry, identity, kpis, picking
 from udipick.services.password_checks import PasswordChecks
 from udipick.services.replenishment import planner_in_background
 
@@ -111,6 +111,8 @@ def create_app(settings: Settings, *, database_url: str) -> Litestar:
                         await stack.enter_async_context(
                             planner_in_background(app.state.db, settings.replenish_every_seconds)
                         )
+                    # stock past its expiry moves to ``expired`` at start and after each local midnight
+                    await stack.enter_async_context(expiry.sweeper_in_background(app.state.db))
                     if settings.kpi_days_back > 0:
                         await stack.enter_async_context(
                             kpis.day_keeper_in_background(

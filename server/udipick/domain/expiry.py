@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from udipick.domain.errors import LotExpired
+
 #: stock statuses the expiry sweep moves to ``expired``: units still meant for use or for a decision.
 #: ``picked``/``packed`` units are on their way out (an order), ``rejected``/``damaged`` are already
 #: blocked for a reason of their own that must not be overwritten.
@@ -34,9 +36,17 @@ def swept(status: str, expiry: dt.date | None, today: dt.date) -> bool:
     return status in SWEPT_STATUSES and is_expired(expiry, today)
 
 
-def expired_words(expiry: dt.date, lot: str | None) -> str:
-    """What the picker is told about a unit whose own barcode says it expired."""
-    return (
-        f"this unit (lot {lot or '-'}) expired on {expiry.isoformat()}: do not pick it; take it to quarantine "
-        "and report it"
+def barcode_expired(expiry: dt.date | None, lot: str | None, *, today: dt.date, doing: str) -> LotExpired | None:
+    """The refusal of a unit whose own barcode (AI 17) says it has expired, whatever the books say: the
+    unit in hand is the fact. The person is told to take it to quarantine and report it, not to look for
+    the lot elsewhere. ``doing``: what they were about to do with it (``pick``, ``move``, ``put away``)."""
+    if expiry is None or not is_expired(expiry, today):
+        return None
+    return LotExpired(
+        f"This unit (lot {lot or '-'}) expired on {expiry.isoformat()}: do not {doing} it. Take it to quarantine"
+        " and report it",
+        lot=lot,
+        expiry=expiry,
+        fromBarcode=True,
+        action="quarantine-and-report",
     )

@@ -19,6 +19,7 @@ from udipick.db.models_receiving import PutawayTask
 from udipick.domain import receiving as rules
 from udipick.domain.access import Actor
 from udipick.domain.errors import Conflict, NotFound
+from udipick.domain.expiry import barcode_expired
 from udipick.services import scans
 from udipick.services.events import PutawayCompleted, emit
 from udipick.services.receiving.common import (
@@ -151,6 +152,9 @@ async def identify_putaway(
 ) -> list[PutawayTaskView]:
     """First putaway scan: the licence plate, or an item on one; answers the open task(s) it names."""
     scan = scans.read(raw, settings, today)
+    # the barcode's own expiry comes first: an expired unit is not put away to a pickable place
+    if (expired := barcode_expired(scan.expiry, scan.lot, today=today, doing="put away")) is not None:
+        raise expired
     async with db() as session:
         if scan.kind in ("lpn", "sscc"):
             container = await scans.match_container(session, scan)
