@@ -137,3 +137,100 @@ async def test_a_load_books_lots_serials_and_expired_units_through_the_ledger(cl
     assert [e.type for e in events] == ["stock.opening-booked.v1", "hold.placed.v1", "hold.placed.v1"]
     assert events[0].data["units"] == {"available": 27, "expired": 30, "quarantine": 7}
     assert events[0].data["loadId"] == "go-1"
+
+
+def _line(today: dt.date, **over) -> dict:
+    return {
+        "item": "SYR-10ML",
+        "location": "A-01-04",
+        "lot": "GO-R1",
+        "expiry": (today + dt.timedelta(days=300)).isoformat(),
+        "quantity": 5,
+        **over,
+    }
+
+
+async def test_a_repeat_of_the_same_load_books_nothing_and_another_body_under_its_id_is_refused(
+    client, admin, demo_db, today
+):
+    body = ndjson(_line(today))
+    first = await post(client, admin, body, loadId="go-rep")
+    assert first.status_code == 200, first.text
+    again = await post(client, {**admin, "Idempotency-Key": "go-rep"}, body)
+    assert again.status_code == 200, again.text
+    assert again.json()["replayed"] is True
+    assert {k: v for k, v in again.json().items() if k != "replayed"} == {
+        k: v for k, v in first.json().items() if k != "replayed"
+    }
+    other = await post(client, admin, ndjson(_line(today, quantity=6)), loadId="go-rep")
+    assert other.status_code == 409 and other.json()["code"] == "load-id-reused"
+    assert await stock_at(demo_db, "A-01-04") == [("SYR-10ML", "GO-R1", None, "available", 5)]
+    nameless = await post(client, admin, body)
+    assert nameless.status_code == 422 and nameless.json()["pointer"] == "/loadId"
+
+
+async def test_a_dry_run_reports_every_problem_per_line_and_writes_nothing(client, admin, demo_db, today):
+    body = (
+        ndjson(
+            _line(today),
+            _line(today, item="NO-SUCH-ITEM"),
+            _line(today, location="NOWHERE", lot=None),
+            _line(today, item="STENT-DES-3018", serials=["X1"], quantity=2),
+            _line(today, status="hold"),
+            _line(today, lot="SY2405B", expiry=(today + dt.timedelta(days=3)).isoformat()),
+            _line(today, quantity=0),
+        )
+        + b"{not json\n"
+    )
+    async with demo_db() as s:
+        before = await s.scalar(text("SELECT count(*) FROM stock_ledger"))
+    r = await post(client, admin, body, loadId="go-dry", dryRun=True)
+    assert r.status_code == 200, r.text
+    s_ = r.json()
+    assert (s_["received"], s_["refused"], s_["booked"]) == (8, 7, False)
+    found = sorted((p["line"], p["pointer"], p["code"]) for p in s_["problems"])
+    assert found == [
+        (2, "/item", "not-found"),
+        (3, "/location", "not-found"),
+        (3, "/lot", "missing-lot"),
+        (4, "/serials", "serial-count-mismatch"),
+        (5, "/reason", "missing-reason"),
+        (6, "/expiry", "lot-expiry-conflict"),
+        (7, "/quantity", "invalid-record"),
+        (8, "", "invalid-record"),
+    ]
+    assert all(p["detail"] for p in s_["problems"])
+    async with demo_db() as s:
+        assert await s.scalar(text("SELECT count(*) FROM stock_ledger")) == before
+        assert await s.scalar(text("SELECT count(*) FROM lots WHERE lot = 'GO-R1'")) == 0
+        assert await s.scalar(text("SELECT count(*) FROM opening_loads")) == 0
+    # the same load for real is refused whole: nothing is booked
+    r = await post(client, admin, body, loadId="go-dry")
+    assert r.status_code == 422 and r.json()["code"] == "opening-load-refused"
+    assert len(r.json()["problems"]) == 8
+    async with demo_db() as s:
+        assert await s.scalar(text("SELECT count(*) FROM stock_ledger")) == before
+
+
+async def test_a_load_into_a_location_that_holds_stock_is_refused_unless_it_replaces_it(client, admin, demo_db, today):
+    # A-01-01 holds 40 of SY2401A in the demo
+    body = ndjson(_line(today, location="A-01-01", lot="GO-REPL", quantity=12))
+    r = await post(client, admin, body, loadId="go-repl")
+    assert r.status_code == 409, r.text
+    assert (r.json()["code"], r.json()["locations"]) == ("location-holds-stock", ["A-01-01"])
+    assert await stock_at(demo_db, "A-01-01") == [("SYR-10ML", "SY2401A", None, "available", 40)]
+    dry = await post(client, admin, body, loadId="go-repl", dryRun=True)
+    assert dry.json()["occupiedLocations"] == ["A-01-01"]
+    r = await post(client, admin, body, loadId="go-repl", replace=True)
+    assert r.status_code == 200, r.text
+    assert await stock_at(demo_db, "A-01-01") == [("SYR-10ML", "GO-REPL", None, "available", 12)]
+    async with demo_db() as s:
+        out = (
+            await s.execute(
+                text(
+                    "SELECT movement, quantity, from_status, reason FROM stock_ledger"
+                    " WHERE document_type = 'opening' AND from_location_id IS NOT NULL"
+                )
+            )
+        ).all()
+    assert [tuple(o) for o in out] == [("adjust", 40, "available", "go-live opening balances, load go-repl")]

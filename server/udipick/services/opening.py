@@ -13,6 +13,8 @@ gets the first answer, another body under the same id is refused.
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import time
 import uuid
 from typing import Annotated, Any, Literal
 
@@ -29,6 +31,8 @@ from udipick.domain.problem import Problem, problem_body
 from udipick.services.erp_inbound import decode_error
 from udipick.services.events import HoldPlaced, OpeningBooked, emit
 from udipick.services.identity import audit
+
+log = logging.getLogger(__name__)
 
 #: rows copied into the staging table at a time (bounded memory whatever the load's size)
 COPY_ROWS = 20_000
@@ -105,6 +109,9 @@ class OpeningLoad:
         self.items: dict[str, ItemFacts] = {}
         self.locations: dict[str, list[int]] = {}
         self.occupied_ids: list[int] = []
+        #: seconds per step, logged at the end (docs/benchmarks.md reads them)
+        self.timings: dict[str, float] = {}
+        self._clock = time.perf_counter()
 
     async def start(self) -> None:
         conn = await raw(self.session)
@@ -112,7 +119,8 @@ class OpeningLoad:
         await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('opening:' || $1, 0))", self.load_id)
         row = await conn.fetchrow("SELECT body_sha256, summary FROM opening_loads WHERE load_id = $1", self.load_id)
         if row is not None:
-            self.earlier = (row["body_sha256"], msgspec.json.decode(row["summary"].encode()))
+            summary = row["summary"]  # the pool's connections decode jsonb; a bare one gives the text
+            self.earlier = (row["body_sha256"], summary if isinstance(summary, dict) else msgspec.json.decode(summary))
             return
         facts = await conn.fetch("SELECT id, erp_id, gtin, lot_tracked, serial_tracked, expiry_tracked FROM items")
         by_id = {}
@@ -188,6 +196,11 @@ class OpeningLoad:
         if len(self.rows) >= COPY_ROWS:
             await self._copy()
 
+    def _lap(self, step: str) -> None:
+        now = time.perf_counter()
+        self.timings[step] = self.timings.get(step, 0.0) + now - self._clock
+        self._clock = now
+
     def _refuse(self, number: int, problems: list[e.DomainError]) -> None:
         self.refused_lines.add(number)
         self.problems.extend((number, p) for p in problems)
@@ -209,9 +222,11 @@ class OpeningLoad:
                     loadId=self.load_id,
                 )
             return msgspec.convert({**summary, "replayed": True, "dryRun": self.dry_run}, OpeningSummary)
+        self._lap("read and check lines")
         await self._copy()
         conn = await raw(self.session)
         await conn.execute("ANALYZE opening_staging")
+        self._lap("copy")
         for number, problem in await _set_problems(conn, replace=self.replace):
             self._refuse(number, [problem])
         occupied_rows = await conn.fetch(
@@ -220,6 +235,7 @@ class OpeningLoad:
         )
         self.occupied_ids = [r["id"] for r in occupied_rows]
         occupied = [r["code"] for r in occupied_rows]
+        self._lap("load-wide checks")
         problems = [{**problem_body(p), "line": n} for n, p in sorted(self.problems, key=lambda np: np[0])]
         totals = await conn.fetchrow(
             "SELECT count(*) AS lines, coalesce(sum(quantity), 0) AS units,"
@@ -264,7 +280,14 @@ class OpeningLoad:
             )
         if self.received == 0:
             raise e.InvalidRecord("the load has no lines", pointer="")
-        return await self._book(conn, summary, occupied, body_sha256)
+        booked = await self._book(conn, summary, occupied, body_sha256)
+        log.info(
+            "opening load %s: %d lines; %s",
+            self.load_id,
+            self.received,
+            ", ".join(f"{k} {v:.2f} s" for k, v in self.timings.items()),
+        )
+        return booked
 
     async def _book(self, conn: Any, summary: OpeningSummary, occupied: list[str], body_sha256: str) -> OpeningSummary:
         reason = f"go-live opening balances, load {self.load_id}"
@@ -278,6 +301,7 @@ class OpeningLoad:
                 )
             ).split()[-1]
         )
+        self._lap("replace")
         known_serials = await conn.fetchval(
             "SELECT count(*) FROM opening_staging s CROSS JOIN LATERAL unnest(s.serials) AS u(serial)"
             "  JOIN serials se ON se.item_id = s.item_id AND se.serial = u.serial"
@@ -298,6 +322,7 @@ class OpeningLoad:
             )
             - known_serials
         )
+        self._lap("lots and serials")
         holds = await conn.fetch(
             "INSERT INTO holds (scope, item_id, lot_id, serial_id, reason, placed_by, placed_device, placed_api_key_id)"
             " SELECT scope, item_id, lot_id, serial_id, hold_reason, $1, $2, $3 FROM ("
@@ -338,6 +363,7 @@ class OpeningLoad:
             ),
         )
         await _emit_holds(self.session, self.actor, conn, holds)
+        self._lap("holds and events")
         rows = int(
             (
                 await conn.execute(
@@ -357,6 +383,7 @@ class OpeningLoad:
                 )
             ).split()[-1]
         )
+        self._lap("ledger")
         summary.booked = True
         summary.ledger_rows = rows
         summary.holds_placed = len(holds)
@@ -376,6 +403,7 @@ class OpeningLoad:
             self.actor.api_key_id,
             msgspec.json.encode(summary).decode(),
         )
+        self._lap("stock")
         await audit(
             self.session,
             self.actor,
