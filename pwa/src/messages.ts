@@ -403,7 +403,7 @@ export const problemsEn: Partial<Record<ProblemCode, Said>> = {
   "wrong-item": ["Wrong item: this is not {expectedItem}", "Put it back and take {expectedItem} from {takeLocation}."],
   "lot-recalled": ["Lot {lot} is recalled", "Do not pick, pack, ship or receive it. Put it aside and call QA."],
   "serial-recalled": ["Serial {serial} is recalled ({recall})", "Do not pick, pack, ship or receive this unit. Put it aside and call QA; other units of lot {lot} are fine."],
-  "lot-expired": ["Lot {lot} expired on {expiry}", "Do not use it. Put it in quarantine."],
+  "lot-expired": ["Lot {lot} expired on {expiry}", "Do not pick or use it. Take it to quarantine and report it."],
   "shelf-life-too-short": ["Only {remainingDays} days of shelf life left ({requiredDays} needed)", "Take a longer-dated lot."],
   "over-pick": ["Too many: only {remaining} still needed", "Put the extra units back."],
   "item-not-on-document": ["{item} is not on {document}", "Put it aside for the supervisor."],
@@ -452,6 +452,9 @@ export const problemsEn: Partial<Record<ProblemCode, Said>> = {
   "unknown-print-job": ["This print job does not exist", "Refresh the list."],
   "unknown-printer": ["No printer of this name", "Choose a printer from the list."],
   "exception-already-resolved": ["{resolvedBy} resolved this exception already", "Refresh the list: its note and time are kept."],
+  "opening-load-refused": ["Opening balances refused: {refused} lines have problems", "Nothing was booked. Correct the lines and send the load again."],
+  "location-holds-stock": ["These locations already hold stock: {locations}", "Nothing was booked. Replace their stock or leave them out."],
+  "load-id-reused": ["Load {loadId} was booked with other contents", "Give the new load its own id."],
 };
 
 export const problemsZh: Partial<Record<ProblemCode, Said>> = {
@@ -476,7 +479,7 @@ export const problemsZh: Partial<Record<ProblemCode, Said>> = {
   "wrong-item": ["物料错误：这不是 {expectedItem}", "请放回，从 {takeLocation} 拣取 {expectedItem}。"],
   "lot-recalled": ["批号 {lot} 已召回", "不得拣货、装箱、发货或收货。请放到一边并联系质量部。"],
   "serial-recalled": ["序列号 {serial} 已召回（{recall}）", "不得拣货、装箱、发货或收货此件。请放到一边并联系质量部；批号 {lot} 的其他件不受影响。"],
-  "lot-expired": ["批号 {lot} 已于 {expiry} 过期", "不得使用。请移入待检区。"],
+  "lot-expired": ["批号 {lot} 已于 {expiry} 过期", "不得拣货或使用。请移入待检区并上报。"],
   "shelf-life-too-short": ["剩余效期仅 {remainingDays} 天（需要 {requiredDays} 天）", "请拣取效期更长的批号。"],
   "over-pick": ["拣多了：只需要 {remaining}", "请把多余的放回。"],
   "item-not-on-document": ["{item} 不在 {document} 上", "请放到一边交给主管。"],
@@ -525,4 +528,7 @@ export const problemsZh: Partial<Record<ProblemCode, Said>> = {
   "unknown-print-job": ["该打印任务不存在", "请刷新列表。"],
   "unknown-printer": ["没有该名称的打印机", "请从列表中选择打印机。"],
   "exception-already-resolved": ["{resolvedBy} 已处理此异常", "请刷新列表：其备注和时间已保存。"],
+  "opening-load-refused": ["期初库存被拒绝：{refused} 行有问题", "未入账。请更正这些行后重新发送。"],
+  "location-holds-stock": ["以下库位已有库存：{locations}", "未入账。请选择替换其库存，或去掉这些库位。"],
+  "load-id-reused": ["批次 {loadId} 已以不同内容入账", "新的导入请使用新的批次号。"],
 };
