@@ -202,3 +202,13 @@ async def test_the_cli_runs_one_sweep(demo_database_url, demo_db, today):
     assert "15 unit(s) in 1 stock row(s) moved to expired" in out.stdout, out.stdout + out.stderr
     async with demo_db() as s:
         assert await s.scalar(text("SELECT count(*) FROM stock_ledger WHERE movement = 'expire'")) == 1
+
+
+async def test_the_scan_lookup_says_a_unit_whose_barcode_expiry_passed_is_expired(client, picker, today):
+    r = await client.post(
+        "/api/v1/scans/interpret", json={"raw": gs1(SYR, "GO-OLD", today - dt.timedelta(days=1))}, headers=picker
+    )
+    assert r.status_code == 200, r.text
+    assert (r.json()["expired"], r.json()["lot"]) == (True, "GO-OLD")
+    r = await client.post("/api/v1/scans/interpret", json={"raw": gs1(SYR, "GO-OLD", today)}, headers=picker)
+    assert "expired" not in r.json()

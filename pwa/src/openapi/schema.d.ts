@@ -1991,6 +1991,7 @@ export interface components {
       contentGtin?: string | null;
       digitalLinkUri?: string | null;
       elements: components["schemas"]["ElementOut"][];
+      expired?: boolean | null;
       expiry?: string | null;
       expiryTime?: string | null;
       gtin?: string | null;

@@ -292,6 +292,7 @@ class OpeningLoad:
     async def _book(self, conn: Any, summary: OpeningSummary, occupied: list[str], body_sha256: str) -> OpeningSummary:
         reason = f"go-live opening balances, load {self.load_id}"
         replaced = await _book_out(self.session, self.actor, self.occupied_ids, reason) if occupied else []
+        self._lap("replace")
         lots_created = int(
             (
                 await conn.execute(
@@ -301,7 +302,7 @@ class OpeningLoad:
                 )
             ).split()[-1]
         )
-        self._lap("replace")
+        self._lap("lots")
         known_serials = await conn.fetchval(
             "SELECT count(*) FROM opening_staging s CROSS JOIN LATERAL unnest(s.serials) AS u(serial)"
             "  JOIN serials se ON se.item_id = s.item_id AND se.serial = u.serial"
@@ -322,7 +323,7 @@ class OpeningLoad:
             )
             - known_serials
         )
-        self._lap("lots and serials")
+        self._lap("serials")
         holds = await conn.fetch(
             "INSERT INTO holds (scope, item_id, lot_id, serial_id, reason, placed_by, placed_device, placed_api_key_id)"
             " SELECT scope, item_id, lot_id, serial_id, hold_reason, $1, $2, $3 FROM ("
