@@ -16,7 +16,7 @@ from typing import Annotated
 
 from litestar import Request, Router, post
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
-from litestar.params import Parameter
+from litestar.params import HeaderParameter, QueryParameter
 
 from udipick.api.deps import AppSettings, CurrentActor, Db, allow
 from udipick.api.request import refuse_deep_json
@@ -41,14 +41,17 @@ async def opening_balances(
     settings: AppSettings,
     load_id: Annotated[
         str | None,
-        Parameter(query="loadId", min_length=1, max_length=64, description="names the load; a repeat books nothing"),
+        QueryParameter(
+            name="loadId", min_length=1, max_length=64, description="names the load; a repeat books nothing"
+        ),
     ] = None,
     idempotency_key: Annotated[
-        str | None, Parameter(header="Idempotency-Key", min_length=1, max_length=64, description="the same as loadId")
+        str | None,
+        HeaderParameter(name="Idempotency-Key", min_length=1, max_length=64, description="the same as loadId"),
     ] = None,
-    dry_run: Annotated[bool, Parameter(query="dryRun", description="check every line, write nothing")] = False,
+    dry_run: Annotated[bool, QueryParameter(name="dryRun", description="check every line, write nothing")] = False,
     replace: Annotated[
-        bool, Parameter(query="replace", description="book out stock already at the load's locations first")
+        bool, QueryParameter(name="replace", description="book out stock already at the load's locations first")
     ] = False,
 ) -> svc.OpeningSummary:
     """Each line: ``item`` (ERP id or GTIN), ``location`` (code or barcode), ``lot``, ``expiry``,
