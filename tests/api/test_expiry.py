@@ -212,3 +212,12 @@ async def test_the_scan_lookup_says_a_unit_whose_barcode_expiry_passed_is_expire
     assert (r.json()["expired"], r.json()["lot"]) == (True, "GO-OLD")
     r = await client.post("/api/v1/scans/interpret", json={"raw": gs1(SYR, "GO-OLD", today)}, headers=picker)
     assert "expired" not in r.json()
+
+
+async def test_putaway_refuses_to_identify_a_unit_whose_barcode_expiry_passed(client, today):
+    receiver = await login(client, "receiver")
+    past = today - dt.timedelta(days=2)
+    r = await client.post("/api/v1/putaway/identify", json={"raw": gs1(SYR, "OLD-9", past)}, headers=receiver)
+    assert r.status_code == 422, r.text
+    assert (r.json()["code"], r.json()["lot"], r.json()["expiry"]) == ("lot-expired", "OLD-9", past.isoformat())
+    assert "do not put it away" in r.json()["detail"] and "quarantine" in r.json()["detail"]

@@ -62,12 +62,12 @@ def test_the_sweep_moves_only_stock_meant_for_use_or_a_decision(status, expiry, 
 
 
 def test_a_barcode_whose_expiry_passed_is_refused_with_words_to_quarantine_and_report():
-    refusal = barcode_expired(TODAY - dt.timedelta(days=3), "L9", today=TODAY, doing="pick")
+    refusal = barcode_expired(TODAY - dt.timedelta(days=3), "L9", today=TODAY, doing="pick it")
     assert refusal is not None and refusal.code == "lot-expired"
     assert refusal.context["lot"] == "L9" and refusal.context["expiry"] == TODAY - dt.timedelta(days=3)
     assert "do not pick it" in refusal.message and "quarantine" in refusal.message and "report" in refusal.message
-    assert barcode_expired(TODAY, "L9", today=TODAY, doing="pick") is None
-    assert barcode_expired(None, "L9", today=TODAY, doing="pick") is None
+    assert barcode_expired(TODAY, "L9", today=TODAY, doing="pick it") is None
+    assert barcode_expired(None, "L9", today=TODAY, doing="pick it") is None
 
 
 @pytest.mark.parametrize(

@@ -39,11 +39,11 @@ def swept(status: str, expiry: dt.date | None, today: dt.date) -> bool:
 def barcode_expired(expiry: dt.date | None, lot: str | None, *, today: dt.date, doing: str) -> LotExpired | None:
     """The refusal of a unit whose own barcode (AI 17) says it has expired, whatever the books say: the
     unit in hand is the fact. The person is told to take it to quarantine and report it, not to look for
-    the lot elsewhere. ``doing``: what they were about to do with it (``pick``, ``move``, ``put away``)."""
+    the lot elsewhere. ``doing``: what they were about to do (``pick it``, ``move it``, ``put it away``)."""
     if expiry is None or not is_expired(expiry, today):
         return None
     return LotExpired(
-        f"This unit (lot {lot or '-'}) expired on {expiry.isoformat()}: do not {doing} it. Take it to quarantine"
+        f"This unit (lot {lot or '-'}) expired on {expiry.isoformat()}: do not {doing}. Take it to quarantine"
         " and report it",
         lot=lot,
         expiry=expiry,

@@ -802,7 +802,7 @@ def _decide_pick(
     if snap["id"] is None:
         raise e.NotFound(f"pick task {task_id} does not exist", taskId=task_id)
     # the barcode's own expiry comes first: an expired unit in hand is refused whatever the books hold
-    if (expired := barcode_expired(scan.expiry, scan.lot, today=today, doing="pick")) is not None:
+    if (expired := barcode_expired(scan.expiry, scan.lot, today=today, doing="pick it")) is not None:
         raise expired
     rows = all_rows if all_rows is not None else snap["candidates"]  # tuples in ``Candidate`` field order
     for r in rows:

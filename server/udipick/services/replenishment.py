@@ -470,7 +470,7 @@ async def confirm(
         if task.status != "open":
             raise _not_open(task)
         # the barcode's own expiry comes first: an expired unit is not moved to the pick face
-        if (expired := barcode_expired(goods.expiry, goods.lot, today=today, doing="move")) is not None:
+        if (expired := barcode_expired(goods.expiry, goods.lot, today=today, doing="move it")) is not None:
             raise expired
         match = (
             None

@@ -153,7 +153,7 @@ async def identify_putaway(
     """First putaway scan: the licence plate, or an item on one; answers the open task(s) it names."""
     scan = scans.read(raw, settings, today)
     # the barcode's own expiry comes first: an expired unit is not put away to a pickable place
-    if (expired := barcode_expired(scan.expiry, scan.lot, today=today, doing="put away")) is not None:
+    if (expired := barcode_expired(scan.expiry, scan.lot, today=today, doing="put it away")) is not None:
         raise expired
     async with db() as session:
         if scan.kind in ("lpn", "sscc"):
