@@ -33,7 +33,7 @@ depends_on = None
 SQL_FILES = {
     "udipick_append_only.sql": "bdb9793b707002b384f01b69b384313933b685ec8690a1eacdc7aa92c156261f",
     "udipick_apply_ledger.sql": "5a8ef2b60317bbcdc121b10b3c4563bcb990dd7e2f869460929dcbf92d1f8bce",
-    "udipick_apply_opening.sql": "398f22a6fb68f928792326eb0681a9f9808186ba917cbcce0c9983e840e949eb",
+    "udipick_apply_opening.sql": "1140660a93c5e496bca559535b3f2f4a655a612dd64db7fa7d125c0d7cca9d0e",
     "udipick_audit_record.sql": "bfa47aaa5c663902c280032830bb77a2614b1b71ff0219735779dbdcd109aad9",
     "udipick_guard_stock.sql": "e2230fa42e4e5a6211634886b7399ac7ee18825ca1559a3affd9f9f506b55dd9",
     "udipick_ledger_record.sql": "961f4dfdbd981fef36f527607327f64a053a2254ce226dc8114ea8991596ac00",
