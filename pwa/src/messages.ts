@@ -556,7 +556,7 @@ export const problemsEn: Partial<Record<ProblemCode, Said>> = {
   "wrong-item": ["Wrong item: this is not {expectedItem}", "Put it back and take {expectedItem} from {takeLocation}."],
   "lot-recalled": ["Lot {lot} is recalled", "Do not pick, pack, ship or receive it. Put it aside and call QA."],
   "serial-recalled": ["Serial {serial} is recalled ({recall})", "Do not pick, pack, ship or receive this unit. Put it aside and call QA; other units of lot {lot} are fine."],
-  "lot-expired": ["Lot {lot} expired on {expiry}", "Do not use it. Put it in quarantine."],
+  "lot-expired": ["Lot {lot} expired on {expiry}", "Do not pick or use it. Take it to quarantine and report it."],
   "shelf-life-too-short": ["Only {remainingDays} days of shelf life left ({requiredDays} needed)", "Take a longer-dated lot."],
   "over-pick": ["Too many: only {remaining} still needed", "Put the extra units back."],
   "item-not-on-document": ["{item} is not on {document}", "Put it aside for the supervisor."],
@@ -612,6 +612,9 @@ export const problemsEn: Partial<Record<ProblemCode, Said>> = {
   "return-over-authorized": ["More than RMA {rma} allows ({authorized})", "Set the extra aside and ask customer service for a new RMA."],
   "return-already-disposed": ["This returned unit was already decided ({returnStatus})", "Refresh the list: the first signed decision stands."],
   "scrap-not-allowed": ["Saleable stock is not scrapped as {reason}", "Report it damaged, or move it to quarantine first."],
+  "opening-load-refused": ["Opening balances refused: {refused} lines have problems", "Nothing was booked. Correct the lines and send the load again."],
+  "location-holds-stock": ["These locations already hold stock: {locations}", "Nothing was booked. Replace their stock or leave them out."],
+  "load-id-reused": ["Load {loadId} was booked with other contents", "Give the new load its own id."],
 };
 
 export const problemsZh: Partial<Record<ProblemCode, Said>> = {
@@ -637,7 +640,7 @@ export const problemsZh: Partial<Record<ProblemCode, Said>> = {
   "wrong-item": ["物料错误：这不是 {expectedItem}", "请放回，从 {takeLocation} 拣取 {expectedItem}。"],
   "lot-recalled": ["批号 {lot} 已召回", "不得拣货、装箱、发货或收货。请放到一边并联系质量部。"],
   "serial-recalled": ["序列号 {serial} 已召回（{recall}）", "不得拣货、装箱、发货或收货此件。请放到一边并联系质量部；批号 {lot} 的其他件不受影响。"],
-  "lot-expired": ["批号 {lot} 已于 {expiry} 过期", "不得使用。请移入待检区。"],
+  "lot-expired": ["批号 {lot} 已于 {expiry} 过期", "不得拣货或使用。请移入待检区并上报。"],
   "shelf-life-too-short": ["剩余效期仅 {remainingDays} 天（需要 {requiredDays} 天）", "请拣取效期更长的批号。"],
   "over-pick": ["拣多了：只需要 {remaining}", "请把多余的放回。"],
   "item-not-on-document": ["{item} 不在 {document} 上", "请放到一边交给主管。"],
@@ -693,4 +696,7 @@ export const problemsZh: Partial<Record<ProblemCode, Said>> = {
   "return-over-authorized": ["超出 RMA {rma} 允许的数量（{authorized}）", "请将多余的货物放在一边，并向客服申请新的 RMA。"],
   "return-already-disposed": ["该退货已有处理决定（{returnStatus}）", "请刷新列表：以首次签名的决定为准。"],
   "scrap-not-allowed": ["可销售库存不能以“{reason}”报废", "请报告为损坏，或先移到待检区。"],
+  "opening-load-refused": ["期初库存被拒绝：{refused} 行有问题", "未入账。请更正这些行后重新发送。"],
+  "location-holds-stock": ["以下库位已有库存：{locations}", "未入账。请选择替换其库存，或去掉这些库位。"],
+  "load-id-reused": ["批次 {loadId} 已以不同内容入账", "新的导入请使用新的批次号。"],
 };

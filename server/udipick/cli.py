@@ -94,6 +94,14 @@ def _parser() -> argparse.ArgumentParser:
         help="run the ABC count schedule once: a count task for each item whose class interval has passed",
     )
 
+    stock = sub.add_parser("stock", help="stock on the books")
+    stock_sub = stock.add_subparsers(dest="stock_command", required=True)
+    stock_sub.add_parser(
+        "expire",
+        help="run one expiry sweep now: stock whose lot expiry has passed (local calendar day) moves to status"
+        " expired, with stock.expired.v1 events (udipick serve sweeps at start and after each midnight)",
+    )
+
     demo = sub.add_parser("demo", help="demo data")
     demo.add_argument("action", choices=["load"])
     return p
@@ -152,6 +160,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             return _kpis(url, args)
         if args.command == "counts":
             return _count_schedule(url, settings)
+        if args.command == "stock":
+            return _stock_expire(url)
         if settings.log_json and args.command in ("serve", "relay"):
             from udipick.api.metrics import configure_json_logging
 
@@ -230,6 +240,17 @@ def _kpis(url: str, args: argparse.Namespace) -> int:
         print(f"{'all warehouses' if scope == '*' else 'warehouse ' + scope}: {days} day(s) recomputed")
     if not done:
         print("no KPI day is stored yet: nothing to recompute (reports store the days they need)")
+    return 0
+
+
+def _stock_expire(url: str) -> int:
+    from udipick.services import expiry
+
+    done = asyncio.run(_with_db(url, lambda db: expiry.sweep(db, today=dt.date.today())))
+    print(
+        f"expiry sweep {done.today.isoformat()}: {done.units} unit(s) in {done.rows} stock row(s) moved to expired;"
+        f" {done.reallocated_tasks} pick task(s) allocated again from other stock"
+    )
     return 0
 
 

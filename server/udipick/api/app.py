@@ -38,6 +38,7 @@ from udipick.api.live import live_floor
 from udipick.api.metrics import metrics, time_gc_pauses, timing_middleware
 from udipick.api.moves import moves_router
 from udipick.api.openapi import PLUGINS as OPENAPI_PLUGINS
+from udipick.api.opening import opening_router
 from udipick.api.packing import packing_router
 from udipick.api.picking import picking_router
 from udipick.api.problems import EXCEPTION_HANDLERS
@@ -52,7 +53,7 @@ from udipick.config import Settings
 from udipick.db.engine import make_engine, make_sessionmaker
 from udipick.db.pg import close_hot_pool, open_hot_pool
 from udipick.integrations.labels.render import ZplTemplates
-from udipick.services import audit, identity, kpis, picking
+from udipick.services import audit, expiry, identity, kpis, picking
 from udipick.services.password_checks import PasswordChecks
 from udipick.services.replenishment import planner_in_background
 
@@ -117,6 +118,8 @@ def create_app(settings: Settings, *, database_url: str) -> Litestar:
                         from udipick.services.count_tasks import schedule_in_background
 
                         await stack.enter_async_context(schedule_in_background(app.state.db, settings))
+                    # stock past its expiry moves to ``expired`` at start and after each local midnight
+                    await stack.enter_async_context(expiry.sweeper_in_background(app.state.db))
                     if settings.kpi_days_back > 0:
                         await stack.enter_async_context(
                             kpis.day_keeper_in_background(
@@ -141,6 +144,7 @@ def create_app(settings: Settings, *, database_url: str) -> Litestar:
         auth.unlock_user,
         scans.interpret_scan,
         erp_inbound_router(settings),
+        opening_router,
     ]
     routes += [admin.admin_router]
     routes += label_routes

@@ -332,7 +332,16 @@ class StockLedger(Base):
         CheckConstraint("from_location_id IS NOT NULL OR to_location_id IS NOT NULL", name="has_side"),
         CheckConstraint("(from_location_id IS NULL) = (from_status IS NULL)", name="from_status_with_location"),
         CheckConstraint("(to_location_id IS NULL) = (to_status IS NULL)", name="to_status_with_location"),
-        CheckConstraint("user_id IS NOT NULL OR api_key_id IS NOT NULL", name="has_actor"),
+        # udipick itself books only the expiry sweep's status change, under the sweep's name (migration 0023)
+        CheckConstraint(
+            "user_id IS NOT NULL OR api_key_id IS NOT NULL OR (movement = 'expire' AND device_id IS NOT NULL)",
+            name="has_actor",
+        ),
+        # a go-live balance only books in, and names its load (its stock is applied by the load's row, 0023)
+        CheckConstraint(
+            "movement <> 'opening' OR (from_location_id IS NULL AND document_type = 'opening' AND document_id IS NOT NULL)",
+            name="opening_books_in",
+        ),
         Index("ix_stock_ledger_item_lot", "item_id", "lot_id"),
         # the trace (recalls, migration 0012): where a lot, a serial or a carton went
         Index("ix_stock_ledger_ship_lot", "lot_id", postgresql_where=text("movement = 'ship'")),
@@ -378,9 +387,13 @@ class Hold(Base):
     release_reason: Mapped[str | None] = mapped_column(Text)
     #: the serial recall this hold freezes a serial for (migration 0018): released only by closing the recall
     recall_id: Mapped[int | None] = mapped_column(ForeignKey("recalls.id"))
+    #: the ERP key that placed it with a go-live balance held at the old system (migration 0023)
+    placed_api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"))
     __table_args__ = (
         CheckConstraint(_in("scope", ("item", "lot", "serial", "location")), name="scope_known"),
-        CheckConstraint("placed_by IS NOT NULL OR recall_id IS NOT NULL", name="has_placer"),
+        CheckConstraint(
+            "placed_by IS NOT NULL OR recall_id IS NOT NULL OR placed_api_key_id IS NOT NULL", name="has_placer"
+        ),
         CheckConstraint(
             "(scope = 'item' AND item_id IS NOT NULL) OR (scope = 'lot' AND lot_id IS NOT NULL)"
             " OR (scope = 'serial' AND serial_id IS NOT NULL) OR (scope = 'location' AND location_id IS NOT NULL)",

@@ -715,3 +715,30 @@ class DatabaseUnavailable(DomainError):
     code = "database-unavailable"
     title = "Database unavailable"
     retryable = True
+
+
+# ---- go-live opening balances (issue 19) ---------------------------------------------------------------
+
+
+class OpeningLoadRefused(DomainError):
+    """A load of opening balances with problems on some lines: nothing was booked (context: ``problems``,
+    each with its ``line``; the load is all or nothing, so the old system's figures are never half in)."""
+
+    code = "opening-load-refused"
+    title = "Opening balances refused"
+
+
+class LocationHoldsStock(Conflict):
+    """Opening balances into locations that already hold stock (context: ``locations``): send the load with
+    ``replace=true`` to book that stock out first, or leave those lines out."""
+
+    code = "location-holds-stock"
+    title = "Location already holds stock"
+
+
+class LoadIdReused(Conflict):
+    """A load id already used for a load with another body (context: ``loadId``): a repeat of a load must be
+    the same bytes; a different load needs its own id."""
+
+    code = "load-id-reused"
+    title = "Load id used for another load"

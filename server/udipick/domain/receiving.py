@@ -103,6 +103,8 @@ class KnownLot:
     status: str
     #: the open recall that froze it (problem fields: ``recall``, ``recallId``, ...), when ``status`` is ``recalled``
     recall: dict[str, object] = field(default_factory=dict)
+    #: the reason of an active hold on the lot (or its item), if any: its new units join it in quarantine
+    hold: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,6 +315,9 @@ def decide_receipt(
             reasons.append(f"temperature {t:g} °C outside {_range(item)}")
     if known_lot is not None and known_lot.status != "released":
         reasons.append(f"lot is {known_lot.status}")
+    if known_lot is not None and known_lot.hold is not None:
+        # units of a held lot are held too: never available to pick while the lot's hold stands
+        reasons.append(f"lot {known_lot.lot} is on hold ({known_lot.hold}): keep these units apart and tell QA")
     if item.qc_required:
         reasons.append("QC inspection required on receipt")
 

@@ -631,3 +631,44 @@ class StockScrapped(EventData):
     note: str | None
     statuses: list[str]
     signed_by: str
+
+
+# ---- inventory lifecycle (issue 19) ---------------------------------------------------------------------
+
+
+@event("stock.opening-booked.v1")
+class OpeningBooked(EventData):
+    """A go-live load of opening balances was booked (``opening`` ledger movements, each carrying this
+    event's id). One event per load, not per line: a load of a million lines is the old system's own
+    stock list, which the ERP sent and holds already; this says that it is now on udipick's books, with
+    totals per stock status (``units`` and ``lines``: ``{available, quarantine, expired}``), the units
+    held (``heldUnits``: covered by the ``hold.placed.v1`` holds the load placed), the lots and serials
+    it created, and the locations whose earlier stock it replaced (``replacedLocations``, booked out by
+    ``adjust`` movements with the load's reason)."""
+
+    load_id: str
+    lines: int
+    ledger_rows: int
+    units: dict[str, int]
+    lines_by_status: dict[str, int]
+    held_units: int
+    holds_placed: int
+    lots_created: int
+    serials_created: int
+    locations: int
+    replaced_locations: list[str]
+
+
+@event("stock.expired.v1")
+class StockExpired(EventData):
+    """Units whose lot expiry has passed were moved to stock status ``expired`` (blocked: never allocated,
+    picked or counted as saleable) by the expiry sweep: one event per item, lot and location, with the
+    status they were in (``priorStatus``)."""
+
+    item: str
+    gtin: str
+    lot: str | None
+    expiry: _dt.date
+    location: str
+    quantity: int
+    prior_status: str

@@ -30,6 +30,7 @@ from udipick.domain import errors as e
 from udipick.domain.access import Actor
 from udipick.domain.allocation import PICKABLE_TYPES, Allocation, Candidate, Need, Shortfall, plan_wave
 from udipick.domain.exceptions import kind_of_refusal
+from udipick.domain.expiry import barcode_expired
 from udipick.domain.picking import PickScan, PickTask, ReservedSerial, decide_pick
 from udipick.domain.picking import check_location as check_location_scan
 from udipick.domain.problem import problem_body, status_for
@@ -802,6 +803,9 @@ def _decide_pick(
     """
     if snap["id"] is None:
         raise e.NotFound(f"pick task {task_id} does not exist", taskId=task_id)
+    # the barcode's own expiry comes first: an expired unit in hand is refused whatever the books hold
+    if (expired := barcode_expired(scan.expiry, scan.lot, today=today, doing="pick it")) is not None:
+        raise expired
     rows = all_rows if all_rows is not None else snap["candidates"]  # tuples in ``Candidate`` field order
     for r in rows:
         if len(r) != len(_CANDIDATE_FIELDS):

@@ -33,6 +33,7 @@ from udipick.config import Settings
 from udipick.db.ledger import Movement, post_movements
 from udipick.domain import errors as e
 from udipick.domain.access import Actor
+from udipick.domain.expiry import barcode_expired
 from udipick.domain.problem import OrProblem, problem_body
 from udipick.domain.replenishment import (
     FACE_TYPES,
@@ -468,6 +469,9 @@ async def confirm(
         task = await _lock_task(session, task_id)
         if task.status != "open":
             raise _not_open(task)
+        # the barcode's own expiry comes first: an expired unit is not moved to the pick face
+        if (expired := barcode_expired(goods.expiry, goods.lot, today=today, doing="move it")) is not None:
+            raise expired
         match = (
             None
             if goods.kind in ("location", "lpn", "tote", "badge", "sscc")

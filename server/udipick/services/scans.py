@@ -17,6 +17,7 @@ from udipick.db.models import Container, Item, ItemGtin, Location
 from udipick.db.pg import raw
 from udipick.domain.barcodes import Scan, ScanConfig, interpret
 from udipick.domain.barcodes.scan import ScanKind
+from udipick.domain.expiry import is_expired
 
 
 def scan_config(settings: Settings) -> ScanConfig:
@@ -241,6 +242,8 @@ class ScanOut(msgspec.Struct, rename="camel", omit_defaults=True):
     code: str | None = None
     item: ItemRef | None = None
     location: LocationRef | None = None
+    #: true when the barcode's own expiry (AI 17) has passed: the unit must not be used, whatever the books say
+    expired: bool | None = None
 
 
 def scan_out(scan: Scan, **extra: object) -> ScanOut:
@@ -267,4 +270,5 @@ async def interpret_scan(db: async_sessionmaker, settings: Settings, raw: str, t
             )
         if loc := await match_location(session, scan):
             location = LocationRef(loc.code, loc.type, loc.zone, loc.frozen)
-    return scan_out(scan, item=item, location=location)
+    expired = True if is_expired(scan.expiry, today) else None
+    return scan_out(scan, item=item, location=location, expired=expired)

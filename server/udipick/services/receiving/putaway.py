@@ -25,6 +25,7 @@ from udipick.domain import putaway as directed
 from udipick.domain import receiving as rules
 from udipick.domain.access import Actor
 from udipick.domain.errors import Conflict, InsufficientStock, NotFound
+from udipick.domain.expiry import barcode_expired
 from udipick.domain.replenishment import FACE_TYPES
 from udipick.services import scans
 from udipick.services.events import PutawayCompleted, emit
@@ -327,6 +328,9 @@ async def identify_putaway(
     """First putaway scan: the licence plate, or an item on one (or loose in quarantine); answers the open
     task(s) it names."""
     scan = scans.read(raw, settings, today)
+    # the barcode's own expiry comes first: an expired unit is not put away to a pickable place
+    if (expired := barcode_expired(scan.expiry, scan.lot, today=today, doing="put it away")) is not None:
+        raise expired
     async with db() as session:
         if scan.kind in ("lpn", "sscc"):
             container = await scans.match_container(session, scan)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from sqlalchemy import exists, func, insert, select, update
+from sqlalchemy import exists, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -509,7 +509,16 @@ async def _load_known(session: AsyncSession, goods: Goods) -> Known:
             recall = (
                 (await open_recalls(session, [lot_row.id])).get(lot_row.id, {}) if lot_row.status == "recalled" else {}
             )
-            lot_id, known_lot = lot_row.id, rules.KnownLot(lot_row.lot, lot_row.expiry, lot_row.status, recall)
+            hold = await session.scalar(
+                text(
+                    "SELECT reason FROM udipick_stock_hold(p_item_id => :i, p_lot_id => :l, p_serial_id => NULL, p_location_id => NULL)"
+                ),
+                {"i": item.item_id, "l": lot_row.id},
+            )
+            lot_id, known_lot = (
+                lot_row.id,
+                rules.KnownLot(lot_row.lot, lot_row.expiry, lot_row.status, recall, hold=hold),
+            )
     known_serial = None
     in_receipt: tuple[str, ...] = ()
     if captured.serial:
