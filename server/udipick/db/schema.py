@@ -16,6 +16,7 @@ from udipick.db import (
     models_recalls,  # noqa: F401  (imported to register its tables)
     models_receiving,  # noqa: F401  (imported to register its tables)
     models_replenishment,  # noqa: F401  (imported to register its tables)
+    models_stock_levels,  # noqa: F401  (imported to register its tables)
 )
 from udipick.db.models import Base
 
