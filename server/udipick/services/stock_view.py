@@ -42,7 +42,7 @@ from udipick.domain.stock_view import (
 )
 from udipick.services import periodic
 from udipick.services.erp_inbound import ErpId, Record, UpsertResult, Version, _versioned_status, _warehouse_id
-from udipick.services.events import EventData, emit, event
+from udipick.services.events import ReplenishmentSuggested, emit
 from udipick.services.identity import audit
 
 Group = Literal["warehouse", "item", "lot", "expiry_bucket", "location_type", "status"]
@@ -170,7 +170,7 @@ def _transit_sql(keys: list[str], f: StockFilter) -> tuple[str, dict[str, Any]] 
     where, params = _where(f)
     sql = (
         f"SELECT {', '.join(cols + ['NULL::date AS expiry'])},"
-        " sum(greatest(ln.quantity_ordered - ln.quantity_received, 0))::bigint AS quantity"
+        " coalesce(sum(greatest(ln.quantity_ordered - ln.quantity_received, 0)), 0)::bigint AS quantity"
         "\n  FROM inbound_lines ln JOIN inbound_documents d ON d.id = ln.document_id"
         "\n  JOIN warehouses w ON w.id = d.warehouse_id JOIN items i ON i.id = ln.item_id"
         " WHERE " + " AND ".join(["d.status IN ('open', 'receiving')", *where])
@@ -207,16 +207,28 @@ async def stock_view(
 
     async with db() as session:
         conn = await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        # one aggregate over every stock row: compiling it (JIT) costs more than it saves, and its hash
+        # table must not spill to disk
+        await conn.execute(text("SET LOCAL jit = off"))
+        await conn.execute(text("SET LOCAL work_mem = '64MB'"))
         sql, params = _stock_sql(keys, f)
+        decided: dict[tuple, str] = {}
+        buckets: dict[dt.date | None, str] = {}
         for r in (await conn.execute(text(sql), params)).mappings():
-            facts = StockFacts(
+            facts = (
                 r["stock_status"], r["lot_status"], r["expiry"], r["held"], r["recall_hold"], r["location_type"],
                 r["item_bonded"],
             )  # fmt: skip
+            status = decided.get(facts)
+            if status is None:
+                status = decided[facts] = effective_status(StockFacts(*facts), today=today)
+            bucket = buckets.get(r["expiry"])
+            if bucket is None:
+                bucket = buckets[r["expiry"]] = expiry_bucket(r["expiry"], today)
             values = dict(r)
-            values["expiry_bucket"] = expiry_bucket(r["expiry"], today)
-            for status, q in split_reserved(effective_status(facts, today=today), r["quantity"], r["reserved"]):
-                add(values, status, q)
+            values["expiry_bucket"] = bucket
+            for status_, q in split_reserved(status, r["quantity"], r["reserved"]):
+                add(values, status_, q)
         transit = _transit_sql(keys, f) if f.status in (None, "in_transit") else None
         if transit is not None:
             for r in (await conn.execute(text(transit[0]), transit[1])).mappings():
@@ -343,23 +355,6 @@ async def _upsert_stock_level(session: AsyncSession, rec: StockLevelIn, actor: A
 
 
 # ---- the reorder point ---------------------------------------------------------------------------
-
-
-@event("replenishment.suggested.v1")
-class ReplenishmentSuggested(EventData):
-    """Available stock of the item in the warehouse fell below purchasing's minimum (the ERP's stock level
-    ``stockLevel``): order ``suggestedQuantity`` = maximum − available − in transit. Sent once per fall below
-    the minimum; not again until available stock has been at or above the minimum."""
-
-    stock_level: str
-    item: str
-    gtin: str
-    warehouse: str
-    available: int
-    in_transit: int
-    minimum: int
-    maximum: int
-    suggested_quantity: int
 
 
 _LEVELS = """
