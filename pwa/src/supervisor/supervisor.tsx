@@ -20,6 +20,7 @@ import { PrintJobsSection } from "./printjobs";
 import { ReleaseSection } from "./release";
 import { ReplenishmentSection } from "./replenishment";
 import { st, type SupKey } from "./messages";
+import { StockSection } from "./stock";
 import { WavesSection } from "./waves";
 import "./supervisor.css";
 
@@ -81,6 +82,7 @@ export const SECTIONS: readonly Section[] = [
     needs: ["GET /api/v1/replenishment/tasks", "POST /api/v1/replenishment/plan", "POST /api/v1/replenishment/tasks/{task_id}/cancel"],
     screen: ReplenishmentSection,
   },
+  { id: "stock", label: "sup.stock", icon: "▥", needs: ["GET /api/v1/stock"], screen: StockSection },
 ];
 
 export function SupervisorArea({ args }: { args: string[] }) {

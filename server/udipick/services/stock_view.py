@@ -130,8 +130,25 @@ def _where(f: StockFilter, *, lot_alias: str = "l") -> tuple[list[str], dict[str
     return where, params
 
 
+#: group key -> the ids the inner aggregate groups by (integers: grouping a million rows by text names sorts
+#: them under the database's collation, many times slower) and the names joined on after it
+_KEY_IDS = {
+    "warehouse": (["loc.warehouse_id"], ["w.code AS warehouse"], "JOIN warehouses w ON w.id = g.warehouse_id"),
+    "item": (["st.item_id"], ["i.erp_id AS item", "i.gtin"], "JOIN items i ON i.id = g.item_id"),
+    "lot": (
+        ["st.item_id", "st.lot_id"],
+        ["i.erp_id AS item", "i.gtin", "lt.lot"],
+        "LEFT JOIN lots lt ON lt.id = g.lot_id",
+    ),
+}
+
+
 def _stock_sql(keys: list[str], f: StockFilter) -> tuple[str, dict[str, Any]]:
-    cols = list(dict.fromkeys(c for k in keys for c in _KEY_SQL[k]))
+    ids = list(dict.fromkeys(c for k in keys if k in _KEY_IDS for c in _KEY_IDS[k][0]))
+    names = list(dict.fromkeys(c for k in keys if k in _KEY_IDS for c in _KEY_IDS[k][1]))
+    joins = [_KEY_IDS[k][2] for k in ("warehouse", "item", "lot") if k in keys]
+    if "lot" in keys and "item" not in keys:
+        joins.insert(0, _KEY_IDS["item"][2])
     where, params = _where(f)
     where.insert(0, "st.quantity > 0")
     if f.location_type is not None:
@@ -147,14 +164,16 @@ def _stock_sql(keys: list[str], f: StockFilter) -> tuple[str, dict[str, Any]]:
         "loc.type AS location_type",
         "i.bonded AS item_bonded",
     ]
-    select = cols + facts
+    inner = [f"{c} AS {c.split('.')[1]}" for c in ids] + facts
     sql = (
-        f"SELECT {', '.join(select)}, sum(st.quantity)::bigint AS quantity, sum(st.reserved)::bigint AS reserved"
+        f"SELECT g.*{''.join(', ' + n for n in names)} FROM ("
+        f"SELECT {', '.join(inner)}, sum(st.quantity)::bigint AS quantity, sum(st.reserved)::bigint AS reserved"
         "\n  FROM stock st JOIN locations loc ON loc.id = st.location_id JOIN warehouses w ON w.id = loc.warehouse_id"
         "\n  JOIN items i ON i.id = st.item_id LEFT JOIN lots l ON l.id = st.lot_id"
         + ACTIVE_HOLDS
         + f" WHERE {' AND '.join(where)}"
-        + f"\n GROUP BY {', '.join(str(n + 1) for n in range(len(select)))}"
+        + f"\n GROUP BY {', '.join(str(n + 1) for n in range(len(inner)))}) g "
+        + " ".join(joins)
     )
     return sql, params
 
@@ -207,9 +226,11 @@ async def stock_view(
 
     async with db() as session:
         conn = await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-        # one aggregate over every stock row: compiling it (JIT) costs more than it saves, and its hash
-        # table must not spill to disk
+        # one aggregate over every stock row: compiling it (JIT) costs more than it saves; the planner,
+        # expecting as many groups as rows, sorts them (on text status columns) where hashing is several times
+        # faster, and the hash table must not spill to disk (docs/benchmarks.md, stock view)
         await conn.execute(text("SET LOCAL jit = off"))
+        await conn.execute(text("SET LOCAL enable_sort = off"))
         await conn.execute(text("SET LOCAL work_mem = '64MB'"))
         sql, params = _stock_sql(keys, f)
         decided: dict[tuple, str] = {}
@@ -327,7 +348,7 @@ async def _upsert_stock_level(session: AsyncSession, rec: StockLevelIn, actor: A
     ).first()
     status = _versioned_status(current.erp_version if current else None, rec.version, "stock level", rec.erp_id)
     if status == "unchanged":
-        return UpsertResult(rec.erp_id, "unchanged", current.id)  # type: ignore[union-attr]
+        return UpsertResult(rec.erp_id, "unchanged", current.id)  # type: ignore[union-attr]  # only a stored row is unchanged
     values = {
         "erp_id": rec.erp_id,
         "erp_version": rec.version,
@@ -340,7 +361,7 @@ async def _upsert_stock_level(session: AsyncSession, rec: StockLevelIn, actor: A
     stmt = stmt.on_conflict_do_update(
         index_elements=["erp_id"], set_={**{k: stmt.excluded[k] for k in values}, "updated_at": text("now()")}
     ).returning(StockLevel.id)
-    level_id = int(await session.scalar(stmt))  # type: ignore[arg-type]
+    level_id = int(await session.scalar(stmt))  # type: ignore[arg-type]  # an upsert RETURNING always gives the id
     after = await session.scalar(text("SELECT to_jsonb(s) FROM stock_levels s WHERE id = :id"), {"id": level_id})
     await audit(
         session,
