@@ -28,6 +28,8 @@ StatusName = Literal[
     "rejected", "in_transit",
 ]  # fmt: skip
 LocationTypeName = Literal["receiving", "pick", "reserve", "quarantine", "bonded", "cold", "shipping"]
+#: no control characters (PostgreSQL text cannot hold NUL; none belongs in a code)
+PRINTABLE = r"^[^\x00-\x1f]*$"
 CSV_FIELDS = [f for f in svc.StockGroup.__struct_encode_fields__ if f != "quantity"] + ["quantity"]
 
 assert set(StatusName.__args__) == set(STATUSES)  # noqa: S101 - the wire's words are the domain's
@@ -60,9 +62,11 @@ async def stock_view(
         list[GroupBy] | None,
         QueryParameter(name="groupBy", description="repeat for several; default: item, status"),
     ] = None,
-    warehouse: Annotated[str | None, QueryParameter(description="warehouse code")] = None,
-    item: Annotated[str | None, QueryParameter(description="item ERP id")] = None,
-    lot: str | None = None,
+    warehouse: Annotated[
+        str | None, QueryParameter(description="warehouse code", max_length=64, pattern=PRINTABLE)
+    ] = None,
+    item: Annotated[str | None, QueryParameter(description="item ERP id", max_length=64, pattern=PRINTABLE)] = None,
+    lot: Annotated[str | None, QueryParameter(max_length=20, pattern=PRINTABLE)] = None,
     location_type: Annotated[LocationTypeName | None, QueryParameter(name="locationType")] = None,
     status: StatusName | None = None,
     expiry_before: Annotated[
@@ -102,8 +106,10 @@ def _attr(camel: str) -> str:
 @get("/stock/atp", name="stock_atp", summary="Available to promise per item and warehouse", **STOCK_VIEW)
 async def stock_atp(
     db: Db,
-    item: Annotated[str | None, QueryParameter(description="item ERP id")] = None,
-    warehouse: Annotated[str | None, QueryParameter(description="warehouse code")] = None,
+    item: Annotated[str | None, QueryParameter(description="item ERP id", max_length=64, pattern=PRINTABLE)] = None,
+    warehouse: Annotated[
+        str | None, QueryParameter(description="warehouse code", max_length=64, pattern=PRINTABLE)
+    ] = None,
 ) -> list[svc.AtpLine]:
     return await svc.atp(db, item=item, warehouse=warehouse, today=dt.date.today())
 
