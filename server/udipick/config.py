@@ -47,6 +47,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: inside ``udipick serve`` (with the relay), plan replenishment of pick faces this often; 0: only after a
     #: wave release and on a supervisor's request
     replenish_every_seconds: float = 60.0
+    #: inside ``udipick serve`` (with the relay), compare available stock with purchasing's minimums (the ERP's
+    #: stock levels) this often and send ``replenishment.suggested.v1``; 0: off
+    reorder_every_seconds: float = 60.0
     #: inside ``udipick serve`` (with the relay), store the KPIs' closed days of the last this many days, at start
     #: and every ``kpi_days_every_seconds``, so no report computes them (0: off; reports still store what they need)
     kpi_days_back: int = 31
@@ -168,6 +171,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         kw["log_json"] = _bool(v)
     _number(env, kw, "UDIPICK_DB_POOL_SIZE", int, 1, 500, "a number of connections")
     _number(env, kw, "UDIPICK_REPLENISH_EVERY_SECONDS", float, 0, 86400, "a number of seconds (0: off)")
+    _number(env, kw, "UDIPICK_REORDER_EVERY_SECONDS", float, 0, 86400, "a number of seconds (0: off)")
     _number(env, kw, "UDIPICK_KPI_DAYS_BACK", int, 0, 3660, "a number of days (0: off)")
     _number(env, kw, "UDIPICK_KPI_DAYS_EVERY_SECONDS", float, 1, 86400, "a number of seconds")
     if v := env.get("UDIPICK_WEBHOOK_ALLOW_LOOPBACK"):

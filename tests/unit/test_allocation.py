@@ -95,6 +95,53 @@ def test_ties_on_expiry_break_by_lot_then_pick_faces_before_reserve_then_pick_pa
     assert [a.candidate.stock_id for a in got] == [4, 3, 2, 1]
 
 
+# ---- equal expiry: the fewest location visits (issue 19) ------------------------------------------
+
+
+def at(stock_id: int, lot: str, location: int, available: int, seq: int, kind: str = "pick") -> Candidate:
+    return cand(stock_id, lot, 100, available, location_id=location, pick_sequence=seq, location_type=kind)
+
+
+@pytest.mark.parametrize(
+    ("rows", "qty", "expected"),
+    [
+        # the reported case: lot A at 1 (10, earlier on the path); lots A and B at 2 (10 + 10): one visit
+        ([at(1, "A", 1, 10, 1), at(2, "A", 2, 10, 2), at(3, "B", 2, 10, 2)], 15, [(2, 10), (3, 5)]),
+        # a single location that fills it with one row beats one that needs two, whatever the path
+        ([at(1, "A", 1, 5, 1), at(2, "B", 1, 10, 1), at(3, "C", 2, 15, 9)], 15, [(3, 15)]),
+        # in the filling location the largest row goes first
+        ([at(1, "A", 1, 3, 1), at(2, "B", 1, 12, 1)], 12, [(2, 12)]),
+        # several locations fill it: the earlier on the pick path (pick faces before reserve, then sequence)
+        ([at(1, "A", 1, 20, 1, "reserve"), at(2, "A", 2, 20, 5), at(3, "A", 3, 20, 3)], 15, [(3, 15)]),
+        # none fills it alone: empty the first location in FEFO order, then the rule again on what is left
+        (
+            [at(1, "A", 1, 6, 1), at(2, "A", 2, 4, 2), at(3, "B", 2, 3, 2), at(4, "B", 3, 8, 3)],
+            14,
+            [(1, 6), (4, 8)],
+        ),
+        # a line the first location fills needs no other
+        ([at(1, "A", 1, 10, 1), at(2, "A", 2, 10, 2)], 10, [(1, 10)]),
+    ],
+)
+def test_equal_expiry_is_taken_in_the_fewest_location_visits(rows, qty, expected):
+    got, short, _ = plan_fefo(rows, need(qty), today=TODAY)
+    assert [(a.candidate.stock_id, a.quantity) for a in got] == expected
+    assert short is None
+
+
+def test_the_fewest_visits_never_beat_an_earlier_expiry():
+    rows = [cand(1, "EARLY", 50, 5, location_id=1), at(2, "A", 2, 10, 2), at(3, "B", 2, 10, 2)]
+    got, _, _ = plan_fefo(rows, need(15), today=TODAY)
+    assert [(a.candidate.stock_id, a.quantity) for a in got] == [(1, 5), (2, 10)]
+
+
+def test_refused_rows_do_not_count_towards_a_location_filling_the_line():
+    rows = [at(1, "A", 1, 10, 1), at(2, "A", 2, 10, 2), at(3, "B", 2, 10, 2)]
+    rows[2] = replace(rows[2], hold="damaged box")
+    got, _, _ = plan_fefo(rows, need(15), today=TODAY)
+    assert [(a.candidate.stock_id, a.quantity) for a in got] == [(1, 10), (2, 5)]
+
+
 def test_no_expiry_goes_last():
     got, _, _ = plan_fefo([cand(1, "NOEXP", None), cand(2, "EXP", 900)], need(12), today=TODAY)
     assert [a.candidate.lot for a in got] == ["EXP", "NOEXP"]

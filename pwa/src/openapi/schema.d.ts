@@ -298,6 +298,20 @@ export interface paths {
      */
     get: operations["ApiV1ErpStockStockSnapshot"];
   };
+  "/api/v1/erp/stock-levels": {
+    /**
+     * Upsert one stock-level
+     * @description Who may call: roles: admin; API key scopes: erp:write.
+     */
+    post: operations["ApiV1ErpStockLevelsUpsertOne"];
+  };
+  "/api/v1/erp/stock-levels/bulk": {
+    /**
+     * Bulk upsert stock-levels (NDJSON, one record per line)
+     * @description Who may call: roles: admin; API key scopes: erp:write.
+     */
+    post: operations["ApiV1ErpStockLevelsBulkUpsertBulk"];
+  };
   "/api/v1/erp/stock/opening-balances": {
     /**
      * Book go-live opening balances (NDJSON, one stock line per line)
@@ -814,6 +828,20 @@ export interface paths {
      */
     post: operations["ApiV1ShipmentsShipOrder"];
   };
+  "/api/v1/stock": {
+    /**
+     * Stock grouped and filtered (JSON or CSV)
+     * @description Who may call: roles: admin, qa, supervisor; API key scopes: erp:read.
+     */
+    get: operations["ApiV1StockStockView"];
+  };
+  "/api/v1/stock/atp": {
+    /**
+     * Available to promise per item and warehouse
+     * @description Who may call: roles: admin, qa, supervisor; API key scopes: erp:read.
+     */
+    get: operations["ApiV1StockAtpStockAtp"];
+  };
   "/api/v1/trace/lot/{gtin}/{lot}": {
     /**
      * LotTrace
@@ -943,6 +971,16 @@ export interface components {
     /** AssignIn */
     AssignIn: {
       picker: string | null;
+    };
+    /** AtpLine */
+    AtpLine: {
+      allocated: number;
+      atp: number;
+      inTransit: number;
+      item: string;
+      onHandAvailable: number;
+      openDemand: number;
+      warehouse: string;
     };
     /** AttemptOut */
     AttemptOut: {
@@ -2484,6 +2522,27 @@ export interface components {
       location?: string | null;
       rma?: string | null;
     };
+    /** StockGroup */
+    StockGroup: {
+      expiry?: string | null;
+      expiryBucket?: string | null;
+      gtin?: string | null;
+      item?: string | null;
+      locationType?: string | null;
+      lot?: string | null;
+      quantity: number;
+      status?: string | null;
+      warehouse?: string | null;
+    };
+    /** StockLevelIn */
+    StockLevelIn: {
+      erpId: string;
+      item: string;
+      maximum: number;
+      minimum: number;
+      version: number;
+      warehouse: string;
+    };
     /** StockRow */
     StockRow: {
       expiry: string | null;
@@ -2496,6 +2555,17 @@ export interface components {
       serial: string | null;
       status: string;
       warehouse: string;
+    };
+    /** StockView */
+    StockView: {
+      groupBy: string[];
+      groups: components["schemas"]["StockGroup"][];
+      /** Format: date */
+      today: string;
+      totals: {
+        [key: string]: number;
+      };
+      truncated: boolean;
     };
     /** StreamEvent */
     StreamEvent: {
@@ -5576,6 +5646,145 @@ export interface operations {
       };
       /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
       403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * Upsert one stock-level
+   * @description Who may call: roles: admin; API key scopes: erp:write.
+   */
+  ApiV1ErpStockLevelsUpsertOne: {
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["StockLevelIn"];
+      };
+    };
+    responses: {
+      /** @description Updated, or unchanged (a replay) */
+      200: {
+        content: {
+          "application/json": components["schemas"]["UpsertResult"];
+        };
+      };
+      /** @description Document created, URL follows */
+      201: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["UpsertResult"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * Bulk upsert stock-levels (NDJSON, one record per line)
+   * @description Who may call: roles: admin; API key scopes: erp:write.
+   */
+  ApiV1ErpStockLevelsBulkUpsertBulk: {
+    responses: {
+      /** @description One verdict per non-blank line: accepted lines in `results`, refused lines in `problems` */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["BulkSummary"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -10692,6 +10901,139 @@ export interface operations {
       };
       /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
       409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * Stock grouped and filtered (JSON or CSV)
+   * @description Who may call: roles: admin, qa, supervisor; API key scopes: erp:read.
+   */
+  ApiV1StockStockView: {
+    parameters: {
+      query?: {
+        /** @description repeat for several; default: item, status */
+        groupBy?: (("warehouse" | "item" | "lot" | "expiry_bucket" | "location_type" | "status")[]) | null;
+        /** @description warehouse code */
+        warehouse?: string | null;
+        /** @description item ERP id */
+        item?: string | null;
+        lot?: string | null;
+        locationType?: "receiving" | "pick" | "reserve" | "quarantine" | "bonded" | "cold" | "shipping" | null;
+        status?: "available" | "allocated" | "picked" | "packed" | "quarantine" | "hold" | "recalled" | "expired" | "bonded" | "damaged" | "rejected" | "in_transit" | null;
+        /** @description lots expiring before this day */
+        expiryBefore?: string | null;
+        /** @description lots expiring after this day */
+        expiryAfter?: string | null;
+        /** @description at most this many groups */
+        limit?: number;
+        format?: "json" | "csv";
+      };
+    };
+    responses: {
+      /** @description Units per group and per status; with format=csv, one CSV row per group. */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["StockView"];
+          "text/csv": string;
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * Available to promise per item and warehouse
+   * @description Who may call: roles: admin, qa, supervisor; API key scopes: erp:read.
+   */
+  ApiV1StockAtpStockAtp: {
+    parameters: {
+      query?: {
+        /** @description item ERP id */
+        item?: string | null;
+        /** @description warehouse code */
+        warehouse?: string | null;
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["AtpLine"][];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };

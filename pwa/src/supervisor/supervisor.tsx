@@ -21,6 +21,7 @@ import { PrintJobsSection } from "./printjobs";
 import { ReleaseSection } from "./release";
 import { ReplenishmentSection } from "./replenishment";
 import { st, type SupKey } from "./messages";
+import { StockSection } from "./stock";
 import { WavesSection } from "./waves";
 import "./supervisor.css";
 
@@ -94,6 +95,7 @@ export const SECTIONS: readonly Section[] = [
     ],
     screen: CountsSection,
   },
+  { id: "stock", label: "sup.stock", icon: "▥", needs: ["GET /api/v1/stock"], screen: StockSection },
 ];
 
 export function SupervisorArea({ args }: { args: string[] }) {

@@ -47,6 +47,7 @@ from udipick.api.receiving import ROUTES as receiving_routes
 from udipick.api.replenishment import replenishment_router
 from udipick.api.request import UdipickRequest
 from udipick.api.returns import returns_router
+from udipick.api.stock_view import stock_view_router
 from udipick.api.stream import erp_stream, hub_for, stop_hub
 from udipick.api.waves import waves_router
 from udipick.config import Settings
@@ -120,6 +121,12 @@ def create_app(settings: Settings, *, database_url: str) -> Litestar:
                         await stack.enter_async_context(schedule_in_background(app.state.db, settings))
                     # stock past its expiry moves to ``expired`` at start and after each local midnight
                     await stack.enter_async_context(expiry.sweeper_in_background(app.state.db))
+                    if settings.reorder_every_seconds > 0:
+                        from udipick.services.stock_view import reorder_in_background
+
+                        await stack.enter_async_context(
+                            reorder_in_background(app.state.db, settings.reorder_every_seconds)
+                        )
                     if settings.kpi_days_back > 0:
                         await stack.enter_async_context(
                             kpis.day_keeper_in_background(
@@ -156,6 +163,7 @@ def create_app(settings: Settings, *, database_url: str) -> Litestar:
     routes += [exceptions_router, live_floor]
     routes += [kpis_router]
     routes += [returns_router]
+    routes += [stock_view_router]
     if settings.pwa_dir and Path(settings.pwa_dir, "index.html").exists():
         routes.append(
             create_static_files_router(

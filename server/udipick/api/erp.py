@@ -44,7 +44,7 @@ from udipick.domain.json_input import Line, NdjsonLines
 from udipick.domain.problem import problem_body
 from udipick.services import erp_inbound as svc
 from udipick.services import returns as returns_svc
-from udipick.services import wave_control
+from udipick.services import stock_view, wave_control
 
 ERP_WRITE = allow("admin", scopes=("erp:write",))
 #: an upsert answers 201 when it created the record, 200 when it updated it or changed nothing (a replay)
@@ -82,6 +82,11 @@ KINDS = [
         "returns",
         returns_svc.ReturnAuthorizationIn,
         lambda db, recs, actor, s: returns_svc.upsert_rmas(db, recs, actor),
+    ),
+    Kind(
+        "stock-levels",
+        stock_view.StockLevelIn,
+        lambda db, recs, actor, s: stock_view.upsert_stock_levels(db, recs, actor),
     ),
 ]
 

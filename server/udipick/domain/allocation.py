@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from itertools import groupby
 
 from msgspec.structs import replace
 
@@ -150,29 +151,80 @@ def plan_fefo(
     return _take(sorted((c for c in candidates if c.item_id == need.item_id), key=fefo_key), need, today=today)
 
 
+def fewest_visits(same_expiry: Sequence[Candidate], quantity: int) -> list[Candidate]:
+    """The order to take eligible rows of one expiry in, for a line still needing ``quantity``.
+
+    Lots of equal expiry are equally good by FEFO, so the picker's walk decides: a location whose rows of
+    this expiry fill what is left on their own is taken first (of several, the one needing the fewest rows,
+    largest row first, then the earlier on the pick path: pick faces before reserve, pick sequence); when
+    none does, the location of the first row in ``fefo_key`` order is emptied (all its rows of this expiry)
+    and the rule applies again to what is left. So a 15-unit line is served by the one location holding
+    10 + 10 of two lots rather than 10 at one location and 5 at another (issue 19). ``same_expiry`` is in
+    ``fefo_key`` order; rows within a location keep that order unless they are the filling location's."""
+    by_location: dict[int, list[Candidate]] = {}
+    for c in same_expiry:
+        by_location.setdefault(c.location_id, []).append(c)
+    ordered: list[Candidate] = []
+    left = quantity
+    while by_location and left > 0:
+        fillers = []
+        for location_id, rows in by_location.items():
+            if sum(c.available for c in rows) >= left:
+                largest = sorted(rows, key=lambda c: -c.available)  # stable: ties keep fefo_key order
+                got, used = 0, 0
+                while got < left:
+                    got += largest[used].available
+                    used += 1
+                first = rows[0]
+                fillers.append(
+                    ((used, _LOCATION_RANK.get(first.location_type, 2), first.pick_sequence, location_id), largest)
+                )
+        if fillers:
+            ordered.extend(min(fillers, key=lambda f: f[0])[1])
+            return ordered
+        rows = by_location.pop(same_expiry_first(by_location))
+        ordered.extend(rows)
+        left -= sum(c.available for c in rows)
+    for rows in by_location.values():  # never reached with quantity left; keeps the function total
+        ordered.extend(rows)
+    return ordered
+
+
+def same_expiry_first(by_location: dict[int, list[Candidate]]) -> int:
+    """The location of the earliest row in ``fefo_key`` order among ``by_location`` (each list in that order)."""
+    return min(by_location, key=lambda loc: fefo_key(by_location[loc][0]))
+
+
 def _take(
     in_fefo_order: Iterable[Candidate], need: Need, *, today: dt.date
 ) -> tuple[list[Allocation], Shortfall | None, dict[int, int]]:
-    """``plan_fefo`` on the item's candidates already in FEFO order."""
+    """``plan_fefo`` on the item's candidates already in FEFO order: expiry by expiry, each expiry's
+    eligible rows in ``fewest_visits`` order."""
     refused: dict[str, int] = {}
     allocations: list[Allocation] = []
     taken: dict[int, int] = {}
     left = need.quantity
-    for c in in_fefo_order:
+    for _, group in groupby(in_fefo_order, key=lambda c: c.expiry):
         if left == 0:
             break
-        if c.available <= 0 or not on_the_shelf(c):
-            continue
-        why = ineligibility(
-            c, today=today, min_shelf_life_days=need.min_shelf_life_days, allow_bonded=need.allow_bonded
-        )
-        if why is not None:
-            refused[why] = refused.get(why, 0) + c.available
-            continue
-        qty = min(left, c.available)
-        allocations.append(Allocation(need.line_id, c, qty))
-        taken[c.stock_id] = qty
-        left -= qty
+        usable = []
+        for c in group:
+            if c.available <= 0 or not on_the_shelf(c):
+                continue
+            why = ineligibility(
+                c, today=today, min_shelf_life_days=need.min_shelf_life_days, allow_bonded=need.allow_bonded
+            )
+            if why is not None:
+                refused[why] = refused.get(why, 0) + c.available
+                continue
+            usable.append(c)
+        for c in fewest_visits(usable, left):
+            if left == 0:
+                break
+            qty = min(left, c.available)
+            allocations.append(Allocation(need.line_id, c, qty))
+            taken[c.stock_id] = qty
+            left -= qty
     shortfall = None
     if left:
         reason = max(refused, key=lambda k: refused[k]) if refused else "no-stock"

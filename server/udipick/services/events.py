@@ -485,6 +485,23 @@ class ReplenishmentConfirmed(_ReplenishmentTask):
     client_scan_id: str
 
 
+@event("replenishment.suggested.v1")
+class ReplenishmentSuggested(EventData):
+    """Available stock of the item in the warehouse fell below purchasing's minimum (the ERP's stock level
+    ``stockLevel``): order ``suggestedQuantity`` = maximum − available − in transit. Sent once per fall below
+    the minimum; not again until available stock has been at or above the minimum."""
+
+    stock_level: str
+    item: str
+    gtin: str
+    warehouse: str
+    available: int
+    in_transit: int
+    minimum: int
+    maximum: int
+    suggested_quantity: int
+
+
 @event("replenishment.cancelled.v1")
 class ReplenishmentCancelled(_ReplenishmentTask):
     """A supervisor cancelled the task; the ``released`` units it still reserved at the source are free again."""

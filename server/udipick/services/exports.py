@@ -1,5 +1,10 @@
 """Stock snapshot for the ERP, and reconciliation of the ERP's stock figures against udipick's.
 
+A row's ``status`` is the stock's own, except that available stock a hold, a recall or its lot's status keeps
+from sale shows as ``hold``, ``recalled``, ``quarantine`` or ``rejected`` (a held lot's units are booked
+``available``; the ERP must not count them as saleable). The full picture, expiry and bonded included, is the
+stock view (``services.stock_view``).
+
 A snapshot is taken in one REPEATABLE READ transaction together with the outbox head, and only
 when no committed event in that snapshot is still waiting for a position: then the figures are
 exactly "every event up to ``as_of_position``", and the ERP can apply the stream from there on
@@ -16,7 +21,9 @@ import msgspec
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from udipick.domain.stock_view import StockFacts, booked_status
 from udipick.services.outbox import BACKLOG, HEAD, sequence_now
+from udipick.services.stock_view import ACTIVE_HOLDS
 
 GROUP_FIELDS = ("lot", "serial", "location", "status")
 
@@ -38,7 +45,10 @@ FIELDS = list(StockRow.__struct_encode_fields__)
 
 _SNAPSHOT = text(
     """
-SELECT i.erp_id AS item, i.gtin, l.lot, l.expiry, se.serial, w.code AS warehouse, loc.code AS location, st.status,
+SELECT i.erp_id AS item, i.gtin, l.lot, l.expiry, se.serial, w.code AS warehouse, loc.code AS location,
+       st.status AS stock_status, coalesce(l.status, 'released') AS lot_status,
+       (hi.item_id IS NOT NULL OR hl.lot_id IS NOT NULL OR hs.serial_id IS NOT NULL OR hc.location_id IS NOT NULL)
+         AS held, coalesce(hs.recall, false) AS recall_hold, loc.type AS location_type, i.bonded AS item_bonded,
        sum(st.quantity)::int AS quantity, sum(st.reserved)::int AS reserved
   FROM stock st
   JOIN items i ON i.id = st.item_id
@@ -46,9 +56,12 @@ SELECT i.erp_id AS item, i.gtin, l.lot, l.expiry, se.serial, w.code AS warehouse
   JOIN warehouses w ON w.id = loc.warehouse_id
   LEFT JOIN lots l ON l.id = st.lot_id
   LEFT JOIN serials se ON se.id = st.serial_id
+"""
+    + ACTIVE_HOLDS
+    + """
  WHERE st.quantity > 0
- GROUP BY i.erp_id, i.gtin, l.lot, l.expiry, se.serial, w.code, loc.code, st.status
- ORDER BY i.erp_id, l.lot NULLS FIRST, se.serial NULLS FIRST, w.code, loc.code, st.status
+ GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13
+ ORDER BY 1, 3 NULLS FIRST, 5 NULLS FIRST, 6, 7, 8
 """
 )
 
@@ -64,6 +77,26 @@ class Snapshot:
     exact: bool
 
 
+def _rows(found: list) -> list[StockRow]:
+    """Rows with their status as ``domain.stock_view.booked_status`` names it; rows it names alike are summed."""
+    out: dict[tuple, StockRow] = {}
+    for r in found:
+        facts = StockFacts(
+            r.stock_status, r.lot_status, r.expiry, r.held, r.recall_hold, r.location_type, r.item_bonded
+        )
+        row = StockRow(
+            r.item, r.gtin, r.lot, r.expiry, r.serial, r.warehouse, r.location, booked_status(facts), r.quantity,
+            r.reserved,
+        )  # fmt: skip
+        key = (row.item, row.lot, row.serial, row.warehouse, row.location, row.status)
+        if key in out:
+            out[key].quantity += row.quantity
+            out[key].reserved += row.reserved
+        else:
+            out[key] = row
+    return list(out.values())  # in the query's order
+
+
 async def stock_snapshot(db: async_sessionmaker, *, tries: int = 5) -> Snapshot:
     rows: list[StockRow] = []
     head = 0
@@ -73,7 +106,7 @@ async def stock_snapshot(db: async_sessionmaker, *, tries: int = 5) -> Snapshot:
             conn = await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
             head = int(await conn.scalar(text(HEAD)) or 0)
             waiting = int((await conn.execute(text(BACKLOG))).one().unsequenced)
-            rows = [StockRow(*r) for r in (await conn.execute(_SNAPSHOT)).all()]
+            rows = _rows((await conn.execute(_SNAPSHOT)).all())
             await session.commit()
         if waiting == 0:
             return Snapshot(rows, head, True)

@@ -428,9 +428,10 @@ async def plan_needs(
     return allocations, shortfalls
 
 
-#: An item's lotted stock on the shelf with something free, in FEFO order (``fefo_key``: expiry, no
-#: expiry last; lot, by code point; pick faces before reserve; pick path; row), from the first
-#: ``nlots`` lots, at most ``nrows`` rows. ``strict`` leaves out rows every line of the item would
+#: An item's lotted stock on the shelf with something free, by expiry (no expiry last), from the first
+#: ``nlots`` lots, the first ``nrows`` rows, each limit widened to every lot and row of the last expiry
+#: it reaches (``WITH TIES``): the plan takes an expiry's rows in ``fewest_visits`` order, so a whole
+#: expiry is read or none of it. ``strict`` leaves out rows every line of the item would
 #: refuse anyway: lots not released, lots expiring before ``today`` + the smallest minimum shelf life
 #: of the item's lines, frozen locations.
 _WAVE_CANDIDATES = (
@@ -450,15 +451,14 @@ SELECT s.id AS stock_id, s.item_id, s.lot_id, l.lot, l.expiry, l.status AS lot_s
                WHERE l.item_id = d.item_id
                  AND (NOT :strict OR (l.status = 'released'
                                       AND (l.expiry IS NULL OR l.expiry >= CAST(:today AS date) + d.min_days)))
-               ORDER BY l.expiry NULLS LAST, l.lot COLLATE "C" LIMIT d.nlots) fl
+               ORDER BY l.expiry NULLS LAST FETCH FIRST d.nlots ROWS WITH TIES) fl
          JOIN stock s ON s.lot_id = fl.id
          JOIN lots l ON l.id = s.lot_id
          JOIN locations loc ON loc.id = s.location_id
         WHERE """
     + ON_THE_SHELF
     + """ AND s.quantity > s.reserved AND (NOT :strict OR NOT loc.frozen)
-        ORDER BY l.expiry NULLS LAST, l.lot COLLATE "C", loc.type = 'reserve', loc.pick_sequence, s.id
-        LIMIT d.nrows) s
+        ORDER BY l.expiry NULLS LAST FETCH FIRST d.nrows ROWS WITH TIES) s
   JOIN lots l ON l.id = s.lot_id
   JOIN locations loc ON loc.id = s.location_id
   LEFT JOIN serials se ON se.id = s.serial_id
@@ -472,13 +472,14 @@ async def _wave_candidates(
     """Free stock of the needs' items on the shelf: every row (``limited=False``), or a superset of the
     rows a plan that falls short nowhere takes (``limited=True``).
 
-    The limited read: every row without a lot, and of the lotted rows the first ``demand + 20`` in
-    FEFO order among the first three lots, leaving out rows each line of the item refuses (see
-    ``_WAVE_CANDIDATES``). Why a plan on it that falls short nowhere is the plan on every row:
-    ``plan_wave`` takes an item's rows in ``fefo_key`` order, skipping the ones it refuses. The rows
-    read are all of that order's rows up to some point, less rows it would refuse; the rows not read
-    come after that point, or are rows it would refuse. A plan that filled every line took nothing
-    beyond the point, and the full plan walks the same rows up to it in the same order. Rows without
+    The limited read: every row without a lot, and of the lotted rows the first ``demand + 20`` by
+    expiry among the first three lots, both widened to the whole of the last expiry they reach, leaving
+    out rows each line of the item refuses (see ``_WAVE_CANDIDATES``). Why a plan on it that falls
+    short nowhere is the plan on every row: ``plan_wave`` takes an item's rows expiry by expiry, each
+    expiry's eligible rows in an order that depends only on those rows and what the line still needs
+    (``fewest_visits``). The rows read are every row of the expiries up to some point, less rows every
+    line refuses; the rows not read are of later expiries, or refused. A plan that filled every line
+    took nothing beyond the point, and the full plan walks the same expiries up to it the same way. Rows without
     a lot sort as a lot without expiry (``fefo_key``): after every lot that has one. For an item that
     has them, the lotted rows are read without a limit, or the point would be earlier than they are.
     Eligibility itself is never decided here: ``domain.allocation`` has the last word either way.
