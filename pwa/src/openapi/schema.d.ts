@@ -1589,7 +1589,7 @@ export interface components {
      */
     Problem: {
       /** @enum {string} */
-      code?: "already-cancelled" | "body-too-large" | "bulk-interrupted" | "busy" | "conflict" | "count-below-reserved" | "database-unavailable" | "device-id-required" | "domain-error" | "exception-already-resolved" | "fefo-violation" | "insufficient-stock" | "invalid-count" | "invalid-cursor" | "invalid-gln" | "invalid-gtin" | "invalid-label-data" | "invalid-period" | "invalid-record" | "invalid-request" | "invalid-sscc" | "item-not-on-document" | "json-too-deep" | "line-too-long" | "location-frozen" | "location-unsuitable" | "lot-expired" | "lot-expiry-conflict" | "lot-not-at-location" | "lot-quarantined" | "lot-recalled" | "missing-expiry" | "missing-lot" | "missing-reason" | "missing-receiving-data" | "missing-serial" | "missing-temperature" | "no-printer-for-label" | "not-authenticated" | "not-cancellable" | "not-found" | "not-in-quarantine" | "order-line-not-found" | "order-not-found" | "order-not-released" | "over-pick" | "over-receipt" | "permission-denied" | "print-job-already-sent" | "printer-already-registered" | "printer-unavailable" | "put-back-not-found" | "receipt-not-open" | "serial-already-picked" | "serial-already-received" | "serial-already-shipped" | "serial-booked-elsewhere" | "serial-count-mismatch" | "serial-recalled" | "shelf-life-too-short" | "sign-in-busy" | "signature-rejected" | "stale-version" | "stock-changed" | "stock-on-hold" | "task-cancelled" | "task-not-open" | "too-many-attempts" | "unknown-api-key" | "unknown-gtin" | "unknown-label-template" | "unknown-lot" | "unknown-print-job" | "unknown-printer" | "unknown-serial" | "unknown-user" | "unknown-warehouse" | "unknown-webhook-delivery" | "unknown-webhook-subscription" | "unreadable-barcode" | "wave-not-found" | "weak-password" | "webhook-name-taken" | "webhook-target-refused" | "wrong-item" | "wrong-location" | "wrong-lot";
+      code?: "already-cancelled" | "body-too-large" | "bulk-interrupted" | "busy" | "conflict" | "count-below-reserved" | "database-unavailable" | "device-id-required" | "domain-error" | "exception-already-resolved" | "fefo-violation" | "insufficient-stock" | "invalid-count" | "invalid-cursor" | "invalid-gln" | "invalid-gtin" | "invalid-label-data" | "invalid-period" | "invalid-record" | "invalid-request" | "invalid-sscc" | "item-not-on-document" | "json-too-deep" | "line-too-long" | "location-frozen" | "location-unsuitable" | "lot-expired" | "lot-expiry-conflict" | "lot-not-at-location" | "lot-quarantined" | "lot-recalled" | "missing-expiry" | "missing-lot" | "missing-reason" | "missing-receiving-data" | "missing-serial" | "missing-temperature" | "no-printer-for-label" | "not-authenticated" | "not-cancellable" | "not-found" | "not-in-quarantine" | "order-line-not-found" | "order-not-found" | "order-not-released" | "over-pick" | "over-receipt" | "permission-denied" | "print-job-already-sent" | "printer-already-registered" | "printer-unavailable" | "put-back-not-found" | "receipt-not-open" | "serial-already-picked" | "serial-already-received" | "serial-already-shipped" | "serial-booked-elsewhere" | "serial-count-mismatch" | "serial-recalled" | "shelf-life-too-short" | "sign-in-busy" | "signature-rejected" | "stale-version" | "stock-changed" | "stock-on-hold" | "task-cancelled" | "task-not-open" | "too-many-attempts" | "unknown-api-key" | "unknown-gtin" | "unknown-label-template" | "unknown-lot" | "unknown-print-job" | "unknown-printer" | "unknown-serial" | "unknown-user" | "unknown-warehouse" | "unknown-webhook-delivery" | "unknown-webhook-subscription" | "unreadable-barcode" | "version-reused" | "wave-not-found" | "weak-password" | "webhook-name-taken" | "webhook-target-refused" | "wrong-item" | "wrong-location" | "wrong-lot";
       /** @description what happened and what to do, in English */
       detail?: string;
       /** @description invalid-request: each field that failed validation */
@@ -3616,7 +3616,7 @@ export interface operations {
       };
     };
     responses: {
-      /** @description Updated, or unchanged (a replay) */
+      /** @description Updated, or unchanged (a replay of the version udipick holds, with its content): `id` is the record's */
       200: {
         content: {
           "application/json": components["schemas"]["UpsertResult"];
@@ -3630,7 +3630,7 @@ export interface operations {
           "application/json": components["schemas"]["UpsertResult"];
         };
       };
-      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      /** @description The record cannot be read: `invalid-request`, `json-too-deep`, `invalid-gln`. */
       400: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
@@ -3654,13 +3654,13 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      /** @description The version is older than the one udipick holds, or the one it holds with other content, or the document can no longer change: `stale-version`, `version-reused`, `conflict`. */
       409: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      /** @description A rule refused the record; `pointer` names the field: `invalid-record`, `invalid-gtin`. */
       422: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
@@ -3724,8 +3724,20 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description The body is over `bulkMaxBodyBytes`; the lines read before it are answered: `body-too-large`. */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description A rule refused the request; `code` says which, further members say what to do. */
       422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick stopped part-way; the lines read are answered, resend from `uncertainFromLine`: `bulk-interrupted`. */
+      500: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -3816,7 +3828,7 @@ export interface operations {
       };
     };
     responses: {
-      /** @description Updated, or unchanged (a replay) */
+      /** @description Updated, or unchanged (a replay of the version udipick holds, with its content): `id` is the record's */
       200: {
         content: {
           "application/json": components["schemas"]["UpsertResult"];
@@ -3830,7 +3842,7 @@ export interface operations {
           "application/json": components["schemas"]["UpsertResult"];
         };
       };
-      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      /** @description The record cannot be read: `invalid-request`, `json-too-deep`, `invalid-gln`. */
       400: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
@@ -3854,13 +3866,13 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      /** @description The version is older than the one udipick holds, or the one it holds with other content, or the document can no longer change: `stale-version`, `version-reused`, `conflict`. */
       409: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      /** @description A rule refused the record; `pointer` names the field: `invalid-record`, `invalid-gtin`. */
       422: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
@@ -3924,8 +3936,20 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description The body is over `bulkMaxBodyBytes`; the lines read before it are answered: `body-too-large`. */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description A rule refused the request; `code` says which, further members say what to do. */
       422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick stopped part-way; the lines read are answered, resend from `uncertainFromLine`: `bulk-interrupted`. */
+      500: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -3955,7 +3979,7 @@ export interface operations {
       };
     };
     responses: {
-      /** @description Updated, or unchanged (a replay) */
+      /** @description Updated, or unchanged (a replay of the version udipick holds, with its content): `id` is the record's */
       200: {
         content: {
           "application/json": components["schemas"]["UpsertResult"];
@@ -3969,7 +3993,7 @@ export interface operations {
           "application/json": components["schemas"]["UpsertResult"];
         };
       };
-      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      /** @description The record cannot be read: `invalid-request`, `json-too-deep`, `invalid-gln`. */
       400: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
@@ -3993,13 +4017,13 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      /** @description The version is older than the one udipick holds, or the one it holds with other content, or the document can no longer change: `stale-version`, `version-reused`, `conflict`. */
       409: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      /** @description A rule refused the record; `pointer` names the field: `invalid-record`, `invalid-gtin`. */
       422: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
@@ -4063,8 +4087,20 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description The body is over `bulkMaxBodyBytes`; the lines read before it are answered: `body-too-large`. */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description A rule refused the request; `code` says which, further members say what to do. */
       422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick stopped part-way; the lines read are answered, resend from `uncertainFromLine`: `bulk-interrupted`. */
+      500: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -4094,7 +4130,7 @@ export interface operations {
       };
     };
     responses: {
-      /** @description Updated, or unchanged (a replay) */
+      /** @description Updated, or unchanged (a replay of the version udipick holds, with its content): `id` is the record's */
       200: {
         content: {
           "application/json": components["schemas"]["UpsertResult"];
@@ -4108,7 +4144,7 @@ export interface operations {
           "application/json": components["schemas"]["UpsertResult"];
         };
       };
-      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      /** @description The record cannot be read: `invalid-request`, `json-too-deep`, `invalid-gln`. */
       400: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
@@ -4132,13 +4168,13 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      /** @description The version is older than the one udipick holds, or the one it holds with other content, or the document can no longer change: `stale-version`, `version-reused`, `conflict`. */
       409: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      /** @description A rule refused the record; `pointer` names the field: `invalid-record`, `invalid-gtin`. */
       422: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
@@ -4202,8 +4238,20 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description The body is over `bulkMaxBodyBytes`; the lines read before it are answered: `body-too-large`. */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description A rule refused the request; `code` says which, further members say what to do. */
       422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick stopped part-way; the lines read are answered, resend from `uncertainFromLine`: `bulk-interrupted`. */
+      500: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -4302,7 +4350,7 @@ export interface operations {
       };
     };
     responses: {
-      /** @description Updated, or unchanged (a replay) */
+      /** @description Updated, or unchanged (a replay of the version udipick holds, with its content): `id` is the record's */
       200: {
         content: {
           "application/json": components["schemas"]["UpsertResult"];
@@ -4316,7 +4364,7 @@ export interface operations {
           "application/json": components["schemas"]["UpsertResult"];
         };
       };
-      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      /** @description The record cannot be read: `invalid-request`, `json-too-deep`, `invalid-gln`. */
       400: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
@@ -4340,13 +4388,13 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      /** @description The version is older than the one udipick holds, or the one it holds with other content, or the document can no longer change: `stale-version`, `version-reused`, `conflict`. */
       409: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      /** @description A rule refused the record; `pointer` names the field: `invalid-record`, `invalid-gtin`. */
       422: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
@@ -4410,8 +4458,20 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description The body is over `bulkMaxBodyBytes`; the lines read before it are answered: `body-too-large`. */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description A rule refused the request; `code` says which, further members say what to do. */
       422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick stopped part-way; the lines read are answered, resend from `uncertainFromLine`: `bulk-interrupted`. */
+      500: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -4698,7 +4758,7 @@ export interface operations {
       };
     };
     responses: {
-      /** @description Updated, or unchanged (a replay) */
+      /** @description Updated, or unchanged (a replay of the version udipick holds, with its content): `id` is the record's */
       200: {
         content: {
           "application/json": components["schemas"]["UpsertResult"];
@@ -4712,7 +4772,7 @@ export interface operations {
           "application/json": components["schemas"]["UpsertResult"];
         };
       };
-      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      /** @description The record cannot be read: `invalid-request`, `json-too-deep`, `invalid-gln`. */
       400: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
@@ -4736,13 +4796,13 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      /** @description The version is older than the one udipick holds, or the one it holds with other content, or the document can no longer change: `stale-version`, `version-reused`, `conflict`. */
       409: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      /** @description A rule refused the record; `pointer` names the field: `invalid-record`, `invalid-gtin`. */
       422: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
@@ -4806,8 +4866,20 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description The body is over `bulkMaxBodyBytes`; the lines read before it are answered: `body-too-large`. */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description A rule refused the request; `code` says which, further members say what to do. */
       422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick stopped part-way; the lines read are answered, resend from `uncertainFromLine`: `bulk-interrupted`. */
+      500: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
