@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 import websockets
 
@@ -49,3 +51,21 @@ async def test_the_reason_fits_a_close_frame(demo_database_url):
             f"ws://{host}/api/v1/erp/stream", additional_headers={"Authorization": "Bearer " + "x" * 500}
         )
     assert code == 4401 and len(reason.encode()) <= 123
+
+
+async def test_the_example_client_logs_the_refusal_and_stops_instead_of_retrying_forever(
+    demo_database_url, demo_db, tmp_path
+):
+    import importlib.util
+
+    from tests.conftest import ROOT
+
+    spec = importlib.util.spec_from_file_location("erp_client_example", ROOT / "docs" / "erp_client_example.py")
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    write_key = await add_api_key(demo_db, "erp-writer", ["erp:write"])
+    async with live_server(demo_database_url) as (host, _app):
+        example.URL, example.KEY = f"ws://{host}", write_key
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await asyncio.wait_for(example.follow(example.Ledger(str(tmp_path / "ledger.sqlite"))), 20)
+    assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (4403, "permission-denied: scope erp:read required")

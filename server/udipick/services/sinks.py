@@ -1,7 +1,7 @@
 """Cursors of the broker sinks (``udipick relay --sink amqp://...``), kept in PostgreSQL.
 
 A sink's cursor is a row of ``stream_subscribers`` (owner ``sink:<broker address>``, name = the exchange or
-stream), the same table that keeps the WebSocket subscribers' acks, so ``GET /api/v1/admin/stream-subscribers``
+stream), the same table that keeps the WebSocket subscribers' acks, so ``GET /api/v1/erp/stream/subscribers``
 shows a sink's lag next to theirs and no migration was needed.
 
 One publisher per sink at a time, or the broker would see positions interleaved: the pump holds a
