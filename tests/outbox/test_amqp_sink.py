@@ -134,6 +134,11 @@ async def test_a_consumer_gets_every_event_once_per_id_in_order_across_a_connect
             await _close_all_connections()  # the relay's and the consumer's connections both
             ids = await burst
             await wait_until(lambda: _at_least(consumer, len(ids)), timeout=180)
+
+            async def cursor_at_head() -> bool:  # it moves just after the confirm of what the consumer saw
+                return relay.pumps[0].stats.cursor == len(ids)
+
+            await wait_until(cursor_at_head, timeout=30)
             connects = relay.pumps[0].stats.connects
             cursor = relay.pumps[0].stats.cursor
     finally:
@@ -155,7 +160,7 @@ async def test_a_consumer_gets_every_event_once_per_id_in_order_across_a_connect
     for a in consumer.arrivals:
         assert a["position"] <= top or a["position"] == top + 1, (a["position"], top)
         top = max(top, a["position"])
-    assert cursor == len(ids)
+    assert cursor == len(ids) == await _cursor(db, exchange)  # in PostgreSQL too
 
 
 async def test_the_relay_cli_killed_mid_burst_resumes_from_its_cursor_in_postgresql(amqp_url, database_url, db):
@@ -201,6 +206,11 @@ async def test_a_second_relay_stands_by_while_the_first_holds_the_sink(amqp_url,
         async with running_relay(database_url, sinks=(sink,)) as one, running_relay(database_url, sinks=(sink,)) as two:
             ids = await write_events(db, 300)
             await wait_until(lambda: _at_least(consumer, 300), timeout=120)
+
+            async def cursor_moved() -> bool:  # the cursor moves just after the confirm the consumer saw
+                return max(one.pumps[0].stats.cursor, two.pumps[0].stats.cursor) == 300
+
+            await wait_until(cursor_moved, timeout=30)
             published = one.pumps[0].stats.published + two.pumps[0].stats.published
             both = (one.pumps[0].stats.published, two.pumps[0].stats.published)
     finally:
