@@ -65,7 +65,10 @@ def _parser() -> argparse.ArgumentParser:
         "name"
     )
 
-    relay = sub.add_parser("relay", help="send outbox events to webhook subscribers (several may run)")
+    relay = sub.add_parser(
+        "relay",
+        help="send outbox events to webhook subscribers and, with --sink, to a message broker (several may run)",
+    )
     from udipick.integrations.relay import add_arguments as add_relay_arguments
 
     add_relay_arguments(relay)
@@ -168,8 +171,13 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             configure_json_logging()
         if args.command == "relay":
             from udipick.integrations.relay import options_from_args, run_forever
+            from udipick.integrations.sinks import SinkRefused
 
-            return run_forever(url, options_from_args(args, allow_loopback_targets=settings.webhook_allow_loopback))
+            try:
+                return run_forever(url, options_from_args(args, allow_loopback_targets=settings.webhook_allow_loopback))
+            except SinkRefused as exc:
+                print(f"udipick relay: {exc}", file=sys.stderr)
+                return 2
         if args.command == "demo" or (args.command == "serve" and args.demo):
             from udipick.services import demo
 

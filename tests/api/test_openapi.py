@@ -590,3 +590,58 @@ async def test_sign_in_scan_and_erp_answers_are_what_the_document_says(client, c
     users = "/api/v1/admin/users"
     conforms(await client.get(users, headers=admin), users)
     assert conforms(await client.get(users, headers=picker), users).status_code == 403
+
+
+def _codes_constructed_in(module_path: str) -> set[str]:
+    """The ``code`` of every ``DomainError`` subclass a module constructs (``Name(...)``), read with ``ast``."""
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse(Path(module_path).read_text(encoding="utf-8"))
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            cls = getattr(e, node.func.id, None)
+            if isinstance(cls, type) and issubclass(cls, e.DomainError) and cls is not e.DomainError:
+                found.add(cls.code)
+    return found
+
+
+def _documented_codes(response: dict) -> set[str]:
+    return set(re.findall(r"`([a-z][a-z0-9-]+)`", response.get("description", "")))
+
+
+def test_every_erp_upsert_documents_each_problem_code_it_can_answer_under_its_status(document):
+    """The codes the ERP inbound service raises, each under the status the problem table gives it, on every
+    upsert route; the bulk routes name their own (a body too large, a load interrupted)."""
+    from pathlib import Path
+
+    from udipick.domain.problem import STATUS
+
+    status_of = {cls.code: status for cls, status in STATUS.items()}
+    service = Path(__file__).resolve().parents[2] / "server" / "udipick" / "services" / "erp_inbound.py"
+    raised = _codes_constructed_in(str(service))
+    assert {"stale-version", "version-reused", "invalid-record", "conflict"} <= raised  # the walker sees them
+    upserts = [p for p in document["paths"] if p.startswith("/api/v1/erp/") and p + "/bulk" in document["paths"]]
+    assert len(upserts) == 8, upserts
+    for path in upserts:
+        responses = document["paths"][path]["post"]["responses"]
+        for code in raised | {"invalid-request", "json-too-deep"}:
+            status = str(status_of.get(code, 400))
+            assert code in _documented_codes(responses[status]), (path, status, code)
+        bulk = document["paths"][path + "/bulk"]["post"]["responses"]
+        assert "body-too-large" in _documented_codes(bulk["413"]) and "bulk-interrupted" in _documented_codes(
+            bulk["500"]
+        )
+    known = set(status_of) | set(HANDLER_CODES)
+    for path, ops in document["paths"].items():
+        if not path.startswith("/api/v1/erp/"):
+            continue
+        for op in ops.values():
+            for status, response in op.get("responses", {}).items():
+                if not status.startswith("2"):
+                    assert _documented_codes(response) <= known | _NOT_CODES, (path, status)
+
+
+#: words in backticks in problem descriptions that are field names, not codes
+_NOT_CODES = {"pointer", "errors", "code"}

@@ -56,7 +56,7 @@ async def book(
             Actor(user_id=admin, username="admin"),
             [
                 Movement(
-                    "opening",
+                    "adjust",
                     item_id=item_id,
                     quantity=quantity,
                     lot_id=lot_id,

@@ -17,6 +17,7 @@ NOT_ON_HANDHELDS = {
     "domain-error",
     "invalid-record",
     "stale-version",
+    "version-reused",
     "invalid-label-data",
     "unknown-label-template",
     "printer-already-registered",

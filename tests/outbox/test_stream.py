@@ -144,15 +144,17 @@ async def test_a_consumer_that_stops_reading_is_closed_and_the_server_holds_at_m
 async def test_a_handheld_user_may_not_open_the_erp_stream(demo_database_url, client):
     headers = await login(client, "picker")
     async with live_server(demo_database_url) as (host, _app):
-        with pytest.raises((websockets.exceptions.InvalidStatus, websockets.exceptions.ConnectionClosed)):
+        with pytest.raises(websockets.exceptions.ConnectionClosed) as refused:
             # with its device, so the refusal is the role's (a picker may not read the ERP stream)
             async with await connect(
                 host, headers["Authorization"].split()[1], f"?device_id={headers['X-Device-Id']}"
             ) as ws:
                 await ws.recv()
-        with pytest.raises((websockets.exceptions.InvalidStatus, websockets.exceptions.ConnectionClosed)):
+        assert (refused.value.rcvd.code, refused.value.rcvd.reason) == (4403, "permission-denied: role admin required")
+        with pytest.raises(websockets.exceptions.ConnectionClosed) as refused:
             async with websockets.connect(f"ws://{host}/api/v1/erp/stream") as ws:
                 await ws.recv()
+        assert refused.value.rcvd.code == 4401 and refused.value.rcvd.reason.startswith("missing-key")
 
 
 async def test_a_malformed_after_gets_an_error_and_a_policy_close(demo_database_url, erp_key):

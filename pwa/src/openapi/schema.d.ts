@@ -1858,7 +1858,7 @@ export interface components {
      */
     Problem: {
       /** @enum {string} */
-      code?: "already-cancelled" | "body-too-large" | "bulk-interrupted" | "busy" | "conflict" | "count-below-reserved" | "count-line-not-open" | "database-unavailable" | "device-id-required" | "domain-error" | "exception-already-resolved" | "fefo-violation" | "insufficient-stock" | "invalid-count" | "invalid-cursor" | "invalid-gln" | "invalid-gtin" | "invalid-label-data" | "invalid-period" | "invalid-record" | "invalid-request" | "invalid-sscc" | "item-not-on-document" | "json-too-deep" | "last-admin" | "line-too-long" | "load-id-reused" | "location-frozen" | "location-holds-stock" | "location-under-count" | "location-unsuitable" | "lot-expired" | "lot-expiry-conflict" | "lot-not-at-location" | "lot-quarantined" | "lot-recalled" | "missing-expiry" | "missing-lot" | "missing-reason" | "missing-receiving-data" | "missing-serial" | "missing-temperature" | "no-printer-for-label" | "not-authenticated" | "not-cancellable" | "not-found" | "not-in-quarantine" | "opening-load-refused" | "order-line-not-found" | "order-not-found" | "order-not-released" | "over-pick" | "over-receipt" | "permission-denied" | "print-job-already-sent" | "printer-already-registered" | "printer-unavailable" | "put-back-not-found" | "receipt-not-open" | "recount-same-user" | "return-already-disposed" | "return-not-shipped-to-customer" | "return-over-authorized" | "scrap-not-allowed" | "serial-already-picked" | "serial-already-received" | "serial-already-shipped" | "serial-booked-elsewhere" | "serial-count-mismatch" | "serial-recalled" | "shelf-life-too-short" | "sign-in-busy" | "signature-rejected" | "stale-version" | "stock-changed" | "stock-on-hold" | "stock-reserved" | "task-cancelled" | "task-not-open" | "too-many-attempts" | "unknown-api-key" | "unknown-gtin" | "unknown-label-template" | "unknown-lot" | "unknown-print-job" | "unknown-printer" | "unknown-serial" | "unknown-user" | "unknown-warehouse" | "unknown-webhook-delivery" | "unknown-webhook-subscription" | "unreadable-barcode" | "wave-not-found" | "weak-password" | "webhook-name-taken" | "webhook-target-refused" | "wrong-item" | "wrong-location" | "wrong-lot";
+      code?: "already-cancelled" | "body-too-large" | "bulk-interrupted" | "busy" | "conflict" | "count-below-reserved" | "count-line-not-open" | "database-unavailable" | "device-id-required" | "domain-error" | "exception-already-resolved" | "fefo-violation" | "insufficient-stock" | "invalid-count" | "invalid-cursor" | "invalid-gln" | "invalid-gtin" | "invalid-label-data" | "invalid-period" | "invalid-record" | "invalid-request" | "invalid-sscc" | "item-not-on-document" | "json-too-deep" | "last-admin" | "line-too-long" | "load-id-reused" | "location-frozen" | "location-holds-stock" | "location-under-count" | "location-unsuitable" | "lot-expired" | "lot-expiry-conflict" | "lot-not-at-location" | "lot-quarantined" | "lot-recalled" | "missing-expiry" | "missing-lot" | "missing-reason" | "missing-receiving-data" | "missing-serial" | "missing-temperature" | "no-printer-for-label" | "not-authenticated" | "not-cancellable" | "not-found" | "not-in-quarantine" | "opening-load-refused" | "order-line-not-found" | "order-not-found" | "order-not-released" | "over-pick" | "over-receipt" | "permission-denied" | "print-job-already-sent" | "printer-already-registered" | "printer-unavailable" | "put-back-not-found" | "receipt-not-open" | "recount-same-user" | "return-already-disposed" | "return-not-shipped-to-customer" | "return-over-authorized" | "scrap-not-allowed" | "serial-already-picked" | "serial-already-received" | "serial-already-shipped" | "serial-booked-elsewhere" | "serial-count-mismatch" | "serial-recalled" | "shelf-life-too-short" | "sign-in-busy" | "signature-rejected" | "stale-version" | "stock-changed" | "stock-on-hold" | "stock-reserved" | "task-cancelled" | "task-not-open" | "too-many-attempts" | "unknown-api-key" | "unknown-gtin" | "unknown-label-template" | "unknown-lot" | "unknown-print-job" | "unknown-printer" | "unknown-serial" | "unknown-user" | "unknown-warehouse" | "unknown-webhook-delivery" | "unknown-webhook-subscription" | "unreadable-barcode" | "version-reused" | "wave-not-found" | "weak-password" | "webhook-name-taken" | "webhook-target-refused" | "wrong-item" | "wrong-location" | "wrong-lot";
       /** @description what happened and what to do, in English */
       detail?: string;
       /** @description invalid-request: each field that failed validation */
@@ -4581,7 +4581,7 @@ export interface operations {
       };
     };
     responses: {
-      /** @description Updated, or unchanged (a replay) */
+      /** @description Updated, or unchanged (a replay of the version udipick holds, with its content): `id` is the record's */
       200: {
         content: {
           "application/json": components["schemas"]["UpsertResult"];
@@ -4595,7 +4595,7 @@ export interface operations {
           "application/json": components["schemas"]["UpsertResult"];
         };
       };
-      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      /** @description The record cannot be read: `invalid-request`, `json-too-deep`, `invalid-gln`. */
       400: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
@@ -4619,13 +4619,13 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      /** @description The version is older than the one udipick holds, or the one it holds with other content, or the document can no longer change: `stale-version`, `version-reused`, `conflict`. */
       409: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      /** @description A rule refused the record; `pointer` names the field: `invalid-record`, `invalid-gtin`. */
       422: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
@@ -4689,8 +4689,20 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description The body is over `bulkMaxBodyBytes`; the lines read before it are answered: `body-too-large`. */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description A rule refused the request; `code` says which, further members say what to do. */
       422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick stopped part-way; the lines read are answered, resend from `uncertainFromLine`: `bulk-interrupted`. */
+      500: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -4781,7 +4793,7 @@ export interface operations {
       };
     };
     responses: {
-      /** @description Updated, or unchanged (a replay) */
+      /** @description Updated, or unchanged (a replay of the version udipick holds, with its content): `id` is the record's */
       200: {
         content: {
           "application/json": components["schemas"]["UpsertResult"];
@@ -4795,7 +4807,7 @@ export interface operations {
           "application/json": components["schemas"]["UpsertResult"];
         };
       };
-      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      /** @description The record cannot be read: `invalid-request`, `json-too-deep`, `invalid-gln`. */
       400: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
@@ -4819,13 +4831,13 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      /** @description The version is older than the one udipick holds, or the one it holds with other content, or the document can no longer change: `stale-version`, `version-reused`, `conflict`. */
       409: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      /** @description A rule refused the record; `pointer` names the field: `invalid-record`, `invalid-gtin`. */
       422: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
@@ -4889,8 +4901,20 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description The body is over `bulkMaxBodyBytes`; the lines read before it are answered: `body-too-large`. */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description A rule refused the request; `code` says which, further members say what to do. */
       422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick stopped part-way; the lines read are answered, resend from `uncertainFromLine`: `bulk-interrupted`. */
+      500: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -4920,7 +4944,7 @@ export interface operations {
       };
     };
     responses: {
-      /** @description Updated, or unchanged (a replay) */
+      /** @description Updated, or unchanged (a replay of the version udipick holds, with its content): `id` is the record's */
       200: {
         content: {
           "application/json": components["schemas"]["UpsertResult"];
@@ -4934,7 +4958,7 @@ export interface operations {
           "application/json": components["schemas"]["UpsertResult"];
         };
       };
-      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      /** @description The record cannot be read: `invalid-request`, `json-too-deep`, `invalid-gln`. */
       400: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
@@ -4958,13 +4982,13 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      /** @description The version is older than the one udipick holds, or the one it holds with other content, or the document can no longer change: `stale-version`, `version-reused`, `conflict`. */
       409: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      /** @description A rule refused the record; `pointer` names the field: `invalid-record`, `invalid-gtin`. */
       422: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
@@ -5028,8 +5052,20 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description The body is over `bulkMaxBodyBytes`; the lines read before it are answered: `body-too-large`. */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description A rule refused the request; `code` says which, further members say what to do. */
       422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick stopped part-way; the lines read are answered, resend from `uncertainFromLine`: `bulk-interrupted`. */
+      500: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -5059,7 +5095,7 @@ export interface operations {
       };
     };
     responses: {
-      /** @description Updated, or unchanged (a replay) */
+      /** @description Updated, or unchanged (a replay of the version udipick holds, with its content): `id` is the record's */
       200: {
         content: {
           "application/json": components["schemas"]["UpsertResult"];
@@ -5073,7 +5109,7 @@ export interface operations {
           "application/json": components["schemas"]["UpsertResult"];
         };
       };
-      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      /** @description The record cannot be read: `invalid-request`, `json-too-deep`, `invalid-gln`. */
       400: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
@@ -5097,13 +5133,13 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      /** @description The version is older than the one udipick holds, or the one it holds with other content, or the document can no longer change: `stale-version`, `version-reused`, `conflict`. */
       409: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      /** @description A rule refused the record; `pointer` names the field: `invalid-record`, `invalid-gtin`. */
       422: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
@@ -5167,8 +5203,20 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description The body is over `bulkMaxBodyBytes`; the lines read before it are answered: `body-too-large`. */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description A rule refused the request; `code` says which, further members say what to do. */
       422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick stopped part-way; the lines read are answered, resend from `uncertainFromLine`: `bulk-interrupted`. */
+      500: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -5267,7 +5315,7 @@ export interface operations {
       };
     };
     responses: {
-      /** @description Updated, or unchanged (a replay) */
+      /** @description Updated, or unchanged (a replay of the version udipick holds, with its content): `id` is the record's */
       200: {
         content: {
           "application/json": components["schemas"]["UpsertResult"];
@@ -5281,7 +5329,7 @@ export interface operations {
           "application/json": components["schemas"]["UpsertResult"];
         };
       };
-      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      /** @description The record cannot be read: `invalid-request`, `json-too-deep`, `invalid-gln`. */
       400: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
@@ -5305,13 +5353,13 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      /** @description The version is older than the one udipick holds, or the one it holds with other content, or the document can no longer change: `stale-version`, `version-reused`, `conflict`. */
       409: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      /** @description A rule refused the record; `pointer` names the field: `invalid-record`, `invalid-gtin`. */
       422: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
@@ -5375,8 +5423,20 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description The body is over `bulkMaxBodyBytes`; the lines read before it are answered: `body-too-large`. */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description A rule refused the request; `code` says which, further members say what to do. */
       422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick stopped part-way; the lines read are answered, resend from `uncertainFromLine`: `bulk-interrupted`. */
+      500: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -5406,7 +5466,7 @@ export interface operations {
       };
     };
     responses: {
-      /** @description Updated, or unchanged (a replay) */
+      /** @description Updated, or unchanged (a replay of the version udipick holds, with its content): `id` is the record's */
       200: {
         content: {
           "application/json": components["schemas"]["UpsertResult"];
@@ -5420,7 +5480,7 @@ export interface operations {
           "application/json": components["schemas"]["UpsertResult"];
         };
       };
-      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      /** @description The record cannot be read: `invalid-request`, `json-too-deep`, `invalid-gln`. */
       400: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
@@ -5444,13 +5504,13 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      /** @description The version is older than the one udipick holds, or the one it holds with other content, or the document can no longer change: `stale-version`, `version-reused`, `conflict`. */
       409: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      /** @description A rule refused the record; `pointer` names the field: `invalid-record`, `invalid-gtin`. */
       422: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
@@ -5514,8 +5574,20 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description The body is over `bulkMaxBodyBytes`; the lines read before it are answered: `body-too-large`. */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description A rule refused the request; `code` says which, further members say what to do. */
       422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick stopped part-way; the lines read are answered, resend from `uncertainFromLine`: `bulk-interrupted`. */
+      500: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -5681,7 +5753,7 @@ export interface operations {
       };
     };
     responses: {
-      /** @description Updated, or unchanged (a replay) */
+      /** @description Updated, or unchanged (a replay of the version udipick holds, with its content): `id` is the record's */
       200: {
         content: {
           "application/json": components["schemas"]["UpsertResult"];
@@ -5695,7 +5767,7 @@ export interface operations {
           "application/json": components["schemas"]["UpsertResult"];
         };
       };
-      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      /** @description The record cannot be read: `invalid-request`, `json-too-deep`, `invalid-gln`. */
       400: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
@@ -5719,13 +5791,13 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      /** @description The version is older than the one udipick holds, or the one it holds with other content, or the document can no longer change: `stale-version`, `version-reused`, `conflict`. */
       409: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      /** @description A rule refused the record; `pointer` names the field: `invalid-record`, `invalid-gtin`. */
       422: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
@@ -5789,8 +5861,20 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description The body is over `bulkMaxBodyBytes`; the lines read before it are answered: `body-too-large`. */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description A rule refused the request; `code` says which, further members say what to do. */
       422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick stopped part-way; the lines read are answered, resend from `uncertainFromLine`: `bulk-interrupted`. */
+      500: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
@@ -6019,7 +6103,7 @@ export interface operations {
       };
     };
     responses: {
-      /** @description Updated, or unchanged (a replay) */
+      /** @description Updated, or unchanged (a replay of the version udipick holds, with its content): `id` is the record's */
       200: {
         content: {
           "application/json": components["schemas"]["UpsertResult"];
@@ -6033,7 +6117,7 @@ export interface operations {
           "application/json": components["schemas"]["UpsertResult"];
         };
       };
-      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      /** @description The record cannot be read: `invalid-request`, `json-too-deep`, `invalid-gln`. */
       400: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
@@ -6057,13 +6141,13 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      /** @description The version is older than the one udipick holds, or the one it holds with other content, or the document can no longer change: `stale-version`, `version-reused`, `conflict`. */
       409: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
-      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      /** @description A rule refused the record; `pointer` names the field: `invalid-record`, `invalid-gtin`. */
       422: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
@@ -6127,8 +6211,20 @@ export interface operations {
           "application/problem+json": components["schemas"]["Problem"];
         };
       };
+      /** @description The body is over `bulkMaxBodyBytes`; the lines read before it are answered: `body-too-large`. */
+      413: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
       /** @description A rule refused the request; `code` says which, further members say what to do. */
       422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick stopped part-way; the lines read are answered, resend from `uncertainFromLine`: `bulk-interrupted`. */
+      500: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };

@@ -53,11 +53,47 @@ async def access_guard(connection: ASGIConnection, handler: BaseRouteHandler) ->
         return
     token = _bearer(connection)
     if token is None:
+        if connection.scope["type"] == "websocket":
+            await _refuse_websocket(
+                connection, CLOSE_UNAUTHENTICATED, "missing-key: send 'Authorization: Bearer <key>'"
+            )
         raise NotAuthenticated("sign in first: send 'Authorization: Bearer <token>'")
-    actor = await _actor_for(connection, token)
+    try:
+        actor = await _actor_for(connection, token)
+    except NotAuthenticated as exc:
+        if connection.scope["type"] == "websocket":
+            await _refuse_websocket(connection, CLOSE_UNAUTHENTICATED, f"{exc.code}: {exc.message}")
+        raise
     if not permits(rule, actor):
+        if connection.scope["type"] == "websocket":
+            if actor.api_key_id is not None and rule.scopes:
+                needed = f"scope {' or '.join(sorted(rule.scopes))} required"
+            else:
+                needed = f"role {' or '.join(sorted(rule.roles))} required"
+                needed += " (a signed-in user, not an API key)" if actor.api_key_id is not None else ""
+            await _refuse_websocket(connection, CLOSE_FORBIDDEN, f"permission-denied: {needed}")
         raise PermissionDenied(f"{actor.label} may not do this; allowed: {rule.describe()}", allowed=rule.describe())
     connection.state.actor = actor
+
+
+#: WebSocket close codes of a refused connection (4000-4999 are the application's): 4000 + the HTTP status
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+
+
+async def _refuse_websocket(connection: ASGIConnection, code: int, reason: str) -> None:
+    """Accept, then close with ``code`` and a reason a client can log, instead of the bare HTTP 403 an
+    ASGI server answers a WebSocket refused before its handshake (no body, no reason a client sees).
+
+    Raises ``WebSocketException``: the framework's WebSocket error path sends the close frame.
+    """
+    from litestar import WebSocket
+    from litestar.exceptions import WebSocketException
+
+    socket: WebSocket = WebSocket(connection.scope, connection.receive, connection.send)
+    await socket.accept()
+    # a close reason is at most 123 bytes (RFC 6455 5.5: a control frame's payload is 125, 2 for the code)
+    raise WebSocketException(detail=reason.encode()[:123].decode(errors="ignore"), code=code)
 
 
 TOKEN_CACHE_SECONDS = 5.0

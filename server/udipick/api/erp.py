@@ -29,6 +29,7 @@ from msgspec import Meta
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from udipick.api.deps import AppSettings, CurrentActor, Db, allow
+from udipick.api.openapi import problem_responses
 from udipick.api.problems import problem_response
 from udipick.api.request import refuse_deep_json
 from udipick.config import Settings
@@ -47,11 +48,47 @@ from udipick.services import returns as returns_svc
 from udipick.services import stock_view, wave_control
 
 ERP_WRITE = allow("admin", scopes=("erp:write",))
+
+#: the problem codes an upsert of one record can answer, by status (``tests/api/test_openapi.py`` checks
+#: them against what ``services/erp_inbound.py`` raises); a bulk load answers the same per line, in its body
+UPSERT_PROBLEMS: dict[int | str, tuple[str, str]] = {
+    400: ("The record cannot be read", "invalid-request json-too-deep invalid-gln"),
+    409: (
+        "The version is older than the one udipick holds, or the one it holds with other content, or the"
+        " document can no longer change",
+        "stale-version version-reused conflict",
+    ),
+    422: ("A rule refused the record; `pointer` names the field", "invalid-record invalid-gtin"),
+}
+#: a bulk load as a whole (its lines' refusals are in the 200 answer's ``problems``)
+BULK_PROBLEMS: dict[int | str, tuple[str, str]] = {
+    413: ("The body is over `bulkMaxBodyBytes`; the lines read before it are answered", "body-too-large"),
+    500: (
+        "udipick stopped part-way; the lines read are answered, resend from `uncertainFromLine`",
+        "bulk-interrupted",
+    ),
+}
+
+
+def _documented(problems: dict[int | str, tuple[str, str]]) -> dict[int | str, ResponseSpec]:
+    return problem_responses(
+        {
+            status: f"{what}: " + ", ".join(f"`{c}`" for c in codes.split()) + "."
+            for status, (what, codes) in problems.items()
+        }
+    )
+
+
 #: an upsert answers 201 when it created the record, 200 when it updated it or changed nothing (a replay)
 UPSERT_ONE = {
     **ERP_WRITE,
     "responses": {
-        200: ResponseSpec(svc.UpsertResult, description="Updated, or unchanged (a replay)", generate_examples=False)
+        200: ResponseSpec(
+            svc.UpsertResult,
+            description="Updated, or unchanged (a replay of the version udipick holds, with its content): `id` is the record's",
+            generate_examples=False,
+        ),
+        **_documented(UPSERT_PROBLEMS),
     },
 }
 SLICE = 5000
@@ -156,6 +193,7 @@ def _handlers(kind: Kind, bulk_max_body_bytes: int) -> list:
         status_code=200,
         request_max_body_size=bulk_max_body_bytes,
         response_description="One verdict per non-blank line: accepted lines in `results`, refused lines in `problems`",
+        responses=_documented(BULK_PROBLEMS),
         **ERP_WRITE,
     )(upsert_bulk)
     return [one, bulk]

@@ -120,6 +120,14 @@ class StaleVersion(DomainError):
     title = "Older version refused"
 
 
+class VersionReused(DomainError):
+    """The ERP sent a version udipick already holds with different content: a version names one content,
+    so the ERP forgot to raise it (the change would otherwise be dropped as a replay without a word)."""
+
+    code = "version-reused"
+    title = "Same version, different content"
+
+
 class Conflict(DomainError):
     code = "conflict"
     title = "Conflict"

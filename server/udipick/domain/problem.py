@@ -30,6 +30,7 @@ STATUS: dict[type[e.DomainError], int] = {
     e.NotFound: 404,
     e.UnknownGtin: 404,
     e.StaleVersion: 409,
+    e.VersionReused: 409,
     e.Conflict: 409,
     e.NotAuthenticated: 401,
     e.PermissionDenied: 403,

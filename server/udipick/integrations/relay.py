@@ -12,6 +12,9 @@ Run it as ``udipick relay`` (one or several processes, on one or several hosts) 
 
 ``kill -9`` at any point loses nothing: a delivery is marked delivered only after the 2xx, so
 one in flight is sent again (same ``webhook-id``) when the lease expires.
+
+With ``--sink amqp://...`` (repeatable) the relay also publishes every event to a message broker, one
+``SinkPump`` per sink (``integrations/sinks``), woken by the same hub.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import httpx
 from udipick.db.engine import make_engine, make_sessionmaker
 from udipick.domain.errors import WebhookTargetRefused
 from udipick.domain.retry import backoff
+from udipick.integrations.sinks import SinkOptions, SinkPump, open_sink
 from udipick.services import webhooks
 from udipick.services.outbox import ENCODER, OutboxHub, asyncpg_dsn
 
@@ -55,6 +59,10 @@ class RelayOptions:
     batch: int = 100
     #: subscriptions may point at this host's loopback addresses (``UDIPICK_WEBHOOK_ALLOW_LOOPBACK``)
     allow_loopback_targets: bool = False
+    #: broker addresses to publish every event to (``--sink``), e.g. ``amqp://guest:guest@127.0.0.1:5672/``
+    sinks: tuple[str, ...] = ()
+    #: events per published and confirmed page (``--sink-page``)
+    sink_page: int = 500
 
 
 @dataclass
@@ -73,9 +81,14 @@ class Relay:
         self._work = asyncio.Event()
         self._positions = asyncio.Event()
         self._stop = asyncio.Event()
+        #: one per ``options.sinks``, built at once so a bad address is refused before anything starts
+        self.sinks = [open_sink(url) for url in self.options.sinks]
+        self.pumps: list[SinkPump] = []
 
     def stop(self) -> None:
         self._stop.set()
+        for pump in self.pumps:
+            pump.stop()
         self._work.set()
         self._positions.set()
 
@@ -96,6 +109,10 @@ class Relay:
             await hub.start()
             tasks = [asyncio.create_task(self._fan_out_loop(db))]
             tasks += [asyncio.create_task(self._worker(db, http, i)) for i in range(self.options.concurrency)]
+            sink_options = SinkOptions(page=self.options.sink_page, poll_interval=self.options.poll_interval)
+            dsn = asyncpg_dsn(self.database_url)
+            self.pumps = [SinkPump(sink, dsn, hub, sink_options) for sink in self.sinks]
+            tasks += [asyncio.create_task(pump.run()) for pump in self.pumps]
             await self._stop.wait()
         finally:
             for t in tasks:
@@ -279,6 +296,8 @@ def options_from_args(args: argparse.Namespace, *, allow_loopback_targets: bool 
         backoff_cap=args.backoff_cap,
         timeout=args.timeout,
         allow_loopback_targets=allow_loopback_targets,
+        sinks=tuple(args.sink or ()),
+        sink_page=args.sink_page,
     )
 
 
@@ -289,13 +308,23 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backoff-base", type=float, default=d.backoff_base, help="first retry delay in seconds")
     p.add_argument("--backoff-cap", type=float, default=d.backoff_cap)
     p.add_argument("--timeout", type=float, default=d.timeout, help="per webhook POST, seconds")
+    p.add_argument(
+        "--sink",
+        action="append",
+        metavar="URL",
+        help="also publish every event to this broker, in order, at least once (repeatable):"
+        " amqp://user:pass@host:5672/vhost[?exchange=udipick.events&queue=NAME&bind=PATTERN]"
+        " (docs/erp_integration.md)",
+    )
+    p.add_argument("--sink-page", type=int, default=d.sink_page, help="events per confirmed page to a sink")
 
 
 def run_forever(database_url: str, options: RelayOptions) -> int:
     """Foreground relay until SIGTERM/SIGINT (the CLI's ``udipick relay``)."""
 
+    relay = Relay(database_url, options)  # refuses a bad --sink here, before the loop starts
+
     async def main() -> None:
-        relay = Relay(database_url, options)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError):

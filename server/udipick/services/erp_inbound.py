@@ -8,9 +8,11 @@ bad field, and keep the valid rest: an initial load of 100,000 items must not fa
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from types import SimpleNamespace
 from typing import Annotated, Any, Literal
 
@@ -33,7 +35,16 @@ from udipick.db.models import (
     Warehouse,
 )
 from udipick.domain.access import Actor
-from udipick.domain.errors import Conflict, DomainError, InvalidGln, InvalidGtin, InvalidRecord, StaleVersion
+from udipick.domain.erp_versions import first_difference
+from udipick.domain.errors import (
+    Conflict,
+    DomainError,
+    InvalidGln,
+    InvalidGtin,
+    InvalidRecord,
+    StaleVersion,
+    VersionReused,
+)
 from udipick.domain.gtin import gtin14
 from udipick.domain.problem import Problem, problem_body
 from udipick.domain.site import validate_gln
@@ -334,6 +345,41 @@ def _versioned_status(existing: int | None, incoming: int, what: str, key: str) 
     return None
 
 
+def _camel(column: str) -> str:
+    head, *rest = column.split("_")
+    return head + "".join(p.capitalize() for p in rest)
+
+
+def _view(values: dict[str, Any], skip: Sequence[str] = ("erp_id", "erp_version")) -> dict[str, Any]:
+    """A row's columns as the record's (camelCase) fields, as JSON values (dates as ISO strings; numbers with
+    a fraction at the two decimals their ``numeric(5, 2)`` column keeps, rounded as PostgreSQL rounds)."""
+    return {_camel(k): _cents(v) for k, v in msgspec.to_builtins(values).items() if k not in skip}
+
+
+def _cents(value: Any) -> Any:
+    if isinstance(value, float):
+        return float(Decimal(repr(value)).quantize(Decimal("0.01"), ROUND_HALF_UP))
+    return value
+
+
+def _json(value: Any) -> Any:
+    """``to_jsonb(...)`` read through ``text()``: a string or already decoded, depending on the driver."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _same_content(what: str, key: str, version: int, stored: Any, incoming: Any, pointer: str | None = None) -> None:
+    """A replay must carry the content udipick holds for that version (``domain.erp_versions``); ``pointer``
+    names a difference the caller found itself."""
+    pointer = first_difference(stored, incoming) or pointer
+    if pointer is not None:
+        raise VersionReused(
+            f"{what} {key} version {version} is already stored with other content ({pointer} differs);"
+            " a change needs a new version",
+            pointer=pointer,
+            currentVersion=version,
+        )
+
+
 # ---- master data in chunks ---------------------------------------------------------------------
 
 CHUNK = 2000
@@ -470,6 +516,7 @@ async def _write_chunk(
     # the master record as it was, for the audit record of its change (21 CFR Part 11 §11.10(e))
     before = {erp_id: row for erp_id, _, _, row in found}
     to_write: list[tuple[int, dict[str, Any], Any]] = []
+    replays: list[tuple[int, dict[str, Any], Any]] = []
     results: list[tuple[int, UpsertResult]] = []
     for line, row, children in chunk:
         try:
@@ -478,9 +525,11 @@ async def _write_chunk(
             tally.refusals.append(Refusal(line, exc))
             continue
         if status == "unchanged":
-            results.append((line, UpsertResult(row["erp_id"], "unchanged", ids[row["erp_id"]])))
+            replays.append((line, row, children))
         else:
             to_write.append((line, row, children))
+    if replays:
+        results += await _check_replays(session, kind, replays, before, ids, tally)
     if kind is ITEMS and to_write:
         to_write = await _refuse_gtin_clashes(session, to_write, tally)
     if to_write:
@@ -515,6 +564,44 @@ async def _write_chunk(
     for line, r in results:
         tally.add(r, line)
     return tally
+
+
+async def _check_replays(
+    session: AsyncSession,
+    kind: MasterKind,
+    replays: list[tuple[int, dict[str, Any], Any]],
+    before: dict[str, str],
+    ids: dict[str, int],
+    tally: Tally,
+) -> list[tuple[int, UpsertResult]]:
+    """Replays (the version udipick holds) are unchanged if their content is the stored one, else refused."""
+    packs: dict[int, list[dict[str, Any]]] = {}
+    if kind is ITEMS:
+        rows = await session.execute(
+            text(
+                "SELECT item_id, gtin, pack_level, quantity, hibc_uom FROM item_gtins"
+                " WHERE item_id = ANY(CAST(:ids AS int[])) ORDER BY item_id, gtin"
+            ),
+            {"ids": [ids[row["erp_id"]] for _, row, _ in replays]},
+        )
+        for item_id, gtin, level, quantity, uom in rows:
+            packs.setdefault(item_id, []).append(
+                {"gtin": gtin, "pack_level": level, "quantity": quantity, "hibc_uom": uom}
+            )
+    out = []
+    for line, row, children in replays:
+        key = row["erp_id"]
+        stored_row = _json(before[key])
+        incoming = _view(row)
+        stored = _view({c: stored_row.get(c) for c in row})
+        packs_differ = children is not None and sorted(children, key=lambda g: g["gtin"]) != packs.get(ids[key], [])
+        try:
+            _same_content(kind.name, key, row["erp_version"], stored, incoming, "/packLevels" if packs_differ else None)
+        except VersionReused as exc:
+            tally.refusals.append(Refusal(line, exc))
+            continue
+        out.append((line, UpsertResult(key, "unchanged", ids[key])))
+    return out
 
 
 _PG_ARRAY = {
@@ -657,8 +744,6 @@ async def _upsert_location(session: AsyncSession, rec: LocationIn, barcode_prefi
         )
     ).first()
     status = _versioned_status(current.erp_version if current else None, rec.version, "location", key)
-    if status == "unchanged":
-        return UpsertResult(key, "unchanged", current.id)  # type: ignore[union-attr]  # only a stored row can be unchanged
     values = {
         "warehouse_id": wid,
         "code": rec.code,
@@ -670,6 +755,13 @@ async def _upsert_location(session: AsyncSession, rec: LocationIn, barcode_prefi
         "capacity": rec.capacity,
         "erp_version": rec.version,
     }
+    if status == "unchanged":
+        stored = await session.scalar(text("SELECT to_jsonb(l) FROM locations l WHERE id = :id"), {"id": current.id})  # type: ignore[union-attr]  # only a stored row can be unchanged
+        skip = ("warehouse_id", "code", "erp_version")
+        _same_content(
+            "location", key, rec.version, _view({c: _json(stored).get(c) for c in values}, skip), _view(values, skip)
+        )
+        return UpsertResult(key, "unchanged", current.id)  # type: ignore[union-attr]  # only a stored row can be unchanged
     stmt = pg_insert(Location).values(values)
     stmt = stmt.on_conflict_do_update(
         index_elements=["warehouse_id", "code"],
@@ -764,8 +856,6 @@ async def _upsert_purchase_order(session: AsyncSession, rec: PurchaseOrderIn) ->
     items = await _line_items(session, rec.lines)
     current = await _locked_document(session, InboundDocument, rec.erp_id)
     status = _versioned_status(current.erp_version if current else None, rec.version, "purchase order", rec.erp_id)
-    if status == "unchanged":
-        return UpsertResult(rec.erp_id, "unchanged", current.id)  # type: ignore[union-attr]  # only a stored row can be unchanged
     values = dict(
         erp_id=rec.erp_id,
         erp_version=rec.version,
@@ -784,6 +874,11 @@ async def _upsert_purchase_order(session: AsyncSession, rec: PurchaseOrderIn) ->
         )
         for line in rec.lines
     ]
+    if status == "unchanged":
+        await _same_document(
+            session, "purchase order", rec.erp_id, rec.version, InboundDocument, current.id, values, InboundLine, lines
+        )  # type: ignore[union-attr]  # only a stored row can be unchanged
+        return UpsertResult(rec.erp_id, "unchanged", current.id)  # type: ignore[union-attr]  # only a stored row can be unchanged
     if current is None:
         doc_id = await session.scalar(insert(InboundDocument).values(values).returning(InboundDocument.id))
         await session.execute(insert(InboundLine), [{**ln, "document_id": doc_id} for ln in lines])
@@ -826,8 +921,6 @@ async def _upsert_sales_order(session: AsyncSession, rec: SalesOrderIn, actor: A
     items = await _line_items(session, rec.lines)
     current = await _locked_document(session, OutboundDocument, rec.erp_id)
     status = _versioned_status(current.erp_version if current else None, rec.version, "sales order", rec.erp_id)
-    if status == "unchanged":
-        return UpsertResult(rec.erp_id, "unchanged", current.id)  # type: ignore[union-attr]  # only a stored row can be unchanged
     values = dict(
         erp_id=rec.erp_id,
         erp_version=rec.version,
@@ -845,6 +938,11 @@ async def _upsert_sales_order(session: AsyncSession, rec: SalesOrderIn, actor: A
         )
         for ln in rec.lines
     ]
+    if status == "unchanged":
+        await _same_document(
+            session, "sales order", rec.erp_id, rec.version, OutboundDocument, current.id, values, OutboundLine, lines
+        )  # type: ignore[union-attr]  # only a stored row can be unchanged
+        return UpsertResult(rec.erp_id, "unchanged", current.id)  # type: ignore[union-attr]  # only a stored row can be unchanged
     if current is None:
         doc_id = await session.scalar(insert(OutboundDocument).values(values).returning(OutboundDocument.id))
         await session.execute(insert(OutboundLine), [{**ln, "document_id": doc_id} for ln in lines])
@@ -872,6 +970,61 @@ async def _upsert_sales_order(session: AsyncSession, rec: SalesOrderIn, actor: A
     )
     await _replace_sales_lines(session, doc_id, lines, rec.version)
     return UpsertResult(rec.erp_id, "updated", doc_id)
+
+
+#: a document's columns and line columns as the record names them
+_DOC_FIELDS = {"supplier_id": "supplier", "customer_id": "customer", "warehouse_id": "warehouse"}
+_LINE_FIELDS = {"item_id": "item", "quantity_ordered": "quantity"}
+
+
+async def _same_document(
+    session: AsyncSession,
+    what: str,
+    key: str,
+    version: int,
+    model: Any,
+    doc_id: int,
+    values: dict[str, Any],
+    line_model: Any,
+    lines: list[dict[str, Any]],
+) -> None:
+    """A replayed document version must carry the stored header and lines (``version-reused`` otherwise).
+
+    Lines are compared in the record's order, matched by line number; lines udipick keeps cancelled (the
+    ERP removed them in an earlier version while pick tasks named them) are not the ERP's any more."""
+    table, line_table = model.__tablename__, line_model.__tablename__
+    header = _json(await session.scalar(text(f"SELECT to_jsonb(d) FROM {table} d WHERE id = :id"), {"id": doc_id}))
+    keep = (
+        " AND (cancel_reason IS NULL OR cancel_reason NOT LIKE 'removed by the ERP%')"
+        if "cancel_reason" in line_model.__table__.c
+        else ""
+    )
+    stored_lines = {
+        row["line_no"]: row
+        for row in (
+            _json(r)
+            for (r,) in await session.execute(
+                text(f"SELECT to_jsonb(l) FROM {line_table} l WHERE document_id = :id{keep} ORDER BY line_no"),
+                {"id": doc_id},
+            )
+        )
+    }
+
+    def named(row: dict[str, Any], columns: Sequence[str], names: dict[str, str]) -> dict[str, Any]:
+        return {names.get(c, _camel(c)): msgspec.to_builtins(row.get(c)) for c in columns}
+
+    header_cols = [c for c in values if c not in ("erp_id", "erp_version")]
+    line_cols = list(lines[0])
+    incoming = named(values, header_cols, _DOC_FIELDS)
+    stored = named(header, header_cols, _DOC_FIELDS)
+    incoming["lines"] = [named(ln, line_cols, _LINE_FIELDS) for ln in lines]
+    order = [ln["line_no"] for ln in lines]
+    stored["lines"] = [named(stored_lines[n], line_cols, _LINE_FIELDS) for n in order if n in stored_lines]
+    if [n for n in order if n in stored_lines] != order or len(stored_lines) != len(order):
+        # a line number only one side has: name the first such line of the record, or the lines as a whole
+        missing = next((i for i, n in enumerate(order) if n not in stored_lines), None)
+        _same_content(what, key, version, {}, {}, f"/lines/{missing}" if missing is not None else "/lines")
+    _same_content(what, key, version, stored, incoming)
 
 
 #: an order the ERP may still change: not yet released, being picked (its picking is cancelled first),

@@ -94,6 +94,25 @@ async def upsert_rmas(db: async_sessionmaker, records: Any, actor: Actor) -> erp
     return await erp._each(db, records, _upsert_rma)
 
 
+#: the RMA's columns as the ERP names its fields, so a ``version-reused`` pointer names the field it sent
+_FIELD = {
+    "number": "number",
+    "customer_id": "customer",
+    "warehouse_id": "warehouse",
+    "sales_order": "salesOrder",
+    "line_no": "lineNo",
+    "item_id": "item",
+    "quantity": "quantity",
+    "lot": "lot",
+    "serials": "serials",
+    "reason": "reason",
+}
+
+
+def _line(values: dict[str, Any]) -> dict[str, Any]:
+    return {_FIELD[k]: v for k, v in values.items()}
+
+
 async def _upsert_rma(session: AsyncSession, rec: ReturnAuthorizationIn) -> erp.UpsertResult:
     customer_id = await erp._party_id(session, Customer, rec.customer, "customer")
     wid = await erp._warehouse_id(session, rec.warehouse, create=False)
@@ -108,8 +127,6 @@ async def _upsert_rma(session: AsyncSession, rec: ReturnAuthorizationIn) -> erp.
             raise e.InvalidRecord(f"line {line.line_no} names a serial twice", pointer=f"/lines/{i}/serials")
     current = await erp._locked_document(session, ReturnAuthorization, rec.erp_id)
     status = erp._versioned_status(current.erp_version if current else None, rec.version, "RMA", rec.erp_id)
-    if status == "unchanged":
-        return erp.UpsertResult(rec.erp_id, "unchanged", current.id)
     values = dict(
         erp_id=rec.erp_id,
         erp_version=rec.version,
@@ -129,6 +146,42 @@ async def _upsert_rma(session: AsyncSession, rec: ReturnAuthorizationIn) -> erp.
         )
         for ln in rec.lines
     ]
+    if status == "unchanged":  # a replay: the same content, or the ERP changed the RMA without a new version
+        assert current is not None  # only a stored RMA is unchanged
+        stored_lines = (
+            await session.execute(
+                select(
+                    ReturnAuthorizationLine.line_no,
+                    ReturnAuthorizationLine.item_id,
+                    ReturnAuthorizationLine.quantity,
+                    ReturnAuthorizationLine.lot,
+                    ReturnAuthorizationLine.serials,
+                    ReturnAuthorizationLine.reason,
+                )
+                .where(ReturnAuthorizationLine.rma_id == current.id)
+                .order_by(ReturnAuthorizationLine.line_no)
+            )
+        ).all()
+        header = ("number", "customer_id", "warehouse_id", "sales_order")
+        stored = (
+            await session.execute(
+                select(*(getattr(ReturnAuthorization, k) for k in header)).where(ReturnAuthorization.id == current.id)
+            )
+        ).one()
+        erp._same_content(
+            "RMA",
+            rec.erp_id,
+            rec.version,
+            {
+                **{_FIELD[k]: getattr(stored, k) for k in header},
+                "lines": [_line(dict(r._mapping)) for r in stored_lines],
+            },
+            {
+                **{_FIELD[k]: values[k] for k in header},
+                "lines": [_line(ln) for ln in sorted(lines, key=lambda ln: ln["line_no"])],
+            },
+        )
+        return erp.UpsertResult(rec.erp_id, "unchanged", current.id)
     if current is None:
         rma_id = await session.scalar(insert(ReturnAuthorization).values(values).returning(ReturnAuthorization.id))
         await session.execute(insert(ReturnAuthorizationLine), [{**ln, "rma_id": rma_id} for ln in lines])

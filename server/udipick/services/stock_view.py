@@ -41,7 +41,17 @@ from udipick.domain.stock_view import (
     suggested_quantity,
 )
 from udipick.services import periodic
-from udipick.services.erp_inbound import ErpId, Record, UpsertResult, Version, _versioned_status, _warehouse_id
+from udipick.services.erp_inbound import (
+    ErpId,
+    Record,
+    UpsertResult,
+    Version,
+    _camel,
+    _json,
+    _same_content,
+    _versioned_status,
+    _warehouse_id,
+)
 from udipick.services.events import ReplenishmentSuggested, emit
 from udipick.services.identity import audit
 
@@ -347,8 +357,6 @@ async def _upsert_stock_level(session: AsyncSession, rec: StockLevelIn, actor: A
         )
     ).first()
     status = _versioned_status(current.erp_version if current else None, rec.version, "stock level", rec.erp_id)
-    if status == "unchanged":
-        return UpsertResult(rec.erp_id, "unchanged", current.id)  # type: ignore[union-attr]  # only a stored row is unchanged
     values = {
         "erp_id": rec.erp_id,
         "erp_version": rec.version,
@@ -357,6 +365,18 @@ async def _upsert_stock_level(session: AsyncSession, rec: StockLevelIn, actor: A
         "minimum": rec.minimum,
         "maximum": rec.maximum,
     }
+    if status == "unchanged":  # a replay: the same content, or the ERP changed the level without a new version
+        assert current is not None  # only a stored row is unchanged
+        stored = _json(current.row)
+        compared = ("item_id", "warehouse_id", "minimum", "maximum")
+        _same_content(
+            "stock level",
+            rec.erp_id,
+            rec.version,
+            {_camel(k): stored.get(k) for k in compared},
+            {_camel(k): values[k] for k in compared},
+        )
+        return UpsertResult(rec.erp_id, "unchanged", current.id)
     stmt = pg_insert(StockLevel).values(values)
     stmt = stmt.on_conflict_do_update(
         index_elements=["erp_id"], set_={**{k: stmt.excluded[k] for k in values}, "updated_at": text("now()")}
