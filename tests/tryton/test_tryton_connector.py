@@ -128,7 +128,7 @@ async def test_tryton_purchase_and_sale_go_through_udipick_and_the_stock_ends_eq
         assert again["refused"] == [] and again["sent"].get("purchase-orders") == 1  # within the slack: a replay
         lines = await _fetch(
             udipick_dsn,
-            "SELECT d.erp_id, i.erp_id, l.quantity, i.expiry_tracked, i.gtin FROM inbound_documents d"
+            "SELECT d.erp_id, i.erp_id, l.quantity_ordered, i.expiry_tracked, i.gtin FROM inbound_documents d"
             " JOIN inbound_lines l ON l.document_id = d.id JOIN items i ON i.id = l.item_id WHERE d.erp_id = $1",
             po,
         )
