@@ -44,33 +44,46 @@ async def _exists(admin_url: str, name: str) -> bool:
         await conn.close()
 
 
-@pytest.fixture(scope="session")
-def tryton_config(tmp_path_factory: pytest.TempPathFactory, pg_admin_url: str) -> Path:
-    """trytond's configuration file: the test PostgreSQL server."""
-    base = _dsn(pg_admin_url).rsplit("/", 1)[0] + "/"
-    path = tmp_path_factory.mktemp("tryton") / "trytond.conf"
+def write_config(directory: Path, admin_url: str) -> Path:
+    """trytond's configuration file naming the PostgreSQL server of ``admin_url``."""
+    base = _dsn(admin_url).rsplit("/", 1)[0] + "/"
+    path = directory / "trytond.conf"
     path.write_text(f"[database]\nuri = {base}\n")
     return path
 
 
-@pytest.fixture(scope="session")
-def tryton_template(pg_admin_url: str, tryton_config: Path) -> str:
+def ensure_template(admin_url: str, config: Path) -> str:
     """The Tryton template database for this trytond version, built on first use (minutes) and kept."""
     name = "udipick_tryton_tpl_" + _trytond_version().replace(".", "_")
-    if asyncio.run(_exists(pg_admin_url, name)):
+    if asyncio.run(_exists(admin_url, name)):
         return name
     building = f"{name}_building_{os.getpid()}"
-    asyncio.run(_admin_exec(pg_admin_url, f"DROP DATABASE IF EXISTS {building} WITH (FORCE)", f"CREATE DATABASE {building}"))
-    password = tryton_config.parent / "admin-password"
+    asyncio.run(
+        _admin_exec(admin_url, f"DROP DATABASE IF EXISTS {building} WITH (FORCE)", f"CREATE DATABASE {building}")
+    )
+    password = config.parent / "admin-password"
     password.write_text("admin-password-for-tests\n")
-    admin = [str(Path(sys.executable).with_name("trytond-admin")), "-c", str(tryton_config), "-d", building]
+    admin = [str(Path(sys.executable).with_name("trytond-admin")), "-c", str(config), "-d", building]
     env = {**ENV, "TRYTONPASSFILE": str(password)}
-    for extra in (["--all", "--email", "admin@example.com"], ["-u", "stock_lot_sled", "sale", "purchase", "--activate-dependencies"]):
+    for extra in (
+        ["--all", "--email", "admin@example.com"],
+        ["-u", "stock_lot_sled", "sale", "purchase", "--activate-dependencies"],
+    ):
         done = subprocess.run(admin + extra, env=env, capture_output=True, text=True, timeout=1200)
         assert done.returncode == 0, done.stderr[-3000:]
     # renamed only when complete: a run killed while building leaves no half-made template behind its name
-    asyncio.run(_admin_exec(pg_admin_url, f"ALTER DATABASE {building} RENAME TO {name}"))
+    asyncio.run(_admin_exec(admin_url, f"ALTER DATABASE {building} RENAME TO {name}"))
     return name
+
+
+@pytest.fixture(scope="session")
+def tryton_config(tmp_path_factory: pytest.TempPathFactory, pg_admin_url: str) -> Path:
+    return write_config(tmp_path_factory.mktemp("tryton"), pg_admin_url)
+
+
+@pytest.fixture(scope="session")
+def tryton_template(pg_admin_url: str, tryton_config: Path) -> str:
+    return ensure_template(pg_admin_url, tryton_config)
 
 
 @pytest.fixture
@@ -118,7 +131,18 @@ def udipick_server(database_url: str) -> Iterator[str]:
 
 def erp_key(database_url: str) -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "udipick.cli", "api-keys", "add", "tryton", "--scope", "erp:read", "--scope", "erp:write"],
+        [
+            sys.executable,
+            "-m",
+            "udipick.cli",
+            "api-keys",
+            "add",
+            "tryton",
+            "--scope",
+            "erp:read",
+            "--scope",
+            "erp:write",
+        ],
         env={**ENV, "DATABASE_URL": database_url},
         capture_output=True,
         text=True,

@@ -1,7 +1,7 @@
 """Tryton's side of the end-to-end test, written with proteus as a Tryton user would script it:
 a company, products with GTINs and expiry dates, a supplier, a customer, a purchase and a sale, confirmed.
 
-Run in its own process (``python -m tests.tryton.scenario DB CONF``) so trytond's process-wide pool never
+Run in its own process (``python -m tests.tryton.scenario DB CONF [SCALE]``; SCALE multiplies the quantities) so trytond's process-wide pool never
 meets the test's event loop; prints the numbers of the purchase and the sale as JSON.
 """
 
@@ -18,17 +18,17 @@ PRODUCTS = [
 ]
 
 
-def build(database: str, config_file: str) -> dict[str, str]:
+def build(database: str, config_file: str, scale: int = 1) -> dict[str, str]:
     from proteus import Model
     from proteus import config as pconfig
+
     from udipick.integrations.tryton.books import database_uri
 
     # trytond picks its database backend when first imported: set it up before importing its modules
     pconfig.set_trytond(database_uri(database, config_file), config_file=config_file)
-    from trytond.modules.company.tests.tools import create_company, get_company
+    from trytond.modules.company.tests.tools import create_company
 
     create_company()
-    company = get_company()
     Party = Model.get("party.party")
     Uom = Model.get("product.uom")
     Template = Model.get("product.template")
@@ -66,7 +66,7 @@ def build(database: str, config_file: str) -> dict[str, str]:
     for code, _, _, qty, _ in PRODUCTS:
         line = purchase.lines.new()
         line.product = products[code]
-        line.quantity = qty
+        line.quantity = qty * scale
         line.unit_price = Decimal("2")
     purchase.click("quote")
     purchase.click("confirm")
@@ -75,7 +75,7 @@ def build(database: str, config_file: str) -> dict[str, str]:
     for code, _, _, _, qty in PRODUCTS:
         line = sale.lines.new()
         line.product = products[code]
-        line.quantity = qty
+        line.quantity = qty * scale
     sale.click("quote")
     sale.click("confirm")
     purchase.reload()
@@ -91,5 +91,23 @@ def build(database: str, config_file: str) -> dict[str, str]:
     }
 
 
+def rename(database: str, config_file: str, code: str, name: str) -> dict[str, str]:
+    """A change in Tryton: the product's template gets a new name."""
+    from proteus import Model
+    from proteus import config as pconfig
+
+    from udipick.integrations.tryton.books import database_uri
+
+    pconfig.set_trytond(database_uri(database, config_file), config_file=config_file)
+    (product,) = Model.get("product.product").find([("code", "=", code)])
+    template = product.template
+    template.name = name
+    template.save()
+    return {"renamed": code}
+
+
 if __name__ == "__main__":
-    print(json.dumps(build(sys.argv[1], sys.argv[2])))
+    if sys.argv[3:4] == ["rename"]:
+        print(json.dumps(rename(sys.argv[1], sys.argv[2], sys.argv[4], sys.argv[5])))
+    else:
+        print(json.dumps(build(sys.argv[1], sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 1)))

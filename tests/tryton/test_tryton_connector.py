@@ -28,7 +28,13 @@ RECEIVED = [
     ("TRY-SYR-5ML", "SY-B2", 400, 10),
     ("TRY-CATH-8F", "CA-77", 300, 12),
 ]
-BOOKED_TYPES = ("receipt.confirmed.v1", "pick.confirmed.v1", "shipment.confirmed.v1", "put-back.confirmed.v1", "stock.adjusted.v1")
+BOOKED_TYPES = (
+    "receipt.confirmed.v1",
+    "pick.confirmed.v1",
+    "shipment.confirmed.v1",
+    "put-back.confirmed.v1",
+    "stock.adjusted.v1",
+)
 
 #: Tryton's done stock by product code and lot in the warehouse (all its zones are of type storage), straight
 #: from its tables: the test's own reading, independent of the connector's reconciliation
@@ -117,7 +123,9 @@ async def test_tryton_purchase_and_sale_go_through_udipick_and_the_stock_ends_eq
         # ---- Tryton → udipick: products, parties, the purchase and the sale; a second pass changes nothing
         first = connector.once()
         assert first["refused"] == []
-        assert {k: first["sent"].get(k) for k in ("items", "suppliers", "customers", "purchase-orders", "sales-orders")} == {
+        assert {
+            k: first["sent"].get(k) for k in ("items", "suppliers", "customers", "purchase-orders", "sales-orders")
+        } == {
             "items": 2,
             "suppliers": 1,
             "customers": 1,
@@ -248,6 +256,55 @@ async def test_tryton_purchase_and_sale_go_through_udipick_and_the_stock_ends_eq
         # ---- the connector's own reconciliation agrees
         code, report = connector.reconcile()
         assert (code, report["differences"], report["inStep"]) == (0, [], True)
+
+        # ---- a change in Tryton reaches udipick as a newer version of the item
+        before = await _fetch(udipick_dsn, "SELECT name, erp_version FROM items WHERE erp_id = 'TRY-CATH-8F'")
+        renamed = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "tests.tryton.scenario",
+                tryton_db,
+                str(tryton_config),
+                "rename",
+                "TRY-CATH-8F",
+                "Catheter 8 Fr, hydrophilic",
+            ],
+            env=ENV,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert renamed.returncode == 0, renamed.stderr[-3000:]
+        assert connector.once()["refused"] == []
+        after = await _fetch(udipick_dsn, "SELECT name, erp_version FROM items WHERE erp_id = 'TRY-CATH-8F'")
+        assert after[0][0] == "Catheter 8 Fr, hydrophilic" and after[0][1] > before[0][1]
+
+        # ---- a count in udipick while the connector is down: the report names the lot, one pass books the loss
+        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+            picker = await login(client, "picker")
+            body = {
+                "clientScanId": str(uuid.uuid4()),
+                "location": "R-01-02",
+                "item": "TRY-SYR-5ML",
+                "lines": [{"lot": "SY-A1", "quantity": 5}, {"lot": "SY-B2", "quantity": 8}],
+            }
+            r = await client.post("/api/v1/counts", json=body, headers=picker)
+            assert r.status_code == 200 and r.json()["adjusted"] == 1, r.text
+        code, report = connector.reconcile()
+        assert code == 1 and report["differences"] == [
+            {"item": "TRY-SYR-5ML", "lot": "SY-B2", "tryton": 10, "udipick": 8}
+        ]
+        assert report["connectorEventsAfter"] < report["udipickAsOfPosition"]
+        connector.once()
+        code, report = connector.reconcile()
+        assert (code, report["differences"]) == (0, [])
+        lost = await _fetch(
+            tryton_dsn,
+            "SELECT l.number, m.quantity FROM stock_move m JOIN stock_lot l ON l.id = m.lot"
+            " JOIN stock_location t ON t.id = m.to_location WHERE t.type = 'lost_found' AND m.state = 'done'",
+        )
+        assert [(lot, int(q)) for lot, q in lost] == [("SY-B2", 2)]
 
 
 async def _booked(dsn: str, event_type: str, at_least: int) -> bool:

@@ -17,7 +17,6 @@ import os
 import signal
 import sys
 import threading
-from dataclasses import asdict
 
 log = logging.getLogger("udipick.tryton")
 
@@ -35,7 +34,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="the environment variable holding an API key with erp:read and erp:write (never on the command line)",
     )
     p.add_argument("--once", action="store_true", help="one pull and every pending event, then exit")
-    p.add_argument("--reconcile", action="store_true", help="print the stock reconciliation (JSON); exit 1 on differences")
+    p.add_argument(
+        "--reconcile", action="store_true", help="print the stock reconciliation (JSON); exit 1 on differences"
+    )
     p.add_argument("--interval", type=float, default=0.2, help="seconds between polls of udipick's events")
     p.add_argument("--pull-every", type=float, default=2.0, help="seconds between passes over Tryton's changes")
 
@@ -54,7 +55,14 @@ def run(database_url: str, args: argparse.Namespace) -> int:
     try:
         if args.reconcile:
             report = connector.reconcile()
-            print(json.dumps({**asdict(report), "inStep": report.in_step}, indent=2))
+            out = {
+                "inStep": report.in_step,
+                "udipickAsOfPosition": report.udipick_as_of_position,
+                "connectorEventsAfter": report.connector_events_after,
+                "comparedItems": report.compared_items,
+                "differences": report.differences,
+            }
+            print(json.dumps(out, indent=2))
             return 0 if report.in_step else 1
         if args.once:
             pulled = connector.pull()

@@ -103,7 +103,9 @@ class TrytonBooks:
             cur.execute("SELECT event_id::text FROM udipick_booked_events WHERE event_id::text = ANY(%s)", (event_ids,))
             return {row[0] for row in cur.fetchall()}
 
-    def book(self, event_id: str, position: int, event_type: str, moves: list[MoveSpec], *, today: dt.date) -> list[int]:
+    def book(
+        self, event_id: str, position: int, event_type: str, moves: list[MoveSpec], *, today: dt.date
+    ) -> list[int]:
         """Create the moves, set them done and record the event as booked, in one Tryton transaction.
 
         Returns the move ids; ``[]`` when the event was booked before (nothing is written twice). Moves of
@@ -214,7 +216,9 @@ class TrytonBooks:
             purchases = Purchase.search(
                 [("state", "in", ["confirmed", "processing", "done", "cancelled"])] + changed(("", "lines."))
             )
-            sales = Sale.search([("state", "in", ["confirmed", "processing", "done", "cancelled"])] + changed(("", "lines.")))
+            sales = Sale.search(
+                [("state", "in", ["confirmed", "processing", "done", "cancelled"])] + changed(("", "lines."))
+            )
             out["purchases"] = [self._document(p) for p in purchases]
             out["sales"] = [self._document(s, address=True) for s in sales]
             suppliers = {p.party.id: p.party for p in purchases}
@@ -256,9 +260,7 @@ class TrytonBooks:
             "party_name": d.party.name,
             "date": getattr(d, "purchase_date", None) or getattr(d, "sale_date", None),
             "version": version(*stamps),
-            "lines": [
-                {"id": ln.id, "product_code": ln.product.code, "quantity": ln.quantity} for ln in lines
-            ],
+            "lines": [{"id": ln.id, "product_code": ln.product.code, "quantity": ln.quantity} for ln in lines],
         }
         if address:
             a = d.shipment_address

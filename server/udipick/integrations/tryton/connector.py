@@ -87,9 +87,7 @@ class Cursors:
         ).fetchone()
         if not locked or not locked[0]:
             raise RuntimeError(f"another connector {name!r} is running")
-        self.conn.execute(
-            "INSERT INTO erp_connector_cursors (name) VALUES (%s) ON CONFLICT (name) DO NOTHING", (name,)
-        )
+        self.conn.execute("INSERT INTO erp_connector_cursors (name) VALUES (%s) ON CONFLICT (name) DO NOTHING", (name,))
 
     def read(self) -> tuple[int, dt.datetime | None]:
         row = self.conn.execute(
@@ -137,9 +135,7 @@ class StockReport:
 
 
 class Connector:
-    def __init__(
-        self, books: TrytonBooks, api: UdipickApi, cursors: Cursors, *, warehouse: str = "MAIN"
-    ) -> None:
+    def __init__(self, books: TrytonBooks, api: UdipickApi, cursors: Cursors, *, warehouse: str = "MAIN") -> None:
         self.books, self.api, self.cursors, self.warehouse = books, api, cursors, warehouse
         self._codes: set[str] = set()
         self._crash_after = int(os.environ.get(CRASH_AFTER_BOOKING, "0") or 0)
@@ -212,7 +208,13 @@ class Connector:
             if moves and event["eventId"] not in already:
                 day = today or dt.date.fromisoformat(event["occurredAt"][:10])
                 ids = self.books.book(event["eventId"], event["position"], event["type"], moves, today=day)
-                log.info("event %s (%s, position %s): Tryton moves %s", event["eventId"], event["type"], event["position"], ids)
+                log.info(
+                    "event %s (%s, position %s): Tryton moves %s",
+                    event["eventId"],
+                    event["type"],
+                    event["position"],
+                    ids,
+                )
                 self._booked_count += 1
                 if self._crash_after and self._booked_count >= self._crash_after:
                     log.warning("%s: exiting after booking, before the cursor", CRASH_AFTER_BOOKING)
