@@ -132,8 +132,13 @@ async def test_tryton_purchase_and_sale_go_through_udipick_and_the_stock_ends_eq
             "purchase-orders": 1,
             "sales-orders": 1,
         }
-        again = connector.once()
-        assert again["refused"] == [] and again["sent"].get("purchase-orders") == 1  # within the slack: a replay
+        versions = (
+            "SELECT 'item', erp_id, erp_version FROM items UNION ALL SELECT 'po', erp_id, erp_version FROM inbound_documents"
+            " UNION ALL SELECT 'so', erp_id, erp_version FROM outbound_documents"
+        )
+        before = await _fetch(udipick_dsn, versions)
+        assert connector.once()["refused"] == []
+        assert await _fetch(udipick_dsn, versions) == before
         lines = await _fetch(
             udipick_dsn,
             "SELECT d.erp_id, i.erp_id, l.quantity_ordered, i.expiry_tracked, i.gtin FROM inbound_documents d"

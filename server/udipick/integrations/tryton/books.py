@@ -53,6 +53,7 @@ class TrytonBooks:
         self._cfg = proteus_config.set_trytond(database_uri(database, config_file), user=user, config_file=config_file)
         self.database = self._cfg.database_name
         self.warehouse_code = warehouse
+        self._role_ids: dict[Role, int] | None = None
         with self.transaction() as tx:
             tx.connection.cursor().execute(MARKERS)
             tx.commit()
@@ -72,6 +73,12 @@ class TrytonBooks:
     # ---- the warehouse's roles ---------------------------------------------------------------------------
 
     def _roles(self) -> dict[Role, Any]:
+        """The warehouse's locations by role (ids, read once: a warehouse's zones do not move)."""
+        if self._role_ids is None:
+            self._role_ids = {role: loc.id for role, loc in self._find_roles().items()}
+        return self._role_ids
+
+    def _find_roles(self) -> dict[Role, Any]:
         Location = self.pool.get("stock.location")
         warehouses = Location.search([("type", "=", "warehouse"), ("code", "=", self.warehouse_code)])
         if not warehouses:
@@ -140,8 +147,8 @@ class TrytonBooks:
                         "product": product.id,
                         "unit": product.default_uom.id,
                         "quantity": float(spec.quantity),
-                        "from_location": roles[spec.source].id,
-                        "to_location": roles[spec.destination].id,
+                        "from_location": roles[spec.source],
+                        "to_location": roles[spec.destination],
                         "lot": lot.id if lot else None,
                         "planned_date": today,
                         "effective_date": today,

@@ -137,7 +137,8 @@ class StockReport:
 class Connector:
     def __init__(self, books: TrytonBooks, api: UdipickApi, cursors: Cursors, *, warehouse: str = "MAIN") -> None:
         self.books, self.api, self.cursors, self.warehouse = books, api, cursors, warehouse
-        self._codes: set[str] = set()
+        #: versions udipick accepted from this process, so the slack's re-reads are not sent again
+        self._sent: dict[tuple[str, str], int] = {}
         self._crash_after = int(os.environ.get(CRASH_AFTER_BOOKING, "0") or 0)
         self._booked_count = 0
 
@@ -153,12 +154,16 @@ class Connector:
         def send(kind: str, record: dict[str, Any] | None) -> bool:
             if record is None:
                 return False
+            key = (kind, str(record.get("erpId", record.get("code"))))
+            if self._sent.get(key) == record["version"]:
+                return True  # accepted at this version by this process already: the slack's re-read
             status, body = self.api.upsert(kind, record)
             if status >= 400:
                 report.refused.append({"kind": kind, "key": record.get("erpId", record.get("code")), **body})
                 log.warning("udipick refused %s %s: %s", kind, record.get("erpId", record.get("code")), body)
                 return False
             report.sent[kind] = report.sent.get(kind, 0) + 1
+            self._sent[key] = record["version"]
             return True
 
         for product in changes["products"]:
@@ -180,21 +185,19 @@ class Connector:
             send("purchase-orders", plan.purchase_record(purchase, self.warehouse))
         for sale in changes["sales"]:
             if sale["state"] == "cancelled":
-                status = self.api.cancel_sales_order(sale["number"], "cancelled in Tryton")
-                if status < 300:
-                    report.sent["sales-order-cancels"] = report.sent.get("sales-order-cancels", 0) + 1
+                key = ("sales-order-cancels", sale["number"])
+                if self._sent.get(key) != sale["version"]:
+                    # 404: never sent to udipick; 409: cancelled or shipped there already
+                    status = self.api.cancel_sales_order(sale["number"], "cancelled in Tryton")
+                    if status < 300:
+                        report.sent[key[0]] = report.sent.get(key[0], 0) + 1
+                    self._sent[key] = sale["version"]
                 continue
             send("sales-orders", plan.sale_record(sale, self.warehouse))
         self.cursors.save_pulled_until(started)
-        self._codes = set()
         return report
 
     # ---- udipick → Tryton ------------------------------------------------------------------------------
-
-    def _known(self, item: str) -> bool:
-        if item not in self._codes:
-            self._codes = self.books.product_codes()
-        return item in self._codes
 
     def push(self, *, today: dt.date | None = None) -> int:
         """Book the next page of udipick's events in Tryton; returns how many events were read."""
@@ -202,9 +205,12 @@ class Connector:
         events, next_after = self.api.events_after(after)
         if not events:
             return 0
-        already = self.books.booked([e["eventId"] for e in events if e["type"] in plan.BOOKED_EVENTS])
+        stock_events = [e["eventId"] for e in events if e["type"] in plan.BOOKED_EVENTS]
+        already = self.books.booked(stock_events)
+        # Tryton's products, read once a page: events of other items (another ERP's, demo data) are not booked
+        codes = self.books.product_codes() if stock_events else set()
         for event in events:
-            moves = [m for m in plan.moves_for(event["type"], event["data"]) if self._known(m.item)]
+            moves = [m for m in plan.moves_for(event["type"], event["data"]) if m.item in codes]
             if moves and event["eventId"] not in already:
                 day = today or dt.date.fromisoformat(event["occurredAt"][:10])
                 ids = self.books.book(event["eventId"], event["position"], event["type"], moves, today=day)
