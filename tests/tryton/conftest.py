@@ -72,7 +72,10 @@ def ensure_template(admin_url: str, config: Path) -> str:
         done = subprocess.run(admin + extra, env=env, capture_output=True, text=True, timeout=1200)
         assert done.returncode == 0, done.stderr[-3000:]
     # renamed only when complete: a run killed while building leaves no half-made template behind its name
-    asyncio.run(_admin_exec(admin_url, f"ALTER DATABASE {building} RENAME TO {name}"))
+    try:
+        asyncio.run(_admin_exec(admin_url, f"ALTER DATABASE {building} RENAME TO {name}"))
+    except asyncpg.DuplicateDatabaseError:  # another run built it meanwhile: use that one
+        asyncio.run(_admin_exec(admin_url, f"DROP DATABASE IF EXISTS {building} WITH (FORCE)"))
     return name
 
 

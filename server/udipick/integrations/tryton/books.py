@@ -243,7 +243,7 @@ class TrytonBooks:
         return {
             "id": p.id,
             "code": p.code,
-            "name": p.rec_name,
+            "name": p.name,
             "gtin": gtins[0] if gtins else None,
             "lot_required": list(getattr(t, "lot_required", None) or []),
             "shelf_life_state": getattr(t, "shelf_life_state", "none") or "none",
