@@ -95,7 +95,7 @@ class Connector:
 
     def reconcile(self) -> tuple[int, dict]:
         done = subprocess.run([*self.args, "--reconcile"], env=self.env, capture_output=True, text=True, timeout=300)
-        assert done.returncode in (0, 1), done.stderr[-3000:]
+        assert done.returncode in (0, 1) and done.stdout, done.stderr[-3000:]
         return done.returncode, json.loads(done.stdout)
 
 

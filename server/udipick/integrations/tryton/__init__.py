@@ -50,7 +50,7 @@ def run(database_url: str, args: argparse.Namespace) -> int:
         print(f"udipick: set {args.api_key_env} to an API key with scopes erp:read and erp:write", file=sys.stderr)
         return 2
     books = TrytonBooks(args.tryton_db, args.config, warehouse=args.tryton_warehouse, user=args.tryton_user)
-    cursors = Cursors(database_url, f"tryton:{books.database}")
+    cursors = Cursors(database_url, f"tryton:{books.database}", exclusive=not args.reconcile)
     connector = Connector(books, UdipickApi(args.url, key), cursors, warehouse=args.warehouse)
     try:
         if args.reconcile:

@@ -77,16 +77,20 @@ class Cursors:
     The connection also holds a session advisory lock on the connector's name: a second connector for the
     same Tryton database refuses to start instead of booking the same events concurrently."""
 
-    def __init__(self, database_url: str, name: str) -> None:
+    def __init__(self, database_url: str, name: str, *, exclusive: bool = True) -> None:
         import psycopg
 
         self.name = name
         self.conn = psycopg.connect(database_url.replace("postgresql+asyncpg://", "postgresql://", 1), autocommit=True)
-        locked = self.conn.execute(
-            "SELECT pg_try_advisory_lock(hashtext('udipick-erp-connector'), hashtext(%s))", (name,)
-        ).fetchone()
-        if not locked or not locked[0]:
-            raise RuntimeError(f"another connector {name!r} is running")
+        if exclusive:  # the reconciliation report only reads, beside a running connector
+            # waits a little: the session of a connector that just stopped (or was killed) may take a moment to end
+            self.conn.execute("SET lock_timeout = '15s'")
+            try:
+                self.conn.execute("SELECT pg_advisory_lock(hashtext('udipick-erp-connector'), hashtext(%s))", (name,))
+            except psycopg.errors.LockNotAvailable:
+                self.conn.close()
+                raise RuntimeError(f"another connector {name!r} is running") from None
+            self.conn.execute("RESET lock_timeout")
         self.conn.execute("INSERT INTO erp_connector_cursors (name) VALUES (%s) ON CONFLICT (name) DO NOTHING", (name,))
 
     def read(self) -> tuple[int, dt.datetime | None]:
