@@ -77,14 +77,14 @@ class Cursors:
     The connection also holds a session advisory lock on the connector's name: a second connector for the
     same Tryton database refuses to start instead of booking the same events concurrently."""
 
-    def __init__(self, database_url: str, name: str, *, exclusive: bool = True) -> None:
+    def __init__(self, database_url: str, name: str, *, exclusive: bool = True, lock_wait_s: float = 15.0) -> None:
         import psycopg
 
         self.name = name
         self.conn = psycopg.connect(database_url.replace("postgresql+asyncpg://", "postgresql://", 1), autocommit=True)
         if exclusive:  # the reconciliation report only reads, beside a running connector
             # waits a little: the session of a connector that just stopped (or was killed) may take a moment to end
-            self.conn.execute("SET lock_timeout = '15s'")
+            self.conn.execute(f"SET lock_timeout = '{int(lock_wait_s * 1000)}ms'")
             try:
                 self.conn.execute("SELECT pg_advisory_lock(hashtext('udipick-erp-connector'), hashtext(%s))", (name,))
             except psycopg.errors.LockNotAvailable:
