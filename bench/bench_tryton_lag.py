@@ -122,7 +122,9 @@ def main() -> None:
                 env = {**ENV, "DATABASE_URL": db_url, "UDIPICK_API_KEY": erp_key(db_url)}
                 connect = [sys.executable, "-m", "udipick.cli", "connect", "tryton", "--tryton-db", tryton_db]
                 connect += ["--config", str(config), "--url", url, "--interval", str(args.interval)]
-                subprocess.run([*connect, "--once"], env=env, check=True, capture_output=True)
+                once = subprocess.run([*connect, "--once"], env=env, capture_output=True, text=True)
+                if once.returncode:
+                    raise SystemExit(f"udipick connect tryton --once failed: {once.stderr[-3000:]}")
                 proc = subprocess.Popen(connect, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 try:
                     tryton_dsn = ADMIN.rsplit("/", 1)[0] + "/" + tryton_db

@@ -143,6 +143,8 @@ class Connector:
         self.books, self.api, self.cursors, self.warehouse = books, api, cursors, warehouse
         #: versions udipick accepted from this process, so the slack's re-reads are not sent again
         self._sent: dict[tuple[str, str], int] = {}
+        self._codes: set[str] = set()
+        self._after: int | None = None
         self._crash_after = int(os.environ.get(CRASH_AFTER_BOOKING, "0") or 0)
         self._booked_count = 0
 
@@ -199,23 +201,27 @@ class Connector:
                 continue
             send("sales-orders", plan.sale_record(sale, self.warehouse))
         self.cursors.save_pulled_until(started)
+        if report.sent.get("items"):
+            self._codes = self.books.product_codes()
         return report
 
     # ---- udipick → Tryton ------------------------------------------------------------------------------
 
     def push(self, *, today: dt.date | None = None) -> int:
         """Book the next page of udipick's events in Tryton; returns how many events were read."""
-        after, _ = self.cursors.read()
-        events, next_after = self.api.events_after(after)
+        if self._after is None:  # read once: this connector holds the lock on its name, nobody else moves it
+            self._after = self.cursors.read()[0]
+        events, next_after = self.api.events_after(self._after)
         if not events:
             return 0
-        stock_events = [e["eventId"] for e in events if e["type"] in plan.BOOKED_EVENTS]
-        already = self.books.booked(stock_events)
-        # Tryton's products, read once a page: events of other items (another ERP's, demo data) are not booked
-        codes = self.books.product_codes() if stock_events else set()
+        # events of items that are no Tryton product (another ERP's, demo data) are not booked; the codes are
+        # read again when a pull has sent products, or when an event names an item not seen yet
+        if any(m.item not in self._codes for e in events for m in plan.moves_for(e["type"], e["data"])):
+            self._codes = self.books.product_codes()
         for event in events:
-            moves = [m for m in plan.moves_for(event["type"], event["data"]) if m.item in codes]
-            if moves and event["eventId"] not in already:
+            moves = [m for m in plan.moves_for(event["type"], event["data"]) if m.item in self._codes]
+            if moves:
+                # booked before (a crash between Tryton's commit and the cursor): book() writes nothing
                 day = today or dt.date.fromisoformat(event["occurredAt"][:10])
                 ids = self.books.book(event["eventId"], event["position"], event["type"], moves, today=day)
                 log.info(
@@ -231,6 +237,7 @@ class Connector:
                     os._exit(137)
                 self.cursors.save_events_after(event["position"])
         self.cursors.save_events_after(next_after)
+        self._after = next_after
         return len(events)
 
     def run(self, *, interval: float = 0.2, pull_every: float = 2.0, stop: threading.Event | None = None) -> None:
