@@ -101,15 +101,6 @@ class TrytonBooks:
 
     # ---- udipick events → Tryton moves -------------------------------------------------------------------
 
-    def booked(self, event_ids: list[str]) -> set[str]:
-        """Which of these events Tryton has already booked."""
-        if not event_ids:
-            return set()
-        with self.transaction(readonly=True) as tx:
-            cur = tx.connection.cursor()
-            cur.execute("SELECT event_id::text FROM udipick_booked_events WHERE event_id::text = ANY(%s)", (event_ids,))
-            return {row[0] for row in cur.fetchall()}
-
     def book(
         self, event_id: str, position: int, event_type: str, moves: list[MoveSpec], *, today: dt.date
     ) -> list[int]:
