@@ -50,7 +50,7 @@ async def _login(client: httpx.AsyncClient, user: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {r.json()['token']}", "X-Device-Id": user}
 
 
-async def _drive(url: str, tryton_dsn: str, numbers: dict, scale: int) -> list[float]:
+async def _drive(url: str, tryton_dsn: str, numbers: dict, scale: int) -> tuple[list[float], list[float]]:
     today = dt.date.today()
     watch = await asyncpg.connect(tryton_dsn)
 
@@ -77,6 +77,7 @@ async def _drive(url: str, tryton_dsn: str, numbers: dict, scale: int) -> list[f
         while await booked("receipt.confirmed.v1") < len(PRODUCTS):
             await asyncio.sleep(0.05)
         lags: list[float] = []
+        confirms: list[float] = []
         tasks = [t for t in (await client.get("/api/v1/picking/tasks", headers=picker)).json()]
         tasks = [t for t in tasks if t["order"] == numbers["sale"]]
         for task in tasks:
@@ -91,12 +92,13 @@ async def _drive(url: str, tryton_dsn: str, numbers: dict, scale: int) -> list[f
                 t0 = time.perf_counter()
                 r = await client.post(f"/api/v1/picking/tasks/{task['taskId']}/scans", json=body, headers=picker)
                 r.raise_for_status()
+                confirms.append((time.perf_counter() - t0) * 1000)
                 remaining = r.json()["remaining"]
                 while await booked("pick.confirmed.v1") <= before:
                     await asyncio.sleep(0.002)
                 lags.append((time.perf_counter() - t0) * 1000)
     await watch.close()
-    return lags
+    return lags, confirms
 
 
 def main() -> None:
@@ -128,7 +130,7 @@ def main() -> None:
                 proc = subprocess.Popen(connect, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 try:
                     tryton_dsn = ADMIN.rsplit("/", 1)[0] + "/" + tryton_db
-                    lags = asyncio.run(_drive(url, tryton_dsn, numbers, args.scale))
+                    lags, confirms = asyncio.run(_drive(url, tryton_dsn, numbers, args.scale))
                 finally:
                     proc.terminate()
                     proc.wait(timeout=30)
@@ -137,6 +139,7 @@ def main() -> None:
     print(
         f"pick confirm → Tryton move done, {len(lags)} picks, connector polling every {args.interval * 1000:.0f} ms:"
         f" p50 {_q(lags, 50):.0f} ms, p95 {_q(lags, 95):.0f} ms, max {max(lags):.0f} ms"
+        f" (of which udipick's answer to the scan: p50 {_q(confirms, 50):.0f} ms, p95 {_q(confirms, 95):.0f} ms)"
     )
 
 
