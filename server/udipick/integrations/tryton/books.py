@@ -211,12 +211,12 @@ class TrytonBooks:
                 }
                 for loc in locations
             ]
+            # a done purchase or sale is finished business (a first run must not bring years of history in as open
+            # orders); a cancelled one is cancelled in udipick if udipick has it
             purchases = Purchase.search(
-                [("state", "in", ["confirmed", "processing", "done", "cancelled"])] + changed(("", "lines."))
+                [("state", "in", ["confirmed", "processing", "cancelled"])] + changed(("", "lines."))
             )
-            sales = Sale.search(
-                [("state", "in", ["confirmed", "processing", "done", "cancelled"])] + changed(("", "lines."))
-            )
+            sales = Sale.search([("state", "in", ["confirmed", "processing", "cancelled"])] + changed(("", "lines.")))
             out["purchases"] = [self._document(p) for p in purchases]
             out["sales"] = [self._document(s, address=True) for s in sales]
             suppliers = {p.party.id: p.party for p in purchases}
