@@ -19,7 +19,6 @@ import datetime as dt
 import logging
 import os
 import threading
-import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -241,24 +240,36 @@ class Connector:
         return len(events)
 
     def run(self, *, interval: float = 0.2, pull_every: float = 2.0, stop: threading.Event | None = None) -> None:
-        """Until ``stop``: pull Tryton's changes every ``pull_every`` s, book udipick's events as they come.
-        A failure on either side is logged and retried on the next round; the cursors say where to resume."""
+        """Until ``stop``: book udipick's events as they come (polling every ``interval`` s) and, in a thread of
+        its own so a pass over Tryton never holds a pick's move back, pull Tryton's changes every ``pull_every``
+        s. A failure on either side is logged and retried; the cursors say where to resume."""
         stop = stop or threading.Event()
-        next_pull = 0.0
+        puller = threading.Thread(target=self._pull_loop, args=(stop, pull_every), name="tryton-pull", daemon=True)
+        puller.start()
+        try:
+            while not stop.is_set():
+                try:
+                    while self.push():
+                        pass
+                except Exception:  # a side is down or refused: keep the cursors and try again
+                    log.exception("booking udipick's events in Tryton failed; retrying")
+                    self._after = None
+                    stop.wait(min(5.0, interval * 10))
+                    continue
+                stop.wait(interval)
+        finally:
+            stop.set()
+            puller.join(timeout=60)
+
+    def _pull_loop(self, stop: threading.Event, pull_every: float) -> None:
         while not stop.is_set():
             try:
-                if time.monotonic() >= next_pull:
-                    report = self.pull()
-                    if report.sent or report.refused:
-                        log.info("sent to udipick: %s; refused: %d", report.sent, len(report.refused))
-                    next_pull = time.monotonic() + pull_every
-                while self.push():
-                    pass
-            except Exception:  # a side is down or refused: keep the cursors and try again
-                log.exception("Tryton connector round failed; retrying")
-                stop.wait(min(5.0, interval * 10))
-                continue
-            stop.wait(interval)
+                report = self.pull()
+                if report.sent or report.refused:
+                    log.info("sent to udipick: %s; refused: %d", report.sent, len(report.refused))
+            except Exception:
+                log.exception("sending Tryton's changes to udipick failed; retrying")
+            stop.wait(pull_every)
 
     # ---- reconciliation ----------------------------------------------------------------------------------
 
