@@ -73,6 +73,12 @@ def _parser() -> argparse.ArgumentParser:
 
     add_relay_arguments(relay)
 
+    connect = sub.add_parser("connect", help="ERP connectors (docs/tryton.md)")
+    connect_sub = connect.add_subparsers(dest="connect_erp", required=True)
+    from udipick.integrations.tryton import add_arguments as add_tryton_arguments
+
+    add_tryton_arguments(connect_sub.add_parser("tryton", help="keep a Tryton ERP and udipick in step, both ways"))
+
     audit = sub.add_parser("audit", help="the audit trail (docs/audit.md)")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     audit_sub.add_parser(
@@ -169,6 +175,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             from udipick.api.metrics import configure_json_logging
 
             configure_json_logging()
+        if args.command == "connect":
+            from udipick.integrations.tryton import run as run_tryton
+
+            return run_tryton(url, args)
         if args.command == "relay":
             from udipick.integrations.relay import options_from_args, run_forever
             from udipick.integrations.sinks import SinkRefused

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from udipick.db import (
     models,  # noqa: F401  (imported to register its tables)
+    models_connectors,  # noqa: F401  (imported to register its tables)
     models_counting,  # noqa: F401  (imported to register its tables)
     models_exceptions,  # noqa: F401  (imported to register its tables)
     models_kpis,  # noqa: F401  (imported to register its tables)
