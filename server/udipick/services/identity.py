@@ -488,7 +488,7 @@ async def _keep_an_administrator(session: AsyncSession, user: User) -> None:
     """Refuse to deactivate the last active administrator: nobody could then add users, revoke keys or
     unlock names from the API (the caller holds ``ADMIN_ROSTER_LOCK``)."""
     others = (
-        await session.scalars(select(User.id).where(User.active, User.roles.any("admin"), User.id != user.id))
+        await session.scalars(select(User.id).where(User.active, User.roles.contains(["admin"]), User.id != user.id))
     ).all()
     if not others:
         raise LastAdministrator(
