@@ -63,8 +63,20 @@ async def test_a_user_token_on_the_websocket_needs_the_device_as_a_query_paramet
         url = f"ws://{host}/api/v1/erp/stream?access_token={token}"
         async with websockets.connect(url + "&device_id=HH-ADMIN") as ws:
             assert '"hello"' in await ws.recv()
+        # refused after the handshake with a close code and a reason a client can log (not a bare 403)
+        reasons = {}
         for refused in (url, url + "&device_id=HH-OTHER"):
-            with pytest.raises(websockets.exceptions.InvalidStatus) as closed:
+            with pytest.raises(websockets.exceptions.ConnectionClosedError) as closed:
                 async with websockets.connect(refused) as ws:
                     await ws.recv()
-            assert closed.value.response.status_code == 403
+            reasons[refused == url] = (closed.value.rcvd.code, closed.value.rcvd.reason)
+        # the reason fits a close frame (123 bytes) whole, so a client can log what to send
+        assert reasons[True] == (
+            4401,
+            "device-id-required: sign-in bound to a handheld: send its id in the 'X-Device-Id' header"
+            " (WebSocket: ?device_id=)",
+        )
+        assert reasons[False] == (
+            4401,
+            "not-authenticated: this token belongs to another device: sign in on this device",
+        )

@@ -82,8 +82,7 @@ def check_device(actor: Actor, device: str | None) -> None:
         return
     if device is None:
         raise DeviceIdRequired(
-            f"this sign-in is bound to a handheld: send its device id in the '{DEVICE_HEADER}' header"
-            f" (on a WebSocket: ?{DEVICE_QUERY}=)",
+            f"sign-in bound to a handheld: send its id in the '{DEVICE_HEADER}' header (WebSocket: ?{DEVICE_QUERY}=)",
             header=DEVICE_HEADER,
         )
     if device != actor.device_id:
