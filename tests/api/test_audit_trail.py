@@ -163,6 +163,22 @@ async def erp_location_changed(client, demo_db):
     return Expect("erp.location.updated", "admin", "admin-pc", target=f"location:{r.json()['key']}")
 
 
+async def erp_purchase_order_cancelled(client, demo_db):
+    admin = await login(client, "admin", device="admin-pc")
+    reason = "cancelled in the ERP"
+    r = await client.post("/api/v1/erp/purchase-orders/PO-1002/cancel", json={"reason": reason}, headers=admin)
+    assert r.status_code == 200, r.text
+    return Expect(
+        "erp.purchase-order.cancelled",
+        "admin",
+        "admin-pc",
+        target="purchase-order:PO-1002",
+        reason=reason,
+        before={"status": "open"},
+        after={"status": "cancelled"},
+    )
+
+
 async def user_added(client, demo_db):
     await identity.add_user(demo_db, "newcomer", "Correct-Horse-Battery-9", ["picker"], display_name="New Comer")
     return Expect("user.added", "cli", None, target="user:newcomer")
@@ -197,6 +213,7 @@ CASES: list[Case] = [
     override_approved,
     erp_item_changed,
     erp_location_changed,
+    erp_purchase_order_cancelled,
     user_added,
     user_deactivated,
     api_key_added,
@@ -231,7 +248,7 @@ async def _leaves_its_record(case: Case, client, demo_db) -> None:
     assert rows, f"no {expect.action} record"
     got = rows[0]
     assert got.occurred_at is not None
-    if expect.action.startswith("erp."):
+    if expect.action in ("erp.item.updated", "erp.location.updated"):
         changed = "name" if expect.action == "erp.item.updated" else "zone"
         assert (got.before[changed], got.after[changed]) == (
             ("Test catheter", "Renamed") if changed == "name" else ("Z", "Y")

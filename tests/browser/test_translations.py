@@ -31,6 +31,9 @@ NOT_ON_HANDHELDS = {
     "unknown-user",
     "unknown-api-key",
     "last-admin",  # the users page, an administrator's
+    # the ERP's purchase-order cancel only
+    "purchase-order-not-found",
+    "receipt-in-progress",
     # ERP bulk loads only
     "line-too-long",
     "bulk-interrupted",

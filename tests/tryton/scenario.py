@@ -106,8 +106,64 @@ def rename(database: str, config_file: str, code: str, name: str) -> dict[str, s
     return {"renamed": code}
 
 
+def purchases(database: str, config_file: str, orders: list[tuple[str, int]]) -> dict[str, list[str]]:
+    """More purchases from the scenario's supplier, one per (product code, quantity), quoted and confirmed
+    (Tryton processes each at once); their numbers in that order."""
+    from proteus import Model
+    from proteus import config as pconfig
+
+    from udipick.integrations.tryton.books import database_uri
+
+    pconfig.set_trytond(database_uri(database, config_file), config_file=config_file)
+    (supplier,) = Model.get("party.party").find([("name", "=", "Shenzhen MedSupply")])
+    numbers = []
+    for code, quantity in orders:
+        (product,) = Model.get("product.product").find([("code", "=", code)])
+        order = Model.get("purchase.purchase")(party=supplier, invoice_method="manual")
+        line = order.lines.new()
+        line.product = product
+        line.quantity = quantity
+        line.unit_price = Decimal("2")
+        order.click("quote")
+        order.click("confirm")
+        order.reload()
+        assert order.state == "processing", order.state
+        numbers.append(order.number)
+    return {"purchases": numbers}
+
+
+def cancel_purchases(database: str, config_file: str, numbers: list[str]) -> dict[str, dict[str, str]]:
+    """A buyer cancels purchases that are processing, the way Tryton allows it (its cancel button is for
+    drafts and quotations only): their moves are cancelled, then the shipment exception is handled by
+    ignoring them (Tryton's own scenario ``scenario_purchase_line_cancelled``)."""
+    from proteus import Model
+    from proteus import config as pconfig
+
+    from udipick.integrations.tryton.books import database_uri
+
+    pconfig.set_trytond(database_uri(database, config_file), config_file=config_file)
+    out = {}
+    for number in numbers:
+        (order,) = Model.get("purchase.purchase").find([("number", "=", number)])
+        for move in order.moves:
+            move.click("cancel")
+        order.reload()
+        exception = order.shipment_state
+        handle = order.click("handle_shipment_exception")
+        handle.form.ignore_moves.extend(handle.form.ignore_moves.find())
+        handle.execute("handle")
+        order.reload()
+        out[number] = {"exception": exception, "state": order.state, "shipmentState": order.shipment_state}
+    return out
+
+
 if __name__ == "__main__":
     if sys.argv[3:4] == ["rename"]:
         print(json.dumps(rename(sys.argv[1], sys.argv[2], sys.argv[4], sys.argv[5])))
+    elif sys.argv[3:4] == ["purchases"]:  # CODE:QUANTITY ...
+        pairs = [(a.split(":")[0], int(a.split(":")[1])) for a in sys.argv[4:]]
+        print(json.dumps(purchases(sys.argv[1], sys.argv[2], pairs)))
+    elif sys.argv[3:4] == ["cancel-purchases"]:  # NUMBER ...
+        print(json.dumps(cancel_purchases(sys.argv[1], sys.argv[2], sys.argv[4:])))
     else:
         print(json.dumps(build(sys.argv[1], sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 1)))

@@ -28,6 +28,12 @@ RECEIVED = [
     ("TRY-SYR-5ML", "SY-B2", 400, 10),
     ("TRY-CATH-8F", "CA-77", 300, 12),
 ]
+#: what the customer sends back and QA's decision on it: (decision, item, lot, quantity)
+RETURNED = [
+    ("restock", "TRY-SYR-5ML", "SY-A1", 3),
+    ("scrap", "TRY-SYR-5ML", "SY-A1", 2),
+    ("to_supplier", "TRY-CATH-8F", "CA-77", 1),
+]
 BOOKED_TYPES = (
     "receipt.confirmed.v1",
     "pick.confirmed.v1",
@@ -310,6 +316,166 @@ async def test_tryton_purchase_and_sale_go_through_udipick_and_the_stock_ends_eq
             " JOIN stock_location t ON t.id = m.to_location WHERE t.type = 'lost_found' AND m.state = 'done'",
         )
         assert [(lot, int(q)) for lot, q in lost] == [("SY-B2", 2)]
+
+        # ---- the customer sends units back; QA restocks, scraps and returns some to the supplier; a damaged
+        # catheter is scrapped off the shelf. Tryton books each, and still holds what udipick holds
+        expiry = {lot: today + dt.timedelta(days=d) for _, lot, d, _ in RECEIVED}
+        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+            receiver = await login(client, "receiver", device="hh-returns")
+            qa = await login(client, "qa", device="hh-qa")
+            r = await client.post(
+                "/api/v1/returns", json={"blind": True, "customer": tryton["customer"]}, headers=receiver
+            )
+            assert r.status_code == 201, r.text
+            ret = r.json()
+            decided = {}
+            for decision, item, lot, qty in RETURNED:
+                body = {"clientScanId": str(uuid.uuid4()), "raw": gs1(GTIN[item], lot, expiry[lot]), "quantity": qty}
+                r = await client.post(f"/api/v1/returns/{ret['id']}/scans", json=body, headers=receiver)
+                assert r.status_code == 200, r.text
+                decided[decision] = r.json()["accepted"]["id"]
+            for decision, line_id in decided.items():
+                body = {"decision": decision, "reason": "inspected", "password": "qa-demo"}
+                r = await client.post(f"/api/v1/returns/lines/{line_id}/disposition", json=body, headers=qa)
+                assert r.status_code == 200, r.text
+            # restocked units are put away between udipick's bins: nothing more for Tryton
+            (task,) = [
+                t
+                for t in (await client.get("/api/v1/putaway/tasks", headers=receiver)).json()
+                if t["receipt"] == ret["number"]
+            ]
+            body = {"clientScanId": str(uuid.uuid4()), "raw": "LOC-R-01-02"}
+            r = await client.post(f"/api/v1/putaway/tasks/{task['id']}/confirm", json=body, headers=receiver)
+            assert r.status_code == 200, r.text
+            body = {
+                "location": "R-01-02",
+                "raw": gs1(GTIN["TRY-CATH-8F"], "CA-77", expiry["CA-77"]),
+                "quantity": 1,
+                "reason": "damaged",
+                "password": "qa-demo",
+            }
+            r = await client.post("/api/v1/scrap", json=body, headers=qa)
+            assert r.status_code == 200, r.text
+        assert connector.once()["refused"] == []
+        code, report = connector.reconcile()
+        assert (code, report["differences"], report["inStep"]) == (0, [], True)
+        tryton_stock = {(c, lot): int(q) for c, lot, q in await _fetch(tryton_dsn, TRYTON_STOCK)}
+        udipick_stock = {(c, lot): int(q) for c, lot, q in await _fetch(udipick_dsn, UDIPICK_STOCK)}
+        assert (
+            tryton_stock
+            == udipick_stock
+            == {
+                ("TRY-SYR-5ML", "SY-A1"): 5 + 3,  # counted 5, then 3 restocked
+                ("TRY-SYR-5ML", "SY-B2"): 8,
+                ("TRY-CATH-8F", "CA-77"): 12 - 7 - 1,  # received, shipped, scrapped off the shelf
+            }
+        )
+        moved = await _fetch(
+            tryton_dsn,
+            "SELECT f.type, t.type, p.code, l.number, sum(m.quantity) FROM stock_move m"
+            " JOIN product_product p ON p.id = m.product JOIN stock_lot l ON l.id = m.lot"
+            " JOIN stock_location f ON f.id = m.from_location JOIN stock_location t ON t.id = m.to_location"
+            " WHERE m.state = 'done' AND (f.type IN ('customer', 'lost_found') OR t.type IN ('supplier', 'lost_found'))"
+            " GROUP BY 1, 2, 3, 4",
+        )
+        assert sorted((f, t, c, lot, int(q)) for f, t, c, lot, q in moved) == [
+            ("customer", "storage", "TRY-CATH-8F", "CA-77", 1),
+            ("customer", "storage", "TRY-SYR-5ML", "SY-A1", 5),
+            ("storage", "lost_found", "TRY-CATH-8F", "CA-77", 1),  # scrapped off the shelf
+            ("storage", "lost_found", "TRY-SYR-5ML", "SY-A1", 2),  # returned, then scrapped
+            ("storage", "lost_found", "TRY-SYR-5ML", "SY-B2", 2),  # the count's loss
+            ("storage", "supplier", "TRY-CATH-8F", "CA-77", 1),  # returned, then sent back to the supplier
+        ]
+        booked = await _fetch(tryton_dsn, "SELECT type, count(*) FROM udipick_booked_events GROUP BY 1")
+        assert {t: n for t, n in booked if t.startswith(("return.", "stock.scrapped"))} == {
+            "return.received.v1": 3,
+            "return.disposed.v1": 2,  # scrap and to the supplier; restock changes nothing in Tryton
+            "stock.scrapped.v1": 1,
+        }
+
+
+async def test_a_purchase_cancelled_in_tryton_is_cancelled_or_closed_in_udipick(
+    tryton_db, tryton_config, demo_database_url, pg_admin_url, today
+):
+    """Tryton cancels a purchase that is processing by cancelling its moves and ignoring them. One nothing
+    was received on ends cancelled in udipick; one udipick is receiving waits for the receipt to close (the
+    cancel is refused meanwhile and sent again by the next run) and ends closed, its received units kept."""
+    udipick_dsn = _dsn(demo_database_url)
+
+    def scenario(*args: str) -> dict:
+        done = subprocess.run(
+            [sys.executable, "-m", "tests.tryton.scenario", tryton_db, str(tryton_config), *args],
+            env=ENV,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        return json.loads(done.stdout)
+
+    scenario()
+    being_received, untouched = scenario("purchases", "TRY-SYR-5ML:15", "TRY-CATH-8F:5")["purchases"]
+    status = "SELECT erp_id, status FROM inbound_documents WHERE erp_id = ANY($1::text[]) ORDER BY erp_id"
+    numbers = sorted([being_received, untouched])
+
+    with udipick_server(demo_database_url) as url:
+        connector = Connector(tryton_db, tryton_config, demo_database_url, url, erp_key(demo_database_url))
+        assert connector.once()["refused"] == []
+        assert await _fetch(udipick_dsn, status, numbers) == [(n, "open") for n in numbers]
+
+        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+            receiver = await login(client, "receiver", device="hh-tryton")
+            r = await client.post("/api/v1/receipts", json={"document": being_received}, headers=receiver)
+            assert r.status_code == 201, r.text
+            rid = r.json()["id"]
+            raw = gs1(GTIN["TRY-SYR-5ML"], "SY-C3", today + dt.timedelta(days=500))
+            r = await client.post(
+                f"/api/v1/receipts/{rid}/scans",
+                json={"clientScanId": str(uuid.uuid4()), "raw": raw, "quantity": 4},
+                headers=receiver,
+            )
+            assert r.status_code == 200, r.text
+
+            cancelled = scenario("cancel-purchases", *numbers)
+            assert {n: (c["exception"], c["shipmentState"]) for n, c in cancelled.items()} == {
+                n: ("exception", "none") for n in numbers
+            }
+            passed = connector.once()
+            assert passed["sent"].get("purchase-order-cancels") == 1 and passed["refused"] == []
+            assert await _fetch(udipick_dsn, status, numbers) == sorted(
+                [(untouched, "cancelled"), (being_received, "receiving")]
+            )
+
+            r = await client.post(
+                f"/api/v1/receipts/{rid}/close", json={"reason": "supplier short-shipped"}, headers=receiver
+            )
+            assert r.status_code == 200, r.text
+
+        # a new run (the cancel refused above is not remembered in memory) sends it again: now it closes
+        passed = connector.once()
+        assert passed["sent"].get("purchase-order-cancels") == 1 and passed["refused"] == []
+        assert await _fetch(udipick_dsn, status, numbers) == sorted(
+            [(untouched, "cancelled"), (being_received, "closed")]
+        )
+        events = await _fetch(
+            udipick_dsn,
+            "SELECT data->>'document', data->>'status', data->>'reason' FROM outbox_events"
+            " WHERE type = 'purchase-order.cancelled.v1' ORDER BY position",
+        )
+        assert events == [
+            (untouched, "cancelled", "cancelled in Tryton (its moves ignored)"),
+            (being_received, "closed", "cancelled in Tryton (its moves ignored)"),
+        ]
+        # nothing more is sent on later runs, and the 4 units received are booked in Tryton
+        assert connector.once()["sent"].get("purchase-order-cancels") is None
+        tryton_dsn = _dsn(_with_database(pg_admin_url, tryton_db))
+        received = await _fetch(
+            tryton_dsn,
+            "SELECT l.number, sum(m.quantity) FROM stock_move m JOIN stock_lot l ON l.id = m.lot"
+            " JOIN stock_location f ON f.id = m.from_location WHERE f.type = 'supplier' AND m.state = 'done'"
+            " GROUP BY 1",
+        )
+        assert [(lot, int(q)) for lot, q in received] == [("SY-C3", 4)]
 
 
 async def _booked(dsn: str, event_type: str, at_least: int) -> bool:

@@ -25,6 +25,7 @@ from udipick.domain.receiving import (
     needed_location,
     over_receipt_allowance,
     putaway_group,
+    status_after_erp_cancel,
 )
 
 TODAY = dt.date(2026, 6, 1)
@@ -334,3 +335,30 @@ def test_licence_plates_group_stock_by_storage_condition_and_status():
     assert putaway_group(PEN, "quarantine") == "cold/quarantine"
     assert putaway_group(SYRINGE, "available") == "ambient/available"
     assert putaway_group(CATH, "available") == "ambient+bonded/available"
+
+
+# ---- the ERP cancels a purchase order ------------------------------------------------------------------
+
+ERP_CANCELS = [
+    # status, received, open receipts -> status after
+    ("open", 0, [], "cancelled"),
+    ("open", 12, [], "closed"),  # a short receipt was closed: the received units keep their document
+    ("cancelled", 0, [], "cancelled"),  # a repeat
+    ("closed", 400, [], "closed"),  # fully received: nothing more comes either way
+    ("closed", 12, [], "closed"),  # a repeat of a cancel that closed it
+]
+
+
+@pytest.mark.parametrize(("status", "received", "receipts", "expected"), ERP_CANCELS)
+def test_the_erps_cancel_ends_a_purchase_order_cancelled_or_closed_by_what_was_received(
+    status, received, receipts, expected
+):
+    assert status_after_erp_cancel("PO-1", status, received=received, open_receipts=receipts) == expected
+
+
+@pytest.mark.parametrize("status", ["open", "receiving"])
+def test_the_erps_cancel_is_refused_while_a_receipt_is_open_at_the_dock(status):
+    with pytest.raises(e.ReceiptInProgress) as refused:
+        status_after_erp_cancel("PO-1", status, received=0, open_receipts=["RCV-000007"])
+    assert refused.value.context == {"document": "PO-1", "receipts": ["RCV-000007"]}
+    assert "RCV-000007" in str(refused.value)

@@ -4,19 +4,24 @@ ERP records, and the stock comparison of the reconciliation report."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
 from udipick.integrations.tryton.plan import (
+    BOOKED_EVENTS,
+    NOT_BOOKED,
     MoveSpec,
     StockDifference,
     item_record,
     moves_for,
+    purchase_cancelled,
     purchase_record,
     sale_record,
     stock_differences,
     version,
 )
+from udipick.services.events import EVENT_TYPES
 
 UNIT = {"item": "SYR", "lot": "L1", "serial": None, "expiry": "2027-03-01", "quantity": 5}
 EXP = dt.date(2027, 3, 1)
@@ -34,14 +39,44 @@ MOVES = [
     ("stock.adjusted.v1", {**UNIT, "difference": 3}, [MoveSpec("SYR", "L1", EXP, 3, "lost_found", "storage")]),
     ("stock.adjusted.v1", {**UNIT, "difference": -2}, [MoveSpec("SYR", "L1", EXP, 2, "storage", "lost_found")]),
     ("stock.adjusted.v1", {**UNIT, "difference": 0}, []),
+    ("count.adjusted.v1", {**UNIT, "delta": 4}, [MoveSpec("SYR", "L1", EXP, 4, "lost_found", "storage")]),
+    ("count.adjusted.v1", {**UNIT, "delta": -1}, [MoveSpec("SYR", "L1", EXP, 1, "storage", "lost_found")]),
+    ("count.adjusted.v1", {**UNIT, "delta": 0}, []),  # only a status changed (available to expired)
+    # a customer return: from the customer into storage (its quarantine is udipick's status)
+    ("return.received.v1", UNIT, [MoveSpec("SYR", "L1", EXP, 5, "customer", "storage")]),
+    (
+        "return.received.v1",
+        {**UNIT, "lot": None, "serial": "SN9", "quantity": 1},
+        [MoveSpec("SYR", "SN9", EXP, 1, "customer", "storage")],
+    ),
+    # QA's decision: restock stays where it is, scrap and to the supplier leave the warehouse
+    ("return.disposed.v1", {**UNIT, "decision": "restock"}, []),
+    ("return.disposed.v1", {**UNIT, "decision": "scrap"}, [MoveSpec("SYR", "L1", EXP, 5, "storage", "lost_found")]),
+    (
+        "return.disposed.v1",
+        {**UNIT, "decision": "to_supplier"},
+        [MoveSpec("SYR", "L1", EXP, 5, "storage", "supplier")],
+    ),
+    ("stock.scrapped.v1", {**UNIT, "quantity": 2}, [MoveSpec("SYR", "L1", EXP, 2, "storage", "lost_found")]),
+    # moved between bins, a status changed, or the ERP's own opening balance: nothing for Tryton
     ("putaway.completed.v1", UNIT, []),
+    ("stock.moved.v1", {"lines": [UNIT]}, []),
     ("qc.rejected.v1", UNIT, []),
+    ("stock.expired.v1", UNIT, []),
+    ("stock.opening-booked.v1", {"units": {"available": 5}}, []),
 ]
 
 
 @pytest.mark.parametrize(("event_type", "data", "expected"), MOVES)
 def test_each_stock_event_books_the_moves_between_the_warehouses_zones(event_type, data, expected):
     assert moves_for(event_type, data) == expected
+
+
+def test_every_event_type_is_booked_or_deliberately_not_and_the_docs_say_which():
+    assert not set(BOOKED_EVENTS) & set(NOT_BOOKED)
+    assert set(BOOKED_EVENTS) | set(NOT_BOOKED) == set(EVENT_TYPES)
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "tryton.md").read_text(encoding="utf-8")
+    assert [t for t in EVENT_TYPES if f"`{t}`" not in doc] == []
 
 
 def test_a_version_is_trytons_latest_change_in_microseconds_and_grows_with_every_change():
@@ -128,3 +163,25 @@ def test_stock_differences_compare_by_item_and_lot_counting_every_status_and_ser
         StockDifference("CAT", "L9", 0, 2),
         StockDifference("SYR", "L2", 4, 3),
     ]
+
+
+def _purchase(state: str, *moves: tuple[str, bool]) -> dict:
+    return {"state": state, "lines": [{"id": 1, "moves": [{"state": st, "ignored": ig} for st, ig in moves]}]}
+
+
+PURCHASES = [
+    (_purchase("cancelled"), True),  # a draft or quotation cancelled (a confirmed one back to draft first)
+    (_purchase("processing", ("draft", False)), False),
+    (_purchase("processing", ("cancelled", False)), False),  # the exception not handled yet: may be recreated
+    (_purchase("done", ("cancelled", True)), True),  # Tryton's way for a processing purchase: moves ignored
+    (_purchase("done", ("cancelled", True), ("cancelled", True)), True),
+    (_purchase("processing", ("cancelled", True), ("draft", False)), False),  # one line still expected
+    (_purchase("done", ("done", False), ("cancelled", True)), True),  # the rest of a part-received purchase
+    (_purchase("done", ("done", False)), False),  # received in Tryton: finished, not cancelled
+    ({"state": "done", "lines": []}, False),
+]
+
+
+@pytest.mark.parametrize(("purchase", "cancelled"), PURCHASES)
+def test_a_purchase_is_cancelled_in_tryton_when_nothing_more_is_expected_and_some_was_dropped(purchase, cancelled):
+    assert purchase_cancelled(purchase) is cancelled

@@ -249,6 +249,13 @@ export interface paths {
      */
     post: operations["ApiV1ErpPurchaseOrdersBulkUpsertBulk"];
   };
+  "/api/v1/erp/purchase-orders/{erp_id}/cancel": {
+    /**
+     * Cancel a purchase order
+     * @description Who may call: roles: admin; API key scopes: erp:write.
+     */
+    post: operations["ApiV1ErpPurchaseOrdersErpIdCancelCancelPurchaseOrder"];
+  };
   "/api/v1/erp/recalls": {
     /**
      * ErpOpenRecall
@@ -1858,7 +1865,7 @@ export interface components {
      */
     Problem: {
       /** @enum {string} */
-      code?: "already-cancelled" | "body-too-large" | "bulk-interrupted" | "busy" | "conflict" | "count-below-reserved" | "count-line-not-open" | "database-unavailable" | "device-id-required" | "domain-error" | "exception-already-resolved" | "fefo-violation" | "insufficient-stock" | "invalid-count" | "invalid-cursor" | "invalid-gln" | "invalid-gtin" | "invalid-label-data" | "invalid-period" | "invalid-record" | "invalid-request" | "invalid-sscc" | "item-not-on-document" | "json-too-deep" | "last-admin" | "line-too-long" | "load-id-reused" | "location-frozen" | "location-holds-stock" | "location-under-count" | "location-unsuitable" | "lot-expired" | "lot-expiry-conflict" | "lot-not-at-location" | "lot-quarantined" | "lot-recalled" | "missing-expiry" | "missing-lot" | "missing-reason" | "missing-receiving-data" | "missing-serial" | "missing-temperature" | "no-printer-for-label" | "not-authenticated" | "not-cancellable" | "not-found" | "not-in-quarantine" | "opening-load-refused" | "order-line-not-found" | "order-not-found" | "order-not-released" | "over-pick" | "over-receipt" | "permission-denied" | "print-job-already-sent" | "printer-already-registered" | "printer-unavailable" | "put-back-not-found" | "receipt-not-open" | "recount-same-user" | "return-already-disposed" | "return-not-shipped-to-customer" | "return-over-authorized" | "scrap-not-allowed" | "serial-already-picked" | "serial-already-received" | "serial-already-shipped" | "serial-booked-elsewhere" | "serial-count-mismatch" | "serial-recalled" | "shelf-life-too-short" | "sign-in-busy" | "signature-rejected" | "stale-version" | "stock-changed" | "stock-on-hold" | "stock-reserved" | "task-cancelled" | "task-not-open" | "too-many-attempts" | "unknown-api-key" | "unknown-gtin" | "unknown-label-template" | "unknown-lot" | "unknown-print-job" | "unknown-printer" | "unknown-serial" | "unknown-user" | "unknown-warehouse" | "unknown-webhook-delivery" | "unknown-webhook-subscription" | "unreadable-barcode" | "version-reused" | "wave-not-found" | "weak-password" | "webhook-name-taken" | "webhook-target-refused" | "wrong-item" | "wrong-location" | "wrong-lot";
+      code?: "already-cancelled" | "body-too-large" | "bulk-interrupted" | "busy" | "conflict" | "count-below-reserved" | "count-line-not-open" | "database-unavailable" | "device-id-required" | "domain-error" | "exception-already-resolved" | "fefo-violation" | "insufficient-stock" | "invalid-count" | "invalid-cursor" | "invalid-gln" | "invalid-gtin" | "invalid-label-data" | "invalid-period" | "invalid-record" | "invalid-request" | "invalid-sscc" | "item-not-on-document" | "json-too-deep" | "last-admin" | "line-too-long" | "load-id-reused" | "location-frozen" | "location-holds-stock" | "location-under-count" | "location-unsuitable" | "lot-expired" | "lot-expiry-conflict" | "lot-not-at-location" | "lot-quarantined" | "lot-recalled" | "missing-expiry" | "missing-lot" | "missing-reason" | "missing-receiving-data" | "missing-serial" | "missing-temperature" | "no-printer-for-label" | "not-authenticated" | "not-cancellable" | "not-found" | "not-in-quarantine" | "opening-load-refused" | "order-line-not-found" | "order-not-found" | "order-not-released" | "over-pick" | "over-receipt" | "permission-denied" | "print-job-already-sent" | "printer-already-registered" | "printer-unavailable" | "purchase-order-not-found" | "put-back-not-found" | "receipt-in-progress" | "receipt-not-open" | "recount-same-user" | "return-already-disposed" | "return-not-shipped-to-customer" | "return-over-authorized" | "scrap-not-allowed" | "serial-already-picked" | "serial-already-received" | "serial-already-shipped" | "serial-booked-elsewhere" | "serial-count-mismatch" | "serial-recalled" | "shelf-life-too-short" | "sign-in-busy" | "signature-rejected" | "stale-version" | "stock-changed" | "stock-on-hold" | "stock-reserved" | "task-cancelled" | "task-not-open" | "too-many-attempts" | "unknown-api-key" | "unknown-gtin" | "unknown-label-template" | "unknown-lot" | "unknown-print-job" | "unknown-printer" | "unknown-serial" | "unknown-user" | "unknown-warehouse" | "unknown-webhook-delivery" | "unknown-webhook-subscription" | "unreadable-barcode" | "version-reused" | "wave-not-found" | "weak-password" | "webhook-name-taken" | "webhook-target-refused" | "wrong-item" | "wrong-location" | "wrong-lot";
       /** @description what happened and what to do, in English */
       detail?: string;
       /** @description invalid-request: each field that failed validation */
@@ -1876,6 +1883,15 @@ export interface components {
       /** @description https://udipick.dev/problems/<code>, or about:blank */
       type: string;
       [key: string]: unknown;
+    };
+    /** PurchaseOrderCancel */
+    PurchaseOrderCancel: {
+      changed: boolean;
+      erpId: string;
+      ordered: number;
+      priorStatus: string;
+      received: number;
+      status: string;
     };
     /** PurchaseOrderIn */
     PurchaseOrderIn: {
@@ -5217,6 +5233,80 @@ export interface operations {
       };
       /** @description udipick stopped part-way; the lines read are answered, resend from `uncertainFromLine`: `bulk-interrupted`. */
       500: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * Cancel a purchase order
+   * @description Who may call: roles: admin; API key scopes: erp:write.
+   */
+  ApiV1ErpPurchaseOrdersErpIdCancelCancelPurchaseOrder: {
+    parameters: {
+      path: {
+        erp_id: string;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["erp_CancelIn"];
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["PurchaseOrderCancel"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description No purchase order or ASN with this ERP id: `purchase-order-not-found`. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A receipt against it is open at the dock (`receipt-in-progress`, naming the open receipts): send the cancel again once it is closed. */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };

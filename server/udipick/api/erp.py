@@ -46,6 +46,7 @@ from udipick.domain.problem import problem_body
 from udipick.services import erp_inbound as svc
 from udipick.services import returns as returns_svc
 from udipick.services import stock_view, wave_control
+from udipick.services.receiving import cancel as receiving_cancel
 
 ERP_WRITE = allow("admin", scopes=("erp:write",))
 
@@ -281,7 +282,31 @@ async def cancel_sales_order(
     return await svc.cancel_sales_order(db, actor, erp_id, data.reason)
 
 
+@post(
+    "/purchase-orders/{erp_id:str}/cancel",
+    status_code=200,
+    summary="Cancel a purchase order",
+    responses=problem_responses(
+        {
+            404: "No purchase order or ASN with this ERP id: `purchase-order-not-found`.",
+            409: "A receipt against it is open at the dock (`receipt-in-progress`, naming the open receipts):"
+            " send the cancel again once it is closed.",
+        }
+    ),
+    **ERP_WRITE,
+)
+async def cancel_purchase_order(
+    erp_id: str, data: JSONBody[CancelIn], db: Db, actor: CurrentActor
+) -> receiving_cancel.PurchaseOrderCancel:
+    """The ERP cancelled the purchase order (or ASN): nothing more is received against it. It ends
+    ``cancelled``, or ``closed`` when units were received (they stay on the books), and
+    ``purchase-order.cancelled.v1`` is sent. A repeat, or a cancel of a closed one, changes nothing and
+    answers ``changed: false``."""
+    return await receiving_cancel.cancel_purchase_order(db, actor, erp_id, data.reason)
+
+
 def erp_inbound_router(settings: Settings) -> Router:
     """The ERP inbound routes; bulk loads take bodies up to ``settings.bulk_max_body_bytes``."""
-    handlers = [h for k in KINDS for h in _handlers(k, settings.bulk_max_body_bytes)] + [cancel_sales_order]
+    handlers = [h for k in KINDS for h in _handlers(k, settings.bulk_max_body_bytes)]
+    handlers += [cancel_sales_order, cancel_purchase_order]
     return Router(path="/api/v1/erp", route_handlers=handlers, tags=["ERP inbound"])

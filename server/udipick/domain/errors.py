@@ -389,6 +389,21 @@ class ReceiptNotOpen(DomainError):
     title = "Receipt is not open"
 
 
+class PurchaseOrderNotFound(NotFound):
+    """No purchase order or ASN with this ERP id; context: ``document``."""
+
+    code = "purchase-order-not-found"
+    title = "Unknown purchase order"
+
+
+class ReceiptInProgress(Conflict):
+    """The ERP cancelled a purchase order while a receipt against it is open at the dock: the receiver
+    may be counting its goods right now. Context: ``document``, ``receipts`` (the open receipts' numbers)."""
+
+    code = "receipt-in-progress"
+    title = "A receipt is in progress"
+
+
 class LocationUnsuitable(DomainError):
     """The destination does not fit the stock (context: ``location``, ``reason``, ``needs``)."""
 

@@ -71,6 +71,8 @@ STATUS: dict[type[e.DomainError], int] = {
     e.LocationHoldsStock: 409,
     e.LoadIdReused: 409,
     e.ReceiptNotOpen: 409,
+    e.PurchaseOrderNotFound: 404,
+    e.ReceiptInProgress: 409,
     e.LocationUnsuitable: 422,
     e.NotInQuarantine: 409,
     e.WrongLocation: 409,

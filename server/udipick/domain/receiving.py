@@ -25,6 +25,7 @@ from udipick.domain.errors import (
     MissingSerial,
     MissingTemperature,
     OverReceipt,
+    ReceiptInProgress,
     SerialAlreadyReceived,
     SerialCountMismatch,
     ShelfLifeTooShort,
@@ -456,3 +457,28 @@ def needed_location(contents: Sequence[Content]) -> str:
     if held:
         return " ".join(words + ["quarantine"])
     return " ".join(words) if words else "pick or reserve"
+
+
+# ---- the ERP cancels a purchase order ------------------------------------------------------------
+
+
+def status_after_erp_cancel(document: str, status: str, *, received: int, open_receipts: Sequence[str]) -> str:
+    """The purchase order's (or ASN's) status once the ERP cancelled it.
+
+    ``cancelled`` when nothing was received against it; ``closed`` when some was: the received units are on
+    the books and their ``receipt.confirmed.v1`` went out, so the document stays the record they were
+    received against, with nothing more to come. A closed or cancelled document keeps its status (a repeat,
+    or a cancel of what was fully received: either way nothing more comes). An open receipt refuses the
+    cancel: the receiver may be counting the goods on the dock right now, and the ERP must learn what they
+    were before it drops the order."""
+    if status in ("closed", "cancelled"):
+        return status
+    if open_receipts:
+        listed = ", ".join(open_receipts)
+        raise ReceiptInProgress(
+            f"{document} is being received ({listed} open at the dock): the cancel is refused until the receipt"
+            " is closed; send it again then",
+            document=document,
+            receipts=list(open_receipts),
+        )
+    return "closed" if received > 0 else "cancelled"

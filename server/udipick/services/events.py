@@ -115,6 +115,23 @@ class ReceiptDiscrepancyRecorded(EventData):
     reason: str
 
 
+@event("purchase-order.cancelled.v1")
+class PurchaseOrderCancelled(EventData):
+    """The ERP cancelled a purchase order or ASN (``POST /api/v1/erp/purchase-orders/{erpId}/cancel``):
+    nothing more is received against it. ``status`` is ``cancelled`` when nothing had been received, or
+    ``closed`` when some had: those units stay on the books, as their ``receipt.confirmed.v1`` said.
+    ``priorStatus`` is the status it had; ``lines`` (``{lineNo, item, ordered, received}``)
+    say what was ordered and received on each line."""
+
+    document: str
+    kind: str
+    number: str
+    status: str
+    prior_status: str
+    reason: str
+    lines: list[dict]
+
+
 @event("putaway.completed.v1")
 class PutawayCompleted(EventData):
     """A licence plate (or part of one, or loose stock QC released) moved to its storage location.

@@ -3,9 +3,9 @@
 Into udipick, over its ERP API: products (code, GTIN from the product's EAN identifier, lot and expiry
 tracking), the warehouse's storage locations, the parties of purchases (suppliers) and sales (customers),
 confirmed purchases as purchase orders and confirmed sales as sales orders, with their changes (version:
-Tryton's change time) and sale cancellations. Back into Tryton, from udipick's event stream: receipts,
-picks, put-backs, shipments and count adjustments as done stock moves with lots and expiry dates. See
-``docs/tryton.md``.
+Tryton's change time) and cancellations. Back into Tryton, from udipick's event stream: receipts, picks,
+put-backs, shipments, count adjustments, customer returns with QA's decisions, and scrap as done stock
+moves with lots and expiry dates. See ``docs/tryton.md``.
 """
 
 from __future__ import annotations

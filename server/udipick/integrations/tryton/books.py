@@ -212,12 +212,13 @@ class TrytonBooks:
                 for loc in locations
             ]
             # a done purchase or sale is finished business (a first run must not bring years of history in as open
-            # orders); a cancelled one is cancelled in udipick if udipick has it
-            purchases = Purchase.search(
-                [("state", "in", ["confirmed", "processing", "cancelled"])] + changed(("", "lines."))
-            )
+            # orders); a cancelled one is cancelled in udipick if udipick has it. A purchase processing when Tryton
+            # cancelled it ends done (its moves cancelled and ignored: plan.purchase_cancelled): a done one that
+            # changed since the last pass is read for that
+            states = ["confirmed", "processing", "cancelled"] + (["done"] if since is not None else [])
+            purchases = Purchase.search([("state", "in", states)] + changed(("", "lines.")))
             sales = Sale.search([("state", "in", ["confirmed", "processing", "cancelled"])] + changed(("", "lines.")))
-            out["purchases"] = [self._document(p) for p in purchases]
+            out["purchases"] = [self._document(p, moves=True) for p in purchases]
             out["sales"] = [self._document(s, address=True) for s in sales]
             suppliers = {p.party.id: p.party for p in purchases}
             customers = {s.party.id: s.party for s in sales}
@@ -247,9 +248,17 @@ class TrytonBooks:
         return {"code": p.code, "name": p.name, "version": version(p.create_date, p.write_date)}
 
     @staticmethod
-    def _document(d: Any, *, address: bool = False) -> dict[str, Any]:
+    def _document(d: Any, *, address: bool = False, moves: bool = False) -> dict[str, Any]:
         lines = [ln for ln in d.lines if ln.type == "line" and ln.product and ln.product.type == "goods"]
         stamps = [d.create_date, d.write_date] + [s for ln in d.lines for s in (ln.create_date, ln.write_date)]
+
+        def line(ln: Any) -> dict[str, Any]:
+            out = {"id": ln.id, "product_code": ln.product.code, "quantity": ln.quantity}
+            if moves:  # the line's own moves (not the connector's), and which cancelled ones the buyer ignored
+                ignored = {m.id for m in ln.moves_ignored}
+                out["moves"] = [{"state": m.state, "ignored": m.id in ignored} for m in ln.moves]
+            return out
+
         doc: dict[str, Any] = {
             "id": d.id,
             "number": d.number,
@@ -258,7 +267,7 @@ class TrytonBooks:
             "party_name": d.party.name,
             "date": getattr(d, "purchase_date", None) or getattr(d, "sale_date", None),
             "version": version(*stamps),
-            "lines": [{"id": ln.id, "product_code": ln.product.code, "quantity": ln.quantity} for ln in lines],
+            "lines": [line(ln) for ln in lines],
         }
         if address:
             a = d.shipment_address

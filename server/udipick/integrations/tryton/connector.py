@@ -57,6 +57,12 @@ class UdipickApi:
             r.raise_for_status()
         return r.status_code
 
+    def cancel_purchase_order(self, erp_id: str, reason: str) -> tuple[int, dict[str, Any]]:
+        r = self.http.post(f"/api/v1/erp/purchase-orders/{erp_id}/cancel", json={"reason": reason})
+        if r.status_code >= 500:
+            r.raise_for_status()
+        return r.status_code, r.json()
+
     def events_after(self, after: int, limit: int = PAGE) -> tuple[list[dict[str, Any]], int]:
         r = self.http.get("/api/v1/erp/events", params={"after": str(after), "limit": limit})
         r.raise_for_status()
@@ -182,11 +188,33 @@ class Connector:
             send("suppliers", plan.party_record(party, "supplier"))
         for party in changes["customers"]:
             send("customers", plan.party_record(party, "customer"))
+        # the change time of a cancel udipick could not take yet (a receipt open at its dock): the next passes
+        # read Tryton from there again, so the cancel is sent until it is taken, across restarts too
+        held_back: dt.datetime | None = None
         for purchase in changes["purchases"]:
-            if purchase["state"] == "cancelled":
-                # udipick's ERP API has no cancel for purchase orders: the receiver meets a PO Tryton dropped
-                log.warning("Tryton purchase %s is cancelled; udipick has no purchase-order cancel", purchase["number"])
+            if plan.purchase_cancelled(purchase):
+                key = ("purchase-order-cancels", purchase["number"])
+                if self._sent.get(key) == purchase["version"]:
+                    continue
+                reason = "cancelled in Tryton" + ("" if purchase["state"] == "cancelled" else " (its moves ignored)")
+                status, body = self.api.cancel_purchase_order(purchase["number"], reason)
+                if status == 409 and body.get("code") == "receipt-in-progress":
+                    log.info("Tryton purchase %s is cancelled; udipick is receiving it: %s", purchase["number"], body)
+                    changed_at = plan.EPOCH + dt.timedelta(microseconds=purchase["version"])
+                    held_back = min(held_back or changed_at, changed_at)
+                    continue
+                if status < 300:
+                    if body.get("changed"):
+                        report.sent[key[0]] = report.sent.get(key[0], 0) + 1
+                elif status == 404:  # never sent to udipick (cancelled before it was confirmed)
+                    log.info("Tryton purchase %s is cancelled; udipick never had it", purchase["number"])
+                else:
+                    report.refused.append({"kind": key[0], "key": purchase["number"], **body})
+                    log.warning("udipick refused the cancel of purchase %s: %s", purchase["number"], body)
+                self._sent[key] = purchase["version"]
                 continue
+            if purchase["state"] not in ("confirmed", "processing"):
+                continue  # done: finished business, never sent
             send("purchase-orders", plan.purchase_record(purchase, self.warehouse))
         for sale in changes["sales"]:
             if sale["state"] == "cancelled":
@@ -199,7 +227,7 @@ class Connector:
                     self._sent[key] = sale["version"]
                 continue
             send("sales-orders", plan.sale_record(sale, self.warehouse))
-        self.cursors.save_pulled_until(started)
+        self.cursors.save_pulled_until(min(started, held_back) if held_back else started)
         if report.sent.get("items"):
             self._codes = self.books.product_codes()
         return report

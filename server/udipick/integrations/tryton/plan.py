@@ -21,15 +21,50 @@ from typing import Any, Literal
 
 Role = Literal["supplier", "storage", "output", "customer", "lost_found"]
 
-#: the events that move stock in or out of the warehouse or between its zones; every other event changes
-#: nothing Tryton books (putaway, holds, QC and replenishment move units between udipick's bins or statuses)
+#: the events that move stock in or out of the warehouse or between its zones
 BOOKED_EVENTS = (
     "receipt.confirmed.v1",
     "pick.confirmed.v1",
     "put-back.confirmed.v1",
     "shipment.confirmed.v1",
     "stock.adjusted.v1",
+    "count.adjusted.v1",
+    "return.received.v1",
+    "return.disposed.v1",
+    "stock.scrapped.v1",
 )
+
+#: every other event, deliberately not booked, and why: none changes Tryton's stock by product, lot and zone
+#: (``tests/unit/test_tryton_plan.py`` checks that each of udipick's event types is in one of the two lists)
+NOT_BOOKED: dict[str, str] = {
+    "receipt.discrepancy-recorded.v1": "a record of short, over or damaged units; what arrived is in receipt.confirmed.v1",
+    "putaway.completed.v1": "between udipick's bins, all in Tryton's storage zone",
+    "qc.released.v1": "a stock status change (quarantine to available)",
+    "qc.rejected.v1": "a stock status change; rejected units leave only when scrapped (stock.scrapped.v1)",
+    "wave.released.v1": "reservations only",
+    "wave.cancelled.v1": "reservations released; picked units come back as put-back.confirmed.v1",
+    "order.cancelled.v1": "reservations released; picked units come back as put-back.confirmed.v1",
+    "order.line-cancelled.v1": "reservations released; picked units come back as put-back.confirmed.v1",
+    "pick.refused.v1": "nothing moved",
+    "pick.override.approved.v1": "an approval; the pick itself is pick.confirmed.v1",
+    "pick.shorted.v1": "nothing moved (the count that may follow is stock.adjusted.v1)",
+    "stock.alert.raised.v1": "nothing moved",
+    "hold.placed.v1": "a stock status change",
+    "hold.released.v1": "a stock status change",
+    "package.packed.v1": "picked to packed, both in Tryton's output zone",
+    "stock.counted.v1": "the count itself; its differences are stock.adjusted.v1",
+    "replenishment.created.v1": "a task; nothing moved yet",
+    "replenishment.increased.v1": "a task; nothing moved yet",
+    "replenishment.confirmed.v1": "reserve to pick face, both in Tryton's storage zone",
+    "replenishment.suggested.v1": "a suggestion to the ERP",
+    "replenishment.cancelled.v1": "a task cancelled; nothing moved",
+    "stock.moved.v1": "between udipick's bins or licence plates (status kept), all in Tryton's storage zone",
+    "recall.opened.v1": "a stock status change (recalled)",
+    "recall.closed.v1": "a status change; destroyed units are scrapped as stock.scrapped.v1",
+    "stock.opening-booked.v1": "the opening balance: the ERP's own stock list, already on its books",
+    "stock.expired.v1": "a stock status change (expired); expired units leave only when scrapped",
+    "purchase-order.cancelled.v1": "a document's status; no stock moved",
+}
 
 EPOCH = dt.datetime(1970, 1, 1)
 
@@ -75,13 +110,28 @@ def moves_for(event_type: str, data: Mapping[str, Any]) -> list[MoveSpec]:
         return [move(data, data["quantity"], "output", "storage")] if data["quantity"] > 0 else []
     if event_type == "shipment.confirmed.v1":
         return [move(line, line["quantity"], "output", "customer") for line in data["lines"] if line["quantity"] > 0]
-    if event_type == "stock.adjusted.v1":
-        diff = data["difference"]
+    if event_type in ("stock.adjusted.v1", "count.adjusted.v1"):
+        diff = data["difference"] if event_type == "stock.adjusted.v1" else data["delta"]
         if diff > 0:
             return [move(data, diff, "lost_found", "storage")]
         if diff < 0:
             return [move(data, -diff, "storage", "lost_found")]
+    if event_type == "return.received.v1":
+        # into quarantine in udipick: a status, so into Tryton's storage zone like any receipt
+        return [move(data, data["quantity"], "customer", "storage")] if data["quantity"] > 0 else []
+    if event_type == "return.disposed.v1":
+        # restock releases the units where they are (a putaway between udipick's bins follows): Tryton has
+        # them in storage since the return, nothing more to book
+        out = RETURN_DISPOSITIONS.get(data["decision"])
+        return [move(data, data["quantity"], "storage", out)] if out and data["quantity"] > 0 else []
+    if event_type == "stock.scrapped.v1":
+        # only stock in udipick's bins is scrapped, never picked or packed units (Tryton's output zone)
+        return [move(data, data["quantity"], "storage", "lost_found")] if data["quantity"] > 0 else []
     return []
+
+
+#: where a return decision takes the units in Tryton (``restock``: nowhere, they stay in storage)
+RETURN_DISPOSITIONS: dict[str, Role] = {"scrap": "lost_found", "to_supplier": "supplier"}
 
 
 # ---- Tryton → udipick -------------------------------------------------------------------------------------
@@ -140,6 +190,23 @@ def purchase_record(purchase: Mapping[str, Any], warehouse: str) -> dict[str, An
     if purchase.get("date"):
         record["expectedDate"] = purchase["date"].isoformat()
     return record
+
+
+def purchase_cancelled(purchase: Mapping[str, Any]) -> bool:
+    """Whether Tryton cancelled the purchase: nothing more is expected from the supplier.
+
+    Tryton cancels a purchase in one of two ways. A draft or quotation has a cancel button (state
+    ``cancelled``; a confirmed one that has not started processing goes back to draft first). One already
+    processing, as every confirmed purchase udipick has, is cancelled by cancelling its moves and handling
+    the shipment exception by ignoring them; it then ends ``done``. A cancelled move not yet handled (the
+    buyer may still recreate it) or a move still pending means the purchase goes on."""
+    if purchase["state"] == "cancelled":
+        return True
+    moves = [m for ln in purchase["lines"] for m in ln.get("moves", ())]
+    if not moves or any(m["state"] not in ("done", "cancelled") for m in moves):
+        return False
+    cancelled = [m for m in moves if m["state"] == "cancelled"]
+    return bool(cancelled) and all(m["ignored"] for m in cancelled)
 
 
 def sale_record(sale: Mapping[str, Any], warehouse: str) -> dict[str, Any] | None:
