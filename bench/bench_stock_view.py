@@ -56,9 +56,10 @@ SELECT (i - 1) * 10 + k, i, 'LOT-' || i || '-' || k, current_date + ((i * 37 + k
   FROM generate_series(1, $items) i, generate_series(1, 10) k;
 INSERT INTO users (id, username, display_name, password_hash, roles) VALUES (900000, 'bench-seed', 'Bench', 'x', '{admin}');
 ALTER TABLE stock_ledger DISABLE TRIGGER stock_ledger_apply;
-INSERT INTO stock_ledger (movement, item_id, lot_id, quantity, to_location_id, to_status, user_id, document_type)
+INSERT INTO stock_ledger (movement, item_id, lot_id, quantity, to_location_id, to_status, user_id, document_type,
+                          document_id)
 SELECT 'opening', (l - 1) / 10 + 1, l, 1 + (l * 7 + j) % 40, 1 + (l * 7919 + j * 101) % 5000,
-       CASE WHEN j % 200 = 1 THEN 'damaged' WHEN j % 250 = 2 THEN 'hold' ELSE 'available' END, 900000, 'bench'
+       CASE WHEN j % 200 = 1 THEN 'damaged' WHEN j % 250 = 2 THEN 'hold' ELSE 'available' END, 900000, 'opening', 'bench-seed'
   FROM generate_series(1, $items * 10) l, generate_series(0, $lots_at - 1) j;
 ALTER TABLE stock_ledger ENABLE TRIGGER stock_ledger_apply;
 ALTER TABLE stock DISABLE TRIGGER stock_guard;
@@ -90,6 +91,8 @@ async def seed(url: str, rows: int) -> None:
     try:
         t0 = time.perf_counter()
         await conn.execute(SEED.replace("$items", str(items)).replace("$lots_at", str(LOTS_AT)))
+        # the stock rows were written in one statement: sum them into the view's summaries as a fold would
+        await conn.execute("SELECT udipick_rebuild_stock_summary()")
         await conn.execute("VACUUM ANALYZE")
         n = await conn.fetchval("SELECT count(*) FROM stock")
         off = await conn.fetchval(

@@ -110,6 +110,11 @@ def _parser() -> argparse.ArgumentParser:
         help="run one expiry sweep now: stock whose lot expiry has passed (local calendar day) moves to status"
         " expired, with stock.expired.v1 events (udipick serve sweeps at start and after each midnight)",
     )
+    stock_sub.add_parser(
+        "rebuild-summary",
+        help="recompute the stock view's summaries from the stock rows (after stock was written with the summary"
+        " triggers disabled; udipick serve keeps them current by itself)",
+    )
 
     demo = sub.add_parser("demo", help="demo data")
     demo.add_argument("action", choices=["load"])
@@ -169,6 +174,12 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             return _kpis(url, args)
         if args.command == "counts":
             return _count_schedule(url, settings)
+        if args.command == "stock" and args.stock_command == "rebuild-summary":
+            from udipick.services import stock_view
+
+            rows = asyncio.run(_with_db(url, stock_view.rebuild_summary))
+            print(f"stock summary rebuilt: {rows} row(s) per item, lot, warehouse, location type and status")
+            return 0
         if args.command == "stock":
             return _stock_expire(url)
         if settings.log_json and args.command in ("serve", "relay"):

@@ -50,6 +50,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: inside ``udipick serve`` (with the relay), compare available stock with purchasing's minimums (the ERP's
     #: stock levels) this often and send ``replenishment.suggested.v1``; 0: off
     reorder_every_seconds: float = 60.0
+    #: inside ``udipick serve`` (with the relay), fold the stock changes of the last seconds into the stock
+    #: view's summaries this often (the view is exact either way; the fold keeps what it reads short); 0: off
+    stock_summary_every_seconds: float = 5.0
     #: inside ``udipick serve`` (with the relay), store the KPIs' closed days of the last this many days, at start
     #: and every ``kpi_days_every_seconds``, so no report computes them (0: off; reports still store what they need)
     kpi_days_back: int = 31

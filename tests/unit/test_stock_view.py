@@ -148,3 +148,41 @@ def test_reorder_suggestion(available, in_transit, minimum, maximum, expected):
 )
 def test_the_snapshot_shows_stock_kept_from_sale(change, expected):
     assert booked_status(replace(PLAIN, **change)) == expected
+
+
+def test_the_status_rule_remembers_decisions_without_changing_one():
+    """``StatusRule`` decides once per combination with the expiry counted as passed or not: over every
+    combination of facts and expiries around today, in an order that fills its memory first with other
+    dates, each answer equals ``effective_status``'s own."""
+    import itertools
+
+    from udipick.db.models import LOCATION_TYPES, LOT_STATUSES, STOCK_STATUSES
+    from udipick.domain.stock_view import StatusRule
+
+    rule = StatusRule(TODAY)
+    expiries = [day(400), None, day(0), day(-1), day(-400), day(1), day(30)]
+    combos = itertools.product(
+        STOCK_STATUSES, LOT_STATUSES, [False, True], [False, True], LOCATION_TYPES, [False, True]
+    )
+    for stock, lot, held, recall, place, bonded in combos:
+        for expiry in expiries:
+            facts = StockFacts(stock, lot, expiry, held, recall, place, bonded)
+            assert rule.status(facts) == effective_status(facts, today=TODAY), facts
+    assert [rule.bucket(e) for e in expiries] == [expiry_bucket(e, TODAY) for e in expiries]
+
+
+def test_every_date_of_an_expiry_class_has_its_bucket_and_its_side_of_today():
+    """The view sums rows per class between ``expiry_edges`` (PostgreSQL's ``width_bucket``) and decides a
+    class by one of its dates: every date of a class must have the same bucket and expired-or-not."""
+    import bisect
+
+    from udipick.domain.stock_view import expiry_edges
+
+    edges = expiry_edges(TODAY)
+    assert edges == sorted(edges)
+    seen: dict[int, tuple[str, bool]] = {}
+    for n in range(-400, 400):
+        d = day(n)
+        klass = bisect.bisect_right(edges, d)  # what width_bucket(d, edges) answers
+        assert seen.setdefault(klass, (expiry_bucket(d, TODAY), d < TODAY)) == (expiry_bucket(d, TODAY), d < TODAY), d
+    assert len(seen) == len(edges) + 1

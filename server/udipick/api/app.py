@@ -121,6 +121,12 @@ def create_app(settings: Settings, *, database_url: str) -> Litestar:
                         await stack.enter_async_context(schedule_in_background(app.state.db, settings))
                     # stock past its expiry moves to ``expired`` at start and after each local midnight
                     await stack.enter_async_context(expiry.sweeper_in_background(app.state.db))
+                    if settings.stock_summary_every_seconds > 0:
+                        from udipick.services.stock_view import fold_in_background
+
+                        await stack.enter_async_context(
+                            fold_in_background(app.state.db, settings.stock_summary_every_seconds)
+                        )
                     if settings.reorder_every_seconds > 0:
                         from udipick.services.stock_view import reorder_in_background
 

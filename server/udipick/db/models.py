@@ -293,6 +293,8 @@ class Stock(Base):
         Index("ix_stock_lot", "lot_id"),
         Index("ix_stock_item_status", "item_id", "status"),
         Index("ix_stock_container", "container_id", postgresql_where=text("container_id IS NOT NULL")),
+        # the stock view corrects the rows a serial hold covers, found by serial (migration 0026)
+        Index("ix_stock_serial", "serial_id", postgresql_where=text("serial_id IS NOT NULL")),
     )
 
 

@@ -21,6 +21,7 @@ from udipick.db import (
     models_replenishment,  # noqa: F401  (imported to register its tables)
     models_returns,  # noqa: F401  (imported to register its tables)
     models_stock_levels,  # noqa: F401  (imported to register its tables)
+    models_stock_summary,  # noqa: F401  (imported to register its tables)
 )
 from udipick.db.models import Base
 

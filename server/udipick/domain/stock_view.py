@@ -52,6 +52,14 @@ def expiry_bucket(expiry: dt.date | None, today: dt.date) -> str:
     return "later"
 
 
+def expiry_edges(today: dt.date) -> list[dt.date]:
+    """The first day of each expiry bucket after ``expired``, ascending: every date between two edges (or
+    before the first, or from the last on) is in one bucket, and on one side of ``today`` (the first edge),
+    so the rows of one class share their bucket and their expired-or-not. The view sums rows per class in
+    the database and decides a class by any one of its dates."""
+    return [today, *(today + dt.timedelta(days=limit + 1) for limit, _ in _BOUNDS)]
+
+
 class StockFacts(Value):
     """What decides a stock row's effective status; the view groups rows by these and asks once per group."""
 
@@ -94,6 +102,35 @@ def effective_status(f: StockFacts, *, today: dt.date) -> str:
     if f.location_type == "bonded" or f.item_bonded:
         return "bonded"
     return "available"
+
+
+class StatusRule:
+    """``effective_status`` and ``expiry_bucket`` for the many rows of one view on one day, each decided once.
+
+    A row's expiry counts for its status only as passed or not (``effective_status`` compares it with
+    ``today`` and with nothing else), so a status is remembered per the other facts and that: a view over
+    thousands of expiry dates decides a few dozen combinations (``tests/unit/test_stock_view_rule.py``
+    checks the two agree on every combination).
+    """
+
+    def __init__(self, today: dt.date) -> None:
+        self.today = today
+        self._statuses: dict[tuple, str] = {}
+        self._buckets: dict[dt.date | None, str] = {}
+
+    def status(self, f: StockFacts) -> str:
+        passed = None if f.expiry is None else f.expiry < self.today
+        key = (f.stock_status, f.lot_status, passed, f.held, f.recall_hold, f.location_type, f.item_bonded)
+        status = self._statuses.get(key)
+        if status is None:
+            status = self._statuses[key] = effective_status(f, today=self.today)
+        return status
+
+    def bucket(self, expiry: dt.date | None) -> str:
+        bucket = self._buckets.get(expiry)
+        if bucket is None:
+            bucket = self._buckets[expiry] = expiry_bucket(expiry, self.today)
+        return bucket
 
 
 #: what the stock snapshot shows instead of ``available`` for stock kept from sale by something else than its

@@ -23,9 +23,23 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from udipick.domain.stock_view import StockFacts, booked_status
 from udipick.services.outbox import BACKLOG, HEAD, sequence_now
-from udipick.services.stock_view import ACTIVE_HOLDS
 
 GROUP_FIELDS = ("lot", "serial", "location", "status")
+
+
+#: the active holds on items, lots, serials and locations joined as sets to the stock rows ``st``: the same
+#: predicate as ``udipick_stock_hold``, written set-wise for the snapshot's many rows
+ACTIVE_HOLDS = """
+  LEFT JOIN (SELECT DISTINCT item_id FROM holds WHERE released_at IS NULL AND scope = 'item') hi
+         ON hi.item_id = st.item_id
+  LEFT JOIN (SELECT DISTINCT lot_id FROM holds WHERE released_at IS NULL AND scope = 'lot') hl
+         ON hl.lot_id = st.lot_id
+  LEFT JOIN (SELECT serial_id, bool_or(recall_id IS NOT NULL) AS recall FROM holds
+              WHERE released_at IS NULL AND scope = 'serial' GROUP BY serial_id) hs
+         ON hs.serial_id = st.serial_id
+  LEFT JOIN (SELECT DISTINCT location_id FROM holds WHERE released_at IS NULL AND scope = 'location') hc
+         ON hc.location_id = st.location_id
+"""
 
 
 class StockRow(msgspec.Struct, rename="camel"):

@@ -28,25 +28,43 @@ down_revision = "0022"
 branch_labels = None
 depends_on = None
 
-#: the files this revision applies, in this order, with the sha256 of the text it applied
-#: (``python -m udipick.db.sqlfiles`` prints them); only ``udipick_apply_opening`` is new
+#: the file this revision added, with the sha256 of the text it applied and that text (migration 0026 re-applied
+#: every file; 0023 re-applied the others unchanged, so only its own is kept here: db/sql/README.md)
 SQL_FILES = {
-    "udipick_append_only.sql": "bdb9793b707002b384f01b69b384313933b685ec8690a1eacdc7aa92c156261f",
-    "udipick_apply_ledger.sql": "5a8ef2b60317bbcdc121b10b3c4563bcb990dd7e2f869460929dcbf92d1f8bce",
     "udipick_apply_opening.sql": "a73046ff5005ffd0b908b347d148a8248efe9c7288da0e8b669364dbec96ffef",
-    "udipick_audit_record.sql": "bfa47aaa5c663902c280032830bb77a2614b1b71ff0219735779dbdcd109aad9",
-    "udipick_guard_stock.sql": "e2230fa42e4e5a6211634886b7399ac7ee18825ca1559a3affd9f9f506b55dd9",
-    "udipick_ledger_record.sql": "961f4dfdbd981fef36f527607327f64a053a2254ce226dc8114ea8991596ac00",
-    "udipick_location_block.sql": "8df88bb185a11736537e62519fb5b8f30718935bde89e1ddba6a5902109443a3",
-    "udipick_outbox_backlog.sql": "8475a17709926a56de8605e4df9a9688b4af822e995f013e79766d96e6cae9a9",
-    "udipick_outbox_head.sql": "ecda651e3edd1b563c71075a4b426b27e08e526fda34e63219f165638d04be8b",
-    "udipick_pick_accept.sql": "2d10c5be33b0c761c0642142dfb5e5d3de02742da2141c6c79977767a9e8cf57",
-    "udipick_retain_master.sql": "41555cafa599bb9da9c7a02823cbffae02cdbdf2142792f64ba6e2523361ba58",
-    "udipick_scan_reply.sql": "644595fc4c1050dfc6c388f0262bc382cf1d7ddadadfe66ff3b72f9ec29a9a05",
-    "udipick_seal_audit.sql": "3ec55dfddd19a4b3fea7e9dc2a3707c44f9e3045f7be4d6724ce33607a870527",
-    "udipick_sequence_outbox.sql": "b1599334809246c2569062a854e48ddb439a021382c9252139bb449930bd68fc",
-    "udipick_stock_hold.sql": "945acfb348b65f92a93574737d19fba93e6e813115285c617c7207388d4e366a",
-    "udipick_store_reply.sql": "2da35ff9cd83a19cc6fbc2916010274a1edf888416d1b965f227beb2b72be66d",
+}
+SQL_TEXTS = {
+    "udipick_apply_opening.sql": """-- Trigger function (``opening_loads_apply``, AFTER INSERT ON opening_loads, migration 0023): applies a
+-- go-live load's ``opening`` ledger rows to ``stock`` in one set-based statement. The row trigger
+-- ``stock_ledger_apply`` skips ``opening`` rows (its WHEN clause): at a million rows it cost some
+-- 165 µs a row (a plpgsql INSERT ... ON CONFLICT and the stock guard per row), three minutes a load.
+-- The load's own row is written last in the load's transaction (services/opening.py), so stock
+-- still changes in the same transaction as the ledger and equals its sum; an ``opening`` row only
+-- books in (checked by ``ck_stock_ledger_opening_books_in``) and names its load (``document_id``),
+-- and the count of the load's rows must equal what the load row says it booked. The rows go in in the
+-- order of ``uq_stock_bucket``, so that index (and the lot and item indexes) grow in order.
+CREATE OR REPLACE FUNCTION udipick_apply_opening() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  booked bigint;
+BEGIN
+  INSERT INTO stock AS s (item_id, lot_id, serial_id, location_id, container_id, status, quantity)
+  SELECT l.item_id, l.lot_id, l.serial_id, l.to_location_id, l.to_container_id, l.to_status, sum(l.quantity)
+    FROM stock_ledger l
+   WHERE l.tx_id = (pg_current_xact_id()::text)::bigint AND l.movement = 'opening' AND l.document_id = NEW.load_id
+   GROUP BY l.item_id, l.lot_id, l.serial_id, l.to_location_id, l.to_container_id, l.to_status
+   ORDER BY l.item_id, l.lot_id, l.serial_id, l.to_location_id
+  ON CONFLICT (item_id, lot_id, serial_id, location_id, container_id, status)
+  DO UPDATE SET quantity = s.quantity + EXCLUDED.quantity;
+  SELECT count(*) INTO booked
+    FROM stock_ledger l
+   WHERE l.tx_id = (pg_current_xact_id()::text)::bigint AND l.movement = 'opening' AND l.document_id = NEW.load_id;
+  IF booked <> NEW.ledger_rows THEN
+    RAISE EXCEPTION 'opening load % has % ledger rows, its record says %', NEW.load_id, booked, NEW.ledger_rows
+      USING ERRCODE = 'check_violation', CONSTRAINT = 'ck_opening_loads_ledger_rows';
+  END IF;
+  RETURN NEW;
+END $$;
+""",
 }
 
 HAS_ACTOR_BEFORE = "user_id IS NOT NULL OR api_key_id IS NOT NULL"
@@ -92,7 +110,7 @@ def upgrade() -> None:
         "stock_ledger",
         "movement <> 'opening' OR (from_location_id IS NULL AND document_type = 'opening' AND document_id IS NOT NULL)",
     )
-    sqlfiles.apply(op, SQL_FILES)
+    sqlfiles.apply(op, SQL_FILES, texts=SQL_TEXTS)
     op.execute("DROP TRIGGER stock_ledger_apply ON stock_ledger")
     op.execute(
         "CREATE TRIGGER stock_ledger_apply AFTER INSERT ON stock_ledger FOR EACH ROW"
