@@ -112,3 +112,12 @@ stock_summary_facts = Table(
     ),
     Index("ix_stock_summary_facts_empty", "warehouse_id", postgresql_where=text("quantity = 0 AND reserved = 0")),
 )
+
+#: lots whose facts changed since the last fold (``lot_key`` NULL: every lot of the item), marked by triggers
+#: on ``lots``, ``items`` and ``holds``; the fold processes and removes them
+stock_summary_dirty = Table(
+    "stock_summary_dirty",
+    Base.metadata,
+    Column("item_id", Integer, nullable=False),
+    Column("lot_key", Integer),
+)

@@ -150,15 +150,15 @@ _SUMMED_LOTS = """
 _HELD_STOCK = """
     (SELECT st.item_id, st.lot_id, loc.warehouse_id, loc.type, st.status, st.quantity, st.reserved,
             coalesce(hs.recall, false) AS recall
-       FROM (SELECT id FROM stock WHERE quantity > 0 AND location_id IN
-               (SELECT location_id FROM holds WHERE released_at IS NULL AND scope = 'location')
-             UNION
-             SELECT id FROM stock WHERE quantity > 0 AND serial_id IN
-               (SELECT serial_id FROM holds WHERE released_at IS NULL AND scope = 'serial')) x
-       JOIN stock st ON st.id = x.id JOIN locations loc ON loc.id = st.location_id
+       FROM stock st JOIN locations loc ON loc.id = st.location_id
        LEFT JOIN (SELECT serial_id, bool_or(recall_id IS NOT NULL) AS recall FROM holds
                    WHERE released_at IS NULL AND scope = 'serial' GROUP BY serial_id) hs
-              ON hs.serial_id = st.serial_id)"""
+              ON hs.serial_id = st.serial_id
+      WHERE st.quantity > 0
+        AND (st.location_id = ANY(ARRAY(SELECT location_id FROM holds
+                                         WHERE released_at IS NULL AND scope = 'location'))
+             OR st.serial_id = ANY(ARRAY(SELECT serial_id FROM holds
+                                          WHERE released_at IS NULL AND scope = 'serial'))))"""
 
 #: the held rows moved from the unheld sums (``-``) to held ones (``+``); a view that needs no status leaves
 #: them out (they sum to nothing)
@@ -236,14 +236,36 @@ async def _filter_ids(conn: Any, f: StockFilter) -> dict[str, list[int]]:
 
 
 #: units per warehouse and facts, from ``stock_summary_facts`` (a few thousand rows, whatever the stock),
-#: corrected to this snapshot: pairs whose lot facts changed since the fold recorded them move from the
-#: recorded facts to the current ones; delta rows and held rows count under the current facts
+#: corrected to this snapshot: lots marked since the last fold (``stock_summary_dirty``) whose facts changed
+#: move from the recorded facts to the current ones; delta rows and held rows count under the current facts
+#: (the lots' facts are read only for those lots)
 _FACTS_FROM_SUMMARY = f"""
-WITH cur AS MATERIALIZED (SELECT * FROM stock_lot_facts),
+WITH held AS MATERIALIZED {_HELD_STOCK},
+marked AS (
+  SELECT rc.* FROM stock_summary_recorded rc
+   WHERE EXISTS (SELECT 1 FROM stock_summary_dirty m
+                  WHERE m.item_id = rc.item_id AND (m.lot_key IS NULL OR m.lot_key = rc.lot_key))),
+needed AS (
+  SELECT item_id, coalesce(lot_id, 0) AS lot_key FROM stock_summary_delta
+  UNION SELECT item_id, coalesce(lot_id, 0) FROM held),
+cur AS MATERIALIZED (
+  -- a lot recorded and not marked since: its recorded facts are its current ones (every change marks it)
+  SELECT rc.item_id, rc.lot_key, rc.lot_status, rc.expiry, rc.held, rc.bonded
+    FROM needed n JOIN stock_summary_recorded rc ON rc.item_id = n.item_id AND rc.lot_key = n.lot_key
+   WHERE NOT EXISTS (SELECT 1 FROM marked m WHERE m.item_id = rc.item_id AND m.lot_key = rc.lot_key)
+  UNION ALL
+  -- marked, or never recorded (new since the last fold): asked of the lots
+  SELECT f.* FROM stock_lot_facts f
+    JOIN (SELECT item_id, lot_key FROM marked
+          UNION
+          SELECT n.item_id, n.lot_key FROM needed n
+           WHERE NOT EXISTS (SELECT 1 FROM stock_summary_recorded rc
+                              WHERE rc.item_id = n.item_id AND rc.lot_key = n.lot_key)) p
+      ON p.item_id = f.item_id AND p.lot_key = f.lot_key),
 changed AS (
   SELECT rc.item_id, rc.lot_key, rc.lot_status AS o_status, rc.expiry AS o_expiry, rc.held AS o_held,
          rc.bonded AS o_bonded, c.lot_status, c.expiry, c.held, c.bonded
-    FROM stock_summary_recorded rc JOIN cur c ON c.item_id = rc.item_id AND c.lot_key = rc.lot_key
+    FROM marked rc JOIN cur c ON c.item_id = rc.item_id AND c.lot_key = rc.lot_key
    WHERE (c.lot_status, c.expiry, c.held, c.bonded) IS DISTINCT FROM (rc.lot_status, rc.expiry, rc.held, rc.bonded)),
 r AS (
   SELECT warehouse_id, location_type, status, lot_status, expiry, held, false AS recall, bonded, quantity, reserved
@@ -261,7 +283,7 @@ r AS (
   UNION ALL
   SELECT h.warehouse_id, h.type, h.status, c.lot_status, c.expiry, k.sign > 0 OR c.held, k.sign > 0 AND h.recall,
          c.bonded, k.sign * h.quantity, k.sign * h.reserved
-    FROM {_HELD_STOCK} h JOIN cur c ON c.item_id = h.item_id AND c.lot_key = coalesce(h.lot_id, 0),
+    FROM held h JOIN cur c ON c.item_id = h.item_id AND c.lot_key = coalesce(h.lot_id, 0),
          (VALUES (-1), (1)) k(sign))
 SELECT r.warehouse_id, {_CLASS.format("r.expiry")} AS class, r.status, r.lot_status, min(r.expiry), r.held,
        r.recall, r.location_type, r.bonded, sum(r.quantity)::bigint AS quantity, sum(r.reserved)::bigint AS reserved

@@ -8,9 +8,9 @@
 --   ``stock_summary_facts``: the same units per warehouse, location type, status and the facts of their
 --   lot as ``stock_summary_recorded`` holds them (``stock_lot_facts`` when the pair was first folded, or
 --   at the last fold that found them changed): a few thousand rows where the view's totals would read
---   every (lot, place) pair. A pair whose lot or item facts changed since (a hold, a QC decision) has its
---   units moved from the recorded facts to the current ones here; the view makes the same correction for
---   changes after the last fold (``services.stock_view``).
+--   every (lot, place) pair. A pair whose lot or item facts changed since (a hold, a QC decision; marked in
+--   ``stock_summary_dirty``) has its units moved from the recorded facts to the current ones here; the view
+--   makes the same correction for the marks after the last fold (``services.stock_view``).
 -- Keys summed to nothing are removed (the partial ``*_empty`` indexes find them).
 CREATE OR REPLACE FUNCTION udipick_fold_stock_summary() RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
@@ -56,11 +56,16 @@ BEGIN
   ON CONFLICT (warehouse_id, location_type, status, lot_status, expiry, held, bonded)
   DO UPDATE SET quantity = s.quantity + EXCLUDED.quantity, reserved = s.reserved + EXCLUDED.reserved;
   GET DIAGNOSTICS folded = ROW_COUNT;
-  -- pairs whose facts changed since they were recorded: their units move to the current facts
-  WITH changed AS (
+  -- pairs marked since (``stock_summary_dirty``) whose facts changed: their units move to the current facts;
+  -- the marks read here are removed in the same statement (a mark committed later waits for the next fold)
+  WITH marks AS (DELETE FROM stock_summary_dirty RETURNING item_id, lot_key),
+       marked AS (SELECT r.* FROM stock_summary_recorded r
+                   WHERE EXISTS (SELECT 1 FROM marks m
+                                  WHERE m.item_id = r.item_id AND (m.lot_key IS NULL OR m.lot_key = r.lot_key))),
+       changed AS (
          SELECT r.item_id, r.lot_key, r.lot_status AS old_status, r.expiry AS old_expiry, r.held AS old_held,
                 r.bonded AS old_bonded, f.lot_status, f.expiry, f.held, f.bonded
-           FROM stock_summary_recorded r JOIN stock_lot_facts f ON f.item_id = r.item_id AND f.lot_key = r.lot_key
+           FROM marked r JOIN stock_lot_facts f ON f.item_id = r.item_id AND f.lot_key = r.lot_key
           WHERE (f.lot_status, f.expiry, f.held, f.bonded) IS DISTINCT FROM (r.lot_status, r.expiry, r.held, r.bonded)),
        moved AS (
          SELECT s.warehouse_id, s.location_type, s.status, k.lot_status, k.expiry, k.held, k.bonded,

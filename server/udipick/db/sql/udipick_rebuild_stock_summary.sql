@@ -14,6 +14,7 @@ BEGIN
   DELETE FROM stock_summary_lots;
   DELETE FROM stock_summary_facts;
   DELETE FROM stock_summary_recorded;
+  DELETE FROM stock_summary_dirty;
   INSERT INTO stock_summary (item_id, lot_id, warehouse_id, location_type, status, quantity, reserved)
   SELECT s.item_id, s.lot_id, l.warehouse_id, l.type, s.status, sum(s.quantity), sum(s.reserved)
     FROM stock s JOIN locations l ON l.id = s.location_id

@@ -14,6 +14,8 @@ Revises: 0025
 - ``stock_summary_lots``: the same per item, lot and warehouse, for views by lot or item.
 - ``stock_summary_facts`` and ``stock_summary_recorded``: the same units per warehouse, location type, status
   and the facts of their lot as the fold recorded them (view ``stock_lot_facts``), for the view's totals.
+- ``stock_summary_dirty``: lots whose facts changed since the last fold, marked by triggers on ``lots``,
+  ``items`` and ``holds`` (``udipick_stock_summary_dirty``).
 - ``ix_stock_serial``: the view corrects the few rows a serial hold covers, found by serial.
 """
 
@@ -36,20 +38,21 @@ SQL_FILES = {
     "udipick_apply_ledger.sql": "5a8ef2b60317bbcdc121b10b3c4563bcb990dd7e2f869460929dcbf92d1f8bce",
     "udipick_apply_opening.sql": "a73046ff5005ffd0b908b347d148a8248efe9c7288da0e8b669364dbec96ffef",
     "udipick_audit_record.sql": "bfa47aaa5c663902c280032830bb77a2614b1b71ff0219735779dbdcd109aad9",
-    "udipick_fold_stock_summary.sql": "5b6ef6cac0acfdd41db9fc2272f9d579cc63128464a207758d4718905baaffab",
+    "udipick_fold_stock_summary.sql": "a14237e6dbe284964bb3191c9019cc12c766ececdf2b982a82a6a4410eda3844",
     "udipick_guard_stock.sql": "e2230fa42e4e5a6211634886b7399ac7ee18825ca1559a3affd9f9f506b55dd9",
     "udipick_ledger_record.sql": "961f4dfdbd981fef36f527607327f64a053a2254ce226dc8114ea8991596ac00",
     "udipick_location_block.sql": "8df88bb185a11736537e62519fb5b8f30718935bde89e1ddba6a5902109443a3",
     "udipick_outbox_backlog.sql": "8475a17709926a56de8605e4df9a9688b4af822e995f013e79766d96e6cae9a9",
     "udipick_outbox_head.sql": "ecda651e3edd1b563c71075a4b426b27e08e526fda34e63219f165638d04be8b",
     "udipick_pick_accept.sql": "2d10c5be33b0c761c0642142dfb5e5d3de02742da2141c6c79977767a9e8cf57",
-    "udipick_rebuild_stock_summary.sql": "3fb141ce472ba7f532a7942a91ddee2690542726f91579eb3da85e765b850d1d",
+    "udipick_rebuild_stock_summary.sql": "65fb8c43aa5ec5be791e1764f409dbfe8e7f416b2d3f1514fa5041321a61777c",
     "udipick_retain_master.sql": "41555cafa599bb9da9c7a02823cbffae02cdbdf2142792f64ba6e2523361ba58",
     "udipick_scan_reply.sql": "644595fc4c1050dfc6c388f0262bc382cf1d7ddadadfe66ff3b72f9ec29a9a05",
     "udipick_seal_audit.sql": "3ec55dfddd19a4b3fea7e9dc2a3707c44f9e3045f7be4d6724ce33607a870527",
     "udipick_sequence_outbox.sql": "b1599334809246c2569062a854e48ddb439a021382c9252139bb449930bd68fc",
     "udipick_stock_hold.sql": "945acfb348b65f92a93574737d19fba93e6e813115285c617c7207388d4e366a",
     "udipick_stock_summary_change.sql": "acbea04a3a76606a603990fa46dcdd14ae5024bced43b088ef3267b0c5d2dd7e",
+    "udipick_stock_summary_dirty.sql": "d0ce7bd88ed69b879207d787cb85f022b2f654251630ab851786bd46ea6e6227",
     "udipick_stock_summary_relocate.sql": "ea65a285c54d36af73004242ccf8ab6fad29b38488b66e2533eeeb0980ecb0c8",
     "udipick_store_reply.sql": "2da35ff9cd83a19cc6fbc2916010274a1edf888416d1b965f227beb2b72be66d",
 }
@@ -75,7 +78,16 @@ SELECT i.id, 0, 'released', NULL::date,
   FROM items i
 """
 
+#: what marks a lot's facts changed (``udipick_stock_summary_dirty``)
+DIRTY_TRIGGERS = {
+    "lots": "UPDATE OF status, expiry ON lots FOR EACH ROW"
+    " WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.expiry IS DISTINCT FROM NEW.expiry)",
+    "items": "UPDATE OF bonded ON items FOR EACH ROW WHEN (OLD.bonded IS DISTINCT FROM NEW.bonded)",
+    "holds": "INSERT OR UPDATE OF released_at ON holds FOR EACH ROW WHEN (NEW.scope IN ('item', 'lot'))",
+}
+
 NEW_FUNCTIONS = (
+    "udipick_stock_summary_dirty()",
     "udipick_stock_summary_change()",
     "udipick_stock_summary_relocate()",
     "udipick_fold_stock_summary()",
@@ -167,6 +179,11 @@ def upgrade() -> None:
         ["warehouse_id"],
         postgresql_where=sa.text("quantity = 0 AND reserved = 0"),
     )
+    op.create_table(
+        "stock_summary_dirty",
+        sa.Column("item_id", sa.Integer(), nullable=False),
+        sa.Column("lot_key", sa.Integer(), nullable=True),
+    )
     op.execute(LOT_FACTS)
     op.create_index("ix_stock_serial", "stock", ["serial_id"], postgresql_where=sa.text("serial_id IS NOT NULL"))
     sqlfiles.apply(op, SQL_FILES)
@@ -184,10 +201,15 @@ def upgrade() -> None:
         " WHEN (OLD.type IS DISTINCT FROM NEW.type OR OLD.warehouse_id IS DISTINCT FROM NEW.warehouse_id)"
         " EXECUTE FUNCTION udipick_stock_summary_relocate()"
     )
+    for table, when in DIRTY_TRIGGERS.items():
+        op.execute(f"CREATE TRIGGER {table}_stock_summary AFTER {when} EXECUTE FUNCTION udipick_stock_summary_dirty()")
     op.execute("SELECT udipick_rebuild_stock_summary()")
 
 
 def downgrade() -> None:
+    for table in DIRTY_TRIGGERS:
+        op.execute(f"DROP TRIGGER {table}_stock_summary ON {table}")
+    op.drop_table("stock_summary_dirty")
     op.execute("DROP VIEW stock_lot_facts")
     op.drop_table("stock_summary_facts")
     op.drop_table("stock_summary_recorded")
