@@ -113,6 +113,24 @@ def prepare(url: str, rows: int) -> None:
     asyncio.run(seed(url, rows))
 
 
+async def pend(url: str, rows: int) -> None:
+    """Fold what is pending, then change ``rows`` stock rows and leave the changes in the delta."""
+    if not rows:
+        return
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("SELECT udipick_fold_stock_summary()")
+        for _ in range(0, rows, 100):
+            await conn.execute(
+                "UPDATE stock SET reserved = reserved + 1 WHERE quantity > reserved AND id = ANY(ARRAY("
+                "SELECT (1 + floor(random() * (SELECT max(id) FROM stock)))::bigint FROM generate_series(1, 100)))"
+            )
+        n = await conn.fetchval("SELECT count(*) FROM stock_summary_delta")
+        print(f"pending : {rows:,} stock rows changed, {n:,} delta rows not folded")
+    finally:
+        await conn.close()
+
+
 def pct(values: list[float], p: float) -> float:
     s = sorted(values)
     return s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))]
@@ -143,17 +161,28 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=1_000_000, help="stock rows")
     ap.add_argument("--requests", type=int, default=50)
     ap.add_argument("--keep", help="seed this database once and keep it; later runs only measure")
+    ap.add_argument(
+        "--pending",
+        type=int,
+        default=0,
+        help="first change this many stock rows (reserved +1, in statements of 100) and measure with them not yet"
+        " folded into the summaries (the server's fold off): the view reads them from the delta",
+    )
     args = ap.parse_args()
     print(f"machine : {machine()}")
     env = {"UDIPICK_LOG_JSON": "0"}
+    if args.pending:
+        env["UDIPICK_STOCK_SUMMARY_EVERY_SECONDS"] = "0"
     if args.keep:
         url = _url_for(args.keep)
         asyncio.run(_create_if_missing(args.keep, url, args.rows))
+        asyncio.run(pend(url, args.pending))
         with server(url, extra_env=env) as base:
             measure(base, url, args.requests)
         return
     with fresh_database() as url:
         prepare(url, args.rows)
+        asyncio.run(pend(url, args.pending))
         with server(url, extra_env=env) as base:
             measure(base, url, args.requests)
 
