@@ -115,7 +115,7 @@ class StatusRule:
 
     def __init__(self, today: dt.date) -> None:
         self.today = today
-        self._statuses: dict[tuple, str] = {}
+        self._statuses: dict[tuple[object, ...], str] = {}
         self._buckets: dict[dt.date | None, str] = {}
 
     def status(self, f: StockFacts) -> str:

@@ -710,14 +710,16 @@ async def fold_summary(db: async_sessionmaker) -> int:
     """Fold the committed stock changes into the view's summaries (``udipick_fold_stock_summary``): the
     summary keys changed, 0 with nothing to fold, -1 when another process is folding."""
     async with db.begin() as session:
-        return int(await session.scalar(text("SELECT udipick_fold_stock_summary()")))  # type: ignore[arg-type]
+        folded = await session.scalar(text("SELECT udipick_fold_stock_summary()"))
+    return int(folded or 0)
 
 
 async def rebuild_summary(db: async_sessionmaker) -> int:
     """Recompute the summaries from the stock rows (``udipick_rebuild_stock_summary``; holds off stock
     changes while it runs): the ``stock_summary`` rows written."""
     async with db.begin() as session:
-        return int(await session.scalar(text("SELECT udipick_rebuild_stock_summary()")))  # type: ignore[arg-type]
+        written = await session.scalar(text("SELECT udipick_rebuild_stock_summary()"))
+    return int(written or 0)
 
 
 def fold_in_background(db: async_sessionmaker, every_seconds: float) -> AbstractAsyncContextManager[None]:
