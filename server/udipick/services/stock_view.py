@@ -19,6 +19,7 @@ in a pick: the pick scan (500 confirms/s) pays nothing for it; a suggestion reac
 from __future__ import annotations
 
 import datetime as dt
+import re
 from contextlib import AbstractAsyncContextManager
 from typing import Annotated, Any, Literal
 
@@ -73,7 +74,7 @@ class StockFilter(msgspec.Struct, frozen=True, kw_only=True):
     expiry_after: dt.date | None = None
 
 
-class StockGroup(msgspec.Struct, rename="camel", omit_defaults=True, kw_only=True):
+class StockGroup(msgspec.Struct, rename="camel", omit_defaults=True, kw_only=True, gc=False):
     """One group's units. Only the fields grouped by are present; ``quantity`` is its units in base units."""
 
     quantity: int
@@ -426,6 +427,24 @@ _KEY_FIELDS = {
 }
 
 
+_PARAM = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
+
+
+async def _fetch(conn: Any, sql: str, params: dict[str, Any]) -> list[Any]:
+    """The rows of ``sql`` (``:name`` parameters) as the driver's records, in the connection's transaction:
+    a view by lot returns 20,000 rows, and SQLAlchemy's rows on top of the driver's took as long again as the
+    query (docs/benchmarks.md, stock view)."""
+    names: list[str] = []
+
+    def number(m: re.Match[str]) -> str:
+        if m.group(1) not in names:
+            names.append(m.group(1))
+        return f"${names.index(m.group(1)) + 1}"
+
+    raw = (await conn.get_raw_connection()).driver_connection
+    return await raw.fetch(_PARAM.sub(number, sql), *(params[n] for n in names))  # type: ignore[no-any-return]  # asyncpg is untyped
+
+
 #: the groupings the facts rows answer alone (no item or lot named)
 _FACT_KEYS = frozenset({"warehouse", "expiry_bucket", "location_type", "status"})
 
@@ -462,7 +481,7 @@ async def stock_view(
         warehouses = dict((await conn.execute(text("SELECT id, code FROM warehouses"))).all()) if by_facts else {}
         decided: dict[tuple, str] = {}
         sql, params = _facts_sql(f, ids, edges)
-        for warehouse_id, klass, *facts, quantity, reserved in (await conn.execute(text(sql), params)).all():
+        for warehouse_id, klass, *facts, quantity, reserved in await _fetch(conn, sql, params):
             status = rule.status(StockFacts(*facts))
             decided[(facts[0], facts[1], -1 if klass is None else klass, *facts[3:])] = status
             values = (
@@ -486,11 +505,11 @@ async def stock_view(
                 wanted = {"available"} if f.status == "allocated" else {f.status}
                 decided = {k: v for k, v in decided.items() if v in wanted}
             sql, params = _groups_sql(keys, f, ids, decided if by_status else None, edges)
-            result = await conn.execute(text(sql), params)
+            rows = await _fetch(conn, sql, params)
             if not by_status:  # one row a group, in the view's order
-                sums = {tuple(key): q for *key, q in result.all() if q}
+                sums = {tuple(key): q for *key, q in rows if q}
                 presorted = True
-            for r in result.mappings() if by_status else ():
+            for r in rows if by_status else ():
                 values = dict(r)
                 if "expiry_bucket" in keys:
                     values["expiry_bucket"] = rule.bucket(r["expiry"])
