@@ -180,3 +180,30 @@ async def test_the_summaries_answer_what_the_stock_rows_answer(client, sup, demo
     assert await rebuild_summary(demo_db) > 0
     await summary_is_stock(demo_db)
     await same_as_oracle(demo_db, "rebuilt")
+
+
+async def test_the_cli_rebuilds_the_summaries_after_stock_written_without_its_triggers(demo_database_url, demo_db):
+    """A bulk import with the summary triggers off leaves the summaries behind; ``udipick stock rebuild-summary``
+    brings them back to the stock rows."""
+    import os
+    import subprocess
+    import sys
+
+    await fold_summary(demo_db)
+    async with demo_db.begin() as s:
+        await s.execute(text("ALTER TABLE stock DISABLE TRIGGER stock_summary_update"))
+        await s.execute(text("ALTER TABLE stock DISABLE TRIGGER stock_guard"))
+        await s.execute(text("UPDATE stock SET quantity = quantity + 1 WHERE id = (SELECT min(id) FROM stock)"))
+        await s.execute(text("ALTER TABLE stock ENABLE TRIGGER stock_guard"))
+        await s.execute(text("ALTER TABLE stock ENABLE TRIGGER stock_summary_update"))
+    with pytest.raises(AssertionError):
+        await summary_is_stock(demo_db)
+    out = subprocess.run(
+        [sys.executable, "-m", "udipick.cli", "stock", "rebuild-summary"],
+        env={**os.environ, "DATABASE_URL": demo_database_url},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.startswith("stock summary rebuilt: "), out.stdout + out.stderr
+    await summary_is_stock(demo_db)
