@@ -89,6 +89,8 @@ GROUPINGS = [
     ["lot", "status"],
     ["item"],
     ["item", "location_type"],
+    ["item", "expiry_bucket"],
+    ["warehouse", "item"],
 ]
 FILTERS = [
     StockFilter(),

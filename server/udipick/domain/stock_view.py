@@ -109,8 +109,8 @@ class StatusRule:
 
     A row's expiry counts for its status only as passed or not (``effective_status`` compares it with
     ``today`` and with nothing else), so a status is remembered per the other facts and that: a view over
-    thousands of expiry dates decides a few dozen combinations (``tests/unit/test_stock_view_rule.py``
-    checks the two agree on every combination).
+    thousands of expiry dates decides a few dozen combinations (``tests/unit/test_stock_view.py`` checks
+    the two agree on every combination).
     """
 
     def __init__(self, today: dt.date) -> None:

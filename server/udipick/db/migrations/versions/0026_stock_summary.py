@@ -52,8 +52,8 @@ SQL_FILES = {
     "udipick_sequence_outbox.sql": "b1599334809246c2569062a854e48ddb439a021382c9252139bb449930bd68fc",
     "udipick_stock_hold.sql": "945acfb348b65f92a93574737d19fba93e6e813115285c617c7207388d4e366a",
     "udipick_stock_summary_change.sql": "acbea04a3a76606a603990fa46dcdd14ae5024bced43b088ef3267b0c5d2dd7e",
-    "udipick_stock_summary_dirty.sql": "d0ce7bd88ed69b879207d787cb85f022b2f654251630ab851786bd46ea6e6227",
-    "udipick_stock_summary_relocate.sql": "ea65a285c54d36af73004242ccf8ab6fad29b38488b66e2533eeeb0980ecb0c8",
+    "udipick_stock_summary_dirty.sql": "45c817c184a1c308235aaafc66933d5b4fa657ea2ec4983e8b2ccf859ce7b6b0",
+    "udipick_stock_summary_relocate.sql": "8d465ec68fef9fb5e7cc1ea383366e15237b18453557c808c370efb7c08a0627",
     "udipick_store_reply.sql": "2da35ff9cd83a19cc6fbc2916010274a1edf888416d1b965f227beb2b72be66d",
 }
 
@@ -80,10 +80,10 @@ SELECT i.id, 0, 'released', NULL::date,
 
 #: what marks a lot's facts changed (``udipick_stock_summary_dirty``)
 DIRTY_TRIGGERS = {
-    "lots": "UPDATE OF status, expiry ON lots FOR EACH ROW"
-    " WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.expiry IS DISTINCT FROM NEW.expiry)",
+    "lots": "UPDATE OF status, expiry, item_id ON lots FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status"
+    " OR OLD.expiry IS DISTINCT FROM NEW.expiry OR OLD.item_id IS DISTINCT FROM NEW.item_id)",
     "items": "UPDATE OF bonded ON items FOR EACH ROW WHEN (OLD.bonded IS DISTINCT FROM NEW.bonded)",
-    "holds": "INSERT OR UPDATE OF released_at ON holds FOR EACH ROW WHEN (NEW.scope IN ('item', 'lot'))",
+    "holds": "INSERT OR UPDATE OR DELETE ON holds FOR EACH ROW",
 }
 
 NEW_FUNCTIONS = (
@@ -197,6 +197,10 @@ def upgrade() -> None:
             " FOR EACH STATEMENT EXECUTE FUNCTION udipick_stock_summary_change()"
         )
     op.execute(
+        "CREATE TRIGGER locations_stock_summary_lock BEFORE UPDATE OF type, warehouse_id ON locations"
+        " FOR EACH STATEMENT EXECUTE FUNCTION udipick_stock_summary_relocate()"
+    )
+    op.execute(
         "CREATE TRIGGER locations_stock_summary AFTER UPDATE OF type, warehouse_id ON locations FOR EACH ROW"
         " WHEN (OLD.type IS DISTINCT FROM NEW.type OR OLD.warehouse_id IS DISTINCT FROM NEW.warehouse_id)"
         " EXECUTE FUNCTION udipick_stock_summary_relocate()"
@@ -215,6 +219,7 @@ def downgrade() -> None:
     op.drop_table("stock_summary_recorded")
     op.drop_table("stock_summary_lots")
     op.execute("DROP TRIGGER locations_stock_summary ON locations")
+    op.execute("DROP TRIGGER locations_stock_summary_lock ON locations")
     for event in ("insert", "update", "delete"):
         op.execute(f"DROP TRIGGER stock_summary_{event} ON stock")
     for function in NEW_FUNCTIONS:
