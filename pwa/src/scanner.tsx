@@ -22,7 +22,10 @@ export function visible(raw: string): string {
 }
 
 interface Props {
-  onScan: (raw: string, source: ScanSource) => void;
+  /** Called once per scan, in order: a screen that returns its promise gets the next scan only when it has
+   * settled and the screen has re-rendered, so a location scanned just before an item is never judged as the
+   * item's location (a fast scanner's second code used to overtake the first's server round trip). */
+  onScan: (raw: string, source: ScanSource) => void | Promise<unknown>;
   label: string;
   disabled?: boolean;
   testId?: string;
@@ -35,6 +38,10 @@ export function ScanField({ onScan, label, disabled, testId = "scan-input" }: Pr
   const [manual, setManual] = useState(false);
   const [camera, setCamera] = useState(false);
   const [last, setLast] = useState<string | null>(null);
+  // the screen's handler as of its last render (a queued scan must see what the scans before it changed)
+  const handler = useRef(onScan);
+  handler.current = onScan;
+  const queue = useRef<Promise<void>>(Promise.resolve());
 
   const submit = (source: ScanSource) => {
     window.clearTimeout(timer.current);
@@ -45,7 +52,14 @@ export function ScanField({ onScan, label, disabled, testId = "scan-input" }: Pr
     burst.current = { last: 0, fast: true };
     if (!raw.trim()) return;
     setLast(raw);
-    onScan(raw, source);
+    queue.current = queue.current.then(async () => {
+      try {
+        await handler.current(raw, source);
+      } catch {
+        // the screen reports its own failures; the next scan still runs
+      }
+      await new Promise((settled) => window.setTimeout(settled, 0)); // let the screen re-render first
+    });
   };
 
   useEffect(() => {

@@ -40,8 +40,8 @@ def _count(page, location: str, lot: str, quantity: int, lang: str) -> None:
     page.get_by_test_id("count-tasks").wait_for()
 
 
-def _flow(page, *, location: str, lot: str, book: int, counted: int, lang: str, says: dict[str, str]) -> None:
-    # the supervisor creates a count task for the location on the supervisor screen
+def _create_task(page, location: str) -> None:
+    """The supervisor creates a count task for the location on the supervisor screen."""
     sign_in(page, "supervisor")
     page.get_by_test_id("tile-sup").click()
     page.get_by_test_id("sup-nav-counts").click()
@@ -51,6 +51,10 @@ def _flow(page, *, location: str, lot: str, book: int, counted: int, lang: str, 
     page.locator("[data-testid=counts-task]", has_text=location).wait_for()
     _home(page)
     page.get_by_test_id("logout").click()
+
+
+def _flow(page, *, location: str, lot: str, book: int, counted: int, lang: str, says: dict[str, str]) -> None:
+    _create_task(page, location)
 
     # a picker counts blind: a difference, so another user must recount
     sign_in(page, "picker")
@@ -113,3 +117,28 @@ def test_a_count_task_counted_blind_recounted_and_approved_in_chinese(page, cons
         lang="zh",
         says={"recount": "另一位用户复盘", "review": "差异由主管审核", "db": browser_database_url},
     )
+
+
+def test_a_scan_made_before_the_answer_to_the_last_one_waits_its_turn(page, console, server):
+    """A fast scanner: the lot is scanned before the answer to the location scan is back (every scan's answer
+    is held 400 ms here). The lot is judged after the location, so it is counted, not refused as a wrong
+    location: scans are handled one at a time, in order."""
+    _create_task(page, "A-02-05")
+    sign_in(page, "picker")
+    page.get_by_test_id("tile-counttasks").click()
+    page.get_by_test_id("count-tasks").wait_for()
+    page.locator("[data-testid=count-task-line]", has_text="A-02-05").first.click()
+    page.get_by_test_id("blind-count").wait_for()
+    page.evaluate(
+        """() => {
+          const fetch = window.fetch.bind(window);
+          window.fetch = (url, init) => String(url).includes("/scans/interpret")
+            ? new Promise((wait) => setTimeout(wait, 400)).then(() => fetch(url, init))
+            : fetch(url, init);
+        }"""
+    )
+    wedge(page, "LOC-A-02-05")
+    wedge(page, gs1(("01", demo_gtin(1005)), ("10", "SC0042")))
+    page.get_by_test_id("count-qty").fill("7")
+    page.get_by_test_id("count-qty-add").click()
+    page.wait_for_function("document.querySelector('[data-testid=blind-count-lines]').innerText.includes('× 7')")

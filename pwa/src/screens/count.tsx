@@ -88,7 +88,7 @@ export function Count() {
 
   return (
     <Screen title={t("count.title")} testId="count">
-      <ScanField label={location ? t("count.scanUnits") : t("count.scanLocation")} onScan={(raw) => void onScan(raw)} />
+      <ScanField label={location ? t("count.scanUnits") : t("count.scanLocation")} onScan={(raw) => onScan(raw)} />
       <Toast text={toast?.text ?? null} kind={toast?.kind ?? "info"} />
       {location && (
         <section class="card task" data-testid="count-sheet">

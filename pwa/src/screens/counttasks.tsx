@@ -148,7 +148,7 @@ function BlindCount({ line, onDone }: { line: TaskLine; onDone: (text: string) =
     <Screen title={t("ctask.countTitle")} back="counttasks" testId="blind-count">
       <ScanField
         label={atLocation ? t("ctask.scanItem", { item: line.itemName }) : t("ctask.scanLocation", { location: line.location })}
-        onScan={(raw) => void onScan(raw)}
+        onScan={(raw) => onScan(raw)}
       />
       <Toast text={toast?.text ?? null} kind={toast?.kind ?? "info"} />
       <section class="card task" data-testid="blind-count-sheet">

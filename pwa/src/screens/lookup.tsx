@@ -49,7 +49,7 @@ export function Lookup() {
 
   return (
     <Screen title={t("lookup.title")} testId="lookup">
-      <ScanField label={t("lookup.scan")} onScan={(raw) => void onScan(raw)} />
+      <ScanField label={t("lookup.scan")} onScan={(raw) => onScan(raw)} />
       <Toast text={note} kind="info" />
       {result && (
         <section class="card" data-testid="lookup-result" data-kind={result.kind}>

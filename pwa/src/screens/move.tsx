@@ -107,7 +107,7 @@ export function Move() {
   const label = !source ? t("move.scanSource") : source.plate && units.length === 0 ? t("move.scanUnitsPlate") : t("move.scanUnits");
   return (
     <Screen title={t("move.title")} testId="move">
-      <ScanField label={label} onScan={(raw) => void onScan(raw)} />
+      <ScanField label={label} onScan={(raw) => onScan(raw)} />
       <Toast text={toast?.text ?? null} kind={toast?.kind ?? "info"} />
       {source && (
         <section class="card task" data-testid="move-sheet">

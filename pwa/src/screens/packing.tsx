@@ -86,9 +86,9 @@ export function Packing() {
   return (
     <Screen title={t("pack.title")} testId="packing">
       {!carton ? (
-        <ScanField label={order ? t("pack.newCarton") : t("pack.scanOrder")} onScan={(raw) => void newCarton(raw.trim())} testId="scan-input" />
+        <ScanField label={order ? t("pack.newCarton") : t("pack.scanOrder")} onScan={(raw) => newCarton(raw.trim())} testId="scan-input" />
       ) : (
-        <ScanField label={t("pack.scanItem")} onScan={(raw) => void packScan(raw)} testId="scan-input" />
+        <ScanField label={t("pack.scanItem")} onScan={(raw) => packScan(raw)} testId="scan-input" />
       )}
       <Toast text={toast?.text ?? null} kind={toast?.kind ?? "info"} />
       {order && (

@@ -158,7 +158,7 @@ function ReceiptScreen({ id }: { id: number }) {
           onAnswer={(answers) => void close(answers)}
         />
       ) : (
-        isOpen && <ScanField label={t("receive.scanItem")} onScan={(raw) => void send(raw)} />
+        isOpen && <ScanField label={t("receive.scanItem")} onScan={(raw) => send(raw)} />
       )}
       <Toast text={toast?.text ?? null} kind={toast?.kind ?? "info"} />
       {lastLpn && (

@@ -106,7 +106,7 @@ export function Returns() {
       <p class="where" data-testid="ret-number">
         {ret.number} · {ret.customerName} · {ret.location}
       </p>
-      <ScanField label={t("ret.scanUnits")} onScan={(raw) => void onScan(raw)} />
+      <ScanField label={t("ret.scanUnits")} onScan={(raw) => onScan(raw)} />
       <div class="form">
         <label>
           {t("ret.quantity")}

@@ -95,7 +95,7 @@ export function Scrap() {
 
   return (
     <Screen title={t("scrap.title")} testId="scrap">
-      {!unit && <ScanField label={location ? t("scrap.scanUnit") : t("scrap.scanLocation")} onScan={(raw) => void onScan(raw)} />}
+      {!unit && <ScanField label={location ? t("scrap.scanUnit") : t("scrap.scanLocation")} onScan={(raw) => onScan(raw)} />}
       <Toast text={toast?.text ?? null} kind={toast?.kind ?? "info"} />
       {location && (
         <p class="where" data-testid="scrap-location">
