@@ -123,4 +123,19 @@ def test_anything_after_ma_prefix_is_read_or_refused_never_crashes(tail: str) ->
     except UnreadableBarcode as exc:
         assert not exc.context.get("internal")
     else:
-        assert scan.kind in ("ma",) or scan.kind is not None
+        assert scan.kind == "ma" and scan.di is not None and scan.di.startswith("MA.")
+
+
+@settings(max_examples=200, deadline=None)
+@given(ma_codes(dates8), st.sampled_from("MVE"), st.sampled_from([5, 7, 9]))
+def test_a_date_unit_of_other_than_6_or_8_digits_is_refused_at_the_unit(code: MaCode, unit: str, width: int) -> None:
+    raw = build_ma(code) + "." + unit + "20270101123"[:width]
+    with pytest.raises(UnreadableBarcode) as info:
+        interpret(raw, today=TODAY)
+    # a duplicate unit is refused first, at the same place
+    assert info.value.context["position"] == raw.rindex("." + unit) + 1 + (0 if _has(code, unit) else 1)
+    assert ("appears twice" if _has(code, unit) else "must be 6 or 8 digits") in info.value.context["reason"]
+
+
+def _has(code: MaCode, unit: str) -> bool:
+    return {"M": code.production_date, "V": code.validity_date, "E": code.expiry_date}[unit] is not None

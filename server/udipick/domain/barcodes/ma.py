@@ -99,7 +99,8 @@ def parse_ma(body: str, today: dt.date) -> MaCode:
     if len(di_segments) < 2:
         raise Fault("MA code has no device identifier after 'MA.'", len(body))
     di = ".".join(di_segments)
-    fields: dict[str, object] = {}
+    texts: dict[str, str] = {}
+    dates: dict[str, dt.date] = {}
     if first_unit is not None:
         for i in range(first_unit, len(segments)):
             seg, at = segments[i], starts[i]
@@ -108,25 +109,25 @@ def parse_ma(body: str, today: dt.date) -> MaCode:
             unit, field = seg[0], seg[1:]
             if unit not in UNITS:
                 raise Fault(f"unknown MA data unit .{unit} (expected one of .L .S .M .V .E .D)", at)
-            if unit in fields:
+            if unit in texts or unit in dates:
                 raise Fault(f"MA data unit .{unit} ({UNITS[unit]}) appears twice", at)
             if not field:
                 raise Fault(f"MA data unit .{unit} ({UNITS[unit]}) is empty", at + 1)
             if unit in _DATE_UNITS:
-                fields[unit] = _date(field, unit, today, at + 1)
+                dates[unit] = _date(field, unit, today, at + 1)
             else:
                 if not field.isascii() or not field.isalnum():
                     bad = next(j for j, ch in enumerate(field) if not (ch.isascii() and ch.isalnum()))
                     raise Fault(f"character {field[bad]!r} is not allowed in MA {UNITS[unit]}", at + 1 + bad)
-                fields[unit] = field
+                texts[unit] = field
     return MaCode(
         di=di,
-        lot=fields.get("L"),  # type: ignore[arg-type]
-        serial=fields.get("S"),  # type: ignore[arg-type]
-        production_date=fields.get("M"),  # type: ignore[arg-type]
-        validity_date=fields.get("V"),  # type: ignore[arg-type]
-        expiry_date=fields.get("E"),  # type: ignore[arg-type]
-        sterilisation_lot=fields.get("D"),  # type: ignore[arg-type]
+        lot=texts.get("L"),
+        serial=texts.get("S"),
+        production_date=dates.get("M"),
+        validity_date=dates.get("V"),
+        expiry_date=dates.get("E"),
+        sterilisation_lot=texts.get("D"),
     )
 
 
