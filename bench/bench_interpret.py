@@ -1,6 +1,6 @@
-"""Scans interpreted per second on one core: GS1 element strings, HIBC, Digital Link.
+"""Scans interpreted per second on one core: GS1 element strings, HIBC, MA codes (IDcode), Digital Link.
 
-Run: .venv/bin/python bench/bench_interpret.py   (single process; GS1 target >= 10,000/s)
+Run: .venv/bin/python bench/bench_interpret.py   (single process; GS1 and MA target >= 10,000/s)
 """
 
 from __future__ import annotations
@@ -27,6 +27,11 @@ INPUTS = {
         "+A123BJC5D6E71G",
         "+E20831269/$$8020423286539+",
         "+E20831339/$$8020223283831T",
+    ],
+    "MA code (IDcode, .L .S .M .E .D)": [
+        "MA.156.M0.100001.1234567.L20240101A.S0001.M240101.E20290101.D8891",
+        "]Q1MA.156.M0.100001.1234567.LABC123.V271231",
+        "MA.156.M0.100001.1234567.S9X.M20240229.E20280229",
     ],
     "Digital Link URI (]Q1)": [
         "]Q1https://id.gs1.org/01/09520123456788/10/ABC1/21/12345?17=261231",

@@ -57,6 +57,33 @@ async def test_hibc_maps_through_labeler_and_product_number(client):
     assert body["kind"] == "hibc" and body["item"]["erpId"] == "SCREW-CORT-45"
 
 
+async def test_an_ma_code_reads_as_ma_with_its_di_and_production_identifier(client):
+    h = await login(client, "receiver")
+    raw = "]Q1MA.156.M0.100001.1234567.L20240101A.S0001.M240101.E20290101.D8891\r\n"
+    r = await client.post("/api/v1/scans/interpret", json={"raw": raw}, headers=h)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert {
+        k: body.get(k) for k in ("kind", "di", "lot", "serial", "productionDate", "expiry", "sterilisationLot")
+    } == {
+        "kind": "ma",
+        "di": "MA.156.M0.100001.1234567",
+        "lot": "20240101A",
+        "serial": "0001",
+        "productionDate": "2024-01-01",
+        "expiry": "2029-01-01",
+        "sterilisationLot": "8891",
+    }
+    assert "item" not in body  # items with MA DIs are not registered yet
+
+
+async def test_a_mangled_ma_code_gets_a_422_problem(client):
+    h = await login(client, "receiver")
+    r = await client.post("/api/v1/scans/interpret", json={"raw": "MA.156.M0.100001.1234567.E2801"}, headers=h)
+    assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["position"] == 26 and "6 or 8 digits" in r.json()["reason"]
+
+
 async def test_location_labels_map_to_locations(client):
     h = await login(client, "picker")
     body = (await client.post("/api/v1/scans/interpret", json={"raw": "LOC-A-01-02"}, headers=h)).json()

@@ -2367,6 +2367,7 @@ export interface components {
       bestBefore?: string | null;
       code?: string | null;
       contentGtin?: string | null;
+      di?: string | null;
       digitalLinkUri?: string | null;
       elements: components["schemas"]["ElementOut"][];
       expired?: boolean | null;
@@ -2380,7 +2381,7 @@ export interface components {
       hibcUom?: number | null;
       item?: components["schemas"]["ItemRef"] | null;
       /** @enum {string} */
-      kind: "gs1" | "digital_link" | "hibc" | "gtin" | "sscc" | "location" | "lpn" | "tote" | "badge";
+      kind: "gs1" | "digital_link" | "hibc" | "ma" | "gtin" | "sscc" | "location" | "lpn" | "tote" | "badge";
       location?: components["schemas"]["LocationRef"] | null;
       lot?: string | null;
       productionDate?: string | null;
@@ -2388,7 +2389,9 @@ export interface components {
       raw: string;
       serial?: string | null;
       sscc?: string | null;
+      sterilisationLot?: string | null;
       symbology?: string | null;
+      validityDate?: string | null;
     };
     /** ScheduleRun */
     ScheduleRun: {

@@ -82,6 +82,12 @@ export function Lookup() {
                 <dd>{result.gtin}</dd>
               </>
             )}
+            {result.di && (
+              <>
+                <dt>DI</dt>
+                <dd data-testid="lookup-di">{result.di}</dd>
+              </>
+            )}
             {result.lot && (
               <>
                 <dt>{t("field.lot")}</dt>

@@ -239,6 +239,9 @@ class ScanOut(msgspec.Struct, rename="camel", omit_defaults=True):
     hibc_uom: int | None = None
     hibc_check: str | None = None
     hibc_link: str | None = None
+    di: str | None = None
+    validity_date: dt.date | None = None
+    sterilisation_lot: str | None = None
     code: str | None = None
     item: ItemRef | None = None
     location: LocationRef | None = None

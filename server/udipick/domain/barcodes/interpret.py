@@ -2,7 +2,7 @@
 
 One pure function from raw scanner output to a :class:`Scan`. It reads the AIM symbology
 identifier, tolerates what keyboard-wedge scanners do to GS (drop it, replace it, send a leading
-one), and picks the reading the identifier allows: GS1 element strings, a Digital Link URI, HIBC,
+one), and picks the reading the identifier allows: GS1 element strings, a Digital Link URI, HIBC, MA,
 a plain GTIN, or one of udipick's own labels. Anything else is refused with the position and the
 reason, in words a picker can act on.
 """
@@ -13,7 +13,7 @@ import datetime as dt
 
 from msgspec.structs import replace
 
-from udipick.domain.barcodes import gs1, hibc
+from udipick.domain.barcodes import gs1, hibc, ma
 from udipick.domain.barcodes.digital_link import looks_like_uri, parse_digital_link
 from udipick.domain.barcodes.faults import Fault
 from udipick.domain.barcodes.internal import match_internal
@@ -75,6 +75,8 @@ def _interpret(raw: str, today: dt.date, config: ScanConfig) -> Scan:
         return _digital_link(raw, body, at, aim, today, config)
     if body.startswith(("+", "*+")):
         return _hibc(raw, body, at, aim, today)
+    if ma.looks_like_ma(body):
+        return _ma(raw, body, at, aim, today)
     internal = None
     try:
         internal = match_internal(body, config)
@@ -89,7 +91,7 @@ def _interpret(raw: str, today: dt.date, config: ScanConfig) -> Scan:
         return _gs1(raw, body, at, aim, today, config)
     if body[:1].isascii() and body[:1].isdigit():
         raise Fault(f"symbology {aim} carries no GS1 data: not a GTIN, HIBC or udipick label", at)
-    raise Fault("not a GS1, HIBC, Digital Link or udipick barcode", at)
+    raise Fault("not a GS1, HIBC, MA, Digital Link or udipick barcode", at)
 
 
 def _replace_stand_ins(body: str, config: ScanConfig) -> tuple[str, list[int] | None]:
@@ -208,4 +210,23 @@ def _hibc(raw: str, body: str, at: int, aim: str | None, today: dt.date) -> Scan
         hibc_uom=parsed.uom,
         hibc_check=parsed.check,
         hibc_link=parsed.link,
+    )
+
+
+def _ma(raw: str, body: str, at: int, aim: str | None, today: dt.date) -> Scan:
+    try:
+        parsed = ma.parse_ma(body, today)
+    except Fault as fault:
+        raise fault.shifted(at) from None
+    return Scan(
+        kind="ma",
+        raw=raw,
+        symbology=aim,
+        di=parsed.di,
+        lot=parsed.lot,
+        serial=parsed.serial,
+        production_date=parsed.production_date,
+        expiry=parsed.expiry,
+        validity_date=parsed.validity_date,
+        sterilisation_lot=parsed.sterilisation_lot,
     )

@@ -35,9 +35,9 @@ class ScanConfig(Value):
     dl_convenience_alphas: bool = False
 
 
-#: what a scan is: a GS1 element string, Digital Link URI, HIBC label or bare GTIN / SSCC, or one of
+#: what a scan is: a GS1 element string, Digital Link URI, HIBC label, MA code (IDcode) or bare GTIN / SSCC, or one of
 #: udipick's own labels (location, licence plate, tote, user badge)
-ScanKind = Literal["gs1", "digital_link", "hibc", "gtin", "sscc", "location", "lpn", "tote", "badge"]
+ScanKind = Literal["gs1", "digital_link", "hibc", "ma", "gtin", "sscc", "location", "lpn", "tote", "badge"]
 
 
 class Scan(Value):
@@ -66,4 +66,10 @@ class Scan(Value):
     hibc_check: str | None = None
     #: link character of a stand-alone HIBC secondary label (must equal the primary's check character)
     hibc_link: str | None = None
+    #: MA code (IDcode): the device identifier, everything before the first data unit
+    di: str | None = None
+    #: MA code ``.V`` validity date (有效期); ``expiry`` is ``.E`` (失效期) or, without one, this date
+    validity_date: dt.date | None = None
+    #: MA code ``.D`` sterilisation lot (灭菌批号)
+    sterilisation_lot: str | None = None
     code: str | None = None
