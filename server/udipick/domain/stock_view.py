@@ -60,6 +60,12 @@ def expiry_edges(today: dt.date) -> list[dt.date]:
     return [today, *(today + dt.timedelta(days=limit + 1) for limit, _ in _BOUNDS)]
 
 
+def bucket_names(edges: list[dt.date]) -> list[str]:
+    """The bucket of each expiry class between ``edges`` (``expiry_edges``; as ``width_bucket`` numbers them:
+    0 before the first edge, n from the n-th on), named by ``expiry_bucket`` for one date of the class."""
+    return [expiry_bucket(d, edges[0]) for d in [edges[0] - dt.timedelta(days=1), *edges]]
+
+
 class StockFacts(Value):
     """What decides a stock row's effective status; the view groups rows by these and asks once per group."""
 

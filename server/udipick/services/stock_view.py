@@ -38,6 +38,7 @@ from udipick.domain.stock_view import (
     StatusRule,
     StockFacts,
     available_to_promise,
+    bucket_names,
     expiry_bucket,
     expiry_edges,
     split_reserved,
@@ -105,8 +106,8 @@ _KEY_SQL = {
     "warehouse": ["w.code AS warehouse"],
     "item": ["i.erp_id AS item", "i.gtin"],
     "lot": ["i.erp_id AS item", "i.gtin", "l.lot"],
-    "location_type": [],  # always read: a fact of the status
-    "expiry_bucket": [],  # from l.expiry, always read
+    "location_type": [],  # goods not received have none
+    "expiry_bucket": [],  # nor an expiry (bucket "none")
     "status": [],
 }
 
@@ -388,12 +389,6 @@ def _groups_sql(
         "bucket_names": bucket_names(edges),
         "no_expiry": expiry_bucket(None, edges[0]),
     }
-
-
-def bucket_names(edges: list[dt.date]) -> list[str]:
-    """The bucket of each expiry class (``width_bucket`` over ``edges``: 0 before the first edge, n from the
-    n-th on), named by the domain for one date of the class."""
-    return [expiry_bucket(d, edges[0]) for d in [edges[0] - dt.timedelta(days=1), *edges]]
 
 
 def _transit_sql(keys: list[str], f: StockFilter) -> tuple[str, dict[str, Any]] | None:
