@@ -199,3 +199,44 @@ async def test_locations_get_barcodes_and_versions(client, admin):
 def _gtin(n: int) -> str:
     digits = f"400{n:09d}"
     return digits + str(gs1_check_digit(digits))
+
+
+async def test_regulatory_master_data_is_kept_and_a_wrong_class_is_refused(client, admin, demo_db):
+    from sqlalchemy import select
+
+    from udipick.db.models import Customer, Item, Supplier
+
+    reg = {
+        "specification": "Φ2.0mm×150cm",
+        "registrationNo": "国械注准20153660123",
+        "registrationHolder": "上海某医疗器械有限公司",
+        "deviceClass": "III",
+        "registrationValidUntil": "2029-05-31",
+    }
+    r = await client.post("/api/v1/erp/items", json={**ITEM, **reg}, headers=admin)
+    assert r.status_code == 201, r.text
+    licence = {"licenceNo": "沪药监械经营许20180001号", "licenceValidUntil": "2027-12-31"}
+    r = await client.post(
+        "/api/v1/erp/suppliers", json={"erpId": "SUP-REG", "version": 1, "name": "供应商", **licence}, headers=admin
+    )
+    assert r.status_code == 201, r.text
+    r = await client.post(
+        "/api/v1/erp/customers", json={"erpId": "CUS-REG", "version": 1, "name": "医院", **licence}, headers=admin
+    )
+    assert r.status_code == 201, r.text
+    async with demo_db() as s:
+        item = await s.scalar(select(Item).where(Item.erp_id == "TEST-ITEM-1"))
+        assert (item.specification, item.registration_no, item.registration_holder, item.device_class) == (
+            "Φ2.0mm×150cm",
+            "国械注准20153660123",
+            "上海某医疗器械有限公司",
+            "III",
+        )
+        assert str(item.registration_valid_until) == "2029-05-31"
+        for model, erp_id in ((Supplier, "SUP-REG"), (Customer, "CUS-REG")):
+            party = await s.scalar(select(model).where(model.erp_id == erp_id))
+            assert (party.licence_no, str(party.licence_valid_until)) == ("沪药监械经营许20180001号", "2027-12-31")
+    r = await client.post("/api/v1/erp/items", json={**ITEM, "version": 2, "deviceClass": "IV"}, headers=admin)
+    assert r.status_code == 400, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["errors"][0]["pointer"] == "/deviceClass"

@@ -1180,6 +1180,8 @@ export interface components {
     CustomerIn: {
       erpId: string;
       gln?: string | null;
+      licenceNo?: string | null;
+      licenceValidUntil?: string | null;
       /** @default 0 */
       minShelfLifeDays?: number;
       name: string;
@@ -1419,6 +1421,8 @@ export interface components {
       baseUnit: "EA" | "BX" | "CS" | "PK" | "KT" | "ST" | "PR";
       /** @default false */
       bonded?: boolean;
+      /** @enum {null|string} */
+      deviceClass?: "I" | "II" | "III" | null;
       erpId: string;
       /** @default false */
       expiryTracked?: boolean;
@@ -1435,9 +1439,13 @@ export interface components {
       packLevels?: components["schemas"]["PackLevelIn"][];
       /** @default false */
       qcRequired?: boolean;
+      registrationHolder?: string | null;
+      registrationNo?: string | null;
+      registrationValidUntil?: string | null;
       replenishMin?: number | null;
       /** @default false */
       serialTracked?: boolean;
+      specification?: string | null;
       version: number;
     };
     /** ItemRef */
@@ -2609,6 +2617,8 @@ export interface components {
     SupplierIn: {
       erpId: string;
       gln?: string | null;
+      licenceNo?: string | null;
+      licenceValidUntil?: string | null;
       name: string;
       /** @default 0 */
       overReceiptTolerancePct?: number;

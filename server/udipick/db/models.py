@@ -53,6 +53,8 @@ MOVEMENTS = (
     "opening", "expire", "return", "scrap",
 )  # fmt: skip
 PACK_LEVELS = ("each", "box", "case", "pallet")
+#: China's medical-device classes (医疗器械分类): I is filed (备案), II and III are registered (注册)
+DEVICE_CLASSES = ("I", "II", "III")
 BASE_UNITS = ("EA", "BX", "CS", "PK", "KT", "ST", "PR")
 CONTAINER_KINDS = ("lpn", "tote", "carton", "pallet")
 
@@ -158,7 +160,19 @@ class Item(ErpVersioned, Base):
     replenish_min: Mapped[int | None] = mapped_column(Integer)
     #: the ERP's ABC class for cycle counts; ``None``: classed by picks (``domain.counting.abc_classes``)
     abc_class: Mapped[str | None] = mapped_column(String(1))
+    # ---- regulatory master data (China: docs/gsp.md); all optional, the ERP sends what it holds ----
+    #: model and specification as registered (规格型号)
+    specification: Mapped[str | None] = mapped_column(String(200))
+    #: registration certificate or filing number (注册证编号 / 备案编号)
+    registration_no: Mapped[str | None] = mapped_column(String(64))
+    #: registrant or filer, the certificate's holder (注册人 / 备案人)
+    registration_holder: Mapped[str | None] = mapped_column(String(200))
+    #: I, II or III (class I devices are filed, not registered)
+    device_class: Mapped[str | None] = mapped_column(String(3))
+    #: last day the registration certificate is valid; ``None``: no end (a class I filing)
+    registration_valid_until: Mapped[dt.date | None] = mapped_column(Date)
     __table_args__ = (
+        CheckConstraint(_in("device_class", DEVICE_CLASSES), name="device_class_known"),
         CheckConstraint("gtin ~ '^[0-9]{14}$'", name="gtin_14_digits"),
         CheckConstraint("abc_class IN ('A', 'B', 'C')", name="abc_class_known"),
         CheckConstraint(_in("base_unit", BASE_UNITS), name="base_unit_known"),
@@ -194,6 +208,10 @@ class Supplier(ErpVersioned, Base):
     name: Mapped[str] = mapped_column(String(200))
     gln: Mapped[str | None] = mapped_column(String(13))
     over_receipt_tolerance_pct: Mapped[float] = mapped_column(Numeric(5, 2), server_default="0")
+    #: business licence or filing number for medical devices (经营许可证 / 经营备案凭证编号)
+    licence_no: Mapped[str | None] = mapped_column(String(64))
+    #: last day the licence is valid; ``None``: no end (a filing)
+    licence_valid_until: Mapped[dt.date | None] = mapped_column(Date)
     __table_args__ = (CheckConstraint("over_receipt_tolerance_pct >= 0", name="tolerance_nonneg"),)
 
 
@@ -203,6 +221,10 @@ class Customer(ErpVersioned, Base):
     name: Mapped[str] = mapped_column(String(200))
     gln: Mapped[str | None] = mapped_column(String(13))
     min_shelf_life_days: Mapped[int] = mapped_column(Integer, server_default="0")
+    #: business licence or filing number for medical devices (经营许可证 / 经营备案凭证编号)
+    licence_no: Mapped[str | None] = mapped_column(String(64))
+    #: last day the licence is valid; ``None``: no end (a filing)
+    licence_valid_until: Mapped[dt.date | None] = mapped_column(Date)
     __table_args__ = (CheckConstraint("min_shelf_life_days >= 0", name="shelf_life_nonneg"),)
 
 

@@ -60,6 +60,8 @@ Positive = Annotated[int, Meta(gt=0, le=10**9)]
 NonNeg = Annotated[int, Meta(ge=0, le=36500)]
 Gln = Annotated[str, Meta(pattern=r"^[0-9]{13}$")]
 Code = Annotated[str, Meta(min_length=1, max_length=64)]
+#: a registration certificate, filing or licence number as printed (e.g. 国械注准20153660123)
+RegNo = Annotated[str, Meta(min_length=1, max_length=64)]
 BaseUnit = Literal["EA", "BX", "CS", "PK", "KT", "ST", "PR"]
 PackLevelName = Literal["each", "box", "case", "pallet"]
 LocationType = Literal["receiving", "pick", "reserve", "quarantine", "bonded", "cold", "shipping"]
@@ -97,6 +99,13 @@ class ItemIn(Record):
     replenish_min: Annotated[int, Meta(ge=0, le=10_000_000)] | None = None
     #: the item's class for cycle counts (A counted most often, docs/counting.md); absent: classed by picks
     abc_class: Literal["A", "B", "C"] | None = None
+    #: regulatory master data (China, docs/gsp.md): model/specification (规格型号), registration certificate
+    #: or filing number (注册证编号/备案编号), its holder (注册人/备案人), class and last valid day
+    specification: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
+    registration_no: RegNo | None = None
+    registration_holder: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
+    device_class: Literal["I", "II", "III"] | None = None
+    registration_valid_until: dt.date | None = None
 
 
 class LocationIn(Record):
@@ -118,6 +127,9 @@ class CustomerIn(Record):
     name: Name
     gln: Gln | None = None
     min_shelf_life_days: NonNeg = 0
+    #: medical-device business licence or filing number (经营许可证/备案凭证编号) and its last valid day
+    licence_no: RegNo | None = None
+    licence_valid_until: dt.date | None = None
 
 
 class SupplierIn(Record):
@@ -126,6 +138,8 @@ class SupplierIn(Record):
     name: Name
     gln: Gln | None = None
     over_receipt_tolerance_pct: Annotated[float, Meta(ge=0, le=100)] = 0
+    licence_no: RegNo | None = None
+    licence_valid_until: dt.date | None = None
 
 
 class ExpectedLotIn(Record):
@@ -290,6 +304,11 @@ def check_item(rec: ItemIn) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         "bonded": rec.bonded,
         "replenish_min": rec.replenish_min,
         "abc_class": rec.abc_class,
+        "specification": rec.specification,
+        "registration_no": rec.registration_no,
+        "registration_holder": rec.registration_holder,
+        "device_class": rec.device_class,
+        "registration_valid_until": rec.registration_valid_until,
     }
     return row, gtins
 
@@ -414,8 +433,12 @@ def _plain(fields: Sequence[str]) -> Callable[[Any], tuple[dict[str, Any], None]
 
 
 ITEMS = MasterKind("item", Item, check_item)
-CUSTOMERS = MasterKind("customer", Customer, _plain(["name", "gln", "min_shelf_life_days"]))
-SUPPLIERS = MasterKind("supplier", Supplier, _plain(["name", "gln", "over_receipt_tolerance_pct"]))
+CUSTOMERS = MasterKind(
+    "customer", Customer, _plain(["name", "gln", "min_shelf_life_days", "licence_no", "licence_valid_until"])
+)
+SUPPLIERS = MasterKind(
+    "supplier", Supplier, _plain(["name", "gln", "over_receipt_tolerance_pct", "licence_no", "licence_valid_until"])
+)
 
 
 async def upsert_master(
