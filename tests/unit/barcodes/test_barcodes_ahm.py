@@ -88,9 +88,7 @@ def test_a_past_expiry_is_read_as_is_judging_it_is_the_workflows_business() -> N
     assert interpret("AHM.1.2.ED20200101", today=TODAY).expiry == dt.date(2020, 1, 1)
 
 
-alnum = st.text(
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", min_size=1, max_size=MAX_TEXT
-)
+alnum = st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", min_size=1, max_size=MAX_TEXT)
 dates8 = st.dates(dt.date(1900, 1, 1), dt.date(2999, 12, 31))
 dates6 = st.dates(dt.date(1977, 1, 1), dt.date(2076, 12, 31))  # two-digit years: GS1 window around TODAY
 di_segment = st.text("0123456789", min_size=1, max_size=10) | alnum.filter(lambda s: s[:2] not in UNITS)

@@ -107,9 +107,7 @@ def parse_ahm(body: str, today: dt.date) -> AhmCode:
         pos += len(seg) + 1
     for k, what in enumerate(DI_SEGMENTS, start=1):
         if k >= len(segments):
-            raise Fault(
-                f"AHM device identifier has no {what}: it is AHM.<manufacturer code>.<product code>", len(body)
-            )
+            raise Fault(f"AHM device identifier has no {what}: it is AHM.<manufacturer code>.<product code>", len(body))
         seg, at = segments[k], starts[k]
         if not seg:
             raise Fault(f"AHM {what} is empty (two dots in a row?)", at)
