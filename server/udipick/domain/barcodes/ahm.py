@@ -68,6 +68,9 @@ def looks_like_ahm(body: str) -> bool:
 
 
 def _bad_char(text: str, allowed: frozenset[str]) -> int:
+    """Index of the first character of ``text`` not in ``allowed``, else -1 (C string methods first: speed)."""
+    if text.isascii() and (text.isdigit() if allowed is _DIGITS else text.isalnum()):
+        return -1
     return next((i for i, ch in enumerate(text) if ch not in allowed), -1)
 
 
