@@ -67,11 +67,18 @@ def looks_like_ahm(body: str) -> bool:
     return body.startswith(PREFIX)
 
 
-def _bad_char(text: str, allowed: frozenset[str]) -> int:
-    """Index of the first character of ``text`` not in ``allowed``, else -1 (C string methods first: speed)."""
-    if text.isascii() and (text.isdigit() if allowed is _DIGITS else text.isalnum()):
+def _not_alnum(text: str) -> int:
+    """Index of the first character that is not an ASCII letter or digit, else -1 (C string methods first: speed)."""
+    if text.isascii() and text.isalnum():
         return -1
-    return next((i for i, ch in enumerate(text) if ch not in allowed), -1)
+    return next((i for i, ch in enumerate(text) if ch not in _ALNUM), -1)
+
+
+def _not_digit(text: str) -> int:
+    """Index of the first character that is not an ASCII digit, else -1."""
+    if text.isascii() and text.isdigit():
+        return -1
+    return next((i for i, ch in enumerate(text) if ch not in _DIGITS), -1)
 
 
 def _missing_separator(field: str, i: int) -> str:
@@ -82,7 +89,7 @@ def _missing_separator(field: str, i: int) -> str:
 
 def _date(field: str, unit: str, today: dt.date, at: int) -> dt.date:
     name = UNITS[unit]
-    bad = _bad_char(field, _DIGITS)
+    bad = _not_digit(field)
     if bad >= 0:
         raise Fault(
             f"AHM {name} .{unit} must be digits, got {field!r}{_missing_separator(field, bad)}",
@@ -120,7 +127,7 @@ def parse_ahm(body: str, today: dt.date) -> AhmCode:
                 "(it is AHM.<manufacturer code>.<product code>)",
                 at,
             )
-        bad = _bad_char(seg, _ALNUM)
+        bad = _not_alnum(seg)
         if bad >= 0:
             raise Fault(f"character {seg[bad]!r} is not allowed in an AHM {what}", at + bad)
     di = SEPARATOR.join(segments[: 1 + len(DI_SEGMENTS)])
@@ -141,7 +148,7 @@ def parse_ahm(body: str, today: dt.date) -> AhmCode:
         if unit in _DATE_UNITS:
             dates[unit] = _date(field, unit, today, at + 2)
             continue
-        bad = _bad_char(field, _ALNUM)
+        bad = _not_alnum(field)
         if bad >= 0:
             raise Fault(f"character {field[bad]!r} is not allowed in AHM {name}", at + 2 + bad)
         if len(field) > MAX_TEXT:
