@@ -1,6 +1,7 @@
-"""Scans interpreted per second on one core: GS1 element strings, HIBC, MA codes (IDcode), Digital Link.
+"""Scans interpreted per second on one core: GS1 element strings, HIBC, MA codes (IDcode), AHM codes (Alibaba
+Health), Digital Link.
 
-Run: .venv/bin/python bench/bench_interpret.py   (single process; GS1 and MA target >= 10,000/s)
+Run: .venv/bin/python bench/bench_interpret.py   (single process; GS1, MA and AHM target >= 10,000/s)
 """
 
 from __future__ import annotations
@@ -32,6 +33,11 @@ INPUTS = {
         "MA.156.M0.100001.1234567.L20240101A.S0001.M240101.E20290101.D8891",
         "]Q1MA.156.M0.100001.1234567.LABC123.V271231",
         "MA.156.M0.100001.1234567.S9X.M20240229.E20280229",
+    ],
+    "AHM code (Alibaba Health, .BN .SN .MD .BD .ED)": [
+        "AHM.1000001.2000001.BN20240101A.SN0001.MD240101.ED20290101",
+        "]Q1AHM.1000001.2000001.BNABC123.BD271231",
+        "AHM.1000001.2000001.SN9X.MD20240229.ED20280229",
     ],
     "Digital Link URI (]Q1)": [
         "]Q1https://id.gs1.org/01/09520123456788/10/ABC1/21/12345?17=261231",

@@ -84,6 +84,46 @@ async def test_a_mangled_ma_code_gets_a_422_problem(client):
     assert r.json()["position"] == 26 and "6 or 8 digits" in r.json()["reason"]
 
 
+async def test_an_ahm_code_reads_as_ahm_with_the_same_fields_as_an_ma_code(client):
+    h = await login(client, "receiver")
+    raw = "]Q1AHM.1000001.2000001.BN20240101A.SN0001.MD240101.ED20290101\r\n"
+    r = await client.post("/api/v1/scans/interpret", json={"raw": raw}, headers=h)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert {k: body.get(k) for k in ("kind", "symbology", "di", "lot", "serial", "productionDate", "expiry")} == {
+        "kind": "ahm",
+        "symbology": "]Q1",
+        "di": "AHM.1000001.2000001",
+        "lot": "20240101A",
+        "serial": "0001",
+        "productionDate": "2024-01-01",
+        "expiry": "2029-01-01",
+    }
+    assert "bestBefore" not in body and "expired" not in body
+
+
+async def test_an_ahm_best_before_date_that_has_passed_marks_the_scan_expired(client):
+    h = await login(client, "picker")
+    r = await client.post("/api/v1/scans/interpret", json={"raw": "AHM.1000001.2000001.BD20200131"}, headers=h)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["kind"], body["bestBefore"], body["expiry"], body["expired"]) == (
+        "ahm",
+        "2020-01-31",
+        "2020-01-31",
+        True,
+    )
+
+
+async def test_a_mangled_ahm_code_gets_a_422_problem(client):
+    h = await login(client, "receiver")
+    r = await client.post("/api/v1/scans/interpret", json={"raw": "AHM.1000001.2000001.ED20280101BN1"}, headers=h)
+    assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json")
+    body = r.json()
+    assert body["code"] == "unreadable-barcode"
+    assert body["position"] == 30 and "separator '.' missing before data unit .BN" in body["reason"]
+
+
 async def test_location_labels_map_to_locations(client):
     h = await login(client, "picker")
     body = (await client.post("/api/v1/scans/interpret", json={"raw": "LOC-A-01-02"}, headers=h)).json()

@@ -92,6 +92,26 @@ def test_the_lookup_shows_a_hold_on_the_scanned_lot(page, server):
     shot(page, "04b-lookup-on-hold")
 
 
+@pytest.mark.parametrize(
+    "title",
+    [
+        pytest.param("AHM code (Alibaba Health)", marks=pytest.mark.locale("en-US"), id="en"),
+        pytest.param("AHM 码 (阿里健康)", marks=pytest.mark.locale("zh-CN"), id="zh-CN"),
+    ],
+)
+def test_the_lookup_names_an_ahm_code_and_shows_its_di_and_lot(page, title):
+    sign_in(page, "picker")
+    page.get_by_test_id("tile-lookup").click()
+    wedge(page, "AHM.1000001.2000001.BN20240101A.SN0001.MD240101.ED20290101")
+    result = page.get_by_test_id("lookup-result")
+    result.wait_for()
+    assert result.get_attribute("data-kind") == "ahm"
+    assert result.locator("h2").inner_text() == title
+    assert page.get_by_test_id("lookup-di").inner_text() == "AHM.1000001.2000001"
+    assert page.get_by_test_id("lookup-lot").inner_text() == "20240101A"
+    assert page.get_by_test_id("lookup-item").count() == 0  # no item carries an AHM DI yet
+
+
 @pytest.mark.scan_gap(150)  # the app default is 50 ms; wider here so a CPU stall cannot split the burst
 def test_a_burst_without_a_suffix_ends_on_the_inter_key_gap(page):
     sign_in(page, "picker")

@@ -2389,7 +2389,7 @@ export interface components {
       hibcUom?: number | null;
       item?: components["schemas"]["ItemRef"] | null;
       /** @enum {string} */
-      kind: "gs1" | "digital_link" | "hibc" | "ma" | "gtin" | "sscc" | "location" | "lpn" | "tote" | "badge";
+      kind: "gs1" | "digital_link" | "hibc" | "ma" | "ahm" | "gtin" | "sscc" | "location" | "lpn" | "tote" | "badge";
       location?: components["schemas"]["LocationRef"] | null;
       lot?: string | null;
       productionDate?: string | null;

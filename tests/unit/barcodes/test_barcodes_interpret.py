@@ -174,7 +174,7 @@ def test_day_00_is_the_last_day_of_the_month() -> None:
         ("]X", "symbology identifier is cut short", 0),
         ("", "the scan is empty", 0),
         ("\r\n", "the scan is empty", 0),
-        ("hello", "not a GS1, HIBC, MA, Digital Link or udipick barcode", 0),
+        ("hello", "not a GS1, HIBC, MA, AHM, Digital Link or udipick barcode", 0),
         ("LOC-", "location label has no code after 'LOC-'", 4),
         ("https://id.gs1.org/01/09520123456789", "AI 01: check digit is 9, expected 8", 22),
         (b"]d2\xff", "byte 0xFF is not UTF-8 text", 3),

@@ -3,7 +3,7 @@
 One pure function from raw scanner output to a :class:`Scan`. It reads the AIM symbology
 identifier, tolerates what keyboard-wedge scanners do to GS (drop it, replace it, send a leading
 one), and picks the reading the identifier allows: GS1 element strings, a Digital Link URI, HIBC, MA,
-a plain GTIN, or one of udipick's own labels. Anything else is refused with the position and the
+AHM, a plain GTIN, or one of udipick's own labels. Anything else is refused with the position and the
 reason, in words a picker can act on.
 """
 
@@ -13,7 +13,7 @@ import datetime as dt
 
 from msgspec.structs import replace
 
-from udipick.domain.barcodes import gs1, hibc, ma
+from udipick.domain.barcodes import ahm, gs1, hibc, ma
 from udipick.domain.barcodes.digital_link import looks_like_uri, parse_digital_link
 from udipick.domain.barcodes.faults import Fault
 from udipick.domain.barcodes.internal import match_internal
@@ -77,6 +77,8 @@ def _interpret(raw: str, today: dt.date, config: ScanConfig) -> Scan:
         return _hibc(raw, body, at, aim, today)
     if ma.looks_like_ma(body):
         return _ma(raw, body, at, aim, today)
+    if ahm.looks_like_ahm(body):
+        return _ahm(raw, body, at, aim, today)
     internal = None
     try:
         internal = match_internal(body, config)
@@ -91,7 +93,7 @@ def _interpret(raw: str, today: dt.date, config: ScanConfig) -> Scan:
         return _gs1(raw, body, at, aim, today, config)
     if body[:1].isascii() and body[:1].isdigit():
         raise Fault(f"symbology {aim} carries no GS1 data: not a GTIN, HIBC or udipick label", at)
-    raise Fault("not a GS1, HIBC, MA, Digital Link or udipick barcode", at)
+    raise Fault("not a GS1, HIBC, MA, AHM, Digital Link or udipick barcode", at)
 
 
 def _replace_stand_ins(body: str, config: ScanConfig) -> tuple[str, list[int] | None]:
@@ -229,4 +231,22 @@ def _ma(raw: str, body: str, at: int, aim: str | None, today: dt.date) -> Scan:
         expiry=parsed.expiry,
         validity_date=parsed.validity_date,
         sterilisation_lot=parsed.sterilisation_lot,
+    )
+
+
+def _ahm(raw: str, body: str, at: int, aim: str | None, today: dt.date) -> Scan:
+    try:
+        parsed = ahm.parse_ahm(body, today)
+    except Fault as fault:
+        raise fault.shifted(at) from None
+    return Scan(
+        kind="ahm",
+        raw=raw,
+        symbology=aim,
+        di=parsed.di,
+        lot=parsed.lot,
+        serial=parsed.serial,
+        production_date=parsed.production_date,
+        expiry=parsed.expiry,
+        best_before=parsed.best_before,
     )

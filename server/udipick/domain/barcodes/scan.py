@@ -35,9 +35,9 @@ class ScanConfig(Value):
     dl_convenience_alphas: bool = False
 
 
-#: what a scan is: a GS1 element string, Digital Link URI, HIBC label, MA code (IDcode) or bare GTIN / SSCC, or one of
-#: udipick's own labels (location, licence plate, tote, user badge)
-ScanKind = Literal["gs1", "digital_link", "hibc", "ma", "gtin", "sscc", "location", "lpn", "tote", "badge"]
+#: what a scan is: a GS1 element string, Digital Link URI, HIBC label, MA code (IDcode), AHM code (Alibaba Health) or
+#: bare GTIN / SSCC, or one of udipick's own labels (location, licence plate, tote, user badge)
+ScanKind = Literal["gs1", "digital_link", "hibc", "ma", "ahm", "gtin", "sscc", "location", "lpn", "tote", "badge"]
 
 
 class Scan(Value):
@@ -52,6 +52,7 @@ class Scan(Value):
     serial: str | None = None
     expiry: dt.date | None = None
     production_date: dt.date | None = None
+    #: GS1 AI 15; AHM code ``.BD`` (保质日期), which is also ``expiry`` when there is no ``.ED``
     best_before: dt.date | None = None
     expiry_time: dt.datetime | None = None
     sscc: str | None = None
@@ -66,7 +67,8 @@ class Scan(Value):
     hibc_check: str | None = None
     #: link character of a stand-alone HIBC secondary label (must equal the primary's check character)
     hibc_link: str | None = None
-    #: MA code (IDcode): the device identifier, everything before the first data unit
+    #: MA code (IDcode): the device identifier, everything before the first data unit; AHM code: ``AHM`` and the
+    #: manufacturer and product codes
     di: str | None = None
     #: MA code ``.V`` validity date (有效期); ``expiry`` is ``.E`` (失效期) or, without one, this date
     validity_date: dt.date | None = None
