@@ -138,6 +138,46 @@ export function Toast({ text, kind }: { text: string | null; kind: "ok" | "queue
   );
 }
 
+/** The answer to the last scan and the screen's main actions, kept at the bottom of the screen: on a
+ * 360×640 handheld a long task card would otherwise push them below the fold after every scan. */
+export function Dock({ children }: { children: ComponentChildren }) {
+  return (
+    <div class="dock" data-testid="dock">
+      {children}
+    </div>
+  );
+}
+
+/** A form over the screen, as a modal dialog: it fills the screen, its first field has the focus, and
+ * the screen beneath is inert (not tappable, not reachable by Tab) until it closes. Esc or the back
+ * gesture cancels. */
+export function Modal({ children, onCancel, label }: { children: ComponentChildren; onCancel: () => void; label: string }) {
+  const ref = useRef<HTMLDialogElement>(null);
+  useEffect(() => {
+    const d = ref.current;
+    if (!d) return;
+    if (!d.open) d.showModal();
+    d.scrollTop = 0;
+    d.querySelector<HTMLElement>("input:not([type=hidden]), select, textarea")?.focus();
+    return () => {
+      if (d.open) d.close();
+    };
+  }, []);
+  return (
+    <dialog
+      ref={ref}
+      class="modal"
+      aria-label={label}
+      onCancel={(e) => {
+        e.preventDefault();
+        onCancel();
+      }}
+    >
+      {children}
+    </dialog>
+  );
+}
+
 /** What an electronic signature means, shown where it is given (21 CFR Part 11 §11.50: the signer's
  * name, the time and the meaning are part of the signed record, so the signer sees them first). */
 export function SignMeaning({ meaning, signer }: { meaning: string; signer?: string }) {
