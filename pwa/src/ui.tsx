@@ -89,10 +89,11 @@ export function LangSwitch() {
       type="button"
       class="btn ghost lang"
       data-testid="lang-switch"
-      aria-label={t("common.language")}
+      // the accessible name starts with what the button shows (WCAG 2.5.3), in the language it switches to
+      aria-label={`${l === "en" ? "中文" : "EN"} · ${t("common.language")}`}
       onClick={() => setLang(l === "en" ? "zh-CN" : "en")}
     >
-      {l === "en" ? "中文" : "EN"}
+      <span lang={l === "en" ? "zh-CN" : "en"}>{l === "en" ? "中文" : "EN"}</span>
     </button>
   );
 }
@@ -120,7 +121,7 @@ export function Screen({ title, back = "home", children, testId }: { title: stri
 export function Progress({ done, total }: { done: number; total: number }) {
   const pct = total > 0 ? Math.min(100, Math.round((done / total) * 100)) : 0;
   return (
-    <div class="progress" role="progressbar" aria-valuenow={done} aria-valuemax={total} data-testid="progress">
+    <div class="progress" role="progressbar" aria-label={t("common.progress")} aria-valuenow={done} aria-valuemin={0} aria-valuemax={total} data-testid="progress">
       <div class="progress-fill" style={{ width: `${pct}%` }} />
       <span class="progress-text">
         {done} / {total}
