@@ -88,13 +88,17 @@ def main() -> None:
     assert all(j == js[0] for j in js), f"runs differ: {js}"
     kb = lambda n: f"{n / 1024:.1f} kB"  # noqa: E731
     print(f"machine: {machine()}")
-    print(f"first screen, JavaScript on the wire: {kb(js[0]['body'])} in {js[0]['requests']} responses "
-          f"({kb(js[0]['body'] + js[0]['headers'])} with response headers)")
+    print(
+        f"first screen, JavaScript on the wire: {kb(js[0]['body'])} in {js[0]['requests']} responses "
+        f"({kb(js[0]['body'] + js[0]['headers'])} with response headers)"
+    )
     for kind, t in sorted(runs[0].items()):
         if kind != "js":
             print(f"first screen, {kind}: {kb(t['body'])} in {t['requests']} responses")
-    print(f"service worker precache list in full (fetched after the first start, in the background; the "
-          f"first screen's files come from the HTTP cache): JS {kb(background['js'])}, other {kb(background['other'])}")
+    print(
+        f"service worker precache list in full (fetched after the first start, in the background; the "
+        f"first screen's files come from the HTTP cache): JS {kb(background['js'])}, other {kb(background['other'])}"
+    )
     print(f"camera, on first use: decoder JS {kb(camera_wire)}, WebAssembly {kb(wasm_wire)} ({wasm_coding})")
 
 

@@ -19,7 +19,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from _server import fresh_database, server  # noqa: E402
-
 from tests.browser.conftest import LAUNCH_ARGS  # noqa: E402
 from tests.browser.screen_tour import ALL, release_demo_wave, scan_pick_location, sign_in_as, visit  # noqa: E402
 

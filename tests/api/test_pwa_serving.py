@@ -105,7 +105,9 @@ async def test_a_file_with_no_compressed_copy_is_sent_as_it_is(web, pwa_dir):
     assert headers["content-type"] == "image/png"
 
 
-@pytest.mark.parametrize("path", ["/assets/missing-Zz999999.js", "/../pyproject.toml", "/assets/..%2F..%2Fetc%2Fpasswd", "/.hidden"])
+@pytest.mark.parametrize(
+    "path", ["/assets/missing-Zz999999.js", "/../pyproject.toml", "/assets/..%2F..%2Fetc%2Fpasswd", "/.hidden"]
+)
 async def test_what_is_not_in_the_build_is_a_404_problem(web, path):
     r = await web.get(path)
     assert r.status_code == 404

@@ -36,7 +36,18 @@ HANDHELD: tuple[Stop, ...] = (
 )
 SUPERVISOR: tuple[Stop, ...] = tuple(
     Stop(f"sup-{s}", "supervisor", f"#/sup/{s}", "supervisor")
-    for s in ("waves", "pickers", "exceptions", "kpis", "release", "holds", "print-jobs", "replenishment", "counts", "stock")
+    for s in (
+        "waves",
+        "pickers",
+        "exceptions",
+        "kpis",
+        "release",
+        "holds",
+        "print-jobs",
+        "replenishment",
+        "counts",
+        "stock",
+    )
 )
 ALL = HANDHELD + SUPERVISOR
 

@@ -12,7 +12,10 @@ from tests.browser.screen_tour import ALL, release_demo_wave, sign_in_as, visit
 pytestmark = pytest.mark.browser
 
 AXE = Path(__file__).resolve().parents[2] / "pwa" / "node_modules" / "axe-core" / "axe.min.js"
-LANGS = [pytest.param("en-US", marks=pytest.mark.locale("en-US"), id="en"), pytest.param("zh-CN", marks=pytest.mark.locale("zh-CN"), id="zh")]
+LANGS = [
+    pytest.param("en-US", marks=pytest.mark.locale("en-US"), id="en"),
+    pytest.param("zh-CN", marks=pytest.mark.locale("zh-CN"), id="zh"),
+]
 
 RUN = """async () => {
   const r = await axe.run(document, {resultTypes: ['violations']});

@@ -15,7 +15,10 @@ from udipick.services.demo import demo_gtin
 pytestmark = pytest.mark.browser
 
 SYRINGE = demo_gtin(1001)
-LANGS = [pytest.param("en-US", marks=pytest.mark.locale("en-US"), id="en"), pytest.param("zh-CN", marks=pytest.mark.locale("zh-CN"), id="zh")]
+LANGS = [
+    pytest.param("en-US", marks=pytest.mark.locale("en-US"), id="en"),
+    pytest.param("zh-CN", marks=pytest.mark.locale("zh-CN"), id="zh"),
+]
 VIEWPORT_H = 640
 
 #: a box's edges, for the arithmetic below
@@ -93,7 +96,9 @@ def test_after_each_scan_the_answer_and_the_main_actions_stay_on_screen(page, se
 
 
 @pytest.mark.parametrize("lang", LANGS)
-def test_the_override_form_fits_the_screen_has_the_focus_and_covers_tote_and_short(page, console, server, browser_database_url, lang):
+def test_the_override_form_fits_the_screen_has_the_focus_and_covers_tote_and_short(
+    page, console, server, browser_database_url, lang
+):
     console.expected_statuses.add(409)  # the FEFO refusal, on purpose
     release_demo_wave(server)
     sign_in_as(page, "picker")
@@ -118,7 +123,9 @@ def test_the_override_form_fits_the_screen_has_the_focus_and_covers_tote_and_sho
     for _ in range(12):
         page.keyboard.press("Tab")
         # inside the form, or out to the browser's own controls (the body), never a button beneath it
-        where = page.evaluate("(a => a.closest('dialog') ? 'form' : a === document.body ? 'browser' : a.dataset.testid || a.tagName)(document.activeElement)")
+        where = page.evaluate(
+            "(a => a.closest('dialog') ? 'form' : a === document.body ? 'browser' : a.dataset.testid || a.tagName)(document.activeElement)"
+        )
         assert where in ("form", "browser"), f"Tab reached {where} beneath the form"
     shot(page, f"52-override-form-{lang}")
     page.keyboard.press("Escape")  # cancels, as the Cancel button does

@@ -40,8 +40,8 @@ from udipick.api.openapi import PLUGINS as OPENAPI_PLUGINS
 from udipick.api.opening import opening_router
 from udipick.api.packing import packing_router
 from udipick.api.picking import picking_router
-from udipick.api.pwa import pwa_router
 from udipick.api.problems import EXCEPTION_HANDLERS
+from udipick.api.pwa import pwa_router
 from udipick.api.recalls import recalls_router
 from udipick.api.receiving import ROUTES as receiving_routes
 from udipick.api.replenishment import replenishment_router
