@@ -1,7 +1,7 @@
 // Prints the gzipped size of the JavaScript the handheld loads at start (the entry and its static
 // imports) and, separately, each lazy chunk (the camera, the supervisor area) and the zxing WebAssembly
 // the camera fetches on first use.
-import { readFileSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { join } from "node:path";
 
@@ -10,7 +10,7 @@ const html = readFileSync(join(dist, "index.html"), "utf8");
 const initial = new Set([...html.matchAll(/(?:src|href)="\/(assets\/[^"]+\.(?:js|css))"/g)].map((m) => m[1]));
 const gz = (f) => gzipSync(readFileSync(join(dist, f)), { level: 9 }).length;
 const kb = (n) => (n / 1024).toFixed(1) + " kB";
-const assets = readdirSync(join(dist, "assets")).map((f) => `assets/${f}`);
+const assets = readdirSync(join(dist, "assets")).filter((f) => !/\.(?:br|gz)$/.test(f)).map((f) => `assets/${f}`);
 let first = 0, firstCss = 0, wasmRaw = 0, wasmGz = 0;
 const lazy = new Map(); // chunk name (file name before its hash) -> gzipped JS + CSS
 const rows = [];
@@ -26,6 +26,9 @@ for (const f of assets) {
 }
 console.log(rows.sort().join("\n"));
 console.log(`first-load JS (gzipped): ${kb(first)}  [target < 150 kB]`);
+// what `udipick serve` sends a browser that accepts brotli: the .br copies written by compress.mjs
+const br = (f) => (existsSync(join(dist, f + ".br")) ? statSync(join(dist, f + ".br")).size : statSync(join(dist, f)).size);
+console.log(`first-load JS (brotli, as served): ${kb([...initial].filter((f) => f.endsWith(".js")).reduce((n, f) => n + br(f), 0))}`);
 console.log(`first-load CSS (gzipped): ${kb(firstCss)}`);
 for (const [chunk, z] of [...lazy].sort()) console.log(`lazy chunk ${chunk}, JS + CSS (gzipped): ${kb(z)}`);
 console.log(`camera zxing WebAssembly, lazy: ${kb(wasmRaw)} (${kb(wasmGz)} gzipped)`);

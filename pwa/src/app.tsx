@@ -6,19 +6,22 @@ import { useStore } from "./store";
 import { RefusalScreen } from "./ui";
 import { Login } from "./screens/login";
 import { Home } from "./screens/home";
-import { Lookup } from "./screens/lookup";
-import { Exceptions } from "./screens/exceptions";
-import { Settings } from "./screens/settings";
 import { Receiving } from "./screens/receiving";
-import { Putaway } from "./screens/putaway";
 import { Picking } from "./screens/picking";
-import { Packing } from "./screens/packing";
-import { Count } from "./screens/count";
-import { Move } from "./screens/move";
-import { CountTasks } from "./screens/counttasks";
-import { Qc } from "./screens/qc";
-import { Returns } from "./screens/returns";
-import { Scrap } from "./screens/scrap";
+
+// Screens a shift opens now and then: each its own chunk, so the first screen starts on less JavaScript.
+// The service worker precaches them after the first visit (vite.config.ts), so they open offline too.
+const Lookup = lazyScreen(() => t("lookup.title"), "lookup", () => import("./screens/lookup").then((m) => m.Lookup));
+const Exceptions = lazyScreen(() => t("exceptions.title"), "exceptions", () => import("./screens/exceptions").then((m) => m.Exceptions));
+const Settings = lazyScreen(() => t("settings.title"), "settings", () => import("./screens/settings").then((m) => m.Settings));
+const Putaway = lazyScreen(() => t("putaway.title"), "putaway", () => import("./screens/putaway").then((m) => m.Putaway));
+const Packing = lazyScreen(() => t("pack.title"), "packing", () => import("./screens/packing").then((m) => m.Packing));
+const Count = lazyScreen(() => t("count.title"), "count", () => import("./screens/count").then((m) => m.Count));
+const Move = lazyScreen(() => t("move.title"), "move", () => import("./screens/move").then((m) => m.Move));
+const CountTasks = lazyScreen(() => t("ctask.title"), "count-tasks", () => import("./screens/counttasks").then((m) => m.CountTasks));
+const Qc = lazyScreen(() => t("qc.title"), "qc", () => import("./screens/qc").then((m) => m.Qc));
+const Returns = lazyScreen(() => t("ret.title"), "return", () => import("./screens/returns").then((m) => m.Returns));
+const Scrap = lazyScreen(() => t("scrap.title"), "scrap", () => import("./screens/scrap").then((m) => m.Scrap));
 
 // supervisors and admins only: its own chunk, so a picker's handheld never loads it
 const Supervisor = lazyScreen(

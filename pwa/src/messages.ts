@@ -14,6 +14,7 @@ export const en = {
   "common.loading": "Loading…",
   "common.retry": "Try again",
   "common.none": "Nothing to do here",
+  "common.progress": "Progress",
 
   "login.title": "Sign in",
   "login.user": "User or badge",
@@ -280,6 +281,7 @@ export const zh: Record<Key, string> = {
   "common.loading": "加载中…",
   "common.retry": "重试",
   "common.none": "这里没有任务",
+  "common.progress": "进度",
 
   "login.title": "登录",
   "login.user": "用户名或工牌",

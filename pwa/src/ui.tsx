@@ -89,10 +89,11 @@ export function LangSwitch() {
       type="button"
       class="btn ghost lang"
       data-testid="lang-switch"
-      aria-label={t("common.language")}
+      // the accessible name starts with what the button shows (WCAG 2.5.3), in the language it switches to
+      aria-label={`${l === "en" ? "中文" : "EN"} · ${t("common.language")}`}
       onClick={() => setLang(l === "en" ? "zh-CN" : "en")}
     >
-      {l === "en" ? "中文" : "EN"}
+      <span lang={l === "en" ? "zh-CN" : "en"}>{l === "en" ? "中文" : "EN"}</span>
     </button>
   );
 }
@@ -120,7 +121,7 @@ export function Screen({ title, back = "home", children, testId }: { title: stri
 export function Progress({ done, total }: { done: number; total: number }) {
   const pct = total > 0 ? Math.min(100, Math.round((done / total) * 100)) : 0;
   return (
-    <div class="progress" role="progressbar" aria-valuenow={done} aria-valuemax={total} data-testid="progress">
+    <div class="progress" role="progressbar" aria-label={t("common.progress")} aria-valuenow={done} aria-valuemin={0} aria-valuemax={total} data-testid="progress">
       <div class="progress-fill" style={{ width: `${pct}%` }} />
       <span class="progress-text">
         {done} / {total}
@@ -135,6 +136,46 @@ export function Toast({ text, kind }: { text: string | null; kind: "ok" | "queue
     <div class={`toast ${kind}`} role="status" data-testid="toast">
       {text}
     </div>
+  );
+}
+
+/** The answer to the last scan and the screen's main actions, kept at the bottom of the screen: on a
+ * 360×640 handheld a long task card would otherwise push them below the fold after every scan. */
+export function Dock({ children }: { children: ComponentChildren }) {
+  return (
+    <div class="dock" data-testid="dock">
+      {children}
+    </div>
+  );
+}
+
+/** A form over the screen, as a modal dialog: it fills the screen, its first field has the focus, and
+ * the screen beneath is inert (not tappable, not reachable by Tab) until it closes. Esc or the back
+ * gesture cancels. */
+export function Modal({ children, onCancel, label }: { children: ComponentChildren; onCancel: () => void; label: string }) {
+  const ref = useRef<HTMLDialogElement>(null);
+  useEffect(() => {
+    const d = ref.current;
+    if (!d) return;
+    if (!d.open) d.showModal();
+    d.scrollTop = 0;
+    d.querySelector<HTMLElement>("input:not([type=hidden]), select, textarea")?.focus();
+    return () => {
+      if (d.open) d.close();
+    };
+  }, []);
+  return (
+    <dialog
+      ref={ref}
+      class="modal"
+      aria-label={label}
+      onCancel={(e) => {
+        e.preventDefault();
+        onCancel();
+      }}
+    >
+      {children}
+    </dialog>
   );
 }
 

@@ -11,7 +11,7 @@ import { onReplayed, submitScan, sync, waiting } from "../queue";
 import { ScanField } from "../scanner";
 import { session } from "../session";
 import { useStore } from "../store";
-import { Progress, refuse, Screen, SignMeaning, Toast } from "../ui";
+import { Dock, Modal, Progress, refuse, Screen, SignMeaning, Toast } from "../ui";
 
 export type PickTask = Schemas["PickingTask"];
 type Accepted = Schemas["PickAccepted"];
@@ -258,6 +258,7 @@ export function Picking() {
           testId="scan-input"
         />
       )}
+      <Dock>
       <Toast text={toast?.text ?? null} kind={toast?.kind ?? "info"} />
       {task && (
         <div class="row">
@@ -269,6 +270,7 @@ export function Picking() {
           </button>
         </div>
       )}
+      </Dock>
     </Screen>
   );
 }
@@ -328,6 +330,7 @@ function OverrideForm({ refused, onAccepted, onRefused, onCancel }: {
   };
 
   return (
+    <Modal label={t("pick.overrideTitle")} onCancel={onCancel}>
     <form class="answer" data-testid="override-form" onSubmit={(e) => void submit(e)}>
       <h2>{t("pick.overrideTitle")}</h2>
       {!s.online && (
@@ -404,5 +407,6 @@ function OverrideForm({ refused, onAccepted, onRefused, onCancel }: {
         </button>
       </div>
     </form>
+    </Modal>
   );
 }

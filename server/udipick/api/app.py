@@ -14,7 +14,6 @@ from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
-from litestar.static_files import create_static_files_router
 
 from udipick.api import admin, auth, health, scans
 from udipick.api.count_tasks import count_tasks_router
@@ -42,6 +41,7 @@ from udipick.api.opening import opening_router
 from udipick.api.packing import packing_router
 from udipick.api.picking import picking_router
 from udipick.api.problems import EXCEPTION_HANDLERS
+from udipick.api.pwa import pwa_router
 from udipick.api.recalls import recalls_router
 from udipick.api.receiving import ROUTES as receiving_routes
 from udipick.api.replenishment import replenishment_router
@@ -171,16 +171,7 @@ def create_app(settings: Settings, *, database_url: str) -> Litestar:
     routes += [returns_router]
     routes += [stock_view_router]
     if settings.pwa_dir and Path(settings.pwa_dir, "index.html").exists():
-        routes.append(
-            create_static_files_router(
-                path="/",
-                directories=[settings.pwa_dir],
-                html_mode=True,
-                name="pwa",
-                include_in_schema=False,
-                opt=allow(public=True)["opt"],
-            )
-        )
+        routes.append(pwa_router(settings.pwa_dir, opt=allow(public=True)["opt"]))
     app = Litestar(
         route_handlers=routes,
         middleware=[timing_middleware],
