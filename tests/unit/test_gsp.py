@@ -129,4 +129,4 @@ def test_flagged_readings_are_marked_on_the_page():
         "temperature", [reading, msgspec.structs.replace(reading, temperature_c=5.0, out_of_range=False)],
         warehouse="MAIN", period=(T.date(), T.date()), tz="UTC", printed_at=T, flagged=[True, False],
     )  # fmt: skip
-    assert page.count('<td class="bad">9.5</td>') == 1 and "<td>5</td>" in page
+    assert page.count('<td class="nw bad">9.5</td>') == 1 and '<td class="nw">5</td>' in page

@@ -361,8 +361,58 @@ SIGNATURES = {
     "outbound": ["复核人", "质量管理人员"],
     "temperature": ["记录人", "质量管理人员"],
 }
-#: columns the page leaves out (they stay in the CSV): the page is one A4 landscape width
-PAGE_OMITS = {"receiving": {"产品编码", "GTIN", "采购单/到货通知"}, "outbound": {"产品编码", "GTIN"}, "temperature": set()}
+#: columns kept on one line (dates, times, numbers): broken, they are misread
+NOWRAP = {
+    "到货日期", "生产日期", "有效期至", "数量", "单位", "批号/序列号", "冷链", "到货温度(°C)", "启运时间", "启运温度(°C)", "验收时间",
+    "出库日期", "复核时间", "测量时间", "温度(°C)", "下限(°C)", "上限(°C)", "接收时间", "验收结论", "复核结论",
+}  # fmt: skip
+def _lines(*parts: str | None) -> list[str]:
+    """Cell text shown on several lines on the page (empty parts left out)."""
+    return [p for p in parts if p]
+
+
+def _transport(r: ReceivingRecord) -> list[str]:
+    departed = " ".join(
+        x for x in (_t(r.departed_at), f"{_c(r.departure_temperature_c)} °C" if r.departure_temperature_c is not None else None) if x
+    )
+    return _lines(
+        " / ".join(x for x in (r.carrier, r.transport_mode) if x) or None,
+        f"启运 {departed}" if departed else None,
+        r.transport_temperatures,
+    )
+
+
+def _omit(columns: list[tuple[str, Any]], names: set[str]) -> list[tuple[str, Any]]:
+    return [c for c in columns if c[0] not in names]
+
+
+#: the printed page's columns: the CSV's, with a receipt's transport record and each party's licence in one
+#: cell, and the ERP's codes left out (they stay in the CSV), so that a record fits one A4 landscape width
+PAGE_COLUMNS: dict[str, list[tuple[str, Any]]] = {
+    "receiving": [
+        ("收货单号", lambda r: r.receipt),
+        ("到货日期", lambda r: _t(r.arrived_at)),
+        ("供货者（许可证/备案编号）", lambda r: _lines(r.supplier, r.supplier_licence_no)),
+        ("产品名称", lambda r: r.name),
+        ("规格型号", lambda r: r.specification),
+        ("注册证编号/备案编号", lambda r: r.registration_no),
+        ("注册人/备案人", lambda r: r.registration_holder),
+        ("批号/序列号", lambda r: _lines(r.lot, r.serial)),
+        ("生产日期", lambda r: _d(r.production_date)),
+        ("有效期至", lambda r: _d(r.expiry)),
+        ("数量", lambda r: f"{r.quantity} {r.unit}"),
+        ("冷链", lambda r: _yes(r.cold_chain)),
+        ("到货温度(°C)", lambda r: _c(r.arrival_temperature_c)),
+        ("运输记录", _transport),
+        ("收货人", lambda r: r.received_by),
+        ("验收结论", lambda r: _words(r.result)),
+        ("验收说明", lambda r: r.result_note),
+        ("验收人", lambda r: r.accepted_by),
+        ("验收时间", lambda r: _t(r.accepted_at)),
+    ],
+    "outbound": _omit(OUTBOUND_COLUMNS, {"产品编码", "GTIN"}),
+    "temperature": TEMPERATURE_COLUMNS,
+}
 
 _CSS = (
     "@page{size:A4 landscape;margin:10mm 8mm 12mm 8mm}"
@@ -371,7 +421,8 @@ _CSS = (
     "margin:0;padding:8px;color:#000;font-size:8pt}"
     "table.record{border-collapse:collapse;width:100%;table-layout:auto}"
     "table.record th,table.record td{border:0.5pt solid #444;padding:2px 3px;text-align:left;vertical-align:top;"
-    "word-break:break-all}"
+    "overflow-wrap:anywhere}"
+    "td.nw{white-space:nowrap}"
     "table.record thead th{background:#eee}"
     "thead{display:table-header-group}tr{page-break-inside:avoid;break-inside:avoid}"
     "th.page-head{background:#fff!important;border:none!important;padding:0 0 4px 0;font-weight:normal}"
@@ -385,9 +436,16 @@ _CSS = (
 )
 
 
+def _td(nowrap: bool, bad: bool) -> str:
+    classes = " ".join(c for c, on in (("nw", nowrap), ("bad", bad)) if on)
+    return f'<td class="{classes}">' if classes else "<td>"
+
+
 def _cell(value: Any) -> str:
-    if value is None or value == "":
+    if value is None or value == "" or value == []:
         return "–"
+    if isinstance(value, list):
+        return "<br>".join(html.escape(str(v)) for v in value)
     return html.escape(str(value))
 
 
@@ -407,8 +465,8 @@ def render_page(
     The title, warehouse and period sit in the table's header, which the browser repeats at the top of
     every printed page, with the column names; the signature lines close the record. ``flagged``: rows
     to mark (readings out of range)."""
-    columns = {"receiving": RECEIVING_COLUMNS, "outbound": OUTBOUND_COLUMNS, "temperature": TEMPERATURE_COLUMNS}[kind]
-    shown = [(i, name) for i, (name, _) in enumerate(columns) if name not in PAGE_OMITS[kind]]
+    columns = PAGE_COLUMNS[kind]
+    shown = list(enumerate(header(columns)))
     rows = cells(columns, records)
     title = TITLES[kind]
     meta = [
@@ -425,12 +483,12 @@ def render_page(
     )
     body_rows = []
     for n, row in enumerate(rows):
-        td = '<td class="bad">' if flagged and flagged[n] else "<td>"
-        tds = "".join(f"{td}{_cell(row[i])}</td>" for i, _ in shown)
+        bad = bool(flagged and flagged[n])
+        tds = "".join(f"{_td(name in NOWRAP, bad)}{_cell(row[i])}</td>" for i, name in shown)
         body_rows.append(f"<tr>{tds}</tr>")
     if not body_rows:
         body_rows.append(f'<tr><td class="empty" colspan="{len(shown)}">本期间无记录</td></tr>')
-    signatures = "".join(f"<span>{html.escape(s)}（签字）：</span>" for s in [*SIGNATURES[kind], "日期"])
+    signatures = "".join(f"<span>{html.escape(s)}（签字）：</span>" for s in SIGNATURES[kind]) + "<span>日期：</span>"
     return (
         f'<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">'
         f"<title>{html.escape(title)} {period[0].isoformat()}–{period[1].isoformat()}</title>"
