@@ -84,9 +84,13 @@ async def test_receiving_and_acceptance_record_of_a_cold_chain_receipt(client, d
         assert res.status_code == 200, res.text
         return res.json()
 
-    cold_ok = await scan(scan_body(datamatrix("PEN-NDL-4MM", lot="PN4001", expiry=days(200)), quantity=30, temperatureC=5))
+    cold_ok = await scan(
+        scan_body(datamatrix("PEN-NDL-4MM", lot="PN4001", expiry=days(200)), quantity=30, temperatureC=5)
+    )
     assert cold_ok["status"] == "available"
-    warm = await scan(scan_body(datamatrix("PEN-NDL-4MM", lot="PN4002", expiry=days(210)), quantity=10, temperatureC=12.5))
+    warm = await scan(
+        scan_body(datamatrix("PEN-NDL-4MM", lot="PN4002", expiry=days(210)), quantity=10, temperatureC=12.5)
+    )
     assert warm["status"] == "quarantine"
     ambient = await scan(scan_body(datamatrix("SYR-10ML", lot="SY2502A", expiry=days(400)), quantity=20))
     assert ambient["status"] == "available"
@@ -98,7 +102,9 @@ async def test_receiving_and_acceptance_record_of_a_cold_chain_receipt(client, d
         ("PN4002", "pending", None),
         ("SY2502A", "accepted", "Receiver"),
     ]
-    lot_id = next(q["lotId"] for q in (await client.get("/api/v1/qc/quarantine", headers=qa)).json() if q["lot"] == "PN4002")
+    lot_id = next(
+        q["lotId"] for q in (await client.get("/api/v1/qc/quarantine", headers=qa)).json() if q["lot"] == "PN4002"
+    )
     r = await client.post(
         f"/api/v1/qc/lots/{lot_id}/reject", json={"reason": "冷链中断", "password": "qa-demo"}, headers=qa
     )
@@ -119,7 +125,9 @@ async def test_receiving_and_acceptance_record_of_a_cold_chain_receipt(client, d
             ).all()
         }
         rejected_at = await s.scalar(
-            text("SELECT occurred_at FROM stock_ledger WHERE document_type = 'qc' AND movement = 'hold' AND lot_id = :l"),
+            text(
+                "SELECT occurred_at FROM stock_ledger WHERE document_type = 'qc' AND movement = 'hold' AND lot_id = :l"
+            ),
             {"l": lot_id},
         )
     arrived = facts["PN4001"].created_at.astimezone(SHANGHAI)
@@ -256,7 +264,9 @@ async def test_outbound_review_record_of_a_shipment(client, demo_db):
     raws = [gs1(GLOVE_BOX, "GL-77-01")] * 2 + [gs1(PEN, "PN3001")] * 10 + [gs1(SYR, "SY2405B")] * 10
     for raw in raws:
         r = await client.post(
-            f"/api/v1/packing/packages/{sscc}/scans", json={"clientScanId": str(uuid.uuid4()), "raw": raw}, headers=picker
+            f"/api/v1/packing/packages/{sscc}/scans",
+            json={"clientScanId": str(uuid.uuid4()), "raw": raw},
+            headers=picker,
         )
         assert r.status_code == 200, r.text
     assert (await client.post(f"/api/v1/packing/packages/{sscc}/close", headers=picker)).status_code == 200
@@ -279,10 +289,7 @@ async def test_outbound_review_record_of_a_shipment(client, demo_db):
                 )
             ).all()
         }
-        lots = {
-            row.lot: row
-            for row in (await s.execute(text("SELECT lot, expiry, production_date FROM lots"))).all()
-        }
+        lots = {row.lot: row for row in (await s.execute(text("SELECT lot, expiry, production_date FROM lots"))).all()}
     common = {
         "order": "SO-5002",
         "orderNumber": "SO-5002",
@@ -400,7 +407,9 @@ async def test_the_records_sources_cannot_be_deleted(client, demo_db):
     async with demo_db.begin() as s:
         await s.execute(text("DELETE FROM packages WHERE container_id = :c"), {"c": cid})
         await s.execute(
-            text("INSERT INTO packages (container_id, document_id, status, closed_at) VALUES (:c, :d, 'closed', now())"),
+            text(
+                "INSERT INTO packages (container_id, document_id, status, closed_at) VALUES (:c, :d, 'closed', now())"
+            ),
             {"c": cid, "d": doc},
         )
     async with demo_db() as s:

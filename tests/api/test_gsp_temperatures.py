@@ -20,7 +20,12 @@ T0 = dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 
 
 def reading(minutes: int, c: float, *, sensor: str = "TS-COLD-01", location: str = "COLD-01") -> dict:
-    return {"sensor": sensor, "location": location, "at": (T0 + dt.timedelta(minutes=minutes)).isoformat(), "temperatureC": c}
+    return {
+        "sensor": sensor,
+        "location": location,
+        "at": (T0 + dt.timedelta(minutes=minutes)).isoformat(),
+        "temperatureC": c,
+    }
 
 
 @pytest.fixture
@@ -43,7 +48,9 @@ async def test_a_batch_is_stored_once_and_flagged_against_the_items_range(client
     r = await client.post("/api/v1/gsp/temperatures", json=batch, headers=sensor)
     assert r.status_code == 200 and (r.json()["stored"], r.json()["alreadyStored"]) == (0, 3)
     # the same (sensor, time) with another value is never overwritten: reported as a conflict
-    r = await client.post("/api/v1/gsp/temperatures", json={"readings": [reading(5, 5.0), reading(10, 5.1)]}, headers=sensor)
+    r = await client.post(
+        "/api/v1/gsp/temperatures", json={"readings": [reading(5, 5.0), reading(10, 5.1)]}, headers=sensor
+    )
     assert (r.json()["stored"], r.json()["alreadyStored"]) == (1, 0)
     assert [(c["sensor"], c["temperatureC"]) for c in r.json()["conflicts"]] == [("TS-COLD-01", 5.0)]
     async with demo_db() as s:
@@ -53,7 +60,10 @@ async def test_a_batch_is_stored_once_and_flagged_against_the_items_range(client
     r = await client.get("/api/v1/gsp/temperatures", params={"from": "2026-03-01", "to": "2026-03-01", "location": "COLD-01"}, headers=qa)  # fmt: skip
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/x-ndjson")
     lines = [json.loads(x) for x in r.text.splitlines()]
-    assert [(x["location"], x["sensor"], x["measuredAt"], x["temperatureC"], x["minC"], x["maxC"], x["outOfRange"]) for x in lines] == [  # fmt: skip
+    assert [
+        (x["location"], x["sensor"], x["measuredAt"], x["temperatureC"], x["minC"], x["maxC"], x["outOfRange"])
+        for x in lines
+    ] == [  # fmt: skip
         ("COLD-01", "TS-COLD-01", "2026-03-01T08:00:00+08:00", 4.2, 2.0, 8.0, False),
         ("COLD-01", "TS-COLD-01", "2026-03-01T08:05:00+08:00", 8.6, 2.0, 8.0, True),
         ("COLD-01", "TS-COLD-01", "2026-03-01T08:10:00+08:00", 5.1, 2.0, 8.0, False),
@@ -117,8 +127,12 @@ async def test_only_a_sensor_key_posts_and_only_qa_and_supervisors_read(client, 
     erp = {"Authorization": f"Bearer {await add_api_key(demo_db, 'erp', ['erp:write', 'erp:read'])}"}
     body = {"readings": [reading(0, 4.2)]}
     assert (await client.post("/api/v1/gsp/temperatures", json=body, headers=erp)).status_code == 403
-    assert (await client.post("/api/v1/gsp/temperatures", json=body, headers=await login(client, "qa"))).status_code == 403
+    assert (
+        await client.post("/api/v1/gsp/temperatures", json=body, headers=await login(client, "qa"))
+    ).status_code == 403
     assert (await client.get("/api/v1/gsp/temperatures", headers=sensor)).status_code == 403
     assert (await client.get("/api/v1/gsp/temperatures", headers=await login(client, "picker"))).status_code == 403
-    r = await client.get("/api/v1/gsp/temperatures", params={"location": "NOWHERE"}, headers=await login(client, "supervisor"))
+    r = await client.get(
+        "/api/v1/gsp/temperatures", params={"location": "NOWHERE"}, headers=await login(client, "supervisor")
+    )
     assert r.status_code == 404 and r.json()["location"] == "NOWHERE"

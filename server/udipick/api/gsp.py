@@ -35,9 +35,12 @@ SENSORS = allow(scopes=("sensors:write",))
 
 Format = Literal["ndjson", "csv", "html"]
 First = Annotated[
-    dt.date | None, QueryParameter(name="from", description="first day, YYYY-MM-DD (in `tz`); default: 29 days before `to`")
+    dt.date | None,
+    QueryParameter(name="from", description="first day, YYYY-MM-DD (in `tz`); default: 29 days before `to`"),
 ]
-Last = Annotated[dt.date | None, QueryParameter(name="to", description="last day, YYYY-MM-DD (in `tz`); default: today")]
+Last = Annotated[
+    dt.date | None, QueryParameter(name="to", description="last day, YYYY-MM-DD (in `tz`); default: today")
+]
 Tz = Annotated[
     str, QueryParameter(description="IANA time zone of the days and of every time in the record", max_length=64)
 ]
@@ -53,7 +56,9 @@ def _also(header: list[str]) -> type[Operation]:
             ok = (self.responses or {}).get("200")
             if ok is not None and not isinstance(ok, dict) and ok.content is not None:
                 ok.content[CSV] = OpenAPIMediaType(
-                    schema=Schema(type=OpenAPIType.STRING, description="UTF-8 with BOM; header row: " + ",".join(header))
+                    schema=Schema(
+                        type=OpenAPIType.STRING, description="UTF-8 with BOM; header row: " + ",".join(header)
+                    )
                 )
                 ok.content[HTML] = OpenAPIMediaType(
                     schema=Schema(type=OpenAPIType.STRING, description="a printable page in Chinese (A4 landscape)")

@@ -366,6 +366,8 @@ NOWRAP = {
     "到货日期", "生产日期", "有效期至", "数量", "单位", "批号/序列号", "冷链", "到货温度(°C)", "启运时间", "启运温度(°C)", "验收时间",
     "出库日期", "复核时间", "测量时间", "温度(°C)", "下限(°C)", "上限(°C)", "接收时间", "验收结论", "复核结论",
 }  # fmt: skip
+
+
 def _lines(*parts: str | None) -> list[str]:
     """Cell text shown on several lines on the page (empty parts left out)."""
     return [p for p in parts if p]
@@ -373,7 +375,12 @@ def _lines(*parts: str | None) -> list[str]:
 
 def _transport(r: ReceivingRecord) -> list[str]:
     departed = " ".join(
-        x for x in (_t(r.departed_at), f"{_c(r.departure_temperature_c)} °C" if r.departure_temperature_c is not None else None) if x
+        x
+        for x in (
+            _t(r.departed_at),
+            f"{_c(r.departure_temperature_c)} °C" if r.departure_temperature_c is not None else None,
+        )
+        if x
     )
     return _lines(
         " / ".join(x for x in (r.carrier, r.transport_mode) if x) or None,

@@ -44,7 +44,9 @@ def period(first: dt.date | None, last: dt.date | None, tz: str, *, now: dt.date
     try:
         zone = zoneinfo.ZoneInfo(tz)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise InvalidRecord(f"unknown time zone {tz!r}: use an IANA name such as Asia/Shanghai", pointer="/tz") from None
+        raise InvalidRecord(
+            f"unknown time zone {tz!r}: use an IANA name such as Asia/Shanghai", pointer="/tz"
+        ) from None
     last = last or now.astimezone(zone).date()
     first = first or last - dt.timedelta(days=29)
     if first > last:
@@ -64,7 +66,9 @@ async def _warehouse_name(db: async_sessionmaker, warehouse: str | None) -> str:
     if warehouse is None:
         return "全部"
     async with db() as session:
-        row = (await session.execute(text("SELECT code, name FROM warehouses WHERE code = :w"), {"w": warehouse})).first()
+        row = (
+            await session.execute(text("SELECT code, name FROM warehouses WHERE code = :w"), {"w": warehouse})
+        ).first()
     if row is None:
         raise NotFound(f"no warehouse {warehouse!r}", warehouse=warehouse)
     return f"{row.name}（{row.code}）"
@@ -112,9 +116,7 @@ SELECT 'RCV-' || lpad(r.id::text, 6, '0') AS receipt, d.number AS document, w.co
 async def receiving_records(db: async_sessionmaker, p: Period, warehouse: str | None) -> list[gsp.ReceivingRecord]:
     """One line per receipt, item, lot, serial, temperature and verdict, for receipts opened in the period."""
     async with db() as session:
-        rows = (
-            await session.execute(_RECEIVED, {"start": p.start, "end": p.end, "warehouse": warehouse})
-        ).mappings()
+        rows = (await session.execute(_RECEIVED, {"start": p.start, "end": p.end, "warehouse": warehouse})).mappings()
         out = []
         for row in rows:
             facts = dict(row)
