@@ -18,6 +18,7 @@ import { Move } from "./screens/move";
 import { CountTasks } from "./screens/counttasks";
 import { Qc } from "./screens/qc";
 import { Returns } from "./screens/returns";
+import { Gsp } from "./screens/gsp";
 import { Scrap } from "./screens/scrap";
 
 // supervisors and admins only: its own chunk, so a picker's handheld never loads it
@@ -42,6 +43,7 @@ const SCREENS: Record<string, (p: { args: string[] }) => preact.JSX.Element> = {
   qc: Qc,
   return: Returns,
   scrap: Scrap,
+  gsp: Gsp,
   sup: Supervisor,
 };
 

@@ -261,3 +261,57 @@ def test_each_record_prints_in_chinese_on_a4_landscape(paper, path, name, title,
         assert pages >= 2  # a day of readings: the header repeats on each sheet (thead is a table-header-group)
         flagged = paper.locator("td.bad").count()
         assert flagged >= 1 and flagged % columns == 0
+
+
+@pytest.mark.parametrize(
+    ("locale", "tile", "print_word"), [("en-US", "GSP records", "Print"), ("zh-CN", "GSP 记录", "打印")]
+)
+def test_qa_prints_and_exports_a_record_from_the_handheld(browser, records: str, console, locale, tile, print_word):
+    """QA's GSP screen: the period, then the printed page in a new window and the CSV as a file (the API
+    needs the token, so the screen fetches and hands them over), in both languages."""
+    from tests.browser.conftest import sign_in
+
+    ctx = browser.new_context(base_url=records, viewport={"width": 412, "height": 732}, locale=locale, accept_downloads=True)
+    page = ctx.new_page()
+    page.on("pageerror", lambda exc: console.errors.append(f"uncaught: {exc}"))
+    try:
+        sign_in(page, "qa")
+        page.get_by_test_id("tile-gsp").click()
+        page.get_by_test_id("gsp").wait_for()
+        assert tile in page.locator("h1").inner_text()
+        page.get_by_test_id("gsp-from").fill(str(TODAY - dt.timedelta(days=1)))
+        page.get_by_test_id("gsp-to").fill(str(TODAY + dt.timedelta(days=1)))
+        assert page.get_by_test_id("gsp-print-receiving").inner_text() == print_word
+        with ctx.expect_page() as popup:
+            page.get_by_test_id("gsp-print-receiving").click()
+        sheet = popup.value
+        sheet.wait_for_load_state()
+        sheet.locator("thead th.page-head").wait_for()
+        assert "医疗器械收货验收记录" in sheet.locator("thead th.page-head").inner_text()
+        assert "PN4002" in sheet.locator("tbody").inner_text()
+        sheet.close()
+
+        page.get_by_test_id("gsp-location").fill("COLD-01")
+        with page.expect_download() as dl:
+            page.get_by_test_id("gsp-csv-temperatures").click()
+        data = Path(dl.value.path()).read_bytes()
+        assert data.startswith(b"\xef\xbb\xbf") and data.decode("utf-8-sig").startswith("仓库,库位,传感器,测量时间")
+        assert dl.value.suggested_filename.startswith("udipick-gsp-temperatures-")
+        assert all(",COLD-01," in line for line in data.decode("utf-8-sig").splitlines()[1:])
+        if locale == "zh-CN":
+            _shot(page, "gsp_handheld_zh")
+    finally:
+        ctx.close()
+    assert console.errors == []
+
+
+def test_the_gsp_screen_is_not_offered_to_a_picker(browser, records: str):
+    from tests.browser.conftest import sign_in
+
+    ctx = browser.new_context(base_url=records, viewport={"width": 412, "height": 732})
+    page = ctx.new_page()
+    try:
+        sign_in(page, "picker")
+        assert page.get_by_test_id("tile-gsp").count() == 0
+    finally:
+        ctx.close()
