@@ -47,6 +47,15 @@ async def test_a_batch_is_stored_once_and_flagged_against_the_items_range(client
     # the gateway did not get the answer and sends the batch again: nothing is stored twice
     r = await client.post("/api/v1/gsp/temperatures", json=batch, headers=sensor)
     assert r.status_code == 200 and (r.json()["stored"], r.json()["alreadyStored"]) == (0, 3)
+    # the excursion is an event for QA and the ERP, once
+    async with demo_db() as s:
+        events = (
+            await s.execute(text("SELECT data FROM outbox_events WHERE type = 'coldchain.excursion-recorded.v1'"))
+        ).scalars().all()
+    assert events == [
+        {"location": "COLD-01", "sensor": "TS-COLD-01", "measuredAt": "2026-03-01T08:05:00+08:00",
+         "temperatureC": 8.6, "minC": 2.0, "maxC": 8.0}
+    ]  # fmt: skip
     # the same (sensor, time) with another value is never overwritten: reported as a conflict
     r = await client.post(
         "/api/v1/gsp/temperatures", json={"readings": [reading(5, 5.0), reading(10, 5.1)]}, headers=sensor

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from udipick.domain import gsp
 from udipick.domain.access import Actor
 from udipick.domain.errors import InvalidRecord, NotFound
+from udipick.services.events import ColdChainExcursionRecorded, emit
 
 #: the longest period one export covers (a year and a day: a calendar year from any day)
 MAX_DAYS = 367
@@ -292,6 +293,17 @@ async def store_readings(
                 )
             ).all()
         }
+        excursions = [
+            ColdChainExcursionRecorded(
+                location=loc.code, sensor=r.sensor, measured_at=r.at, temperature_c=r.temperature_c, min_c=lo, max_c=hi
+            )
+            for r, loc, (lo, hi), out in zip(readings, locs, bounds, outs, strict=True)
+            if out and (r.sensor, r.at) in inserted
+        ]
+        # one event per stored excursion, even if the batch named it twice
+        unique = list({(e.sensor, e.measured_at): e for e in excursions}.values())
+        if unique:
+            await emit(session, actor, *unique)
         stored = {
             (row.sensor, row.measured_at): row
             for row in (
