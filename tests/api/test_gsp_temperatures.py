@@ -50,8 +50,10 @@ async def test_a_batch_is_stored_once_and_flagged_against_the_items_range(client
     # the excursion is an event for QA and the ERP, once
     async with demo_db() as s:
         events = (
-            await s.execute(text("SELECT data FROM outbox_events WHERE type = 'coldchain.excursion-recorded.v1'"))
-        ).scalars().all()
+            (await s.execute(text("SELECT data FROM outbox_events WHERE type = 'coldchain.excursion-recorded.v1'")))
+            .scalars()
+            .all()
+        )
     assert events == [
         {"location": "COLD-01", "sensor": "TS-COLD-01", "measuredAt": "2026-03-01T08:05:00+08:00",
          "temperatureC": 8.6, "minC": 2.0, "maxC": 8.0}

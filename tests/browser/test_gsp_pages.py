@@ -271,7 +271,9 @@ def test_qa_prints_and_exports_a_record_from_the_handheld(browser, records: str,
     needs the token, so the screen fetches and hands them over), in both languages."""
     from tests.browser.conftest import sign_in
 
-    ctx = browser.new_context(base_url=records, viewport={"width": 412, "height": 732}, locale=locale, accept_downloads=True)
+    ctx = browser.new_context(
+        base_url=records, viewport={"width": 412, "height": 732}, locale=locale, accept_downloads=True
+    )
     page = ctx.new_page()
     page.on("pageerror", lambda exc: console.errors.append(f"uncaught: {exc}"))
     try:

@@ -214,6 +214,10 @@ class OutboundReview(msgspec.Struct, rename="camel", frozen=True, kw_only=True):
     result: Result
 
 
+#: the verdict of every shipped line: the pack check is the review, and nothing ships that did not pass it
+SHIPPED_IS_REVIEWED: Result = "accepted"
+
+
 # ---- the cold-chain temperature record --------------------------------------------------------------
 
 

@@ -63,7 +63,8 @@ def _local(value: dt.datetime | None, tz: str) -> dt.datetime | None:
     return None if value is None else value.astimezone(zoneinfo.ZoneInfo(tz))
 
 
-async def _warehouse_name(db: async_sessionmaker, warehouse: str | None) -> str:
+async def warehouse_label(db: async_sessionmaker, warehouse: str | None) -> str:
+    """How the printed record names the warehouse (``全部``: every warehouse)."""
     if warehouse is None:
         return "全部"
     async with db() as session:
@@ -169,7 +170,7 @@ async def outbound_reviews(db: async_sessionmaker, p: Period, warehouse: str | N
             r = dict(row)
             r["shipped_at"] = _local(r["shipped_at"], p.tz)
             r["reviewed_at"] = _local(r["reviewed_at"], p.tz)
-            out.append(gsp.OutboundReview(**r, result="accepted"))
+            out.append(gsp.OutboundReview(**r, result=gsp.SHIPPED_IS_REVIEWED))
     return out
 
 
@@ -375,7 +376,3 @@ async def temperature_records(
         )
         for r in rows
     ]
-
-
-async def warehouse_label(db: async_sessionmaker, warehouse: str | None) -> str:
-    return await _warehouse_name(db, warehouse)
