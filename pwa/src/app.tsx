@@ -22,6 +22,7 @@ const CountTasks = lazyScreen(() => t("ctask.title"), "count-tasks", () => impor
 const Qc = lazyScreen(() => t("qc.title"), "qc", () => import("./screens/qc").then((m) => m.Qc));
 const Returns = lazyScreen(() => t("ret.title"), "return", () => import("./screens/returns").then((m) => m.Returns));
 const Scrap = lazyScreen(() => t("scrap.title"), "scrap", () => import("./screens/scrap").then((m) => m.Scrap));
+const Gsp = lazyScreen(() => t("gsp.title"), "gsp", () => import("./screens/gsp").then((m) => m.Gsp));
 
 // supervisors and admins only: its own chunk, so a picker's handheld never loads it
 const Supervisor = lazyScreen(
@@ -45,6 +46,7 @@ const SCREENS: Record<string, (p: { args: string[] }) => preact.JSX.Element> = {
   qc: Qc,
   return: Returns,
   scrap: Scrap,
+  gsp: Gsp,
   sup: Supervisor,
 };
 

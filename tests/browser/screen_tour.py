@@ -33,6 +33,7 @@ HANDHELD: tuple[Stop, ...] = (
     Stop("return", "receiver", "#/return", "return"),
     Stop("qc", "qa", "#/qc", "qc"),
     Stop("scrap", "qa", "#/scrap", "scrap"),
+    Stop("gsp", "qa", "#/gsp", "gsp"),
 )
 SUPERVISOR: tuple[Stop, ...] = tuple(
     Stop(f"sup-{s}", "supervisor", f"#/sup/{s}", "supervisor")

@@ -418,6 +418,32 @@ export interface paths {
      */
     post: operations["ApiV1ExceptionsExceptionIdResolveResolveException"];
   };
+  "/api/v1/gsp/outbound-reviews": {
+    /**
+     * Outbound review record (出库复核记录) of a period
+     * @description Who may call: roles: qa, supervisor.
+     */
+    get: operations["ApiV1GspOutboundReviewsOutboundReviews"];
+  };
+  "/api/v1/gsp/receiving-records": {
+    /**
+     * Receiving and acceptance record (收货/验收记录) of a period
+     * @description Who may call: roles: qa, supervisor.
+     */
+    get: operations["ApiV1GspReceivingRecordsReceivingRecords"];
+  };
+  "/api/v1/gsp/temperatures": {
+    /**
+     * Cold-chain temperature record (冷链温度记录) of a period
+     * @description Who may call: roles: qa, supervisor.
+     */
+    get: operations["ApiV1GspTemperaturesTemperatures"];
+    /**
+     * Post sensor readings
+     * @description Who may call: API key scopes: sensors:write.
+     */
+    post: operations["ApiV1GspTemperaturesPostTemperatures"];
+  };
   "/api/v1/holds": {
     /**
      * ListHolds
@@ -1673,6 +1699,34 @@ export interface components {
       minShelfLifeDays?: number | null;
       quantity: number;
     };
+    /** OutboundReview */
+    OutboundReview: {
+      customer: string;
+      customerLicenceNo: string | null;
+      expiry: string | null;
+      gtin: string;
+      item: string;
+      lot: string | null;
+      name: string;
+      order: string;
+      orderNumber: string;
+      productionDate: string | null;
+      quantity: number;
+      registrationHolder: string | null;
+      registrationNo: string | null;
+      /** @enum {string} */
+      result: "accepted" | "rejected" | "pending";
+      reviewedAt: string | null;
+      reviewedBy: string | null;
+      serial: string | null;
+      /** Format: date-time */
+      shippedAt: string;
+      shippedBy: string | null;
+      specification: string | null;
+      sscc: string | null;
+      unit: string;
+      warehouse: string;
+    };
     /** OverrideIn */
     OverrideIn: {
       /** Format: uuid */
@@ -2014,6 +2068,35 @@ export interface components {
       quantity: number;
       reasons: string[];
     };
+    /** ReadingIn */
+    ReadingIn: {
+      /** Format: date-time */
+      at: string;
+      location: string;
+      sensor: string;
+      temperatureC: number;
+    };
+    /** ReadingRef */
+    ReadingRef: {
+      /** Format: date-time */
+      at: string;
+      location: string;
+      maxC?: number | null;
+      minC?: number | null;
+      sensor: string;
+      temperatureC: number;
+    };
+    /** ReadingsIn */
+    ReadingsIn: {
+      readings: components["schemas"]["ReadingIn"][];
+    };
+    /** ReadingsStored */
+    ReadingsStored: {
+      alreadyStored: number;
+      conflicts: components["schemas"]["ReadingRef"][];
+      outOfRange: components["schemas"]["ReadingRef"][];
+      stored: number;
+    };
     /** Ready */
     Ready: {
       checks: {
@@ -2140,6 +2223,7 @@ export interface components {
       received: components["schemas"]["ReceivedGroup"][];
       status: string;
       supplier: string | null;
+      transport?: components["schemas"]["Transport"] | null;
     };
     /** ReceivedGroup */
     ReceivedGroup: {
@@ -2155,6 +2239,41 @@ export interface components {
       reasons: string[];
       serials: string[];
       status: string;
+    };
+    /** ReceivingRecord */
+    ReceivingRecord: {
+      acceptedAt: string | null;
+      acceptedBy: string | null;
+      arrivalTemperatureC: number | null;
+      /** Format: date-time */
+      arrivedAt: string;
+      carrier: string | null;
+      coldChain: boolean;
+      departedAt: string | null;
+      departureTemperatureC: number | null;
+      document: string | null;
+      expiry: string | null;
+      gtin: string;
+      item: string;
+      lot: string | null;
+      name: string;
+      productionDate: string | null;
+      quantity: number;
+      receipt: string;
+      receivedBy: string;
+      registrationHolder: string | null;
+      registrationNo: string | null;
+      /** @enum {string} */
+      result: "accepted" | "rejected" | "pending";
+      resultNote: string | null;
+      serial: string | null;
+      specification: string | null;
+      supplier: string | null;
+      supplierLicenceNo: string | null;
+      transportMode: string | null;
+      transportTemperatures: string | null;
+      unit: string;
+      warehouse: string;
     };
     /** Reconciliation */
     Reconciliation: {
@@ -2540,6 +2659,7 @@ export interface components {
       location?: string | null;
       note?: string | null;
       supplier?: string | null;
+      transport?: components["schemas"]["TransportIn"] | null;
     };
     /** StartReturnIn */
     StartReturnIn: {
@@ -2663,6 +2783,20 @@ export interface components {
       barcode: string;
       code: string;
     };
+    /** TemperatureRecord */
+    TemperatureRecord: {
+      location: string;
+      maxC: number | null;
+      /** Format: date-time */
+      measuredAt: string;
+      minC: number | null;
+      outOfRange: boolean;
+      /** Format: date-time */
+      receivedAt: string;
+      sensor: string;
+      temperatureC: number;
+      warehouse: string;
+    };
     /** ToteAssigned */
     ToteAssigned: {
       order: string;
@@ -2742,6 +2876,24 @@ export interface components {
       received: number;
       shipped: number;
       suppliers: string[];
+    };
+    /** Transport */
+    Transport: {
+      arrivalTemperatureC?: number | null;
+      carrier?: string | null;
+      departedAt?: string | null;
+      departureTemperatureC?: number | null;
+      transportMode?: string | null;
+      transportTemperatures?: string | null;
+    };
+    /** TransportIn */
+    TransportIn: {
+      arrivalTemperatureC?: number | null;
+      carrier?: string | null;
+      departedAt?: string | null;
+      departureTemperatureC?: number | null;
+      transportMode?: string | null;
+      transportTemperatures?: string | null;
     };
     /** UnitIn */
     UnitIn: {
@@ -6959,6 +7111,278 @@ export interface operations {
         };
         content: {
           "application/json": components["schemas"]["ExceptionOut"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * Outbound review record (出库复核记录) of a period
+   * @description Who may call: roles: qa, supervisor.
+   */
+  ApiV1GspOutboundReviewsOutboundReviews: {
+    parameters: {
+      query?: {
+        /** @description first day, YYYY-MM-DD (in `tz`); default: 29 days before `to` */
+        from?: string | null;
+        /** @description last day, YYYY-MM-DD (in `tz`); default: today */
+        to?: string | null;
+        /** @description IANA time zone of the days and of every time in the record */
+        tz?: string;
+        /** @description warehouse code; default: every warehouse */
+        warehouse?: string | null;
+        format?: "ndjson" | "csv" | "html";
+      };
+    };
+    responses: {
+      /** @description One OutboundReview per line (NDJSON); format=csv: CSV; format=html: a printable page. */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/x-ndjson": components["schemas"]["OutboundReview"];
+          "text/csv": string;
+          "text/html": string;
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * Receiving and acceptance record (收货/验收记录) of a period
+   * @description Who may call: roles: qa, supervisor.
+   */
+  ApiV1GspReceivingRecordsReceivingRecords: {
+    parameters: {
+      query?: {
+        /** @description first day, YYYY-MM-DD (in `tz`); default: 29 days before `to` */
+        from?: string | null;
+        /** @description last day, YYYY-MM-DD (in `tz`); default: today */
+        to?: string | null;
+        /** @description IANA time zone of the days and of every time in the record */
+        tz?: string;
+        /** @description warehouse code; default: every warehouse */
+        warehouse?: string | null;
+        format?: "ndjson" | "csv" | "html";
+      };
+    };
+    responses: {
+      /** @description One ReceivingRecord per line (NDJSON); format=csv: CSV; format=html: a printable page. */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/x-ndjson": components["schemas"]["ReceivingRecord"];
+          "text/csv": string;
+          "text/html": string;
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * Cold-chain temperature record (冷链温度记录) of a period
+   * @description Who may call: roles: qa, supervisor.
+   */
+  ApiV1GspTemperaturesTemperatures: {
+    parameters: {
+      query?: {
+        /** @description first day, YYYY-MM-DD (in `tz`); default: 29 days before `to` */
+        from?: string | null;
+        /** @description last day, YYYY-MM-DD (in `tz`); default: today */
+        to?: string | null;
+        /** @description IANA time zone of the days and of every time in the record */
+        tz?: string;
+        /** @description warehouse code; default: every warehouse */
+        warehouse?: string | null;
+        /** @description location code; default: every location */
+        location?: string | null;
+        format?: "ndjson" | "csv" | "html";
+      };
+    };
+    responses: {
+      /** @description One TemperatureRecord per line (NDJSON); format=csv: CSV; format=html: a printable page. */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/x-ndjson": components["schemas"]["TemperatureRecord"];
+          "text/csv": string;
+          "text/html": string;
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * Post sensor readings
+   * @description Who may call: API key scopes: sensors:write.
+   */
+  ApiV1GspTemperaturesPostTemperatures: {
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["ReadingsIn"];
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["ReadingsStored"];
         };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */

@@ -28,6 +28,7 @@ export function Home() {
     { path: "qc", icon: "◈", label: t("home.qc"), roles: ["qa"], only: true },
     { path: "return", icon: "↩", label: t("home.returns"), roles: ["receiver", "qa", "supervisor"] },
     { path: "scrap", icon: "✕", label: t("home.scrap"), roles: ["qa", "supervisor"], only: true },
+    { path: "gsp", icon: "§", label: t("home.gsp"), roles: ["qa", "supervisor"], only: true },
     { path: "lookup", icon: "?", label: t("home.lookup"), roles: ["picker", "receiver", "qa"] },
     { path: "sup", icon: "☰", label: t("home.supervisor"), roles: ["supervisor", "admin"], only: true },
   ];

@@ -31,6 +31,7 @@ from udipick.api.epcis import epcis_events
 from udipick.api.erp import erp_inbound_router
 from udipick.api.events import events_router
 from udipick.api.exceptions import exceptions_router
+from udipick.api.gsp import gsp_router
 from udipick.api.kpis import kpis_router
 from udipick.api.labels import ROUTES as label_routes
 from udipick.api.live import live_floor
@@ -170,6 +171,7 @@ def create_app(settings: Settings, *, database_url: str) -> Litestar:
     routes += [kpis_router]
     routes += [returns_router]
     routes += [stock_view_router]
+    routes += [gsp_router]
     if settings.pwa_dir and Path(settings.pwa_dir, "index.html").exists():
         routes.append(pwa_router(settings.pwa_dir, opt=allow(public=True)["opt"]))
     app = Litestar(

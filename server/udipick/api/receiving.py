@@ -34,6 +34,23 @@ Text = Annotated[str, Meta(min_length=1, max_length=500)]
 Code = Annotated[str, Meta(min_length=1, max_length=64)]
 
 
+Celsius = Annotated[float, Meta(ge=-80, le=80)]
+
+
+class TransportIn(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
+    """The transport record (GSP 运输记录) off the carrier's papers and logger; every field optional."""
+
+    carrier: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
+    #: e.g. 冷藏车 (refrigerated truck), 保温箱 (insulated box), 常温 (ambient)
+    transport_mode: Annotated[str, Meta(min_length=1, max_length=40)] | None = None
+    departed_at: Annotated[dt.datetime, Meta(tz=True)] | None = None
+    departure_temperature_c: Celsius | None = None
+    #: measured as the vehicle or box was opened at the dock
+    arrival_temperature_c: Celsius | None = None
+    #: what the transport's temperature log showed (e.g. "logger TL-88: 3.1–6.4 °C throughout")
+    transport_temperatures: Annotated[str, Meta(min_length=1, max_length=2000)] | None = None
+
+
 class StartReceiptIn(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
     #: the purchase order or ASN (ERP id or number); leave out and set ``blind`` for a receipt without one
     document: Code | None = None
@@ -42,6 +59,7 @@ class StartReceiptIn(msgspec.Struct, rename="camel", forbid_unknown_fields=True)
     #: the receiving dock (code or label); defaults to the warehouse's receiving location
     location: Code | None = None
     note: Text | None = None
+    transport: TransportIn | None = None
 
 
 class ReceiptScanIn(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
@@ -103,8 +121,15 @@ async def start_receipt(data: JSONBody[StartReceiptIn], db: Db, actor: CurrentAc
         )
     if data.document is not None and data.blind:
         raise InvalidRecord("a receipt against a document is not blind", pointer="/blind")
+    transport = receipt.Transport(**msgspec.structs.asdict(data.transport)) if data.transport else None
     return await receipt.start_receipt(
-        db, actor, document=data.document, supplier=data.supplier, location=data.location, note=data.note
+        db,
+        actor,
+        document=data.document,
+        supplier=data.supplier,
+        location=data.location,
+        note=data.note,
+        transport=transport,
     )
 
 

@@ -50,6 +50,16 @@ class Receipt(Base):
     closed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     closed_device: Mapped[str | None] = mapped_column(String(64))
     closed_at: Mapped[dt.datetime | None] = mapped_column(TS)
+    #: the transport record a cold-chain acceptance checks (GSP 运输记录, migration 0028), as the receiver
+    #: read it off the carrier's papers and logger; all optional
+    carrier: Mapped[str | None] = mapped_column(String(200))
+    transport_mode: Mapped[str | None] = mapped_column(String(40))
+    departed_at: Mapped[dt.datetime | None] = mapped_column(TS)
+    departure_temperature_c: Mapped[float | None] = mapped_column(Numeric(5, 2))
+    #: the temperature measured as the vehicle was opened (到货温度); each scan carries its own reading too
+    arrival_temperature_c: Mapped[float | None] = mapped_column(Numeric(5, 2))
+    #: what the transport's temperature log showed (e.g. "logger TL-88: 3.1–6.4 °C throughout")
+    transport_temperatures: Mapped[str | None] = mapped_column(Text)
     __table_args__ = (
         CheckConstraint(_in("status", RECEIPT_STATUSES), name="status_known"),
         CheckConstraint("(status = 'closed') = (closed_at IS NOT NULL)", name="closed_when_closed"),

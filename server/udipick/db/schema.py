@@ -11,6 +11,7 @@ from udipick.db import (
     models_connectors,  # noqa: F401  (imported to register its tables)
     models_counting,  # noqa: F401  (imported to register its tables)
     models_exceptions,  # noqa: F401  (imported to register its tables)
+    models_gsp,  # noqa: F401  (imported to register its tables)
     models_kpis,  # noqa: F401  (imported to register its tables)
     models_opening,  # noqa: F401  (imported to register its tables)
     models_outbox,  # noqa: F401  (imported to register its tables)

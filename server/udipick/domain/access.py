@@ -10,7 +10,8 @@ from udipick.domain.errors import DeviceIdRequired, NotAuthenticated
 #: a person's roles, as answers name them (the handheld's types are generated from this)
 Role = Literal["picker", "receiver", "supervisor", "qa", "admin"]
 ROLES = frozenset(get_args(Role))
-SCOPES = frozenset({"erp:write", "erp:read", "admin"})
+#: API key scopes; ``sensors:write``: a cold-chain sensor gateway posting temperature readings (GSP)
+SCOPES = frozenset({"erp:write", "erp:read", "admin", "sensors:write"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,7 +54,12 @@ class ItemFacts:
 
     @property
     def cold_chain(self) -> bool:
-        return self.min_temp_c is not None or self.max_temp_c is not None
+        return is_cold_chain(self.min_temp_c, self.max_temp_c)
+
+
+def is_cold_chain(min_temp_c: object, max_temp_c: object) -> bool:
+    """An item with a storage temperature limit travels and is stored in the cold chain."""
+    return min_temp_c is not None or max_temp_c is not None
 
 
 @dataclass(frozen=True, slots=True)

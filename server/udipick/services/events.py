@@ -338,6 +338,19 @@ class StockAlertRaised(EventData):
     task_id: int | None
 
 
+@event("coldchain.excursion-recorded.v1")
+class ColdChainExcursionRecorded(EventData):
+    """A sensor read a location outside the range the items stored there must keep (GSP cold chain):
+    QA should look at what lies there. One event per out-of-range reading, when it is first stored."""
+
+    location: str
+    sensor: str
+    measured_at: _dt.datetime
+    temperature_c: float
+    min_c: float | None
+    max_c: float | None
+
+
 class _HoldChange(EventData):
     hold_id: int
     scope: str

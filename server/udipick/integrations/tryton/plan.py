@@ -49,6 +49,7 @@ NOT_BOOKED: dict[str, str] = {
     "pick.override.approved.v1": "an approval; the pick itself is pick.confirmed.v1",
     "pick.shorted.v1": "nothing moved (the count that may follow is stock.adjusted.v1)",
     "stock.alert.raised.v1": "nothing moved",
+    "coldchain.excursion-recorded.v1": "a temperature reading; nothing moved",
     "hold.placed.v1": "a stock status change",
     "hold.released.v1": "a stock status change",
     "package.packed.v1": "picked to packed, both in Tryton's output zone",

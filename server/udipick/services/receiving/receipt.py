@@ -141,6 +141,24 @@ class DiscrepancyView(msgspec.Struct, rename="camel", frozen=True, kw_only=True)
     recorded_at: str
 
 
+class Transport(msgspec.Struct, rename="camel", frozen=True, kw_only=True, omit_defaults=True):
+    """How the goods travelled (GSP 运输记录), as the receiver read it off the carrier's papers and
+    temperature logger: what a cold-chain acceptance must check and record. Every field optional."""
+
+    carrier: str | None = None
+    #: e.g. 冷藏车 (refrigerated truck), 保温箱 (insulated box), 常温 (ambient)
+    transport_mode: str | None = None
+    departed_at: dt.datetime | None = None
+    departure_temperature_c: float | None = None
+    #: measured as the vehicle or box was opened at the dock
+    arrival_temperature_c: float | None = None
+    #: what the transport's temperature log showed over the journey
+    transport_temperatures: str | None = None
+
+
+TRANSPORT_FIELDS = Transport.__struct_fields__
+
+
 class ReceiptView(msgspec.Struct, rename="camel", frozen=True, kw_only=True):
     """Everything the handheld shows for a receipt."""
 
@@ -156,6 +174,8 @@ class ReceiptView(msgspec.Struct, rename="camel", frozen=True, kw_only=True):
     lpns: list[ReceiptLpn]
     discrepancies: list[DiscrepancyView]
     putaway_tasks: list[PutawayTaskView]
+    #: the transport record given when the receipt was started (``null``: none given)
+    transport: Transport | None = None
 
 
 class ReceiptRow(msgspec.Struct, rename="camel", frozen=True, kw_only=True):
@@ -216,9 +236,10 @@ async def start_receipt(
     supplier: str | None = None,
     location: str | None = None,
     note: str | None = None,
+    transport: Transport | None = None,
 ) -> ReceiptView:
     """Open a receipt against a purchase order / ASN (its ERP id or number), or blind when
-    ``document`` is ``None`` (supervisor/admin only)."""
+    ``document`` is ``None`` (supervisor/admin only), with the transport record if the receiver has it."""
     user_id = receiving_user(actor)
     async with db.begin() as session:
         doc = None
@@ -278,6 +299,7 @@ async def start_receipt(
                 note=note,
                 created_by=user_id,
                 created_device=actor.device_id,
+                **msgspec.structs.asdict(transport or Transport()),
             )
             .returning(Receipt.id)
         )
@@ -1017,7 +1039,17 @@ async def _receipt_view(session: AsyncSession, receipt: Receipt) -> ReceiptView:
         lpns=lpns,
         discrepancies=await _discrepancies(session, receipt.id),
         putaway_tasks=await task_views(session, receipt_id=receipt.id, open_only=False),
+        transport=_transport(receipt),
     )
+
+
+def _transport(receipt: Receipt) -> Transport | None:
+    values = {f: getattr(receipt, f) for f in TRANSPORT_FIELDS}
+    if all(v is None for v in values.values()):
+        return None
+    for f in ("departure_temperature_c", "arrival_temperature_c"):
+        values[f] = None if values[f] is None else float(values[f])
+    return Transport(**values)
 
 
 async def list_receipts(
