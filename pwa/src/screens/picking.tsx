@@ -545,14 +545,22 @@ function QuantityStep({ ask, packs, onChange, onConfirm, onCancel }: {
   onConfirm: () => void;
   onCancel: () => void;
 }) {
-  const clamp = (v: number) => Math.min(ask.max, Math.max(ask.per, Math.floor(v / ask.per) * ask.per || ask.per));
-  const text = packsText(ask.value, packs);
+  // what is typed is kept as typed ("1" on the way to "15"); only a whole number of packs up to the
+  // remainder can be confirmed
+  const [typed, setTyped] = useState(String(ask.value));
+  const n = typed.trim() === "" ? NaN : Number(typed);
+  const ok = Number.isInteger(n) && n >= ask.per && n <= ask.max && n % ask.per === 0;
+  const step = (value: number) => {
+    setTyped(String(value));
+    onChange(value);
+  };
+  const text = ok ? packsText(n, packs) : "";
   return (
     <section class="card answer qty-step" data-testid="pick-qty">
       <h2>{t("pick.qtyTitle")}</h2>
       {ask.per > 1 && <p data-testid="pick-qty-pack">{t("pick.qtyPack", { per: ask.per })}</p>}
       <div class="row stepper">
-        <button type="button" class="btn" data-testid="pick-qty-minus" aria-label={t("pick.qtyLess")} disabled={ask.value <= ask.per} onClick={() => onChange(clamp(ask.value - ask.per))}>
+        <button type="button" class="btn" data-testid="pick-qty-minus" aria-label={t("pick.qtyLess")} disabled={!ok || n <= ask.per} onClick={() => step(n - ask.per)}>
           −
         </button>
         <input
@@ -564,23 +572,28 @@ function QuantityStep({ ask, packs, onChange, onConfirm, onCancel }: {
           min={ask.per}
           max={ask.max}
           step={ask.per}
-          value={ask.value}
-          onChange={(e) => onChange(clamp(Number((e.target as HTMLInputElement).value) || ask.per))}
+          value={typed}
+          onInput={(e) => {
+            const v = (e.target as HTMLInputElement).value;
+            setTyped(v);
+            const m = Number(v);
+            if (Number.isInteger(m) && m >= ask.per && m <= ask.max && m % ask.per === 0) onChange(m);
+          }}
         />
-        <button type="button" class="btn" data-testid="pick-qty-plus" aria-label={t("pick.qtyMore")} disabled={ask.value >= ask.max} onClick={() => onChange(clamp(ask.value + ask.per))}>
+        <button type="button" class="btn" data-testid="pick-qty-plus" aria-label={t("pick.qtyMore")} disabled={!ok || n >= ask.max} onClick={() => step(n + ask.per)}>
           +
         </button>
       </div>
       <p class="muted" data-testid="pick-qty-max">
         {t("pick.qtyMax", { max: ask.max })}
-        {text ? ` · ${ask.value} ${text}` : ""}
+        {text ? ` · ${n} ${text}` : ""}
       </p>
       <div class="row">
         <button type="button" class="btn" data-testid="pick-qty-cancel" onClick={onCancel}>
           {t("common.cancel")}
         </button>
-        <button type="button" class="btn primary" data-testid="pick-qty-confirm" onClick={onConfirm}>
-          {t("pick.qtyConfirm", { quantity: ask.value })}
+        <button type="button" class="btn primary" data-testid="pick-qty-confirm" disabled={!ok} onClick={onConfirm}>
+          {t("pick.qtyConfirm", { quantity: ok ? n : "—" })}
         </button>
       </div>
     </section>
