@@ -139,7 +139,12 @@ async def test_undo_puts_the_units_back_through_the_ledger_and_tells_the_erp(cli
                 )
             )
         ).all()
-        line = await s.scalar(text("SELECT quantity_picked FROM outbound_lines ol JOIN pick_tasks t ON t.line_id = ol.id WHERE t.id = :t"), {"t": task["taskId"]})
+        line = await s.scalar(
+            text(
+                "SELECT quantity_picked FROM outbound_lines ol JOIN pick_tasks t ON t.line_id = ol.id WHERE t.id = :t"
+            ),
+            {"t": task["taskId"]},
+        )
     assert [tuple(r) for r in ledger] == [
         ("pick", 30, "A-01-02", "available", "SHIP-01", "picked"),
         ("move", 30, "SHIP-01", "picked", "A-01-02", "available"),
@@ -151,7 +156,12 @@ async def test_undo_puts_the_units_back_through_the_ledger_and_tells_the_erp(cli
     (confirmed,) = await events(demo_db, "pick.confirmed.v1")
     (undone,) = await events(demo_db, "pick.undone.v1")
     assert undone["undoneClientScanId"] == confirmed["clientScanId"] == scan_id
-    assert (undone["quantity"], undone["lot"], undone["location"], undone["item"]) == (30, "SY2405B", "A-01-02", "SYR-10ML")
+    assert (undone["quantity"], undone["lot"], undone["location"], undone["item"]) == (
+        30,
+        "SY2405B",
+        "A-01-02",
+        "SYR-10ML",
+    )
     # the same undo sent again: the first answer, nothing more
     replay = await undo(client, picker, task, scan_id, undo_id=undo_id)
     assert replay.status_code == 200 and replay.headers.get("Idempotent-Replayed") == "true"

@@ -95,6 +95,7 @@ def test_receive_putaway_pick_and_pack_with_a_fefo_refusal(page, console, server
     page.get_by_test_id("toast").filter(has_text="A-01-02").wait_for()
     each = demo_gtin(1001)
     wedge(page, gs1(("01", each), ("17", yymmdd(new_expiry)), ("10", NEW_LOT)))
+    page.get_by_test_id("pick-qty-confirm").click()  # the quantity is decided with the scan (issue 21)
     refusal = page.get_by_test_id("refusal")
     refusal.wait_for()
     assert refusal.get_attribute("data-code") == "fefo-violation"

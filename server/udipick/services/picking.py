@@ -23,6 +23,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from udipick.config import Settings
+from udipick.db.ledger import Movement, post_movements
 from udipick.db.pg import connection as pg_connection
 from udipick.db.pg import raw as pg_conn
 from udipick.db.sqlfiles import named_call
@@ -31,8 +32,15 @@ from udipick.domain.access import Actor
 from udipick.domain.allocation import PICKABLE_TYPES, Allocation, Candidate, Need, Shortfall, plan_wave
 from udipick.domain.exceptions import kind_of_refusal
 from udipick.domain.expiry import barcode_expired
-from udipick.db.ledger import Movement, post_movements
-from udipick.domain.picking import PickScan, PickTask, PickToUndo, ReservedSerial, check_short_found, check_undo, decide_pick
+from udipick.domain.picking import (
+    PickScan,
+    PickTask,
+    PickToUndo,
+    ReservedSerial,
+    check_short_found,
+    check_undo,
+    decide_pick,
+)
 from udipick.domain.picking import check_location as check_location_scan
 from udipick.domain.problem import problem_body, status_for
 from udipick.services import replay, scans
@@ -42,11 +50,13 @@ from udipick.services.events import (
     PickOverridden,
     PickRefused,
     PickShorted,
-    PickUndone as PickUndoneEvent,
     StockAlertRaised,
     WaveReleased,
     emit,
     encode_events,
+)
+from udipick.services.events import (
+    PickUndone as PickUndoneEvent,
 )
 from udipick.services.exceptions import Raised, raise_in
 from udipick.services.outbox import wake_sequencer
