@@ -98,6 +98,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     count_schedule_every_seconds: float = 3600.0
     #: ... creating at most this many tasks a round (A items first)
     count_schedule_max_tasks: int = 20
+    #: a picker may undo their last pick scan on a task this many seconds after it (0: never); booked as a
+    #: reversing movement, refused once the units are packed
+    pick_undo_seconds: int = 30
     #: take the client address from the last ``X-Forwarded-For`` entry (only behind a proxy that sets it:
     #: otherwise any client could pick the address it is counted under)
     trust_x_forwarded_for: bool = False
@@ -196,6 +199,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         _number(env, kw, name, int, 1, 3660, "a number of days")
     _number(env, kw, "UDIPICK_COUNT_SCHEDULE_MAX_TASKS", int, 1, 100_000, "a number of tasks")
     _number(env, kw, "UDIPICK_COUNT_SCHEDULE_EVERY_SECONDS", float, 0, 86400 * 7, "a number of seconds (0: off)")
+    _number(env, kw, "UDIPICK_PICK_UNDO_SECONDS", int, 0, 3600, "a number of seconds (0: no undo)")
     if v := env.get("UDIPICK_TRUST_X_FORWARDED_FOR"):
         kw["trust_x_forwarded_for"] = _bool(v)
     return Settings(**kw)  # type: ignore[arg-type]  # each value above was parsed to its field's type

@@ -37,11 +37,11 @@ def test_three_scans_taken_offline_are_picked_exactly_once_after_reconnect(
     context.set_offline(True)
     console.offline_periods += 1
     page.get_by_test_id("offline").wait_for()
-    for n in range(1, 4):
-        wedge(page, unit)
+    for n, raw in enumerate((unit, unit, unit, wrong_lot), start=1):
+        wedge(page, raw)  # one unit each: the quantity step works offline too (issue 21)
+        page.get_by_test_id("pick-qty-input").fill("1")
+        page.get_by_test_id("pick-qty-confirm").click()
         page.get_by_test_id("waiting").get_by_text(f"{n} scans waiting to sync").wait_for()
-    wedge(page, wrong_lot)
-    page.get_by_test_id("waiting").get_by_text("4 scans waiting to sync").wait_for()
     assert page.get_by_test_id("pick-remaining").inner_text() == "26"
     shot(page, "40-pick-offline-queued")
     queued = page.evaluate(

@@ -35,6 +35,8 @@ def _refused_later_lot(page, server, database_url) -> tuple[int, str]:
     expiry = db_fetch(database_url, "SELECT expiry FROM lots WHERE lot = 'SY2409C'")[0]["expiry"]
     raw = gs1(("01", SYRINGE), ("17", yymmdd(expiry)), ("10", "SY2409C"))
     wedge(page, raw)
+    page.get_by_test_id("pick-qty-input").fill("1")  # one unit: the quantity goes with the scan (issue 21)
+    page.get_by_test_id("pick-qty-confirm").click()
     refusal = page.get_by_test_id("refusal")
     refusal.wait_for()
     assert refusal.get_attribute("data-code") == "fefo-violation"

@@ -11,7 +11,16 @@ from msgspec.structs import replace
 
 from udipick.domain import errors as e
 from udipick.domain.allocation import Candidate
-from udipick.domain.picking import PickDecision, PickScan, PickTask, ReservedSerial, decide_pick
+from udipick.domain.picking import (
+    PickDecision,
+    PickScan,
+    PickTask,
+    PickToUndo,
+    ReservedSerial,
+    check_short_found,
+    check_undo,
+    decide_pick,
+)
 
 TODAY = dt.date(2026, 11, 25)
 
@@ -155,6 +164,23 @@ CASES: list[tuple[str, dict[str, Any], Any]] = [
         accepted("EARLY", units=2, stock_id=1, picked=5),
     ),
     ("the location label confirms the place", {"location_raw": " LOC-A-01 "}, accepted("EARLY", stock_id=1)),
+    # ---- one scan, a confirmed quantity (issue 21)
+    ("one scan, five units confirmed", {"scanned": scan(confirmed=5)}, accepted("EARLY", units=5, stock_id=1)),
+    (
+        "a box of 2 scanned, 4 units confirmed: two boxes",
+        {"scanned": scan(pack_quantity=2, confirmed=4)},
+        accepted("EARLY", units=4, stock_id=1),
+    ),
+    (
+        "a quantity of an earlier lot is swapped like its single scan",
+        {"scanned": scan("SOONER", confirmed=3)},
+        accepted("SOONER", units=3, swapped=True, stock_id=1),
+    ),
+    (
+        "a serialised unit confirmed as one is a usual scan",
+        {"scanned": scan(serial="S1", serial_tracked=True, confirmed=1)},
+        (e.LotNotAtLocation, {"scannedLot": "EARLY"}),
+    ),
     # ---- FEFO
     (
         "a later lot is a FEFO violation naming the allocated lot",
@@ -231,6 +257,41 @@ CASES: list[tuple[str, dict[str, Any], Any]] = [
         (e.WrongItem, {"scannedGtin": "00000000000017"}),
     ),
     ("over-pick", {"scanned": scan(count=6)}, (e.OverPick, {"remaining": 5, "scannedUnits": 6})),
+    (
+        "a quantity over the remainder is an over-pick",
+        {"task": replace(TASK, picked=2), "scanned": scan(confirmed=4)},
+        (e.OverPick, {"remaining": 3, "scannedUnits": 4}),
+    ),
+    (
+        "a quantity of a later lot is a FEFO violation as its single scan",
+        {"scanned": scan("LATER", confirmed=2)},
+        (e.FefoViolation, {"takeLot": "EARLY", "scannedLot": "LATER"}),
+    ),
+    (
+        "a quantity of a held lot is refused as its single scan",
+        {"scanned": scan("HELD", confirmed=2)},
+        (e.StockOnHold, {}),
+    ),
+    (
+        "a quantity more than the lot has at the location",
+        {"task": replace(TASK, quantity=9), "scanned": scan("SAME", confirmed=6)},
+        (e.InsufficientStock, {"available": 5, "lot": "SAME"}),
+    ),
+    (
+        "a quantity that is not whole packs",
+        {"scanned": scan(pack_quantity=2, confirmed=3)},
+        (e.QuantityNotWholePacks, {"packUnits": 2, "quantity": 3}),
+    ),
+    (
+        "a quantity on a serialised unit's scan",
+        {"scanned": scan(serial="S1", serial_tracked=True, confirmed=2)},
+        (e.SerialsOneByOne, {"quantity": 2}),
+    ),
+    (
+        "a quantity on another item's scan is the wrong item",
+        {"scanned": scan(item_id=2, confirmed=2)},
+        (e.WrongItem, {}),
+    ),
     (
         "over-pick by pack",
         {"task": replace(TASK, picked=4), "scanned": scan(pack_quantity=2)},
@@ -345,3 +406,57 @@ def test_a_serialised_unit_another_task_of_the_line_reserved_is_traded():
     # without the other task's reservation the same unit has nothing free for this task
     with pytest.raises(e.InsufficientStock):
         decide(serial_task, scanned, (mine, theirs), trade=None)
+
+
+# ---- undo of a pick scan and a short pick's count (issue 21) -------------------------------------------
+
+UNDO = PickToUndo(
+    task_id=7,
+    pick_task_id=7,
+    picked_by=3,
+    undone=False,
+    packed=0,
+    put_back=0,
+    age_seconds=5.0,
+    latest=True,
+    task_status="done",
+    order="SO-1",
+    order_status="released",
+)
+
+UNDO_CASES: list[tuple[str, dict[str, Any], Any]] = [
+    ("the picker's last pick, seconds ago", {}, None),
+    ("at the window's last second", {"age_seconds": 30.0}, None),
+    ("an open task", {"task_status": "open"}, None),
+    ("after the window", {"age_seconds": 30.5}, (e.UndoTooLate, {"undoSeconds": 30})),
+    ("another picker's pick", {"picked_by": 4}, (e.UndoNotLast, {"taskId": 7})),
+    ("a pick of another task", {"pick_task_id": 8}, (e.UndoNotLast, {"taskId": 7})),
+    ("not the picker's last", {"latest": False}, (e.UndoNotLast, {})),
+    ("undone already", {"undone": True}, (e.UndoNotLast, {})),
+    ("packed", {"packed": 1}, (e.UndoAfterPacking, {})),
+    ("handed to a put-back", {"put_back": 1}, (e.UndoAfterPacking, {})),
+    ("a task reported short since", {"task_status": "short"}, (e.TaskNotOpen, {"taskStatus": "short"})),
+    ("an order cancelled since", {"order_status": "cancelled"}, (e.OrderNotReleased, {"orderStatus": "cancelled"})),
+]
+
+
+@pytest.mark.parametrize(("change", "expected"), [c[1:] for c in UNDO_CASES], ids=[c[0] for c in UNDO_CASES])
+def test_an_undo_is_allowed_only_for_the_pickers_last_pick_within_the_window(change, expected):
+    pick = replace(UNDO, **change)
+    if expected is None:
+        check_undo(pick, user_id=3, window_seconds=30)
+        return
+    error, context = expected
+    with pytest.raises(error) as exc:
+        check_undo(pick, user_id=3, window_seconds=30)
+    assert type(exc.value) is error
+    assert {k: exc.value.context.get(k) for k in context} == context
+
+
+@pytest.mark.parametrize(("found", "ok"), [(0, True), (3, True), (5, True), (6, False), (-1, False)])
+def test_a_short_pick_finds_between_none_and_the_remainder(found, ok):
+    if ok:
+        check_short_found(found, 5)
+    else:
+        with pytest.raises(e.FoundOverRemaining):
+            check_short_found(found, 5)

@@ -582,6 +582,13 @@ export interface paths {
      */
     post: operations["ApiV1PickingTasksTaskIdShortReportShort"];
   };
+  "/api/v1/picking/tasks/{task_id}/undo": {
+    /**
+     * UndoPick
+     * @description Who may call: roles: admin, picker, supervisor.
+     */
+    post: operations["ApiV1PickingTasksTaskIdUndoUndoPick"];
+  };
   "/api/v1/print-jobs": {
     /**
      * ListPrintJobs
@@ -1732,6 +1739,7 @@ export interface components {
       /** Format: uuid */
       clientScanId: string;
       locationRaw?: string | null;
+      quantity?: number | null;
       raw: string;
       reason: string;
       supervisor: components["schemas"]["SignatureIn"];
@@ -1792,6 +1800,8 @@ export interface components {
       taskId: number;
       /** @enum {string} */
       taskStatus: "open" | "done";
+      /** @default 0 */
+      undoSeconds?: number;
       units: number;
       /** @constant */
       verdict: "accepted";
@@ -1801,8 +1811,21 @@ export interface components {
       /** Format: uuid */
       clientScanId: string;
       locationRaw?: string | null;
+      quantity?: number | null;
       queuedAt?: string | null;
       raw: string;
+    };
+    /** PickUndone */
+    PickUndone: {
+      location: string;
+      lot: string | null;
+      picked: number;
+      remaining: number;
+      /** Format: uuid */
+      scanId: string;
+      serial: string | null;
+      taskId: number;
+      units: number;
     };
     /** PickingTask */
     PickingTask: {
@@ -1813,6 +1836,7 @@ export interface components {
       location: components["schemas"]["TaskLocation"];
       lot: string | null;
       order: string;
+      packs?: components["schemas"]["TaskPack"][];
       picked: number;
       quantity: number;
       remaining: number;
@@ -1927,7 +1951,7 @@ export interface components {
      */
     Problem: {
       /** @enum {string} */
-      code?: "already-cancelled" | "body-too-large" | "bulk-interrupted" | "busy" | "conflict" | "count-below-reserved" | "count-line-not-open" | "database-unavailable" | "device-id-required" | "domain-error" | "exception-already-resolved" | "fefo-violation" | "insufficient-stock" | "invalid-count" | "invalid-cursor" | "invalid-gln" | "invalid-gtin" | "invalid-label-data" | "invalid-period" | "invalid-record" | "invalid-request" | "invalid-sscc" | "item-not-on-document" | "json-too-deep" | "last-admin" | "line-too-long" | "load-id-reused" | "location-frozen" | "location-holds-stock" | "location-under-count" | "location-unsuitable" | "lot-expired" | "lot-expiry-conflict" | "lot-not-at-location" | "lot-quarantined" | "lot-recalled" | "missing-expiry" | "missing-lot" | "missing-reason" | "missing-receiving-data" | "missing-serial" | "missing-temperature" | "no-printer-for-label" | "not-authenticated" | "not-cancellable" | "not-found" | "not-in-quarantine" | "opening-load-refused" | "order-line-not-found" | "order-not-found" | "order-not-released" | "over-pick" | "over-receipt" | "permission-denied" | "print-job-already-sent" | "printer-already-registered" | "printer-unavailable" | "purchase-order-not-found" | "put-back-not-found" | "receipt-in-progress" | "receipt-not-open" | "recount-same-user" | "return-already-disposed" | "return-not-shipped-to-customer" | "return-over-authorized" | "scrap-not-allowed" | "serial-already-picked" | "serial-already-received" | "serial-already-shipped" | "serial-booked-elsewhere" | "serial-count-mismatch" | "serial-recalled" | "shelf-life-too-short" | "sign-in-busy" | "signature-rejected" | "stale-version" | "stock-changed" | "stock-on-hold" | "stock-reserved" | "task-cancelled" | "task-not-open" | "too-many-attempts" | "unknown-api-key" | "unknown-gtin" | "unknown-label-template" | "unknown-lot" | "unknown-print-job" | "unknown-printer" | "unknown-serial" | "unknown-user" | "unknown-warehouse" | "unknown-webhook-delivery" | "unknown-webhook-subscription" | "unreadable-barcode" | "version-reused" | "wave-not-found" | "weak-password" | "webhook-name-taken" | "webhook-target-refused" | "wrong-item" | "wrong-location" | "wrong-lot";
+      code?: "already-cancelled" | "body-too-large" | "bulk-interrupted" | "busy" | "conflict" | "count-below-reserved" | "count-line-not-open" | "database-unavailable" | "device-id-required" | "domain-error" | "exception-already-resolved" | "fefo-violation" | "found-over-remaining" | "insufficient-stock" | "invalid-count" | "invalid-cursor" | "invalid-gln" | "invalid-gtin" | "invalid-label-data" | "invalid-period" | "invalid-record" | "invalid-request" | "invalid-sscc" | "item-not-on-document" | "json-too-deep" | "last-admin" | "line-too-long" | "load-id-reused" | "location-frozen" | "location-holds-stock" | "location-under-count" | "location-unsuitable" | "lot-expired" | "lot-expiry-conflict" | "lot-not-at-location" | "lot-quarantined" | "lot-recalled" | "missing-expiry" | "missing-lot" | "missing-reason" | "missing-receiving-data" | "missing-serial" | "missing-temperature" | "no-printer-for-label" | "not-authenticated" | "not-cancellable" | "not-found" | "not-in-quarantine" | "opening-load-refused" | "order-line-not-found" | "order-not-found" | "order-not-released" | "over-pick" | "over-receipt" | "permission-denied" | "print-job-already-sent" | "printer-already-registered" | "printer-unavailable" | "purchase-order-not-found" | "put-back-not-found" | "quantity-not-whole-packs" | "receipt-in-progress" | "receipt-not-open" | "recount-same-user" | "return-already-disposed" | "return-not-shipped-to-customer" | "return-over-authorized" | "scrap-not-allowed" | "serial-already-picked" | "serial-already-received" | "serial-already-shipped" | "serial-booked-elsewhere" | "serial-count-mismatch" | "serial-recalled" | "serials-one-by-one" | "shelf-life-too-short" | "sign-in-busy" | "signature-rejected" | "stale-version" | "stock-changed" | "stock-on-hold" | "stock-reserved" | "task-cancelled" | "task-not-open" | "too-many-attempts" | "undo-after-packing" | "undo-not-last" | "undo-too-late" | "unknown-api-key" | "unknown-gtin" | "unknown-label-template" | "unknown-lot" | "unknown-print-job" | "unknown-printer" | "unknown-serial" | "unknown-user" | "unknown-warehouse" | "unknown-webhook-delivery" | "unknown-webhook-subscription" | "unreadable-barcode" | "version-reused" | "wave-not-found" | "weak-password" | "webhook-name-taken" | "webhook-target-refused" | "wrong-item" | "wrong-location" | "wrong-lot";
       /** @description what happened and what to do, in English */
       detail?: string;
       /** @description invalid-request: each field that failed validation */
@@ -2586,6 +2610,8 @@ export interface components {
     ShortIn: {
       /** Format: uuid */
       clientScanId: string;
+      /** @default 0 */
+      found?: number;
     };
     /** ShortLine */
     ShortLine: {
@@ -2783,6 +2809,13 @@ export interface components {
       barcode: string;
       code: string;
     };
+    /** TaskPack */
+    TaskPack: {
+      gtin: string;
+      /** @enum {string} */
+      level: "each" | "box" | "case" | "pallet";
+      quantity: number;
+    };
     /** TemperatureRecord */
     TemperatureRecord: {
       location: string;
@@ -2894,6 +2927,13 @@ export interface components {
       departureTemperatureC?: number | null;
       transportMode?: string | null;
       transportTemperatures?: string | null;
+    };
+    /** UndoIn */
+    UndoIn: {
+      /** Format: uuid */
+      clientScanId: string;
+      /** Format: uuid */
+      scanId: string;
     };
     /** UnitIn */
     UnitIn: {
@@ -8764,6 +8804,80 @@ export interface operations {
         };
         content: {
           "application/json": components["schemas"]["ShortReported"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * UndoPick
+   * @description Who may call: roles: admin, picker, supervisor.
+   */
+  ApiV1PickingTasksTaskIdUndoUndoPick: {
+    parameters: {
+      path: {
+        task_id: number;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["UndoIn"];
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["PickUndone"];
         };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */

@@ -3,10 +3,15 @@
 // the offline queue: with no Wi-Fi between the racks they are saved and replayed in order later.
 // A scan refused for FEFO may be overridden by a supervisor who signs on this device (user name +
 // password, the signature's meaning shown). That needs the server: a signature is never queued.
+// Quantity (issue 21): one scan, then the picker confirms how many of that code they take (never more
+// than the remainder; a pack's scan in whole packs); scans while the quantity is open are ignored, so a
+// double trigger picks nothing twice. The last pick can be undone for a few seconds (the server books a
+// reversal). A short pick asks what was found and is confirmed before it is sent.
 import { useEffect, useRef, useState } from "preact/hooks";
 import { get, isOnline, OfflineError, post, ProblemError, uuid, type Problem, type Schemas } from "../api";
 import { feedback } from "../feedback";
 import { sayProblem, t, useLang } from "../i18n";
+import type { Key } from "../messages";
 import { onReplayed, submitScan, sync, waiting } from "../queue";
 import { ScanField } from "../scanner";
 import { session } from "../session";
@@ -25,7 +30,46 @@ interface FefoRefused {
   taskId: number;
   raw: string;
   locationRaw: string;
+  quantity?: number;
   problem: Problem;
+}
+
+/** A scan waiting for the picker to confirm how many units it stands for. */
+interface QtyAsk {
+  taskId: number;
+  raw: string;
+  locationRaw: string;
+  /** base units per scanned code (a pack's scan: its contents) */
+  per: number;
+  /** at most this many base units (the remainder, in whole packs) */
+  max: number;
+  value: number;
+}
+
+/** The last accepted pick, which the picker may take back until `until`. */
+interface LastPick {
+  taskId: number;
+  scanId: string;
+  units: number;
+  until: number;
+}
+
+type Pack = Schemas["TaskPack"];
+
+/** "= 2 boxes of 10" (+ "+ 5 single"): `units` in the biggest pack that fits; "" when none does. */
+export function packsText(units: number, packs: Pack[]): string {
+  const pack = packs.find((p) => p.quantity <= units);
+  if (!pack) return "";
+  const n = Math.floor(units / pack.quantity);
+  const rest = units % pack.quantity;
+  const level = t(`pack.${pack.level}.${n === 1 ? "one" : "many"}` as Key);
+  return t("pick.packs", { n, level, per: pack.quantity }) + (rest ? t("pick.packsRest", { rest }) : "");
+}
+
+/** The task's pack whose GTIN the scanned code carries (AI 01, or a Digital Link's /01/), if any. */
+function scannedPack(raw: string, packs: Pack[]): Pack | undefined {
+  const code = raw.replace(/^\][A-Za-z]\d/, "");
+  return packs.find((p) => code.startsWith("01" + p.gtin) || code.includes("/01/" + p.gtin));
 }
 
 export function Picking() {
@@ -39,6 +83,17 @@ export function Picking() {
   const offlinePicked = useRef<Record<number, number>>({});
   const [fefo, setFefo] = useState<FefoRefused | null>(null);
   const [overriding, setOverriding] = useState(false);
+  const [qty, setQty] = useState<QtyAsk | null>(null);
+  const [last, setLast] = useState<LastPick | null>(null);
+  const [shorting, setShorting] = useState(false);
+  const [undoing, setUndoing] = useState(false);
+
+  // the undo offer ends with the server's window
+  useEffect(() => {
+    if (!last) return;
+    const timer = setTimeout(() => setLast(null), Math.max(0, last.until - Date.now()));
+    return () => clearTimeout(timer);
+  }, [last]);
 
   const load = async () => {
     try {
@@ -50,7 +105,8 @@ export function Picking() {
         if (!m) continue;
         const id = Number(m[1]);
         const task = list.find((x) => x.taskId === id);
-        pending[id] = m[2] === "short" ? (task?.remaining ?? 0) : (pending[id] ?? 0) + 1;
+        const units = m[2] === "scans" ? ((q.body as Schemas["PickScanIn"]).quantity ?? 1) : 0;
+        pending[id] = m[2] === "short" ? (task?.remaining ?? 0) : (pending[id] ?? 0) + units;
       }
       offlinePicked.current = pending;
       setTasks(list);
@@ -110,24 +166,34 @@ export function Picking() {
 
   const onItem = async (raw: string) => {
     if (!task || !at) return;
+    const left = task.remaining - localPicked;
+    const per = scannedPack(raw, task.packs ?? [])?.quantity ?? 1;
+    const max = Math.floor(left / per) * per;
+    // a serialised unit is scanned unit by unit; one pack (or one unit) left needs no question
+    if (task.serial || max / per <= 1) return send(raw, at.raw);
+    setQty({ taskId: task.taskId, raw, locationRaw: at.raw, per, max, value: max });
+  };
+
+  const send = async (raw: string, locationRaw: string, quantity?: number) => {
+    if (!task) return;
     const clientScanId = uuid();
     const verdict = await submitScan<Accepted>({
       clientScanId,
       method: "POST",
       path: `${TASKS}/${task.taskId}/scans`,
-      body: { clientScanId, raw, locationRaw: at.raw } satisfies Schemas["PickScanIn"],
-      label: `${task.location.code} · ${task.item.erpId} · ${task.order}`,
+      body: { clientScanId, raw, locationRaw, quantity } satisfies Schemas["PickScanIn"],
+      label: `${task.location.code} · ${task.item.erpId} · ${task.order}${quantity ? ` · ${quantity}` : ""}`,
       takenAt: new Date().toISOString(),
       username: session.get().user?.username ?? "",
     });
     if (verdict.kind === "refused") {
       if (verdict.problem.code !== "fefo-violation") return refuse(verdict.problem);
-      setFefo({ taskId: task.taskId, raw, locationRaw: at.raw, problem: verdict.problem });
+      setFefo({ taskId: task.taskId, raw, locationRaw, quantity, problem: verdict.problem });
       return refuse(verdict.problem, { label: t("pick.override"), testId: "refusal-override", run: () => setOverriding(true) });
     }
     if (verdict.kind === "queued") {
       feedback("queued");
-      offlinePicked.current = { ...offlinePicked.current, [task.taskId]: localPicked + 1 };
+      offlinePicked.current = { ...offlinePicked.current, [task.taskId]: localPicked + (quantity ?? 1) };
       setToast({ text: t("pick.queued"), kind: "queued" });
       setTasks((xs) => (xs ? [...xs] : xs));
       return;
@@ -135,7 +201,44 @@ export function Picking() {
     const a = verdict.body;
     feedback("ok");
     setToast({ text: t("pick.ok", { quantity: a.units, item: task.item.erpId }), kind: "ok" });
+    picked(a, clientScanId);
+  };
+
+  /** An accepted pick: the task's numbers, and the offer to take it back while the server allows. */
+  const picked = (a: Accepted, scanId: string) => {
     setTasks((xs) => (xs ?? []).map((x) => (x.taskId === a.taskId ? { ...x, picked: a.picked, remaining: a.remaining } : x)));
+    const seconds = a.undoSeconds ?? 0;
+    setLast(seconds > 0 ? { taskId: a.taskId, scanId, units: a.units, until: Date.now() + seconds * 1000 } : null);
+  };
+
+  const confirmQty = () => {
+    if (!qty) return;
+    const value = qty.value;
+    setQty(null);
+    void send(qty.raw, qty.locationRaw, value === qty.per ? undefined : value);
+  };
+
+  const undo = async () => {
+    if (!last || undoing) return;
+    if (!isOnline()) return setToast({ text: t("pick.undoOffline"), kind: "info" });
+    setUndoing(true);
+    try {
+      const r = await post<Schemas["PickUndone"]>(`${TASKS}/${last.taskId}/undo`, {
+        clientScanId: uuid(),
+        scanId: last.scanId,
+      } satisfies Schemas["UndoIn"]);
+      feedback("ok");
+      setLast(null);
+      setToast({ text: t("pick.undone", { quantity: r.units, location: r.location }), kind: "ok" });
+      setTasks((xs) => (xs ?? []).map((x) => (x.taskId === r.taskId ? { ...x, picked: r.picked, remaining: r.remaining } : x)));
+    } catch (err) {
+      setLast(null);
+      if (err instanceof ProblemError) refuse(err.problem);
+      else if (err instanceof OfflineError) setToast({ text: t("pick.undoOffline"), kind: "info" });
+      else throw err;
+    } finally {
+      setUndoing(false);
+    }
   };
 
   const onTote = async (raw: string) => {
@@ -152,14 +255,16 @@ export function Picking() {
     }
   };
 
-  const short = async () => {
+  const short = async (found: number) => {
     if (!task) return;
+    setShorting(false);
+    setLast(null);
     const clientScanId = uuid();
     const verdict = await submitScan<Schemas["ShortReported"]>({
       clientScanId,
       method: "POST",
       path: `${TASKS}/${task.taskId}/short`,
-      body: { clientScanId } satisfies Schemas["ShortIn"],
+      body: { clientScanId, found } satisfies Schemas["ShortIn"],
       label: `${t("pick.short")} · ${task.location.code} · ${task.item.erpId}`,
       takenAt: new Date().toISOString(),
       username: session.get().user?.username ?? "",
@@ -171,22 +276,25 @@ export function Picking() {
     else offlinePicked.current = { ...offlinePicked.current, [task.taskId]: task.remaining };
   };
 
-  const onScan = (raw: string) => {
+  const onScan = (raw: string): Promise<void> | void => {
+    // a scan while a quantity or a short pick waits for the picker (a double trigger): nothing is sent
+    if (qty || shorting) return setToast({ text: t(qty ? "pick.qtyFirst" : "pick.shortFirst"), kind: "info" });
     setToast(null);
     setFefo(null); // a new scan: the refused one is put back, nothing is left to override
-    if (step === "tote") void onTote(raw);
-    else if (step === "location") void onLocation(raw);
-    else void onItem(raw);
+    if (step === "tote") return onTote(raw);
+    else if (step === "location") return onLocation(raw);
+    else return onItem(raw);
   };
 
-  const overridden = (a: Accepted, supervisor: string) => {
-    const picked = (tasks ?? []).find((x) => x.taskId === a.taskId);
+  const overridden = (a: Accepted, supervisor: string, scanId: string) => {
+    const done = (tasks ?? []).find((x) => x.taskId === a.taskId);
     feedback("ok");
     setFefo(null);
     setOverriding(false);
-    setToast({ text: t("pick.overrideDone", { supervisor, quantity: a.units, item: picked?.item.erpId ?? "" }), kind: "ok" });
-    setTasks((xs) => (xs ?? []).map((x) => (x.taskId === a.taskId ? { ...x, picked: a.picked, remaining: a.remaining } : x)));
+    setToast({ text: t("pick.overrideDone", { supervisor, quantity: a.units, item: done?.item.erpId ?? "" }), kind: "ok" });
+    picked(a, scanId);
   };
+  const packs = task ? packsText(task.remaining - localPicked, task.packs ?? []) : "";
 
   const pending = fefo && task && fefo.taskId === task.taskId ? fefo : null;
   const total = tasks?.length ?? 0;
@@ -224,6 +332,11 @@ export function Picking() {
             <dd class="qty" data-testid="pick-remaining">
               {task.remaining - localPicked}
             </dd>
+            {packs && (
+              <dd class="packs" data-testid="pick-packs">
+                {packs}
+              </dd>
+            )}
             <dt>{t("pick.order")}</dt>
             <dd>{task.order}</dd>
             <dt>{t("pick.tote")}</dt>
@@ -251,6 +364,12 @@ export function Picking() {
           </button>
         </section>
       )}
+      {task && qty && qty.taskId === task.taskId && (
+        <QuantityStep ask={qty} packs={task.packs ?? []} onChange={(value) => setQty({ ...qty, value })} onConfirm={confirmQty} onCancel={() => setQty(null)} />
+      )}
+      {task && shorting && (
+        <ShortStep task={task} left={task.remaining - localPicked} onConfirm={(found) => void short(found)} onCancel={() => setShorting(false)} />
+      )}
       {task && !(pending && overriding) && (
         <ScanField
           label={step === "tote" ? t("pick.scanTote") : step === "location" ? t("pick.scanLocation") : t("pick.scanItem")}
@@ -260,12 +379,22 @@ export function Picking() {
       )}
       <Dock>
       <Toast text={toast?.text ?? null} kind={toast?.kind ?? "info"} />
-      {task && (
+      {last && !qty && (
+        <button type="button" class="btn undo" data-testid="pick-undo" disabled={undoing} onClick={() => void undo()}>
+          {t("pick.undo", { quantity: last.units })}
+        </button>
+      )}
+      {task && !qty && !shorting && (
         <div class="row">
           <button type="button" class="btn" data-testid="pick-tote-button" onClick={() => setMode(mode === "tote" ? "location" : "tote")}>
             {t("pick.tote")}
           </button>
-          <button type="button" class="btn danger" data-testid="pick-short" disabled={!atLocation} onClick={() => void short()}>
+        </div>
+      )}
+      {/* away from the everyday buttons: a short pick changes the order, blocks the shelf and starts a count */}
+      {task && !qty && !shorting && (
+        <div class="row problem-actions">
+          <button type="button" class="btn danger" data-testid="pick-short" disabled={!atLocation} onClick={() => setShorting(true)}>
             {t("pick.short")}
           </button>
         </div>
@@ -281,7 +410,7 @@ const IN_FORM = new Set(["signature-rejected", "invalid-request", "permission-de
 /** The supervisor signs here, on the picker's device. Online only: a signature is never queued. */
 function OverrideForm({ refused, onAccepted, onRefused, onCancel }: {
   refused: FefoRefused;
-  onAccepted: (a: Accepted, supervisor: string) => void;
+  onAccepted: (a: Accepted, supervisor: string, scanId: string) => void;
   onRefused: (p: Problem) => void;
   onCancel: () => void;
 }) {
@@ -309,10 +438,11 @@ function OverrideForm({ refused, onAccepted, onRefused, onCancel }: {
         clientScanId: scanId.current,
         raw: refused.raw,
         locationRaw: refused.locationRaw,
+        quantity: refused.quantity,
         reason: reason.trim(),
         supervisor: { username: username.trim(), password },
       } satisfies Schemas["OverrideIn"]);
-      onAccepted(a, username.trim());
+      onAccepted(a, username.trim(), scanId.current);
     } catch (err) {
       if (err instanceof OfflineError) return setError({ headline: t("pick.overrideOffline"), detail: null });
       if (!(err instanceof ProblemError)) throw err;
@@ -408,5 +538,111 @@ function OverrideForm({ refused, onAccepted, onRefused, onCancel }: {
       </div>
     </form>
     </Modal>
+  );
+}
+
+/** How many units this one scan stands for: the remainder proposed, in steps of the scanned pack. */
+function QuantityStep({ ask, packs, onChange, onConfirm, onCancel }: {
+  ask: QtyAsk;
+  packs: Pack[];
+  onChange: (value: number) => void;
+  onConfirm: () => void;
+  onCancel: () => void;
+}) {
+  // what is typed is kept as typed ("1" on the way to "15"); only a whole number of packs up to the
+  // remainder can be confirmed
+  const [typed, setTyped] = useState(String(ask.value));
+  const n = typed.trim() === "" ? NaN : Number(typed);
+  const ok = Number.isInteger(n) && n >= ask.per && n <= ask.max && n % ask.per === 0;
+  const step = (value: number) => {
+    setTyped(String(value));
+    onChange(value);
+  };
+  const text = ok ? packsText(n, packs) : "";
+  return (
+    <section class="card answer qty-step" data-testid="pick-qty">
+      <h2>{t("pick.qtyTitle")}</h2>
+      {ask.per > 1 && <p data-testid="pick-qty-pack">{t("pick.qtyPack", { per: ask.per })}</p>}
+      <div class="row stepper">
+        <button type="button" class="btn" data-testid="pick-qty-minus" aria-label={t("pick.qtyLess")} disabled={!ok || n <= ask.per} onClick={() => step(n - ask.per)}>
+          −
+        </button>
+        <input
+          type="number"
+          inputMode="numeric"
+          class="qty-input"
+          data-testid="pick-qty-input"
+          aria-label={t("pick.qtyTitle")}
+          min={ask.per}
+          max={ask.max}
+          step={ask.per}
+          value={typed}
+          onInput={(e) => {
+            const v = (e.target as HTMLInputElement).value;
+            setTyped(v);
+            const m = Number(v);
+            if (Number.isInteger(m) && m >= ask.per && m <= ask.max && m % ask.per === 0) onChange(m);
+          }}
+        />
+        <button type="button" class="btn" data-testid="pick-qty-plus" aria-label={t("pick.qtyMore")} disabled={!ok || n >= ask.max} onClick={() => step(n + ask.per)}>
+          +
+        </button>
+      </div>
+      <p class="muted" data-testid="pick-qty-max">
+        {t("pick.qtyMax", { max: ask.max })}
+        {text ? ` · ${n} ${text}` : ""}
+      </p>
+      <div class="row">
+        <button type="button" class="btn" data-testid="pick-qty-cancel" onClick={onCancel}>
+          {t("common.cancel")}
+        </button>
+        <button type="button" class="btn primary" data-testid="pick-qty-confirm" disabled={!ok} onClick={onConfirm}>
+          {t("pick.qtyConfirm", { quantity: ok ? n : "—" })}
+        </button>
+      </div>
+    </section>
+  );
+}
+
+/** A short pick: what was found at the location is asked, the consequence said, and only then sent. */
+function ShortStep({ task, left, onConfirm, onCancel }: {
+  task: PickTask;
+  left: number;
+  onConfirm: (found: number) => void;
+  onCancel: () => void;
+}) {
+  const [found, setFound] = useState("");
+  const n = found.trim() === "" ? NaN : Number(found);
+  const ok = Number.isInteger(n) && n >= 0 && n <= left;
+  return (
+    <section class="card answer" data-testid="short-form">
+      <h2>{t("pick.shortTitle", { location: task.location.code })}</h2>
+      <label>
+        {t("pick.shortAsk", { item: task.item.erpId, location: task.location.code })}
+        <input
+          type="number"
+          inputMode="numeric"
+          data-testid="short-found"
+          min={0}
+          max={left}
+          value={found}
+          onInput={(e) => setFound((e.target as HTMLInputElement).value)}
+        />
+      </label>
+      <p class="muted">{t("pick.shortHint", { max: left })}</p>
+      {ok && (
+        <p class="warn" data-testid="short-summary">
+          {t("pick.shortSummary", { found: n, missing: left, location: task.location.code })}
+        </p>
+      )}
+      <div class="row">
+        <button type="button" class="btn" data-testid="short-cancel" onClick={onCancel}>
+          {t("common.cancel")}
+        </button>
+        <button type="button" class="btn danger" data-testid="short-confirm" disabled={!ok} onClick={() => onConfirm(n)}>
+          {t("pick.shortConfirm")}
+        </button>
+      </div>
+    </section>
   );
 }

@@ -41,6 +41,8 @@ from udipick.services.replay import Reply
 PICKERS = ("picker", "supervisor", "admin")
 SUPERVISORS = ("supervisor", "admin")
 Raw = Annotated[str, Meta(min_length=1, max_length=4096)]
+#: base units confirmed on one scan
+Units = Annotated[int, Meta(ge=1, le=1_000_000)]
 
 
 def reply_response(reply: Reply, *, workflow: str) -> Response:
@@ -97,6 +99,9 @@ class PickScanIn(msgspec.Struct, rename="camel"):
     #: when the scan was taken, set by the handheld only on a scan that waited in its offline queue: a
     #: refusal of such a scan goes to the supervisor's exception queue (the picker has moved on)
     queued_at: dt.datetime | None = None
+    #: scan once, take this many base units (whole scanned packs; never a serialised unit): decided
+    #: by the same rules as a scan of that many; absent, the scan counts what it carries
+    quantity: Units | None = None
 
 
 #: a well-formed scan body is well under this (two 4096-character codes, every character escaped)
@@ -208,6 +213,7 @@ async def _answer_scan(scope: Scope, receive: Receive, send: Send) -> None:
         location_raw=data.location_raw,
         today=dt.date.today(),
         queued=data.queued_at is not None,
+        quantity=data.quantity,
     )
     count_verdict("pick", reply.status, reply.replayed)
     content = msgspec.json.encode(reply.body)
@@ -237,6 +243,7 @@ async def scan_item(task_id: int, data: JSONBody[PickScanIn], request: Request) 
         location_raw=data.location_raw,
         today=dt.date.today(),
         queued=data.queued_at is not None,
+        quantity=data.quantity,
     )
     return reply_response(reply, workflow="pick")
 
@@ -252,6 +259,8 @@ class OverrideIn(msgspec.Struct, rename="camel"):
     reason: Annotated[str, Meta(min_length=3, max_length=500)]
     supervisor: SignatureIn
     location_raw: Raw | None = None
+    #: as on the refused scan (``PickScanIn.quantity``)
+    quantity: Units | None = None
 
 
 @post("/picking/tasks/{task_id:int}/override", status_code=200, **allow(*PICKERS))
@@ -289,23 +298,53 @@ async def override_fefo(
         location_raw=data.location_raw,
         today=dt.date.today(),
         override=picking.Override(signer, data.reason),
+        quantity=data.quantity,
     )
     return reply_response(reply, workflow="pick")
 
 
 class ShortIn(msgspec.Struct, rename="camel"):
     client_scan_id: uuid.UUID
+    #: units of the task the picker found at the location and could not take (0 to the task's remainder):
+    #: the discrepancy the exception and the count start from
+    found: Annotated[int, Meta(ge=0, le=1_000_000)] = 0
 
 
 @post("/picking/tasks/{task_id:int}/short", status_code=200, **allow(*PICKERS))
 async def report_short(
     task_id: int, data: JSONBody[ShortIn], db: Db, actor: CurrentActor
 ) -> Response[picking.ShortReported]:
-    """Nothing more of this task is on the shelf: record it, block the location, re-allocate or backorder."""
+    """The rest of this task is not on the shelf: record it, block the location, re-allocate or backorder."""
     reply = await picking.report_short(
-        db, actor, task_id=task_id, client_scan_id=data.client_scan_id, today=dt.date.today()
+        db, actor, task_id=task_id, client_scan_id=data.client_scan_id, today=dt.date.today(), found=data.found
     )
     return reply_response(reply, workflow="short-pick")
+
+
+class UndoIn(msgspec.Struct, rename="camel"):
+    #: the undo's own id: sent again, it gets the first answer
+    client_scan_id: uuid.UUID
+    #: the ``clientScanId`` of the pick scan to take back: the caller's last on this task
+    scan_id: uuid.UUID
+
+
+@post("/picking/tasks/{task_id:int}/undo", status_code=200, **allow(*PICKERS))
+async def undo_pick(
+    task_id: int, data: JSONBody[UndoIn], db: Db, actor: CurrentActor, settings: AppSettings
+) -> Response[picking.PickUndone]:
+    """Take back the caller's last pick scan on the task, within ``UDIPICK_PICK_UNDO_SECONDS`` and before
+    packing: a reversing ledger movement puts the units back where they were taken and reserves them for
+    the task again; ``pick.undone.v1`` tells the ERP. Refused after the window (``undo-too-late``), once
+    packed (``undo-after-packing``), or for any other scan (``undo-not-last``)."""
+    reply = await picking.undo_pick(
+        db,
+        actor,
+        task_id=task_id,
+        client_scan_id=data.client_scan_id,
+        scan_id=data.scan_id,
+        window_seconds=settings.pick_undo_seconds,
+    )
+    return reply_response(reply, workflow="undo-pick")
 
 
 class ToteIn(msgspec.Struct, rename="camel"):
@@ -384,6 +423,7 @@ picking_router = Router(
         scan_item,
         override_fefo,
         report_short,
+        undo_pick,
         assign_tote,
         place_hold,
         release_hold,

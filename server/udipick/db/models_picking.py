@@ -111,10 +111,14 @@ class Pick(Base):
     picked_by: Mapped[int | None] = mapped_column(Integer)
     device_id: Mapped[str | None] = mapped_column(String(64))
     picked_at: Mapped[dt.datetime] = mapped_column(TS, server_default=func.now())
+    #: the picker took the scan back (``services.picking.undo_pick``): a reversing movement put the units back
+    undone_at: Mapped[dt.datetime | None] = mapped_column(TS)
+    undone_by: Mapped[int | None] = mapped_column(Integer)
     __table_args__ = (
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint("packed >= 0 AND packed <= quantity", name="packed_within_quantity"),
         CheckConstraint("put_back >= 0 AND packed + put_back <= quantity", name="put_back_within_quantity"),
+        CheckConstraint("undone_at IS NULL OR (packed = 0 AND put_back = 0)", name="undone_unpacked"),
         Index("ix_picks_document", "document_id"),
         #: the picks of the last minutes (pickers' rates, live view, KPIs): BRIN, as picks arrive in time order,
         #: so the pick scan's insert pays next to nothing for it

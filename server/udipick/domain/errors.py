@@ -498,6 +498,48 @@ class OverPick(DomainError):
     title = "Over-pick refused"
 
 
+class QuantityNotWholePacks(DomainError):
+    """A quantity confirmed on a pack's scan that is not whole packs (context: ``packUnits``, ``quantity``)."""
+
+    code = "quantity-not-whole-packs"
+    title = "Quantity is not whole packs"
+
+
+class SerialsOneByOne(DomainError):
+    """A quantity confirmed on one serialised unit's scan: each serial is scanned (context: ``quantity``)."""
+
+    code = "serials-one-by-one"
+    title = "Scan each serialised unit"
+
+
+class UndoNotLast(DomainError):
+    """Undo of a pick scan that is not the caller's last (not undone) pick on the task (context: ``taskId``)."""
+
+    code = "undo-not-last"
+    title = "Not your last pick"
+
+
+class UndoTooLate(DomainError):
+    """Undo asked after the site's window (context: ``undoSeconds``)."""
+
+    code = "undo-too-late"
+    title = "Too late to undo"
+
+
+class UndoAfterPacking(DomainError):
+    """Undo of units already packed or handed to a put-back."""
+
+    code = "undo-after-packing"
+    title = "Already packed"
+
+
+class FoundOverRemaining(DomainError):
+    """A short pick reporting more units found than the task still needs (context: ``found``, ``remaining``)."""
+
+    code = "found-over-remaining"
+    title = "More found than needed"
+
+
 class LotNotAtLocation(DomainError):
     code = "lot-not-at-location"
     title = "Lot not at this location"

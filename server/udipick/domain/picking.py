@@ -212,6 +212,9 @@ class PickScan(Value):
     #: base units in one scanned pack
     pack_quantity: int = 1
     serial_status: str | None = None
+    #: the base units the picker confirmed for this one scan (scan once, say how many: ``confirmed_units``);
+    #: ``None``: the scan counts what it carries (its pack, times AI 30)
+    confirmed: int | None = None
 
 
 class ReservedSerial(Value):
@@ -354,18 +357,114 @@ def decide_pick(
         min_shelf_life_days=min_days,
         allow_bonded=allow_bonded,
     )
+    units = scanned.pack_quantity * scanned.count if scanned.item_id is not None else 1
+    if scanned.confirmed is not None and scanned.item_id == task.item_id:
+        units = confirmed_units(scanned, units)
     unit = ScannedUnit(
         item_id=scanned.item_id,
         gtin=scanned.gtin,
         lot=scanned.lot,
         serial=scanned.serial,
-        units=scanned.pack_quantity * scanned.count if scanned.item_id is not None else 1,
+        units=units,
         serial_status=scanned.serial_status,
     )
     verdict = judge_pick_scan(view, unit, at_location, first, today=today, override_fefo=override_fefo)
     if task.staging_id is None:
         raise e.Conflict("this warehouse has no shipping location to stage picked goods; ask an admin to add one")
     return PickDecision(verdict, stock_id, lot_id, serial_id, lot, expiry, trade, task.picked + verdict.units)
+
+
+def confirmed_units(scanned: PickScan, scan_units: int) -> int:
+    """The units one scan takes when the picker confirmed a quantity: that many, in whole scanned packs.
+
+    One scan stands for the units in hand that carry the same code (GTIN, lot): the lot is on every
+    label, so scanning each of 30 adds nothing to traceability. A serial is on one unit only: a
+    serialised unit is scanned unit by unit. The quantity goes through every other check of the scan
+    (over-pick, FEFO, stock at the location) as a scan of that many units would."""
+    confirmed = scanned.confirmed
+    assert confirmed is not None
+    if confirmed == scan_units:
+        return confirmed
+    if scanned.serial or scanned.serial_tracked:
+        raise e.SerialsOneByOne(
+            f"{scanned.item_name} is serialised: scan each unit (its serial is on that unit only)",
+            scannedUnits=scan_units,
+            quantity=confirmed,
+        )
+    if confirmed % scan_units:
+        raise e.QuantityNotWholePacks(
+            f"You scanned a pack of {scan_units}: confirm a multiple of {scan_units}, or scan a single unit",
+            packUnits=scan_units,
+            quantity=confirmed,
+        )
+    return confirmed
+
+
+# ---- undo of a pick scan ---------------------------------------------------------------------------
+
+
+class PickToUndo(Value):
+    """A confirmed pick scan as the undo reads it, with the task it picked for."""
+
+    task_id: int
+    #: the pick's task
+    pick_task_id: int
+    picked_by: int | None
+    undone: bool
+    packed: int
+    put_back: int
+    #: seconds since the pick was confirmed (the database's clock, the one that stamped it)
+    age_seconds: float
+    #: this picker's latest pick on the task that is not undone is this one
+    latest: bool
+    task_status: str
+    order: str
+    order_status: str
+
+
+def check_undo(pick: PickToUndo, *, user_id: int | None, window_seconds: int) -> None:
+    """May the picker take back this pick scan? A slip (a double trigger, the wrong count) is undone at
+    once, by the picker who made it, before anything happened downstream: later, the units are
+    someone else's business (packing, a put-back) and go back the way everything else does."""
+    if pick.pick_task_id != pick.task_id or pick.picked_by != user_id or not pick.latest or pick.undone:
+        raise e.UndoNotLast(
+            f"Only your last pick on task {pick.task_id} can be undone, once",
+            taskId=pick.task_id,
+        )
+    if pick.packed or pick.put_back:
+        raise e.UndoAfterPacking(
+            "These units are packed (or on a put-back) already: undo is no longer possible; tell your supervisor",
+            taskId=pick.task_id,
+        )
+    if pick.age_seconds > window_seconds:
+        raise e.UndoTooLate(
+            f"Undo is possible for {window_seconds} s after a pick; put the units back and tell your supervisor",
+            taskId=pick.task_id,
+            undoSeconds=window_seconds,
+        )
+    if pick.task_status not in ("open", "done"):
+        raise e.TaskNotOpen(
+            f"task {pick.task_id} is {pick.task_status}: undo is no longer possible",
+            taskId=pick.task_id,
+            taskStatus=pick.task_status,
+        )
+    if pick.order_status != "released":
+        raise e.OrderNotReleased(
+            f"order {pick.order} is {pick.order_status}: undo is no longer possible",
+            order=pick.order,
+            orderStatus=pick.order_status,
+        )
+
+
+def check_short_found(found: int, remaining: int) -> None:
+    """A short pick says how many units the picker found at the location: at most what the task still needs
+    (more than that, and the task is not short: pick them)."""
+    if not 0 <= found <= remaining:
+        raise e.FoundOverRemaining(
+            f"The task needs {remaining} more: found is 0 to {remaining}; pick what you can take first",
+            found=found,
+            remaining=remaining,
+        )
 
 
 def _with_available(c: Candidate, available: int) -> Candidate:

@@ -68,6 +68,8 @@ MAPPING: dict[str, tuple[str, str | None, str]] = {
     "shipment.confirmed.v1": ("shipping", "in_transit", "OBSERVE"),
     # units of a cancelled order, taken back from staging to the shelf they came from
     "put-back.confirmed.v1": ("storing", "sellable_accessible", "OBSERVE"),
+    # a pick scan taken back moments after it: the units are back on the shelf they were picked from
+    "pick.undone.v1": ("storing", "sellable_accessible", "OBSERVE"),
     "recall.opened.v1": ("holding", "recalled", "OBSERVE"),
     # disposition from how the recall was closed (``RECALL_DISPOSITION``)
     "recall.closed.v1": ("holding", None, "OBSERVE"),

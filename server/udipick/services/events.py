@@ -280,6 +280,30 @@ class PickConfirmed(EventData):
     client_scan_id: str
 
 
+@event("pick.undone.v1")
+class PickUndone(EventData):
+    """The picker took back a pick scan moments after it (a double trigger, a wrong count): a reversing
+    ledger movement (``move``, status ``picked`` to ``available``) put the units back on the shelf they
+    were taken from, reserved for the task again. The ``pick.confirmed.v1`` it reverses
+    (``undoneClientScanId``) stays in the stream: book this one against it."""
+
+    order: str
+    line_no: int
+    task_id: int
+    gtin: str
+    item: str
+    lot: str | None
+    expiry: _dt.date | None
+    serial: str | None
+    quantity: int
+    #: where the units went back to (the location they were picked from)
+    location: str
+    tote: str | None
+    #: the pick scan taken back (its ``pick.confirmed.v1`` carries the same ``clientScanId``)
+    undone_client_scan_id: str
+    client_scan_id: str
+
+
 @event("pick.refused.v1")
 class PickRefused(EventData):
     """A refused pick scan, for accuracy KPIs: ``code`` is the problem code (fefo-violation, wrong-item, ...)."""

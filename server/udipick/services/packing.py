@@ -211,7 +211,7 @@ async def pack_scan(
                 text(
                     "SELECT p.id, p.lot_id, p.serial_id, p.quantity - p.packed - p.put_back AS open, p.staging_location_id, p.container_id,"
                     " l.lot, se.serial FROM picks p LEFT JOIN lots l ON l.id = p.lot_id LEFT JOIN serials se ON se.id = p.serial_id"
-                    " WHERE p.document_id = :d AND p.item_id = :i AND p.quantity > p.packed + p.put_back"
+                    " WHERE p.document_id = :d AND p.item_id = :i AND p.quantity > p.packed + p.put_back AND p.undone_at IS NULL"
                     + (" AND l.lot = :lot" if scan.lot else "")
                     + (" AND se.serial = :serial" if scan.serial else "")
                     + " ORDER BY p.id FOR UPDATE OF p"
@@ -256,7 +256,9 @@ async def pack_scan(
                 await session.execute(text("UPDATE serials SET status = 'packed' WHERE id = :id"), {"id": p.serial_id})
         await post_movements(session, actor, movements)
         remaining = await session.scalar(
-            text("SELECT coalesce(sum(quantity - packed - put_back), 0) FROM picks WHERE document_id = :d"),
+            text(
+                "SELECT coalesce(sum(quantity - packed - put_back), 0) FROM picks WHERE document_id = :d AND undone_at IS NULL"
+            ),
             {"d": pkg.document_id},
         )
         return PackedUnits(
@@ -372,7 +374,9 @@ async def ship_order(db: async_sessionmaker, actor: Actor, *, order: str) -> Shi
         if doc.status == "cancelled":
             raise e.Conflict(f"order {order} is cancelled: nothing of it ships", order=order)
         unpacked = await session.scalar(
-            text("SELECT coalesce(sum(quantity - packed - put_back), 0) FROM picks WHERE document_id = :d"),
+            text(
+                "SELECT coalesce(sum(quantity - packed - put_back), 0) FROM picks WHERE document_id = :d AND undone_at IS NULL"
+            ),
             {"d": doc.id},
         )
         if unpacked:

@@ -23,6 +23,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from udipick.config import Settings
+from udipick.db.ledger import Movement, post_movements
 from udipick.db.pg import connection as pg_connection
 from udipick.db.pg import raw as pg_conn
 from udipick.db.sqlfiles import named_call
@@ -31,7 +32,15 @@ from udipick.domain.access import Actor
 from udipick.domain.allocation import PICKABLE_TYPES, Allocation, Candidate, Need, Shortfall, plan_wave
 from udipick.domain.exceptions import kind_of_refusal
 from udipick.domain.expiry import barcode_expired
-from udipick.domain.picking import PickScan, PickTask, ReservedSerial, decide_pick
+from udipick.domain.picking import (
+    PickScan,
+    PickTask,
+    PickToUndo,
+    ReservedSerial,
+    check_short_found,
+    check_undo,
+    decide_pick,
+)
 from udipick.domain.picking import check_location as check_location_scan
 from udipick.domain.problem import problem_body, status_for
 from udipick.services import replay, scans
@@ -45,6 +54,9 @@ from udipick.services.events import (
     WaveReleased,
     emit,
     encode_events,
+)
+from udipick.services.events import (
+    PickUndone as PickUndoneEvent,
 )
 from udipick.services.exceptions import Raised, raise_in
 from udipick.services.outbox import wake_sequencer
@@ -66,6 +78,16 @@ class TaskLocation(msgspec.Struct, rename="camel"):
     code: str
     #: what the location's label scans as
     barcode: str
+
+
+class TaskPack(msgspec.Struct, rename="camel"):
+    """A pack of the task's item bigger than one unit, as its GTIN is labelled: the handheld says "take 20 =
+    2 boxes of 10" with it."""
+
+    level: Literal["each", "box", "case", "pallet"]
+    #: base units in one pack
+    quantity: int
+    gtin: str
 
 
 class PickingTask(msgspec.Struct, rename="camel"):
@@ -90,6 +112,8 @@ class PickingTask(msgspec.Struct, rename="camel"):
     tote: str | None
     #: the picker a supervisor gave the task to (``None``: whoever comes first)
     assigned_to: str | None = None
+    #: the item's packs of more than one unit, biggest first
+    packs: list[TaskPack] = msgspec.field(default_factory=list)
 
 
 class ShortLine(msgspec.Struct, rename="camel"):
@@ -131,6 +155,8 @@ class PickAccepted(msgspec.Struct, rename="camel"):
     swapped: bool
     fefo_overridden: bool
     task_status: Literal["open", "done"]
+    #: the picker may take this scan back (``POST .../undo``) for this many seconds (0: not at all)
+    undo_seconds: int = 0
 
 
 class ShortReported(msgspec.Struct, rename="camel"):
@@ -143,6 +169,21 @@ class ShortReported(msgspec.Struct, rename="camel"):
     backordered: int
     #: the location now blocked for the item until it is counted
     location_blocked: str
+
+
+class PickUndone(msgspec.Struct, rename="camel"):
+    """A pick scan taken back: its units are on the shelf again, reserved for the task."""
+
+    task_id: int
+    #: the pick scan taken back
+    scan_id: uuid.UUID
+    units: int
+    picked: int
+    remaining: int
+    #: where the units went back to
+    location: str
+    lot: str | None
+    serial: str | None
 
 
 class ToteAssigned(msgspec.Struct, rename="camel"):
@@ -582,10 +623,21 @@ async def list_tasks(
                 {"status": status, "wave": wave_id, "limit": limit, "me": user_id},
             )
         ).all()
+        packs: dict[int, list[TaskPack]] = {}
+        if rows:
+            for g in await session.execute(
+                text(
+                    "SELECT item_id, pack_level, quantity, gtin FROM item_gtins"
+                    " WHERE item_id = ANY(CAST(:items AS int[])) AND quantity > 1 ORDER BY item_id, quantity DESC, gtin"
+                ),
+                {"items": sorted({r.item_id for r in rows})},
+            ):
+                packs.setdefault(g.item_id, []).append(TaskPack(g.pack_level, g.quantity, g.gtin))
     tasks = []
     for r in rows:
         task = picking_task(r)
         task.assigned_to = r.assigned_username
+        task.packs = packs.get(r.item_id, [])
         tasks.append(task)
     return tasks
 
@@ -794,6 +846,7 @@ def _decide_pick(
     today: dt.date,
     override: Override | None,
     all_rows: list | None = None,
+    confirmed: int | None = None,
 ) -> _Accept | None:
     """The verdict on one snapshot: an ``_Accept`` to write, or a ``DomainError`` raised (the refusal).
 
@@ -845,6 +898,7 @@ def _decide_pick(
         bool(snap["match_serial_tracked"]),
         snap["match_pack_qty"] if item_id is not None else 1,
         snap["serial_status"],
+        confirmed,
     )
     other = snap["trade"]
     decision = decide_pick(
@@ -912,6 +966,7 @@ def _decide_pick(
         "swapped": verdict.swapped,
         "fefoOverridden": verdict.fefo_overridden,
         "taskStatus": "done" if picked == quantity else "open",
+        "undoSeconds": settings.pick_undo_seconds,
     }
     ids, types, data = encode_events(events)
     args = PickAccept(
@@ -1034,8 +1089,12 @@ async def confirm_pick(
     today: dt.date,
     override: Override | None = None,
     queued: bool = False,
+    quantity: int | None = None,
 ) -> replay.Reply:
     """One item scan against a task: accept (move stock to the picked staging area) or refuse.
+
+    ``quantity``: the base units the picker confirmed for this one scan (``domain.picking.confirmed_units``),
+    decided by the same rules as a scan of that many units.
 
     Read (one statement, no locks) → decide (pure) → write (one statement, one transaction, with the
     reply and the outbox events). The write re-checks what the verdict rested on; when another scan,
@@ -1072,6 +1131,7 @@ async def confirm_pick(
                     location_raw=location_raw,
                     today=today,
                     override=override,
+                    confirmed=quantity,
                 )
                 if plan is None:
                     every = await conn.fetch(_AT_LOCATION, snap["location_id"], snap["item_id"])
@@ -1086,6 +1146,7 @@ async def confirm_pick(
                         today=today,
                         override=override,
                         all_rows=[tuple(r) for r in every],
+                        confirmed=quantity,
                     )
                     assert plan is not None
             except e.DomainError as refusal:
@@ -1203,10 +1264,19 @@ async def _count_after_short(session: AsyncSession, actor: Actor, task: Any) -> 
 
 
 async def report_short(
-    db: async_sessionmaker, actor: Actor, *, task_id: int, client_scan_id: uuid.UUID, today: dt.date
+    db: async_sessionmaker,
+    actor: Actor,
+    *,
+    task_id: int,
+    client_scan_id: uuid.UUID,
+    today: dt.date,
+    found: int = 0,
 ) -> replay.Reply:
     """The shelf has less than udipick thinks: record the count discrepancy, block the location for
-    the item until counted, and re-allocate the rest FEFO (or backorder it)."""
+    the item until counted, and re-allocate the rest FEFO (or backorder it).
+
+    ``found``: units the picker found there and could not take (0 to the task's remainder), carried by
+    ``pick.shorted.v1`` and the exception, so the supervisor and the count start from what was seen."""
 
     async def decide_and_write(session: AsyncSession) -> ShortReported:
         # the item's lock first, then the task's, in the order every other writer takes them (a cancel, a
@@ -1216,6 +1286,7 @@ async def report_short(
         if task.status != "open":
             raise e.TaskNotOpen(f"task {task_id} is {task.status}", taskId=task_id, taskStatus=task.status)
         remaining = task.quantity - task.picked  # scan what is there first; the rest is short
+        check_short_found(found, remaining)
         await session.execute(
             text("UPDATE stock SET reserved = reserved - :q WHERE id = :id"), {"q": remaining, "id": task.stock_id}
         )
@@ -1266,7 +1337,7 @@ async def report_short(
                 lot=task.lot,
                 location=task.location,
                 expected=remaining,
-                found=0,
+                found=found,
                 reallocated=reallocated,
                 backordered=backordered,
             ),
@@ -1277,8 +1348,9 @@ async def report_short(
             Raised(
                 kind="short-pick",
                 code="short-pick",
-                detail=f"{remaining} of lot {task.lot} not found at {task.location} (order {task.order_erp_id}"
-                f" line {task.line_no}): {reallocated} re-allocated, {backordered} backordered",
+                detail=f"{remaining} of lot {task.lot} not picked at {task.location} (order {task.order_erp_id}"
+                f" line {task.line_no}; the picker found {found} there): {reallocated} re-allocated,"
+                f" {backordered} backordered",
                 task_id=task.id,
                 order_ref=task.order_erp_id,
                 location=task.location,
@@ -1296,6 +1368,134 @@ async def report_short(
         return ShortReported(task.id, remaining, n, backordered, task.location)
 
     return await replay.once(db, client_scan_id, f"short:{task_id}", actor, decide_and_write)
+
+
+# ---- undo of a pick scan ----------------------------------------------------------------------------
+
+_PICK_TO_UNDO = """
+SELECT p.id, p.task_id, p.picked_by, p.undone_at IS NOT NULL AS undone, p.packed, p.put_back, p.quantity,
+       p.lot_id, p.serial_id, p.from_location_id, p.staging_location_id, p.container_id,
+       extract(epoch FROM now() - p.picked_at) AS age_seconds,
+       NOT EXISTS (SELECT 1 FROM picks q WHERE q.task_id = p.task_id AND q.picked_by IS NOT DISTINCT FROM p.picked_by
+                      AND q.undone_at IS NULL AND q.id > p.id) AS latest,
+       l.lot, l.expiry, se.serial, loc.code AS from_location, tote.code AS tote
+  FROM picks p
+  JOIN locations loc ON loc.id = p.from_location_id
+  LEFT JOIN lots l ON l.id = p.lot_id
+  LEFT JOIN serials se ON se.id = p.serial_id
+  LEFT JOIN containers tote ON tote.id = p.container_id
+ WHERE p.client_scan_id = :scan
+ ORDER BY p.id
+ LIMIT 1
+"""
+
+
+async def undo_pick(
+    db: async_sessionmaker,
+    actor: Actor,
+    *,
+    task_id: int,
+    client_scan_id: uuid.UUID,
+    scan_id: uuid.UUID,
+    window_seconds: int,
+) -> replay.Reply:
+    """Take back the caller's last pick scan on ``task_id`` (``domain.picking.check_undo``): a reversing
+    ledger movement from staging back to the shelf it came from, the reservation and the task as before the
+    scan, ``pick.undone.v1`` in the outbox, all in one transaction. The pick row stays, marked undone: the
+    ledger and the event stream are append-only, the reversal is an entry of its own."""
+
+    async def decide_and_write(session: AsyncSession) -> PickUndone:
+        # the item's lock, then the task's, as every writer of reservations takes them (``lock_items``)
+        await lock_items(session, [(await _load_task(session, task_id, lock=False)).item_id])
+        task = await _load_task(session, task_id, lock=True)
+        p = (await session.execute(text(_PICK_TO_UNDO + " FOR UPDATE OF p"), {"scan": scan_id})).one_or_none()
+        if p is None:
+            raise e.UndoNotLast(f"Only your last pick on task {task_id} can be undone, once", taskId=task_id)
+        check_undo(
+            PickToUndo(
+                task_id=task_id,
+                pick_task_id=p.task_id,
+                picked_by=p.picked_by,
+                undone=p.undone,
+                packed=p.packed,
+                put_back=p.put_back,
+                age_seconds=float(p.age_seconds),
+                latest=p.latest,
+                task_status=task.status,
+                order=task.order_erp_id,
+                order_status=task.order_status,
+            ),
+            user_id=actor.user_id,
+            window_seconds=window_seconds,
+        )
+        (event_id,) = await emit(
+            session,
+            actor,
+            PickUndoneEvent(
+                order=task.order_erp_id,
+                line_no=task.line_no,
+                task_id=task.id,
+                gtin=task.gtin,
+                item=task.item_erp_id,
+                lot=p.lot,
+                expiry=p.expiry,
+                serial=p.serial,
+                quantity=p.quantity,
+                location=p.from_location,
+                tote=p.tote,
+                undone_client_scan_id=str(scan_id),
+                client_scan_id=str(client_scan_id),
+            ),
+        )
+        await post_movements(
+            session,
+            actor,
+            [
+                Movement(
+                    "move",
+                    item_id=task.item_id,
+                    quantity=p.quantity,
+                    lot_id=p.lot_id,
+                    serial_id=p.serial_id,
+                    from_location_id=p.staging_location_id,
+                    from_container_id=p.container_id,
+                    from_status="picked",
+                    to_location_id=p.from_location_id,
+                    to_status="available",
+                    reason=f"undo of pick scan {scan_id}",
+                    document_type="sales_order",
+                    document_id=task.order_erp_id,
+                    event_id=event_id,
+                )
+            ],
+        )
+        # the units are the task's again: the scan took its reservation off the task's stock row (also when
+        # the picker took another lot, whose units have just gone back to their own row), so it goes back there
+        await session.execute(
+            text("UPDATE stock SET reserved = reserved + :q WHERE id = :id"), {"q": p.quantity, "id": task.stock_id}
+        )
+        picked = task.picked - p.quantity
+        await session.execute(
+            text("UPDATE pick_tasks SET picked = :picked, status = 'open' WHERE id = :id"),
+            {"picked": picked, "id": task.id},
+        )
+        await session.execute(
+            text("UPDATE outbound_lines SET quantity_picked = quantity_picked - :q WHERE id = :id"),
+            {"q": p.quantity, "id": task.line_id},
+        )
+        if p.serial_id is not None:
+            await session.execute(
+                text("UPDATE serials SET status = 'in_stock', location_id = :l WHERE id = :id AND status = 'picked'"),
+                {"l": p.from_location_id, "id": p.serial_id},
+            )
+        await session.execute(
+            text("UPDATE picks SET undone_at = now(), undone_by = :u WHERE id = :id"), {"u": actor.user_id, "id": p.id}
+        )
+        return PickUndone(
+            task.id, scan_id, p.quantity, picked, task.quantity - picked, p.from_location, p.lot, p.serial
+        )
+
+    return await replay.once(db, client_scan_id, f"undo:{task_id}", actor, decide_and_write)
 
 
 async def release_for_hold(session: AsyncSession, hold_sql: str, params: dict[str, Any], today: dt.date) -> int:
@@ -1387,7 +1587,7 @@ async def assign_tote(
             other = await session.scalar(
                 text(
                     "SELECT d.erp_id FROM picks p JOIN outbound_documents d ON d.id = p.document_id"
-                    " WHERE p.container_id = :tote AND p.document_id <> :doc AND p.quantity > p.packed LIMIT 1"
+                    " WHERE p.container_id = :tote AND p.document_id <> :doc AND p.quantity > p.packed AND p.undone_at IS NULL LIMIT 1"
                 ),
                 {"tote": tote_id, "doc": doc_id},
             )

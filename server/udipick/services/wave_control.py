@@ -300,7 +300,7 @@ async def wave_detail(db: async_sessionmaker, wave_id: int) -> WaveDetail:
                     " FULL JOIN (SELECT p.picked_by AS uid, count(*) AS scans, sum(p.quantity) AS units,"
                     "        min(p.picked_at) AS first_at, max(p.picked_at) AS last_at"
                     "        FROM picks p JOIN pick_tasks t ON t.id = p.task_id"
-                    "        WHERE t.wave_id = :w AND p.picked_by IS NOT NULL GROUP BY 1) p ON p.uid = a.uid"
+                    "        WHERE t.wave_id = :w AND p.picked_by IS NOT NULL AND p.undone_at IS NULL GROUP BY 1) p ON p.uid = a.uid"
                     " JOIN users u ON u.id = coalesce(a.uid, p.uid) ORDER BY u.username"
                 ),
                 {"w": wave_id},
@@ -399,7 +399,7 @@ async def _lock_scope(
                     "SELECT p.id, p.task_id, t.wave_id, p.document_id, p.item_id, p.lot_id, p.serial_id, p.quantity,"
                     " p.packed, p.put_back, p.from_location_id, p.staging_location_id, p.container_id"
                     " FROM picks p JOIN pick_tasks t ON t.id = p.task_id"
-                    " WHERE p.task_id = ANY(CAST(:tasks AS bigint[])) ORDER BY p.id FOR UPDATE OF p"
+                    " WHERE p.task_id = ANY(CAST(:tasks AS bigint[])) AND p.undone_at IS NULL ORDER BY p.id FOR UPDATE OF p"
                 ),
                 {"tasks": [t.task_id for t in tasks]},
             )

@@ -26,6 +26,7 @@ BOOKED_EVENTS = (
     "receipt.confirmed.v1",
     "pick.confirmed.v1",
     "put-back.confirmed.v1",
+    "pick.undone.v1",
     "shipment.confirmed.v1",
     "stock.adjusted.v1",
     "count.adjusted.v1",
@@ -107,7 +108,7 @@ def moves_for(event_type: str, data: Mapping[str, Any]) -> list[MoveSpec]:
         return [move(data, data["quantity"], "supplier", "storage")] if data["quantity"] > 0 else []
     if event_type == "pick.confirmed.v1":
         return [move(data, data["quantity"], "storage", "output")] if data["quantity"] > 0 else []
-    if event_type == "put-back.confirmed.v1":
+    if event_type in ("put-back.confirmed.v1", "pick.undone.v1"):
         return [move(data, data["quantity"], "output", "storage")] if data["quantity"] > 0 else []
     if event_type == "shipment.confirmed.v1":
         return [move(line, line["quantity"], "output", "customer") for line in data["lines"] if line["quantity"] > 0]

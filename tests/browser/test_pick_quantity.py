@@ -1,0 +1,191 @@
+"""Issue 21 on the handheld, in English and zh-CN: one scan and a confirmed quantity (a double trigger
+picks nothing twice), packs said plainly, undo of the last pick, and a short pick that asks what was
+found, is confirmed before it is sent and sits apart from the everyday buttons."""
+
+from __future__ import annotations
+
+import urllib.error
+
+import pytest
+
+from tests.browser.conftest import api, assert_touch_targets, db_fetch, gs1, shot, sign_in, wedge, yymmdd
+from udipick.services.demo import demo_gtin
+
+pytestmark = pytest.mark.browser
+
+LANGS = [
+    pytest.param("en", marks=pytest.mark.locale("en-US"), id="en"),
+    pytest.param("zh", marks=pytest.mark.locale("zh-CN"), id="zh-CN"),
+]
+
+SAID = {
+    "en": {
+        "qty": "How many are you taking?",
+        "first": "Confirm or cancel the quantity first",
+        "picked": "Picked {n} × {item}",
+        "undone": "Undone: {n} back on {location}",
+        "packs": "= 2 boxes of 10",
+        "pack": "You scanned a pack of 10",
+        "take": "Take {n}",
+        "short": "Short pick at {location}",
+        "found": "Found 2. {missing} reported short",
+        "shortDone": "Short pick recorded",
+    },
+    "zh": {
+        "qty": "本次拣取多少？",
+        "first": "请先确认或取消数量",
+        "picked": "已拣 {n} × {item}",
+        "undone": "已撤销：{n} 件已放回 {location}",
+        "packs": "= 2 盒（每盒 10）",
+        "pack": "扫描的是 10 个装的包装",
+        "take": "拣取 {n}",
+        "short": "{location} 短拣",
+        "found": "找到 2。{missing} 件报短拣",
+        "shortDone": "已记录短拣",
+    },
+}
+
+
+def _first_for_picker(server: str, order: str, item: str) -> dict:
+    """Release the demo orders (once per module) and give the open task of ``order`` for ``item`` to the
+    picker, so it is the first on their handheld; every other task is given back to whoever comes first."""
+    for o in ("SO-5001", "SO-5002"):
+        try:
+            api(server, "POST", "/api/v1/waves", {"orders": [o]})
+        except urllib.error.HTTPError as exc:
+            assert exc.code == 409  # released by an earlier test of this module
+    tasks = api(server, "GET", "/api/v1/picking/tasks")
+    for t in tasks:
+        if t["assignedTo"]:
+            api(server, "POST", f"/api/v1/picking/tasks/{t['taskId']}/assign", {"picker": None})
+    task = next(t for t in tasks if t["order"] == order and t["item"]["erpId"] == item)
+    api(server, "POST", f"/api/v1/picking/tasks/{task['taskId']}/assign", {"picker": "picker"})
+    return task
+
+
+def _open_task(page, task: dict) -> None:
+    sign_in(page, "picker")
+    page.get_by_test_id("tile-pick").click()
+    page.locator(f"[data-testid=pick-task][data-task-id='{task['taskId']}']").wait_for()
+    wedge(page, task["location"]["barcode"])
+    page.get_by_test_id("toast").filter(has_text=task["location"]["code"]).wait_for()
+
+
+def _picks(database_url: str, task_id: int) -> list[dict]:
+    return db_fetch(
+        database_url,
+        "SELECT quantity, undone_at IS NOT NULL AS undone FROM picks WHERE task_id = $1 ORDER BY id",
+        task_id,
+    )
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_one_scan_and_a_confirmed_quantity_a_double_trigger_picks_nothing_twice_and_undo_takes_it_back(
+    page, console, server, browser_database_url, lang
+):
+    said = SAID[lang]
+    task = _first_for_picker(server, "SO-5001", "SYR-10ML")
+    _open_task(page, task)
+    left = int(page.get_by_test_id("pick-remaining").inner_text())
+    assert left > 2
+    before = _picks(browser_database_url, task["taskId"])
+    expiry = db_fetch(browser_database_url, "SELECT expiry FROM lots WHERE lot = $1", task["lot"])[0]["expiry"]
+    unit = gs1(("01", demo_gtin(1001)), ("17", yymmdd(expiry)), ("10", task["lot"]))
+
+    # the scanner fires twice: one question, the second scan is not sent
+    wedge(page, unit)
+    wedge(page, unit)
+    step = page.get_by_test_id("pick-qty")
+    step.wait_for()
+    page.get_by_test_id("toast").filter(has_text=said["first"]).wait_for()
+    assert said["qty"] in step.inner_text()
+    assert page.get_by_test_id("pick-qty-input").input_value() == str(left)  # the remainder, proposed
+    assert page.get_by_test_id("pick-qty-plus").is_disabled()  # never more than the remainder
+    page.get_by_test_id("pick-qty-minus").click()
+    confirm = page.get_by_test_id("pick-qty-confirm")
+    assert confirm.inner_text() == said["take"].format(n=left - 1)
+    assert_touch_targets(page)
+    shot(page, f"50-pick-quantity-{lang}")
+    assert _picks(browser_database_url, task["taskId"]) == before, "nothing is sent before the quantity is confirmed"
+    confirm.click()
+    page.get_by_test_id("toast").filter(has_text=said["picked"].format(n=left - 1, item="SYR-10ML")).wait_for()
+    page.get_by_test_id("pick-remaining").get_by_text("1", exact=True).wait_for()
+    assert _picks(browser_database_url, task["taskId"]) == [*before, {"quantity": left - 1, "undone": False}]
+
+    # the last pick can be taken back: a reversal through the ledger, the units reserved for the task again
+    page.get_by_test_id("pick-undo").click()
+    page.get_by_test_id("toast").filter(has_text=said["undone"].format(n=left - 1, location="A-01-02")).wait_for()
+    page.get_by_test_id("pick-remaining").get_by_text(str(left), exact=True).wait_for()
+    assert page.get_by_test_id("pick-undo").count() == 0
+    assert _picks(browser_database_url, task["taskId"]) == [*before, {"quantity": left - 1, "undone": True}]
+    (state,) = db_fetch(browser_database_url, "SELECT picked, status FROM pick_tasks WHERE id = $1", task["taskId"])
+    assert state == {"picked": task["picked"], "status": "open"}
+    undone = db_fetch(
+        browser_database_url,
+        "SELECT data->>'quantity' AS q FROM outbox_events WHERE type = 'pick.undone.v1' AND (data->>'taskId')::int = $1",
+        task["taskId"],
+    )
+    assert undone[-1] == {"q": str(left - 1)}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_packs_are_said_plainly_and_a_pack_scan_takes_whole_packs(page, console, server, browser_database_url, lang):
+    said = SAID[lang]
+    task = _first_for_picker(server, "SO-5002", "GLOVE-NIT-M")
+    assert task["remaining"] == 20
+    _open_task(page, task)
+    assert page.get_by_test_id("pick-packs").inner_text() == said["packs"]  # "take 20 = 2 boxes of 10"
+    box = gs1(("01", demo_gtin(1004, 1)), ("10", task["lot"]))
+    wedge(page, box)
+    page.get_by_test_id("pick-qty").wait_for()
+    assert page.get_by_test_id("pick-qty-pack").inner_text() == said["pack"]
+    assert page.get_by_test_id("pick-qty-input").input_value() == "20"
+    page.get_by_test_id("pick-qty-minus").click()  # one box less: in steps of the box
+    assert page.get_by_test_id("pick-qty-input").input_value() == "10"
+    assert page.get_by_test_id("pick-qty-minus").is_disabled()
+    page.get_by_test_id("pick-qty-plus").click()
+    shot(page, f"51-pick-packs-{lang}")
+    page.get_by_test_id("pick-qty-confirm").click()
+    page.get_by_test_id("toast").filter(has_text=said["picked"].format(n=20, item="GLOVE-NIT-M")).wait_for()
+    assert _picks(browser_database_url, task["taskId"])[-1] == {"quantity": 20, "undone": False}
+    page.get_by_test_id("pick-undo").click()  # leave the task as it was for the next test
+    page.get_by_test_id("toast").filter(has_text=said["undone"].format(n=20, location="A-02-01")).wait_for()
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_short_pick_asks_what_was_found_and_is_confirmed_before_it_is_sent(
+    page, console, server, browser_database_url, lang
+):
+    said = SAID[lang]
+    task = _first_for_picker(server, "SO-5002", "PEN-NDL-4MM")
+    _open_task(page, task)
+    left = int(page.get_by_test_id("pick-remaining").inner_text())
+    location = task["location"]["code"]
+    short, tote = page.get_by_test_id("pick-short"), page.get_by_test_id("pick-tote-button")
+    # apart from the everyday buttons: not beside Tote, a clear gap below it
+    assert short.bounding_box()["y"] >= tote.bounding_box()["y"] + tote.bounding_box()["height"] + 24
+    short.click()
+    form = page.get_by_test_id("short-form")
+    form.wait_for()
+    assert said["short"].format(location=location) in form.inner_text()
+    assert page.get_by_test_id("short-confirm").is_disabled(), "what was found must be said"
+    page.get_by_test_id("short-cancel").click()
+    form.wait_for(state="detached")
+    short.click()
+    page.get_by_test_id("short-found").fill(str(left + 1))
+    assert page.get_by_test_id("short-confirm").is_disabled(), "never more than the task needs"
+    page.get_by_test_id("short-found").fill("2")
+    assert said["found"].format(missing=left) in page.get_by_test_id("short-summary").inner_text()
+    assert_touch_targets(page)
+    shot(page, f"52-pick-short-{lang}")
+    (state,) = db_fetch(browser_database_url, "SELECT status FROM pick_tasks WHERE id = $1", task["taskId"])
+    assert state == {"status": "open"}, "nothing is sent before the short pick is confirmed"
+    page.get_by_test_id("short-confirm").click()
+    page.get_by_test_id("toast").filter(has_text=said["shortDone"]).wait_for()
+    (ev,) = db_fetch(
+        browser_database_url,
+        "SELECT (data->>'expected')::int AS expected, (data->>'found')::int AS found FROM outbox_events"
+        " WHERE type = 'pick.shorted.v1' AND (data->>'taskId')::int = $1",
+        task["taskId"],
+    )
+    assert ev == {"expected": left, "found": 2}
