@@ -108,7 +108,9 @@ export function ScanField({ onScan, label, disabled, testId = "scan-input" }: Pr
     const keep = () => {
       window.setTimeout(() => {
         const a = document.activeElement;
-        if (!disabled && !camera && (!a || a === document.body)) input.current?.focus();
+        // a tapped button keeps no focus either: the scan that follows the tap (a tote after "Tote") must
+        // reach the field, and the wedge's Enter must not press the button again
+        if (!disabled && !camera && (!a || a === document.body || a.tagName === "BUTTON")) input.current?.focus();
       }, 0);
     };
     document.addEventListener("pointerup", keep);

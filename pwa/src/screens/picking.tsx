@@ -75,6 +75,10 @@ export function Picking() {
   const localPicked = task ? offlinePicked.current[task.taskId] ?? 0 : 0;
   const atLocation = task && at?.taskId === task.taskId;
   const step: Mode = !task ? "location" : mode === "tote" ? "tote" : atLocation ? "item" : "location";
+  // the site wants a tote for the order before its first unit (the server refuses the pick otherwise)
+  const needsTote = !!task && task.toteRequired === true && !task.tote && task.picked + localPicked === 0;
+  /** A tote label is known by its prefix wherever it is scanned, whatever step the screen is at. */
+  const isTote = (raw: string) => !!task?.totePrefix && raw.trim().startsWith(task.totePrefix);
 
   const onLocation = async (raw: string) => {
     if (!task) return;
@@ -110,6 +114,10 @@ export function Picking() {
 
   const onItem = async (raw: string) => {
     if (!task || !at) return;
+    if (needsTote) {
+      // judged here too, so that offline the unit never goes into a cart without its order's tote
+      return refuse({ status: 409, code: "tote-required", order: task.order, taskId: task.taskId, detail: t("pick.toteFirst", { order: task.order }) });
+    }
     const clientScanId = uuid();
     const verdict = await submitScan<Accepted>({
       clientScanId,
@@ -143,12 +151,16 @@ export function Picking() {
     try {
       const r = await post<Schemas["ToteAssigned"]>(`/api/v1/waves/${task.waveId}/totes`, { order: task.order, raw } satisfies Schemas["ToteIn"]);
       feedback("ok");
-      setTasks((tasks ?? []).map((x) => (x.order === task.order && x.waveId === task.waveId ? { ...x, tote: r.tote } : x)));
+      setTasks((xs) => (xs ?? []).map((x) => (x.order === task.order && x.waveId === task.waveId ? { ...x, tote: r.tote } : x)));
       setMode("location");
+      setToast({ text: t("pick.toteOk", { tote: r.tote, order: task.order }), kind: "ok" });
     } catch (err) {
       if (err instanceof ProblemError) refuse(err.problem);
-      else if (err instanceof OfflineError) setToast({ text: t("lookup.offline"), kind: "info" });
-      else throw err;
+      else if (err instanceof OfflineError) {
+        // a tote is given to an order by the server: offline the scan cannot count, and says so loudly
+        feedback("refused");
+        setToast({ text: t("pick.toteOffline"), kind: "info" });
+      } else throw err;
     }
   };
 
@@ -171,12 +183,13 @@ export function Picking() {
     else offlinePicked.current = { ...offlinePicked.current, [task.taskId]: task.remaining };
   };
 
-  const onScan = (raw: string) => {
+  // returns the scan's promise: the scan field hands over the next scan only once this one is judged
+  const onScan = (raw: string): Promise<void> => {
     setToast(null);
     setFefo(null); // a new scan: the refused one is put back, nothing is left to override
-    if (step === "tote") void onTote(raw);
-    else if (step === "location") void onLocation(raw);
-    else void onItem(raw);
+    if (step === "tote" || isTote(raw)) return onTote(raw);
+    if (step === "location") return onLocation(raw);
+    return onItem(raw);
   };
 
   const overridden = (a: Accepted, supervisor: string) => {
@@ -230,6 +243,11 @@ export function Picking() {
             <dd data-testid="pick-tote">{task.tote ?? "—"}</dd>
           </dl>
           <Progress done={task.picked + localPicked} total={task.quantity} />
+          {needsTote && step !== "tote" && (
+            <p class="warn" data-testid="pick-tote-needed">
+              {t("pick.toteFirst", { order: task.order })}
+            </p>
+          )}
         </section>
       )}
       {pending && overriding && (
@@ -261,7 +279,13 @@ export function Picking() {
       <Toast text={toast?.text ?? null} kind={toast?.kind ?? "info"} />
       {task && (
         <div class="row">
-          <button type="button" class="btn" data-testid="pick-tote-button" onClick={() => setMode(mode === "tote" ? "location" : "tote")}>
+          <button
+            type="button"
+            class="btn"
+            data-testid="pick-tote-button"
+            aria-pressed={mode === "tote"}
+            onClick={() => setMode(mode === "tote" ? "location" : "tote")}
+          >
             {t("pick.tote")}
           </button>
           <button type="button" class="btn danger" data-testid="pick-short" disabled={!atLocation} onClick={() => void short()}>

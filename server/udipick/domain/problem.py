@@ -88,6 +88,7 @@ STATUS: dict[type[e.DomainError], int] = {
     e.WrongLot: 409,
     e.OverPick: 409,
     e.LotNotAtLocation: 409,
+    e.ToteRequired: 409,
     e.TaskNotOpen: 409,
     e.TaskCancelled: 409,
     e.WaveNotFound: 404,

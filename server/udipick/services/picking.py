@@ -31,7 +31,7 @@ from udipick.domain.access import Actor
 from udipick.domain.allocation import PICKABLE_TYPES, Allocation, Candidate, Need, Shortfall, plan_wave
 from udipick.domain.exceptions import kind_of_refusal
 from udipick.domain.expiry import barcode_expired
-from udipick.domain.picking import PickScan, PickTask, ReservedSerial, decide_pick
+from udipick.domain.picking import PickScan, PickTask, ReservedSerial, check_tote, decide_pick
 from udipick.domain.picking import check_location as check_location_scan
 from udipick.domain.problem import problem_body, status_for
 from udipick.services import replay, scans
@@ -88,6 +88,10 @@ class PickingTask(msgspec.Struct, rename="camel"):
     remaining: int
     #: the tote the order's picks go into (batch picking), if one was scanned
     tote: str | None
+    #: the site requires a tote before the order's first pick (site setting ``pickRequiresTote``)
+    tote_required: bool = False
+    #: what a tote label starts with, so the handheld knows one wherever it is scanned (offline too)
+    tote_prefix: str | None = None
     #: the picker a supervisor gave the task to (``None``: whoever comes first)
     assigned_to: str | None = None
 
@@ -521,6 +525,7 @@ SELECT t.id, t.wave_id, t.document_id, t.line_id, t.item_id, t.stock_id, t.lot_i
        i.name AS item_name, i.gtin, i.erp_id AS item_erp_id, l.lot, l.expiry, se.serial,
        loc.code AS location, loc.barcode AS location_barcode, loc.warehouse_id,
        d.erp_id AS order_erp_id, d.status AS order_status, ol.line_no, tote.code AS tote,
+       coalesce((SELECT sr.pick_requires_tote FROM site_record sr WHERE sr.id = 1), false) AS tote_required,
        (SELECT st.id FROM locations st WHERE st.warehouse_id = loc.warehouse_id AND st.type = 'shipping'
          ORDER BY st.pick_sequence, st.id LIMIT 1) AS staging_id
   FROM pick_tasks t
@@ -551,6 +556,7 @@ def picking_task(t: Any) -> PickingTask:
         picked=t.picked,
         remaining=t.quantity - t.picked,
         tote=t.tote,
+        tote_required=bool(t.tote_required),
     )
 
 
@@ -562,6 +568,7 @@ async def list_tasks(
     limit: int = 200,
     user_id: int | None = None,
     everyone: bool = True,
+    tote_prefix: str | None = None,
 ) -> list[PickingTask]:
     """Tasks in the order to pick them, the next one first: those assigned to ``user_id`` first, then
     by wave priority (1 first), then on the pick path (location pick sequence). Without ``everyone``
@@ -586,6 +593,7 @@ async def list_tasks(
     for r in rows:
         task = picking_task(r)
         task.assigned_to = r.assigned_username
+        task.tote_prefix = tote_prefix
         tasks.append(task)
     return tasks
 
@@ -807,6 +815,9 @@ def _decide_pick(
     # the barcode's own expiry comes first: an expired unit in hand is refused whatever the books hold
     if (expired := barcode_expired(scan.expiry, scan.lot, today=today, doing="pick it")) is not None:
         raise expired
+    check_tote(
+        required=snap["tote_required"], tote=snap["tote"], picked=snap["picked"], order=snap["order_erp_id"], task_id=task_id
+    )
     rows = all_rows if all_rows is not None else snap["candidates"]  # tuples in ``Candidate`` field order
     for r in rows:
         if len(r) != len(_CANDIDATE_FIELDS):
