@@ -86,7 +86,7 @@ export function RefusalScreen() {
   // field keeps the keys and holds the scan until the refusal is acknowledged by a tap).
   return (
     <div
-      class="refusal"
+      class={replay ? "refusal replayed" : "refusal"}
       role="alertdialog"
       aria-live="assertive"
       data-testid="refusal"
