@@ -31,7 +31,12 @@ OK = [40]
 
 LANGS = [pytest.param("en", id="en"), pytest.param("zh-CN", id="zh-CN", marks=pytest.mark.locale("zh-CN"))]
 WORDS = {
-    "en": {"quarantine": "take it to quarantine", "held": "Scans held until you tap OK: 1", "picked": "Picked", "in tote": "already in the tote"},
+    "en": {
+        "quarantine": "take it to quarantine",
+        "held": "Scans held until you tap OK: 1",
+        "picked": "Picked",
+        "in tote": "already in the tote",
+    },
     "zh-CN": {"quarantine": "送到待检区", "held": "后再判定的扫描：1", "picked": "已拣", "in tote": "已在周转箱里"},
 }
 
@@ -178,7 +183,12 @@ def test_stock_sent_to_quarantine_at_receiving_warns_instead_of_sounding_ok(
     shot(page, f"47-receive-quarantine-warning-{lang}")
     # a long-dated box still sounds OK
     n = feedback_count(page)
-    wedge(page, gs1(("01", demo_gtin(1004, 1)), ("17", yymmdd(today + dt.timedelta(days=700))), ("10", f"GL{lang[:2].upper()}")))
+    wedge(
+        page,
+        gs1(
+            ("01", demo_gtin(1004, 1)), ("17", yymmdd(today + dt.timedelta(days=700))), ("10", f"GL{lang[:2].upper()}")
+        ),
+    )
     wait_feedback(page, "ok", n)
     assert vibrations(page)[-1] == OK
 
@@ -188,18 +198,29 @@ def test_a_lookup_of_a_held_or_expired_lot_warns_and_a_good_one_sounds_ok(
     lang, page, console, server, browser_database_url, vibrations, today
 ):
     try:
-        api(server, "POST", "/api/v1/holds", {"scope": "lot", "item": "GLOVE-NIT-M", "lot": "GL-77-02", "reason": "complaint"})
+        api(
+            server,
+            "POST",
+            "/api/v1/holds",
+            {"scope": "lot", "item": "GLOVE-NIT-M", "lot": "GL-77-02", "reason": "complaint"},
+        )
     except urllib.error.HTTPError as err:  # placed by the other language's run in this module
         assert err.code == 409
     sign_in(page, "picker")
     page.get_by_test_id("tile-lookup").click()
     lot_expiry = {
         r["lot"]: r["expiry"]
-        for r in db_fetch(browser_database_url, "SELECT lot, expiry FROM lots WHERE lot IN ('GL-77-01', 'GL-77-02', 'SY2312X')")
+        for r in db_fetch(
+            browser_database_url, "SELECT lot, expiry FROM lots WHERE lot IN ('GL-77-01', 'GL-77-02', 'SY2312X')"
+        )
     }
     cases = [
         (gs1(("01", demo_gtin(1004, 1)), ("17", yymmdd(lot_expiry["GL-77-01"])), ("10", "GL-77-01")), "ok", OK),
-        (gs1(("01", demo_gtin(1004, 1)), ("17", yymmdd(lot_expiry["GL-77-02"])), ("10", "GL-77-02")), "warning", WARNING),
+        (
+            gs1(("01", demo_gtin(1004, 1)), ("17", yymmdd(lot_expiry["GL-77-02"])), ("10", "GL-77-02")),
+            "warning",
+            WARNING,
+        ),
         (gs1(("01", demo_gtin(1001)), ("17", yymmdd(lot_expiry["SY2312X"])), ("10", "SY2312X")), "warning", WARNING),
     ]
     for raw, verdict, pattern in cases:

@@ -34,7 +34,10 @@ def first_task(server: str, order: str) -> dict:
 
 @pytest.mark.parametrize(
     ("lang", "order"),
-    [pytest.param("en", "SO-5002", id="en"), pytest.param("zh-CN", "SO-5001", id="zh-CN", marks=pytest.mark.locale("zh-CN"))],
+    [
+        pytest.param("en", "SO-5002", id="en"),
+        pytest.param("zh-CN", "SO-5001", id="zh-CN", marks=pytest.mark.locale("zh-CN")),
+    ],
 )
 def test_a_tote_is_required_before_the_first_pick_and_recognised_wherever_it_is_scanned(
     lang, order, page, console, server, browser_database_url, totes_required
@@ -42,7 +45,12 @@ def test_a_tote_is_required_before_the_first_pick_and_recognised_wherever_it_is_
     console.expected_statuses.update({409, 422})
     task = first_task(server, order)
     expiry = dt.date.fromisoformat(task["expiry"])
-    unit = gs1(("01", task["item"]["gtin"]), ("17", yymmdd(expiry)), ("10", task["lot"]), *([("21", task["serial"])] if task["serial"] else []))
+    unit = gs1(
+        ("01", task["item"]["gtin"]),
+        ("17", yymmdd(expiry)),
+        ("10", task["lot"]),
+        *([("21", task["serial"])] if task["serial"] else []),
+    )
     sign_in(page, "picker")
     page.get_by_test_id("tile-pick").click()
     page.get_by_test_id("pick-task").wait_for()
@@ -85,4 +93,10 @@ def test_a_tote_is_required_before_the_first_pick_and_recognised_wherever_it_is_
 
     # leave no open task for the next run in this module
     while open_tasks := api(server, "GET", "/api/v1/picking/tasks", user="picker"):
-        api(server, "POST", f"/api/v1/picking/tasks/{open_tasks[0]['taskId']}/short", {"clientScanId": str(uuid.uuid4())}, user="picker")
+        api(
+            server,
+            "POST",
+            f"/api/v1/picking/tasks/{open_tasks[0]['taskId']}/short",
+            {"clientScanId": str(uuid.uuid4())},
+            user="picker",
+        )

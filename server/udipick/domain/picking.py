@@ -243,9 +243,7 @@ def check_tote(*, required: bool, tote: str | None, picked: int, order: str, tas
     is not picked until a tote was scanned for it: otherwise units of different orders mix on the cart.
     A task already started without one (the setting turned on mid-wave) goes on: its units are out."""
     if required and tote is None and picked == 0:
-        raise e.ToteRequired(
-            f"scan a tote for order {order} before its first pick", order=order, taskId=task_id
-        )
+        raise e.ToteRequired(f"scan a tote for order {order} before its first pick", order=order, taskId=task_id)
 
 
 def check_location(

@@ -816,7 +816,11 @@ def _decide_pick(
     if (expired := barcode_expired(scan.expiry, scan.lot, today=today, doing="pick it")) is not None:
         raise expired
     check_tote(
-        required=snap["tote_required"], tote=snap["tote"], picked=snap["picked"], order=snap["order_erp_id"], task_id=task_id
+        required=snap["tote_required"],
+        tote=snap["tote"],
+        picked=snap["picked"],
+        order=snap["order_erp_id"],
+        task_id=task_id,
     )
     rows = all_rows if all_rows is not None else snap["candidates"]  # tuples in ``Candidate`` field order
     for r in rows:
