@@ -1,5 +1,6 @@
 // Shared pieces of every screen: the full-screen refusal, the "n scans waiting" bar, headers.
 import type { ComponentChildren } from "preact";
+import { useEffect, useRef } from "preact/hooks";
 import type { Problem } from "./api";
 import { feedback } from "./feedback";
 import { sayProblem, setLang, t, useLang } from "./i18n";
@@ -80,12 +81,18 @@ export function replayTodo(problem: Problem, replay: ReplayedRefusal): string {
 export function RefusalScreen() {
   const { problem, action, replay, held } = useStore(refusal);
   useLang();
+  const box = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    // a refusal long enough to scroll (one after replay) starts at its top, also when it follows another
+    if (box.current) box.current.scrollTop = 0;
+  }, [problem]);
   if (!problem) return null;
   const said = sayProblem(problem);
   // No button takes the focus: a keyboard-wedge scan's Enter must never press "OK, understood" (the scan
   // field keeps the keys and holds the scan until the refusal is acknowledged by a tap).
   return (
     <div
+      ref={box}
       class={replay ? "refusal replayed" : "refusal"}
       role="alertdialog"
       aria-live="assertive"
