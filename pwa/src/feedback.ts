@@ -1,6 +1,9 @@
-// Sound and vibration a picker can tell apart without looking: OK is two short high beeps and one
-// short pulse; refused is a long low buzz and three long pulses. WebAudio needs a user gesture first,
-// so the context is unlocked on the first key or touch.
+// Sound and vibration a picker can tell apart without looking. Three verdicts, three sounds:
+// accepted = two short high beeps and one short pulse; warning (taken, but look at the screen: stock
+// sent to quarantine, a held or expired lot looked up) = two mid two-tone "ding-dong" notes falling
+// and two medium pulses; refused = a long low buzz and three long pulses. "queued" (saved offline,
+// not judged yet) is one mid beep. WebAudio needs a user gesture first, so the context is unlocked on
+// the first key or touch.
 let ctx: AudioContext | null = null;
 
 function audio(): AudioContext | null {
@@ -45,23 +48,36 @@ function vibrate(pattern: number[]): void {
   }
 }
 
-export type Verdict = "ok" | "refused" | "queued";
+export type Verdict = "ok" | "warning" | "refused" | "queued";
 
-export const lastFeedback: { verdict: Verdict | null; at: number } = { verdict: null, at: 0 };
+/** The vibration of each verdict (also what a test sees through a stubbed `navigator.vibrate`). */
+export const VIBRATION: Record<Verdict, number[]> = {
+  ok: [40],
+  warning: [150, 100, 150],
+  refused: [300, 120, 300, 120, 300],
+  queued: [25, 40, 25],
+};
+
+/** The last verdict given, also as `<html data-feedback="...">` with a running count in
+ * `data-feedback-n`, so a test (or a support engineer) can tell which sound played. */
+export const lastFeedback: { verdict: Verdict | null; at: number; n: number } = { verdict: null, at: 0, n: 0 };
 
 export function feedback(verdict: Verdict): void {
   lastFeedback.verdict = verdict;
   lastFeedback.at = Date.now();
+  lastFeedback.n += 1;
   document.documentElement.dataset.feedback = verdict;
+  document.documentElement.dataset.feedbackN = String(lastFeedback.n);
   if (verdict === "ok") {
     tone(1760, 0, 0.07, "sine");
     tone(2350, 0.09, 0.07, "sine");
-    vibrate([40]);
+  } else if (verdict === "warning") {
+    tone(880, 0, 0.18, "triangle", 0.3);
+    tone(660, 0.22, 0.25, "triangle", 0.3);
   } else if (verdict === "queued") {
     tone(1320, 0, 0.09, "triangle");
-    vibrate([25, 40, 25]);
   } else {
     tone(196, 0, 0.6, "square", 0.3);
-    vibrate([300, 120, 300, 120, 300]);
   }
+  vibrate(VIBRATION[verdict]);
 }

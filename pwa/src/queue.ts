@@ -72,7 +72,8 @@ export const sync = new Store<{ waiting: number; exceptions: number; syncing: bo
   online: isOnline(),
 });
 
-/** Results of replayed scans, for the screen that queued them (e.g. to refresh the pick list). */
+/** Results of replayed scans, for the screen that queued them (e.g. to refresh the pick list) and for the
+ * app, which shows a refusal full screen (`body` is then the problem). */
 type Replayed = (q: Queued, accepted: boolean, body: unknown) => void;
 const replayListeners = new Set<Replayed>();
 export function onReplayed(fn: Replayed): () => void {
@@ -149,13 +150,14 @@ export function flush(): Promise<void> {
         }
         if (raw.status === 401 || raw.status >= 500 || raw.status === 429) break; // sign in / server trouble: keep it
         const accepted = raw.status >= 200 && raw.status < 300;
+        const problem = accepted ? null : toProblem(raw);
         await open().then(
           (db) =>
             new Promise<void>((resolve, reject) => {
               const t = db.transaction([OUTBOX, EXCEPTIONS], "readwrite");
               t.objectStore(OUTBOX).delete(next.seq!);
               if (!accepted) {
-                const ex: Exception = { ...next, problem: toProblem(raw), refusedAt: new Date().toISOString() };
+                const ex: Exception = { ...next, problem: problem!, refusedAt: new Date().toISOString() };
                 delete ex.seq;
                 t.objectStore(EXCEPTIONS).put(ex);
               }
@@ -164,7 +166,7 @@ export function flush(): Promise<void> {
             }),
         );
         await refreshCounts();
-        for (const l of [...replayListeners]) l(next, accepted, raw.body);
+        for (const l of [...replayListeners]) l(next, accepted, accepted ? raw.body : problem);
       }
     } finally {
       await refreshCounts();

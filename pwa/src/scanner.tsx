@@ -4,7 +4,9 @@
 // and any configured stand-in ("|", "#", "<GS>") stay in the string exactly as read: the server decides
 // what the scan means. Camera (BarcodeDetector, polyfilled lazily) and manual entry feed the same path.
 import { useEffect, useRef, useState } from "preact/hooks";
+import { feedback } from "./feedback";
 import { t } from "./i18n";
+import { refusal, refusalCleared } from "./ui";
 
 export type ScanSource = "wedge" | "camera" | "manual";
 export const GS = "\x1d";
@@ -51,8 +53,21 @@ export function ScanField({ onScan, label, disabled, testId = "scan-input" }: Pr
     el.value = "";
     burst.current = { last: 0, fast: true };
     if (!raw.trim()) return;
+    take(raw, source);
+  };
+
+  /** Judge a scan after those before it. While a refusal is on screen no scan is lost and none is judged:
+   * it is held (the refusal buzz again, "n scans held" on the refusal) until the refusal is acknowledged
+   * by a tap, then judged in the order taken. */
+  const take = (raw: string, source: ScanSource) => {
     setLast(raw);
+    if (refusal.get().problem) feedback("refused");
     queue.current = queue.current.then(async () => {
+      if (refusal.get().problem) {
+        refusal.update({ held: refusal.get().held + 1 });
+        await refusalCleared();
+        refusal.update({ held: Math.max(0, refusal.get().held - 1) });
+      }
       try {
         await handler.current(raw, source);
       } catch {
@@ -61,6 +76,28 @@ export function ScanField({ onScan, label, disabled, testId = "scan-input" }: Pr
       await new Promise((settled) => window.setTimeout(settled, 0)); // let the screen re-render first
     });
   };
+
+  // While a refusal is on screen, the wedge's keys come here wherever the focus is: its Enter must not
+  // press a button (the refusal's "OK, understood", or a button of the screen behind it).
+  useEffect(() => {
+    if (disabled) return;
+    const capture = (e: KeyboardEvent) => {
+      const el = input.current;
+      if (!el || !refusal.get().problem || e.target === el || camera) return;
+      if (e.key === "Enter" || e.key === "Tab") {
+        e.preventDefault();
+        e.stopPropagation();
+        submit(manual ? "manual" : "wedge");
+      } else if (e.key.length === 1 && !e.ctrlKey && !e.altKey && !e.metaKey) {
+        e.preventDefault();
+        e.stopPropagation();
+        el.value += e.key;
+        onInput();
+      }
+    };
+    window.addEventListener("keydown", capture, true);
+    return () => window.removeEventListener("keydown", capture, true);
+  });
 
   useEffect(() => {
     if (!disabled && !camera) input.current?.focus();
@@ -71,7 +108,9 @@ export function ScanField({ onScan, label, disabled, testId = "scan-input" }: Pr
     const keep = () => {
       window.setTimeout(() => {
         const a = document.activeElement;
-        if (!disabled && !camera && (!a || a === document.body)) input.current?.focus();
+        // a tapped button keeps no focus either: the scan that follows the tap (a tote after "Tote") must
+        // reach the field, and the wedge's Enter must not press the button again
+        if (!disabled && !camera && (!a || a === document.body || a.tagName === "BUTTON")) input.current?.focus();
       }, 0);
     };
     document.addEventListener("pointerup", keep);
@@ -168,8 +207,7 @@ export function ScanField({ onScan, label, disabled, testId = "scan-input" }: Pr
           onClose={() => setCamera(false)}
           onRead={(raw) => {
             setCamera(false);
-            setLast(raw);
-            onScan(raw, "camera");
+            take(raw, "camera");
           }}
         />
       )}

@@ -15,28 +15,104 @@ export interface RefusalAction {
   run: () => void;
 }
 
-export const refusal = new Store<{ problem: Problem | null; action?: RefusalAction }>({ problem: null });
+/** A scan taken offline and refused when the queue replayed it: the picker has moved on, and the unit
+ * is already in the tote (or carton, or on the shelf), so the refusal says what to do with it. */
+export interface ReplayedRefusal {
+  /** what the queue listed it as: "A-01-02 · SYR-10ML · SO-5001" */
+  label: string;
+  takenAt: string;
+  /** a pick scan: the unit went into the tote */
+  pick: boolean;
+}
 
-/** Show a refusal full screen, with its sound and vibration. */
-export function refuse(problem: Problem, action?: RefusalAction): void {
+interface Refusal {
+  problem: Problem;
+  action?: RefusalAction;
+  replay?: ReplayedRefusal;
+}
+
+/** The refusal on screen, the ones waiting behind it (several queued scans refused on one replay), and
+ * how many scans are held until it is acknowledged (`held`, counted by the scan field). */
+export const refusal = new Store<{ problem: Problem | null; action?: RefusalAction; replay?: ReplayedRefusal; held: number }>({
+  problem: null,
+  held: 0,
+});
+const behind: Refusal[] = [];
+
+/** Show a refusal full screen, with its sound and vibration. One already on screen stays until it is
+ * acknowledged; this one waits behind it. */
+export function refuse(problem: Problem, action?: RefusalAction, replay?: ReplayedRefusal): void {
   feedback("refused");
-  refusal.set({ problem, action });
+  if (refusal.get().problem) behind.push({ problem, action, replay });
+  else refusal.update({ problem, action, replay });
+}
+
+/** "OK, understood": the next refusal waiting behind, or none (then held scans are judged). */
+export function acknowledge(): void {
+  const next = behind.shift();
+  refusal.update({ problem: next?.problem ?? null, action: next?.action, replay: next?.replay });
+}
+
+/** Resolves once no refusal is on screen: a scan taken meanwhile waits here, then is judged. */
+export function refusalCleared(): Promise<void> {
+  if (!refusal.get().problem) return Promise.resolve();
+  return new Promise((resolve) => {
+    const off = refusal.subscribe(() => {
+      if (!refusal.get().problem) {
+        off();
+        resolve();
+      }
+    });
+  });
+}
+
+/** What to do with a unit whose pick was refused after it went into the tote, by refusal code. */
+const INTO_QUARANTINE = new Set(["lot-expired", "lot-recalled", "serial-recalled", "stock-on-hold", "lot-quarantined", "serial-already-shipped", "location-under-count"]);
+const BACK_ON_SHELF = new Set(["fefo-violation", "wrong-lot", "wrong-item", "over-pick", "lot-not-at-location", "shelf-life-too-short", "task-not-open", "task-cancelled", "order-not-released", "location-frozen", "wrong-location", "tote-required"]);
+
+export function replayTodo(problem: Problem, replay: ReplayedRefusal): string {
+  const code = problem.code ?? "";
+  if (!replay.pick) return t("replay.check");
+  if (INTO_QUARANTINE.has(code)) return t("replay.toQuarantine");
+  if (BACK_ON_SHELF.has(code)) return t("replay.putBack");
+  return t("replay.aside");
 }
 
 export function RefusalScreen() {
-  const { problem, action } = useStore(refusal);
+  const { problem, action, replay, held } = useStore(refusal);
   useLang();
-  const button = useRef<HTMLButtonElement>(null);
+  const box = useRef<HTMLDivElement>(null);
   useEffect(() => {
-    if (problem) button.current?.focus();
+    // a refusal long enough to scroll (one after replay) starts at its top, also when it follows another
+    if (box.current) box.current.scrollTop = 0;
   }, [problem]);
   if (!problem) return null;
   const said = sayProblem(problem);
+  // No button takes the focus: a keyboard-wedge scan's Enter must never press "OK, understood" (the scan
+  // field keeps the keys and holds the scan until the refusal is acknowledged by a tap).
   return (
-    <div class="refusal" role="alertdialog" aria-live="assertive" data-testid="refusal" data-code={problem.code ?? ""}>
+    <div
+      ref={box}
+      class={replay ? "refusal replayed" : "refusal"}
+      role="alertdialog"
+      aria-live="assertive"
+      data-testid="refusal"
+      data-code={problem.code ?? ""}
+      data-replayed={replay ? "true" : undefined}
+    >
       <div class="refusal-icon" aria-hidden="true">
         ✕
       </div>
+      {replay && (
+        <p class="refusal-replay" data-testid="refusal-replay">
+          {t("replay.taken", { time: new Date(replay.takenAt).toLocaleTimeString(), label: replay.label })}
+        </p>
+      )}
+      {replay && (
+        <p class="refusal-todo refusal-unit" data-testid="refusal-unit">
+          {replayTodo(problem, replay)}
+        </p>
+      )}
       <h1 class="refusal-headline" data-testid="refusal-headline">
         {said.headline}
       </h1>
@@ -45,7 +121,12 @@ export function RefusalScreen() {
           {said.todo}
         </p>
       )}
-      <button ref={button} type="button" class="btn big light" data-testid="refusal-ok" onClick={() => refusal.set({ problem: null })}>
+      {held > 0 && (
+        <p class="refusal-held" data-testid="refusal-held">
+          {t("refusal.held", { n: held })}
+        </p>
+      )}
+      <button type="button" class="btn big light" data-testid="refusal-ok" tabIndex={-1} onClick={acknowledge}>
         {t("common.understood")}
       </button>
       {action && (
@@ -53,8 +134,9 @@ export function RefusalScreen() {
           type="button"
           class="btn big ghost on-bad"
           data-testid={action.testId}
+          tabIndex={-1}
           onClick={() => {
-            refusal.set({ problem: null });
+            acknowledge();
             action.run();
           }}
         >
@@ -130,7 +212,7 @@ export function Progress({ done, total }: { done: number; total: number }) {
   );
 }
 
-export function Toast({ text, kind }: { text: string | null; kind: "ok" | "queued" | "info" }) {
+export function Toast({ text, kind }: { text: string | null; kind: "ok" | "warning" | "queued" | "info" }) {
   if (!text) return null;
   return (
     <div class={`toast ${kind}`} role="status" data-testid="toast">

@@ -333,6 +333,25 @@ async def test_totes_collect_an_orders_picks(client, wave, picker, demo_db):
     assert tote == "TOTE-0007"
 
 
+async def test_a_site_that_requires_totes_refuses_an_orders_first_pick_until_a_tote_is_scanned(
+    client, wave, picker, demo_db
+):
+    async with demo_db() as s:
+        await s.execute(text("UPDATE site_record SET pick_requires_tote = true"))
+        await s.commit()
+    task = await task_for(client, picker, "SO-5002", "GLOVE-NIT-M")
+    assert (task["toteRequired"], task["tote"], task["totePrefix"]) == (True, None, "TOTE-")
+    refused = await scan(client, picker, task, gs1(GLOVE_BOX, "GL-77-01"))
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["code"] == "tote-required" and refused.json()["order"] == "SO-5002"
+    r = await client.post(
+        f"/api/v1/waves/{wave['waveId']}/totes", json={"order": "SO-5002", "raw": "TOTE-0042"}, headers=picker
+    )
+    assert r.status_code == 200, r.text
+    accepted = await scan(client, picker, task, gs1(GLOVE_BOX, "GL-77-01"))
+    assert accepted.status_code == 200, accepted.text
+
+
 async def test_a_line_that_cannot_be_filled_is_reported_short_with_its_reason(client):
     admin = await login(client, "admin")
     so = {

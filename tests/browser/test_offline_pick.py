@@ -104,6 +104,14 @@ def test_three_scans_taken_offline_are_picked_exactly_once_after_reconnect(
         assert status == [200, "true"]
     assert db_fetch(browser_database_url, "SELECT count(*) AS n, sum(quantity) AS q FROM picks")[0] == {"n": 3, "q": 3}
 
+    # the refused one took the whole screen at once, loud, saying what to do with the unit already in the tote
+    refusal = page.get_by_test_id("refusal")
+    assert refusal.get_attribute("data-replayed") == "true" and refusal.get_attribute("data-code") == "fefo-violation"
+    assert "put it back on the shelf" in page.get_by_test_id("refusal-unit").inner_text()
+    assert page.evaluate("document.documentElement.dataset.feedback") == "refused"
+    page.get_by_test_id("refusal-ok").click()
+    refusal.wait_for(state="detached")
+
     # the refused one is kept as an exception until a person resolves it
     page.get_by_test_id("exceptions-link").click()
     exception = page.get_by_test_id("exception")

@@ -460,3 +460,23 @@ def test_a_short_pick_finds_between_none_and_the_remainder(found, ok):
     else:
         with pytest.raises(e.FoundOverRemaining):
             check_short_found(found, 5)
+
+
+@pytest.mark.parametrize(
+    ("required", "tote", "picked", "refused"),
+    [
+        (False, None, 0, False),  # the site does not ask for totes
+        (True, "TOTE-7", 0, False),  # a tote was scanned for the order
+        (True, None, 0, True),  # the first unit of the order, no tote: refused
+        (True, None, 3, False),  # started before the setting was turned on: its units are already out
+    ],
+)
+def test_a_site_that_requires_totes_refuses_an_orders_first_pick_without_one(required, tote, picked, refused):
+    from udipick.domain.picking import check_tote
+
+    if not refused:
+        check_tote(required=required, tote=tote, picked=picked, order="SO-1", task_id=7)
+        return
+    with pytest.raises(e.ToteRequired) as raised:
+        check_tote(required=required, tote=tote, picked=picked, order="SO-1", task_id=7)
+    assert raised.value.context == {"order": "SO-1", "taskId": 7}

@@ -1846,6 +1846,9 @@ export interface components {
       status: "open" | "done" | "short" | "cancelled";
       taskId: number;
       tote: string | null;
+      totePrefix?: string | null;
+      /** @default false */
+      toteRequired?: boolean;
       waveId: number;
     };
     /** PlacedHold */
@@ -1951,7 +1954,7 @@ export interface components {
      */
     Problem: {
       /** @enum {string} */
-      code?: "already-cancelled" | "body-too-large" | "bulk-interrupted" | "busy" | "conflict" | "count-below-reserved" | "count-line-not-open" | "database-unavailable" | "device-id-required" | "domain-error" | "exception-already-resolved" | "fefo-violation" | "found-over-remaining" | "insufficient-stock" | "invalid-count" | "invalid-cursor" | "invalid-gln" | "invalid-gtin" | "invalid-label-data" | "invalid-period" | "invalid-record" | "invalid-request" | "invalid-sscc" | "item-not-on-document" | "json-too-deep" | "last-admin" | "line-too-long" | "load-id-reused" | "location-frozen" | "location-holds-stock" | "location-under-count" | "location-unsuitable" | "lot-expired" | "lot-expiry-conflict" | "lot-not-at-location" | "lot-quarantined" | "lot-recalled" | "missing-expiry" | "missing-lot" | "missing-reason" | "missing-receiving-data" | "missing-serial" | "missing-temperature" | "no-printer-for-label" | "not-authenticated" | "not-cancellable" | "not-found" | "not-in-quarantine" | "opening-load-refused" | "order-line-not-found" | "order-not-found" | "order-not-released" | "over-pick" | "over-receipt" | "permission-denied" | "print-job-already-sent" | "printer-already-registered" | "printer-unavailable" | "purchase-order-not-found" | "put-back-not-found" | "quantity-not-whole-packs" | "receipt-in-progress" | "receipt-not-open" | "recount-same-user" | "return-already-disposed" | "return-not-shipped-to-customer" | "return-over-authorized" | "scrap-not-allowed" | "serial-already-picked" | "serial-already-received" | "serial-already-shipped" | "serial-booked-elsewhere" | "serial-count-mismatch" | "serial-recalled" | "serials-one-by-one" | "shelf-life-too-short" | "sign-in-busy" | "signature-rejected" | "stale-version" | "stock-changed" | "stock-on-hold" | "stock-reserved" | "task-cancelled" | "task-not-open" | "too-many-attempts" | "undo-after-packing" | "undo-not-last" | "undo-too-late" | "unknown-api-key" | "unknown-gtin" | "unknown-label-template" | "unknown-lot" | "unknown-print-job" | "unknown-printer" | "unknown-serial" | "unknown-user" | "unknown-warehouse" | "unknown-webhook-delivery" | "unknown-webhook-subscription" | "unreadable-barcode" | "version-reused" | "wave-not-found" | "weak-password" | "webhook-name-taken" | "webhook-target-refused" | "wrong-item" | "wrong-location" | "wrong-lot";
+      code?: "already-cancelled" | "body-too-large" | "bulk-interrupted" | "busy" | "conflict" | "count-below-reserved" | "count-line-not-open" | "database-unavailable" | "device-id-required" | "domain-error" | "exception-already-resolved" | "fefo-violation" | "found-over-remaining" | "insufficient-stock" | "invalid-count" | "invalid-cursor" | "invalid-gln" | "invalid-gtin" | "invalid-label-data" | "invalid-period" | "invalid-record" | "invalid-request" | "invalid-sscc" | "item-not-on-document" | "json-too-deep" | "last-admin" | "line-too-long" | "load-id-reused" | "location-frozen" | "location-holds-stock" | "location-under-count" | "location-unsuitable" | "lot-expired" | "lot-expiry-conflict" | "lot-not-at-location" | "lot-quarantined" | "lot-recalled" | "missing-expiry" | "missing-lot" | "missing-reason" | "missing-receiving-data" | "missing-serial" | "missing-temperature" | "no-printer-for-label" | "not-authenticated" | "not-cancellable" | "not-found" | "not-in-quarantine" | "opening-load-refused" | "order-line-not-found" | "order-not-found" | "order-not-released" | "over-pick" | "over-receipt" | "permission-denied" | "print-job-already-sent" | "printer-already-registered" | "printer-unavailable" | "purchase-order-not-found" | "put-back-not-found" | "quantity-not-whole-packs" | "receipt-in-progress" | "receipt-not-open" | "recount-same-user" | "return-already-disposed" | "return-not-shipped-to-customer" | "return-over-authorized" | "scrap-not-allowed" | "serial-already-picked" | "serial-already-received" | "serial-already-shipped" | "serial-booked-elsewhere" | "serial-count-mismatch" | "serial-recalled" | "serials-one-by-one" | "shelf-life-too-short" | "sign-in-busy" | "signature-rejected" | "stale-version" | "stock-changed" | "stock-on-hold" | "stock-reserved" | "task-cancelled" | "task-not-open" | "too-many-attempts" | "tote-required" | "undo-after-packing" | "undo-not-last" | "undo-too-late" | "unknown-api-key" | "unknown-gtin" | "unknown-label-template" | "unknown-lot" | "unknown-print-job" | "unknown-printer" | "unknown-serial" | "unknown-user" | "unknown-warehouse" | "unknown-webhook-delivery" | "unknown-webhook-subscription" | "unreadable-barcode" | "version-reused" | "wave-not-found" | "weak-password" | "webhook-name-taken" | "webhook-target-refused" | "wrong-item" | "wrong-location" | "wrong-lot";
       /** @description what happened and what to do, in English */
       detail?: string;
       /** @description invalid-request: each field that failed validation */
@@ -2657,6 +2660,8 @@ export interface components {
       gln: string;
       gs1CompanyPrefix: string;
       licences?: components["schemas"]["Licence"][];
+      /** @default false */
+      pickRequiresTote?: boolean;
       /** @default */
       postalCode?: string;
       /** Format: date-time */
@@ -2674,6 +2679,8 @@ export interface components {
       gln: string;
       gs1CompanyPrefix: string;
       licences?: components["schemas"]["Licence"][];
+      /** @default false */
+      pickRequiresTote?: boolean;
       /** @default */
       postalCode?: string;
     };

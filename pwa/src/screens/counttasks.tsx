@@ -135,7 +135,7 @@ function BlindCount({ line, onDone }: { line: TaskLine; onDone: (text: string) =
     try {
       const body = { clientScanId: uuid(), lines } satisfies Schemas["CountLineCountIn"];
       const result = await post<Schemas["CountSubmitted"]>(`/api/v1/count-tasks/lines/${line.lineId}/count`, body);
-      feedback(result.status === "done" ? "ok" : "refused");
+      feedback(result.status === "done" ? "ok" : "warning"); // a difference to recount or review is no refusal
       onDone(t(`ctask.result.${result.status}` as "ctask.result.done", { location: line.location }));
     } catch (err) {
       failed(err, setToast);

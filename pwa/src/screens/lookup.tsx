@@ -24,6 +24,13 @@ async function holdsFor(r: Interpreted): Promise<Hold[]> {
   );
 }
 
+/** The unit's own expiry (AI 17, or the MA code's) has passed: it must not be used. */
+function isExpired(r: Interpreted): boolean {
+  if (r.expired) return true;
+  const today = new Date().toISOString().slice(0, 10);
+  return !!r.expiry && r.expiry < today;
+}
+
 export function Lookup() {
   useLang();
   const [result, setResult] = useState<Interpreted | null>(null);
@@ -36,8 +43,10 @@ export function Lookup() {
       const r = await post<Interpreted>("/api/v1/scans/interpret", { raw });
       setResult(r);
       setHolds(null);
-      feedback("ok");
-      void holdsFor(r).then(setHolds);
+      // the sound waits for the holds: a held or expired unit must not sound like a good one
+      const found = await holdsFor(r);
+      setHolds(found);
+      feedback(found.length > 0 || isExpired(r) ? "warning" : "ok");
     } catch (err) {
       if (err instanceof ProblemError) refuse(err.problem);
       else if (err instanceof OfflineError) {
@@ -110,6 +119,14 @@ export function Lookup() {
               <>
                 <dt>SSCC</dt>
                 <dd>{result.sscc}</dd>
+              </>
+            )}
+            {isExpired(result) && (
+              <>
+                <dt>{t("field.status")}</dt>
+                <dd class="warn" data-testid="lookup-expired">
+                  {t("lookup.expired")}
+                </dd>
               </>
             )}
             {holds && (

@@ -131,6 +131,10 @@ export function Picking() {
   const localPicked = task ? offlinePicked.current[task.taskId] ?? 0 : 0;
   const atLocation = task && at?.taskId === task.taskId;
   const step: Mode = !task ? "location" : mode === "tote" ? "tote" : atLocation ? "item" : "location";
+  // the site wants a tote for the order before its first unit (the server refuses the pick otherwise)
+  const needsTote = !!task && task.toteRequired === true && !task.tote && task.picked + localPicked === 0;
+  /** A tote label is known by its prefix wherever it is scanned, whatever step the screen is at. */
+  const isTote = (raw: string) => !!task?.totePrefix && raw.trim().startsWith(task.totePrefix);
 
   const onLocation = async (raw: string) => {
     if (!task) return;
@@ -166,6 +170,10 @@ export function Picking() {
 
   const onItem = async (raw: string) => {
     if (!task || !at) return;
+    if (needsTote) {
+      // judged here too, so that offline the unit never goes into a cart without its order's tote
+      return refuse({ status: 409, code: "tote-required", order: task.order, taskId: task.taskId, detail: t("pick.toteFirst", { order: task.order }) });
+    }
     const left = task.remaining - localPicked;
     const per = scannedPack(raw, task.packs ?? [])?.quantity ?? 1;
     const max = Math.floor(left / per) * per;
@@ -246,12 +254,16 @@ export function Picking() {
     try {
       const r = await post<Schemas["ToteAssigned"]>(`/api/v1/waves/${task.waveId}/totes`, { order: task.order, raw } satisfies Schemas["ToteIn"]);
       feedback("ok");
-      setTasks((tasks ?? []).map((x) => (x.order === task.order && x.waveId === task.waveId ? { ...x, tote: r.tote } : x)));
+      setTasks((xs) => (xs ?? []).map((x) => (x.order === task.order && x.waveId === task.waveId ? { ...x, tote: r.tote } : x)));
       setMode("location");
+      setToast({ text: t("pick.toteOk", { tote: r.tote, order: task.order }), kind: "ok" });
     } catch (err) {
       if (err instanceof ProblemError) refuse(err.problem);
-      else if (err instanceof OfflineError) setToast({ text: t("lookup.offline"), kind: "info" });
-      else throw err;
+      else if (err instanceof OfflineError) {
+        // a tote is given to an order by the server: offline the scan cannot count, and says so loudly
+        feedback("refused");
+        setToast({ text: t("pick.toteOffline"), kind: "info" });
+      } else throw err;
     }
   };
 
@@ -276,14 +288,15 @@ export function Picking() {
     else offlinePicked.current = { ...offlinePicked.current, [task.taskId]: task.remaining };
   };
 
+  // returns the scan's promise: the scan field hands over the next scan only once this one is judged
   const onScan = (raw: string): Promise<void> | void => {
     // a scan while a quantity or a short pick waits for the picker (a double trigger): nothing is sent
     if (qty || shorting) return setToast({ text: t(qty ? "pick.qtyFirst" : "pick.shortFirst"), kind: "info" });
     setToast(null);
     setFefo(null); // a new scan: the refused one is put back, nothing is left to override
-    if (step === "tote") return onTote(raw);
-    else if (step === "location") return onLocation(raw);
-    else return onItem(raw);
+    if (step === "tote" || isTote(raw)) return onTote(raw);
+    if (step === "location") return onLocation(raw);
+    return onItem(raw);
   };
 
   const overridden = (a: Accepted, supervisor: string, scanId: string) => {
@@ -343,6 +356,11 @@ export function Picking() {
             <dd data-testid="pick-tote">{task.tote ?? "—"}</dd>
           </dl>
           <Progress done={task.picked + localPicked} total={task.quantity} />
+          {needsTote && step !== "tote" && (
+            <p class="warn" data-testid="pick-tote-needed">
+              {t("pick.toteFirst", { order: task.order })}
+            </p>
+          )}
         </section>
       )}
       {pending && overriding && (
@@ -386,7 +404,13 @@ export function Picking() {
       )}
       {task && !qty && !shorting && (
         <div class="row">
-          <button type="button" class="btn" data-testid="pick-tote-button" onClick={() => setMode(mode === "tote" ? "location" : "tote")}>
+          <button
+            type="button"
+            class="btn"
+            data-testid="pick-tote-button"
+            aria-pressed={mode === "tote"}
+            onClick={() => setMode(mode === "tote" ? "location" : "tote")}
+          >
             {t("pick.tote")}
           </button>
         </div>

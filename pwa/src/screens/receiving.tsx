@@ -63,7 +63,7 @@ function ReceiptScreen({ id }: { id: number }) {
   const [receipt, setReceipt] = useState<Receipt | null>(null);
   const [ask, setAsk] = useState<{ raw: string; needs: string[]; problem: Problem; answers: Answers } | null>(null);
   const [closing, setClosing] = useState<{ needs: string[]; answers: Answers } | null>(null);
-  const [toast, setToast] = useState<{ text: string; kind: "ok" | "queued" | "info" } | null>(null);
+  const [toast, setToast] = useState<{ text: string; kind: "ok" | "warning" | "queued" | "info" } | null>(null);
   const [lastLpn, setLastLpn] = useState<string | null>(null);
 
   const load = () => get<Receipt>(`/api/v1/receipts/${id}`).then(setReceipt, (err) => err instanceof ProblemError && refuse(err.problem));
@@ -99,8 +99,8 @@ function ReceiptScreen({ id }: { id: number }) {
       const p = verdict.problem;
       const needs = Array.isArray(p.needs) ? (p.needs as string[]) : null;
       if (needs && needs.length) {
-        // not a refusal: a question. Ask for every missing field at once.
-        feedback("queued");
+        // not a refusal: a question. Ask for every missing field at once (a warning: look at the screen).
+        feedback("warning");
         setAsk({ raw, needs, problem: p, answers });
         return;
       }
@@ -109,11 +109,13 @@ function ReceiptScreen({ id }: { id: number }) {
     }
     const a = verdict.body;
     setAsk(null);
-    feedback("ok");
+    // stock that did not go to available (quarantine, hold) is taken but needs a look: not the OK sound
+    const available = a.status === "available";
+    feedback(available ? "ok" : "warning");
     setLastLpn(a.lpn);
     setToast({
-      text: a.status === "available" ? t("receive.accepted", { quantity: a.units, item: a.item.erpId }) : t("receive.quarantined", { reason: a.reasons.join("; ") || a.status }),
-      kind: "ok",
+      text: available ? t("receive.accepted", { quantity: a.units, item: a.item.erpId }) : t("receive.quarantined", { reason: a.reasons.join("; ") || a.status }),
+      kind: available ? "ok" : "warning",
     });
     if (a.line) setReceipt((r) => (r ? { ...r, lines: r.lines.map((l) => (l.lineNo === a.line!.lineNo ? a.line! : l)) } : r));
   };
@@ -130,7 +132,7 @@ function ReceiptScreen({ id }: { id: number }) {
       if (err instanceof ProblemError) {
         const needs = Array.isArray(err.problem.needs) ? (err.problem.needs as string[]) : err.problem.code === "missing-reason" ? ["reason"] : null;
         if (needs) {
-          feedback("queued");
+          feedback("warning");
           setClosing({ needs, answers });
         } else refuse(err.problem);
       } else if (!(err instanceof OfflineError)) throw err;

@@ -71,13 +71,19 @@ async def release_wave(data: JSONBody[WaveIn], db: Db, actor: CurrentActor) -> r
 async def list_tasks(
     db: Db,
     actor: CurrentActor,
+    settings: AppSettings,
     wave: int | None = None,
     status: Literal["open", "done", "short", "cancelled"] = "open",
 ) -> list[picking.PickingTask]:
     """Tasks in the order to pick them; the first is the next to pick: the caller's assigned tasks, then by
     wave priority (1 first), then on the pick path. A picker does not see tasks given to another picker."""
     return await picking.list_tasks(
-        db, wave_id=wave, status=status, user_id=actor.user_id, everyone=bool(actor.roles & set(SUPERVISORS))
+        db,
+        wave_id=wave,
+        status=status,
+        user_id=actor.user_id,
+        everyone=bool(actor.roles & set(SUPERVISORS)),
+        tote_prefix=settings.tote_prefix,
     )
 
 

@@ -105,6 +105,8 @@ class SiteRecord(Base):
     gs1_company_prefix: Mapped[str] = mapped_column(String(12))
     #: licences and filings a customer's receiving checks (经营许可证, 备案凭证): ``[{kind, number, ...}]``
     licences: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    #: a tote must be scanned for an order before its first pick (``domain.picking.check_tote``)
+    pick_requires_tote: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     updated_at: Mapped[dt.datetime] = mapped_column(TS, server_default=func.now())
     updated_by: Mapped[str] = mapped_column(String(64))
     __table_args__ = (

@@ -545,6 +545,15 @@ class LotNotAtLocation(DomainError):
     title = "Lot not at this location"
 
 
+class ToteRequired(DomainError):
+    """The site requires a tote before an order's first pick (site setting ``pickRequiresTote``), and none
+    was scanned for this task's order (context: ``order``, ``taskId``): without one the units of several
+    orders end up mixed on the cart."""
+
+    code = "tote-required"
+    title = "Tote required"
+
+
 class TaskNotOpen(DomainError):
     code = "task-not-open"
     title = "Task already closed"

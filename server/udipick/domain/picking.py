@@ -241,6 +241,14 @@ class PickDecision(Value):
     picked: int
 
 
+def check_tote(*, required: bool, tote: str | None, picked: int, order: str, task_id: int) -> None:
+    """Where the site requires a tote (batch picking, several orders on one cart), an order's first unit
+    is not picked until a tote was scanned for it: otherwise units of different orders mix on the cart.
+    A task already started without one (the setting turned on mid-wave) goes on: its units are out."""
+    if required and tote is None and picked == 0:
+        raise e.ToteRequired(f"scan a tote for order {order} before its first pick", order=order, taskId=task_id)
+
+
 def check_location(
     location: str, location_barcode: str, location_raw: str | None, *, config: ScanConfig, today: dt.date
 ) -> None:

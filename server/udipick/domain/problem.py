@@ -94,6 +94,7 @@ STATUS: dict[type[e.DomainError], int] = {
     e.UndoAfterPacking: 409,
     e.FoundOverRemaining: 422,
     e.LotNotAtLocation: 409,
+    e.ToteRequired: 409,
     e.TaskNotOpen: 409,
     e.TaskCancelled: 409,
     e.WaveNotFound: 404,

@@ -38,6 +38,7 @@ from udipick.domain.picking import (
     PickToUndo,
     ReservedSerial,
     check_short_found,
+    check_tote,
     check_undo,
     decide_pick,
 )
@@ -110,6 +111,10 @@ class PickingTask(msgspec.Struct, rename="camel"):
     remaining: int
     #: the tote the order's picks go into (batch picking), if one was scanned
     tote: str | None
+    #: the site requires a tote before the order's first pick (site setting ``pickRequiresTote``)
+    tote_required: bool = False
+    #: what a tote label starts with, so the handheld knows one wherever it is scanned (offline too)
+    tote_prefix: str | None = None
     #: the picker a supervisor gave the task to (``None``: whoever comes first)
     assigned_to: str | None = None
     #: the item's packs of more than one unit, biggest first
@@ -562,6 +567,7 @@ SELECT t.id, t.wave_id, t.document_id, t.line_id, t.item_id, t.stock_id, t.lot_i
        i.name AS item_name, i.gtin, i.erp_id AS item_erp_id, l.lot, l.expiry, se.serial,
        loc.code AS location, loc.barcode AS location_barcode, loc.warehouse_id,
        d.erp_id AS order_erp_id, d.status AS order_status, ol.line_no, tote.code AS tote,
+       coalesce((SELECT sr.pick_requires_tote FROM site_record sr WHERE sr.id = 1), false) AS tote_required,
        (SELECT st.id FROM locations st WHERE st.warehouse_id = loc.warehouse_id AND st.type = 'shipping'
          ORDER BY st.pick_sequence, st.id LIMIT 1) AS staging_id
   FROM pick_tasks t
@@ -592,6 +598,7 @@ def picking_task(t: Any) -> PickingTask:
         picked=t.picked,
         remaining=t.quantity - t.picked,
         tote=t.tote,
+        tote_required=bool(t.tote_required),
     )
 
 
@@ -603,6 +610,7 @@ async def list_tasks(
     limit: int = 200,
     user_id: int | None = None,
     everyone: bool = True,
+    tote_prefix: str | None = None,
 ) -> list[PickingTask]:
     """Tasks in the order to pick them, the next one first: those assigned to ``user_id`` first, then
     by wave priority (1 first), then on the pick path (location pick sequence). Without ``everyone``
@@ -638,6 +646,7 @@ async def list_tasks(
         task = picking_task(r)
         task.assigned_to = r.assigned_username
         task.packs = packs.get(r.item_id, [])
+        task.tote_prefix = tote_prefix
         tasks.append(task)
     return tasks
 
@@ -860,6 +869,13 @@ def _decide_pick(
     # the barcode's own expiry comes first: an expired unit in hand is refused whatever the books hold
     if (expired := barcode_expired(scan.expiry, scan.lot, today=today, doing="pick it")) is not None:
         raise expired
+    check_tote(
+        required=snap["tote_required"],
+        tote=snap["tote"],
+        picked=snap["picked"],
+        order=snap["order_erp_id"],
+        task_id=task_id,
+    )
     rows = all_rows if all_rows is not None else snap["candidates"]  # tuples in ``Candidate`` field order
     for r in rows:
         if len(r) != len(_CANDIDATE_FIELDS):

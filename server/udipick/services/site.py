@@ -44,6 +44,9 @@ class SiteIn(msgspec.Struct, rename="camel", forbid_unknown_fields=True, kw_only
     postal_code: Annotated[str, Meta(max_length=20)] = ""
     country: Annotated[str, Meta(pattern=r"^[A-Z]{2}$")] = "CN"
     licences: Annotated[list[Licence], Meta(max_length=20)] = []
+    #: pickers scan a tote for an order before its first pick (batch picking: several orders on one cart);
+    #: the server refuses a pick without one (``tote-required``)
+    pick_requires_tote: bool = False
 
 
 class Site(SiteIn, kw_only=True):
@@ -61,7 +64,8 @@ class Site(SiteIn, kw_only=True):
 
 
 _COLUMNS = (
-    "company_name, gln, gs1_company_prefix, address_lines, city, postal_code, country, licences, updated_at, updated_by"
+    "company_name, gln, gs1_company_prefix, address_lines, city, postal_code, country, licences, pick_requires_tote,"
+    " updated_at, updated_by"
 )
 
 
@@ -88,12 +92,14 @@ async def put_site(db: async_sessionmaker, actor: Actor, data: SiteIn) -> Site:
         await session.execute(
             text(
                 "INSERT INTO site_record (id, company_name, gln, gs1_company_prefix, address_lines, city, postal_code,"
-                " country, licences, updated_by) VALUES (1, :company_name, :gln, :prefix, CAST(:address AS jsonb),"
-                " :city, :postal_code, :country, CAST(:licences AS jsonb), :by) ON CONFLICT (id) DO UPDATE SET"
+                " country, licences, pick_requires_tote, updated_by) VALUES (1, :company_name, :gln, :prefix,"
+                " CAST(:address AS jsonb), :city, :postal_code, :country, CAST(:licences AS jsonb), :tote, :by)"
+                " ON CONFLICT (id) DO UPDATE SET"
                 " company_name = EXCLUDED.company_name, gln = EXCLUDED.gln,"
                 " gs1_company_prefix = EXCLUDED.gs1_company_prefix, address_lines = EXCLUDED.address_lines,"
                 " city = EXCLUDED.city, postal_code = EXCLUDED.postal_code, country = EXCLUDED.country,"
-                " licences = EXCLUDED.licences, updated_at = now(), updated_by = EXCLUDED.updated_by"
+                " licences = EXCLUDED.licences, pick_requires_tote = EXCLUDED.pick_requires_tote, updated_at = now(),"
+                " updated_by = EXCLUDED.updated_by"
             ),
             {
                 "company_name": data.company_name,
@@ -104,6 +110,7 @@ async def put_site(db: async_sessionmaker, actor: Actor, data: SiteIn) -> Site:
                 "postal_code": data.postal_code,
                 "country": data.country,
                 "licences": msgspec.json.encode(values["licences"]).decode(),
+                "tote": data.pick_requires_tote,
                 "by": actor.username,
             },
         )
