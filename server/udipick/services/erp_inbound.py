@@ -24,6 +24,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from udipick.db.models import (
+    DI_AGENCIES,
     Customer,
     InboundDocument,
     InboundLine,
@@ -48,6 +49,7 @@ from udipick.domain.errors import (
 from udipick.domain.gtin import gtin14
 from udipick.domain.problem import Problem, problem_body
 from udipick.domain.site import validate_gln
+from udipick.domain.udi_di import DI_MAX_LENGTH, di_fault
 from udipick.services import wave_control
 from udipick.services.identity import audit
 
@@ -71,11 +73,18 @@ class Record(Struct, rename="camel", forbid_unknown_fields=False, kw_only=True):
     pass
 
 
+#: a DI of the MA or AHM issuing agency, as printed (checked by ``domain.udi_di.di_fault``)
+DeviceId = Annotated[str, Meta(min_length=1, max_length=DI_MAX_LENGTH)]
+
+
 class PackLevelIn(Record):
     level: PackLevelName
     gtin: str
     quantity: Positive
     hibc_uom: Annotated[int, Meta(ge=0, le=9)] | None = None
+    #: the pack level's DI from MA (IDcode, ``MA.156.M0.…``) and from AHM, when it has one
+    ma_di: DeviceId | None = None
+    ahm_di: DeviceId | None = None
 
 
 class ItemIn(Record):
@@ -106,6 +115,12 @@ class ItemIn(Record):
     registration_holder: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
     device_class: Literal["I", "II", "III"] | None = None
     registration_valid_until: dt.date | None = None
+    #: the base unit's (each level's) MA and AHM DIs; pack levels carry their own in ``packLevels``
+    ma_di: DeviceId | None = None
+    ahm_di: DeviceId | None = None
+    #: the agency whose DI the item was registered with in the NMPA UDI database: its labels print that
+    #: agency's code (so an ``ma`` or ``ahm`` item needs that agency's DI on its each level)
+    udi_agency: Literal["gs1", "ma", "ahm"] = "gs1"
 
 
 class LocationIn(Record):
@@ -270,22 +285,57 @@ def check_item(rec: ItemIn) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         raise InvalidRecord("minTempC is above maxTempC", pointer="/minTempC")
     if (rec.hibc_lic is None) != (rec.hibc_pcn is None):
         raise InvalidRecord("hibcLic and hibcPcn go together", pointer="/hibcPcn" if rec.hibc_lic else "/hibcLic")
-    gtins = [{"gtin": base, "pack_level": "each", "quantity": 1, "hibc_uom": None}]
+    each = {"gtin": base, "pack_level": "each", "quantity": 1, "hibc_uom": None, "ma_di": None, "ahm_di": None}
+    gtins = [each]
     seen = {base: "/gtin"}
     levels = {"each"}
+    dis: dict[tuple[str, str], str] = {}
+
+    def take_dis(pack: dict[str, Any], holder: ItemIn | PackLevelIn, at: str) -> None:
+        for agency in DI_AGENCIES:
+            di = getattr(holder, f"{agency}_di")
+            if di is None:
+                continue
+            pointer = f"{at}/{agency}Di"
+            if (fault := di_fault(agency, di)) is not None:
+                raise InvalidRecord(fault, pointer=pointer)
+            if (agency, di) in dis and pack[f"{agency}_di"] != di:
+                raise InvalidRecord(f"{agency.upper()} DI {di} is used twice in this item", pointer=pointer)
+            if pack[f"{agency}_di"] not in (None, di):
+                raise InvalidRecord(f"the 'each' level has two {agency.upper()} DIs", pointer=pointer)
+            dis[(agency, di)] = pointer
+            pack[f"{agency}_di"] = di
+
+    take_dis(each, rec, "")
     for i, level in enumerate(rec.pack_levels):
         g = _gtin(level.gtin, f"/packLevels/{i}/gtin")
         if g in seen:
+            if level.level == "each" and g == base:  # the base unit again, maybe with its DIs
+                take_dis(each, level, f"/packLevels/{i}")
+                continue
             raise InvalidRecord(f"GTIN {g} is used twice in this item", pointer=f"/packLevels/{i}/gtin")
         if level.level in levels:
-            if level.level == "each" and g == base:
-                continue
             raise InvalidRecord(f"pack level {level.level!r} is given twice", pointer=f"/packLevels/{i}/level")
         if level.level == "each" and level.quantity != 1:
             raise InvalidRecord("the 'each' level has quantity 1", pointer=f"/packLevels/{i}/quantity")
         seen[g] = f"/packLevels/{i}/gtin"
         levels.add(level.level)
-        gtins.append({"gtin": g, "pack_level": level.level, "quantity": level.quantity, "hibc_uom": level.hibc_uom})
+        pack = {
+            "gtin": g,
+            "pack_level": level.level,
+            "quantity": level.quantity,
+            "hibc_uom": level.hibc_uom,
+            "ma_di": None,
+            "ahm_di": None,
+        }
+        take_dis(pack, level, f"/packLevels/{i}")
+        gtins.append(pack)
+    if rec.udi_agency != "gs1" and each[f"{rec.udi_agency}_di"] is None:
+        raise InvalidRecord(
+            f"an item registered with {rec.udi_agency.upper()} (udiAgency) needs its each level's"
+            f" {rec.udi_agency.upper()} DI: its labels print that code",
+            pointer=f"/{rec.udi_agency}Di",
+        )
     row = {
         "erp_id": rec.erp_id,
         "erp_version": rec.version,
@@ -309,6 +359,7 @@ def check_item(rec: ItemIn) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         "registration_holder": rec.registration_holder,
         "device_class": rec.device_class,
         "registration_valid_until": rec.registration_valid_until,
+        "udi_agency": rec.udi_agency,
     }
     return row, gtins
 
@@ -570,6 +621,7 @@ async def _write_chunk(
         if kind is ITEMS:
             ids = list(written.values())
             await session.execute(text("DELETE FROM item_gtins WHERE item_id = ANY(CAST(:ids AS int[]))"), {"ids": ids})
+            await session.execute(text("DELETE FROM item_dis WHERE item_id = ANY(CAST(:ids AS int[]))"), {"ids": ids})
             gtin_rows = [
                 {**g, "item_id": written[row["erp_id"]]}
                 for _, row, children in to_write
@@ -584,6 +636,21 @@ async def _write_chunk(
                 ),
                 {c: [g[c] for g in gtin_rows] for c in ("gtin", "item_id", "pack_level", "quantity", "hibc_uom")},
             )
+            di_rows = [
+                (agency, g[f"{agency}_di"], g["item_id"], g["pack_level"], g["quantity"])
+                for g in gtin_rows
+                for agency in DI_AGENCIES
+                if g[f"{agency}_di"] is not None
+            ]
+            if di_rows:
+                await session.execute(
+                    text(
+                        "INSERT INTO item_dis (agency, di, item_id, pack_level, quantity) SELECT * FROM unnest("
+                        "CAST(:agency AS text[]), CAST(:di AS text[]), CAST(:item_id AS int[]),"
+                        " CAST(:pack_level AS text[]), CAST(:quantity AS int[]))"
+                    ),
+                    {c: [r[i] for r in di_rows] for i, c in enumerate(("agency", "di", "item_id", "pack_level", "quantity"))},
+                )
     for line, r in results:
         tally.add(r, line)
     return tally
@@ -602,14 +669,23 @@ async def _check_replays(
     if kind is ITEMS:
         rows = await session.execute(
             text(
-                "SELECT item_id, gtin, pack_level, quantity, hibc_uom FROM item_gtins"
-                " WHERE item_id = ANY(CAST(:ids AS int[])) ORDER BY item_id, gtin"
+                "SELECT g.item_id, g.gtin, g.pack_level, g.quantity, g.hibc_uom, ma.di, ahm.di FROM item_gtins g"
+                "  LEFT JOIN item_dis ma ON ma.item_id = g.item_id AND ma.pack_level = g.pack_level AND ma.agency = 'ma'"
+                "  LEFT JOIN item_dis ahm ON ahm.item_id = g.item_id AND ahm.pack_level = g.pack_level AND ahm.agency = 'ahm'"
+                " WHERE g.item_id = ANY(CAST(:ids AS int[])) ORDER BY g.item_id, g.gtin"
             ),
             {"ids": [ids[row["erp_id"]] for _, row, _ in replays]},
         )
-        for item_id, gtin, level, quantity, uom in rows:
+        for item_id, gtin, level, quantity, uom, ma_di, ahm_di in rows:
             packs.setdefault(item_id, []).append(
-                {"gtin": gtin, "pack_level": level, "quantity": quantity, "hibc_uom": uom}
+                {
+                    "gtin": gtin,
+                    "pack_level": level,
+                    "quantity": quantity,
+                    "hibc_uom": uom,
+                    "ma_di": ma_di,
+                    "ahm_di": ahm_di,
+                }
             )
     out = []
     for line, row, children in replays:
@@ -700,23 +776,54 @@ async def _refuse_gtin_clashes(session: AsyncSession, chunk: list[tuple[int, dic
             )
         ).all()
     )
+    # an MA or AHM DI identifies one item's pack level just as a GTIN does
+    all_dis = [(agency, g[f"{agency}_di"]) for _, _, children in chunk for g in children for agency in DI_AGENCIES]
+    all_dis = [(agency, di) for agency, di in all_dis if di is not None]
+    di_owners: dict[tuple[str, str], str] = {}
+    if all_dis:
+        rows = await session.execute(
+            text(
+                "SELECT d.agency, d.di, i.erp_id FROM item_dis d JOIN items i ON i.id = d.item_id"
+                " WHERE (d.agency, d.di) IN (SELECT * FROM unnest(CAST(:agencies AS text[]), CAST(:dis AS text[])))"
+            ),
+            {"agencies": [a for a, _ in all_dis], "dis": [d for _, d in all_dis]},
+        )
+        di_owners = {(agency, di): owner for agency, di, owner in rows}
     kept = []
     claimed: dict[str, str] = {}
+    claimed_dis: dict[tuple[str, str], str] = {}
     for line, row, children in chunk:
         clash = None
         for i, g in enumerate(children):
+            at = "" if i == 0 else f"/packLevels/{i - 1}"
             owner = owners.get(g["gtin"]) or claimed.get(g["gtin"])
             if owner is not None and owner != row["erp_id"]:
-                pointer = "/gtin" if i == 0 else f"/packLevels/{i - 1}/gtin"
                 clash = Conflict(
-                    f"GTIN {g['gtin']} already belongs to item {owner}", pointer=pointer, gtin=g["gtin"], item=owner
+                    f"GTIN {g['gtin']} already belongs to item {owner}", pointer=f"{at}/gtin", gtin=g["gtin"], item=owner
                 )
+                break
+            for agency in DI_AGENCIES:
+                di = g[f"{agency}_di"]
+                owner = di_owners.get((agency, di)) or claimed_dis.get((agency, di))
+                if di is not None and owner is not None and owner != row["erp_id"]:
+                    clash = Conflict(
+                        f"{agency.upper()} DI {di} already belongs to item {owner}",
+                        pointer=f"{at}/{agency}Di",
+                        agency=agency,
+                        di=di,
+                        item=owner,
+                    )
+                    break
+            if clash:
                 break
         if clash:
             tally.refusals.append(Refusal(line, clash))
             continue
         for g in children:
             claimed[g["gtin"]] = row["erp_id"]
+            for agency in DI_AGENCIES:
+                if g[f"{agency}_di"] is not None:
+                    claimed_dis[(agency, g[f"{agency}_di"])] = row["erp_id"]
         kept.append((line, row, children))
     return kept
 
