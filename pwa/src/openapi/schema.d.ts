@@ -1417,6 +1417,7 @@ export interface components {
     ItemIn: {
       /** @enum {null|string} */
       abcClass?: "A" | "B" | "C" | null;
+      ahmDi?: string | null;
       /** @enum {string} */
       baseUnit: "EA" | "BX" | "CS" | "PK" | "KT" | "ST" | "PR";
       /** @default false */
@@ -1431,6 +1432,7 @@ export interface components {
       hibcPcn?: string | null;
       /** @default false */
       lotTracked?: boolean;
+      maDi?: string | null;
       maxTempC?: number | null;
       /** @default 0 */
       minShelfLifeDays?: number;
@@ -1446,6 +1448,11 @@ export interface components {
       /** @default false */
       serialTracked?: boolean;
       specification?: string | null;
+      /**
+       * @default gs1
+       * @enum {string}
+       */
+      udiAgency?: "gs1" | "ma" | "ahm";
       version: number;
     };
     /** ItemRef */
@@ -1684,10 +1691,12 @@ export interface components {
     };
     /** PackLevelIn */
     PackLevelIn: {
+      ahmDi?: string | null;
       gtin: string;
       hibcUom?: number | null;
       /** @enum {string} */
       level: "each" | "box" | "case" | "pallet";
+      maDi?: string | null;
       quantity: number;
     };
     /** PackScanIn */
