@@ -86,7 +86,8 @@ async def test_an_ma_registered_item_is_received_picked_fefo_packed_and_shipped_
         (lot, qty) for item, lot, _, status, qty, _ in await rows(demo_db, STOCK_AT, loc="A-02-03") if item == ITEM
     ) == [("MAE1", 10), ("MAL1", 10)]
     assert await rows(
-        demo_db, "SELECT lot, expiry FROM lots l JOIN items i ON i.id = l.item_id WHERE i.erp_id = :i ORDER BY lot",
+        demo_db,
+        "SELECT lot, expiry FROM lots l JOIN items i ON i.id = l.item_id WHERE i.erp_id = :i ORDER BY lot",
         i=ITEM,
     ) == [("MAE1", EARLY[1]), ("MAL1", LATE[1])]
 
@@ -136,7 +137,9 @@ async def test_an_ma_registered_item_is_received_picked_fefo_packed_and_shipped_
 
     # what is left: 8 of the later lot on the shelf; 12 shipped, by lot
     assert [
-        (lot, status, qty) for item, lot, _, status, qty, _ in await rows(demo_db, STOCK_AT, loc="A-02-03") if item == ITEM
+        (lot, status, qty)
+        for item, lot, _, status, qty, _ in await rows(demo_db, STOCK_AT, loc="A-02-03")
+        if item == ITEM
     ] == [("MAL1", "available", 8)]
     ledger = await rows(
         demo_db,
@@ -179,7 +182,9 @@ async def test_the_scan_api_names_no_item_for_an_unknown_ma_di(client, registere
 async def test_receiving_refuses_an_unknown_ma_di_as_an_unknown_item(client, registered):
     sup = await login(client, "supervisor", device="hh-sup")
     r = await client.post("/api/v1/receipts", json={"blind": True, "supplier": "SUP-MEDTEC"}, headers=sup)
-    r = await client.post(f"/api/v1/receipts/{r.json()['id']}/scans", json=scan_body(ma(UNKNOWN_DI, EARLY)), headers=sup)
+    r = await client.post(
+        f"/api/v1/receipts/{r.json()['id']}/scans", json=scan_body(ma(UNKNOWN_DI, EARLY)), headers=sup
+    )
     assert r.status_code == 404, r.text
     assert (r.json()["code"], r.json()["di"], r.json()["agency"]) == ("unknown-gtin", UNKNOWN_DI, "ma")
     assert UNKNOWN_DI in r.json()["detail"]

@@ -34,7 +34,7 @@ DI_MAX_LENGTH: Final = 64
 _MA_DI = re.compile(r"MA\.([0-9]{3})\.([A-Za-z0-9]{2})\.([A-Za-z0-9]{6})\.([A-Za-z0-9]{8})")
 #: AHM DI (厂商标识代码 + 产品标识代码): no published length was found; ASCII letters and digits, at most the
 #: column's width. Provisional: tighten when the AHM reader (``domain.barcodes``) documents the structure.
-_AHM_DI = re.compile(r"[A-Za-z0-9]{1,%d}" % DI_MAX_LENGTH)
+_AHM_DI = re.compile(rf"[A-Za-z0-9]{{1,{DI_MAX_LENGTH}}}")
 
 
 def di_fault(agency: str, di: str) -> str | None:

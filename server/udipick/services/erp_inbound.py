@@ -649,7 +649,10 @@ async def _write_chunk(
                         "CAST(:agency AS text[]), CAST(:di AS text[]), CAST(:item_id AS int[]),"
                         " CAST(:pack_level AS text[]), CAST(:quantity AS int[]))"
                     ),
-                    {c: [r[i] for r in di_rows] for i, c in enumerate(("agency", "di", "item_id", "pack_level", "quantity"))},
+                    {
+                        c: [r[i] for r in di_rows]
+                        for i, c in enumerate(("agency", "di", "item_id", "pack_level", "quantity"))
+                    },
                 )
     for line, r in results:
         tally.add(r, line)
@@ -799,7 +802,10 @@ async def _refuse_gtin_clashes(session: AsyncSession, chunk: list[tuple[int, dic
             owner = owners.get(g["gtin"]) or claimed.get(g["gtin"])
             if owner is not None and owner != row["erp_id"]:
                 clash = Conflict(
-                    f"GTIN {g['gtin']} already belongs to item {owner}", pointer=f"{at}/gtin", gtin=g["gtin"], item=owner
+                    f"GTIN {g['gtin']} already belongs to item {owner}",
+                    pointer=f"{at}/gtin",
+                    gtin=g["gtin"],
+                    item=owner,
                 )
                 break
             for agency in DI_AGENCIES:

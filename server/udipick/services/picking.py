@@ -662,7 +662,9 @@ _MATCH_HIBC = """SELECT i.id, i.name, i.lot_tracked, i.serial_tracked,
 
 
 #: the MA / AHM look-up is the one every scan path uses (``scans.by_di_sql``), on parameters $9 and $10
-_MATCH_DI = "SELECT m.id, m.name, m.lot_tracked, m.serial_tracked, m.pack_qty FROM (" + scans.by_di_sql("$9", "$10") + ") m"
+_MATCH_DI = (
+    "SELECT m.id, m.name, m.lot_tracked, m.serial_tracked, m.pack_qty FROM (" + scans.by_di_sql("$9", "$10") + ") m"
+)
 #: parameters a shape does not use are only cast (``OR true`` folds away when the plan is made)
 _UNUSED = {
     "gtin": " AND (CAST($5 AS text) IS NULL OR CAST($6 AS text) IS NULL OR CAST($7 AS int) IS NULL"

@@ -173,7 +173,9 @@ async def match_item(session: AsyncSession, scan: Scan) -> ItemMatch | None:
         row = SimpleNamespace(**dict(rec))
         return _match(row, None, row.pack_level, row.pack_qty, scan.quantity)
     if isinstance(key, HibcKey):
-        row = (await session.execute(select(*_ITEM_COLS).where(Item.hibc_lic == key.lic, Item.hibc_pcn == key.pcn))).first()
+        row = (
+            await session.execute(select(*_ITEM_COLS).where(Item.hibc_lic == key.lic, Item.hibc_pcn == key.pcn))
+        ).first()
         if row is None:
             return None
         level, qty = "each", 1

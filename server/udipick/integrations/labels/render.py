@@ -185,7 +185,9 @@ def _ma_item_values(data: Mapping[str, object]) -> dict[str, _Value]:
     code = MaCode(di=di, lot=fields["lot"] or None, serial=fields["serial"] or None, expiry_date=expiry)
     text = build_ma(code)
     if parse_ma(text, expiry or dt.date(2000, 1, 1)) != code:  # the label must read back as its data
-        raise InvalidLabelData(f"MA code {text!r} would not read back as its data.", field="ma_di", value=di, reason="di")
+        raise InvalidLabelData(
+            f"MA code {text!r} would not read back as its data.", field="ma_di", value=di, reason="di"
+        )
     lines = {
         "item_name": _text(data, "item_name"),
         "gtin": "",

@@ -41,9 +41,7 @@ def upgrade() -> None:
         sa.CheckConstraint(
             "pack_level IN ('each', 'box', 'case', 'pallet')", name=op.f("ck_item_dis_pack_level_known")
         ),
-        sa.ForeignKeyConstraint(
-            ["item_id"], ["items.id"], name=op.f("fk_item_dis_item_id_items"), ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["item_id"], ["items.id"], name=op.f("fk_item_dis_item_id_items"), ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("agency", "di", name=op.f("pk_item_dis")),
         sa.UniqueConstraint("item_id", "agency", "pack_level", name=op.f("uq_item_dis_item_id_agency_pack_level")),
     )
