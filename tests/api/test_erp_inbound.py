@@ -240,3 +240,88 @@ async def test_regulatory_master_data_is_kept_and_a_wrong_class_is_refused(clien
     assert r.status_code == 400, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
     assert r.json()["errors"][0]["pointer"] == "/deviceClass"
+
+
+MA_EACH, MA_BOX = "MA.156.M0.100001.10000012", "MA.156.M0.100001.20000019"
+MA_ITEM = {
+    **ITEM,
+    "udiAgency": "ma",
+    "maDi": MA_EACH,
+    "ahmDi": "AHM0001",
+    "packLevels": [{"level": "box", "gtin": "14006381333938", "quantity": 10, "maDi": MA_BOX}],
+}
+
+
+async def test_ma_and_ahm_dis_map_each_pack_level_to_its_item_and_quantity(client, admin, demo_db):
+    from sqlalchemy import select
+
+    from udipick.db.models import Item, ItemDi
+
+    r = await client.post("/api/v1/erp/items", json=MA_ITEM, headers=admin)
+    assert r.status_code == 201, r.text
+    async with demo_db() as s:
+        item = await s.scalar(select(Item).where(Item.erp_id == "TEST-ITEM-1"))
+        assert item.udi_agency == "ma"
+        rows = (
+            await s.execute(
+                select(ItemDi.agency, ItemDi.di, ItemDi.pack_level, ItemDi.quantity).where(ItemDi.item_id == item.id)
+            )
+        ).all()
+    assert sorted(rows) == [("ahm", "AHM0001", "each", 1), ("ma", MA_EACH, "each", 1), ("ma", MA_BOX, "box", 10)]
+    # a replay with the same DIs changes nothing; the same version with another DI is refused
+    assert (await client.post("/api/v1/erp/items", json=MA_ITEM, headers=admin)).json()["status"] == "unchanged"
+    other_box = [{**MA_ITEM["packLevels"][0], "maDi": "MA.156.M0.100001.30000016"}]
+    r = await client.post("/api/v1/erp/items", json={**MA_ITEM, "packLevels": other_box}, headers=admin)
+    assert r.status_code == 409 and r.json()["code"] == "version-reused", r.text
+    # a new version without the AHM DI drops it
+    r = await client.post("/api/v1/erp/items", json={**MA_ITEM, "version": 2, "ahmDi": None}, headers=admin)
+    assert r.json()["status"] == "updated", r.text
+    async with demo_db() as s:
+        assert (await s.scalar(select(ItemDi.di).where(ItemDi.agency == "ahm", ItemDi.di == "AHM0001"))) is None
+
+
+async def test_a_di_of_another_item_is_refused_with_its_pointer(client, admin):
+    assert (await client.post("/api/v1/erp/items", json=MA_ITEM, headers=admin)).status_code == 201
+    other = {
+        **ITEM,
+        "erpId": "OTHER",
+        "gtin": "4006381333948",
+        "packLevels": [{"level": "box", "gtin": "14006381333945", "quantity": 5, "maDi": MA_BOX}],
+    }
+    r = await client.post("/api/v1/erp/items", json=other, headers=admin)
+    assert r.status_code == 409, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    problem = r.json()
+    assert (problem["code"], problem["pointer"], problem["di"], problem["item"]) == (
+        "conflict",
+        "/packLevels/0/maDi",
+        MA_BOX,
+        "TEST-ITEM-1",
+    )
+    r = await client.post("/api/v1/erp/items", json={**other, "packLevels": [], "ahmDi": "AHM0001"}, headers=admin)
+    assert (r.status_code, r.json()["pointer"]) == (409, "/ahmDi"), r.text
+
+
+@pytest.mark.parametrize(
+    ("change", "pointer", "words"),
+    [
+        ({"maDi": "MA.156.M0.100001.1000001"}, "/maDi", "product code"),
+        (
+            {"packLevels": [{"level": "box", "gtin": "14006381333938", "quantity": 10, "maDi": "01234"}]},
+            "/packLevels/0/maDi",
+            "starts with 'MA.'",
+        ),
+        ({"ahmDi": "AHM-1"}, "/ahmDi", "letters and digits"),
+        ({"maDi": None}, "/maDi", "needs its each level's MA DI"),
+        (
+            {"packLevels": [{"level": "box", "gtin": "14006381333938", "quantity": 10, "maDi": MA_EACH}]},
+            "/packLevels/0/maDi",
+            "used twice",
+        ),
+    ],
+)
+async def test_a_bad_di_is_refused_with_a_pointer(client, admin, change, pointer, words):
+    r = await client.post("/api/v1/erp/items", json={**MA_ITEM, **change}, headers=admin)
+    assert r.status_code == 422, r.text
+    assert (r.json()["code"], r.json()["pointer"]) == ("invalid-record", pointer)
+    assert words in r.json()["detail"]
