@@ -11,11 +11,14 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from msgspec.structs import replace
 
 from tests.api.test_picking import events, scan
 from tests.conftest import login
 from tests.receiving.helpers import STOCK_AT, days, rows, scan_body
+from udipick.domain.barcodes import Scan
 from udipick.domain.barcodes.ma import MaCode, build_ma
+from udipick.services import scans
 from udipick.services.demo import demo_gtin
 
 ITEM = "MA-SYR-5ML"
@@ -42,7 +45,8 @@ async def _register(client, admin) -> None:
         "expiryTracked": True,
         "udiAgency": "ma",
         "maDi": EACH_DI,
-        "packLevels": [{"level": "box", "gtin": demo_gtin(1099, 1), "quantity": 10, "maDi": BOX_DI}],
+        # the box has no GTIN: MA is the only agency that numbered it
+        "packLevels": [{"level": "box", "quantity": 10, "maDi": BOX_DI}],
     }
     r = await client.post("/api/v1/erp/items", json=item, headers=admin)
     assert r.status_code in (200, 201), r.text
@@ -223,3 +227,53 @@ async def test_picking_refuses_an_unknown_ma_di_as_another_item(client, register
     for raw in (ma(UNKNOWN_DI, (task["lot"], days(300))), ma(EACH_DI, (task["lot"], days(300)))):
         r = await scan(client, picker, task, raw)  # no item, and an MA item that is not the task's
         assert r.status_code == 409 and r.json()["code"] == "wrong-item", r.text
+
+
+async def test_returns_refuse_an_unknown_ma_di_as_an_unknown_item(client, registered):
+    sup = await login(client, "supervisor", device="hh-sup")
+    r = await client.post("/api/v1/returns", json={"blind": True, "customer": "CUST-RIVER"}, headers=sup)
+    assert r.status_code == 201, r.text
+    r = await client.post(
+        f"/api/v1/returns/{r.json()['returnId'] if 'returnId' in r.json() else r.json()['id']}/scans",
+        json=scan_body(ma(UNKNOWN_DI, EARLY)),
+        headers=sup,
+    )
+    assert r.status_code == 404, r.text
+    assert (r.json()["code"], r.json()["di"]) == ("unknown-gtin", UNKNOWN_DI)
+
+
+async def test_putaway_refuses_an_unknown_ma_di_as_an_unknown_item(client, registered):
+    receiver = await login(client, "receiver", device="hh-dock")
+    r = await client.post("/api/v1/putaway/identify", json={"raw": ma(UNKNOWN_DI, EARLY)}, headers=receiver)
+    assert r.status_code == 404, r.text
+    assert (r.json()["code"], r.json()["di"]) == ("unknown-gtin", UNKNOWN_DI)
+
+
+async def test_an_ahm_di_resolves_to_its_item_and_pack_quantity_through_the_same_lookup(client, demo_db):
+    # the AHM reader is another branch's: its interpretation (kind "ahm", ``di``, ``lot``) stands in for it
+    admin = await login(client, "admin")
+    item = {
+        "erpId": "AHM-GAUZE",
+        "version": 1,
+        "gtin": demo_gtin(1098),
+        "name": "Gauze swab (AHM code)",
+        "baseUnit": "EA",
+        "lotTracked": True,
+        "udiAgency": "ahm",
+        "ahmDi": "AHM.1000001.2000001",
+        "packLevels": [{"level": "box", "quantity": 5, "ahmDi": "AHM.1000001.2000002"}],
+    }
+    assert (await client.post("/api/v1/erp/items", json=item, headers=admin)).status_code == 201
+
+    def ahm(di: str):
+        return replace(Scan(kind="ma", raw=f"{di}.BNG1", di=di, lot="G1"), kind="ahm")
+
+    async with demo_db() as session:
+        box = await scans.match_item(session, ahm("AHM.1000001.2000002"))
+        each = await scans.match_item(session, ahm("AHM.1000001.2000001"))
+        unknown = await scans.match_item(session, ahm("AHM.1000001.2000009"))
+        # the agency is part of the key: an MA scan carrying the same text is not the AHM item
+        as_ma = await scans.match_item(session, Scan(kind="ma", raw="x", di="AHM.1000001.2000001"))
+    assert (box.erp_id, box.pack_level, box.units) == ("AHM-GAUZE", "box", 5)
+    assert (each.erp_id, each.pack_level, each.units) == ("AHM-GAUZE", "each", 1)
+    assert unknown is None and as_ma is None

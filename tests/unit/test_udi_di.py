@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from msgspec.structs import replace
 
 from udipick.domain.barcodes import Scan, interpret
 from udipick.domain.udi_di import DiKey, GtinKey, HibcKey, di_fault, item_key, key_text
@@ -28,12 +29,19 @@ TODAY = dt.date(2026, 12, 6)
         ("ma", "01234567890128", "starts with 'MA.'"),
         ("ma", "MA.156.M0.L00001.10000012", "starts with 'L'"),  # would read as a lot
         ("ma", "MA.156.M0.100001.E0000012", "starts with 'E'"),  # would read as an expiry
-        ("ahm", "AHM00001234", None),
-        ("ahm", "1" * 64, None),
-        ("ahm", "1" * 65, "1 to 64"),
-        ("ahm", "", "1 to 64"),
-        ("ahm", "AHM-0001", "1 to 64"),
-        ("ahm", "编码001", "1 to 64"),
+        ("ahm", "AHM.1000001.2000001", None),
+        ("ahm", "AHM.A1.B2", None),
+        ("ahm", "AHM." + "1" * 30 + "." + "2" * 29, None),  # 64 characters
+        ("ahm", "AHM." + "1" * 30 + "." + "2" * 30, "at most 64"),
+        ("ahm", "AHM.1000001", "is not AHM.<manufacturer code>"),  # no product code
+        ("ahm", "AHM.1000001.2000001.BN1", "is not AHM.<manufacturer code>"),  # a whole code, not a DI
+        ("ahm", "AHM00001234", "is not AHM.<manufacturer code>"),
+        ("ahm", "ahm.1000001.2000001", "is not AHM.<manufacturer code>"),
+        ("ahm", "AHM.1000-01.2000001", "is not AHM.<manufacturer code>"),
+        ("ahm", "AHM.编码.2000001", "is not AHM.<manufacturer code>"),
+        ("ahm", "", "is not AHM.<manufacturer code>"),
+        ("ahm", "AHM.BN00001.2000001", "starts with 'BN'"),  # would read as a lot
+        ("ahm", "AHM.1000001.ED20290101", "starts with 'ED'"),  # would read as an expiry
         ("gs1", "01234567890128", "no issuing agency"),
     ],
 )
@@ -75,8 +83,8 @@ def test_a_scan_names_its_item_by_one_key(raw, key):
 
 def test_an_ahm_scan_names_its_item_by_the_ahm_di():
     # the AHM reader is another branch's: an interpretation as it answers (kind "ahm", ``di``) stands in for it
-    scan = Scan(kind="ahm", raw="AHM00001234", di="AHM00001234", lot="L1")  # type: ignore[arg-type]
-    assert item_key(scan) == DiKey("ahm", "AHM00001234")
+    scan = replace(Scan(kind="ma", raw="AHM.1000001.2000001.BNL1", di="AHM.1000001.2000001", lot="L1"), kind="ahm")
+    assert item_key(scan) == DiKey("ahm", "AHM.1000001.2000001")
 
 
 def test_a_di_without_its_agencys_kind_names_nothing():

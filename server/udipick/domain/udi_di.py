@@ -32,9 +32,11 @@ DI_MAX_LENGTH: Final = 64
 #: ``.``) . product code (packaging code 1, item code 6, check character 1). The check character's
 #: algorithm is not published where we could read it, so it is not verified.
 _MA_DI = re.compile(r"MA\.([0-9]{3})\.([A-Za-z0-9]{2})\.([A-Za-z0-9]{6})\.([A-Za-z0-9]{8})")
-#: AHM DI (厂商标识代码 + 产品标识代码): no published length was found; ASCII letters and digits, at most the
-#: column's width. Provisional: tighten when the AHM reader (``domain.barcodes``) documents the structure.
-_AHM_DI = re.compile(rf"[A-Za-z0-9]{{1,{DI_MAX_LENGTH}}}")
+#: AHM DI: ``AHM`` . manufacturer code . product code (厂商标识代码 + 产品标识代码), letters and digits, as the AHM
+#: reader spells it (docs/ahm_codes.md: no published length or check character; at most the column's width)
+_AHM_DI = re.compile(r"AHM\.([A-Za-z0-9]+)\.([A-Za-z0-9]+)")
+#: the AHM data units; a DI segment starting with one would be read as the PI (docs/ahm_codes.md, decision 3)
+_AHM_UNITS = ("BN", "SN", "MD", "BD", "ED")
 
 
 def di_fault(agency: str, di: str) -> str | None:
@@ -58,8 +60,18 @@ def di_fault(agency: str, di: str) -> str | None:
                 )
         return None
     if agency == "ahm":
-        if not _AHM_DI.fullmatch(di):
-            return f"an AHM device identifier is 1 to {DI_MAX_LENGTH} ASCII letters and digits, got {di!r}"
+        m = _AHM_DI.fullmatch(di)
+        if m is None or len(di) > DI_MAX_LENGTH:
+            return (
+                f"AHM device identifier {di!r} is not AHM.<manufacturer code>.<product code>"
+                f" (letters and digits, at most {DI_MAX_LENGTH} characters)"
+            )
+        for segment in m.groups():
+            if segment.startswith(_AHM_UNITS):
+                return (
+                    f"AHM device identifier segment {segment!r} starts with {segment[:2]!r}, the name of an AHM data"
+                    f" unit (.{segment[:2]}): its codes would not read back as this DI"
+                )
         return None
     return f"no issuing agency {agency!r} (MA or AHM; GS1 DIs are GTINs)"
 

@@ -79,7 +79,8 @@ DeviceId = Annotated[str, Meta(min_length=1, max_length=DI_MAX_LENGTH)]
 
 class PackLevelIn(Record):
     level: PackLevelName
-    gtin: str
+    #: the level's GS1 GTIN; a level named by MA or AHM only leaves it out (and gives ``maDi`` or ``ahmDi``)
+    gtin: str | None = None
     quantity: Positive
     hibc_uom: Annotated[int, Meta(ge=0, le=9)] | None = None
     #: the pack level's DI from MA (IDcode, ``MA.156.M0.…``) and from AHM, when it has one
@@ -285,7 +286,16 @@ def check_item(rec: ItemIn) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         raise InvalidRecord("minTempC is above maxTempC", pointer="/minTempC")
     if (rec.hibc_lic is None) != (rec.hibc_pcn is None):
         raise InvalidRecord("hibcLic and hibcPcn go together", pointer="/hibcPcn" if rec.hibc_lic else "/hibcLic")
-    each = {"gtin": base, "pack_level": "each", "quantity": 1, "hibc_uom": None, "ma_di": None, "ahm_di": None}
+    # each pack level, with ``at``: the pointer to where the record gives it (dropped before it is stored)
+    each = {
+        "gtin": base,
+        "pack_level": "each",
+        "quantity": 1,
+        "hibc_uom": None,
+        "ma_di": None,
+        "ahm_di": None,
+        "at": "",
+    }
     gtins = [each]
     seen = {base: "/gtin"}
     levels = {"each"}
@@ -308,17 +318,29 @@ def check_item(rec: ItemIn) -> tuple[dict[str, Any], list[dict[str, Any]]]:
 
     take_dis(each, rec, "")
     for i, level in enumerate(rec.pack_levels):
-        g = _gtin(level.gtin, f"/packLevels/{i}/gtin")
-        if g in seen:
-            if level.level == "each" and g == base:  # the base unit again, maybe with its DIs
-                take_dis(each, level, f"/packLevels/{i}")
-                continue
+        if level.gtin is None:
+            if level.ma_di is None and level.ahm_di is None:
+                raise InvalidRecord(
+                    "a pack level needs a GTIN, an MA DI (maDi) or an AHM DI (ahmDi)", pointer=f"/packLevels/{i}/gtin"
+                )
+            if level.hibc_uom is not None:
+                raise InvalidRecord(
+                    "hibcUom is kept with the level's GTIN: give the GTIN too", pointer=f"/packLevels/{i}/hibcUom"
+                )
+        g = None if level.gtin is None else _gtin(level.gtin, f"/packLevels/{i}/gtin")
+        if level.level == "each" and g is None:  # the base unit's DIs, given as a pack level
+            if level.quantity != 1:
+                raise InvalidRecord("the 'each' level has quantity 1", pointer=f"/packLevels/{i}/quantity")
+            take_dis(each, level, f"/packLevels/{i}")
+            continue
+        if g is not None and g in seen:
             raise InvalidRecord(f"GTIN {g} is used twice in this item", pointer=f"/packLevels/{i}/gtin")
         if level.level in levels:
             raise InvalidRecord(f"pack level {level.level!r} is given twice", pointer=f"/packLevels/{i}/level")
         if level.level == "each" and level.quantity != 1:
             raise InvalidRecord("the 'each' level has quantity 1", pointer=f"/packLevels/{i}/quantity")
-        seen[g] = f"/packLevels/{i}/gtin"
+        if g is not None:
+            seen[g] = f"/packLevels/{i}/gtin"
         levels.add(level.level)
         pack = {
             "gtin": g,
@@ -327,6 +349,7 @@ def check_item(rec: ItemIn) -> tuple[dict[str, Any], list[dict[str, Any]]]:
             "hibc_uom": level.hibc_uom,
             "ma_di": None,
             "ahm_di": None,
+            "at": f"/packLevels/{i}",
         }
         take_dis(pack, level, f"/packLevels/{i}")
         gtins.append(pack)
@@ -622,12 +645,13 @@ async def _write_chunk(
             ids = list(written.values())
             await session.execute(text("DELETE FROM item_gtins WHERE item_id = ANY(CAST(:ids AS int[]))"), {"ids": ids})
             await session.execute(text("DELETE FROM item_dis WHERE item_id = ANY(CAST(:ids AS int[]))"), {"ids": ids})
-            gtin_rows = [
+            pack_rows = [
                 {**g, "item_id": written[row["erp_id"]]}
                 for _, row, children in to_write
                 if row["erp_id"] in written
                 for g in children
             ]
+            gtin_rows = [g for g in pack_rows if g["gtin"] is not None]
             await session.execute(
                 text(
                     "INSERT INTO item_gtins (gtin, item_id, pack_level, quantity, hibc_uom) SELECT * FROM unnest("
@@ -638,7 +662,7 @@ async def _write_chunk(
             )
             di_rows = [
                 (agency, g[f"{agency}_di"], g["item_id"], g["pack_level"], g["quantity"])
-                for g in gtin_rows
+                for g in pack_rows
                 for agency in DI_AGENCIES
                 if g[f"{agency}_di"] is not None
             ]
@@ -672,10 +696,14 @@ async def _check_replays(
     if kind is ITEMS:
         rows = await session.execute(
             text(
-                "SELECT g.item_id, g.gtin, g.pack_level, g.quantity, g.hibc_uom, ma.di, ahm.di FROM item_gtins g"
-                "  LEFT JOIN item_dis ma ON ma.item_id = g.item_id AND ma.pack_level = g.pack_level AND ma.agency = 'ma'"
-                "  LEFT JOIN item_dis ahm ON ahm.item_id = g.item_id AND ahm.pack_level = g.pack_level AND ahm.agency = 'ahm'"
-                " WHERE g.item_id = ANY(CAST(:ids AS int[])) ORDER BY g.item_id, g.gtin"
+                "SELECT p.item_id, g.gtin, p.pack_level, coalesce(g.quantity, ma.quantity, ahm.quantity), g.hibc_uom,"
+                "       ma.di, ahm.di"
+                "  FROM (SELECT item_id, pack_level FROM item_gtins WHERE item_id = ANY(CAST(:ids AS int[]))"
+                "        UNION SELECT item_id, pack_level FROM item_dis WHERE item_id = ANY(CAST(:ids AS int[]))) p"
+                "  LEFT JOIN item_gtins g ON g.item_id = p.item_id AND g.pack_level = p.pack_level"
+                "  LEFT JOIN item_dis ma ON ma.item_id = p.item_id AND ma.pack_level = p.pack_level AND ma.agency = 'ma'"
+                "  LEFT JOIN item_dis ahm ON ahm.item_id = p.item_id AND ahm.pack_level = p.pack_level AND ahm.agency = 'ahm'"
+                " ORDER BY p.item_id, p.pack_level"
             ),
             {"ids": [ids[row["erp_id"]] for _, row, _ in replays]},
         )
@@ -696,7 +724,8 @@ async def _check_replays(
         stored_row = _json(before[key])
         incoming = _view(row)
         stored = _view({c: stored_row.get(c) for c in row})
-        packs_differ = children is not None and sorted(children, key=lambda g: g["gtin"]) != packs.get(ids[key], [])
+        incoming_packs = sorted(({k: v for k, v in g.items() if k != "at"} for g in children or ()), key=_level)
+        packs_differ = children is not None and incoming_packs != sorted(packs.get(ids[key], []), key=_level)
         try:
             _same_content(kind.name, key, row["erp_version"], stored, incoming, "/packLevels" if packs_differ else None)
         except VersionReused as exc:
@@ -704,6 +733,10 @@ async def _check_replays(
             continue
         out.append((line, UpsertResult(key, "unchanged", ids[key])))
     return out
+
+
+def _level(pack: dict[str, Any]) -> str:
+    return str(pack["pack_level"])
 
 
 _PG_ARRAY = {
@@ -767,7 +800,7 @@ def _upsert_unnest(model: Any, rows: list[dict[str, Any]]) -> tuple[Any, dict[st
 
 async def _refuse_gtin_clashes(session: AsyncSession, chunk: list[tuple[int, dict[str, Any], Any]], tally: Tally):
     """A GTIN identifies one trade item: refuse a record whose GTIN belongs to another item."""
-    all_gtins = [g["gtin"] for _, _, children in chunk for g in children]
+    all_gtins = [g["gtin"] for _, _, children in chunk for g in children if g["gtin"] is not None]
     owners = dict(
         (
             await session.execute(
@@ -797,9 +830,9 @@ async def _refuse_gtin_clashes(session: AsyncSession, chunk: list[tuple[int, dic
     claimed_dis: dict[tuple[str, str], str] = {}
     for line, row, children in chunk:
         clash = None
-        for i, g in enumerate(children):
-            at = "" if i == 0 else f"/packLevels/{i - 1}"
-            owner = owners.get(g["gtin"]) or claimed.get(g["gtin"])
+        for g in children:
+            at = g["at"]
+            owner = owners.get(g["gtin"]) or claimed.get(g["gtin"]) if g["gtin"] is not None else None
             if owner is not None and owner != row["erp_id"]:
                 clash = Conflict(
                     f"GTIN {g['gtin']} already belongs to item {owner}",
@@ -826,7 +859,8 @@ async def _refuse_gtin_clashes(session: AsyncSession, chunk: list[tuple[int, dic
             tally.refusals.append(Refusal(line, clash))
             continue
         for g in children:
-            claimed[g["gtin"]] = row["erp_id"]
+            if g["gtin"] is not None:
+                claimed[g["gtin"]] = row["erp_id"]
             for agency in DI_AGENCIES:
                 if g[f"{agency}_di"] is not None:
                     claimed_dis[(agency, g[f"{agency}_di"])] = row["erp_id"]
