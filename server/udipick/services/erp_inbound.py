@@ -77,7 +77,7 @@ class Record(Struct, rename="camel", forbid_unknown_fields=False, kw_only=True):
 DeviceId = Annotated[str, Meta(min_length=1, max_length=DI_MAX_LENGTH)]
 
 
-class PackLevelIn(Record):
+class PackLevelIn(Record, kw_only=True):
     level: PackLevelName
     #: the level's GS1 GTIN; a level named by MA or AHM only leaves it out (and gives ``maDi`` or ``ahmDi``)
     gtin: str | None = None
