@@ -1692,7 +1692,7 @@ export interface components {
     /** PackLevelIn */
     PackLevelIn: {
       ahmDi?: string | null;
-      gtin: string;
+      gtin?: string | null;
       hibcUom?: number | null;
       /** @enum {string} */
       level: "each" | "box" | "case" | "pallet";
