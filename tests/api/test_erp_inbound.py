@@ -292,7 +292,7 @@ async def test_a_pack_level_named_by_an_ma_di_alone_needs_no_gtin(client, admin,
         gtins = (
             await s.execute(
                 text(
-                    "SELECT gtin, pack_level FROM item_gtins g JOIN items i ON i.id = g.item_id"
+                    "SELECT g.gtin, g.pack_level FROM item_gtins g JOIN items i ON i.id = g.item_id"
                     " WHERE i.erp_id = 'TEST-ITEM-1'"
                 )
             )
