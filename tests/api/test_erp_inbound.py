@@ -240,3 +240,123 @@ async def test_regulatory_master_data_is_kept_and_a_wrong_class_is_refused(clien
     assert r.status_code == 400, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
     assert r.json()["errors"][0]["pointer"] == "/deviceClass"
+
+
+MA_EACH, MA_BOX = "MA.156.M0.100001.10000012", "MA.156.M0.100001.20000019"
+AHM_EACH = "AHM.1000001.2000001"
+MA_ITEM = {
+    **ITEM,
+    "udiAgency": "ma",
+    "maDi": MA_EACH,
+    "ahmDi": AHM_EACH,
+    "packLevels": [{"level": "box", "gtin": "14006381333938", "quantity": 10, "maDi": MA_BOX}],
+}
+
+
+async def test_ma_and_ahm_dis_map_each_pack_level_to_its_item_and_quantity(client, admin, demo_db):
+    from sqlalchemy import select
+
+    from udipick.db.models import Item, ItemDi
+
+    r = await client.post("/api/v1/erp/items", json=MA_ITEM, headers=admin)
+    assert r.status_code == 201, r.text
+    async with demo_db() as s:
+        item = await s.scalar(select(Item).where(Item.erp_id == "TEST-ITEM-1"))
+        assert item.udi_agency == "ma"
+        rows = (
+            await s.execute(
+                select(ItemDi.agency, ItemDi.di, ItemDi.pack_level, ItemDi.quantity).where(ItemDi.item_id == item.id)
+            )
+        ).all()
+    assert sorted(rows) == [("ahm", AHM_EACH, "each", 1), ("ma", MA_EACH, "each", 1), ("ma", MA_BOX, "box", 10)]
+    # a replay with the same DIs changes nothing; the same version with another DI is refused
+    assert (await client.post("/api/v1/erp/items", json=MA_ITEM, headers=admin)).json()["status"] == "unchanged"
+    other_box = [{**MA_ITEM["packLevels"][0], "maDi": "MA.156.M0.100001.30000016"}]
+    r = await client.post("/api/v1/erp/items", json={**MA_ITEM, "packLevels": other_box}, headers=admin)
+    assert r.status_code == 409 and r.json()["code"] == "version-reused", r.text
+    # a new version without the AHM DI drops it
+    r = await client.post("/api/v1/erp/items", json={**MA_ITEM, "version": 2, "ahmDi": None}, headers=admin)
+    assert r.json()["status"] == "updated", r.text
+    async with demo_db() as s:
+        assert (await s.scalar(select(ItemDi.di).where(ItemDi.agency == "ahm", ItemDi.di == AHM_EACH))) is None
+
+
+async def test_a_pack_level_named_by_an_ma_di_alone_needs_no_gtin(client, admin, demo_db):
+    from sqlalchemy import text
+
+    item = {**MA_ITEM, "ahmDi": None, "packLevels": [{"level": "case", "quantity": 40, "maDi": MA_BOX}]}
+    r = await client.post("/api/v1/erp/items", json=item, headers=admin)
+    assert r.status_code == 201, r.text
+    assert (await client.post("/api/v1/erp/items", json=item, headers=admin)).json()["status"] == "unchanged"
+    async with demo_db() as s:
+        gtins = (
+            await s.execute(
+                text(
+                    "SELECT g.gtin, g.pack_level FROM item_gtins g JOIN items i ON i.id = g.item_id"
+                    " WHERE i.erp_id = 'TEST-ITEM-1'"
+                )
+            )
+        ).all()
+        dis = (
+            await s.execute(
+                text(
+                    "SELECT di, pack_level, quantity FROM item_dis d JOIN items i ON i.id = d.item_id"
+                    " WHERE i.erp_id = 'TEST-ITEM-1' ORDER BY quantity"
+                )
+            )
+        ).all()
+    assert [tuple(g) for g in gtins] == [("04006381333931", "each")]
+    assert [tuple(d) for d in dis] == [(MA_EACH, "each", 1), (MA_BOX, "case", 40)]
+
+
+async def test_a_di_of_another_item_is_refused_with_its_pointer(client, admin):
+    assert (await client.post("/api/v1/erp/items", json=MA_ITEM, headers=admin)).status_code == 201
+    other = {
+        **ITEM,
+        "erpId": "OTHER",
+        "gtin": "4006381333948",
+        "packLevels": [{"level": "box", "gtin": "14006381333945", "quantity": 5, "maDi": MA_BOX}],
+    }
+    r = await client.post("/api/v1/erp/items", json=other, headers=admin)
+    assert r.status_code == 409, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    problem = r.json()
+    assert (problem["code"], problem["pointer"], problem["di"], problem["item"]) == (
+        "conflict",
+        "/packLevels/0/maDi",
+        MA_BOX,
+        "TEST-ITEM-1",
+    )
+    r = await client.post("/api/v1/erp/items", json={**other, "packLevels": [], "ahmDi": AHM_EACH}, headers=admin)
+    assert (r.status_code, r.json()["pointer"]) == (409, "/ahmDi"), r.text
+
+
+@pytest.mark.parametrize(
+    ("change", "pointer", "words"),
+    [
+        ({"maDi": "MA.156.M0.100001.1000001"}, "/maDi", "product code"),
+        (
+            {"packLevels": [{"level": "box", "gtin": "14006381333938", "quantity": 10, "maDi": "01234"}]},
+            "/packLevels/0/maDi",
+            "starts with 'MA.'",
+        ),
+        ({"ahmDi": "AHM-1"}, "/ahmDi", "is not AHM.<manufacturer code>"),
+        ({"maDi": None}, "/maDi", "needs its each level's MA DI"),
+        ({"packLevels": [{"level": "box", "quantity": 10}]}, "/packLevels/0/gtin", "needs a GTIN, an MA DI"),
+        (
+            {"packLevels": [{"level": "box", "quantity": 10, "maDi": MA_BOX, "hibcUom": 1}]},
+            "/packLevels/0/hibcUom",
+            "give the GTIN too",
+        ),
+        (
+            {"packLevels": [{"level": "box", "gtin": "14006381333938", "quantity": 10, "maDi": MA_EACH}]},
+            "/packLevels/0/maDi",
+            "used twice",
+        ),
+    ],
+)
+async def test_a_bad_di_is_refused_with_a_pointer(client, admin, change, pointer, words):
+    r = await client.post("/api/v1/erp/items", json={**MA_ITEM, **change}, headers=admin)
+    assert r.status_code == 422, r.text
+    assert (r.json()["code"], r.json()["pointer"]) == ("invalid-record", pointer)
+    assert words in r.json()["detail"]

@@ -308,13 +308,13 @@ async def test_the_hold_and_block_functions_are_inlined_into_the_pick_reads(db):
         conn = await (await session.connection()).get_raw_connection()
         pg = conn.driver_connection
         await pg.execute("SET plan_cache_mode = force_generic_plan")
-        snapshot = picking._SNAPSHOTS[False, False]
-        await pg.execute("PREPARE snap(bigint, uuid, text, text, text, text, int, text) AS " + snapshot)
+        snapshot = picking._SNAPSHOTS[False, "gtin"]
+        await pg.execute("PREPARE snap(bigint, uuid, text, text, text, text, int, text, text, text) AS " + snapshot)
         plan = "\n".join(
             r[0]
             for r in await pg.fetch(
                 "EXPLAIN (VERBOSE, COSTS OFF) EXECUTE snap(1, '00000000-0000-0000-0000-000000000000', '00000000000017',"
-                " NULL, NULL, NULL, NULL, 'L1')"
+                " NULL, NULL, NULL, NULL, 'L1', NULL, NULL)"
             )
         )
         await pg.execute(

@@ -5,6 +5,8 @@ import datetime as dt
 
 import pytest
 
+from udipick.domain.barcodes import interpret
+from udipick.domain.errors import InvalidLabelData
 from udipick.domain.gs1_numbers import make_sscc
 from udipick.integrations.labels.render import available_labels, render_label
 
@@ -42,6 +44,52 @@ def test_item_label_datamatrix_scans_back_to_the_source_data(case, size, dpi, de
     data, hri, element_string = ITEMS[case]
     zpl = render_label("item", data, size=size, dpi=dpi)
     assert decode(zpl, size=size, dpi=dpi) == [("]d2", hri, element_string)]
+
+
+MA_ITEMS = {
+    "lot-expiry-serial": (
+        dict(
+            ma_di="MA.156.M0.100001.10000012",
+            lot="LOT20261",
+            expiry=dt.date(2029, 1, 31),
+            serial="SN0001",
+            item_name="一次性使用无菌注射器",
+        ),
+        "MA.156.M0.100001.10000012.LLOT20261.SSN0001.E20290131",
+        dict(di="MA.156.M0.100001.10000012", lot="LOT20261", serial="SN0001", expiry=dt.date(2029, 1, 31)),
+    ),
+    "di-only": (
+        dict(ma_di="MA.156.M0.100001.20000013", gtin="09501101530003"),  # the MA DI wins: the item is MA's
+        "MA.156.M0.100001.20000013",
+        dict(di="MA.156.M0.100001.20000013", lot=None, serial=None, expiry=None),
+    ),
+}
+
+
+@pytest.mark.parametrize(("size", "dpi"), [(s, d) for k, s, d in LABELS if k == "item"])
+@pytest.mark.parametrize("case", MA_ITEMS)
+def test_ma_item_label_scans_back_to_its_ma_code_and_reads_as_the_data(case, size, dpi, decode):
+    data, code, fields = MA_ITEMS[case]
+    zpl = render_label("item", data, size=size, dpi=dpi)
+    [(symbology, hri, plain)] = decode(zpl, size=size, dpi=dpi)
+    assert (symbology, hri, plain) == ("]d1", code, code)  # Data Matrix, not GS1 (no FNC1)
+    scan = interpret(symbology + plain, today=dt.date(2026, 12, 6))
+    assert scan.kind == "ma"
+    assert dict(di=scan.di, lot=scan.lot, serial=scan.serial, expiry=scan.expiry) == fields
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        (dict(ma_di="MA.156.M0.100001.1000001"), "ma_di"),  # product code of 7
+        (dict(ma_di="MA.156.M0.100001.10000012", lot="A-1"), "lot"),  # "-" is not in an MA text field
+        (dict(ma_di="MA.156.M0.100001.10000012", expiry="290100"), "expiry"),  # day 00
+    ],
+)
+def test_an_ma_label_that_could_not_read_back_is_refused(data, field):
+    with pytest.raises(InvalidLabelData) as err:
+        render_label("item", data, size="4x6", dpi=203)
+    assert err.value.context["field"] == field
 
 
 SSCC = make_sscc(3, "0950110", 153)  # 30950110000000153 + check digit 8

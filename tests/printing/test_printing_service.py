@@ -6,7 +6,7 @@ import asyncio
 import datetime as dt
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from tests.conftest import wait_until
 from tests.printing.conftest import FakePrinter, free_port
@@ -269,3 +269,31 @@ async def test_the_worker_loop_stops_when_asked(demo_db):
     await asyncio.sleep(0.12)
     stop.set()
     await asyncio.wait_for(task, 2)
+
+
+@pytest.mark.parametrize(
+    ("item", "level", "code"),
+    [
+        ("DRESS-MA-10", "each", {"ma_di": "MA.156.M0.100001.10080016"}),  # registered with MA: its MA code
+        ("DRESS-MA-10", "box", {"ma_di": "MA.156.M0.100001.20080013"}),
+        ("SYR-10ML", "box", {"gtin": "10614141010018"}),  # registered with GS1: its GTIN
+    ],
+)
+async def test_an_item_label_naming_the_item_prints_the_di_it_was_registered_with(demo_db, item, level, code):
+    picker = await actor(demo_db, "picker")
+    data = {"item": item, "pack_level": level, "lot": "AB12", "expiry": "2027-03-31"}
+    async with demo_db() as s, s.begin():
+        made = await printing.create_job(s, picker, LABELS, kind="item", data=data, zone="DOCK")
+        name = await s.scalar(text("SELECT name FROM items WHERE erp_id = :i"), {"i": item})
+    expected = {**data, "item_name": name, **code}
+    assert made.data == expected
+    assert made.zpl == render_label("item", expected, size=made.size, dpi=made.dpi)
+
+
+async def test_an_item_label_for_a_level_without_the_registered_code_is_refused(demo_db):
+    picker = await actor(demo_db, "picker")
+    with pytest.raises(InvalidLabelData, match="has no MA code at pack level 'case'"):
+        async with demo_db() as s, s.begin():
+            await printing.create_job(
+                s, picker, LABELS, kind="item", data={"item": "DRESS-MA-10", "pack_level": "case"}, zone="DOCK"
+            )

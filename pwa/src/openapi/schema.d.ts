@@ -1450,6 +1450,7 @@ export interface components {
     ItemIn: {
       /** @enum {null|string} */
       abcClass?: "A" | "B" | "C" | null;
+      ahmDi?: string | null;
       /** @enum {string} */
       baseUnit: "EA" | "BX" | "CS" | "PK" | "KT" | "ST" | "PR";
       /** @default false */
@@ -1464,6 +1465,7 @@ export interface components {
       hibcPcn?: string | null;
       /** @default false */
       lotTracked?: boolean;
+      maDi?: string | null;
       maxTempC?: number | null;
       /** @default 0 */
       minShelfLifeDays?: number;
@@ -1479,6 +1481,11 @@ export interface components {
       /** @default false */
       serialTracked?: boolean;
       specification?: string | null;
+      /**
+       * @default gs1
+       * @enum {string}
+       */
+      udiAgency?: "gs1" | "ma" | "ahm";
       version: number;
     };
     /** ItemRef */
@@ -1746,10 +1753,12 @@ export interface components {
     };
     /** PackLevelIn */
     PackLevelIn: {
-      gtin: string;
+      ahmDi?: string | null;
+      gtin?: string | null;
       hibcUom?: number | null;
       /** @enum {string} */
       level: "each" | "box" | "case" | "pallet";
+      maDi?: string | null;
       quantity: number;
     };
     /** PackScanIn */

@@ -53,6 +53,10 @@ MOVEMENTS = (
     "opening", "expire", "return", "scrap",
 )  # fmt: skip
 PACK_LEVELS = ("each", "box", "case", "pallet")
+#: the NMPA's UDI issuing agencies (``domain.udi_di``): GS1, MA (IDcode) and AHM (Alibaba Health)
+UDI_AGENCIES = ("gs1", "ma", "ahm")
+#: the agencies whose DIs live in ``item_dis`` (GS1's are GTINs, in ``item_gtins``)
+DI_AGENCIES = ("ma", "ahm")
 #: China's medical-device classes (医疗器械分类): I is filed (备案), II and III are registered (注册)
 DEVICE_CLASSES = ("I", "II", "III")
 BASE_UNITS = ("EA", "BX", "CS", "PK", "KT", "ST", "PR")
@@ -173,8 +177,11 @@ class Item(ErpVersioned, Base):
     device_class: Mapped[str | None] = mapped_column(String(3))
     #: last day the registration certificate is valid; ``None``: no end (a class I filing)
     registration_valid_until: Mapped[dt.date | None] = mapped_column(Date)
+    #: the agency whose DI the item was registered with in the NMPA UDI database: its labels print that code
+    udi_agency: Mapped[str] = mapped_column(String(3), server_default="gs1")
     __table_args__ = (
         CheckConstraint(_in("device_class", DEVICE_CLASSES), name="device_class_known"),
+        CheckConstraint(_in("udi_agency", UDI_AGENCIES), name="udi_agency_known"),
         CheckConstraint("gtin ~ '^[0-9]{14}$'", name="gtin_14_digits"),
         CheckConstraint("abc_class IN ('A', 'B', 'C')", name="abc_class_known"),
         CheckConstraint(_in("base_unit", BASE_UNITS), name="base_unit_known"),
@@ -201,6 +208,24 @@ class ItemGtin(Base):
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint(_in("pack_level", PACK_LEVELS), name="pack_level_known"),
         UniqueConstraint("item_id", "pack_level"),
+    )
+
+
+class ItemDi(Base):
+    """Every MA and AHM device identifier udipick knows, by pack level, so one look-up maps an MA or AHM
+    scan to its item and quantity in base units, as ``item_gtins`` does for GTINs."""
+
+    __tablename__ = "item_dis"
+    agency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    di: Mapped[str] = mapped_column(String(64), primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    pack_level: Mapped[str] = mapped_column(String(8))
+    quantity: Mapped[int] = mapped_column(Integer)
+    __table_args__ = (
+        CheckConstraint(_in("agency", DI_AGENCIES), name="agency_known"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint(_in("pack_level", PACK_LEVELS), name="pack_level_known"),
+        UniqueConstraint("item_id", "agency", "pack_level"),
     )
 
 

@@ -126,6 +126,19 @@ ITEMS: list[dict[str, Any]] = [
         qcRequired=True,
         packs=[],
     ),
+    dict(
+        erpId="DRESS-MA-10",
+        name="Sterile wound dressing 10 x 10 cm (MA code)",
+        ref=1008,
+        baseUnit="EA",
+        lotTracked=True,
+        expiryTracked=True,
+        # registered with MA (IDcode): its labels and the handheld's scans carry MA codes, not GS1
+        udiAgency="ma",
+        maDi="MA.156.M0.100001.10080016",
+        packs=[("box", 1, 10)],
+        packMaDis={"box": "MA.156.M0.100001.20080013"},
+    ),
 ]
 
 # (code, zone, type, pick sequence)
@@ -235,7 +248,12 @@ async def load(
     items = []
     for i, it in enumerate(ITEMS):
         packs = [
-            erp.PackLevelIn(level=level, gtin=demo_gtin(it["ref"], indicator), quantity=qty)
+            erp.PackLevelIn(
+                level=level,
+                gtin=demo_gtin(it["ref"], indicator),
+                quantity=qty,
+                ma_di=it.get("packMaDis", {}).get(level),
+            )
             for level, indicator, qty in it["packs"]
         ]
         items.append(
@@ -257,6 +275,8 @@ async def load(
                     bonded=it.get("bonded", False),
                     hibc_lic=it.get("hibcLic"),
                     hibc_pcn=it.get("hibcPcn"),
+                    ma_di=it.get("maDi"),
+                    udi_agency=it.get("udiAgency", "gs1"),
                     pack_levels=packs,
                 ),
             )

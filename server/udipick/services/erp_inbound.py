@@ -24,6 +24,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from udipick.db.models import (
+    DI_AGENCIES,
     Customer,
     InboundDocument,
     InboundLine,
@@ -48,6 +49,7 @@ from udipick.domain.errors import (
 from udipick.domain.gtin import gtin14
 from udipick.domain.problem import Problem, problem_body
 from udipick.domain.site import validate_gln
+from udipick.domain.udi_di import DI_MAX_LENGTH, di_fault
 from udipick.services import wave_control
 from udipick.services.identity import audit
 
@@ -71,11 +73,19 @@ class Record(Struct, rename="camel", forbid_unknown_fields=False, kw_only=True):
     pass
 
 
-class PackLevelIn(Record):
+#: a DI of the MA or AHM issuing agency, as printed (checked by ``domain.udi_di.di_fault``)
+DeviceId = Annotated[str, Meta(min_length=1, max_length=DI_MAX_LENGTH)]
+
+
+class PackLevelIn(Record, kw_only=True):
     level: PackLevelName
-    gtin: str
+    #: the level's GS1 GTIN; a level named by MA or AHM only leaves it out (and gives ``maDi`` or ``ahmDi``)
+    gtin: str | None = None
     quantity: Positive
     hibc_uom: Annotated[int, Meta(ge=0, le=9)] | None = None
+    #: the pack level's DI from MA (IDcode, ``MA.156.M0.…``) and from AHM, when it has one
+    ma_di: DeviceId | None = None
+    ahm_di: DeviceId | None = None
 
 
 class ItemIn(Record):
@@ -106,6 +116,12 @@ class ItemIn(Record):
     registration_holder: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
     device_class: Literal["I", "II", "III"] | None = None
     registration_valid_until: dt.date | None = None
+    #: the base unit's (each level's) MA and AHM DIs; pack levels carry their own in ``packLevels``
+    ma_di: DeviceId | None = None
+    ahm_di: DeviceId | None = None
+    #: the agency whose DI the item was registered with in the NMPA UDI database: its labels print that
+    #: agency's code (so an ``ma`` or ``ahm`` item needs that agency's DI on its each level)
+    udi_agency: Literal["gs1", "ma", "ahm"] = "gs1"
 
 
 class LocationIn(Record):
@@ -270,22 +286,79 @@ def check_item(rec: ItemIn) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         raise InvalidRecord("minTempC is above maxTempC", pointer="/minTempC")
     if (rec.hibc_lic is None) != (rec.hibc_pcn is None):
         raise InvalidRecord("hibcLic and hibcPcn go together", pointer="/hibcPcn" if rec.hibc_lic else "/hibcLic")
-    gtins = [{"gtin": base, "pack_level": "each", "quantity": 1, "hibc_uom": None}]
+    # each pack level, with ``at``: the pointer to where the record gives it (dropped before it is stored)
+    each = {
+        "gtin": base,
+        "pack_level": "each",
+        "quantity": 1,
+        "hibc_uom": None,
+        "ma_di": None,
+        "ahm_di": None,
+        "at": "",
+    }
+    gtins = [each]
     seen = {base: "/gtin"}
     levels = {"each"}
+    dis: dict[tuple[str, str], str] = {}
+
+    def take_dis(pack: dict[str, Any], holder: ItemIn | PackLevelIn, at: str) -> None:
+        for agency in DI_AGENCIES:
+            di = getattr(holder, f"{agency}_di")
+            if di is None:
+                continue
+            pointer = f"{at}/{agency}Di"
+            if (fault := di_fault(agency, di)) is not None:
+                raise InvalidRecord(fault, pointer=pointer)
+            if (agency, di) in dis and pack[f"{agency}_di"] != di:
+                raise InvalidRecord(f"{agency.upper()} DI {di} is used twice in this item", pointer=pointer)
+            if pack[f"{agency}_di"] not in (None, di):
+                raise InvalidRecord(f"the 'each' level has two {agency.upper()} DIs", pointer=pointer)
+            dis[(agency, di)] = pointer
+            pack[f"{agency}_di"] = di
+
+    take_dis(each, rec, "")
     for i, level in enumerate(rec.pack_levels):
-        g = _gtin(level.gtin, f"/packLevels/{i}/gtin")
-        if g in seen:
+        if level.gtin is None:
+            if level.ma_di is None and level.ahm_di is None:
+                raise InvalidRecord(
+                    "a pack level needs a GTIN, an MA DI (maDi) or an AHM DI (ahmDi)", pointer=f"/packLevels/{i}/gtin"
+                )
+            if level.hibc_uom is not None:
+                raise InvalidRecord(
+                    "hibcUom is kept with the level's GTIN: give the GTIN too", pointer=f"/packLevels/{i}/hibcUom"
+                )
+        g = None if level.gtin is None else _gtin(level.gtin, f"/packLevels/{i}/gtin")
+        if level.level == "each" and g is None:  # the base unit's DIs, given as a pack level
+            if level.quantity != 1:
+                raise InvalidRecord("the 'each' level has quantity 1", pointer=f"/packLevels/{i}/quantity")
+            take_dis(each, level, f"/packLevels/{i}")
+            continue
+        if g is not None and g in seen:
             raise InvalidRecord(f"GTIN {g} is used twice in this item", pointer=f"/packLevels/{i}/gtin")
         if level.level in levels:
-            if level.level == "each" and g == base:
-                continue
             raise InvalidRecord(f"pack level {level.level!r} is given twice", pointer=f"/packLevels/{i}/level")
         if level.level == "each" and level.quantity != 1:
             raise InvalidRecord("the 'each' level has quantity 1", pointer=f"/packLevels/{i}/quantity")
-        seen[g] = f"/packLevels/{i}/gtin"
+        if g is not None:
+            seen[g] = f"/packLevels/{i}/gtin"
         levels.add(level.level)
-        gtins.append({"gtin": g, "pack_level": level.level, "quantity": level.quantity, "hibc_uom": level.hibc_uom})
+        pack = {
+            "gtin": g,
+            "pack_level": level.level,
+            "quantity": level.quantity,
+            "hibc_uom": level.hibc_uom,
+            "ma_di": None,
+            "ahm_di": None,
+            "at": f"/packLevels/{i}",
+        }
+        take_dis(pack, level, f"/packLevels/{i}")
+        gtins.append(pack)
+    if rec.udi_agency != "gs1" and each[f"{rec.udi_agency}_di"] is None:
+        raise InvalidRecord(
+            f"an item registered with {rec.udi_agency.upper()} (udiAgency) needs its each level's"
+            f" {rec.udi_agency.upper()} DI: its labels print that code",
+            pointer=f"/{rec.udi_agency}Di",
+        )
     row = {
         "erp_id": rec.erp_id,
         "erp_version": rec.version,
@@ -309,6 +382,7 @@ def check_item(rec: ItemIn) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         "registration_holder": rec.registration_holder,
         "device_class": rec.device_class,
         "registration_valid_until": rec.registration_valid_until,
+        "udi_agency": rec.udi_agency,
     }
     return row, gtins
 
@@ -570,12 +644,14 @@ async def _write_chunk(
         if kind is ITEMS:
             ids = list(written.values())
             await session.execute(text("DELETE FROM item_gtins WHERE item_id = ANY(CAST(:ids AS int[]))"), {"ids": ids})
-            gtin_rows = [
+            await session.execute(text("DELETE FROM item_dis WHERE item_id = ANY(CAST(:ids AS int[]))"), {"ids": ids})
+            pack_rows = [
                 {**g, "item_id": written[row["erp_id"]]}
                 for _, row, children in to_write
                 if row["erp_id"] in written
                 for g in children
             ]
+            gtin_rows = [g for g in pack_rows if g["gtin"] is not None]
             await session.execute(
                 text(
                     "INSERT INTO item_gtins (gtin, item_id, pack_level, quantity, hibc_uom) SELECT * FROM unnest("
@@ -584,6 +660,24 @@ async def _write_chunk(
                 ),
                 {c: [g[c] for g in gtin_rows] for c in ("gtin", "item_id", "pack_level", "quantity", "hibc_uom")},
             )
+            di_rows = [
+                (agency, g[f"{agency}_di"], g["item_id"], g["pack_level"], g["quantity"])
+                for g in pack_rows
+                for agency in DI_AGENCIES
+                if g[f"{agency}_di"] is not None
+            ]
+            if di_rows:
+                await session.execute(
+                    text(
+                        "INSERT INTO item_dis (agency, di, item_id, pack_level, quantity) SELECT * FROM unnest("
+                        "CAST(:agency AS text[]), CAST(:di AS text[]), CAST(:item_id AS int[]),"
+                        " CAST(:pack_level AS text[]), CAST(:quantity AS int[]))"
+                    ),
+                    {
+                        c: [r[i] for r in di_rows]
+                        for i, c in enumerate(("agency", "di", "item_id", "pack_level", "quantity"))
+                    },
+                )
     for line, r in results:
         tally.add(r, line)
     return tally
@@ -602,14 +696,27 @@ async def _check_replays(
     if kind is ITEMS:
         rows = await session.execute(
             text(
-                "SELECT item_id, gtin, pack_level, quantity, hibc_uom FROM item_gtins"
-                " WHERE item_id = ANY(CAST(:ids AS int[])) ORDER BY item_id, gtin"
+                "SELECT p.item_id, g.gtin, p.pack_level, coalesce(g.quantity, ma.quantity, ahm.quantity), g.hibc_uom,"
+                "       ma.di, ahm.di"
+                "  FROM (SELECT item_id, pack_level FROM item_gtins WHERE item_id = ANY(CAST(:ids AS int[]))"
+                "        UNION SELECT item_id, pack_level FROM item_dis WHERE item_id = ANY(CAST(:ids AS int[]))) p"
+                "  LEFT JOIN item_gtins g ON g.item_id = p.item_id AND g.pack_level = p.pack_level"
+                "  LEFT JOIN item_dis ma ON ma.item_id = p.item_id AND ma.pack_level = p.pack_level AND ma.agency = 'ma'"
+                "  LEFT JOIN item_dis ahm ON ahm.item_id = p.item_id AND ahm.pack_level = p.pack_level AND ahm.agency = 'ahm'"
+                " ORDER BY p.item_id, p.pack_level"
             ),
             {"ids": [ids[row["erp_id"]] for _, row, _ in replays]},
         )
-        for item_id, gtin, level, quantity, uom in rows:
+        for item_id, gtin, level, quantity, uom, ma_di, ahm_di in rows:
             packs.setdefault(item_id, []).append(
-                {"gtin": gtin, "pack_level": level, "quantity": quantity, "hibc_uom": uom}
+                {
+                    "gtin": gtin,
+                    "pack_level": level,
+                    "quantity": quantity,
+                    "hibc_uom": uom,
+                    "ma_di": ma_di,
+                    "ahm_di": ahm_di,
+                }
             )
     out = []
     for line, row, children in replays:
@@ -617,7 +724,8 @@ async def _check_replays(
         stored_row = _json(before[key])
         incoming = _view(row)
         stored = _view({c: stored_row.get(c) for c in row})
-        packs_differ = children is not None and sorted(children, key=lambda g: g["gtin"]) != packs.get(ids[key], [])
+        incoming_packs = sorted(({k: v for k, v in g.items() if k != "at"} for g in children or ()), key=_level)
+        packs_differ = children is not None and incoming_packs != sorted(packs.get(ids[key], []), key=_level)
         try:
             _same_content(kind.name, key, row["erp_version"], stored, incoming, "/packLevels" if packs_differ else None)
         except VersionReused as exc:
@@ -625,6 +733,10 @@ async def _check_replays(
             continue
         out.append((line, UpsertResult(key, "unchanged", ids[key])))
     return out
+
+
+def _level(pack: dict[str, Any]) -> str:
+    return str(pack["pack_level"])
 
 
 _PG_ARRAY = {
@@ -688,7 +800,7 @@ def _upsert_unnest(model: Any, rows: list[dict[str, Any]]) -> tuple[Any, dict[st
 
 async def _refuse_gtin_clashes(session: AsyncSession, chunk: list[tuple[int, dict[str, Any], Any]], tally: Tally):
     """A GTIN identifies one trade item: refuse a record whose GTIN belongs to another item."""
-    all_gtins = [g["gtin"] for _, _, children in chunk for g in children]
+    all_gtins = [g["gtin"] for _, _, children in chunk for g in children if g["gtin"] is not None]
     owners = dict(
         (
             await session.execute(
@@ -700,23 +812,58 @@ async def _refuse_gtin_clashes(session: AsyncSession, chunk: list[tuple[int, dic
             )
         ).all()
     )
+    # an MA or AHM DI identifies one item's pack level just as a GTIN does
+    all_dis = [(agency, g[f"{agency}_di"]) for _, _, children in chunk for g in children for agency in DI_AGENCIES]
+    all_dis = [(agency, di) for agency, di in all_dis if di is not None]
+    di_owners: dict[tuple[str, str], str] = {}
+    if all_dis:
+        rows = await session.execute(
+            text(
+                "SELECT d.agency, d.di, i.erp_id FROM item_dis d JOIN items i ON i.id = d.item_id"
+                " WHERE (d.agency, d.di) IN (SELECT * FROM unnest(CAST(:agencies AS text[]), CAST(:dis AS text[])))"
+            ),
+            {"agencies": [a for a, _ in all_dis], "dis": [d for _, d in all_dis]},
+        )
+        di_owners = {(agency, di): owner for agency, di, owner in rows}
     kept = []
     claimed: dict[str, str] = {}
+    claimed_dis: dict[tuple[str, str], str] = {}
     for line, row, children in chunk:
         clash = None
-        for i, g in enumerate(children):
-            owner = owners.get(g["gtin"]) or claimed.get(g["gtin"])
+        for g in children:
+            at = g["at"]
+            owner = owners.get(g["gtin"]) or claimed.get(g["gtin"]) if g["gtin"] is not None else None
             if owner is not None and owner != row["erp_id"]:
-                pointer = "/gtin" if i == 0 else f"/packLevels/{i - 1}/gtin"
                 clash = Conflict(
-                    f"GTIN {g['gtin']} already belongs to item {owner}", pointer=pointer, gtin=g["gtin"], item=owner
+                    f"GTIN {g['gtin']} already belongs to item {owner}",
+                    pointer=f"{at}/gtin",
+                    gtin=g["gtin"],
+                    item=owner,
                 )
+                break
+            for agency in DI_AGENCIES:
+                di = g[f"{agency}_di"]
+                owner = di_owners.get((agency, di)) or claimed_dis.get((agency, di))
+                if di is not None and owner is not None and owner != row["erp_id"]:
+                    clash = Conflict(
+                        f"{agency.upper()} DI {di} already belongs to item {owner}",
+                        pointer=f"{at}/{agency}Di",
+                        agency=agency,
+                        di=di,
+                        item=owner,
+                    )
+                    break
+            if clash:
                 break
         if clash:
             tally.refusals.append(Refusal(line, clash))
             continue
         for g in children:
-            claimed[g["gtin"]] = row["erp_id"]
+            if g["gtin"] is not None:
+                claimed[g["gtin"]] = row["erp_id"]
+            for agency in DI_AGENCIES:
+                if g[f"{agency}_di"] is not None:
+                    claimed_dis[(agency, g[f"{agency}_di"])] = row["erp_id"]
         kept.append((line, row, children))
     return kept
 

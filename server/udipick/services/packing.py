@@ -22,6 +22,7 @@ from udipick.db.ledger import Movement, post_movements
 from udipick.domain import errors as e
 from udipick.domain.access import Actor
 from udipick.domain.gs1_numbers import make_sscc
+from udipick.domain.udi_di import item_key, key_text
 from udipick.services import replay, scans
 from udipick.services.events import PackagePacked, ShipmentConfirmed, emit
 from udipick.services.printing import LabelJob, LabelRenderer, label_job, queue_label
@@ -194,7 +195,8 @@ async def pack_scan(
             raise e.Conflict(f"package {sscc} is {pkg.status}: open a new carton", sscc=sscc)
         match = await scans.match_item(session, scan)
         if match is None:
-            raise e.UnknownGtin("udipick does not know this item", gtin=scan.gtin)
+            code = key_text(item_key(scan)) or scan.raw.strip()
+            raise e.UnknownGtin(f"udipick does not know this item ({code})", gtin=code)
         # the carton's contents go to the customer and the recall trace: the unit names its own lot and serial
         if match.serial_tracked and not scan.serial:
             raise e.MissingSerial(

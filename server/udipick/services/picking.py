@@ -44,6 +44,7 @@ from udipick.domain.picking import (
 )
 from udipick.domain.picking import check_location as check_location_scan
 from udipick.domain.problem import problem_body, status_for
+from udipick.domain.udi_di import DiKey, GtinKey, HibcKey, item_key
 from udipick.services import replay, scans
 from udipick.services.events import (
     EventData,
@@ -700,11 +701,11 @@ class Override:
 
 #: One read for one pick scan, without locks: the stored answer (a replay; ``udipick_scan_reply``, as
 #: ``replay.SELECT_REPLY`` reads it), the task as allocated,
-#: the item behind the scanned GTIN (or HIBC code), the serial's status, the stock of the task's item
+#: the item behind the scanned GTIN (or HIBC code, or MA / AHM DI), the serial's status, the stock of the task's item
 #: at its location, and (for a serialised unit another task of the line reserved) that task.
 #: ``udipick_pick_accept`` (``db/sql/udipick_pick_accept.sql``) re-checks what the verdict rested on when it writes.
-#: Four shapes (``_SNAPSHOTS``): the serial look-ups only when the scan carries a serial, the HIBC
-#: look-up only for an HIBC label. PostgreSQL sets up every node of a plan on each execution, used or
+#: Six shapes (``_SNAPSHOTS``): the serial look-ups only when the scan carries a serial, the HIBC
+#: look-up only for an HIBC label, the DI look-up only for an MA or AHM code. PostgreSQL sets up every node of a plan on each execution, used or
 #: not, so a shape carries only the look-ups its scans need.
 _SERIAL_STATUS = "(SELECT x.status FROM serials x WHERE x.item_id = m.id AND x.serial = $4)"
 _TRADE = """(SELECT row(ot.id, ot.stock_id, ot.lot_id, ot.serial_id)
@@ -721,9 +722,25 @@ _MATCH_HIBC = """SELECT i.id, i.name, i.lot_tracked, i.serial_tracked,
          FROM items i WHERE i.hibc_lic = $5 AND i.hibc_pcn = $6"""
 
 
-def _snapshot_sql(*, serial: bool, hibc: bool) -> str:
-    # every shape names all eight parameters, so one argument list fits all: where a shape does not use
-    # one it is only cast (``OR true`` folds away when the plan is made)
+#: the MA / AHM look-up is the one every scan path uses (``scans.by_di_sql``), on parameters $9 and $10
+_MATCH_DI = (
+    "SELECT m.id, m.name, m.lot_tracked, m.serial_tracked, m.pack_qty FROM (" + scans.by_di_sql("$9", "$10") + ") m"
+)
+#: parameters a shape does not use are only cast (``OR true`` folds away when the plan is made)
+_UNUSED = {
+    "gtin": " AND (CAST($5 AS text) IS NULL OR CAST($6 AS text) IS NULL OR CAST($7 AS int) IS NULL"
+    " OR CAST($9 AS text) IS NULL OR CAST($10 AS text) IS NULL OR true)",
+    "hibc": " AND CAST($3 AS text) IS NULL AND (CAST($9 AS text) IS NULL OR CAST($10 AS text) IS NULL OR true)",
+    "di": " WHERE CAST($3 AS text) IS NULL AND (CAST($5 AS text) IS NULL OR CAST($6 AS text) IS NULL"
+    " OR CAST($7 AS int) IS NULL OR true)",
+}
+_MATCH = {"gtin": _MATCH_GTIN, "hibc": _MATCH_HIBC, "di": _MATCH_DI}
+#: by the key ``domain.udi_di.item_key`` reads from the scan (``None``: a scan that names no goods)
+_SHAPE = {GtinKey: "gtin", HibcKey: "hibc", DiKey: "di", type(None): "gtin"}
+
+
+def _snapshot_sql(*, serial: bool, shape: str) -> str:
+    # every shape names all ten parameters, so one argument list fits all
     return (
         """
 SELECT (SELECT row(r.status_code, r.body, r.action) FROM udipick_scan_reply(p_scan => $2) r) AS reply,
@@ -758,21 +775,17 @@ SELECT (SELECT row(r.status_code, r.body, r.action) FROM udipick_scan_reply(p_sc
         + """ WHERE t.id = $1) t ON true
   LEFT JOIN LATERAL (
        """
-        + (
-            _MATCH_HIBC + " AND CAST($3 AS text) IS NULL"
-            if hibc
-            else _MATCH_GTIN
-            + " AND (CAST($5 AS text) IS NULL OR CAST($6 AS text) IS NULL OR CAST($7 AS int) IS NULL OR true)"
-        )
+        + _MATCH[shape]
+        + _UNUSED[shape]
         + """
        LIMIT 1) m ON true
 """
     )
 
 
-#: by (the scan carries a serial, the label is HIBC)
+#: by (the scan carries a serial, how the scan names its item: GTIN, HIBC or an MA/AHM DI)
 _SNAPSHOTS = {
-    (serial, hibc): _snapshot_sql(serial=serial, hibc=hibc) for serial in (False, True) for hibc in (False, True)
+    (serial, shape): _snapshot_sql(serial=serial, shape=shape) for serial in (False, True) for shape in _MATCH
 }
 _AT_LOCATION = CANDIDATES + " AND s.location_id = $1 AND s.item_id = $2 ORDER BY s.id"
 
@@ -787,7 +800,7 @@ async def prepare_statements(conn: asyncpg.Connection) -> None:
     """Prepare each shape of the pick scan's read on a new connection (by reading a task that does not
     exist), so that the connection's first real scan is not the one that pays for it."""
     for sql in _SNAPSHOTS.values():
-        await conn.fetchrow(sql, 0, uuid.UUID(int=0), None, None, None, None, None, None)
+        await conn.fetchrow(sql, 0, uuid.UUID(int=0), None, None, None, None, None, None, None, None)
 
 
 class PickAccept(NamedTuple):
@@ -1119,20 +1132,25 @@ async def confirm_pick(
     """
     scan = scans.read(raw, settings, today)  # an unreadable barcode is refused before the database is asked
     action = f"pick:{task_id}"
-    gtin = scan.gtin or scan.content_gtin
+    key = item_key(scan)
+    gtin = key.gtin if isinstance(key, GtinKey) else None
+    hibc = key if isinstance(key, HibcKey) else None
+    di = key if isinstance(key, DiKey) else None
     last = ""
     async with pg_connection(db) as conn:
         for attempt in range(_ATTEMPTS):
             snap = await conn.fetchrow(
-                _SNAPSHOTS[scan.serial is not None, gtin is None],
+                _SNAPSHOTS[scan.serial is not None, _SHAPE[type(key)]],
                 task_id,
                 client_scan_id,
                 gtin,
                 scan.serial,
-                scan.hibc_lic,
-                scan.hibc_pcn,
-                scan.hibc_uom,
+                hibc.lic if hibc else None,
+                hibc.pcn if hibc else None,
+                hibc.uom if hibc else None,
                 scan.lot,
+                di.agency if di else None,
+                di.di if di else None,
             )
             if snap["reply"] is not None:
                 return replay.reply_from_row(snap["reply"], client_scan_id, action)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 import msgspec
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from udipick.db.models import Location, Warehouse
@@ -268,6 +268,43 @@ def _normalise(data: Mapping[str, object]) -> dict[str, Any]:
     return out  # type: ignore[no-any-return]  # to_builtins of a str-keyed dict is a dict; msgspec types it Any
 
 
+async def registered_item_code(session: AsyncSession, data: dict[str, Any]) -> dict[str, Any]:
+    """Item label data naming the item by its ERP id (``item``, and ``pack_level``, default ``each``): the
+    label prints the DI of the agency the item was registered with (``items.udi_agency``) at that level."""
+    level = str(data.get("pack_level") or "each")
+    row = (
+        await session.execute(
+            text(
+                "SELECT i.udi_agency, i.name, g.gtin, d.di FROM items i"
+                "  LEFT JOIN item_gtins g ON g.item_id = i.id AND g.pack_level = :level"
+                "  LEFT JOIN item_dis d ON d.item_id = i.id AND d.pack_level = :level AND d.agency = i.udi_agency"
+                " WHERE i.erp_id = :item"
+            ),
+            {"item": str(data["item"]), "level": level},
+        )
+    ).first()
+    if row is None:
+        raise InvalidLabelData(f"No item {data['item']!r}.", field="item", value=data["item"], reason="unknown")
+    code = row.gtin if row.udi_agency == "gs1" else row.di
+    if code is None:
+        raise InvalidLabelData(
+            f"Item {data['item']} has no {row.udi_agency.upper()} code at pack level {level!r}.",
+            field="pack_level",
+            value=level,
+            reason="unknown",
+        )
+    if row.udi_agency == "ahm":
+        raise InvalidLabelData(
+            f"Item {data['item']} is registered with AHM: udipick does not print AHM codes yet.",
+            field="item",
+            value=data["item"],
+            reason="agency",
+        )
+    out = {**data, "item_name": data.get("item_name") or row.name}
+    out["gtin" if row.udi_agency == "gs1" else "ma_di"] = code
+    return out
+
+
 def _serialised(kind: str, data: Mapping[str, Any]) -> bool:
     return kind == "item" and bool(str(data.get("serial") or "").strip())
 
@@ -398,6 +435,8 @@ async def create_job(
             f"Copies must be 1 to {MAX_COPIES}, not {copies}.", field="copies", value=copies, reason="copies"
         )
     plain = _normalise(data)
+    if kind == "item" and plain.get("item") and not plain.get("gtin") and not plain.get("ma_di"):
+        plain = await registered_item_code(session, plain)
     if copies > 1 and _serialised(kind, plain):
         raise InvalidLabelData(
             "A serial number identifies one unit: print one label per serial, not copies of it.",

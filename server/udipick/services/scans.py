@@ -18,6 +18,7 @@ from udipick.db.pg import raw
 from udipick.domain.barcodes import Scan, ScanConfig, interpret
 from udipick.domain.barcodes.scan import ScanKind
 from udipick.domain.expiry import is_expired
+from udipick.domain.udi_di import DiKey, GtinKey, HibcKey, item_key
 
 
 def scan_config(settings: Settings) -> ScanConfig:
@@ -121,6 +122,19 @@ SELECT i.id, i.erp_id, i.name, i.gtin, i.lot_tracked, i.serial_tracked, i.expiry
 """
 
 
+def by_di_sql(agency: str, di: str) -> str:
+    """The one look-up from an MA or AHM DI to its item and pack quantity (``item_dis``' primary key);
+    ``agency`` and ``di`` are the statement's placeholders (``$1``). The pick scan's read embeds it."""
+    return f"""
+SELECT i.id, i.erp_id, i.name, i.gtin, i.lot_tracked, i.serial_tracked, i.expiry_tracked, i.min_temp_c, i.max_temp_c,
+       i.min_shelf_life_days, i.qc_required, i.bonded, d.pack_level, d.quantity AS pack_qty
+  FROM item_dis d JOIN items i ON i.id = d.item_id WHERE d.agency = CAST({agency} AS text) AND d.di = {di}
+"""
+
+
+_BY_DI = by_di_sql("$1", "$2")
+
+
 def _match(row, scanned_gtin: str | None, level: str, pack_qty: int, count: int | None) -> ItemMatch:
     return ItemMatch(
         item_id=row.id,
@@ -143,28 +157,33 @@ def _match(row, scanned_gtin: str | None, level: str, pack_qty: int, count: int 
 
 
 async def match_item(session: AsyncSession, scan: Scan) -> ItemMatch | None:
-    """GTIN (or the content GTIN of a logistic unit, AI 02 with count 37) or HIBC LIC + PCN."""
-    gtin = scan.gtin or scan.content_gtin
-    if gtin:
-        rec = await (await raw(session)).fetchrow(_BY_GTIN, gtin)
+    """The item a goods scan names, by the key ``domain.udi_di.item_key`` reads from it: a GTIN (or the
+    content GTIN of a logistic unit, AI 02 with count 37), HIBC LIC + PCN, or an MA / AHM DI."""
+    key = item_key(scan)
+    if isinstance(key, GtinKey):
+        rec = await (await raw(session)).fetchrow(_BY_GTIN, key.gtin)
         if rec is None:
             return None
         row = SimpleNamespace(**dict(rec))
-        return _match(row, gtin, row.pack_level, row.pack_qty, scan.quantity)
-    if scan.hibc_lic and scan.hibc_pcn:
+        return _match(row, key.gtin, row.pack_level, row.pack_qty, scan.quantity)
+    if isinstance(key, DiKey):
+        rec = await (await raw(session)).fetchrow(_BY_DI, key.agency, key.di)
+        if rec is None:
+            return None
+        row = SimpleNamespace(**dict(rec))
+        return _match(row, None, row.pack_level, row.pack_qty, scan.quantity)
+    if isinstance(key, HibcKey):
         row = (
-            await session.execute(
-                select(*_ITEM_COLS).where(Item.hibc_lic == scan.hibc_lic, Item.hibc_pcn == scan.hibc_pcn)
-            )
+            await session.execute(select(*_ITEM_COLS).where(Item.hibc_lic == key.lic, Item.hibc_pcn == key.pcn))
         ).first()
         if row is None:
             return None
         level, qty = "each", 1
-        if scan.hibc_uom:
+        if key.uom:
             pack = (
                 await session.execute(
                     select(ItemGtin.pack_level, ItemGtin.quantity).where(
-                        ItemGtin.item_id == row.id, ItemGtin.hibc_uom == scan.hibc_uom
+                        ItemGtin.item_id == row.id, ItemGtin.hibc_uom == key.uom
                     )
                 )
             ).first()

@@ -25,8 +25,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from udipick.domain.barcodes.ma import MaCode, build_ma, parse_ma
 from udipick.domain.errors import InvalidLabelData, UnknownLabelTemplate
 from udipick.domain.gs1_numbers import validate_gtin14, validate_sscc
+from udipick.domain.udi_di import di_fault
 from udipick.integrations.labels.encoding import (
     Code128Data,
     Gs1Element,
@@ -153,7 +155,59 @@ def _line(caption: str, value: str) -> str:
     return f"{caption} {value}" if value else ""
 
 
+def _ma_item_values(data: Mapping[str, object]) -> dict[str, _Value]:
+    """An item registered with MA (IDcode): its UDI is the MA code ``MA.…`` with data units ``.L`` lot,
+    ``.E`` expiry (8 digits) and ``.S`` serial, in a Data Matrix without FNC1 (not GS1 data), as the
+    MA rules and docs/ma_codes.md describe; it reads back through ``interpret`` to the same fields."""
+    di = _text(data, "ma_di", 10_000)
+    if (fault := di_fault("ma", di)) is not None:
+        raise InvalidLabelData(f"{fault}.", field="ma_di", value=di, reason="di")
+    fields: dict[str, str] = {}
+    for key, unit in (("lot", "L"), ("serial", "S")):
+        value = _text(data, key, 10_000)
+        if value and not (value.isascii() and value.isalnum() and len(value) <= 20):
+            raise InvalidLabelData(
+                f"MA {key} (.{unit}) {value!r} must be 1 to 20 ASCII letters and digits.",
+                field=key,
+                value=value,
+                reason="charset",
+            )
+        fields[key] = value
+    _, expiry_text = _expiry(data)
+    if expiry_text and len(expiry_text) != 10:
+        raise InvalidLabelData(
+            f"MA expiry (.E) needs a whole date, not {expiry_text!r} (no day 00).",
+            field="expiry",
+            value=expiry_text,
+            reason="date",
+        )
+    expiry = dt.date.fromisoformat(expiry_text) if expiry_text else None
+    code = MaCode(di=di, lot=fields["lot"] or None, serial=fields["serial"] or None, expiry_date=expiry)
+    text = build_ma(code)
+    if parse_ma(text, expiry or dt.date(2000, 1, 1)) != code:  # the label must read back as its data
+        raise InvalidLabelData(
+            f"MA code {text!r} would not read back as its data.", field="ma_di", value=di, reason="di"
+        )
+    lines = {
+        "item_name": _text(data, "item_name"),
+        "gtin": "",
+        "lot": fields["lot"],
+        "serial": fields["serial"],
+        "expiry": expiry_text,
+        "gtin_line": _line("MA", di),
+        "lot_line": _line("LOT (.L)", fields["lot"]),
+        "expiry_line": _line("EXP (.E)", expiry_text),
+        "serial_line": _line("SN (.S)", fields["serial"]),
+        "hri": text,
+    }
+    values = {k: _Value("text", v) for k, v in lines.items()}
+    values["udi_datamatrix"] = _Value("datamatrix", text)
+    return values
+
+
 def _item_values(data: Mapping[str, object]) -> dict[str, _Value]:
+    if _text(data, "ma_di", 10_000):
+        return _ma_item_values(data)
     gtin_raw = _text(data, "gtin", 10_000)
     if not gtin_raw:
         raise InvalidLabelData("An item label needs a GTIN.", field="gtin", value=None, reason="missing")
@@ -287,7 +341,8 @@ def render_label(
 ) -> bytes:
     """ZPL II (bytes, UTF-8 under ``^CI28``) for one ``kind`` label filled from ``data``.
 
-    ``kind``: ``item`` (keys ``gtin``, ``lot``, ``expiry``, ``serial``, ``item_name``),
+    ``kind``: ``item`` (keys ``gtin``, ``lot``, ``expiry``, ``serial``, ``item_name``; with ``ma_di`` instead
+    of ``gtin``, the MA code of an item registered with MA),
     ``sscc`` (``sscc``, ``content_gtin``+``count``, ``lot``, ``expiry``, ``from_name``,
     ``from_address``, ``to_name``, ``to_address``, ``carrier_name``, ``carrier_service``,
     ``reference``), ``location`` (``code``, ``description``), ``lpn`` (``lpn``,

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from udipick.domain.access import Actor
 from udipick.domain.barcodes import Scan
 from udipick.domain.errors import PermissionDenied, UnknownGtin
+from udipick.domain.udi_di import DiKey, item_key, key_text
 from udipick.services import scans
 
 
@@ -32,9 +33,13 @@ async def identify_item(session: AsyncSession, scan: Scan) -> scans.ItemMatch:
         )
     match = await scans.match_item(session, scan)
     if match is None:
-        code = scan.gtin or scan.content_gtin or f"{scan.hibc_lic}/{scan.hibc_pcn}"
+        key = item_key(scan)
+        code = key_text(key) or scan.raw.strip()
+        agency = {"agency": key.agency, "di": key.di} if isinstance(key, DiKey) else {}
         raise UnknownGtin(
-            f"{code} is not an item udipick knows: set the goods aside and ask for the item master", gtin=code
+            f"{code} is not an item udipick knows: set the goods aside and ask for the item master",
+            gtin=code,
+            **agency,
         )
     return match
 
