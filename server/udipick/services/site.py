@@ -44,6 +44,11 @@ class SiteIn(msgspec.Struct, rename="camel", forbid_unknown_fields=True, kw_only
     postal_code: Annotated[str, Meta(max_length=20)] = ""
     country: Annotated[str, Meta(pattern=r"^[A-Z]{2}$")] = "CN"
     licences: Annotated[list[Licence], Meta(max_length=20)] = []
+    #: enforce China GSP (医疗器械经营质量管理规范): receiving refuses goods from a supplier or of a product
+    #: without first-business approval or with a missing or expired certificate, and a sales order for a
+    #: customer without a valid business licence is held before allocation (``domain/regulatory.py``).
+    #: Off by default: a site outside China, or whose ERP does not send the certificates yet, is not blocked.
+    gsp_checks: bool = False
 
 
 class Site(SiteIn, kw_only=True):
@@ -61,7 +66,8 @@ class Site(SiteIn, kw_only=True):
 
 
 _COLUMNS = (
-    "company_name, gln, gs1_company_prefix, address_lines, city, postal_code, country, licences, updated_at, updated_by"
+    "company_name, gln, gs1_company_prefix, address_lines, city, postal_code, country, licences, gsp_checks,"
+    " updated_at, updated_by"
 )
 
 
@@ -88,12 +94,14 @@ async def put_site(db: async_sessionmaker, actor: Actor, data: SiteIn) -> Site:
         await session.execute(
             text(
                 "INSERT INTO site_record (id, company_name, gln, gs1_company_prefix, address_lines, city, postal_code,"
-                " country, licences, updated_by) VALUES (1, :company_name, :gln, :prefix, CAST(:address AS jsonb),"
-                " :city, :postal_code, :country, CAST(:licences AS jsonb), :by) ON CONFLICT (id) DO UPDATE SET"
+                " country, licences, gsp_checks, updated_by) VALUES (1, :company_name, :gln, :prefix,"
+                " CAST(:address AS jsonb), :city, :postal_code, :country, CAST(:licences AS jsonb), :gsp_checks, :by)"
+                " ON CONFLICT (id) DO UPDATE SET"
                 " company_name = EXCLUDED.company_name, gln = EXCLUDED.gln,"
                 " gs1_company_prefix = EXCLUDED.gs1_company_prefix, address_lines = EXCLUDED.address_lines,"
                 " city = EXCLUDED.city, postal_code = EXCLUDED.postal_code, country = EXCLUDED.country,"
-                " licences = EXCLUDED.licences, updated_at = now(), updated_by = EXCLUDED.updated_by"
+                " licences = EXCLUDED.licences, gsp_checks = EXCLUDED.gsp_checks, updated_at = now(),"
+                " updated_by = EXCLUDED.updated_by"
             ),
             {
                 "company_name": data.company_name,
@@ -104,6 +112,7 @@ async def put_site(db: async_sessionmaker, actor: Actor, data: SiteIn) -> Site:
                 "postal_code": data.postal_code,
                 "country": data.country,
                 "licences": msgspec.json.encode(values["licences"]).decode(),
+                "gsp_checks": data.gsp_checks,
                 "by": actor.username,
             },
         )
