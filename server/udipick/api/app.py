@@ -43,6 +43,7 @@ from udipick.api.packing import packing_router
 from udipick.api.picking import picking_router
 from udipick.api.problems import EXCEPTION_HANDLERS
 from udipick.api.recalls import recalls_router
+from udipick.api.regulatory import regulatory_router
 from udipick.api.receiving import ROUTES as receiving_routes
 from udipick.api.replenishment import replenishment_router
 from udipick.api.request import UdipickRequest
@@ -169,6 +170,7 @@ def create_app(settings: Settings, *, database_url: str) -> Litestar:
     routes += [exceptions_router, live_floor]
     routes += [kpis_router]
     routes += [returns_router]
+    routes += [regulatory_router]
     routes += [stock_view_router]
     if settings.pwa_dir and Path(settings.pwa_dir, "index.html").exists():
         routes.append(
