@@ -57,7 +57,13 @@ class OrderExceptionIn(msgspec.Struct, rename="camel", forbid_unknown_fields=Tru
 
 
 async def _decide(
-    subject: svc.Subject, erp_id: str, data: SignedDecisionIn, request: Request, db: Db, actor: CurrentActor, decision: str
+    subject: svc.Subject,
+    erp_id: str,
+    data: SignedDecisionIn,
+    request: Request,
+    db: Db,
+    actor: CurrentActor,
+    decision: str,
 ) -> FirstBusinessStatus:
     return await svc.decide_first_business(
         db,

@@ -91,7 +91,8 @@ def supplier_blocks(supplier: SupplierFacts | None, *, on: dt.date) -> list[e.Re
     if not supplier.approved:
         blocks.append(
             e.SupplierNotApproved(
-                f"Supplier {supplier.name} ({supplier.erp_id}) has no first-business approval (首营企业): ask QA.", **who
+                f"Supplier {supplier.name} ({supplier.erp_id}) has no first-business approval (首营企业): ask QA.",
+                **who,
             )
         )
     if supplier.licence_no is None:
@@ -120,7 +121,9 @@ def product_blocks(product: ProductFacts, *, on: dt.date) -> list[e.RegulatoryBl
     blocks: list[e.RegulatoryBlock] = []
     if not product.approved:
         blocks.append(
-            e.ItemNotApproved(f"{product.name} ({product.erp_id}) has no first-business approval (首营品种): ask QA.", **what)
+            e.ItemNotApproved(
+                f"{product.name} ({product.erp_id}) has no first-business approval (首营品种): ask QA.", **what
+            )
         )
     if product.registration_no is None:
         blocks.append(

@@ -164,7 +164,9 @@ async def receipt_blocks(
     """Every GSP block receiving the item from the supplier meets on ``on``; none where the checks are off."""
     if not await gsp_checks_on(session):
         return []
-    return rules.receipt_blocks(await supplier_facts(session, supplier_id), await product_facts(session, item_id), on=on)
+    return rules.receipt_blocks(
+        await supplier_facts(session, supplier_id), await product_facts(session, item_id), on=on
+    )
 
 
 async def check_receipt(
@@ -375,7 +377,9 @@ async def record_erp_decisions(
 # ---- QA exceptions -------------------------------------------------------------------------------------------
 
 
-def _exception_out(x: RegulatoryException, *, receipt: str | None, item: str | None, order: str | None) -> RegulatoryExceptionOut:
+def _exception_out(
+    x: RegulatoryException, *, receipt: str | None, item: str | None, order: str | None
+) -> RegulatoryExceptionOut:
     return RegulatoryExceptionOut(
         id=x.id,
         code=x.code,
@@ -461,7 +465,9 @@ async def except_receipt(
             raise e.NotFound(f"no receipt {receipt_id}", receipt=receipt_id)
         if receipt.status != "open":
             raise e.ReceiptNotOpen(
-                f"{number} is {receipt.status}: nothing more is received on it", receipt=number, receiptStatus=receipt.status
+                f"{number} is {receipt.status}: nothing more is received on it",
+                receipt=number,
+                receiptStatus=receipt.status,
             )
         item_id = None
         if item_erp is not None:
@@ -579,4 +585,3 @@ async def list_exceptions(db: async_sessionmaker, *, limit: int = 200) -> list[R
         )
         for x, item, order in rows
     ]
-

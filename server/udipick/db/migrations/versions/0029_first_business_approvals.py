@@ -36,8 +36,12 @@ def upgrade() -> None:
         sa.Column("user_id", sa.Integer(), nullable=True),
         sa.Column("decided_by", sa.String(length=200), nullable=False),
         sa.Column("reason", sa.Text(), nullable=True),
-        sa.CheckConstraint("(supplier_id IS NULL) <> (item_id IS NULL)", name=op.f("ck_first_business_decisions_one_subject")),
-        sa.CheckConstraint("decision IN ('approved', 'revoked')", name=op.f("ck_first_business_decisions_decision_known")),
+        sa.CheckConstraint(
+            "(supplier_id IS NULL) <> (item_id IS NULL)", name=op.f("ck_first_business_decisions_one_subject")
+        ),
+        sa.CheckConstraint(
+            "decision IN ('approved', 'revoked')", name=op.f("ck_first_business_decisions_decision_known")
+        ),
         sa.CheckConstraint("source IN ('qa', 'erp')", name=op.f("ck_first_business_decisions_source_known")),
         sa.CheckConstraint("source = 'erp' OR user_id IS NOT NULL", name=op.f("ck_first_business_decisions_qa_signer")),
         sa.ForeignKeyConstraint(["item_id"], ["items.id"], name=op.f("fk_first_business_decisions_item_id_items")),
@@ -82,7 +86,9 @@ def upgrade() -> None:
             ["outbound_documents.id"],
             name=op.f("fk_regulatory_exceptions_outbound_document_id_outbound_documents"),
         ),
-        sa.ForeignKeyConstraint(["receipt_id"], ["receipts.id"], name=op.f("fk_regulatory_exceptions_receipt_id_receipts")),
+        sa.ForeignKeyConstraint(
+            ["receipt_id"], ["receipts.id"], name=op.f("fk_regulatory_exceptions_receipt_id_receipts")
+        ),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_regulatory_exceptions_user_id_users")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_regulatory_exceptions")),
     )
