@@ -143,10 +143,16 @@ def test_order_blocks(licence_no: str | None, valid_until: dt.date | None, on: d
         (["supplier-not-approved", "item-not-approved"], set(), "supplier-not-approved"),
         (["supplier-not-approved", "item-not-approved"], {"supplier-not-approved"}, "item-not-approved"),
         (["supplier-not-approved", "item-not-approved"], {"supplier-not-approved", "item-not-approved"}, None),
-        (["registration-expired"], {"registration-missing"}, "registration-expired"),  # an exception covers its code only
+        (
+            ["registration-expired"],
+            {"registration-missing"},
+            "registration-expired",
+        ),  # an exception covers its code only
     ],
 )
-def test_an_exception_lets_through_only_the_block_it_names(codes: list[str], waived: set[str], first: str | None) -> None:
+def test_an_exception_lets_through_only_the_block_it_names(
+    codes: list[str], waived: set[str], first: str | None
+) -> None:
     by_code = {cls.code: cls for cls in e.RegulatoryBlock.__subclasses__()}
     blocks = [by_code[c]("x") for c in codes]
     found = first_unwaived(blocks, waived)
@@ -166,7 +172,9 @@ def test_exception_scope(code: str, item: str | None, scope: str | None) -> None
     assert exception_scope(code, item=item) == scope
 
 
-@pytest.mark.parametrize(("code", "item"), [("registration-missing", None), ("customer-licence-expired", None), ("x", "I")])
+@pytest.mark.parametrize(
+    ("code", "item"), [("registration-missing", None), ("customer-licence-expired", None), ("x", "I")]
+)
 def test_exception_scope_refuses(code: str, item: str | None) -> None:
     with pytest.raises(e.InvalidRecord):
         exception_scope(code, item=item)

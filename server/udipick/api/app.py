@@ -43,8 +43,8 @@ from udipick.api.packing import packing_router
 from udipick.api.picking import picking_router
 from udipick.api.problems import EXCEPTION_HANDLERS
 from udipick.api.recalls import recalls_router
-from udipick.api.regulatory import regulatory_router
 from udipick.api.receiving import ROUTES as receiving_routes
+from udipick.api.regulatory import regulatory_router
 from udipick.api.replenishment import replenishment_router
 from udipick.api.request import UdipickRequest
 from udipick.api.returns import returns_router

@@ -48,8 +48,8 @@ from udipick.services.events import (
 )
 from udipick.services.exceptions import Raised, raise_in
 from udipick.services.outbox import wake_sequencer
-from udipick.services.regulatory import HeldOrder, held_order_of, order_holds
 from udipick.services.recall_facts import name_the_recall, open_recall_by_lot, serial_recall_by_serial, serial_recalled
+from udipick.services.regulatory import HeldOrder, held_order_of, order_holds
 
 log = logging.getLogger(__name__)
 
