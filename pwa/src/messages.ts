@@ -625,7 +625,7 @@ export const problemsEn: Partial<Record<ProblemCode, Said>> = {
   "registration-expired": ["Registration {registrationNo} expired on {validUntil}", "Do not receive this item. Set it aside and call QA."],
   "customer-licence-missing": ["Order {order} held: {customerName} has no licence on record", "Ask QA to check the customer's licence."],
   "customer-licence-expired": ["Order {order} held: licence {licenceNo} expired on {validUntil}", "Ask QA to check the customer's licence."],
-  "nothing-to-except": ["Nothing to make an exception for ({code})", "Refresh: the block may be gone, or it is another one."],
+  "nothing-to-except": ["Nothing to make an exception for ({asked})", "Refresh: the block may be gone, or it is another one."],
 };
 
 export const problemsZh: Partial<Record<ProblemCode, Said>> = {
@@ -718,5 +718,5 @@ export const problemsZh: Partial<Record<ProblemCode, Said>> = {
   "registration-expired": ["注册证 {registrationNo} 已于 {validUntil} 过期", "此品种不得收货。请放在一边，并联系质量管理人员。"],
   "customer-licence-missing": ["订单 {order} 已暂停：{customerName} 没有许可证记录", "请质量管理人员核查客户资质。"],
   "customer-licence-expired": ["订单 {order} 已暂停：许可证 {licenceNo} 已于 {validUntil} 过期", "请质量管理人员核查客户资质。"],
-  "nothing-to-except": ["没有可以例外放行的限制（{code}）", "请刷新：限制可能已解除，或是另一项限制。"],
+  "nothing-to-except": ["没有可以例外放行的限制（{asked}）", "请刷新：限制可能已解除，或是另一项限制。"],
 };

@@ -841,8 +841,8 @@ class CustomerLicenceExpired(RegulatoryBlock):
 
 
 class NothingToExcept(Conflict):
-    """A QA exception asked for a block that does not stand (context: ``code``, and ``blocks``: the codes
-    that do): an exception is signed for a block someone met, not in advance."""
+    """A QA exception asked for a block that does not stand (context: ``asked``, the code asked for, and ``blocks``: the
+    codes that do): an exception is signed for a block someone met, not in advance."""
 
     code = "nothing-to-except"
     title = "No such block"

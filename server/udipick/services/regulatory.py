@@ -485,7 +485,7 @@ async def except_receipt(
         if code not in blocks:
             raise e.NothingToExcept(
                 f"{code} does not block {number}" + (f" for {item_erp}" if item_erp else "") + ": nothing to except",
-                code=code,
+                asked=code,
                 blocks=blocks,
                 receipt=number,
             )
@@ -539,7 +539,7 @@ async def except_order(
         if held is None or held.code != code:
             raise e.NothingToExcept(
                 f"{code} does not hold order {order}: nothing to except",
-                code=code,
+                asked=code,
                 blocks=[held.code] if held else [],
                 order=order,
             )
