@@ -259,6 +259,12 @@ export const en = {
   "qc.scrapReturn": "Scrap",
   "qc.toSupplier": "Return to supplier",
   "qc.returnDecided": "{item}: {decision}",
+  "gsp.held": "Orders held (GSP: customer licence)",
+  "gsp.except": "Approve exception",
+  "gsp.exceptTitle": "Exception for order {order}",
+  "gsp.sign": "Sign and let the order through",
+  "gsp.excepted": "Order {order} may be allocated now",
+  "sign.meaningGspException": "GSP exception: this order may be allocated although the customer's licence is not valid",
 
   "problem.generic": "Refused (HTTP {status})",
 
@@ -524,6 +530,12 @@ export const zh: Record<Key, string> = {
   "qc.scrapReturn": "报废",
   "qc.toSupplier": "退回供应商",
   "qc.returnDecided": "{item}：{decision}",
+  "gsp.held": "暂停的订单（GSP：客户资质）",
+  "gsp.except": "批准例外放行",
+  "gsp.exceptTitle": "订单 {order} 例外放行",
+  "gsp.sign": "签名并放行订单",
+  "gsp.excepted": "订单 {order} 现在可以分配",
+  "sign.meaningGspException": "GSP 例外：客户资质无效，仍允许分配此订单",
 
   "problem.generic": "被拒绝 (HTTP {status})",
 
