@@ -58,6 +58,7 @@ def test_qa_signs_an_exception_for_an_order_held_by_an_expired_customer_licence(
     # --- in Chinese: the reason, then the signature ------------------------------------------------------
     page.get_by_test_id("lang-switch").click()
     page.get_by_role("heading", name="订单 SO-5002 例外放行").wait_for()
+    page.get_by_test_id("gsp-error").filter(has_text="电子签名").wait_for()  # the refusal re-said in Chinese
     assert page.get_by_test_id("gsp-form-why").inner_text() == (
         f"订单 SO-5002 已暂停：许可证 MA1FL8XK432050517D2192 已于 {held.isoformat()} 过期"
     )

@@ -2,7 +2,7 @@
 // release leaves the order unallocated. QA may let one order through with an exception, signed by
 // re-entering the password with a reason; the meaning is shown before the password is given.
 import { useEffect, useState } from "preact/hooks";
-import { get, isOnline, OfflineError, post, ProblemError, type Schemas } from "../api";
+import { get, isOnline, OfflineError, post, ProblemError, type Problem, type Schemas } from "../api";
 import { feedback } from "../feedback";
 import { sayProblem, t, useLang } from "../i18n";
 import { session } from "../session";
@@ -32,7 +32,8 @@ export function HeldOrders() {
   const [excepting, setExcepting] = useState<Held | null>(null);
   const [reason, setReason] = useState("");
   const [password, setPassword] = useState("");
-  const [error, setError] = useState<string | null>(null);
+  // kept as the problem, not its words: a language switch re-says it
+  const [error, setError] = useState<Problem | "offline" | null>(null);
   const [busy, setBusy] = useState(false);
   const [toast, setToast] = useState<string | null>(null);
 
@@ -52,7 +53,7 @@ export function HeldOrders() {
   const submit = async (e: Event) => {
     e.preventDefault();
     if (!excepting || !reason.trim()) return;
-    if (!isOnline()) return setError(t("qc.offline"));
+    if (!isOnline()) return setError("offline");
     setBusy(true);
     setError(null);
     try {
@@ -64,12 +65,12 @@ export function HeldOrders() {
       setReason("");
       void load();
     } catch (err) {
-      if (err instanceof OfflineError) return setError(t("qc.offline"));
+      if (err instanceof OfflineError) return setError("offline");
       if (!(err instanceof ProblemError)) throw err;
       const p = err.problem;
       if ((p.code && IN_FORM.has(p.code)) || p.status >= 500) {
         feedback("refused");
-        setError(sayProblem(p).headline);
+        setError(p);
       } else {
         setExcepting(null);
         refuse(p);
@@ -107,7 +108,7 @@ export function HeldOrders() {
         </label>
         {error && (
           <div class="error" role="alert" data-testid="gsp-error">
-            {error}
+            {error === "offline" ? t("qc.offline") : sayProblem(error).headline}
           </div>
         )}
         <div class="row">
