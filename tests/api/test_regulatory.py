@@ -416,6 +416,9 @@ async def test_an_order_for_a_customer_without_a_licence_is_held(client, demo_db
         await client.post("/api/v1/waves", json={"orders": ["SO-5001"]}, headers=sup), 409, "customer-licence-missing"
     )
     assert (body["order"], body["customer"], body["customerName"]) == ("SO-5001", "CUST-SH-01", "上海市第一人民医院")
+    # releasing all when every order left is held says why, not "nothing to allocate"
+    await client.post("/api/v1/waves", json={"orders": ["SO-5002"]}, headers=sup)
+    problem(await client.post("/api/v1/waves", json={}, headers=sup), 409, "customer-licence-missing")
 
 
 async def test_only_qa_approves_and_a_wrong_password_approves_nothing(client, demo_db, qa):

@@ -86,3 +86,33 @@ def test_qa_signs_an_exception_for_an_order_held_by_an_expired_customer_licence(
     ]
     wave = api(server, "POST", "/api/v1/waves", {"orders": ["SO-5002"]})
     assert wave["orders"] == ["SO-5002"] and wave["tasks"] > 0
+
+
+def test_a_wave_release_names_the_order_it_held_and_why(page, server, today):
+    """Shanghai No. 1's licence is no longer on record: releasing all orders leaves SO-5001 out and says why."""
+    customer = {"erpId": "CUST-SH-01", "version": 2, "name": "上海市第一人民医院", "minShelfLifeDays": 90}
+    api(server, "POST", "/api/v1/erp/customers", customer, user="admin")
+    clinic = {"erpId": "CUST-NEW", "version": 1, "name": "New Clinic", "licenceNo": "沪卫医证2026001"}
+    api(server, "POST", "/api/v1/erp/customers", clinic, user="admin")
+    order = {
+        "erpId": "SO-9101",
+        "version": 1,
+        "number": "SO-9101",
+        "customer": "CUST-NEW",
+        "shipTo": {"name": "Riverside Clinic"},
+        "lines": [{"lineNo": 1, "item": "GLOVE-NIT-M", "quantity": 5}],
+    }
+    api(server, "POST", "/api/v1/erp/sales-orders", order, user="admin")
+    page.set_viewport_size({"width": 1024, "height": 768})
+    sign_in(page, "supervisor")
+    page.get_by_test_id("tile-sup").click()
+    page.get_by_test_id("sup-nav-release").click()
+    page.get_by_test_id("wave-submit").click()
+    held = page.locator("[data-testid=wave-held-order][data-order='SO-5001']")
+    held.wait_for()
+    assert held.inner_text() == "Order SO-5001 held: 上海市第一人民医院 has no licence on record"
+    assert page.get_by_test_id("wave-result-orders").inner_text() == "SO-9101"
+    page.get_by_test_id("lang-switch").click()
+    page.get_by_text("暂停、未分配").wait_for()
+    assert held.inner_text() == "订单 SO-5001 已暂停：上海市第一人民医院 没有许可证记录"
+    shot(page, "58-gsp-wave-held-zh")

@@ -283,13 +283,12 @@ async def release_wave(
         if holds and orders is not None:
             raise next(holds[d.id] for d in docs if d.id in holds)
         held = [held_order_of(holds[d.id]) for d in docs if d.id in holds]
+        if holds and len(holds) == len(docs):
+            # nothing but held orders: the first one's block says why, not "nothing to allocate"
+            raise next(holds[d.id] for d in docs)
         docs = [d for d in docs if d.id not in holds]
         if not docs:
-            raise e.Conflict(
-                "no sales order has anything left to allocate"
-                + (f" ({len(held)} held: a customer's licence)" if held else ""),
-                held=[h.order for h in held],
-            )
+            raise e.Conflict("no sales order has anything left to allocate")
         doc_ids = [d.id for d in docs]
         lines = await _open_lines(session, "d.id = ANY(CAST(:ids AS int[]))", doc_ids)
         wave_id = await session.scalar(
