@@ -286,6 +286,8 @@ async def test_qa_signs_an_exception_for_an_expired_registration_and_the_scan_go
     r = await scan_syringes(client, receiver, rid)
     assert r.status_code == 200, r.text
     assert await booked(demo_db, rid) == 10
+    # signed once: a second exception for the same block is refused, not kept twice
+    problem(await client.post(url, json={**ask, "password": "qa-demo"}, headers=qa), 409, "nothing-to-except")
 
     signatures = await rows(
         demo_db,

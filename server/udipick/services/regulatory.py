@@ -482,6 +482,19 @@ async def except_receipt(
             blocks = [b.code for b in rules.supplier_blocks(await supplier_facts(session, receipt.supplier_id), on=on)]
         else:
             blocks = []
+        # a block QA already let through stands no more: a second signature for it is refused, not kept twice
+        waived = set(
+            (
+                await session.scalars(
+                    select(RegulatoryException.code).where(
+                        RegulatoryException.receipt_id == receipt_id,
+                        RegulatoryException.item_id.is_(None)
+                        | (RegulatoryException.item_id == (item_id if item_id is not None else -1)),
+                    )
+                )
+            ).all()
+        )
+        blocks = [b for b in blocks if b not in waived]
         if code not in blocks:
             raise e.NothingToExcept(
                 f"{code} does not block {number}" + (f" for {item_erp}" if item_erp else "") + ": nothing to except",
