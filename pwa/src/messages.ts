@@ -308,6 +308,12 @@ export const en = {
   "qc.scrapReturn": "Scrap",
   "qc.toSupplier": "Return to supplier",
   "qc.returnDecided": "{item}: {decision}",
+  "gsp.held": "Orders held (GSP: customer licence)",
+  "gsp.except": "Approve exception",
+  "gsp.exceptTitle": "Exception for order {order}",
+  "gsp.sign": "Sign and let the order through",
+  "gsp.excepted": "Order {order} may be allocated now",
+  "sign.meaningGspException": "GSP exception: this order may be allocated although the customer's licence is not valid",
 
   "problem.generic": "Refused (HTTP {status})",
 
@@ -622,6 +628,12 @@ export const zh: Record<Key, string> = {
   "qc.scrapReturn": "报废",
   "qc.toSupplier": "退回供应商",
   "qc.returnDecided": "{item}：{decision}",
+  "gsp.held": "暂停的订单（GSP：客户资质）",
+  "gsp.except": "批准例外放行",
+  "gsp.exceptTitle": "订单 {order} 例外放行",
+  "gsp.sign": "签名并放行订单",
+  "gsp.excepted": "订单 {order} 现在可以分配",
+  "sign.meaningGspException": "GSP 例外：客户资质无效，仍允许分配此订单",
 
   "problem.generic": "被拒绝 (HTTP {status})",
 
@@ -721,7 +733,16 @@ export const problemsEn: Partial<Record<ProblemCode, Said>> = {
   "scrap-not-allowed": ["Saleable stock is not scrapped as {reason}", "Report it damaged, or move it to quarantine first."],
   "opening-load-refused": ["Opening balances refused: {refused} lines have problems", "Nothing was booked. Correct the lines and send the load again."],
   "location-holds-stock": ["These locations already hold stock: {locations}", "Nothing was booked. Replace their stock or leave them out."],
-  "load-id-reused": ["Load {loadId} was booked with other contents", "Give the new load its own id."],
+  "load-id-reused": ["Load {loadId} was booked with other contents", "Give the new load its own id."],  "regulatory-block": ["Blocked by GSP rules", "Set the goods aside and call QA."],
+  "supplier-not-approved": ["Supplier {supplierName} is not approved (首营企业)", "Do not receive. Set the goods aside and call QA."],
+  "supplier-licence-missing": ["Supplier {supplierName} has no business licence on record", "Do not receive. Set the goods aside and call QA."],
+  "supplier-licence-expired": ["Supplier licence {licenceNo} expired on {validUntil}", "Do not receive. Set the goods aside and call QA."],
+  "item-not-approved": ["{name} is not approved (首营品种)", "Do not receive this item. Set it aside and call QA."],
+  "registration-missing": ["{name}: registration certificate not on record", "Do not receive this item. Set it aside and call QA."],
+  "registration-expired": ["Registration {registrationNo} expired on {validUntil}", "Do not receive this item. Set it aside and call QA."],
+  "customer-licence-missing": ["Order {order} held: {customerName} has no licence on record", "Ask QA to check the customer's licence."],
+  "customer-licence-expired": ["Order {order} held: licence {licenceNo} expired on {validUntil}", "Ask QA to check the customer's licence."],
+  "nothing-to-except": ["Nothing to make an exception for ({asked})", "Refresh: the block may be gone, or it is another one."],
 };
 
 export const problemsZh: Partial<Record<ProblemCode, Said>> = {
@@ -812,5 +833,14 @@ export const problemsZh: Partial<Record<ProblemCode, Said>> = {
   "scrap-not-allowed": ["可销售库存不能以“{reason}”报废", "请报告为损坏，或先移到待检区。"],
   "opening-load-refused": ["期初库存被拒绝：{refused} 行有问题", "未入账。请更正这些行后重新发送。"],
   "location-holds-stock": ["以下库位已有库存：{locations}", "未入账。请选择替换其库存，或去掉这些库位。"],
-  "load-id-reused": ["批次 {loadId} 已以不同内容入账", "新的导入请使用新的批次号。"],
+  "load-id-reused": ["批次 {loadId} 已以不同内容入账", "新的导入请使用新的批次号。"],  "regulatory-block": ["受 GSP 规定限制", "请将货物放在一边，并联系质量管理人员。"],
+  "supplier-not-approved": ["供应商 {supplierName} 未通过首营企业审核", "不得收货。请将货物放在一边，并联系质量管理人员。"],
+  "supplier-licence-missing": ["供应商 {supplierName} 没有经营许可证或备案记录", "不得收货。请将货物放在一边，并联系质量管理人员。"],
+  "supplier-licence-expired": ["供应商经营许可证 {licenceNo} 已于 {validUntil} 过期", "不得收货。请将货物放在一边，并联系质量管理人员。"],
+  "item-not-approved": ["{name} 未通过首营品种审核", "此品种不得收货。请放在一边，并联系质量管理人员。"],
+  "registration-missing": ["{name}：没有注册证或备案凭证记录", "此品种不得收货。请放在一边，并联系质量管理人员。"],
+  "registration-expired": ["注册证 {registrationNo} 已于 {validUntil} 过期", "此品种不得收货。请放在一边，并联系质量管理人员。"],
+  "customer-licence-missing": ["订单 {order} 已暂停：{customerName} 没有许可证记录", "请质量管理人员核查客户资质。"],
+  "customer-licence-expired": ["订单 {order} 已暂停：许可证 {licenceNo} 已于 {validUntil} 过期", "请质量管理人员核查客户资质。"],
+  "nothing-to-except": ["没有可以例外放行的限制（{asked}）", "请刷新：限制可能已解除，或是另一项限制。"],
 };

@@ -171,6 +171,7 @@ async def test_the_site_record_round_trips_and_feeds_epcis(client, demo_db):
     assert {k: v for k, v in after.items() if k not in ("updatedAt", "updatedBy")} == {
         **SITE,
         "pickRequiresTote": False,
+        "gspChecks": False,  # not sent: the GSP checks stay off
         "licences": [
             {**SITE["licences"][0], "issuedBy": None},
             {**SITE["licences"][1], "validUntil": None},

@@ -777,6 +777,76 @@ export interface paths {
      */
     post: operations["ApiV1ReceiptsReceiptIdScansScanReceipt"];
   };
+  "/api/v1/regulatory/exceptions": {
+    /**
+     * ListExceptions
+     * @description Who may call: roles: admin, qa, supervisor.
+     */
+    get: operations["ApiV1RegulatoryExceptionsListExceptions"];
+  };
+  "/api/v1/regulatory/held-orders": {
+    /**
+     * HeldOrders
+     * @description Who may call: roles: admin, qa, supervisor.
+     */
+    get: operations["ApiV1RegulatoryHeldOrdersHeldOrders"];
+  };
+  "/api/v1/regulatory/items/{erp_id}/first-business": {
+    /**
+     * ItemFirstBusiness
+     * @description Who may call: roles: admin, qa, supervisor.
+     */
+    get: operations["ApiV1RegulatoryItemsErpIdFirstBusinessItemFirstBusiness"];
+  };
+  "/api/v1/regulatory/items/{erp_id}/first-business/approve": {
+    /**
+     * ApproveItem
+     * @description Who may call: roles: qa.
+     */
+    post: operations["ApiV1RegulatoryItemsErpIdFirstBusinessApproveApproveItem"];
+  };
+  "/api/v1/regulatory/items/{erp_id}/first-business/revoke": {
+    /**
+     * RevokeItem
+     * @description Who may call: roles: qa.
+     */
+    post: operations["ApiV1RegulatoryItemsErpIdFirstBusinessRevokeRevokeItem"];
+  };
+  "/api/v1/regulatory/orders/{order}/exceptions": {
+    /**
+     * ExceptOrder
+     * @description Who may call: roles: qa.
+     */
+    post: operations["ApiV1RegulatoryOrdersExceptionsExceptOrder"];
+  };
+  "/api/v1/regulatory/receipts/{receipt_id}/exceptions": {
+    /**
+     * ExceptReceipt
+     * @description Who may call: roles: qa.
+     */
+    post: operations["ApiV1RegulatoryReceiptsReceiptIdExceptionsExceptReceipt"];
+  };
+  "/api/v1/regulatory/suppliers/{erp_id}/first-business": {
+    /**
+     * SupplierFirstBusiness
+     * @description Who may call: roles: admin, qa, supervisor.
+     */
+    get: operations["ApiV1RegulatorySuppliersErpIdFirstBusinessSupplierFirstBusiness"];
+  };
+  "/api/v1/regulatory/suppliers/{erp_id}/first-business/approve": {
+    /**
+     * ApproveSupplier
+     * @description Who may call: roles: qa.
+     */
+    post: operations["ApiV1RegulatorySuppliersErpIdFirstBusinessApproveApproveSupplier"];
+  };
+  "/api/v1/regulatory/suppliers/{erp_id}/first-business/revoke": {
+    /**
+     * RevokeSupplier
+     * @description Who may call: roles: qa.
+     */
+    post: operations["ApiV1RegulatorySuppliersErpIdFirstBusinessRevokeRevokeSupplier"];
+  };
   "/api/v1/replenishment/plan": {
     /**
      * Plan
@@ -1405,11 +1475,45 @@ export interface components {
       quantity?: number | null;
       serials?: string[];
     };
+    /** FirstBusinessDecisionOut */
+    FirstBusinessDecisionOut: {
+      /** Format: date-time */
+      decidedAt: string;
+      decidedBy: string;
+      /** @enum {string} */
+      decision: "approved" | "revoked";
+      reason: string | null;
+      /** @enum {string} */
+      source: "qa" | "erp";
+    };
+    /** FirstBusinessStatus */
+    FirstBusinessStatus: {
+      approved: boolean;
+      blocks: string[];
+      certificateNo: string | null;
+      deviceClass: string | null;
+      erpId: string;
+      history: components["schemas"]["FirstBusinessDecisionOut"][];
+      name: string;
+      /** @enum {string} */
+      subject: "supplier" | "item";
+      validUntil: string | null;
+    };
     /** HeartbeatIn */
     HeartbeatIn: {
       /** @default true */
       online?: boolean;
       queued: number;
+    };
+    /** HeldOrder */
+    HeldOrder: {
+      code: string;
+      customer: string;
+      customerName: string;
+      detail: string;
+      licenceNo: string | null;
+      order: string;
+      validUntil: string | null;
     };
     /** Hold */
     Hold: {
@@ -1460,6 +1564,7 @@ export interface components {
       erpId: string;
       /** @default false */
       expiryTracked?: boolean;
+      firstBusinessApproved?: boolean | null;
       gtin: string;
       hibcLic?: string | null;
       hibcPcn?: string | null;
@@ -1701,6 +1806,13 @@ export interface components {
       replayed: boolean;
       serialsCreated: number;
       units: number;
+    };
+    /** OrderExceptionIn */
+    OrderExceptionIn: {
+      /** @enum {string} */
+      code: "customer-licence-missing" | "customer-licence-expired";
+      password: string;
+      reason: string;
     };
     /** OrderIn */
     OrderIn: {
@@ -1963,7 +2075,7 @@ export interface components {
      */
     Problem: {
       /** @enum {string} */
-      code?: "already-cancelled" | "body-too-large" | "bulk-interrupted" | "busy" | "conflict" | "count-below-reserved" | "count-line-not-open" | "database-unavailable" | "device-id-required" | "domain-error" | "exception-already-resolved" | "fefo-violation" | "found-over-remaining" | "insufficient-stock" | "invalid-count" | "invalid-cursor" | "invalid-gln" | "invalid-gtin" | "invalid-label-data" | "invalid-period" | "invalid-record" | "invalid-request" | "invalid-sscc" | "item-not-on-document" | "json-too-deep" | "last-admin" | "line-too-long" | "load-id-reused" | "location-frozen" | "location-holds-stock" | "location-under-count" | "location-unsuitable" | "lot-expired" | "lot-expiry-conflict" | "lot-not-at-location" | "lot-quarantined" | "lot-recalled" | "missing-expiry" | "missing-lot" | "missing-reason" | "missing-receiving-data" | "missing-serial" | "missing-temperature" | "no-printer-for-label" | "not-authenticated" | "not-cancellable" | "not-found" | "not-in-quarantine" | "opening-load-refused" | "order-line-not-found" | "order-not-found" | "order-not-released" | "over-pick" | "over-receipt" | "permission-denied" | "print-job-already-sent" | "printer-already-registered" | "printer-unavailable" | "purchase-order-not-found" | "put-back-not-found" | "quantity-not-whole-packs" | "receipt-in-progress" | "receipt-not-open" | "recount-same-user" | "return-already-disposed" | "return-not-shipped-to-customer" | "return-over-authorized" | "scrap-not-allowed" | "serial-already-picked" | "serial-already-received" | "serial-already-shipped" | "serial-booked-elsewhere" | "serial-count-mismatch" | "serial-recalled" | "serials-one-by-one" | "shelf-life-too-short" | "sign-in-busy" | "signature-rejected" | "stale-version" | "stock-changed" | "stock-on-hold" | "stock-reserved" | "task-cancelled" | "task-not-open" | "too-many-attempts" | "tote-required" | "undo-after-packing" | "undo-not-last" | "undo-too-late" | "unknown-api-key" | "unknown-gtin" | "unknown-label-template" | "unknown-lot" | "unknown-print-job" | "unknown-printer" | "unknown-serial" | "unknown-user" | "unknown-warehouse" | "unknown-webhook-delivery" | "unknown-webhook-subscription" | "unreadable-barcode" | "version-reused" | "wave-not-found" | "weak-password" | "webhook-name-taken" | "webhook-target-refused" | "wrong-item" | "wrong-location" | "wrong-lot";
+      code?: "already-cancelled" | "body-too-large" | "bulk-interrupted" | "busy" | "conflict" | "count-below-reserved" | "count-line-not-open" | "customer-licence-expired" | "customer-licence-missing" | "database-unavailable" | "device-id-required" | "domain-error" | "exception-already-resolved" | "fefo-violation" | "found-over-remaining" | "insufficient-stock" | "invalid-count" | "invalid-cursor" | "invalid-gln" | "invalid-gtin" | "invalid-label-data" | "invalid-period" | "invalid-record" | "invalid-request" | "invalid-sscc" | "item-not-approved" | "item-not-on-document" | "json-too-deep" | "last-admin" | "line-too-long" | "load-id-reused" | "location-frozen" | "location-holds-stock" | "location-under-count" | "location-unsuitable" | "lot-expired" | "lot-expiry-conflict" | "lot-not-at-location" | "lot-quarantined" | "lot-recalled" | "missing-expiry" | "missing-lot" | "missing-reason" | "missing-receiving-data" | "missing-serial" | "missing-temperature" | "no-printer-for-label" | "not-authenticated" | "not-cancellable" | "not-found" | "not-in-quarantine" | "nothing-to-except" | "opening-load-refused" | "order-line-not-found" | "order-not-found" | "order-not-released" | "over-pick" | "over-receipt" | "permission-denied" | "print-job-already-sent" | "printer-already-registered" | "printer-unavailable" | "purchase-order-not-found" | "put-back-not-found" | "quantity-not-whole-packs" | "receipt-in-progress" | "receipt-not-open" | "recount-same-user" | "registration-expired" | "registration-missing" | "regulatory-block" | "return-already-disposed" | "return-not-shipped-to-customer" | "return-over-authorized" | "scrap-not-allowed" | "serial-already-picked" | "serial-already-received" | "serial-already-shipped" | "serial-booked-elsewhere" | "serial-count-mismatch" | "serial-recalled" | "serials-one-by-one" | "shelf-life-too-short" | "sign-in-busy" | "signature-rejected" | "stale-version" | "stock-changed" | "stock-on-hold" | "stock-reserved" | "supplier-licence-expired" | "supplier-licence-missing" | "supplier-not-approved" | "task-cancelled" | "task-not-open" | "too-many-attempts" | "tote-required" | "undo-after-packing" | "undo-not-last" | "undo-too-late" | "unknown-api-key" | "unknown-gtin" | "unknown-label-template" | "unknown-lot" | "unknown-print-job" | "unknown-printer" | "unknown-serial" | "unknown-user" | "unknown-warehouse" | "unknown-webhook-delivery" | "unknown-webhook-subscription" | "unreadable-barcode" | "version-reused" | "wave-not-found" | "weak-password" | "webhook-name-taken" | "webhook-target-refused" | "wrong-item" | "wrong-location" | "wrong-lot";
       /** @description what happened and what to do, in English */
       detail?: string;
       /** @description invalid-request: each field that failed validation */
@@ -2216,6 +2328,14 @@ export interface components {
       priorStatus: string;
       serial: string;
     };
+    /** ReceiptExceptionIn */
+    ReceiptExceptionIn: {
+      /** @enum {string} */
+      code: "supplier-not-approved" | "supplier-licence-missing" | "supplier-licence-expired" | "item-not-approved" | "registration-missing" | "registration-expired";
+      item?: string | null;
+      password: string;
+      reason: string;
+    };
     /** ReceiptLpn */
     ReceiptLpn: {
       group: string;
@@ -2326,6 +2446,18 @@ export interface components {
       lines: components["schemas"]["ErpStockLine"][];
       /** @default false */
       onlyListedItems?: boolean;
+    };
+    /** RegulatoryExceptionOut */
+    RegulatoryExceptionOut: {
+      code: string;
+      id: number;
+      item: string | null;
+      order: string | null;
+      reason: string;
+      receipt: string | null;
+      /** Format: date-time */
+      signedAt: string;
+      signedBy: string;
     };
     /** ReleaseIn */
     ReleaseIn: {
@@ -2645,6 +2777,11 @@ export interface components {
       password: string;
       username: string;
     };
+    /** SignedDecisionIn */
+    SignedDecisionIn: {
+      password: string;
+      reason: string;
+    };
     /** SignedRecallIn */
     SignedRecallIn: {
       item: string;
@@ -2668,6 +2805,8 @@ export interface components {
       country?: string;
       gln: string;
       gs1CompanyPrefix: string;
+      /** @default false */
+      gspChecks?: boolean;
       licences?: components["schemas"]["Licence"][];
       /** @default false */
       pickRequiresTote?: boolean;
@@ -2687,6 +2826,8 @@ export interface components {
       country?: string;
       gln: string;
       gs1CompanyPrefix: string;
+      /** @default false */
+      gspChecks?: boolean;
       licences?: components["schemas"]["Licence"][];
       /** @default false */
       pickRequiresTote?: boolean;
@@ -2778,6 +2919,7 @@ export interface components {
     /** SupplierIn */
     SupplierIn: {
       erpId: string;
+      firstBusinessApproved?: boolean | null;
       gln?: string | null;
       licenceNo?: string | null;
       licenceValidUntil?: string | null;
@@ -3087,6 +3229,7 @@ export interface components {
     };
     /** WaveWithReplenishment */
     WaveWithReplenishment: {
+      held: components["schemas"]["HeldOrder"][];
       orders: string[];
       replenishment: components["schemas"]["ReplenishmentPlan"] | components["schemas"]["Problem"];
       shortLines: components["schemas"]["ShortLine"][];
@@ -10760,6 +10903,680 @@ export interface operations {
         };
         content: {
           "application/json": components["schemas"]["ScanAccepted"] | components["schemas"]["DamagedRecorded"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * ListExceptions
+   * @description Who may call: roles: admin, qa, supervisor.
+   */
+  ApiV1RegulatoryExceptionsListExceptions: {
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["RegulatoryExceptionOut"][];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * HeldOrders
+   * @description Who may call: roles: admin, qa, supervisor.
+   */
+  ApiV1RegulatoryHeldOrdersHeldOrders: {
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["HeldOrder"][];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * ItemFirstBusiness
+   * @description Who may call: roles: admin, qa, supervisor.
+   */
+  ApiV1RegulatoryItemsErpIdFirstBusinessItemFirstBusiness: {
+    parameters: {
+      path: {
+        erp_id: string;
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["FirstBusinessStatus"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * ApproveItem
+   * @description Who may call: roles: qa.
+   */
+  ApiV1RegulatoryItemsErpIdFirstBusinessApproveApproveItem: {
+    parameters: {
+      path: {
+        erp_id: string;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["SignedDecisionIn"];
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["FirstBusinessStatus"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * RevokeItem
+   * @description Who may call: roles: qa.
+   */
+  ApiV1RegulatoryItemsErpIdFirstBusinessRevokeRevokeItem: {
+    parameters: {
+      path: {
+        erp_id: string;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["SignedDecisionIn"];
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["FirstBusinessStatus"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * ExceptOrder
+   * @description Who may call: roles: qa.
+   */
+  ApiV1RegulatoryOrdersExceptionsExceptOrder: {
+    parameters: {
+      path: {
+        order: string;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["OrderExceptionIn"];
+      };
+    };
+    responses: {
+      /** @description Document created, URL follows */
+      201: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["RegulatoryExceptionOut"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * ExceptReceipt
+   * @description Who may call: roles: qa.
+   */
+  ApiV1RegulatoryReceiptsReceiptIdExceptionsExceptReceipt: {
+    parameters: {
+      path: {
+        receipt_id: number;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["ReceiptExceptionIn"];
+      };
+    };
+    responses: {
+      /** @description Document created, URL follows */
+      201: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["RegulatoryExceptionOut"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * SupplierFirstBusiness
+   * @description Who may call: roles: admin, qa, supervisor.
+   */
+  ApiV1RegulatorySuppliersErpIdFirstBusinessSupplierFirstBusiness: {
+    parameters: {
+      path: {
+        erp_id: string;
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["FirstBusinessStatus"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * ApproveSupplier
+   * @description Who may call: roles: qa.
+   */
+  ApiV1RegulatorySuppliersErpIdFirstBusinessApproveApproveSupplier: {
+    parameters: {
+      path: {
+        erp_id: string;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["SignedDecisionIn"];
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["FirstBusinessStatus"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
+      409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * RevokeSupplier
+   * @description Who may call: roles: qa.
+   */
+  ApiV1RegulatorySuppliersErpIdFirstBusinessRevokeRevokeSupplier: {
+    parameters: {
+      path: {
+        erp_id: string;
+      };
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["SignedDecisionIn"];
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["FirstBusinessStatus"];
         };
       };
       /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */

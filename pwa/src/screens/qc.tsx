@@ -10,6 +10,7 @@ import { sayProblem, t, useLang } from "../i18n";
 import { session } from "../session";
 import { useStore } from "../store";
 import { refuse, Screen, SignMeaning, Toast } from "../ui";
+import { HeldOrders } from "./qc_gsp";
 import { ReturnsToDecide } from "./qc_returns";
 
 export type QuarantinedLot = Schemas["QuarantinedLot"];
@@ -99,6 +100,7 @@ export function Qc() {
         {t("common.retry")}
       </button>
       <ReturnsToDecide />
+      <HeldOrders />
     </Screen>
   );
 }

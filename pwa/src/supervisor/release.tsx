@@ -1,7 +1,7 @@
 // Release a wave: POST /api/v1/waves allocates open sales orders FEFO into pick tasks (all orders with
 // something left to allocate, most urgent first, up to maxOrders; or the named ones). The answer names
 // the orders, the task count, every short line with its reason, and the replenishment planned for the
-// wave (or why none could be). A refusal (nothing left to release, an unknown order) is shown in place.
+// wave (or why none could be), and the orders GSP held (a customer's licence). A refusal (nothing left to release, an unknown order) is shown in place.
 import { useEffect, useRef, useState } from "preact/hooks";
 import { post, type Problem, type Schemas } from "../api";
 import { feedback } from "../feedback";
@@ -90,6 +90,28 @@ function WaveResult({ wave }: { wave: Wave }) {
       <p data-testid="wave-result-orders">
         <code>{wave.orders.join(", ")}</code>
       </p>
+      {wave.held.length > 0 && (
+        <>
+          <h3 class="sup-h3">{st("wave.held")}</h3>
+          <ul class="sup-lines" data-testid="wave-held">
+            {wave.held.map((h) => (
+              <li key={h.order} class="warn" data-testid="wave-held-order" data-order={h.order}>
+                {
+                  sayProblem({
+                    status: 409,
+                    code: h.code as Problem["code"],
+                    detail: h.detail,
+                    order: h.order,
+                    customerName: h.customerName,
+                    licenceNo: h.licenceNo,
+                    validUntil: h.validUntil,
+                  }).headline
+                }
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
       <h3 class="sup-h3">{st("wave.short")}</h3>
       {wave.shortLines.length === 0 ? (
         <p class="muted" data-testid="wave-no-short">

@@ -45,6 +45,7 @@ from udipick.api.problems import EXCEPTION_HANDLERS
 from udipick.api.pwa import pwa_router
 from udipick.api.recalls import recalls_router
 from udipick.api.receiving import ROUTES as receiving_routes
+from udipick.api.regulatory import regulatory_router
 from udipick.api.replenishment import replenishment_router
 from udipick.api.request import UdipickRequest
 from udipick.api.returns import returns_router
@@ -170,6 +171,7 @@ def create_app(settings: Settings, *, database_url: str) -> Litestar:
     routes += [exceptions_router, live_floor]
     routes += [kpis_router]
     routes += [returns_router]
+    routes += [regulatory_router]
     routes += [stock_view_router]
     routes += [gsp_router]
     if settings.pwa_dir and Path(settings.pwa_dir, "index.html").exists():

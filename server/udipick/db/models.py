@@ -111,6 +111,9 @@ class SiteRecord(Base):
     licences: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
     #: a tote must be scanned for an order before its first pick (``domain.picking.check_tote``)
     pick_requires_tote: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    #: enforce China GSP's first-business approvals and certificate dates (``domain/regulatory.py``): off for
+    #: a site elsewhere, or one whose ERP does not send the master data yet
+    gsp_checks: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     updated_at: Mapped[dt.datetime] = mapped_column(TS, server_default=func.now())
     updated_by: Mapped[str] = mapped_column(String(64))
     __table_args__ = (
@@ -179,6 +182,9 @@ class Item(ErpVersioned, Base):
     registration_valid_until: Mapped[dt.date | None] = mapped_column(Date)
     #: the agency whose DI the item was registered with in the NMPA UDI database: its labels print that code
     udi_agency: Mapped[str] = mapped_column(String(3), server_default="gs1")
+    #: the ERP's own first-business approval (首营品种) as it last said; ``None``: it does not say. Each change
+    #: is also written to ``first_business_decisions``, whose newest row is the item's state
+    erp_first_business_approved: Mapped[bool | None] = mapped_column(Boolean)
     __table_args__ = (
         CheckConstraint(_in("device_class", DEVICE_CLASSES), name="device_class_known"),
         CheckConstraint(_in("udi_agency", UDI_AGENCIES), name="udi_agency_known"),
@@ -239,6 +245,8 @@ class Supplier(ErpVersioned, Base):
     licence_no: Mapped[str | None] = mapped_column(String(64))
     #: last day the licence is valid; ``None``: no end (a filing)
     licence_valid_until: Mapped[dt.date | None] = mapped_column(Date)
+    #: the ERP's own first-business approval (首营企业), as ``Item.erp_first_business_approved``
+    erp_first_business_approved: Mapped[bool | None] = mapped_column(Boolean)
     __table_args__ = (CheckConstraint("over_receipt_tolerance_pct >= 0", name="tolerance_nonneg"),)
 
 

@@ -19,6 +19,7 @@ from udipick.db import (
     models_printing,  # noqa: F401  (imported to register its tables)
     models_recalls,  # noqa: F401  (imported to register its tables)
     models_receiving,  # noqa: F401  (imported to register its tables)
+    models_regulatory,  # noqa: F401  (imported to register its tables)
     models_replenishment,  # noqa: F401  (imported to register its tables)
     models_returns,  # noqa: F401  (imported to register its tables)
     models_stock_levels,  # noqa: F401  (imported to register its tables)

@@ -816,3 +816,84 @@ class LoadIdReused(Conflict):
 
     code = "load-id-reused"
     title = "Load id used for another load"
+
+
+# ---- China GSP: first-business approvals and certificates (issue 22, domain/regulatory.py) -------------
+
+
+class RegulatoryBlock(DomainError):
+    """A China GSP block (医疗器械经营质量管理规范): QA may let one receipt or order through it with a signed
+    exception (``POST /api/v1/regulatory/...``). Context names the certificate and its dates."""
+
+    code = "regulatory-block"
+    title = "Blocked by GSP"
+
+
+class SupplierNotApproved(RegulatoryBlock):
+    """The supplier has no first-business approval (首营企业审核) (context: ``supplier``, ``supplierName``)."""
+
+    code = "supplier-not-approved"
+    title = "Supplier not approved"
+
+
+class SupplierLicenceMissing(RegulatoryBlock):
+    """The supplier's medical-device business licence or filing is not on record (context: ``supplier``,
+    ``supplierName``)."""
+
+    code = "supplier-licence-missing"
+    title = "Supplier licence missing"
+
+
+class SupplierLicenceExpired(RegulatoryBlock):
+    """The supplier's business licence had expired on the arrival date (context: ``supplier``, ``supplierName``,
+    ``licenceNo``, ``validUntil``, ``on``)."""
+
+    code = "supplier-licence-expired"
+    title = "Supplier licence expired"
+
+
+class ItemNotApproved(RegulatoryBlock):
+    """The item has no first-business approval (首营品种审核) (context: ``item``, ``name``)."""
+
+    code = "item-not-approved"
+    title = "Product not approved"
+
+
+class RegistrationMissing(RegulatoryBlock):
+    """The item's registration certificate or filing number, or the certificate's last valid day, is not on
+    record (context: ``item``, ``name``, ``deviceClass``, ``missing``: ``registrationNo`` or ``validUntil``)."""
+
+    code = "registration-missing"
+    title = "Registration certificate missing"
+
+
+class RegistrationExpired(RegulatoryBlock):
+    """The item's registration certificate had expired on the arrival date (context: ``item``, ``name``,
+    ``registrationNo``, ``validUntil``, ``on``)."""
+
+    code = "registration-expired"
+    title = "Registration certificate expired"
+
+
+class CustomerLicenceMissing(RegulatoryBlock):
+    """A sales order's customer has no business licence or filing on record: the order is held before
+    allocation (context: ``order``, ``customer``, ``customerName``)."""
+
+    code = "customer-licence-missing"
+    title = "Customer licence missing"
+
+
+class CustomerLicenceExpired(RegulatoryBlock):
+    """A sales order's customer's business licence has expired: the order is held before allocation (context:
+    ``order``, ``customer``, ``customerName``, ``licenceNo``, ``validUntil``, ``on``)."""
+
+    code = "customer-licence-expired"
+    title = "Customer licence expired"
+
+
+class NothingToExcept(Conflict):
+    """A QA exception asked for a block that does not stand (context: ``asked``, the code asked for, and ``blocks``: the
+    codes that do): an exception is signed for a block someone met, not in advance."""
+
+    code = "nothing-to-except"
+    title = "No such block"

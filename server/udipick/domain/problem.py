@@ -124,6 +124,16 @@ STATUS: dict[type[e.DomainError], int] = {
     e.ReturnAlreadyDisposed: 409,
     e.ScrapNotAllowed: 409,
     e.DatabaseUnavailable: 503,
+    e.RegulatoryBlock: 422,
+    e.SupplierNotApproved: 422,
+    e.SupplierLicenceMissing: 422,
+    e.SupplierLicenceExpired: 422,
+    e.ItemNotApproved: 422,
+    e.RegistrationMissing: 422,
+    e.RegistrationExpired: 422,
+    e.CustomerLicenceMissing: 409,
+    e.CustomerLicenceExpired: 409,
+    e.NothingToExcept: 409,
 }
 
 

@@ -54,6 +54,11 @@ def demo_gtin(item_ref: int, indicator: int = 0) -> str:
 ITEMS: list[dict[str, Any]] = [
     dict(
         erpId="SYR-10ML",
+        specification="10ml 鲁尔锁接",
+        registrationNo="苏械注准20193140123",
+        registrationHolder="苏州示范医疗器械有限公司",
+        deviceClass="III",
+        registrationValidDays=900,
         name="Sterile syringe 10 ml, Luer lock",
         ref=1001,
         baseUnit="EA",
@@ -64,6 +69,11 @@ ITEMS: list[dict[str, Any]] = [
     ),
     dict(
         erpId="STENT-DES-3018",
+        specification="3.0mm×18mm",
+        registrationNo="国械注进20203130456",
+        registrationHolder="MedTec Devices GmbH",
+        deviceClass="III",
+        registrationValidDays=1200,
         name="Drug-eluting coronary stent 3.0 x 18 mm",
         ref=1002,
         baseUnit="EA",
@@ -75,6 +85,11 @@ ITEMS: list[dict[str, Any]] = [
     ),
     dict(
         erpId="PEN-NDL-4MM",
+        specification="32G×4mm",
+        registrationNo="国械注进20183150789",
+        registrationHolder="MedTec Devices GmbH",
+        deviceClass="III",
+        registrationValidDays=600,
         name="Insulin pen needle 32G 4 mm (2-8 °C)",
         ref=1003,
         baseUnit="EA",
@@ -87,6 +102,11 @@ ITEMS: list[dict[str, Any]] = [
     ),
     dict(
         erpId="GLOVE-NIT-M",
+        specification="M 号 无粉",
+        registrationNo="沪械注准20202140321",
+        registrationHolder="上海示范防护用品有限公司",
+        deviceClass="II",
+        registrationValidDays=1500,
         name="Nitrile examination gloves, size M",
         ref=1004,
         baseUnit="EA",
@@ -96,6 +116,11 @@ ITEMS: list[dict[str, Any]] = [
     ),
     dict(
         erpId="SCREW-CORT-45",
+        specification="Φ4.5mm×40mm",
+        registrationNo="国械注进20173130654",
+        registrationHolder="Ortho Implants Inc.",
+        deviceClass="III",
+        registrationValidDays=300,
         name="Cortical bone screw 4.5 x 40 mm",
         ref=1005,
         baseUnit="EA",
@@ -107,6 +132,11 @@ ITEMS: list[dict[str, Any]] = [
     ),
     dict(
         erpId="CATH-IMP-6F",
+        specification="6F 100cm",
+        registrationNo="国械注进20213030987",
+        registrationHolder="MedTec Devices GmbH",
+        deviceClass="III",
+        registrationValidDays=1000,
         name="Imported guiding catheter 6F (bonded)",
         ref=1006,
         baseUnit="EA",
@@ -117,6 +147,11 @@ ITEMS: list[dict[str, Any]] = [
     ),
     dict(
         erpId="IMPLANT-QC",
+        specification="32mm",
+        registrationNo="国械注进20193130222",
+        registrationHolder="Ortho Implants Inc.",
+        deviceClass="III",
+        registrationValidDays=800,
         name="Hip implant head 32 mm (QC on receipt)",
         ref=1007,
         baseUnit="EA",
@@ -212,12 +247,21 @@ async def load(
                     name="MedTec Devices GmbH",
                     gln="4012345000009",
                     over_receipt_tolerance_pct=5,
+                    licence_no="沪浦食药监械经营许20210015号",
+                    licence_valid_until=today + dt.timedelta(days=900),
+                    first_business_approved=True,
                 ),
             ),
             (
                 2,
                 erp.SupplierIn(
-                    erp_id="SUP-ORTHO", version=1, name="Ortho Implants Inc. (HIBC)", over_receipt_tolerance_pct=0
+                    erp_id="SUP-ORTHO",
+                    version=1,
+                    name="Ortho Implants Inc. (HIBC)",
+                    over_receipt_tolerance_pct=0,
+                    licence_no="苏食药监械经营许20200088号",
+                    licence_valid_until=today + dt.timedelta(days=400),
+                    first_business_approved=True,
                 ),
             ),
         ],
@@ -235,9 +279,22 @@ async def load(
                     name="上海市第一人民医院",
                     gln="6901234000016",  # a GLN with its GS1 check digit: EPCIS names the customer by it
                     min_shelf_life_days=90,
+                    # a hospital holds a medical institution practice licence (医疗机构执业许可证), not a trade licence
+                    licence_no="42502867531010117A1001",
+                    licence_valid_until=today + dt.timedelta(days=700),
                 ),
             ),
-            (2, erp.CustomerIn(erp_id="CUST-RIVER", version=1, name="Riverside Clinic", min_shelf_life_days=0)),
+            (
+                2,
+                erp.CustomerIn(
+                    erp_id="CUST-RIVER",
+                    version=1,
+                    name="Riverside Clinic",
+                    min_shelf_life_days=0,
+                    licence_no="MA1FL8XK432050517D2192",
+                    licence_valid_until=today + dt.timedelta(days=365),
+                ),
+            ),
         ],
         actor,
     )
@@ -278,6 +335,12 @@ async def load(
                     ma_di=it.get("maDi"),
                     udi_agency=it.get("udiAgency", "gs1"),
                     pack_levels=packs,
+                    specification=it.get("specification"),
+                    registration_no=it.get("registrationNo"),
+                    registration_holder=it.get("registrationHolder"),
+                    device_class=it.get("deviceClass"),
+                    registration_valid_until=today + dt.timedelta(days=it["registrationValidDays"]),
+                    first_business_approved=True,
                 ),
             )
         )

@@ -50,7 +50,7 @@ from udipick.domain.gtin import gtin14
 from udipick.domain.problem import Problem, problem_body
 from udipick.domain.site import validate_gln
 from udipick.domain.udi_di import DI_MAX_LENGTH, di_fault
-from udipick.services import wave_control
+from udipick.services import regulatory, wave_control
 from udipick.services.identity import audit
 
 # ---- the messages the ERP sends (msgspec validates types, ranges and enums) ----------------------
@@ -122,6 +122,9 @@ class ItemIn(Record):
     #: the agency whose DI the item was registered with in the NMPA UDI database: its labels print that
     #: agency's code (so an ``ma`` or ``ahm`` item needs that agency's DI on its each level)
     udi_agency: Literal["gs1", "ma", "ahm"] = "gs1"
+    #: the ERP approved the product for business itself (首营品种审核 done in the ERP); absent: it does not say,
+    #: and QA approves in udipick. A change is kept as a first-business decision from the ERP
+    first_business_approved: bool | None = None
 
 
 class LocationIn(Record):
@@ -156,6 +159,8 @@ class SupplierIn(Record):
     over_receipt_tolerance_pct: Annotated[float, Meta(ge=0, le=100)] = 0
     licence_no: RegNo | None = None
     licence_valid_until: dt.date | None = None
+    #: the ERP approved the supplier for business itself (首营企业审核 done in the ERP); as ``ItemIn``'s
+    first_business_approved: bool | None = None
 
 
 class ExpectedLotIn(Record):
@@ -383,6 +388,7 @@ def check_item(rec: ItemIn) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         "device_class": rec.device_class,
         "registration_valid_until": rec.registration_valid_until,
         "udi_agency": rec.udi_agency,
+        "erp_first_business_approved": rec.first_business_approved,
     }
     return row, gtins
 
@@ -499,6 +505,8 @@ def _plain(fields: Sequence[str]) -> Callable[[Any], tuple[dict[str, Any], None]
         if "gln" in fields:
             _gln(rec.gln, "/gln")
         row = {f: getattr(rec, f) for f in fields}
+        if hasattr(rec, "first_business_approved"):
+            row["erp_first_business_approved"] = rec.first_business_approved
         row["erp_id"] = rec.erp_id
         row["erp_version"] = rec.version
         return row, None
@@ -641,6 +649,8 @@ async def _write_chunk(
                 continue
             results.append((line, UpsertResult(key, "updated" if key in existing else "created", written[key])))
         await _audit_master_changes(session, actor, kind.name, model.__tablename__, written, before)
+        if kind is ITEMS or kind is SUPPLIERS:
+            await _erp_first_business(session, kind, actor, to_write, written, before)
         if kind is ITEMS:
             ids = list(written.values())
             await session.execute(text("DELETE FROM item_gtins WHERE item_id = ANY(CAST(:ids AS int[]))"), {"ids": ids})
@@ -681,6 +691,27 @@ async def _write_chunk(
     for line, r in results:
         tally.add(r, line)
     return tally
+
+
+async def _erp_first_business(
+    session: AsyncSession,
+    kind: MasterKind,
+    actor: Actor,
+    to_write: list[tuple[int, dict[str, Any], Any]],
+    written: dict[str, int],
+    before: dict[str, str],
+) -> None:
+    """Where the ERP's word on its own first-business approval changed, a decision from the ERP (GSP 首营审核):
+    the newest decision, the ERP's or QA's, is the supplier's or item's state. Silence changes nothing."""
+    changes = []
+    for _, row, _ in to_write:
+        key, said = row["erp_id"], row.get("erp_first_business_approved")
+        if key not in written or said is None:
+            continue
+        was = json.loads(before[key]).get("erp_first_business_approved") if key in before else None
+        if said != was:
+            changes.append((written[key], bool(said)))
+    await regulatory.record_erp_decisions(session, kind.name, changes, by=actor.label)
 
 
 async def _check_replays(

@@ -743,3 +743,40 @@ class StockExpired(EventData):
     location: str
     quantity: int
     prior_status: str
+
+
+# ---- China GSP: first-business approvals and exceptions (issue 22) ------------------------------------------
+
+
+class _FirstBusinessDecision(EventData):
+    #: ``supplier`` (首营企业) or ``item`` (首营品种)
+    subject: str
+    #: the supplier's or item's ERP id
+    erp_id: str
+    reason: str
+    signed_by: str
+
+
+@event("first-business.approved.v1")
+class FirstBusinessApproved(_FirstBusinessDecision):
+    """QA approved a supplier or an item for business (GSP 首营审核) in udipick, with an electronic signature.
+    Not sent for an approval the ERP itself sent."""
+
+
+@event("first-business.revoked.v1")
+class FirstBusinessRevoked(_FirstBusinessDecision):
+    """QA revoked a supplier's or an item's first-business approval, with an electronic signature: goods from
+    it, or of it, are refused at receiving from now on."""
+
+
+@event("regulatory.exception-approved.v1")
+class RegulatoryExceptionApproved(EventData):
+    """QA signed an exception to a GSP block: ``code`` is the refusal it lets through, for one receipt
+    (``receipt``, and ``item`` unless it is a supplier's block) or one sales order (``order``)."""
+
+    code: str
+    receipt: str | None
+    item: str | None
+    order: str | None
+    reason: str
+    signed_by: str

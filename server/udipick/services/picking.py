@@ -63,6 +63,7 @@ from udipick.services.events import (
 from udipick.services.exceptions import Raised, raise_in
 from udipick.services.outbox import wake_sequencer
 from udipick.services.recall_facts import name_the_recall, open_recall_by_lot, serial_recall_by_serial, serial_recalled
+from udipick.services.regulatory import HeldOrder, held_order_of, order_holds
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +138,8 @@ class ReleasedWave(msgspec.Struct, rename="camel"):
     #: pick tasks created
     tasks: int
     short_lines: list[ShortLine]
+    #: orders left unallocated because a customer's licence holds them (GSP, ``services.regulatory``)
+    held: list[HeldOrder]
 
 
 class LocationChecked(msgspec.Struct, rename="camel"):
@@ -322,6 +325,15 @@ async def release_wave(
                     f"nothing to release for {', '.join(missing)} (unknown, shipped, fully allocated or being released)",
                     orders=missing,
                 )
+        # GSP (China): an order for a customer without a valid business licence is held before allocation
+        holds = await order_holds(session, [d.id for d in docs], on=today)
+        if holds and orders is not None:
+            raise next(holds[d.id] for d in docs if d.id in holds)
+        held = [held_order_of(holds[d.id]) for d in docs if d.id in holds]
+        if holds and len(holds) == len(docs):
+            # nothing but held orders: the first one's block says why, not "nothing to allocate"
+            raise next(holds[d.id] for d in docs)
+        docs = [d for d in docs if d.id not in holds]
         if not docs:
             raise e.Conflict("no sales order has anything left to allocate")
         doc_ids = [d.id for d in docs]
@@ -355,6 +367,7 @@ async def release_wave(
         [d.erp_id for d in docs],
         tasks,
         [ShortLine(ln.order, ln.line_no, s.missing, s.reason) for s, ln in shorts],
+        held,
     )
 
 

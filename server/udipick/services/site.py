@@ -47,6 +47,11 @@ class SiteIn(msgspec.Struct, rename="camel", forbid_unknown_fields=True, kw_only
     #: pickers scan a tote for an order before its first pick (batch picking: several orders on one cart);
     #: the server refuses a pick without one (``tote-required``)
     pick_requires_tote: bool = False
+    #: enforce China GSP (医疗器械经营质量管理规范): receiving refuses goods from a supplier or of a product
+    #: without first-business approval or with a missing or expired certificate, and a sales order for a
+    #: customer without a valid business licence is held before allocation (``domain/regulatory.py``).
+    #: Off by default: a site outside China, or whose ERP does not send the certificates yet, is not blocked.
+    gsp_checks: bool = False
 
 
 class Site(SiteIn, kw_only=True):
@@ -65,6 +70,7 @@ class Site(SiteIn, kw_only=True):
 
 _COLUMNS = (
     "company_name, gln, gs1_company_prefix, address_lines, city, postal_code, country, licences, pick_requires_tote,"
+    " gsp_checks,"
     " updated_at, updated_by"
 )
 
@@ -92,13 +98,14 @@ async def put_site(db: async_sessionmaker, actor: Actor, data: SiteIn) -> Site:
         await session.execute(
             text(
                 "INSERT INTO site_record (id, company_name, gln, gs1_company_prefix, address_lines, city, postal_code,"
-                " country, licences, pick_requires_tote, updated_by) VALUES (1, :company_name, :gln, :prefix,"
-                " CAST(:address AS jsonb), :city, :postal_code, :country, CAST(:licences AS jsonb), :tote, :by)"
+                " country, licences, pick_requires_tote, gsp_checks, updated_by) VALUES (1, :company_name, :gln, :prefix,"
+                " CAST(:address AS jsonb), :city, :postal_code, :country, CAST(:licences AS jsonb), :tote, :gsp_checks, :by)"
                 " ON CONFLICT (id) DO UPDATE SET"
                 " company_name = EXCLUDED.company_name, gln = EXCLUDED.gln,"
                 " gs1_company_prefix = EXCLUDED.gs1_company_prefix, address_lines = EXCLUDED.address_lines,"
                 " city = EXCLUDED.city, postal_code = EXCLUDED.postal_code, country = EXCLUDED.country,"
-                " licences = EXCLUDED.licences, pick_requires_tote = EXCLUDED.pick_requires_tote, updated_at = now(),"
+                " licences = EXCLUDED.licences, pick_requires_tote = EXCLUDED.pick_requires_tote,"
+                " gsp_checks = EXCLUDED.gsp_checks, updated_at = now(),"
                 " updated_by = EXCLUDED.updated_by"
             ),
             {
@@ -111,6 +118,7 @@ async def put_site(db: async_sessionmaker, actor: Actor, data: SiteIn) -> Site:
                 "country": data.country,
                 "licences": msgspec.json.encode(values["licences"]).decode(),
                 "tote": data.pick_requires_tote,
+                "gsp_checks": data.gsp_checks,
                 "by": actor.username,
             },
         )

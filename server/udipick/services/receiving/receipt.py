@@ -53,7 +53,7 @@ from udipick.domain.errors import (
     ReceiptNotOpen,
     SerialAlreadyReceived,
 )
-from udipick.services import scans
+from udipick.services import regulatory, scans
 from udipick.services.events import ReceiptConfirmed, ReceiptDiscrepancyRecorded, emit
 from udipick.services.printing import LabelRenderer, PrintJobRef, job_ref, queue_label
 from udipick.services.recall_facts import open_recalls, serial_recalled, serial_recalls
@@ -390,6 +390,14 @@ async def scan_receipt(
         goods = await _load_goods(session, settings, receipt_id, inp, today)
         if inp.damaged:
             return await _record_damaged(session, actor, goods, inp)
+        # GSP (China): the supplier's and the product's approval and certificates, before anything is booked
+        await regulatory.check_receipt(
+            session,
+            receipt_id=goods.receipt.id,
+            supplier_id=goods.receipt.supplier_id,
+            item_id=goods.item.item_id,
+            on=today,
+        )
         known = await _load_known(session, goods)
         policy = await _policy(session, settings, goods.receipt)
         decision = rules.decide_receipt(
