@@ -163,6 +163,11 @@ ITEMS: list[dict[str, Any]] = [
     ),
     dict(
         erpId="DRESS-MA-10",
+        specification="10cm×10cm",
+        registrationNo="苏械注准20202140456",
+        registrationHolder="江苏某医用敷料有限公司",
+        deviceClass="II",
+        registrationValidDays=1100,
         name="Sterile wound dressing 10 x 10 cm (MA code)",
         ref=1008,
         baseUnit="EA",
