@@ -84,7 +84,7 @@ function ServerQueue() {
       {items.length === 0 && <p class="muted">{t("exceptions.queueEmpty")}</p>}
       {items.map((x) => (
         <div class="exception" key={x.id} data-testid="server-exception">
-          <p class="exception-headline">{x.detail}</p>
+          <p class="exception-headline">{sayProblem({ ...x, status: 409, code: x.code as Problem["code"], detail: x.detail }).headline}</p>
           <p class="muted">
             {x.kind} · {x.user ?? "?"} · {x.device ?? "?"} · {new Date(x.raisedAt).toLocaleString()}
           </p>
