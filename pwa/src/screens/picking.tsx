@@ -138,7 +138,10 @@ export function Picking() {
       return;
     }
     const ids = here.map((x) => x.taskId);
-    const skipped = Object.fromEntries(Object.entries(later.skipped).filter(([id]) => !ids.includes(Number(id))));
+    // a stop put off again forgets its earlier place; a stop waiting for this one waits no more
+    const skipped = Object.fromEntries(
+      Object.entries(later.skipped).filter(([id, after]) => !ids.includes(Number(id)) && !ids.includes(after)),
+    );
     const deferred = later.deferred.filter((id) => !ids.includes(id));
     if (how === "skip") {
       const next = rest[0].location.code;
