@@ -357,7 +357,9 @@ async def test_a_line_that_cannot_be_filled_is_reported_short_with_its_reason(cl
 
 async def test_the_pickers_wave_progress_counts_units_picked_and_stops_left(client, wave, picker, demo_db):
     url = f"/api/v1/picking/waves/{wave['waveId']}/progress"
-    tasks = [t for t in (await client.get("/api/v1/picking/tasks", headers=picker)).json() if t["waveId"] == wave["waveId"]]
+    tasks = [
+        t for t in (await client.get("/api/v1/picking/tasks", headers=picker)).json() if t["waveId"] == wave["waveId"]
+    ]
     before = (await client.get(url, headers=picker)).json()
     assert before == {
         "waveId": wave["waveId"],

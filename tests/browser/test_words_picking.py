@@ -16,7 +16,9 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.mark.parametrize("lang", [EN, ZH])
-def test_picking_stops_wave_progress_skip_and_defer_and_a_packing_refusal(page, console, server, browser_database_url, lang):
+def test_picking_stops_wave_progress_skip_and_defer_and_a_packing_refusal(
+    page, console, server, browser_database_url, lang
+):
     console.expected_statuses.update({409, 422})
     w = WORDS[lang]
     allowed = data_names(browser_database_url)

@@ -37,7 +37,9 @@ def test_an_expired_lot_is_refused_at_the_dock_as_the_server_says(page, console,
 
 
 @pytest.mark.parametrize("lang", [EN, ZH])
-def test_receiving_takes_the_expiry_as_printed_and_says_where_things_stand(page, console, server, browser_database_url, today, lang):
+def test_receiving_takes_the_expiry_as_printed_and_says_where_things_stand(
+    page, console, server, browser_database_url, today, lang
+):
     console.expected_statuses.update({409, 422})
     w = WORDS[lang]
     allowed = data_names(browser_database_url)
@@ -101,5 +103,3 @@ def test_receiving_takes_the_expiry_as_printed_and_says_where_things_stand(page,
     page.get_by_test_id("putaway-list").wait_for()
     assert any(s in " ".join(page.get_by_test_id("putaway-list-to").all_inner_texts()) for s in suggested)
     assert_no_english(page, lang, allowed, "putaway")
-
-

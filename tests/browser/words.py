@@ -23,7 +23,11 @@ def english_words(page, allowed: set[str]) -> list[str]:
     tokens = set(re.findall(r"\S+", text))
     coded = {w for tok in tokens if re.search(r"\d", tok) for w in re.findall(r"[A-Za-z]+", tok)}
     return sorted(
-        {w for w in words if w not in allowed and w not in CODE_WORDS and not w.isupper() and w not in coded and len(w) > 1}
+        {
+            w
+            for w in words
+            if w not in allowed and w not in CODE_WORDS and not w.isupper() and w not in coded and len(w) > 1
+        }
     )
 
 
@@ -85,5 +89,3 @@ WORDS = {
 }
 #: a document per language, so both walks can receive on one demo database
 DOCUMENT = {"en": ("PO-1001", 200), "zh-CN": ("ASN-2002", 300)}
-
-
