@@ -4,19 +4,40 @@ in English."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 
-from tests.browser.conftest import api, db_fetch, gs1, shot, sign_in, wedge, yymmdd
-from tests.browser.words import DOCUMENT, EN, WORDS, ZH, assert_no_english, data_names, one_line
+from tests.browser.conftest import api, gs1, shot, sign_in, wedge
+from tests.browser.words import EN, WORDS, ZH, assert_no_english, data_names
 from udipick.services.demo import demo_gtin
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.mark.parametrize("lang", [EN, ZH])
-def test_picking_stops_wave_progress_skip_and_defer_and_a_packing_refusal(
+def test_a_packing_refusal_names_its_real_reason(page, console, server, browser_database_url, lang):
+    """Before: every packing refusal came as the generic `conflict`, "Someone else changed this first"."""
+    console.expected_statuses.update({409})
+    w = WORDS[lang]
+    allowed = data_names(browser_database_url)
+    order = "SO-5001" if lang == "en" else "SO-5002"
+    api(server, "POST", "/api/v1/waves", {"orders": [order]})
+    sign_in(page, "picker")
+    # nothing of the order is picked yet: the carton opens, the scan is refused with the real reason
+    page.get_by_test_id("tile-pack").click()
+    page.get_by_test_id("packing").wait_for()
+    wedge(page, order)
+    page.get_by_test_id("pack-sscc").wait_for()
+    wedge(page, gs1(("01", demo_gtin(1001)), ("10", "ANY-LOT")))
+    refusal = page.get_by_test_id("refusal")
+    refusal.wait_for()
+    assert refusal.get_attribute("data-code") == "not-picked-for-packing"
+    assert w["notPicked"] in page.get_by_test_id("refusal-headline").inner_text()
+    assert_no_english(page, lang, allowed, "packing refusal")
+    shot(page, f"words-pack-refusal-{lang}")
+
+
+@pytest.mark.parametrize("lang", [EN, ZH])
+def test_the_picker_sees_stops_left_and_wave_progress_and_can_skip_or_defer_a_stop(
     page, console, server, browser_database_url, lang
 ):
     console.expected_statuses.update({409, 422})
@@ -57,17 +78,3 @@ def test_picking_stops_wave_progress_skip_and_defer_and_a_packing_refusal(
     page.get_by_test_id("pick-location").get_by_text(first, exact=True).wait_for()
     assert page.get_by_test_id("pick-stops-left").inner_text().endswith(str(len(locations)))
     assert_no_english(page, lang, allowed, "pick after skip")
-
-    # packing before anything of the order is picked: the real reason, not "someone else changed this"
-    page.get_by_test_id("back").click()
-    page.get_by_test_id("tile-pack").click()
-    page.get_by_test_id("packing").wait_for()
-    wedge(page, order)
-    page.get_by_test_id("pack-sscc").wait_for()
-    wedge(page, gs1(("01", demo_gtin(1001)), ("10", "ANY-LOT")))
-    refusal = page.get_by_test_id("refusal")
-    refusal.wait_for()
-    assert refusal.get_attribute("data-code") == "not-picked-for-packing"
-    assert w["notPicked"] in page.get_by_test_id("refusal-headline").inner_text()
-    assert_no_english(page, lang, allowed, "packing refusal")
-    shot(page, f"words-pack-refusal-{lang}")
