@@ -125,8 +125,8 @@ export function sayLabel(label: { jobId?: number; job_id?: number; status: strin
 }
 
 /** Why received units went to quarantine, in the chosen language (the server's facts, or its English when
- * an answer carries none, e.g. one stored before they were sent). */
+ * an answer carries none for some reason, e.g. a text it could not read back). */
 export function sayQuarantine(why: ReadonlyArray<Record<string, unknown>> | undefined, reasons: readonly string[]): string {
-  if (why && why.length) return why.map((w) => word("qwhy", String(w.code), worded(w as Problem))).join("; ");
+  if (why && why.length === reasons.length) return why.map((w) => word("qwhy", String(w.code), worded(w as Problem))).join("; ");
   return reasons.join("; ");
 }

@@ -2031,6 +2031,7 @@ export interface components {
       name: string;
       quantity: number;
       reasons: string[];
+      why?: components["schemas"]["QuarantineWhy"][];
     };
     /** Ready */
     Ready: {

@@ -6,7 +6,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { get, isOnline, OfflineError, post, ProblemError, type Problem, type Schemas } from "../api";
 import { feedback } from "../feedback";
-import { sayProblem, t, useLang } from "../i18n";
+import { sayProblem, sayQuarantine, t, useLang } from "../i18n";
 import { session } from "../session";
 import { useStore } from "../store";
 import { refuse, Screen, SignMeaning, Toast } from "../ui";
@@ -123,7 +123,7 @@ function LotFacts({ lot }: { lot: QuarantinedLot }) {
         {lot.reasons.length > 0 && (
           <>
             <dt>{t("qc.why")}</dt>
-            <dd data-testid="qc-reasons">{lot.reasons.join("; ")}</dd>
+            <dd data-testid="qc-reasons">{sayQuarantine(lot.why, lot.reasons)}</dd>
           </>
         )}
       </dl>

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -374,6 +375,28 @@ def decide_receipt(
         line_id=line.line_id if line else None,
         new_lot_status=new_lot_status,
     )
+
+
+_REASON_TEXTS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("short-shelf-life", re.compile(r"short shelf life: (?P<remainingDays>-?\d+) days left, (?P<requiredDays>\d+) required")),
+    ("temperature-out-of-range", re.compile(r"temperature (?P<temperatureC>-?[\d.e+-]+) °C outside (?P<range>.+)")),
+    ("lot-not-released", re.compile(r"lot is (?P<lotStatus>\w+)")),
+    ("lot-on-hold", re.compile(r"lot (?P<lot>.+?) is on hold \((?P<hold>.*)\): keep these units apart and tell QA")),
+    ("qc-required", re.compile(r"QC inspection required on receipt")),
+)
+
+
+def read_reason(text: str) -> QuarantineReason | None:
+    """A quarantine reason as ``decide_receipt`` wrote it (receipt scans keep the English text) back as facts,
+    so a handheld can word what was stored before the facts were sent; ``None`` for any other text."""
+    for code, pattern in _REASON_TEXTS:
+        m = pattern.fullmatch(text)
+        if m:
+            facts: dict[str, object] = {}
+            for k, v in m.groupdict().items():
+                facts[k] = int(v) if k.endswith("Days") else float(v) if k == "temperatureC" else v
+            return QuarantineReason(code, text, facts)
+    return None
 
 
 def _range(item: ItemFacts) -> str:
