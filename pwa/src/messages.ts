@@ -337,6 +337,15 @@ export const en = {
   "pick.deferred": "Deferred: {location} comes back at the end",
   "pick.lastStop": "This is the last stop: nothing to skip to",
 
+  "exkind.fefo-violation": "FEFO violation",
+  "exkind.held": "Held stock",
+  "exkind.recalled": "Recalled lot",
+  "exkind.expired": "Expired or short-dated",
+  "exkind.short-pick": "Short pick",
+  "exkind.count-variance": "Count variance",
+  "exkind.override": "Override",
+  "exkind.offline-refused": "Refused offline scan",
+
   "problem.generic": "Refused (HTTP {status})",
 
   "home.supervisor": "Supervisor",
@@ -678,6 +687,15 @@ export const zh: Record<Key, string> = {
   "pick.skipped": "已跳过：下一个库位之后再回到 {location}",
   "pick.deferred": "已推迟：最后再回到 {location}",
   "pick.lastStop": "这是最后一个库位，无法跳过",
+
+  "exkind.fefo-violation": "违反先到期先出",
+  "exkind.held": "冻结库存",
+  "exkind.recalled": "召回批次",
+  "exkind.expired": "已过期或近效期",
+  "exkind.short-pick": "短拣",
+  "exkind.count-variance": "盘点差异",
+  "exkind.override": "例外批准",
+  "exkind.offline-refused": "离线扫描被拒绝",
 
   "problem.generic": "被拒绝 (HTTP {status})",
 

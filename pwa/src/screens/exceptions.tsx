@@ -4,7 +4,7 @@
 // which supervisors, QA and admins see below and resolve there, with a note (GET /api/v1/exceptions).
 import { useEffect, useState } from "preact/hooks";
 import { ProblemError, get, post, type Problem, type Schemas } from "../api";
-import { sayProblem, t, useLang } from "../i18n";
+import { sayProblem, t, useLang, word } from "../i18n";
 import { exceptions, resolveException, sync, waiting, type Exception, type Queued } from "../queue";
 import { visible } from "../scanner";
 import { hasRole } from "../session";
@@ -86,7 +86,7 @@ function ServerQueue() {
         <div class="exception" key={x.id} data-testid="server-exception">
           <p class="exception-headline">{sayProblem({ ...x, status: 409, code: x.code as Problem["code"], detail: x.detail }).headline}</p>
           <p class="muted">
-            {x.kind} · {x.user ?? "?"} · {x.device ?? "?"} · {new Date(x.raisedAt).toLocaleString()}
+            {word("exkind", x.kind)} · {x.user ?? "?"} · {x.device ?? "?"} · {new Date(x.raisedAt).toLocaleString()}
           </p>
           <input
             class="input"
