@@ -318,22 +318,6 @@ export function Picking() {
           <Progress done={task.picked + localPicked} total={task.quantity} />
         </section>
       )}
-      {task && (
-        <section class="card" data-testid="pick-wave">
-          <p>
-            <span data-testid="pick-stops-left">{t("pick.stopsLeft", { n: stops(open, task.waveId) })}</span> ·{" "}
-            {t("pick.wave", { wave: task.waveId })}
-          </p>
-          {wave && wave.waveId === task.waveId && (
-            <Progress
-              done={wave.unitsPicked}
-              total={wave.units}
-              label={t("pick.waveUnits", { picked: wave.unitsPicked, total: wave.units })}
-              testId="pick-wave-progress"
-            />
-          )}
-        </section>
-      )}
       {pending && overriding && (
         <OverrideForm
           refused={pending}
@@ -380,6 +364,22 @@ export function Picking() {
             {t("pick.defer")}
           </button>
         </div>
+      )}
+      {task && (
+        <section class="card" data-testid="pick-wave">
+          <p>
+            <span data-testid="pick-stops-left">{t("pick.stopsLeft", { n: stops(open, task.waveId) })}</span> ·{" "}
+            {t("pick.wave", { wave: task.waveId })}
+          </p>
+          {wave && wave.waveId === task.waveId && (
+            <Progress
+              done={wave.unitsPicked}
+              total={wave.units}
+              label={t("pick.waveUnits", { picked: wave.unitsPicked, total: wave.units })}
+              testId="pick-wave-progress"
+            />
+          )}
+        </section>
       )}
     </Screen>
   );
