@@ -66,6 +66,18 @@ export interface Said {
   todo: string | null;
 }
 
+/** The refusal in this build's words, or `null` when its code is unknown or its members do not fill them. */
+export function sayKnownProblem(problem: Problem): Said | null {
+  const table = lang.get().lang === "zh-CN" ? problemsZh : problemsEn;
+  const p = worded(problem);
+  const entry = p.code ? table[p.code] : undefined;
+  if (!entry) return null;
+  const headline = fill(entry[0], p);
+  const action = typeof p.action === "string" && `action.${p.action}` in en ? t(`action.${p.action}` as Key, p) : null;
+  const todo = action ?? (entry[1] ? fill(entry[1], p) : null);
+  return headline ? { headline, todo } : null;
+}
+
 /** A coded value the server sends as a fact (a status, a kind of location, a reason code) in the chosen
  * language: `prefix.value` when this build has words for it, else the value as sent. */
 export function word(prefix: string, value: string, args: Record<string, unknown> = {}): string {
@@ -98,15 +110,9 @@ function worded(p: Problem): Problem {
 /** A refusal in the chosen language: what happened and what to do. The server's `action` member, when this
  * build has words for it, is what to do (an expired lot at the dock is refused, in a rack it is quarantined). */
 export function sayProblem(problem: Problem): Said {
-  const table = lang.get().lang === "zh-CN" ? problemsZh : problemsEn;
-  const p = worded(problem);
-  const entry = p.code ? table[p.code] : undefined;
-  if (entry) {
-    const headline = fill(entry[0], p);
-    const action = typeof p.action === "string" && `action.${p.action}` in en ? t(`action.${p.action}` as Key, p) : null;
-    const todo = action ?? (entry[1] ? fill(entry[1], p) : null);
-    if (headline) return { headline, todo };
-  }
+  const said = sayKnownProblem(problem);
+  if (said) return said;
+  const p = problem;
   const fallback = p.detail || p.title || t("problem.generic", { status: p.status });
   return { headline: fallback, todo: null };
 }
