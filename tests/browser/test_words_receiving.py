@@ -9,7 +9,7 @@ import datetime as dt
 
 import pytest
 
-from tests.browser.conftest import api, db_fetch, gs1, shot, sign_in, wedge, yymmdd
+from tests.browser.conftest import GS, api, db_fetch, gs1, shot, sign_in, wedge, yymmdd
 from tests.browser.words import DOCUMENT, EN, WORDS, ZH, assert_no_english, data_names
 from udipick.services.demo import demo_gtin
 
@@ -77,8 +77,15 @@ def test_receiving_takes_the_expiry_as_printed_and_says_where_things_stand(
     assert lot["expiry"] == expiry
     assert w["label"] in page.get_by_test_id("receipt-label").inner_text()
 
-    # the second box says its lot and expiry itself: scanned into the receipt, it needs no question
-    wedge(page, gs1(("01", box), ("17", yymmdd(expiry)), ("10", f"W-{lang[:2].upper()}1")))
+    # the second box's question is answered by scanning the box's full label into the focused field: lot and
+    # expiry both come from it (a keyboard-wedge scan, GS between the lot and the next field, Enter at the end)
+    wedge(page, "01" + box)
+    page.get_by_test_id("ask").wait_for()
+    page.wait_for_function("document.activeElement && document.activeElement.dataset.testid === 'ask-lot'")
+    page.keyboard.type("01" + box + "10" + f"W-{lang[:2].upper()}1")
+    page.keyboard.insert_text(GS)
+    page.keyboard.type("17" + yymmdd(expiry))
+    page.keyboard.press("Enter")
     page.get_by_test_id("line-1").get_by_text(f"200 / {ordered}").wait_for()
 
     # closing short asks why (when no other receipt of the document is still open), the reason field focused;

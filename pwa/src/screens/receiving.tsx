@@ -232,21 +232,17 @@ const INPUT: Record<string, { type: "text" | "number"; mode?: string }> = {
   reason: { type: "text" },
 };
 
-/** The answers with a scanned label spread over the fields it answers, and the expiry as an ISO date;
- * `null` when the expiry cannot be read. */
-function readAnswers(needs: string[], answers: Answers): Answers | null {
+/** The answers with a scanned label spread over the fields it answers (the scanned field keeps its own
+ * datum), the expiry as an ISO date when it can be read. */
+function readAnswers(needs: string[], answers: Answers): Answers {
   const out: Answers = { ...answers };
   for (const f of needs) {
-    const label = readGs1(out[f] ?? "");
+    const label: Answers = { ...readGs1(out[f] ?? "") };
     if (!Object.keys(label).length) continue;
-    if (f !== "expiry" || label.expiry) out[f] = "";
+    out[f] = label[f] ?? "";
     for (const [k, v] of Object.entries(label)) if (needs.includes(k) && !out[k]) out[k] = v;
   }
-  if (needs.includes("expiry")) {
-    const iso = readExpiry(out.expiry ?? "");
-    if (!iso) return null;
-    out.expiry = iso;
-  }
+  if (out.expiry) out.expiry = readExpiry(out.expiry) ?? out.expiry;
   return out;
 }
 
@@ -257,35 +253,37 @@ function Questions({ needs, headline, initial, onAnswer, onCancel }: {
 }) {
   const [answers, setAnswers] = useState<Answers>({ ...initial });
   const [bad, setBad] = useState(false);
-  const first = useRef<HTMLInputElement>(null);
+  const form = useRef<HTMLFormElement>(null);
+  const focus = (field: string) => form.current?.querySelector<HTMLInputElement>(`input[name="${field}"]`)?.focus();
   useEffect(() => {
-    first.current?.focus();
+    focus(needs[0]);
   }, []);
   return (
     <form
+      ref={form}
       class="answer"
       data-testid="ask"
+      // checked here, not by the browser: a scanned label fills the other fields before they count as empty
+      noValidate
       onSubmit={(e) => {
         e.preventDefault();
         const read = readAnswers(needs, answers);
-        if (!read) {
+        setAnswers(read);
+        const empty = needs.find((f) => !read[f]);
+        if (empty) return focus(empty);
+        if (needs.includes("expiry") && !readExpiry(read.expiry)) {
           setBad(true);
-          return;
-        }
-        if (needs.some((f) => !read[f])) {
-          setAnswers(read);
-          return;
+          return focus("expiry");
         }
         onAnswer(read);
       }}
     >
       <h2 data-testid="ask-headline">{headline}</h2>
       <p class="muted">{t("receive.askHint")}</p>
-      {needs.map((f, i) => (
+      {needs.map((f) => (
         <label key={f}>
           {fieldName(f)}
           <input
-            ref={i === 0 ? first : undefined}
             name={f}
             data-testid={`ask-${f}`}
             type={(INPUT[f] ?? INPUT.lot).type as "text"}
