@@ -378,7 +378,10 @@ def decide_receipt(
 
 
 _REASON_TEXTS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("short-shelf-life", re.compile(r"short shelf life: (?P<remainingDays>-?\d+) days left, (?P<requiredDays>\d+) required")),
+    (
+        "short-shelf-life",
+        re.compile(r"short shelf life: (?P<remainingDays>-?\d+) days left, (?P<requiredDays>\d+) required"),
+    ),
     ("temperature-out-of-range", re.compile(r"temperature (?P<temperatureC>-?[\d.e+-]+) °C outside (?P<range>.+)")),
     ("lot-not-released", re.compile(r"lot is (?P<lotStatus>\w+)")),
     ("lot-on-hold", re.compile(r"lot (?P<lot>.+?) is on hold \((?P<hold>.*)\): keep these units apart and tell QA")),
