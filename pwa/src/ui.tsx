@@ -200,10 +200,20 @@ export function Screen({ title, back = "home", children, testId }: { title: stri
   );
 }
 
-export function Progress({ done, total }: { done: number; total: number }) {
+/** A bar filled as far as `done` of `total` (a line's received of ordered, a wave's picked of all). */
+export function Progress({ done, total, label, testId = "progress" }: { done: number; total: number; label?: string; testId?: string }) {
   const pct = total > 0 ? Math.min(100, Math.round((done / total) * 100)) : 0;
   return (
-    <div class="progress" role="progressbar" aria-label={t("common.progress")} aria-valuenow={done} aria-valuemin={0} aria-valuemax={total} data-testid="progress">
+    <div
+      class="progress"
+      role="progressbar"
+      aria-label={label ?? t("common.progress")}
+      aria-valuemin={0}
+      aria-valuenow={done}
+      aria-valuemax={total}
+      data-testid={testId}
+      data-pct={pct}
+    >
       <div class="progress-fill" style={{ width: `${pct}%` }} />
       <span class="progress-text">
         {done} / {total}

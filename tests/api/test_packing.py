@@ -51,6 +51,14 @@ async def test_pick_pack_and_ship_an_order(client, demo_db):
     assert (await pack(gs1(GLOVE_BOX, "GL-77-01"))).status_code == 200
     over = await pack(gs1(GLOVE_BOX, "GL-77-01"))
     assert over.status_code == 409 and over.json()["waiting"] == 0
+    # the real reason, not "someone else changed this first": the handheld words it from these members
+    assert {k: over.json()[k] for k in ("code", "order", "item", "lot", "scannedUnits")} == {
+        "code": "not-picked-for-packing",
+        "order": "SO-5002",
+        "item": "GLOVE-NIT-M",
+        "lot": "GL-77-01",
+        "scannedUnits": 10,
+    }
     for _ in range(10):
         assert (await pack(gs1(PEN, "PN3001"))).status_code == 200
     for _ in range(9):
@@ -58,10 +66,12 @@ async def test_pick_pack_and_ship_an_order(client, demo_db):
 
     early = await client.post("/api/v1/shipments", json={"order": "SO-5002"}, headers=picker)
     assert early.status_code == 409 and early.json()["unpacked"] == 1
+    assert (early.json()["code"], early.json()["order"]) == ("units-not-packed", "SO-5002")
     last = await pack(gs1(SYR, "SY2405B"))
     assert last.json()["orderUnitsToPack"] == 0
     r = await client.post("/api/v1/shipments", json={"order": "SO-5002"}, headers=picker)
     assert r.status_code == 409 and r.json()["openPackages"] == [sscc]
+    assert r.json()["code"] == "packages-open"
 
     closed = await client.post(f"/api/v1/packing/packages/{sscc}/close", headers=picker)
     assert closed.status_code == 200, closed.text
@@ -93,7 +103,30 @@ async def test_pick_pack_and_ship_an_order(client, demo_db):
         )
     assert moves == {"pick": 40, "pack": 40, "ship": 40}
     again = await client.post("/api/v1/shipments", json={"order": "SO-5002"}, headers=picker)
-    assert again.status_code == 409
+    assert again.status_code == 409 and again.json()["code"] == "order-already-shipped"
+    into_closed = await pack(gs1(SYR, "SY2405B"))
+    assert into_closed.status_code == 409
+    assert (into_closed.json()["code"], into_closed.json()["packageStatus"]) == ("package-not-open", "shipped")
+    closed_again = await client.post(f"/api/v1/packing/packages/{sscc}/close", headers=picker)
+    assert (closed_again.status_code, closed_again.json()["code"]) == (409, "package-not-open")
+    shipped_order = await client.post("/api/v1/packing/packages", json={"order": "SO-5002"}, headers=picker)
+    assert shipped_order.status_code == 409
+    assert (shipped_order.json()["code"], shipped_order.json()["orderStatus"]) == ("order-not-packable", "shipped")
+
+
+async def test_refusals_before_anything_is_packed_name_their_fact(client):
+    sup = await login(client, "supervisor")
+    picker = await login(client, "picker")
+    unreleased = await client.post("/api/v1/packing/packages", json={"order": "SO-5002"}, headers=picker)
+    assert unreleased.status_code == 409
+    assert (unreleased.json()["code"], unreleased.json()["orderStatus"]) == ("order-not-packable", "open")
+    assert (await client.post("/api/v1/waves", json={"orders": ["SO-5002"]}, headers=sup)).status_code == 201
+    open_tasks = await client.post("/api/v1/shipments", json={"order": "SO-5002"}, headers=picker)
+    assert open_tasks.status_code == 409
+    assert open_tasks.json()["code"] == "pick-tasks-open" and open_tasks.json()["openTasks"] > 0
+    sscc = (await client.post("/api/v1/packing/packages", json={"order": "SO-5002"}, headers=picker)).json()["sscc"]
+    empty = await client.post(f"/api/v1/packing/packages/{sscc}/close", headers=picker)
+    assert (empty.status_code, empty.json()["code"], empty.json()["sscc"]) == (409, "package-empty", sscc)
 
 
 async def test_a_bad_sscc_in_the_path_is_a_problem(client):

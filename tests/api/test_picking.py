@@ -372,3 +372,25 @@ async def test_a_line_that_cannot_be_filled_is_reported_short_with_its_reason(cl
         (1, 5, "short-dated"),
         (2, 450, "no-stock"),
     ]
+
+
+async def test_the_pickers_wave_progress_counts_units_picked_and_stops_left(client, wave, picker, demo_db):
+    url = f"/api/v1/picking/waves/{wave['waveId']}/progress"
+    tasks = [
+        t for t in (await client.get("/api/v1/picking/tasks", headers=picker)).json() if t["waveId"] == wave["waveId"]
+    ]
+    before = (await client.get(url, headers=picker)).json()
+    assert before == {
+        "waveId": wave["waveId"],
+        "tasks": len(tasks),
+        "tasksOpen": len(tasks),
+        "units": sum(t["quantity"] for t in tasks),
+        "unitsPicked": 0,
+        "stopsLeft": len({t["location"]["code"] for t in tasks}),
+    }
+    task = await task_for(client, picker, "SO-5001", "SYR-10ML")
+    assert (await scan(client, picker, task, gs1(SYR, task["lot"]))).status_code == 200
+    after = (await client.get(url, headers=picker)).json()
+    assert after["unitsPicked"] == 1 and after["units"] == before["units"]
+    missing = await client.get("/api/v1/picking/waves/999999/progress", headers=picker)
+    assert (missing.status_code, missing.json()["code"]) == (404, "wave-not-found")

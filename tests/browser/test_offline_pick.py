@@ -141,7 +141,8 @@ def test_three_scans_taken_offline_are_picked_exactly_once_after_reconnect(
         sup.get_by_test_id("tile-exceptions").click()
         item = sup.get_by_test_id("server-exception")
         item.wait_for()
-        assert "fefo-violation" in item.inner_text() and "SY2409C" in item.inner_text()
+        # the kind in words, with the lot it names (the English detail is the supervisor desk's)
+        assert "FEFO violation" in item.inner_text() and "SY2409C" in item.inner_text()
         assert sup.get_by_test_id("server-exception-resolve").is_disabled(), "a note is required"
         sup.get_by_test_id("server-exception-note").fill("lot SY2409C put back on its shelf")
         sup.get_by_test_id("server-exception-resolve").click()

@@ -57,20 +57,21 @@ async def dock(client):
 
 
 # (task needing ..., destination, code of the problem's ``needs``: None fits, "-" refused without a suggestion)
+#: (what the plate needs, destination scanned, the refusal's ``needs``, its ``why``: the fact as a code)
 RULES = [
-    ("cold", "LOC-A-01-06", "cold"),
-    ("cold", "LOC-R-01-02", "cold"),
-    ("cold", "LOC-QC-COLD-01", "-"),
-    ("cold quarantine", "LOC-COLD-02", "quarantine"),
-    ("cold quarantine", "LOC-QC-01", "cold quarantine"),
-    ("quarantine", "LOC-A-01-04", "quarantine"),
-    ("quarantine", "LOC-BOND-01", "quarantine"),
-    ("pick or reserve", "LOC-QC-01", "-"),
-    ("pick or reserve", "LOC-BOND-01", "-"),
-    ("pick or reserve", "LOC-RCV-01", "storage"),
-    ("pick or reserve", "LOC-SHIP-01", "storage"),
-    ("bonded", "LOC-A-02-06", "bonded"),
-    ("bonded", "LOC-COLD-01", "bonded"),
+    ("cold", "LOC-A-01-06", "cold", "cold-chain"),
+    ("cold", "LOC-R-01-02", "cold", "cold-chain"),
+    ("cold", "LOC-QC-COLD-01", "-", "released"),
+    ("cold quarantine", "LOC-COLD-02", "quarantine", "segregate"),
+    ("cold quarantine", "LOC-QC-01", "cold quarantine", "cold-chain"),
+    ("quarantine", "LOC-A-01-04", "quarantine", "segregate"),
+    ("quarantine", "LOC-BOND-01", "quarantine", "segregate"),
+    ("pick or reserve", "LOC-QC-01", "-", "released"),
+    ("pick or reserve", "LOC-BOND-01", "-", "not-bonded"),
+    ("pick or reserve", "LOC-RCV-01", "storage", "not-storage"),
+    ("pick or reserve", "LOC-SHIP-01", "storage", "not-storage"),
+    ("bonded", "LOC-A-02-06", "bonded", "bonded"),
+    ("bonded", "LOC-COLD-01", "bonded", "bonded"),
 ]
 
 
@@ -78,7 +79,7 @@ async def test_putaway_refuses_each_destination_that_does_not_fit(client, demo_d
     receiver, tasks = dock
     before = await rows(demo_db, STOCK_AT, loc="RCV-01")
     ledger = await scalar(demo_db, "SELECT count(*) FROM stock_ledger")
-    for needs, destination, refusal in RULES:
+    for needs, destination, refusal, why in RULES:
         task = tasks[needs]
         r = await client.post(
             f"/api/v1/putaway/tasks/{task['id']}/confirm", json=scan_body(destination), headers=receiver
@@ -87,6 +88,7 @@ async def test_putaway_refuses_each_destination_that_does_not_fit(client, demo_d
         problem = r.json()
         assert problem["code"] == "location-unsuitable" and problem["location"] == destination.removeprefix("LOC-")
         assert problem["needs"] == (None if refusal == "-" else refusal), (needs, destination, problem)
+        assert problem["why"] == why, (needs, destination, problem)
     assert await rows(demo_db, STOCK_AT, loc="RCV-01") == before
     assert await scalar(demo_db, "SELECT count(*) FROM stock_ledger") == ledger
     assert len((await client.get("/api/v1/putaway/tasks", headers=receiver)).json()) == 5
@@ -103,10 +105,11 @@ async def test_a_frozen_location_takes_nothing(client, demo_db, dock):
         json=scan_body("LOC-R-01-03"),
         headers=receiver,
     )
-    assert (r.status_code, r.json()["code"], r.json()["reason"]) == (
+    assert (r.status_code, r.json()["code"], r.json()["reason"], r.json()["why"]) == (
         422,
         "location-unsuitable",
         "the location is frozen",
+        "frozen",
     )
 
 

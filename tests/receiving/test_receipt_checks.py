@@ -87,6 +87,7 @@ async def test_qc_required_items_are_quarantined_with_their_new_lot(client, demo
     )
     assert r.status_code == 200 and r.json()["status"] == "quarantine"
     assert r.json()["reasons"] == ["QC inspection required on receipt"]
+    assert r.json()["why"] == [{"code": "qc-required"}]
     assert await scalar(demo_db, "SELECT status FROM lots WHERE lot = 'IQ-1'") == "quarantine"
     # the ASN's stent expectations: a serial that is not announced is reported, not refused
     r = await client.post(

@@ -63,6 +63,8 @@ async def test_a_full_receipt_of_a_demo_asn_gets_every_verdict_right(client, dem
     assert r.status_code == 200, r.text
     short = r.json()
     assert short["status"] == "quarantine" and short["reasons"] == ["short shelf life: 30 days left, 60 required"]
+    # the same reason as facts, which the handheld words in its user's language
+    assert short["why"] == [{"code": "short-shelf-life", "remainingDays": 30, "requiredDays": 60}]
     assert short["asnMismatches"] == ["lot SY-SHORT is not on the ASN (expected SY2502A)"]
     lpn_quarantine = short["lpn"]
     assert lpn_quarantine != lpn_ambient and short["label"]["status"] == "no_printer"
@@ -73,11 +75,14 @@ async def test_a_full_receipt_of_a_demo_asn_gets_every_verdict_right(client, dem
         r = await scan(scan_body(datamatrix("SYR-10ML", lot="SY-SHORT2", expiry=days(30)), quantity=10), client_=strict)
     assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json")
     assert (r.json()["code"], r.json()["remainingDays"], r.json()["requiredDays"]) == ("shelf-life-too-short", 30, 60)
+    assert r.json()["action"] == "refuse-goods"  # at the dock: the goods go back, they are not put anywhere
     assert await scalar(demo_db, "SELECT count(*) FROM lots WHERE lot = 'SY-SHORT2'") == 0
 
     # an expired lot
     r = await scan(scan_body(datamatrix("SYR-10ML", lot="SY-OLD", expiry=days(-1)), quantity=5))
     assert r.status_code == 422 and r.json()["code"] == "lot-expired" and r.json()["expiry"] == days(-1).isoformat()
+    # an expired device is refused at the dock, not quarantined: the server and the handheld say the same
+    assert r.json()["action"] == "refuse-goods" and "refuse the goods" in r.json()["detail"]
 
     # serialised stents: one good, the same serial again, and a serial already in stock elsewhere
     r = await scan(scan_body(datamatrix("STENT-DES-3018", lot="ST-D4", expiry=days(700), serial="STN000401")))

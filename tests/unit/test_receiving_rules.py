@@ -362,3 +362,37 @@ def test_the_erps_cancel_is_refused_while_a_receipt_is_open_at_the_dock(status):
         status_after_erp_cancel("PO-1", status, received=0, open_receipts=["RCV-000007"])
     assert refused.value.context == {"document": "PO-1", "receipts": ["RCV-000007"]}
     assert "RCV-000007" in str(refused.value)
+
+
+def test_every_quarantine_reason_is_sent_as_facts_and_read_back_from_its_stored_text():
+    """The receipt scan keeps the English text; the handheld words the facts. A cold pen needle out of range,
+    short-dated, of a held lot that is not released, for an item that needs QC: every reason at once."""
+    from udipick.domain.receiving import read_reason
+
+    pen = replace(PEN, qc_required=True)
+    known = KnownLot("PN-1", TODAY + dt.timedelta(days=10), "quarantine", hold="damp boxes (dock 2)")
+    captured = good(lot="PN-1", expiry=TODAY + dt.timedelta(days=10), temperature_c=9.5)
+    d = decide_receipt(pen, captured, today=TODAY, policy=QUARANTINE, known_lot=known)
+    assert [w.code for w in d.why] == [
+        "short-shelf-life",
+        "temperature-out-of-range",
+        "lot-not-released",
+        "lot-on-hold",
+        "qc-required",
+    ]
+    assert d.reasons == tuple(w.text for w in d.why)
+    assert d.why[0].facts == {"remainingDays": 10, "requiredDays": 30}
+    assert d.why[1].facts == {"temperatureC": 9.5, "range": "2–8 °C"}
+    assert [read_reason(text) for text in d.reasons] == list(d.why)
+    assert read_reason("a note someone typed") is None
+
+
+def test_an_expired_or_refused_short_dated_lot_is_refused_at_the_dock_not_quarantined():
+    old = good(expiry=TODAY - dt.timedelta(days=1))
+    for policy in (QUARANTINE, REFUSE):
+        with pytest.raises(e.LotExpired) as refused:
+            decide_receipt(SYRINGE, old, today=TODAY, policy=policy)
+        assert refused.value.context["action"] == "refuse-goods" and "refuse the goods" in refused.value.message
+    with pytest.raises(e.ShelfLifeTooShort) as short:
+        decide_receipt(SYRINGE, good(expiry=TODAY + dt.timedelta(days=10)), today=TODAY, policy=REFUSE)
+    assert short.value.context["action"] == "refuse-goods"

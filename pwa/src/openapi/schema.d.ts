@@ -589,6 +589,13 @@ export interface paths {
      */
     post: operations["ApiV1PickingTasksTaskIdUndoUndoPick"];
   };
+  "/api/v1/picking/waves/{wave_id}/progress": {
+    /**
+     * WaveProgress
+     * @description Who may call: roles: admin, picker, supervisor.
+     */
+    get: operations["ApiV1PickingWavesWaveIdProgressWaveProgress"];
+  };
   "/api/v1/print-jobs": {
     /**
      * ListPrintJobs
@@ -2075,7 +2082,7 @@ export interface components {
      */
     Problem: {
       /** @enum {string} */
-      code?: "already-cancelled" | "body-too-large" | "bulk-interrupted" | "busy" | "conflict" | "count-below-reserved" | "count-line-not-open" | "customer-licence-expired" | "customer-licence-missing" | "database-unavailable" | "device-id-required" | "domain-error" | "exception-already-resolved" | "fefo-violation" | "found-over-remaining" | "insufficient-stock" | "invalid-count" | "invalid-cursor" | "invalid-gln" | "invalid-gtin" | "invalid-label-data" | "invalid-period" | "invalid-record" | "invalid-request" | "invalid-sscc" | "item-not-approved" | "item-not-on-document" | "json-too-deep" | "last-admin" | "line-too-long" | "load-id-reused" | "location-frozen" | "location-holds-stock" | "location-under-count" | "location-unsuitable" | "lot-expired" | "lot-expiry-conflict" | "lot-not-at-location" | "lot-quarantined" | "lot-recalled" | "missing-expiry" | "missing-lot" | "missing-reason" | "missing-receiving-data" | "missing-serial" | "missing-temperature" | "no-printer-for-label" | "not-authenticated" | "not-cancellable" | "not-found" | "not-in-quarantine" | "nothing-to-except" | "opening-load-refused" | "order-line-not-found" | "order-not-found" | "order-not-released" | "over-pick" | "over-receipt" | "permission-denied" | "print-job-already-sent" | "printer-already-registered" | "printer-unavailable" | "purchase-order-not-found" | "put-back-not-found" | "quantity-not-whole-packs" | "receipt-in-progress" | "receipt-not-open" | "recount-same-user" | "registration-expired" | "registration-missing" | "regulatory-block" | "return-already-disposed" | "return-not-shipped-to-customer" | "return-over-authorized" | "scrap-not-allowed" | "serial-already-picked" | "serial-already-received" | "serial-already-shipped" | "serial-booked-elsewhere" | "serial-count-mismatch" | "serial-recalled" | "serials-one-by-one" | "shelf-life-too-short" | "sign-in-busy" | "signature-rejected" | "stale-version" | "stock-changed" | "stock-on-hold" | "stock-reserved" | "supplier-licence-expired" | "supplier-licence-missing" | "supplier-not-approved" | "task-cancelled" | "task-not-open" | "too-many-attempts" | "tote-required" | "undo-after-packing" | "undo-not-last" | "undo-too-late" | "unknown-api-key" | "unknown-gtin" | "unknown-label-template" | "unknown-lot" | "unknown-print-job" | "unknown-printer" | "unknown-serial" | "unknown-user" | "unknown-warehouse" | "unknown-webhook-delivery" | "unknown-webhook-subscription" | "unreadable-barcode" | "version-reused" | "wave-not-found" | "weak-password" | "webhook-name-taken" | "webhook-target-refused" | "wrong-item" | "wrong-location" | "wrong-lot";
+      code?: "already-cancelled" | "body-too-large" | "bulk-interrupted" | "busy" | "conflict" | "count-below-reserved" | "count-line-not-open" | "customer-licence-expired" | "customer-licence-missing" | "database-unavailable" | "device-id-required" | "domain-error" | "exception-already-resolved" | "fefo-violation" | "found-over-remaining" | "insufficient-stock" | "invalid-count" | "invalid-cursor" | "invalid-gln" | "invalid-gtin" | "invalid-label-data" | "invalid-period" | "invalid-record" | "invalid-request" | "invalid-sscc" | "item-not-approved" | "item-not-on-document" | "json-too-deep" | "last-admin" | "line-too-long" | "load-id-reused" | "location-frozen" | "location-holds-stock" | "location-under-count" | "location-unsuitable" | "lot-expired" | "lot-expiry-conflict" | "lot-not-at-location" | "lot-quarantined" | "lot-recalled" | "missing-expiry" | "missing-lot" | "missing-reason" | "missing-receiving-data" | "missing-serial" | "missing-temperature" | "no-printer-for-label" | "not-authenticated" | "not-cancellable" | "not-found" | "not-in-quarantine" | "not-picked-for-packing" | "nothing-packed" | "nothing-to-except" | "opening-load-refused" | "order-already-shipped" | "order-cancelled" | "order-line-not-found" | "order-not-found" | "order-not-packable" | "order-not-released" | "over-pick" | "over-receipt" | "package-empty" | "package-not-closed" | "package-not-open" | "packages-open" | "permission-denied" | "pick-tasks-open" | "print-job-already-sent" | "printer-already-registered" | "printer-unavailable" | "purchase-order-not-found" | "put-back-not-found" | "quantity-not-whole-packs" | "receipt-in-progress" | "receipt-not-open" | "recount-same-user" | "registration-expired" | "registration-missing" | "regulatory-block" | "return-already-disposed" | "return-not-shipped-to-customer" | "return-over-authorized" | "scrap-not-allowed" | "serial-already-picked" | "serial-already-received" | "serial-already-shipped" | "serial-booked-elsewhere" | "serial-count-mismatch" | "serial-recalled" | "serials-one-by-one" | "shelf-life-too-short" | "sign-in-busy" | "signature-rejected" | "stale-version" | "stock-changed" | "stock-on-hold" | "stock-reserved" | "supplier-licence-expired" | "supplier-licence-missing" | "supplier-not-approved" | "task-cancelled" | "task-not-open" | "too-many-attempts" | "tote-required" | "undo-after-packing" | "undo-not-last" | "undo-too-late" | "units-not-packed" | "unknown-api-key" | "unknown-gtin" | "unknown-label-template" | "unknown-lot" | "unknown-print-job" | "unknown-printer" | "unknown-serial" | "unknown-user" | "unknown-warehouse" | "unknown-webhook-delivery" | "unknown-webhook-subscription" | "unreadable-barcode" | "version-reused" | "wave-not-found" | "weak-password" | "webhook-name-taken" | "webhook-target-refused" | "wrong-item" | "wrong-location" | "wrong-lot";
       /** @description what happened and what to do, in English */
       detail?: string;
       /** @description invalid-request: each field that failed validation */
@@ -2203,6 +2210,17 @@ export interface components {
       password: string;
       reason: string;
     };
+    /** QuarantineWhy */
+    QuarantineWhy: {
+      code: string;
+      hold?: string | null;
+      lot?: string | null;
+      lotStatus?: string | null;
+      range?: string | null;
+      remainingDays?: number | null;
+      requiredDays?: number | null;
+      temperatureC?: number | null;
+    };
     /** QuarantinedLot */
     QuarantinedLot: {
       expiry: string | null;
@@ -2215,6 +2233,7 @@ export interface components {
       name: string;
       quantity: number;
       reasons: string[];
+      why?: components["schemas"]["QuarantineWhy"][];
     };
     /** ReadingIn */
     ReadingIn: {
@@ -2651,6 +2670,7 @@ export interface components {
       status: string;
       temperatureC: number | null;
       units: number;
+      why?: components["schemas"]["QuarantineWhy"][];
     };
     /** ScanIn */
     ScanIn: {
@@ -3191,6 +3211,15 @@ export interface components {
     WavePriority: {
       previous: number;
       priority: number;
+      waveId: number;
+    };
+    /** WaveProgress */
+    WaveProgress: {
+      stopsLeft: number;
+      tasks: number;
+      tasksOpen: number;
+      units: number;
+      unitsPicked: number;
       waveId: number;
     };
     /** WaveShortLine */
@@ -9065,6 +9094,69 @@ export interface operations {
       };
       /** @description The current state forbids it (already shipped, not open, another lot expires first, ...). */
       409: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description A rule refused the request; `code` says which, further members say what to do. */
+      422: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Any other refusal (too many attempts, a body too large, a method the path does not have, ...). */
+      "4XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description udipick could not complete the request (`busy`, `database-unavailable`: send it again); nothing was changed. */
+      "5XX": {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+    };
+  };
+  /**
+   * WaveProgress
+   * @description Who may call: roles: admin, picker, supervisor.
+   */
+  ApiV1PickingWavesWaveIdProgressWaveProgress: {
+    parameters: {
+      path: {
+        wave_id: number;
+      };
+    };
+    responses: {
+      /** @description Request fulfilled, document follows */
+      200: {
+        headers: {
+        };
+        content: {
+          "application/json": components["schemas"]["WaveProgress"];
+        };
+      };
+      /** @description The request cannot be read (not JSON, wrong types, failed validation): `invalid-request` with `errors`. */
+      400: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Not signed in, or the token is no longer valid: `not-authenticated`. */
+      401: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description Signed in, but this role or scope may not do this (or the e-signature was refused). */
+      403: {
+        content: {
+          "application/problem+json": components["schemas"]["Problem"];
+        };
+      };
+      /** @description What the request names does not exist. */
+      404: {
         content: {
           "application/problem+json": components["schemas"]["Problem"];
         };

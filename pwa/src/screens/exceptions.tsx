@@ -4,7 +4,7 @@
 // which supervisors, QA and admins see below and resolve there, with a note (GET /api/v1/exceptions).
 import { useEffect, useState } from "preact/hooks";
 import { ProblemError, get, post, type Problem, type Schemas } from "../api";
-import { sayProblem, t, useLang } from "../i18n";
+import { sayKnownProblem, sayProblem, t, useLang, word } from "../i18n";
 import { exceptions, resolveException, sync, waiting, type Exception, type Queued } from "../queue";
 import { visible } from "../scanner";
 import { hasRole } from "../session";
@@ -84,9 +84,9 @@ function ServerQueue() {
       {items.length === 0 && <p class="muted">{t("exceptions.queueEmpty")}</p>}
       {items.map((x) => (
         <div class="exception" key={x.id} data-testid="server-exception">
-          <p class="exception-headline">{x.detail}</p>
+          <p class="exception-headline">{exceptionHeadline(x)}</p>
           <p class="muted">
-            {x.kind} · {x.user ?? "?"} · {x.device ?? "?"} · {new Date(x.raisedAt).toLocaleString()}
+            {word("exkind", x.kind)} · {x.user ?? "?"} · {x.device ?? "?"} · {new Date(x.raisedAt).toLocaleString()}
           </p>
           <input
             class="input"
@@ -108,4 +108,13 @@ function ServerQueue() {
       ))}
     </section>
   );
+}
+
+/** An exception in the user's language: its refusal's words when the stored facts fill them, else its kind and
+ * what it names (lot, serial, location, order); the server's English `detail` is the supervisor desk's. */
+function exceptionHeadline(x: Schemas["ExceptionOut"]): string {
+  const said = sayKnownProblem({ ...x, status: 409, code: x.code as Problem["code"] });
+  if (said) return said.headline;
+  const facts = [x.lot, x.serial, x.location, x.order].filter(Boolean).join(" · ");
+  return facts ? `${word("exkind", x.kind)}: ${facts}` : word("exkind", x.kind);
 }

@@ -1,5 +1,5 @@
 import { post } from "../api";
-import { t, useLang } from "../i18n";
+import { t, useLang, word } from "../i18n";
 import { go } from "../router";
 import { hasRole, session, signedOut, type Role } from "../session";
 import { useStore } from "../store";
@@ -15,7 +15,7 @@ interface Tile {
 }
 
 export function Home() {
-  useLang();
+  const l = useLang();
   const s = useStore(session);
   const tiles: Tile[] = [
     { path: "receive", icon: "⇩", label: t("home.receive"), roles: ["receiver"] },
@@ -36,7 +36,7 @@ export function Home() {
   return (
     <Screen title={t("home.title")} back={null} testId="home">
       <p class="who" data-testid="who">
-        {s.user?.displayName} · {s.user?.roles.join(", ")} · {s.deviceId}
+        {s.user?.displayName} · <span data-testid="who-roles">{s.user?.roles.map((r) => word("role", r)).join(l === "zh-CN" ? "、" : ", ")}</span> · {s.deviceId}
       </p>
       <nav class="tiles">
         {mine.map((tile) => (

@@ -3,7 +3,7 @@
 import { useState } from "preact/hooks";
 import { OfflineError, post, ProblemError, uuid, type Schemas } from "../api";
 import { feedback } from "../feedback";
-import { t, useLang } from "../i18n";
+import { sayLabel, t, useLang } from "../i18n";
 import { submitScan } from "../queue";
 import { ScanField } from "../scanner";
 import { session } from "../session";
@@ -69,7 +69,7 @@ export function Packing() {
     feedback("ok");
     setClosed((xs) => [...xs, r.sscc]);
     setCarton(null);
-    setToast({ text: r.label.jobId ? `${t("pack.printed")} (${r.label.printer ?? r.label.status})` : r.label.message, kind: "ok" });
+    setToast({ text: sayLabel(r.label), kind: r.label.status === "sent" || r.label.status === "queued" ? "ok" : "info" });
   };
 
   const ship = async () => {

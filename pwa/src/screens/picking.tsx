@@ -25,6 +25,45 @@ const TASKS = "/api/v1/picking/tasks";
 
 type Mode = "location" | "item" | "tote";
 
+/** Stops the picker put off on this handheld: a skipped task comes back after the stop it was skipped for
+ * (`skipped[taskId]` = the last task of that stop), a deferred one at the end of the list. Kept across a
+ * reload; the server's order is untouched, so another picker still sees the task where it was. */
+interface Later {
+  skipped: Record<number, number>;
+  deferred: number[];
+}
+const K_LATER = "udipick.pickLater";
+
+function loadLater(): Later {
+  try {
+    const v = JSON.parse(localStorage.getItem(K_LATER) ?? "") as Later;
+    if (v && typeof v.skipped === "object" && Array.isArray(v.deferred)) return v;
+  } catch {
+    // nothing kept yet
+  }
+  return { skipped: {}, deferred: [] };
+}
+
+/** The open tasks in the order to pick them: the server's, with deferred tasks last and each skipped task
+ * right after the task it was skipped for (while that one is open). */
+export function pickOrder(open: PickTask[], later: Later): PickTask[] {
+  const deferred = later.deferred.map((id) => open.find((x) => x.taskId === id)).filter((x): x is PickTask => !!x);
+  const list = [...open.filter((x) => !deferred.includes(x)), ...deferred];
+  for (const [id, after] of Object.entries(later.skipped)) {
+    const i = list.findIndex((x) => x.taskId === Number(id));
+    const j = list.findIndex((x) => x.taskId === after);
+    if (i < 0 || j < i) continue;
+    const [task] = list.splice(i, 1);
+    list.splice(j, 0, task);
+  }
+  return list;
+}
+
+/** Distinct locations (stops) among the tasks of one wave. */
+function stops(tasks: PickTask[], waveId: number): number {
+  return new Set(tasks.filter((x) => x.waveId === waveId).map((x) => x.location.code)).size;
+}
+
 /** A scan refused for FEFO, kept so a supervisor can approve it as it was taken. */
 interface FefoRefused {
   taskId: number;
@@ -94,6 +133,8 @@ export function Picking() {
     const timer = setTimeout(() => setLast(null), Math.max(0, last.until - Date.now()));
     return () => clearTimeout(timer);
   }, [last]);
+  const [later, setLater] = useState<Later>(loadLater);
+  const [wave, setWave] = useState<Schemas["WaveProgress"] | null>(null);
 
   const load = async () => {
     try {
@@ -126,8 +167,53 @@ export function Picking() {
     });
   }, []);
 
-  const open = (tasks ?? []).filter((x) => x.remaining - (offlinePicked.current[x.taskId] ?? 0) > 0);
+  const open = pickOrder(
+    (tasks ?? []).filter((x) => x.remaining - (offlinePicked.current[x.taskId] ?? 0) > 0),
+    later,
+  );
   const task = open[0];
+
+  // the wave's progress is read when the task in hand changes, never on a pick scan
+  useEffect(() => {
+    if (!task) return;
+    get<Schemas["WaveProgress"]>(`/api/v1/picking/waves/${task.waveId}/progress`).then(setWave, () => setWave(null));
+  }, [task?.taskId]);
+
+  const keepLater = (next: Later) => {
+    localStorage.setItem(K_LATER, JSON.stringify(next));
+    setLater(next);
+  };
+
+  /** Put off the stop in hand (every task at its location): until after the next stop, or to the end. */
+  const putOff = (how: "skip" | "defer") => {
+    if (!task) return;
+    const here = open.filter((x) => x.location.code === task.location.code);
+    const rest = open.filter((x) => x.location.code !== task.location.code);
+    if (!rest.length) {
+      setToast({ text: t("pick.lastStop"), kind: "info" });
+      return;
+    }
+    const ids = here.map((x) => x.taskId);
+    // a stop put off again forgets its earlier place; a stop waiting for this one waits no more
+    const skipped = Object.fromEntries(
+      Object.entries(later.skipped).filter(([id, after]) => !ids.includes(Number(id)) && !ids.includes(after)),
+    );
+    const deferred = later.deferred.filter((id) => !ids.includes(id));
+    if (how === "skip") {
+      const next = rest[0].location.code;
+      let last = rest[0];
+      for (const x of rest) {
+        if (x.location.code !== next) break;
+        last = x;
+      }
+      for (const id of ids.slice().reverse()) skipped[id] = last.taskId;
+      keepLater({ skipped, deferred });
+    } else keepLater({ skipped, deferred: [...deferred, ...ids] });
+    setAt(null);
+    setMode("location");
+    feedback("ok");
+    setToast({ text: t(how === "skip" ? "pick.skipped" : "pick.deferred", { location: task.location.code }), kind: "info" });
+  };
   const localPicked = task ? offlinePicked.current[task.taskId] ?? 0 : 0;
   const atLocation = task && at?.taskId === task.taskId;
   const step: Mode = !task ? "location" : mode === "tote" ? "tote" : atLocation ? "item" : "location";
@@ -311,7 +397,7 @@ export function Picking() {
 
   const pending = fefo && task && fefo.taskId === task.taskId ? fefo : null;
   const total = tasks?.length ?? 0;
-  const index = task ? (tasks ?? []).indexOf(task) + 1 : total;
+  const index = task ? total - open.length + 1 : total;
   return (
     <Screen title={t("pick.title")} testId="picking">
       {loadError && <p class="warn">{loadError}</p>}
@@ -395,6 +481,32 @@ export function Picking() {
           testId="scan-input"
         />
       )}
+      {task && !qty && !shorting && (
+        <div class="row">
+          <button type="button" class="btn" data-testid="pick-skip" onClick={() => putOff("skip")}>
+            {t("pick.skip")}
+          </button>
+          <button type="button" class="btn" data-testid="pick-defer" onClick={() => putOff("defer")}>
+            {t("pick.defer")}
+          </button>
+        </div>
+      )}
+      {task && (
+        <section class="card" data-testid="pick-wave">
+          <p>
+            <span data-testid="pick-stops-left">{t("pick.stopsLeft", { n: stops(open, task.waveId) })}</span> ·{" "}
+            {t("pick.wave", { wave: task.waveId })}
+          </p>
+          {wave && wave.waveId === task.waveId && (
+            <Progress
+              done={wave.unitsPicked}
+              total={wave.units}
+              label={t("pick.waveUnits", { picked: wave.unitsPicked, total: wave.units })}
+              testId="pick-wave-progress"
+            />
+          )}
+        </section>
+      )}
       <Dock>
       <Toast text={toast?.text ?? null} kind={toast?.kind ?? "info"} />
       {last && !qty && (
@@ -471,12 +583,13 @@ function OverrideForm({ refused, onAccepted, onRefused, onCancel }: {
       if (err instanceof OfflineError) return setError({ headline: t("pick.overrideOffline"), detail: null });
       if (!(err instanceof ProblemError)) throw err;
       const problem = err.problem;
-      if (problem.status >= 500) return setError({ headline: sayProblem(problem).headline, detail: problem.detail ?? null });
+      if (problem.status >= 500) return setError({ headline: sayProblem(problem).headline, detail: sayProblem(problem).todo });
       scanId.current = uuid();
       setPassword("");
       if (problem.code && IN_FORM.has(problem.code)) {
         feedback("refused");
-        setError({ headline: sayProblem(problem).headline, detail: problem.detail ?? null });
+        // the refusal in the user's language; the server's English `detail` is for API clients
+        setError({ headline: sayProblem(problem).headline, detail: sayProblem(problem).todo });
       } else onRefused(problem);
     } finally {
       setBusy(false);

@@ -4,7 +4,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { get, OfflineError, post, ProblemError, uuid, type Schemas } from "../api";
 import { feedback } from "../feedback";
-import { t, useLang } from "../i18n";
+import { t, useLang, word } from "../i18n";
 import type { Key } from "../messages";
 import { submitScan } from "../queue";
 import { ScanField } from "../scanner";
@@ -75,7 +75,7 @@ export function Putaway() {
           <p class="where">{current.lpn ?? `${current.from}`}</p>
           {current.needs && (
             <p class="what" data-testid="putaway-needs">
-              → {current.needs}
+              → {t("putaway.needs", { needs: word("needs", current.needs) })}
             </p>
           )}
           {current.suggestion ? (
@@ -92,7 +92,7 @@ export function Putaway() {
           <ul class="list">
             {current.contents.map((c, i) => (
               <li key={i}>
-                <strong>{c.item}</strong> {c.lot ?? c.serial ?? ""} × {c.quantity} ({c.status})
+                <strong>{c.item}</strong> {c.lot ?? c.serial ?? ""} × {c.quantity} ({word("status", c.status)})
               </li>
             ))}
           </ul>
@@ -108,8 +108,15 @@ export function Putaway() {
             <li key={x.id}>
               <button type="button" class="btn" onClick={() => setCurrent(x)}>
                 <span>{x.lpn ?? x.from}</span>
-                <span>
-                  {x.contents.map((c) => c.item).join(", ")} {x.to ? `→ ${x.to}` : x.needs ? `→ ${x.needs}` : ""}
+                <span data-testid="putaway-list-to">
+                  {x.contents.map((c) => c.item).join(", ")}{" "}
+                  {x.to
+                    ? `→ ${x.to}`
+                    : x.suggestion
+                      ? `→ ${t("putaway.suggested")}: ${x.suggestion.location}`
+                      : x.needs
+                        ? `→ ${t("putaway.needs", { needs: word("needs", x.needs) })}`
+                        : ""}
                 </span>
               </button>
             </li>

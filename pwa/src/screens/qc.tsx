@@ -6,7 +6,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { get, isOnline, OfflineError, post, ProblemError, type Problem, type Schemas } from "../api";
 import { feedback } from "../feedback";
-import { sayProblem, t, useLang } from "../i18n";
+import { sayProblem, sayQuarantine, t, useLang } from "../i18n";
 import { session } from "../session";
 import { useStore } from "../store";
 import { refuse, Screen, SignMeaning, Toast } from "../ui";
@@ -125,7 +125,7 @@ function LotFacts({ lot }: { lot: QuarantinedLot }) {
         {lot.reasons.length > 0 && (
           <>
             <dt>{t("qc.why")}</dt>
-            <dd data-testid="qc-reasons">{lot.reasons.join("; ")}</dd>
+            <dd data-testid="qc-reasons">{sayQuarantine(lot.why, lot.reasons)}</dd>
           </>
         )}
       </dl>
@@ -163,7 +163,7 @@ function DecisionForm({ lot, decision, onDecided, onRefused, onCancel }: {
       const p = err.problem;
       if ((p.code && IN_FORM.has(p.code)) || p.status >= 500) {
         feedback("refused");
-        setError({ headline: sayProblem(p).headline, detail: p.detail ?? null });
+        setError({ headline: sayProblem(p).headline, detail: sayProblem(p).todo }); // in the user's language, not the server's English detail
       } else onRefused(p);
     } finally {
       setBusy(false);

@@ -61,7 +61,7 @@ export function ReturnsToDecide() {
       const p = err.problem;
       if ((p.code && IN_FORM.has(p.code)) || p.status >= 500) {
         feedback("refused");
-        setError({ headline: sayProblem(p).headline, detail: p.detail ?? null });
+        setError({ headline: sayProblem(p).headline, detail: sayProblem(p).todo }); // in the user's language, not the server's English detail
       } else {
         setDeciding(null);
         refuse(p);

@@ -2,10 +2,11 @@
 // questions udipick asks (lot, expiry, serial, temperature: it never guesses a datum a recall may
 // depend on), watch line progress, close. Scans carry client scan ids like picks, so a lost response
 // never receives twice.
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { get, OfflineError, post, ProblemError, uuid, type Problem, type Schemas } from "../api";
 import { feedback } from "../feedback";
-import { fieldName, sayProblem, t, useLang } from "../i18n";
+import { readExpiry, readGs1 } from "../expiry";
+import { fieldName, sayLabel, sayProblem, sayQuarantine, t, useLang, word } from "../i18n";
 import { submitScan } from "../queue";
 import { go } from "../router";
 import { ScanField } from "../scanner";
@@ -65,6 +66,7 @@ function ReceiptScreen({ id }: { id: number }) {
   const [closing, setClosing] = useState<{ needs: string[]; answers: Answers } | null>(null);
   const [toast, setToast] = useState<{ text: string; kind: "ok" | "warning" | "queued" | "info" } | null>(null);
   const [lastLpn, setLastLpn] = useState<string | null>(null);
+  const [lastLabel, setLastLabel] = useState<string | null>(null);
 
   const load = () => get<Receipt>(`/api/v1/receipts/${id}`).then(setReceipt, (err) => err instanceof ProblemError && refuse(err.problem));
   useEffect(() => {
@@ -113,8 +115,12 @@ function ReceiptScreen({ id }: { id: number }) {
     const available = a.status === "available";
     feedback(available ? "ok" : "warning");
     setLastLpn(a.lpn);
+    if (a.label) setLastLabel(sayLabel(a.label));
     setToast({
-      text: available ? t("receive.accepted", { quantity: a.units, item: a.item.erpId }) : t("receive.quarantined", { reason: a.reasons.join("; ") || a.status }),
+      text:
+        available
+          ? t("receive.accepted", { quantity: a.units, item: a.item.name || a.item.erpId })
+          : t("receive.quarantined", { reason: sayQuarantine(a.why, a.reasons) || word("status", a.status) }),
       kind: available ? "ok" : "warning",
     });
     if (a.line) setReceipt((r) => (r ? { ...r, lines: r.lines.map((l) => (l.lineNo === a.line!.lineNo ? a.line! : l)) } : r));
@@ -145,6 +151,7 @@ function ReceiptScreen({ id }: { id: number }) {
     <Screen title={`${receipt.document?.number ?? receipt.number}`} back="receive" testId="receipt">
       {ask ? (
         <Questions
+          key={`ask-${ask.raw}-${ask.needs.join()}`}
           needs={ask.needs}
           headline={sayProblem(ask.problem).headline}
           initial={ask.answers}
@@ -153,6 +160,7 @@ function ReceiptScreen({ id }: { id: number }) {
         />
       ) : closing ? (
         <Questions
+          key={`close-${closing.needs.join()}`}
           needs={closing.needs}
           headline={t("receive.close")}
           initial={closing.answers}
@@ -168,19 +176,40 @@ function ReceiptScreen({ id }: { id: number }) {
           LPN <strong>{lastLpn}</strong>
         </p>
       )}
+      {lastLabel && (
+        <p class="muted" data-testid="receipt-label">
+          {lastLabel}
+        </p>
+      )}
       <section class="card" data-testid="receipt-lines">
         <h2 class="card-title">
-          {t("receive.lines")} · {receipt.number} · <span data-testid="receipt-status">{receipt.status}</span>
+          {t("receive.lines")} · {receipt.number} ·{" "}
+          <span data-testid="receipt-status" data-status={receipt.status}>
+            {word("status", receipt.status)}
+          </span>
         </h2>
         {receipt.lines.map((l) => (
           <div class={l.open === 0 ? "line done" : "line"} key={l.lineNo} data-testid={`line-${l.lineNo}`}>
             <div>
-              <strong>{l.item.erpId}</strong>
-              <Progress done={l.received} total={l.ordered} />
+              <strong data-testid="line-name">{l.item.name || l.item.erpId}</strong> <span class="muted">{l.item.erpId}</span>
+              <Progress done={l.received} total={l.ordered} label={l.item.name || l.item.erpId} />
             </div>
           </div>
         ))}
       </section>
+      {!isOpen && receipt.putawayTasks.length > 0 && (
+        <ul class="list" data-testid="receipt-putaway">
+          {receipt.putawayTasks.map((x) => (
+            <li key={x.id} data-testid="receipt-putaway-task">
+              {x.suggestion
+                ? t("receive.putawayTo", { lpn: x.lpn ?? x.from, location: x.suggestion.location })
+                : x.needs
+                  ? t("putaway.needs", { needs: word("needs", x.needs) })
+                  : (x.lpn ?? x.from)}
+            </li>
+          ))}
+        </ul>
+      )}
       {isOpen && !ask && !closing && (
         <button type="button" class="btn big" data-testid="receipt-close" onClick={() => void close()}>
           {t("receive.close")}
@@ -195,32 +224,65 @@ function ReceiptScreen({ id }: { id: number }) {
   );
 }
 
-const INPUT: Record<string, { type: "text" | "date" | "number"; mode?: string }> = {
+const INPUT: Record<string, { type: "text" | "number"; mode?: string }> = {
   lot: { type: "text" },
   serial: { type: "text" },
-  expiry: { type: "date" },
+  // typed as the label prints it (YYMMDD) or scanned: a date picker is no use with gloves
+  expiry: { type: "text", mode: "numeric" },
   temperature: { type: "number", mode: "decimal" },
   quantity: { type: "number", mode: "numeric" },
   reason: { type: "text" },
 };
 
-/** The questions a refusal-with-`needs` asks; each field takes a scan or typing. */
+/** The answers with a scanned label spread over the fields it answers (the scanned field keeps its own
+ * datum), the expiry as an ISO date when it can be read. */
+function readAnswers(needs: string[], answers: Answers): Answers {
+  const out: Answers = { ...answers };
+  for (const f of needs) {
+    const label: Answers = { ...readGs1(out[f] ?? "") };
+    if (!Object.keys(label).length) continue;
+    out[f] = label[f] ?? "";
+    for (const [k, v] of Object.entries(label)) if (needs.includes(k) && !out[k]) out[k] = v;
+  }
+  if (out.expiry) out.expiry = readExpiry(out.expiry) ?? out.expiry;
+  return out;
+}
+
+/** The questions a refusal-with-`needs` asks; each field takes a scan or typing. The first field has the
+ * focus (a scanner types into it), so does each new question the server asks. */
 function Questions({ needs, headline, initial, onAnswer, onCancel }: {
   needs: string[]; headline: string; initial: Answers; onAnswer: (a: Answers) => void; onCancel: () => void;
 }) {
   const [answers, setAnswers] = useState<Answers>({ ...initial });
+  const [bad, setBad] = useState(false);
+  const form = useRef<HTMLFormElement>(null);
+  const focus = (field: string) => form.current?.querySelector<HTMLInputElement>(`input[name="${field}"]`)?.focus();
+  useEffect(() => {
+    focus(needs[0]);
+  }, []);
   return (
     <form
+      ref={form}
       class="answer"
       data-testid="ask"
+      // checked here, not by the browser: a scanned label fills the other fields before they count as empty
+      noValidate
       onSubmit={(e) => {
         e.preventDefault();
-        onAnswer(answers);
+        const read = readAnswers(needs, answers);
+        setAnswers(read);
+        const empty = needs.find((f) => !read[f]);
+        if (empty) return focus(empty);
+        if (needs.includes("expiry") && !readExpiry(read.expiry)) {
+          setBad(true);
+          return focus("expiry");
+        }
+        onAnswer(read);
       }}
     >
       <h2 data-testid="ask-headline">{headline}</h2>
       <p class="muted">{t("receive.askHint")}</p>
-      {needs.map((f, i) => (
+      {needs.map((f) => (
         <label key={f}>
           {fieldName(f)}
           <input
@@ -229,11 +291,20 @@ function Questions({ needs, headline, initial, onAnswer, onCancel }: {
             type={(INPUT[f] ?? INPUT.lot).type as "text"}
             inputMode={(INPUT[f]?.mode ?? "text") as "text"}
             step={f === "temperature" ? "0.1" : undefined}
-            autofocus={i === 0}
+            placeholder={f === "expiry" ? "YYMMDD" : undefined}
+            autocomplete="off"
             required
             value={answers[f] ?? ""}
-            onInput={(e) => setAnswers({ ...answers, [f]: (e.target as HTMLInputElement).value })}
+            onInput={(e) => {
+              setBad(false);
+              setAnswers({ ...answers, [f]: (e.target as HTMLInputElement).value });
+            }}
           />
+          {f === "expiry" && (
+            <span class={bad ? "warn" : "muted"} data-testid="ask-expiry-hint">
+              {bad ? t("receive.expiryInvalid") : t("receive.expiryHint")}
+            </span>
+          )}
         </label>
       ))}
       <div class="row">

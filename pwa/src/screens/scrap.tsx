@@ -86,7 +86,7 @@ export function Scrap() {
       const p = err.problem;
       if ((p.code && IN_FORM.has(p.code)) || p.status >= 500) {
         feedback("refused");
-        setError({ headline: sayProblem(p).headline, detail: p.detail ?? null });
+        setError({ headline: sayProblem(p).headline, detail: sayProblem(p).todo });
       } else refuse(p);
     } finally {
       setBusy(false);

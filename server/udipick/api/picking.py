@@ -87,6 +87,15 @@ async def list_tasks(
     )
 
 
+@get("/picking/waves/{wave_id:int}/progress", **allow(*PICKERS))
+async def wave_progress(wave_id: int, db: Db, actor: CurrentActor) -> picking.WaveProgress:
+    """The picker's view of a wave: tasks and units picked of all, and the stops (locations) left for the
+    caller's open tasks. Read with the task list, not on the pick path."""
+    return await picking.wave_progress(
+        db, wave_id=wave_id, user_id=actor.user_id, everyone=bool(actor.roles & set(SUPERVISORS))
+    )
+
+
 class LocationScanIn(msgspec.Struct, rename="camel"):
     raw: Raw
 
@@ -425,6 +434,7 @@ picking_router = Router(
     route_handlers=[
         # ``release_wave`` is served by ``api.waves`` with the other ``/waves`` routes: one router per path
         list_tasks,
+        wave_progress,
         check_location,
         scan_item,
         override_fefo,

@@ -133,6 +133,87 @@ class Conflict(DomainError):
     title = "Conflict"
 
 
+# ---- packing and shipping: each refusal names its own fact (409 like every conflict of state) ----------
+
+
+class OrderNotPackable(Conflict):
+    """An order whose status leaves nothing to pack: not released yet, shipped or cancelled (context:
+    ``order``, ``orderStatus``)."""
+
+    code = "order-not-packable"
+    title = "Order not packable"
+
+
+class PackageNotOpen(Conflict):
+    """A carton that is closed (or shipped) takes no more units and cannot be closed again (context:
+    ``sscc``, ``packageStatus``)."""
+
+    code = "package-not-open"
+    title = "Package not open"
+
+
+class PackageNotClosed(Conflict):
+    """An SSCC label is printed for a closed carton only (context: ``sscc``, ``packageStatus``)."""
+
+    code = "package-not-closed"
+    title = "Package not closed"
+
+
+class PackageEmpty(Conflict):
+    """An empty carton is not closed: nothing would ship in it (context: ``sscc``)."""
+
+    code = "package-empty"
+    title = "Package empty"
+
+
+class NotPickedForPacking(Conflict):
+    """Fewer picked units of the scanned item (and lot) wait for this order's cartons than the scan holds
+    (context: ``order``, ``item``, ``lot``, ``waiting``, ``scannedUnits``)."""
+
+    code = "not-picked-for-packing"
+    title = "Not picked for this order"
+
+
+class OrderAlreadyShipped(Conflict):
+    code = "order-already-shipped"
+    title = "Order already shipped"
+
+
+class OrderCancelled(Conflict):
+    """A cancelled order ships nothing (context: ``order``)."""
+
+    code = "order-cancelled"
+    title = "Order cancelled"
+
+
+class UnitsNotPacked(Conflict):
+    """Picked units of the order still wait outside a carton (context: ``order``, ``unpacked``)."""
+
+    code = "units-not-packed"
+    title = "Picked units not packed"
+
+
+class PickTasksOpen(Conflict):
+    """The order still has pick tasks open (context: ``order``, ``openTasks``)."""
+
+    code = "pick-tasks-open"
+    title = "Pick tasks still open"
+
+
+class PackagesOpen(Conflict):
+    """Cartons of the order with units in them are still open (context: ``order``, ``openPackages``)."""
+
+    code = "packages-open"
+    title = "Packages still open"
+
+
+class NothingPacked(Conflict):
+    """No closed carton holds anything of the order (context: ``order``)."""
+
+    code = "nothing-packed"
+    title = "Nothing packed"
+
+
 # ---- access ----------------------------------------------------------------------------
 
 

@@ -87,6 +87,9 @@ def unsuitable(load: Load, place: Place) -> LocationUnsuitable | None:
             location=place.code,
             locationType=place.facts.type,
             reason=f"full: room for {room} of {load.quantity} units",
+            why="full",
+            room=room,
+            quantity=load.quantity,
             needs=None,
             item=None,
         )
@@ -119,6 +122,8 @@ def check_plate(moving: Sequence[Content], on_plate: Sequence[Content], *, plate
                 location=location,
                 locationType="plate",
                 reason=f"{plate} holds {held} stock",
+                why="plate-mix",
+                plate=plate,
                 needs=None,
                 item=c.item,
             )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -136,12 +137,24 @@ class ReceivingPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class QuarantineReason:
+    """Why accepted units went to quarantine, as facts the handheld words in its user's language
+    (``code`` and its members); ``text`` is the same in English, for the ledger and API clients."""
+
+    code: str
+    text: str
+    facts: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class ReceiptDecision:
     """Accepted units: where they stand (``available`` or ``quarantine``) and why."""
 
     units: int
     status: str
     reasons: tuple[str, ...] = ()
+    #: ``reasons`` as facts (same order)
+    why: tuple[QuarantineReason, ...] = ()
     asn_mismatches: tuple[str, ...] = ()
     line_id: int | None = None
     new_lot_status: str | None = field(default=None)
@@ -254,15 +267,19 @@ def decide_receipt(
             scannedExpiry=captured.expiry,
         )
 
-    reasons: list[str] = []
+    why: list[QuarantineReason] = []
     if captured.expiry is not None:
         remaining = (captured.expiry - today).days
         if remaining < 0:
+            # an expired device is not stocked, not even in quarantine: it is refused at the dock and goes back
+            # with the carrier (GSP: expired goods are not accepted), so the handheld says the same (``action``)
             raise LotExpired(
-                f"lot {captured.lot or '-'} of {item.erp_id} expired on {captured.expiry.isoformat()}: refuse the goods",
+                f"lot {captured.lot or '-'} of {item.erp_id} expired on {captured.expiry.isoformat()}: refuse the goods,"
+                " do not receive them",
                 item=item.erp_id,
                 lot=captured.lot,
                 expiry=captured.expiry,
+                action="refuse-goods",
             )
         if remaining < item.min_shelf_life_days:
             if policy.short_shelf_life == "refuse":
@@ -274,8 +291,15 @@ def decide_receipt(
                     expiry=captured.expiry,
                     remainingDays=remaining,
                     requiredDays=item.min_shelf_life_days,
+                    action="refuse-goods",
                 )
-            reasons.append(f"short shelf life: {remaining} days left, {item.min_shelf_life_days} required")
+            why.append(
+                QuarantineReason(
+                    "short-shelf-life",
+                    f"short shelf life: {remaining} days left, {item.min_shelf_life_days} required",
+                    {"remainingDays": remaining, "requiredDays": item.min_shelf_life_days},
+                )
+            )
 
     if captured.serial:
         if known_serial is not None:
@@ -318,30 +342,69 @@ def decide_receipt(
         low = item.min_temp_c if item.min_temp_c is not None else -math.inf
         high = item.max_temp_c if item.max_temp_c is not None else math.inf
         if not low <= t <= high:
-            reasons.append(f"temperature {t:g} °C outside {_range(item)}")
+            why.append(
+                QuarantineReason(
+                    "temperature-out-of-range",
+                    f"temperature {t:g} °C outside {_range(item)}",
+                    {"temperatureC": t, "range": _range(item)},
+                )
+            )
     if known_lot is not None and known_lot.status != "released":
-        reasons.append(f"lot is {known_lot.status}")
+        why.append(QuarantineReason("lot-not-released", f"lot is {known_lot.status}", {"lotStatus": known_lot.status}))
     if known_lot is not None and known_lot.hold is not None:
         # units of a held lot are held too: never available to pick while the lot's hold stands
-        reasons.append(f"lot {known_lot.lot} is on hold ({known_lot.hold}): keep these units apart and tell QA")
+        why.append(
+            QuarantineReason(
+                "lot-on-hold",
+                f"lot {known_lot.lot} is on hold ({known_lot.hold}): keep these units apart and tell QA",
+                {"lot": known_lot.lot, "hold": known_lot.hold},
+            )
+        )
     if item.qc_required:
-        reasons.append("QC inspection required on receipt")
+        why.append(QuarantineReason("qc-required", "QC inspection required on receipt"))
+    reasons = [w.text for w in why]
 
     mismatches = asn_mismatches(line.expected if line else (), captured) if line is not None else ()
     status = "quarantine" if reasons else "available"
     new_lot_status = None
     if known_lot is None and captured.lot:
         # a lot first seen here is quarantined as a whole only for lot-wide reasons
-        lot_wide = item.qc_required or any(r.startswith("short shelf life") for r in reasons)
+        lot_wide = item.qc_required or any(w.code == "short-shelf-life" for w in why)
         new_lot_status = "quarantine" if lot_wide else "released"
     return ReceiptDecision(
         units=captured.units,
         status=status,
         reasons=tuple(reasons),
+        why=tuple(why),
         asn_mismatches=tuple(mismatches),
         line_id=line.line_id if line else None,
         new_lot_status=new_lot_status,
     )
+
+
+_REASON_TEXTS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "short-shelf-life",
+        re.compile(r"short shelf life: (?P<remainingDays>-?\d+) days left, (?P<requiredDays>\d+) required"),
+    ),
+    ("temperature-out-of-range", re.compile(r"temperature (?P<temperatureC>-?[\d.e+-]+) °C outside (?P<range>.+)")),
+    ("lot-not-released", re.compile(r"lot is (?P<lotStatus>\w+)")),
+    ("lot-on-hold", re.compile(r"lot (?P<lot>.+?) is on hold \((?P<hold>.*)\): keep these units apart and tell QA")),
+    ("qc-required", re.compile(r"QC inspection required on receipt")),
+)
+
+
+def read_reason(text: str) -> QuarantineReason | None:
+    """A quarantine reason as ``decide_receipt`` wrote it (receipt scans keep the English text) back as facts,
+    so a handheld can word what was stored before the facts were sent; ``None`` for any other text."""
+    for code, pattern in _REASON_TEXTS:
+        m = pattern.fullmatch(text)
+        if m:
+            facts: dict[str, object] = {}
+            for k, v in m.groupdict().items():
+                facts[k] = int(v) if k.endswith("Days") else float(v) if k == "temperatureC" else v
+            return QuarantineReason(code, text, facts)
+    return None
 
 
 def _range(item: ItemFacts) -> str:
@@ -415,33 +478,45 @@ def check_putaway(contents: Sequence[Content], location: LocationFacts) -> None:
     hold) takes nothing.
     """
 
-    def refuse(reason: str, needs: str | None, item: str | None = None) -> LocationUnsuitable:
+    def refuse(why: str, reason: str, needs: str | None, item: str | None = None) -> LocationUnsuitable:
+        # ``why`` is the fact as a code the handheld words in its user's language; ``reason`` the same in English
         return LocationUnsuitable(
             f"{location.code} cannot take this: {reason}" + (f"; take it to a {needs} location" if needs else ""),
             location=location.code,
             locationType=location.type,
             reason=reason,
+            why=why,
             needs=needs,
             item=item,
         )
 
     if location.frozen:
-        raise refuse("the location is frozen", None)
+        raise refuse("frozen", "the location is frozen", None)
     if location.type not in STORAGE_TYPES:
-        raise refuse(f"a {location.type} location is not a storage place", "storage")
+        raise refuse("not-storage", f"a {location.type} location is not a storage place", "storage")
     for c in contents:
         held = c.status != "available"
         if held and location.type != "quarantine":
-            raise refuse(f"{c.item} is {c.status} and must stay segregated", "quarantine", c.item)
+            raise refuse("segregate", f"{c.item} is {c.status} and must stay segregated", "quarantine", c.item)
         if not held and location.type == "quarantine":
-            raise refuse(f"{c.item} is released stock; quarantine is for stock awaiting a decision", None, c.item)
+            raise refuse(
+                "released", f"{c.item} is released stock; quarantine is for stock awaiting a decision", None, c.item
+            )
         if c.cold_chain and not location.cold:
-            raise refuse(f"{c.item} is cold-chain", "cold quarantine" if held else "cold", c.item)
+            raise refuse("cold-chain", f"{c.item} is cold-chain", "cold quarantine" if held else "cold", c.item)
         if c.bonded and not location.bonded:
-            raise refuse(f"{c.item} is bonded (customs not cleared)", "bonded quarantine" if held else "bonded", c.item)
+            raise refuse(
+                "bonded",
+                f"{c.item} is bonded (customs not cleared)",
+                "bonded quarantine" if held else "bonded",
+                c.item,
+            )
         if not c.bonded and location.type == "bonded":
             raise refuse(
-                f"{c.item} is not bonded; the bonded area holds only goods under customs control", None, c.item
+                "not-bonded",
+                f"{c.item} is not bonded; the bonded area holds only goods under customs control",
+                None,
+                c.item,
             )
 
 

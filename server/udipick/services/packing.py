@@ -106,7 +106,9 @@ async def open_package(db: async_sessionmaker, actor: Actor, settings: Settings,
     async with db.begin() as session:
         doc = await _order(session, order)
         if doc.status in ("open", "shipped", "cancelled"):
-            raise e.Conflict(f"order {order} is {doc.status}: nothing to pack", order=order, orderStatus=doc.status)
+            raise e.OrderNotPackable(
+                f"order {order} is {doc.status}: nothing to pack", order=order, orderStatus=doc.status
+            )
         empty = await session.scalar(
             text(
                 "SELECT c.sscc FROM packages p JOIN containers c ON c.id = p.container_id WHERE p.document_id = :d"
@@ -192,7 +194,9 @@ async def pack_scan(
     async def decide_and_write(session: AsyncSession) -> PackedUnits:
         pkg = await _package(session, sscc)
         if pkg.status != "open":
-            raise e.Conflict(f"package {sscc} is {pkg.status}: open a new carton", sscc=sscc)
+            raise e.PackageNotOpen(
+                f"package {sscc} is {pkg.status}: open a new carton", sscc=sscc, packageStatus=pkg.status
+            )
         match = await scans.match_item(session, scan)
         if match is None:
             code = key_text(item_key(scan)) or scan.raw.strip()
@@ -223,9 +227,12 @@ async def pack_scan(
         ).all()
         waiting = sum(p.open for p in picks)
         if waiting < match.units:
-            raise e.Conflict(
+            raise e.NotPickedForPacking(
                 f"only {waiting} picked unit(s) of {match.name}{' lot ' + scan.lot if scan.lot else ''} wait to be packed for "
                 f"order {pkg.order_erp_id}; this scan is {match.units}",
+                order=pkg.order_erp_id,
+                item=match.erp_id,
+                lot=scan.lot,
                 waiting=waiting,
                 scannedUnits=match.units,
             )
@@ -296,10 +303,10 @@ async def close_package(
     async with db.begin() as session:
         pkg = await _package(session, sscc)
         if pkg.status != "open":
-            raise e.Conflict(f"package {sscc} is already {pkg.status}", sscc=sscc)
+            raise e.PackageNotOpen(f"package {sscc} is already {pkg.status}", sscc=sscc, packageStatus=pkg.status)
         contents = await _contents(session, pkg.container_id)
         if not contents:
-            raise e.Conflict(f"package {sscc} is empty: pack something or leave it open", sscc=sscc)
+            raise e.PackageEmpty(f"package {sscc} is empty: pack something or leave it open", sscc=sscc)
         await session.execute(
             text("UPDATE packages SET status = 'closed', closed_at = now() WHERE container_id = :c"),
             {"c": pkg.container_id},
@@ -357,7 +364,7 @@ async def sscc_label_data(db: async_sessionmaker, *, sscc: str) -> dict[str, obj
         if row is None:
             raise e.NotFound(f"no package with SSCC {sscc}", sscc=sscc)
         if row.status != "closed":
-            raise e.Conflict(
+            raise e.PackageNotClosed(
                 f"package {sscc} is {row.status}: a label is printed for a closed carton",
                 sscc=sscc,
                 packageStatus=row.status,
@@ -372,9 +379,9 @@ async def ship_order(db: async_sessionmaker, actor: Actor, *, order: str) -> Shi
     async with db.begin() as session:
         doc = await _order(session, order, lock=True)
         if doc.status == "shipped":
-            raise e.Conflict(f"order {order} has already shipped", order=order)
+            raise e.OrderAlreadyShipped(f"order {order} has already shipped", order=order)
         if doc.status == "cancelled":
-            raise e.Conflict(f"order {order} is cancelled: nothing of it ships", order=order)
+            raise e.OrderCancelled(f"order {order} is cancelled: nothing of it ships", order=order)
         unpacked = await session.scalar(
             text(
                 "SELECT coalesce(sum(quantity - packed - put_back), 0) FROM picks WHERE document_id = :d AND undone_at IS NULL"
@@ -382,14 +389,14 @@ async def ship_order(db: async_sessionmaker, actor: Actor, *, order: str) -> Shi
             {"d": doc.id},
         )
         if unpacked:
-            raise e.Conflict(
+            raise e.UnitsNotPacked(
                 f"{unpacked} picked unit(s) of order {order} are not packed yet", order=order, unpacked=int(unpacked)
             )
         still_open = await session.scalar(
             text("SELECT count(*) FROM pick_tasks WHERE document_id = :d AND status = 'open'"), {"d": doc.id}
         )
         if still_open:
-            raise e.Conflict(
+            raise e.PickTasksOpen(
                 f"{still_open} pick task(s) of order {order} are still open: pick them or report them short first",
                 order=order,
                 openTasks=int(still_open),
@@ -416,7 +423,7 @@ async def ship_order(db: async_sessionmaker, actor: Actor, *, order: str) -> Shi
             .all()
         )
         if open_pkgs:
-            raise e.Conflict(
+            raise e.PackagesOpen(
                 f"close package(s) {', '.join(open_pkgs)} first", order=order, openPackages=list(open_pkgs)
             )
         rows = (
@@ -432,7 +439,7 @@ async def ship_order(db: async_sessionmaker, actor: Actor, *, order: str) -> Shi
             )
         ).all()
         if not rows:
-            raise e.Conflict(f"order {order} has nothing packed to ship", order=order)
+            raise e.NothingPacked(f"order {order} has nothing packed to ship", order=order)
         recalled = [r for r in rows if r.lot_status == "recalled"]
         if recalled:
             # a recalled unit never leaves the building: the whole shipment waits until the carton is repacked

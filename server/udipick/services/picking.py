@@ -665,6 +665,50 @@ async def list_tasks(
     return tasks
 
 
+class WaveProgress(msgspec.Struct, rename="camel"):
+    """How far a wave is, as the picker's task list shows it (cancelled tasks apart): tasks and units
+    picked of all, and the stops (locations) still to visit for the caller's open tasks of the wave."""
+
+    wave_id: int
+    tasks: int
+    tasks_open: int
+    units: int
+    units_picked: int
+    #: distinct locations among the open tasks the caller may pick (another picker's assigned tasks apart)
+    stops_left: int
+
+
+async def wave_progress(
+    db: async_sessionmaker, *, wave_id: int, user_id: int | None = None, everyone: bool = True
+) -> WaveProgress:
+    """One aggregate over the wave's tasks, read when the task list is (never on a pick scan)."""
+    async with db() as session:
+        row = (
+            await session.execute(
+                text(
+                    "SELECT w.id, count(t.id) FILTER (WHERE t.status <> 'cancelled') AS tasks,"
+                    " count(t.id) FILTER (WHERE t.status = 'open') AS tasks_open,"
+                    " coalesce(sum(t.quantity) FILTER (WHERE t.status <> 'cancelled'), 0) AS units,"
+                    " coalesce(sum(t.picked) FILTER (WHERE t.status <> 'cancelled'), 0) AS units_picked,"
+                    " count(DISTINCT t.location_id) FILTER (WHERE t.status = 'open' AND (CAST(:everyone AS bool)"
+                    " OR t.assigned_to IS NULL OR t.assigned_to = CAST(:me AS int))) AS stops_left"
+                    " FROM waves w LEFT JOIN pick_tasks t ON t.wave_id = w.id WHERE w.id = :w GROUP BY w.id"
+                ),
+                {"w": wave_id, "me": user_id, "everyone": everyone},
+            )
+        ).first()
+    if row is None:
+        raise e.WaveNotFound(f"wave {wave_id} does not exist", waveId=wave_id)
+    return WaveProgress(
+        wave_id=wave_id,
+        tasks=row.tasks,
+        tasks_open=row.tasks_open,
+        units=int(row.units),
+        units_picked=int(row.units_picked),
+        stops_left=row.stops_left,
+    )
+
+
 async def _load_task(session: AsyncSession, task_id: int, *, lock: bool) -> Any:
     rec = await (await pg_conn(session)).fetchrow(
         _TASK + " WHERE t.id = $1" + (" FOR UPDATE OF t" if lock else ""), task_id

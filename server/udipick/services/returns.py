@@ -452,6 +452,9 @@ async def _quarantine_location(session: AsyncSession, raw: str | None, warehouse
             raise e.LocationUnsuitable(
                 f"{raw} is a {row.type} location: returned goods go to quarantine until QA decides",
                 location=raw,
+                locationType=row.type,
+                reason="returned goods go to quarantine until QA decides",
+                why="returns-to-quarantine",
                 needs="quarantine",
             )
         return int(row.id)

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from udipick.db.ledger import Movement, post_movements
 from udipick.db.models import Item, Location, Lot, Serial, Stock
 from udipick.db.models_receiving import ReceiptScan
+from udipick.domain import receiving as rules
 from udipick.domain.access import Actor
 from udipick.domain.errors import (
     MissingReason,
@@ -23,6 +24,7 @@ from udipick.services.events import QcRejected, QcReleased, emit
 from udipick.services.identity import signed, verify_signature
 from udipick.services.password_checks import PasswordChecks
 from udipick.services.receiving.putaway import open_putaway_tasks
+from udipick.services.receiving.receipt import QuarantineWhy, quarantine_why
 from udipick.services.returns import awaiting_return_decision
 
 
@@ -39,6 +41,8 @@ class QuarantinedLot(msgspec.Struct, rename="camel", frozen=True, kw_only=True):
     quantity: int
     locations: list[str]
     reasons: list[str]
+    #: ``reasons`` as facts the handheld words in its user's language (a reason it cannot read is left out)
+    why: list[QuarantineWhy] = msgspec.field(default_factory=list)
 
 
 class QcDecided(msgspec.Struct, rename="camel", frozen=True, kw_only=True):
@@ -106,6 +110,7 @@ async def quarantined_lots(db: async_sessionmaker) -> list[QuarantinedLot]:
                 quantity=sum(r.quantity for r in stock),
                 locations=list(dict.fromkeys(r.code for r in stock)),
                 reasons=reasons.get(lot_id, []),
+                why=[quarantine_why(w) for w in map(rules.read_reason, reasons.get(lot_id, [])) if w is not None],
             )
         )
     return lots

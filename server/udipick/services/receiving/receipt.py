@@ -187,6 +187,26 @@ class ReceiptRow(msgspec.Struct, rename="camel", frozen=True, kw_only=True):
     created_at: str
 
 
+class QuarantineWhy(msgspec.Struct, rename="camel", frozen=True, kw_only=True, omit_defaults=True):
+    """One reason for quarantine as facts the handheld words in its user's language (``reasons`` has the
+    same in English): ``short-shelf-life`` (``remainingDays``, ``requiredDays``), ``temperature-out-of-range``
+    (``temperatureC``, ``range``), ``lot-not-released`` (``lotStatus``), ``lot-on-hold`` (``lot``, ``hold``),
+    ``qc-required``."""
+
+    code: str
+    remaining_days: int | None = None
+    required_days: int | None = None
+    temperature_c: float | None = None
+    range: str | None = None
+    lot_status: str | None = None
+    lot: str | None = None
+    hold: str | None = None
+
+
+def quarantine_why(reason: rules.QuarantineReason) -> QuarantineWhy:
+    return msgspec.convert({"code": reason.code, **reason.facts}, QuarantineWhy)
+
+
 class ScanAccepted(msgspec.Struct, rename="camel", frozen=True, kw_only=True):
     """The units a scan names were received (into stock or quarantine, ``status`` and ``reasons`` say)."""
 
@@ -197,6 +217,8 @@ class ScanAccepted(msgspec.Struct, rename="camel", frozen=True, kw_only=True):
     units: int
     status: str
     reasons: list[str]
+    #: ``reasons`` as facts, in the same order
+    why: list[QuarantineWhy] = msgspec.field(default_factory=list)
     lot: str | None
     expiry: dt.date | None
     serial: str | None
@@ -669,6 +691,7 @@ async def _receive(
         units=decision.units,
         status=decision.status,
         reasons=list(decision.reasons),
+        why=[quarantine_why(w) for w in decision.why],
         lot=captured.lot,
         expiry=captured.expiry,
         serial=captured.serial,
