@@ -163,6 +163,11 @@ ITEMS: list[dict[str, Any]] = [
     ),
     dict(
         erpId="DRESS-MA-10",
+        specification="10cm×10cm",
+        registrationNo="沪械注准20232640123",
+        registrationHolder="上海示范敷料有限公司",
+        deviceClass="II",
+        registrationValidDays=700,
         name="Sterile wound dressing 10 x 10 cm (MA code)",
         ref=1008,
         baseUnit="EA",
