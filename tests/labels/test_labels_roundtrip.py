@@ -102,9 +102,7 @@ AHM_ITEMS = {
             item_name="医用纱布 (AHM)",
         ),
         "AHM.1000001.2000001.BNBN20240101A.SNSN345678901234567890.ED20290101",
-        dict(
-            di="AHM.1000001.2000001", lot="BN20240101A", serial="SN345678901234567890", expiry=dt.date(2029, 1, 1)
-        ),
+        dict(di="AHM.1000001.2000001", lot="BN20240101A", serial="SN345678901234567890", expiry=dt.date(2029, 1, 1)),
     ),
     "expiry-only": (
         dict(ahm_di="AHM.A7.P99", expiry="2030-02-28"),
