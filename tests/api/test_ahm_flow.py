@@ -9,7 +9,7 @@ scanned anywhere. The codes are spelled as udipick reads them (docs/ahm_codes.md
 
 from __future__ import annotations
 
-from tests.api.test_ma_flow import pack, release_order, receive_and_put_away
+from tests.api.test_ma_flow import pack, receive_and_put_away, release_order
 from tests.api.test_picking import events, scan
 from tests.conftest import login
 from tests.receiving.helpers import STOCK_AT, days, rows
