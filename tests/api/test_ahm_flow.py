@@ -10,7 +10,7 @@ scanned anywhere. The codes are spelled as udipick reads them (docs/ahm_codes.md
 from __future__ import annotations
 
 from tests.api.test_ma_flow import pack, receive_and_put_away, release_order
-from tests.api.test_picking import events, scan
+from tests.api.test_picking import GLOVE, events, gs1, scan
 from tests.conftest import login
 from tests.receiving.helpers import STOCK_AT, days, rows
 from udipick.domain.barcodes.ahm import AhmCode, build_ahm
@@ -56,6 +56,12 @@ async def test_an_ahm_registered_item_is_received_picked_fefo_packed_and_shipped
     tasks = await release_order(client, admin, sup, picker, "SO-AHM", ITEM, 7)
     by_lot = {t["lot"]: t for t in tasks}
     assert sorted((t["lot"], t["quantity"]) for t in tasks) == [("BN1", 5), ("BN2", 2)]  # FEFO
+    # another item's unit: the refusal names the AHM code on the task item's labels, not its unused GTIN
+    r = await scan(client, picker, by_lot["BN1"], gs1(GLOVE, "GL-77-01"))
+    assert r.status_code == 409 and r.json()["code"] == "wrong-item", r.text
+    problem = r.json()
+    assert (problem["expectedAgency"], problem["expectedCode"], problem["expectedDi"]) == ("ahm", EACH_DI, EACH_DI)
+    assert f"(AHM code {EACH_DI})" in problem["detail"] and problem["expectedGtin"] == demo_gtin(1098)
     r = await scan(client, picker, by_lot["BN1"], ahm(BOX_DI, LATE))
     assert r.status_code == 409 and r.json()["code"] == "fefo-violation", r.text
     r = await scan(client, picker, by_lot["BN1"], ahm(BOX_DI, EARLY))  # one box scan: 5 units

@@ -13,7 +13,7 @@ import uuid
 import pytest
 from msgspec.structs import replace
 
-from tests.api.test_picking import events, scan
+from tests.api.test_picking import SYR, events, gs1, scan
 from tests.conftest import login
 from tests.receiving.helpers import STOCK_AT, days, rows, scan_body
 from udipick.domain.barcodes import Scan
@@ -247,6 +247,21 @@ async def test_picking_refuses_an_unknown_ma_di_as_another_item(client, register
     for raw in (ma(UNKNOWN_DI, (task["lot"], days(300))), ma(EACH_DI, (task["lot"], days(300)))):
         r = await scan(client, picker, task, raw)  # no item, and an MA item that is not the task's
         assert r.status_code == 409 and r.json()["code"] == "wrong-item", r.text
+        # the task's item is GS1's: named by its GTIN
+        assert (r.json()["expectedAgency"], r.json()["expectedCode"]) == ("gs1", task["item"]["gtin"]), r.text
+
+
+async def test_picking_names_an_ma_items_ma_di_when_another_item_is_scanned(client, registered, demo_db):
+    receiver = await login(client, "receiver", device="hh-dock")
+    sup = await login(client, "supervisor", device="hh-sup")
+    picker = await login(client, "picker", device="hh-pick")
+    await receive_and_put_away(client, registered, receiver, "PO-MA-W", ITEM, 10, [ma(BOX_DI, EARLY)])
+    (task,) = await release_order(client, registered, sup, picker, "SO-MA-W", ITEM, 1)
+    r = await scan(client, picker, task, gs1(SYR, "SY2405B"))
+    assert r.status_code == 409 and r.json()["code"] == "wrong-item", r.text
+    problem = r.json()
+    assert (problem["expectedAgency"], problem["expectedCode"], problem["expectedDi"]) == ("ma", EACH_DI, EACH_DI)
+    assert f"(MA code {EACH_DI})" in problem["detail"]
 
 
 async def test_returns_refuse_an_unknown_ma_di_as_an_unknown_item(client, registered):
