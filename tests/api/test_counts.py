@@ -389,3 +389,42 @@ async def test_a_count_racing_a_wave_release_queues_on_the_item_lock_and_one_con
         assert counted.status_code == 409 and counted.json()["code"] == "count-below-reserved"
         assert (quantity, reserved) == (120, 30)
     assert await books_balance(demo_db)
+
+
+async def test_a_count_names_its_item_by_a_scanned_ma_or_ahm_code_as_every_scan_path_does(client, picker, demo_db):
+    from tests.api.test_ahm_flow import ahm
+    from tests.api.test_ma_flow import BOX_DI, EACH_DI, EARLY, ITEM, UNKNOWN_DI, _register, ma, receive_and_put_away
+    from udipick.services.demo import demo_gtin
+
+    admin = await login(client, "admin")
+    receiver = await login(client, "receiver", device="hh-dock")
+    await _register(client, admin)
+    await receive_and_put_away(client, admin, receiver, "PO-MA-C", ITEM, 10, [ma(BOX_DI, EARLY)])
+
+    r = await count(client, picker, "A-02-03", ma(EACH_DI, EARLY), [{"lot": "MAE1", "quantity": 9}])
+    assert r.status_code == 200, r.text
+    assert (r.json()["item"], r.json()["lines"]) == (
+        ITEM,
+        [{"lot": "MAE1", "serial": None, "expected": 10, "counted": 9, "difference": -1}],
+    )
+    assert await stock(demo_db, "A-02-03", "MAE1") == (9, 0)
+    r = await count(client, picker, "A-02-03", ma(BOX_DI), [])  # a box's code: counts are in base units
+    assert r.status_code == 422 and (r.json()["code"], r.json()["item"]) == ("invalid-count", ITEM), r.text
+    r = await count(client, picker, "A-02-03", ma(UNKNOWN_DI), [])
+    assert r.status_code == 404, r.text
+    assert (r.json()["code"], r.json()["di"], r.json()["agency"]) == ("unknown-gtin", UNKNOWN_DI, "ma")
+
+    item = {
+        "erpId": "AHM-GAUZE",
+        "version": 1,
+        "gtin": demo_gtin(1098),
+        "name": "医用纱布 (AHM)",
+        "baseUnit": "EA",
+        "lotTracked": True,
+        "udiAgency": "ahm",
+        "ahmDi": "AHM.1000001.2000001",
+    }
+    assert (await client.post("/api/v1/erp/items", json=item, headers=admin)).status_code == 201
+    r = await count(client, picker, "A-02-03", ahm("AHM.1000001.2000001", ("G1", EARLY[1])), [])
+    assert r.status_code == 200 and (r.json()["item"], r.json()["lines"]) == ("AHM-GAUZE", []), r.text
+    assert await books_balance(demo_db)

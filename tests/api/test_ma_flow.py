@@ -13,7 +13,7 @@ import uuid
 import pytest
 from msgspec.structs import replace
 
-from tests.api.test_picking import events, scan
+from tests.api.test_picking import SYR, events, gs1, scan
 from tests.conftest import login
 from tests.receiving.helpers import STOCK_AT, days, rows, scan_body
 from udipick.domain.barcodes import Scan
@@ -56,6 +56,60 @@ async def _tasks(client, picker, order: str) -> list[dict]:
     return [t for t in (await client.get("/api/v1/picking/tasks", headers=picker)).json() if t["order"] == order]
 
 
+# ---- steps of a flow, shared with the AHM flow (tests/api/test_ahm_flow.py) -----------------------------
+
+
+async def receive_and_put_away(
+    client, admin, receiver, po: str, item: str, quantity: int, raws: list[str], location: str = "LOC-A-02-03"
+) -> None:
+    """The ERP sends purchase order ``po`` for ``quantity`` of ``item``; the receiver scans ``raws`` on it,
+    closes the receipt and puts every task away at ``location``."""
+    order = {"erpId": po, "version": 1, "number": f"N-{po}", "supplier": "SUP-MEDTEC"}
+    order["lines"] = [{"lineNo": 1, "item": item, "quantity": quantity}]
+    assert (await client.post("/api/v1/erp/purchase-orders", json=order, headers=admin)).status_code == 201
+    r = await client.post("/api/v1/receipts", json={"document": po}, headers=receiver)
+    assert r.status_code == 201, r.text
+    rid = r.json()["id"]
+    for raw in raws:
+        r = await client.post(f"/api/v1/receipts/{rid}/scans", json=scan_body(raw), headers=receiver)
+        assert r.status_code == 200, r.text
+    closed = await client.post(f"/api/v1/receipts/{rid}/close", json={}, headers=receiver)
+    assert closed.status_code == 200, closed.text
+    for task in closed.json()["putawayTasks"]:
+        r = await client.post(f"/api/v1/putaway/tasks/{task['id']}/confirm", json=scan_body(location), headers=receiver)
+        assert r.status_code == 200, r.text
+
+
+async def release_order(client, admin, sup, picker, so: str, item: str, quantity: int) -> list[dict]:
+    """The ERP sends sales order ``so`` for ``quantity`` of ``item``; a wave releases it; its pick tasks."""
+    order = {
+        "erpId": so,
+        "version": 1,
+        "number": f"N-{so}",
+        "customer": "CUST-RIVER",
+        "shipTo": {"name": "Ward 3", "addressLines": ["1 UDI Road"], "city": "Shanghai"},
+        "lines": [{"lineNo": 1, "item": item, "quantity": quantity}],
+    }
+    assert (await client.post("/api/v1/erp/sales-orders", json=order, headers=admin)).status_code == 201
+    assert (await client.post("/api/v1/waves", json={"orders": [so]}, headers=sup)).status_code == 201
+    return await _tasks(client, picker, so)
+
+
+async def pack(client, picker, so: str, raws: list[str]) -> str:
+    """A package for ``so`` with ``raws`` scanned into it (left open); its SSCC."""
+    r = await client.post("/api/v1/packing/packages", json={"order": so}, headers=picker)
+    assert r.status_code == 201, r.text
+    sscc = r.json()["sscc"]
+    for raw in raws:
+        r = await client.post(
+            f"/api/v1/packing/packages/{sscc}/scans",
+            json={"clientScanId": str(uuid.uuid4()), "raw": raw},
+            headers=picker,
+        )
+        assert r.status_code == 200, r.text
+    return str(sscc)
+
+
 async def test_an_ma_registered_item_is_received_picked_fefo_packed_and_shipped_by_ma_codes_only(client, demo_db):
     admin = await login(client, "admin")
     receiver = await login(client, "receiver", device="hh-dock")
@@ -70,22 +124,7 @@ async def test_an_ma_registered_item_is_received_picked_fefo_packed_and_shipped_
     assert (body["kind"], body["di"], body["lot"], body["expiry"]) == ("ma", BOX_DI, "MAE1", EARLY[1].isoformat())
     assert (body["item"]["erpId"], body["item"]["packLevel"], body["item"]["units"]) == (ITEM, "box", 10)
 
-    po = {"erpId": "PO-MA", "version": 1, "number": "N-PO-MA", "supplier": "SUP-MEDTEC"}
-    po["lines"] = [{"lineNo": 1, "item": ITEM, "quantity": 20}]
-    assert (await client.post("/api/v1/erp/purchase-orders", json=po, headers=admin)).status_code == 201
-    r = await client.post("/api/v1/receipts", json={"document": "PO-MA"}, headers=receiver)
-    assert r.status_code == 201, r.text
-    rid = r.json()["id"]
-    for raw in (ma(BOX_DI, LATE), ma(BOX_DI, EARLY)):  # two boxes of 10, the later-expiring first
-        r = await client.post(f"/api/v1/receipts/{rid}/scans", json=scan_body(raw), headers=receiver)
-        assert r.status_code == 200, r.text
-    closed = await client.post(f"/api/v1/receipts/{rid}/close", json={}, headers=receiver)
-    assert closed.status_code == 200, closed.text
-    for task in closed.json()["putawayTasks"]:
-        r = await client.post(
-            f"/api/v1/putaway/tasks/{task['id']}/confirm", json=scan_body("LOC-A-02-03"), headers=receiver
-        )
-        assert r.status_code == 200, r.text
+    await receive_and_put_away(client, admin, receiver, "PO-MA", ITEM, 20, [ma(BOX_DI, LATE), ma(BOX_DI, EARLY)])
     assert sorted(
         (lot, qty) for item, lot, _, status, qty, _ in await rows(demo_db, STOCK_AT, loc="A-02-03") if item == ITEM
     ) == [("MAE1", 10), ("MAL1", 10)]
@@ -95,17 +134,7 @@ async def test_an_ma_registered_item_is_received_picked_fefo_packed_and_shipped_
         i=ITEM,
     ) == [("MAE1", EARLY[1]), ("MAL1", LATE[1])]
 
-    so = {
-        "erpId": "SO-MA",
-        "version": 1,
-        "number": "N-SO-MA",
-        "customer": "CUST-RIVER",
-        "shipTo": {"name": "Ward 3", "addressLines": ["1 MA Road"], "city": "Shanghai"},
-        "lines": [{"lineNo": 1, "item": ITEM, "quantity": 12}],
-    }
-    assert (await client.post("/api/v1/erp/sales-orders", json=so, headers=admin)).status_code == 201
-    assert (await client.post("/api/v1/waves", json={"orders": ["SO-MA"]}, headers=sup)).status_code == 201
-    tasks = await _tasks(client, picker, "SO-MA")
+    tasks = await release_order(client, admin, sup, picker, "SO-MA", ITEM, 12)
     by_lot = {t["lot"]: t for t in tasks}
     assert sorted((t["lot"], t["quantity"]) for t in tasks) == [("MAE1", 10), ("MAL1", 2)]  # FEFO
 
@@ -119,16 +148,7 @@ async def test_an_ma_registered_item_is_received_picked_fefo_packed_and_shipped_
         r = await scan(client, picker, by_lot["MAL1"], ma(EACH_DI, LATE))
         assert r.status_code == 200 and r.json()["units"] == 1, r.text
 
-    r = await client.post("/api/v1/packing/packages", json={"order": "SO-MA"}, headers=picker)
-    assert r.status_code == 201, r.text
-    sscc = r.json()["sscc"]
-    for raw in (ma(BOX_DI, EARLY), ma(EACH_DI, LATE), ma(EACH_DI, LATE)):
-        r = await client.post(
-            f"/api/v1/packing/packages/{sscc}/scans",
-            json={"clientScanId": str(uuid.uuid4()), "raw": raw},
-            headers=picker,
-        )
-        assert r.status_code == 200, r.text
+    sscc = await pack(client, picker, "SO-MA", [ma(BOX_DI, EARLY), ma(EACH_DI, LATE), ma(EACH_DI, LATE)])
     r = await client.post(
         f"/api/v1/packing/packages/{sscc}/scans",
         json={"clientScanId": str(uuid.uuid4()), "raw": ma(UNKNOWN_DI, LATE)},
@@ -227,6 +247,21 @@ async def test_picking_refuses_an_unknown_ma_di_as_another_item(client, register
     for raw in (ma(UNKNOWN_DI, (task["lot"], days(300))), ma(EACH_DI, (task["lot"], days(300)))):
         r = await scan(client, picker, task, raw)  # no item, and an MA item that is not the task's
         assert r.status_code == 409 and r.json()["code"] == "wrong-item", r.text
+        # the task's item is GS1's: named by its GTIN
+        assert (r.json()["expectedAgency"], r.json()["expectedCode"]) == ("gs1", task["item"]["gtin"]), r.text
+
+
+async def test_picking_names_an_ma_items_ma_di_when_another_item_is_scanned(client, registered, demo_db):
+    receiver = await login(client, "receiver", device="hh-dock")
+    sup = await login(client, "supervisor", device="hh-sup")
+    picker = await login(client, "picker", device="hh-pick")
+    await receive_and_put_away(client, registered, receiver, "PO-MA-W", ITEM, 10, [ma(BOX_DI, EARLY)])
+    (task,) = await release_order(client, registered, sup, picker, "SO-MA-W", ITEM, 1)
+    r = await scan(client, picker, task, gs1(SYR, "SY2405B"))
+    assert r.status_code == 409 and r.json()["code"] == "wrong-item", r.text
+    problem = r.json()
+    assert (problem["expectedAgency"], problem["expectedCode"], problem["expectedDi"]) == ("ma", EACH_DI, EACH_DI)
+    assert f"(MA code {EACH_DI})" in problem["detail"]
 
 
 async def test_returns_refuse_an_unknown_ma_di_as_an_unknown_item(client, registered):

@@ -91,3 +91,10 @@ def test_every_screen_text_has_both_languages_with_the_same_placeholders():
         for key in en:
             assert set(re.findall(r"\{(\w+)\}", en[key])) == set(re.findall(r"\{(\w+)\}", zh[key])), (path.name, key)
             assert zh[key].strip(), (path.name, key)
+
+
+def test_a_wrong_item_refusal_names_the_code_on_the_expected_items_labels_in_both_languages():
+    """GTIN, MA DI or AHM DI (``expectedCode``, issue 22): the picker looks for what is printed on the shelf."""
+    source = MESSAGES.read_text(encoding="utf-8")
+    for table in ("problemsEn", "problemsZh"):
+        assert "{expectedCode}" in " ".join(p or "" for p in _table(source, table)["wrong-item"]), table

@@ -92,6 +92,61 @@ def test_an_ma_label_that_could_not_read_back_is_refused(data, field):
     assert err.value.context["field"] == field
 
 
+AHM_ITEMS = {
+    "lot-expiry-serial-20-char": (
+        dict(
+            ahm_di="AHM.1000001.2000001",
+            lot="BN20240101A",
+            expiry=dt.date(2029, 1, 1),
+            serial="SN345678901234567890",
+            item_name="医用纱布 (AHM)",
+        ),
+        "AHM.1000001.2000001.BNBN20240101A.SNSN345678901234567890.ED20290101",
+        dict(di="AHM.1000001.2000001", lot="BN20240101A", serial="SN345678901234567890", expiry=dt.date(2029, 1, 1)),
+    ),
+    "expiry-only": (
+        dict(ahm_di="AHM.A7.P99", expiry="2030-02-28"),
+        "AHM.A7.P99.ED20300228",
+        dict(di="AHM.A7.P99", lot=None, serial=None, expiry=dt.date(2030, 2, 28)),
+    ),
+    "di-only": (
+        dict(ahm_di="AHM.1000001.2000002", gtin="09501101530003"),  # the AHM DI wins: the item is AHM's
+        "AHM.1000001.2000002",
+        dict(di="AHM.1000001.2000002", lot=None, serial=None, expiry=None),
+    ),
+}
+
+
+@pytest.mark.parametrize(("size", "dpi"), [(s, d) for k, s, d in LABELS if k == "item"])
+@pytest.mark.parametrize("case", AHM_ITEMS)
+def test_ahm_item_label_scans_back_to_its_ahm_code_and_reads_as_the_data(case, size, dpi, decode):
+    data, code, fields = AHM_ITEMS[case]
+    zpl = render_label("item", data, size=size, dpi=dpi)
+    [(symbology, hri, plain)] = decode(zpl, size=size, dpi=dpi)
+    assert (symbology, hri, plain) == ("]d1", code, code)  # Data Matrix, not GS1 (no FNC1)
+    scan = interpret(symbology + plain, today=dt.date(2026, 12, 6))
+    assert scan.kind == "ahm"
+    assert dict(di=scan.di, lot=scan.lot, serial=scan.serial, expiry=scan.expiry) == fields
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        (dict(ahm_di="AHM.1000001"), "ahm_di"),  # no product code
+        (dict(ahm_di="AHM.1000001.BN2"), "ahm_di"),  # a product code read as data unit .BN
+        (dict(ahm_di="AHM.1000-1.2000001"), "ahm_di"),  # "-" is not in an AHM DI
+        (dict(ahm_di="MA.156.M0.100001.10000012"), "ahm_di"),  # an MA DI is not AHM's
+        (dict(ahm_di="AHM.1000001.2000001", lot="A-1"), "lot"),  # "-" is not in an AHM text field
+        (dict(ahm_di="AHM.1000001.2000001", serial="S" * 21), "serial"),  # longer than 20
+        (dict(ahm_di="AHM.1000001.2000001", expiry="290100"), "expiry"),  # day 00
+    ],
+)
+def test_an_ahm_label_that_could_not_read_back_is_refused(data, field):
+    with pytest.raises(InvalidLabelData) as err:
+        render_label("item", data, size="4x6", dpi=203)
+    assert err.value.context["field"] == field
+
+
 SSCC = make_sscc(3, "0950110", 153)  # 30950110000000153 + check digit 8
 SSCC_CASES = {
     "full-20-char-alphanumeric-lot-8-digit-count": (

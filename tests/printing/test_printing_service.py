@@ -297,3 +297,43 @@ async def test_an_item_label_for_a_level_without_the_registered_code_is_refused(
             await printing.create_job(
                 s, picker, LABELS, kind="item", data={"item": "DRESS-MA-10", "pack_level": "case"}, zone="DOCK"
             )
+
+
+async def test_an_ahm_registered_items_label_prints_its_ahm_code_at_each_pack_level(demo_db):
+    from udipick.services import erp_inbound as erp
+    from udipick.services.demo import demo_gtin
+
+    admin = await actor(demo_db, "admin", device=None)
+    item = erp.ItemIn(
+        erp_id="AHM-GAUZE",
+        version=1,
+        gtin=demo_gtin(1098),
+        name="医用纱布 (AHM)",
+        base_unit="EA",
+        lot_tracked=True,
+        udi_agency="ahm",
+        ahm_di="AHM.1000001.2000001",
+        pack_levels=[erp.PackLevelIn(level="box", quantity=5, ahm_di="AHM.1000001.2000002")],
+    )
+    tally = await erp.upsert_master(demo_db, erp.ITEMS, [(1, item)], admin)
+    assert not tally.refusals, tally.refusals
+    picker = await actor(demo_db, "picker")
+    for level, di in (("each", "AHM.1000001.2000001"), ("box", "AHM.1000001.2000002")):
+        data = {"item": "AHM-GAUZE", "pack_level": level, "lot": "G1", "expiry": "2029-01-01"}
+        async with demo_db() as s, s.begin():
+            made = await printing.create_job(s, picker, LABELS, kind="item", data=data, zone="DOCK")
+        expected = {**data, "item_name": "医用纱布 (AHM)", "ahm_di": di}
+        assert made.data == expected
+        assert made.zpl == render_label("item", expected, size=made.size, dpi=made.dpi)
+        assert f"{di}.BNG1.ED20290101".encode() in made.zpl
+    with pytest.raises(InvalidLabelData, match="has no AHM code at pack level 'case'"):
+        async with demo_db() as s, s.begin():
+            await printing.create_job(
+                s, picker, LABELS, kind="item", data={"item": "AHM-GAUZE", "pack_level": "case"}, zone="DOCK"
+            )
+    with pytest.raises(InvalidLabelData) as err:  # what cannot be encoded in an AHM code is refused
+        async with demo_db() as s, s.begin():
+            await printing.create_job(
+                s, picker, LABELS, kind="item", data={"item": "AHM-GAUZE", "lot": "G-1"}, zone="DOCK"
+            )
+    assert err.value.context["field"] == "lot"

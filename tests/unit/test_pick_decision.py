@@ -246,10 +246,39 @@ CASES: list[tuple[str, dict[str, Any], Any]] = [
             {
                 "expectedItem": "Syringe",
                 "expectedGtin": "00614141010011",
+                "expectedAgency": "gs1",
+                "expectedCode": "00614141010011",
+                "expectedDi": None,
                 "scannedGtin": "00614141010028",
                 "takeLocation": "A-01",
             },
         ),
+    ),
+    (
+        "another item, the task's registered with MA: named by its MA DI",
+        {
+            "task": replace(TASK, udi_agency="ma", udi_di="MA.156.M0.100001.10000012"),
+            "scanned": scan(item_id=2, gtin="00614141010028"),
+        },
+        (
+            e.WrongItem,
+            {
+                "expectedGtin": "00614141010011",
+                "expectedAgency": "ma",
+                "expectedCode": "MA.156.M0.100001.10000012",
+                "expectedDi": "MA.156.M0.100001.10000012",
+            },
+        ),
+    ),
+    (
+        "another item, the task's registered with AHM: named by its AHM DI",
+        {"task": replace(TASK, udi_agency="ahm", udi_di="AHM.1000001.2000001"), "scanned": scan(item_id=None)},
+        (e.WrongItem, {"expectedAgency": "ahm", "expectedCode": "AHM.1000001.2000001"}),
+    ),
+    (
+        "an MA item the ERP sent without its DI is named by its GTIN, not by nothing",
+        {"task": replace(TASK, udi_agency="ma"), "scanned": scan(item_id=None)},
+        (e.WrongItem, {"expectedAgency": "gs1", "expectedCode": "00614141010011", "expectedDi": None}),
     ),
     (
         "an item udipick does not know",

@@ -15,10 +15,10 @@ from litestar import Response, Router, post
 from litestar.params import JSONBody
 from msgspec import Meta
 
-from udipick.api.deps import CurrentActor, Db, allow
+from udipick.api.deps import AppSettings, CurrentActor, Db, allow
 from udipick.api.picking import PICKERS, reply_response
 from udipick.domain.counting import Counted
-from udipick.services import counts
+from udipick.services import counts, scans
 from udipick.services.counts import CountResult
 
 
@@ -33,13 +33,16 @@ class CountIn(msgspec.Struct, rename="camel"):
     client_scan_id: uuid.UUID
     #: location code or barcode
     location: Annotated[str, Meta(min_length=1, max_length=80)]
-    #: ERP item id or GTIN (each level)
-    item: Annotated[str, Meta(min_length=1, max_length=64)]
+    #: ERP item id, GTIN (each level), or the scanned code of a unit (MA, AHM, GS1 or HIBC: named by the rule
+    #: every scan path uses)
+    item: Annotated[str, Meta(min_length=1, max_length=4096)]
     lines: Annotated[list[CountLineIn], Meta(max_length=10_000)] = []
 
 
 @post("/counts", status_code=200, **allow(*PICKERS))
-async def record_count(data: JSONBody[CountIn], db: Db, actor: CurrentActor) -> Response[CountResult]:
+async def record_count(
+    data: JSONBody[CountIn], db: Db, actor: CurrentActor, settings: AppSettings
+) -> Response[CountResult]:
     """Book what was counted of one item at one location and clear its "count required" block."""
     reply = await counts.record_count(
         db,
@@ -48,6 +51,7 @@ async def record_count(data: JSONBody[CountIn], db: Db, actor: CurrentActor) -> 
         location=data.location,
         item=data.item,
         lines=[Counted(ln.lot, ln.serial, ln.quantity) for ln in data.lines],
+        scan_config=scans.config(settings),
     )
     return reply_response(reply, workflow="count")
 

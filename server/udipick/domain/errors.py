@@ -510,7 +510,9 @@ class WrongLocation(DomainError):
 
 
 class WrongItem(DomainError):
-    """The scanned item is not the one the task asks for (context: ``expectedItem``, ``expectedGtin``, ``scannedGtin``)."""
+    """The scanned item is not the one the task asks for (context: ``expectedItem``, ``expectedGtin``, ``scannedGtin``;
+    ``expectedCode`` the code on the expected item's labels, of the agency ``expectedAgency`` it was registered
+    with: its GTIN, or its MA or AHM DI, also as ``expectedDi``)."""
 
     code = "wrong-item"
     title = "Wrong item"

@@ -21,6 +21,7 @@ from udipick.domain.allocation import (
     unfit_stock,
 )
 from udipick.domain.barcodes import ScanConfig, interpret
+from udipick.domain.udi_di import wrong_item
 from udipick.domain.values import Value
 
 #: how scans are read when the caller does not say (the settings' defaults)
@@ -45,6 +46,10 @@ class TaskView(Value):
     remaining: int
     min_shelf_life_days: int
     allow_bonded: bool
+    #: the agency the item was registered with (``items.udi_agency``) and its DI of the each level when that
+    #: is MA or AHM: the code on the units' labels, which a refusal names instead of a GTIN nobody sees
+    udi_agency: str = "gs1"
+    udi_di: str | None = None
 
 
 class ScannedUnit(Value):
@@ -85,12 +90,13 @@ def judge_pick_scan(
     expires no later than the allocated lot; later-expiring lots are a ``FefoViolation``.
     """
     if scanned.item_id is None or scanned.item_id != task.item_id:
-        raise e.WrongItem(
-            f"This is not {task.item_name}: take {task.item_name} (GTIN {task.gtin}) from {task.location}",
-            expectedItem=task.item_name,
-            expectedGtin=task.gtin,
-            scannedGtin=scanned.gtin,
-            takeLocation=task.location,
+        raise wrong_item(
+            item_name=task.item_name,
+            gtin=task.gtin,
+            udi_agency=task.udi_agency,
+            udi_di=task.udi_di,
+            scanned_gtin=scanned.gtin,
+            location=task.location,
         )
     if scanned.serial_status in ("picked", "packed"):
         raise e.SerialAlreadyPicked(
@@ -193,6 +199,9 @@ class PickTask(Value):
     allow_bonded: bool
     #: the warehouse's staging (shipping) location picked goods go to; None when it has none
     staging_id: int | None
+    #: as ``TaskView``: the registering agency and, for MA or AHM, the item's DI of the each level
+    udi_agency: str = "gs1"
+    udi_di: str | None = None
 
 
 class PickScan(Value):
@@ -364,6 +373,8 @@ def decide_pick(
         remaining=remaining,
         min_shelf_life_days=min_days,
         allow_bonded=allow_bonded,
+        udi_agency=task.udi_agency,
+        udi_di=task.udi_di,
     )
     units = scanned.pack_quantity * scanned.count if scanned.item_id is not None else 1
     if scanned.confirmed is not None and scanned.item_id == task.item_id:

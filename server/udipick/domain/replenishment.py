@@ -25,6 +25,7 @@ from udipick.domain.allocation import (
     ineligibility,
     unfit_stock,
 )
+from udipick.domain.udi_di import wrong_item
 from udipick.domain.values import Value
 
 #: location types allocation prefers to reserve; stock there is "on the pick face"
@@ -235,6 +236,9 @@ class TaskView(Value):
     remaining: int
     to_frozen: bool = False
     to_blocked: bool = False
+    #: the registering agency and, for MA or AHM, the item's DI of the each level (named by a wrong-item refusal)
+    udi_agency: str = "gs1"
+    udi_di: str | None = None
 
 
 class LocationScan(Value):
@@ -269,12 +273,13 @@ def judge_replenishment_scan(task: TaskView, scan: MoveScan, source: Candidate, 
             takeLocation=task.from_location,
         )
     if scan.item_id is None or scan.item_id != task.item_id:
-        raise e.WrongItem(
-            f"This is not {task.item_name}: take {task.item_name} (GTIN {task.gtin}) from {task.from_location}",
-            expectedItem=task.item_name,
-            expectedGtin=task.gtin,
-            scannedGtin=scan.gtin,
-            takeLocation=task.from_location,
+        raise wrong_item(
+            item_name=task.item_name,
+            gtin=task.gtin,
+            udi_agency=task.udi_agency,
+            udi_di=task.udi_di,
+            scanned_gtin=scan.gtin,
+            location=task.from_location,
         )
     if task.lot_tracked and scan.lot is None:
         raise e.MissingLot(f"{task.item_name} is lot-tracked: scan the code that carries the lot (10)", needs=["lot"])

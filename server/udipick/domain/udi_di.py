@@ -19,6 +19,7 @@ from typing import Final, Literal
 
 from udipick.domain.barcodes.ma import UNITS as MA_UNITS
 from udipick.domain.barcodes.scan import Scan
+from udipick.domain.errors import WrongItem
 from udipick.domain.values import Value
 
 Agency = Literal["gs1", "ma", "ahm"]
@@ -124,3 +125,38 @@ def key_text(key: ItemKey | None) -> str | None:
     if isinstance(key, DiKey):
         return key.di
     return None
+
+
+# ---- the code an item's labels carry ------------------------------------------------------------------
+
+
+def registered_code(agency: str, gtin: str, di: str | None) -> tuple[Agency, str]:
+    """The code on an item's labels, to name the item to a person looking at them: the DI of the agency the
+    item was registered with (``items.udi_agency``), else its GTIN. An MA or AHM item without its DI (the ERP
+    must send one; see ``erp_inbound``) is named by its GTIN rather than by nothing."""
+    if agency in ("ma", "ahm") and di:
+        return ("ma" if agency == "ma" else "ahm"), di
+    return "gs1", gtin
+
+
+def code_words(agency: Agency, code: str) -> str:
+    """``GTIN 0950…``, ``MA code MA.156.…``, ``AHM code AHM.…``: the code with what it is, for a refusal's words."""
+    return f"GTIN {code}" if agency == "gs1" else f"{agency.upper()} code {code}"
+
+
+def wrong_item(
+    *, item_name: str, gtin: str, udi_agency: str, udi_di: str | None, scanned_gtin: str | None, location: str
+) -> WrongItem:
+    """The refusal of a unit that is not the task's item (picking, replenishment): it names the item and the
+    code on its labels (``registered_code``), so the worker looks for what is printed on the shelf."""
+    agency, code = registered_code(udi_agency, gtin, udi_di)
+    return WrongItem(
+        f"This is not {item_name}: take {item_name} ({code_words(agency, code)}) from {location}",
+        expectedItem=item_name,
+        expectedGtin=gtin,
+        expectedAgency=agency,
+        expectedCode=code,
+        expectedDi=code if agency != "gs1" else None,
+        scannedGtin=scanned_gtin,
+        takeLocation=location,
+    )

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from udipick.db.ledger import Movement, post_movements
 from udipick.domain import errors as e
 from udipick.domain.access import Actor
+from udipick.domain.barcodes import ScanConfig, interpret
 from udipick.domain.counting import (
     Booked,
     Counted,
@@ -41,6 +42,7 @@ from udipick.services import replay
 from udipick.services.events import StockAdjusted, StockCounted, emit
 from udipick.services.exceptions import Raised, raise_in
 from udipick.services.picking import lock_items
+from udipick.services.receiving.common import identify_item
 
 COUNTED_STATUS = "available"
 
@@ -110,7 +112,29 @@ async def _location(session: AsyncSession, raw: str) -> tuple[int, str]:
     return row.id, row.code
 
 
-async def _item(session: AsyncSession, raw: str) -> _Item:
+async def _scanned_item(session: AsyncSession, raw: str, config: ScanConfig | None) -> _Item:
+    """The item a scanned code names (MA or AHM code, GS1 or HIBC barcode), by the rule every scan path uses
+    (``domain.udi_di.item_key`` → ``scans.match_item``, refusals as receiving's ``identify_item``)."""
+    try:
+        scan = interpret(raw, today=dt.date.today(), config=config or ScanConfig())
+    except e.UnreadableBarcode as exc:
+        raise e.NotFound(
+            f"no item {raw}: not an ERP item id or GTIN, nor a barcode udipick reads ({exc})", item=raw, pointer="/item"
+        ) from None
+    match = await identify_item(session, scan)
+    if match.pack_quantity != 1:
+        raise e.InvalidCount(
+            f"{raw} is a pack of {match.pack_quantity}: a count is in base units; scan the unit's code, give the item"
+            f" id or its each-level GTIN {match.gtin}",
+            item=match.erp_id,
+            gtin=match.gtin,
+            pointer="/item",
+        )
+    return _Item(match.item_id, match.erp_id, match.gtin, match.lot_tracked, match.serial_tracked)
+
+
+async def _item(session: AsyncSession, raw: str, config: ScanConfig | None = None) -> _Item:
+    """The item a count names: its ERP id, its each-level GTIN, or a scanned code (``_scanned_item``)."""
     gtin = _gtin_key(raw)
     row = (
         await session.execute(
@@ -125,7 +149,7 @@ async def _item(session: AsyncSession, raw: str) -> _Item:
     if row is None:
         if gtin is not None:
             raise e.UnknownGtin(f"no item with GTIN {gtin}", gtin=gtin, pointer="/item")
-        raise e.NotFound(f"no item {raw}", item=raw, pointer="/item")
+        return await _scanned_item(session, raw, config)
     if row.per_pack != 1:
         raise e.InvalidCount(
             f"{raw} is a pack of {row.per_pack}: a count is in base units; give the item id or its each-level GTIN {row.gtin}",
@@ -229,13 +253,14 @@ async def record_count(
     location: str,
     item: str,
     lines: list[Counted],
+    scan_config: ScanConfig | None = None,
 ) -> replay.Reply:
     """What the counter found of one item at one location; the books follow, the block is lifted."""
     location, item = location.strip(), item.strip()
 
     async def decide_and_write(session: AsyncSession) -> CountResult:
         location_id, location_code = await _location(session, location)
-        it = await _item(session, item)
+        it = await _item(session, item, scan_config)
         counted = check_counted(lines, lot_tracked=it.lot_tracked, serial_tracked=it.serial_tracked)
         await lock_items(session, [it.id])
         book = await _book(session, location_id, location_code, it)

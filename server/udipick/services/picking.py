@@ -578,7 +578,9 @@ async def _wave_candidates(
 _TASK = """
 SELECT t.id, t.wave_id, t.document_id, t.line_id, t.item_id, t.stock_id, t.lot_id, t.serial_id, t.location_id, t.quantity,
        t.picked, t.status, t.sequence, t.min_shelf_life_days, t.allow_bonded, t.tote_id,
-       i.name AS item_name, i.gtin, i.erp_id AS item_erp_id, l.lot, l.expiry, se.serial,
+       i.name AS item_name, i.gtin, i.erp_id AS item_erp_id, l.lot, l.expiry, se.serial, i.udi_agency,
+       (SELECT dd.di FROM item_dis dd WHERE dd.item_id = i.id AND dd.agency = i.udi_agency AND dd.pack_level = 'each')
+         AS udi_di,
        loc.code AS location, loc.barcode AS location_barcode, loc.warehouse_id,
        d.erp_id AS order_erp_id, d.status AS order_status, ol.line_no, tote.code AS tote,
        coalesce((SELECT sr.pick_requires_tote FROM site_record sr WHERE sr.id = 1), false) AS tote_required,
@@ -971,6 +973,8 @@ def _decide_pick(
         snap["min_shelf_life_days"],
         snap["allow_bonded"],
         snap["staging_id"],
+        udi_agency=snap["udi_agency"],
+        udi_di=snap["udi_di"],
     )
     item_id = snap["match_item_id"]
     scanned = PickScan(

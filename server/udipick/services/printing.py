@@ -21,7 +21,7 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Final, Protocol, runtime_checkable
 
 import msgspec
 from sqlalchemy import func, insert, select, text, update
@@ -268,6 +268,10 @@ def _normalise(data: Mapping[str, object]) -> dict[str, Any]:
     return out  # type: ignore[no-any-return]  # to_builtins of a str-keyed dict is a dict; msgspec types it Any
 
 
+#: the item label data key naming the code of each issuing agency (``integrations/labels/render.py``)
+DI_KEYS: Final = {"gs1": "gtin", "ma": "ma_di", "ahm": "ahm_di"}
+
+
 async def registered_item_code(session: AsyncSession, data: dict[str, Any]) -> dict[str, Any]:
     """Item label data naming the item by its ERP id (``item``, and ``pack_level``, default ``each``): the
     label prints the DI of the agency the item was registered with (``items.udi_agency``) at that level."""
@@ -293,15 +297,8 @@ async def registered_item_code(session: AsyncSession, data: dict[str, Any]) -> d
             value=level,
             reason="unknown",
         )
-    if row.udi_agency == "ahm":
-        raise InvalidLabelData(
-            f"Item {data['item']} is registered with AHM: udipick does not print AHM codes yet.",
-            field="item",
-            value=data["item"],
-            reason="agency",
-        )
     out = {**data, "item_name": data.get("item_name") or row.name}
-    out["gtin" if row.udi_agency == "gs1" else "ma_di"] = code
+    out[DI_KEYS[row.udi_agency]] = code
     return out
 
 
@@ -435,7 +432,7 @@ async def create_job(
             f"Copies must be 1 to {MAX_COPIES}, not {copies}.", field="copies", value=copies, reason="copies"
         )
     plain = _normalise(data)
-    if kind == "item" and plain.get("item") and not plain.get("gtin") and not plain.get("ma_di"):
+    if kind == "item" and plain.get("item") and not any(plain.get(key) for key in DI_KEYS.values()):
         plain = await registered_item_code(session, plain)
     if copies > 1 and _serialised(kind, plain):
         raise InvalidLabelData(

@@ -359,7 +359,9 @@ def planner_in_background(db: async_sessionmaker, every_seconds: float) -> Abstr
 _TASK = """
 SELECT r.id, r.item_id, r.lot_id, r.stock_id, r.from_location_id, r.to_location_id, r.quantity, r.moved, r.status,
        r.reason, r.wave_id, r.created_at, r.done_at, r.cancelled_at, r.cancel_reason,
-       i.erp_id AS item_erp_id, i.name AS item_name, i.gtin, i.lot_tracked, l.lot, l.expiry,
+       i.erp_id AS item_erp_id, i.name AS item_name, i.gtin, i.lot_tracked, l.lot, l.expiry, i.udi_agency,
+       (SELECT dd.di FROM item_dis dd WHERE dd.item_id = i.id AND dd.agency = i.udi_agency AND dd.pack_level = 'each')
+         AS udi_di,
        f.code AS from_code, f.barcode AS from_barcode, f.pick_sequence AS from_sequence,
        t.code AS to_code, t.barcode AS to_barcode, t.frozen AS to_frozen,
        EXISTS (SELECT 1 FROM udipick_location_block(p_item_id => r.item_id, p_location_id => r.to_location_id)) AS to_blocked
@@ -502,6 +504,8 @@ async def confirm(
             remaining=remaining,
             to_frozen=task.to_frozen,
             to_blocked=task.to_blocked,
+            udi_agency=task.udi_agency,
+            udi_di=task.udi_di,
         )
         scan = MoveScan(
             source=source_scan,

@@ -25,6 +25,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from udipick.domain.barcodes.ahm import AhmCode, build_ahm, parse_ahm
+from udipick.domain.barcodes.faults import Fault
 from udipick.domain.barcodes.ma import MaCode, build_ma, parse_ma
 from udipick.domain.errors import InvalidLabelData, UnknownLabelTemplate
 from udipick.domain.gs1_numbers import validate_gtin14, validate_sscc
@@ -155,19 +157,61 @@ def _line(caption: str, value: str) -> str:
     return f"{caption} {value}" if value else ""
 
 
-def _ma_item_values(data: Mapping[str, object]) -> dict[str, _Value]:
-    """An item registered with MA (IDcode): its UDI is the MA code ``MA.…`` with data units ``.L`` lot,
-    ``.E`` expiry (8 digits) and ``.S`` serial, in a Data Matrix without FNC1 (not GS1 data), as the
-    MA rules and docs/ma_codes.md describe; it reads back through ``interpret`` to the same fields."""
-    di = _text(data, "ma_di", 10_000)
-    if (fault := di_fault("ma", di)) is not None:
-        raise InvalidLabelData(f"{fault}.", field="ma_di", value=di, reason="di")
+@dataclass(frozen=True, slots=True)
+class _AgencyLabel:
+    """How an issuing agency's code is spelled on an item label: the data key of its DI, its data unit
+    names for lot, serial and expiry, and how to build and read its code."""
+
+    agency: str  # "ma" | "ahm"
+    key: str  # the label data key holding the DI
+    lot: str
+    serial: str
+    expiry: str
+    build: Callable[[str, str | None, str | None, dt.date | None], str]
+    read: Callable[[str, dt.date], tuple[str, str | None, str | None, dt.date | None]]
+
+
+def _ma_build(di: str, lot: str | None, serial: str | None, expiry: dt.date | None) -> str:
+    return build_ma(MaCode(di=di, lot=lot, serial=serial, expiry_date=expiry))
+
+
+def _ma_read(text: str, today: dt.date) -> tuple[str, str | None, str | None, dt.date | None]:
+    code = parse_ma(text, today)
+    return code.di, code.lot, code.serial, code.expiry
+
+
+def _ahm_build(di: str, lot: str | None, serial: str | None, expiry: dt.date | None) -> str:
+    return build_ahm(AhmCode(di=di, lot=lot, serial=serial, expiry_date=expiry))
+
+
+def _ahm_read(text: str, today: dt.date) -> tuple[str, str | None, str | None, dt.date | None]:
+    code = parse_ahm(text, today)
+    return code.di, code.lot, code.serial, code.expiry
+
+
+_AGENCY_LABELS: Mapping[str, _AgencyLabel] = {
+    # MA (IDcode): .L lot, .S serial, .E expiry (docs/ma_codes.md)
+    "ma": _AgencyLabel("ma", "ma_di", "L", "S", "E", _ma_build, _ma_read),
+    # AHM (Alibaba Health): .BN lot, .SN serial, .ED expiry (docs/ahm_codes.md, udipick's reading)
+    "ahm": _AgencyLabel("ahm", "ahm_di", "BN", "SN", "ED", _ahm_build, _ahm_read),
+}
+
+
+def _agency_item_values(data: Mapping[str, object], spec: _AgencyLabel) -> dict[str, _Value]:
+    """An item registered with MA (IDcode) or AHM (Alibaba Health): its UDI is the agency's code (``MA.…``
+    with ``.L`` lot, ``.S`` serial, ``.E`` expiry; ``AHM.…`` with ``.BN``, ``.SN``, ``.ED``; dates of 8
+    digits) in a Data Matrix without FNC1 (not GS1 data), as docs/ma_codes.md and docs/ahm_codes.md
+    describe; it reads back through ``interpret`` to the same fields, or the label is refused."""
+    name = spec.agency.upper()
+    di = _text(data, spec.key, 10_000)
+    if (fault := di_fault(spec.agency, di)) is not None:
+        raise InvalidLabelData(f"{fault}.", field=spec.key, value=di, reason="di")
     fields: dict[str, str] = {}
-    for key, unit in (("lot", "L"), ("serial", "S")):
+    for key, unit in (("lot", spec.lot), ("serial", spec.serial)):
         value = _text(data, key, 10_000)
         if value and not (value.isascii() and value.isalnum() and len(value) <= 20):
             raise InvalidLabelData(
-                f"MA {key} (.{unit}) {value!r} must be 1 to 20 ASCII letters and digits.",
+                f"{name} {key} (.{unit}) {value!r} must be 1 to 20 ASCII letters and digits.",
                 field=key,
                 value=value,
                 reason="charset",
@@ -176,17 +220,21 @@ def _ma_item_values(data: Mapping[str, object]) -> dict[str, _Value]:
     _, expiry_text = _expiry(data)
     if expiry_text and len(expiry_text) != 10:
         raise InvalidLabelData(
-            f"MA expiry (.E) needs a whole date, not {expiry_text!r} (no day 00).",
+            f"{name} expiry (.{spec.expiry}) needs a whole date, not {expiry_text!r} (no day 00).",
             field="expiry",
             value=expiry_text,
             reason="date",
         )
     expiry = dt.date.fromisoformat(expiry_text) if expiry_text else None
-    code = MaCode(di=di, lot=fields["lot"] or None, serial=fields["serial"] or None, expiry_date=expiry)
-    text = build_ma(code)
-    if parse_ma(text, expiry or dt.date(2000, 1, 1)) != code:  # the label must read back as its data
+    fields_in = (di, fields["lot"] or None, fields["serial"] or None, expiry)
+    text = spec.build(*fields_in)
+    try:
+        read_back = spec.read(text, expiry or dt.date(2000, 1, 1))
+    except Fault:
+        read_back = None
+    if read_back != fields_in:  # the label must read back as its data
         raise InvalidLabelData(
-            f"MA code {text!r} would not read back as its data.", field="ma_di", value=di, reason="di"
+            f"{name} code {text!r} would not read back as its data.", field=spec.key, value=di, reason="di"
         )
     lines = {
         "item_name": _text(data, "item_name"),
@@ -194,10 +242,10 @@ def _ma_item_values(data: Mapping[str, object]) -> dict[str, _Value]:
         "lot": fields["lot"],
         "serial": fields["serial"],
         "expiry": expiry_text,
-        "gtin_line": _line("MA", di),
-        "lot_line": _line("LOT (.L)", fields["lot"]),
-        "expiry_line": _line("EXP (.E)", expiry_text),
-        "serial_line": _line("SN (.S)", fields["serial"]),
+        "gtin_line": _line(name, di),
+        "lot_line": _line(f"LOT (.{spec.lot})", fields["lot"]),
+        "expiry_line": _line(f"EXP (.{spec.expiry})", expiry_text),
+        "serial_line": _line(f"SN (.{spec.serial})", fields["serial"]),
         "hri": text,
     }
     values = {k: _Value("text", v) for k, v in lines.items()}
@@ -206,8 +254,9 @@ def _ma_item_values(data: Mapping[str, object]) -> dict[str, _Value]:
 
 
 def _item_values(data: Mapping[str, object]) -> dict[str, _Value]:
-    if _text(data, "ma_di", 10_000):
-        return _ma_item_values(data)
+    for spec in _AGENCY_LABELS.values():
+        if _text(data, spec.key, 10_000):
+            return _agency_item_values(data, spec)
     gtin_raw = _text(data, "gtin", 10_000)
     if not gtin_raw:
         raise InvalidLabelData("An item label needs a GTIN.", field="gtin", value=None, reason="missing")
@@ -341,8 +390,8 @@ def render_label(
 ) -> bytes:
     """ZPL II (bytes, UTF-8 under ``^CI28``) for one ``kind`` label filled from ``data``.
 
-    ``kind``: ``item`` (keys ``gtin``, ``lot``, ``expiry``, ``serial``, ``item_name``; with ``ma_di`` instead
-    of ``gtin``, the MA code of an item registered with MA),
+    ``kind``: ``item`` (keys ``gtin``, ``lot``, ``expiry``, ``serial``, ``item_name``; with ``ma_di`` or
+    ``ahm_di`` instead of ``gtin``, the MA or AHM code of an item registered with that agency),
     ``sscc`` (``sscc``, ``content_gtin``+``count``, ``lot``, ``expiry``, ``from_name``,
     ``from_address``, ``to_name``, ``to_address``, ``carrier_name``, ``carrier_service``,
     ``reference``), ``location`` (``code``, ``description``), ``lpn`` (``lpn``,
