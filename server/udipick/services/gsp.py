@@ -44,7 +44,8 @@ def period(first: dt.date | None, last: dt.date | None, tz: str, *, now: dt.date
     by default the last 30 days up to today there."""
     try:
         zone = zoneinfo.ZoneInfo(tz)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        # OSError: a folder of the tz database such as "America" (IsADirectoryError)
         raise InvalidRecord(
             f"unknown time zone {tz!r}: use an IANA name such as Asia/Shanghai", pointer="/tz"
         ) from None
