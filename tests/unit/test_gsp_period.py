@@ -24,3 +24,19 @@ def test_a_time_zone_gives_whole_local_days():
     p = period(dt.date(2026, 2, 1), dt.date(2026, 2, 2), "Asia/Shanghai", now=NOW)
     assert p.start.isoformat() == "2026-02-01T00:00:00+08:00"
     assert p.end.isoformat() == "2026-02-03T00:00:00+08:00"
+
+
+# the first and last days Python's dates hold: a period reaching past them was an OverflowError (a 500)
+@pytest.mark.parametrize(
+    ("first", "last", "pointer"),
+    [
+        (None, dt.date.min, "/to"),
+        (dt.date.min, dt.date.min, "/from"),
+        (dt.date.max, dt.date.max, "/to"),
+        (None, dt.date.max, "/to"),
+    ],
+)
+def test_a_period_past_the_calendar_is_refused(first, last, pointer):
+    with pytest.raises(InvalidRecord) as refused:
+        period(first, last, "Asia/Shanghai", now=NOW)
+    assert refused.value.context["pointer"] == pointer
