@@ -322,7 +322,10 @@ async def test_outbound_review_record_of_a_shipment(client, demo_db):
         }
 
     expected = [
-        line("GLOVE-NIT-M", demo_gtin(1004), "Nitrile examination gloves, size M", None, None, None, "GL-77-01", 20),
+        line(
+            "GLOVE-NIT-M", demo_gtin(1004), "Nitrile examination gloves, size M", "M 号 无粉", "沪械注准20202140321",
+            "上海示范防护用品有限公司", "GL-77-01", 20,
+        ),
         line(
             "PEN-NDL-4MM", PEN, "Insulin pen needle 32G 4 mm (2-8 °C)", "32G×4mm", "国械注准20223150001",
             "上海示例医疗器械有限公司", "PN3001", 10,

@@ -106,7 +106,17 @@ async def test_a_file_with_no_compressed_copy_is_sent_as_it_is(web, pwa_dir):
 
 
 @pytest.mark.parametrize(
-    "path", ["/assets/missing-Zz999999.js", "/../pyproject.toml", "/assets/..%2F..%2Fetc%2Fpasswd", "/.hidden"]
+    "path",
+    [
+        "/assets/missing-Zz999999.js",
+        "/../pyproject.toml",
+        "/assets/..%2F..%2Fetc%2Fpasswd",
+        "/.hidden",
+        # names the file system refuses outright (a NUL byte, a name longer than 255 bytes): were 500s
+        "/assets/index-AbC123xy.js%00.png",
+        "/" + "x" * 300,
+        "/" + "d/" * 3000 + "x.js",
+    ],
 )
 async def test_what_is_not_in_the_build_is_a_404_problem(web, path):
     r = await web.get(path)

@@ -187,6 +187,52 @@ async def test_the_erps_own_approval_and_revocation_are_decisions_too(client, de
     ) == [("approved", "erp"), ("revoked", "erp"), ("approved", "qa")]
 
 
+async def test_the_erp_silent_for_a_version_does_not_undo_qas_revocation(client, demo_db, gsp, receiver, qa):
+    # the ERP approved, QA revoked, the ERP said nothing for a version, then sent its unchanged approval
+    # again: its word did not change, so QA's revocation stands (the silent version cleared the stored
+    # column, and comparing with that made the old word a new ERP approval)
+    admin = await login(client, "admin")
+    supplier = {
+        "erpId": "SUP-MEDTEC",
+        "version": 2,
+        "name": "MedTec Devices GmbH",
+        "gln": "4012345000009",
+        "overReceiptTolerancePct": 5,
+        "licenceNo": "沪浦食药监械经营许20210015号",
+        "firstBusinessApproved": True,
+    }
+    assert (await client.post("/api/v1/erp/suppliers", json=supplier, headers=admin)).status_code == 200
+    r = await client.post(
+        "/api/v1/regulatory/suppliers/SUP-MEDTEC/first-business/revoke",
+        json={"reason": "licence copy does not match", "password": "qa-demo"},
+        headers=qa,
+    )
+    assert r.status_code == 200, r.text
+    silent = {k: v for k, v in supplier.items() if k != "firstBusinessApproved"} | {"version": 3}
+    assert (await client.post("/api/v1/erp/suppliers", json=silent, headers=admin)).status_code == 200
+    assert (
+        await client.post("/api/v1/erp/suppliers", json=supplier | {"version": 4}, headers=admin)
+    ).status_code == 200
+    rid = await start(client, receiver)
+    problem(await scan_syringes(client, receiver, rid), 422, "supplier-not-approved")
+    assert await rows(
+        demo_db,
+        "SELECT decision, source FROM first_business_decisions fb JOIN suppliers s ON s.id = fb.supplier_id"
+        " WHERE s.erp_id = 'SUP-MEDTEC' ORDER BY fb.id",
+    ) == [("approved", "erp"), ("revoked", "qa")]
+    # a real change of the ERP's word is still a decision
+    refused = supplier | {"version": 5, "firstBusinessApproved": False}
+    assert (await client.post("/api/v1/erp/suppliers", json=refused, headers=admin)).status_code == 200
+    assert (
+        await scalar(
+            demo_db,
+            "SELECT count(*) FROM first_business_decisions fb JOIN suppliers s ON s.id = fb.supplier_id"
+            " WHERE s.erp_id = 'SUP-MEDTEC' AND fb.source = 'erp' AND fb.decision = 'revoked'",
+        )
+        == 1
+    )
+
+
 @pytest.mark.parametrize(
     ("change", "code", "members"),
     [

@@ -71,8 +71,12 @@ def pwa_router(pwa_dir: Path, opt: dict) -> Router:
         parts = PurePosixPath(relative).parts
         if any(p in ("..", "") or p.startswith(".") for p in parts):
             raise NotFoundException()
-        path = (root / relative).resolve()
-        if not path.is_relative_to(root) or not path.is_file():
+        try:
+            path = (root / relative).resolve()
+            found = path.is_relative_to(root) and path.is_file()
+        except (OSError, ValueError):  # a name no file can have: a NUL byte, longer than the system allows
+            found = False
+        if not found:
             raise NotFoundException()
         return relative, path
 

@@ -650,7 +650,7 @@ async def _write_chunk(
             results.append((line, UpsertResult(key, "updated" if key in existing else "created", written[key])))
         await _audit_master_changes(session, actor, kind.name, model.__tablename__, written, before)
         if kind is ITEMS or kind is SUPPLIERS:
-            await _erp_first_business(session, kind, actor, to_write, written, before)
+            await _erp_first_business(session, kind, actor, to_write, written)
         if kind is ITEMS:
             ids = list(written.values())
             await session.execute(text("DELETE FROM item_gtins WHERE item_id = ANY(CAST(:ids AS int[]))"), {"ids": ids})
@@ -699,18 +699,18 @@ async def _erp_first_business(
     actor: Actor,
     to_write: list[tuple[int, dict[str, Any], Any]],
     written: dict[str, int],
-    before: dict[str, str],
 ) -> None:
     """Where the ERP's word on its own first-business approval changed, a decision from the ERP (GSP 首营审核):
-    the newest decision, the ERP's or QA's, is the supplier's or item's state. Silence changes nothing."""
-    changes = []
-    for _, row, _ in to_write:
-        key, said = row["erp_id"], row.get("erp_first_business_approved")
-        if key not in written or said is None:
-            continue
-        was = json.loads(before[key]).get("erp_first_business_approved") if key in before else None
-        if said != was:
-            changes.append((written[key], bool(said)))
+    the newest decision, the ERP's or QA's, is the supplier's or item's state. Silence changes nothing: the
+    word is compared with the ERP's last decision, not with the stored column a silent version cleared (else
+    approved, silent, approved again would undo QA's revocation in between)."""
+    said = {
+        written[row["erp_id"]]: bool(row["erp_first_business_approved"])
+        for _, row, _ in to_write
+        if row["erp_id"] in written and row.get("erp_first_business_approved") is not None
+    }
+    was = await regulatory.erp_last_words(session, kind.name, sorted(said))
+    changes = [(id_, approved) for id_, approved in said.items() if was.get(id_) != approved]
     await regulatory.record_erp_decisions(session, kind.name, changes, by=actor.label)
 
 

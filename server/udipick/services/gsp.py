@@ -44,19 +44,36 @@ def period(first: dt.date | None, last: dt.date | None, tz: str, *, now: dt.date
     by default the last 30 days up to today there."""
     try:
         zone = zoneinfo.ZoneInfo(tz)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        # OSError: a folder of the tz database such as "America" (IsADirectoryError)
         raise InvalidRecord(
             f"unknown time zone {tz!r}: use an IANA name such as Asia/Shanghai", pointer="/tz"
         ) from None
     last = last or now.astimezone(zone).date()
-    first = first or last - dt.timedelta(days=29)
+    try:
+        first = first or last - dt.timedelta(days=29)
+    except OverflowError:
+        raise _off_calendar(last, "/to") from None
     if first > last:
         raise InvalidRecord(f"the period starts ({first}) after it ends ({last})", pointer="/from")
     if (last - first).days + 1 > MAX_DAYS:
         raise InvalidRecord(f"a period covers at most {MAX_DAYS} days: export it in parts", pointer="/from")
-    start = dt.datetime.combine(first, dt.time(), zone)
-    end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), zone)
+    # the period's bounds as instants (in UTC too, as the database compares them) must exist
+    try:
+        start = dt.datetime.combine(first, dt.time(), zone)
+        start.astimezone(dt.UTC)
+    except OverflowError:
+        raise _off_calendar(first, "/from") from None
+    try:
+        end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), zone)
+        end.astimezone(dt.UTC)
+    except OverflowError:
+        raise _off_calendar(last, "/to") from None
     return Period(first, last, tz, start, end)
+
+
+def _off_calendar(day: dt.date, pointer: str) -> InvalidRecord:
+    return InvalidRecord(f"{day} is too near the end of the calendar for a period", pointer=pointer)
 
 
 def _local(value: dt.datetime | None, tz: str) -> dt.datetime | None:

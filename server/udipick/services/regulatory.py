@@ -352,6 +352,24 @@ async def decide_first_business(
         return await _status(session, subject, erp_id, on)
 
 
+async def erp_last_words(session: AsyncSession, subject: Subject, ids: list[int]) -> dict[int, bool]:
+    """What the ERP last said on the first-business approval of each of ``ids`` (approved or not), from its
+    newest decision; an id it never spoke on is absent. Not the master record's column: a version that says
+    nothing sets that to NULL, and silence must not make the ERP's unchanged word a new decision."""
+    if not ids:
+        return {}
+    column = _COLUMN[subject]
+    rows = await session.execute(
+        text(
+            f"SELECT DISTINCT ON ({column}) {column} AS id, decision = 'approved' AS approved"
+            f"  FROM first_business_decisions WHERE source = 'erp' AND {column} = ANY(CAST(:ids AS int[]))"
+            f" ORDER BY {column}, id DESC"
+        ),
+        {"ids": ids},
+    )
+    return {r.id: r.approved for r in rows}
+
+
 async def record_erp_decisions(
     session: AsyncSession, subject: Subject, changes: list[tuple[int, bool]], *, by: str
 ) -> None:
