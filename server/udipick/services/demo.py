@@ -163,6 +163,11 @@ ITEMS: list[dict[str, Any]] = [
     ),
     dict(
         erpId="DRESS-MA-10",
+        specification="10 x 10 cm 无菌",
+        registrationNo="苏械注准20222140456",
+        registrationHolder="苏州示范医疗器械有限公司",
+        deviceClass="II",
+        registrationValidDays=700,
         name="Sterile wound dressing 10 x 10 cm (MA code)",
         ref=1008,
         baseUnit="EA",
