@@ -216,7 +216,8 @@ def test_packs_are_said_plainly_and_the_rest_is_offered_in_whole_packs(
     shot(page, f"51-pick-packs-{lang}")
     page.get_by_test_id("pick-qty-confirm").click()
     page.get_by_test_id("pick-qty").wait_for(state="detached")
-    page.get_by_test_id("pick-undo").filter(has_text=said["undo"].format(n=10)).wait_for()
+    page.locator(f"[data-testid=pick-task][data-task-id='{task['taskId']}']").wait_for(state="detached")
+    assert page.get_by_test_id("pick-undo").inner_text() == said["undo"].format(n=10)
     assert _picks(browser_database_url, task["taskId"])[-2:] == [{"quantity": 10, "undone": False}] * 2
     page.get_by_test_id("pick-undo").click()  # leave the task as it was for the next test
     page.get_by_test_id("toast").filter(has_text=said["undone"].format(n=10, location="A-02-01")).wait_for()

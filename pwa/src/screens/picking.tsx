@@ -243,6 +243,7 @@ export function Picking() {
     if (!qty) return;
     const value = qty.value;
     setQty(null);
+    setLast(null); // until the server answers, no undo offer that would take back the scan before it
     // one more scan of the same code, judged by the server again (FEFO, holds, expiry, stock, over-pick)
     void send(qty.raw, qty.locationRaw, value);
   };
@@ -403,9 +404,6 @@ export function Picking() {
           </button>
         </section>
       )}
-      {task && qty && qty.taskId === task.taskId && (
-        <QuantityStep ask={qty} packs={task.packs ?? []} onChange={(value) => setQty({ ...qty, value })} onConfirm={confirmQty} onCancel={() => setQty(null)} />
-      )}
       {task && shorting && (
         <ShortStep task={task} left={task.remaining - localPicked} onConfirm={(found) => void short(found)} onCancel={() => setShorting(false)} />
       )}
@@ -418,6 +416,10 @@ export function Picking() {
       )}
       <Dock>
       <Toast text={toast?.text ?? null} kind={toast?.kind ?? "info"} />
+      {/* right after the accepted scan, in the dock: on screen whatever the scan field scrolled */}
+      {task && qty && qty.taskId === task.taskId && (
+        <QuantityStep ask={qty} packs={task.packs ?? []} onChange={(value) => setQty({ ...qty, value })} onConfirm={confirmQty} onCancel={() => setQty(null)} />
+      )}
       {last && !qty && (
         <button type="button" class="btn undo" data-testid="pick-undo" disabled={undoing} onClick={() => void undo()}>
           {t("pick.undo", { quantity: last.units })}
