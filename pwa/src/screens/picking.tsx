@@ -129,7 +129,9 @@ export function Picking() {
   useEffect(() => {
     void load();
     // a replayed scan changes the server's picture: refresh once the queue is empty
-    return onReplayed(() => {
+    return onReplayed((_q, accepted) => {
+      // a queued scan refused on replay: the unit goes back, so no offer to take more of it stays open
+      if (!accepted) setQty(null);
       if (sync.get().waiting === 0) void load();
     });
   }, []);
