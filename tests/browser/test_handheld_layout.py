@@ -74,7 +74,9 @@ def test_buttons_are_glove_sized_and_short_pick_stands_apart_from_tote(page, ser
     scan_pick_location(page)
     tote, short = _box(page, "pick-tote-button"), _box(page, "pick-short")
     assert tote["h"] >= 56 and short["h"] >= 56, (tote, short)
-    assert short["left"] - tote["right"] >= 24, f"Short pick {short['left'] - tote['right']} px from Tote"
+    # Short pick sits in an area of its own: beside Tote or below it, at least 24 px away either way
+    gap = max(short["left"] - tote["right"], short["top"] - tote["bottom"])
+    assert gap >= 24, f"Short pick {gap} px from Tote: {tote} {short}"
     shot(page, f"50-pick-buttons-{lang}")
 
 
@@ -89,8 +91,14 @@ def test_after_each_scan_the_answer_and_the_main_actions_stay_on_screen(page, se
     expiry = db_fetch(browser_database_url, "SELECT expiry FROM lots WHERE lot = 'SY2405B'")[0]["expiry"]
     before = page.get_by_test_id("pick-remaining").inner_text()
     wedge(page, gs1(("01", SYRINGE), ("17", yymmdd(expiry)), ("10", "SY2405B")))
+    # picked at the scan; then the rest of the lot is offered (issue 21): its answer on screen too
     page.get_by_test_id("pick-remaining").get_by_text(str(int(before) - 1), exact=True).wait_for()
-    for test_id in ("toast", "pick-tote-button", "pick-short"):
+    page.get_by_test_id("pick-qty").wait_for()
+    for test_id in ("toast", "pick-qty-input", "pick-qty-done", "pick-qty-confirm"):
+        _on_screen(page, test_id)
+    shot(page, f"51-pick-after-scan-qty-{lang}")
+    page.get_by_test_id("pick-qty-done").click()
+    for test_id in ("toast", "pick-undo", "pick-tote-button", "pick-short"):
         _on_screen(page, test_id)
     shot(page, f"51-pick-after-scan-{lang}")
 

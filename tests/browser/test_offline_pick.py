@@ -37,11 +37,20 @@ def test_three_scans_taken_offline_are_picked_exactly_once_after_reconnect(
     context.set_offline(True)
     console.offline_periods += 1
     page.get_by_test_id("offline").wait_for()
-    for n, raw in enumerate((unit, unit, unit, wrong_lot), start=1):
-        wedge(page, raw)  # one unit each: the quantity step works offline too (issue 21)
-        page.get_by_test_id("pick-qty-input").fill("1")
-        page.get_by_test_id("pick-qty-confirm").click()
+    # the quantity step works offline too (issue 21): after a queued scan it offers the rest of the task,
+    # and a chosen quantity is one more queued scan; the remainder on screen counts both
+    wedge(page, unit)
+    page.get_by_test_id("waiting").get_by_text("1 scans waiting to sync").wait_for()
+    page.get_by_test_id("pick-remaining").get_by_text("29", exact=True).wait_for()
+    assert page.get_by_test_id("pick-qty-input").input_value() == "29"
+    page.get_by_test_id("pick-qty-input").fill("1")
+    page.get_by_test_id("pick-qty-confirm").click()
+    page.get_by_test_id("waiting").get_by_text("2 scans waiting to sync").wait_for()
+    page.get_by_test_id("pick-remaining").get_by_text("28", exact=True).wait_for()
+    for n, raw in enumerate((unit, wrong_lot), start=3):
+        wedge(page, raw)
         page.get_by_test_id("waiting").get_by_text(f"{n} scans waiting to sync").wait_for()
+        page.get_by_test_id("pick-qty-done").click()
     assert page.get_by_test_id("pick-remaining").inner_text() == "26"
     shot(page, "40-pick-offline-queued")
     queued = page.evaluate(

@@ -34,11 +34,10 @@ def _refused_later_lot(page, server, database_url) -> tuple[int, str]:
     page.get_by_test_id("toast").filter(has_text="A-01-02").wait_for()
     expiry = db_fetch(database_url, "SELECT expiry FROM lots WHERE lot = 'SY2409C'")[0]["expiry"]
     raw = gs1(("01", SYRINGE), ("17", yymmdd(expiry)), ("10", "SY2409C"))
-    wedge(page, raw)
-    page.get_by_test_id("pick-qty-input").fill("1")  # one unit: the quantity goes with the scan (issue 21)
-    page.get_by_test_id("pick-qty-confirm").click()
+    wedge(page, raw)  # judged at the scan: no quantity is asked before the refusal (issue 21)
     refusal = page.get_by_test_id("refusal")
     refusal.wait_for()
+    assert page.get_by_test_id("pick-qty").count() == 0
     assert refusal.get_attribute("data-code") == "fefo-violation"
     headline = page.get_by_test_id("refusal-headline").inner_text()
     assert "SY2405B" in headline and "A-01-02" in headline, headline

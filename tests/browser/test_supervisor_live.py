@@ -72,9 +72,7 @@ def test_the_tablet_follows_a_picker_live_and_the_supervisor_resolves_the_refusa
     wedge(page, "LOC-A-01-02")
     page.get_by_test_id("toast").filter(has_text="A-01-02").wait_for()
     wedge(page, gs1(("01", SYRINGE), ("17", yymmdd(_expiry(browser_database_url, "SY2409C"))), ("10", "SY2409C")))
-    page.get_by_test_id("pick-qty-input").fill("1")  # two left: the handheld asks how many (issue 21)
-    page.get_by_test_id("pick-qty-confirm").click()
-    page.get_by_test_id("refusal").wait_for()
+    page.get_by_test_id("refusal").wait_for()  # at the scan, before any quantity (issue 21)
     assert page.get_by_test_id("refusal").get_attribute("data-code") == "fefo-violation"
     page.get_by_test_id("refusal-ok").click()
 
@@ -98,9 +96,8 @@ def test_the_tablet_follows_a_picker_live_and_the_supervisor_resolves_the_refusa
     assert detail.get_by_test_id("wave-detail-units").inner_text() == "0 of 12"
     expiry = yymmdd(_expiry(browser_database_url, "SY2405B"))
     wedge(page, gs1(("01", SYRINGE), ("17", expiry), ("10", "SY2405B")))
-    page.get_by_test_id("pick-qty-input").fill("1")
-    page.get_by_test_id("pick-qty-confirm").click()
     page.get_by_test_id("toast").filter(has_text="Picked").wait_for()
+    page.get_by_test_id("pick-qty-done").click()  # one more is offered; the picker scans it instead (issue 21)
     detail.get_by_test_id("wave-detail-units").get_by_text("1 of 12", exact=True).wait_for(timeout=10_000)
     assert card.get_by_test_id("wave-lines").inner_text() == "0 of 2"
     wedge(page, gs1(("01", SYRINGE), ("17", expiry), ("10", "SY2405B")))

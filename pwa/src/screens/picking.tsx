@@ -3,9 +3,12 @@
 // the offline queue: with no Wi-Fi between the racks they are saved and replayed in order later.
 // A scan refused for FEFO may be overridden by a supervisor who signs on this device (user name +
 // password, the signature's meaning shown). That needs the server: a signature is never queued.
-// Quantity (issue 21): one scan, then the picker confirms how many of that code they take (never more
-// than the remainder; a pack's scan in whole packs); scans while the quantity is open are ignored, so a
-// double trigger picks nothing twice. The last pick can be undone for a few seconds (the server books a
+// Quantity (issue 21): every scan is sent and judged at once (a refusal, its sound and the FEFO override
+// come at the scan, never after a typed quantity). Once a scan is accepted and more of the task is left,
+// the quantity step offers the rest of the same lot: the remainder proposed in whole packs of the scanned
+// pack, confirmed as one more scan of the same code with that quantity (judged by the server again), or
+// "Done" to go on scanning. Scans while the step is open are not sent, so a double trigger picks nothing
+// twice. The last pick (which may be the quantity's) can be undone for a few seconds (the server books a
 // reversal). A short pick asks what was found and is confirmed before it is sent.
 import { useEffect, useRef, useState } from "preact/hooks";
 import { get, isOnline, OfflineError, post, ProblemError, uuid, type Problem, type Schemas } from "../api";
@@ -73,16 +76,20 @@ interface FefoRefused {
   problem: Problem;
 }
 
-/** A scan waiting for the picker to confirm how many units it stands for. */
+/** An accepted scan whose code the picker may take more of now, as one more scan with a quantity. */
 interface QtyAsk {
   taskId: number;
   raw: string;
   locationRaw: string;
   /** base units per scanned code (a pack's scan: its contents) */
   per: number;
-  /** at most this many base units (the remainder, in whole packs) */
+  /** at most this many base units (what is left after the scan, in whole packs) */
   max: number;
   value: number;
+  /** the task's units taken so far (this scan included) of its `total` */
+  taken: number;
+  total: number;
+  lot: string | null;
 }
 
 /** The last accepted pick, which the picker may take back until `until`. */
@@ -146,7 +153,8 @@ export function Picking() {
         if (!m) continue;
         const id = Number(m[1]);
         const task = list.find((x) => x.taskId === id);
-        const units = m[2] === "scans" ? ((q.body as Schemas["PickScanIn"]).quantity ?? 1) : 0;
+        const body = q.body as Schemas["PickScanIn"];
+        const units = m[2] === "scans" ? (body.quantity ?? scannedPack(body.raw, task?.packs ?? [])?.quantity ?? 1) : 0;
         pending[id] = m[2] === "short" ? (task?.remaining ?? 0) : (pending[id] ?? 0) + units;
       }
       offlinePicked.current = pending;
@@ -162,7 +170,9 @@ export function Picking() {
   useEffect(() => {
     void load();
     // a replayed scan changes the server's picture: refresh once the queue is empty
-    return onReplayed(() => {
+    return onReplayed((_q, accepted) => {
+      // a queued scan refused on replay: the unit goes back, so no offer to take more of it stays open
+      if (!accepted) setQty(null);
       if (sync.get().waiting === 0) void load();
     });
   }, []);
@@ -260,16 +270,22 @@ export function Picking() {
       // judged here too, so that offline the unit never goes into a cart without its order's tote
       return refuse({ status: 409, code: "tote-required", order: task.order, taskId: task.taskId, detail: t("pick.toteFirst", { order: task.order }) });
     }
-    const left = task.remaining - localPicked;
-    const per = scannedPack(raw, task.packs ?? [])?.quantity ?? 1;
-    const max = Math.floor(left / per) * per;
-    // a serialised unit is scanned unit by unit; one pack (or one unit) left needs no question
-    if (task.serial || max / per <= 1) return send(raw, at.raw);
-    setQty({ taskId: task.taskId, raw, locationRaw: at.raw, per, max, value: max });
+    // judged at once: the scanned unit, or the scanned pack's contents
+    return send(raw, at.raw);
   };
 
+  /** After an accepted (or queued) scan: offer the rest of the task in whole packs of what was scanned.
+   * A serialised unit is scanned unit by unit; with less than one more pack left there is nothing to ask. */
+  const askMore = (x: PickTask, raw: string, locationRaw: string, per: number, left: number, taken: number, lot: string | null) => {
+    const max = Math.floor(left / per) * per;
+    if (x.serial || per < 1 || max < per) return;
+    setQty({ taskId: x.taskId, raw, locationRaw, per, max, value: max, taken, total: x.quantity, lot });
+  };
+
+  /** One scan sent to be judged; `quantity` only for the quantity step's scan (which asks nothing more). */
   const send = async (raw: string, locationRaw: string, quantity?: number) => {
     if (!task) return;
+    const more = quantity === undefined;
     const clientScanId = uuid();
     const verdict = await submitScan<Accepted>({
       clientScanId,
@@ -286,16 +302,22 @@ export function Picking() {
       return refuse(verdict.problem, { label: t("pick.override"), testId: "refusal-override", run: () => setOverriding(true) });
     }
     if (verdict.kind === "queued") {
+      // offline the pack is known from the task's pack GTINs; the server judges the scan when it is replayed
+      const per = scannedPack(raw, task.packs ?? [])?.quantity ?? 1;
+      const now = localPicked + (quantity ?? per);
       feedback("queued");
-      offlinePicked.current = { ...offlinePicked.current, [task.taskId]: localPicked + (quantity ?? 1) };
+      offlinePicked.current = { ...offlinePicked.current, [task.taskId]: now };
       setToast({ text: t("pick.queued"), kind: "queued" });
       setTasks((xs) => (xs ? [...xs] : xs));
+      if (more) askMore(task, raw, locationRaw, per, task.remaining - now, task.picked + now, task.lot ?? null);
       return;
     }
     const a = verdict.body;
     feedback("ok");
     setToast({ text: t("pick.ok", { quantity: a.units, item: task.item.erpId }), kind: "ok" });
     picked(a, clientScanId);
+    // the server said what one scan of this code is (a.units): the rest is offered in those steps
+    if (more) askMore(task, raw, locationRaw, a.units, a.remaining - localPicked, a.picked + localPicked, a.lot);
   };
 
   /** An accepted pick: the task's numbers, and the offer to take it back while the server allows. */
@@ -309,7 +331,9 @@ export function Picking() {
     if (!qty) return;
     const value = qty.value;
     setQty(null);
-    void send(qty.raw, qty.locationRaw, value === qty.per ? undefined : value);
+    setLast(null); // until the server answers, no undo offer that would take back the scan before it
+    // one more scan of the same code, judged by the server again (FEFO, holds, expiry, stock, over-pick)
+    void send(qty.raw, qty.locationRaw, value);
   };
 
   const undo = async () => {
@@ -468,9 +492,6 @@ export function Picking() {
           </button>
         </section>
       )}
-      {task && qty && qty.taskId === task.taskId && (
-        <QuantityStep ask={qty} packs={task.packs ?? []} onChange={(value) => setQty({ ...qty, value })} onConfirm={confirmQty} onCancel={() => setQty(null)} />
-      )}
       {task && shorting && (
         <ShortStep task={task} left={task.remaining - localPicked} onConfirm={(found) => void short(found)} onCancel={() => setShorting(false)} />
       )}
@@ -509,6 +530,10 @@ export function Picking() {
       )}
       <Dock>
       <Toast text={toast?.text ?? null} kind={toast?.kind ?? "info"} />
+      {/* right after the accepted scan, in the dock: on screen whatever the scan field scrolled */}
+      {task && qty && qty.taskId === task.taskId && (
+        <QuantityStep ask={qty} packs={task.packs ?? []} onChange={(value) => setQty({ ...qty, value })} onConfirm={confirmQty} onCancel={() => setQty(null)} />
+      )}
       {last && !qty && (
         <button type="button" class="btn undo" data-testid="pick-undo" disabled={undoing} onClick={() => void undo()}>
           {t("pick.undo", { quantity: last.units })}
@@ -678,7 +703,7 @@ function OverrideForm({ refused, onAccepted, onRefused, onCancel }: {
   );
 }
 
-/** How many units this one scan stands for: the remainder proposed, in steps of the scanned pack. */
+/** "Taken 1 of 30 — take more of lot X now?": the rest of the task proposed, in steps of the scanned pack. */
 function QuantityStep({ ask, packs, onChange, onConfirm, onCancel }: {
   ask: QtyAsk;
   packs: Pack[];
@@ -696,9 +721,12 @@ function QuantityStep({ ask, packs, onChange, onConfirm, onCancel }: {
     onChange(value);
   };
   const text = ok ? packsText(n, packs) : "";
+  const title = ask.lot
+    ? t("pick.moreTitle", { taken: ask.taken, total: ask.total, lot: ask.lot })
+    : t("pick.moreTitleNoLot", { taken: ask.taken, total: ask.total });
   return (
     <section class="card answer qty-step" data-testid="pick-qty">
-      <h2>{t("pick.qtyTitle")}</h2>
+      <h2 data-testid="pick-qty-title">{title}</h2>
       {ask.per > 1 && <p data-testid="pick-qty-pack">{t("pick.qtyPack", { per: ask.per })}</p>}
       <div class="row stepper">
         <button type="button" class="btn" data-testid="pick-qty-minus" aria-label={t("pick.qtyLess")} disabled={!ok || n <= ask.per} onClick={() => step(n - ask.per)}>
@@ -709,7 +737,7 @@ function QuantityStep({ ask, packs, onChange, onConfirm, onCancel }: {
           inputMode="numeric"
           class="qty-input"
           data-testid="pick-qty-input"
-          aria-label={t("pick.qtyTitle")}
+          aria-label={t("pick.moreLabel")}
           min={ask.per}
           max={ask.max}
           step={ask.per}
@@ -730,8 +758,8 @@ function QuantityStep({ ask, packs, onChange, onConfirm, onCancel }: {
         {text ? ` · ${n} ${text}` : ""}
       </p>
       <div class="row">
-        <button type="button" class="btn" data-testid="pick-qty-cancel" onClick={onCancel}>
-          {t("common.cancel")}
+        <button type="button" class="btn" data-testid="pick-qty-done" onClick={onCancel}>
+          {t("pick.moreDone")}
         </button>
         <button type="button" class="btn primary" data-testid="pick-qty-confirm" disabled={!ok} onClick={onConfirm}>
           {t("pick.qtyConfirm", { quantity: ok ? n : "—" })}
