@@ -255,8 +255,9 @@ def test_a_short_pick_asks_what_was_found_and_is_confirmed_before_it_is_sent(
     left = int(page.get_by_test_id("pick-remaining").inner_text())
     location = task["location"]["code"]
     short, tote = page.get_by_test_id("pick-short"), page.get_by_test_id("pick-tote-button")
-    # apart from the everyday buttons: not beside Tote, a clear gap below it
-    assert short.bounding_box()["y"] >= tote.bounding_box()["y"] + tote.bounding_box()["height"] + 24
+    # apart from the everyday button: 24 px from Tote (beside it or below it), and it only opens a form
+    t, s = tote.bounding_box(), short.bounding_box()
+    assert max(s["x"] - (t["x"] + t["width"]), s["y"] - (t["y"] + t["height"])) >= 24, (t, s)
     short.click()
     form = page.get_by_test_id("short-form")
     form.wait_for()

@@ -502,6 +502,37 @@ export function Picking() {
           testId="scan-input"
         />
       )}
+      <Dock>
+      <Toast text={toast?.text ?? null} kind={toast?.kind ?? "info"} />
+      {/* right after the accepted scan, in the dock: on screen whatever the scan field scrolled */}
+      {task && qty && qty.taskId === task.taskId && (
+        <QuantityStep ask={qty} packs={task.packs ?? []} onChange={(value) => setQty({ ...qty, value })} onConfirm={confirmQty} onCancel={() => setQty(null)} />
+      )}
+      {last && !qty && (
+        <button type="button" class="btn undo" data-testid="pick-undo" disabled={undoing} onClick={() => void undo()}>
+          {t("pick.undo", { quantity: last.units })}
+        </button>
+      )}
+      {task && !qty && !shorting && (
+        <div class="row">
+          <button
+            type="button"
+            class="btn"
+            data-testid="pick-tote-button"
+            aria-pressed={mode === "tote"}
+            onClick={() => setMode(mode === "tote" ? "location" : "tote")}
+          >
+            {t("pick.tote")}
+          </button>
+          {/* a short pick changes the order, blocks the shelf and starts a count: apart from Tote (the row's gap
+              rule), red, and it only opens a form that asks what was found */}
+          <button type="button" class="btn danger" data-testid="pick-short" disabled={!atLocation} onClick={() => setShorting(true)}>
+            {t("pick.short")}
+          </button>
+        </div>
+      )}
+      </Dock>
+      {/* below the dock: reached by scrolling, so the task, the scan field and the dock fit a 640 px screen */}
       {task && !qty && !shorting && (
         <div class="row">
           <button type="button" class="btn" data-testid="pick-skip" onClick={() => putOff("skip")}>
@@ -528,39 +559,6 @@ export function Picking() {
           )}
         </section>
       )}
-      <Dock>
-      <Toast text={toast?.text ?? null} kind={toast?.kind ?? "info"} />
-      {/* right after the accepted scan, in the dock: on screen whatever the scan field scrolled */}
-      {task && qty && qty.taskId === task.taskId && (
-        <QuantityStep ask={qty} packs={task.packs ?? []} onChange={(value) => setQty({ ...qty, value })} onConfirm={confirmQty} onCancel={() => setQty(null)} />
-      )}
-      {last && !qty && (
-        <button type="button" class="btn undo" data-testid="pick-undo" disabled={undoing} onClick={() => void undo()}>
-          {t("pick.undo", { quantity: last.units })}
-        </button>
-      )}
-      {task && !qty && !shorting && (
-        <div class="row">
-          <button
-            type="button"
-            class="btn"
-            data-testid="pick-tote-button"
-            aria-pressed={mode === "tote"}
-            onClick={() => setMode(mode === "tote" ? "location" : "tote")}
-          >
-            {t("pick.tote")}
-          </button>
-        </div>
-      )}
-      {/* away from the everyday buttons: a short pick changes the order, blocks the shelf and starts a count */}
-      {task && !qty && !shorting && (
-        <div class="row problem-actions">
-          <button type="button" class="btn danger" data-testid="pick-short" disabled={!atLocation} onClick={() => setShorting(true)}>
-            {t("pick.short")}
-          </button>
-        </div>
-      )}
-      </Dock>
     </Screen>
   );
 }
