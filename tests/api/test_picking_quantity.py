@@ -228,3 +228,30 @@ async def test_a_short_pick_carries_what_was_found_and_refuses_more_than_the_rem
         counts = await s.scalar(text("SELECT count(*) FROM count_tasks WHERE origin = 'short-pick'"))
     assert "found 3" in detail
     assert counts == 1
+
+
+async def test_an_undone_pick_is_not_a_line_worked_in_the_kpis(client, wave, picker, demo_db):
+    import datetime as dt
+
+    task = await task_for(client, picker, "SO-5001", "SYR-10ML")
+    scan_id = str(uuid.uuid4())
+    raw = gs1(SYR, "SY2405B", await lot_expiry(demo_db, "SY2405B"))
+    assert (await confirm(client, picker, task, raw, 5, scan_id=scan_id)).status_code == 200
+    supervisor = await login(client, "supervisor")
+    today = dt.datetime.now(dt.UTC).date()
+    period = {"from": str(today - dt.timedelta(days=1)), "to": str(today + dt.timedelta(days=1))}
+
+    async def worked() -> tuple[list, dict]:
+        r = await client.get("/api/v1/kpis", params=period, headers=supervisor)
+        assert r.status_code == 200, r.text
+        figures = r.json()["figures"]
+        lines = [f for f in figures if f["kpi"] == "lines_per_hour"]
+        (short,) = [f for f in figures if f["kpi"] == "short_pick_rate"]
+        return lines, short
+
+    lines, short = await worked()
+    assert [(f["subject"], f["numerator"]) for f in lines] == [("picker", 1)]
+    assert short["denominator"] == 1
+    assert (await undo(client, picker, task, scan_id)).status_code == 200
+    lines, short = await worked()
+    assert lines == [] and short["denominator"] == 0

@@ -168,6 +168,7 @@ shorted AS (
 worked AS (
   SELECT p.task_id FROM picks p
    WHERE p.picked_at >= :start AND p.picked_at < :end AND p.from_location_id IN (SELECT id FROM loc)
+     AND p.undone_at IS NULL
   UNION
   SELECT s.task_id FROM shorted s JOIN pick_tasks t ON t.id = s.task_id WHERE t.location_id IN (SELECT id FROM loc)
 )
@@ -181,6 +182,7 @@ WITH {_LOC},
 p AS (
   SELECT p.picked_by, p.task_id, date_trunc('hour', p.picked_at AT TIME ZONE 'UTC') AS hour FROM picks p
    WHERE p.picked_at >= :start AND p.picked_at < :end AND p.from_location_id IN (SELECT id FROM loc)
+     AND p.undone_at IS NULL  -- taken back by the picker (issue 21): not work done
 )
 SELECT coalesce(picked_by::text, '') AS picker, count(DISTINCT task_id) AS lines, count(DISTINCT hour) AS hours
   FROM p GROUP BY 1
