@@ -286,7 +286,7 @@ async def test_an_open_carton_has_no_label_to_fetch_yet(client, demo_db):
     # SO-5002 is released, nothing picked: the empty carton is open
     sscc = (await client.post("/api/v1/packing/packages", json={"order": "SO-5002"}, headers=picker)).json()["sscc"]
     r = await client.get(f"/api/v1/labels/sscc.zpl?sscc={sscc}", headers=picker)
-    assert r.status_code == 409 and r.json()["code"] == "conflict" and r.json()["packageStatus"] == "open"
+    assert r.status_code == 409 and r.json()["code"] == "package-not-closed" and r.json()["packageStatus"] == "open"
 
 
 @pytest.mark.parametrize(
