@@ -178,7 +178,7 @@ async def test_receiving_and_acceptance_record_of_a_cold_chain_receipt(client, d
             "quantity": 10,
             "arrivalTemperatureC": 12.5,
             "result": "rejected",
-            "resultNote": "temperature 12.5 °C outside 2–8 °C; QC reject: 冷链中断",
+            "resultNote": "到货温度 12.5 °C，超出 2–8 °C；质检拒收：冷链中断",
             "acceptedBy": "Qa",
             "acceptedAt": rejected_at.astimezone(SHANGHAI).isoformat(),
         },

@@ -34,13 +34,13 @@ def facts(**over) -> gsp.ReceivedFacts:
         ({}, ("accepted", None, "Receiver", T)),
         # quarantined at the dock, no QC decision yet: pending, with the dock's reasons
         ({"status": "quarantine", "reasons": "temperature 9 °C outside 2–8 °C"},
-         ("pending", "temperature 9 °C outside 2–8 °C", None, None)),
-        ({"status": "quarantine", "reasons": "QC required", "qc_movement": "release", "qc_by": "Qa", "qc_at": QC_T,
-          "qc_reason": "QC release: retested"},
-         ("accepted", "QC required; QC release: retested", "Qa", QC_T)),
+         ("pending", "到货温度 9 °C，超出 2–8 °C", None, None)),
+        ({"status": "quarantine", "reasons": "QC inspection required on receipt", "qc_movement": "release",
+          "qc_by": "Qa", "qc_at": QC_T, "qc_reason": "QC release: retested"},
+         ("accepted", "需到货质检；质检放行：retested", "Qa", QC_T)),
         ({"status": "quarantine", "reasons": None, "qc_movement": "hold", "qc_by": "Qa", "qc_at": QC_T,
           "qc_reason": "QC reject: broken"},
-         ("rejected", "QC reject: broken", "Qa", QC_T)),
+         ("rejected", "质检拒收：broken", "Qa", QC_T)),
         # a QC decision never overrides the dock's acceptance of available units
         ({"qc_movement": "hold", "qc_by": "Qa", "qc_at": QC_T}, ("accepted", None, "Receiver", T)),
     ],
@@ -130,3 +130,20 @@ def test_flagged_readings_are_marked_on_the_page():
         warehouse="MAIN", period=(T.date(), T.date()), tz="UTC", printed_at=T, flagged=[True, False],
     )  # fmt: skip
     assert page.count('<td class="nw bad">9.5</td>') == 1 and '<td class="nw">5</td>' in page
+
+
+@pytest.mark.parametrize(
+    ("note", "expected"),
+    [
+        (None, None),
+        ("short shelf life: 20 days left, 60 required", "效期不足：剩余 20 天，要求 60 天"),
+        ("temperature 12.5 °C outside 2–8 °C", "到货温度 12.5 °C，超出 2–8 °C"),
+        ("lot is quarantine", "批号状态：quarantine"),
+        ("lot L1 is on hold (recall R-1): keep these units apart and tell QA", "批号 L1 已冻结（recall R-1）"),
+        ("QC inspection required on receipt; QC reject: 冷链中断", "需到货质检；质检拒收：冷链中断"),
+        # free text and reasons it does not know stay as written
+        ("damaged outer carton", "damaged outer carton"),
+    ],
+)  # fmt: skip
+def test_the_acceptance_note_is_worded_in_chinese(note, expected):
+    assert gsp.note_zh(note) == expected

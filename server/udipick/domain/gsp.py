@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from udipick.domain.receiving import is_cold_chain
+from udipick.domain.receiving import is_cold_chain, read_reason
 from udipick.domain.values import Value
 
 Result = Literal["accepted", "rejected", "pending"]
@@ -125,14 +125,45 @@ def acceptance(facts: ReceivedFacts) -> tuple[Result, str | None, str | None, dt
     if facts.status == DOCK_ACCEPTED:
         return "accepted", None, facts.received_by, facts.scanned_at
     if facts.qc_movement == "release":
-        return "accepted", _join(facts.reasons, facts.qc_reason), facts.qc_by, facts.qc_at
+        return "accepted", note_zh(_join(facts.reasons, facts.qc_reason)), facts.qc_by, facts.qc_at
     if facts.qc_movement == "hold":
-        return "rejected", _join(facts.reasons, facts.qc_reason), facts.qc_by, facts.qc_at
-    return "pending", facts.reasons, None, None
+        return "rejected", note_zh(_join(facts.reasons, facts.qc_reason)), facts.qc_by, facts.qc_at
+    return "pending", note_zh(facts.reasons), None, None
 
 
 def _join(*notes: str | None) -> str | None:
     return "; ".join(n for n in notes if n) or None
+
+
+#: the dock's quarantine reasons (``domain.receiving.read_reason`` reads the stored English text back as facts)
+#: and QA's decisions, in the record's language
+_REASONS_ZH = {
+    "short-shelf-life": "效期不足：剩余 {remainingDays} 天，要求 {requiredDays} 天",
+    "temperature-out-of-range": "到货温度 {temperatureC:g} °C，超出 {range}",
+    "lot-not-released": "批号状态：{lotStatus}",
+    "lot-on-hold": "批号 {lot} 已冻结（{hold}）",
+    "qc-required": "需到货质检",
+}
+_QC_ZH = {"QC release: ": "质检放行：", "QC reject: ": "质检拒收："}
+
+
+def note_zh(note: str | None) -> str | None:
+    """An acceptance note (dock reasons and QA's decision, joined by ``; ``) worded in Chinese for the GSP
+    record; a part it does not know (free text, a reason written before these codes) stays as written."""
+    if not note:
+        return note
+    parts = []
+    for part in note.split("; "):
+        reason = read_reason(part)
+        if reason is not None and reason.code in _REASONS_ZH:
+            parts.append(_REASONS_ZH[reason.code].format(**reason.facts))
+            continue
+        for prefix, zh in _QC_ZH.items():
+            if part.startswith(prefix):
+                part = zh + part[len(prefix) :]
+                break
+        parts.append(part)
+    return "；".join(parts)
 
 
 def _float(value: Decimal | float | None) -> float | None:
