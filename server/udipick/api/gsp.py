@@ -10,16 +10,16 @@ column headers, UTF-8 with a byte order mark so Excel reads it as UTF-8) or a pr
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Router, get, post
-from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Schema
+from litestar.openapi.spec import Operation
 from litestar.params import JSONBody, QueryParameter
 from litestar.response import Response
 
 from udipick.api.deps import CurrentActor, Db, allow
+from udipick.api.openapi import also_csv_and_html
 from udipick.domain import gsp
 from udipick.domain.csv_cells import csv_text
 from udipick.services import gsp as svc
@@ -48,23 +48,9 @@ Warehouse = Annotated[str | None, QueryParameter(description="warehouse code; de
 
 
 def _also(header: list[str]) -> type[Operation]:
-    @dataclass
-    class _AlsoCsvAndHtml(Operation):
-        """The 200 in its three forms: NDJSON (the default), CSV (``format=csv``), a page (``format=html``)."""
-
-        def __post_init__(self) -> None:
-            ok = (self.responses or {}).get("200")
-            if ok is not None and not isinstance(ok, dict) and ok.content is not None:
-                ok.content[CSV] = OpenAPIMediaType(
-                    schema=Schema(
-                        type=OpenAPIType.STRING, description="UTF-8 with BOM; header row: " + ",".join(header)
-                    )
-                )
-                ok.content[HTML] = OpenAPIMediaType(
-                    schema=Schema(type=OpenAPIType.STRING, description="a printable page in Chinese (A4 landscape)")
-                )
-
-    return _AlsoCsvAndHtml
+    return also_csv_and_html(
+        "UTF-8 with BOM; header row: " + ",".join(header), "a printable page in Chinese (A4 landscape)"
+    )
 
 
 def _answer(

@@ -24,11 +24,12 @@ generated types can say which refusals exist; the facts of a refusal (``takeLot`
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import OpenAPIType, Schema
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Schema
 from litestar.plugins import OpenAPISchemaPlugin, ReceiveRoutePlugin
 from litestar.routes import HTTPRoute
 from litestar.typing import FieldDefinition
@@ -212,3 +213,22 @@ if __name__ == "__main__":
     import sys
 
     write_document(sys.argv[1])
+
+
+def also_csv_and_html(csv_description: str, html_description: str) -> type[Operation]:
+    """An ``operation_class`` stating that the 200 also comes as CSV (``format=csv``) and as a printable page
+    (``format=html``), next to the handler's own media type (a trace, the GSP records)."""
+
+    @dataclass
+    class AlsoCsvAndHtml(Operation):
+        def __post_init__(self) -> None:
+            ok = (self.responses or {}).get("200")
+            if ok is not None and not isinstance(ok, dict) and ok.content is not None:
+                ok.content["text/csv"] = OpenAPIMediaType(
+                    schema=Schema(type=OpenAPIType.STRING, description=csv_description)
+                )
+                ok.content["text/html"] = OpenAPIMediaType(
+                    schema=Schema(type=OpenAPIType.STRING, description=html_description)
+                )
+
+    return AlsoCsvAndHtml

@@ -7,17 +7,16 @@ group), or with ``format=html`` a printable page in English or Simplified Chines
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import Annotated, Literal
 
 import msgspec
 from litestar import Request, Router, get, post
-from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Schema
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import Response
 from msgspec import Meta
 
 from udipick.api.deps import CurrentActor, Db, allow, client_address, password_checks
+from udipick.api.openapi import also_csv_and_html
 from udipick.domain.csv_cells import csv_text
 from udipick.domain.trace import CSV_HEADER, Lang, Trace, csv_rows, render_html
 from udipick.services import recalls as svc
@@ -130,23 +129,8 @@ async def close_recall(
     )
 
 
-@dataclass
-class _AlsoCsvAndHtml(Operation):
-    """A trace's 200 in its three forms: JSON (the default), CSV (``format=csv``) and HTML (``format=html``)."""
-
-    def __post_init__(self) -> None:
-        ok = (self.responses or {}).get("200")
-        if ok is not None and not isinstance(ok, dict) and ok.content is not None:
-            ok.content[CSV] = OpenAPIMediaType(
-                schema=Schema(type=OpenAPIType.STRING, description="header row: " + ",".join(CSV_HEADER))
-            )
-            ok.content[HTML] = OpenAPIMediaType(
-                schema=Schema(type=OpenAPIType.STRING, description="a printable page (lang: en or zh-CN)")
-            )
-
-
 TRACE_ANSWER = {
-    "operation_class": _AlsoCsvAndHtml,
+    "operation_class": also_csv_and_html("header row: " + ",".join(CSV_HEADER), "a printable page (lang: en or zh-CN)"),
     "response_description": "The trace (JSON); with format=csv, CSV; with format=html, a printable page.",
 }
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from udipick.domain.barcodes.dates import DateFault, yymmdd, yyyymmdd
+from udipick.domain.barcodes.dates import join_units, unit_date
 from udipick.domain.barcodes.faults import Fault
 from udipick.domain.values import Value
 
@@ -88,21 +88,9 @@ def _missing_separator(field: str, i: int) -> str:
 
 
 def _date(field: str, unit: str, today: dt.date, at: int) -> dt.date:
-    name = UNITS[unit]
     bad = _not_digit(field)
-    if bad >= 0:
-        raise Fault(
-            f"AHM {name} .{unit} must be digits, got {field!r}{_missing_separator(field, bad)}",
-            at + bad,
-        )
-    try:
-        if len(field) == 6:
-            return yymmdd(field, today, day_zero=False)
-        if len(field) == 8:
-            return yyyymmdd(field, day_zero=False)
-    except DateFault as exc:
-        raise Fault(f"AHM {name} .{unit}{field}: {exc.reason}", at + exc.offset) from None
-    raise Fault(f"AHM {name} .{unit} must be 6 or 8 digits (YYMMDD or YYYYMMDD), got {len(field)}", at)
+    hint = _missing_separator(field, bad) if bad >= 0 else ""
+    return unit_date(field, today, label=f"AHM {UNITS[unit]} .{unit}", at=at, hint=hint)
 
 
 def parse_ahm(body: str, today: dt.date) -> AhmCode:
@@ -166,16 +154,15 @@ def parse_ahm(body: str, today: dt.date) -> AhmCode:
 
 def build_ahm(code: AhmCode, *, eight_digit_dates: bool = True) -> str:
     """The AHM code text for ``code`` (units in the order BN SN MD BD ED); the inverse of :func:`parse_ahm`."""
-    fmt = "%Y%m%d" if eight_digit_dates else "%y%m%d"
-    parts = [code.di]
-    for unit, value in (
-        ("BN", code.lot),
-        ("SN", code.serial),
-        ("MD", code.production_date),
-        ("BD", code.best_before),
-        ("ED", code.expiry_date),
-    ):
-        if value is None:
-            continue
-        parts.append(unit + (value.strftime(fmt) if isinstance(value, dt.date) else value))
-    return SEPARATOR.join(parts)
+    return join_units(
+        code.di,
+        (
+            ("BN", code.lot),
+            ("SN", code.serial),
+            ("MD", code.production_date),
+            ("BD", code.best_before),
+            ("ED", code.expiry_date),
+        ),
+        eight_digit_dates=eight_digit_dates,
+        separator=SEPARATOR,
+    )

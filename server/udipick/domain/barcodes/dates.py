@@ -9,6 +9,8 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 
+from udipick.domain.barcodes.faults import Fault
+
 
 class DateFault(ValueError):
     """A date field that is not a date; ``offset`` is the index of the bad part in the field."""
@@ -99,3 +101,32 @@ def second(text: str, *, offset: int) -> int:
     if value > 59:
         raise DateFault(f"second {text} is not a second", offset)
     return value
+
+
+def unit_date(field: str, today: dt.date, *, label: str, at: int, hint: str = "") -> dt.date:
+    """A date data unit of an MA or AHM code: 6 digits (YYMMDD) or 8 (YYYYMMDD), no day 00. ``label`` names
+    the unit in a refusal (``MA expiry date .E``), ``at`` is where the field starts, ``hint`` is added to a
+    not-a-digit refusal (an AHM unit run into the date)."""
+    if not (field.isascii() and field.isdigit()):
+        bad = next(i for i, ch in enumerate(field) if not ("0" <= ch <= "9"))
+        raise Fault(f"{label} must be digits, got {field!r}{hint}", at + bad)
+    try:
+        if len(field) == 6:
+            return yymmdd(field, today, day_zero=False)
+        if len(field) == 8:
+            return yyyymmdd(field, day_zero=False)
+    except DateFault as exc:
+        raise Fault(f"{label}{field}: {exc.reason}", at + exc.offset) from None
+    raise Fault(f"{label} must be 6 or 8 digits (YYMMDD or YYYYMMDD), got {len(field)}", at)
+
+
+def join_units(
+    di: str, units: tuple[tuple[str, str | dt.date | None], ...], *, eight_digit_dates: bool, separator: str = "."
+) -> str:
+    """An MA or AHM code's text: the DI, then each present data unit as ``.<unit><field>`` (dates 8 or 6 digits)."""
+    fmt = "%Y%m%d" if eight_digit_dates else "%y%m%d"
+    parts = [di]
+    for unit, value in units:
+        if value is not None:
+            parts.append(unit + (value.strftime(fmt) if isinstance(value, dt.date) else value))
+    return separator.join(parts)

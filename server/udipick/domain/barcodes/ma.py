@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from udipick.domain.barcodes.dates import DateFault, yymmdd, yyyymmdd
+from udipick.domain.barcodes.dates import join_units, unit_date
 from udipick.domain.barcodes.faults import Fault
 from udipick.domain.values import Value
 
@@ -61,17 +61,7 @@ def looks_like_ma(body: str) -> bool:
 
 
 def _date(field: str, unit: str, today: dt.date, at: int) -> dt.date:
-    if not (field.isascii() and field.isdigit()):
-        bad = next(i for i, ch in enumerate(field) if not ("0" <= ch <= "9"))
-        raise Fault(f"MA {UNITS[unit]} .{unit} must be digits, got {field!r}", at + bad)
-    try:
-        if len(field) == 6:
-            return yymmdd(field, today, day_zero=False)
-        if len(field) == 8:
-            return yyyymmdd(field, day_zero=False)
-    except DateFault as exc:
-        raise Fault(f"MA {UNITS[unit]} .{unit}{field}: {exc.reason}", at + exc.offset) from None
-    raise Fault(f"MA {UNITS[unit]} .{unit} must be 6 or 8 digits (YYMMDD or YYYYMMDD), got {len(field)}", at)
+    return unit_date(field, today, label=f"MA {UNITS[unit]} .{unit}", at=at)
 
 
 def parse_ma(body: str, today: dt.date) -> MaCode:
@@ -133,17 +123,15 @@ def parse_ma(body: str, today: dt.date) -> MaCode:
 
 def build_ma(code: MaCode, *, eight_digit_dates: bool = True) -> str:
     """The MA code text for ``code`` (units in the order L S M V E D); the inverse of :func:`parse_ma`."""
-    fmt = "%Y%m%d" if eight_digit_dates else "%y%m%d"
-    parts = [code.di]
-    for unit, value in (
-        ("L", code.lot),
-        ("S", code.serial),
-        ("M", code.production_date),
-        ("V", code.validity_date),
-        ("E", code.expiry_date),
-        ("D", code.sterilisation_lot),
-    ):
-        if value is None:
-            continue
-        parts.append(unit + (value.strftime(fmt) if isinstance(value, dt.date) else value))
-    return ".".join(parts)
+    return join_units(
+        code.di,
+        (
+            ("L", code.lot),
+            ("S", code.serial),
+            ("M", code.production_date),
+            ("V", code.validity_date),
+            ("E", code.expiry_date),
+            ("D", code.sterilisation_lot),
+        ),
+        eight_digit_dates=eight_digit_dates,
+    )
